@@ -1,0 +1,103 @@
+#include "harness/cell_runner.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "harness/model_trainer.h"
+
+namespace seqbench {
+namespace {
+
+Metric scalar_metric(const std::string& name, double value, const std::string& unit) {
+  Metric m;
+  m.name = name;
+  m.value = value;
+  m.unit = unit;
+  m.min = m.max = value;
+  m.samples = {value};
+  return m;
+}
+
+std::string format_lr(double lr) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.3g", lr);
+  return buffer;
+}
+
+}  // namespace
+
+ModelConfig cell_model_config(const CellSpec& cell, const TaskInstance& task) {
+  int64_t max_len = task.seq_len;
+  for (const auto& test : task.tests) max_len = std::max(max_len, test.data.seq_len);
+  return cell.model_config(task.vocab_size, static_cast<int>(max_len));
+}
+
+CellOutcome run_cell(const CellSpec& cell, const TaskInstance& task, std::ostream& log) {
+  const ModelConfig config = cell_model_config(cell, task);
+  const TokenDataset& valid = task.tests.at(0).data;
+
+  struct Attempt {
+    double lr;
+    TrainResult result;
+  };
+  std::vector<Attempt> attempts;
+  std::unique_ptr<SequenceModel> best_model;
+  size_t best = 0;
+  for (double lr : cell.learning_rates) {
+    TrainConfig train = cell.train;
+    train.optimizer.lr = lr;
+    auto model = std::make_unique<SequenceModel>(config);
+    auto on_epoch = [&](const TrainProgress& p) {
+      char line[160];
+      char accuracy[32] = "";
+      if (p.epoch_end) std::snprintf(accuracy, sizeof(accuracy), "  valid acc %.4f", p.valid_accuracy);
+      std::snprintf(line, sizeof(line), "    lr %-8s epoch %2d/%d  step %5lld/%lld  loss %.4f%s  %.1fs\n",
+                    format_lr(lr).c_str(), p.epoch, p.epochs, static_cast<long long>(p.step),
+                    static_cast<long long>(p.total_steps), p.train_loss, accuracy, p.elapsed_s);
+      log << line << std::flush;
+    };
+    TrainResult result = train_model(*model, task.train, valid, train, Rng::derive(cell.seed, 8), on_epoch);
+    attempts.push_back({lr, result});
+    // Best = highest validation accuracy, then lowest training loss.
+    const TrainResult& incumbent = attempts[best].result;
+    if (!best_model || result.valid_accuracy > incumbent.valid_accuracy ||
+        (result.valid_accuracy == incumbent.valid_accuracy && result.final_train_loss < incumbent.final_train_loss)) {
+      best = attempts.size() - 1;
+      best_model = std::move(model);
+    }
+  }
+
+  CellOutcome out;
+  const TrainResult& r = attempts[best].result;
+  nlohmann::json params = cell.to_json();
+  params["task_params_resolved"] = task.params;
+  nlohmann::json sweep = nlohmann::json::array();
+  for (const auto& a : attempts)
+    sweep.push_back({{"lr", a.lr}, {"valid_accuracy", a.result.valid_accuracy},
+                     {"train_loss", a.result.final_train_loss}, {"steps", a.result.steps}});
+  params["lr_sweep"] = sweep;
+  out.record.backend = cell.backend;
+  out.record.task = cell.task;
+  out.record.params_json = params.dump();
+  out.record.seq_len = task.seq_len;
+  out.record.d_model = cell.d_model;
+  out.record.layers = cell.n_layers;
+  out.record.state_bytes = static_cast<int64_t>(best_model->state_bytes(static_cast<int>(task.seq_len)));
+
+  for (const auto& test : task.tests) {
+    const TaskScore score = evaluate_model(*best_model, test.data);
+    const std::string suffix = test.label.empty() ? "" : "@" + test.label;
+    out.metrics.push_back(scalar_metric("accuracy" + suffix, score.accuracy, "fraction"));
+    out.metrics.push_back(scalar_metric("exact_match" + suffix, score.exact_match, "fraction"));
+  }
+  out.metrics.push_back(scalar_metric("train_loss", r.final_train_loss, "nats"));
+  out.metrics.push_back(scalar_metric("best_lr", attempts[best].lr, "lr"));
+  out.metrics.push_back(scalar_metric("train_seconds", r.seconds, "s"));
+  out.metrics.push_back(scalar_metric("train_steps", static_cast<double>(r.steps), "steps"));
+  out.metrics.push_back(scalar_metric("train_tokens_per_s", r.tokens_per_s, "tokens/s"));
+  out.metrics.push_back(scalar_metric("parameters", static_cast<double>(best_model->num_parameters()), "count"));
+  out.metrics.push_back(scalar_metric("state_bytes", static_cast<double>(out.record.state_bytes), "bytes"));
+  return out;
+}
+
+}  // namespace seqbench

@@ -1,0 +1,53 @@
+#include "harness/cell_spec.h"
+
+#include <sstream>
+
+namespace seqbench {
+
+nlohmann::json CellSpec::to_json() const {
+  const OptimizerConfig& o = train.optimizer;
+  return {{"backend", backend},
+          {"mixer_params", mixer_params},
+          {"task", task},
+          {"task_params", task_params},
+          {"model", {{"d_model", d_model}, {"n_layers", n_layers}, {"n_heads", n_heads},
+                     {"mlp_expand", mlp_expand}, {"position", position}}},
+          {"train", {{"lr", learning_rates}, {"epochs", train.epochs}, {"batch_size", train.batch_size},
+                     {"weight_decay", o.weight_decay}, {"warmup_fraction", o.warmup_fraction},
+                     {"beta1", o.beta1}, {"beta2", o.beta2}, {"grad_clip", o.grad_clip},
+                     {"early_stop_accuracy", train.early_stop_accuracy}, {"max_steps", train.max_steps}, {"eval_every_steps", train.eval_every_steps},
+                     {"time_budget_s", train.time_budget_s}}},
+          {"seed", seed},
+          {"device", device}};
+}
+
+std::string CellSpec::label() const {
+  std::ostringstream out;
+  out << backend;
+  if (!mixer_params.empty()) out << mixer_params.dump();
+  out << " " << task;
+  for (auto it = task_params.begin(); it != task_params.end(); ++it) {
+    if (it.key() == "num_train" || it.key() == "num_test") continue;
+    out << " " << it.key() << "=" << it.value().dump();
+  }
+  out << " d=" << d_model << " L=" << n_layers;
+  return out.str();
+}
+
+ModelConfig CellSpec::model_config(int vocab_size, int max_seq_len) const {
+  ModelConfig c;
+  c.vocab_size = vocab_size;
+  c.d_model = d_model;
+  c.n_layers = n_layers;
+  c.n_heads = n_heads;
+  c.max_seq_len = max_seq_len;
+  c.mlp_expand = mlp_expand;
+  c.position = position;
+  c.backend = backend;
+  c.mixer_params = mixer_params;
+  c.device = parse_device(device);
+  c.seed = Rng::derive(seed, 7);
+  return c;
+}
+
+}  // namespace seqbench

@@ -1,0 +1,81 @@
+#include "harness/environment.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "kernels/parallel.h"
+
+#ifndef SEQBENCH_SOURCE_DIR_STRING
+#define SEQBENCH_SOURCE_DIR_STRING "."
+#endif
+#ifndef SEQBENCH_BUILD_FLAGS
+#define SEQBENCH_BUILD_FLAGS ""
+#endif
+#ifndef SEQBENCH_BUILD_TYPE
+#define SEQBENCH_BUILD_TYPE ""
+#endif
+
+namespace seqbench {
+namespace {
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+  return s;
+}
+
+std::string command_output(const std::string& command) {
+  std::array<char, 256> buffer{};
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return "";
+  while (fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
+  pclose(pipe);
+  return trim(out);
+}
+
+}  // namespace
+
+std::string cpu_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) return trim(line.substr(line.find(':') + 1));
+  return "unknown";
+}
+
+std::string current_git_sha() {
+  // The source tree's HEAD at run time; "unknown" outside a git checkout.
+  std::string sha = command_output("git -C '" SEQBENCH_SOURCE_DIR_STRING "' rev-parse HEAD 2>/dev/null");
+  if (sha.empty()) return "unknown";
+  if (!command_output("git -C '" SEQBENCH_SOURCE_DIR_STRING "' status --porcelain --untracked-files=no 2>/dev/null").empty())
+    sha += "-dirty";
+  return sha;
+}
+
+RunInfo capture_run_info(const std::string& command_line, const std::string& device, uint64_t seed,
+                         const std::string& suite) {
+  RunInfo info;
+  std::array<char, 256> host{};
+  gethostname(host.data(), host.size() - 1);
+  info.host = host.data();
+  info.git_sha = current_git_sha();
+  info.command_line = command_line;
+  info.device = device;
+  info.seed = seed;
+  info.suite = suite;
+  nlohmann::json env{{"compiler", std::string("g++ ") + __VERSION__},
+                     {"build_type", SEQBENCH_BUILD_TYPE},
+                     {"flags", SEQBENCH_BUILD_FLAGS},
+                     {"cpu_model", cpu_model_name()},
+                     {"hardware_threads", std::thread::hardware_concurrency()},
+                     {"threads", num_threads()}};
+  info.environment_json = env.dump();
+  return info;
+}
+
+}  // namespace seqbench

@@ -1,0 +1,396 @@
+// The SQLite results store. Every SQLite failure is caught at the public entry points and rethrown
+// as a StoreError whose message names the file and the remedy (see store_error_for).
+#include "harness/results_store.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <utility>
+
+#include "harness/metric_samples_json.h"
+#include "harness/results_store_schema.h"
+#include "harness/sqlite_statement.h"
+
+namespace seqbench {
+namespace {
+
+StoreError store_error_for(const std::string& path, const SqliteFailure& failure) {
+  const std::string store = "results store " + path;
+  switch (failure.code()) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return StoreError(store + " is locked by another process; retry or raise --busy-timeout (" +
+                        failure.what() + ")");
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return StoreError(store + " is corrupt or not a SQLite database (" + failure.what() +
+                        "); move it aside or write to another file");
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      return StoreError("cannot write " + store + " (" + failure.what() +
+                        "); check that its directory exists and is writable");
+    case SQLITE_FULL:
+      return StoreError(store + ": the disk is full (" + failure.what() + ")");
+    default:
+      return StoreError(store + ": " + failure.what());
+  }
+}
+
+// Runs body, turning SQLite failures into StoreErrors about path. StoreError and
+// std::invalid_argument (caller mistakes) pass through unchanged.
+template <class Body>
+auto guarded(const std::string& path, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const SqliteFailure& failure) {
+    throw store_error_for(path, failure);
+  }
+}
+
+std::string utc_now_iso8601() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string this_host() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return std::string();
+  return name;
+}
+
+// Only ESRCH proves a process is gone; EPERM means it exists but belongs to someone else.
+bool process_is_gone(int64_t pid) {
+  if (pid <= 0 || pid > INT_MAX) return false;  // not a pid we recorded; leave the run alone
+  return kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+void require_json(const std::string& text, const char* field) {
+  if (!nlohmann::json::accept(text))
+    throw std::invalid_argument(std::string(field) + " must be valid JSON, got '" + text + "'");
+}
+
+// A run still marked running whose process on this host no longer exists was killed mid-way:
+// its cells are complete (one transaction each), the run itself is partial.
+void mark_abandoned_runs_partial(sqlite3* db) {
+  std::vector<int64_t> abandoned;
+  SqliteStatement running(db, "SELECT id, pid FROM runs WHERE status = 'running' AND host = ?");
+  running.bind(1, this_host());
+  while (running.step()) {
+    if (process_is_gone(running.column_int(1))) abandoned.push_back(running.column_int(0));
+  }
+  running.reset();
+  if (abandoned.empty()) return;
+
+  SqliteWriteTransaction transaction(db);
+  SqliteStatement mark(db,
+                       "UPDATE runs SET status = 'partial' WHERE id = ? AND status = 'running'");
+  for (int64_t run_id : abandoned) {
+    mark.bind(1, run_id).run();
+    mark.reset();
+  }
+  transaction.commit();
+}
+
+// Switching a fresh file to WAL needs an exclusive lock, and SQLite gives up at once (without the
+// busy handler) when two processes race to do it; retry for as long as the busy timeout allows.
+std::string switch_to_wal(sqlite3* db, int busy_timeout_ms) {
+  const auto give_up_at =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  for (;;) {
+    try {
+      SqliteStatement wal(db, "PRAGMA journal_mode = WAL");
+      return wal.step() ? wal.column_text(0) : std::string();
+    } catch (const SqliteFailure& failure) {
+      if (failure.code() != SQLITE_BUSY || std::chrono::steady_clock::now() >= give_up_at) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+sqlite3* open_store(const std::string& path, int busy_timeout_ms) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    throw store_error_for(path, SqliteFailure(rc & 0xff, "opening: " + detail));
+  }
+  try {
+    sqlite3_busy_timeout(db, busy_timeout_ms);
+    // SQLite reads the header lazily: this first query is what reports a non-database file.
+    SqliteStatement(db, "SELECT count(*) FROM sqlite_master").run();
+    if (sqlite3_db_readonly(db, "main") == 1)
+      throw SqliteFailure(SQLITE_READONLY, "the file can only be opened read-only");
+    std::string mode = switch_to_wal(db, busy_timeout_ms);
+    if (mode != "wal")
+      throw StoreError("results store " + path + " could not switch to WAL mode (journal mode '" +
+                       mode + "'); put it on a local file system");
+    exec_sql(db, "PRAGMA foreign_keys = ON", "enabling foreign keys");
+    migrate_schema(db, path);
+    mark_abandoned_runs_partial(db);
+  } catch (const SqliteFailure& failure) {
+    sqlite3_close_v2(db);
+    throw store_error_for(path, failure);
+  } catch (...) {
+    sqlite3_close_v2(db);
+    throw;
+  }
+  return db;
+}
+
+// ---- reading rows ----
+
+constexpr const char* kRunColumns =
+    "SELECT id, started_at, finished_at, status, git_sha, command_line, host, device, driver, "
+    "cuda_version, clocks, environment_json, seed, suite FROM runs ";
+
+RunRow read_run(const SqliteStatement& row, const std::string& path) {
+  RunRow run;
+  run.id = row.column_int(0);
+  run.info.started_at = row.column_text(1);
+  run.finished_at = row.column_text(2);
+  std::string status = row.column_text(3);
+  try {
+    run.status = parse_run_status(status);
+  } catch (const std::invalid_argument&) {
+    throw StoreError("results store " + path + ": run " + std::to_string(run.id) +
+                     " has unknown status '" + status + "'");
+  }
+  run.info.git_sha = row.column_text(4);
+  run.info.command_line = row.column_text(5);
+  run.info.host = row.column_text(6);
+  run.info.device = row.column_text(7);
+  run.info.driver = row.column_text(8);
+  run.info.cuda_version = row.column_text(9);
+  run.info.clocks = row.column_text(10);
+  run.info.environment_json = row.column_text(11);
+  run.info.seed = static_cast<uint64_t>(row.column_int(12));  // stored as the same 64 bits
+  run.info.suite = row.column_text(13);
+  return run;
+}
+
+std::vector<RunRow> query_runs(sqlite3* db, const std::string& path, const std::string& sql_tail,
+                               std::optional<int64_t> run_id = std::nullopt) {
+  std::string sql = kRunColumns + sql_tail;
+  SqliteStatement query(db, sql.c_str());
+  if (run_id) query.bind(1, *run_id);
+  std::vector<RunRow> runs;
+  while (query.step()) runs.push_back(read_run(query, path));
+  return runs;
+}
+
+}  // namespace
+
+std::string run_status_name(RunStatus status) {
+  switch (status) {
+    case RunStatus::running:
+      return "running";
+    case RunStatus::ok:
+      return "ok";
+    case RunStatus::failed:
+      return "failed";
+    case RunStatus::partial:
+      return "partial";
+  }
+  throw std::invalid_argument("unknown RunStatus value " +
+                              std::to_string(static_cast<int>(status)));
+}
+
+RunStatus parse_run_status(const std::string& name) {
+  for (RunStatus status :
+       {RunStatus::running, RunStatus::ok, RunStatus::failed, RunStatus::partial})
+    if (run_status_name(status) == name) return status;
+  throw std::invalid_argument("unknown run status '" + name +
+                              "'; expected running, ok, failed or partial");
+}
+
+ResultsStore::ResultsStore(const std::string& path, int busy_timeout_ms)
+    : path_(path), db_(open_store(path, busy_timeout_ms)) {}
+
+ResultsStore::~ResultsStore() { sqlite3_close_v2(db_); }
+
+int ResultsStore::current_schema_version() { return kCurrentSchemaVersion; }
+
+int ResultsStore::schema_version() const {
+  return guarded(path_, [&] { return read_schema_version(db_); });
+}
+
+int64_t ResultsStore::begin_run(const RunInfo& info) {
+  require_json(info.environment_json, "RunInfo::environment_json");
+  return guarded(path_, [&] {
+    SqliteStatement insert(
+        db_,
+        "INSERT INTO runs(started_at, status, git_sha, command_line, host, pid, device, driver, "
+        "cuda_version, clocks, environment_json, seed, suite) "
+        "VALUES(?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    // The host and pid are what lets a later open recognise this run as abandoned if we die.
+    insert.bind(1, info.started_at.empty() ? utc_now_iso8601() : info.started_at)
+        .bind(2, info.git_sha)
+        .bind(3, info.command_line)
+        .bind(4, info.host.empty() ? this_host() : info.host)
+        .bind(5, static_cast<int64_t>(getpid()))
+        .bind(6, info.device)
+        .bind(7, info.driver)
+        .bind(8, info.cuda_version)
+        .bind(9, info.clocks)
+        .bind(10, info.environment_json)
+        .bind(11, static_cast<int64_t>(info.seed))
+        .bind(12, info.suite)
+        .run();
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  });
+}
+
+int64_t ResultsStore::add_cell(int64_t run_id, const CellRecord& cell,
+                               const std::vector<Metric>& metrics) {
+  require_json(cell.params_json, "CellRecord::params_json");
+  for (const Metric& metric : metrics)
+    if (metric.name.empty()) throw std::invalid_argument("a metric of the cell has an empty name");
+  return guarded(path_, [&] {
+    SqliteWriteTransaction transaction(db_);
+    SqliteStatement run_exists(db_, "SELECT count(*) FROM runs WHERE id = ?");
+    run_exists.bind(1, run_id).step();
+    if (run_exists.column_int(0) == 0)
+      throw StoreError("results store " + path_ + " has no run " + std::to_string(run_id) +
+                       " to add a cell to");
+
+    SqliteStatement insert_cell(
+        db_,
+        "INSERT INTO cells(run_id, backend, task, params_json, seq_len, d_model, layers, "
+        "state_bytes, status, error) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    insert_cell.bind(1, run_id)
+        .bind(2, cell.backend)
+        .bind(3, cell.task)
+        .bind(4, cell.params_json)
+        .bind(5, cell.seq_len)
+        .bind(6, cell.d_model)
+        .bind(7, cell.layers)
+        .bind(8, cell.state_bytes)
+        .bind(9, cell.status)
+        .bind(10, cell.error)
+        .run();
+    int64_t cell_id = static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+
+    SqliteStatement insert_metric(
+        db_,
+        "INSERT INTO metrics(cell_id, name, value, unit, n, min, max, stddev, samples_json) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const Metric& metric : metrics) {
+      insert_metric.bind(1, cell_id)
+          .bind(2, metric.name)
+          .bind(3, metric.value)
+          .bind(4, metric.unit)
+          .bind(5, metric.n)
+          .bind(6, metric.min)
+          .bind(7, metric.max)
+          .bind(8, metric.stddev)
+          .bind(9, samples_to_json(metric.samples))
+          .run();
+      insert_metric.reset();
+    }
+    transaction.commit();
+    return cell_id;
+  });
+}
+
+void ResultsStore::finish_run(int64_t run_id, RunStatus status) {
+  if (status == RunStatus::running)
+    throw std::invalid_argument(
+        "finish_run needs a final status (ok, failed or partial), got running");
+  guarded(path_, [&] {
+    SqliteStatement update(db_, "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?");
+    update.bind(1, run_status_name(status)).bind(2, utc_now_iso8601()).bind(3, run_id).run();
+    if (sqlite3_changes(db_) == 0)
+      throw StoreError("results store " + path_ + " has no run " + std::to_string(run_id) +
+                       " to finish");
+  });
+}
+
+std::vector<RunRow> ResultsStore::runs() const {
+  return guarded(path_, [&] { return query_runs(db_, path_, "ORDER BY id"); });
+}
+
+std::optional<RunRow> ResultsStore::run(int64_t run_id) const {
+  return guarded(path_, [&]() -> std::optional<RunRow> {
+    auto found = query_runs(db_, path_, "WHERE id = ?", run_id);
+    if (found.empty()) return std::nullopt;
+    return std::move(found.front());
+  });
+}
+
+std::optional<RunRow> ResultsStore::latest_run() const {
+  return guarded(path_, [&]() -> std::optional<RunRow> {
+    auto found = query_runs(db_, path_, "ORDER BY id DESC LIMIT 1");
+    if (found.empty()) return std::nullopt;
+    return std::move(found.front());
+  });
+}
+
+std::vector<CellRow> ResultsStore::cells(int64_t run_id) const {
+  return guarded(path_, [&] {
+    SqliteStatement query(db_,
+                          "SELECT id, backend, task, params_json, seq_len, d_model, layers, "
+                          "state_bytes, status, error FROM cells WHERE run_id = ? ORDER BY id");
+    query.bind(1, run_id);
+    std::vector<CellRow> rows;
+    while (query.step()) {
+      CellRow row;
+      row.id = query.column_int(0);
+      row.run_id = run_id;
+      row.cell.backend = query.column_text(1);
+      row.cell.task = query.column_text(2);
+      row.cell.params_json = query.column_text(3);
+      row.cell.seq_len = query.column_int(4);
+      row.cell.d_model = query.column_int(5);
+      row.cell.layers = query.column_int(6);
+      row.cell.state_bytes = query.column_int(7);
+      row.cell.status = query.column_text(8);
+      row.cell.error = query.column_text(9);
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  });
+}
+
+std::vector<MetricRow> ResultsStore::metrics(int64_t cell_id) const {
+  return guarded(path_, [&] {
+    SqliteStatement query(db_,
+                          "SELECT name, value, unit, n, min, max, stddev, samples_json "
+                          "FROM metrics WHERE cell_id = ? ORDER BY id");
+    query.bind(1, cell_id);
+    std::vector<MetricRow> rows;
+    while (query.step()) {
+      MetricRow row;
+      row.cell_id = cell_id;
+      row.metric.name = query.column_text(0);
+      row.metric.value = query.column_double(1);
+      row.metric.unit = query.column_text(2);
+      row.metric.n = query.column_int(3);
+      row.metric.min = query.column_double(4);
+      row.metric.max = query.column_double(5);
+      row.metric.stddev = query.column_double(6);
+      try {
+        row.metric.samples = samples_from_json(query.column_text(7));
+      } catch (const std::invalid_argument& error) {
+        throw StoreError("results store " + path_ + ", metric " + row.metric.name + " of cell " +
+                         std::to_string(cell_id) + ": " + error.what());
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  });
+}
+
+}  // namespace seqbench

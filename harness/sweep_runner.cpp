@@ -1,0 +1,109 @@
+#include "harness/sweep_runner.h"
+
+#include <chrono>
+#include <map>
+#include <stdexcept>
+
+#include "harness/cell_runner.h"
+#include "harness/environment.h"
+#include "harness/interrupt.h"
+#include "models/sequence_model.h"
+
+namespace seqbench {
+namespace {
+
+std::string task_key(const CellSpec& cell) { return cell.task + cell.task_params.dump() + "#" + std::to_string(cell.seed); }
+
+bool in_shard(size_t index, const RunOptions& options) {
+  return static_cast<int>(index % options.shard_count) == options.shard_index;
+}
+
+}  // namespace
+
+void validate_sweep(const Sweep& sweep) {
+  if (sweep.cells.empty()) throw SweepError("sweep '" + sweep.name + "' expands to no cells");
+  std::map<std::string, bool> checked;
+  for (size_t i = 0; i < sweep.cells.size(); ++i) {
+    const CellSpec& cell = sweep.cells[i];
+    try {
+      // A tiny instance of the task validates its parameters; then the model's shape.
+      nlohmann::json probe = cell.task_params;
+      probe["num_train"] = 1;
+      probe["num_test"] = 1;
+      const std::string key = task_key(cell) + cell.backend + cell.mixer_params.dump() + std::to_string(cell.d_model) +
+                              std::to_string(cell.n_heads) + std::to_string(cell.n_layers) + cell.position;
+      if (checked.count(key)) continue;
+      checked[key] = true;
+      TaskInstance instance = build_task(cell.task, probe, cell.seed);
+      ModelConfig config = cell_model_config(cell, instance);
+      validate_model_config(config);
+      layer_specs(config);
+      SequenceModel model(config);  // mixers validate their own parameters
+    } catch (const std::exception& e) {
+      throw SweepError("cell " + std::to_string(i + 1) + " (" + cell.label() + "): " + e.what());
+    }
+  }
+}
+
+RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream& log) {
+  if (options.shard_count < 1 || options.shard_index < 0 || options.shard_index >= options.shard_count)
+    throw std::invalid_argument("shard " + std::to_string(options.shard_index) + "/" +
+                                std::to_string(options.shard_count) + " is not a valid i/N with 0 <= i < N");
+  validate_sweep(sweep);
+  ResultsStore store(options.db_path);
+  const std::string device = sweep.cells.front().device;
+  RunSummary summary;
+  summary.run_id = store.begin_run(capture_run_info(options.command_line, device, sweep.cells.front().seed, sweep.name));
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < sweep.cells.size(); ++i)
+    if (in_shard(i, options)) ++summary.cells_total;
+  log << "run " << summary.run_id << ": " << sweep.name << ", " << summary.cells_total << " cells -> "
+      << options.db_path << "\n";
+
+  std::map<std::string, TaskInstance> task_cache;  // datasets are shared by every backend of a cell
+  int done = 0;
+  try {
+    for (size_t i = 0; i < sweep.cells.size(); ++i) {
+      if (!in_shard(i, options)) continue;
+      const CellSpec& cell = sweep.cells[i];
+      log << "[" << ++done << "/" << summary.cells_total << "] " << cell.label() << "\n" << std::flush;
+      CellOutcome outcome;
+      try {
+        const std::string key = task_key(cell);
+        if (!task_cache.count(key)) task_cache[key] = build_task(cell.task, cell.task_params, cell.seed);
+        outcome = run_cell(cell, task_cache[key], log);
+        ++summary.cells_ok;
+        for (const auto& m : outcome.metrics)
+          if (m.name == "accuracy") log << "    accuracy " << m.value << "\n";
+      } catch (const RunInterrupted&) {
+        throw;
+      } catch (const std::exception& e) {
+        // A cell that fails is stored as failed with its message; the run goes on.
+        outcome = CellOutcome{};
+        outcome.record.backend = cell.backend;
+        outcome.record.task = cell.task;
+        outcome.record.params_json = cell.to_json().dump();
+        outcome.record.d_model = cell.d_model;
+        outcome.record.layers = cell.n_layers;
+        outcome.record.status = "failed";
+        outcome.record.error = e.what();
+        ++summary.cells_failed;
+        log << "    FAILED: " << e.what() << "\n";
+      }
+      store.add_cell(summary.run_id, outcome.record, outcome.metrics);
+    }
+    summary.status = summary.cells_failed ? RunStatus::failed : RunStatus::ok;
+  } catch (const RunInterrupted&) {
+    summary.status = RunStatus::partial;
+    log << "interrupted: run " << summary.run_id << " stored as partial (" << summary.cells_ok
+        << " cells kept)\n";
+  } catch (...) {
+    store.finish_run(summary.run_id, RunStatus::failed);
+    throw;
+  }
+  store.finish_run(summary.run_id, summary.status);
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace seqbench

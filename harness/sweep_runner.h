@@ -1,0 +1,35 @@
+// Runs a sweep cell by cell into the results store: one transaction per cell, progress on the
+// log stream, a failed cell recorded and skipped, Ctrl-C leaving the run `partial`.
+#pragma once
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "harness/results_store.h"
+#include "harness/sweep.h"
+
+namespace seqbench {
+
+struct RunOptions {
+  std::string db_path = "seqbench.db";
+  std::string command_line;
+  int shard_index = 0;  // run cells i with i % shard_count == shard_index
+  int shard_count = 1;
+};
+
+struct RunSummary {
+  int64_t run_id = 0;
+  RunStatus status = RunStatus::running;
+  int cells_total = 0;
+  int cells_ok = 0;
+  int cells_failed = 0;
+  double seconds = 0;
+};
+
+// Checks every cell's task parameters and model shape before anything runs or is stored;
+// throws std::invalid_argument naming the first bad cell.
+void validate_sweep(const Sweep& sweep);
+
+RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream& log);
+
+}  // namespace seqbench

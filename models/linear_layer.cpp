@@ -1,0 +1,76 @@
+#include "models/linear_layer.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "kernels/matmul.h"
+
+namespace seqbench {
+
+Shape with_last_dim(const Shape& shape, int64_t last) {
+  Shape out = shape;
+  out.back() = last;
+  return out;
+}
+
+LinearLayer::LinearLayer(std::string name, int in_features, int out_features, bool bias, Rng& rng,
+                         float init_std, Device device)
+    : in_(in_features), out_(out_features), has_bias_(bias),
+      weight_(name + ".weight", {out_features, in_features}, true, device) {
+  if (in_features <= 0 || out_features <= 0)
+    throw std::invalid_argument("linear layer '" + name + "' needs positive sizes, got in=" +
+                                std::to_string(in_features) + " out=" + std::to_string(out_features));
+  if (init_std <= 0) init_std = 1.0f / std::sqrt(static_cast<float>(in_features));
+  Tensor w({out_features, in_features});
+  for (int64_t i = 0; i < w.numel(); ++i) w[i] = static_cast<float>(rng.normal()) * init_std;
+  weight_.value = w.to(device);
+  if (bias) bias_ = Param(name + ".bias", {out_features}, false, device);
+}
+
+static int64_t rows_of(const Tensor& t, int features, const char* what) {
+  if (t.rank() < 1 || t.dim(-1) != features)
+    throw std::invalid_argument(std::string("linear layer: ") + what + " has shape " + shape_string(t.shape()) +
+                                ", expected last dimension " + std::to_string(features));
+  return t.numel() / features;
+}
+
+void LinearLayer::apply(const Tensor& x, Tensor& y) const {
+  const int64_t rows = rows_of(x, in_, "input");
+  y.resize(with_last_dim(x.shape(), out_));
+  matmul_cpu(x.data(), weight_.value.data(), y.data(), {rows, out_, in_, false, true, false});
+  if (has_bias_) {
+    const float* b = bias_.value.data();
+    float* out = y.data();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int j = 0; j < out_; ++j) out[r * out_ + j] += b[j];
+  }
+}
+
+void LinearLayer::forward(const Tensor& x, Tensor& y) {
+  saved_input_ = x;
+  apply(x, y);
+}
+
+void LinearLayer::backward(const Tensor& dy, Tensor& dx) {
+  const int64_t rows = rows_of(dy, out_, "gradient");
+  if (saved_input_.numel() != rows * in_)
+    throw std::logic_error("linear layer backward() called without a matching forward()");
+  // dW[out,in] += dy^T [out,rows] * x [rows,in]
+  matmul_cpu(dy.data(), saved_input_.data(), weight_.grad.data(), {out_, in_, rows, true, false, true});
+  if (has_bias_) {
+    float* db = bias_.grad.data();
+    const float* g = dy.data();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int j = 0; j < out_; ++j) db[j] += g[r * out_ + j];
+  }
+  dx.resize(with_last_dim(dy.shape(), in_));
+  matmul_cpu(dy.data(), weight_.value.data(), dx.data(), {rows, in_, out_, false, false, false});
+}
+
+std::vector<Param*> LinearLayer::params() {
+  std::vector<Param*> out{&weight_};
+  if (has_bias_) out.push_back(&bias_);
+  return out;
+}
+
+}  // namespace seqbench

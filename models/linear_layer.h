@@ -1,0 +1,41 @@
+// y = x W^T (+ b): the projection every mixer and MLP is made of. W is [out, in] as in PyTorch.
+// forward() keeps a copy of x for backward().
+#pragma once
+#include <string>
+#include <vector>
+
+#include "kernels/rng.h"
+#include "models/param.h"
+
+namespace seqbench {
+
+class LinearLayer {
+ public:
+  LinearLayer() = default;
+  // Weights drawn from N(0, init_std^2) (init_std <= 0 means 1/sqrt(in)); biases start at zero.
+  LinearLayer(std::string name, int in_features, int out_features, bool bias, Rng& rng,
+              float init_std = 0.0f, Device device = Device::cpu);
+
+  // x: [..., in] -> y: [..., out]
+  void forward(const Tensor& x, Tensor& y);
+  // dy: [..., out] -> dx: [..., in] (overwritten); accumulates dW, db.
+  void backward(const Tensor& dy, Tensor& dx);
+  // Same as forward but keeps nothing (decode steps).
+  void apply(const Tensor& x, Tensor& y) const;
+
+  std::vector<Param*> params();
+  int in_features() const { return in_; }
+  int out_features() const { return out_; }
+  Param& weight() { return weight_; }
+
+ private:
+  int in_ = 0, out_ = 0;
+  bool has_bias_ = false;
+  Param weight_, bias_;
+  Tensor saved_input_;
+};
+
+// Output shape of a [..., in] tensor after a projection to `out` features.
+Shape with_last_dim(const Shape& shape, int64_t last);
+
+}  // namespace seqbench

@@ -1,0 +1,57 @@
+// The sequence-mixer backend interface: everything backend-specific hides behind it. A mixer owns
+// its projections; the model around it adds norms, residuals and the MLP.
+//
+// Shapes: x, y are [B, L, d_model]; x_t, y_t are [B, d_model]. forward() keeps what backward()
+// needs; backward() overwrites dx and *accumulates* parameter gradients into params()[i]->grad.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "kernels/tensor.h"
+#include "models/param.h"
+
+namespace seqbench {
+
+struct MixerSpec {
+  std::string kind;            // registry name: "softmax", "linear", ...
+  int d_model = 64;
+  int n_heads = 1;
+  nlohmann::json params = nlohmann::json::object();  // backend-specific (feature_map, window, ...)
+  Device device = Device::cpu;
+  uint64_t seed = 0;           // initialisation seed for this layer
+
+  int head_dim() const { return d_model / n_heads; }
+};
+
+// Decode state: a KV cache for attention, a recurrent state for linear/SSM mixers.
+struct MixerCache {
+  virtual ~MixerCache() = default;
+  int64_t position = 0;  // tokens consumed so far
+};
+
+class Mixer {
+ public:
+  virtual ~Mixer() = default;
+
+  // Parallel (training) form. When cache is non-null it is left holding the state after the
+  // last position of each sequence, ready for step().
+  virtual void forward(const Tensor& x, Tensor& y, MixerCache* cache) = 0;
+  virtual void backward(const Tensor& dy, Tensor& dx) = 0;
+
+  // A fresh decode state for `batch` sequences of up to `max_len` tokens.
+  virtual std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const = 0;
+  // Recurrent (decode) form: one token per sequence; advances cache.position.
+  virtual void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) = 0;
+
+  virtual std::vector<Param*> params() = 0;
+  // Decode state in bytes (fp32) per sequence at seq_len, per Zoology/Based accounting: KV cache
+  // for attention (grows with length), fixed state for recurrent mixers.
+  virtual size_t state_bytes(int seq_len) const = 0;
+
+  virtual const MixerSpec& spec() const = 0;
+};
+
+}  // namespace seqbench

@@ -1,0 +1,136 @@
+#include "models/mixers/softmax_attention_mixer.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "kernels/softmax_attention/softmax_attention_cpu.h"
+#include "kernels/vector_ops.h"
+#include "models/mixer_params.h"
+#include "models/mixer_validation.h"
+
+namespace seqbench {
+namespace {
+
+// Sub-seed labels of the four projections, so each draws from its own stream of spec.seed.
+enum ProjectionSeed : uint64_t { kSeedQ = 1, kSeedK = 2, kSeedV = 3, kSeedO = 4 };
+
+LinearLayer projection(const MixerSpec& spec, const char* name, uint64_t label) {
+  Rng rng(Rng::derive(spec.seed, label));
+  return LinearLayer(spec.kind + "." + name, spec.d_model, spec.d_model, false, rng, 0.0f, spec.device);
+}
+
+const MixerSpec& checked(const MixerSpec& spec) {
+  validate_mixer_shape(spec);
+  check_mixer_params(spec, {});
+  if (spec.device != Device::cpu)
+    throw std::invalid_argument("mixer 'softmax': device " + device_name(spec.device) +
+                                " is not supported yet (expected cpu)");
+  return spec;
+}
+
+}  // namespace
+
+SoftmaxAttentionMixer::SoftmaxAttentionMixer(const MixerSpec& spec)
+    : spec_(checked(spec)),
+      wq_(projection(spec, "q_proj", kSeedQ)),
+      wk_(projection(spec, "k_proj", kSeedK)),
+      wv_(projection(spec, "v_proj", kSeedV)),
+      wo_(projection(spec, "o_proj", kSeedO)) {}
+
+void SoftmaxAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
+  check_mixer_input(spec_, x, 3, "input");
+  batch_ = x.dim(0);
+  seq_len_ = x.dim(1);
+  const AttentionShape shape{batch_, seq_len_, spec_.n_heads, spec_.head_dim()};
+  wq_.forward(x, q_);
+  wk_.forward(x, k_);
+  wv_.forward(x, v_);
+  attn_.resize(x.shape());
+  lse_.resize({batch_, spec_.n_heads, seq_len_});
+  softmax_attention_fwd_cpu(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), shape);
+  wo_.forward(attn_, y);
+  if (!cache) return;
+
+  auto& kv = cache_as<SoftmaxAttentionCache>(*cache, spec_);
+  if (kv.batch != batch_ || kv.max_len < seq_len_)
+    throw std::invalid_argument("mixer 'softmax': cache holds " + std::to_string(kv.batch) + " x " +
+                                std::to_string(kv.max_len) + " tokens, forward got batch " +
+                                std::to_string(batch_) + " of length " + std::to_string(seq_len_));
+  const int64_t row = static_cast<int64_t>(spec_.d_model) * seq_len_;
+  for (int64_t b = 0; b < batch_; ++b) {
+    std::copy(k_.data() + b * row, k_.data() + (b + 1) * row, kv.keys.data() + b * kv.max_len * spec_.d_model);
+    std::copy(v_.data() + b * row, v_.data() + (b + 1) * row, kv.values.data() + b * kv.max_len * spec_.d_model);
+  }
+  kv.position = seq_len_;
+}
+
+void SoftmaxAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
+  if (seq_len_ == 0) throw std::logic_error("mixer 'softmax': backward() called before forward()");
+  if (dy.shape() != attn_.shape())
+    throw std::invalid_argument("mixer 'softmax': gradient has shape " + shape_string(dy.shape()) +
+                                ", expected " + shape_string(attn_.shape()));
+  const AttentionShape shape{batch_, seq_len_, spec_.n_heads, spec_.head_dim()};
+  wo_.backward(dy, d_attn_);
+  dq_.resize(attn_.shape());
+  dk_.resize(attn_.shape());
+  dv_.resize(attn_.shape());
+  softmax_attention_bwd_cpu(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), d_attn_.data(),
+                            dq_.data(), dk_.data(), dv_.data(), shape);
+  wq_.backward(dq_, dx);
+  wk_.backward(dk_, dx_part_);
+  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+  wv_.backward(dv_, dx_part_);
+  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+}
+
+std::unique_ptr<MixerCache> SoftmaxAttentionMixer::make_cache(int batch, int max_len) const {
+  if (batch < 1 || max_len < 1)
+    throw std::invalid_argument("mixer 'softmax': cache needs batch >= 1 and max_len >= 1, got " +
+                                std::to_string(batch) + " and " + std::to_string(max_len));
+  auto cache = std::make_unique<SoftmaxAttentionCache>();
+  const Shape shape{batch, max_len, spec_.n_heads, spec_.head_dim()};
+  cache->keys = Tensor(shape, spec_.device);
+  cache->values = Tensor(shape, spec_.device);
+  cache->batch = batch;
+  cache->max_len = max_len;
+  return cache;
+}
+
+void SoftmaxAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
+  check_mixer_input(spec_, x_t, 2, "decode input");
+  auto& kv = cache_as<SoftmaxAttentionCache>(cache, spec_);
+  if (x_t.dim(0) != kv.batch)
+    throw std::invalid_argument("mixer 'softmax': decode input has batch " + std::to_string(x_t.dim(0)) +
+                                ", cache was made for " + std::to_string(kv.batch));
+  if (kv.position >= kv.max_len)
+    throw std::length_error("mixer 'softmax': KV cache is full (" + std::to_string(kv.max_len) +
+                            " tokens); make_cache with a larger max_len");
+  wq_.apply(x_t, q_t_);
+  wk_.apply(x_t, k_t_);
+  wv_.apply(x_t, v_t_);
+  const int64_t D = spec_.d_model;
+  for (int64_t b = 0; b < kv.batch; ++b) {
+    const int64_t slot = (b * kv.max_len + kv.position) * D;
+    std::copy(k_t_.data() + b * D, k_t_.data() + (b + 1) * D, kv.keys.data() + slot);
+    std::copy(v_t_.data() + b * D, v_t_.data() + (b + 1) * D, kv.values.data() + slot);
+  }
+  attn_t_.resize(x_t.shape());
+  const AttentionShape cache_shape{kv.batch, kv.max_len, spec_.n_heads, spec_.head_dim()};
+  softmax_attention_decode_cpu(q_t_.data(), kv.keys.data(), kv.values.data(), kv.position + 1,
+                               attn_t_.data(), cache_shape);
+  wo_.apply(attn_t_, y_t);
+  ++kv.position;
+}
+
+std::vector<Param*> SoftmaxAttentionMixer::params() {
+  std::vector<Param*> out;
+  for (LinearLayer* layer : {&wq_, &wk_, &wv_, &wo_})
+    for (Param* p : layer->params()) out.push_back(p);
+  return out;
+}
+
+size_t SoftmaxAttentionMixer::state_bytes(int seq_len) const {
+  return 2 * static_cast<size_t>(seq_len) * static_cast<size_t>(spec_.d_model) * sizeof(float);
+}
+
+}  // namespace seqbench

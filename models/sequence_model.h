@@ -1,0 +1,76 @@
+// The model every backend is compared in: embedding -> N x (pre-norm mixer + residual, pre-norm
+// MLP + residual) -> final norm -> LM head. The loss (and the head) is computed only at labelled
+// positions, which is what recall tasks score and saves most of the vocabulary-sized work.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "models/layer_norm_layer.h"
+#include "models/linear_layer.h"
+#include "models/mixer.h"
+#include "models/mlp_block.h"
+#include "models/model_config.h"
+#include "models/token_embedding.h"
+
+namespace seqbench {
+
+struct DecodeState {
+  std::vector<std::unique_ptr<MixerCache>> caches;  // one per layer
+  int64_t batch = 0;
+  int64_t position = 0;
+};
+
+class SequenceModel {
+ public:
+  explicit SequenceModel(const ModelConfig& config);
+
+  // Forward, cross-entropy over positions whose label != kIgnoreLabel, backward. Gradients are
+  // accumulated into params(); returns the mean loss (0 when nothing is labelled).
+  double loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len);
+  // Forward and loss only (no gradients).
+  double loss(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len);
+  // Argmax token at every labelled position; other positions get kIgnoreLabel.
+  void predict(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len,
+               int32_t* predictions);
+
+  // Decode path (used by the profiler and the decode-vs-parallel tests): prefill fills the
+  // caches from tokens [B, L]; decode_step consumes one token per sequence. Both write the
+  // logits of the last position, [B, vocab].
+  DecodeState prefill(const int32_t* tokens, int64_t batch, int64_t seq_len, int64_t max_len,
+                      std::vector<float>& last_logits);
+  void decode_step(DecodeState& state, const int32_t* tokens, std::vector<float>& logits);
+
+  std::vector<Param*> params();
+  void zero_grad();
+  int64_t num_parameters();
+  size_t state_bytes(int seq_len) const;  // summed over layers, per sequence
+  const ModelConfig& config() const { return config_; }
+  std::vector<Mixer*> mixers() const;
+
+ private:
+  struct Layer {
+    LayerNormLayer mixer_norm;
+    std::unique_ptr<Mixer> mixer;
+    bool has_mlp = true;  // mlp_expand 0: mixer-only layers (as Zoology's Identity state mixer)
+    LayerNormLayer mlp_norm;
+    MlpBlock mlp;
+  };
+  // Runs embedding and all layers; leaves the final-normed hidden states in final_hidden_.
+  void forward_hidden(const int32_t* tokens, int64_t batch, int64_t seq_len,
+                      std::vector<MixerCache*>* caches = nullptr);
+  // Gathers final_hidden_ rows at labelled positions and computes their logits (head forward).
+  int64_t labelled_logits(const int32_t* labels, int64_t rows, std::vector<int32_t>& targets,
+                          std::vector<int64_t>& row_index);
+  void backward_hidden(const Tensor& d_final_hidden);
+
+  ModelConfig config_;
+  TokenEmbedding embedding_;
+  std::vector<Layer> layers_;
+  LayerNormLayer final_norm_;
+  LinearLayer head_;
+
+  Tensor residual_, final_hidden_, selected_hidden_, logits_;
+};
+
+}  // namespace seqbench

@@ -1,0 +1,34 @@
+// Token embedding plus absolute position information: "learned" (a trained table, as Zoology's
+// GPT-2 style embeddings; lengths beyond max_seq_len are an error), "sinusoidal" (fixed, any
+// length: used for length extrapolation) or "none".
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/rng.h"
+#include "models/param.h"
+
+namespace seqbench {
+
+class TokenEmbedding {
+ public:
+  TokenEmbedding() = default;
+  TokenEmbedding(int vocab_size, int d_model, int max_seq_len, const std::string& position, Rng& rng,
+                 Device device = Device::cpu);
+
+  // tokens [B, L] -> x [B, L, d]; `offset` is the position of the first token (decode steps).
+  void forward(const int32_t* tokens, int64_t batch, int64_t seq_len, Tensor& x, int64_t offset = 0);
+  void backward(const Tensor& dx);  // accumulates into the tables, using the last forward's tokens
+  std::vector<Param*> params();
+
+ private:
+  void add_position(float* row, int64_t pos) const;
+  int vocab_ = 0, d_model_ = 0, max_seq_len_ = 0;
+  std::string position_;
+  Param tokens_table_, positions_table_;
+  std::vector<int32_t> saved_tokens_;
+  int64_t saved_offset_ = 0;
+};
+
+}  // namespace seqbench

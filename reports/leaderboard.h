@@ -1,0 +1,42 @@
+// A run's results as one table (a row per cell, its metrics as columns), and its printers:
+// Markdown, CSV, JSON. Printers are separate from measurement (llama-bench style).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/results_store.h"
+
+namespace seqbench {
+
+struct LeaderboardRow {
+  int64_t cell_id = 0;
+  std::string backend;          // with its mixer params, e.g. linear{"feature_map":"elu"}
+  std::string task;
+  std::string task_params;      // the swept task parameters, e.g. num_kv_pairs=8 seq_len=64
+  nlohmann::json params;        // the cell's full description
+  int64_t seq_len = 0, d_model = 0, layers = 0, state_bytes = 0;
+  std::string status;
+  std::string error;
+  std::map<std::string, double> metrics;
+};
+
+struct Leaderboard {
+  RunRow run;
+  std::vector<LeaderboardRow> rows;
+};
+
+// The given run, or the latest one; throws StoreError when the store has no such run.
+Leaderboard load_leaderboard(const ResultsStore& store, std::optional<int64_t> run_id);
+
+std::string render_markdown(const Leaderboard& board);
+std::string render_csv(const Leaderboard& board);
+std::string render_json(const Leaderboard& board);
+std::string render_leaderboard(const Leaderboard& board, const std::string& format);  // md|csv|json
+
+std::string format_bytes(double bytes);
+
+}  // namespace seqbench

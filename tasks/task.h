@@ -1,0 +1,52 @@
+// A task: a parameterised, seeded generator of train/test splits plus how predictions are scored.
+// Parameters come as JSON so sweeps can set them; unknown parameters are an error.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "datasets/token_dataset.h"
+
+namespace seqbench {
+
+struct TaskEvaluation {
+  std::string label;     // metric suffix, e.g. "" for the trained length, "len512" for longer tests
+  TokenDataset data;
+};
+
+struct TaskInstance {
+  std::string name;
+  nlohmann::json params;  // every parameter, defaults filled in
+  TokenDataset train;
+  std::vector<TaskEvaluation> tests;  // tests[0] is the test split at the trained length
+  int32_t vocab_size = 0;
+  int64_t seq_len = 0;   // training length
+};
+
+struct TaskDefinition {
+  std::string name;
+  std::string description;
+  nlohmann::json defaults;  // every accepted parameter with its default value
+  // Builds both splits from fully-resolved params; throws std::invalid_argument on impossible
+  // parameters (naming the parameter, its value and the constraint).
+  std::function<TaskInstance(const nlohmann::json& params, uint64_t seed)> build;
+};
+
+const std::vector<TaskDefinition>& task_definitions();
+const TaskDefinition& find_task(const std::string& name);  // throws std::invalid_argument
+// Defaults overlaid with overrides; throws std::invalid_argument on an unknown key.
+nlohmann::json resolve_task_params(const TaskDefinition& task, const nlohmann::json& overrides);
+TaskInstance build_task(const std::string& name, const nlohmann::json& overrides, uint64_t seed);
+
+struct TaskScore {
+  double accuracy = 0;      // over labelled positions
+  double exact_match = 0;   // fraction of examples whose labelled positions are all right
+  int64_t labelled = 0;
+  int64_t examples = 0;
+};
+// predictions: [num_examples, seq_len] argmax tokens (only labelled positions are read).
+TaskScore score_predictions(const TokenDataset& data, const std::vector<int32_t>& predictions);
+
+}  // namespace seqbench

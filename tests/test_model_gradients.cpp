@@ -1,0 +1,195 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "datasets/mqar_generator.h"
+#include "kernels/activations.h"
+#include "kernels/adamw.h"
+#include "kernels/cross_entropy.h"
+#include "models/layer_norm_layer.h"
+#include "models/linear_layer.h"
+#include "models/mlp_block.h"
+#include "models/sequence_model.h"
+#include "tests/finite_difference.h"
+
+using namespace seqbench;
+using seqbench::testing::check_gradient;
+
+namespace {
+
+Tensor random_tensor(const Shape& shape, Rng& rng, double scale = 1.0) {
+  Tensor t(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(rng.normal() * scale);
+  return t;
+}
+
+double weighted_sum(const Tensor& y, const Tensor& r) {
+  double s = 0;
+  for (int64_t i = 0; i < y.numel(); ++i) s += static_cast<double>(y[i]) * r[i];
+  return s;
+}
+
+// Checks dx and every parameter gradient of a layer with forward(x, y) / backward(dy, dx).
+template <typename Layer>
+void check_layer(Layer& layer, const Shape& in_shape, uint64_t seed) {
+  INFO("seed " << seed << " input " << shape_string(in_shape));
+  Rng rng(seed);
+  Tensor x = random_tensor(in_shape, rng);
+  Tensor y, dx;
+  layer.forward(x, y);
+  const Tensor r = random_tensor(y.shape(), rng);
+  for (Param* p : layer.params()) p->grad.zero();
+  layer.backward(r, dx);
+  Tensor scratch;
+  auto loss = [&] {
+    layer.forward(x, scratch);
+    return weighted_sum(scratch, r);
+  };
+  check_gradient("x", x, dx, loss, rng);
+  for (Param* p : layer.params()) {
+    const Tensor analytic = p->grad;
+    check_gradient(p->name, p->value, analytic, loss, rng);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("linear layer gradients match finite differences at odd sizes") {
+  Rng init(1);
+  LinearLayer with_bias("lin", 7, 5, true, init);
+  check_layer(with_bias, {3, 2, 7}, 11);
+  LinearLayer without_bias("lin", 1, 13, false, init);
+  check_layer(without_bias, {1, 1, 1}, 12);
+}
+
+TEST_CASE("layer norm gradients match finite differences") {
+  LayerNormLayer norm("ln", 9);
+  Rng rng(5);
+  for (Param* p : norm.params())
+    for (int64_t i = 0; i < p->value.numel(); ++i) p->value[i] += static_cast<float>(rng.normal() * 0.3);
+  check_layer(norm, {2, 3, 9}, 13);
+}
+
+TEST_CASE("MLP block gradients (through GELU) match finite differences") {
+  Rng init(2);
+  MlpBlock mlp("mlp", 6, 3, init);
+  check_layer(mlp, {2, 5, 6}, 14);
+}
+
+TEST_CASE("cross-entropy gradient matches finite differences and the loss is the mean NLL") {
+  Rng rng(21);
+  const int64_t rows = 5, vocab = 11;
+  Tensor logits = random_tensor({rows, vocab}, rng, 2.0);
+  std::vector<int32_t> targets{0, 10, 3, 3, 7};
+  Tensor dlogits({rows, vocab});
+  const double loss = cross_entropy_cpu(logits.data(), targets.data(), dlogits.data(), rows, vocab);
+  double expected = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    double z = 0;
+    for (int64_t j = 0; j < vocab; ++j) z += std::exp(static_cast<double>(logits[r * vocab + j]));
+    expected += std::log(z) - logits[r * vocab + targets[r]];
+  }
+  REQUIRE(loss == Approx(expected / rows).epsilon(1e-6));
+  check_gradient("logits", logits, dlogits,
+                 [&] { return cross_entropy_cpu(logits.data(), targets.data(), nullptr, rows, vocab); }, rng);
+}
+
+TEST_CASE("AdamW matches a scalar transcription of the PyTorch update") {
+  float p = 0.5f, m = 0.0f, v = 0.0f;
+  double pd = 0.5, md = 0, vd = 0;
+  AdamWHyper h;
+  h.lr = 0.01f;
+  h.weight_decay = 0.1f;
+  for (int step = 1; step <= 5; ++step) {
+    const float g = 0.3f * step - 0.7f;
+    h.step = step;
+    adamw_update_cpu(&p, &g, &m, &v, 1, h);
+    // torch.optim.AdamW: decay first (p *= 1 - lr*wd), then the Adam step.
+    md = 0.9 * md + 0.1 * g;
+    vd = 0.999 * vd + 0.001 * g * g;
+    const double m_hat = md / (1 - std::pow(0.9, step)), v_hat = vd / (1 - std::pow(0.999, step));
+    pd = pd * (1 - 0.01 * 0.1) - 0.01 * m_hat / (std::sqrt(v_hat) + 1e-8);
+    REQUIRE(p == Approx(pd).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("whole-model gradients match finite differences for each backend and a hybrid") {
+  for (const char* backend : {"softmax", "linear", "linear,softmax"}) {
+    for (int mlp_expand : {0, 2}) {
+      ModelConfig config;
+      config.vocab_size = 17;
+      config.d_model = 8;
+      config.n_layers = 2;
+      config.n_heads = 2;
+      config.max_seq_len = 9;
+      config.mlp_expand = mlp_expand;
+      config.backend = backend;
+      config.seed = 99;
+      INFO("backend " << backend << " mlp_expand " << mlp_expand);
+      SequenceModel model(config);
+      Rng rng(31);
+      // Embeddings start at 0.02 scale, where the finite-difference step would be half the
+      // vector the next layer norm divides by; unit-scale tables keep the check linear enough.
+      for (Param* p : model.params())
+        if (p->name.rfind("embedding.", 0) == 0)
+          for (int64_t i = 0; i < p->value.numel(); ++i) p->value[i] = static_cast<float>(rng.normal());
+      const int64_t batch = 2, len = 9;
+      std::vector<int32_t> tokens(batch * len), labels(batch * len, kIgnoreLabel);
+      for (auto& t : tokens) t = static_cast<int32_t>(rng.uniform_int(0, config.vocab_size));
+      for (int64_t i = 0; i < batch * len; i += 2) labels[i] = static_cast<int32_t>(rng.uniform_int(0, config.vocab_size));
+      model.zero_grad();
+      model.loss_and_backward(tokens.data(), labels.data(), batch, len);
+      auto loss = [&] { return model.loss(tokens.data(), labels.data(), batch, len); };
+      for (Param* p : model.params()) {
+        const Tensor analytic = p->grad;
+        check_gradient(p->name, p->value, analytic, loss, rng, 3e-2, 12);
+      }
+    }
+  }
+}
+
+TEST_CASE("model decode steps reproduce the parallel forward's last-position logits") {
+  for (const char* backend : {"softmax", "linear"}) {
+    ModelConfig config;
+    config.vocab_size = 23;
+    config.d_model = 12;
+    config.n_layers = 2;
+    config.n_heads = 3;
+    config.max_seq_len = 11;
+    config.backend = backend;
+    SequenceModel model(config);
+    Rng rng(4);
+    const int64_t batch = 2, len = 11;
+    std::vector<int32_t> tokens(batch * len);
+    for (auto& t : tokens) t = static_cast<int32_t>(rng.uniform_int(0, config.vocab_size));
+    std::vector<float> full_logits, step_logits;
+    model.prefill(tokens.data(), batch, len, len, full_logits);
+    // Prefill 4 tokens, then decode the remaining 7 one at a time.
+    std::vector<int32_t> prefix(batch * 4);
+    for (int64_t b = 0; b < batch; ++b)
+      std::copy(tokens.begin() + b * len, tokens.begin() + b * len + 4, prefix.begin() + b * 4);
+    DecodeState state = model.prefill(prefix.data(), batch, 4, len, step_logits);
+    for (int64_t t = 4; t < len; ++t) {
+      std::vector<int32_t> column{tokens[t], tokens[len + t]};
+      model.decode_step(state, column.data(), step_logits);
+    }
+    INFO("backend " << backend);
+    REQUIRE(step_logits.size() == full_logits.size());
+    for (size_t i = 0; i < full_logits.size(); ++i) REQUIRE(step_logits[i] == Approx(full_logits[i]).margin(1e-4));
+  }
+}
+
+TEST_CASE("state bytes: attention grows with length, linear attention does not") {
+  ModelConfig config;
+  config.vocab_size = 10;
+  config.d_model = 16;
+  config.n_layers = 2;
+  config.max_seq_len = 64;
+  config.backend = "softmax";
+  SequenceModel softmax(config);
+  REQUIRE(softmax.state_bytes(64) == 2 * (2u * 64 * 16 * 4));
+  config.backend = "linear";
+  SequenceModel linear(config);
+  REQUIRE(linear.state_bytes(64) == linear.state_bytes(4096));
+}
