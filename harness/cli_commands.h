@@ -1,0 +1,23 @@
+// Each `seqbench` subcommand lives in its own cli_<name>.cpp and is added to the app by one
+// line in cli.cpp. A command's handler throws std::invalid_argument for bad input and
+// StoreError for store problems; run_cli maps them to exit codes.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace seqbench {
+
+// Registers the subcommand on app and returns the handler to call when it was chosen. The
+// handler receives the full command line (stored with runs) and returns the exit code.
+using CommandHandler = std::function<int(const std::string& command_line)>;
+using CommandRegistration = std::function<CommandHandler(CLI::App& app, CLI::App*& subcommand)>;
+
+CommandHandler register_list_command(CLI::App& app, CLI::App*& subcommand);
+CommandHandler register_run_command(CLI::App& app, CLI::App*& subcommand);
+CommandHandler register_report_command(CLI::App& app, CLI::App*& subcommand);
+
+// Writes text to path, or to stdout when path is empty or "-".
+void write_text_output(const std::string& text, const std::string& path);
+
+}  // namespace seqbench

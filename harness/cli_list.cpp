@@ -1,0 +1,35 @@
+#include <iostream>
+#include <memory>
+
+#include "harness/cli.h"
+#include "harness/cli_commands.h"
+#include "harness/suites.h"
+#include "models/mixer_registry.h"
+#include "tasks/task.h"
+
+namespace seqbench {
+
+CommandHandler register_list_command(CLI::App& app, CLI::App*& subcommand) {
+  auto what = std::make_shared<std::string>("all");
+  subcommand = app.add_subcommand("list", "List mixer backends, tasks and built-in suites");
+  subcommand->add_option("what", *what, "What to list")->check(CLI::IsMember({"all", "backends", "tasks", "suites"}));
+  return [what](const std::string&) {
+    if (*what == "all" || *what == "backends") {
+      std::cout << "backends:\n";
+      for (const auto& b : mixer_backends()) std::cout << "  " << b.name << "  " << b.description << "\n";
+      std::cout << "  (hybrids: a comma-separated layer pattern, e.g. \"linear,softmax\")\n";
+    }
+    if (*what == "all" || *what == "tasks") {
+      std::cout << "tasks:\n";
+      for (const auto& t : task_definitions())
+        std::cout << "  " << t.name << "  " << t.description << "\n    defaults: " << t.defaults.dump() << "\n";
+    }
+    if (*what == "all" || *what == "suites") {
+      std::cout << "suites:\n";
+      for (const auto& s : builtin_suites()) std::cout << "  " << s.name << "  " << s.description << "\n";
+    }
+    return static_cast<int>(kExitOk);
+  };
+}
+
+}  // namespace seqbench

@@ -1,0 +1,34 @@
+#include <memory>
+#include <optional>
+
+#include "harness/cli.h"
+#include "harness/cli_commands.h"
+#include "reports/leaderboard.h"
+
+namespace seqbench {
+namespace {
+
+struct ReportFlags {
+  std::string db = "seqbench.db", format = "md", output;
+  std::optional<int64_t> run;
+};
+
+}  // namespace
+
+CommandHandler register_report_command(CLI::App& app, CLI::App*& subcommand) {
+  auto f = std::make_shared<ReportFlags>();
+  subcommand = app.add_subcommand("report", "Print the leaderboard of a run (default: the latest)");
+  subcommand->add_option("--db", f->db, "SQLite results file")->capture_default_str();
+  subcommand->add_option("--run", f->run, "Run id (default: latest)");
+  subcommand->add_option("--format", f->format, "md, csv or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"md", "markdown", "csv", "json"}));
+  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout");
+  return [f](const std::string&) {
+    ResultsStore store(f->db);
+    write_text_output(render_leaderboard(load_leaderboard(store, f->run), f->format), f->output);
+    return static_cast<int>(kExitOk);
+  };
+}
+
+}  // namespace seqbench

@@ -1,0 +1,83 @@
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "harness/cli.h"
+#include "harness/cli_commands.h"
+#include "harness/interrupt.h"
+#include "harness/suites.h"
+#include "harness/sweep_runner.h"
+#include "kernels/parallel.h"
+#include "reports/leaderboard.h"
+
+namespace seqbench {
+namespace {
+
+struct RunFlags {
+  std::string suite, sweep_file, db = "seqbench.db", device, shard;
+  std::optional<uint64_t> seed;
+  int threads = 0;
+  bool dry_run = false;
+};
+
+void parse_shard(const std::string& shard, RunOptions& options) {
+  if (shard.empty()) return;
+  const auto slash = shard.find('/');
+  try {
+    if (slash == std::string::npos) throw std::invalid_argument("");
+    options.shard_index = std::stoi(shard.substr(0, slash));
+    options.shard_count = std::stoi(shard.substr(slash + 1));
+  } catch (const std::exception&) {
+    throw std::invalid_argument("--shard expects i/N (e.g. 0/4), got '" + shard + "'");
+  }
+}
+
+int run_command(const RunFlags& f, const std::string& command_line) {
+  if (f.suite.empty() == f.sweep_file.empty())
+    throw SweepError("give exactly one of --suite NAME or --sweep FILE.json (see `seqbench list suites`)");
+  nlohmann::json spec = f.suite.empty() ? read_sweep_file(f.sweep_file) : suite_spec(f.suite);
+  if (!spec.is_object()) throw SweepError("sweep spec must be a JSON object");
+  if (f.seed) {
+    spec.erase("seed");
+    spec["seeds"] = {*f.seed};
+  }
+  if (!f.device.empty()) spec["device"] = f.device;
+  Sweep sweep = expand_sweep(spec);
+  set_num_threads(f.threads);
+
+  RunOptions options;
+  options.db_path = f.db;
+  options.command_line = command_line;
+  parse_shard(f.shard, options);
+  if (f.dry_run) {
+    validate_sweep(sweep);
+    for (size_t i = 0; i < sweep.cells.size(); ++i) std::cout << i + 1 << "  " << sweep.cells[i].label() << "\n";
+    return kExitOk;
+  }
+  install_interrupt_handlers();
+  const RunSummary summary = run_sweep(sweep, options, std::cerr);
+  std::cerr << "run " << summary.run_id << " " << run_status_name(summary.status) << ": " << summary.cells_ok
+            << " ok, " << summary.cells_failed << " failed, " << summary.seconds << " s\n";
+  ResultsStore store(options.db_path);
+  std::cout << render_markdown(load_leaderboard(store, summary.run_id));
+  if (summary.status == RunStatus::partial) return kExitInterrupted;
+  return summary.status == RunStatus::ok ? kExitOk : kExitRunFailed;
+}
+
+}  // namespace
+
+CommandHandler register_run_command(CLI::App& app, CLI::App*& subcommand) {
+  auto f = std::make_shared<RunFlags>();
+  subcommand = app.add_subcommand("run", "Run a suite or a sweep: train every cell, score it, store the results");
+  subcommand->add_option("--suite", f->suite, "Built-in suite name (see `seqbench list suites`)");
+  subcommand->add_option("--sweep", f->sweep_file, "Sweep spec JSON file (lists are grid axes)");
+  subcommand->add_option("--db", f->db, "SQLite results file (created if missing)")->capture_default_str();
+  subcommand->add_option("--seed", f->seed, "Seed for data, initialisation and shuffling (overrides the sweep's)");
+  subcommand->add_option("--threads", f->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  subcommand->add_option("--device", f->device, "cpu or cuda (overrides the sweep's)");
+  subcommand->add_option("--shard", f->shard, "Run only shard i of N (i/N): every N-th cell starting at i");
+  subcommand->add_flag("--dry-run", f->dry_run, "Validate and list the cells without running them");
+  return [f](const std::string& command_line) { return run_command(*f, command_line); };
+}
+
+}  // namespace seqbench

@@ -1,0 +1,67 @@
+// The mixer registry: names, the unknown-backend message, and every registered backend run
+// through the generic conformance checks of tests/mixer_checks.h at its default params, so a
+// new backend is checked here the moment its registry line exists.
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "models/mixer_registry.h"
+#include "tests/mixer_checks.h"
+
+using namespace seqbench;
+using namespace seqbench::mixer_checks;
+
+TEST_CASE("the registry lists softmax and linear with descriptions", "[registry]") {
+  const auto& backends = mixer_backends();
+  REQUIRE(backends.size() >= 2);
+  CHECK(backends[0].name == "softmax");
+  CHECK(backends[1].name == "linear");
+  for (const MixerInfo& info : backends) {
+    INFO(info.name);
+    CHECK(!info.description.empty());
+    CHECK(info.factory);
+    CHECK(is_mixer_backend(info.name));
+  }
+  CHECK_FALSE(is_mixer_backend("Softmax"));
+  CHECK_FALSE(is_mixer_backend(""));
+}
+
+TEST_CASE("an unknown backend is refused with the list of known ones", "[registry]") {
+  std::string known;
+  for (const MixerInfo& info : mixer_backends()) known += (known.empty() ? "" : ", ") + info.name;
+  CHECK_THROWS_AS(make_mixer(make_spec("transformer", 12, 3)), std::invalid_argument);
+  CHECK_THROWS_WITH(make_mixer(make_spec("transformer", 12, 3)),
+                    "unknown mixer backend 'transformer'; known backends: " + known);
+  CHECK_THROWS_WITH(make_mixer(make_spec("x", 12, 3)), Catch::Matchers::StartsWith(
+                                                            "unknown mixer backend 'x'; known backends: softmax, linear"));
+}
+
+TEST_CASE("make_mixer builds the backend the spec names", "[registry]") {
+  for (const MixerInfo& info : mixer_backends()) {
+    const MixerSpec spec = make_spec(info.name, 16, 2);
+    auto mixer = make_mixer(spec);
+    REQUIRE(mixer);
+    CHECK(mixer->spec().kind == info.name);
+    CHECK(mixer->spec().d_model == 16);
+    CHECK(mixer->spec().n_heads == 2);
+    CHECK_FALSE(mixer->params().empty());
+  }
+}
+
+TEST_CASE("every registered backend passes the conformance checks at its defaults", "[registry][conformance]") {
+  for (const MixerInfo& info : mixer_backends()) {
+    SECTION(info.name) {
+      const MixerSpec spec = make_spec(info.name, 16, 2, nlohmann::json::object(), 3);
+      check_mixer_gradients(spec, 2, 9, 71);
+      check_forward_matches_decode(spec, 2, 9, 72);
+      check_thread_count_independence(spec, 3, 40, 73);
+      check_backward_accumulates(spec, 2, 5, 74);
+      check_initialisation_is_seeded(spec);
+      check_rejects_bad_inputs(spec);
+      check_rejects_bad_specs(spec);
+      auto mixer = make_mixer(spec);
+      CHECK(mixer->state_bytes(1) > 0);
+      CHECK(mixer->state_bytes(128) >= mixer->state_bytes(64));
+    }
+  }
+}
