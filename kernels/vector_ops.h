@@ -28,4 +28,12 @@ inline void fill_zero_cpu(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = 0.0f;
 }
 
+// x[t * stride + d] for t < n, d < width  ->  xt[d * n + t]. Holding one feature of every token
+// side by side turns per-token dot products into axpys vectorised over tokens.
+inline void transpose_tokens_cpu(const float* __restrict x, int64_t n, int64_t stride, int64_t width,
+                                 float* __restrict xt) {
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t d = 0; d < width; ++d) xt[d * n + t] = x[t * stride + d];
+}
+
 }  // namespace seqbench

@@ -2,8 +2,14 @@
 
 #include <stdexcept>
 
+#include "models/mixers/delta_mixer.h"
+#include "models/mixers/gla_mixer.h"
 #include "models/mixers/linear_attention_mixer.h"
+#include "models/mixers/short_conv_wrapper.h"
 #include "models/mixers/softmax_attention_mixer.h"
+#include "models/mixers/sliding_window_mixer.h"
+#include "models/mixers/sparse_attention_mixer.h"
+#include "models/mixers/ssm_mixer.h"
 
 namespace seqbench {
 namespace {
@@ -19,13 +25,20 @@ MixerFactory factory() {
 const std::vector<MixerInfo>& mixer_backends() {
   static const std::vector<MixerInfo> backends{
       {"softmax", "causal multi-head softmax attention with a KV cache", factory<SoftmaxAttentionMixer>()},
-      {"linear", "causal linear attention, feature maps identity | elu (+1), chunked training form",
+      {"linear", "causal linear attention, feature maps identity | elu (+1) | relu | taylor, chunked training form",
        factory<LinearAttentionMixer>()},
+      {"delta", "DeltaNet, or Gated DeltaNet with gated: true; delta-rule recurrence", factory<DeltaRuleMixer>()},
+      {"gla", "gated linear attention, decay channel (GLA) | scalar (SSD) | fixed (RetNet)", factory<GlaMixer>()},
+      {"sliding_window", "softmax attention over a sliding window, ring-buffer cache", factory<SlidingWindowMixer>()},
+      {"sparse", "sparse attention: sink_window | block_topk (MoBA-style)", factory<SparseAttentionMixer>()},
+      {"ssm", "Mamba-2 style selective SSM (SSD scan, short conv, gated output)", factory<SsmMixer>()},
   };
   return backends;
 }
 
 std::unique_ptr<Mixer> make_mixer(const MixerSpec& spec) {
+  // "short_conv": K puts any backend behind a short causal conv of its input (short_conv_wrapper.h).
+  if (has_short_conv(spec)) return std::make_unique<ShortConvWrapper>(spec, make_mixer(without_short_conv(spec)));
   for (const MixerInfo& info : mixer_backends())
     if (info.name == spec.kind) return info.factory(spec);
   std::string known;

@@ -29,6 +29,9 @@ SequenceModel::SequenceModel(const ModelConfig& config) : config_(config) {
     Layer layer;
     layer.mixer_norm = LayerNormLayer(name + ".mixer_norm", config.d_model, 1e-5f, config.device);
     layer.mixer = make_mixer(specs[i]);
+    // Mixers name their parameters by kind ("softmax.q_proj.weight"); the layer prefix makes
+    // names unique across layers, as checkpoints and optimizer logs need.
+    for (Param* p : layer.mixer->params()) p->name = name + "." + p->name;
     layer.has_mlp = config.mlp_expand > 0;
     if (layer.has_mlp) {
       layer.mlp_norm = LayerNormLayer(name + ".mlp_norm", config.d_model, 1e-5f, config.device);

@@ -1,6 +1,9 @@
-// Feature maps phi for linear attention, forward and backward side by side: identity, and
-// elu(x) + 1 (Katharopoulos et al. 2020, sec. 3.2; Zoology's PosELU). Checked by finite
-// differences in tests/test_linear_attention.cpp.
+// Feature maps phi for linear attention, forward and backward side by side: identity; elu(x) + 1
+// (Katharopoulos et al. 2020, sec. 3.2; Zoology's PosELU); relu(x) = max(x, 0); and Based's
+// 2nd-order Taylor map (Arora et al. 2024, sec. 3.2, HazyResearch/based TaylorExp),
+// phi(x) = [1, x / d^(1/4), vec(x x^T) / (sqrt(2) sqrt(d))] so that
+// phi(q).phi(k) = 1 + q.k / sqrt(d) + (q.k)^2 / (2 d), the Taylor expansion of exp(q.k / sqrt(d)).
+// Checked against plain loops and finite differences in tests/test_feature_maps.cpp.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -8,20 +11,20 @@
 
 namespace seqbench {
 
-enum class FeatureMap { identity, elu_plus_one };
+enum class FeatureMap { identity, elu_plus_one, relu, taylor };
 
-// Names as written in mixer params: "identity", "elu".
+// Names as written in mixer params: "identity", "elu", "relu", "taylor".
 const std::vector<std::string>& feature_map_names();
 // Throws std::invalid_argument naming the unknown map and listing the known ones.
 FeatureMap parse_feature_map(const std::string& name);
 std::string feature_map_name(FeatureMap map);
 
-// Width f of phi(x) for an input of width input_dim (maps such as Taylor expansions widen it).
+// Width f of phi(x) for an input of width input_dim: input_dim, or 1 + d + d^2 for taylor.
 int64_t feature_map_width(FeatureMap map, int64_t input_dim);
 
 // x: [rows, input_dim] -> phi: [rows, feature_map_width(map, input_dim)].
 void feature_map_fwd_cpu(FeatureMap map, const float* x, float* phi, int64_t rows, int64_t input_dim);
-// dx = J_phi(x)^T dphi, overwritten.
+// dx = J_phi(x)^T dphi, overwritten; dphi: [rows, feature_map_width(map, input_dim)].
 void feature_map_bwd_cpu(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows,
                          int64_t input_dim);
 

@@ -56,21 +56,42 @@ void read_state(const float* a, const float* S, int64_t f, int64_t dh, float* ou
   for (int64_t i = 0; i < f; ++i) axpy_cpu(a[i], S + i * dh, out_row, dh);
 }
 
-void forward_head(const HeadSlice& x, float* out, float* den, float* S, float* z,
+// w[0..n) = sum_i x[i] * yt[i * stride + (0..n)]: one row of chunk-local scores against tokens
+// held transposed, vectorised over tokens.
+void row_scores(const float* x, const float* yt, int64_t width, int64_t stride, int64_t n, float* w) {
+  fill_zero_cpu(w, n);
+  for (int64_t i = 0; i < width; ++i) axpy_cpu(x[i], yt + i * stride, w, n);
+}
+
+// Chunk scratch: phi(k) of the chunk transposed [f][n] and one row of scores.
+struct ForwardScratch {
+  float *S, *z, *bt, *w;
+};
+
+void forward_head(const HeadSlice& x, float* out, float* den, bool keep_final_state, const ForwardScratch& m,
                   const LinearAttentionOptions& o) {
-  fill_zero_cpu(S, x.f * x.dh);
-  fill_zero_cpu(z, x.f);
+  fill_zero_cpu(m.S, x.f * x.dh);
+  fill_zero_cpu(m.z, x.f);
   for (int64_t t0 = 0; t0 < x.seq_len; t0 += o.chunk_size) {
-    const int64_t t1 = std::min(x.seq_len, t0 + o.chunk_size);
+    const int64_t t1 = std::min(x.seq_len, t0 + o.chunk_size), n = t1 - t0;
+    transpose_tokens_cpu(x.b + t0 * x.feature_stride, n, x.feature_stride, x.f, m.bt);
     for (int64_t t = t0; t < t1; ++t) {
       const float* a_t = x.a + t * x.feature_stride;
       float* o_t = out + t * x.value_stride;
-      read_state(a_t, S, x.f, x.dh, o_t);
-      float g = dot_cpu(a_t, z, x.f);
-      for (int64_t s = t0; s <= t; ++s) {
-        const float w = dot_cpu(a_t, x.b + s * x.feature_stride, x.f);
-        axpy_cpu(w, x.v + s * x.value_stride, o_t, x.dh);
-        g += w;
+      // Earlier chunks through the carried state (still zero in the first chunk).
+      float g = 0.0f;
+      if (t0 > 0) {
+        read_state(a_t, m.S, x.f, x.dh, o_t);
+        g = dot_cpu(a_t, m.z, x.f);
+      } else {
+        fill_zero_cpu(o_t, x.dh);
+      }
+      // This chunk, quadratically: w_s = a_t . b_s for t0 <= s <= t.
+      const int64_t count = t - t0 + 1;
+      row_scores(a_t, m.bt, x.f, n, count, m.w);
+      for (int64_t s = 0; s < count; ++s) {
+        axpy_cpu(m.w[s], x.v + (t0 + s) * x.value_stride, o_t, x.dh);
+        g += m.w[s];
       }
       if (o.normalize) {
         g += o.eps;
@@ -78,7 +99,7 @@ void forward_head(const HeadSlice& x, float* out, float* den, float* S, float* z
         den[t] = g;
       }
     }
-    add_chunk_to_state(x, t0, t1, S, z);
+    if (t1 < x.seq_len || keep_final_state) add_chunk_to_state(x, t0, t1, m.S, m.z);
   }
 }
 
@@ -100,59 +121,79 @@ void chunk_output_grads(const float* dout, const float* out, const float* den, c
   }
 }
 
+// Chunk scratch of the backward: output grads dn [n][Dh] and dg [n], two transposed token
+// blocks (up to [max(f, Dh)][n] and [Dh][n]) and two rows of chunk-local coefficients.
+struct BackwardScratch {
+  float *S, *z, *dn, *dg, *xt, *dnt, *c, *w;
+};
+
 // da_t = S_{<t0} dn_t + dg_t z_{<t0} + sum_{t0<=s<=t} b_s (v_s.dn_t + dg_t), chunks in order.
 void backward_queries(const HeadSlice& x, const float* out, const float* den, const float* dout,
-                      float* dphi_q, float* S, float* z, float* dn, float* dg,
-                      const LinearAttentionOptions& o) {
-  fill_zero_cpu(S, x.f * x.dh);
-  fill_zero_cpu(z, x.f);
+                      float* dphi_q, const BackwardScratch& m, const LinearAttentionOptions& o) {
+  fill_zero_cpu(m.S, x.f * x.dh);
+  fill_zero_cpu(m.z, x.f);
   for (int64_t t0 = 0; t0 < x.seq_len; t0 += o.chunk_size) {
-    const int64_t t1 = std::min(x.seq_len, t0 + o.chunk_size);
-    chunk_output_grads(dout, out, den, x, t0, t1, o.normalize, dn, dg);
+    const int64_t t1 = std::min(x.seq_len, t0 + o.chunk_size), n = t1 - t0;
+    chunk_output_grads(dout, out, den, x, t0, t1, o.normalize, m.dn, m.dg);
+    transpose_tokens_cpu(x.v + t0 * x.value_stride, n, x.value_stride, x.dh, m.xt);  // v^T
     for (int64_t t = t0; t < t1; ++t) {
-      const float* dn_t = dn + (t - t0) * x.dh;
-      const float dg_t = dg[t - t0];
+      const float* dn_t = m.dn + (t - t0) * x.dh;
+      const float dg_t = m.dg[t - t0];
       float* da = dphi_q + t * x.feature_stride;
-      for (int64_t i = 0; i < x.f; ++i) da[i] = dot_cpu(S + i * x.dh, dn_t, x.dh) + dg_t * z[i];
-      for (int64_t s = t0; s <= t; ++s) {
-        const float c = dot_cpu(x.v + s * x.value_stride, dn_t, x.dh) + dg_t;
-        axpy_cpu(c, x.b + s * x.feature_stride, da, x.f);
+      if (t0 > 0) {
+        for (int64_t i = 0; i < x.f; ++i) da[i] = dot_cpu(m.S + i * x.dh, dn_t, x.dh) + dg_t * m.z[i];
+      } else {
+        fill_zero_cpu(da, x.f);
       }
+      const int64_t count = t - t0 + 1;
+      row_scores(dn_t, m.xt, x.dh, n, count, m.c);
+      for (int64_t s = 0; s < count; ++s) axpy_cpu(m.c[s] + dg_t, x.b + (t0 + s) * x.feature_stride, da, x.f);
     }
-    add_chunk_to_state(x, t0, t1, S, z);
+    if (t1 < x.seq_len) add_chunk_to_state(x, t0, t1, m.S, m.z);
   }
 }
 
 // Chunks in reverse with R = sum_{t >= t1} a_t dn_t^T [f, Dh] and r = sum_{t >= t1} dg_t a_t:
 // db_s = R v_s + r + sum_{s<=t<t1} a_t (dn_t.v_s + dg_t);  dv_s = R^T b_s + sum_{s<=t<t1} (a_t.b_s) dn_t.
 void backward_keys_values(const HeadSlice& x, const float* out, const float* den, const float* dout,
-                          float* dphi_k, float* dv, float* R, float* r, float* dn, float* dg,
-                          const LinearAttentionOptions& o) {
+                          float* dphi_k, float* dv, const BackwardScratch& m, const LinearAttentionOptions& o) {
+  float* R = m.S;
+  float* r = m.z;
   fill_zero_cpu(R, x.f * x.dh);
   fill_zero_cpu(r, x.f);
   const int64_t chunks = (x.seq_len + o.chunk_size - 1) / o.chunk_size;
   for (int64_t c = chunks - 1; c >= 0; --c) {
-    const int64_t t0 = c * o.chunk_size, t1 = std::min(x.seq_len, t0 + o.chunk_size);
-    chunk_output_grads(dout, out, den, x, t0, t1, o.normalize, dn, dg);
+    const int64_t t0 = c * o.chunk_size, t1 = std::min(x.seq_len, t0 + o.chunk_size), n = t1 - t0;
+    chunk_output_grads(dout, out, den, x, t0, t1, o.normalize, m.dn, m.dg);
+    transpose_tokens_cpu(x.a + t0 * x.feature_stride, n, x.feature_stride, x.f, m.xt);  // a^T
+    transpose_tokens_cpu(m.dn, n, x.dh, x.dh, m.dnt);                                   // dn^T
     for (int64_t s = t0; s < t1; ++s) {
       const float* b_s = x.b + s * x.feature_stride;
       const float* v_s = x.v + s * x.value_stride;
       float* db = dphi_k + s * x.feature_stride;
       float* dv_s = dv + s * x.value_stride;
-      for (int64_t i = 0; i < x.f; ++i) db[i] = dot_cpu(R + i * x.dh, v_s, x.dh) + r[i];
-      read_state(b_s, R, x.f, x.dh, dv_s);
-      for (int64_t t = s; t < t1; ++t) {
-        const float* a_t = x.a + t * x.feature_stride;
-        const float* dn_t = dn + (t - t0) * x.dh;
-        axpy_cpu(dot_cpu(dn_t, v_s, x.dh) + dg[t - t0], a_t, db, x.f);
-        axpy_cpu(dot_cpu(a_t, b_s, x.f), dn_t, dv_s, x.dh);
+      if (c < chunks - 1) {
+        for (int64_t i = 0; i < x.f; ++i) db[i] = dot_cpu(R + i * x.dh, v_s, x.dh) + r[i];
+        read_state(b_s, R, x.f, x.dh, dv_s);
+      } else {
+        fill_zero_cpu(db, x.f);
+        fill_zero_cpu(dv_s, x.dh);
+      }
+      // Rows t in [s, t1) of the chunk: c_t = dn_t . v_s, w_t = a_t . b_s.
+      const int64_t first = s - t0, count = n - first;
+      row_scores(v_s, m.dnt + first, x.dh, n, count, m.c);
+      row_scores(b_s, m.xt + first, x.f, n, count, m.w);
+      for (int64_t k = 0; k < count; ++k) {
+        axpy_cpu(m.c[k] + m.dg[first + k], x.a + (s + k) * x.feature_stride, db, x.f);
+        axpy_cpu(m.w[k], m.dn + (first + k) * x.dh, dv_s, x.dh);
       }
     }
+    if (c == 0) break;
     for (int64_t t = t0; t < t1; ++t) {
       const float* a_t = x.a + t * x.feature_stride;
-      const float* dn_t = dn + (t - t0) * x.dh;
+      const float* dn_t = m.dn + (t - t0) * x.dh;
       for (int64_t i = 0; i < x.f; ++i) axpy_cpu(a_t[i], dn_t, R + i * x.dh, x.dh);
-      axpy_cpu(dg[t - t0], a_t, r, x.f);
+      axpy_cpu(m.dg[t - t0], a_t, r, x.f);
     }
   }
 }
@@ -166,18 +207,19 @@ void linear_attention_fwd_cpu(const float* phi_q, const float* phi_k, const floa
   if (o.normalize && !denominator)
     throw std::invalid_argument("linear_attention_fwd_cpu: normalize needs a denominator buffer");
   const int64_t pairs = s.batch * s.heads, f = s.feature_dim, dh = s.head_dim;
+  const int64_t chunk = std::max<int64_t>(1, std::min(o.chunk_size, s.seq_len));
 #pragma omp parallel if (worth_parallel(s, o.chunk_size))
   {
-    std::vector<float> state(static_cast<size_t>(f * dh + f));
+    std::vector<float> scratch(static_cast<size_t>(f * dh + f + f * chunk + chunk));
+    const ForwardScratch m{scratch.data(), scratch.data() + f * dh, scratch.data() + f * dh + f,
+                           scratch.data() + f * dh + f + f * chunk};
+    const bool keep_final_state = final_kv_state || final_k_state;
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < pairs; ++bh) {
       const HeadSlice x = head_slice(phi_q, phi_k, v, bh, s);
-      const int64_t vo = x.v - v;
-      float* S = state.data();
-      float* z = S + f * dh;
-      forward_head(x, out + vo, o.normalize ? denominator + bh * s.seq_len : nullptr, S, z, o);
-      if (final_kv_state) std::copy(S, S + f * dh, final_kv_state + bh * f * dh);
-      if (final_k_state) std::copy(z, z + f, final_k_state + bh * f);
+      forward_head(x, out + (x.v - v), o.normalize ? denominator + bh * s.seq_len : nullptr, keep_final_state, m, o);
+      if (final_kv_state) std::copy(m.S, m.S + f * dh, final_kv_state + bh * f * dh);
+      if (final_k_state) std::copy(m.z, m.z + f, final_k_state + bh * f);
     }
   }
 }
@@ -193,18 +235,24 @@ void linear_attention_bwd_cpu(const float* phi_q, const float* phi_k, const floa
   const int64_t chunk = std::max<int64_t>(1, std::min(o.chunk_size, s.seq_len));
 #pragma omp parallel if (worth_parallel(s, o.chunk_size))
   {
-    std::vector<float> scratch(static_cast<size_t>(f * dh + f + chunk * dh + chunk));
-    float* S = scratch.data();
-    float* z = S + f * dh;
-    float* dn = z + f;
-    float* dg = dn + chunk * dh;
+    const int64_t widest = std::max(f, dh);
+    std::vector<float> scratch(static_cast<size_t>(f * dh + f + 2 * chunk * dh + chunk + widest * chunk + 2 * chunk));
+    BackwardScratch m;
+    m.S = scratch.data();
+    m.z = m.S + f * dh;
+    m.dn = m.z + f;
+    m.dg = m.dn + chunk * dh;
+    m.xt = m.dg + chunk;
+    m.dnt = m.xt + widest * chunk;
+    m.c = m.dnt + chunk * dh;
+    m.w = m.c + chunk;
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < pairs; ++bh) {
       const HeadSlice x = head_slice(phi_q, phi_k, v, bh, s);
       const int64_t fo = x.a - phi_q, vo = x.v - v;
       const float* den = o.normalize ? denominator + bh * s.seq_len : nullptr;
-      backward_queries(x, out + vo, den, dout + vo, dphi_q + fo, S, z, dn, dg, o);
-      backward_keys_values(x, out + vo, den, dout + vo, dphi_k + fo, dv + vo, S, z, dn, dg, o);
+      backward_queries(x, out + vo, den, dout + vo, dphi_q + fo, m, o);
+      backward_keys_values(x, out + vo, den, dout + vo, dphi_k + fo, dv + vo, m, o);
     }
   }
 }

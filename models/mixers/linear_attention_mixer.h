@@ -2,9 +2,11 @@
 // LinearAttention: q and k projected to feature_dim per head, mapped by phi, v to head_dim; the
 // chunked kernels of kernels/linear_attention/ for training, a fixed-size recurrent state for decode.
 //
-// params: feature_map "identity" | "elu" (default "elu", i.e. elu(x) + 1); normalize (default
-// true, as Based divides by sum phi(q).phi(k) + eps); eps (default 1e-12); chunk_size (default
-// 64); feature_dim (q/k width per head before phi, default head_dim).
+// params: feature_map "identity" | "elu" | "relu" | "taylor" (default "elu", i.e. elu(x) + 1;
+// "taylor" is Based's 2nd-order Taylor map, width f = 1 + d + d^2 for d = feature_dim, so Based
+// sets feature_dim small, e.g. 16); normalize (default true, as Based divides by
+// sum phi(q).phi(k) + eps); eps (default 1e-12); chunk_size (default 64); feature_dim (q/k width
+// per head before phi, default head_dim).
 #pragma once
 #include <memory>
 

@@ -1,0 +1,20 @@
+// SiLU / swish, silu(r) = r sigmoid(r) (Ramachandran et al. 2017), alone and as the output gate
+// out = a * silu(r) of GLA (Yang et al. 2023, eq. 5) and Mamba-2 (y * silu(z)). Backward is the exact
+// derivative silu'(r) = sigmoid(r) (1 + r (1 - sigmoid(r))); checked by finite differences in tests/test_gla.cpp.
+#pragma once
+#include <cstdint>
+
+namespace seqbench {
+
+void silu_fwd_cpu(const float* x, float* y, int64_t n);
+void silu_bwd_cpu(const float* x, const float* dy, float* dx, int64_t n);  // dx overwritten
+
+// out[r, :] = a[r, :] * silu(gate[r, :]) over `rows` rows of `width`; gate rows are gate_stride
+// apart (so the gate can be a column block of a wider projection), a/out rows are contiguous.
+void swish_gate_fwd_cpu(const float* a, const float* gate, float* out, int64_t rows, int64_t width,
+                        int64_t gate_stride);
+// da and dgate (rows dgate_stride apart) are overwritten.
+void swish_gate_bwd_cpu(const float* a, const float* gate, const float* dout, float* da, float* dgate,
+                        int64_t rows, int64_t width, int64_t gate_stride, int64_t dgate_stride);
+
+}  // namespace seqbench

@@ -1,0 +1,166 @@
+#include "models/mixers/masked_attention_mixer.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "kernels/vector_ops.h"
+#include "models/mixer_params.h"
+#include "models/mixer_validation.h"
+
+namespace seqbench {
+namespace {
+
+// Sub-seed labels of the four projections: the softmax mixer's, so equal seeds give equal weights.
+enum ProjectionSeed : uint64_t { kSeedQ = 1, kSeedK = 2, kSeedV = 3, kSeedO = 4 };
+
+LinearLayer projection(const MixerSpec& spec, const char* name, uint64_t label) {
+  Rng rng(Rng::derive(spec.seed, label));
+  return LinearLayer(spec.kind + "." + name, spec.d_model, spec.d_model, false, rng, 0.0f, spec.device);
+}
+
+const MixerSpec& checked(const MixerSpec& spec) {
+  validate_mixer_shape(spec);
+  if (spec.device != Device::cpu)
+    throw std::invalid_argument("mixer '" + spec.kind + "': device " + device_name(spec.device) +
+                                " is not supported yet (expected cpu)");
+  return spec;
+}
+
+// rows [b, first, last) of a [B, rows, D] tensor -> the same rows of a [B, slots, D] cache, token u
+// of sequence b going to slot slot_of(u).
+template <class SlotOf>
+void write_tokens(const Tensor& src, int64_t rows, int64_t first, int64_t last, SlotOf slot_of, Tensor& cache,
+                  int64_t slots, int64_t batch) {
+  const int64_t D = src.numel() / (batch * rows);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t u = first; u < last; ++u) {
+      const float* row = src.data() + (b * rows + (u - first)) * D;
+      std::copy(row, row + D, cache.data() + (b * slots + slot_of(u)) * D);
+    }
+}
+
+}  // namespace
+
+int pattern_param(const MixerSpec& spec, const char* key, int fallback, int minimum) {
+  const int value = mixer_param_int(spec, key, fallback);
+  if (value < minimum)
+    throw std::invalid_argument("mixer '" + spec.kind + "': param '" + key + "' is " + std::to_string(value) +
+                                ", expected an integer >= " + std::to_string(minimum));
+  return value;
+}
+
+MaskedAttentionMixer::MaskedAttentionMixer(const MixerSpec& spec, std::unique_ptr<AttentionKeyPattern> pattern)
+    : spec_(checked(spec)),
+      pattern_(std::move(pattern)),
+      wq_(projection(spec, "q_proj", kSeedQ)),
+      wk_(projection(spec, "k_proj", kSeedK)),
+      wv_(projection(spec, "v_proj", kSeedV)),
+      wo_(projection(spec, "o_proj", kSeedO)) {}
+
+AttentionShape MaskedAttentionMixer::shape(int64_t batch, int64_t rows) const {
+  return {batch, rows, spec_.n_heads, spec_.head_dim()};
+}
+
+void MaskedAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
+  check_mixer_input(spec_, x, 3, "input");
+  batch_ = x.dim(0);
+  seq_len_ = x.dim(1);
+  wq_.forward(x, q_);
+  wk_.forward(x, k_);
+  wv_.forward(x, v_);
+  keys_ = pattern_->sequence_spans(q_, k_, shape(batch_, seq_len_), spans_);
+  attn_.resize(x.shape());
+  lse_.resize({batch_, spec_.n_heads, seq_len_});
+  masked_attention_fwd_cpu(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), keys_,
+                           shape(batch_, seq_len_));
+  wo_.forward(attn_, y);
+  if (!cache) return;
+
+  auto& kv = cache_as<MaskedAttentionCache>(*cache, spec_);
+  if (kv.batch != batch_)
+    throw std::invalid_argument(name() + "cache was made for batch " + std::to_string(kv.batch) +
+                                ", forward got batch " + std::to_string(batch_));
+  if (kv.capacity < seq_len_)
+    throw std::invalid_argument(name() + "cache takes " + std::to_string(kv.capacity) + " tokens, forward got " +
+                                std::to_string(seq_len_) + "; make_cache with a larger max_len");
+  // Tokens are written in order, so where a ring slot is reused the later token stays.
+  auto slot_of = [&](int64_t u) { return pattern_->slot_of(u, kv); };
+  write_tokens(k_, seq_len_, 0, seq_len_, slot_of, kv.keys, kv.slots, batch_);
+  write_tokens(v_, seq_len_, 0, seq_len_, slot_of, kv.values, kv.slots, batch_);
+  pattern_->keys_written(kv, 0, seq_len_);
+  kv.position = seq_len_;
+}
+
+void MaskedAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
+  if (seq_len_ == 0) throw std::logic_error(name() + "backward() called before forward()");
+  if (dy.shape() != attn_.shape())
+    throw std::invalid_argument(name() + "gradient has shape " + shape_string(dy.shape()) + ", expected " +
+                                shape_string(attn_.shape()));
+  wo_.backward(dy, d_attn_);
+  dq_.resize(attn_.shape());
+  dk_.resize(attn_.shape());
+  dv_.resize(attn_.shape());
+  masked_attention_bwd_cpu(q_.data(), k_.data(), v_.data(), lse_.data(), d_attn_.data(), dq_.data(), dk_.data(),
+                           dv_.data(), keys_, shape(batch_, seq_len_));
+  wq_.backward(dq_, dx);
+  wk_.backward(dk_, dx_part_);
+  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+  wv_.backward(dv_, dx_part_);
+  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+}
+
+std::unique_ptr<MixerCache> MaskedAttentionMixer::make_cache(int batch, int max_len) const {
+  if (batch < 1 || max_len < 1)
+    throw std::invalid_argument(name() + "cache needs batch >= 1 and max_len >= 1, got " + std::to_string(batch) +
+                                " and " + std::to_string(max_len));
+  const MaskedCacheLayout layout = pattern_->cache_layout(max_len);
+  auto cache = std::make_unique<MaskedAttentionCache>();
+  cache->keys = Tensor({batch, layout.slots, spec_.n_heads, spec_.head_dim()}, spec_.device);
+  cache->values = Tensor({batch, layout.slots, spec_.n_heads, spec_.head_dim()}, spec_.device);
+  if (layout.summary_rows > 0)
+    cache->summaries = Tensor({batch, layout.summary_rows, spec_.n_heads, spec_.head_dim()}, spec_.device);
+  cache->batch = batch;
+  cache->slots = layout.slots;
+  cache->summary_rows = layout.summary_rows;
+  cache->capacity = layout.capacity;
+  return cache;
+}
+
+void MaskedAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
+  check_mixer_input(spec_, x_t, 2, "decode input");
+  auto& kv = cache_as<MaskedAttentionCache>(cache, spec_);
+  if (x_t.dim(0) != kv.batch)
+    throw std::invalid_argument(name() + "decode input has batch " + std::to_string(x_t.dim(0)) +
+                                ", cache was made for " + std::to_string(kv.batch));
+  if (kv.position >= kv.capacity)
+    throw std::length_error(name() + "decode cache is full (" + std::to_string(kv.capacity) +
+                            " tokens); make_cache with a larger max_len");
+  wq_.apply(x_t, q_t_);
+  wk_.apply(x_t, k_t_);
+  wv_.apply(x_t, v_t_);
+  const int64_t t = kv.position;
+  auto slot_of = [&](int64_t u) { return pattern_->slot_of(u, kv); };
+  write_tokens(k_t_, 1, t, t + 1, slot_of, kv.keys, kv.slots, kv.batch);
+  write_tokens(v_t_, 1, t, t + 1, slot_of, kv.values, kv.slots, kv.batch);
+  pattern_->keys_written(kv, t, t + 1);
+  const SpanTable keys = pattern_->decode_spans(q_t_, kv, decode_spans_);
+  attn_t_.resize(x_t.shape());
+  masked_attention_decode_cpu(q_t_.data(), kv.keys.data(), kv.values.data(), attn_t_.data(), keys,
+                              shape(kv.batch, kv.slots));
+  wo_.apply(attn_t_, y_t);
+  ++kv.position;
+}
+
+std::vector<Param*> MaskedAttentionMixer::params() {
+  std::vector<Param*> out;
+  for (LinearLayer* layer : {&wq_, &wk_, &wv_, &wo_})
+    for (Param* p : layer->params()) out.push_back(p);
+  return out;
+}
+
+size_t MaskedAttentionMixer::state_bytes(int seq_len) const {
+  return 2 * static_cast<size_t>(pattern_->cached_tokens(seq_len)) * static_cast<size_t>(spec_.d_model) *
+         sizeof(float);
+}
+
+}  // namespace seqbench

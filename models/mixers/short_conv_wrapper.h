@@ -1,0 +1,53 @@
+// Any mixer behind a short causal depthwise convolution of its input, as H3, Based and Mamba put
+// one before their sequence mixers: y = inner(conv_K(x)). Chosen by the generic mixer param
+// "short_conv": K (K >= 1) on any backend; make_mixer builds the inner mixer from the same spec
+// without that key, so the inner backend sees only its own params.
+#pragma once
+#include <memory>
+
+#include "models/mixer.h"
+#include "models/short_conv_layer.h"
+
+namespace seqbench {
+
+// The inner mixer's cache plus the conv's last K-1 inputs, [batch, K-1, d_model].
+struct ShortConvCache : MixerCache {
+  std::unique_ptr<MixerCache> inner;
+  Tensor conv_state;
+  int64_t batch = 0;
+};
+
+// True when spec.params holds "short_conv" (a null value too: the wrapper then names it as invalid).
+bool has_short_conv(const MixerSpec& spec);
+// The spec with "short_conv" removed from its params: what the inner mixer is built from.
+MixerSpec without_short_conv(const MixerSpec& spec);
+
+class ShortConvWrapper : public Mixer {
+ public:
+  // spec: the full spec, "short_conv" included; inner: built from without_short_conv(spec).
+  // Throws std::invalid_argument when short_conv is not an integer >= 1 or the device is not cpu.
+  ShortConvWrapper(const MixerSpec& spec, std::unique_ptr<Mixer> inner);
+
+  // With a cache, both the conv and the inner mixer start the sequences afresh and leave their
+  // states after the last position.
+  void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
+  void backward(const Tensor& dy, Tensor& dx) override;
+  std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
+  void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
+  // The conv's weight and bias, then the inner mixer's params.
+  std::vector<Param*> params() override;
+  // inner.state_bytes(seq_len) + (K-1) * d_model floats.
+  size_t state_bytes(int seq_len) const override;
+  const MixerSpec& spec() const override { return spec_; }
+
+  const Mixer& inner() const { return *inner_; }
+  int kernel() const { return conv_.kernel(); }
+
+ private:
+  MixerSpec spec_;
+  std::unique_ptr<Mixer> inner_;
+  ShortConvLayer conv_;
+  Tensor conv_out_, d_conv_out_, conv_out_t_;
+};
+
+}  // namespace seqbench
