@@ -1,0 +1,106 @@
+// Helpers for comparing CUDA kernels with their CPU references: random inputs rounded to the
+// kernel's storage type (so both sides see identical values), upload/download, poisoned outputs
+// and the norm-wise relative error. Used only in builds with CUDA.
+#pragma once
+#include <cuda_bf16.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/cuda/cuda_device.h"
+#include "kernels/cuda/device_array.h"
+#include "kernels/rng.h"
+
+namespace seqbench {
+namespace gpu_checks {
+
+// Initialises the device on first use; false when the machine has no GPU.
+inline bool gpu_ready() {
+  static const bool ready = [] {
+    if (!cuda_device_present()) return false;
+    init_cuda_device(0);
+    return true;
+  }();
+  return ready;
+}
+
+inline std::vector<float> normal_values(int64_t n, Rng& rng, double scale = 1.0) {
+  std::vector<float> out(static_cast<size_t>(n));
+  for (auto& x : out) x = static_cast<float>(rng.normal() * scale);
+  return out;
+}
+
+inline std::vector<float> uniform_values(int64_t n, Rng& rng, double lo, double hi) {
+  std::vector<float> out(static_cast<size_t>(n));
+  for (auto& x : out) x = static_cast<float>(rng.uniform(lo, hi));
+  return out;
+}
+
+template <class T>
+inline T to_storage(float x) {
+  if constexpr (std::is_same_v<T, float>) return x;
+  else return __float2bfloat16(x);
+}
+inline float from_storage(float x) { return x; }
+inline float from_storage(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+// Rounds `values` in place to what T can hold, and returns them as a device array of T.
+template <class T>
+DeviceArray<T> upload_rounded(std::vector<float>& values) {
+  std::vector<T> stored(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    stored[i] = to_storage<T>(values[i]);
+    values[i] = from_storage(stored[i]);
+  }
+  return DeviceArray<T>(stored);
+}
+
+// An output buffer filled with NaN bit patterns (0xFF bytes), so an unwritten element fails.
+template <class T>
+DeviceArray<T> poisoned(int64_t n) {
+  DeviceArray<T> out(n);
+  out.fill_bytes(0xFF);
+  return out;
+}
+
+template <class T>
+std::vector<float> download_floats(const DeviceArray<T>& device) {
+  std::vector<float> out;
+  for (const T& x : device.download()) out.push_back(from_storage(x));
+  return out;
+}
+
+// ||got - want|| / ||want|| (in double); infinity when sizes differ or anything is NaN.
+inline double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
+  if (got.size() != want.size()) return std::numeric_limits<double>::infinity();
+  double diff = 0.0, norm = 0.0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (std::isnan(got[i]) || std::isnan(want[i])) return std::numeric_limits<double>::infinity();
+    diff += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
+    norm += static_cast<double>(want[i]) * want[i];
+  }
+  return norm == 0.0 ? std::sqrt(diff) : std::sqrt(diff / norm);
+}
+
+inline double l2_norm(const std::vector<float>& x) {
+  double sum = 0.0;
+  for (float v : x) sum += static_cast<double>(v) * v;
+  return std::sqrt(sum);
+}
+
+// Norm-wise relative tolerances: fp32 kernels differ from the CPU only in summation order;
+// bf16 kernels round their outputs (2^-9 relative) and the attention probabilities (P, dS) that
+// feed the tensor cores.
+template <class T>
+constexpr double tolerance() {
+  return std::is_same_v<T, float> ? 1e-4 : 2e-2;
+}
+
+template <class T>
+const char* type_name() {
+  return std::is_same_v<T, float> ? "fp32" : "bf16";
+}
+
+}  // namespace gpu_checks
+}  // namespace seqbench
