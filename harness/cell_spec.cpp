@@ -6,19 +6,21 @@ namespace seqbench {
 
 nlohmann::json CellSpec::to_json() const {
   const OptimizerConfig& o = train.optimizer;
-  return {{"backend", backend},
-          {"mixer_params", mixer_params},
-          {"task", task},
-          {"task_params", task_params},
-          {"model", {{"d_model", d_model}, {"n_layers", n_layers}, {"n_heads", n_heads},
-                     {"mlp_expand", mlp_expand}, {"position", position}}},
-          {"train", {{"lr", learning_rates}, {"epochs", train.epochs}, {"batch_size", train.batch_size},
-                     {"weight_decay", o.weight_decay}, {"warmup_fraction", o.warmup_fraction},
-                     {"beta1", o.beta1}, {"beta2", o.beta2}, {"grad_clip", o.grad_clip},
-                     {"early_stop_accuracy", train.early_stop_accuracy}, {"max_steps", train.max_steps}, {"eval_every_steps", train.eval_every_steps},
-                     {"time_budget_s", train.time_budget_s}}},
-          {"seed", seed},
-          {"device", device}};
+  nlohmann::json out{{"backend", backend},
+                     {"mixer_params", mixer_params},
+                     {"task", task},
+                     {"task_params", task_params},
+                     {"model", {{"d_model", d_model}, {"n_layers", n_layers}, {"n_heads", n_heads},
+                                {"mlp_expand", mlp_expand}, {"position", position}}},
+                     {"train", {{"lr", learning_rates}, {"epochs", train.epochs}, {"batch_size", train.batch_size},
+                                {"weight_decay", o.weight_decay}, {"warmup_fraction", o.warmup_fraction},
+                                {"beta1", o.beta1}, {"beta2", o.beta2}, {"grad_clip", o.grad_clip},
+                                {"early_stop_accuracy", train.early_stop_accuracy}, {"max_steps", train.max_steps}, {"eval_every_steps", train.eval_every_steps},
+                                {"time_budget_s", train.time_budget_s}}},
+                     {"seed", seed},
+                     {"device", device}};
+  if (profile.enabled()) out["profile"] = profile.to_json();
+  return out;
 }
 
 std::string CellSpec::label() const {

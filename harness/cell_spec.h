@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "harness/model_trainer.h"
+#include "harness/profile_spec.h"
 #include "models/model_config.h"
 
 namespace seqbench {
@@ -21,10 +22,11 @@ struct CellSpec {
   int n_heads = 1;
   int mlp_expand = 4;
   std::string position = "learned";
-  TrainConfig train;
+  TrainConfig train;                         // train.epochs == 0: profile only, no training
   std::vector<double> learning_rates{1e-3};  // more than one: train each, keep the best (Zoology)
   uint64_t seed = 0;
   std::string device = "cpu";
+  ProfileSpec profile;                       // what the profiler measures after training
 
   nlohmann::json to_json() const;
   std::string label() const;  // short human-readable description for progress lines

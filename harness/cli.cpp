@@ -22,6 +22,10 @@ const std::vector<CommandRegistration>& command_registrations() {
       register_list_command,
       register_run_command,
       register_report_command,
+      register_compare_command,
+      register_gate_command,
+      register_dataset_command,
+      register_score_command,
   };
   return commands;
 }

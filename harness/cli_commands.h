@@ -16,6 +16,10 @@ using CommandRegistration = std::function<CommandHandler(CLI::App& app, CLI::App
 CommandHandler register_list_command(CLI::App& app, CLI::App*& subcommand);
 CommandHandler register_run_command(CLI::App& app, CLI::App*& subcommand);
 CommandHandler register_report_command(CLI::App& app, CLI::App*& subcommand);
+CommandHandler register_compare_command(CLI::App& app, CLI::App*& subcommand);
+CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand);
+CommandHandler register_dataset_command(CLI::App& app, CLI::App*& subcommand);
+CommandHandler register_score_command(CLI::App& app, CLI::App*& subcommand);
 
 // Writes text to path, or to stdout when path is empty or "-".
 void write_text_output(const std::string& text, const std::string& path);

@@ -20,9 +20,9 @@ CommandHandler register_report_command(CLI::App& app, CLI::App*& subcommand) {
   subcommand = app.add_subcommand("report", "Print the leaderboard of a run (default: the latest)");
   subcommand->add_option("--db", f->db, "SQLite results file")->capture_default_str();
   subcommand->add_option("--run", f->run, "Run id (default: latest)");
-  subcommand->add_option("--format", f->format, "md, csv or json")
+  subcommand->add_option("--format", f->format, "md, csv, json or html (one self-contained page with plots)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"md", "markdown", "csv", "json"}));
+      ->check(CLI::IsMember({"md", "markdown", "csv", "json", "html"}));
   subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout");
   return [f](const std::string&) {
     ResultsStore store(f->db);

@@ -1,5 +1,6 @@
 #include "harness/environment.h"
 
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <array>
@@ -38,6 +39,15 @@ std::string command_output(const std::string& command) {
   return trim(out);
 }
 
+// The OpenMP specification date the compiler implements (e.g. 201511 = 4.5); 0 without OpenMP.
+long openmp_version() {
+#ifdef _OPENMP
+  return _OPENMP;
+#else
+  return 0;
+#endif
+}
+
 }  // namespace
 
 std::string cpu_model_name() {
@@ -68,7 +78,24 @@ RunInfo capture_run_info(const std::string& command_line, const std::string& dev
   info.device = device;
   info.seed = seed;
   info.suite = suite;
-  nlohmann::json env{{"compiler", std::string("g++ ") + __VERSION__},
+#if defined(__clang__)
+  const std::string compiler = std::string("clang++ ") + __clang_version__;
+#elif defined(__GNUC__)
+  const std::string compiler = std::string("g++ ") + __VERSION__;
+#else
+  const std::string compiler = "unknown";
+#endif
+  struct utsname system {};
+  const std::string os = uname(&system) == 0 ? std::string(system.sysname) + " " + system.release + " " + system.machine : "";
+  // GPU fields stay empty on CPU runs (and are filled by the CUDA backend's device query), so
+  // every run's environment has the same keys.
+  nlohmann::json env{{"compiler", compiler},
+                     {"os", os},
+                     {"openmp", openmp_version()},
+                     {"gpu", device == "cpu" ? "" : info.device},
+                     {"gpu_driver", info.driver},
+                     {"cuda_version", info.cuda_version},
+                     {"clocks", info.clocks},
                      {"build_type", SEQBENCH_BUILD_TYPE},
                      {"flags", SEQBENCH_BUILD_FLAGS},
                      {"cpu_model", cpu_model_name()},

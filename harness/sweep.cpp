@@ -12,7 +12,7 @@ namespace seqbench {
 namespace {
 
 const std::set<std::string> kTopKeys{"name", "description", "seeds", "seed", "device", "backends", "tasks",
-                                     "model", "train"};
+                                     "model", "train", "profile"};
 const std::set<std::string> kModelKeys{"d_model", "n_layers", "n_heads", "mlp_expand", "position"};
 const std::set<std::string> kTrainKeys{"lr", "epochs", "batch_size", "weight_decay", "warmup_fraction",
                                        "beta1", "beta2", "grad_clip", "early_stop_accuracy", "max_steps",
@@ -88,7 +88,8 @@ TrainConfig parse_train(const nlohmann::json& t, std::vector<double>& lrs) {
   o.beta1 = get_number<double>(t, "beta1", o.beta1, where);
   o.beta2 = get_number<double>(t, "beta2", o.beta2, where);
   o.grad_clip = get_number<double>(t, "grad_clip", o.grad_clip, where);
-  if (c.epochs <= 0) fail("train.epochs", "must be positive, got " + std::to_string(c.epochs));
+  // epochs 0 is profile-only mode: no training and no scoring, just the profiler's measurements.
+  if (c.epochs < 0) fail("train.epochs", "must be >= 0 (0: profile only), got " + std::to_string(c.epochs));
   if (c.batch_size <= 0) fail("train.batch_size", "must be positive, got " + std::to_string(c.batch_size));
   return c;
 }
@@ -132,6 +133,16 @@ Sweep expand_sweep(const nlohmann::json& spec) {
   check_keys(train, kTrainKeys, "train");
   const std::string device = spec.value("device", std::string("cpu"));
   parse_device(device);
+  ProfileSpec profile;
+  if (spec.contains("profile")) {
+    try {
+      profile = parse_profile_spec(spec["profile"]);
+    } catch (const SweepError&) {
+      throw;
+    } catch (const std::invalid_argument& e) {
+      throw SweepError(e.what());
+    }
+  }
 
   const auto backends = expand_backends(spec["backends"]);
   for (const auto& backend : backends) parse_backend_pattern(backend.first);  // unknown names fail here
@@ -158,6 +169,9 @@ Sweep expand_sweep(const nlohmann::json& spec) {
               cell.mlp_expand = get_number<int>(model_combo, "mlp_expand", cell.mlp_expand, "model");
               cell.position = model_combo.value("position", cell.position);
               cell.train = parse_train(train_combo, cell.learning_rates);
+              if (cell.train.epochs == 0 && !profile.enabled())
+                fail("train.epochs", "0 means profile only (no training) and needs a \"profile\" object");
+              cell.profile = profile;
               cell.seed = seed;
               cell.device = device;
               sweep.cells.push_back(std::move(cell));

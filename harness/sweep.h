@@ -4,10 +4,12 @@
 //     "backends": ["softmax", {"name": "linear", "feature_map": ["identity", "elu"]}],
 //     "tasks":    [{"name": "mqar", "seq_len": 64, "num_kv_pairs": [4, 8, 16]}],
 //     "model":    {"d_model": [64, 128], "n_layers": 2, "n_heads": 1},
-//     "train":    {"lr": [1e-3, 3e-3], "epochs": 10, "batch_size": 32} }
+//     "train":    {"lr": [1e-3, 3e-3], "epochs": 10, "batch_size": 32},
+//     "profile":  {"prefill_lengths": [64, 256], "decode_context": 256, "train_step": true} }
 //
 // Every list under a backend object, a task object, "model" or "train" is an axis of the grid,
 // except train.lr: several learning rates are trained inside one cell and the best is kept.
+// "profile" (harness/profile_spec.h) is measured in every cell; train.epochs 0 = profile only.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <stdexcept>

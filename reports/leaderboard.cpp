@@ -6,6 +6,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "reports/heatmap.h"
+#include "reports/html_report.h"
+
 namespace seqbench {
 namespace {
 
@@ -157,6 +160,7 @@ std::string render_markdown(const Leaderboard& board) {
           << metric_or_dash(*row, "accuracy", 3) << " | " << metric_or_dash(*row, "train_seconds", 1) << " | "
           << row->status << (row->error.empty() ? "" : ": " + row->error) << " |\n";
     render_pivot(out, rows);
+    out << render_depth_length_heatmap(rows);
   }
   return out.str();
 }
@@ -202,7 +206,8 @@ std::string render_leaderboard(const Leaderboard& board, const std::string& form
   if (format == "md" || format == "markdown") return render_markdown(board);
   if (format == "csv") return render_csv(board);
   if (format == "json") return render_json(board);
-  throw std::invalid_argument("unknown report format '" + format + "' (expected md, csv or json)");
+  if (format == "html") return render_html_report(board);
+  throw std::invalid_argument("unknown report format '" + format + "' (expected md, csv, json or html)");
 }
 
 }  // namespace seqbench

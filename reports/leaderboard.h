@@ -35,7 +35,7 @@ Leaderboard load_leaderboard(const ResultsStore& store, std::optional<int64_t> r
 std::string render_markdown(const Leaderboard& board);
 std::string render_csv(const Leaderboard& board);
 std::string render_json(const Leaderboard& board);
-std::string render_leaderboard(const Leaderboard& board, const std::string& format);  // md|csv|json
+std::string render_leaderboard(const Leaderboard& board, const std::string& format);  // md|csv|json|html
 
 std::string format_bytes(double bytes);
 

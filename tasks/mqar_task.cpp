@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "kernels/rng.h"
+#include "tasks/length_splits.h"
 #include "tasks/task_params.h"
 
 namespace seqbench {
@@ -27,6 +28,7 @@ nlohmann::json mqar_defaults() {
       {"num_train", 10000},
       {"num_test", 1000},
       {"test_num_kv_pairs", nullptr},  // null: the test split uses num_kv_pairs
+      {"test_lengths", nlohmann::json::array()},  // extra test splits "len<N>" (tasks/length_splits.h)
   };
 }
 
@@ -38,15 +40,25 @@ TaskInstance build_mqar(const nlohmann::json& params, uint64_t seed) {
   const int64_t max_examples = std::numeric_limits<int64_t>::max();
   const int64_t num_train = int_task_param(params, kTask, "num_train", 0, max_examples);
   const int64_t num_test = int_task_param(params, kTask, "num_test", 0, max_examples);
-  // Validate both splits before generating either, so a bad test shape fails fast.
+  const std::vector<int> lengths = test_lengths_param(params, kTask);
+  auto at_length = [&](int length) {
+    MqarParams p = test_params;
+    p.seq_len = length;
+    return p;
+  };
+  // Validate every split before generating any, so a bad test shape fails fast.
   validate_mqar_params(train_params);
   validate_mqar_params(test_params);
+  for (int length : lengths) validate_mqar_params(at_length(length));
 
   TaskInstance instance;
   instance.name = kTask;
   instance.params = params;
   instance.train = generate_mqar(train_params, num_train, Rng::derive(seed, kTrainStream));
   instance.tests.push_back({"", generate_mqar(test_params, num_test, Rng::derive(seed, kTestStream))});
+  add_length_splits(instance, lengths, seed, [&](int length, uint64_t split_seed) {
+    return generate_mqar(at_length(length), num_test, split_seed);
+  });
   instance.vocab_size = train_params.vocab_size;
   instance.seq_len = train_params.seq_len;
   return instance;

@@ -10,6 +10,9 @@
 // in this list (listing order is the order of `task_definitions()`).
 #define SEQBENCH_FOR_EACH_TASK(TASK) \
   TASK(mqar)                         \
+  TASK(joint_recall)                 \
+  TASK(passkey)                      \
+  TASK(needle)                       \
   /* end of the task list */
 
 namespace seqbench {

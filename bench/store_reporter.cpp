@@ -1,0 +1,81 @@
+#include "bench/store_reporter.h"
+
+#include <map>
+
+#include "bench/benchmark_catalog.h"
+#include "harness/environment.h"
+#include "harness/timing_stats.h"
+
+namespace seqbench::bench {
+namespace {
+
+// Google Benchmark's counter names as metric names and units the store and gate understand.
+std::pair<std::string, std::string> counter_metric(const std::string& counter) {
+  if (counter == "FLOP/s") return {"flops_per_s", "FLOP/s"};
+  if (counter == "tokens/s") return {"tokens_per_s", "tokens/s"};
+  if (counter == "bytes_per_second") return {"bytes_per_s", "bytes/s"};
+  if (counter == "items_per_second") return {"items_per_s", "items/s"};
+  return {counter, ""};
+}
+
+double to_ms(double value, benchmark::TimeUnit unit) { return value / benchmark::GetTimeUnitMultiplier(unit) * 1e3; }
+
+}  // namespace
+
+StoreReporter::StoreReporter(const std::string& db_path, const std::string& command_line)
+    : store_(std::make_unique<ResultsStore>(db_path)) {
+  run_id_ = store_->begin_run(capture_run_info(command_line, "cpu", 0, "bench"));
+}
+
+void StoreReporter::ReportRuns(const std::vector<Run>& runs) {
+  ConsoleReporter::ReportRuns(runs);
+  // One call per benchmark: its repetitions, then (when repeated) the aggregates, which the
+  // samples make redundant.
+  std::map<std::string, std::vector<double>> samples;
+  const Run* first = nullptr;
+  for (const Run& run : runs) {
+    if (run.run_type != Run::RT_Iteration) continue;
+    if (!first) first = &run;
+    if (run.error_occurred) continue;
+    samples["real_time_ms"].push_back(to_ms(run.GetAdjustedRealTime(), run.time_unit));
+    samples["cpu_time_ms"].push_back(to_ms(run.GetAdjustedCPUTime(), run.time_unit));
+    for (const auto& [name, counter] : run.counters) samples[name].push_back(counter.value);
+  }
+  if (!first) return;
+  const std::string name = first->run_name.function_name;
+  CellRecord cell;
+  const BenchmarkInfo* info = find_benchmark_info(name);
+  cell.backend = info ? info->backend : name;
+  cell.task = "bench/" + (info ? info->op : std::string("unknown"));
+  cell.params_json = nlohmann::json{{"benchmark", name}, {"shape", info ? info->shape : nlohmann::json::object()}}.dump();
+  if (info) {
+    cell.seq_len = info->seq_len;
+    cell.d_model = info->d_model;
+    cell.layers = 1;
+    cell.state_bytes = info->state_bytes;
+  }
+  std::vector<Metric> metrics;
+  if (first->error_occurred) {
+    cell.status = "failed";
+    cell.error = first->error_message;
+    any_failed_ = true;
+  } else {
+    // Times first, then the counters in name order.
+    metrics.push_back(metric_from_samples("real_time_ms", "ms", samples["real_time_ms"]));
+    metrics.push_back(metric_from_samples("cpu_time_ms", "ms", samples["cpu_time_ms"]));
+    for (const auto& [counter, values] : samples) {
+      if (counter == "real_time_ms" || counter == "cpu_time_ms") continue;
+      const auto [metric, unit] = counter_metric(counter);
+      metrics.push_back(metric_from_samples(metric, unit, values));
+    }
+  }
+  store_->add_cell(run_id_, cell, metrics);
+  ++cells_;
+}
+
+int64_t StoreReporter::finish() {
+  store_->finish_run(run_id_, any_failed_ ? RunStatus::failed : RunStatus::ok);
+  return run_id_;
+}
+
+}  // namespace seqbench::bench

@@ -1,0 +1,49 @@
+#include <memory>
+
+#include "harness/cli.h"
+#include "harness/cli_commands.h"
+#include "reports/compare.h"
+
+namespace seqbench {
+namespace {
+
+struct CompareFlags {
+  std::string baseline, candidate, db = "seqbench.db", format = "md", output;
+  CompareOptions options;
+};
+
+}  // namespace
+
+CommandHandler register_compare_command(CLI::App& app, CLI::App*& subcommand) {
+  auto f = std::make_shared<CompareFlags>();
+  subcommand = app.add_subcommand(
+      "compare", "Compare two runs metric by metric: values, ratio, and whether the difference is beyond noise");
+  subcommand->add_option("baseline", f->baseline, "Run A: RUN or latest (in --db), FILE.db (its latest run) or FILE.db:RUN")
+      ->required();
+  subcommand->add_option("candidate", f->candidate, "Run B, the same forms")->required();
+  subcommand->add_option("--db", f->db, "SQLite results file for bare run ids")->capture_default_str();
+  subcommand->add_option("--format", f->format, "md, csv or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"md", "markdown", "csv", "json"}));
+  subcommand->add_option("--alpha", f->options.alpha, "U test significance level (two-sided)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  subcommand->add_option("--threshold", f->options.threshold,
+                         "Relative change counted as real when a side has fewer than --min-samples repetitions")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  subcommand->add_option("--min-samples", f->options.min_samples, "Repetitions per side needed for the U test")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  subcommand->add_option("--only", f->options.only,
+                         "Only metrics whose name contains this text (repeatable), e.g. --only prefill_ms --only accuracy");
+  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout");
+  return [f](const std::string&) {
+    const LoadedRun a = load_run(parse_run_ref(f->baseline, f->db));
+    const LoadedRun b = load_run(parse_run_ref(f->candidate, f->db));
+    write_text_output(render_comparison(compare_runs(a, b, f->options), f->format), f->output);
+    return static_cast<int>(kExitOk);
+  };
+}
+
+}  // namespace seqbench

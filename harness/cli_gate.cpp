@@ -1,0 +1,76 @@
+#include <memory>
+#include <stdexcept>
+
+#include "harness/cli.h"
+#include "harness/cli_commands.h"
+#include "reports/gate.h"
+
+namespace seqbench {
+namespace {
+
+struct GateFlags {
+  std::string baseline, candidate, db = "seqbench.db", format = "md", output;
+  std::string max_regression = "5%";
+  GateOptions options;
+};
+
+// "5%" or "0.05" -> 0.05.
+double parse_fraction(const std::string& text, const std::string& flag) {
+  std::string number = text;
+  const bool percent = !number.empty() && number.back() == '%';
+  if (percent) number.pop_back();
+  size_t used = 0;
+  double value = -1;
+  try {
+    value = std::stod(number, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != number.size() || !(value >= 0))
+    throw std::invalid_argument(flag + " expects a non-negative fraction or percentage (0.05 or 5%), got '" + text + "'");
+  return percent ? value / 100 : value;
+}
+
+}  // namespace
+
+CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand) {
+  auto f = std::make_shared<GateFlags>();
+  subcommand = app.add_subcommand(
+      "gate", "Fail (exit 1) when a candidate run regresses against a baseline beyond the allowed change and noise");
+  subcommand->add_option("--baseline", f->baseline, "Baseline run: RUN or latest (in --db), FILE.db or FILE.db:RUN")
+      ->required();
+  subcommand->add_option("--candidate", f->candidate, "Candidate run, the same forms")->required();
+  subcommand->add_option("--db", f->db, "SQLite results file for bare run ids")->capture_default_str();
+  subcommand->add_option("--max-regression", f->max_regression,
+                         "Largest tolerated relative worsening of a timing, memory or throughput metric (5% or 0.05)")
+      ->capture_default_str();
+  subcommand->add_option("--max-accuracy-drop", f->options.max_accuracy_drop,
+                         "Largest tolerated absolute drop of a score (accuracy, exact match)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  subcommand->add_option("--alpha", f->options.alpha, "U test significance level (two-sided)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  subcommand->add_option("--min-samples", f->options.min_samples, "Repetitions per side needed for the U test")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  subcommand->add_flag("--allow-missing", f->options.allow_missing,
+                       "Do not fail on cells or metrics the candidate lacks");
+  subcommand->add_option("--format", f->format, "md, csv or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"md", "markdown", "csv", "json"}));
+  subcommand->add_option("--only", f->options.only,
+                         "Only metrics whose name contains this text (repeatable), e.g. --only prefill_ms --only accuracy");
+  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout");
+  return [f](const std::string&) {
+    GateOptions options = f->options;
+    options.max_regression = parse_fraction(f->max_regression, "--max-regression");
+    const LoadedRun baseline = load_run(parse_run_ref(f->baseline, f->db));
+    const LoadedRun candidate = load_run(parse_run_ref(f->candidate, f->db));
+    const GateResult result = gate_runs(baseline, candidate, options);
+    write_text_output(render_gate(result, f->format), f->output);
+    return static_cast<int>(result.passed() ? kExitOk : kExitRunFailed);
+  };
+}
+
+}  // namespace seqbench

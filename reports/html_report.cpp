@@ -1,0 +1,213 @@
+#include "reports/html_report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "reports/svg_plot.h"
+
+namespace seqbench {
+namespace {
+
+// Metric families with one value per sequence length: plotted, not tabulated.
+const std::vector<std::string> kPerLengthPrefixes{"prefill_ms@len", "prefill_tokens_per_s@len", "peak_mem_bytes@prefill",
+                                                  "state_bytes@len", "kv_bytes@len"};
+constexpr size_t kMaxFrontierPlots = 8;
+
+const char* kStyle = R"(body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
+h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
+th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.scroll{overflow-x:auto}.plots{display:flex;flex-wrap:wrap;gap:16px}.plot{border:1px solid #ddd}
+.note{color:#777;font-size:13px}.failed{color:#b00020}
+)";
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+bool is_per_length(const std::string& name) {
+  return std::any_of(kPerLengthPrefixes.begin(), kPerLengthPrefixes.end(),
+                     [&](const std::string& p) { return starts_with(name, p); });
+}
+
+std::string number(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.4g", v);
+  return buffer;
+}
+
+std::string metric_text(const std::string& name, double v) {
+  return name.find("bytes") != std::string::npos ? format_bytes(v) : number(v);
+}
+
+// "linear(feature_map=elu)": short enough for a legend.
+std::string backend_text(const LeaderboardRow& row) {
+  const auto mixer = row.params.value("mixer_params", nlohmann::json::object());
+  if (!mixer.is_object() || mixer.empty()) return row.backend;
+  std::string out = row.backend + "(";
+  for (auto it = mixer.begin(); it != mixer.end(); ++it)
+    out += (it == mixer.begin() ? "" : ",") + it.key() + "=" +
+           (it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
+  return out + ")";
+}
+
+// (L, value) for every metric named prefix + L.
+std::vector<std::pair<double, double>> per_length(const LeaderboardRow& row, const std::string& prefix) {
+  std::vector<std::pair<double, double>> points;
+  for (const auto& [name, value] : row.metrics) {
+    if (!starts_with(name, prefix)) continue;
+    const std::string length = name.substr(prefix.size());
+    if (length.empty() || length.find_first_not_of("0123456789") != std::string::npos) continue;
+    points.emplace_back(std::stod(length), value);
+  }
+  return points;
+}
+
+// One series per cell, named by its backend plus only as much as tells the cells apart: the
+// width, then the depth, then the task settings.
+std::vector<PlotSeries> per_length_series(const Leaderboard& board, const std::string& prefix) {
+  std::vector<const LeaderboardRow*> rows;
+  for (const auto& row : board.rows)
+    if (!per_length(row, prefix).empty()) rows.push_back(&row);
+  const std::vector<std::function<std::string(const LeaderboardRow&)>> details{
+      [](const LeaderboardRow&) { return std::string(); },
+      [](const LeaderboardRow& r) { return " d=" + std::to_string(r.d_model); },
+      [](const LeaderboardRow& r) { return " d=" + std::to_string(r.d_model) + " L=" + std::to_string(r.layers); },
+      [](const LeaderboardRow& r) {
+        return " d=" + std::to_string(r.d_model) + " L=" + std::to_string(r.layers) + " " + r.task_params;
+      }};
+  for (size_t level = 0; level < details.size(); ++level) {
+    std::set<std::string> labels;
+    for (const auto* row : rows) labels.insert(backend_text(*row) + details[level](*row));
+    if (labels.size() == rows.size() || level + 1 == details.size()) {
+      std::vector<PlotSeries> series;
+      for (const auto* row : rows) series.push_back({backend_text(*row) + details[level](*row), per_length(*row, prefix)});
+      return series;
+    }
+  }
+  return {};
+}
+
+void add_plot(std::ostringstream& out, const PlotSpec& spec, const std::string& missing_note) {
+  const std::string svg = render_svg_plot(spec);
+  if (svg.empty())
+    out << "<p class=\"note\">" << xml_escape(missing_note) << "</p>\n";
+  else
+    out << svg;
+}
+
+// Zoology's recall/memory frontier: accuracy against decode-state bytes, per task setting.
+void add_frontier_plots(std::ostringstream& out, const Leaderboard& board) {
+  std::map<std::string, std::map<std::string, PlotSeries>> groups;  // task setting -> backend -> points
+  for (const auto& row : board.rows) {
+    auto it = row.metrics.find("accuracy");
+    if (it == row.metrics.end() || row.state_bytes <= 0) continue;
+    const std::string group = row.task + (row.task_params.empty() ? "" : " " + row.task_params);
+    PlotSeries& s = groups[group][backend_text(row)];
+    s.label = backend_text(row);
+    s.points.emplace_back(static_cast<double>(row.state_bytes), it->second);
+  }
+  if (groups.empty()) {
+    out << "<p class=\"note\">No accuracy in this run (profile-only cells): no recall/memory frontier.</p>\n";
+    return;
+  }
+  size_t drawn = 0;
+  for (const auto& [group, by_backend] : groups) {
+    if (drawn++ == kMaxFrontierPlots) {
+      out << "<p class=\"note\">" << groups.size() - kMaxFrontierPlots << " more task settings not plotted.</p>\n";
+      break;
+    }
+    PlotSpec spec;
+    spec.title = "Accuracy vs state size: " + group;
+    spec.x_label = "decode state per sequence";
+    spec.y_label = "accuracy";
+    spec.log_x = true;
+    spec.x_format = TickFormat::bytes;
+    for (const auto& [name, s] : by_backend) spec.series.push_back(s);
+    add_plot(out, spec, "nothing to plot for " + group);
+  }
+}
+
+void add_length_plot(std::ostringstream& out, const Leaderboard& board, const std::string& prefix,
+                     const std::string& title, const std::string& y_label, TickFormat y_format) {
+  PlotSpec spec;
+  spec.title = title;
+  spec.x_label = "sequence length (tokens)";
+  spec.y_label = y_label;
+  spec.log_x = spec.log_y = true;
+  spec.y_format = y_format;
+  spec.series = per_length_series(board, prefix);
+  add_plot(out, spec, title + ": no " + prefix + "<L> metrics in this run (add a \"profile\" to the sweep).");
+}
+
+std::vector<std::string> table_metrics(const Leaderboard& board) {
+  std::set<std::string> names;
+  for (const auto& row : board.rows)
+    for (const auto& m : row.metrics)
+      if (!is_per_length(m.first) && m.first != "state_bytes") names.insert(m.first);
+  std::vector<std::string> ordered(names.begin(), names.end());
+  std::stable_partition(ordered.begin(), ordered.end(), [](const std::string& n) { return starts_with(n, "accuracy"); });
+  return ordered;
+}
+
+void add_leaderboard_table(std::ostringstream& out, const Leaderboard& board) {
+  const auto metrics = table_metrics(board);
+  out << "<div class=\"scroll\"><table id=\"leaderboard\">\n<tr><th>backend</th><th>task</th><th>task params</th>"
+      << "<th>d_model</th><th>layers</th><th>state</th>";
+  for (const auto& m : metrics) out << "<th>" << xml_escape(m) << "</th>";
+  out << "<th>status</th></tr>\n";
+  for (const auto& row : board.rows) {
+    out << "<tr><td>" << xml_escape(backend_text(row)) << "</td><td>" << xml_escape(row.task) << "</td><td>"
+        << xml_escape(row.task_params) << "</td><td class=\"num\">" << row.d_model << "</td><td class=\"num\">"
+        << row.layers << "</td><td class=\"num\">" << format_bytes(static_cast<double>(row.state_bytes)) << "</td>";
+    for (const auto& m : metrics) {
+      auto it = row.metrics.find(m);
+      out << "<td class=\"num\">" << (it == row.metrics.end() ? "-" : metric_text(m, it->second)) << "</td>";
+    }
+    const bool ok = row.status == "ok";
+    out << "<td" << (ok ? "" : " class=\"failed\"") << ">" << xml_escape(row.status + (row.error.empty() ? "" : ": " + row.error))
+        << "</td></tr>\n";
+  }
+  out << "</table></div>\n";
+}
+
+void add_run_description(std::ostringstream& out, const RunRow& run) {
+  const RunInfo& info = run.info;
+  std::vector<std::pair<std::string, std::string>> fields{
+      {"status", run_status_name(run.status)}, {"started", info.started_at}, {"finished", run.finished_at},
+      {"device", info.device},                 {"host", info.host},          {"git", info.git_sha},
+      {"seed", std::to_string(info.seed)},      {"command", info.command_line}};
+  const auto env = nlohmann::json::parse(info.environment_json, nullptr, false);
+  if (env.is_object())
+    for (auto it = env.begin(); it != env.end(); ++it)
+      fields.emplace_back(it.key(), it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
+  out << "<table id=\"run\">\n";
+  for (const auto& [key, value] : fields)
+    if (!value.empty()) out << "<tr><th>" << xml_escape(key) << "</th><td>" << xml_escape(value) << "</td></tr>\n";
+  out << "</table>\n";
+}
+
+}  // namespace
+
+std::string render_html_report(const Leaderboard& board) {
+  const RunRow& run = board.run;
+  const std::string title = "seqbench run " + std::to_string(run.id) + " (" + run.info.suite + ")";
+  std::ostringstream out;
+  out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" << xml_escape(title)
+      << "</title>\n<style>\n" << kStyle << "</style>\n</head>\n<body>\n<h1>" << xml_escape(title) << "</h1>\n";
+  add_run_description(out, run);
+  out << "<h2>Leaderboard</h2>\n";
+  add_leaderboard_table(out, board);
+  out << "<h2>Recall vs memory</h2>\n<div class=\"plots\">\n";
+  add_frontier_plots(out, board);
+  out << "</div>\n<h2>Cost vs sequence length</h2>\n<div class=\"plots\">\n";
+  add_length_plot(out, board, "prefill_ms@len", "Prefill latency", "prefill time (ms)", TickFormat::number);
+  add_length_plot(out, board, "peak_mem_bytes@prefill", "Peak memory during prefill", "peak memory", TickFormat::bytes);
+  add_length_plot(out, board, "state_bytes@len", "Decode state", "state per sequence", TickFormat::bytes);
+  out << "</div>\n</body>\n</html>\n";
+  return out.str();
+}
+
+}  // namespace seqbench
