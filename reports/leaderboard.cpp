@@ -1,5 +1,7 @@
 #include "reports/leaderboard.h"
 
+#include "reports/table_text.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <set>
@@ -38,13 +40,6 @@ std::string fixed(double v, int digits) {
 std::string metric_or_dash(const LeaderboardRow& row, const std::string& name, int digits) {
   auto it = row.metrics.find(name);
   return it == row.metrics.end() ? "-" : fixed(it->second, digits);
-}
-
-std::string csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 std::vector<std::string> metric_names(const Leaderboard& board) {
@@ -169,11 +164,11 @@ std::string render_csv(const Leaderboard& board) {
   std::ostringstream out;
   const auto names = metric_names(board);
   out << "run_id,cell_id,backend,task,task_params,seq_len,d_model,layers,state_bytes,status";
-  for (const auto& n : names) out << "," << csv_escape(n);
+  for (const auto& n : names) out << "," << csv_field(n);
   out << "\n";
   for (const auto& row : board.rows) {
-    out << board.run.id << "," << row.cell_id << "," << csv_escape(backend_label(row.backend, row.params)) << ","
-        << csv_escape(row.task) << "," << csv_escape(row.task_params) << "," << row.seq_len << "," << row.d_model
+    out << board.run.id << "," << row.cell_id << "," << csv_field(backend_label(row.backend, row.params)) << ","
+        << csv_field(row.task) << "," << csv_field(row.task_params) << "," << row.seq_len << "," << row.d_model
         << "," << row.layers << "," << row.state_bytes << "," << row.status;
     for (const auto& n : names) {
       auto it = row.metrics.find(n);
