@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "harness/device_setup.h"
 #include "kernels/parallel.h"
 
 #ifndef SEQBENCH_SOURCE_DIR_STRING
@@ -78,6 +79,7 @@ RunInfo capture_run_info(const std::string& command_line, const std::string& dev
   info.device = device;
   info.seed = seed;
   info.suite = suite;
+  describe_device(parse_device(device), info);
 #if defined(__clang__)
   const std::string compiler = std::string("clang++ ") + __clang_version__;
 #elif defined(__GNUC__)

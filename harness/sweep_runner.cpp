@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "harness/cell_runner.h"
+#include "harness/device_setup.h"
 #include "harness/environment.h"
 #include "harness/interrupt.h"
 #include "models/sequence_model.h"
@@ -22,6 +23,11 @@ bool in_shard(size_t index, const RunOptions& options) {
 
 void validate_sweep(const Sweep& sweep) {
   if (sweep.cells.empty()) throw SweepError("sweep '" + sweep.name + "' expands to no cells");
+  try {
+    prepare_device(parse_device(sweep.cells.front().device));  // the model is built on it below
+  } catch (const std::exception& e) {
+    throw SweepError(e.what());
+  }
   std::map<std::string, bool> checked;
   for (size_t i = 0; i < sweep.cells.size(); ++i) {
     const CellSpec& cell = sweep.cells[i];

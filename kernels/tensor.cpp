@@ -72,6 +72,11 @@ void Tensor::resize(const Shape& shape) {
   *this = Tensor(shape, device_);
 }
 
+void Tensor::resize(const Shape& shape, Device device) {
+  if (shape == shape_ && device == device_) return;
+  *this = Tensor(shape, device);
+}
+
 void Tensor::reshape(const Shape& shape) {
   if (shape_numel(shape) != numel_)
     throw std::invalid_argument("cannot reshape " + shape_string(shape_) + " to " + shape_string(shape));

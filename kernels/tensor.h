@@ -40,6 +40,9 @@ class Tensor {
   void zero();
   // Reallocates (zero-filled) unless the shape already matches; keeps the device.
   void resize(const Shape& shape);
+  // Reallocates (zero-filled) unless both the shape and the device already match: how a layer
+  // makes its output live where its input lives.
+  void resize(const Shape& shape, Device device);
   // Same storage size, new shape; throws if the element counts differ.
   void reshape(const Shape& shape);
   Tensor to(Device device) const;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/model_ops.h"
+#include "kernels/row_ops.h"
+
 namespace seqbench {
 
 double scheduled_lr(const OptimizerConfig& c, int64_t step, int64_t total_steps) {
@@ -24,17 +27,11 @@ AdamWOptimizer::AdamWOptimizer(std::vector<Param*> params, const OptimizerConfig
 
 double AdamWOptimizer::step() {
   double sq = 0;
-  for (Param* p : params_) {
-    const float* g = p->grad.data();
-    for (int64_t i = 0; i < p->grad.numel(); ++i) sq += static_cast<double>(g[i]) * g[i];
-  }
+  for (Param* p : params_) sq += sum_of_squares(p->grad.device(), p->grad.data(), p->grad.numel());
   const double norm = std::sqrt(sq);
   if (config_.grad_clip > 0 && norm > config_.grad_clip) {
     const float scale = static_cast<float>(config_.grad_clip / norm);
-    for (Param* p : params_) {
-      float* g = p->grad.data();
-      for (int64_t i = 0; i < p->grad.numel(); ++i) g[i] *= scale;
-    }
+    for (Param* p : params_) seqbench::scale(p->grad.device(), scale, p->grad.data(), p->grad.numel());
   }
   AdamWHyper h;
   h.lr = static_cast<float>(scheduled_lr(config_, step_, total_steps_));
@@ -44,7 +41,7 @@ double AdamWOptimizer::step() {
   h.step = step_ + 1;
   for (size_t i = 0; i < params_.size(); ++i) {
     h.weight_decay = params_[i]->decay ? static_cast<float>(config_.weight_decay) : 0.0f;
-    adamw_update_cpu(params_[i]->value.data(), params_[i]->grad.data(), m_[i].data(), v_[i].data(),
+    adamw_update(params_[i]->value.device(), params_[i]->value.data(), params_[i]->grad.data(), m_[i].data(), v_[i].data(),
                      params_[i]->value.numel(), h);
   }
   ++step_;

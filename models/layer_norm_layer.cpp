@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "kernels/layer_norm.h"
+#include "kernels/model_ops.h"
 
 namespace seqbench {
 
@@ -23,19 +23,19 @@ static int64_t norm_rows(const Tensor& x, int dim) {
 
 void LayerNormLayer::apply(const Tensor& x, Tensor& y) const {
   const int64_t rows = norm_rows(x, dim_);
-  y.resize(x.shape());
-  Tensor mean({rows}), rstd({rows});
-  layer_norm_fwd_cpu(x.data(), gamma_.value.data(), beta_.value.data(), y.data(), mean.data(), rstd.data(),
+  y.resize(x.shape(), x.device());
+  Tensor mean({rows}, x.device()), rstd({rows}, x.device());
+  layer_norm_fwd(x.device(), x.data(), gamma_.value.data(), beta_.value.data(), y.data(), mean.data(), rstd.data(),
                      rows, dim_, eps_);
 }
 
 void LayerNormLayer::forward(const Tensor& x, Tensor& y) {
   const int64_t rows = norm_rows(x, dim_);
   saved_input_ = x;
-  mean_.resize({rows});
-  rstd_.resize({rows});
-  y.resize(x.shape());
-  layer_norm_fwd_cpu(x.data(), gamma_.value.data(), beta_.value.data(), y.data(), mean_.data(), rstd_.data(),
+  mean_.resize({rows}, x.device());
+  rstd_.resize({rows}, x.device());
+  y.resize(x.shape(), x.device());
+  layer_norm_fwd(x.device(), x.data(), gamma_.value.data(), beta_.value.data(), y.data(), mean_.data(), rstd_.data(),
                      rows, dim_, eps_);
 }
 
@@ -43,8 +43,8 @@ void LayerNormLayer::backward(const Tensor& dy, Tensor& dx) {
   const int64_t rows = norm_rows(dy, dim_);
   if (saved_input_.numel() != dy.numel())
     throw std::logic_error("layer norm backward() called without a matching forward()");
-  dx.resize(dy.shape());
-  layer_norm_bwd_cpu(dy.data(), saved_input_.data(), gamma_.value.data(), mean_.data(), rstd_.data(), dx.data(),
+  dx.resize(dy.shape(), dy.device());
+  layer_norm_bwd(dy.device(), dy.data(), saved_input_.data(), gamma_.value.data(), mean_.data(), rstd_.data(), dx.data(),
                      gamma_.grad.data(), beta_.grad.data(), rows, dim_);
 }
 

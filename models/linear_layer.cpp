@@ -3,7 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "kernels/matmul.h"
+#include "kernels/model_ops.h"
+#include "kernels/row_ops.h"
 
 namespace seqbench {
 
@@ -36,14 +37,9 @@ static int64_t rows_of(const Tensor& t, int features, const char* what) {
 
 void LinearLayer::apply(const Tensor& x, Tensor& y) const {
   const int64_t rows = rows_of(x, in_, "input");
-  y.resize(with_last_dim(x.shape(), out_));
-  matmul_cpu(x.data(), weight_.value.data(), y.data(), {rows, out_, in_, false, true, false});
-  if (has_bias_) {
-    const float* b = bias_.value.data();
-    float* out = y.data();
-    for (int64_t r = 0; r < rows; ++r)
-      for (int j = 0; j < out_; ++j) out[r * out_ + j] += b[j];
-  }
+  y.resize(with_last_dim(x.shape(), out_), x.device());
+  matmul(x.device(), x.data(), weight_.value.data(), y.data(), {rows, out_, in_, false, true, false});
+  if (has_bias_) add_bias_rows(x.device(), bias_.value.data(), y.data(), rows, out_);
 }
 
 void LinearLayer::forward(const Tensor& x, Tensor& y) {
@@ -56,15 +52,10 @@ void LinearLayer::backward(const Tensor& dy, Tensor& dx) {
   if (saved_input_.numel() != rows * in_)
     throw std::logic_error("linear layer backward() called without a matching forward()");
   // dW[out,in] += dy^T [out,rows] * x [rows,in]
-  matmul_cpu(dy.data(), saved_input_.data(), weight_.grad.data(), {out_, in_, rows, true, false, true});
-  if (has_bias_) {
-    float* db = bias_.grad.data();
-    const float* g = dy.data();
-    for (int64_t r = 0; r < rows; ++r)
-      for (int j = 0; j < out_; ++j) db[j] += g[r * out_ + j];
-  }
-  dx.resize(with_last_dim(dy.shape(), in_));
-  matmul_cpu(dy.data(), weight_.value.data(), dx.data(), {rows, in_, out_, false, false, false});
+  matmul(dy.device(), dy.data(), saved_input_.data(), weight_.grad.data(), {out_, in_, rows, true, false, true});
+  if (has_bias_) bias_grad_rows(dy.device(), dy.data(), bias_.grad.data(), rows, out_);
+  dx.resize(with_last_dim(dy.shape(), in_), dy.device());
+  matmul(dy.device(), dy.data(), weight_.value.data(), dx.data(), {rows, in_, out_, false, false, false});
 }
 
 std::vector<Param*> LinearLayer::params() {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "kernels/activations.h"
+#include "kernels/model_ops.h"
 
 namespace seqbench {
 
@@ -14,23 +14,23 @@ MlpBlock::MlpBlock(const std::string& name, int d_model, int expand, Rng& rng, D
 
 void MlpBlock::forward(const Tensor& x, Tensor& y) {
   up_.forward(x, hidden_);
-  activated_.resize(hidden_.shape());
-  gelu_fwd_cpu(hidden_.data(), activated_.data(), hidden_.numel());
+  activated_.resize(hidden_.shape(), x.device());
+  gelu_fwd(x.device(), hidden_.data(), activated_.data(), hidden_.numel());
   down_.forward(activated_, y);
 }
 
 void MlpBlock::backward(const Tensor& dy, Tensor& dx) {
   down_.backward(dy, d_activated_);
-  d_hidden_.resize(hidden_.shape());
-  gelu_bwd_cpu(hidden_.data(), d_activated_.data(), d_hidden_.data(), hidden_.numel());
+  d_hidden_.resize(hidden_.shape(), dy.device());
+  gelu_bwd(dy.device(), hidden_.data(), d_activated_.data(), d_hidden_.data(), hidden_.numel());
   up_.backward(d_hidden_, dx);
 }
 
 void MlpBlock::apply(const Tensor& x, Tensor& y) const {
   Tensor hidden, activated;
   up_.apply(x, hidden);
-  activated.resize(hidden.shape());
-  gelu_fwd_cpu(hidden.data(), activated.data(), hidden.numel());
+  activated.resize(hidden.shape(), x.device());
+  gelu_fwd(x.device(), hidden.data(), activated.data(), hidden.numel());
   down_.apply(activated, y);
 }
 

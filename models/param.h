@@ -18,4 +18,12 @@ struct Param {
       : name(std::move(param_name)), value(shape, device), grad(shape, device), decay(weight_decay) {}
 };
 
+// Moves a parameter (value and gradient) to `device`: parameters are initialised on the host from
+// their seed and then placed, so every device starts from the same values.
+inline void place_param(Param& p, Device device) {
+  if (p.value.device() == device) return;
+  p.value = p.value.to(device);
+  p.grad = p.grad.to(device);
+}
+
 }  // namespace seqbench

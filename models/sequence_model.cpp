@@ -5,21 +5,21 @@
 #include <stdexcept>
 
 #include "datasets/token_dataset.h"
-#include "kernels/cross_entropy.h"
+#include "kernels/embedding.h"
+#include "kernels/model_ops.h"
+#include "kernels/row_ops.h"
 #include "models/mixer_registry.h"
 
 namespace seqbench {
 namespace {
 
-void add_into(Tensor& acc, const Tensor& x) {
-  float* a = acc.data();
-  const float* b = x.data();
-  for (int64_t i = 0; i < acc.numel(); ++i) a[i] += b[i];
-}
+void add_into(Tensor& acc, const Tensor& x) { axpy(acc.device(), 1.0f, x.data(), acc.data(), acc.numel()); }
 
 }  // namespace
 
-SequenceModel::SequenceModel(const ModelConfig& config) : config_(config) {
+SequenceModel::SequenceModel(const ModelConfig& config)
+    : config_(config), targets_(config.device), row_ids_(config.device), scatter_order_(config.device),
+      scatter_rows_(config.device) {
   const auto specs = layer_specs(config);
   Rng rng(Rng::derive(config.seed, 1));
   embedding_ = TokenEmbedding(config.vocab_size, config.d_model, config.max_seq_len, config.position, rng,
@@ -62,25 +62,30 @@ void SequenceModel::forward_hidden(const int32_t* tokens, int64_t batch, int64_t
   final_norm_.forward(residual_, final_hidden_);
 }
 
-int64_t SequenceModel::labelled_logits(const int32_t* labels, int64_t rows, std::vector<int32_t>& targets,
-                                       std::vector<int64_t>& row_index) {
-  targets.clear();
-  row_index.clear();
+void SequenceModel::gather_rows(const Tensor& src, const std::vector<int32_t>& row_ids, Tensor& dst) {
+  const int64_t n = static_cast<int64_t>(row_ids.size()), d = src.dim(-1);
+  dst.resize({n, d}, src.device());
+  const int32_t* ids = row_ids.data();
+  if (src.device() != Device::cpu) {
+    row_ids_.upload(row_ids);
+    ids = row_ids_.data();
+  }
+  embedding_gather(src.device(), src.data(), ids, dst.data(), n, d);
+}
+
+int64_t SequenceModel::labelled_logits(const int32_t* labels, int64_t rows) {
+  host_targets_.clear();
+  host_rows_.clear();
   for (int64_t r = 0; r < rows; ++r)
     if (labels[r] != kIgnoreLabel) {
       if (labels[r] < 0 || labels[r] >= config_.vocab_size)
         throw std::invalid_argument("label " + std::to_string(labels[r]) + " outside vocabulary of size " +
                                     std::to_string(config_.vocab_size));
-      targets.push_back(labels[r]);
-      row_index.push_back(r);
+      host_targets_.push_back(labels[r]);
+      host_rows_.push_back(static_cast<int32_t>(r));
     }
-  const int64_t selected = static_cast<int64_t>(row_index.size());
-  const int d = config_.d_model;
-  selected_hidden_.resize({selected, d});
-  for (int64_t s = 0; s < selected; ++s) {
-    const float* src = final_hidden_.data() + row_index[s] * d;
-    std::copy(src, src + d, selected_hidden_.data() + s * d);
-  }
+  const int64_t selected = static_cast<int64_t>(host_rows_.size());
+  gather_rows(final_hidden_, host_rows_, selected_hidden_);
   if (selected > 0) head_.forward(selected_hidden_, logits_);
   return selected;
 }
@@ -102,46 +107,57 @@ void SequenceModel::backward_hidden(const Tensor& d_final_hidden) {
   embedding_.backward(d_residual);
 }
 
+const int32_t* SequenceModel::device_targets() {
+  if (config_.device == Device::cpu) return host_targets_.data();
+  targets_.upload(host_targets_);
+  return targets_.data();
+}
+
 double SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch,
                                         int64_t seq_len) {
   forward_hidden(tokens, batch, seq_len);
-  std::vector<int32_t> targets;
-  std::vector<int64_t> row_index;
-  const int64_t selected = labelled_logits(labels, batch * seq_len, targets, row_index);
+  const int64_t selected = labelled_logits(labels, batch * seq_len);
   if (selected == 0) return 0.0;
-  Tensor d_logits(logits_.shape());
-  const double loss = cross_entropy_cpu(logits_.data(), targets.data(), d_logits.data(), selected,
-                                        config_.vocab_size);
+  const Device device = config_.device;
+  Tensor d_logits(logits_.shape(), device);
+  const double loss = cross_entropy(device, logits_.data(), device_targets(), d_logits.data(), selected,
+                                    config_.vocab_size);
   Tensor d_selected;
   head_.backward(d_logits, d_selected);
-  const int d = config_.d_model;
-  Tensor d_final({batch, seq_len, d});
-  for (int64_t s = 0; s < selected; ++s)
-    std::copy(d_selected.data() + s * d, d_selected.data() + (s + 1) * d, d_final.data() + row_index[s] * d);
+  // Scatter the labelled rows' gradients back: each row is the one source of its destination.
+  Tensor d_final({batch, seq_len, config_.d_model}, device);
+  std::vector<int32_t> one_each(static_cast<size_t>(selected) + 1);
+  for (int64_t s = 0; s <= selected; ++s) one_each[s] = static_cast<int32_t>(s);
+  RowGroups scatter{one_each.data(), one_each.data(), host_rows_.data(), selected};
+  if (device != Device::cpu) {
+    scatter_order_.upload(one_each);
+    scatter_rows_.upload(host_rows_);
+    scatter = {scatter_order_.data(), scatter_order_.data(), scatter_rows_.data(), selected};
+  }
+  embedding_grad(device, d_selected.data(), scatter, d_final.data(), config_.d_model);
   backward_hidden(d_final);
   return loss;
 }
 
 double SequenceModel::loss(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len) {
   forward_hidden(tokens, batch, seq_len);
-  std::vector<int32_t> targets;
-  std::vector<int64_t> row_index;
-  const int64_t selected = labelled_logits(labels, batch * seq_len, targets, row_index);
+  const int64_t selected = labelled_logits(labels, batch * seq_len);
   if (selected == 0) return 0.0;
-  return cross_entropy_cpu(logits_.data(), targets.data(), nullptr, selected, config_.vocab_size);
+  return cross_entropy(config_.device, logits_.data(), device_targets(), nullptr, selected, config_.vocab_size);
 }
 
 void SequenceModel::predict(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len,
                             int32_t* predictions) {
   forward_hidden(tokens, batch, seq_len);
-  std::vector<int32_t> targets;
-  std::vector<int64_t> row_index;
   const int64_t rows = batch * seq_len;
-  const int64_t selected = labelled_logits(labels, rows, targets, row_index);
+  const int64_t selected = labelled_logits(labels, rows);
   std::fill(predictions, predictions + rows, kIgnoreLabel);
-  std::vector<int32_t> best(static_cast<size_t>(selected));
-  if (selected > 0) argmax_rows_cpu(logits_.data(), best.data(), selected, config_.vocab_size);
-  for (int64_t s = 0; s < selected; ++s) predictions[row_index[s]] = best[s];
+  if (selected == 0) return;
+  IndexBuffer best(config_.device);
+  best.reserve(selected);
+  argmax_rows(config_.device, logits_.data(), best.data(), selected, config_.vocab_size);
+  const std::vector<int32_t> host_best = best.download();
+  for (int64_t s = 0; s < selected; ++s) predictions[host_rows_[s]] = host_best[s];
 }
 
 DecodeState SequenceModel::prefill(const int32_t* tokens, int64_t batch, int64_t seq_len, int64_t max_len,
@@ -155,15 +171,13 @@ DecodeState SequenceModel::prefill(const int32_t* tokens, int64_t batch, int64_t
   }
   forward_hidden(tokens, batch, seq_len, &caches);
   state.position = seq_len;
-  const int d = config_.d_model;
-  Tensor last({batch, d});
-  for (int64_t b = 0; b < batch; ++b) {
-    const float* src = final_hidden_.data() + ((b + 1) * seq_len - 1) * d;
-    std::copy(src, src + d, last.data() + b * d);
-  }
-  Tensor logits;
+  std::vector<int32_t> last_rows(static_cast<size_t>(batch));
+  for (int64_t b = 0; b < batch; ++b) last_rows[b] = static_cast<int32_t>((b + 1) * seq_len - 1);
+  Tensor last, logits;
+  gather_rows(final_hidden_, last_rows, last);
   head_.apply(last, logits);
-  last_logits.assign(logits.data(), logits.data() + logits.numel());
+  const Tensor host_logits = logits.to(Device::cpu);
+  last_logits.assign(host_logits.data(), host_logits.data() + host_logits.numel());
   return state;
 }
 
@@ -185,7 +199,8 @@ void SequenceModel::decode_step(DecodeState& state, const int32_t* tokens, std::
   final_norm_.apply(x, normed);
   Tensor logits;
   head_.apply(normed, logits);
-  logits_out.assign(logits.data(), logits.data() + logits.numel());
+  const Tensor host_logits = logits.to(Device::cpu);
+  logits_out.assign(host_logits.data(), host_logits.data() + host_logits.numel());
   ++state.position;
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/index_buffer.h"
 #include "models/layer_norm_layer.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
@@ -59,9 +60,13 @@ class SequenceModel {
   // Runs embedding and all layers; leaves the final-normed hidden states in final_hidden_.
   void forward_hidden(const int32_t* tokens, int64_t batch, int64_t seq_len,
                       std::vector<MixerCache*>* caches = nullptr);
-  // Gathers final_hidden_ rows at labelled positions and computes their logits (head forward).
-  int64_t labelled_logits(const int32_t* labels, int64_t rows, std::vector<int32_t>& targets,
-                          std::vector<int64_t>& row_index);
+  // Gathers final_hidden_ rows at labelled positions and computes their logits (head forward);
+  // leaves the labels of those rows in targets_ and their row numbers in row_index_ (host and device).
+  int64_t labelled_logits(const int32_t* labels, int64_t rows);
+  // Rows `row_ids` (host) of src [*, d] into dst [n, d] on the model's device.
+  void gather_rows(const Tensor& src, const std::vector<int32_t>& row_ids, Tensor& dst);
+  // targets_'s labels where the cross-entropy kernel reads them (host or device).
+  const int32_t* device_targets();
   void backward_hidden(const Tensor& d_final_hidden);
 
   ModelConfig config_;
@@ -71,6 +76,8 @@ class SequenceModel {
   LinearLayer head_;
 
   Tensor residual_, final_hidden_, selected_hidden_, logits_;
+  std::vector<int32_t> host_targets_, host_rows_;
+  IndexBuffer targets_, row_ids_, scatter_order_, scatter_rows_;
 };
 
 }  // namespace seqbench

@@ -3,12 +3,15 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "kernels/embedding.h"
+
 namespace seqbench {
 
 TokenEmbedding::TokenEmbedding(int vocab_size, int d_model, int max_seq_len, const std::string& position,
                                Rng& rng, Device device)
-    : vocab_(vocab_size), d_model_(d_model), max_seq_len_(max_seq_len), position_(position),
-      tokens_table_("embedding.tokens", {vocab_size, d_model}, false, device) {
+    : vocab_(vocab_size), d_model_(d_model), max_seq_len_(max_seq_len), position_(position), device_(device),
+      tokens_table_("embedding.tokens", {vocab_size, d_model}, false, device),
+      tokens_(device), grad_order_(device), grad_begin_(device), grad_target_(device) {
   if (position != "learned" && position != "sinusoidal" && position != "none")
     throw std::invalid_argument("unknown position encoding '" + position + "' (expected learned, sinusoidal or none)");
   // GPT-2 initialisation: N(0, 0.02^2) for both tables.
@@ -23,18 +26,20 @@ TokenEmbedding::TokenEmbedding(int vocab_size, int d_model, int max_seq_len, con
   }
 }
 
-void TokenEmbedding::add_position(float* row, int64_t pos) const {
-  if (position_ == "learned") {
-    const float* p = positions_table_.value.data() + pos * d_model_;
-    for (int i = 0; i < d_model_; ++i) row[i] += p[i];
-  } else if (position_ == "sinusoidal") {
+const Tensor& TokenEmbedding::sinusoidal_rows(int64_t offset, int64_t seq_len) {
+  Tensor rows({seq_len, d_model_});
+  for (int64_t t = 0; t < seq_len; ++t) {
+    float* row = rows.data() + t * d_model_;
+    const int64_t pos = offset + t;
     // Vaswani et al. 2017, scaled to the embedding's magnitude so neither term dominates.
     for (int i = 0; i < d_model_; i += 2) {
       const double freq = std::pow(10000.0, -static_cast<double>(i) / d_model_);
-      row[i] += 0.02f * static_cast<float>(std::sin(pos * freq));
-      if (i + 1 < d_model_) row[i + 1] += 0.02f * static_cast<float>(std::cos(pos * freq));
+      row[i] = 0.02f * static_cast<float>(std::sin(pos * freq));
+      if (i + 1 < d_model_) row[i + 1] = 0.02f * static_cast<float>(std::cos(pos * freq));
     }
   }
+  sinusoid_ = rows.to(device_);
+  return sinusoid_;
 }
 
 void TokenEmbedding::forward(const int32_t* tokens, int64_t batch, int64_t seq_len, Tensor& x, int64_t offset) {
@@ -42,37 +47,43 @@ void TokenEmbedding::forward(const int32_t* tokens, int64_t batch, int64_t seq_l
     throw std::invalid_argument("sequence length " + std::to_string(offset + seq_len) +
                                 " exceeds the learned position table (max_seq_len " +
                                 std::to_string(max_seq_len_) + "); use position \"sinusoidal\" to extrapolate");
-  x.resize({batch, seq_len, d_model_});
-  saved_tokens_.assign(tokens, tokens + batch * seq_len);
+  const int64_t rows = batch * seq_len;
+  for (int64_t r = 0; r < rows; ++r)
+    if (tokens[r] < 0 || tokens[r] >= vocab_)
+      throw std::invalid_argument("token id " + std::to_string(tokens[r]) + " outside vocabulary of size " +
+                                  std::to_string(vocab_));
+  saved_tokens_.assign(tokens, tokens + rows);
   saved_offset_ = offset;
-  const float* table = tokens_table_.value.data();
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t t = 0; t < seq_len; ++t) {
-      const int32_t tok = tokens[b * seq_len + t];
-      if (tok < 0 || tok >= vocab_)
-        throw std::invalid_argument("token id " + std::to_string(tok) + " outside vocabulary of size " +
-                                    std::to_string(vocab_));
-      float* row = x.data() + (b * seq_len + t) * d_model_;
-      const float* e = table + static_cast<int64_t>(tok) * d_model_;
-      for (int i = 0; i < d_model_; ++i) row[i] = e[i];
-      add_position(row, offset + t);
-    }
+  saved_seq_len_ = seq_len;
+  x.resize({batch, seq_len, d_model_}, device_);
+  const int32_t* ids = tokens;
+  if (device_ != Device::cpu) {
+    tokens_.upload(tokens, rows);
+    ids = tokens_.data();
+  }
+  embedding_gather(device_, tokens_table_.value.data(), ids, x.data(), rows, d_model_);
+  if (position_ == "learned")
+    add_position_rows(device_, positions_table_.value.data() + offset * d_model_, x.data(), batch, seq_len, d_model_);
+  else if (position_ == "sinusoidal")
+    add_position_rows(device_, sinusoidal_rows(offset, seq_len).data(), x.data(), batch, seq_len, d_model_);
 }
 
 void TokenEmbedding::backward(const Tensor& dx) {
-  const int64_t seq_len = dx.dim(1);
   const int64_t rows = static_cast<int64_t>(saved_tokens_.size());
-  float* dtable = tokens_table_.grad.data();
-  float* dpos = position_ == "learned" ? positions_table_.grad.data() : nullptr;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* g = dx.data() + r * d_model_;
-    float* dt = dtable + static_cast<int64_t>(saved_tokens_[r]) * d_model_;
-    for (int i = 0; i < d_model_; ++i) dt[i] += g[i];
-    if (dpos) {
-      float* dp = dpos + (saved_offset_ + r % seq_len) * d_model_;
-      for (int i = 0; i < d_model_; ++i) dp[i] += g[i];
-    }
+  if (dx.numel() != rows * d_model_)
+    throw std::logic_error("token embedding backward() called without a matching forward()");
+  const HostRowGroups groups = group_rows_by_id(saved_tokens_.data(), rows, vocab_);
+  RowGroups view = groups.view();
+  if (device_ != Device::cpu) {
+    grad_order_.upload(groups.order);
+    grad_begin_.upload(groups.begin);
+    grad_target_.upload(groups.target);
+    view = {grad_order_.data(), grad_begin_.data(), grad_target_.data(), view.groups};
   }
+  embedding_grad(device_, dx.data(), view, tokens_table_.grad.data(), d_model_);
+  if (position_ == "learned")
+    position_grad(device_, dx.data(), positions_table_.grad.data() + saved_offset_ * d_model_, rows / saved_seq_len_,
+                  saved_seq_len_, d_model_);
 }
 
 std::vector<Param*> TokenEmbedding::params() {

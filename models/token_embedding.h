@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/index_buffer.h"
 #include "kernels/rng.h"
 #include "models/param.h"
 
@@ -23,12 +24,16 @@ class TokenEmbedding {
   std::vector<Param*> params();
 
  private:
-  void add_position(float* row, int64_t pos) const;
+  // Rows [offset, offset + seq_len) of the sinusoidal table, on the model's device.
+  const Tensor& sinusoidal_rows(int64_t offset, int64_t seq_len);
   int vocab_ = 0, d_model_ = 0, max_seq_len_ = 0;
   std::string position_;
+  Device device_ = Device::cpu;
   Param tokens_table_, positions_table_;
-  std::vector<int32_t> saved_tokens_;
-  int64_t saved_offset_ = 0;
+  std::vector<int32_t> saved_tokens_;  // host copy: backward groups rows by token on the host
+  int64_t saved_offset_ = 0, saved_seq_len_ = 0;
+  IndexBuffer tokens_, grad_order_, grad_begin_, grad_target_;
+  Tensor sinusoid_;
 };
 
 }  // namespace seqbench

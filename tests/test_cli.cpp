@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "kernels/cuda/cuda_device.h"
 #include "tests/cli_harness.h"
 
 using namespace seqbench::testing;
@@ -66,6 +67,19 @@ TEST_CASE("bad input exits 2 with a message naming the problem") {
   REQUIRE_THAT(r.output, Catch::Contains("--suite"));
   r = run_seqbench("frobnicate");
   REQUIRE(r.exit_code == 2);
+}
+
+TEST_CASE("asking for the GPU on a machine without one exits 2 before anything is stored") {
+  if (seqbench::cuda_device_present()) {
+    WARN("a GPU is present: the no-GPU error is not exercised here");
+    return;
+  }
+  TempDir dir;
+  auto r = run_seqbench("run --sweep " + dir.write("s.json", kTinySweep) + " --device cuda --db " + dir.file("r.db"));
+  REQUIRE(r.exit_code == 2);
+  REQUIRE_THAT(r.output, Catch::Contains("cuda") && Catch::Contains("--device cpu"));
+  r = run_seqbench("report --db " + dir.file("r.db"));
+  REQUIRE_THAT(r.output, !Catch::Contains("tiny"));
 }
 
 TEST_CASE("an unwritable or corrupt results database exits 3 with a clear error") {

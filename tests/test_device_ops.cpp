@@ -1,0 +1,114 @@
+// The device-dispatching shared ops on the CPU: row ops and embedding gradients against plain
+// loops, the host grouping of ids, IndexBuffer, and the clear errors a CPU-only build or a
+// machine without a GPU gives when the GPU is asked for.
+#include <catch2/catch.hpp>
+
+#include <stdexcept>
+#include <vector>
+
+#include "harness/device_setup.h"
+#include "kernels/cuda/cuda_device.h"
+#include "kernels/embedding.h"
+#include "kernels/index_buffer.h"
+#include "kernels/model_ops.h"
+#include "kernels/rng.h"
+#include "kernels/row_ops.h"
+
+using namespace seqbench;
+
+namespace {
+
+std::vector<float> random_values(int64_t n, Rng& rng) {
+  std::vector<float> out(static_cast<size_t>(n));
+  for (auto& x : out) x = static_cast<float>(rng.normal());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("grouping ids lists each id's rows in ascending order") {
+  const std::vector<int32_t> ids{3, 0, 3, 2, 0, 3};
+  const HostRowGroups g = group_rows_by_id(ids.data(), 6, 5);
+  REQUIRE(g.target == std::vector<int32_t>{0, 2, 3});
+  REQUIRE(g.begin == std::vector<int32_t>{0, 2, 3, 6});
+  REQUIRE(g.order == std::vector<int32_t>{1, 4, 3, 0, 2, 5});
+  REQUIRE_THROWS_WITH(group_rows_by_id(ids.data(), 6, 3), "id 3 outside [0, 3)");
+}
+
+TEST_CASE("embedding gradients through groups equal a row-by-row scatter-add") {
+  Rng rng(5);
+  for (int64_t rows : {1, 2, 17, 64}) {
+    const int64_t vocab = 7, width = 5;
+    std::vector<int32_t> ids(rows);
+    for (auto& id : ids) id = static_cast<int32_t>(rng.uniform_int(0, vocab));
+    const std::vector<float> dout = random_values(rows * width, rng);
+    std::vector<float> want(vocab * width, 0.5f), got = want;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < width; ++i) want[ids[r] * width + i] += dout[r * width + i];
+    embedding_grad(Device::cpu, dout.data(), group_rows_by_id(ids.data(), rows, vocab).view(), got.data(), width);
+    REQUIRE(got == want);  // same additions in the same order: bit-identical
+  }
+}
+
+TEST_CASE("position rows are added to every sequence and their gradient sums the batch") {
+  Rng rng(6);
+  const int64_t batch = 3, seq_len = 4, width = 3;
+  const std::vector<float> pos = random_values(seq_len * width, rng), dout = random_values(batch * seq_len * width, rng);
+  std::vector<float> out(batch * seq_len * width, 1.0f), dpos(seq_len * width, 0.0f);
+  add_position_rows(Device::cpu, pos.data(), out.data(), batch, seq_len, width);
+  position_grad(Device::cpu, dout.data(), dpos.data(), batch, seq_len, width);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < seq_len * width; ++i) REQUIRE(out[b * seq_len * width + i] == 1.0f + pos[i]);
+  for (int64_t i = 0; i < seq_len * width; ++i)
+    REQUIRE(dpos[i] == Approx(dout[i] + dout[seq_len * width + i] + dout[2 * seq_len * width + i]));
+}
+
+TEST_CASE("bias rows, their gradient, strided row copies and sums of squares") {
+  Rng rng(7);
+  const int64_t rows = 5, width = 3;
+  const std::vector<float> bias = random_values(width, rng), dy = random_values(rows * width, rng);
+  std::vector<float> y(rows * width, 0.0f), dbias(width, 1.0f);
+  add_bias_rows(Device::cpu, bias.data(), y.data(), rows, width);
+  bias_grad_rows(Device::cpu, dy.data(), dbias.data(), rows, width);
+  for (int64_t j = 0; j < width; ++j) {
+    double column = 1.0;
+    for (int64_t r = 0; r < rows; ++r) {
+      REQUIRE(y[r * width + j] == bias[j]);
+      column += dy[r * width + j];
+    }
+    REQUIRE(dbias[j] == Approx(column));
+  }
+  std::vector<float> wide(rows * 7, -1.0f);
+  copy_rows(Device::cpu, dy.data(), width, wide.data() + 2, 7, rows, width);
+  for (int64_t r = 0; r < rows; ++r) {
+    REQUIRE(wide[r * 7 + 1] == -1.0f);
+    for (int64_t j = 0; j < width; ++j) REQUIRE(wide[r * 7 + 2 + j] == dy[r * width + j]);
+    REQUIRE(wide[r * 7 + 5] == -1.0f);
+  }
+  const std::vector<float> v{1.0f, -2.0f, 3.0f};
+  REQUIRE(sum_of_squares(Device::cpu, v.data(), 3) == 14.0);
+}
+
+TEST_CASE("an index buffer round-trips and grows only when it must") {
+  IndexBuffer buffer(Device::cpu);
+  buffer.upload(std::vector<int32_t>{4, 5, 6});
+  REQUIRE(buffer.download() == std::vector<int32_t>{4, 5, 6});
+  const int32_t* first = buffer.data();
+  buffer.upload(std::vector<int32_t>{7});
+  REQUIRE(buffer.data() == first);
+  REQUIRE(buffer.download() == std::vector<int32_t>{7});
+}
+
+TEST_CASE("asking for the GPU where there is none is a clear error") {
+  if (cuda_device_present()) {
+    WARN("a GPU is present: the no-GPU errors are not exercised here");
+    return;
+  }
+  REQUIRE_THROWS_WITH(prepare_device(Device::cuda), Catch::Contains("no usable CUDA device"));
+  REQUIRE_NOTHROW(prepare_device(Device::cpu));
+#ifndef SEQBENCH_WITH_CUDA
+  std::vector<float> x(4);
+  REQUIRE_THROWS_WITH(axpy(Device::cuda, 1.0f, x.data(), x.data(), 4), Catch::Contains("axpy: this build has no CUDA"));
+  REQUIRE_THROWS_WITH(matmul(Device::cuda, x.data(), x.data(), x.data(), {2, 2, 1}), Catch::Contains("matmul"));
+#endif
+}
