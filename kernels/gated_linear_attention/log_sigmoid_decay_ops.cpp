@@ -1,0 +1,28 @@
+#include "kernels/gated_linear_attention/log_sigmoid_decay_ops.h"
+
+#include "kernels/device_dispatch.h"
+#ifdef SEQBENCH_WITH_CUDA
+#include "kernels/gated_linear_attention/log_sigmoid_decay_cuda.cuh"
+#endif
+
+namespace seqbench {
+
+void log_sigmoid_decay_fwd(Device device, const float* z, float* log_decay, int64_t n, float tau) {
+  if (device == Device::cpu) return log_sigmoid_decay_fwd_cpu(z, log_decay, n, tau);
+#ifdef SEQBENCH_WITH_CUDA
+  log_sigmoid_decay_fwd_cuda(z, log_decay, n, tau);
+#else
+  throw_no_cuda_backend("log_sigmoid_decay_fwd");
+#endif
+}
+
+void log_sigmoid_decay_bwd(Device device, const float* z, const float* dlog_decay, float* dz, int64_t n, float tau) {
+  if (device == Device::cpu) return log_sigmoid_decay_bwd_cpu(z, dlog_decay, dz, n, tau);
+#ifdef SEQBENCH_WITH_CUDA
+  log_sigmoid_decay_bwd_cuda(z, dlog_decay, dz, n, tau);
+#else
+  throw_no_cuda_backend("log_sigmoid_decay_bwd");
+#endif
+}
+
+}  // namespace seqbench

@@ -1,0 +1,49 @@
+#include "kernels/gated_linear_attention/swish_gate_ops.h"
+
+#include "kernels/device_dispatch.h"
+#ifdef SEQBENCH_WITH_CUDA
+#include "kernels/gated_linear_attention/swish_gate_cuda.cuh"
+#endif
+
+namespace seqbench {
+
+void silu_fwd(Device device, const float* x, float* y, int64_t n) {
+  if (device == Device::cpu) return silu_fwd_cpu(x, y, n);
+#ifdef SEQBENCH_WITH_CUDA
+  silu_fwd_cuda(x, y, n);
+#else
+  throw_no_cuda_backend("silu_fwd");
+#endif
+}
+
+void silu_bwd(Device device, const float* x, const float* dy, float* dx, int64_t n) {
+  if (device == Device::cpu) return silu_bwd_cpu(x, dy, dx, n);
+#ifdef SEQBENCH_WITH_CUDA
+  silu_bwd_cuda(x, dy, dx, n);
+#else
+  throw_no_cuda_backend("silu_bwd");
+#endif
+}
+
+void swish_gate_fwd(Device device, const float* a, const float* gate, float* out, int64_t rows, int64_t width,
+                    int64_t gate_stride) {
+  if (device == Device::cpu) return swish_gate_fwd_cpu(a, gate, out, rows, width, gate_stride);
+#ifdef SEQBENCH_WITH_CUDA
+  swish_gate_fwd_cuda(a, gate, out, rows, width, gate_stride);
+#else
+  throw_no_cuda_backend("swish_gate_fwd");
+#endif
+}
+
+void swish_gate_bwd(Device device, const float* a, const float* gate, const float* dout, float* da, float* dgate,
+                    int64_t rows, int64_t width, int64_t gate_stride, int64_t dgate_stride) {
+  if (device == Device::cpu)
+    return swish_gate_bwd_cpu(a, gate, dout, da, dgate, rows, width, gate_stride, dgate_stride);
+#ifdef SEQBENCH_WITH_CUDA
+  swish_gate_bwd_cuda(a, gate, dout, da, dgate, rows, width, gate_stride, dgate_stride);
+#else
+  throw_no_cuda_backend("swish_gate_bwd");
+#endif
+}
+
+}  // namespace seqbench

@@ -1,0 +1,29 @@
+#include "kernels/linear_attention/feature_maps_ops.h"
+
+#include "kernels/device_dispatch.h"
+#ifdef SEQBENCH_WITH_CUDA
+#include "kernels/linear_attention/feature_maps_cuda.cuh"
+#endif
+
+namespace seqbench {
+
+void feature_map_fwd(Device device, FeatureMap map, const float* x, float* phi, int64_t rows, int64_t input_dim) {
+  if (device == Device::cpu) return feature_map_fwd_cpu(map, x, phi, rows, input_dim);
+#ifdef SEQBENCH_WITH_CUDA
+  feature_map_fwd_cuda(map, x, phi, rows, input_dim);
+#else
+  throw_no_cuda_backend("feature_map_fwd");
+#endif
+}
+
+void feature_map_bwd(Device device, FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows,
+                     int64_t input_dim) {
+  if (device == Device::cpu) return feature_map_bwd_cpu(map, x, dphi, dx, rows, input_dim);
+#ifdef SEQBENCH_WITH_CUDA
+  feature_map_bwd_cuda(map, x, dphi, dx, rows, input_dim);
+#else
+  throw_no_cuda_backend("feature_map_bwd");
+#endif
+}
+
+}  // namespace seqbench
