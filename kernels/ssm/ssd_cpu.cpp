@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "kernels/gated_linear_attention/gla_cpu.h"
 #include "kernels/vector_ops.h"
@@ -16,10 +18,8 @@ inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 GlaShape scan_shape(const SsdShape& s) { return {s.batch, s.seq_len, s.heads, s.state_dim, s.head_dim, false}; }
 
-template <class T>
-void ensure_size(std::vector<T>& v, int64_t n) {
-  if (static_cast<int64_t>(v.size()) != n) v.assign(static_cast<size_t>(n), T(0));
-}
+// Zero-filled on reallocation only: a workspace reused at the same size keeps its buffers.
+void ensure_size(Tensor& t, int64_t n) { t.resize({n}, Device::cpu); }
 
 // Per (row, head): dt, q = C, k = dt B, v = x, log decay = dt A, in the scan's [rows, heads, .] layout.
 void build_scan_inputs(const SsdInputs& in, SsdWorkspace& ws, const SsdShape& s) {
@@ -69,6 +69,9 @@ void ssd_fwd_cpu(const SsdInputs& in, float* y, float* final_state, SsdWorkspace
 void ssd_bwd_cpu(const SsdInputs& in, const float* dy, const SsdGrads& d, SsdWorkspace& ws, const SsdShape& s,
                  int64_t chunk_size) {
   const int64_t rows = s.batch * s.seq_len, H = s.heads, N = s.state_dim, P = s.head_dim;
+  if (rows > 0 && ws.q.device() != Device::cpu)
+    throw std::invalid_argument("ssd_bwd_cpu: the workspace holds a forward run on " + device_name(ws.q.device()) +
+                                ", expected one run by ssd_fwd_cpu");
   ensure_size(ws.dq, rows * H * N);
   ensure_size(ws.dk, rows * H * N);
   ensure_size(ws.dv, rows * H * P);

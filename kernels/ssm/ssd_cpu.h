@@ -5,7 +5,8 @@
 // Checked against a plain recurrence in double and its finite differences in tests/test_ssm.cpp.
 #pragma once
 #include <cstdint>
-#include <vector>
+
+#include "kernels/tensor.h"
 
 namespace seqbench {
 
@@ -43,8 +44,11 @@ struct SsdGrads {
 };
 
 // The per-head scan inputs forward builds and backward reads: keep one per forward/backward pair.
+// Each member is a flat tensor that the kernels resize on their own device (ssd_*_cpu on the CPU,
+// ssd_*_cuda on the GPU), so one workspace follows its layer between devices.
 struct SsdWorkspace {
-  std::vector<float> dt, q, k, v, log_decay, chunk_states, dq, dk, dv, dlog_decay;
+  Tensor dt, q, k, v, log_decay, chunk_states, dq, dk, dv, dlog_decay;
+  Tensor param_partials;  // the GPU backward's per-slice sums of the parameter gradients
 };
 
 // y: [batch, seq_len, heads * head_dim] contiguous. final_state [batch, heads, N, P], when non-null,
