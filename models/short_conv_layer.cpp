@@ -3,7 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "kernels/ssm/causal_conv1d_cpu.h"
+#include "kernels/ssm/causal_conv1d_ops.h"
 
 namespace seqbench {
 namespace {
@@ -18,7 +18,7 @@ void check_input(const std::string& name, const Tensor& x, int rank, int channel
 
 }  // namespace
 
-ShortConvLayer::ShortConvLayer(std::string name, int channels, int kernel, Rng& rng)
+ShortConvLayer::ShortConvLayer(std::string name, int channels, int kernel, Rng& rng, Device device)
     : channels_(channels), kernel_(kernel) {
   if (channels < 1 || kernel < 1)
     throw std::invalid_argument("short conv '" + name + "' needs channels >= 1 and kernel >= 1, got channels=" +
@@ -28,13 +28,16 @@ ShortConvLayer::ShortConvLayer(std::string name, int channels, int kernel, Rng& 
   const double bound = 1.0 / std::sqrt(static_cast<double>(kernel));
   for (int64_t i = 0; i < weight_.value.numel(); ++i) weight_.value[i] = static_cast<float>(rng.uniform(-bound, bound));
   for (int64_t i = 0; i < channels; ++i) bias_.value[i] = static_cast<float>(rng.uniform(-bound, bound));
+  // Initialised on the host from the seed, then moved: the same values on every device.
+  place_param(weight_, device);
+  place_param(bias_, device);
 }
 
 void ShortConvLayer::forward(const Tensor& x, Tensor& y) {
   check_input(weight_.name, x, 3, channels_, "input");
   saved_input_ = x;
-  y.resize(x.shape());
-  causal_conv1d_fwd_cpu(x.data(), channels_, weight_.value.data(), bias_.value.data(), y.data(),
+  y.resize(x.shape(), x.device());
+  causal_conv1d_fwd(x.device(), x.data(), channels_, weight_.value.data(), bias_.value.data(), y.data(),
                         {x.dim(0), x.dim(1), channels_, kernel_});
 }
 
@@ -43,8 +46,8 @@ void ShortConvLayer::backward(const Tensor& dy, Tensor& dx) {
   if (dy.shape() != saved_input_.shape())
     throw std::invalid_argument("short conv '" + weight_.name + "': gradient has shape " + shape_string(dy.shape()) +
                                 ", expected " + shape_string(saved_input_.shape()));
-  dx.resize(dy.shape());
-  causal_conv1d_bwd_cpu(saved_input_.data(), channels_, weight_.value.data(), dy.data(), dx.data(), channels_,
+  dx.resize(dy.shape(), dy.device());
+  causal_conv1d_bwd(dy.device(), saved_input_.data(), channels_, weight_.value.data(), dy.data(), dx.data(), channels_,
                         weight_.grad.data(), bias_.grad.data(),
                         {saved_input_.dim(0), saved_input_.dim(1), channels_, kernel_});
 }
@@ -53,7 +56,7 @@ Tensor ShortConvLayer::make_state(int batch) const {
   if (batch < 1)
     throw std::invalid_argument("short conv '" + weight_.name + "': state needs batch >= 1, got " +
                                 std::to_string(batch));
-  return Tensor({batch, kernel_ - 1, channels_});
+  return Tensor({batch, kernel_ - 1, channels_}, weight_.value.device());
 }
 
 void ShortConvLayer::check_state(const Tensor& state, int64_t batch) const {
@@ -67,15 +70,15 @@ void ShortConvLayer::final_state(Tensor& state) const {
   if (saved_input_.empty())
     throw std::logic_error("short conv '" + weight_.name + "': final_state() before forward()");
   check_state(state, saved_input_.dim(0));
-  causal_conv1d_final_state(saved_input_.data(), channels_, state.data(),
+  causal_conv1d_final_state(saved_input_.device(), saved_input_.data(), channels_, state.data(),
                             {saved_input_.dim(0), saved_input_.dim(1), channels_, kernel_});
 }
 
 void ShortConvLayer::step(const Tensor& x_t, Tensor& y_t, Tensor& state) const {
   check_input(weight_.name, x_t, 2, channels_, "decode input");
   check_state(state, x_t.dim(0));
-  y_t.resize(x_t.shape());
-  causal_conv1d_decode_cpu(x_t.data(), channels_, weight_.value.data(), bias_.value.data(), state.data(),
+  y_t.resize(x_t.shape(), x_t.device());
+  causal_conv1d_decode(x_t.device(), x_t.data(), channels_, weight_.value.data(), bias_.value.data(), state.data(),
                            y_t.data(), {x_t.dim(0), 1, channels_, kernel_});
 }
 

@@ -15,7 +15,7 @@ class ShortConvLayer {
   ShortConvLayer() = default;
   // Weights and bias uniform in +-1/sqrt(K), PyTorch's Conv1d default for a depthwise conv
   // (fan_in = K). Throws std::invalid_argument for channels < 1 or kernel < 1.
-  ShortConvLayer(std::string name, int channels, int kernel, Rng& rng);
+  ShortConvLayer(std::string name, int channels, int kernel, Rng& rng, Device device = Device::cpu);
 
   // x, y: [B, L, C]. forward() keeps x for backward() and final_state().
   void forward(const Tensor& x, Tensor& y);

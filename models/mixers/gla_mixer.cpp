@@ -3,10 +3,11 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "kernels/gated_linear_attention/log_sigmoid_decay.h"
-#include "kernels/gated_linear_attention/swish_gate.h"
-#include "kernels/layer_norm.h"
-#include "kernels/vector_ops.h"
+#include "kernels/gated_linear_attention/gla_ops.h"
+#include "kernels/gated_linear_attention/log_sigmoid_decay_ops.h"
+#include "kernels/gated_linear_attention/swish_gate_ops.h"
+#include "kernels/model_ops.h"
+#include "kernels/row_ops.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
 
@@ -42,8 +43,6 @@ GlaMixer::GlaMixer(const MixerSpec& spec) : spec_(spec) {
   validate_mixer_shape(spec);
   check_mixer_params(spec, {"decay", "gate_logit_normalizer", "gate_rank", "normalize_output", "output_gate",
                             "chunk_size"});
-  if (spec.device != Device::cpu)
-    bad_param(spec, "device " + device_name(spec.device) + " is not supported yet (expected cpu)");
   try {
     decay_ = parse_gla_decay(mixer_param_string(spec, "decay", "channel"));
   } catch (const std::invalid_argument& e) {
@@ -73,11 +72,12 @@ GlaMixer::GlaMixer(const MixerSpec& spec) : spec_(spec) {
     w_decay_up_ = projection(spec, "gk_proj", d, spec.n_heads, true, kSeedUp);
   }
   const int64_t dh = spec.head_dim();
-  norm_gain_ = Tensor({dh});
-  for (int64_t i = 0; i < dh; ++i) norm_gain_[i] = 1.0f;
-  norm_bias_ = Tensor({dh});
-  norm_dgain_ = Tensor({dh});
-  norm_dbias_ = Tensor({dh});
+  Tensor ones({dh});
+  for (int64_t i = 0; i < dh; ++i) ones[i] = 1.0f;
+  norm_gain_ = ones.to(spec.device);
+  norm_bias_ = Tensor({dh}, spec.device);
+  norm_dgain_ = Tensor({dh}, spec.device);
+  norm_dbias_ = Tensor({dh}, spec.device);
 }
 
 GlaShape GlaMixer::shape_for(int64_t batch, int64_t seq_len) const {
@@ -93,12 +93,14 @@ void GlaMixer::decay_fwd(const Tensor& x, DecayBuffers& buf, bool training) {
   };
   if (decay_ == GlaDecay::fixed) {
     // RetNet: gamma_h = 1 - 2^(-5-h), the same at every position.
-    buf.log_decay.resize(with_last_dim(x.shape(), spec_.n_heads));
+    buf.log_decay.resize(with_last_dim(x.shape(), spec_.n_heads), spec_.device);
     const int64_t rows = x.numel() / spec_.d_model;
+    Tensor host(buf.log_decay.shape());
     for (int h = 0; h < spec_.n_heads; ++h) {
       const float g = static_cast<float>(std::log1p(-std::ldexp(1.0, -5 - h)));
-      for (int64_t r = 0; r < rows; ++r) buf.log_decay[r * spec_.n_heads + h] = g;
+      for (int64_t r = 0; r < rows; ++r) host[r * spec_.n_heads + h] = g;
     }
+    buf.log_decay = host.to(spec_.device);
     return;
   }
   if (decay_ == GlaDecay::channel) {
@@ -107,8 +109,8 @@ void GlaMixer::decay_fwd(const Tensor& x, DecayBuffers& buf, bool training) {
   } else {
     project(w_decay_up_, x, buf.logits);
   }
-  buf.log_decay.resize(buf.logits.shape());
-  log_sigmoid_decay_fwd_cpu(buf.logits.data(), buf.log_decay.data(), buf.logits.numel(), tau_);
+  buf.log_decay.resize(buf.logits.shape(), spec_.device);
+  log_sigmoid_decay_fwd(spec_.device, buf.logits.data(), buf.log_decay.data(), buf.logits.numel(), tau_);
 }
 
 void GlaMixer::output_fwd(const Tensor& x, const Tensor& attn, Tensor& y, OutputBuffers& buf, bool training) {
@@ -116,10 +118,10 @@ void GlaMixer::output_fwd(const Tensor& x, const Tensor& attn, Tensor& y, Output
   const Tensor* current = &attn;
   if (normalize_) {
     const int64_t rows = tokens * spec_.n_heads;
-    buf.normed.resize(attn.shape());
-    buf.mean.resize({rows});
-    buf.rstd.resize({rows});
-    layer_norm_fwd_cpu(attn.data(), norm_gain_.data(), norm_bias_.data(), buf.normed.data(), buf.mean.data(),
+    buf.normed.resize(attn.shape(), spec_.device);
+    buf.mean.resize({rows}, spec_.device);
+    buf.rstd.resize({rows}, spec_.device);
+    layer_norm_fwd(spec_.device, attn.data(), norm_gain_.data(), norm_bias_.data(), buf.normed.data(), buf.mean.data(),
                        buf.rstd.data(), rows, dh, kNormEps);
     current = &buf.normed;
   }
@@ -128,8 +130,8 @@ void GlaMixer::output_fwd(const Tensor& x, const Tensor& attn, Tensor& y, Output
       w_gate_.forward(x, buf.gate);
     else
       w_gate_.apply(x, buf.gate);
-    buf.gated.resize(attn.shape());
-    swish_gate_fwd_cpu(current->data(), buf.gate.data(), buf.gated.data(), tokens, d, d);
+    buf.gated.resize(attn.shape(), spec_.device);
+    swish_gate_fwd(spec_.device, current->data(), buf.gate.data(), buf.gated.data(), tokens, d, d);
     current = &buf.gated;
   }
   if (training)
@@ -151,10 +153,11 @@ void GlaMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   wk_.forward(x, k_);
   wv_.forward(x, v_);
   decay_fwd(x, train_decay_, true);
-  chunk_states_.resize({batch_, shape.heads, gla_num_chunks(seq_len_, options_.chunk_size), shape.key_dim,
-                        shape.value_dim});
-  attn_.resize(x.shape());
-  gla_fwd_cpu(q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), attn_.data(), chunk_states_.data(),
+  chunk_states_.resize(
+      {batch_, shape.heads, gla_num_chunks(seq_len_, options_.chunk_size), shape.key_dim, shape.value_dim},
+      spec_.device);
+  attn_.resize(x.shape(), spec_.device);
+  gla_fwd(spec_.device, q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), attn_.data(), chunk_states_.data(),
               state ? state->state.data() : nullptr, shape, options_);
   output_fwd(x, attn_, y, train_out_, true);
   if (state) state->position = seq_len_;
@@ -166,17 +169,17 @@ const Tensor& GlaMixer::output_bwd(const Tensor& dy) {
   const Tensor* grad = &d_out_;
   if (output_gate_) {
     const Tensor& gate_input = normalize_ ? train_out_.normed : attn_;
-    d_normed_.resize(attn_.shape());
-    d_gate_.resize(attn_.shape());
-    swish_gate_bwd_cpu(gate_input.data(), train_out_.gate.data(), d_out_.data(), d_normed_.data(), d_gate_.data(),
+    d_normed_.resize(attn_.shape(), spec_.device);
+    d_gate_.resize(attn_.shape(), spec_.device);
+    swish_gate_bwd(spec_.device, gate_input.data(), train_out_.gate.data(), d_out_.data(), d_normed_.data(), d_gate_.data(),
                        tokens, d, d, d);
     grad = &d_normed_;
   }
   if (!normalize_) return *grad;
-  d_attn_.resize(attn_.shape());
+  d_attn_.resize(attn_.shape(), spec_.device);
   norm_dgain_.zero();
   norm_dbias_.zero();
-  layer_norm_bwd_cpu(grad->data(), attn_.data(), norm_gain_.data(), train_out_.mean.data(), train_out_.rstd.data(),
+  layer_norm_bwd(spec_.device, grad->data(), attn_.data(), norm_gain_.data(), train_out_.mean.data(), train_out_.rstd.data(),
                      d_attn_.data(), norm_dgain_.data(), norm_dbias_.data(), tokens * spec_.n_heads,
                      spec_.head_dim());
   return d_attn_;
@@ -185,15 +188,15 @@ const Tensor& GlaMixer::output_bwd(const Tensor& dy) {
 void GlaMixer::add_decay_input_grad(Tensor& dx) {
   if (decay_ == GlaDecay::fixed) return;
   const Tensor& logits = train_decay_.logits;
-  d_logits_.resize(logits.shape());
-  log_sigmoid_decay_bwd_cpu(logits.data(), d_log_decay_.data(), d_logits_.data(), logits.numel(), tau_);
+  d_logits_.resize(logits.shape(), spec_.device);
+  log_sigmoid_decay_bwd(spec_.device, logits.data(), d_log_decay_.data(), d_logits_.data(), logits.numel(), tau_);
   if (decay_ == GlaDecay::channel) {
     w_decay_up_.backward(d_logits_, d_low_);
     w_decay_down_.backward(d_low_, dx_part_);
   } else {
     w_decay_up_.backward(d_logits_, dx_part_);
   }
-  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
 }
 
 void GlaMixer::backward(const Tensor& dy, Tensor& dx) {
@@ -202,22 +205,22 @@ void GlaMixer::backward(const Tensor& dy, Tensor& dx) {
     bad_param(spec_, "gradient has shape " + shape_string(dy.shape()) + ", expected " + shape_string(attn_.shape()));
   const GlaShape shape = shape_for(batch_, seq_len_);
   const Tensor& d_attn = output_bwd(dy);
-  dq_.resize(q_.shape());
-  dk_.resize(k_.shape());
-  dv_.resize(v_.shape());
-  d_log_decay_.resize(train_decay_.log_decay.shape());
-  gla_bwd_cpu(q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), chunk_states_.data(), d_attn.data(),
+  dq_.resize(q_.shape(), spec_.device);
+  dk_.resize(k_.shape(), spec_.device);
+  dv_.resize(v_.shape(), spec_.device);
+  d_log_decay_.resize(train_decay_.log_decay.shape(), spec_.device);
+  gla_bwd(spec_.device, q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), chunk_states_.data(), d_attn.data(),
               dq_.data(), dk_.data(), dv_.data(), decay_ == GlaDecay::fixed ? nullptr : d_log_decay_.data(), shape,
               options_);
   wq_.backward(dq_, dx);
   wk_.backward(dk_, dx_part_);
-  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
   wv_.backward(dv_, dx_part_);
-  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
   add_decay_input_grad(dx);
   if (output_gate_) {
     w_gate_.backward(d_gate_, dx_part_);
-    axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+    axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
   }
 }
 
@@ -239,8 +242,8 @@ void GlaMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   wk_.apply(x_t, k_t_);
   wv_.apply(x_t, v_t_);
   decay_fwd(x_t, step_decay_, false);
-  attn_t_.resize(x_t.shape());
-  gla_decode_cpu(q_t_.data(), k_t_.data(), v_t_.data(), step_decay_.log_decay.data(), state.state.data(),
+  attn_t_.resize(x_t.shape(), spec_.device);
+  gla_decode(spec_.device, q_t_.data(), k_t_.data(), v_t_.data(), step_decay_.log_decay.data(), state.state.data(),
                  attn_t_.data(), shape_for(state.batch, 1), options_);
   output_fwd(x_t, attn_t_, y_t, step_out_, false);
   ++state.position;

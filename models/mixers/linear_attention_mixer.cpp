@@ -2,7 +2,9 @@
 
 #include <stdexcept>
 
-#include "kernels/vector_ops.h"
+#include "kernels/linear_attention/feature_maps_ops.h"
+#include "kernels/linear_attention/linear_attention_ops.h"
+#include "kernels/row_ops.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
 
@@ -26,8 +28,6 @@ LinearLayer projection(const MixerSpec& spec, const char* name, int out_features
 LinearAttentionMixer::LinearAttentionMixer(const MixerSpec& spec) : spec_(spec) {
   validate_mixer_shape(spec);
   check_mixer_params(spec, {"feature_map", "normalize", "eps", "chunk_size", "feature_dim"});
-  if (spec.device != Device::cpu)
-    bad_param(spec, "device " + device_name(spec.device) + " is not supported yet (expected cpu)");
   try {
     map_ = parse_feature_map(mixer_param_string(spec, "feature_map", "elu"));
   } catch (const std::invalid_argument& e) {
@@ -68,12 +68,12 @@ void LinearAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
   wq_.forward(x, q_);
   wk_.forward(x, k_);
   wv_.forward(x, v_);
-  phi_q_.resize({batch_, seq_len_, shape.heads * shape.feature_dim});
-  phi_k_.resize(phi_q_.shape());
-  feature_map_fwd_cpu(map_, q_.data(), phi_q_.data(), rows, projected_dim_);
-  feature_map_fwd_cpu(map_, k_.data(), phi_k_.data(), rows, projected_dim_);
-  attn_.resize(x.shape());
-  if (options_.normalize) denominator_.resize({batch_, shape.heads, seq_len_});
+  phi_q_.resize({batch_, seq_len_, shape.heads * shape.feature_dim}, spec_.device);
+  phi_k_.resize(phi_q_.shape(), spec_.device);
+  feature_map_fwd(spec_.device, map_, q_.data(), phi_q_.data(), rows, projected_dim_);
+  feature_map_fwd(spec_.device, map_, k_.data(), phi_k_.data(), rows, projected_dim_);
+  attn_.resize(x.shape(), spec_.device);
+  if (options_.normalize) denominator_.resize({batch_, shape.heads, seq_len_}, spec_.device);
 
   float* final_kv = nullptr;
   float* final_k = nullptr;
@@ -85,7 +85,7 @@ void LinearAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
     final_kv = state->kv_state.data();
     final_k = state->k_state.data();
   }
-  linear_attention_fwd_cpu(phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
+  linear_attention_fwd(spec_.device, phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
                            options_.normalize ? denominator_.data() : nullptr, final_kv, final_k, shape,
                            options_);
   wo_.forward(attn_, y);
@@ -100,21 +100,21 @@ void LinearAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   const LinearAttentionShape shape = shape_for(batch_, seq_len_);
   const int64_t rows = batch_ * seq_len_ * shape.heads;
   wo_.backward(dy, d_attn_);
-  d_phi_q_.resize(phi_q_.shape());
-  d_phi_k_.resize(phi_k_.shape());
-  dv_.resize(v_.shape());
-  linear_attention_bwd_cpu(phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
+  d_phi_q_.resize(phi_q_.shape(), spec_.device);
+  d_phi_k_.resize(phi_k_.shape(), spec_.device);
+  dv_.resize(v_.shape(), spec_.device);
+  linear_attention_bwd(spec_.device, phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
                            options_.normalize ? denominator_.data() : nullptr, d_attn_.data(),
                            d_phi_q_.data(), d_phi_k_.data(), dv_.data(), shape, options_);
-  dq_.resize(q_.shape());
-  dk_.resize(k_.shape());
-  feature_map_bwd_cpu(map_, q_.data(), d_phi_q_.data(), dq_.data(), rows, projected_dim_);
-  feature_map_bwd_cpu(map_, k_.data(), d_phi_k_.data(), dk_.data(), rows, projected_dim_);
+  dq_.resize(q_.shape(), spec_.device);
+  dk_.resize(k_.shape(), spec_.device);
+  feature_map_bwd(spec_.device, map_, q_.data(), d_phi_q_.data(), dq_.data(), rows, projected_dim_);
+  feature_map_bwd(spec_.device, map_, k_.data(), d_phi_k_.data(), dk_.data(), rows, projected_dim_);
   wq_.backward(dq_, dx);
   wk_.backward(dk_, dx_part_);
-  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
   wv_.backward(dv_, dx_part_);
-  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
 }
 
 std::unique_ptr<MixerCache> LinearAttentionMixer::make_cache(int batch, int max_len) const {
@@ -138,12 +138,12 @@ void LinearAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
   wq_.apply(x_t, q_t_);
   wk_.apply(x_t, k_t_);
   wv_.apply(x_t, v_t_);
-  phi_q_t_.resize({state.batch, shape.heads * shape.feature_dim});
-  phi_k_t_.resize(phi_q_t_.shape());
-  feature_map_fwd_cpu(map_, q_t_.data(), phi_q_t_.data(), rows, projected_dim_);
-  feature_map_fwd_cpu(map_, k_t_.data(), phi_k_t_.data(), rows, projected_dim_);
-  attn_t_.resize(x_t.shape());
-  linear_attention_decode_cpu(phi_q_t_.data(), phi_k_t_.data(), v_t_.data(), state.kv_state.data(),
+  phi_q_t_.resize({state.batch, shape.heads * shape.feature_dim}, spec_.device);
+  phi_k_t_.resize(phi_q_t_.shape(), spec_.device);
+  feature_map_fwd(spec_.device, map_, q_t_.data(), phi_q_t_.data(), rows, projected_dim_);
+  feature_map_fwd(spec_.device, map_, k_t_.data(), phi_k_t_.data(), rows, projected_dim_);
+  attn_t_.resize(x_t.shape(), spec_.device);
+  linear_attention_decode(spec_.device, phi_q_t_.data(), phi_k_t_.data(), v_t_.data(), state.kv_state.data(),
                               state.k_state.data(), attn_t_.data(), shape, options_);
   wo_.apply(attn_t_, y_t);
   ++state.position;

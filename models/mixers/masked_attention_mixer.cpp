@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "kernels/vector_ops.h"
+#include "kernels/masked_attention/masked_attention_ops.h"
+#include "kernels/row_ops.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
 
@@ -20,23 +21,23 @@ LinearLayer projection(const MixerSpec& spec, const char* name, uint64_t label) 
 
 const MixerSpec& checked(const MixerSpec& spec) {
   validate_mixer_shape(spec);
-  if (spec.device != Device::cpu)
-    throw std::invalid_argument("mixer '" + spec.kind + "': device " + device_name(spec.device) +
-                                " is not supported yet (expected cpu)");
   return spec;
 }
 
 // rows [b, first, last) of a [B, rows, D] tensor -> the same rows of a [B, slots, D] cache, token u
-// of sequence b going to slot slot_of(u).
+// of sequence b going to slot slot_of(u). Tokens with consecutive slots move as one block; blocks
+// are copied in token order, so where a ring slot is reused the later token stays.
 template <class SlotOf>
 void write_tokens(const Tensor& src, int64_t rows, int64_t first, int64_t last, SlotOf slot_of, Tensor& cache,
                   int64_t slots, int64_t batch) {
   const int64_t D = src.numel() / (batch * rows);
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t u = first; u < last; ++u) {
-      const float* row = src.data() + (b * rows + (u - first)) * D;
-      std::copy(row, row + D, cache.data() + (b * slots + slot_of(u)) * D);
-    }
+  for (int64_t u = first; u < last;) {
+    const int64_t slot = slot_of(u);
+    int64_t run = 1;
+    while (u + run < last && slot_of(u + run) == slot + run) ++run;
+    copy_rows(src.device(), src.data() + (u - first) * D, rows * D, cache.data() + slot * D, slots * D, batch, run * D);
+    u += run;
+  }
 }
 
 }  // namespace
@@ -55,7 +56,9 @@ MaskedAttentionMixer::MaskedAttentionMixer(const MixerSpec& spec, std::unique_pt
       wq_(projection(spec, "q_proj", kSeedQ)),
       wk_(projection(spec, "k_proj", kSeedK)),
       wv_(projection(spec, "v_proj", kSeedV)),
-      wo_(projection(spec, "o_proj", kSeedO)) {}
+      wo_(projection(spec, "o_proj", kSeedO)),
+      spans_(spec.device),
+      decode_spans_(spec.device) {}
 
 AttentionShape MaskedAttentionMixer::shape(int64_t batch, int64_t rows) const {
   return {batch, rows, spec_.n_heads, spec_.head_dim()};
@@ -69,9 +72,9 @@ void MaskedAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
   wk_.forward(x, k_);
   wv_.forward(x, v_);
   keys_ = pattern_->sequence_spans(q_, k_, shape(batch_, seq_len_), spans_);
-  attn_.resize(x.shape());
-  lse_.resize({batch_, spec_.n_heads, seq_len_});
-  masked_attention_fwd_cpu(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), keys_,
+  attn_.resize(x.shape(), spec_.device);
+  lse_.resize({batch_, spec_.n_heads, seq_len_}, spec_.device);
+  masked_attention_fwd(spec_.device, q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), keys_,
                            shape(batch_, seq_len_));
   wo_.forward(attn_, y);
   if (!cache) return;
@@ -97,16 +100,16 @@ void MaskedAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
     throw std::invalid_argument(name() + "gradient has shape " + shape_string(dy.shape()) + ", expected " +
                                 shape_string(attn_.shape()));
   wo_.backward(dy, d_attn_);
-  dq_.resize(attn_.shape());
-  dk_.resize(attn_.shape());
-  dv_.resize(attn_.shape());
-  masked_attention_bwd_cpu(q_.data(), k_.data(), v_.data(), lse_.data(), d_attn_.data(), dq_.data(), dk_.data(),
+  dq_.resize(attn_.shape(), spec_.device);
+  dk_.resize(attn_.shape(), spec_.device);
+  dv_.resize(attn_.shape(), spec_.device);
+  masked_attention_bwd(spec_.device, q_.data(), k_.data(), v_.data(), lse_.data(), d_attn_.data(), dq_.data(), dk_.data(),
                            dv_.data(), keys_, shape(batch_, seq_len_));
   wq_.backward(dq_, dx);
   wk_.backward(dk_, dx_part_);
-  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
   wv_.backward(dv_, dx_part_);
-  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
 }
 
 std::unique_ptr<MixerCache> MaskedAttentionMixer::make_cache(int batch, int max_len) const {
@@ -144,8 +147,8 @@ void MaskedAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
   write_tokens(v_t_, 1, t, t + 1, slot_of, kv.values, kv.slots, kv.batch);
   pattern_->keys_written(kv, t, t + 1);
   const SpanTable keys = pattern_->decode_spans(q_t_, kv, decode_spans_);
-  attn_t_.resize(x_t.shape());
-  masked_attention_decode_cpu(q_t_.data(), kv.keys.data(), kv.values.data(), attn_t_.data(), keys,
+  attn_t_.resize(x_t.shape(), spec_.device);
+  masked_attention_decode(spec_.device, q_t_.data(), kv.keys.data(), kv.values.data(), attn_t_.data(), keys,
                               shape(kv.batch, kv.slots));
   wo_.apply(attn_t_, y_t);
   ++kv.position;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/masked_attention/masked_attention_cpu.h"
+#include "kernels/masked_attention/span_buffer.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
 
@@ -28,15 +29,16 @@ struct MaskedCacheLayout {
   int64_t slots = 0, summary_rows = 0, capacity = 0;
 };
 
-// Which keys each query sees. Spans are written into caller-owned storage; the returned table
-// points into it.
+// Which keys each query sees. Spans are written into caller-owned storage on the device of the
+// projections (computed on the host and uploaded, or selected there by a kernel); the returned
+// table points into it.
 class AttentionKeyPattern {
  public:
   virtual ~AttentionKeyPattern() = default;
 
   // Every query of a sequence, in token indices, from its projections q, k [B, L, H, Dh].
   virtual SpanTable sequence_spans(const Tensor& q, const Tensor& k, const AttentionShape& shape,
-                                   std::vector<KeySpan>& storage) const = 0;
+                                   SpanBuffer& storage) const = 0;
 
   virtual MaskedCacheLayout cache_layout(int64_t max_len) const = 0;
   virtual int64_t slot_of(int64_t token, const MaskedAttentionCache& cache) const = 0;
@@ -45,7 +47,7 @@ class AttentionKeyPattern {
   // The query at token cache.position, whose key is already in the cache, in slot indices;
   // q_t is [batch, d_model].
   virtual SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache,
-                                 std::vector<KeySpan>& storage) const = 0;
+                                 SpanBuffer& storage) const = 0;
 
   // Tokens whose keys and values decode keeps after seq_len tokens (Zoology/Based state size).
   virtual int64_t cached_tokens(int64_t seq_len) const = 0;
@@ -71,7 +73,7 @@ class MaskedAttentionMixer : public Mixer {
  protected:
   // Projections drawn exactly as the softmax mixer draws them, so the same spec.seed gives the
   // same weights (a window covering the whole sequence is then exactly the softmax mixer).
-  // Throws std::invalid_argument on a bad d_model / n_heads or a device other than cpu.
+  // Throws std::invalid_argument on a bad d_model / n_heads.
   MaskedAttentionMixer(const MixerSpec& spec, std::unique_ptr<AttentionKeyPattern> pattern);
 
  private:
@@ -83,12 +85,12 @@ class MaskedAttentionMixer : public Mixer {
   LinearLayer wq_, wk_, wv_, wo_;
   // Saved by forward for backward: projections, key spans, attention output, per-row log-sum-exp.
   Tensor q_, k_, v_, attn_, lse_;
-  std::vector<KeySpan> spans_;
+  SpanBuffer spans_;
   SpanTable keys_;
   int64_t batch_ = 0, seq_len_ = 0;
   Tensor d_attn_, dq_, dk_, dv_, dx_part_;  // backward workspaces
   Tensor q_t_, k_t_, v_t_, attn_t_;         // decode workspaces
-  std::vector<KeySpan> decode_spans_;
+  SpanBuffer decode_spans_;
 };
 
 }  // namespace seqbench

@@ -20,10 +20,8 @@ ShortConvLayer make_conv(const MixerSpec& spec) {
   const nlohmann::json& value = spec.params.at(kKey);
   const int kernel = value.is_null() ? 0 : mixer_param_int(spec, kKey, 0);
   if (kernel < 1) bad(spec, "short_conv must be a kernel size >= 1, got " + value.dump());
-  if (spec.device != Device::cpu)
-    bad(spec, "short_conv on device " + device_name(spec.device) + " is not supported yet (expected cpu)");
   Rng rng(Rng::derive(spec.seed, kSeedShortConv));
-  return ShortConvLayer(spec.kind + ".short_conv", spec.d_model, kernel, rng);
+  return ShortConvLayer(spec.kind + ".short_conv", spec.d_model, kernel, rng, spec.device);
 }
 
 }  // namespace

@@ -23,10 +23,11 @@ std::unique_ptr<AttentionKeyPattern> window_pattern(const MixerSpec& spec) {
 }  // namespace
 
 SpanTable SinkWindowPattern::sequence_spans(const Tensor&, const Tensor&, const AttentionShape& shape,
-                                            std::vector<KeySpan>& storage) const {
-  storage.resize(static_cast<size_t>(shape.seq_len * kSinkWindowSpans));
-  sink_window_sequence_spans(shape.seq_len, sinks_, window_, storage.data());
-  return {storage.data(), kSinkWindowSpans, false};
+                                            SpanBuffer& storage) const {
+  std::vector<KeySpan> spans(static_cast<size_t>(shape.seq_len * kSinkWindowSpans));
+  sink_window_sequence_spans(shape.seq_len, sinks_, window_, spans.data());
+  storage.upload(spans);
+  return storage.table(kSinkWindowSpans, false);
 }
 
 MaskedCacheLayout SinkWindowPattern::cache_layout(int64_t max_len) const {
@@ -40,10 +41,11 @@ int64_t SinkWindowPattern::slot_of(int64_t token, const MaskedAttentionCache& ca
 }
 
 SpanTable SinkWindowPattern::decode_spans(const Tensor&, const MaskedAttentionCache& cache,
-                                          std::vector<KeySpan>& storage) const {
-  storage.resize(kSinkWindowDecodeSpans);
-  sink_window_decode_spans(cache.position, ring_of(sinks_, window_, cache), storage.data());
-  return {storage.data(), kSinkWindowDecodeSpans, false};
+                                          SpanBuffer& storage) const {
+  KeySpan spans[kSinkWindowDecodeSpans];
+  sink_window_decode_spans(cache.position, ring_of(sinks_, window_, cache), spans);
+  storage.upload(spans, kSinkWindowDecodeSpans);
+  return storage.table(kSinkWindowDecodeSpans, false);
 }
 
 int64_t SinkWindowPattern::cached_tokens(int64_t seq_len) const { return std::min(seq_len, sinks_ + window_); }

@@ -18,13 +18,13 @@ class SinkWindowPattern : public AttentionKeyPattern {
   SinkWindowPattern(int64_t sinks, int64_t window) : sinks_(sinks), window_(window) {}
 
   SpanTable sequence_spans(const Tensor& q, const Tensor& k, const AttentionShape& shape,
-                           std::vector<KeySpan>& storage) const override;
+                           SpanBuffer& storage) const override;
   // min(max_len, sinks + window) slots; a cache whose ring holds the whole window decodes
   // without a length limit, a shorter one up to max_len tokens.
   MaskedCacheLayout cache_layout(int64_t max_len) const override;
   int64_t slot_of(int64_t token, const MaskedAttentionCache& cache) const override;
   SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache,
-                         std::vector<KeySpan>& storage) const override;
+                         SpanBuffer& storage) const override;
   int64_t cached_tokens(int64_t seq_len) const override;
 
  private:

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "kernels/softmax_attention/softmax_attention_cpu.h"
-#include "kernels/vector_ops.h"
+#include "kernels/row_ops.h"
+#include "kernels/softmax_attention/softmax_attention_ops.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
 
@@ -22,9 +22,6 @@ LinearLayer projection(const MixerSpec& spec, const char* name, uint64_t label) 
 const MixerSpec& checked(const MixerSpec& spec) {
   validate_mixer_shape(spec);
   check_mixer_params(spec, {});
-  if (spec.device != Device::cpu)
-    throw std::invalid_argument("mixer 'softmax': device " + device_name(spec.device) +
-                                " is not supported yet (expected cpu)");
   return spec;
 }
 
@@ -45,9 +42,9 @@ void SoftmaxAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cach
   wq_.forward(x, q_);
   wk_.forward(x, k_);
   wv_.forward(x, v_);
-  attn_.resize(x.shape());
-  lse_.resize({batch_, spec_.n_heads, seq_len_});
-  softmax_attention_fwd_cpu(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), shape);
+  attn_.resize(x.shape(), x.device());
+  lse_.resize({batch_, spec_.n_heads, seq_len_}, x.device());
+  softmax_attention_fwd(x.device(), q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), shape);
   wo_.forward(attn_, y);
   if (!cache) return;
 
@@ -56,11 +53,10 @@ void SoftmaxAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cach
     throw std::invalid_argument("mixer 'softmax': cache holds " + std::to_string(kv.batch) + " x " +
                                 std::to_string(kv.max_len) + " tokens, forward got batch " +
                                 std::to_string(batch_) + " of length " + std::to_string(seq_len_));
-  const int64_t row = static_cast<int64_t>(spec_.d_model) * seq_len_;
-  for (int64_t b = 0; b < batch_; ++b) {
-    std::copy(k_.data() + b * row, k_.data() + (b + 1) * row, kv.keys.data() + b * kv.max_len * spec_.d_model);
-    std::copy(v_.data() + b * row, v_.data() + (b + 1) * row, kv.values.data() + b * kv.max_len * spec_.d_model);
-  }
+  // Sequence b's keys go to the first seq_len slots of its max_len-slot cache row.
+  const int64_t row = static_cast<int64_t>(spec_.d_model) * seq_len_, cache_row = kv.max_len * spec_.d_model;
+  copy_rows(x.device(), k_.data(), row, kv.keys.data(), cache_row, batch_, row);
+  copy_rows(x.device(), v_.data(), row, kv.values.data(), cache_row, batch_, row);
   kv.position = seq_len_;
 }
 
@@ -71,16 +67,16 @@ void SoftmaxAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
                                 ", expected " + shape_string(attn_.shape()));
   const AttentionShape shape{batch_, seq_len_, spec_.n_heads, spec_.head_dim()};
   wo_.backward(dy, d_attn_);
-  dq_.resize(attn_.shape());
-  dk_.resize(attn_.shape());
-  dv_.resize(attn_.shape());
-  softmax_attention_bwd_cpu(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), d_attn_.data(),
+  dq_.resize(attn_.shape(), dy.device());
+  dk_.resize(attn_.shape(), dy.device());
+  dv_.resize(attn_.shape(), dy.device());
+  softmax_attention_bwd(dy.device(), q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), d_attn_.data(),
                             dq_.data(), dk_.data(), dv_.data(), shape);
   wq_.backward(dq_, dx);
   wk_.backward(dk_, dx_part_);
-  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+  axpy(dy.device(), 1.0f, dx_part_.data(), dx.data(), dx.numel());
   wv_.backward(dv_, dx_part_);
-  axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+  axpy(dy.device(), 1.0f, dx_part_.data(), dx.data(), dx.numel());
 }
 
 std::unique_ptr<MixerCache> SoftmaxAttentionMixer::make_cache(int batch, int max_len) const {
@@ -109,14 +105,12 @@ void SoftmaxAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cac
   wk_.apply(x_t, k_t_);
   wv_.apply(x_t, v_t_);
   const int64_t D = spec_.d_model;
-  for (int64_t b = 0; b < kv.batch; ++b) {
-    const int64_t slot = (b * kv.max_len + kv.position) * D;
-    std::copy(k_t_.data() + b * D, k_t_.data() + (b + 1) * D, kv.keys.data() + slot);
-    std::copy(v_t_.data() + b * D, v_t_.data() + (b + 1) * D, kv.values.data() + slot);
-  }
-  attn_t_.resize(x_t.shape());
+  const int64_t slot = kv.position * D;
+  copy_rows(x_t.device(), k_t_.data(), D, kv.keys.data() + slot, kv.max_len * D, kv.batch, D);
+  copy_rows(x_t.device(), v_t_.data(), D, kv.values.data() + slot, kv.max_len * D, kv.batch, D);
+  attn_t_.resize(x_t.shape(), x_t.device());
   const AttentionShape cache_shape{kv.batch, kv.max_len, spec_.n_heads, spec_.head_dim()};
-  softmax_attention_decode_cpu(q_t_.data(), kv.keys.data(), kv.values.data(), kv.position + 1,
+  softmax_attention_decode(x_t.device(), q_t_.data(), kv.keys.data(), kv.values.data(), kv.position + 1,
                                attn_t_.data(), cache_shape);
   wo_.apply(attn_t_, y_t);
   ++kv.position;

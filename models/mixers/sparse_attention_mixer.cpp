@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/masked_attention/block_topk_spans.h"
+#include "kernels/masked_attention/block_topk_spans_ops.h"
 #include "models/mixer_params.h"
 #include "models/mixers/sliding_window_mixer.h"
 
@@ -20,13 +20,14 @@ class BlockTopkPattern : public AttentionKeyPattern {
   explicit BlockTopkPattern(BlockTopk selection) : sel_(selection) {}
 
   SpanTable sequence_spans(const Tensor& q, const Tensor& k, const AttentionShape& shape,
-                           std::vector<KeySpan>& storage) const override {
+                           SpanBuffer& storage) const override {
     const int64_t blocks = shape.seq_len / sel_.block_size, width = sel_.width(blocks);
-    std::vector<float> means(static_cast<size_t>(shape.batch * blocks * shape.heads * shape.head_dim));
-    block_key_means_cpu(k.data(), shape, sel_.block_size, 0, blocks, means.data(), blocks);
-    storage.resize(static_cast<size_t>(shape.batch * shape.heads * shape.seq_len * width));
-    block_topk_sequence_spans(q.data(), means.data(), shape, sel_, storage.data());
-    return {storage.data(), width, true};
+    const Device device = q.device();
+    Tensor means({shape.batch, blocks, shape.heads, shape.head_dim}, device);
+    block_key_means(device, k.data(), shape, sel_.block_size, 0, blocks, means.data(), blocks);
+    storage.resize(shape.batch * shape.heads * shape.seq_len * width, device);
+    block_topk_sequence_spans(device, q.data(), means.data(), shape, sel_, storage.data());
+    return storage.table(width, true);
   }
 
   MaskedCacheLayout cache_layout(int64_t max_len) const override {
@@ -39,18 +40,18 @@ class BlockTopkPattern : public AttentionKeyPattern {
     // Blocks completed by tokens [first, last): those ending in (first, last].
     const int64_t from = first / sel_.block_size, to = last / sel_.block_size;
     if (from < to)
-      block_key_means_cpu(cache.keys.data(), cache_shape(cache), sel_.block_size, from, to, cache.summaries.data(),
+      block_key_means(cache.keys.device(), cache.keys.data(), cache_shape(cache), sel_.block_size, from, to, cache.summaries.data(),
                           cache.summary_rows);
   }
 
   SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache,
-                         std::vector<KeySpan>& storage) const override {
+                         SpanBuffer& storage) const override {
     const AttentionShape shape = cache_shape(cache);
     const int64_t width = sel_.width(cache.position / sel_.block_size);
-    storage.resize(static_cast<size_t>(shape.batch * shape.heads * width));
-    block_topk_decode_spans(q_t.data(), cache.summaries.data(), cache.summary_rows, cache.position, shape, sel_,
-                            storage.data());
-    return {storage.data(), width, true};
+    storage.resize(shape.batch * shape.heads * width, q_t.device());
+    block_topk_decode_spans(q_t.device(), q_t.data(), cache.summaries.data(), cache.summary_rows, cache.position,
+                            shape, sel_, storage.data());
+    return storage.table(width, true);
   }
 
   int64_t cached_tokens(int64_t seq_len) const override { return seq_len; }

@@ -4,8 +4,9 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "kernels/gated_linear_attention/swish_gate.h"
-#include "kernels/ssm/causal_conv1d_cpu.h"
+#include "kernels/gated_linear_attention/swish_gate_ops.h"
+#include "kernels/ssm/causal_conv1d_ops.h"
+#include "kernels/ssm/ssd_ops.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
 
@@ -33,8 +34,6 @@ int positive_param(const MixerSpec& spec, const char* key, int fallback, int min
 const MixerSpec& checked(const MixerSpec& spec) {
   validate_mixer_shape(spec);
   check_mixer_params(spec, {"d_state", "expand", "head_dim", "conv_kernel", "chunk_size"});
-  if (spec.device != Device::cpu)
-    bad_param(spec, "device " + device_name(spec.device) + " is not supported yet (expected cpu)");
   return spec;
 }
 
@@ -78,6 +77,8 @@ SsmMixer::SsmMixer(const MixerSpec& spec) : spec_(checked(spec)) {
     a_log_.value[h] = static_cast<float>(std::log(a_rng.uniform(kAMin, kAMax)));
     d_skip_.value[h] = 1.0f;
   }
+  // Initialised on the host from the seed, then placed: the same values on every device.
+  for (Param* p : {&conv_weight_, &conv_bias_, &dt_bias_, &a_log_, &d_skip_}) place_param(*p, spec.device);
 }
 
 SsdShape SsmMixer::shape_for(int64_t batch, int64_t seq_len) const {
@@ -102,11 +103,11 @@ SsdInputs SsmMixer::scan_inputs(const Tensor& zxbcdt, const Tensor& xbc) {
 
 void SsmMixer::conv_fwd(const Tensor& zxbcdt, Tensor& conv_out, Tensor& xbc, int64_t batch, int64_t seq_len) {
   if (conv_kernel_ == 0) return;
-  conv_out.resize({batch, seq_len, conv_channels_});
-  xbc.resize(conv_out.shape());
-  causal_conv1d_fwd_cpu(zxbcdt.data() + d_inner_, proj_width_, conv_weight_.value.data(), conv_bias_.value.data(),
+  conv_out.resize({batch, seq_len, conv_channels_}, spec_.device);
+  xbc.resize(conv_out.shape(), spec_.device);
+  causal_conv1d_fwd(spec_.device, zxbcdt.data() + d_inner_, proj_width_, conv_weight_.value.data(), conv_bias_.value.data(),
                         conv_out.data(), {batch, seq_len, conv_channels_, conv_kernel_});
-  silu_fwd_cpu(conv_out.data(), xbc.data(), conv_out.numel());
+  silu_fwd(spec_.device, conv_out.data(), xbc.data(), conv_out.numel());
 }
 
 void SsmMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
@@ -120,15 +121,15 @@ void SsmMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   const int64_t rows = batch_ * seq_len_;
   in_proj_.forward(x, zxbcdt_);
   conv_fwd(zxbcdt_, conv_out_, xbc_, batch_, seq_len_);
-  y_.resize({batch_, seq_len_, d_inner_});
-  ssd_fwd_cpu(scan_inputs(zxbcdt_, xbc_), y_.data(), state ? state->ssm_state.data() : nullptr, ws_,
+  y_.resize({batch_, seq_len_, d_inner_}, spec_.device);
+  ssd_fwd(spec_.device, scan_inputs(zxbcdt_, xbc_), y_.data(), state ? state->ssm_state.data() : nullptr, ws_,
               shape_for(batch_, seq_len_), chunk_size_);
-  gated_.resize(y_.shape());
-  swish_gate_fwd_cpu(y_.data(), zxbcdt_.data(), gated_.data(), rows, d_inner_, proj_width_);
+  gated_.resize(y_.shape(), spec_.device);
+  swish_gate_fwd(spec_.device, y_.data(), zxbcdt_.data(), gated_.data(), rows, d_inner_, proj_width_);
   out_proj_.forward(gated_, y);
   if (!state) return;
   if (conv_kernel_ > 0)
-    causal_conv1d_final_state(zxbcdt_.data() + d_inner_, proj_width_, state->conv_state.data(),
+    causal_conv1d_final_state(spec_.device, zxbcdt_.data() + d_inner_, proj_width_, state->conv_state.data(),
                               {batch_, seq_len_, conv_channels_, conv_kernel_});
   state->position = seq_len_;
 }
@@ -140,14 +141,14 @@ void SsmMixer::backward(const Tensor& dy, Tensor& dx) {
                          shape_string({batch_, seq_len_, spec_.d_model}));
   const int64_t rows = batch_ * seq_len_;
   out_proj_.backward(dy, d_gated_);
-  d_zxbcdt_.resize(zxbcdt_.shape());  // every column is overwritten below
-  d_y_.resize(y_.shape());
-  swish_gate_bwd_cpu(y_.data(), zxbcdt_.data(), d_gated_.data(), d_y_.data(), d_zxbcdt_.data(), rows, d_inner_,
+  d_zxbcdt_.resize(zxbcdt_.shape(), spec_.device);  // every column is overwritten below
+  d_y_.resize(y_.shape(), spec_.device);
+  swish_gate_bwd(spec_.device, y_.data(), zxbcdt_.data(), d_gated_.data(), d_y_.data(), d_zxbcdt_.data(), rows, d_inner_,
                      proj_width_, proj_width_);
 
   SsdGrads grads;
   if (conv_kernel_ > 0) {
-    d_xbc_.resize(xbc_.shape());
+    d_xbc_.resize(xbc_.shape(), spec_.device);
     grads.dx = d_xbc_.data();
     grads.dx_stride = conv_channels_;
   } else {
@@ -162,12 +163,12 @@ void SsmMixer::backward(const Tensor& dy, Tensor& dx) {
   grads.ddt_bias = dt_bias_.grad.data();
   grads.da_log = a_log_.grad.data();
   grads.dd_skip = d_skip_.grad.data();
-  ssd_bwd_cpu(scan_inputs(zxbcdt_, xbc_), d_y_.data(), grads, ws_, shape_for(batch_, seq_len_), chunk_size_);
+  ssd_bwd(spec_.device, scan_inputs(zxbcdt_, xbc_), d_y_.data(), grads, ws_, shape_for(batch_, seq_len_), chunk_size_);
 
   if (conv_kernel_ > 0) {
-    d_conv_out_.resize(conv_out_.shape());
-    silu_bwd_cpu(conv_out_.data(), d_xbc_.data(), d_conv_out_.data(), conv_out_.numel());
-    causal_conv1d_bwd_cpu(zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.value.data(), d_conv_out_.data(),
+    d_conv_out_.resize(conv_out_.shape(), spec_.device);
+    silu_bwd(spec_.device, conv_out_.data(), d_xbc_.data(), d_conv_out_.data(), conv_out_.numel());
+    causal_conv1d_bwd(spec_.device, zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.value.data(), d_conv_out_.data(),
                           d_zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.grad.data(), conv_bias_.grad.data(),
                           {batch_, seq_len_, conv_channels_, conv_kernel_});
   }
@@ -192,18 +193,18 @@ void SsmMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
                          std::to_string(state.batch));
   in_proj_.apply(x_t, zxbcdt_t_);
   if (conv_kernel_ > 0) {
-    conv_out_t_.resize({batch, conv_channels_});
-    xbc_t_.resize(conv_out_t_.shape());
-    causal_conv1d_decode_cpu(zxbcdt_t_.data() + d_inner_, proj_width_, conv_weight_.value.data(),
+    conv_out_t_.resize({batch, conv_channels_}, spec_.device);
+    xbc_t_.resize(conv_out_t_.shape(), spec_.device);
+    causal_conv1d_decode(spec_.device, zxbcdt_t_.data() + d_inner_, proj_width_, conv_weight_.value.data(),
                              conv_bias_.value.data(), state.conv_state.data(), conv_out_t_.data(),
                              {batch, 1, conv_channels_, conv_kernel_});
-    silu_fwd_cpu(conv_out_t_.data(), xbc_t_.data(), conv_out_t_.numel());
+    silu_fwd(spec_.device, conv_out_t_.data(), xbc_t_.data(), conv_out_t_.numel());
   }
-  y_t_.resize({batch, d_inner_});
-  ssd_decode_cpu(scan_inputs(zxbcdt_t_, xbc_t_), state.ssm_state.data(), y_t_.data(), step_ws_,
+  y_t_.resize({batch, d_inner_}, spec_.device);
+  ssd_decode(spec_.device, scan_inputs(zxbcdt_t_, xbc_t_), state.ssm_state.data(), y_t_.data(), step_ws_,
                  shape_for(batch, 1));
-  gated_t_.resize(y_t_.shape());
-  swish_gate_fwd_cpu(y_t_.data(), zxbcdt_t_.data(), gated_t_.data(), batch, d_inner_, proj_width_);
+  gated_t_.resize(y_t_.shape(), spec_.device);
+  swish_gate_fwd(spec_.device, y_t_.data(), zxbcdt_t_.data(), gated_t_.data(), batch, d_inner_, proj_width_);
   out_proj_.apply(gated_t_, y_t);
   ++state.position;
 }
