@@ -4,8 +4,9 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "kernels/delta_rule/delta_rule_gates.h"
-#include "kernels/vector_ops.h"
+#include "kernels/delta_rule/delta_rule_gates_ops.h"
+#include "kernels/delta_rule/delta_rule_ops.h"
+#include "kernels/row_ops.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
 
@@ -46,15 +47,13 @@ void init_decay(const MixerSpec& spec, Param& a_log, Param& dt_bias) {
 DeltaRuleMixer::DeltaRuleMixer(const MixerSpec& spec) : spec_(spec) {
   validate_mixer_shape(spec);
   check_mixer_params(spec, {"gated", "chunk_size", "use_short_conv"});
-  if (spec.device != Device::cpu)
-    bad_param(spec, "device " + device_name(spec.device) + " is not supported yet (expected cpu)");
   gated_ = mixer_param_bool(spec, "gated", false);
   options_.chunk_size = mixer_param_int(spec, "chunk_size", 64);
-  if (options_.chunk_size < 1)
-    bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
+  if (options_.chunk_size < 1) bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
   if (mixer_param_bool(spec, "use_short_conv", false))
-    bad_param(spec, "use_short_conv true is not supported (expected false); the generic param \"short_conv\": K "
-                    "puts a causal conv of width K in front of any mixer");
+    bad_param(spec,
+              "use_short_conv true is not supported (expected false); the generic param \"short_conv\": K "
+              "puts a causal conv of width K in front of any mixer");
 
   const int heads = spec.n_heads;
   wq_ = projection(spec, "q_proj", spec.d_model, kSeedQ);
@@ -64,9 +63,11 @@ DeltaRuleMixer::DeltaRuleMixer(const MixerSpec& spec) : spec_(spec) {
   wo_ = projection(spec, "o_proj", spec.d_model, kSeedO);
   if (gated_) {
     wa_ = projection(spec, "a_proj", heads, kSeedA);
-    a_log_ = Param(spec.kind + ".A_log", {heads}, false, spec.device);
-    dt_bias_ = Param(spec.kind + ".dt_bias", {heads}, false, spec.device);
+    a_log_ = Param(spec.kind + ".A_log", {heads}, false);
+    dt_bias_ = Param(spec.kind + ".dt_bias", {heads}, false);
     init_decay(spec, a_log_, dt_bias_);
+    place_param(a_log_, spec.device);
+    place_param(dt_bias_, spec.device);
   }
 }
 
@@ -74,19 +75,19 @@ DeltaRuleShape DeltaRuleMixer::shape_for(int64_t batch, int64_t seq_len) const {
   return {batch, seq_len, spec_.n_heads, spec_.head_dim(), spec_.head_dim()};
 }
 
-void DeltaRuleMixer::gates_fwd(int64_t rows, Tensor& q, Tensor& k, Tensor& beta, Tensor& log_decay,
-                               const Tensor& q_raw, const Tensor& k_raw, const Tensor& b_raw,
-                               const Tensor& a_raw) const {
+void DeltaRuleMixer::gates_fwd(int64_t rows, Tensor& q, Tensor& k, Tensor& beta, Tensor& log_decay, const Tensor& q_raw,
+                               const Tensor& k_raw, const Tensor& b_raw, const Tensor& a_raw) const {
   const int64_t heads = spec_.n_heads, dh = spec_.head_dim();
-  q.resize(q_raw.shape());
-  k.resize(k_raw.shape());
-  beta.resize(b_raw.shape());
-  l2_normalize_rows_fwd_cpu(q_raw.data(), q.data(), rows * heads, dh, kL2NormEps);
-  l2_normalize_rows_fwd_cpu(k_raw.data(), k.data(), rows * heads, dh, kL2NormEps);
-  sigmoid_fwd_cpu(b_raw.data(), beta.data(), rows * heads);
+  q.resize(q_raw.shape(), spec_.device);
+  k.resize(k_raw.shape(), spec_.device);
+  beta.resize(b_raw.shape(), spec_.device);
+  l2_normalize_rows_fwd(spec_.device, q_raw.data(), q.data(), rows * heads, dh, kL2NormEps);
+  l2_normalize_rows_fwd(spec_.device, k_raw.data(), k.data(), rows * heads, dh, kL2NormEps);
+  sigmoid_fwd(spec_.device, b_raw.data(), beta.data(), rows * heads);
   if (!gated_) return;
-  log_decay.resize(a_raw.shape());
-  gated_decay_fwd_cpu(a_raw.data(), a_log_.value.data(), dt_bias_.value.data(), log_decay.data(), rows, heads);
+  log_decay.resize(a_raw.shape(), spec_.device);
+  gated_decay_fwd(spec_.device, a_raw.data(), a_log_.value.data(), dt_bias_.value.data(), log_decay.data(), rows,
+                  heads);
 }
 
 void DeltaRuleMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
@@ -104,11 +105,12 @@ void DeltaRuleMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   wb_.forward(x, b_raw_);
   if (gated_) wa_.forward(x, a_raw_);
   gates_fwd(batch_ * seq_len_, q_, k_, beta_, log_decay_, q_raw_, k_raw_, b_raw_, a_raw_);
-  checkpoints_.resize({batch_, shape.heads, delta_rule_checkpoint_count(shape, options_), shape.value_dim,
-                       shape.key_dim});
-  attn_.resize(x.shape());
-  delta_rule_fwd_cpu(q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr,
-                     attn_.data(), checkpoints_.data(), state ? state->state.data() : nullptr, shape, options_);
+  checkpoints_.resize(
+      {batch_, shape.heads, delta_rule_checkpoint_count(shape, options_), shape.value_dim, shape.key_dim},
+      spec_.device);
+  attn_.resize(x.shape(), spec_.device);
+  delta_rule_fwd(spec_.device, q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr,
+                 attn_.data(), checkpoints_.data(), state ? state->state.data() : nullptr, shape, options_);
   wo_.forward(attn_, y);
   if (state) state->position = seq_len_;
 }
@@ -121,31 +123,31 @@ void DeltaRuleMixer::backward(const Tensor& dy, Tensor& dx) {
   const DeltaRuleShape shape = shape_for(batch_, seq_len_);
   const int64_t rows = batch_ * seq_len_, heads = shape.heads, dh = shape.key_dim;
   wo_.backward(dy, d_attn_);
-  dq_.resize(q_.shape());
-  dk_.resize(k_.shape());
-  dv_.resize(v_.shape());
-  dbeta_.resize(beta_.shape());
-  if (gated_) dlog_decay_.resize(log_decay_.shape());
-  delta_rule_bwd_cpu(q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr,
-                     checkpoints_.data(), d_attn_.data(), dq_.data(), dk_.data(), dv_.data(), dbeta_.data(),
-                     gated_ ? dlog_decay_.data() : nullptr, shape, options_);
+  dq_.resize(q_.shape(), spec_.device);
+  dk_.resize(k_.shape(), spec_.device);
+  dv_.resize(v_.shape(), spec_.device);
+  dbeta_.resize(beta_.shape(), spec_.device);
+  if (gated_) dlog_decay_.resize(log_decay_.shape(), spec_.device);
+  delta_rule_bwd(spec_.device, q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr,
+                 checkpoints_.data(), d_attn_.data(), dq_.data(), dk_.data(), dv_.data(), dbeta_.data(),
+                 gated_ ? dlog_decay_.data() : nullptr, shape, options_);
 
   auto add_input_grad = [&](LinearLayer& layer, const Tensor& d_out) {
     layer.backward(d_out, dx_part_);
-    axpy_cpu(1.0f, dx_part_.data(), dx.data(), dx.numel());
+    axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
   };
   wv_.backward(dv_, dx);
-  d_raw_.resize(q_raw_.shape());
-  l2_normalize_rows_bwd_cpu(q_raw_.data(), dq_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
+  d_raw_.resize(q_raw_.shape(), spec_.device);
+  l2_normalize_rows_bwd(spec_.device, q_raw_.data(), dq_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
   add_input_grad(wq_, d_raw_);
-  l2_normalize_rows_bwd_cpu(k_raw_.data(), dk_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
+  l2_normalize_rows_bwd(spec_.device, k_raw_.data(), dk_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
   add_input_grad(wk_, d_raw_);
-  d_raw_.resize(b_raw_.shape());
-  sigmoid_bwd_cpu(beta_.data(), dbeta_.data(), d_raw_.data(), rows * heads);
+  d_raw_.resize(b_raw_.shape(), spec_.device);
+  sigmoid_bwd(spec_.device, beta_.data(), dbeta_.data(), d_raw_.data(), rows * heads);
   add_input_grad(wb_, d_raw_);
   if (gated_) {
-    gated_decay_bwd_cpu(a_raw_.data(), a_log_.value.data(), dt_bias_.value.data(), dlog_decay_.data(),
-                        d_raw_.data(), a_log_.grad.data(), dt_bias_.grad.data(), rows, heads);
+    gated_decay_bwd(spec_.device, a_raw_.data(), a_log_.value.data(), dt_bias_.value.data(), dlog_decay_.data(),
+                    d_raw_.data(), a_log_.grad.data(), dt_bias_.grad.data(), rows, heads);
     add_input_grad(wa_, d_raw_);
   }
 }
@@ -171,9 +173,10 @@ void DeltaRuleMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   wb_.apply(x_t, b_raw_t_);
   if (gated_) wa_.apply(x_t, a_raw_t_);
   gates_fwd(state.batch, q_t_, k_t_, beta_t_, log_decay_t_, q_raw_t_, k_raw_t_, b_raw_t_, a_raw_t_);
-  attn_t_.resize(x_t.shape());
-  delta_rule_decode_cpu(q_t_.data(), k_t_.data(), v_t_.data(), beta_t_.data(), gated_ ? log_decay_t_.data() : nullptr,
-                        state.state.data(), attn_t_.data(), shape_for(state.batch, 1));
+  attn_t_.resize(x_t.shape(), spec_.device);
+  delta_rule_decode(spec_.device, q_t_.data(), k_t_.data(), v_t_.data(), beta_t_.data(),
+                    gated_ ? log_decay_t_.data() : nullptr, state.state.data(), attn_t_.data(),
+                    shape_for(state.batch, 1));
   wo_.apply(attn_t_, y_t);
   ++state.position;
 }
