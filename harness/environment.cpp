@@ -63,7 +63,8 @@ std::string current_git_sha() {
   // The source tree's HEAD at run time; "unknown" outside a git checkout.
   std::string sha = command_output("git -C '" SEQBENCH_SOURCE_DIR_STRING "' rev-parse HEAD 2>/dev/null");
   if (sha.empty()) return "unknown";
-  if (!command_output("git -C '" SEQBENCH_SOURCE_DIR_STRING "' status --porcelain --untracked-files=no 2>/dev/null").empty())
+  if (!command_output("git -C '" SEQBENCH_SOURCE_DIR_STRING "' status --porcelain --untracked-files=no 2>/dev/null")
+           .empty())
     sha += "-dirty";
   return sha;
 }
@@ -88,7 +89,8 @@ RunInfo capture_run_info(const std::string& command_line, const std::string& dev
   const std::string compiler = "unknown";
 #endif
   struct utsname system {};
-  const std::string os = uname(&system) == 0 ? std::string(system.sysname) + " " + system.release + " " + system.machine : "";
+  const std::string os =
+      uname(&system) == 0 ? std::string(system.sysname) + " " + system.release + " " + system.machine : "";
   // GPU fields stay empty on CPU runs (and are filled by the CUDA backend's device query), so
   // every run's environment has the same keys.
   nlohmann::json env{{"compiler", compiler},

@@ -13,7 +13,9 @@
 namespace seqbench {
 namespace {
 
-std::string task_key(const CellSpec& cell) { return cell.task + cell.task_params.dump() + "#" + std::to_string(cell.seed); }
+std::string task_key(const CellSpec& cell) {
+  return cell.task + cell.task_params.dump() + "#" + std::to_string(cell.seed);
+}
 
 bool in_shard(size_t index, const RunOptions& options) {
   return static_cast<int>(index % options.shard_count) == options.shard_index;
@@ -59,7 +61,8 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream
   ResultsStore store(options.db_path);
   const std::string device = sweep.cells.front().device;
   RunSummary summary;
-  summary.run_id = store.begin_run(capture_run_info(options.command_line, device, sweep.cells.front().seed, sweep.name));
+  summary.run_id =
+      store.begin_run(capture_run_info(options.command_line, device, sweep.cells.front().seed, sweep.name));
   const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < sweep.cells.size(); ++i)
     if (in_shard(i, options)) ++summary.cells_total;
@@ -101,8 +104,7 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream
     summary.status = summary.cells_failed ? RunStatus::failed : RunStatus::ok;
   } catch (const RunInterrupted&) {
     summary.status = RunStatus::partial;
-    log << "interrupted: run " << summary.run_id << " stored as partial (" << summary.cells_ok
-        << " cells kept)\n";
+    log << "interrupted: run " << summary.run_id << " stored as partial (" << summary.cells_ok << " cells kept)\n";
   } catch (...) {
     store.finish_run(summary.run_id, RunStatus::failed);
     throw;

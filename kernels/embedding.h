@@ -22,9 +22,7 @@ struct RowGroups {
 // The host-side grouping of `rows` ids (a counting sort; ids must lie in [0, id_limit)).
 struct HostRowGroups {
   std::vector<int32_t> order, begin, target;
-  RowGroups view() const {
-    return {order.data(), begin.data(), target.data(), static_cast<int64_t>(target.size())};
-  }
+  RowGroups view() const { return {order.data(), begin.data(), target.data(), static_cast<int64_t>(target.size())}; }
 };
 HostRowGroups group_rows_by_id(const int32_t* ids, int64_t rows, int64_t id_limit);
 

@@ -9,7 +9,9 @@ namespace seqbench {
 IndexBuffer::~IndexBuffer() { release(); }
 
 IndexBuffer::IndexBuffer(IndexBuffer&& other) noexcept
-    : device_(other.device_), data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)),
+    : device_(other.device_),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
       capacity_(std::exchange(other.capacity_, 0)) {}
 
 IndexBuffer& IndexBuffer::operator=(IndexBuffer&& other) noexcept {

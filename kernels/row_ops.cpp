@@ -24,9 +24,9 @@ double sum_of_squares_cpu(const float* x, int64_t n) {
   return sum;
 }
 
-void copy_rows_cpu(const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t rows,
-                   int64_t width) {
-  for (int64_t r = 0; r < rows; ++r) std::copy(src + r * src_stride, src + r * src_stride + width, dst + r * dst_stride);
+void copy_rows_cpu(const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t rows, int64_t width) {
+  for (int64_t r = 0; r < rows; ++r)
+    std::copy(src + r * src_stride, src + r * src_stride + width, dst + r * dst_stride);
 }
 
 void axpy(Device device, float alpha, const float* x, float* y, int64_t n) {

@@ -41,11 +41,12 @@ static std::shared_ptr<float> allocate_storage(Device device, int64_t numel) {
 }
 
 Tensor::Tensor(Shape shape, Device device)
-    : shape_(std::move(shape)), numel_(shape_numel(shape_)), device_(device),
-      data_(allocate_storage(device, numel_)) {}
+    : shape_(std::move(shape)), numel_(shape_numel(shape_)), device_(device), data_(allocate_storage(device, numel_)) {}
 
 Tensor::Tensor(const Tensor& other)
-    : shape_(other.shape_), numel_(other.numel_), device_(other.device_),
+    : shape_(other.shape_),
+      numel_(other.numel_),
+      device_(other.device_),
       data_(allocate_storage(other.device_, other.numel_)) {
   if (numel_) device_copy(data_.get(), device_, other.data_.get(), other.device_, bytes());
 }

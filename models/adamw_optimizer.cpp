@@ -41,8 +41,8 @@ double AdamWOptimizer::step() {
   h.step = step_ + 1;
   for (size_t i = 0; i < params_.size(); ++i) {
     h.weight_decay = params_[i]->decay ? static_cast<float>(config_.weight_decay) : 0.0f;
-    adamw_update(params_[i]->value.device(), params_[i]->value.data(), params_[i]->grad.data(), m_[i].data(), v_[i].data(),
-                     params_[i]->value.numel(), h);
+    adamw_update(params_[i]->value.device(), params_[i]->value.data(), params_[i]->grad.data(), m_[i].data(),
+                 v_[i].data(), params_[i]->value.numel(), h);
   }
   ++step_;
   return norm;

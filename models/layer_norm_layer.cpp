@@ -7,7 +7,9 @@
 namespace seqbench {
 
 LayerNormLayer::LayerNormLayer(std::string name, int dim, float eps, Device device)
-    : dim_(dim), eps_(eps), gamma_(name + ".weight", {dim}, false, device),
+    : dim_(dim),
+      eps_(eps),
+      gamma_(name + ".weight", {dim}, false, device),
       beta_(name + ".bias", {dim}, false, device) {
   Tensor ones({dim});
   for (int i = 0; i < dim; ++i) ones[i] = 1.0f;
@@ -16,8 +18,8 @@ LayerNormLayer::LayerNormLayer(std::string name, int dim, float eps, Device devi
 
 static int64_t norm_rows(const Tensor& x, int dim) {
   if (x.rank() < 1 || x.dim(-1) != dim)
-    throw std::invalid_argument("layer norm: input shape " + shape_string(x.shape()) +
-                                ", expected last dimension " + std::to_string(dim));
+    throw std::invalid_argument("layer norm: input shape " + shape_string(x.shape()) + ", expected last dimension " +
+                                std::to_string(dim));
   return x.numel() / dim;
 }
 
@@ -26,7 +28,7 @@ void LayerNormLayer::apply(const Tensor& x, Tensor& y) const {
   y.resize(x.shape(), x.device());
   Tensor mean({rows}, x.device()), rstd({rows}, x.device());
   layer_norm_fwd(x.device(), x.data(), gamma_.value.data(), beta_.value.data(), y.data(), mean.data(), rstd.data(),
-                     rows, dim_, eps_);
+                 rows, dim_, eps_);
 }
 
 void LayerNormLayer::forward(const Tensor& x, Tensor& y) {
@@ -36,7 +38,7 @@ void LayerNormLayer::forward(const Tensor& x, Tensor& y) {
   rstd_.resize({rows}, x.device());
   y.resize(x.shape(), x.device());
   layer_norm_fwd(x.device(), x.data(), gamma_.value.data(), beta_.value.data(), y.data(), mean_.data(), rstd_.data(),
-                     rows, dim_, eps_);
+                 rows, dim_, eps_);
 }
 
 void LayerNormLayer::backward(const Tensor& dy, Tensor& dx) {
@@ -44,8 +46,8 @@ void LayerNormLayer::backward(const Tensor& dy, Tensor& dx) {
   if (saved_input_.numel() != dy.numel())
     throw std::logic_error("layer norm backward() called without a matching forward()");
   dx.resize(dy.shape(), dy.device());
-  layer_norm_bwd(dy.device(), dy.data(), saved_input_.data(), gamma_.value.data(), mean_.data(), rstd_.data(), dx.data(),
-                     gamma_.grad.data(), beta_.grad.data(), rows, dim_);
+  layer_norm_bwd(dy.device(), dy.data(), saved_input_.data(), gamma_.value.data(), mean_.data(), rstd_.data(),
+                 dx.data(), gamma_.grad.data(), beta_.grad.data(), rows, dim_);
 }
 
 }  // namespace seqbench

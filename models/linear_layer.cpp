@@ -14,9 +14,11 @@ Shape with_last_dim(const Shape& shape, int64_t last) {
   return out;
 }
 
-LinearLayer::LinearLayer(std::string name, int in_features, int out_features, bool bias, Rng& rng,
-                         float init_std, Device device)
-    : in_(in_features), out_(out_features), has_bias_(bias),
+LinearLayer::LinearLayer(std::string name, int in_features, int out_features, bool bias, Rng& rng, float init_std,
+                         Device device)
+    : in_(in_features),
+      out_(out_features),
+      has_bias_(bias),
       weight_(name + ".weight", {out_features, in_features}, true, device) {
   if (in_features <= 0 || out_features <= 0)
     throw std::invalid_argument("linear layer '" + name + "' needs positive sizes, got in=" +

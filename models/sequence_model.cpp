@@ -18,12 +18,15 @@ void add_into(Tensor& acc, const Tensor& x) { axpy(acc.device(), 1.0f, x.data(),
 }  // namespace
 
 SequenceModel::SequenceModel(const ModelConfig& config)
-    : config_(config), targets_(config.device), row_ids_(config.device), scatter_order_(config.device),
+    : config_(config),
+      targets_(config.device),
+      row_ids_(config.device),
+      scatter_order_(config.device),
       scatter_rows_(config.device) {
   const auto specs = layer_specs(config);
   Rng rng(Rng::derive(config.seed, 1));
-  embedding_ = TokenEmbedding(config.vocab_size, config.d_model, config.max_seq_len, config.position, rng,
-                              config.device);
+  embedding_ =
+      TokenEmbedding(config.vocab_size, config.d_model, config.max_seq_len, config.position, rng, config.device);
   for (size_t i = 0; i < specs.size(); ++i) {
     const std::string name = "layers." + std::to_string(i);
     Layer layer;
@@ -113,15 +116,14 @@ const int32_t* SequenceModel::device_targets() {
   return targets_.data();
 }
 
-double SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch,
-                                        int64_t seq_len) {
+double SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len) {
   forward_hidden(tokens, batch, seq_len);
   const int64_t selected = labelled_logits(labels, batch * seq_len);
   if (selected == 0) return 0.0;
   const Device device = config_.device;
   Tensor d_logits(logits_.shape(), device);
-  const double loss = cross_entropy(device, logits_.data(), device_targets(), d_logits.data(), selected,
-                                    config_.vocab_size);
+  const double loss =
+      cross_entropy(device, logits_.data(), device_targets(), d_logits.data(), selected, config_.vocab_size);
   Tensor d_selected;
   head_.backward(d_logits, d_selected);
   // Scatter the labelled rows' gradients back: each row is the one source of its destination.

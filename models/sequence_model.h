@@ -32,8 +32,7 @@ class SequenceModel {
   // Forward and loss only (no gradients).
   double loss(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len);
   // Argmax token at every labelled position; other positions get kIgnoreLabel.
-  void predict(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len,
-               int32_t* predictions);
+  void predict(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len, int32_t* predictions);
 
   // Decode path (used by the profiler and the decode-vs-parallel tests): prefill fills the
   // caches from tokens [B, L]; decode_step consumes one token per sequence. Both write the

@@ -38,7 +38,7 @@ void ShortConvLayer::forward(const Tensor& x, Tensor& y) {
   saved_input_ = x;
   y.resize(x.shape(), x.device());
   causal_conv1d_fwd(x.device(), x.data(), channels_, weight_.value.data(), bias_.value.data(), y.data(),
-                        {x.dim(0), x.dim(1), channels_, kernel_});
+                    {x.dim(0), x.dim(1), channels_, kernel_});
 }
 
 void ShortConvLayer::backward(const Tensor& dy, Tensor& dx) {
@@ -48,8 +48,8 @@ void ShortConvLayer::backward(const Tensor& dy, Tensor& dx) {
                                 ", expected " + shape_string(saved_input_.shape()));
   dx.resize(dy.shape(), dy.device());
   causal_conv1d_bwd(dy.device(), saved_input_.data(), channels_, weight_.value.data(), dy.data(), dx.data(), channels_,
-                        weight_.grad.data(), bias_.grad.data(),
-                        {saved_input_.dim(0), saved_input_.dim(1), channels_, kernel_});
+                    weight_.grad.data(), bias_.grad.data(),
+                    {saved_input_.dim(0), saved_input_.dim(1), channels_, kernel_});
 }
 
 Tensor ShortConvLayer::make_state(int batch) const {
@@ -67,8 +67,7 @@ void ShortConvLayer::check_state(const Tensor& state, int64_t batch) const {
 }
 
 void ShortConvLayer::final_state(Tensor& state) const {
-  if (saved_input_.empty())
-    throw std::logic_error("short conv '" + weight_.name + "': final_state() before forward()");
+  if (saved_input_.empty()) throw std::logic_error("short conv '" + weight_.name + "': final_state() before forward()");
   check_state(state, saved_input_.dim(0));
   causal_conv1d_final_state(saved_input_.device(), saved_input_.data(), channels_, state.data(),
                             {saved_input_.dim(0), saved_input_.dim(1), channels_, kernel_});
@@ -79,7 +78,7 @@ void ShortConvLayer::step(const Tensor& x_t, Tensor& y_t, Tensor& state) const {
   check_state(state, x_t.dim(0));
   y_t.resize(x_t.shape(), x_t.device());
   causal_conv1d_decode(x_t.device(), x_t.data(), channels_, weight_.value.data(), bias_.value.data(), state.data(),
-                           y_t.data(), {x_t.dim(0), 1, channels_, kernel_});
+                       y_t.data(), {x_t.dim(0), 1, channels_, kernel_});
 }
 
 }  // namespace seqbench

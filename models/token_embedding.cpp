@@ -7,11 +7,18 @@
 
 namespace seqbench {
 
-TokenEmbedding::TokenEmbedding(int vocab_size, int d_model, int max_seq_len, const std::string& position,
-                               Rng& rng, Device device)
-    : vocab_(vocab_size), d_model_(d_model), max_seq_len_(max_seq_len), position_(position), device_(device),
+TokenEmbedding::TokenEmbedding(int vocab_size, int d_model, int max_seq_len, const std::string& position, Rng& rng,
+                               Device device)
+    : vocab_(vocab_size),
+      d_model_(d_model),
+      max_seq_len_(max_seq_len),
+      position_(position),
+      device_(device),
       tokens_table_("embedding.tokens", {vocab_size, d_model}, false, device),
-      tokens_(device), grad_order_(device), grad_begin_(device), grad_target_(device) {
+      tokens_(device),
+      grad_order_(device),
+      grad_begin_(device),
+      grad_target_(device) {
   if (position != "learned" && position != "sinusoidal" && position != "none")
     throw std::invalid_argument("unknown position encoding '" + position + "' (expected learned, sinusoidal or none)");
   // GPT-2 initialisation: N(0, 0.02^2) for both tables.
@@ -45,8 +52,8 @@ const Tensor& TokenEmbedding::sinusoidal_rows(int64_t offset, int64_t seq_len) {
 void TokenEmbedding::forward(const int32_t* tokens, int64_t batch, int64_t seq_len, Tensor& x, int64_t offset) {
   if (position_ == "learned" && offset + seq_len > max_seq_len_)
     throw std::invalid_argument("sequence length " + std::to_string(offset + seq_len) +
-                                " exceeds the learned position table (max_seq_len " +
-                                std::to_string(max_seq_len_) + "); use position \"sinusoidal\" to extrapolate");
+                                " exceeds the learned position table (max_seq_len " + std::to_string(max_seq_len_) +
+                                "); use position \"sinusoidal\" to extrapolate");
   const int64_t rows = batch * seq_len;
   for (int64_t r = 0; r < rows; ++r)
     if (tokens[r] < 0 || tokens[r] >= vocab_)

@@ -39,8 +39,10 @@ inline std::vector<float> uniform_values(int64_t n, Rng& rng, double lo, double 
 
 template <class T>
 inline T to_storage(float x) {
-  if constexpr (std::is_same_v<T, float>) return x;
-  else return __float2bfloat16(x);
+  if constexpr (std::is_same_v<T, float>)
+    return x;
+  else
+    return __float2bfloat16(x);
 }
 inline float from_storage(float x) { return x; }
 inline float from_storage(__nv_bfloat16 x) { return __bfloat162float(x); }
@@ -104,3 +106,10 @@ const char* type_name() {
 
 }  // namespace gpu_checks
 }  // namespace seqbench
+
+// First statement of every GPU test case: a machine without a GPU passes it with a warning.
+#define SKIP_WITHOUT_GPU()                    \
+  if (!::seqbench::gpu_checks::gpu_ready()) { \
+    WARN("no CUDA device: skipped");          \
+    return;                                   \
+  }

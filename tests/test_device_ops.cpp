@@ -2,7 +2,6 @@
 // loops, the host grouping of ids, IndexBuffer, and the clear errors a CPU-only build or a
 // machine without a GPU gives when the GPU is asked for.
 #include <catch2/catch.hpp>
-
 #include <stdexcept>
 #include <vector>
 
@@ -53,7 +52,8 @@ TEST_CASE("embedding gradients through groups equal a row-by-row scatter-add") {
 TEST_CASE("position rows are added to every sequence and their gradient sums the batch") {
   Rng rng(6);
   const int64_t batch = 3, seq_len = 4, width = 3;
-  const std::vector<float> pos = random_values(seq_len * width, rng), dout = random_values(batch * seq_len * width, rng);
+  const std::vector<float> pos = random_values(seq_len * width, rng),
+                           dout = random_values(batch * seq_len * width, rng);
   std::vector<float> out(batch * seq_len * width, 1.0f), dpos(seq_len * width, 0.0f);
   add_position_rows(Device::cpu, pos.data(), out.data(), batch, seq_len, width);
   position_grad(Device::cpu, dout.data(), dpos.data(), batch, seq_len, width);

@@ -1,9 +1,8 @@
 // The small per-element and per-row kernels of the mixers on the GPU (feature maps, log-sigmoid decay,
 // SiLU / swish gate, causal depthwise conv) against their CPU kernels on fresh seeded inputs at odd sizes,
 // plus their dispatchers: on Device::cpu they must give exactly the CPU kernels' results (runs everywhere).
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <sstream>
@@ -114,9 +113,9 @@ TEST_CASE("elementwise dispatchers asked for the GPU in a build without CUDA thr
                     Catch::Contains("feature_map_fwd") && Catch::Contains("no CUDA backend"));
   CHECK_THROWS_WITH(swish_gate_fwd(Device::cuda, x.data(), x.data(), y.data(), 2, 2, 2),
                     Catch::Contains("swish_gate_fwd"));
-  CHECK_THROWS_WITH(causal_conv1d_decode(Device::cuda, x.data(), 2, x.data(), x.data(), y.data(), y.data(),
-                                         Conv1dShape{1, 1, 2, 2}),
-                    Catch::Contains("causal_conv1d_decode"));
+  CHECK_THROWS_WITH(
+      causal_conv1d_decode(Device::cuda, x.data(), 2, x.data(), x.data(), y.data(), y.data(), Conv1dShape{1, 1, 2, 2}),
+      Catch::Contains("causal_conv1d_decode"));
 }
 
 TEST_CASE("GPU elementwise kernels are skipped in a build without CUDA", "[gpu]") {
@@ -130,12 +129,6 @@ TEST_CASE("GPU elementwise kernels are skipped in a build without CUDA", "[gpu]"
 #include "tests/gpu_kernel_checks.h"
 
 using namespace seqbench::gpu_checks;
-
-#define SKIP_WITHOUT_GPU()           \
-  if (!gpu_ready()) {                \
-    WARN("no CUDA device: skipped"); \
-    return;                          \
-  }
 
 namespace {
 
@@ -245,8 +238,8 @@ TEST_CASE("the swish gate on the GPU matches the CPU kernels with gate rows wide
       for (bool strided : {false, true}) {
         const RowBlock gate{rows, width, strided ? 2 * width + 3 : width, strided ? 2 : 0};
         const RowBlock dgate{rows, width, strided ? width + 5 : width, strided ? 1 : 0};
-        INFO("rows=" << rows << " width=" << width << " gate_stride=" << gate.stride << " dgate_stride="
-                     << dgate.stride << " seed=" << seed);
+        INFO("rows=" << rows << " width=" << width << " gate_stride=" << gate.stride << " dgate_stride=" << dgate.stride
+                     << " seed=" << seed);
         Rng rng(seed++);
         const int64_t n = rows * width;
         const auto a = normal_values(n, rng), g = normal_values(gate.buffer_size(), rng, 3.0);

@@ -3,7 +3,6 @@
 // decode), fp32, norm-wise relative error 1e-4; and the dispatchers on the CPU against the CPU kernels.
 // GPU cases skip themselves (with a warning) without a GPU or in builds without CUDA.
 #include <catch2/catch.hpp>
-
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -144,8 +143,7 @@ TEST_CASE("the GLA dispatchers on the CPU give exactly the CPU kernels' results"
 
     const int64_t pairs = s.batch * s.heads;
     std::vector<float> out_t(pairs * s.value_dim), want_out_t = out_t, want_state = final_state;
-    gla_decode(Device::cpu, in.q.data(), in.k.data(), in.v.data(), in.g.data(), final_state.data(), out_t.data(), s,
-               o);
+    gla_decode(Device::cpu, in.q.data(), in.k.data(), in.v.data(), in.g.data(), final_state.data(), out_t.data(), s, o);
     gla_decode_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), want_state.data(), want_out_t.data(), s, o);
     CHECK(out_t == want_out_t);
     CHECK(final_state == want_state);
@@ -202,12 +200,6 @@ TEST_CASE("GPU GLA and SSD kernels are skipped in a build without CUDA", "[gpu]"
 
 using namespace seqbench::gpu_checks;
 
-#define SKIP_WITHOUT_GPU()           \
-  if (!gpu_ready()) {                \
-    WARN("no CUDA device: skipped"); \
-    return;                          \
-  }
-
 namespace {
 
 constexpr double kTolerance = 1e-4;  // fp32 on both sides: only the summation order differs
@@ -216,7 +208,7 @@ constexpr double kTolerance = 1e-4;  // fp32 on both sides: only the summation o
 // both sides of each register-tile width (32, 64, 128) up to the limit 256; value_dim over one and
 // several 32-column tiles.
 const std::vector<GlaShape> kGlaShapes = {
-    {1, 1, 1, 1, 1, true},   {2, 37, 3, 7, 33, true}, {1, 70, 2, 16, 16, true}, {2, 23, 1, 33, 7, true},
+    {1, 1, 1, 1, 1, true},     {2, 37, 3, 7, 33, true},  {1, 70, 2, 16, 16, true},  {2, 23, 1, 33, 7, true},
     {1, 131, 2, 20, 40, true}, {1, 19, 2, 130, 5, true}, {1, 11, 1, 256, 65, true},
 };
 
@@ -327,9 +319,9 @@ TEST_CASE("GLA on the GPU rejects key_dim above its limit and a missing chunk-st
   const GlaShape wide{1, 4, 1, kGlaCudaMaxKeyDim + 1, 8, true};
   CHECK_THROWS_WITH(gla_fwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, wide, {}),
                     Catch::Contains("key_dim must be <= 256") && Catch::Contains("257"));
-  CHECK_THROWS_AS(gla_bwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                               nullptr, wide, {}),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(
+      gla_bwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, wide, {}),
+      std::invalid_argument);
   const GlaShape s{1, 4, 1, 8, 8, true};
   CHECK_THROWS_WITH(gla_fwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, s, {}),
                     Catch::Contains("chunk_states"));

@@ -32,12 +32,6 @@ using namespace seqbench;
 using namespace seqbench::gpu_checks;
 using bf16 = __nv_bfloat16;
 
-#define SKIP_WITHOUT_GPU()                  \
-  if (!gpu_ready()) {                       \
-    WARN("no CUDA device: skipped");        \
-    return;                                 \
-  }
-
 namespace {
 
 std::string describe(const AttentionShape& s) {

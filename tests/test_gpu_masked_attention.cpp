@@ -2,9 +2,8 @@
 // against the CPU kernels on fresh seeded inputs at odd sizes, fp32, relative error 1e-4; the
 // dispatchers on Device::cpu and the span buffer's host side run in every build, the GPU cases
 // skip themselves (with a warning) on machines without a GPU and in builds without CUDA.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -128,12 +127,6 @@ TEST_CASE("asking a CPU-only build for masked attention on the GPU names the mis
 
 using namespace seqbench::gpu_checks;
 
-#define SKIP_WITHOUT_GPU()           \
-  if (!gpu_ready()) {                \
-    WARN("no CUDA device: skipped"); \
-    return;                          \
-  }
-
 namespace {
 
 constexpr double kTolerance = 1e-4;  // fp32 kernels differ from the CPU only in summation order
@@ -218,7 +211,7 @@ TEST_CASE("masked attention backward on the GPU is bitwise reproducible", "[gpu]
   const SpanTable keys = spans.table(kSinkWindowSpans, false);
   DeviceArray<float> q(in.q), k(in.k), v(in.v), dout(in.dout), out(n), lse(query_rows(s));
   masked_attention_fwd_cuda(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
-  std::vector<std::vector<float>> runs;
+  std::vector<std::vector<float> > runs;
   for (int run = 0; run < 2; ++run) {
     DeviceArray<float> dq(n), dk(n), dv(n);
     masked_attention_bwd_cuda(q.data(), k.data(), v.data(), lse.data(), dout.data(), dq.data(), dk.data(), dv.data(),
@@ -273,9 +266,8 @@ TEST_CASE("masked attention decode on the GPU matches the CPU kernel through the
 TEST_CASE("block means and sequence selection on the GPU equal the CPU's exactly, ties included", "[gpu][masked]") {
   SKIP_WITHOUT_GPU();
   uint64_t seed = 1500;
-  for (const AttentionShape& s : {AttentionShape{1, 1, 1, 1}, AttentionShape{2, 37, 3, 7},
-                                  AttentionShape{1, 70, 2, 33}, AttentionShape{2, 64, 1, 16},
-                                  AttentionShape{1, 45, 2, 256}})
+  for (const AttentionShape& s : {AttentionShape{1, 1, 1, 1}, AttentionShape{2, 37, 3, 7}, AttentionShape{1, 70, 2, 33},
+                                  AttentionShape{2, 64, 1, 16}, AttentionShape{1, 45, 2, 256}})
     for (int64_t block_size : {4, 16})
       for (int64_t top_k : {1, 2}) {
         const BlockTopk sel{block_size, top_k};

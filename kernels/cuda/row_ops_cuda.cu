@@ -111,7 +111,8 @@ void bias_grad_rows_cuda(const float* dy, float* dbias, int64_t rows, int64_t wi
   if (rows <= 0 || width <= 0) return;
   const int64_t chunks = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
   ScratchFloats partial(nullptr, chunks * width, stream);
-  const dim3 grid(static_cast<unsigned>((width + kColumnsPerBlock - 1) / kColumnsPerBlock), static_cast<unsigned>(chunks));
+  const dim3 grid(static_cast<unsigned>((width + kColumnsPerBlock - 1) / kColumnsPerBlock),
+                  static_cast<unsigned>(chunks));
   column_chunk_sums_kernel<<<grid, dim3(kColumnsPerBlock, kRowLanes), 0, stream>>>(dy, partial.data(), rows, width);
   cudaCheckLaunch();
   add_chunk_sums_kernel<<<grid_for(width), kThreads, 0, stream>>>(partial.data(), chunks, dbias, width);
@@ -121,9 +122,9 @@ void bias_grad_rows_cuda(const float* dy, float* dbias, int64_t rows, int64_t wi
 void copy_rows_cuda(const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t rows, int64_t width,
                     cudaStream_t stream) {
   if (rows <= 0 || width <= 0) return;
-  cudaCheck(cudaMemcpy2DAsync(dst, static_cast<size_t>(dst_stride) * sizeof(float), src,
-                              static_cast<size_t>(src_stride) * sizeof(float), static_cast<size_t>(width) * sizeof(float),
-                              static_cast<size_t>(rows), cudaMemcpyDeviceToDevice, stream));
+  cudaCheck(cudaMemcpy2DAsync(
+      dst, static_cast<size_t>(dst_stride) * sizeof(float), src, static_cast<size_t>(src_stride) * sizeof(float),
+      static_cast<size_t>(width) * sizeof(float), static_cast<size_t>(rows), cudaMemcpyDeviceToDevice, stream));
 }
 
 }  // namespace seqbench

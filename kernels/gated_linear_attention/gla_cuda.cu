@@ -113,8 +113,8 @@ __device__ __forceinline__ void write_column_sums(const Slab<kMaxKey>& s, float*
 }
 
 template <int kMaxKey>
-__device__ __forceinline__ void write_key_rows(const Slab<kMaxKey>& s, float* out, const GlaDims& d,
-                                               const HeadRows& x, int64_t t_first, int direction, int steps) {
+__device__ __forceinline__ void write_key_rows(const Slab<kMaxKey>& s, float* out, const GlaDims& d, const HeadRows& x,
+                                               int64_t t_first, int direction, int steps) {
   const int K = d.key_dim;
   for (int idx = threadIdx.x; idx < steps * K; idx += kThreads) {
     const int ts = idx / K, i = idx % K;
@@ -163,8 +163,8 @@ __global__ void __launch_bounds__(kThreads)
 // Grid (batch * heads, column tiles, chunks): from each saved chunk-start state, replays the chunk
 // and writes this tile's part of dq_t = scale S_t do_t at dq_parts + tile * tile_stride.
 template <int kRows>
-__global__ void __launch_bounds__(kThreads) gla_query_grad_kernel(ScanInputs in, GlaDims d, const float* chunk_states,
-                                                                  float* dq_parts, int64_t tile_stride) {
+__global__ void __launch_bounds__(kThreads)
+    gla_query_grad_kernel(ScanInputs in, GlaDims d, const float* chunk_states, float* dq_parts, int64_t tile_stride) {
   __shared__ Slab<kRows * kRowGroups> s;
   const int lane = threadIdx.x % kTileCols, warp = threadIdx.x / kTileCols;
   const int64_t bh = blockIdx.x, state_size = static_cast<int64_t>(d.key_dim) * d.value_dim;
@@ -244,8 +244,8 @@ __global__ void sum_tile_partials_kernel(const float* part, float* out, int64_t 
 }
 
 // Per-channel decay: one thread per (batch, head, key channel) sums backwards in time.
-__global__ void channel_decay_grad_kernel(const float* q, const float* k, const float* dq, const float* dk,
-                                          float* dg, GlaDims d, int64_t n_channels) {
+__global__ void channel_decay_grad_kernel(const float* q, const float* k, const float* dq, const float* dk, float* dg,
+                                          GlaDims d, int64_t n_channels) {
   for (int64_t n = first_element(); n < n_channels; n += element_stride()) {
     const HeadRows x = head_rows(d, n / d.key_dim);
     const int64_t base = x.qk_base + n % d.key_dim;
@@ -337,10 +337,14 @@ GlaDims dims_of(const GlaShape& s, const GlaOptions& o) {
 // Calls launch(std::integral_constant<int, R>) with the fewest key rows per thread R that cover key_dim.
 template <class Launch>
 void with_rows_per_thread(int64_t key_dim, Launch&& launch) {
-  if (key_dim <= 4 * kRowGroups) launch(std::integral_constant<int, 4>{});
-  else if (key_dim <= 8 * kRowGroups) launch(std::integral_constant<int, 8>{});
-  else if (key_dim <= 16 * kRowGroups) launch(std::integral_constant<int, 16>{});
-  else launch(std::integral_constant<int, 32>{});
+  if (key_dim <= 4 * kRowGroups)
+    launch(std::integral_constant<int, 4>{});
+  else if (key_dim <= 8 * kRowGroups)
+    launch(std::integral_constant<int, 8>{});
+  else if (key_dim <= 16 * kRowGroups)
+    launch(std::integral_constant<int, 16>{});
+  else
+    launch(std::integral_constant<int, 32>{});
   static_assert(32 * kRowGroups == kGlaCudaMaxKeyDim, "the widest instantiation must cover the documented limit");
 }
 
@@ -363,9 +367,9 @@ void gla_fwd_cuda(const float* q, const float* k, const float* v, const float* l
   cudaCheckLaunch();
 }
 
-void gla_bwd_cuda(const float* q, const float* k, const float* v, const float* log_decay,
-                  const float* chunk_states, const float* dout, float* dq, float* dk, float* dv,
-                  float* dlog_decay, const GlaShape& s, const GlaOptions& o, cudaStream_t stream) {
+void gla_bwd_cuda(const float* q, const float* k, const float* v, const float* log_decay, const float* chunk_states,
+                  const float* dout, float* dq, float* dk, float* dv, float* dlog_decay, const GlaShape& s,
+                  const GlaOptions& o, cudaStream_t stream) {
   check_gla_call(s, o, "gla_bwd_cuda", true);
   if (s.batch == 0 || s.seq_len == 0) return;
   const GlaDims d = dims_of(s, o);
@@ -379,11 +383,11 @@ void gla_bwd_cuda(const float* q, const float* k, const float* v, const float* l
   const dim3 chunk_grid(pairs, tiles, static_cast<unsigned>(std::min<int64_t>(d.num_chunks, kMaxGridYZ)));
   with_rows_per_thread(s.key_dim, [&](auto rows) {
     constexpr int R = decltype(rows)::value;
-    gla_query_grad_kernel<R><<<chunk_grid, kThreads, 0, stream>>>({nullptr, k, v, log_decay, dout}, d,
-                                                                   chunk_states, dq_part, n_qk);
+    gla_query_grad_kernel<R>
+        <<<chunk_grid, kThreads, 0, stream>>>({nullptr, k, v, log_decay, dout}, d, chunk_states, dq_part, n_qk);
     cudaCheckLaunch();
-    gla_reverse_scan_kernel<R><<<dim3(pairs, tiles), kThreads, 0, stream>>>({q, k, v, log_decay, dout}, d, dk_part,
-                                                                            n_qk, dv);
+    gla_reverse_scan_kernel<R>
+        <<<dim3(pairs, tiles), kThreads, 0, stream>>>({q, k, v, log_decay, dout}, d, dk_part, n_qk, dv);
     cudaCheckLaunch();
   });
   if (tiles > 1) {
@@ -400,8 +404,7 @@ void gla_bwd_cuda(const float* q, const float* k, const float* v, const float* l
   } else {
     const int64_t warps_per_block = kElementThreads / 32;
     const unsigned blocks = static_cast<unsigned>((s.batch * s.heads + warps_per_block - 1) / warps_per_block);
-    scalar_decay_grad_kernel<<<blocks, kElementThreads, 0, stream>>>(q, k, dq, dk, dlog_decay, d,
-                                                                     s.batch * s.heads);
+    scalar_decay_grad_kernel<<<blocks, kElementThreads, 0, stream>>>(q, k, dq, dk, dlog_decay, d, s.batch * s.heads);
   }
   cudaCheckLaunch();
 }

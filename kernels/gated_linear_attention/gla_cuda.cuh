@@ -25,13 +25,11 @@ void gla_fwd_cuda(const float* q, const float* k, const float* v, const float* l
                   float* chunk_states, float* final_state, const GlaShape& shape, const GlaOptions& options,
                   cudaStream_t stream = nullptr);
 
-void gla_bwd_cuda(const float* q, const float* k, const float* v, const float* log_decay,
-                  const float* chunk_states, const float* dout, float* dq, float* dk, float* dv,
-                  float* dlog_decay, const GlaShape& shape, const GlaOptions& options,
-                  cudaStream_t stream = nullptr);
+void gla_bwd_cuda(const float* q, const float* k, const float* v, const float* log_decay, const float* chunk_states,
+                  const float* dout, float* dq, float* dk, float* dv, float* dlog_decay, const GlaShape& shape,
+                  const GlaOptions& options, cudaStream_t stream = nullptr);
 
-void gla_decode_cuda(const float* q_t, const float* k_t, const float* v_t, const float* log_decay_t,
-                     float* state, float* out_t, const GlaShape& shape, const GlaOptions& options,
-                     cudaStream_t stream = nullptr);
+void gla_decode_cuda(const float* q_t, const float* k_t, const float* v_t, const float* log_decay_t, float* state,
+                     float* out_t, const GlaShape& shape, const GlaOptions& options, cudaStream_t stream = nullptr);
 
 }  // namespace seqbench

@@ -19,8 +19,7 @@ __global__ void log_sigmoid_decay_fwd_kernel(const float* z, float* log_decay, i
 
 __global__ void log_sigmoid_decay_bwd_kernel(const float* z, const float* dlog_decay, float* dz, int64_t n,
                                              float inv_tau) {
-  for (int64_t i = first_element(); i < n; i += element_stride())
-    dz[i] = dlog_decay[i] * inv_tau / (1.0f + expf(z[i]));
+  for (int64_t i = first_element(); i < n; i += element_stride()) dz[i] = dlog_decay[i] * inv_tau / (1.0f + expf(z[i]));
 }
 
 void check_count(int64_t n, const char* who) {

@@ -9,20 +9,12 @@ namespace seqbench {
 
 void log_sigmoid_decay_fwd(Device device, const float* z, float* log_decay, int64_t n, float tau) {
   if (device == Device::cpu) return log_sigmoid_decay_fwd_cpu(z, log_decay, n, tau);
-#ifdef SEQBENCH_WITH_CUDA
-  log_sigmoid_decay_fwd_cuda(z, log_decay, n, tau);
-#else
-  throw_no_cuda_backend("log_sigmoid_decay_fwd");
-#endif
+  SEQBENCH_ON_CUDA("log_sigmoid_decay_fwd", log_sigmoid_decay_fwd_cuda(z, log_decay, n, tau));
 }
 
 void log_sigmoid_decay_bwd(Device device, const float* z, const float* dlog_decay, float* dz, int64_t n, float tau) {
   if (device == Device::cpu) return log_sigmoid_decay_bwd_cpu(z, dlog_decay, dz, n, tau);
-#ifdef SEQBENCH_WITH_CUDA
-  log_sigmoid_decay_bwd_cuda(z, dlog_decay, dz, n, tau);
-#else
-  throw_no_cuda_backend("log_sigmoid_decay_bwd");
-#endif
+  SEQBENCH_ON_CUDA("log_sigmoid_decay_bwd", log_sigmoid_decay_bwd_cuda(z, dlog_decay, dz, n, tau));
 }
 
 }  // namespace seqbench

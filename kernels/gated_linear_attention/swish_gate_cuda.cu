@@ -88,8 +88,8 @@ void swish_gate_bwd_cuda(const float* a, const float* gate, const float* dout, f
   check_rows(rows, width, gate_stride, "gate_stride", "swish_gate_bwd_cuda");
   check_rows(rows, width, dgate_stride, "dgate_stride", "swish_gate_bwd_cuda");
   if (rows * width == 0) return;
-  swish_gate_bwd_kernel<<<element_blocks(rows * width), kElementThreads, 0, stream>>>(
-      a, gate, dout, da, dgate, rows, width, gate_stride, dgate_stride);
+  swish_gate_bwd_kernel<<<element_blocks(rows * width), kElementThreads, 0, stream>>>(a, gate, dout, da, dgate, rows,
+                                                                                      width, gate_stride, dgate_stride);
   cudaCheckLaunch();
 }
 

@@ -26,8 +26,7 @@ __global__ void elu_plus_one_fwd_kernel(const float* x, float* phi, int64_t n) {
 }
 
 __global__ void elu_plus_one_bwd_kernel(const float* x, const float* dphi, float* dx, int64_t n) {
-  for (int64_t i = first_element(); i < n; i += element_stride())
-    dx[i] = x[i] > 0.0f ? dphi[i] : dphi[i] * expf(x[i]);
+  for (int64_t i = first_element(); i < n; i += element_stride()) dx[i] = x[i] > 0.0f ? dphi[i] : dphi[i] * expf(x[i]);
 }
 
 // std::max(x, 0.0f) as the CPU writes it (keeps -0 and NaN as they are).
@@ -110,8 +109,8 @@ void feature_map_fwd_cuda(FeatureMap map, const float* x, float* phi, int64_t ro
                               " is not a known map");
 }
 
-void feature_map_bwd_cuda(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows,
-                          int64_t input_dim, cudaStream_t stream) {
+void feature_map_bwd_cuda(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows, int64_t input_dim,
+                          cudaStream_t stream) {
   check_sizes(rows, input_dim, "feature_map_bwd_cuda");
   const int64_t n = rows * input_dim;
   if (n == 0) return;

@@ -13,7 +13,7 @@ namespace seqbench {
 void feature_map_fwd_cuda(FeatureMap map, const float* x, float* phi, int64_t rows, int64_t input_dim,
                           cudaStream_t stream = nullptr);
 // dx = J_phi(x)^T dphi, overwritten.
-void feature_map_bwd_cuda(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows,
-                          int64_t input_dim, cudaStream_t stream = nullptr);
+void feature_map_bwd_cuda(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows, int64_t input_dim,
+                          cudaStream_t stream = nullptr);
 
 }  // namespace seqbench

@@ -9,21 +9,13 @@ namespace seqbench {
 
 void feature_map_fwd(Device device, FeatureMap map, const float* x, float* phi, int64_t rows, int64_t input_dim) {
   if (device == Device::cpu) return feature_map_fwd_cpu(map, x, phi, rows, input_dim);
-#ifdef SEQBENCH_WITH_CUDA
-  feature_map_fwd_cuda(map, x, phi, rows, input_dim);
-#else
-  throw_no_cuda_backend("feature_map_fwd");
-#endif
+  SEQBENCH_ON_CUDA("feature_map_fwd", feature_map_fwd_cuda(map, x, phi, rows, input_dim));
 }
 
 void feature_map_bwd(Device device, FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows,
                      int64_t input_dim) {
   if (device == Device::cpu) return feature_map_bwd_cpu(map, x, dphi, dx, rows, input_dim);
-#ifdef SEQBENCH_WITH_CUDA
-  feature_map_bwd_cuda(map, x, dphi, dx, rows, input_dim);
-#else
-  throw_no_cuda_backend("feature_map_bwd");
-#endif
+  SEQBENCH_ON_CUDA("feature_map_bwd", feature_map_bwd_cuda(map, x, dphi, dx, rows, input_dim));
 }
 
 }  // namespace seqbench

@@ -30,8 +30,8 @@ void linear_attention_decode(Device device, const float* phi_q_t, const float* p
                              const LinearAttentionOptions& options) {
   if (device == Device::cpu)
     return linear_attention_decode_cpu(phi_q_t, phi_k_t, v_t, kv_state, k_state, out_t, shape, options);
-  SEQBENCH_ON_CUDA("linear_attention_decode", linear_attention_decode_cuda(phi_q_t, phi_k_t, v_t, kv_state, k_state,
-                                                                           out_t, shape, options));
+  SEQBENCH_ON_CUDA("linear_attention_decode",
+                   linear_attention_decode_cuda(phi_q_t, phi_k_t, v_t, kv_state, k_state, out_t, shape, options));
 }
 
 }  // namespace seqbench

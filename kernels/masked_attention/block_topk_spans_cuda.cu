@@ -45,7 +45,7 @@ struct SelectionLayout {
 // (a later block must score strictly higher to pass an earlier one), sorts them by block and
 // writes the row of spans.
 template <int kPerLane>
-__global__ void __launch_bounds__(kSelectWarps * kWarpSize)
+__global__ void __launch_bounds__(kSelectWarps* kWarpSize)
     block_topk_select_kernel(const float* __restrict__ q, const float* __restrict__ means, SelectionLayout s,
                              KeySpan* __restrict__ spans) {
   extern __shared__ int32_t kept_blocks[];  // [kSelectWarps][width - 1], then the scores as floats

@@ -25,7 +25,7 @@ constexpr int kKeyThreads = kKeyWarps * kWarpSize;
 // dS subtracts it from, as the CPU kernel does, so a query with a single key gets dS = 0), a
 // second one accumulates dq_i.
 template <int kPerLane>
-__global__ void __launch_bounds__(kQueryWarps * kWarpSize)
+__global__ void __launch_bounds__(kQueryWarps* kWarpSize)
     masked_attention_dq_kernel(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
                                const float* __restrict__ lse, const float* __restrict__ dout, float* __restrict__ dq,
                                float* __restrict__ delta, SpanRows spans, HeadLayout layout, float scale,

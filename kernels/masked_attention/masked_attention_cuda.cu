@@ -17,7 +17,7 @@ constexpr int kDecodeWarps = 8;  // warps splitting one decode query's keys
 
 // One warp per query row (bh, i), rows numbered bh * L + i as lse is laid out.
 template <int kPerLane>
-__global__ void __launch_bounds__(kQueryWarps * kWarpSize)
+__global__ void __launch_bounds__(kQueryWarps* kWarpSize)
     masked_attention_fwd_kernel(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
                                 float* __restrict__ out, float* __restrict__ lse, SpanRows spans, HeadLayout layout,
                                 float scale, int64_t rows) {
@@ -50,7 +50,7 @@ __global__ void __launch_bounds__(kQueryWarps * kWarpSize)
 // One block per (batch, head): warp w takes runs w, w + 8, ... of every span; the warps' partial
 // softmax states are merged in warp order (as flash decoding merges its splits).
 template <int kPerLane>
-__global__ void __launch_bounds__(kDecodeWarps * kWarpSize)
+__global__ void __launch_bounds__(kDecodeWarps* kWarpSize)
     masked_attention_decode_kernel(const float* __restrict__ q_t, const float* __restrict__ k_cache,
                                    const float* __restrict__ v_cache, float* __restrict__ out_t, SpanRows spans,
                                    HeadLayout cache, float scale) {

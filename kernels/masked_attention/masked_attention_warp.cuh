@@ -184,10 +184,14 @@ inline void check_attention_problem(const SpanTable& keys, const AttentionShape&
 // or 8, so each kernel is compiled for the few register widths a head_dim <= 256 needs.
 template <class Launch>
 void with_lanes_for(int64_t head_dim, Launch launch) {
-  if (head_dim <= 32) launch(std::integral_constant<int, 1>{});
-  else if (head_dim <= 64) launch(std::integral_constant<int, 2>{});
-  else if (head_dim <= 128) launch(std::integral_constant<int, 4>{});
-  else launch(std::integral_constant<int, 8>{});
+  if (head_dim <= 32)
+    launch(std::integral_constant<int, 1>{});
+  else if (head_dim <= 64)
+    launch(std::integral_constant<int, 2>{});
+  else if (head_dim <= 128)
+    launch(std::integral_constant<int, 4>{});
+  else
+    launch(std::integral_constant<int, 8>{});
 }
 
 }  // namespace masked_cuda

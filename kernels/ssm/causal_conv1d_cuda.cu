@@ -31,13 +31,12 @@ __global__ void conv_fwd_kernel(const float* in, int64_t in_stride, const float*
 }
 
 // din[t] = sum_j w[j] dout[t + (K-1) - j] over the outputs that exist (t + (K-1) - j < L).
-__global__ void conv_din_kernel(const float* w, const float* dout, float* din, int64_t din_stride, int64_t L,
-                                int64_t C, int64_t K, int64_t n) {
+__global__ void conv_din_kernel(const float* w, const float* dout, float* din, int64_t din_stride, int64_t L, int64_t C,
+                                int64_t K, int64_t n) {
   for (int64_t e = first_element(); e < n; e += element_stride()) {
     const int64_t r = e / C, c = e - r * C, t = r % L;
     float acc = 0.0f;
-    for (int64_t j = t + K - L > 0 ? t + K - L : 0; j < K; ++j)
-      acc += w[j * C + c] * dout[(r + (K - 1) - j) * C + c];
+    for (int64_t j = t + K - L > 0 ? t + K - L : 0; j < K; ++j) acc += w[j * C + c] * dout[(r + (K - 1) - j) * C + c];
     din[r * din_stride + c] = acc;
   }
 }
@@ -63,8 +62,8 @@ __global__ void conv_param_grad_partial_kernel(const float* in, int64_t in_strid
 }
 
 // Element (tap, c): the chunks' partials summed in chunk order, added to dw[tap, c] (or dbias[c] for tap K).
-__global__ void conv_param_grad_combine_kernel(const float* partial, float* dw, float* dbias, int64_t chunks,
-                                               int64_t C, int64_t K) {
+__global__ void conv_param_grad_combine_kernel(const float* partial, float* dw, float* dbias, int64_t chunks, int64_t C,
+                                               int64_t K) {
   const int64_t n = (K + 1) * C;
   for (int64_t e = first_element(); e < n; e += element_stride()) {
     float sum = 0.0f;
@@ -123,8 +122,8 @@ void causal_conv1d_fwd_cuda(const float* in, int64_t in_stride, const float* w, 
   const int64_t rows = s.batch * s.seq_len, n = rows * s.channels;
   check_stride(in_stride, rows, s.channels, "in_stride", "causal_conv1d_fwd_cuda");
   if (n == 0) return;
-  conv_fwd_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(in, in_stride, w, bias, out, s.seq_len,
-                                                                     s.channels, s.kernel, n);
+  conv_fwd_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(in, in_stride, w, bias, out, s.seq_len, s.channels,
+                                                                     s.kernel, n);
   cudaCheckLaunch();
 }
 
@@ -145,8 +144,8 @@ void causal_conv1d_bwd_cuda(const float* in, int64_t in_stride, const float* w, 
   conv_param_grad_partial_kernel<<<grid, kChannelThreads, 0, stream>>>(in, in_stride, dout, partial.data(), rows,
                                                                        s.seq_len, C, K, chunk_rows);
   cudaCheckLaunch();
-  conv_param_grad_combine_kernel<<<element_blocks((K + 1) * C), kElementThreads, 0, stream>>>(partial.data(), dw,
-                                                                                              dbias, chunks, C, K);
+  conv_param_grad_combine_kernel<<<element_blocks((K + 1) * C), kElementThreads, 0, stream>>>(partial.data(), dw, dbias,
+                                                                                              chunks, C, K);
   cudaCheckLaunch();
 }
 

@@ -8,11 +8,11 @@
 
 namespace seqbench {
 
-void causal_conv1d_fwd(Device device, const float* in, int64_t in_stride, const float* w, const float* bias,
-                       float* out, const Conv1dShape& shape);
+void causal_conv1d_fwd(Device device, const float* in, int64_t in_stride, const float* w, const float* bias, float* out,
+                       const Conv1dShape& shape);
 // din overwritten; dw and dbias accumulated.
-void causal_conv1d_bwd(Device device, const float* in, int64_t in_stride, const float* w, const float* dout,
-                       float* din, int64_t din_stride, float* dw, float* dbias, const Conv1dShape& shape);
+void causal_conv1d_bwd(Device device, const float* in, int64_t in_stride, const float* w, const float* dout, float* din,
+                       int64_t din_stride, float* dw, float* dbias, const Conv1dShape& shape);
 void causal_conv1d_final_state(Device device, const float* in, int64_t in_stride, float* state,
                                const Conv1dShape& shape);
 void causal_conv1d_decode(Device device, const float* in_t, int64_t in_stride, const float* w, const float* bias,

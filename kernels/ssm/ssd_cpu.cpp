@@ -61,8 +61,8 @@ void ssd_fwd_cpu(const SsdInputs& in, float* y, float* final_state, SsdWorkspace
   const GlaShape scan = scan_shape(s);
   build_scan_inputs(in, ws, s);
   ensure_size(ws.chunk_states, s.batch * s.heads * gla_num_chunks(s.seq_len, chunk_size) * s.state_dim * s.head_dim);
-  gla_fwd_cpu(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(), final_state,
-              scan, {chunk_size, 1.0f});
+  gla_fwd_cpu(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(), final_state, scan,
+              {chunk_size, 1.0f});
   add_skip(in, y, s.batch * s.seq_len, s);
 }
 

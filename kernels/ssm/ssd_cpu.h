@@ -56,8 +56,8 @@ struct SsdWorkspace {
 void ssd_fwd_cpu(const SsdInputs& in, float* y, float* final_state, SsdWorkspace& ws, const SsdShape& shape,
                  int64_t chunk_size);
 // dy laid out as y. ws must hold what the matching ssd_fwd_cpu left there.
-void ssd_bwd_cpu(const SsdInputs& in, const float* dy, const SsdGrads& grads, SsdWorkspace& ws,
-                 const SsdShape& shape, int64_t chunk_size);
+void ssd_bwd_cpu(const SsdInputs& in, const float* dy, const SsdGrads& grads, SsdWorkspace& ws, const SsdShape& shape,
+                 int64_t chunk_size);
 // One token per sequence (shape.seq_len is taken as 1): state [batch, heads, N, P] advances,
 // y_t [batch, heads * head_dim].
 void ssd_decode_cpu(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspace& ws, const SsdShape& shape);

@@ -14,7 +14,7 @@
 namespace seqbench {
 namespace {
 
-constexpr int kRowThreads = 128;     // threads of a block that handles one row (b, t) at a time
+constexpr int kRowThreads = 128;  // threads of a block that handles one row (b, t) at a time
 constexpr int64_t kMaxRowBlocks = 1 << 16;
 constexpr int kParamThreads = 256;
 constexpr int64_t kParamSlices = 64;  // row slices summed separately, then combined in slice order
@@ -159,8 +159,8 @@ void build_scan_inputs(const SsdInputs& in, SsdWorkspace& ws, const SsdShape& s,
   ensure_on_gpu(ws.v, rows * H * P);
   ensure_on_gpu(ws.log_decay, rows * H);
   if (rows == 0) return;
-  ssd_scan_inputs_kernel<<<row_blocks(rows), kRowThreads, 0, stream>>>(in, d, ws.dt.data(), ws.q.data(),
-                                                                       ws.k.data(), ws.v.data(), ws.log_decay.data());
+  ssd_scan_inputs_kernel<<<row_blocks(rows), kRowThreads, 0, stream>>>(in, d, ws.dt.data(), ws.q.data(), ws.k.data(),
+                                                                       ws.v.data(), ws.log_decay.data());
   cudaCheckLaunch();
 }
 
@@ -174,8 +174,8 @@ void add_skip(const SsdInputs& in, float* y, const SsdShape& s, cudaStream_t str
 
 // The backward reads what the forward left: it must be a GPU forward of this shape.
 void check_forward_workspace(const SsdWorkspace& ws, const SsdShape& s, int64_t chunk_size) {
-  const int64_t rows = s.batch * s.seq_len, states = s.batch * s.heads *
-                                                     gla_num_chunks(s.seq_len, chunk_size) * s.state_dim * s.head_dim;
+  const int64_t rows = s.batch * s.seq_len,
+                states = s.batch * s.heads * gla_num_chunks(s.seq_len, chunk_size) * s.state_dim * s.head_dim;
   if (ws.q.device() != Device::cuda || ws.q.numel() != rows * s.heads * s.state_dim ||
       ws.chunk_states.numel() != states)
     throw std::invalid_argument("ssd_bwd_cuda: the workspace holds " + shape_string(ws.q.shape()) + " scan inputs on " +
@@ -191,8 +191,7 @@ void ssd_fwd_cuda(const SsdInputs& in, float* y, float* final_state, SsdWorkspac
   if (chunk_size < 1)
     throw std::invalid_argument("ssd_fwd_cuda: chunk_size must be >= 1, got " + std::to_string(chunk_size));
   build_scan_inputs(in, ws, s, stream);
-  ensure_on_gpu(ws.chunk_states,
-                s.batch * s.heads * gla_num_chunks(s.seq_len, chunk_size) * s.state_dim * s.head_dim);
+  ensure_on_gpu(ws.chunk_states, s.batch * s.heads * gla_num_chunks(s.seq_len, chunk_size) * s.state_dim * s.head_dim);
   if (s.batch * s.seq_len == 0) {  // no tokens: the state stays zero
     if (final_state && s.batch > 0)
       cudaCheck(cudaMemsetAsync(final_state, 0, s.batch * s.heads * s.state_dim * s.head_dim * sizeof(float), stream));

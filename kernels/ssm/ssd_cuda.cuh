@@ -18,8 +18,8 @@ namespace seqbench {
 
 void ssd_fwd_cuda(const SsdInputs& in, float* y, float* final_state, SsdWorkspace& ws, const SsdShape& shape,
                   int64_t chunk_size, cudaStream_t stream = nullptr);
-void ssd_bwd_cuda(const SsdInputs& in, const float* dy, const SsdGrads& grads, SsdWorkspace& ws,
-                  const SsdShape& shape, int64_t chunk_size, cudaStream_t stream = nullptr);
+void ssd_bwd_cuda(const SsdInputs& in, const float* dy, const SsdGrads& grads, SsdWorkspace& ws, const SsdShape& shape,
+                  int64_t chunk_size, cudaStream_t stream = nullptr);
 void ssd_decode_cuda(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspace& ws, const SsdShape& shape,
                      cudaStream_t stream = nullptr);
 

@@ -16,7 +16,13 @@ namespace {
 
 // Sub-seed labels of the projections, so each draws from its own stream of spec.seed.
 enum ProjectionSeed : uint64_t {
-  kSeedQ = 1, kSeedK = 2, kSeedV = 3, kSeedO = 4, kSeedGate = 5, kSeedDown = 6, kSeedUp = 7
+  kSeedQ = 1,
+  kSeedK = 2,
+  kSeedV = 3,
+  kSeedO = 4,
+  kSeedGate = 5,
+  kSeedDown = 6,
+  kSeedUp = 7
 };
 
 constexpr float kNormEps = 1e-5f;  // LayerNorm eps, as GLA's and RetNet's group norms
@@ -41,8 +47,8 @@ GlaDecay parse_gla_decay(const std::string& name) {
 
 GlaMixer::GlaMixer(const MixerSpec& spec) : spec_(spec) {
   validate_mixer_shape(spec);
-  check_mixer_params(spec, {"decay", "gate_logit_normalizer", "gate_rank", "normalize_output", "output_gate",
-                            "chunk_size"});
+  check_mixer_params(spec,
+                     {"decay", "gate_logit_normalizer", "gate_rank", "normalize_output", "output_gate", "chunk_size"});
   try {
     decay_ = parse_gla_decay(mixer_param_string(spec, "decay", "channel"));
   } catch (const std::invalid_argument& e) {
@@ -55,8 +61,7 @@ GlaMixer::GlaMixer(const MixerSpec& spec) : spec_(spec) {
   normalize_ = mixer_param_bool(spec, "normalize_output", true);
   output_gate_ = mixer_param_bool(spec, "output_gate", true);
   options_.chunk_size = mixer_param_int(spec, "chunk_size", 64);
-  if (options_.chunk_size < 1)
-    bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
+  if (options_.chunk_size < 1) bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
   options_.scale = 1.0f / std::sqrt(static_cast<float>(spec.head_dim()));
 
   const int d = spec.d_model;
@@ -122,7 +127,7 @@ void GlaMixer::output_fwd(const Tensor& x, const Tensor& attn, Tensor& y, Output
     buf.mean.resize({rows}, spec_.device);
     buf.rstd.resize({rows}, spec_.device);
     layer_norm_fwd(spec_.device, attn.data(), norm_gain_.data(), norm_bias_.data(), buf.normed.data(), buf.mean.data(),
-                       buf.rstd.data(), rows, dh, kNormEps);
+                   buf.rstd.data(), rows, dh, kNormEps);
     current = &buf.normed;
   }
   if (output_gate_) {
@@ -157,8 +162,8 @@ void GlaMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
       {batch_, shape.heads, gla_num_chunks(seq_len_, options_.chunk_size), shape.key_dim, shape.value_dim},
       spec_.device);
   attn_.resize(x.shape(), spec_.device);
-  gla_fwd(spec_.device, q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), attn_.data(), chunk_states_.data(),
-              state ? state->state.data() : nullptr, shape, options_);
+  gla_fwd(spec_.device, q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), attn_.data(),
+          chunk_states_.data(), state ? state->state.data() : nullptr, shape, options_);
   output_fwd(x, attn_, y, train_out_, true);
   if (state) state->position = seq_len_;
 }
@@ -171,17 +176,17 @@ const Tensor& GlaMixer::output_bwd(const Tensor& dy) {
     const Tensor& gate_input = normalize_ ? train_out_.normed : attn_;
     d_normed_.resize(attn_.shape(), spec_.device);
     d_gate_.resize(attn_.shape(), spec_.device);
-    swish_gate_bwd(spec_.device, gate_input.data(), train_out_.gate.data(), d_out_.data(), d_normed_.data(), d_gate_.data(),
-                       tokens, d, d, d);
+    swish_gate_bwd(spec_.device, gate_input.data(), train_out_.gate.data(), d_out_.data(), d_normed_.data(),
+                   d_gate_.data(), tokens, d, d, d);
     grad = &d_normed_;
   }
   if (!normalize_) return *grad;
   d_attn_.resize(attn_.shape(), spec_.device);
   norm_dgain_.zero();
   norm_dbias_.zero();
-  layer_norm_bwd(spec_.device, grad->data(), attn_.data(), norm_gain_.data(), train_out_.mean.data(), train_out_.rstd.data(),
-                     d_attn_.data(), norm_dgain_.data(), norm_dbias_.data(), tokens * spec_.n_heads,
-                     spec_.head_dim());
+  layer_norm_bwd(spec_.device, grad->data(), attn_.data(), norm_gain_.data(), train_out_.mean.data(),
+                 train_out_.rstd.data(), d_attn_.data(), norm_dgain_.data(), norm_dbias_.data(), tokens * spec_.n_heads,
+                 spec_.head_dim());
   return d_attn_;
 }
 
@@ -209,9 +214,9 @@ void GlaMixer::backward(const Tensor& dy, Tensor& dx) {
   dk_.resize(k_.shape(), spec_.device);
   dv_.resize(v_.shape(), spec_.device);
   d_log_decay_.resize(train_decay_.log_decay.shape(), spec_.device);
-  gla_bwd(spec_.device, q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), chunk_states_.data(), d_attn.data(),
-              dq_.data(), dk_.data(), dv_.data(), decay_ == GlaDecay::fixed ? nullptr : d_log_decay_.data(), shape,
-              options_);
+  gla_bwd(spec_.device, q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), chunk_states_.data(),
+          d_attn.data(), dq_.data(), dk_.data(), dv_.data(), decay_ == GlaDecay::fixed ? nullptr : d_log_decay_.data(),
+          shape, options_);
   wq_.backward(dq_, dx);
   wk_.backward(dk_, dx_part_);
   axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
@@ -244,7 +249,7 @@ void GlaMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   decay_fwd(x_t, step_decay_, false);
   attn_t_.resize(x_t.shape(), spec_.device);
   gla_decode(spec_.device, q_t_.data(), k_t_.data(), v_t_.data(), step_decay_.log_decay.data(), state.state.data(),
-                 attn_t_.data(), shape_for(state.batch, 1), options_);
+             attn_t_.data(), shape_for(state.batch, 1), options_);
   output_fwd(x_t, attn_t_, y_t, step_out_, false);
   ++state.position;
 }

@@ -39,8 +39,7 @@ LinearAttentionMixer::LinearAttentionMixer(const MixerSpec& spec) : spec_(spec) 
   options_.eps = static_cast<float>(mixer_param_double(spec, "eps", 1e-12));
   if (!(options_.eps >= 0.0f)) bad_param(spec, "eps must be >= 0, got " + std::to_string(options_.eps));
   options_.chunk_size = mixer_param_int(spec, "chunk_size", 64);
-  if (options_.chunk_size < 1)
-    bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
+  if (options_.chunk_size < 1) bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
 
   shape_.heads = spec.n_heads;
   shape_.feature_dim = feature_map_width(map_, projected_dim_);
@@ -86,8 +85,7 @@ void LinearAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
     final_k = state->k_state.data();
   }
   linear_attention_fwd(spec_.device, phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
-                           options_.normalize ? denominator_.data() : nullptr, final_kv, final_k, shape,
-                           options_);
+                       options_.normalize ? denominator_.data() : nullptr, final_kv, final_k, shape, options_);
   wo_.forward(attn_, y);
   if (state) state->position = seq_len_;
 }
@@ -95,8 +93,8 @@ void LinearAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
 void LinearAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   if (seq_len_ == 0) throw std::logic_error("mixer 'linear': backward() called before forward()");
   if (dy.shape() != attn_.shape())
-    throw std::invalid_argument("mixer 'linear': gradient has shape " + shape_string(dy.shape()) +
-                                ", expected " + shape_string(attn_.shape()));
+    throw std::invalid_argument("mixer 'linear': gradient has shape " + shape_string(dy.shape()) + ", expected " +
+                                shape_string(attn_.shape()));
   const LinearAttentionShape shape = shape_for(batch_, seq_len_);
   const int64_t rows = batch_ * seq_len_ * shape.heads;
   wo_.backward(dy, d_attn_);
@@ -104,8 +102,8 @@ void LinearAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   d_phi_k_.resize(phi_k_.shape(), spec_.device);
   dv_.resize(v_.shape(), spec_.device);
   linear_attention_bwd(spec_.device, phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
-                           options_.normalize ? denominator_.data() : nullptr, d_attn_.data(),
-                           d_phi_q_.data(), d_phi_k_.data(), dv_.data(), shape, options_);
+                       options_.normalize ? denominator_.data() : nullptr, d_attn_.data(), d_phi_q_.data(),
+                       d_phi_k_.data(), dv_.data(), shape, options_);
   dq_.resize(q_.shape(), spec_.device);
   dk_.resize(k_.shape(), spec_.device);
   feature_map_bwd(spec_.device, map_, q_.data(), d_phi_q_.data(), dq_.data(), rows, projected_dim_);
@@ -118,8 +116,7 @@ void LinearAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
 }
 
 std::unique_ptr<MixerCache> LinearAttentionMixer::make_cache(int batch, int max_len) const {
-  if (batch < 1)
-    throw std::invalid_argument("mixer 'linear': cache needs batch >= 1, got " + std::to_string(batch));
+  if (batch < 1) throw std::invalid_argument("mixer 'linear': cache needs batch >= 1, got " + std::to_string(batch));
   auto cache = std::make_unique<LinearAttentionCache>();
   cache->kv_state = Tensor({batch, shape_.heads, shape_.feature_dim, shape_.head_dim}, spec_.device);
   cache->k_state = Tensor({batch, shape_.heads, shape_.feature_dim}, spec_.device);
@@ -144,7 +141,7 @@ void LinearAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
   feature_map_fwd(spec_.device, map_, k_t_.data(), phi_k_t_.data(), rows, projected_dim_);
   attn_t_.resize(x_t.shape(), spec_.device);
   linear_attention_decode(spec_.device, phi_q_t_.data(), phi_k_t_.data(), v_t_.data(), state.kv_state.data(),
-                              state.k_state.data(), attn_t_.data(), shape, options_);
+                          state.k_state.data(), attn_t_.data(), shape, options_);
   wo_.apply(attn_t_, y_t);
   ++state.position;
 }

@@ -75,7 +75,7 @@ void MaskedAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
   attn_.resize(x.shape(), spec_.device);
   lse_.resize({batch_, spec_.n_heads, seq_len_}, spec_.device);
   masked_attention_fwd(spec_.device, q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), keys_,
-                           shape(batch_, seq_len_));
+                       shape(batch_, seq_len_));
   wo_.forward(attn_, y);
   if (!cache) return;
 
@@ -103,8 +103,8 @@ void MaskedAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   dq_.resize(attn_.shape(), spec_.device);
   dk_.resize(attn_.shape(), spec_.device);
   dv_.resize(attn_.shape(), spec_.device);
-  masked_attention_bwd(spec_.device, q_.data(), k_.data(), v_.data(), lse_.data(), d_attn_.data(), dq_.data(), dk_.data(),
-                           dv_.data(), keys_, shape(batch_, seq_len_));
+  masked_attention_bwd(spec_.device, q_.data(), k_.data(), v_.data(), lse_.data(), d_attn_.data(), dq_.data(),
+                       dk_.data(), dv_.data(), keys_, shape(batch_, seq_len_));
   wq_.backward(dq_, dx);
   wk_.backward(dk_, dx_part_);
   axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
@@ -149,7 +149,7 @@ void MaskedAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
   const SpanTable keys = pattern_->decode_spans(q_t_, kv, decode_spans_);
   attn_t_.resize(x_t.shape(), spec_.device);
   masked_attention_decode(spec_.device, q_t_.data(), kv.keys.data(), kv.values.data(), attn_t_.data(), keys,
-                              shape(kv.batch, kv.slots));
+                          shape(kv.batch, kv.slots));
   wo_.apply(attn_t_, y_t);
   ++kv.position;
 }
@@ -162,8 +162,7 @@ std::vector<Param*> MaskedAttentionMixer::params() {
 }
 
 size_t MaskedAttentionMixer::state_bytes(int seq_len) const {
-  return 2 * static_cast<size_t>(pattern_->cached_tokens(seq_len)) * static_cast<size_t>(spec_.d_model) *
-         sizeof(float);
+  return 2 * static_cast<size_t>(pattern_->cached_tokens(seq_len)) * static_cast<size_t>(spec_.d_model) * sizeof(float);
 }
 
 }  // namespace seqbench

@@ -46,8 +46,7 @@ class AttentionKeyPattern {
   virtual void keys_written(MaskedAttentionCache& cache, int64_t first, int64_t last) const {}
   // The query at token cache.position, whose key is already in the cache, in slot indices;
   // q_t is [batch, d_model].
-  virtual SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache,
-                                 SpanBuffer& storage) const = 0;
+  virtual SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache, SpanBuffer& storage) const = 0;
 
   // Tokens whose keys and values decode keeps after seq_len tokens (Zoology/Based state size).
   virtual int64_t cached_tokens(int64_t seq_len) const = 0;

@@ -40,8 +40,7 @@ int64_t SinkWindowPattern::slot_of(int64_t token, const MaskedAttentionCache& ca
   return ring_of(sinks_, window_, cache).slot_of(token);
 }
 
-SpanTable SinkWindowPattern::decode_spans(const Tensor&, const MaskedAttentionCache& cache,
-                                          SpanBuffer& storage) const {
+SpanTable SinkWindowPattern::decode_spans(const Tensor&, const MaskedAttentionCache& cache, SpanBuffer& storage) const {
   KeySpan spans[kSinkWindowDecodeSpans];
   sink_window_decode_spans(cache.position, ring_of(sinks_, window_, cache), spans);
   storage.upload(spans, kSinkWindowDecodeSpans);

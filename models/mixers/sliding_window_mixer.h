@@ -23,8 +23,7 @@ class SinkWindowPattern : public AttentionKeyPattern {
   // without a length limit, a shorter one up to max_len tokens.
   MaskedCacheLayout cache_layout(int64_t max_len) const override;
   int64_t slot_of(int64_t token, const MaskedAttentionCache& cache) const override;
-  SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache,
-                         SpanBuffer& storage) const override;
+  SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache, SpanBuffer& storage) const override;
   int64_t cached_tokens(int64_t seq_len) const override;
 
  private:

@@ -51,8 +51,8 @@ void SoftmaxAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cach
   auto& kv = cache_as<SoftmaxAttentionCache>(*cache, spec_);
   if (kv.batch != batch_ || kv.max_len < seq_len_)
     throw std::invalid_argument("mixer 'softmax': cache holds " + std::to_string(kv.batch) + " x " +
-                                std::to_string(kv.max_len) + " tokens, forward got batch " +
-                                std::to_string(batch_) + " of length " + std::to_string(seq_len_));
+                                std::to_string(kv.max_len) + " tokens, forward got batch " + std::to_string(batch_) +
+                                " of length " + std::to_string(seq_len_));
   // Sequence b's keys go to the first seq_len slots of its max_len-slot cache row.
   const int64_t row = static_cast<int64_t>(spec_.d_model) * seq_len_, cache_row = kv.max_len * spec_.d_model;
   copy_rows(x.device(), k_.data(), row, kv.keys.data(), cache_row, batch_, row);
@@ -63,15 +63,15 @@ void SoftmaxAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cach
 void SoftmaxAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   if (seq_len_ == 0) throw std::logic_error("mixer 'softmax': backward() called before forward()");
   if (dy.shape() != attn_.shape())
-    throw std::invalid_argument("mixer 'softmax': gradient has shape " + shape_string(dy.shape()) +
-                                ", expected " + shape_string(attn_.shape()));
+    throw std::invalid_argument("mixer 'softmax': gradient has shape " + shape_string(dy.shape()) + ", expected " +
+                                shape_string(attn_.shape()));
   const AttentionShape shape{batch_, seq_len_, spec_.n_heads, spec_.head_dim()};
   wo_.backward(dy, d_attn_);
   dq_.resize(attn_.shape(), dy.device());
   dk_.resize(attn_.shape(), dy.device());
   dv_.resize(attn_.shape(), dy.device());
   softmax_attention_bwd(dy.device(), q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), d_attn_.data(),
-                            dq_.data(), dk_.data(), dv_.data(), shape);
+                        dq_.data(), dk_.data(), dv_.data(), shape);
   wq_.backward(dq_, dx);
   wk_.backward(dk_, dx_part_);
   axpy(dy.device(), 1.0f, dx_part_.data(), dx.data(), dx.numel());
@@ -110,8 +110,8 @@ void SoftmaxAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cac
   copy_rows(x_t.device(), v_t_.data(), D, kv.values.data() + slot, kv.max_len * D, kv.batch, D);
   attn_t_.resize(x_t.shape(), x_t.device());
   const AttentionShape cache_shape{kv.batch, kv.max_len, spec_.n_heads, spec_.head_dim()};
-  softmax_attention_decode(x_t.device(), q_t_.data(), kv.keys.data(), kv.values.data(), kv.position + 1,
-                               attn_t_.data(), cache_shape);
+  softmax_attention_decode(x_t.device(), q_t_.data(), kv.keys.data(), kv.values.data(), kv.position + 1, attn_t_.data(),
+                           cache_shape);
   wo_.apply(attn_t_, y_t);
   ++kv.position;
 }

@@ -40,17 +40,16 @@ class BlockTopkPattern : public AttentionKeyPattern {
     // Blocks completed by tokens [first, last): those ending in (first, last].
     const int64_t from = first / sel_.block_size, to = last / sel_.block_size;
     if (from < to)
-      block_key_means(cache.keys.device(), cache.keys.data(), cache_shape(cache), sel_.block_size, from, to, cache.summaries.data(),
-                          cache.summary_rows);
+      block_key_means(cache.keys.device(), cache.keys.data(), cache_shape(cache), sel_.block_size, from, to,
+                      cache.summaries.data(), cache.summary_rows);
   }
 
-  SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache,
-                         SpanBuffer& storage) const override {
+  SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache, SpanBuffer& storage) const override {
     const AttentionShape shape = cache_shape(cache);
     const int64_t width = sel_.width(cache.position / sel_.block_size);
     storage.resize(shape.batch * shape.heads * width, q_t.device());
-    block_topk_decode_spans(q_t.device(), q_t.data(), cache.summaries.data(), cache.summary_rows, cache.position,
-                            shape, sel_, storage.data());
+    block_topk_decode_spans(q_t.device(), q_t.data(), cache.summaries.data(), cache.summary_rows, cache.position, shape,
+                            sel_, storage.data());
     return storage.table(width, true);
   }
 

@@ -55,8 +55,8 @@ SsmMixer::SsmMixer(const MixerSpec& spec) : spec_(checked(spec)) {
   Rng in_rng(Rng::derive(spec.seed, kSeedIn)), out_rng(Rng::derive(spec.seed, kSeedOut));
   in_proj_ = LinearLayer(spec.kind + ".in_proj", spec.d_model, static_cast<int>(proj_width_), false, in_rng, 0.0f,
                          spec.device);
-  out_proj_ = LinearLayer(spec.kind + ".out_proj", static_cast<int>(d_inner_), spec.d_model, false, out_rng, 0.0f,
-                          spec.device);
+  out_proj_ =
+      LinearLayer(spec.kind + ".out_proj", static_cast<int>(d_inner_), spec.d_model, false, out_rng, 0.0f, spec.device);
   if (conv_kernel_ > 0) {
     // PyTorch's Conv1d default for a depthwise conv: uniform in +-1/sqrt(fan_in), fan_in = kernel.
     Rng rng(Rng::derive(spec.seed, kSeedConv));
@@ -105,8 +105,8 @@ void SsmMixer::conv_fwd(const Tensor& zxbcdt, Tensor& conv_out, Tensor& xbc, int
   if (conv_kernel_ == 0) return;
   conv_out.resize({batch, seq_len, conv_channels_}, spec_.device);
   xbc.resize(conv_out.shape(), spec_.device);
-  causal_conv1d_fwd(spec_.device, zxbcdt.data() + d_inner_, proj_width_, conv_weight_.value.data(), conv_bias_.value.data(),
-                        conv_out.data(), {batch, seq_len, conv_channels_, conv_kernel_});
+  causal_conv1d_fwd(spec_.device, zxbcdt.data() + d_inner_, proj_width_, conv_weight_.value.data(),
+                    conv_bias_.value.data(), conv_out.data(), {batch, seq_len, conv_channels_, conv_kernel_});
   silu_fwd(spec_.device, conv_out.data(), xbc.data(), conv_out.numel());
 }
 
@@ -123,7 +123,7 @@ void SsmMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   conv_fwd(zxbcdt_, conv_out_, xbc_, batch_, seq_len_);
   y_.resize({batch_, seq_len_, d_inner_}, spec_.device);
   ssd_fwd(spec_.device, scan_inputs(zxbcdt_, xbc_), y_.data(), state ? state->ssm_state.data() : nullptr, ws_,
-              shape_for(batch_, seq_len_), chunk_size_);
+          shape_for(batch_, seq_len_), chunk_size_);
   gated_.resize(y_.shape(), spec_.device);
   swish_gate_fwd(spec_.device, y_.data(), zxbcdt_.data(), gated_.data(), rows, d_inner_, proj_width_);
   out_proj_.forward(gated_, y);
@@ -143,8 +143,8 @@ void SsmMixer::backward(const Tensor& dy, Tensor& dx) {
   out_proj_.backward(dy, d_gated_);
   d_zxbcdt_.resize(zxbcdt_.shape(), spec_.device);  // every column is overwritten below
   d_y_.resize(y_.shape(), spec_.device);
-  swish_gate_bwd(spec_.device, y_.data(), zxbcdt_.data(), d_gated_.data(), d_y_.data(), d_zxbcdt_.data(), rows, d_inner_,
-                     proj_width_, proj_width_);
+  swish_gate_bwd(spec_.device, y_.data(), zxbcdt_.data(), d_gated_.data(), d_y_.data(), d_zxbcdt_.data(), rows,
+                 d_inner_, proj_width_, proj_width_);
 
   SsdGrads grads;
   if (conv_kernel_ > 0) {
@@ -168,9 +168,9 @@ void SsmMixer::backward(const Tensor& dy, Tensor& dx) {
   if (conv_kernel_ > 0) {
     d_conv_out_.resize(conv_out_.shape(), spec_.device);
     silu_bwd(spec_.device, conv_out_.data(), d_xbc_.data(), d_conv_out_.data(), conv_out_.numel());
-    causal_conv1d_bwd(spec_.device, zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.value.data(), d_conv_out_.data(),
-                          d_zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.grad.data(), conv_bias_.grad.data(),
-                          {batch_, seq_len_, conv_channels_, conv_kernel_});
+    causal_conv1d_bwd(spec_.device, zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.value.data(),
+                      d_conv_out_.data(), d_zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.grad.data(),
+                      conv_bias_.grad.data(), {batch_, seq_len_, conv_channels_, conv_kernel_});
   }
   in_proj_.backward(d_zxbcdt_, dx);
 }
@@ -196,13 +196,13 @@ void SsmMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
     conv_out_t_.resize({batch, conv_channels_}, spec_.device);
     xbc_t_.resize(conv_out_t_.shape(), spec_.device);
     causal_conv1d_decode(spec_.device, zxbcdt_t_.data() + d_inner_, proj_width_, conv_weight_.value.data(),
-                             conv_bias_.value.data(), state.conv_state.data(), conv_out_t_.data(),
-                             {batch, 1, conv_channels_, conv_kernel_});
+                         conv_bias_.value.data(), state.conv_state.data(), conv_out_t_.data(),
+                         {batch, 1, conv_channels_, conv_kernel_});
     silu_fwd(spec_.device, conv_out_t_.data(), xbc_t_.data(), conv_out_t_.numel());
   }
   y_t_.resize({batch, d_inner_}, spec_.device);
   ssd_decode(spec_.device, scan_inputs(zxbcdt_t_, xbc_t_), state.ssm_state.data(), y_t_.data(), step_ws_,
-                 shape_for(batch, 1));
+             shape_for(batch, 1));
   gated_t_.resize(y_t_.shape(), spec_.device);
   swish_gate_fwd(spec_.device, y_t_.data(), zxbcdt_t_.data(), gated_t_.data(), batch, d_inner_, proj_width_);
   out_proj_.apply(gated_t_, y_t);
