@@ -1,32 +1,46 @@
 #!/usr/bin/env bash
 # Runs the GPU checks and benchmarks from prebuilt binaries on a machine with a GPU:
-#   bench_gpu/run_gpu_checks.sh BIN_DIR OUT_DIR
-# BIN_DIR holds test_gpu_kernels, seqbench_gpu_bench and optionally lib/ (runtime libraries to
-# fall back on). Logs go to OUT_DIR; a summary is printed last.
+#   bench_gpu/run_gpu_checks.sh BIN_DIR OUT_DIR [SUITE]
+# BIN_DIR holds the test_gpu_* programs, seqbench_gpu_bench, optionally seqbench and lib/ (runtime
+# libraries to fall back on). With SUITE (e.g. zoology-mqar) and seqbench present, the suite is
+# also run with --device cuda and timed. Logs go to OUT_DIR; a summary is printed last.
 set -u
 bin=${1:?binary folder}
 out=${2:?output folder}
+suite=${3:-}
 mkdir -p "$out"
 export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}:/usr/local/cuda/lib64:$(realpath "$bin")/lib"
 sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,temperature.gpu,power.draw \
   --format=csv >"$out/device.txt" 2>&1
-ldd "$bin/test_gpu_kernels" | grep -i "not found" >>"$out/device.txt"
-
-"$bin/test_gpu_kernels" --durations yes >"$out/test.log" 2>&1
-test_rc=$?
+summary=()
+for test in "$bin"/test_gpu_*; do
+  name=$(basename "$test")
+  ldd "$test" | grep -i "not found" >>"$out/device.txt"
+  "$test" --durations yes >"$out/$name.log" 2>&1
+  rc=$?
+  # The allocator test provokes an out-of-memory error on purpose; memcheck would report it.
+  timeout 300 "$sanitizer" --tool memcheck --leak-check no "$test" "~[memory]" >"$out/$name.memcheck.log" 2>&1
+  memcheck_rc=$?
+  timeout 300 "$sanitizer" --tool racecheck "$test" "~[memory]" >"$out/$name.racecheck.log" 2>&1
+  racecheck_rc=$?
+  summary+=("$name: test rc=$rc ($(tail -2 "$out/$name.log" | head -1)); memcheck rc=$memcheck_rc ($(tail -1 "$out/$name.memcheck.log")); racecheck rc=$racecheck_rc ($(tail -1 "$out/$name.racecheck.log"))")
+done
 "$bin/seqbench_gpu_bench" >"$out/bench.md" 2>&1
 bench_rc=$?
-# The allocator test provokes an out-of-memory error on purpose; memcheck would report it.
-timeout 300 "$sanitizer" --tool memcheck --leak-check no "$bin/test_gpu_kernels" "~[memory]" >"$out/memcheck.log" 2>&1
-memcheck_rc=$?
-timeout 300 "$sanitizer" --tool racecheck "$bin/test_gpu_kernels" "[softmax],[linear]" >"$out/racecheck.log" 2>&1
-racecheck_rc=$?
+if [ -n "$suite" ] && [ -x "$bin/seqbench" ]; then
+  start=$(date +%s.%N)
+  "$bin/seqbench" run --suite "$suite" --device cuda --db "$out/suite.db" >"$out/suite.md" 2>"$out/suite.log"
+  suite_rc=$?
+  echo "suite $suite on cuda: rc=$suite_rc, $(echo "$(date +%s.%N) - $start" | bc) s wall" >>"$out/suite.md"
+fi
 
 cat "$out/device.txt"
-grep -E "FAILED|REQUIRE|CHECK\(|with expansion|seed=|^  [0-9.e-]+ <" "$out/test.log" | head -60
-echo "== test rc=$test_rc"; tail -4 "$out/test.log"
-echo "== memcheck rc=$memcheck_rc"; tail -3 "$out/memcheck.log"
-echo "== racecheck rc=$racecheck_rc"; tail -3 "$out/racecheck.log"
+for test in "$bin"/test_gpu_*; do
+  grep -E "FAILED|REQUIRE|CHECK\(|with expansion|seed=|^  [0-9.e-]+ <" "$out/$(basename "$test").log" | head -30
+done
+printf '%s\n' "${summary[@]}"
 echo "== bench rc=$bench_rc"; cat "$out/bench.md"
+[ -n "$suite" ] && tail -40 "$out/suite.md"
+exit 0
