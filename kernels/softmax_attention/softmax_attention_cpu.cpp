@@ -1,3 +1,5 @@
+// Causal softmax attention on the CPU: the online-softmax row loop of online_softmax_cpu.h over the
+// span [0, i] of each query; checked against a plain two-pass reference in tests/test_softmax_attention.cpp.
 #include "kernels/softmax_attention/softmax_attention_cpu.h"
 
 #include <algorithm>
@@ -5,68 +7,11 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/vector_ops.h"
+#include "kernels/masked_attention/online_softmax_cpu.h"
 
 namespace seqbench {
-namespace {
 
-// Keys are visited in blocks whose scores fit on the stack; the running max is updated once per
-// block, as FlashAttention does per tile, so exp() never sees a large positive argument.
-constexpr int64_t kKeyBlock = 64;
-// Below this many multiply-adds a parallel region costs more than it saves.
-constexpr int64_t kParallelWork = 1 << 14;
-
-// One (batch, head) slice of q/k/v/out: token t starts at t * stride.
-struct HeadSlice {
-  int64_t offset, stride;
-};
-
-HeadSlice head_slice(int64_t bh, int64_t rows_per_batch, const AttentionShape& s) {
-  const int64_t b = bh / s.heads, h = bh % s.heads, stride = s.heads * s.head_dim;
-  return {b * rows_per_batch * stride + h * s.head_dim, stride};
-}
-
-bool worth_parallel(int64_t pairs, int64_t work) { return pairs > 1 && work > kParallelWork; }
-
-// scores[j] = scale * q . k_j for j in [j0, j1), from keys transposed as kt[d * n + j].
-void score_block_transposed(const float* q, const float* kt, int64_t n, int64_t dh, float scale, int64_t j0,
-                            int64_t j1, float* scores) {
-  fill_zero_cpu(scores, j1 - j0);
-  for (int64_t d = 0; d < dh; ++d) axpy_cpu(q[d], kt + d * n + j0, scores, j1 - j0);
-  scale_cpu(scale, scores, j1 - j0);
-}
-
-// Online softmax of one query row over n_keys keys, values `stride` floats apart. score_block(j0,
-// j1, scores) fills the scaled scores of keys [j0, j1). Writes the normalised output row and
-// returns the row's log-sum-exp.
-template <class ScoreBlock>
-float attend_row(ScoreBlock score_block, const float* v, int64_t n_keys, int64_t stride, int64_t dh, float* out) {
-  float scores[kKeyBlock];
-  float running_max = -std::numeric_limits<float>::infinity();
-  float running_sum = 0.0f;
-  fill_zero_cpu(out, dh);
-  for (int64_t j0 = 0; j0 < n_keys; j0 += kKeyBlock) {
-    const int64_t j1 = std::min(n_keys, j0 + kKeyBlock);
-    score_block(j0, j1, scores);
-    float block_max = running_max;
-    for (int64_t j = 0; j < j1 - j0; ++j) block_max = std::max(block_max, scores[j]);
-    if (j0 > 0 && block_max > running_max) {
-      const float correction = std::exp(running_max - block_max);
-      running_sum *= correction;
-      scale_cpu(correction, out, dh);
-    }
-    running_max = block_max;
-    for (int64_t j = j0; j < j1; ++j) {
-      const float p = std::exp(scores[j - j0] - running_max);
-      running_sum += p;
-      axpy_cpu(p, v + j * stride, out, dh);
-    }
-  }
-  scale_cpu(1.0f / running_sum, out, dh);
-  return running_max + std::log(running_sum);
-}
-
-}  // namespace
+using namespace attention_rows;
 
 void softmax_attention_fwd_cpu(const float* q, const float* k, const float* v, float* out, float* lse,
                                const AttentionShape& s) {
@@ -82,17 +27,17 @@ void softmax_attention_fwd_cpu(const float* q, const float* k, const float* v, f
       for (int64_t i = 0; i < L; ++i) {
         const float* q_i = q + x.offset + i * x.stride;
         auto scores = [&](int64_t j0, int64_t j1, float* out_scores) {
-          score_block_transposed(q_i, kt.data(), L, dh, scale, j0, j1, out_scores);
+          score_run_transposed(q_i, kt.data(), L, dh, scale, j0, j1, out_scores);
         };
-        lse[bh * L + i] = attend_row(scores, v + x.offset, i + 1, x.stride, dh, out + x.offset + i * x.stride);
+        const KeySpan causal{0, static_cast<int32_t>(i + 1)};
+        lse[bh * L + i] = attend_spans(scores, &causal, 1, v + x.offset, x.stride, dh, out + x.offset + i * x.stride);
       }
     }
   }
 }
 
-void softmax_attention_bwd_cpu(const float* q, const float* k, const float* v, const float* out,
-                               const float* lse, const float* dout, float* dq, float* dk, float* dv,
-                               const AttentionShape& s) {
+void softmax_attention_bwd_cpu(const float* q, const float* k, const float* v, const float* out, const float* lse,
+                               const float* dout, float* dq, float* dk, float* dv, const AttentionShape& s) {
   const int64_t L = s.seq_len, dh = s.head_dim, pairs = s.batch * s.heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
 #pragma omp parallel if (worth_parallel(pairs, pairs * L * L * dh))
@@ -119,7 +64,7 @@ void softmax_attention_bwd_cpu(const float* q, const float* k, const float* v, c
         const float* dout_i = dout + row_i;
         const int64_t n = i + 1;
         // P_ij = exp(S_ij - lse_i): the forward's probabilities, rebuilt without a second softmax.
-        score_block_transposed(q_i, kt, L, dh, scale, 0, n, p);
+        score_run_transposed(q_i, kt, L, dh, scale, 0, n, p);
         const float row_lse = lse[bh * L + i];
         for (int64_t j = 0; j < n; ++j) p[j] = std::exp(p[j] - row_lse);
         // dS_ij = P_ij (dP_ij - D_i), dP_ij = dout_i . v_j, D_i = dout_i . out_i; the
@@ -142,21 +87,14 @@ void softmax_attention_bwd_cpu(const float* q, const float* k, const float* v, c
   }
 }
 
-void softmax_attention_decode_cpu(const float* q_t, const float* k_cache, const float* v_cache,
-                                  int64_t len, float* out_t, const AttentionShape& cache) {
+void softmax_attention_decode_cpu(const float* q_t, const float* k_cache, const float* v_cache, int64_t len,
+                                  float* out_t, const AttentionShape& cache) {
   const int64_t dh = cache.head_dim, pairs = cache.batch * cache.heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
 #pragma omp parallel for schedule(static) if (worth_parallel(pairs, pairs * len * dh))
   for (int64_t bh = 0; bh < pairs; ++bh) {
-    // One query against the cache: keys are read in place (a transpose would cost as much as
-    // the dot products it saves).
     const HeadSlice x = head_slice(bh, cache.seq_len, cache);
-    const float* q = q_t + bh * dh;
-    const float* keys = k_cache + x.offset;
-    auto scores = [&](int64_t j0, int64_t j1, float* out_scores) {
-      for (int64_t j = j0; j < j1; ++j) out_scores[j - j0] = dot_cpu(q, keys + j * x.stride, dh) * scale;
-    };
-    attend_row(scores, v_cache + x.offset, len, x.stride, dh, out_t + bh * dh);
+    const KeySpan cached{0, static_cast<int32_t>(len)};
+    attend_cache(q_t + bh * dh, k_cache + x.offset, v_cache + x.offset, x.stride, dh, &cached, 1, out_t + bh * dh);
   }
 }
 
