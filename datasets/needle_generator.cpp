@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "datasets/retrieval_stream.h"
+#include "datasets/seeded_examples.h"
 #include "datasets/word_tokenizer.h"
 #include "datasets/word_vocabulary.h"
 #include "kernels/rng.h"
@@ -59,15 +61,11 @@ const NeedleTemplate& needle_template() {
   return t;
 }
 
-void append(std::vector<int32_t>& out, const std::vector<int32_t>& tokens) {
-  out.insert(out.end(), tokens.begin(), tokens.end());
-}
-
 using Key = std::pair<int32_t, int32_t>;  // adjective, noun
 
 void append_key(std::vector<int32_t>& out, const Key& key) {
   out.push_back(key.first);
-  append(out, needle_template().dash);
+  append_tokens(out, needle_template().dash);
   out.push_back(key.second);
 }
 
@@ -75,7 +73,7 @@ void append_key(std::vector<int32_t>& out, const Key& key) {
 void append_query_list(std::vector<int32_t>& out, const std::vector<Key>& keys) {
   const NeedleTemplate& t = needle_template();
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (i > 0) append(out, i + 1 == keys.size() ? t.comma_and : t.comma);
+    if (i > 0) append_tokens(out, i + 1 == keys.size() ? t.comma_and : t.comma);
     append_key(out, keys[i]);
   }
 }
@@ -106,12 +104,6 @@ std::vector<Key> draw_distinct_keys(int count, Rng& rng) {
   return keys;
 }
 
-std::vector<int32_t> draw_value(int digits, Rng& rng) {
-  std::vector<int32_t> value(static_cast<size_t>(digits));
-  for (int d = 0; d < digits; ++d) value[d] = digit_token(static_cast<int>(rng.uniform_int(d == 0 ? 1 : 0, 10)));
-  return value;
-}
-
 template <class T>
 void shuffle(std::vector<T>& items, Rng& rng) {
   for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[static_cast<size_t>(rng.uniform_int(0, i))]);
@@ -130,25 +122,27 @@ void generate_example(const NeedleParams& p, Rng& rng, int32_t* inputs, int32_t*
   const std::vector<Key> keys = draw_distinct_keys(s.keys, rng);
   std::vector<Needle> needles;
   for (int k = 0; k < s.keys; ++k)
-    for (int v = 0; v < s.values_per_key; ++v) needles.push_back({static_cast<size_t>(k), draw_value(p.value_digits, rng)});
+    for (int v = 0; v < s.values_per_key; ++v)
+      needles.push_back({static_cast<size_t>(k), draw_number_tokens(p.value_digits, rng)});
   std::vector<size_t> asked(static_cast<size_t>(s.keys));
   for (size_t k = 0; k < asked.size(); ++k) asked[k] = k;
   shuffle(asked, rng);
   asked.resize(static_cast<size_t>(s.queries));
   shuffle(needles, rng);  // RULER shuffles the needles before placing them
 
-  const Haystack haystack = make_haystack(p.haystack, p.seq_len + 1 - static_cast<int64_t>(fixed_stream_length(p)), rng);
+  const Haystack haystack =
+      make_haystack(p.haystack, p.seq_len + 1 - static_cast<int64_t>(fixed_stream_length(p)), rng);
   // The needle at `depth` is the first one (in shuffled order) of the key asked first.
   const size_t tracked = static_cast<size_t>(
       std::find_if(needles.begin(), needles.end(), [&](const Needle& n) { return n.key_index == asked[0]; }) -
       needles.begin());
   std::vector<PlacedNeedle> placed(needles.size());
   for (size_t i = 0; i < needles.size(); ++i) {
-    append(placed[i].tokens, t.needle_head);
+    append_tokens(placed[i].tokens, t.needle_head);
     append_key(placed[i].tokens, keys[needles[i].key_index]);
-    append(placed[i].tokens, t.needle_is);
-    append(placed[i].tokens, needles[i].value);
-    append(placed[i].tokens, t.full_stop);
+    append_tokens(placed[i].tokens, t.needle_is);
+    append_tokens(placed[i].tokens, needles[i].value);
+    append_tokens(placed[i].tokens, t.full_stop);
     placed[i].position = (i == tracked && p.depth) ? insertion_point_at_depth(haystack, *p.depth)
                                                    : random_insertion_point(haystack, rng);
   }
@@ -168,18 +162,18 @@ void generate_example(const NeedleParams& p, Rng& rng, int32_t* inputs, int32_t*
 
   std::vector<int32_t> stream;
   stream.reserve(static_cast<size_t>(p.seq_len) + 1);
-  if (p.instruction) append(stream, t.instruction[plural]);
-  append(stream, body);
-  append(stream, t.question_head[plural]);
+  if (p.instruction) append_tokens(stream, t.instruction[plural]);
+  append_tokens(stream, body);
+  append_tokens(stream, t.question_head[plural]);
   append_query_list(stream, asked_keys);
-  append(stream, t.question_middle);
-  append(stream, t.answer_head[plural]);
+  append_tokens(stream, t.question_middle);
+  append_tokens(stream, t.answer_head[plural]);
   append_query_list(stream, asked_keys);
-  append(stream, t.answer_middle[plural]);
+  append_tokens(stream, t.answer_middle[plural]);
   std::vector<char> answer(stream.size(), 0);
   for (size_t a = 0; a < answers.size(); ++a) {
-    if (a > 0) append(stream, t.comma);
-    append(stream, *answers[a]);
+    if (a > 0) append_tokens(stream, t.comma);
+    append_tokens(stream, *answers[a]);
     answer.resize(stream.size(), 0);
     std::fill(answer.end() - static_cast<int64_t>(answers[a]->size()), answer.end(), 1);
   }
@@ -210,7 +204,8 @@ void validate_needle_params(const NeedleParams& p) {
   const int max_keys = static_cast<int>(std::min<size_t>(64, key_adjective_tokens().size() * key_noun_tokens().size()));
   if (p.num_needles < 1 || p.num_needles > max_keys)
     fail("num_needles must be in [1, " + std::to_string(max_keys) + "], got " + std::to_string(p.num_needles));
-  if (p.depth && !(*p.depth >= 0.0 && *p.depth <= 1.0)) fail("depth must be in [0, 1], got " + std::to_string(*p.depth));
+  if (p.depth && !(*p.depth >= 0.0 && *p.depth <= 1.0))
+    fail("depth must be in [0, 1], got " + std::to_string(*p.depth));
   const int needed = needle_min_seq_len(p);
   if (p.seq_len < needed)
     fail("seq_len=" + std::to_string(p.seq_len) + " is too short for this variant (num_needles=" +
@@ -220,19 +215,9 @@ void validate_needle_params(const NeedleParams& p) {
 
 TokenDataset generate_needle(const NeedleParams& p, int64_t num_examples, uint64_t seed) {
   validate_needle_params(p);
-  if (num_examples < 0) fail("num_examples must be >= 0, got " + std::to_string(num_examples));
-  TokenDataset data;
-  data.num_examples = num_examples;
-  data.seq_len = p.seq_len;
-  data.vocab_size = word_vocabulary_size();
-  data.inputs.resize(static_cast<size_t>(num_examples * p.seq_len));
-  data.labels.resize(static_cast<size_t>(num_examples * p.seq_len));
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < num_examples; ++i) {
-    Rng rng(Rng::derive(seed, static_cast<uint64_t>(i)));
-    generate_example(p, rng, data.inputs.data() + i * p.seq_len, data.labels.data() + i * p.seq_len);
-  }
-  return data;
+  return generate_seeded_examples(
+      "needle", num_examples, p.seq_len, word_vocabulary_size(), seed,
+      [&](Rng& rng, int32_t* inputs, int32_t* labels) { generate_example(p, rng, inputs, labels); });
 }
 
 }  // namespace seqbench

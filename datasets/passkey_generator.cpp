@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "datasets/haystack_text.h"
+#include "datasets/retrieval_stream.h"
+#include "datasets/seeded_examples.h"
 #include "datasets/word_tokenizer.h"
 #include "datasets/word_vocabulary.h"
 #include "kernels/rng.h"
@@ -30,21 +32,16 @@ const PasskeyTemplate& passkey_template() {
   return t;
 }
 
-void append(std::vector<int32_t>& out, const std::vector<int32_t>& tokens) {
-  out.insert(out.end(), tokens.begin(), tokens.end());
-}
-
 void generate_example(const PasskeyParams& p, Rng& rng, int32_t* inputs, int32_t* labels) {
   const PasskeyTemplate& t = passkey_template();
-  std::vector<int32_t> digits(static_cast<size_t>(p.num_digits));
-  for (int d = 0; d < p.num_digits; ++d) digits[d] = digit_token(static_cast<int>(rng.uniform_int(d == 0 ? 1 : 0, 10)));
+  const std::vector<int32_t> digits = draw_number_tokens(p.num_digits, rng);
 
   PlacedNeedle needle;
-  append(needle.tokens, t.needle_head);
-  append(needle.tokens, digits);
-  append(needle.tokens, t.needle_middle);
-  append(needle.tokens, digits);
-  append(needle.tokens, t.needle_tail);
+  append_tokens(needle.tokens, t.needle_head);
+  append_tokens(needle.tokens, digits);
+  append_tokens(needle.tokens, t.needle_middle);
+  append_tokens(needle.tokens, digits);
+  append_tokens(needle.tokens, t.needle_tail);
 
   const int64_t haystack_length = static_cast<int64_t>(p.seq_len) - passkey_min_seq_len(p);
   // The filler haystack draws nothing, so the draws are digits, then (random depth only) depth.
@@ -53,11 +50,11 @@ void generate_example(const PasskeyParams& p, Rng& rng, int32_t* inputs, int32_t
 
   std::vector<int32_t> stream;
   stream.reserve(static_cast<size_t>(p.seq_len) + 1);
-  if (p.instruction) append(stream, t.instruction);
-  append(stream, insert_needles(haystack, {needle}));
-  append(stream, t.question);
+  if (p.instruction) append_tokens(stream, t.instruction);
+  append_tokens(stream, insert_needles(haystack, {needle}));
+  append_tokens(stream, t.question);
   const size_t answer_begin = stream.size();
-  append(stream, digits);
+  append_tokens(stream, digits);
   std::vector<char> answer(stream.size(), 0);
   for (size_t i = answer_begin; i < stream.size(); ++i) answer[i] = 1;
   write_next_token_example(stream, answer, p.seq_len, inputs, labels);
@@ -74,29 +71,20 @@ int passkey_min_seq_len(const PasskeyParams& p) {
 
 void validate_passkey_params(const PasskeyParams& p) {
   if (p.num_digits < 1 || p.num_digits > 64) fail("num_digits must be in [1, 64], got " + std::to_string(p.num_digits));
-  if (p.depth && !(*p.depth >= 0.0 && *p.depth <= 1.0)) fail("depth must be in [0, 1], got " + std::to_string(*p.depth));
+  if (p.depth && !(*p.depth >= 0.0 && *p.depth <= 1.0))
+    fail("depth must be in [0, 1], got " + std::to_string(*p.depth));
   const int needed = passkey_min_seq_len(p);
   if (p.seq_len < needed)
-    fail("seq_len=" + std::to_string(p.seq_len) + " is too short: the passkey template with num_digits=" +
-         std::to_string(p.num_digits) + (p.instruction ? " and the instruction" : "") + " needs seq_len >= " +
-         std::to_string(needed));
+    fail("seq_len=" + std::to_string(p.seq_len) +
+         " is too short: the passkey template with num_digits=" + std::to_string(p.num_digits) +
+         (p.instruction ? " and the instruction" : "") + " needs seq_len >= " + std::to_string(needed));
 }
 
 TokenDataset generate_passkey(const PasskeyParams& p, int64_t num_examples, uint64_t seed) {
   validate_passkey_params(p);
-  if (num_examples < 0) fail("num_examples must be >= 0, got " + std::to_string(num_examples));
-  TokenDataset data;
-  data.num_examples = num_examples;
-  data.seq_len = p.seq_len;
-  data.vocab_size = word_vocabulary_size();
-  data.inputs.resize(static_cast<size_t>(num_examples * p.seq_len));
-  data.labels.resize(static_cast<size_t>(num_examples * p.seq_len));
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < num_examples; ++i) {
-    Rng rng(Rng::derive(seed, static_cast<uint64_t>(i)));
-    generate_example(p, rng, data.inputs.data() + i * p.seq_len, data.labels.data() + i * p.seq_len);
-  }
-  return data;
+  return generate_seeded_examples(
+      "passkey", num_examples, p.seq_len, word_vocabulary_size(), seed,
+      [&](Rng& rng, int32_t* inputs, int32_t* labels) { generate_example(p, rng, inputs, labels); });
 }
 
 }  // namespace seqbench

@@ -1,11 +1,8 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
-#include <functional>
 #include <map>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,25 +13,17 @@
 #include "datasets/word_vocabulary.h"
 #include "kernels/rng.h"
 #include "tasks/task.h"
+#include "tests/invalid_argument_message.h"
+#include "tests/labelled_tokens.h"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using nlohmann::json;
-using seqbench::kIgnoreLabel;
 using seqbench::NeedleParams;
 using seqbench::NeedleVariant;
 using seqbench::TokenDataset;
 
 namespace {
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 using Key = std::pair<int32_t, int32_t>;
 
@@ -87,13 +76,6 @@ std::vector<Key> asked_keys(const std::vector<int32_t>& in) {
   return keys;
 }
 
-std::vector<int32_t> labels_of(const TokenDataset& data, int64_t i) {
-  std::vector<int32_t> out;
-  for (int64_t t = 0; t < data.seq_len; ++t)
-    if (data.label_row(i)[t] != kIgnoreLabel) out.push_back(data.label_row(i)[t]);
-  return out;
-}
-
 NeedleParams needle_params(NeedleVariant variant, seqbench::HaystackKind haystack, int seq_len,
                            std::optional<double> depth, int digits = 3) {
   NeedleParams p;
@@ -118,15 +100,18 @@ TEST_CASE("the word vocabulary has stable ids for pad, digits and punctuation, a
   CHECK(seqbench::word_token_id(".") == 11);
   CHECK(seqbench::word_token_id("the") == 44);
   CHECK(std::set<std::string>(vocabulary.begin(), vocabulary.end()).size() == vocabulary.size());
-  for (size_t id = 0; id < vocabulary.size(); ++id) CHECK(seqbench::word_token_id(vocabulary[id]) == static_cast<int32_t>(id));
+  for (size_t id = 0; id < vocabulary.size(); ++id)
+    CHECK(seqbench::word_token_id(vocabulary[id]) == static_cast<int32_t>(id));
   // The groups generators draw from are disjoint.
   std::set<int32_t> seen;
-  for (const auto* group : {&seqbench::key_adjective_tokens(), &seqbench::key_noun_tokens(), &seqbench::noise_word_tokens()})
+  for (const auto* group :
+       {&seqbench::key_adjective_tokens(), &seqbench::key_noun_tokens(), &seqbench::noise_word_tokens()})
     for (int32_t id : *group) CHECK(seen.insert(id).second);
 }
 
 TEST_CASE("tokenizing splits words, digits and punctuation, and detokenizing undoes it") {
-  const std::vector<int32_t> ids = seqbench::tokenize_words("One of the special magic numbers for Jittery-Hospital is: 4071.");
+  const std::vector<int32_t> ids =
+      seqbench::tokenize_words("One of the special magic numbers for Jittery-Hospital is: 4071.");
   CHECK(ids.size() == 17);
   CHECK(seqbench::detokenize_words(ids) == "one of the special magic numbers for jittery-hospital is: 4071.");
   CHECK(seqbench::tokenize_words("  ") == std::vector<int32_t>{});
@@ -190,9 +175,9 @@ TEST_CASE("every needle variant labels exactly the asked values, in the defined 
           for (const auto& n : needles)  // text order; only multivalue has more than one per key
             if (n.key == key) expected.insert(expected.end(), n.value.begin(), n.value.end());
         }
-        CHECK(labels_of(data, i) == expected);
+        CHECK(labelled_tokens(data, i) == expected);
         // Labels only on digits; the stream continues with the answer, so the inputs end in digits.
-        for (int32_t label : labels_of(data, i)) CHECK(seqbench::is_digit_token(label));
+        for (int32_t label : labelled_tokens(data, i)) CHECK(seqbench::is_digit_token(label));
         CHECK(seqbench::is_digit_token(in.back()));
       }
     }
@@ -239,18 +224,27 @@ TEST_CASE("needle data is deterministic per seed") {
 
 TEST_CASE("the needle task reads its parameters and rejects bad ones by name") {
   const seqbench::TaskInstance task = seqbench::build_task(
-      "needle", {{"num_train", 6}, {"num_test", 4}, {"variant", "multivalue"}, {"seq_len", 199}, {"value_digits", 2}}, 1);
+      "needle", {{"num_train", 6}, {"num_test", 4}, {"variant", "multivalue"}, {"seq_len", 199}, {"value_digits", 2}},
+      1);
   CHECK(task.params["haystack"] == "filler");
   CHECK(task.tests[0].data.labelled_positions() == 4 * 4 * 2);
   CHECK(task.vocab_size == seqbench::word_vocabulary_size());
 
-  CHECK_THAT(error_of([] { seqbench::build_task("needle", {{"variant", "triple"}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("needle", {{"variant", "triple"}}, 1);
+             }),
              Contains("'variant'") && Contains("single, multikey, multivalue, multiquery") && Contains("triple"));
-  CHECK_THAT(error_of([] { seqbench::build_task("needle", {{"haystack", "essay"}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("needle", {{"haystack", "essay"}}, 1);
+             }),
              Contains("'haystack'") && Contains("filler, noise"));
-  CHECK_THAT(error_of([] { seqbench::build_task("needle", {{"variant", "multiquery"}, {"seq_len", 150}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("needle", {{"variant", "multiquery"}, {"seq_len", 150}}, 1);
+             }),
              Contains("seq_len=150") && Contains("seq_len >= "));
-  CHECK_THAT(error_of([] { seqbench::build_task("needle", {{"num_needles", 0}, {"variant", "multikey"}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("needle", {{"num_needles", 0}, {"variant", "multikey"}}, 1);
+             }),
              Contains("num_needles"));
   CHECK_THAT(error_of([] { seqbench::build_task("needle", {{"value_digits", 0}}, 1); }), Contains("value_digits"));
   CHECK_THAT(error_of([] { seqbench::build_task("needle", {{"depth", -0.1}}, 1); }), Contains("'depth'"));

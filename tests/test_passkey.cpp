@@ -1,10 +1,7 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
-#include <functional>
+#include <catch2/catch.hpp>
 #include <optional>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,6 +9,8 @@
 #include "datasets/word_tokenizer.h"
 #include "datasets/word_vocabulary.h"
 #include "tasks/task.h"
+#include "tests/invalid_argument_message.h"
+#include "tests/labelled_tokens.h"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
@@ -22,15 +21,6 @@ using seqbench::PasskeyParams;
 using seqbench::TokenDataset;
 
 namespace {
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 PasskeyParams params(int seq_len, std::optional<double> depth, int digits = 5, bool instruction = true) {
   PasskeyParams p;
@@ -43,14 +33,6 @@ PasskeyParams params(int seq_len, std::optional<double> depth, int digits = 5, b
 
 std::vector<int32_t> row(const std::vector<int32_t>& values, int64_t seq_len, int64_t i) {
   return {values.begin() + i * seq_len, values.begin() + (i + 1) * seq_len};
-}
-
-// The labelled tokens of example i, in order.
-std::vector<int32_t> answer_of(const TokenDataset& data, int64_t i) {
-  std::vector<int32_t> out;
-  for (int64_t t = 0; t < data.seq_len; ++t)
-    if (data.label_row(i)[t] != kIgnoreLabel) out.push_back(data.label_row(i)[t]);
-  return out;
 }
 
 // Offset of the needle ("the pass key is <digit>") in the inputs of example i.
@@ -72,13 +54,12 @@ TEST_CASE("a passkey example reads as the Mohtashami & Jaggi prompt with the dig
   REQUIRE(data.vocab_size == seqbench::word_vocabulary_size());
   for (int64_t i = 0; i < data.num_examples; ++i) {
     INFO("example " << i << ", seed 3");
-    const std::vector<int32_t> digits = answer_of(data, i);
+    const std::vector<int32_t> digits = labelled_tokens(data, i);
     REQUIRE(digits.size() == 5);
     for (int32_t d : digits) REQUIRE(seqbench::is_digit_token(d));
     CHECK(digits[0] != seqbench::digit_token(0));  // a 5-digit number
     // Labels sit on the last five positions: after "... the pass key is" the model emits each digit.
-    for (int64_t t = 0; t < data.seq_len; ++t)
-      CHECK((data.label_row(i)[t] != kIgnoreLabel) == (t >= data.seq_len - 5));
+    for (int64_t t = 0; t < data.seq_len; ++t) CHECK((data.label_row(i)[t] != kIgnoreLabel) == (t >= data.seq_len - 5));
     const std::string key = seqbench::detokenize_words(digits);
     const std::string text = seqbench::detokenize_words(row(data.inputs, data.seq_len, i));
     CHECK_THAT(text, StartsWith("there is an important info hidden inside a lot of irrelevant text. find it and "
@@ -134,23 +115,24 @@ TEST_CASE("the shortest passkey sequence holds the template and an empty haystac
       const int shortest = seqbench::passkey_min_seq_len(p);
       INFO("digits " << digits << ", instruction " << instruction << ", shortest " << shortest);
       const TokenDataset data = seqbench::generate_passkey(params(shortest, 0.5, digits, instruction), 2, 1);
-      CHECK(answer_of(data, 0).size() == static_cast<size_t>(digits));
-      CHECK_THAT(error_of([&] { seqbench::generate_passkey(params(shortest - 1, 0.5, digits, instruction), 1, 1); }),
-                 Contains("seq_len=" + std::to_string(shortest - 1)) &&
-                     Contains("seq_len >= " + std::to_string(shortest)));
+      CHECK(labelled_tokens(data, 0).size() == static_cast<size_t>(digits));
+      CHECK_THAT(
+          error_of([&] { seqbench::generate_passkey(params(shortest - 1, 0.5, digits, instruction), 1, 1); }),
+          Contains("seq_len=" + std::to_string(shortest - 1)) && Contains("seq_len >= " + std::to_string(shortest)));
     }
   }
 }
 
 TEST_CASE("exact match needs every digit of the pass key") {
-  const seqbench::TaskInstance task = seqbench::build_task("passkey", {{"num_train", 4}, {"num_test", 10}, {"seq_len", 80}}, 2);
+  const seqbench::TaskInstance task =
+      seqbench::build_task("passkey", {{"num_train", 4}, {"num_test", 10}, {"seq_len", 80}}, 2);
   const TokenDataset& test = task.tests[0].data;
   CHECK(task.vocab_size == seqbench::word_vocabulary_size());
   std::vector<int32_t> predictions = test.labels;
   CHECK(seqbench::score_predictions(test, predictions).exact_match == 1.0);
   // One wrong digit in one example: accuracy drops by 1/50, exact match by 1/10.
-  predictions[test.seq_len - 1] = predictions[test.seq_len - 1] == seqbench::digit_token(0) ? seqbench::digit_token(1)
-                                                                                            : seqbench::digit_token(0);
+  predictions[test.seq_len - 1] =
+      predictions[test.seq_len - 1] == seqbench::digit_token(0) ? seqbench::digit_token(1) : seqbench::digit_token(0);
   const seqbench::TaskScore score = seqbench::score_predictions(test, predictions);
   CHECK(score.accuracy == Approx(49.0 / 50.0));
   CHECK(score.exact_match == Approx(0.9));
@@ -163,7 +145,8 @@ TEST_CASE("the passkey task trains at random depths and tests at the given depth
   CHECK(task.params["train_depth"].is_null());
   std::set<int64_t> train_offsets, test_offsets;
   for (int64_t i = 0; i < task.train.num_examples; ++i) train_offsets.insert(needle_offset(task.train, i));
-  for (int64_t i = 0; i < task.tests[0].data.num_examples; ++i) test_offsets.insert(needle_offset(task.tests[0].data, i));
+  for (int64_t i = 0; i < task.tests[0].data.num_examples; ++i)
+    test_offsets.insert(needle_offset(task.tests[0].data, i));
   CHECK(train_offsets.size() > 3);
   CHECK(test_offsets.size() == 1);
   json fixed = overrides;
@@ -173,15 +156,23 @@ TEST_CASE("the passkey task trains at random depths and tests at the given depth
 }
 
 TEST_CASE("bad passkey parameters are errors naming the parameter") {
-  CHECK_THAT(error_of([] { seqbench::build_task("passkey", {{"depth", 1.5}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("passkey", {{"depth", 1.5}}, 1);
+             }),
              Contains("'depth'") && Contains("[0, 1]") && Contains("1.5"));
   CHECK_THAT(error_of([] { seqbench::build_task("passkey", {{"depth", "middle"}}, 1); }), Contains("'depth'"));
-  CHECK_THAT(error_of([] { seqbench::build_task("passkey", {{"train_depth", "middle"}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("passkey", {{"train_depth", "middle"}}, 1);
+             }),
              Contains("'train_depth'") && Contains("or null"));
   CHECK_THAT(error_of([] { seqbench::build_task("passkey", {{"num_digits", 0}}, 1); }), Contains("num_digits"));
-  CHECK_THAT(error_of([] { seqbench::build_task("passkey", {{"seq_len", 40}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("passkey", {{"seq_len", 40}}, 1);
+             }),
              Contains("seq_len=40") && Contains("too short"));
   CHECK_THAT(error_of([] { seqbench::build_task("passkey", {{"instruction", 1}}, 1); }), Contains("'instruction'"));
-  CHECK_THAT(error_of([] { seqbench::build_task("passkey", {{"digits", 5}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("passkey", {{"digits", 5}}, 1);
+             }),
              Contains("no parameter 'digits'") && Contains("num_digits"));
 }
