@@ -8,30 +8,20 @@
 //   random_non_queries  filler of the query region: random tokens (true) or 0 (false)
 //   num_train, num_test examples per split
 //   test_lengths        extra test splits at these lengths ("len<N>", tasks/length_splits.h)
-#include <limits>
 
 #include "datasets/joint_recall_generator.h"
-#include "kernels/rng.h"
-#include "tasks/length_splits.h"
+#include "tasks/recall_task_instance.h"
 #include "tasks/task_params.h"
 
 namespace seqbench {
 namespace {
 
 const char* const kTask = "joint_recall";
-constexpr uint64_t kTrainStream = 1;
-constexpr uint64_t kTestStream = 2;
 
 nlohmann::json joint_recall_defaults() {
-  return {{"vocab_size", 8192},
-          {"seq_len", 128},
-          {"num_contexts", 4},
-          {"num_kv_pairs", 4},
-          {"num_queries", 8},
-          {"random_non_queries", true},
-          {"num_train", 10000},
-          {"num_test", 1000},
-          {"test_lengths", nlohmann::json::array()}};
+  return {{"vocab_size", 8192}, {"seq_len", 128},   {"num_contexts", 4},
+          {"num_kv_pairs", 4},  {"num_queries", 8}, {"random_non_queries", true},
+          {"num_train", 10000}, {"num_test", 1000}, {"test_lengths", nlohmann::json::array()}};
 }
 
 JointRecallParams joint_recall_params_from_json(const nlohmann::json& params) {
@@ -47,30 +37,9 @@ JointRecallParams joint_recall_params_from_json(const nlohmann::json& params) {
 
 TaskInstance build_joint_recall(const nlohmann::json& params, uint64_t seed) {
   const JointRecallParams train_params = joint_recall_params_from_json(params);
-  const int64_t max_examples = std::numeric_limits<int64_t>::max();
-  const int64_t num_train = int_task_param(params, kTask, "num_train", 0, max_examples);
-  const int64_t num_test = int_task_param(params, kTask, "num_test", 0, max_examples);
-  const std::vector<int> lengths = test_lengths_param(params, kTask);
-  auto at_length = [&](int length) {
-    JointRecallParams p = train_params;
-    p.seq_len = length;
-    return p;
-  };
-  // Every split's shape is checked before any is generated, so a bad length fails fast.
-  validate_joint_recall_params(train_params);
-  for (int length : lengths) validate_joint_recall_params(at_length(length));
-
-  TaskInstance instance;
-  instance.name = kTask;
-  instance.params = params;
-  instance.train = generate_joint_recall(train_params, num_train, Rng::derive(seed, kTrainStream));
-  instance.tests.push_back({"", generate_joint_recall(train_params, num_test, Rng::derive(seed, kTestStream))});
-  add_length_splits(instance, lengths, seed, [&](int length, uint64_t split_seed) {
-    return generate_joint_recall(at_length(length), num_test, split_seed);
-  });
-  instance.vocab_size = train_params.vocab_size;
-  instance.seq_len = train_params.seq_len;
-  return instance;
+  // One shape for training and testing: the test split differs only in its seed stream.
+  return build_recall_task_instance(kTask, params, seed, train_params, train_params, validate_joint_recall_params,
+                                    generate_joint_recall);
 }
 
 }  // namespace

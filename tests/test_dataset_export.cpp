@@ -9,6 +9,7 @@
 #include "cli_harness.h"
 #include "datasets/dataset_export.h"
 #include "tasks/task.h"
+#include "tests/invalid_argument_message.h"
 
 using Catch::Matchers::Contains;
 using nlohmann::json;
@@ -17,15 +18,6 @@ using seqbench::testing::run_seqbench;
 using seqbench::testing::TempDir;
 
 namespace {
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 TokenDataset small_dataset(int64_t examples, int64_t seq_len, int32_t vocab) {
   TokenDataset data;

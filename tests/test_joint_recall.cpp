@@ -9,6 +9,7 @@
 
 #include "datasets/joint_recall_generator.h"
 #include "tasks/task.h"
+#include "tests/invalid_argument_message.h"
 
 using Catch::Matchers::Contains;
 using nlohmann::json;
@@ -17,15 +18,6 @@ using seqbench::kIgnoreLabel;
 using seqbench::TokenDataset;
 
 namespace {
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 JointRecallParams small_params(int vocab, int seq_len, int contexts, int pairs, int queries, bool random_fill) {
   JointRecallParams p;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tasks/task.h"
+#include "tests/invalid_argument_message.h"
 
 using Catch::Matchers::Contains;
 using nlohmann::json;
@@ -13,15 +14,6 @@ using seqbench::kIgnoreLabel;
 using seqbench::TokenDataset;
 
 namespace {
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 json resolve_mqar(const json& overrides) {
   return seqbench::resolve_task_params(seqbench::find_task("mqar"), overrides);
