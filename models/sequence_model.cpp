@@ -156,7 +156,7 @@ void SequenceModel::predict(const int32_t* tokens, const int32_t* labels, int64_
   std::fill(predictions, predictions + rows, kIgnoreLabel);
   if (selected == 0) return;
   IndexBuffer best(config_.device);
-  best.reserve(selected);
+  best.resize(selected);
   argmax_rows(config_.device, logits_.data(), best.data(), selected, config_.vocab_size);
   const std::vector<int32_t> host_best = best.download();
   for (int64_t s = 0; s < selected; ++s) predictions[host_rows_[s]] = host_best[s];
