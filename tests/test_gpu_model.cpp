@@ -12,6 +12,8 @@ TEST_CASE("GPU model checks are skipped in a build without CUDA", "[gpu]") {
 #include <vector>
 
 #include "datasets/token_dataset.h"
+#include "harness/device_setup.h"
+#include "harness/timer.h"
 #include "kernels/cuda/cuda_device.h"
 #include "kernels/cuda/device_array.h"
 #include "kernels/cuda/embedding_cuda.cuh"
@@ -144,6 +146,25 @@ TEST_CASE("embedding lookup and its gradients on the GPU match the CPU versions"
       position_grad_cuda(d_dout.data(), d_pos.data(), batch, seq_len, width);
       CHECK(relative_error(d_pos.download(), want_pos) < 1e-6);
     }
+}
+
+TEST_CASE("a GPU run is timed with CUDA events and records the GPU it ran on", "[gpu][model]") {
+  SKIP_WITHOUT_GPU();
+  prepare_device(Device::cuda);
+  std::unique_ptr<Timer> timer = make_timer(Device::cuda, "wall");
+  CHECK(timer->clock_name() == "cuda_event");
+  DeviceArray<float> x(1 << 20);
+  timer->start();
+  scale_cuda(0.5f, x.data(), x.size());
+  const double ms = timer->stop_ms();
+  CHECK(ms >= 0.0);
+  CHECK(ms < 1000.0);
+  RunInfo info;
+  info.device = "cuda";
+  describe_device(Device::cuda, info);
+  CHECK(info.device == cuda_device_info().name);
+  CHECK_FALSE(info.driver.empty());
+  CHECK_THAT(info.clocks, Catch::Contains("MHz"));
 }
 
 TEST_CASE("every backend trains on the GPU as it does on the CPU", "[gpu][model]") {
