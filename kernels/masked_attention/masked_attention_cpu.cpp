@@ -46,14 +46,16 @@ void masked_attention_fwd_cpu(const float* q, const float* k, const float* v, fl
   }
 }
 
-void masked_attention_bwd_cpu(const float* q, const float* k, const float* v, const float* lse, const float* dout,
-                              float* dq, float* dk, float* dv, const SpanTable& keys, const AttentionShape& s) {
+void attention_rows::attention_bwd_rows(const float* q, const float* k, const float* v, const float* out,
+                                        const float* lse, const float* dout, float* dq, float* dk, float* dv,
+                                        const SpanTable& keys, const AttentionShape& s) {
   const int64_t L = s.seq_len, dh = s.head_dim, pairs = s.batch * s.heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
 #pragma omp parallel if (worth_parallel(pairs, pairs * L * L * dh))
   {
-    // Keys and values transposed, and one query's probabilities / score gradients, its spans
-    // laid end to end (disjoint spans hold at most L keys).
+    // Keys and values transposed ([d][t]) so a run of scores and of dP is a sum of axpys
+    // vectorised over keys; one query's probabilities and score gradients, its spans laid end to
+    // end (disjoint spans hold at most L keys).
     std::vector<float> scratch(static_cast<size_t>(2 * dh * L + 2 * L));
     float* kt = scratch.data();
     float* vt = kt + dh * L;
@@ -84,11 +86,9 @@ void masked_attention_bwd_cpu(const float* q, const float* k, const float* v, co
         }
         const float row_lse = lse[bh * L + i];
         for (int64_t j = 0; j < n; ++j) p[j] = std::exp(p[j] - row_lse);
-        // dS_ij = P_ij (dP_ij - D_i) with D_i = sum_j P_ij dP_ij (= dout_i . out_i): summed from the
-        // same dP_ij it is subtracted from, so a query with a single key (window 1) gets dS = 0
-        // exactly, as its q and k have no gradient. The 1/sqrt(Dh) of S is folded in here.
-        const float d_i = dot_cpu(p, ds, n);
+        const float d_i = out ? dot_cpu(dout_i, out + row_i, dh) : dot_cpu(p, ds, n);
         for (int64_t j = 0; j < n; ++j) ds[j] = p[j] * (ds[j] - d_i) * scale;
+        // dq_i = sum_j dS_ij k_j; dk_j += dS_ij q_i; dv_j += P_ij dout_i (rows of length Dh).
         float* dq_i = dq + row_i;
         fill_zero_cpu(dq_i, dh);
         int64_t slot = 0;
@@ -102,6 +102,12 @@ void masked_attention_bwd_cpu(const float* q, const float* k, const float* v, co
       }
     }
   }
+}
+
+void masked_attention_bwd_cpu(const float* q, const float* k, const float* v, const float* lse, const float* dout,
+                              float* dq, float* dk, float* dv, const SpanTable& keys, const AttentionShape& s) {
+  // No forward output here: D_i is summed from the probabilities.
+  attention_bwd_rows(q, k, v, nullptr, lse, dout, dq, dk, dv, keys, s);
 }
 
 void masked_attention_decode_cpu(const float* q_t, const float* k_cache, const float* v_cache, float* out_t,

@@ -74,6 +74,15 @@ float attend_spans(ScoreRun score_run, const KeySpan* spans, int64_t width, cons
   return running_max + std::log(running_sum);
 }
 
+// Backward of masked_attention_fwd_cpu over a span table: probabilities rebuilt from lse,
+// dS_ij = P_ij (dP_ij - D_i) with the 1/sqrt(Dh) of S folded in; dq, dk, dv overwritten.
+// D_i = rowsum(P_i * dP_i) is dout_i . out_i when `out` is given (FlashAttention-2), else it is
+// summed from the same dP_ij it is subtracted from, so a query with a single key (window 1) gets
+// dS = 0 exactly. Defined in masked_attention_cpu.cpp.
+void attention_bwd_rows(const float* q, const float* k, const float* v, const float* out, const float* lse,
+                        const float* dout, float* dq, float* dk, float* dv, const SpanTable& keys,
+                        const AttentionShape& s);
+
 // One decode query q [dh] against cache rows `stride` floats apart: keys are read in place (a
 // transpose would cost as much as the dot products it saves).
 inline void attend_cache(const float* q, const float* keys, const float* values, int64_t stride, int64_t dh,
