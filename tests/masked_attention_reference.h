@@ -3,11 +3,10 @@
 // it (outputs, log-sum-exp, and finite differences of it for backward).
 #pragma once
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <functional>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "kernels/masked_attention/masked_attention_cpu.h"
 #include "kernels/rng.h"
@@ -76,29 +75,28 @@ inline void check_forward(const AttentionShape& s, const SpanTable& keys, const 
   CHECK(worst_lse < tol / 10);
 }
 
-// The kernel's backward against central differences (in double) of the reference's sum(out * dout).
-inline void check_backward(const AttentionShape& s, const SpanTable& keys, const KeyMember& member, uint64_t seed) {
-  Rng rng(seed);
-  const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
-  const auto q = random_values(n, rng), k = random_values(n, rng), v = random_values(n, rng);
-  const auto dout = random_values(n, rng);
-  std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len), dq(n), dk(n), dv(n);
-  masked_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
-  masked_attention_bwd_cpu(q.data(), k.data(), v.data(), lse.data(), dout.data(), dq.data(), dk.data(), dv.data(),
-                           keys, s);
+// Reference outputs [B, L, H, Dh] of q, k, v, in double.
+using DoubleAttention = std::function<std::vector<double>(const std::vector<double>& q, const std::vector<double>& k,
+                                                          const std::vector<double>& v)>;
+
+// dq, dk, dv against central differences (in double, step 1e-6) of sum(reference(q, k, v) * dout)
+// at every element: worst |analytic - numeric| / (1 + |numeric|) below 1e-4 for each.
+inline void check_qkv_gradients(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
+                                const std::vector<float>& dout, const std::vector<float>& dq,
+                                const std::vector<float>& dk, const std::vector<float>& dv,
+                                const DoubleAttention& reference) {
   std::vector<std::vector<double>> inputs{widen(q), widen(k), widen(v)};
   const std::vector<const std::vector<float>*> analytic{&dq, &dk, &dv};
   const char* names[] = {"dq", "dk", "dv"};
   auto loss = [&]() {
-    std::vector<double> o, l;
-    attention(inputs[0], inputs[1], inputs[2], s, member, o, l);
+    const std::vector<double> o = reference(inputs[0], inputs[1], inputs[2]);
     double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum += o[i] * dout[i];
+    for (size_t i = 0; i < o.size(); ++i) sum += o[i] * dout[i];
     return sum;
   };
   for (int which = 0; which < 3; ++which) {
     double worst = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < inputs[which].size(); ++i) {
       const double original = inputs[which][i], h = 1e-6;
       inputs[which][i] = original + h;
       const double up = loss();
@@ -111,6 +109,23 @@ inline void check_backward(const AttentionShape& s, const SpanTable& keys, const
     INFO(names[which]);
     CHECK(worst < 1e-4);
   }
+}
+
+// The kernel's backward against central differences (in double) of the reference's sum(out * dout).
+inline void check_backward(const AttentionShape& s, const SpanTable& keys, const KeyMember& member, uint64_t seed) {
+  Rng rng(seed);
+  const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
+  const auto q = random_values(n, rng), k = random_values(n, rng), v = random_values(n, rng);
+  const auto dout = random_values(n, rng);
+  std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len), dq(n), dk(n), dv(n);
+  masked_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
+  masked_attention_bwd_cpu(q.data(), k.data(), v.data(), lse.data(), dout.data(), dq.data(), dk.data(), dv.data(), keys,
+                           s);
+  check_qkv_gradients(q, k, v, dout, dq, dk, dv, [&](const auto& a, const auto& b, const auto& c) {
+    std::vector<double> o, l;
+    attention(a, b, c, s, member, o, l);
+    return o;
+  });
 }
 
 }  // namespace seqbench::masked_reference

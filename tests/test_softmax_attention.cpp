@@ -1,13 +1,13 @@
 // Causal softmax attention: the CPU kernels against a plain double-precision reference (and its
 // finite differences), then the "softmax" mixer through the generic conformance checks.
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "kernels/parallel.h"
 #include "kernels/softmax_attention/softmax_attention_cpu.h"
 #include "models/mixers/softmax_attention_mixer.h"
+#include "tests/masked_attention_reference.h"
 #include "tests/mixer_checks.h"
 
 using namespace seqbench;
@@ -15,39 +15,15 @@ using namespace seqbench::mixer_checks;
 
 namespace {
 
-std::vector<float> random_values(int64_t n, Rng& rng, double scale = 1.0) {
-  std::vector<float> out(static_cast<size_t>(n));
-  for (auto& v : out) v = static_cast<float>(rng.normal() * scale);
-  return out;
-}
+using masked_reference::random_values;
+using masked_reference::widen;
 
-// Two-pass softmax written out plainly, in double: out [B, L, H, Dh], lse [B, H, L].
+// Causal attention: the plain masked reference with keys j <= i (two-pass softmax in double).
 void reference_attention(const std::vector<double>& q, const std::vector<double>& k, const std::vector<double>& v,
                          const AttentionShape& s, std::vector<double>& out, std::vector<double>& lse) {
-  const int64_t H = s.heads, D = s.head_dim, L = s.seq_len;
-  out.assign(q.size(), 0.0);
-  lse.assign(static_cast<size_t>(s.batch * H * L), 0.0);
-  auto at = [&](int64_t b, int64_t t, int64_t h) { return ((b * L + t) * H + h) * D; };
-  for (int64_t b = 0; b < s.batch; ++b)
-    for (int64_t h = 0; h < H; ++h)
-      for (int64_t i = 0; i < L; ++i) {
-        std::vector<double> scores(static_cast<size_t>(i + 1));
-        double max_score = -INFINITY;
-        for (int64_t j = 0; j <= i; ++j) {
-          double dot = 0.0;
-          for (int64_t d = 0; d < D; ++d) dot += q[at(b, i, h) + d] * k[at(b, j, h) + d];
-          scores[j] = dot / std::sqrt(static_cast<double>(D));
-          max_score = std::max(max_score, scores[j]);
-        }
-        double sum = 0.0;
-        for (double& sc : scores) sum += (sc = std::exp(sc - max_score));
-        for (int64_t j = 0; j <= i; ++j)
-          for (int64_t d = 0; d < D; ++d) out[at(b, i, h) + d] += scores[j] / sum * v[at(b, j, h) + d];
-        lse[(b * H + h) * L + i] = max_score + std::log(sum);
-      }
+  masked_reference::attention(
+      q, k, v, s, [](int64_t, int64_t i, int64_t j) { return j <= i; }, out, lse);
 }
-
-std::vector<double> widen(const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); }
 
 struct Case {
   AttentionShape shape;
@@ -59,9 +35,8 @@ struct Case {
 
 TEST_CASE("softmax attention forward matches a plain two-pass reference", "[softmax][kernel]") {
   // Lengths past 64 and 128 cross the key-block boundary of the online softmax.
-  const std::vector<Case> cases{{{1, 1, 1, 1}, 1.0, 1e-5},   {{2, 7, 3, 4}, 1.0, 1e-5},
-                                {{1, 65, 2, 8}, 1.0, 1e-5},   {{3, 130, 1, 5}, 1.0, 1e-5},
-                                {{1, 200, 1, 16}, 1.0, 1e-5}, {{2, 97, 2, 3}, 12.0, 1e-3}};
+  const std::vector<Case> cases{{{1, 1, 1, 1}, 1.0, 1e-5},   {{2, 7, 3, 4}, 1.0, 1e-5},    {{1, 65, 2, 8}, 1.0, 1e-5},
+                                {{3, 130, 1, 5}, 1.0, 1e-5}, {{1, 200, 1, 16}, 1.0, 1e-5}, {{2, 97, 2, 3}, 12.0, 1e-3}};
   uint64_t seed = 11;
   for (const Case& c : cases) {
     const AttentionShape& s = c.shape;
@@ -95,34 +70,14 @@ TEST_CASE("softmax attention backward matches finite differences of the referenc
     const auto dout = random_values(n, rng);
     std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len), dq(n), dk(n), dv(n);
     softmax_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
-    softmax_attention_bwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(),
-                              dk.data(), dv.data(), s);
+    softmax_attention_bwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(), dk.data(),
+                              dv.data(), s);
 
-    std::vector<std::vector<double>> inputs{widen(q), widen(k), widen(v)};
-    const std::vector<const std::vector<float>*> analytic{&dq, &dk, &dv};
-    const char* names[] = {"dq", "dk", "dv"};
-    auto loss = [&]() {
+    masked_reference::check_qkv_gradients(q, k, v, dout, dq, dk, dv, [&](const auto& a, const auto& b, const auto& c) {
       std::vector<double> o, l;
-      reference_attention(inputs[0], inputs[1], inputs[2], s, o, l);
-      double sum = 0.0;
-      for (int64_t i = 0; i < n; ++i) sum += o[i] * dout[i];
-      return sum;
-    };
-    for (int which = 0; which < 3; ++which) {
-      double worst = 0.0;
-      for (int64_t i = 0; i < n; ++i) {
-        const double original = inputs[which][i], h = 1e-6;
-        inputs[which][i] = original + h;
-        const double up = loss();
-        inputs[which][i] = original - h;
-        const double down = loss();
-        inputs[which][i] = original;
-        const double numeric = (up - down) / (2 * h);
-        worst = std::max(worst, std::fabs((*analytic[which])[i] - numeric) / (1.0 + std::fabs(numeric)));
-      }
-      INFO(names[which]);
-      CHECK(worst < 1e-4);
-    }
+      reference_attention(a, b, c, s, o, l);
+      return o;
+    });
   }
 }
 
@@ -152,7 +107,8 @@ TEST_CASE("softmax decode over a KV cache matches the forward's last row and ign
     double worst = 0.0;
     for (int64_t b = 0; b < B; ++b)
       for (int64_t c = 0; c < H * D; ++c)
-        worst = std::max(worst, static_cast<double>(std::fabs(out_t[b * H * D + c] - out[(b * L + len - 1) * H * D + c])));
+        worst =
+            std::max(worst, static_cast<double>(std::fabs(out_t[b * H * D + c] - out[(b * L + len - 1) * H * D + c])));
     CHECK(worst < 1e-6);
   }
 }
@@ -167,8 +123,8 @@ TEST_CASE("softmax attention kernels give bit-identical results with 1 and 2 thr
     set_num_threads(threads);
     std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len), dq(n), dk(n), dv(n);
     softmax_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
-    softmax_attention_bwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(),
-                              dk.data(), dv.data(), s);
+    softmax_attention_bwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(), dk.data(),
+                              dv.data(), s);
     return std::vector<std::vector<float>>{out, lse, dq, dk, dv};
   };
   const int before = num_threads();
