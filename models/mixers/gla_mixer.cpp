@@ -97,10 +97,12 @@ void GlaMixer::decay_fwd(const Tensor& x, DecayBuffers& buf, bool training) {
       layer.apply(in, out);
   };
   if (decay_ == GlaDecay::fixed) {
-    // RetNet: gamma_h = 1 - 2^(-5-h), the same at every position.
-    buf.log_decay.resize(with_last_dim(x.shape(), spec_.n_heads), spec_.device);
+    // RetNet: gamma_h = 1 - 2^(-5-h), the same at every position. The values depend on the shape
+    // alone (nothing writes this buffer), so it is filled on the host only when the shape changes.
+    const Shape shape = with_last_dim(x.shape(), spec_.n_heads);
+    if (buf.log_decay.shape() == shape && buf.log_decay.device() == spec_.device) return;
     const int64_t rows = x.numel() / spec_.d_model;
-    Tensor host(buf.log_decay.shape());
+    Tensor host(shape);
     for (int h = 0; h < spec_.n_heads; ++h) {
       const float g = static_cast<float>(std::log1p(-std::ldexp(1.0, -5 - h)));
       for (int64_t r = 0; r < rows; ++r) host[r * spec_.n_heads + h] = g;
