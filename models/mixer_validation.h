@@ -1,5 +1,5 @@
 // Checks every mixer backend makes on what it is given: its spec's sizes, the input's shape,
-// and the type of the decode cache handed back to step().
+// and the type and batch of the decode cache handed to forward() or step().
 #pragma once
 #include <stdexcept>
 #include <string>
@@ -18,9 +18,24 @@ void check_mixer_input(const MixerSpec& spec, const Tensor& x, int rank, const c
 template <class CacheType>
 CacheType& cache_as(MixerCache& cache, const MixerSpec& spec) {
   auto* typed = dynamic_cast<CacheType*>(&cache);
-  if (!typed)
-    throw std::invalid_argument("mixer '" + spec.kind + "' was given a decode cache made by another backend");
+  if (!typed) throw std::invalid_argument("mixer '" + spec.kind + "' was given a decode cache made by another backend");
   return *typed;
+}
+
+// Whether a cache is handed to forward() (which fills it) or to a decode step().
+enum class CacheUse { forward, decode_step };
+
+// cache_as, then the check that the cache was made for `batch` sequences: std::invalid_argument
+// naming both batches otherwise. Every backend's cache type has a `batch` member.
+template <class CacheType>
+CacheType& cache_for_batch(MixerCache& cache, const MixerSpec& spec, int64_t batch, CacheUse use) {
+  CacheType& typed = cache_as<CacheType>(cache, spec);
+  if (typed.batch == batch) return typed;
+  const std::string made = std::to_string(typed.batch), got = std::to_string(batch);
+  throw std::invalid_argument("mixer '" + spec.kind + "': " +
+                              (use == CacheUse::forward
+                                   ? "cache was made for batch " + made + ", forward got batch " + got
+                                   : "decode input has batch " + got + ", cache was made for " + made));
 }
 
 }  // namespace seqbench

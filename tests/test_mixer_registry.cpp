@@ -1,9 +1,8 @@
 // The mixer registry: names, the unknown-backend message, and every registered backend run
 // through the generic conformance checks of tests/mixer_checks.h at its default params, so a
 // new backend is checked here the moment its registry line exists.
-#include <string>
-
 #include <catch2/catch.hpp>
+#include <string>
 
 #include "models/mixer_registry.h"
 #include "tests/mixer_checks.h"
@@ -32,8 +31,8 @@ TEST_CASE("an unknown backend is refused with the list of known ones", "[registr
   CHECK_THROWS_AS(make_mixer(make_spec("transformer", 12, 3)), std::invalid_argument);
   CHECK_THROWS_WITH(make_mixer(make_spec("transformer", 12, 3)),
                     "unknown mixer backend 'transformer'; known backends: " + known);
-  CHECK_THROWS_WITH(make_mixer(make_spec("x", 12, 3)), Catch::Matchers::StartsWith(
-                                                            "unknown mixer backend 'x'; known backends: softmax, linear"));
+  CHECK_THROWS_WITH(make_mixer(make_spec("x", 12, 3)),
+                    Catch::Matchers::StartsWith("unknown mixer backend 'x'; known backends: softmax, linear"));
 }
 
 TEST_CASE("make_mixer builds the backend the spec names", "[registry]") {
@@ -64,4 +63,22 @@ TEST_CASE("every registered backend passes the conformance checks at its default
       CHECK(mixer->state_bytes(128) >= mixer->state_bytes(64));
     }
   }
+}
+
+TEST_CASE("every backend refuses a decode cache made for another batch, naming both batches", "[registry]") {
+  for (const MixerInfo& info : mixer_backends())
+    for (const char* wrapped : {"", "short_conv"}) {
+      nlohmann::json params = nlohmann::json::object();
+      if (*wrapped) params[wrapped] = 3;
+      const MixerSpec spec = make_spec(info.name, 16, 2, params);
+      INFO(describe(spec));
+      auto mixer = make_mixer(spec);
+      auto cache = mixer->make_cache(2, 8);
+      Rng rng(5);
+      Tensor y;
+      CHECK_THROWS_WITH(mixer->forward(random_tensor({3, 4, 16}, rng), y, cache.get()),
+                        Catch::Contains("mixer '" + info.name + "'") && Catch::Contains("forward got batch 3"));
+      CHECK_THROWS_WITH(mixer->step(random_tensor({1, 16}, rng), y, *cache),
+                        Catch::Contains("mixer '" + info.name + "': decode input has batch 1, cache was made for 2"));
+    }
 }

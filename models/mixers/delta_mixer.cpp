@@ -92,10 +92,8 @@ void DeltaRuleMixer::gates_fwd(int64_t rows, Tensor& q, Tensor& k, Tensor& beta,
 
 void DeltaRuleMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   check_mixer_input(spec_, x, 3, "input");
-  DeltaRuleCache* state = cache ? &cache_as<DeltaRuleCache>(*cache, spec_) : nullptr;
-  if (state && state->batch != x.dim(0))
-    bad_param(spec_, "cache was made for batch " + std::to_string(state->batch) + ", forward got batch " +
-                         std::to_string(x.dim(0)));
+  DeltaRuleCache* state =
+      cache ? &cache_for_batch<DeltaRuleCache>(*cache, spec_, x.dim(0), CacheUse::forward) : nullptr;
   batch_ = x.dim(0);
   seq_len_ = x.dim(1);
   const DeltaRuleShape shape = shape_for(batch_, seq_len_);
@@ -163,10 +161,7 @@ std::unique_ptr<MixerCache> DeltaRuleMixer::make_cache(int batch, int max_len) c
 
 void DeltaRuleMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   check_mixer_input(spec_, x_t, 2, "decode input");
-  auto& state = cache_as<DeltaRuleCache>(cache, spec_);
-  if (x_t.dim(0) != state.batch)
-    bad_param(spec_, "decode input has batch " + std::to_string(x_t.dim(0)) + ", cache was made for " +
-                         std::to_string(state.batch));
+  auto& state = cache_for_batch<DeltaRuleCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
   wq_.apply(x_t, q_raw_t_);
   wk_.apply(x_t, k_raw_t_);
   wv_.apply(x_t, v_t_);

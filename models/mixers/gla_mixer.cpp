@@ -152,10 +152,7 @@ void GlaMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   batch_ = x.dim(0);
   seq_len_ = x.dim(1);
   const GlaShape shape = shape_for(batch_, seq_len_);
-  GlaCache* state = cache ? &cache_as<GlaCache>(*cache, spec_) : nullptr;
-  if (state && state->batch != batch_)
-    bad_param(spec_, "cache was made for batch " + std::to_string(state->batch) + ", forward got batch " +
-                         std::to_string(batch_));
+  GlaCache* state = cache ? &cache_for_batch<GlaCache>(*cache, spec_, batch_, CacheUse::forward) : nullptr;
   wq_.forward(x, q_);
   wk_.forward(x, k_);
   wv_.forward(x, v_);
@@ -241,10 +238,7 @@ std::unique_ptr<MixerCache> GlaMixer::make_cache(int batch, int max_len) const {
 
 void GlaMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   check_mixer_input(spec_, x_t, 2, "decode input");
-  auto& state = cache_as<GlaCache>(cache, spec_);
-  if (x_t.dim(0) != state.batch)
-    bad_param(spec_, "decode input has batch " + std::to_string(x_t.dim(0)) + ", cache was made for " +
-                         std::to_string(state.batch));
+  auto& state = cache_for_batch<GlaCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
   wq_.apply(x_t, q_t_);
   wk_.apply(x_t, k_t_);
   wv_.apply(x_t, v_t_);

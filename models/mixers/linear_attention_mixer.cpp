@@ -76,11 +76,9 @@ void LinearAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
 
   float* final_kv = nullptr;
   float* final_k = nullptr;
-  LinearAttentionCache* state = cache ? &cache_as<LinearAttentionCache>(*cache, spec_) : nullptr;
+  LinearAttentionCache* state =
+      cache ? &cache_for_batch<LinearAttentionCache>(*cache, spec_, batch_, CacheUse::forward) : nullptr;
   if (state) {
-    if (state->batch != batch_)
-      bad_param(spec_, "cache was made for batch " + std::to_string(state->batch) + ", forward got batch " +
-                           std::to_string(batch_));
     final_kv = state->kv_state.data();
     final_k = state->k_state.data();
   }
@@ -126,10 +124,7 @@ std::unique_ptr<MixerCache> LinearAttentionMixer::make_cache(int batch, int max_
 
 void LinearAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   check_mixer_input(spec_, x_t, 2, "decode input");
-  auto& state = cache_as<LinearAttentionCache>(cache, spec_);
-  if (x_t.dim(0) != state.batch)
-    bad_param(spec_, "decode input has batch " + std::to_string(x_t.dim(0)) + ", cache was made for " +
-                         std::to_string(state.batch));
+  auto& state = cache_for_batch<LinearAttentionCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
   const LinearAttentionShape shape = shape_for(state.batch, 1);
   const int64_t rows = state.batch * shape.heads;
   wq_.apply(x_t, q_t_);

@@ -79,10 +79,7 @@ void MaskedAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
   wo_.forward(attn_, y);
   if (!cache) return;
 
-  auto& kv = cache_as<MaskedAttentionCache>(*cache, spec_);
-  if (kv.batch != batch_)
-    throw std::invalid_argument(name() + "cache was made for batch " + std::to_string(kv.batch) +
-                                ", forward got batch " + std::to_string(batch_));
+  auto& kv = cache_for_batch<MaskedAttentionCache>(*cache, spec_, batch_, CacheUse::forward);
   if (kv.capacity < seq_len_)
     throw std::invalid_argument(name() + "cache takes " + std::to_string(kv.capacity) + " tokens, forward got " +
                                 std::to_string(seq_len_) + "; make_cache with a larger max_len");
@@ -131,10 +128,7 @@ std::unique_ptr<MixerCache> MaskedAttentionMixer::make_cache(int batch, int max_
 
 void MaskedAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   check_mixer_input(spec_, x_t, 2, "decode input");
-  auto& kv = cache_as<MaskedAttentionCache>(cache, spec_);
-  if (x_t.dim(0) != kv.batch)
-    throw std::invalid_argument(name() + "decode input has batch " + std::to_string(x_t.dim(0)) +
-                                ", cache was made for " + std::to_string(kv.batch));
+  auto& kv = cache_for_batch<MaskedAttentionCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
   if (kv.position >= kv.capacity)
     throw std::length_error(name() + "decode cache is full (" + std::to_string(kv.capacity) +
                             " tokens); make_cache with a larger max_len");

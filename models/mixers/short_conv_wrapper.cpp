@@ -41,10 +41,8 @@ ShortConvWrapper::ShortConvWrapper(const MixerSpec& spec, std::unique_ptr<Mixer>
 
 void ShortConvWrapper::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   check_mixer_input(spec_, x, 3, "input");
-  ShortConvCache* state = cache ? &cache_as<ShortConvCache>(*cache, spec_) : nullptr;
-  if (state && state->batch != x.dim(0))
-    bad(spec_,
-        "cache was made for batch " + std::to_string(state->batch) + ", forward got batch " + std::to_string(x.dim(0)));
+  ShortConvCache* state =
+      cache ? &cache_for_batch<ShortConvCache>(*cache, spec_, x.dim(0), CacheUse::forward) : nullptr;
   conv_.forward(x, conv_out_);
   inner_->forward(conv_out_, y, state ? state->inner.get() : nullptr);
   if (!state) return;
@@ -67,10 +65,7 @@ std::unique_ptr<MixerCache> ShortConvWrapper::make_cache(int batch, int max_len)
 
 void ShortConvWrapper::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   check_mixer_input(spec_, x_t, 2, "decode input");
-  auto& state = cache_as<ShortConvCache>(cache, spec_);
-  if (x_t.dim(0) != state.batch)
-    bad(spec_,
-        "decode input has batch " + std::to_string(x_t.dim(0)) + ", cache was made for " + std::to_string(state.batch));
+  auto& state = cache_for_batch<ShortConvCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
   conv_.step(x_t, conv_out_t_, state.conv_state);
   inner_->step(conv_out_t_, y_t, *state.inner);
   ++state.position;

@@ -94,10 +94,7 @@ std::unique_ptr<MixerCache> SoftmaxAttentionMixer::make_cache(int batch, int max
 
 void SoftmaxAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   check_mixer_input(spec_, x_t, 2, "decode input");
-  auto& kv = cache_as<SoftmaxAttentionCache>(cache, spec_);
-  if (x_t.dim(0) != kv.batch)
-    throw std::invalid_argument("mixer 'softmax': decode input has batch " + std::to_string(x_t.dim(0)) +
-                                ", cache was made for " + std::to_string(kv.batch));
+  auto& kv = cache_for_batch<SoftmaxAttentionCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
   if (kv.position >= kv.max_len)
     throw std::length_error("mixer 'softmax': KV cache is full (" + std::to_string(kv.max_len) +
                             " tokens); make_cache with a larger max_len");

@@ -114,10 +114,7 @@ void SsmMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   check_mixer_input(spec_, x, 3, "input");
   batch_ = x.dim(0);
   seq_len_ = x.dim(1);
-  SsmCache* state = cache ? &cache_as<SsmCache>(*cache, spec_) : nullptr;
-  if (state && state->batch != batch_)
-    bad_param(spec_, "cache was made for batch " + std::to_string(state->batch) + ", forward got batch " +
-                         std::to_string(batch_));
+  SsmCache* state = cache ? &cache_for_batch<SsmCache>(*cache, spec_, batch_, CacheUse::forward) : nullptr;
   const int64_t rows = batch_ * seq_len_;
   in_proj_.forward(x, zxbcdt_);
   conv_fwd(zxbcdt_, conv_out_, xbc_, batch_, seq_len_);
@@ -186,11 +183,8 @@ std::unique_ptr<MixerCache> SsmMixer::make_cache(int batch, int max_len) const {
 
 void SsmMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   check_mixer_input(spec_, x_t, 2, "decode input");
-  auto& state = cache_as<SsmCache>(cache, spec_);
   const int64_t batch = x_t.dim(0);
-  if (batch != state.batch)
-    bad_param(spec_, "decode input has batch " + std::to_string(batch) + ", cache was made for " +
-                         std::to_string(state.batch));
+  auto& state = cache_for_batch<SsmCache>(cache, spec_, batch, CacheUse::decode_step);
   in_proj_.apply(x_t, zxbcdt_t_);
   if (conv_kernel_ > 0) {
     conv_out_t_.resize({batch, conv_channels_}, spec_.device);
