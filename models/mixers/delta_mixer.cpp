@@ -92,8 +92,8 @@ void DeltaRuleMixer::gates_fwd(int64_t rows, Tensor& q, Tensor& k, Tensor& beta,
 
 void DeltaRuleMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   check_mixer_input(spec_, x, 3, "input");
-  DeltaRuleCache* state =
-      cache ? &cache_for_batch<DeltaRuleCache>(*cache, spec_, x.dim(0), CacheUse::forward) : nullptr;
+  HeadStateCache* state =
+      cache ? &cache_for_batch<HeadStateCache>(*cache, spec_, x.dim(0), CacheUse::forward) : nullptr;
   batch_ = x.dim(0);
   seq_len_ = x.dim(1);
   const DeltaRuleShape shape = shape_for(batch_, seq_len_);
@@ -151,17 +151,12 @@ void DeltaRuleMixer::backward(const Tensor& dy, Tensor& dx) {
 }
 
 std::unique_ptr<MixerCache> DeltaRuleMixer::make_cache(int batch, int max_len) const {
-  if (batch < 1)
-    throw std::invalid_argument("mixer '" + spec_.kind + "': cache needs batch >= 1, got " + std::to_string(batch));
-  auto cache = std::make_unique<DeltaRuleCache>();
-  cache->state = Tensor({batch, spec_.n_heads, spec_.head_dim(), spec_.head_dim()}, spec_.device);
-  cache->batch = batch;
-  return cache;
+  return make_head_state_cache(spec_, batch);
 }
 
 void DeltaRuleMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   check_mixer_input(spec_, x_t, 2, "decode input");
-  auto& state = cache_for_batch<DeltaRuleCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
+  auto& state = cache_for_batch<HeadStateCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
   wq_.apply(x_t, q_raw_t_);
   wk_.apply(x_t, k_raw_t_);
   wv_.apply(x_t, v_t_);

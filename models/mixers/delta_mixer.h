@@ -18,15 +18,11 @@
 #include "kernels/delta_rule/delta_rule_cpu.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
+#include "models/mixers/head_state_cache.h"
 
 namespace seqbench {
 
 // state [batch, n_heads, head_dim (k), head_dim (v)]: S^T of each sequence and head.
-struct DeltaRuleCache : MixerCache {
-  Tensor state;
-  int64_t batch = 0;
-};
-
 class DeltaRuleMixer : public Mixer {
  public:
   // Throws std::invalid_argument on unknown or malformed params, or on bad sizes.

@@ -152,7 +152,7 @@ void GlaMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   batch_ = x.dim(0);
   seq_len_ = x.dim(1);
   const GlaShape shape = shape_for(batch_, seq_len_);
-  GlaCache* state = cache ? &cache_for_batch<GlaCache>(*cache, spec_, batch_, CacheUse::forward) : nullptr;
+  HeadStateCache* state = cache ? &cache_for_batch<HeadStateCache>(*cache, spec_, batch_, CacheUse::forward) : nullptr;
   wq_.forward(x, q_);
   wk_.forward(x, k_);
   wv_.forward(x, v_);
@@ -229,16 +229,12 @@ void GlaMixer::backward(const Tensor& dy, Tensor& dx) {
 }
 
 std::unique_ptr<MixerCache> GlaMixer::make_cache(int batch, int max_len) const {
-  if (batch < 1) bad_param(spec_, "cache needs batch >= 1, got " + std::to_string(batch));
-  auto cache = std::make_unique<GlaCache>();
-  cache->state = Tensor({batch, spec_.n_heads, spec_.head_dim(), spec_.head_dim()}, spec_.device);
-  cache->batch = batch;
-  return cache;
+  return make_head_state_cache(spec_, batch);
 }
 
 void GlaMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   check_mixer_input(spec_, x_t, 2, "decode input");
-  auto& state = cache_for_batch<GlaCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
+  auto& state = cache_for_batch<HeadStateCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
   wq_.apply(x_t, q_t_);
   wk_.apply(x_t, k_t_);
   wv_.apply(x_t, v_t_);

@@ -17,6 +17,7 @@
 #include "kernels/gated_linear_attention/gla_cpu.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
+#include "models/mixers/head_state_cache.h"
 
 namespace seqbench {
 
@@ -24,11 +25,6 @@ enum class GlaDecay { channel, scalar, fixed };
 GlaDecay parse_gla_decay(const std::string& name);  // std::invalid_argument listing the known ones
 
 // state [batch, n_heads, head_dim, head_dim] = sum_s (product of later decays) k_s v_s^T.
-struct GlaCache : MixerCache {
-  Tensor state;
-  int64_t batch = 0;
-};
-
 class GlaMixer : public Mixer {
  public:
   // Throws std::invalid_argument on unknown params or decay modes, or on bad sizes.
@@ -71,7 +67,7 @@ class GlaMixer : public Mixer {
   float tau_ = 16.0f;
   GlaOptions options_;
   LinearLayer wq_, wk_, wv_, wo_, w_gate_;
-  LinearLayer w_decay_down_, w_decay_up_;  // channel: both (low rank); scalar: w_decay_up_ only
+  LinearLayer w_decay_down_, w_decay_up_;                   // channel: both (low rank); scalar: w_decay_up_ only
   Tensor norm_gain_, norm_bias_, norm_dgain_, norm_dbias_;  // LayerNorm without affine: fixed 1 and 0
   // Saved by forward for backward.
   Tensor q_, k_, v_, chunk_states_, attn_;
