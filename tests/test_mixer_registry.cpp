@@ -65,7 +65,8 @@ TEST_CASE("every registered backend passes the conformance checks at its default
   }
 }
 
-TEST_CASE("every backend refuses a decode cache made for another batch, naming both batches", "[registry]") {
+TEST_CASE("every backend refuses an empty decode cache and one made for another batch, naming both batches",
+          "[registry]") {
   for (const MixerInfo& info : mixer_backends())
     for (const char* wrapped : {"", "short_conv"}) {
       nlohmann::json params = nlohmann::json::object();
@@ -73,6 +74,7 @@ TEST_CASE("every backend refuses a decode cache made for another batch, naming b
       const MixerSpec spec = make_spec(info.name, 16, 2, params);
       INFO(describe(spec));
       auto mixer = make_mixer(spec);
+      CHECK_THROWS_WITH(mixer->make_cache(0, 8), Catch::Contains("cache needs batch >= 1"));
       auto cache = mixer->make_cache(2, 8);
       Rng rng(5);
       Tensor y;
