@@ -4,11 +4,12 @@
 // a missing term (an error of the order of the gradient itself) fails while rounding does not.
 #pragma once
 #include <algorithm>
+#include <array>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <functional>
 #include <string>
-
-#include <catch2/catch.hpp>
+#include <vector>
 
 #include "kernels/rng.h"
 #include "kernels/tensor.h"
@@ -48,6 +49,44 @@ inline double check_gradient(const std::string& name, Tensor& value, const Tenso
                       << worst_numeric);
   CHECK(worst < tol);
   return worst;
+}
+
+inline std::vector<double> widen(const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); }
+
+// A reference computed in double from three inputs (q, k, v or phi(q), phi(k), v).
+using DoubleAttention = std::function<std::vector<double>(const std::vector<double>& q, const std::vector<double>& k,
+                                                          const std::vector<double>& v)>;
+
+// dq, dk, dv (named by `names`) against central differences (in double, step 1e-6) of sum(reference(q, k, v) * dout)
+// at every element: worst |analytic - numeric| / (1 + |numeric|) below 1e-4 for each.
+inline void check_qkv_gradients(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
+                                const std::vector<float>& dout, const std::vector<float>& dq,
+                                const std::vector<float>& dk, const std::vector<float>& dv,
+                                const DoubleAttention& reference,
+                                const std::array<const char*, 3>& names = {"dq", "dk", "dv"}) {
+  std::vector<std::vector<double>> inputs{widen(q), widen(k), widen(v)};
+  const std::vector<const std::vector<float>*> analytic{&dq, &dk, &dv};
+  auto loss = [&]() {
+    const std::vector<double> o = reference(inputs[0], inputs[1], inputs[2]);
+    double sum = 0.0;
+    for (size_t i = 0; i < o.size(); ++i) sum += o[i] * dout[i];
+    return sum;
+  };
+  for (int which = 0; which < 3; ++which) {
+    double worst = 0.0;
+    for (size_t i = 0; i < inputs[which].size(); ++i) {
+      const double original = inputs[which][i], h = 1e-6;
+      inputs[which][i] = original + h;
+      const double up = loss();
+      inputs[which][i] = original - h;
+      const double down = loss();
+      inputs[which][i] = original;
+      const double numeric = (up - down) / (2 * h);
+      worst = std::max(worst, std::fabs((*analytic[which])[i] - numeric) / (1.0 + std::fabs(numeric)));
+    }
+    INFO(names[which]);
+    CHECK(worst < 1e-4);
+  }
 }
 
 }  // namespace seqbench::testing

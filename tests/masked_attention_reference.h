@@ -10,6 +10,7 @@
 
 #include "kernels/masked_attention/masked_attention_cpu.h"
 #include "kernels/rng.h"
+#include "tests/finite_difference.h"
 
 namespace seqbench::masked_reference {
 
@@ -22,7 +23,8 @@ inline std::vector<float> random_values(int64_t n, Rng& rng, double scale = 1.0)
   return out;
 }
 
-inline std::vector<double> widen(const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); }
+using testing::check_qkv_gradients;
+using testing::widen;
 
 // out [B, L, H, Dh], lse [B, H, L]; every query must see at least one key.
 inline void attention(const std::vector<double>& q, const std::vector<double>& k, const std::vector<double>& v,
@@ -73,42 +75,6 @@ inline void check_forward(const AttentionShape& s, const SpanTable& keys, const 
     worst_lse = std::max(worst_lse, std::fabs(lse[i] - ref_lse[i]) / (1.0 + std::fabs(ref_lse[i])));
   CHECK(worst_out < tol);
   CHECK(worst_lse < tol / 10);
-}
-
-// Reference outputs [B, L, H, Dh] of q, k, v, in double.
-using DoubleAttention = std::function<std::vector<double>(const std::vector<double>& q, const std::vector<double>& k,
-                                                          const std::vector<double>& v)>;
-
-// dq, dk, dv against central differences (in double, step 1e-6) of sum(reference(q, k, v) * dout)
-// at every element: worst |analytic - numeric| / (1 + |numeric|) below 1e-4 for each.
-inline void check_qkv_gradients(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
-                                const std::vector<float>& dout, const std::vector<float>& dq,
-                                const std::vector<float>& dk, const std::vector<float>& dv,
-                                const DoubleAttention& reference) {
-  std::vector<std::vector<double>> inputs{widen(q), widen(k), widen(v)};
-  const std::vector<const std::vector<float>*> analytic{&dq, &dk, &dv};
-  const char* names[] = {"dq", "dk", "dv"};
-  auto loss = [&]() {
-    const std::vector<double> o = reference(inputs[0], inputs[1], inputs[2]);
-    double sum = 0.0;
-    for (size_t i = 0; i < o.size(); ++i) sum += o[i] * dout[i];
-    return sum;
-  };
-  for (int which = 0; which < 3; ++which) {
-    double worst = 0.0;
-    for (size_t i = 0; i < inputs[which].size(); ++i) {
-      const double original = inputs[which][i], h = 1e-6;
-      inputs[which][i] = original + h;
-      const double up = loss();
-      inputs[which][i] = original - h;
-      const double down = loss();
-      inputs[which][i] = original;
-      const double numeric = (up - down) / (2 * h);
-      worst = std::max(worst, std::fabs((*analytic[which])[i] - numeric) / (1.0 + std::fabs(numeric)));
-    }
-    INFO(names[which]);
-    CHECK(worst < 1e-4);
-  }
 }
 
 // The kernel's backward against central differences (in double) of the reference's sum(out * dout).

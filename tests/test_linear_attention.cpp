@@ -1,15 +1,15 @@
 // Causal linear attention: the chunked CPU kernels against a naive O(L^2) double-precision
 // reference (and its finite differences), the feature maps, then the "linear" mixer through the
 // generic conformance checks.
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "kernels/linear_attention/feature_maps.h"
 #include "kernels/linear_attention/linear_attention_cpu.h"
 #include "kernels/parallel.h"
 #include "models/mixers/linear_attention_mixer.h"
+#include "tests/finite_difference.h"
 #include "tests/mixer_checks.h"
 
 using namespace seqbench;
@@ -25,13 +25,12 @@ std::vector<float> random_features(int64_t n, Rng& rng, bool positive) {
   return out;
 }
 
-std::vector<double> widen(const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); }
+using testing::widen;
 
 // out_t = sum_{s<=t} (a_t.b_s) v_s [/ (sum_{s<=t} a_t.b_s + eps)], written out plainly.
 std::vector<double> reference_linear_attention(const std::vector<double>& a, const std::vector<double>& b,
                                                const std::vector<double>& v, const LinearAttentionShape& s,
-                                               bool normalize, double eps,
-                                               std::vector<double>* denominator = nullptr) {
+                                               bool normalize, double eps, std::vector<double>* denominator = nullptr) {
   const int64_t L = s.seq_len, H = s.heads, f = s.feature_dim, D = s.head_dim;
   std::vector<double> out(static_cast<size_t>(s.batch * L * H * D), 0.0);
   if (denominator) denominator->assign(static_cast<size_t>(s.batch * H * L), 0.0);
@@ -86,10 +85,11 @@ TEST_CASE("chunked linear attention forward matches the naive quadratic referenc
         const int64_t BH = s.batch * s.heads;
         std::vector<float> out(in.v.size()), den(BH * s.seq_len), kv(BH * s.feature_dim * s.head_dim),
             k_sum(BH * s.feature_dim);
-        linear_attention_fwd_cpu(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), kv.data(),
-                                 k_sum.data(), s, o);
+        linear_attention_fwd_cpu(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), kv.data(), k_sum.data(),
+                                 s, o);
         std::vector<double> ref_den;
-        const auto ref = reference_linear_attention(widen(in.a), widen(in.b), widen(in.v), s, normalize, 1e-12, &ref_den);
+        const auto ref =
+            reference_linear_attention(widen(in.a), widen(in.b), widen(in.v), s, normalize, 1e-12, &ref_den);
         double worst = 0.0;
         for (size_t i = 0; i < out.size(); ++i)
           worst = std::max(worst, std::fabs(out[i] - ref[i]) / (1.0 + std::fabs(ref[i])));
@@ -112,9 +112,10 @@ TEST_CASE("chunked linear attention forward matches the naive quadratic referenc
               for (int64_t d = 0; d < D; ++d) {
                 double sv = 0.0;
                 for (int64_t t = 0; t < L; ++t)
-                  sv += static_cast<double>(in.b[((bt * L + t) * H + h) * f + i]) * in.v[((bt * L + t) * H + h) * D + d];
-                worst_state = std::max(worst_state,
-                                       std::fabs(kv[((bt * H + h) * f + i) * D + d] - sv) / (1.0 + std::fabs(sv)));
+                  sv +=
+                      static_cast<double>(in.b[((bt * L + t) * H + h) * f + i]) * in.v[((bt * L + t) * H + h) * D + d];
+                worst_state =
+                    std::max(worst_state, std::fabs(kv[((bt * H + h) * f + i) * D + d] - sv) / (1.0 + std::fabs(sv)));
               }
             }
         CHECK(worst_state < 1e-5);
@@ -135,33 +136,14 @@ TEST_CASE("chunked linear attention backward matches finite differences of the r
         std::vector<float> out(in.v.size()), den(s.batch * s.heads * s.seq_len);
         std::vector<float> da(in.a.size()), db(in.b.size()), dv(in.v.size());
         linear_attention_fwd_cpu(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
-        linear_attention_bwd_cpu(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), dout.data(),
-                                 da.data(), db.data(), dv.data(), s, o);
+        linear_attention_bwd_cpu(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), dout.data(), da.data(),
+                                 db.data(), dv.data(), s, o);
 
-        std::vector<std::vector<double>> inputs{widen(in.a), widen(in.b), widen(in.v)};
-        const std::vector<const std::vector<float>*> analytic{&da, &db, &dv};
-        const char* names[] = {"d phi(q)", "d phi(k)", "dv"};
-        auto loss = [&]() {
-          const auto o_ref = reference_linear_attention(inputs[0], inputs[1], inputs[2], s, normalize, 1e-12);
-          double sum = 0.0;
-          for (size_t i = 0; i < o_ref.size(); ++i) sum += o_ref[i] * dout[i];
-          return sum;
-        };
-        for (int which = 0; which < 3; ++which) {
-          double worst = 0.0;
-          for (size_t i = 0; i < inputs[which].size(); ++i) {
-            const double original = inputs[which][i], h = 1e-6;
-            inputs[which][i] = original + h;
-            const double up = loss();
-            inputs[which][i] = original - h;
-            const double down = loss();
-            inputs[which][i] = original;
-            const double numeric = (up - down) / (2 * h);
-            worst = std::max(worst, std::fabs((*analytic[which])[i] - numeric) / (1.0 + std::fabs(numeric)));
-          }
-          INFO(names[which]);
-          CHECK(worst < 1e-4);
-        }
+        testing::check_qkv_gradients(in.a, in.b, in.v, dout, da, db, dv,
+                                     [&](const auto& a, const auto& b, const auto& v) {
+                                       return reference_linear_attention(a, b, v, s, normalize, 1e-12);
+                                     },
+                                     {"d phi(q)", "d phi(k)", "dv"});
       }
 }
 
@@ -185,11 +167,15 @@ TEST_CASE("linear attention decode steps continue from the forward's final state
         std::vector<float> pa(s.batch * prefix * H * f), pb(pa.size()), pv(s.batch * prefix * H * D);
         std::vector<float> pout(pv.size()), pden(BH * prefix);
         for (int64_t bt = 0; bt < s.batch; ++bt) {
-          std::copy(in.a.begin() + bt * L * H * f, in.a.begin() + (bt * L + prefix) * H * f, pa.begin() + bt * prefix * H * f);
-          std::copy(in.b.begin() + bt * L * H * f, in.b.begin() + (bt * L + prefix) * H * f, pb.begin() + bt * prefix * H * f);
-          std::copy(in.v.begin() + bt * L * H * D, in.v.begin() + (bt * L + prefix) * H * D, pv.begin() + bt * prefix * H * D);
+          std::copy(in.a.begin() + bt * L * H * f, in.a.begin() + (bt * L + prefix) * H * f,
+                    pa.begin() + bt * prefix * H * f);
+          std::copy(in.b.begin() + bt * L * H * f, in.b.begin() + (bt * L + prefix) * H * f,
+                    pb.begin() + bt * prefix * H * f);
+          std::copy(in.v.begin() + bt * L * H * D, in.v.begin() + (bt * L + prefix) * H * D,
+                    pv.begin() + bt * prefix * H * D);
         }
-        linear_attention_fwd_cpu(pa.data(), pb.data(), pv.data(), pout.data(), pden.data(), kv.data(), k_sum.data(), ps, o);
+        linear_attention_fwd_cpu(pa.data(), pb.data(), pv.data(), pout.data(), pden.data(), kv.data(), k_sum.data(), ps,
+                                 o);
       }
       double worst = 0.0;
       std::vector<float> a_t(BH * f), b_t(BH * f), v_t(BH * D), o_t(BH * D);
@@ -275,8 +261,8 @@ TEST_CASE("linear mixer decode matches its parallel forward, with and without pr
     check_forward_matches_decode(make_spec("linear", 12, 3), 2, seq_len, 500 + seq_len);
   for (int seq_len : {1, 5, 6, 13})
     check_forward_matches_decode(make_spec("linear", 12, 3, {{"chunk_size", 5}}), 1, seq_len, 520 + seq_len);
-  check_forward_matches_decode(make_spec("linear", 12, 1, {{"feature_map", "identity"}, {"normalize", false}}), 2,
-                               17, 540);
+  check_forward_matches_decode(make_spec("linear", 12, 1, {{"feature_map", "identity"}, {"normalize", false}}), 2, 17,
+                               540);
   check_forward_matches_decode(make_spec("linear", 12, 3, {{"feature_dim", 6}, {"chunk_size", 4}}), 2, 11, 541);
 }
 
