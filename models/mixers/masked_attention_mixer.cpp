@@ -11,14 +11,6 @@
 namespace seqbench {
 namespace {
 
-// Sub-seed labels of the four projections: the softmax mixer's, so equal seeds give equal weights.
-enum ProjectionSeed : uint64_t { kSeedQ = 1, kSeedK = 2, kSeedV = 3, kSeedO = 4 };
-
-LinearLayer projection(const MixerSpec& spec, const char* name, uint64_t label) {
-  Rng rng(Rng::derive(spec.seed, label));
-  return LinearLayer(spec.kind + "." + name, spec.d_model, spec.d_model, false, rng, 0.0f, spec.device);
-}
-
 const MixerSpec& checked(const MixerSpec& spec) {
   validate_mixer_shape(spec);
   return spec;
@@ -53,10 +45,7 @@ int pattern_param(const MixerSpec& spec, const char* key, int fallback, int mini
 MaskedAttentionMixer::MaskedAttentionMixer(const MixerSpec& spec, std::unique_ptr<AttentionKeyPattern> pattern)
     : spec_(checked(spec)),
       pattern_(std::move(pattern)),
-      wq_(projection(spec, "q_proj", kSeedQ)),
-      wk_(projection(spec, "k_proj", kSeedK)),
-      wv_(projection(spec, "v_proj", kSeedV)),
-      wo_(projection(spec, "o_proj", kSeedO)),
+      proj_(spec),
       spans_(spec.device),
       decode_spans_(spec.device) {}
 
@@ -68,15 +57,13 @@ void MaskedAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
   check_mixer_input(spec_, x, 3, "input");
   batch_ = x.dim(0);
   seq_len_ = x.dim(1);
-  wq_.forward(x, q_);
-  wk_.forward(x, k_);
-  wv_.forward(x, v_);
+  proj_.forward(x, q_, k_, v_);
   keys_ = pattern_->sequence_spans(q_, k_, shape(batch_, seq_len_), spans_);
   attn_.resize(x.shape(), spec_.device);
   lse_.resize({batch_, spec_.n_heads, seq_len_}, spec_.device);
   masked_attention_fwd(spec_.device, q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), keys_,
                        shape(batch_, seq_len_));
-  wo_.forward(attn_, y);
+  proj_.out().forward(attn_, y);
   if (!cache) return;
 
   auto& kv = cache_for_batch<MaskedAttentionCache>(*cache, spec_, batch_, CacheUse::forward);
@@ -96,17 +83,13 @@ void MaskedAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   if (dy.shape() != attn_.shape())
     throw std::invalid_argument(name() + "gradient has shape " + shape_string(dy.shape()) + ", expected " +
                                 shape_string(attn_.shape()));
-  wo_.backward(dy, d_attn_);
+  proj_.out().backward(dy, d_attn_);
   dq_.resize(attn_.shape(), spec_.device);
   dk_.resize(attn_.shape(), spec_.device);
   dv_.resize(attn_.shape(), spec_.device);
   masked_attention_bwd(spec_.device, q_.data(), k_.data(), v_.data(), lse_.data(), d_attn_.data(), dq_.data(),
                        dk_.data(), dv_.data(), keys_, shape(batch_, seq_len_));
-  wq_.backward(dq_, dx);
-  wk_.backward(dk_, dx_part_);
-  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
-  wv_.backward(dv_, dx_part_);
-  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  proj_.backward(dq_, dk_, dv_, dx);
 }
 
 std::unique_ptr<MixerCache> MaskedAttentionMixer::make_cache(int batch, int max_len) const {
@@ -132,9 +115,7 @@ void MaskedAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
   if (kv.position >= kv.capacity)
     throw std::length_error(name() + "decode cache is full (" + std::to_string(kv.capacity) +
                             " tokens); make_cache with a larger max_len");
-  wq_.apply(x_t, q_t_);
-  wk_.apply(x_t, k_t_);
-  wv_.apply(x_t, v_t_);
+  proj_.apply(x_t, q_t_, k_t_, v_t_);
   const int64_t t = kv.position;
   auto slot_of = [&](int64_t u) { return pattern_->slot_of(u, kv); };
   write_tokens(k_t_, 1, t, t + 1, slot_of, kv.keys, kv.slots, kv.batch);
@@ -144,16 +125,11 @@ void MaskedAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
   attn_t_.resize(x_t.shape(), spec_.device);
   masked_attention_decode(spec_.device, q_t_.data(), kv.keys.data(), kv.values.data(), attn_t_.data(), keys,
                           shape(kv.batch, kv.slots));
-  wo_.apply(attn_t_, y_t);
+  proj_.out().apply(attn_t_, y_t);
   ++kv.position;
 }
 
-std::vector<Param*> MaskedAttentionMixer::params() {
-  std::vector<Param*> out;
-  for (LinearLayer* layer : {&wq_, &wk_, &wv_, &wo_})
-    for (Param* p : layer->params()) out.push_back(p);
-  return out;
-}
+std::vector<Param*> MaskedAttentionMixer::params() { return proj_.params(); }
 
 size_t MaskedAttentionMixer::state_bytes(int seq_len) const {
   return 2 * static_cast<size_t>(pattern_->cached_tokens(seq_len)) * static_cast<size_t>(spec_.d_model) * sizeof(float);

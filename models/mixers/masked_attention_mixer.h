@@ -10,8 +10,8 @@
 
 #include "kernels/masked_attention/masked_attention_cpu.h"
 #include "kernels/masked_attention/span_buffer.h"
-#include "models/linear_layer.h"
 #include "models/mixer.h"
+#include "models/mixers/attention_projections.h"
 
 namespace seqbench {
 
@@ -70,8 +70,8 @@ class MaskedAttentionMixer : public Mixer {
   const MixerSpec& spec() const override { return spec_; }
 
  protected:
-  // Projections drawn exactly as the softmax mixer draws them, so the same spec.seed gives the
-  // same weights (a window covering the whole sequence is then exactly the softmax mixer).
+  // The softmax mixer's projections (AttentionProjections), so the same spec.seed gives the same
+  // weights (a window covering the whole sequence is then exactly the softmax mixer).
   // Throws std::invalid_argument on a bad d_model / n_heads.
   MaskedAttentionMixer(const MixerSpec& spec, std::unique_ptr<AttentionKeyPattern> pattern);
 
@@ -81,14 +81,14 @@ class MaskedAttentionMixer : public Mixer {
 
   MixerSpec spec_;
   std::unique_ptr<AttentionKeyPattern> pattern_;
-  LinearLayer wq_, wk_, wv_, wo_;
+  AttentionProjections proj_;
   // Saved by forward for backward: projections, key spans, attention output, per-row log-sum-exp.
   Tensor q_, k_, v_, attn_, lse_;
   SpanBuffer spans_;
   SpanTable keys_;
   int64_t batch_ = 0, seq_len_ = 0;
-  Tensor d_attn_, dq_, dk_, dv_, dx_part_;  // backward workspaces
-  Tensor q_t_, k_t_, v_t_, attn_t_;         // decode workspaces
+  Tensor d_attn_, dq_, dk_, dv_;     // backward workspaces
+  Tensor q_t_, k_t_, v_t_, attn_t_;  // decode workspaces
   SpanBuffer decode_spans_;
 };
 

@@ -11,14 +11,6 @@
 namespace seqbench {
 namespace {
 
-// Sub-seed labels of the four projections, so each draws from its own stream of spec.seed.
-enum ProjectionSeed : uint64_t { kSeedQ = 1, kSeedK = 2, kSeedV = 3, kSeedO = 4 };
-
-LinearLayer projection(const MixerSpec& spec, const char* name, uint64_t label) {
-  Rng rng(Rng::derive(spec.seed, label));
-  return LinearLayer(spec.kind + "." + name, spec.d_model, spec.d_model, false, rng, 0.0f, spec.device);
-}
-
 const MixerSpec& checked(const MixerSpec& spec) {
   validate_mixer_shape(spec);
   check_mixer_params(spec, {});
@@ -27,25 +19,18 @@ const MixerSpec& checked(const MixerSpec& spec) {
 
 }  // namespace
 
-SoftmaxAttentionMixer::SoftmaxAttentionMixer(const MixerSpec& spec)
-    : spec_(checked(spec)),
-      wq_(projection(spec, "q_proj", kSeedQ)),
-      wk_(projection(spec, "k_proj", kSeedK)),
-      wv_(projection(spec, "v_proj", kSeedV)),
-      wo_(projection(spec, "o_proj", kSeedO)) {}
+SoftmaxAttentionMixer::SoftmaxAttentionMixer(const MixerSpec& spec) : spec_(checked(spec)), proj_(spec) {}
 
 void SoftmaxAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   check_mixer_input(spec_, x, 3, "input");
   batch_ = x.dim(0);
   seq_len_ = x.dim(1);
   const AttentionShape shape{batch_, seq_len_, spec_.n_heads, spec_.head_dim()};
-  wq_.forward(x, q_);
-  wk_.forward(x, k_);
-  wv_.forward(x, v_);
+  proj_.forward(x, q_, k_, v_);
   attn_.resize(x.shape(), x.device());
   lse_.resize({batch_, spec_.n_heads, seq_len_}, x.device());
   softmax_attention_fwd(x.device(), q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), shape);
-  wo_.forward(attn_, y);
+  proj_.out().forward(attn_, y);
   if (!cache) return;
 
   auto& kv = cache_as<SoftmaxAttentionCache>(*cache, spec_);
@@ -66,17 +51,13 @@ void SoftmaxAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
     throw std::invalid_argument("mixer 'softmax': gradient has shape " + shape_string(dy.shape()) + ", expected " +
                                 shape_string(attn_.shape()));
   const AttentionShape shape{batch_, seq_len_, spec_.n_heads, spec_.head_dim()};
-  wo_.backward(dy, d_attn_);
+  proj_.out().backward(dy, d_attn_);
   dq_.resize(attn_.shape(), dy.device());
   dk_.resize(attn_.shape(), dy.device());
   dv_.resize(attn_.shape(), dy.device());
   softmax_attention_bwd(dy.device(), q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), d_attn_.data(),
                         dq_.data(), dk_.data(), dv_.data(), shape);
-  wq_.backward(dq_, dx);
-  wk_.backward(dk_, dx_part_);
-  axpy(dy.device(), 1.0f, dx_part_.data(), dx.data(), dx.numel());
-  wv_.backward(dv_, dx_part_);
-  axpy(dy.device(), 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  proj_.backward(dq_, dk_, dv_, dx);
 }
 
 std::unique_ptr<MixerCache> SoftmaxAttentionMixer::make_cache(int batch, int max_len) const {
@@ -98,9 +79,7 @@ void SoftmaxAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cac
   if (kv.position >= kv.max_len)
     throw std::length_error("mixer 'softmax': KV cache is full (" + std::to_string(kv.max_len) +
                             " tokens); make_cache with a larger max_len");
-  wq_.apply(x_t, q_t_);
-  wk_.apply(x_t, k_t_);
-  wv_.apply(x_t, v_t_);
+  proj_.apply(x_t, q_t_, k_t_, v_t_);
   const int64_t D = spec_.d_model;
   const int64_t slot = kv.position * D;
   copy_rows(x_t.device(), k_t_.data(), D, kv.keys.data() + slot, kv.max_len * D, kv.batch, D);
@@ -109,16 +88,11 @@ void SoftmaxAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cac
   const AttentionShape cache_shape{kv.batch, kv.max_len, spec_.n_heads, spec_.head_dim()};
   softmax_attention_decode(x_t.device(), q_t_.data(), kv.keys.data(), kv.values.data(), kv.position + 1, attn_t_.data(),
                            cache_shape);
-  wo_.apply(attn_t_, y_t);
+  proj_.out().apply(attn_t_, y_t);
   ++kv.position;
 }
 
-std::vector<Param*> SoftmaxAttentionMixer::params() {
-  std::vector<Param*> out;
-  for (LinearLayer* layer : {&wq_, &wk_, &wv_, &wo_})
-    for (Param* p : layer->params()) out.push_back(p);
-  return out;
-}
+std::vector<Param*> SoftmaxAttentionMixer::params() { return proj_.params(); }
 
 size_t SoftmaxAttentionMixer::state_bytes(int seq_len) const {
   return 2 * static_cast<size_t>(seq_len) * static_cast<size_t>(spec_.d_model) * sizeof(float);

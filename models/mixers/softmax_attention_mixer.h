@@ -4,8 +4,8 @@
 #pragma once
 #include <memory>
 
-#include "models/linear_layer.h"
 #include "models/mixer.h"
+#include "models/mixers/attention_projections.h"
 
 namespace seqbench {
 
@@ -32,12 +32,12 @@ class SoftmaxAttentionMixer : public Mixer {
 
  private:
   MixerSpec spec_;
-  LinearLayer wq_, wk_, wv_, wo_;
+  AttentionProjections proj_;
   // Saved by forward for backward: projections, attention output and per-row log-sum-exp.
   Tensor q_, k_, v_, attn_, lse_;
   int64_t batch_ = 0, seq_len_ = 0;
-  Tensor d_attn_, dq_, dk_, dv_, dx_part_;  // backward workspaces
-  Tensor q_t_, k_t_, v_t_, attn_t_;         // decode workspaces
+  Tensor d_attn_, dq_, dk_, dv_;     // backward workspaces
+  Tensor q_t_, k_t_, v_t_, attn_t_;  // decode workspaces
 };
 
 }  // namespace seqbench
