@@ -1,5 +1,6 @@
 #include "models/token_embedding.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -33,20 +34,24 @@ TokenEmbedding::TokenEmbedding(int vocab_size, int d_model, int max_seq_len, con
   }
 }
 
-const Tensor& TokenEmbedding::sinusoidal_rows(int64_t offset, int64_t seq_len) {
-  Tensor rows({seq_len, d_model_});
-  for (int64_t t = 0; t < seq_len; ++t) {
-    float* row = rows.data() + t * d_model_;
-    const int64_t pos = offset + t;
-    // Vaswani et al. 2017, scaled to the embedding's magnitude so neither term dominates.
-    for (int i = 0; i < d_model_; i += 2) {
-      const double freq = std::pow(10000.0, -static_cast<double>(i) / d_model_);
-      row[i] = 0.02f * static_cast<float>(std::sin(pos * freq));
-      if (i + 1 < d_model_) row[i + 1] = 0.02f * static_cast<float>(std::cos(pos * freq));
+const float* TokenEmbedding::sinusoidal_rows(int64_t offset, int64_t seq_len) {
+  const int64_t needed = offset + seq_len, held = sinusoid_.empty() ? 0 : sinusoid_.dim(0);
+  if (needed > held) {
+    // Doubling keeps decode steps (one position each) from rebuilding the table every step.
+    const int64_t positions = std::max(needed, 2 * held);
+    Tensor table({positions, d_model_});
+    for (int64_t pos = 0; pos < positions; ++pos) {
+      float* row = table.data() + pos * d_model_;
+      // Vaswani et al. 2017, scaled to the embedding's magnitude so neither term dominates.
+      for (int i = 0; i < d_model_; i += 2) {
+        const double freq = std::pow(10000.0, -static_cast<double>(i) / d_model_);
+        row[i] = 0.02f * static_cast<float>(std::sin(pos * freq));
+        if (i + 1 < d_model_) row[i + 1] = 0.02f * static_cast<float>(std::cos(pos * freq));
+      }
     }
+    sinusoid_ = table.to(device_);
   }
-  sinusoid_ = rows.to(device_);
-  return sinusoid_;
+  return sinusoid_.data() + offset * d_model_;
 }
 
 void TokenEmbedding::forward(const int32_t* tokens, int64_t batch, int64_t seq_len, Tensor& x, int64_t offset) {
@@ -72,7 +77,7 @@ void TokenEmbedding::forward(const int32_t* tokens, int64_t batch, int64_t seq_l
   if (position_ == "learned")
     add_position_rows(device_, positions_table_.value.data() + offset * d_model_, x.data(), batch, seq_len, d_model_);
   else if (position_ == "sinusoidal")
-    add_position_rows(device_, sinusoidal_rows(offset, seq_len).data(), x.data(), batch, seq_len, d_model_);
+    add_position_rows(device_, sinusoidal_rows(offset, seq_len), x.data(), batch, seq_len, d_model_);
 }
 
 void TokenEmbedding::backward(const Tensor& dx) {

@@ -24,8 +24,9 @@ class TokenEmbedding {
   std::vector<Param*> params();
 
  private:
-  // Rows [offset, offset + seq_len) of the sinusoidal table, on the model's device.
-  const Tensor& sinusoidal_rows(int64_t offset, int64_t seq_len);
+  // Row `offset` of the sinusoidal table on the model's device, with at least seq_len rows from
+  // there; the table (a function of the position alone) is kept and grown on demand.
+  const float* sinusoidal_rows(int64_t offset, int64_t seq_len);
   int vocab_ = 0, d_model_ = 0, max_seq_len_ = 0;
   std::string position_;
   Device device_ = Device::cpu;
@@ -33,7 +34,7 @@ class TokenEmbedding {
   std::vector<int32_t> saved_tokens_;  // host copy: backward groups rows by token on the host
   int64_t saved_offset_ = 0, saved_seq_len_ = 0;
   IndexBuffer tokens_, grad_order_, grad_begin_, grad_target_;
-  Tensor sinusoid_;
+  Tensor sinusoid_;  // [positions, d_model]
 };
 
 }  // namespace seqbench

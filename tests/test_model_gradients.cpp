@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <vector>
 
@@ -11,6 +10,7 @@
 #include "models/linear_layer.h"
 #include "models/mlp_block.h"
 #include "models/sequence_model.h"
+#include "models/token_embedding.h"
 #include "tests/finite_difference.h"
 
 using namespace seqbench;
@@ -91,8 +91,9 @@ TEST_CASE("cross-entropy gradient matches finite differences and the loss is the
     expected += std::log(z) - logits[r * vocab + targets[r]];
   }
   REQUIRE(loss == Approx(expected / rows).epsilon(1e-6));
-  check_gradient("logits", logits, dlogits,
-                 [&] { return cross_entropy_cpu(logits.data(), targets.data(), nullptr, rows, vocab); }, rng);
+  check_gradient(
+      "logits", logits, dlogits, [&] { return cross_entropy_cpu(logits.data(), targets.data(), nullptr, rows, vocab); },
+      rng);
 }
 
 TEST_CASE("AdamW matches a scalar transcription of the PyTorch update") {
@@ -137,7 +138,8 @@ TEST_CASE("whole-model gradients match finite differences for each backend and a
       const int64_t batch = 2, len = 9;
       std::vector<int32_t> tokens(batch * len), labels(batch * len, kIgnoreLabel);
       for (auto& t : tokens) t = static_cast<int32_t>(rng.uniform_int(0, config.vocab_size));
-      for (int64_t i = 0; i < batch * len; i += 2) labels[i] = static_cast<int32_t>(rng.uniform_int(0, config.vocab_size));
+      for (int64_t i = 0; i < batch * len; i += 2)
+        labels[i] = static_cast<int32_t>(rng.uniform_int(0, config.vocab_size));
       model.zero_grad();
       model.loss_and_backward(tokens.data(), labels.data(), batch, len);
       auto loss = [&] { return model.loss(tokens.data(), labels.data(), batch, len); };
@@ -178,6 +180,47 @@ TEST_CASE("model decode steps reproduce the parallel forward's last-position log
     REQUIRE(step_logits.size() == full_logits.size());
     for (size_t i = 0; i < full_logits.size(); ++i) REQUIRE(step_logits[i] == Approx(full_logits[i]).margin(1e-4));
   }
+}
+
+TEST_CASE(
+    "sinusoidal positions: decode past max_seq_len follows the parallel forward, and embeddings match the formula") {
+  ModelConfig config;
+  config.vocab_size = 19;
+  config.d_model = 6;
+  config.n_layers = 1;
+  config.n_heads = 2;
+  config.max_seq_len = 4;  // not a limit for sinusoidal positions
+  config.position = "sinusoidal";
+  SequenceModel model(config);
+  Rng rng(8);
+  const int64_t batch = 2, len = 13;
+  std::vector<int32_t> tokens(batch * len);
+  for (auto& t : tokens) t = static_cast<int32_t>(rng.uniform_int(0, config.vocab_size));
+  std::vector<float> full_logits, step_logits;
+  model.prefill(tokens.data(), batch, len, len, full_logits);
+  std::vector<int32_t> prefix{tokens[0], tokens[len]};
+  DecodeState state = model.prefill(prefix.data(), batch, 1, len, step_logits);
+  for (int64_t t = 1; t < len; ++t) {
+    std::vector<int32_t> column{tokens[t], tokens[len + t]};
+    model.decode_step(state, column.data(), step_logits);
+  }
+  REQUIRE(step_logits.size() == full_logits.size());
+  for (size_t i = 0; i < full_logits.size(); ++i) REQUIRE(step_logits[i] == Approx(full_logits[i]).margin(1e-4));
+
+  // Embedding rows: token row + 0.02 sin / cos(pos 10000^(-i/d)), as Vaswani et al. 2017.
+  TokenEmbedding embedding(7, 6, 4, "sinusoidal", rng);
+  const std::vector<int32_t> ids{3, 3, 3, 3, 3, 3, 3, 3, 3};
+  Tensor x, at_offset;
+  embedding.forward(ids.data(), 1, 9, x);
+  embedding.forward(ids.data(), 1, 2, at_offset, 7);
+  const float* token = embedding.params()[0]->value.data() + 3 * 6;
+  for (int64_t pos = 0; pos < 9; ++pos)
+    for (int i = 0; i < 6; ++i) {
+      const double freq = std::pow(10000.0, -static_cast<double>(i - i % 2) / 6);
+      const double angle = pos * freq, wave = i % 2 ? std::cos(angle) : std::sin(angle);
+      REQUIRE(x[pos * 6 + i] == Approx(token[i] + 0.02 * wave).margin(1e-6));
+      if (pos >= 7) REQUIRE(at_offset[(pos - 7) * 6 + i] == x[pos * 6 + i]);
+    }
 }
 
 TEST_CASE("state bytes: attention grows with length, linear attention does not") {
