@@ -12,7 +12,7 @@
 
 #include "bench/benchmark_catalog.h"
 #include "bench/store_reporter.h"
-#include "kernels/parallel.h"
+#include "ops/parallel.h"
 
 namespace {
 

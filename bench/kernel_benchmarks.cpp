@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "bench/benchmark_catalog.h"
-#include "kernels/layer_norm.h"
-#include "kernels/matmul.h"
-#include "kernels/rng.h"
-#include "kernels/softmax_attention/softmax_attention_cpu.h"
+#include "ops/layer_norm.h"
+#include "ops/matmul.h"
+#include "ops/rng.h"
+#include "mixers/softmax/softmax_attention_cpu.h"
 
 namespace seqbench::bench {
 namespace {

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "bench/benchmark_catalog.h"
-#include "kernels/rng.h"
+#include "ops/rng.h"
 #include "models/mixer_registry.h"
 
 namespace seqbench::bench {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "bench_gpu/gpu_random_fill.h"
-#include "kernels/cuda/device_array.h"
+#include "ops/cuda/device_array.h"
 
 namespace seqbench {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/cuda/cuda_check.h"
+#include "ops/cuda/cuda_check.h"
 
 namespace seqbench {
 

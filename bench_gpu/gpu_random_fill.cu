@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "bench_gpu/gpu_random_fill.h"
-#include "kernels/cuda/cuda_check.h"
-#include "kernels/cuda/element_type.cuh"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/element_type.cuh"
 
 namespace seqbench {
 namespace {

@@ -2,9 +2,9 @@
 
 #include <string>
 
-#include "kernels/delta_rule/delta_rule_cuda.cuh"
-#include "kernels/gated_linear_attention/gla_cuda.cuh"
-#include "kernels/ssm/ssd_cuda.cuh"
+#include "mixers/delta/delta_rule_cuda.cuh"
+#include "mixers/gla/gla_cuda.cuh"
+#include "mixers/ssm/ssd_cuda.cuh"
 
 namespace seqbench {
 namespace {

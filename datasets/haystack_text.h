@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/rng.h"
+#include "ops/rng.h"
 
 namespace seqbench {
 

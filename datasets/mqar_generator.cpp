@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/rng.h"
+#include "ops/rng.h"
 
 namespace seqbench {
 namespace {

@@ -9,7 +9,7 @@
 #include "datasets/seeded_examples.h"
 #include "datasets/word_tokenizer.h"
 #include "datasets/word_vocabulary.h"
-#include "kernels/rng.h"
+#include "ops/rng.h"
 
 namespace seqbench {
 namespace {

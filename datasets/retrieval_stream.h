@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/rng.h"
+#include "ops/rng.h"
 
 namespace seqbench {
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "datasets/token_dataset.h"
-#include "kernels/rng.h"
+#include "ops/rng.h"
 
 namespace seqbench {
 

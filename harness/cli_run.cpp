@@ -7,7 +7,7 @@
 #include "harness/interrupt.h"
 #include "harness/suites.h"
 #include "harness/sweep_runner.h"
-#include "kernels/parallel.h"
+#include "ops/parallel.h"
 #include "reports/leaderboard.h"
 
 namespace seqbench {

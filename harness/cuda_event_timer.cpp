@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "harness/timer.h"
-#include "kernels/cuda/cuda_check.h"
+#include "ops/cuda/cuda_check.h"
 
 namespace seqbench {
 namespace {

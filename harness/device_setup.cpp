@@ -4,7 +4,7 @@
 #include <string>
 
 #include "harness/cuda_event_timer.h"
-#include "kernels/cuda/cuda_device.h"
+#include "ops/cuda/cuda_device.h"
 
 namespace seqbench {
 namespace {

@@ -3,7 +3,7 @@
 // asking for it where there is none is a clear error, not a crash at the first allocation.
 #pragma once
 #include "harness/results_store.h"
-#include "kernels/tensor.h"
+#include "ops/tensor.h"
 
 namespace seqbench {
 

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "harness/device_setup.h"
-#include "kernels/parallel.h"
+#include "ops/parallel.h"
 
 #ifndef SEQBENCH_SOURCE_DIR_STRING
 #define SEQBENCH_SOURCE_DIR_STRING "."

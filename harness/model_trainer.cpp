@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "harness/interrupt.h"
-#include "kernels/rng.h"
+#include "ops/rng.h"
 
 namespace seqbench {
 namespace {

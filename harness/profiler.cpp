@@ -9,8 +9,8 @@
 #include "harness/interrupt.h"
 #include "harness/timer.h"
 #include "harness/trace_range.h"
-#include "kernels/device_memory.h"
-#include "kernels/rng.h"
+#include "ops/device_memory.h"
+#include "ops/rng.h"
 #include "models/adamw_optimizer.h"
 #include "models/sequence_model.h"
 

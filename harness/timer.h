@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "kernels/tensor.h"
+#include "ops/tensor.h"
 
 namespace seqbench {
 

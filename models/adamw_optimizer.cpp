@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/model_ops.h"
-#include "kernels/row_ops.h"
+#include "ops/model_ops.h"
+#include "ops/row_ops.h"
 
 namespace seqbench {
 

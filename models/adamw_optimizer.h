@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/adamw.h"
+#include "ops/adamw.h"
 #include "models/param.h"
 
 namespace seqbench {

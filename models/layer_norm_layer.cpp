@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "kernels/model_ops.h"
+#include "ops/model_ops.h"
 
 namespace seqbench {
 

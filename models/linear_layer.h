@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/rng.h"
+#include "ops/rng.h"
 #include "models/param.h"
 
 namespace seqbench {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/tensor.h"
+#include "ops/tensor.h"
 #include "models/param.h"
 
 namespace seqbench {

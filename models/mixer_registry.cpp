@@ -2,14 +2,14 @@
 
 #include <stdexcept>
 
-#include "models/mixers/delta_mixer.h"
-#include "models/mixers/gla_mixer.h"
-#include "models/mixers/linear_attention_mixer.h"
-#include "models/mixers/short_conv_wrapper.h"
-#include "models/mixers/softmax_attention_mixer.h"
-#include "models/mixers/sliding_window_mixer.h"
-#include "models/mixers/sparse_attention_mixer.h"
-#include "models/mixers/ssm_mixer.h"
+#include "mixers/delta/delta_mixer.h"
+#include "mixers/gla/gla_mixer.h"
+#include "mixers/linear/linear_attention_mixer.h"
+#include "models/short_conv_wrapper.h"
+#include "mixers/softmax/softmax_attention_mixer.h"
+#include "mixers/sliding_window/sliding_window_mixer.h"
+#include "mixers/sparse/sparse_attention_mixer.h"
+#include "mixers/ssm/ssm_mixer.h"
 
 namespace seqbench {
 namespace {

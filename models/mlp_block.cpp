@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "kernels/model_ops.h"
+#include "ops/model_ops.h"
 
 namespace seqbench {
 

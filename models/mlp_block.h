@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/rng.h"
+#include "ops/rng.h"
 #include "models/linear_layer.h"
 
 namespace seqbench {

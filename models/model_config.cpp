@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "kernels/rng.h"
+#include "ops/rng.h"
 #include "models/mixer_registry.h"
 
 namespace seqbench {

@@ -3,7 +3,7 @@
 #pragma once
 #include <string>
 
-#include "kernels/tensor.h"
+#include "ops/tensor.h"
 
 namespace seqbench {
 

@@ -5,9 +5,9 @@
 #include <stdexcept>
 
 #include "datasets/token_dataset.h"
-#include "kernels/embedding.h"
-#include "kernels/model_ops.h"
-#include "kernels/row_ops.h"
+#include "ops/embedding.h"
+#include "ops/model_ops.h"
+#include "ops/row_ops.h"
 #include "models/mixer_registry.h"
 
 namespace seqbench {

@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "kernels/index_buffer.h"
+#include "ops/index_buffer.h"
 #include "models/layer_norm_layer.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "kernels/ssm/causal_conv1d_ops.h"
+#include "ops/causal_conv1d_ops.h"
 
 namespace seqbench {
 namespace {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "kernels/embedding.h"
+#include "ops/embedding.h"
 
 namespace seqbench {
 

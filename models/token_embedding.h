@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "kernels/index_buffer.h"
-#include "kernels/rng.h"
+#include "ops/index_buffer.h"
+#include "ops/rng.h"
 #include "models/param.h"
 
 namespace seqbench {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "kernels/rng.h"
+#include "ops/rng.h"
 #include "tasks/structured_task_params.h"
 
 namespace seqbench {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/rng.h"
+#include "ops/rng.h"
 #include "tasks/length_splits.h"
 #include "tasks/task.h"
 #include "tasks/task_params.h"

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "kernels/rng.h"
-#include "kernels/tensor.h"
+#include "ops/rng.h"
+#include "ops/tensor.h"
 
 namespace seqbench::testing {
 

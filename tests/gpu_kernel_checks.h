@@ -8,9 +8,9 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/cuda/cuda_device.h"
-#include "kernels/cuda/device_array.h"
-#include "kernels/rng.h"
+#include "ops/cuda/cuda_device.h"
+#include "ops/cuda/device_array.h"
+#include "ops/rng.h"
 
 namespace seqbench {
 namespace gpu_checks {

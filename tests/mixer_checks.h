@@ -14,9 +14,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "kernels/parallel.h"
-#include "kernels/rng.h"
-#include "kernels/tensor.h"
+#include "ops/parallel.h"
+#include "ops/rng.h"
+#include "ops/tensor.h"
 #include "models/mixer.h"
 #include "models/mixer_registry.h"
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "harness/results_store.h"
-#include "kernels/rng.h"
+#include "ops/rng.h"
 
 namespace store_fixtures {
 

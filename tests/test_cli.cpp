@@ -2,7 +2,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "kernels/cuda/cuda_device.h"
+#include "ops/cuda/cuda_device.h"
 #include "tests/cli_harness.h"
 
 using namespace seqbench::testing;

@@ -4,7 +4,7 @@
 
 #include "harness/results_store.h"
 #include "harness/timing_stats.h"
-#include "kernels/rng.h"
+#include "ops/rng.h"
 #include "reports/compare.h"
 #include "reports/gate.h"
 #include "reports/mann_whitney.h"

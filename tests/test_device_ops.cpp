@@ -6,12 +6,12 @@
 #include <vector>
 
 #include "harness/device_setup.h"
-#include "kernels/cuda/cuda_device.h"
-#include "kernels/embedding.h"
-#include "kernels/index_buffer.h"
-#include "kernels/model_ops.h"
-#include "kernels/rng.h"
-#include "kernels/row_ops.h"
+#include "ops/cuda/cuda_device.h"
+#include "ops/embedding.h"
+#include "ops/index_buffer.h"
+#include "ops/model_ops.h"
+#include "ops/rng.h"
+#include "ops/row_ops.h"
 
 using namespace seqbench;
 

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "kernels/gated_linear_attention/log_sigmoid_decay_ops.h"
-#include "kernels/gated_linear_attention/swish_gate_ops.h"
-#include "kernels/linear_attention/feature_maps_ops.h"
-#include "kernels/rng.h"
-#include "kernels/ssm/causal_conv1d_ops.h"
+#include "mixers/gla/log_sigmoid_decay_ops.h"
+#include "ops/swish_gate_ops.h"
+#include "mixers/linear/feature_maps_ops.h"
+#include "ops/rng.h"
+#include "ops/causal_conv1d_ops.h"
 
 using namespace seqbench;
 
@@ -122,10 +122,10 @@ TEST_CASE("GPU elementwise kernels are skipped in a build without CUDA", "[gpu]"
   WARN("no CUDA device: skipped (this build has no CUDA backend)");
 }
 #else
-#include "kernels/gated_linear_attention/log_sigmoid_decay_cuda.cuh"
-#include "kernels/gated_linear_attention/swish_gate_cuda.cuh"
-#include "kernels/linear_attention/feature_maps_cuda.cuh"
-#include "kernels/ssm/causal_conv1d_cuda.cuh"
+#include "mixers/gla/log_sigmoid_decay_cuda.cuh"
+#include "ops/swish_gate_cuda.cuh"
+#include "mixers/linear/feature_maps_cuda.cuh"
+#include "ops/causal_conv1d_cuda.cuh"
 #include "tests/gpu_kernel_checks.h"
 
 using namespace seqbench::gpu_checks;

@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/gated_linear_attention/gla_ops.h"
-#include "kernels/rng.h"
-#include "kernels/ssm/ssd_ops.h"
+#include "mixers/gla/gla_ops.h"
+#include "ops/rng.h"
+#include "mixers/ssm/ssd_ops.h"
 
 using namespace seqbench;
 
@@ -194,8 +194,8 @@ TEST_CASE("GPU GLA and SSD kernels are skipped in a build without CUDA", "[gpu]"
   WARN("no CUDA device: skipped (this build has no CUDA backend)");
 }
 #else
-#include "kernels/gated_linear_attention/gla_cuda.cuh"
-#include "kernels/ssm/ssd_cuda.cuh"
+#include "mixers/gla/gla_cuda.cuh"
+#include "mixers/ssm/ssd_cuda.cuh"
 #include "tests/gpu_kernel_checks.h"
 
 using namespace seqbench::gpu_checks;

@@ -15,17 +15,17 @@ TEST_CASE("GPU kernels are skipped in a build without CUDA", "[gpu]") {
 #include <type_traits>
 #include <vector>
 
-#include "kernels/activations.h"
-#include "kernels/adamw.h"
-#include "kernels/cross_entropy.h"
-#include "kernels/cuda/cuda_device.h"
-#include "kernels/cuda/ops_cuda.cuh"
-#include "kernels/device_memory.h"
-#include "kernels/layer_norm.h"
-#include "kernels/matmul.h"
-#include "kernels/linear_attention/linear_attention_cuda.cuh"
-#include "kernels/softmax_attention/softmax_attention_cuda.cuh"
-#include "kernels/tensor.h"
+#include "ops/activations.h"
+#include "ops/adamw.h"
+#include "ops/cross_entropy.h"
+#include "ops/cuda/cuda_device.h"
+#include "ops/cuda/ops_cuda.cuh"
+#include "ops/device_memory.h"
+#include "ops/layer_norm.h"
+#include "ops/matmul.h"
+#include "mixers/linear/linear_attention_cuda.cuh"
+#include "mixers/softmax/softmax_attention_cuda.cuh"
+#include "ops/tensor.h"
 #include "tests/gpu_kernel_checks.h"
 
 using namespace seqbench;

@@ -3,9 +3,9 @@
 #include <array>
 #include <vector>
 
-#include "kernels/matmul.h"
-#include "kernels/parallel.h"
-#include "kernels/rng.h"
+#include "ops/matmul.h"
+#include "ops/parallel.h"
+#include "ops/rng.h"
 
 using namespace seqbench;
 

@@ -3,9 +3,9 @@
 #include <vector>
 
 #include "datasets/mqar_generator.h"
-#include "kernels/activations.h"
-#include "kernels/adamw.h"
-#include "kernels/cross_entropy.h"
+#include "ops/activations.h"
+#include "ops/adamw.h"
+#include "ops/cross_entropy.h"
 #include "models/layer_norm_layer.h"
 #include "models/linear_layer.h"
 #include "models/mlp_block.h"

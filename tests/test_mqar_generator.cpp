@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "datasets/mqar_generator.h"
-#include "kernels/parallel.h"
+#include "ops/parallel.h"
 
 using seqbench::generate_mqar;
 using seqbench::kIgnoreLabel;

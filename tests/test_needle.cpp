@@ -11,7 +11,7 @@
 #include "datasets/needle_generator.h"
 #include "datasets/word_tokenizer.h"
 #include "datasets/word_vocabulary.h"
-#include "kernels/rng.h"
+#include "ops/rng.h"
 #include "tasks/task.h"
 #include "tests/invalid_argument_message.h"
 #include "tests/labelled_tokens.h"

@@ -10,7 +10,7 @@
 #include "harness/profiler.h"
 #include "harness/timer.h"
 #include "harness/timing_stats.h"
-#include "kernels/rng.h"
+#include "ops/rng.h"
 #include "models/mixer_registry.h"
 #include "models/sequence_model.h"
 #include "tests/cli_harness.h"

@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "models/mixers/short_conv_wrapper.h"
+#include "models/short_conv_wrapper.h"
 #include "models/short_conv_layer.h"
 #include "tests/mixer_checks.h"
 

@@ -1,0 +1,417 @@
+// The delta rule's CUDA kernels (forward with checkpoints and final state, backward, decode, the gate maps)
+// against the CPU kernels on fresh seeded inputs at odd sizes, fp32, norm-wise relative error 1e-4; and the
+// Device dispatchers, whose CPU side runs in every build. GPU cases skip themselves without a GPU or CUDA.
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mixers/delta/delta_rule_cpu.h"
+#include "mixers/delta/delta_rule_gates.h"
+#include "mixers/delta/delta_rule_gates_ops.h"
+#include "mixers/delta/delta_rule_ops.h"
+#include "ops/rng.h"
+
+using namespace seqbench;
+
+namespace {
+
+struct DeltaData {
+  std::vector<float> q, k, v, beta, log_decay;  // log_decay empty: ungated
+  const float* decay() const { return log_decay.empty() ? nullptr : log_decay.data(); }
+};
+
+std::vector<float> uniform_vector(int64_t n, Rng& rng, double lo, double hi) {
+  std::vector<float> out(static_cast<size_t>(n));
+  for (float& x : out) x = static_cast<float>(rng.uniform(lo, hi));
+  return out;
+}
+
+std::vector<float> normal_vector(int64_t n, Rng& rng, double scale = 1.0) {
+  std::vector<float> out(static_cast<size_t>(n));
+  for (float& x : out) x = static_cast<float>(rng.normal() * scale);
+  return out;
+}
+
+// What the mixer feeds the kernel: unit-length q and k rows, beta in (0.05, 0.95), decay in (0.37, 0.99).
+// `tokens` is seq_len for the training kernels and 1 for decode.
+DeltaData random_delta_data(const DeltaRuleShape& s, int64_t tokens, Rng& rng, bool gated) {
+  const int64_t rows = s.batch * tokens * s.heads;
+  DeltaData d;
+  d.q = normal_vector(rows * s.key_dim, rng);
+  d.k = normal_vector(rows * s.key_dim, rng);
+  l2_normalize_rows_fwd_cpu(d.q.data(), d.q.data(), rows, s.key_dim, 0.0f);
+  l2_normalize_rows_fwd_cpu(d.k.data(), d.k.data(), rows, s.key_dim, 0.0f);
+  d.v = normal_vector(rows * s.value_dim, rng);
+  d.beta = uniform_vector(rows, rng, 0.05, 0.95);
+  if (gated) d.log_decay = uniform_vector(rows, rng, -1.0, -0.01);
+  return d;
+}
+
+std::string describe(const DeltaRuleShape& s, const DeltaRuleOptions& o, bool gated) {
+  return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
+         " Dk=" + std::to_string(s.key_dim) + " Dv=" + std::to_string(s.value_dim) +
+         " chunk=" + std::to_string(o.chunk_size) + " span=" + std::to_string(o.recompute_span) +
+         " gated=" + (gated ? "true" : "false");
+}
+
+int64_t state_floats(const DeltaRuleShape& s) { return s.batch * s.heads * s.key_dim * s.value_dim; }
+int64_t checkpoint_floats(const DeltaRuleShape& s, const DeltaRuleOptions& o) {
+  return state_floats(s) * delta_rule_checkpoint_count(s, o);
+}
+
+}  // namespace
+
+TEST_CASE("delta rule dispatchers on the CPU give exactly the CPU kernels' results", "[delta][dispatch]") {
+  const DeltaRuleShape s{2, 13, 3, 7, 5};
+  DeltaRuleOptions o;
+  o.chunk_size = 5;
+  uint64_t seed = 1;
+  for (bool gated : {false, true}) {
+    INFO(describe(s, o, gated) << " seed=" << seed);
+    Rng rng(seed++);
+    const DeltaData d = random_delta_data(s, s.seq_len, rng, gated);
+    const std::vector<float> dout = normal_vector(static_cast<int64_t>(d.v.size()), rng);
+    std::vector<float> out(d.v.size()), ckpt(checkpoint_floats(s, o)), fin(state_floats(s));
+    std::vector<float> want_out = out, want_ckpt = ckpt, want_fin = fin;
+    delta_rule_fwd(Device::cpu, d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), out.data(), ckpt.data(),
+                   fin.data(), s, o);
+    delta_rule_fwd_cpu(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), want_out.data(), want_ckpt.data(),
+                       want_fin.data(), s, o);
+    CHECK(out == want_out);
+    CHECK(ckpt == want_ckpt);
+    CHECK(fin == want_fin);
+
+    std::vector<float> dq(d.q.size()), dk(d.k.size()), dv(d.v.size()), db(d.beta.size()), dg(d.beta.size());
+    std::vector<float> want_dq = dq, want_dk = dk, want_dv = dv, want_db = db, want_dg = dg;
+    delta_rule_bwd(Device::cpu, d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), ckpt.data(), dout.data(),
+                   dq.data(), dk.data(), dv.data(), db.data(), dg.data(), s, o);
+    delta_rule_bwd_cpu(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), ckpt.data(), dout.data(),
+                       want_dq.data(), want_dk.data(), want_dv.data(), want_db.data(), want_dg.data(), s, o);
+    CHECK(dq == want_dq);
+    CHECK(dk == want_dk);
+    CHECK(dv == want_dv);
+    CHECK(db == want_db);
+    CHECK(dg == want_dg);
+
+    const DeltaData t = random_delta_data(s, 1, rng, gated);
+    std::vector<float> state = fin, want_state = fin, out_t(s.batch * s.heads * s.value_dim), want_out_t = out_t;
+    delta_rule_decode(Device::cpu, t.q.data(), t.k.data(), t.v.data(), t.beta.data(), t.decay(), state.data(),
+                      out_t.data(), s);
+    delta_rule_decode_cpu(t.q.data(), t.k.data(), t.v.data(), t.beta.data(), t.decay(), want_state.data(),
+                          want_out_t.data(), s);
+    CHECK(state == want_state);
+    CHECK(out_t == want_out_t);
+  }
+}
+
+TEST_CASE("delta rule gate dispatchers on the CPU give exactly the CPU kernels' results", "[delta][dispatch]") {
+  Rng rng(21);
+  const int64_t rows = 37, width = 7, heads = 3;
+  const std::vector<float> x = normal_vector(rows * width, rng), dy = normal_vector(rows * width, rng);
+  std::vector<float> y(x.size()), dx(x.size()), want_y(x.size()), want_dx(x.size());
+  l2_normalize_rows_fwd(Device::cpu, x.data(), y.data(), rows, width, 1e-6f);
+  l2_normalize_rows_fwd_cpu(x.data(), want_y.data(), rows, width, 1e-6f);
+  CHECK(y == want_y);
+  l2_normalize_rows_bwd(Device::cpu, x.data(), dy.data(), dx.data(), rows, width, 1e-6f);
+  l2_normalize_rows_bwd_cpu(x.data(), dy.data(), want_dx.data(), rows, width, 1e-6f);
+  CHECK(dx == want_dx);
+  sigmoid_fwd(Device::cpu, x.data(), y.data(), rows * width);
+  sigmoid_fwd_cpu(x.data(), want_y.data(), rows * width);
+  CHECK(y == want_y);
+  sigmoid_bwd(Device::cpu, y.data(), dy.data(), dx.data(), rows * width);
+  sigmoid_bwd_cpu(y.data(), dy.data(), want_dx.data(), rows * width);
+  CHECK(dx == want_dx);
+
+  const std::vector<float> a_log = normal_vector(heads, rng, 0.5), dt_bias = normal_vector(heads, rng, 0.5);
+  const std::vector<float> xa = normal_vector(rows * heads, rng), dg = normal_vector(rows * heads, rng);
+  std::vector<float> g(rows * heads), want_g(rows * heads), dxa(rows * heads), want_dxa(rows * heads);
+  gated_decay_fwd(Device::cpu, xa.data(), a_log.data(), dt_bias.data(), g.data(), rows, heads);
+  gated_decay_fwd_cpu(xa.data(), a_log.data(), dt_bias.data(), want_g.data(), rows, heads);
+  CHECK(g == want_g);
+  std::vector<float> da(heads, 0.5f), ddt(heads, -0.25f), want_da = da, want_ddt = ddt;
+  gated_decay_bwd(Device::cpu, xa.data(), a_log.data(), dt_bias.data(), dg.data(), dxa.data(), da.data(), ddt.data(),
+                  rows, heads);
+  gated_decay_bwd_cpu(xa.data(), a_log.data(), dt_bias.data(), dg.data(), want_dxa.data(), want_da.data(),
+                      want_ddt.data(), rows, heads);
+  CHECK(dxa == want_dxa);
+  CHECK(da == want_da);
+  CHECK(ddt == want_ddt);
+}
+
+#ifndef SEQBENCH_WITH_CUDA
+TEST_CASE("delta rule dispatchers in a build without CUDA refuse the GPU by name", "[delta][dispatch]") {
+  const DeltaRuleShape s{1, 1, 1, 1, 1};
+  const DeltaRuleOptions o;
+  CHECK_THROWS_WITH(
+      delta_rule_fwd(Device::cuda, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, s, o),
+      Catch::Contains("delta_rule_fwd") && Catch::Contains("no CUDA backend"));
+  CHECK_THROWS_WITH(delta_rule_bwd(Device::cuda, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                   nullptr, nullptr, nullptr, nullptr, s, o),
+                    Catch::Contains("delta_rule_bwd"));
+  CHECK_THROWS_WITH(delta_rule_decode(Device::cuda, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, s),
+                    Catch::Contains("delta_rule_decode"));
+  CHECK_THROWS_WITH(sigmoid_fwd(Device::cuda, nullptr, nullptr, 1), Catch::Contains("sigmoid_fwd"));
+  CHECK_THROWS_WITH(gated_decay_bwd(Device::cuda, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 1, 1),
+                    Catch::Contains("gated_decay_bwd"));
+  CHECK_THROWS_WITH(l2_normalize_rows_fwd(Device::cuda, nullptr, nullptr, 1, 1, 0.0f),
+                    Catch::Contains("l2_normalize_rows_fwd"));
+}
+
+TEST_CASE("GPU delta rule kernels are skipped in a build without CUDA", "[gpu]") {
+  WARN("no CUDA device: skipped (this build has no CUDA backend)");
+}
+#else
+#include "mixers/delta/delta_rule_cuda.cuh"
+#include "mixers/delta/delta_rule_gates_cuda.cuh"
+#include "tests/gpu_kernel_checks.h"
+
+using namespace seqbench::gpu_checks;
+
+namespace {
+
+// Head dims 1, 7, 16, 33 (odd warp splits), 64, 128 (the model sizes), 256 (the limit: its state exceeds
+// shared memory, so it scans in global memory); lengths 1, primes and ones that cut every chunk size unevenly.
+const std::vector<DeltaRuleShape> kDeltaShapes = {
+    {1, 1, 1, 1, 1},     {2, 7, 3, 4, 5},      {1, 37, 2, 16, 16},  {2, 67, 1, 33, 7},
+    {1, 130, 2, 64, 64}, {1, 11, 1, 128, 128}, {1, 3, 1, 256, 256}, {1, 6, 1, 7, 256},
+};
+
+// Device copies of the inputs (log_decay only when gated).
+struct DeviceDelta {
+  DeviceArray<float> q, k, v, beta, log_decay;
+  explicit DeviceDelta(const DeltaData& d)
+      : q(d.q),
+        k(d.k),
+        v(d.v),
+        beta(d.beta),
+        log_decay(d.log_decay.empty() ? DeviceArray<float>() : DeviceArray<float>(d.log_decay)) {}
+  const float* decay() const { return log_decay.size() ? log_decay.data() : nullptr; }
+};
+
+bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("delta rule forward on the GPU matches the CPU kernel, checkpoints and final state included",
+          "[gpu][delta]") {
+  SKIP_WITHOUT_GPU();
+  uint64_t seed = 101;
+  for (const DeltaRuleShape& s : kDeltaShapes)
+    for (bool gated : {false, true})
+      for (int64_t chunk : {1, 5, 64}) {
+        DeltaRuleOptions o;
+        o.chunk_size = chunk;
+        INFO(describe(s, o, gated) << " seed=" << seed);
+        Rng rng(seed++);
+        const DeltaData d = random_delta_data(s, s.seq_len, rng, gated);
+        const DeviceDelta g(d);
+        auto out = poisoned<float>(d.v.size()), ckpt = poisoned<float>(checkpoint_floats(s, o));
+        auto fin = poisoned<float>(state_floats(s));
+        delta_rule_fwd_cuda(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), out.data(), ckpt.data(),
+                            fin.data(), s, o);
+        std::vector<float> want_out(d.v.size()), want_ckpt(ckpt.size()), want_fin(fin.size());
+        delta_rule_fwd_cpu(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), want_out.data(),
+                           want_ckpt.data(), want_fin.data(), s, o);
+        CHECK(relative_error(out.download(), want_out) < 1e-4);
+        CHECK(relative_error(ckpt.download(), want_ckpt) < 1e-4);
+        CHECK(relative_error(fin.download(), want_fin) < 1e-4);
+        // Without checkpoints or final state the output is the same, bit for bit.
+        auto bare = poisoned<float>(d.v.size());
+        delta_rule_fwd_cuda(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), bare.data(), nullptr, nullptr,
+                            s, o);
+        CHECK(bitwise_equal(bare.download(), out.download()));
+      }
+}
+
+TEST_CASE("delta rule backward on the GPU matches the CPU kernel at every chunk size and recompute span",
+          "[gpu][delta]") {
+  SKIP_WITHOUT_GPU();
+  uint64_t seed = 201;
+  for (const DeltaRuleShape& s : kDeltaShapes)
+    for (bool gated : {false, true})
+      for (int64_t chunk : {1, 5, 64})
+        for (int64_t span : {0, 3}) {
+          DeltaRuleOptions o;
+          o.chunk_size = chunk;
+          o.recompute_span = span;
+          INFO(describe(s, o, gated) << " seed=" << seed);
+          Rng rng(seed++);
+          const DeltaData d = random_delta_data(s, s.seq_len, rng, gated);
+          const std::vector<float> dout = normal_vector(static_cast<int64_t>(d.v.size()), rng);
+          std::vector<float> out(d.v.size()), ckpt(checkpoint_floats(s, o));
+          delta_rule_fwd_cpu(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), out.data(), ckpt.data(),
+                             nullptr, s, o);
+          const DeviceDelta g(d);
+          const DeviceArray<float> ckpt_d(ckpt), dout_d(dout);
+          const int64_t nk = d.q.size(), nv = d.v.size(), rows = d.beta.size();
+          auto dq = poisoned<float>(nk), dk = poisoned<float>(nk), dv = poisoned<float>(nv);
+          auto db = poisoned<float>(rows), dg = poisoned<float>(rows);
+          delta_rule_bwd_cuda(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), ckpt_d.data(),
+                              dout_d.data(), dq.data(), dk.data(), dv.data(), db.data(), dg.data(), s, o);
+          std::vector<float> want_dq(nk), want_dk(nk), want_dv(nv), want_db(rows), want_dg(rows);
+          delta_rule_bwd_cpu(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), ckpt.data(), dout.data(),
+                             want_dq.data(), want_dk.data(), want_dv.data(), want_db.data(), want_dg.data(), s, o);
+          CHECK(relative_error(dq.download(), want_dq) < 1e-4);
+          CHECK(relative_error(dk.download(), want_dk) < 1e-4);
+          CHECK(relative_error(dv.download(), want_dv) < 1e-4);
+          CHECK(relative_error(db.download(), want_db) < 1e-4);
+          if (gated) CHECK(relative_error(dg.download(), want_dg) < 1e-4);
+
+          // A caller's workspace gives the same gradients, bit for bit (fixed-order sums: also run to run).
+          DeviceArray<float> workspace(delta_rule_bwd_workspace_floats(s, o));
+          auto dq2 = poisoned<float>(nk), dk2 = poisoned<float>(nk), dv2 = poisoned<float>(nv);
+          auto db2 = poisoned<float>(rows), dg2 = poisoned<float>(rows);
+          delta_rule_bwd_cuda(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), ckpt_d.data(),
+                              dout_d.data(), dq2.data(), dk2.data(), dv2.data(), db2.data(), dg2.data(), s, o,
+                              workspace.data());
+          CHECK(bitwise_equal(dq2.download(), dq.download()));
+          CHECK(bitwise_equal(dk2.download(), dk.download()));
+          CHECK(bitwise_equal(dv2.download(), dv.download()));
+          CHECK(bitwise_equal(db2.download(), db.download()));
+          if (gated) CHECK(bitwise_equal(dg2.download(), dg.download()));
+        }
+}
+
+TEST_CASE("delta rule decode on the GPU updates the state and output as the CPU kernel does", "[gpu][delta]") {
+  SKIP_WITHOUT_GPU();
+  uint64_t seed = 301;
+  for (const DeltaRuleShape& s : kDeltaShapes)
+    for (bool gated : {false, true}) {
+      INFO(describe(s, DeltaRuleOptions{}, gated) << " seed=" << seed);
+      Rng rng(seed++);
+      std::vector<float> state = normal_vector(state_floats(s), rng, 0.3);
+      DeviceArray<float> state_d(state);
+      for (int step = 0; step < 3; ++step) {
+        INFO("step " << step);
+        const DeltaData t = random_delta_data(s, 1, rng, gated);
+        const DeviceDelta g(t);
+        auto out = poisoned<float>(t.v.size());
+        delta_rule_decode_cuda(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), state_d.data(), out.data(),
+                               s);
+        std::vector<float> want(t.v.size());
+        delta_rule_decode_cpu(t.q.data(), t.k.data(), t.v.data(), t.beta.data(), t.decay(), state.data(), want.data(),
+                              s);
+        CHECK(relative_error(out.download(), want) < 1e-4);
+        CHECK(relative_error(state_d.download(), state) < 1e-4);
+        state = state_d.download();  // both continue from the same state
+      }
+    }
+}
+
+TEST_CASE("delta rule CUDA kernels reject head dims beyond their limit and bad options by name", "[gpu][delta]") {
+  SKIP_WITHOUT_GPU();
+  DeltaRuleOptions o;
+  CHECK_THROWS_WITH(
+      delta_rule_fwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, {1, 4, 1, 257, 8}, o),
+      Catch::Contains("key_dim") && Catch::Contains("257"));
+  CHECK_THROWS_WITH(
+      delta_rule_decode_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, {1, 0, 1, 8, 300}),
+      Catch::Contains("value_dim") && Catch::Contains("300"));
+  o.chunk_size = 0;
+  CHECK_THROWS_AS(delta_rule_bwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                      nullptr, nullptr, nullptr, {1, 4, 1, 8, 8}, o),
+                  std::invalid_argument);
+}
+
+TEST_CASE("delta rule dispatchers on the GPU run the CUDA kernels", "[gpu][delta][dispatch]") {
+  SKIP_WITHOUT_GPU();
+  const DeltaRuleShape s{2, 9, 2, 16, 8};
+  const DeltaRuleOptions o;
+  Rng rng(401);
+  const DeltaData d = random_delta_data(s, s.seq_len, rng, true);
+  const DeviceDelta g(d);
+  auto out = poisoned<float>(d.v.size()), direct = poisoned<float>(d.v.size());
+  delta_rule_fwd(Device::cuda, g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), out.data(), nullptr,
+                 nullptr, s, o);
+  delta_rule_fwd_cuda(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), direct.data(), nullptr, nullptr, s,
+                      o);
+  CHECK(bitwise_equal(out.download(), direct.download()));
+  auto y = poisoned<float>(d.beta.size()), y_direct = poisoned<float>(d.beta.size());
+  sigmoid_fwd(Device::cuda, g.beta.data(), y.data(), d.beta.size());
+  sigmoid_fwd_cuda(g.beta.data(), y_direct.data(), d.beta.size());
+  CHECK(bitwise_equal(y.download(), y_direct.download()));
+}
+
+TEST_CASE("l2 row normalisation on the GPU matches the CPU kernel, in place too", "[gpu][delta]") {
+  SKIP_WITHOUT_GPU();
+  uint64_t seed = 501;
+  for (int64_t rows : {1, 37, 1000})
+    for (int64_t width : {1, 7, 33, 128}) {
+      INFO("rows=" << rows << " width=" << width << " seed=" << seed);
+      Rng rng(seed++);
+      const std::vector<float> x = normal_vector(rows * width, rng), dy = normal_vector(rows * width, rng);
+      const DeviceArray<float> x_d(x), dy_d(dy);
+      auto y = poisoned<float>(x.size()), dx = poisoned<float>(x.size());
+      l2_normalize_rows_fwd_cuda(x_d.data(), y.data(), rows, width, 1e-6f);
+      l2_normalize_rows_bwd_cuda(x_d.data(), dy_d.data(), dx.data(), rows, width, 1e-6f);
+      std::vector<float> want_y(x.size()), want_dx(x.size());
+      l2_normalize_rows_fwd_cpu(x.data(), want_y.data(), rows, width, 1e-6f);
+      l2_normalize_rows_bwd_cpu(x.data(), dy.data(), want_dx.data(), rows, width, 1e-6f);
+      CHECK(relative_error(y.download(), want_y) < 1e-5);
+      CHECK(relative_error(dx.download(), want_dx) < 1e-5);
+      DeviceArray<float> in_place(x);
+      l2_normalize_rows_fwd_cuda(in_place.data(), in_place.data(), rows, width, 1e-6f);
+      CHECK(bitwise_equal(in_place.download(), y.download()));
+    }
+}
+
+TEST_CASE("sigmoid on the GPU matches the CPU kernel, saturated inputs included", "[gpu][delta]") {
+  SKIP_WITHOUT_GPU();
+  uint64_t seed = 601;
+  for (int64_t n : {1, 1000, 4099}) {
+    INFO("n=" << n << " seed=" << seed);
+    Rng rng(seed++);
+    std::vector<float> x = normal_vector(n, rng, 6.0);
+    x[0] = n > 1 ? -120.0f : 120.0f;  // e^-z overflows unless the stable form is used
+    const std::vector<float> dy = normal_vector(n, rng);
+    const DeviceArray<float> x_d(x), dy_d(dy);
+    auto y = poisoned<float>(n), dx = poisoned<float>(n);
+    sigmoid_fwd_cuda(x_d.data(), y.data(), n);
+    sigmoid_bwd_cuda(y.data(), dy_d.data(), dx.data(), n);
+    std::vector<float> want_y(n), want_dx(n);
+    sigmoid_fwd_cpu(x.data(), want_y.data(), n);
+    const std::vector<float> y_host = y.download();
+    sigmoid_bwd_cpu(y_host.data(), dy.data(), want_dx.data(), n);  // at the GPU's y: checks the backward alone
+    CHECK(relative_error(y_host, want_y) < 1e-5);
+    CHECK(relative_error(dx.download(), want_dx) < 1e-5);
+  }
+}
+
+TEST_CASE("gated decay on the GPU matches the CPU kernel and sums its parameter gradients deterministically",
+          "[gpu][delta]") {
+  SKIP_WITHOUT_GPU();
+  uint64_t seed = 701;
+  for (int64_t rows : {1, 37, 777, 2049})  // 777 and 2049 span several 256-row blocks, unevenly
+    for (int64_t heads : {1, 3, 33}) {
+      INFO("rows=" << rows << " heads=" << heads << " seed=" << seed);
+      Rng rng(seed++);
+      const std::vector<float> a_log = normal_vector(heads, rng, 0.5), dt_bias = normal_vector(heads, rng, 0.5);
+      const std::vector<float> x = normal_vector(rows * heads, rng, 2.0), dg = normal_vector(rows * heads, rng);
+      const std::vector<float> da0 = normal_vector(heads, rng), ddt0 = normal_vector(heads, rng);
+      const DeviceArray<float> a_d(a_log), dt_d(dt_bias), x_d(x), dg_d(dg);
+      auto g = poisoned<float>(x.size()), dx = poisoned<float>(x.size());
+      DeviceArray<float> da(da0), ddt(ddt0);
+      gated_decay_fwd_cuda(x_d.data(), a_d.data(), dt_d.data(), g.data(), rows, heads);
+      gated_decay_bwd_cuda(x_d.data(), a_d.data(), dt_d.data(), dg_d.data(), dx.data(), da.data(), ddt.data(), rows,
+                           heads);
+      std::vector<float> want_g(x.size()), want_dx(x.size()), want_da = da0, want_ddt = ddt0;
+      gated_decay_fwd_cpu(x.data(), a_log.data(), dt_bias.data(), want_g.data(), rows, heads);
+      gated_decay_bwd_cpu(x.data(), a_log.data(), dt_bias.data(), dg.data(), want_dx.data(), want_da.data(),
+                          want_ddt.data(), rows, heads);
+      CHECK(relative_error(g.download(), want_g) < 1e-5);
+      CHECK(relative_error(dx.download(), want_dx) < 1e-5);
+      CHECK(relative_error(da.download(), want_da) < 1e-4);
+      CHECK(relative_error(ddt.download(), want_ddt) < 1e-4);
+
+      DeviceArray<float> da2(da0), ddt2(ddt0);
+      gated_decay_bwd_cuda(x_d.data(), a_d.data(), dt_d.data(), dg_d.data(), dx.data(), da2.data(), ddt2.data(), rows,
+                           heads);
+      CHECK(bitwise_equal(da2.download(), da.download()));
+      CHECK(bitwise_equal(ddt2.download(), ddt.download()));
+    }
+}
+#endif

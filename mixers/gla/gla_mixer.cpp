@@ -1,0 +1,265 @@
+#include "mixers/gla/gla_mixer.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "mixers/gla/gla_ops.h"
+#include "mixers/gla/log_sigmoid_decay_ops.h"
+#include "ops/swish_gate_ops.h"
+#include "ops/model_ops.h"
+#include "ops/row_ops.h"
+#include "models/mixer_params.h"
+#include "models/mixer_validation.h"
+
+namespace seqbench {
+namespace {
+
+// Sub-seed labels of the projections, so each draws from its own stream of spec.seed.
+enum ProjectionSeed : uint64_t {
+  kSeedQ = 1,
+  kSeedK = 2,
+  kSeedV = 3,
+  kSeedO = 4,
+  kSeedGate = 5,
+  kSeedDown = 6,
+  kSeedUp = 7
+};
+
+constexpr float kNormEps = 1e-5f;  // LayerNorm eps, as GLA's and RetNet's group norms
+
+LinearLayer projection(const MixerSpec& spec, const char* name, int in, int out, bool bias, uint64_t label) {
+  Rng rng(Rng::derive(spec.seed, label));
+  return LinearLayer(spec.kind + "." + name, in, out, bias, rng, 0.0f, spec.device);
+}
+
+[[noreturn]] void bad_param(const MixerSpec& spec, const std::string& message) {
+  throw std::invalid_argument("mixer '" + spec.kind + "': " + message);
+}
+
+}  // namespace
+
+GlaDecay parse_gla_decay(const std::string& name) {
+  if (name == "channel") return GlaDecay::channel;
+  if (name == "scalar") return GlaDecay::scalar;
+  if (name == "fixed") return GlaDecay::fixed;
+  throw std::invalid_argument("unknown decay '" + name + "'; known decays: channel, scalar, fixed");
+}
+
+GlaMixer::GlaMixer(const MixerSpec& spec) : spec_(spec) {
+  validate_mixer_shape(spec);
+  check_mixer_params(spec,
+                     {"decay", "gate_logit_normalizer", "gate_rank", "normalize_output", "output_gate", "chunk_size"});
+  try {
+    decay_ = parse_gla_decay(mixer_param_string(spec, "decay", "channel"));
+  } catch (const std::invalid_argument& e) {
+    bad_param(spec, e.what());
+  }
+  tau_ = static_cast<float>(mixer_param_double(spec, "gate_logit_normalizer", 16.0));
+  if (!(tau_ > 0.0f)) bad_param(spec, "gate_logit_normalizer must be > 0, got " + std::to_string(tau_));
+  const int rank = mixer_param_int(spec, "gate_rank", 16);
+  if (rank < 1) bad_param(spec, "gate_rank must be >= 1, got " + std::to_string(rank));
+  normalize_ = mixer_param_bool(spec, "normalize_output", true);
+  output_gate_ = mixer_param_bool(spec, "output_gate", true);
+  options_.chunk_size = mixer_param_int(spec, "chunk_size", 64);
+  if (options_.chunk_size < 1) bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
+  options_.scale = 1.0f / std::sqrt(static_cast<float>(spec.head_dim()));
+
+  const int d = spec.d_model;
+  wq_ = projection(spec, "q_proj", d, d, false, kSeedQ);
+  wk_ = projection(spec, "k_proj", d, d, false, kSeedK);
+  wv_ = projection(spec, "v_proj", d, d, false, kSeedV);
+  wo_ = projection(spec, "o_proj", d, d, false, kSeedO);
+  if (output_gate_) w_gate_ = projection(spec, "g_proj", d, d, false, kSeedGate);
+  if (decay_ == GlaDecay::channel) {
+    w_decay_down_ = projection(spec, "gk_down", d, rank, false, kSeedDown);
+    w_decay_up_ = projection(spec, "gk_up", rank, d, true, kSeedUp);
+  } else if (decay_ == GlaDecay::scalar) {
+    w_decay_up_ = projection(spec, "gk_proj", d, spec.n_heads, true, kSeedUp);
+  }
+  const int64_t dh = spec.head_dim();
+  Tensor ones({dh});
+  for (int64_t i = 0; i < dh; ++i) ones[i] = 1.0f;
+  norm_gain_ = ones.to(spec.device);
+  norm_bias_ = Tensor({dh}, spec.device);
+  norm_dgain_ = Tensor({dh}, spec.device);
+  norm_dbias_ = Tensor({dh}, spec.device);
+}
+
+GlaShape GlaMixer::shape_for(int64_t batch, int64_t seq_len) const {
+  return {batch, seq_len, spec_.n_heads, spec_.head_dim(), spec_.head_dim(), decay_ == GlaDecay::channel};
+}
+
+void GlaMixer::decay_fwd(const Tensor& x, DecayBuffers& buf, bool training) {
+  auto project = [training](LinearLayer& layer, const Tensor& in, Tensor& out) {
+    if (training)
+      layer.forward(in, out);
+    else
+      layer.apply(in, out);
+  };
+  if (decay_ == GlaDecay::fixed) {
+    // RetNet: gamma_h = 1 - 2^(-5-h), the same at every position. The values depend on the shape
+    // alone (nothing writes this buffer), so it is filled on the host only when the shape changes.
+    const Shape shape = with_last_dim(x.shape(), spec_.n_heads);
+    if (buf.log_decay.shape() == shape && buf.log_decay.device() == spec_.device) return;
+    const int64_t rows = x.numel() / spec_.d_model;
+    Tensor host(shape);
+    for (int h = 0; h < spec_.n_heads; ++h) {
+      const float g = static_cast<float>(std::log1p(-std::ldexp(1.0, -5 - h)));
+      for (int64_t r = 0; r < rows; ++r) host[r * spec_.n_heads + h] = g;
+    }
+    buf.log_decay = host.to(spec_.device);
+    return;
+  }
+  if (decay_ == GlaDecay::channel) {
+    project(w_decay_down_, x, buf.low);
+    project(w_decay_up_, buf.low, buf.logits);
+  } else {
+    project(w_decay_up_, x, buf.logits);
+  }
+  buf.log_decay.resize(buf.logits.shape(), spec_.device);
+  log_sigmoid_decay_fwd(spec_.device, buf.logits.data(), buf.log_decay.data(), buf.logits.numel(), tau_);
+}
+
+void GlaMixer::output_fwd(const Tensor& x, const Tensor& attn, Tensor& y, OutputBuffers& buf, bool training) {
+  const int64_t d = spec_.d_model, tokens = attn.numel() / d, dh = spec_.head_dim();
+  const Tensor* current = &attn;
+  if (normalize_) {
+    const int64_t rows = tokens * spec_.n_heads;
+    buf.normed.resize(attn.shape(), spec_.device);
+    buf.mean.resize({rows}, spec_.device);
+    buf.rstd.resize({rows}, spec_.device);
+    layer_norm_fwd(spec_.device, attn.data(), norm_gain_.data(), norm_bias_.data(), buf.normed.data(), buf.mean.data(),
+                   buf.rstd.data(), rows, dh, kNormEps);
+    current = &buf.normed;
+  }
+  if (output_gate_) {
+    if (training)
+      w_gate_.forward(x, buf.gate);
+    else
+      w_gate_.apply(x, buf.gate);
+    buf.gated.resize(attn.shape(), spec_.device);
+    swish_gate_fwd(spec_.device, current->data(), buf.gate.data(), buf.gated.data(), tokens, d, d);
+    current = &buf.gated;
+  }
+  if (training)
+    wo_.forward(*current, y);
+  else
+    wo_.apply(*current, y);
+}
+
+void GlaMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
+  check_mixer_input(spec_, x, 3, "input");
+  batch_ = x.dim(0);
+  seq_len_ = x.dim(1);
+  const GlaShape shape = shape_for(batch_, seq_len_);
+  HeadStateCache* state = cache ? &cache_for_batch<HeadStateCache>(*cache, spec_, batch_, CacheUse::forward) : nullptr;
+  wq_.forward(x, q_);
+  wk_.forward(x, k_);
+  wv_.forward(x, v_);
+  decay_fwd(x, train_decay_, true);
+  chunk_states_.resize(
+      {batch_, shape.heads, gla_num_chunks(seq_len_, options_.chunk_size), shape.key_dim, shape.value_dim},
+      spec_.device);
+  attn_.resize(x.shape(), spec_.device);
+  gla_fwd(spec_.device, q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), attn_.data(),
+          chunk_states_.data(), state ? state->state.data() : nullptr, shape, options_);
+  output_fwd(x, attn_, y, train_out_, true);
+  if (state) state->position = seq_len_;
+}
+
+const Tensor& GlaMixer::output_bwd(const Tensor& dy) {
+  const int64_t d = spec_.d_model, tokens = attn_.numel() / d;
+  wo_.backward(dy, d_out_);
+  const Tensor* grad = &d_out_;
+  if (output_gate_) {
+    const Tensor& gate_input = normalize_ ? train_out_.normed : attn_;
+    d_normed_.resize(attn_.shape(), spec_.device);
+    d_gate_.resize(attn_.shape(), spec_.device);
+    swish_gate_bwd(spec_.device, gate_input.data(), train_out_.gate.data(), d_out_.data(), d_normed_.data(),
+                   d_gate_.data(), tokens, d, d, d);
+    grad = &d_normed_;
+  }
+  if (!normalize_) return *grad;
+  d_attn_.resize(attn_.shape(), spec_.device);
+  norm_dgain_.zero();
+  norm_dbias_.zero();
+  layer_norm_bwd(spec_.device, grad->data(), attn_.data(), norm_gain_.data(), train_out_.mean.data(),
+                 train_out_.rstd.data(), d_attn_.data(), norm_dgain_.data(), norm_dbias_.data(), tokens * spec_.n_heads,
+                 spec_.head_dim());
+  return d_attn_;
+}
+
+void GlaMixer::add_decay_input_grad(Tensor& dx) {
+  if (decay_ == GlaDecay::fixed) return;
+  const Tensor& logits = train_decay_.logits;
+  d_logits_.resize(logits.shape(), spec_.device);
+  log_sigmoid_decay_bwd(spec_.device, logits.data(), d_log_decay_.data(), d_logits_.data(), logits.numel(), tau_);
+  if (decay_ == GlaDecay::channel) {
+    w_decay_up_.backward(d_logits_, d_low_);
+    w_decay_down_.backward(d_low_, dx_part_);
+  } else {
+    w_decay_up_.backward(d_logits_, dx_part_);
+  }
+  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+}
+
+void GlaMixer::backward(const Tensor& dy, Tensor& dx) {
+  if (seq_len_ == 0) bad_param(spec_, "backward() called before forward()");
+  if (dy.shape() != attn_.shape())
+    bad_param(spec_, "gradient has shape " + shape_string(dy.shape()) + ", expected " + shape_string(attn_.shape()));
+  const GlaShape shape = shape_for(batch_, seq_len_);
+  const Tensor& d_attn = output_bwd(dy);
+  dq_.resize(q_.shape(), spec_.device);
+  dk_.resize(k_.shape(), spec_.device);
+  dv_.resize(v_.shape(), spec_.device);
+  d_log_decay_.resize(train_decay_.log_decay.shape(), spec_.device);
+  gla_bwd(spec_.device, q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), chunk_states_.data(),
+          d_attn.data(), dq_.data(), dk_.data(), dv_.data(), decay_ == GlaDecay::fixed ? nullptr : d_log_decay_.data(),
+          shape, options_);
+  wq_.backward(dq_, dx);
+  wk_.backward(dk_, dx_part_);
+  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  wv_.backward(dv_, dx_part_);
+  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  add_decay_input_grad(dx);
+  if (output_gate_) {
+    w_gate_.backward(d_gate_, dx_part_);
+    axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  }
+}
+
+std::unique_ptr<MixerCache> GlaMixer::make_cache(int batch, int max_len) const {
+  return make_head_state_cache(spec_, batch);
+}
+
+void GlaMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
+  check_mixer_input(spec_, x_t, 2, "decode input");
+  auto& state = cache_for_batch<HeadStateCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
+  wq_.apply(x_t, q_t_);
+  wk_.apply(x_t, k_t_);
+  wv_.apply(x_t, v_t_);
+  decay_fwd(x_t, step_decay_, false);
+  attn_t_.resize(x_t.shape(), spec_.device);
+  gla_decode(spec_.device, q_t_.data(), k_t_.data(), v_t_.data(), step_decay_.log_decay.data(), state.state.data(),
+             attn_t_.data(), shape_for(state.batch, 1), options_);
+  output_fwd(x_t, attn_t_, y_t, step_out_, false);
+  ++state.position;
+}
+
+std::vector<Param*> GlaMixer::params() {
+  std::vector<Param*> out;
+  std::vector<LinearLayer*> layers{&wq_, &wk_, &wv_, &wo_};
+  if (output_gate_) layers.push_back(&w_gate_);
+  if (decay_ == GlaDecay::channel) layers.push_back(&w_decay_down_);
+  if (decay_ != GlaDecay::fixed) layers.push_back(&w_decay_up_);
+  for (LinearLayer* layer : layers)
+    for (Param* p : layer->params()) out.push_back(p);
+  return out;
+}
+
+size_t GlaMixer::state_bytes(int seq_len) const {
+  const size_t dh = static_cast<size_t>(spec_.head_dim());
+  return static_cast<size_t>(spec_.n_heads) * dh * dh * sizeof(float);
+}
+
+}  // namespace seqbench

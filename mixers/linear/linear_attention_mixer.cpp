@@ -1,0 +1,156 @@
+#include "mixers/linear/linear_attention_mixer.h"
+
+#include <stdexcept>
+
+#include "mixers/linear/feature_maps_ops.h"
+#include "mixers/linear/linear_attention_ops.h"
+#include "ops/row_ops.h"
+#include "models/mixer_params.h"
+#include "models/mixer_validation.h"
+
+namespace seqbench {
+namespace {
+
+// Sub-seed labels of the four projections, so each draws from its own stream of spec.seed.
+enum ProjectionSeed : uint64_t { kSeedQ = 1, kSeedK = 2, kSeedV = 3, kSeedO = 4 };
+
+LinearLayer projection(const MixerSpec& spec, const char* name, int out_features, uint64_t label) {
+  Rng rng(Rng::derive(spec.seed, label));
+  return LinearLayer(spec.kind + "." + name, spec.d_model, out_features, false, rng, 0.0f, spec.device);
+}
+
+[[noreturn]] void bad_param(const MixerSpec& spec, const std::string& message) {
+  throw std::invalid_argument("mixer '" + spec.kind + "': " + message);
+}
+
+}  // namespace
+
+LinearAttentionMixer::LinearAttentionMixer(const MixerSpec& spec) : spec_(spec) {
+  validate_mixer_shape(spec);
+  check_mixer_params(spec, {"feature_map", "normalize", "eps", "chunk_size", "feature_dim"});
+  try {
+    map_ = parse_feature_map(mixer_param_string(spec, "feature_map", "elu"));
+  } catch (const std::invalid_argument& e) {
+    bad_param(spec, e.what());
+  }
+  projected_dim_ = mixer_param_int(spec, "feature_dim", spec.head_dim());
+  if (projected_dim_ < 1) bad_param(spec, "feature_dim must be >= 1, got " + std::to_string(projected_dim_));
+  options_.normalize = mixer_param_bool(spec, "normalize", true);
+  options_.eps = static_cast<float>(mixer_param_double(spec, "eps", 1e-12));
+  if (!(options_.eps >= 0.0f)) bad_param(spec, "eps must be >= 0, got " + std::to_string(options_.eps));
+  options_.chunk_size = mixer_param_int(spec, "chunk_size", 64);
+  if (options_.chunk_size < 1) bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
+
+  shape_.heads = spec.n_heads;
+  shape_.feature_dim = feature_map_width(map_, projected_dim_);
+  shape_.head_dim = spec.head_dim();
+  const int qk_width = spec.n_heads * projected_dim_;
+  wq_ = projection(spec, "q_proj", qk_width, kSeedQ);
+  wk_ = projection(spec, "k_proj", qk_width, kSeedK);
+  wv_ = projection(spec, "v_proj", spec.d_model, kSeedV);
+  wo_ = projection(spec, "o_proj", spec.d_model, kSeedO);
+}
+
+LinearAttentionShape LinearAttentionMixer::shape_for(int64_t batch, int64_t seq_len) const {
+  LinearAttentionShape s = shape_;
+  s.batch = batch;
+  s.seq_len = seq_len;
+  return s;
+}
+
+void LinearAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
+  check_mixer_input(spec_, x, 3, "input");
+  batch_ = x.dim(0);
+  seq_len_ = x.dim(1);
+  const LinearAttentionShape shape = shape_for(batch_, seq_len_);
+  const int64_t rows = batch_ * seq_len_ * shape.heads;
+  wq_.forward(x, q_);
+  wk_.forward(x, k_);
+  wv_.forward(x, v_);
+  phi_q_.resize({batch_, seq_len_, shape.heads * shape.feature_dim}, spec_.device);
+  phi_k_.resize(phi_q_.shape(), spec_.device);
+  feature_map_fwd(spec_.device, map_, q_.data(), phi_q_.data(), rows, projected_dim_);
+  feature_map_fwd(spec_.device, map_, k_.data(), phi_k_.data(), rows, projected_dim_);
+  attn_.resize(x.shape(), spec_.device);
+  if (options_.normalize) denominator_.resize({batch_, shape.heads, seq_len_}, spec_.device);
+
+  float* final_kv = nullptr;
+  float* final_k = nullptr;
+  LinearAttentionCache* state =
+      cache ? &cache_for_batch<LinearAttentionCache>(*cache, spec_, batch_, CacheUse::forward) : nullptr;
+  if (state) {
+    final_kv = state->kv_state.data();
+    final_k = state->k_state.data();
+  }
+  linear_attention_fwd(spec_.device, phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
+                       options_.normalize ? denominator_.data() : nullptr, final_kv, final_k, shape, options_);
+  wo_.forward(attn_, y);
+  if (state) state->position = seq_len_;
+}
+
+void LinearAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
+  if (seq_len_ == 0) throw std::logic_error("mixer 'linear': backward() called before forward()");
+  if (dy.shape() != attn_.shape())
+    throw std::invalid_argument("mixer 'linear': gradient has shape " + shape_string(dy.shape()) + ", expected " +
+                                shape_string(attn_.shape()));
+  const LinearAttentionShape shape = shape_for(batch_, seq_len_);
+  const int64_t rows = batch_ * seq_len_ * shape.heads;
+  wo_.backward(dy, d_attn_);
+  d_phi_q_.resize(phi_q_.shape(), spec_.device);
+  d_phi_k_.resize(phi_k_.shape(), spec_.device);
+  dv_.resize(v_.shape(), spec_.device);
+  linear_attention_bwd(spec_.device, phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
+                       options_.normalize ? denominator_.data() : nullptr, d_attn_.data(), d_phi_q_.data(),
+                       d_phi_k_.data(), dv_.data(), shape, options_);
+  dq_.resize(q_.shape(), spec_.device);
+  dk_.resize(k_.shape(), spec_.device);
+  feature_map_bwd(spec_.device, map_, q_.data(), d_phi_q_.data(), dq_.data(), rows, projected_dim_);
+  feature_map_bwd(spec_.device, map_, k_.data(), d_phi_k_.data(), dk_.data(), rows, projected_dim_);
+  wq_.backward(dq_, dx);
+  wk_.backward(dk_, dx_part_);
+  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  wv_.backward(dv_, dx_part_);
+  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+}
+
+std::unique_ptr<MixerCache> LinearAttentionMixer::make_cache(int batch, int max_len) const {
+  if (batch < 1) throw std::invalid_argument("mixer 'linear': cache needs batch >= 1, got " + std::to_string(batch));
+  auto cache = std::make_unique<LinearAttentionCache>();
+  cache->kv_state = Tensor({batch, shape_.heads, shape_.feature_dim, shape_.head_dim}, spec_.device);
+  cache->k_state = Tensor({batch, shape_.heads, shape_.feature_dim}, spec_.device);
+  cache->batch = batch;
+  return cache;
+}
+
+void LinearAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
+  check_mixer_input(spec_, x_t, 2, "decode input");
+  auto& state = cache_for_batch<LinearAttentionCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
+  const LinearAttentionShape shape = shape_for(state.batch, 1);
+  const int64_t rows = state.batch * shape.heads;
+  wq_.apply(x_t, q_t_);
+  wk_.apply(x_t, k_t_);
+  wv_.apply(x_t, v_t_);
+  phi_q_t_.resize({state.batch, shape.heads * shape.feature_dim}, spec_.device);
+  phi_k_t_.resize(phi_q_t_.shape(), spec_.device);
+  feature_map_fwd(spec_.device, map_, q_t_.data(), phi_q_t_.data(), rows, projected_dim_);
+  feature_map_fwd(spec_.device, map_, k_t_.data(), phi_k_t_.data(), rows, projected_dim_);
+  attn_t_.resize(x_t.shape(), spec_.device);
+  linear_attention_decode(spec_.device, phi_q_t_.data(), phi_k_t_.data(), v_t_.data(), state.kv_state.data(),
+                          state.k_state.data(), attn_t_.data(), shape, options_);
+  wo_.apply(attn_t_, y_t);
+  ++state.position;
+}
+
+std::vector<Param*> LinearAttentionMixer::params() {
+  std::vector<Param*> out;
+  for (LinearLayer* layer : {&wq_, &wk_, &wv_, &wo_})
+    for (Param* p : layer->params()) out.push_back(p);
+  return out;
+}
+
+size_t LinearAttentionMixer::state_bytes(int seq_len) const {
+  const size_t f = static_cast<size_t>(shape_.feature_dim), dh = static_cast<size_t>(shape_.head_dim);
+  return (f * dh + f) * static_cast<size_t>(shape_.heads) * sizeof(float);
+}
+
+}  // namespace seqbench

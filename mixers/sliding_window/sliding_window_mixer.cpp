@@ -1,0 +1,54 @@
+#include "mixers/sliding_window/sliding_window_mixer.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "mixers/sliding_window/sink_window_spans.h"
+#include "models/mixer_params.h"
+
+namespace seqbench {
+namespace {
+
+constexpr int kDefaultWindow = 16;
+
+SinkWindowRing ring_of(int64_t sinks, int64_t window, const MaskedAttentionCache& cache) {
+  return {sinks, window, cache.slots};
+}
+
+std::unique_ptr<AttentionKeyPattern> window_pattern(const MixerSpec& spec) {
+  check_mixer_params(spec, {"window"});
+  return std::make_unique<SinkWindowPattern>(0, pattern_param(spec, "window", kDefaultWindow, 1));
+}
+
+}  // namespace
+
+SpanTable SinkWindowPattern::sequence_spans(const Tensor&, const Tensor&, const AttentionShape& shape,
+                                            SpanBuffer& storage) const {
+  std::vector<KeySpan> spans(static_cast<size_t>(shape.seq_len * kSinkWindowSpans));
+  sink_window_sequence_spans(shape.seq_len, sinks_, window_, spans.data());
+  storage.upload(spans);
+  return storage.table(kSinkWindowSpans, false);
+}
+
+MaskedCacheLayout SinkWindowPattern::cache_layout(int64_t max_len) const {
+  const int64_t full = sinks_ + window_;
+  if (max_len >= full) return {full, 0, std::numeric_limits<int64_t>::max()};
+  return {max_len, 0, max_len};
+}
+
+int64_t SinkWindowPattern::slot_of(int64_t token, const MaskedAttentionCache& cache) const {
+  return ring_of(sinks_, window_, cache).slot_of(token);
+}
+
+SpanTable SinkWindowPattern::decode_spans(const Tensor&, const MaskedAttentionCache& cache, SpanBuffer& storage) const {
+  KeySpan spans[kSinkWindowDecodeSpans];
+  sink_window_decode_spans(cache.position, ring_of(sinks_, window_, cache), spans);
+  storage.upload(spans, kSinkWindowDecodeSpans);
+  return storage.table(kSinkWindowDecodeSpans, false);
+}
+
+int64_t SinkWindowPattern::cached_tokens(int64_t seq_len) const { return std::min(seq_len, sinks_ + window_); }
+
+SlidingWindowMixer::SlidingWindowMixer(const MixerSpec& spec) : MaskedAttentionMixer(spec, window_pattern(spec)) {}
+
+}  // namespace seqbench

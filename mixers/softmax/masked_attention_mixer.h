@@ -1,0 +1,95 @@
+// Multi-head causal softmax attention restricted to a key pattern (sliding window, attention sinks,
+// block top-k selection): the q, k, v, o projections of the softmax mixer around the shared kernels
+// in kernels/masked_attention/. A pattern says which keys each query sees, in a whole sequence and
+// in the decode cache; this class does everything else, so each pattern is a few index rules.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mixers/softmax/masked_attention_cpu.h"
+#include "mixers/softmax/span_buffer.h"
+#include "models/mixer.h"
+#include "mixers/softmax/attention_projections.h"
+
+namespace seqbench {
+
+// Keys and values in `slots` slots per sequence (a ring buffer for window patterns, every token
+// for block top-k), and per-pattern key summaries (block top-k: block means).
+struct MaskedAttentionCache : MixerCache {
+  Tensor keys, values;  // [batch, slots, n_heads, head_dim]
+  Tensor summaries;     // [batch, summary_rows, n_heads, head_dim], or empty
+  int64_t batch = 0, slots = 0, summary_rows = 0;
+  int64_t capacity = 0;  // tokens the cache can take: max_len, or unlimited for a ring holding a whole window
+};
+
+// What a pattern needs of a cache for sequences of up to max_len tokens.
+struct MaskedCacheLayout {
+  int64_t slots = 0, summary_rows = 0, capacity = 0;
+};
+
+// Which keys each query sees. Spans are written into caller-owned storage on the device of the
+// projections (computed on the host and uploaded, or selected there by a kernel); the returned
+// table points into it.
+class AttentionKeyPattern {
+ public:
+  virtual ~AttentionKeyPattern() = default;
+
+  // Every query of a sequence, in token indices, from its projections q, k [B, L, H, Dh].
+  virtual SpanTable sequence_spans(const Tensor& q, const Tensor& k, const AttentionShape& shape,
+                                   SpanBuffer& storage) const = 0;
+
+  virtual MaskedCacheLayout cache_layout(int64_t max_len) const = 0;
+  virtual int64_t slot_of(int64_t token, const MaskedAttentionCache& cache) const = 0;
+  // Called once the keys of tokens [first, last) are in their slots (block top-k: block means).
+  virtual void keys_written(MaskedAttentionCache& cache, int64_t first, int64_t last) const {}
+  // The query at token cache.position, whose key is already in the cache, in slot indices;
+  // q_t is [batch, d_model].
+  virtual SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache, SpanBuffer& storage) const = 0;
+
+  // Tokens whose keys and values decode keeps after seq_len tokens (Zoology/Based state size).
+  virtual int64_t cached_tokens(int64_t seq_len) const = 0;
+};
+
+// An integer param of a pattern (window, sinks, block_size, ...): the fallback when absent;
+// std::invalid_argument naming the key, the value and the bound when it is below `minimum`.
+int pattern_param(const MixerSpec& spec, const char* key, int fallback, int minimum);
+
+class MaskedAttentionMixer : public Mixer {
+ public:
+  // With a cache, forward() starts the cached sequences afresh at position 0 and leaves in it
+  // what decode needs after positions [0, L).
+  void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
+  void backward(const Tensor& dy, Tensor& dx) override;
+  std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
+  void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
+  std::vector<Param*> params() override;
+  // 2 * cached_tokens(seq_len) * d_model floats: keys and values, as Zoology counts a KV cache.
+  size_t state_bytes(int seq_len) const override;
+  const MixerSpec& spec() const override { return spec_; }
+
+ protected:
+  // The softmax mixer's projections (AttentionProjections), so the same spec.seed gives the same
+  // weights (a window covering the whole sequence is then exactly the softmax mixer).
+  // Throws std::invalid_argument on a bad d_model / n_heads.
+  MaskedAttentionMixer(const MixerSpec& spec, std::unique_ptr<AttentionKeyPattern> pattern);
+
+ private:
+  AttentionShape shape(int64_t batch, int64_t rows) const;
+  std::string name() const { return "mixer '" + spec_.kind + "': "; }
+
+  MixerSpec spec_;
+  std::unique_ptr<AttentionKeyPattern> pattern_;
+  AttentionProjections proj_;
+  // Saved by forward for backward: projections, key spans, attention output, per-row log-sum-exp.
+  Tensor q_, k_, v_, attn_, lse_;
+  SpanBuffer spans_;
+  SpanTable keys_;
+  int64_t batch_ = 0, seq_len_ = 0;
+  Tensor d_attn_, dq_, dk_, dv_;     // backward workspaces
+  Tensor q_t_, k_t_, v_t_, attn_t_;  // decode workspaces
+  SpanBuffer decode_spans_;
+};
+
+}  // namespace seqbench

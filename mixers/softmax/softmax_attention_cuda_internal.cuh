@@ -1,0 +1,45 @@
+// Pieces shared by the softmax-attention CUDA files: shape checks, the CUDA-core (any head_dim)
+// kernels the tensor-core paths fall back to, and D = rowsum(dO * O) of the backward.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "mixers/softmax/softmax_attention_cpu.h"
+
+namespace seqbench {
+
+constexpr int kAttentionMaxHeadDim = 256;
+constexpr float kLog2e = 1.4426950408889634f;
+
+inline void check_attention_shape(const AttentionShape& s, const char* who) {
+  if (s.batch < 0 || s.seq_len < 0 || s.heads < 0 || s.head_dim < 1 || s.head_dim > kAttentionMaxHeadDim)
+    throw std::invalid_argument(std::string(who) + ": head_dim must be in [1, " +
+                                std::to_string(kAttentionMaxHeadDim) + "] and sizes >= 0, got batch " +
+                                std::to_string(s.batch) + ", seq_len " + std::to_string(s.seq_len) + ", heads " +
+                                std::to_string(s.heads) + ", head_dim " + std::to_string(s.head_dim));
+  if (s.seq_len > (int64_t{1} << 30))
+    throw std::invalid_argument(std::string(who) + ": seq_len " + std::to_string(s.seq_len) + " exceeds 2^30");
+}
+
+inline bool attention_is_empty(const AttentionShape& s) { return s.batch == 0 || s.seq_len == 0 || s.heads == 0; }
+
+inline float attention_scale(const AttentionShape& s) { return 1.0f / std::sqrt(static_cast<float>(s.head_dim)); }
+
+inline bool aligned_16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
+
+template <class T>
+void attention_fwd_simt(const T* q, const T* k, const T* v, T* out, float* lse, const AttentionShape& s,
+                        cudaStream_t stream);
+
+// delta: [B, H, L] = rowsum(dout * out). Then dq, dk, dv by two CUDA-core kernels.
+template <class T>
+void attention_delta(const T* out, const T* dout, float* delta, const AttentionShape& s, cudaStream_t stream);
+template <class T>
+void attention_bwd_simt(const T* q, const T* k, const T* v, const float* lse, const float* delta, const T* dout,
+                        T* dq, T* dk, T* dv, const AttentionShape& s, cudaStream_t stream);
+
+}  // namespace seqbench

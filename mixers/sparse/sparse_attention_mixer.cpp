@@ -1,0 +1,99 @@
+#include "mixers/sparse/sparse_attention_mixer.h"
+
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mixers/sparse/block_topk_spans_ops.h"
+#include "models/mixer_params.h"
+#include "mixers/sliding_window/sliding_window_mixer.h"
+
+namespace seqbench {
+namespace {
+
+constexpr int kDefaultSinks = 4, kDefaultWindow = 16, kDefaultBlockSize = 16, kDefaultTopK = 2;
+
+// Full KV cache plus the mean key of every complete block, kept up to date as blocks complete.
+class BlockTopkPattern : public AttentionKeyPattern {
+ public:
+  explicit BlockTopkPattern(BlockTopk selection) : sel_(selection) {}
+
+  SpanTable sequence_spans(const Tensor& q, const Tensor& k, const AttentionShape& shape,
+                           SpanBuffer& storage) const override {
+    const int64_t blocks = shape.seq_len / sel_.block_size, width = sel_.width(blocks);
+    const Device device = q.device();
+    Tensor means({shape.batch, blocks, shape.heads, shape.head_dim}, device);
+    block_key_means(device, k.data(), shape, sel_.block_size, 0, blocks, means.data(), blocks);
+    storage.resize(shape.batch * shape.heads * shape.seq_len * width, device);
+    block_topk_sequence_spans(device, q.data(), means.data(), shape, sel_, storage.data());
+    return storage.table(width, true);
+  }
+
+  MaskedCacheLayout cache_layout(int64_t max_len) const override {
+    return {max_len, max_len / sel_.block_size, max_len};
+  }
+
+  int64_t slot_of(int64_t token, const MaskedAttentionCache&) const override { return token; }
+
+  void keys_written(MaskedAttentionCache& cache, int64_t first, int64_t last) const override {
+    // Blocks completed by tokens [first, last): those ending in (first, last].
+    const int64_t from = first / sel_.block_size, to = last / sel_.block_size;
+    if (from < to)
+      block_key_means(cache.keys.device(), cache.keys.data(), cache_shape(cache), sel_.block_size, from, to,
+                      cache.summaries.data(), cache.summary_rows);
+  }
+
+  SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache, SpanBuffer& storage) const override {
+    const AttentionShape shape = cache_shape(cache);
+    const int64_t width = sel_.width(cache.position / sel_.block_size);
+    storage.resize(shape.batch * shape.heads * width, q_t.device());
+    block_topk_decode_spans(q_t.device(), q_t.data(), cache.summaries.data(), cache.summary_rows, cache.position, shape,
+                            sel_, storage.data());
+    return storage.table(width, true);
+  }
+
+  int64_t cached_tokens(int64_t seq_len) const override { return seq_len; }
+
+ private:
+  static AttentionShape cache_shape(const MaskedAttentionCache& cache) {
+    return {cache.batch, cache.slots, cache.keys.dim(2), cache.keys.dim(3)};
+  }
+
+  BlockTopk sel_;
+};
+
+// The param names of one pattern; a param of the other pattern would be silently ignored, so it
+// is an error instead.
+void reject_params_of_other_pattern(const MixerSpec& spec, const std::string& pattern,
+                                    std::initializer_list<const char*> foreign) {
+  for (const char* key : foreign)
+    if (has_mixer_param(spec, key))
+      throw std::invalid_argument("mixer '" + spec.kind + "': param '" + key + "' does not apply to pattern '" +
+                                  pattern + "'");
+}
+
+std::unique_ptr<AttentionKeyPattern> sparse_pattern(const MixerSpec& spec) {
+  check_mixer_params(spec, {"pattern", "sinks", "window", "block_size", "top_k"});
+  const std::string pattern = mixer_param_string(spec, "pattern", "sink_window");
+  if (pattern == "sink_window") {
+    reject_params_of_other_pattern(spec, pattern, {"block_size", "top_k"});
+    return std::make_unique<SinkWindowPattern>(pattern_param(spec, "sinks", kDefaultSinks, 0),
+                                               pattern_param(spec, "window", kDefaultWindow, 1));
+  }
+  if (pattern == "block_topk") {
+    reject_params_of_other_pattern(spec, pattern, {"sinks", "window"});
+    BlockTopk selection;
+    selection.block_size = pattern_param(spec, "block_size", kDefaultBlockSize, 1);
+    selection.top_k = pattern_param(spec, "top_k", kDefaultTopK, 0);
+    return std::make_unique<BlockTopkPattern>(selection);
+  }
+  throw std::invalid_argument("mixer '" + spec.kind + "': param 'pattern' is '" + pattern +
+                              "', expected sink_window or block_topk");
+}
+
+}  // namespace
+
+SparseAttentionMixer::SparseAttentionMixer(const MixerSpec& spec) : MaskedAttentionMixer(spec, sparse_pattern(spec)) {}
+
+}  // namespace seqbench

@@ -1,0 +1,67 @@
+// Mamba-2 style selective SSM mixer (Dao & Gu 2024): one in-projection of x to (z, x, B, C, dt),
+// a causal depthwise conv + SiLU over (x, B, C), the SSD scan of kernels/ssm/ (scalar A per head,
+// B and C shared by all heads), y * silu(z), and the out-projection. Chunked scan for training, the
+// recurrence (plus the conv's last inputs) for decode.
+//
+// params: d_state N (default 16); expand (default 2: d_inner = expand * d_model); head_dim P
+// (default 16; the SSM has d_inner / P heads, so MixerSpec::n_heads is not used beyond the generic
+// shape check); conv_kernel (default 4, 0 for no conv and no SiLU on x, B, C); chunk_size
+// (default 64). Mamba-2's block without its final RMSNorm: y * silu(z) goes straight to the
+// out-projection.
+#pragma once
+#include <memory>
+
+#include "mixers/ssm/ssd_cpu.h"
+#include "models/linear_layer.h"
+#include "models/mixer.h"
+
+namespace seqbench {
+
+// ssm_state [batch, heads, N, P]; conv_state [batch, conv_kernel - 1, d_inner + 2N], the last inputs
+// of the conv, oldest first.
+struct SsmCache : MixerCache {
+  Tensor ssm_state, conv_state;
+  int64_t batch = 0;
+};
+
+class SsmMixer : public Mixer {
+ public:
+  // Throws std::invalid_argument on unknown params or bad sizes (d_inner not a multiple of head_dim).
+  explicit SsmMixer(const MixerSpec& spec);
+
+  // With a cache, forward() starts the cached sequences afresh and leaves in it the state after
+  // their last position.
+  void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
+  void backward(const Tensor& dy, Tensor& dx) override;
+  std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
+  void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
+  std::vector<Param*> params() override;
+  // (d_inner * N + (conv_kernel - 1) * (d_inner + 2N)) floats, whatever the length.
+  size_t state_bytes(int seq_len) const override;
+  const MixerSpec& spec() const override { return spec_; }
+
+  int64_t ssm_heads() const { return heads_; }
+  int64_t d_inner() const { return d_inner_; }
+
+ private:
+  SsdShape shape_for(int64_t batch, int64_t seq_len) const;
+  // The scan's inputs: x, B, C from the conv output (or the projection without conv), dt from the projection.
+  SsdInputs scan_inputs(const Tensor& zxbcdt, const Tensor& xbc);
+  // zxbcdt [rows, proj_width] -> conv_out (pre-activation) and xbc = silu(conv_out); no-op without conv.
+  void conv_fwd(const Tensor& zxbcdt, Tensor& conv_out, Tensor& xbc, int64_t batch, int64_t seq_len);
+
+  MixerSpec spec_;
+  int64_t d_inner_ = 0, heads_ = 0, head_dim_ = 0, d_state_ = 0, conv_kernel_ = 0, chunk_size_ = 64;
+  int64_t conv_channels_ = 0, proj_width_ = 0;  // d_inner + 2N; 2 d_inner + 2N + heads
+  LinearLayer in_proj_, out_proj_;
+  Param conv_weight_, conv_bias_, dt_bias_, a_log_, d_skip_;
+  // Saved by forward for backward.
+  Tensor zxbcdt_, conv_out_, xbc_, y_, gated_;
+  SsdWorkspace ws_, step_ws_;
+  int64_t batch_ = 0, seq_len_ = 0;
+  // Backward and decode workspaces.
+  Tensor d_gated_, d_y_, d_xbc_, d_conv_out_, d_zxbcdt_;
+  Tensor zxbcdt_t_, conv_out_t_, xbc_t_, y_t_, gated_t_;
+};
+
+}  // namespace seqbench
