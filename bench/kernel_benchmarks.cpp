@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "bench/benchmark_catalog.h"
+#include "mixers/softmax/softmax_attention.h"
 #include "ops/layer_norm.h"
 #include "ops/matmul.h"
 #include "ops/rng.h"
-#include "mixers/softmax/softmax_attention_cpu.h"
 
 namespace seqbench::bench {
 namespace {

@@ -12,11 +12,11 @@
 #include "bench_gpu/gpu_bench_timer.h"
 #include "bench_gpu/gpu_random_fill.h"
 #include "bench_gpu/recurrent_mixer_rows.h"
+#include "mixers/linear/linear_attention_bf16.cuh"
+#include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "ops/cuda/cuda_device.h"
 #include "ops/cuda/device_array.h"
-#include "ops/cuda/ops_cuda.cuh"
-#include "mixers/linear/linear_attention_cuda.cuh"
-#include "mixers/softmax/softmax_attention_cuda.cuh"
+#include "ops/cuda/matmul_bf16.cuh"
 
 using namespace seqbench;
 using bf16 = __nv_bfloat16;

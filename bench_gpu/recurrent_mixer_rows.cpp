@@ -2,9 +2,9 @@
 
 #include <string>
 
-#include "mixers/delta/delta_rule_cuda.cuh"
-#include "mixers/gla/gla_cuda.cuh"
-#include "mixers/ssm/ssd_cuda.cuh"
+#include "mixers/delta/delta_rule.h"
+#include "mixers/gla/gla.h"
+#include "mixers/ssm/ssd.h"
 
 namespace seqbench {
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "ops/model_ops.h"
+#include "ops/adamw.h"
 #include "ops/row_ops.h"
 
 namespace seqbench {
@@ -27,11 +27,12 @@ AdamWOptimizer::AdamWOptimizer(std::vector<Param*> params, const OptimizerConfig
 
 double AdamWOptimizer::step() {
   double sq = 0;
-  for (Param* p : params_) sq += sum_of_squares(p->grad.device(), p->grad.data(), p->grad.numel());
+  for (Param* p : params_)
+    sq += kernels_for<RowOpKernels>(p->grad.device()).sum_of_squares(p->grad.data(), p->grad.numel());
   const double norm = std::sqrt(sq);
   if (config_.grad_clip > 0 && norm > config_.grad_clip) {
     const float scale = static_cast<float>(config_.grad_clip / norm);
-    for (Param* p : params_) seqbench::scale(p->grad.device(), scale, p->grad.data(), p->grad.numel());
+    for (Param* p : params_) kernels_for<RowOpKernels>(p->grad.device()).scale(scale, p->grad.data(), p->grad.numel());
   }
   AdamWHyper h;
   h.lr = static_cast<float>(scheduled_lr(config_, step_, total_steps_));
@@ -41,8 +42,9 @@ double AdamWOptimizer::step() {
   h.step = step_ + 1;
   for (size_t i = 0; i < params_.size(); ++i) {
     h.weight_decay = params_[i]->decay ? static_cast<float>(config_.weight_decay) : 0.0f;
-    adamw_update(params_[i]->value.device(), params_[i]->value.data(), params_[i]->grad.data(), m_[i].data(),
-                 v_[i].data(), params_[i]->value.numel(), h);
+    kernels_for<AdamWKernels>(params_[i]->value.device())
+        .update(params_[i]->value.data(), params_[i]->grad.data(), m_[i].data(), v_[i].data(),
+                params_[i]->value.numel(), h);
   }
   ++step_;
   return norm;

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "ops/model_ops.h"
+#include "ops/layer_norm.h"
 
 namespace seqbench {
 
@@ -27,8 +27,8 @@ void LayerNormLayer::apply(const Tensor& x, Tensor& y) const {
   const int64_t rows = norm_rows(x, dim_);
   y.resize(x.shape(), x.device());
   Tensor mean({rows}, x.device()), rstd({rows}, x.device());
-  layer_norm_fwd(x.device(), x.data(), gamma_.value.data(), beta_.value.data(), y.data(), mean.data(), rstd.data(),
-                 rows, dim_, eps_);
+  kernels_for<LayerNormKernels>(x.device())
+      .fwd(x.data(), gamma_.value.data(), beta_.value.data(), y.data(), mean.data(), rstd.data(), rows, dim_, eps_);
 }
 
 void LayerNormLayer::forward(const Tensor& x, Tensor& y) {
@@ -37,8 +37,8 @@ void LayerNormLayer::forward(const Tensor& x, Tensor& y) {
   mean_.resize({rows}, x.device());
   rstd_.resize({rows}, x.device());
   y.resize(x.shape(), x.device());
-  layer_norm_fwd(x.device(), x.data(), gamma_.value.data(), beta_.value.data(), y.data(), mean_.data(), rstd_.data(),
-                 rows, dim_, eps_);
+  kernels_for<LayerNormKernels>(x.device())
+      .fwd(x.data(), gamma_.value.data(), beta_.value.data(), y.data(), mean_.data(), rstd_.data(), rows, dim_, eps_);
 }
 
 void LayerNormLayer::backward(const Tensor& dy, Tensor& dx) {
@@ -46,8 +46,9 @@ void LayerNormLayer::backward(const Tensor& dy, Tensor& dx) {
   if (saved_input_.numel() != dy.numel())
     throw std::logic_error("layer norm backward() called without a matching forward()");
   dx.resize(dy.shape(), dy.device());
-  layer_norm_bwd(dy.device(), dy.data(), saved_input_.data(), gamma_.value.data(), mean_.data(), rstd_.data(),
-                 dx.data(), gamma_.grad.data(), beta_.grad.data(), rows, dim_);
+  kernels_for<LayerNormKernels>(dy.device())
+      .bwd(dy.data(), saved_input_.data(), gamma_.value.data(), mean_.data(), rstd_.data(), dx.data(),
+           gamma_.grad.data(), beta_.grad.data(), rows, dim_);
 }
 
 }  // namespace seqbench

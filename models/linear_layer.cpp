@@ -3,7 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "ops/model_ops.h"
+#include "ops/matmul.h"
 #include "ops/row_ops.h"
 
 namespace seqbench {
@@ -40,8 +40,9 @@ static int64_t rows_of(const Tensor& t, int features, const char* what) {
 void LinearLayer::apply(const Tensor& x, Tensor& y) const {
   const int64_t rows = rows_of(x, in_, "input");
   y.resize(with_last_dim(x.shape(), out_), x.device());
-  matmul(x.device(), x.data(), weight_.value.data(), y.data(), {rows, out_, in_, false, true, false});
-  if (has_bias_) add_bias_rows(x.device(), bias_.value.data(), y.data(), rows, out_);
+  kernels_for<MatmulKernels>(x.device())
+      .matmul(x.data(), weight_.value.data(), y.data(), {rows, out_, in_, false, true, false});
+  if (has_bias_) kernels_for<RowOpKernels>(x.device()).add_bias_rows(bias_.value.data(), y.data(), rows, out_);
 }
 
 void LinearLayer::forward(const Tensor& x, Tensor& y) {
@@ -54,10 +55,12 @@ void LinearLayer::backward(const Tensor& dy, Tensor& dx) {
   if (saved_input_.numel() != rows * in_)
     throw std::logic_error("linear layer backward() called without a matching forward()");
   // dW[out,in] += dy^T [out,rows] * x [rows,in]
-  matmul(dy.device(), dy.data(), saved_input_.data(), weight_.grad.data(), {out_, in_, rows, true, false, true});
-  if (has_bias_) bias_grad_rows(dy.device(), dy.data(), bias_.grad.data(), rows, out_);
+  kernels_for<MatmulKernels>(dy.device())
+      .matmul(dy.data(), saved_input_.data(), weight_.grad.data(), {out_, in_, rows, true, false, true});
+  if (has_bias_) kernels_for<RowOpKernels>(dy.device()).bias_grad_rows(dy.data(), bias_.grad.data(), rows, out_);
   dx.resize(with_last_dim(dy.shape(), in_), dy.device());
-  matmul(dy.device(), dy.data(), weight_.value.data(), dx.data(), {rows, in_, out_, false, false, false});
+  kernels_for<MatmulKernels>(dy.device())
+      .matmul(dy.data(), weight_.value.data(), dx.data(), {rows, in_, out_, false, false, false});
 }
 
 std::vector<Param*> LinearLayer::params() {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "ops/model_ops.h"
+#include "ops/activations.h"
 
 namespace seqbench {
 
@@ -15,14 +15,14 @@ MlpBlock::MlpBlock(const std::string& name, int d_model, int expand, Rng& rng, D
 void MlpBlock::forward(const Tensor& x, Tensor& y) {
   up_.forward(x, hidden_);
   activated_.resize(hidden_.shape(), x.device());
-  gelu_fwd(x.device(), hidden_.data(), activated_.data(), hidden_.numel());
+  kernels_for<GeluKernels>(x.device()).fwd(hidden_.data(), activated_.data(), hidden_.numel());
   down_.forward(activated_, y);
 }
 
 void MlpBlock::backward(const Tensor& dy, Tensor& dx) {
   down_.backward(dy, d_activated_);
   d_hidden_.resize(hidden_.shape(), dy.device());
-  gelu_bwd(dy.device(), hidden_.data(), d_activated_.data(), d_hidden_.data(), hidden_.numel());
+  kernels_for<GeluKernels>(dy.device()).bwd(hidden_.data(), d_activated_.data(), d_hidden_.data(), hidden_.numel());
   up_.backward(d_hidden_, dx);
 }
 
@@ -30,7 +30,7 @@ void MlpBlock::apply(const Tensor& x, Tensor& y) const {
   Tensor hidden, activated;
   up_.apply(x, hidden);
   activated.resize(hidden.shape(), x.device());
-  gelu_fwd(x.device(), hidden.data(), activated.data(), hidden.numel());
+  kernels_for<GeluKernels>(x.device()).fwd(hidden.data(), activated.data(), hidden.numel());
   down_.apply(activated, y);
 }
 

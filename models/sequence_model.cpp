@@ -5,15 +5,17 @@
 #include <stdexcept>
 
 #include "datasets/token_dataset.h"
-#include "ops/embedding.h"
-#include "ops/model_ops.h"
-#include "ops/row_ops.h"
 #include "models/mixer_registry.h"
+#include "ops/cross_entropy.h"
+#include "ops/embedding.h"
+#include "ops/row_ops.h"
 
 namespace seqbench {
 namespace {
 
-void add_into(Tensor& acc, const Tensor& x) { axpy(acc.device(), 1.0f, x.data(), acc.data(), acc.numel()); }
+void add_into(Tensor& acc, const Tensor& x) {
+  kernels_for<RowOpKernels>(acc.device()).axpy(1.0f, x.data(), acc.data(), acc.numel());
+}
 
 }  // namespace
 
@@ -73,7 +75,7 @@ void SequenceModel::gather_rows(const Tensor& src, const std::vector<int32_t>& r
     row_ids_.upload(row_ids);
     ids = row_ids_.data();
   }
-  embedding_gather(src.device(), src.data(), ids, dst.data(), n, d);
+  kernels_for<EmbeddingKernels>(src.device()).gather(src.data(), ids, dst.data(), n, d);
 }
 
 int64_t SequenceModel::labelled_logits(const int32_t* labels, int64_t rows) {
@@ -122,8 +124,8 @@ double SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* la
   if (selected == 0) return 0.0;
   const Device device = config_.device;
   Tensor d_logits(logits_.shape(), device);
-  const double loss =
-      cross_entropy(device, logits_.data(), device_targets(), d_logits.data(), selected, config_.vocab_size);
+  const double loss = kernels_for<CrossEntropyKernels>(device).loss(logits_.data(), device_targets(), d_logits.data(),
+                                                                    selected, config_.vocab_size);
   Tensor d_selected;
   head_.backward(d_logits, d_selected);
   // Scatter the labelled rows' gradients back: each row is the one source of its destination.
@@ -136,7 +138,7 @@ double SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* la
     scatter_rows_.upload(host_rows_);
     scatter = {scatter_order_.data(), scatter_order_.data(), scatter_rows_.data(), selected};
   }
-  embedding_grad(device, d_selected.data(), scatter, d_final.data(), config_.d_model);
+  kernels_for<EmbeddingKernels>(device).grad(d_selected.data(), scatter, d_final.data(), config_.d_model);
   backward_hidden(d_final);
   return loss;
 }
@@ -145,7 +147,8 @@ double SequenceModel::loss(const int32_t* tokens, const int32_t* labels, int64_t
   forward_hidden(tokens, batch, seq_len);
   const int64_t selected = labelled_logits(labels, batch * seq_len);
   if (selected == 0) return 0.0;
-  return cross_entropy(config_.device, logits_.data(), device_targets(), nullptr, selected, config_.vocab_size);
+  return kernels_for<CrossEntropyKernels>(config_.device)
+      .loss(logits_.data(), device_targets(), nullptr, selected, config_.vocab_size);
 }
 
 void SequenceModel::predict(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len,
@@ -157,7 +160,8 @@ void SequenceModel::predict(const int32_t* tokens, const int32_t* labels, int64_
   if (selected == 0) return;
   IndexBuffer best(config_.device);
   best.resize(selected);
-  argmax_rows(config_.device, logits_.data(), best.data(), selected, config_.vocab_size);
+  kernels_for<CrossEntropyKernels>(config_.device)
+      .argmax_rows(logits_.data(), best.data(), selected, config_.vocab_size);
   const std::vector<int32_t> host_best = best.download();
   for (int64_t s = 0; s < selected; ++s) predictions[host_rows_[s]] = host_best[s];
 }

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "ops/causal_conv1d_ops.h"
+#include "ops/causal_conv1d.h"
 
 namespace seqbench {
 namespace {
@@ -37,8 +37,9 @@ void ShortConvLayer::forward(const Tensor& x, Tensor& y) {
   check_input(weight_.name, x, 3, channels_, "input");
   saved_input_ = x;
   y.resize(x.shape(), x.device());
-  causal_conv1d_fwd(x.device(), x.data(), channels_, weight_.value.data(), bias_.value.data(), y.data(),
-                    {x.dim(0), x.dim(1), channels_, kernel_});
+  kernels_for<CausalConv1dKernels>(x.device())
+      .fwd(x.data(), channels_, weight_.value.data(), bias_.value.data(), y.data(),
+           {x.dim(0), x.dim(1), channels_, kernel_});
 }
 
 void ShortConvLayer::backward(const Tensor& dy, Tensor& dx) {
@@ -47,9 +48,9 @@ void ShortConvLayer::backward(const Tensor& dy, Tensor& dx) {
     throw std::invalid_argument("short conv '" + weight_.name + "': gradient has shape " + shape_string(dy.shape()) +
                                 ", expected " + shape_string(saved_input_.shape()));
   dx.resize(dy.shape(), dy.device());
-  causal_conv1d_bwd(dy.device(), saved_input_.data(), channels_, weight_.value.data(), dy.data(), dx.data(), channels_,
-                    weight_.grad.data(), bias_.grad.data(),
-                    {saved_input_.dim(0), saved_input_.dim(1), channels_, kernel_});
+  kernels_for<CausalConv1dKernels>(dy.device())
+      .bwd(saved_input_.data(), channels_, weight_.value.data(), dy.data(), dx.data(), channels_, weight_.grad.data(),
+           bias_.grad.data(), {saved_input_.dim(0), saved_input_.dim(1), channels_, kernel_});
 }
 
 Tensor ShortConvLayer::make_state(int batch) const {
@@ -69,7 +70,7 @@ void ShortConvLayer::check_state(const Tensor& state, int64_t batch) const {
 void ShortConvLayer::final_state(Tensor& state) const {
   if (saved_input_.empty()) throw std::logic_error("short conv '" + weight_.name + "': final_state() before forward()");
   check_state(state, saved_input_.dim(0));
-  causal_conv1d_final_state(saved_input_.device(), saved_input_.data(), channels_, state.data(),
+  kernels_for<CausalConv1dKernels>(saved_input_.device()).final_state(saved_input_.data(), channels_, state.data(),
                             {saved_input_.dim(0), saved_input_.dim(1), channels_, kernel_});
 }
 
@@ -77,8 +78,9 @@ void ShortConvLayer::step(const Tensor& x_t, Tensor& y_t, Tensor& state) const {
   check_input(weight_.name, x_t, 2, channels_, "decode input");
   check_state(state, x_t.dim(0));
   y_t.resize(x_t.shape(), x_t.device());
-  causal_conv1d_decode(x_t.device(), x_t.data(), channels_, weight_.value.data(), bias_.value.data(), state.data(),
-                       y_t.data(), {x_t.dim(0), 1, channels_, kernel_});
+  kernels_for<CausalConv1dKernels>(x_t.device())
+      .decode(x_t.data(), channels_, weight_.value.data(), bias_.value.data(), state.data(), y_t.data(),
+              {x_t.dim(0), 1, channels_, kernel_});
 }
 
 }  // namespace seqbench

@@ -73,11 +73,13 @@ void TokenEmbedding::forward(const int32_t* tokens, int64_t batch, int64_t seq_l
     tokens_.upload(tokens, rows);
     ids = tokens_.data();
   }
-  embedding_gather(device_, tokens_table_.value.data(), ids, x.data(), rows, d_model_);
+  kernels_for<EmbeddingKernels>(device_).gather(tokens_table_.value.data(), ids, x.data(), rows, d_model_);
   if (position_ == "learned")
-    add_position_rows(device_, positions_table_.value.data() + offset * d_model_, x.data(), batch, seq_len, d_model_);
+    kernels_for<EmbeddingKernels>(device_).add_position_rows(positions_table_.value.data() + offset * d_model_,
+                                                             x.data(), batch, seq_len, d_model_);
   else if (position_ == "sinusoidal")
-    add_position_rows(device_, sinusoidal_rows(offset, seq_len), x.data(), batch, seq_len, d_model_);
+    kernels_for<EmbeddingKernels>(device_).add_position_rows(sinusoidal_rows(offset, seq_len), x.data(), batch, seq_len,
+                                                             d_model_);
 }
 
 void TokenEmbedding::backward(const Tensor& dx) {
@@ -92,10 +94,11 @@ void TokenEmbedding::backward(const Tensor& dx) {
     grad_target_.upload(groups.target);
     view = {grad_order_.data(), grad_begin_.data(), grad_target_.data(), view.groups};
   }
-  embedding_grad(device_, dx.data(), view, tokens_table_.grad.data(), d_model_);
+  kernels_for<EmbeddingKernels>(device_).grad(dx.data(), view, tokens_table_.grad.data(), d_model_);
   if (position_ == "learned")
-    position_grad(device_, dx.data(), positions_table_.grad.data() + saved_offset_ * d_model_, rows / saved_seq_len_,
-                  saved_seq_len_, d_model_);
+    kernels_for<EmbeddingKernels>(device_).position_grad(dx.data(),
+                                                         positions_table_.grad.data() + saved_offset_ * d_model_,
+                                                         rows / saved_seq_len_, saved_seq_len_, d_model_);
 }
 
 std::vector<Param*> TokenEmbedding::params() {

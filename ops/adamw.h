@@ -1,8 +1,11 @@
 // AdamW (Loshchilov & Hutter 2019): decoupled weight decay, bias-corrected moments.
 //   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr (m_hat / (sqrt(v_hat) + eps) + wd p)
-// Checked against a scalar transcription of the PyTorch update in tests/test_model_layers.cpp.
+// Checked against a scalar transcription of the PyTorch update in tests/test_model_gradients.cpp;
+// the CUDA kernel against the CPU one in tests/test_gpu_ops.cpp.
 #pragma once
 #include <cstdint>
+
+#include "ops/kernel_table.h"
 
 namespace seqbench {
 
@@ -16,5 +19,15 @@ struct AdamWHyper {
 };
 
 void adamw_update_cpu(float* param, const float* grad, float* m, float* v, int64_t n, const AdamWHyper& h);
+
+void adamw_update_cuda(float* param, const float* grad, float* m, float* v, int64_t n, const AdamWHyper& h);
+
+struct AdamWKernels {
+  static constexpr const char* kFamily = "adamw";
+  static const AdamWKernels& cpu();
+  static const AdamWKernels& cuda();
+
+  decltype(&adamw_update_cpu) update;
+};
 
 }  // namespace seqbench

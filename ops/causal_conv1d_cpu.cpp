@@ -1,4 +1,4 @@
-#include "ops/causal_conv1d_cpu.h"
+#include "ops/causal_conv1d.h"
 
 #include <algorithm>
 #include <vector>
@@ -68,7 +68,7 @@ void causal_conv1d_bwd_cpu(const float* in, int64_t in_stride, const float* w, c
   }
 }
 
-void causal_conv1d_final_state(const float* in, int64_t in_stride, float* state, const Conv1dShape& s) {
+void causal_conv1d_final_state_cpu(const float* in, int64_t in_stride, float* state, const Conv1dShape& s) {
   const int64_t C = s.channels, K = s.kernel;
   for (int64_t b = 0; b < s.batch; ++b)
     for (int64_t j = 0; j < K - 1; ++j) {
@@ -96,6 +96,12 @@ void causal_conv1d_decode_cpu(const float* in_t, int64_t in_stride, const float*
       std::copy(x, x + C, st + (K - 2) * C);
     }
   }
+}
+
+const CausalConv1dKernels& CausalConv1dKernels::cpu() {
+  static const CausalConv1dKernels kernels{causal_conv1d_fwd_cpu, causal_conv1d_bwd_cpu, causal_conv1d_final_state_cpu,
+                                           causal_conv1d_decode_cpu};
+  return kernels;
 }
 
 }  // namespace seqbench

@@ -4,10 +4,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "ops/causal_conv1d.h"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/current_stream.cuh"
 #include "ops/cuda/launch_grid.cuh"
 #include "ops/cuda/scratch_buffer.cuh"
-#include "ops/causal_conv1d_cuda.cuh"
 
 namespace seqbench {
 namespace {
@@ -117,7 +118,8 @@ void check_stride(int64_t stride, int64_t rows, int64_t channels, const char* na
 }  // namespace
 
 void causal_conv1d_fwd_cuda(const float* in, int64_t in_stride, const float* w, const float* bias, float* out,
-                            const Conv1dShape& s, cudaStream_t stream) {
+                            const Conv1dShape& s) {
+  const cudaStream_t stream = current_stream();
   check_shape(s, "causal_conv1d_fwd_cuda");
   const int64_t rows = s.batch * s.seq_len, n = rows * s.channels;
   check_stride(in_stride, rows, s.channels, "in_stride", "causal_conv1d_fwd_cuda");
@@ -128,7 +130,8 @@ void causal_conv1d_fwd_cuda(const float* in, int64_t in_stride, const float* w, 
 }
 
 void causal_conv1d_bwd_cuda(const float* in, int64_t in_stride, const float* w, const float* dout, float* din,
-                            int64_t din_stride, float* dw, float* dbias, const Conv1dShape& s, cudaStream_t stream) {
+                            int64_t din_stride, float* dw, float* dbias, const Conv1dShape& s) {
+  const cudaStream_t stream = current_stream();
   check_shape(s, "causal_conv1d_bwd_cuda");
   const int64_t rows = s.batch * s.seq_len, C = s.channels, K = s.kernel, n = rows * C;
   check_stride(in_stride, rows, C, "in_stride", "causal_conv1d_bwd_cuda");
@@ -149,8 +152,8 @@ void causal_conv1d_bwd_cuda(const float* in, int64_t in_stride, const float* w, 
   cudaCheckLaunch();
 }
 
-void causal_conv1d_final_state_cuda(const float* in, int64_t in_stride, float* state, const Conv1dShape& s,
-                                    cudaStream_t stream) {
+void causal_conv1d_final_state_cuda(const float* in, int64_t in_stride, float* state, const Conv1dShape& s) {
+  const cudaStream_t stream = current_stream();
   check_shape(s, "causal_conv1d_final_state_cuda");
   check_stride(in_stride, s.batch * s.seq_len, s.channels, "in_stride", "causal_conv1d_final_state_cuda");
   const int64_t n = s.batch * (s.kernel - 1) * s.channels;
@@ -161,7 +164,8 @@ void causal_conv1d_final_state_cuda(const float* in, int64_t in_stride, float* s
 }
 
 void causal_conv1d_decode_cuda(const float* in_t, int64_t in_stride, const float* w, const float* bias, float* state,
-                               float* out_t, const Conv1dShape& s, cudaStream_t stream) {
+                               float* out_t, const Conv1dShape& s) {
+  const cudaStream_t stream = current_stream();
   check_shape(s, "causal_conv1d_decode_cuda");
   check_stride(in_stride, s.batch, s.channels, "in_stride", "causal_conv1d_decode_cuda");
   const int64_t n = s.batch * s.channels;
@@ -169,6 +173,12 @@ void causal_conv1d_decode_cuda(const float* in_t, int64_t in_stride, const float
   conv_decode_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(in_t, in_stride, w, bias, state, out_t,
                                                                         s.channels, s.kernel, n);
   cudaCheckLaunch();
+}
+
+const CausalConv1dKernels& CausalConv1dKernels::cuda() {
+  static const CausalConv1dKernels kernels{causal_conv1d_fwd_cuda, causal_conv1d_bwd_cuda,
+                                           causal_conv1d_final_state_cuda, causal_conv1d_decode_cuda};
+  return kernels;
 }
 
 }  // namespace seqbench

@@ -1,7 +1,10 @@
 // Softmax cross-entropy over rows of logits: loss = mean_r (logsumexp(z_r) - z_r[target_r]);
-// dlogits = (softmax(z_r) - onehot(target_r)) / rows. Checked by finite differences.
+// dlogits = (softmax(z_r) - onehot(target_r)) / rows. Checked by finite differences (tests/test_model_gradients.cpp);
+// the CUDA kernels against the CPU ones in tests/test_gpu_ops.cpp.
 #pragma once
 #include <cstdint>
+
+#include "ops/kernel_table.h"
 
 namespace seqbench {
 
@@ -10,5 +13,18 @@ double cross_entropy_cpu(const float* logits, const int32_t* targets, float* dlo
                          int64_t vocab);
 // Index of the largest logit per row (first one on ties).
 void argmax_rows_cpu(const float* logits, int32_t* out, int64_t rows, int64_t vocab);
+
+// The same on the GPU; targets live on the device. The loss is read back (waits for the stream).
+double cross_entropy_cuda(const float* logits, const int32_t* targets, float* dlogits, int64_t rows, int64_t vocab);
+void argmax_rows_cuda(const float* logits, int32_t* out, int64_t rows, int64_t vocab);
+
+struct CrossEntropyKernels {
+  static constexpr const char* kFamily = "cross_entropy";
+  static const CrossEntropyKernels& cpu();
+  static const CrossEntropyKernels& cuda();
+
+  decltype(&cross_entropy_cpu) loss;
+  decltype(&argmax_rows_cpu) argmax_rows;
+};
 
 }  // namespace seqbench

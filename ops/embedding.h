@@ -1,12 +1,12 @@
 // Embedding lookup, position rows and their gradients, on either device. The gradient of a lookup
 // is a scatter-add; doing it per destination row, over that row's sources in ascending order, keeps
-// it free of atomics and identical on both devices. CUDA twins in cuda/embedding_cuda.cuh, checked
-// against these in tests/test_gpu_model.cpp.
+// it free of atomics and identical on both devices. The CUDA kernels (embedding_cuda.cu; RowGroups
+// arrays on the device too) are checked against the CPU ones in tests/test_gpu_ops.cpp.
 #pragma once
 #include <cstdint>
 #include <vector>
 
-#include "ops/tensor.h"
+#include "ops/kernel_table.h"
 
 namespace seqbench {
 
@@ -35,9 +35,20 @@ void add_position_rows_cpu(const float* pos, float* out, int64_t batch, int64_t 
 // dpos[t, :] += sum over b (ascending) of dout[b, t, :].
 void position_grad_cpu(const float* dout, float* dpos, int64_t batch, int64_t seq_len, int64_t width);
 
-void embedding_gather(Device device, const float* table, const int32_t* ids, float* out, int64_t rows, int64_t width);
-void embedding_grad(Device device, const float* dout, const RowGroups& groups, float* dtable, int64_t width);
-void add_position_rows(Device device, const float* pos, float* out, int64_t batch, int64_t seq_len, int64_t width);
-void position_grad(Device device, const float* dout, float* dpos, int64_t batch, int64_t seq_len, int64_t width);
+void embedding_gather_cuda(const float* table, const int32_t* ids, float* out, int64_t rows, int64_t width);
+void embedding_grad_cuda(const float* dout, const RowGroups& groups, float* dtable, int64_t width);
+void add_position_rows_cuda(const float* pos, float* out, int64_t batch, int64_t seq_len, int64_t width);
+void position_grad_cuda(const float* dout, float* dpos, int64_t batch, int64_t seq_len, int64_t width);
+
+struct EmbeddingKernels {
+  static constexpr const char* kFamily = "embedding";
+  static const EmbeddingKernels& cpu();
+  static const EmbeddingKernels& cuda();
+
+  decltype(&embedding_gather_cpu) gather;
+  decltype(&embedding_grad_cpu) grad;
+  decltype(&add_position_rows_cpu) add_position_rows;
+  decltype(&position_grad_cpu) position_grad;
+};
 
 }  // namespace seqbench

@@ -1,17 +1,29 @@
-// Dense matrix products on the CPU: C[M,N] (+)= op(A)[M,K] * op(B)[K,N], all row-major.
-// Checked against a naive triple loop in tests/test_matmul.cpp.
+// Dense matrix products: C[M,N] (+)= op(A)[M,K] * op(B)[K,N], all row-major. The CPU kernel
+// (register-blocked, matmul_cpu.cpp) is checked against a naive triple loop in tests/test_matmul.cpp;
+// the CUDA kernel (cuBLAS, fp32 without TF32, matmul_cuda.cu) against it in tests/test_gpu_ops.cpp.
 #pragma once
 #include <cstdint>
+
+#include "ops/kernel_table.h"
 
 namespace seqbench {
 
 struct MatmulShape {
   int64_t m, n, k;
-  bool trans_a = false;  // A stored as [K, M]
-  bool trans_b = false;  // B stored as [N, K]
+  bool trans_a = false;     // A stored as [K, M]
+  bool trans_b = false;     // B stored as [N, K]
   bool accumulate = false;  // C += instead of C =
 };
 
 void matmul_cpu(const float* a, const float* b, float* c, const MatmulShape& shape);
+void matmul_cuda(const float* a, const float* b, float* c, const MatmulShape& shape);
+
+struct MatmulKernels {
+  static constexpr const char* kFamily = "matmul";
+  static const MatmulKernels& cpu();
+  static const MatmulKernels& cuda();
+
+  decltype(&matmul_cpu) matmul;
+};
 
 }  // namespace seqbench

@@ -1,13 +1,15 @@
-// Small vector and row ops the layers share, on either device: y += alpha x, x *= alpha, sum of
-// squares (gradient clipping), a bias added to every row and its gradient (column sums). The CUDA
-// twins (cuda/row_ops_cuda.cuh) are checked against the CPU versions in tests/test_gpu_model.cpp.
+// Small vector and row ops the layers share: y += alpha x, x *= alpha, sum of squares (gradient
+// clipping), a bias added to every row and its gradient (column sums), strided row copies (KV
+// caches). The CUDA kernels (row_ops_cuda.cu) are checked against the CPU ones in tests/test_gpu_ops.cpp.
 #pragma once
 #include <cstdint>
 
-#include "ops/tensor.h"
+#include "ops/kernel_table.h"
+#include "ops/vector_ops.h"
 
 namespace seqbench {
 
+// axpy_cpu and scale_cpu are in vector_ops.h.
 // y[r, :] += bias for r < rows.
 void add_bias_rows_cpu(const float* bias, float* y, int64_t rows, int64_t width);
 // dbias += sum_r dy[r, :], rows summed in order (deterministic).
@@ -17,12 +19,27 @@ double sum_of_squares_cpu(const float* x, int64_t n);
 // dst[r * dst_stride + i] = src[r * src_stride + i] for r < rows, i < width (e.g. into a KV cache).
 void copy_rows_cpu(const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t rows, int64_t width);
 
-void axpy(Device device, float alpha, const float* x, float* y, int64_t n);
-void scale(Device device, float alpha, float* x, int64_t n);
-double sum_of_squares(Device device, const float* x, int64_t n);
-void add_bias_rows(Device device, const float* bias, float* y, int64_t rows, int64_t width);
-void bias_grad_rows(Device device, const float* dy, float* dbias, int64_t rows, int64_t width);
-void copy_rows(Device device, const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t rows,
-               int64_t width);
+void axpy_cuda(float alpha, const float* x, float* y, int64_t n);
+void scale_cuda(float alpha, float* x, int64_t n);
+// One block sums in a fixed order (deterministic); waits for the stream.
+double sum_of_squares_cuda(const float* x, int64_t n);
+void add_bias_rows_cuda(const float* bias, float* y, int64_t rows, int64_t width);
+// dbias accumulated: one thread per column sums the rows in order (deterministic).
+void bias_grad_rows_cuda(const float* dy, float* dbias, int64_t rows, int64_t width);
+// Rows of `width` floats between strided buffers on the device (cudaMemcpy2DAsync).
+void copy_rows_cuda(const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t rows, int64_t width);
+
+struct RowOpKernels {
+  static constexpr const char* kFamily = "row_ops";
+  static const RowOpKernels& cpu();
+  static const RowOpKernels& cuda();
+
+  decltype(&axpy_cpu) axpy;
+  decltype(&scale_cpu) scale;
+  decltype(&sum_of_squares_cpu) sum_of_squares;
+  decltype(&add_bias_rows_cpu) add_bias_rows;
+  decltype(&bias_grad_rows_cpu) bias_grad_rows;
+  decltype(&copy_rows_cpu) copy_rows;
+};
 
 }  // namespace seqbench

@@ -1,8 +1,11 @@
 // SiLU / swish, silu(r) = r sigmoid(r) (Ramachandran et al. 2017), alone and as the output gate
 // out = a * silu(r) of GLA (Yang et al. 2023, eq. 5) and Mamba-2 (y * silu(z)). Backward is the exact
-// derivative silu'(r) = sigmoid(r) (1 + r (1 - sigmoid(r))); checked by finite differences in tests/test_gla.cpp.
+// derivative silu'(r) = sigmoid(r) (1 + r (1 - sigmoid(r))). The CPU kernels are checked by finite
+// differences in mixers/gla/test_gla.cpp, the CUDA kernels against them in tests/test_gpu_ops.cpp.
 #pragma once
 #include <cstdint>
+
+#include "ops/kernel_table.h"
 
 namespace seqbench {
 
@@ -16,5 +19,24 @@ void swish_gate_fwd_cpu(const float* a, const float* gate, float* out, int64_t r
 // da and dgate (rows dgate_stride apart) are overwritten.
 void swish_gate_bwd_cpu(const float* a, const float* gate, const float* dout, float* da, float* dgate,
                         int64_t rows, int64_t width, int64_t gate_stride, int64_t dgate_stride);
+
+// The same on the GPU (device pointers, fp32).
+void silu_fwd_cuda(const float* x, float* y, int64_t n);
+void silu_bwd_cuda(const float* x, const float* dy, float* dx, int64_t n);
+void swish_gate_fwd_cuda(const float* a, const float* gate, float* out, int64_t rows, int64_t width,
+                         int64_t gate_stride);
+void swish_gate_bwd_cuda(const float* a, const float* gate, const float* dout, float* da, float* dgate, int64_t rows,
+                         int64_t width, int64_t gate_stride, int64_t dgate_stride);
+
+struct SwishGateKernels {
+  static constexpr const char* kFamily = "swish_gate";
+  static const SwishGateKernels& cpu();
+  static const SwishGateKernels& cuda();
+
+  decltype(&silu_fwd_cpu) silu_fwd;
+  decltype(&silu_bwd_cpu) silu_bwd;
+  decltype(&swish_gate_fwd_cpu) fwd;
+  decltype(&swish_gate_bwd_cpu) bwd;
+};
 
 }  // namespace seqbench

@@ -1,11 +1,12 @@
 // silu(r) = r sigmoid(r), silu'(r) = sigmoid(r) (1 + r (1 - sigmoid(r))), and the gate out = a silu(g) with its
-// gradients; one thread per element. Checked against swish_gate.h's _cpu kernels in tests/test_gpu_elementwise.cpp.
+// gradients; one thread per element. Checked against swish_gate.h's _cpu kernels in tests/test_gpu_ops.cpp.
 #include <stdexcept>
 #include <string>
 
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/current_stream.cuh"
 #include "ops/cuda/launch_grid.cuh"
-#include "ops/swish_gate_cuda.cuh"
+#include "ops/swish_gate.h"
 
 namespace seqbench {
 namespace {
@@ -60,14 +61,16 @@ void check_rows(int64_t rows, int64_t width, int64_t stride, const char* stride_
 
 }  // namespace
 
-void silu_fwd_cuda(const float* x, float* y, int64_t n, cudaStream_t stream) {
+void silu_fwd_cuda(const float* x, float* y, int64_t n) {
+  const cudaStream_t stream = current_stream();
   check_count(n, "silu_fwd_cuda");
   if (n == 0) return;
   silu_fwd_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(x, y, n);
   cudaCheckLaunch();
 }
 
-void silu_bwd_cuda(const float* x, const float* dy, float* dx, int64_t n, cudaStream_t stream) {
+void silu_bwd_cuda(const float* x, const float* dy, float* dx, int64_t n) {
+  const cudaStream_t stream = current_stream();
   check_count(n, "silu_bwd_cuda");
   if (n == 0) return;
   silu_bwd_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(x, dy, dx, n);
@@ -75,7 +78,8 @@ void silu_bwd_cuda(const float* x, const float* dy, float* dx, int64_t n, cudaSt
 }
 
 void swish_gate_fwd_cuda(const float* a, const float* gate, float* out, int64_t rows, int64_t width,
-                         int64_t gate_stride, cudaStream_t stream) {
+                         int64_t gate_stride) {
+  const cudaStream_t stream = current_stream();
   check_rows(rows, width, gate_stride, "gate_stride", "swish_gate_fwd_cuda");
   if (rows * width == 0) return;
   swish_gate_fwd_kernel<<<element_blocks(rows * width), kElementThreads, 0, stream>>>(a, gate, out, rows, width,
@@ -84,13 +88,19 @@ void swish_gate_fwd_cuda(const float* a, const float* gate, float* out, int64_t 
 }
 
 void swish_gate_bwd_cuda(const float* a, const float* gate, const float* dout, float* da, float* dgate, int64_t rows,
-                         int64_t width, int64_t gate_stride, int64_t dgate_stride, cudaStream_t stream) {
+                         int64_t width, int64_t gate_stride, int64_t dgate_stride) {
+  const cudaStream_t stream = current_stream();
   check_rows(rows, width, gate_stride, "gate_stride", "swish_gate_bwd_cuda");
   check_rows(rows, width, dgate_stride, "dgate_stride", "swish_gate_bwd_cuda");
   if (rows * width == 0) return;
   swish_gate_bwd_kernel<<<element_blocks(rows * width), kElementThreads, 0, stream>>>(a, gate, dout, da, dgate, rows,
                                                                                       width, gate_stride, dgate_stride);
   cudaCheckLaunch();
+}
+
+const SwishGateKernels& SwishGateKernels::cuda() {
+  static const SwishGateKernels kernels{silu_fwd_cuda, silu_bwd_cuda, swish_gate_fwd_cuda, swish_gate_bwd_cuda};
+  return kernels;
 }
 
 }  // namespace seqbench

@@ -1,27 +1,18 @@
 // The whole model on the GPU against the same model on the CPU, for every backend: loss, every
-// parameter gradient, optimizer steps, predictions and the decode path; and the shared row and
-// embedding ops' CUDA twins against their CPU versions. Skips itself without a GPU.
+// parameter gradient, optimizer steps, predictions and the decode path; a GPU run's timer and
+// environment. Built only with CUDA; each case skips itself (with a warning) without a GPU.
 #include <catch2/catch.hpp>
-
-#ifndef SEQBENCH_WITH_CUDA
-TEST_CASE("GPU model checks are skipped in a build without CUDA", "[gpu]") {
-  WARN("no CUDA device: skipped (this build has no CUDA backend)");
-}
-#else
 #include <string>
 #include <vector>
 
 #include "datasets/token_dataset.h"
 #include "harness/device_setup.h"
 #include "harness/timer.h"
-#include "ops/cuda/cuda_device.h"
-#include "ops/cuda/device_array.h"
-#include "ops/cuda/embedding_cuda.cuh"
-#include "ops/cuda/row_ops_cuda.cuh"
-#include "ops/embedding.h"
-#include "ops/row_ops.h"
 #include "models/adamw_optimizer.h"
 #include "models/sequence_model.h"
+#include "ops/cuda/cuda_device.h"
+#include "ops/cuda/device_array.h"
+#include "ops/row_ops.h"
 #include "tests/gpu_kernel_checks.h"
 
 using namespace seqbench;
@@ -71,82 +62,6 @@ ModelConfig config_for(const BackendCase& c, Device device) {
 }
 
 }  // namespace
-
-TEST_CASE("row ops on the GPU match the CPU versions at odd sizes", "[gpu][model]") {
-  SKIP_WITHOUT_GPU();
-  Rng rng(71);
-  for (int64_t rows : {1, 7, 300, 1031})
-    for (int64_t width : {1, 5, 33, 130}) {
-      INFO("rows " << rows << " width " << width);
-      const std::vector<float> x = normal_values(rows * width, rng), y = normal_values(rows * width, rng);
-      const std::vector<float> bias = normal_values(width, rng);
-      DeviceArray<float> dx(x), dy(y), dbias(bias);
-
-      std::vector<float> want = y;
-      for (size_t i = 0; i < want.size(); ++i) want[i] += 0.5f * x[i];
-      axpy_cuda(0.5f, dx.data(), dy.data(), rows * width);
-      CHECK(relative_error(dy.download(), want) < 1e-6);
-
-      add_bias_rows_cpu(bias.data(), want.data(), rows, width);
-      add_bias_rows_cuda(dbias.data(), dy.data(), rows, width);
-      CHECK(relative_error(dy.download(), want) < 1e-6);
-
-      std::vector<float> want_grad = bias;
-      bias_grad_rows_cpu(x.data(), want_grad.data(), rows, width);
-      bias_grad_rows_cuda(dx.data(), dbias.data(), rows, width);
-      CHECK(relative_error(dbias.download(), want_grad) < 1e-5);
-
-      CHECK(sum_of_squares_cuda(dx.data(), rows * width) == Approx(sum_of_squares_cpu(x.data(), rows * width)));
-
-      // Rows into a wider strided buffer (the KV cache layout).
-      const int64_t stride = width + 3;
-      std::vector<float> want_rows(rows * stride, 0.0f);
-      copy_rows_cpu(x.data(), width, want_rows.data(), stride, rows, width);
-      DeviceArray<float> rows_out(rows * stride);
-      rows_out.fill_bytes(0);
-      copy_rows_cuda(dx.data(), width, rows_out.data(), stride, rows, width);
-      CHECK(relative_error(rows_out.download(), want_rows) == 0.0);
-    }
-}
-
-TEST_CASE("embedding lookup and its gradients on the GPU match the CPU versions", "[gpu][model]") {
-  SKIP_WITHOUT_GPU();
-  Rng rng(72);
-  for (int64_t vocab : {1, 13, 257})
-    for (int64_t rows : {1, 9, 513}) {
-      const int64_t width = 37, batch = rows % 2 ? 1 : 3;
-      INFO("vocab " << vocab << " rows " << rows);
-      std::vector<int32_t> ids(rows);
-      for (auto& id : ids) id = static_cast<int32_t>(rng.uniform_int(0, vocab));
-      const std::vector<float> table = normal_values(vocab * width, rng), dout = normal_values(rows * width, rng);
-      DeviceArray<float> d_table(table), d_dout(dout), d_out(rows * width);
-      DeviceArray<int32_t> d_ids(ids);
-
-      std::vector<float> want(rows * width);
-      embedding_gather_cpu(table.data(), ids.data(), want.data(), rows, width);
-      embedding_gather_cuda(d_table.data(), d_ids.data(), d_out.data(), rows, width);
-      CHECK(relative_error(d_out.download(), want) == 0.0);
-
-      const HostRowGroups groups = group_rows_by_id(ids.data(), rows, vocab);
-      DeviceArray<int32_t> order(groups.order), begin(groups.begin), target(groups.target);
-      std::vector<float> want_grad = table;
-      embedding_grad_cpu(dout.data(), groups.view(), want_grad.data(), width);
-      embedding_grad_cuda(d_dout.data(), {order.data(), begin.data(), target.data(), groups.view().groups},
-                          d_table.data(), width);
-      CHECK(relative_error(d_table.download(), want_grad) < 1e-6);
-
-      if (rows % batch) continue;
-      const int64_t seq_len = rows / batch;
-      std::vector<float> pos = normal_values(seq_len * width, rng), want_pos = pos, with_pos = want;
-      DeviceArray<float> d_pos(pos);
-      add_position_rows_cpu(pos.data(), with_pos.data(), batch, seq_len, width);
-      add_position_rows_cuda(d_pos.data(), d_out.data(), batch, seq_len, width);
-      CHECK(relative_error(d_out.download(), with_pos) < 1e-6);
-      position_grad_cpu(dout.data(), want_pos.data(), batch, seq_len, width);
-      position_grad_cuda(d_dout.data(), d_pos.data(), batch, seq_len, width);
-      CHECK(relative_error(d_pos.download(), want_pos) < 1e-6);
-    }
-}
 
 TEST_CASE("a GPU run is timed with CUDA events and records the GPU it ran on", "[gpu][model]") {
   SKIP_WITHOUT_GPU();
@@ -234,5 +149,3 @@ TEST_CASE("every backend trains on the GPU as it does on the CPU", "[gpu][model]
     CHECK(relative_error(gpu_logits, cpu_logits) < 1e-4);
   }
 }
-
-#endif  // SEQBENCH_WITH_CUDA

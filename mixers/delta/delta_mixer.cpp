@@ -4,11 +4,11 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "mixers/delta/delta_rule_gates_ops.h"
-#include "mixers/delta/delta_rule_ops.h"
-#include "ops/row_ops.h"
+#include "mixers/delta/delta_rule.h"
+#include "mixers/delta/delta_rule_gates.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
+#include "ops/row_ops.h"
 
 namespace seqbench {
 namespace {
@@ -81,13 +81,15 @@ void DeltaRuleMixer::gates_fwd(int64_t rows, Tensor& q, Tensor& k, Tensor& beta,
   q.resize(q_raw.shape(), spec_.device);
   k.resize(k_raw.shape(), spec_.device);
   beta.resize(b_raw.shape(), spec_.device);
-  l2_normalize_rows_fwd(spec_.device, q_raw.data(), q.data(), rows * heads, dh, kL2NormEps);
-  l2_normalize_rows_fwd(spec_.device, k_raw.data(), k.data(), rows * heads, dh, kL2NormEps);
-  sigmoid_fwd(spec_.device, b_raw.data(), beta.data(), rows * heads);
+  kernels_for<DeltaRuleGateKernels>(spec_.device)
+      .l2_normalize_fwd(q_raw.data(), q.data(), rows * heads, dh, kL2NormEps);
+  kernels_for<DeltaRuleGateKernels>(spec_.device)
+      .l2_normalize_fwd(k_raw.data(), k.data(), rows * heads, dh, kL2NormEps);
+  kernels_for<DeltaRuleGateKernels>(spec_.device).sigmoid_fwd(b_raw.data(), beta.data(), rows * heads);
   if (!gated_) return;
   log_decay.resize(a_raw.shape(), spec_.device);
-  gated_decay_fwd(spec_.device, a_raw.data(), a_log_.value.data(), dt_bias_.value.data(), log_decay.data(), rows,
-                  heads);
+  kernels_for<DeltaRuleGateKernels>(spec_.device)
+      .gated_decay_fwd(a_raw.data(), a_log_.value.data(), dt_bias_.value.data(), log_decay.data(), rows, heads);
 }
 
 void DeltaRuleMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
@@ -107,8 +109,9 @@ void DeltaRuleMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
       {batch_, shape.heads, delta_rule_checkpoint_count(shape, options_), shape.value_dim, shape.key_dim},
       spec_.device);
   attn_.resize(x.shape(), spec_.device);
-  delta_rule_fwd(spec_.device, q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr,
-                 attn_.data(), checkpoints_.data(), state ? state->state.data() : nullptr, shape, options_);
+  kernels_for<DeltaRuleKernels>(spec_.device)
+      .fwd(q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr, attn_.data(),
+           checkpoints_.data(), state ? state->state.data() : nullptr, shape, options_);
   wo_.forward(attn_, y);
   if (state) state->position = seq_len_;
 }
@@ -126,26 +129,30 @@ void DeltaRuleMixer::backward(const Tensor& dy, Tensor& dx) {
   dv_.resize(v_.shape(), spec_.device);
   dbeta_.resize(beta_.shape(), spec_.device);
   if (gated_) dlog_decay_.resize(log_decay_.shape(), spec_.device);
-  delta_rule_bwd(spec_.device, q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr,
-                 checkpoints_.data(), d_attn_.data(), dq_.data(), dk_.data(), dv_.data(), dbeta_.data(),
-                 gated_ ? dlog_decay_.data() : nullptr, shape, options_);
+  kernels_for<DeltaRuleKernels>(spec_.device)
+      .bwd(q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr, checkpoints_.data(),
+           d_attn_.data(), dq_.data(), dk_.data(), dv_.data(), dbeta_.data(), gated_ ? dlog_decay_.data() : nullptr,
+           shape, options_);
 
   auto add_input_grad = [&](LinearLayer& layer, const Tensor& d_out) {
     layer.backward(d_out, dx_part_);
-    axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+    kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
   };
   wv_.backward(dv_, dx);
   d_raw_.resize(q_raw_.shape(), spec_.device);
-  l2_normalize_rows_bwd(spec_.device, q_raw_.data(), dq_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
+  kernels_for<DeltaRuleGateKernels>(spec_.device)
+      .l2_normalize_bwd(q_raw_.data(), dq_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
   add_input_grad(wq_, d_raw_);
-  l2_normalize_rows_bwd(spec_.device, k_raw_.data(), dk_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
+  kernels_for<DeltaRuleGateKernels>(spec_.device)
+      .l2_normalize_bwd(k_raw_.data(), dk_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
   add_input_grad(wk_, d_raw_);
   d_raw_.resize(b_raw_.shape(), spec_.device);
-  sigmoid_bwd(spec_.device, beta_.data(), dbeta_.data(), d_raw_.data(), rows * heads);
+  kernels_for<DeltaRuleGateKernels>(spec_.device).sigmoid_bwd(beta_.data(), dbeta_.data(), d_raw_.data(), rows * heads);
   add_input_grad(wb_, d_raw_);
   if (gated_) {
-    gated_decay_bwd(spec_.device, a_raw_.data(), a_log_.value.data(), dt_bias_.value.data(), dlog_decay_.data(),
-                    d_raw_.data(), a_log_.grad.data(), dt_bias_.grad.data(), rows, heads);
+    kernels_for<DeltaRuleGateKernels>(spec_.device)
+        .gated_decay_bwd(a_raw_.data(), a_log_.value.data(), dt_bias_.value.data(), dlog_decay_.data(), d_raw_.data(),
+                         a_log_.grad.data(), dt_bias_.grad.data(), rows, heads);
     add_input_grad(wa_, d_raw_);
   }
 }
@@ -164,7 +171,7 @@ void DeltaRuleMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   if (gated_) wa_.apply(x_t, a_raw_t_);
   gates_fwd(state.batch, q_t_, k_t_, beta_t_, log_decay_t_, q_raw_t_, k_raw_t_, b_raw_t_, a_raw_t_);
   attn_t_.resize(x_t.shape(), spec_.device);
-  delta_rule_decode(spec_.device, q_t_.data(), k_t_.data(), v_t_.data(), beta_t_.data(),
+  kernels_for<DeltaRuleKernels>(spec_.device).decode(q_t_.data(), k_t_.data(), v_t_.data(), beta_t_.data(),
                     gated_ ? log_decay_t_.data() : nullptr, state.state.data(), attn_t_.data(),
                     shape_for(state.batch, 1));
   wo_.apply(attn_t_, y_t);

@@ -15,10 +15,10 @@
 #pragma once
 #include <memory>
 
-#include "mixers/delta/delta_rule_cpu.h"
+#include "mixers/delta/delta_rule.h"
+#include "models/head_state_cache.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
-#include "models/head_state_cache.h"
 
 namespace seqbench {
 

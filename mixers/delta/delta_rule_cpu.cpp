@@ -1,6 +1,6 @@
 // (Gated) delta rule S_t = a_t S_{t-1} (I - b_t k_t k_t^T) + b_t v_t k_t^T, o_t = S_t q_t: exact recurrence with
 // chunk checkpoints and BPTT backward (see the header); checked against tests/test_delta.cpp's naive recurrence.
-#include "mixers/delta/delta_rule_cpu.h"
+#include "mixers/delta/delta_rule.h"
 
 #include <algorithm>
 #include <cmath>
@@ -349,6 +349,12 @@ void delta_rule_decode_cpu(const float* q_t, const float* k_t, const float* v_t,
                   f.d, dv, dk);
     }
   }
+}
+
+const DeltaRuleKernels& DeltaRuleKernels::cpu() {
+  static const DeltaRuleKernels kernels{delta_rule_fwd_cpu, delta_rule_bwd_cpu, delta_rule_decode_cpu,
+                                        no_shape_limits<DeltaRuleShape>};
+  return kernels;
 }
 
 }  // namespace seqbench

@@ -6,10 +6,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "ops/cuda/cuda_check.h"
-#include "ops/cuda/scratch_buffer.cuh"
+#include "mixers/delta/delta_rule.h"
 #include "mixers/delta/delta_rule_block_cuda.cuh"
-#include "mixers/delta/delta_rule_cuda.cuh"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/current_stream.cuh"
+#include "ops/cuda/scratch_buffer.cuh"
 
 namespace seqbench {
 namespace {
@@ -193,7 +194,8 @@ BackwardSpans backward_spans(const DeltaRuleShape& s, const DeltaRuleOptions& o)
 
 void delta_rule_fwd_cuda(const float* q, const float* k, const float* v, const float* beta, const float* log_decay,
                          float* out, float* checkpoints, float* final_state, const DeltaRuleShape& s,
-                         const DeltaRuleOptions& o, cudaStream_t stream) {
+                         const DeltaRuleOptions& o) {
+  const cudaStream_t stream = current_stream();
   check_shape(s, "delta_rule_fwd_cuda");
   const int64_t count = delta_rule_checkpoint_count(s, o);  // also checks the options
   const DeltaInputs x{q, k, v, beta, log_decay, s.seq_len, s.heads};
@@ -209,8 +211,8 @@ int64_t delta_rule_bwd_workspace_floats(const DeltaRuleShape& s, const DeltaRule
 
 void delta_rule_bwd_cuda(const float* q, const float* k, const float* v, const float* beta, const float* log_decay,
                          const float* checkpoints, const float* dout, float* dq, float* dk, float* dv, float* dbeta,
-                         float* dlog_decay, const DeltaRuleShape& s, const DeltaRuleOptions& o, float* workspace,
-                         cudaStream_t stream) {
+                         float* dlog_decay, const DeltaRuleShape& s, const DeltaRuleOptions& o, float* workspace) {
+  const cudaStream_t stream = current_stream();
   check_shape(s, "delta_rule_bwd_cuda");
   const int64_t count = delta_rule_checkpoint_count(s, o);
   if (!checkpoints) throw std::invalid_argument("delta_rule_bwd_cuda: needs the forward's checkpoints");
@@ -241,14 +243,36 @@ void delta_rule_bwd_cuda(const float* q, const float* k, const float* v, const f
 }
 
 void delta_rule_decode_cuda(const float* q_t, const float* k_t, const float* v_t, const float* beta_t,
-                            const float* log_decay_t, float* state, float* out_t, const DeltaRuleShape& s,
-                            cudaStream_t stream) {
+                            const float* log_decay_t, float* state, float* out_t, const DeltaRuleShape& s) {
+  const cudaStream_t stream = current_stream();
   DeltaRuleShape one = s;
   one.seq_len = 1;  // [batch, heads, dim] is the [batch, 1, heads, dim] of a one-token forward
   check_shape(one, "delta_rule_decode_cuda");
   const DeltaInputs x{q_t, k_t, v_t, beta_t, log_decay_t, 1, s.heads};
   const ForwardBuffers f{out_t, nullptr, 0, 1, state, state, nullptr, false};
   launch_forward(x, f, plan_for(one), s.batch * s.heads, "delta_rule_decode_cuda", stream);
+}
+
+void delta_rule_bwd_cuda(const float* q, const float* k, const float* v, const float* beta, const float* log_decay,
+                         const float* checkpoints, const float* dout, float* dq, float* dk, float* dv, float* dbeta,
+                         float* dlog_decay, const DeltaRuleShape& s, const DeltaRuleOptions& o) {
+  delta_rule_bwd_cuda(q, k, v, beta, log_decay, checkpoints, dout, dq, dk, dv, dbeta, dlog_decay, s, o, nullptr);
+}
+
+std::string delta_rule_cuda_limits(const DeltaRuleShape& s) {
+  if (std::max(s.key_dim, s.value_dim) > kDeltaRuleCudaMaxHeadDim)
+    return "key_dim and value_dim must be <= " + std::to_string(kDeltaRuleCudaMaxHeadDim) + " on the GPU, got " +
+           std::to_string(s.key_dim) + " and " + std::to_string(s.value_dim);
+  if (s.batch * s.heads > INT_MAX)
+    return "batch * heads must be <= " + std::to_string(INT_MAX) + " on the GPU, got " +
+           std::to_string(s.batch * s.heads);
+  return {};
+}
+
+const DeltaRuleKernels& DeltaRuleKernels::cuda() {
+  static const DeltaRuleKernels kernels{delta_rule_fwd_cuda, delta_rule_bwd_cuda, delta_rule_decode_cuda,
+                                        delta_rule_cuda_limits};
+  return kernels;
 }
 
 }  // namespace seqbench

@@ -2,9 +2,12 @@
 // (fla-org/flash-linear-attention, use_qk_l2norm_in_kernel, use_gate_in_kernel): q, k <- x / sqrt(|x|^2 + eps)
 // per head row; b_t = sigmoid(x_b); g_t = log a_t = -exp(A_log) softplus(x_a + dt_bias) (Gated DeltaNet,
 // Yang, Kautz & Hatamizadeh 2024, sec. 3; Mamba-2's discretisation). Backward passes are their exact
-// derivatives, checked by finite differences in tests/test_delta.cpp.
+// derivatives, checked by finite differences in test_delta.cpp; the CUDA kernels (delta_rule_gates_cuda.cu)
+// against the CPU ones in test_gpu_delta.cpp.
 #pragma once
 #include <cstdint>
+
+#include "ops/kernel_table.h"
 
 namespace seqbench {
 
@@ -24,5 +27,29 @@ void gated_decay_fwd_cpu(const float* x, const float* a_log, const float* dt_bia
 // the result does not depend on the thread count).
 void gated_decay_bwd_cpu(const float* x, const float* a_log, const float* dt_bias, const float* dlog_decay, float* dx,
                          float* da_log, float* ddt_bias, int64_t rows, int64_t heads);
+
+// The same on the GPU (device pointers, fp32); the parameter gradients of gated_decay_bwd_cuda are
+// summed in a fixed order (deterministic).
+void l2_normalize_rows_fwd_cuda(const float* x, float* y, int64_t rows, int64_t width, float eps);
+void l2_normalize_rows_bwd_cuda(const float* x, const float* dy, float* dx, int64_t rows, int64_t width, float eps);
+void sigmoid_fwd_cuda(const float* x, float* y, int64_t n);
+void sigmoid_bwd_cuda(const float* y, const float* dy, float* dx, int64_t n);
+void gated_decay_fwd_cuda(const float* x, const float* a_log, const float* dt_bias, float* log_decay, int64_t rows,
+                          int64_t heads);
+void gated_decay_bwd_cuda(const float* x, const float* a_log, const float* dt_bias, const float* dlog_decay, float* dx,
+                          float* da_log, float* ddt_bias, int64_t rows, int64_t heads);
+
+struct DeltaRuleGateKernels {
+  static constexpr const char* kFamily = "delta_rule_gates";
+  static const DeltaRuleGateKernels& cpu();
+  static const DeltaRuleGateKernels& cuda();
+
+  decltype(&l2_normalize_rows_fwd_cpu) l2_normalize_fwd;
+  decltype(&l2_normalize_rows_bwd_cpu) l2_normalize_bwd;
+  decltype(&sigmoid_fwd_cpu) sigmoid_fwd;
+  decltype(&sigmoid_bwd_cpu) sigmoid_bwd;
+  decltype(&gated_decay_fwd_cpu) gated_decay_fwd;
+  decltype(&gated_decay_bwd_cpu) gated_decay_bwd;
+};
 
 }  // namespace seqbench

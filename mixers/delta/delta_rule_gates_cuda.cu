@@ -4,11 +4,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "mixers/delta/delta_rule_gates.h"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/current_stream.cuh"
 #include "ops/cuda/launch_grid.cuh"
 #include "ops/cuda/scratch_buffer.cuh"
 #include "ops/cuda/warp_reduce.cuh"
-#include "mixers/delta/delta_rule_gates_cuda.cuh"
 
 namespace seqbench {
 namespace {
@@ -136,29 +137,32 @@ void check_sizes(const char* who, const char* first, int64_t a, const char* seco
 
 }  // namespace
 
-void l2_normalize_rows_fwd_cuda(const float* x, float* y, int64_t rows, int64_t width, float eps, cudaStream_t stream) {
+void l2_normalize_rows_fwd_cuda(const float* x, float* y, int64_t rows, int64_t width, float eps) {
+  const cudaStream_t stream = current_stream();
   check_sizes("l2_normalize_rows_fwd_cuda", "rows", rows, "width", width);
   if (rows == 0 || width == 0) return;
   l2_normalize_rows_fwd_kernel<<<row_warp_blocks(rows), 32 * kRowWarps, 0, stream>>>(x, y, rows, width, eps);
   cudaCheckLaunch();
 }
 
-void l2_normalize_rows_bwd_cuda(const float* x, const float* dy, float* dx, int64_t rows, int64_t width, float eps,
-                                cudaStream_t stream) {
+void l2_normalize_rows_bwd_cuda(const float* x, const float* dy, float* dx, int64_t rows, int64_t width, float eps) {
+  const cudaStream_t stream = current_stream();
   check_sizes("l2_normalize_rows_bwd_cuda", "rows", rows, "width", width);
   if (rows == 0 || width == 0) return;
   l2_normalize_rows_bwd_kernel<<<row_warp_blocks(rows), 32 * kRowWarps, 0, stream>>>(x, dy, dx, rows, width, eps);
   cudaCheckLaunch();
 }
 
-void sigmoid_fwd_cuda(const float* x, float* y, int64_t n, cudaStream_t stream) {
+void sigmoid_fwd_cuda(const float* x, float* y, int64_t n) {
+  const cudaStream_t stream = current_stream();
   check_sizes("sigmoid_fwd_cuda", "n", n, "n", n);
   if (n == 0) return;
   sigmoid_fwd_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(x, y, n);
   cudaCheckLaunch();
 }
 
-void sigmoid_bwd_cuda(const float* y, const float* dy, float* dx, int64_t n, cudaStream_t stream) {
+void sigmoid_bwd_cuda(const float* y, const float* dy, float* dx, int64_t n) {
+  const cudaStream_t stream = current_stream();
   check_sizes("sigmoid_bwd_cuda", "n", n, "n", n);
   if (n == 0) return;
   sigmoid_bwd_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(y, dy, dx, n);
@@ -166,7 +170,8 @@ void sigmoid_bwd_cuda(const float* y, const float* dy, float* dx, int64_t n, cud
 }
 
 void gated_decay_fwd_cuda(const float* x, const float* a_log, const float* dt_bias, float* log_decay, int64_t rows,
-                          int64_t heads, cudaStream_t stream) {
+                          int64_t heads) {
+  const cudaStream_t stream = current_stream();
   check_sizes("gated_decay_fwd_cuda", "rows", rows, "heads", heads);
   const int64_t n = rows * heads;
   if (n == 0) return;
@@ -175,7 +180,8 @@ void gated_decay_fwd_cuda(const float* x, const float* a_log, const float* dt_bi
 }
 
 void gated_decay_bwd_cuda(const float* x, const float* a_log, const float* dt_bias, const float* dlog_decay, float* dx,
-                          float* da_log, float* ddt_bias, int64_t rows, int64_t heads, cudaStream_t stream) {
+                          float* da_log, float* ddt_bias, int64_t rows, int64_t heads) {
+  const cudaStream_t stream = current_stream();
   check_sizes("gated_decay_bwd_cuda", "rows", rows, "heads", heads);
   if (rows == 0 || heads == 0) return;
   const int64_t row_blocks = (rows + kBlockRows - 1) / kBlockRows;
@@ -188,6 +194,13 @@ void gated_decay_bwd_cuda(const float* x, const float* a_log, const float* dt_bi
   gated_decay_bwd_sum_kernel<<<element_blocks(heads), kElementThreads, 0, stream>>>(partial.data(), da_log, ddt_bias,
                                                                                     heads, row_blocks);
   cudaCheckLaunch();
+}
+
+const DeltaRuleGateKernels& DeltaRuleGateKernels::cuda() {
+  static const DeltaRuleGateKernels kernels{l2_normalize_rows_fwd_cuda, l2_normalize_rows_bwd_cuda,
+                                            sigmoid_fwd_cuda,           sigmoid_bwd_cuda,
+                                            gated_decay_fwd_cuda,       gated_decay_bwd_cuda};
+  return kernels;
 }
 
 }  // namespace seqbench

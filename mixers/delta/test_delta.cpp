@@ -8,11 +8,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "mixers/delta/delta_rule_cpu.h"
+#include "mixers/delta/delta_mixer.h"
+#include "mixers/delta/delta_rule.h"
 #include "mixers/delta/delta_rule_gates.h"
 #include "mixers/delta/state_rows.h"
 #include "ops/parallel.h"
-#include "mixers/delta/delta_mixer.h"
 #include "tests/finite_difference.h"
 #include "tests/mixer_checks.h"
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "mixers/gla/gla_cpu.h"
+#include "mixers/gla/gla.h"
 
 namespace seqbench {
 

@@ -2,16 +2,16 @@
 // decay c_t = g_{t0} + ... + g_t: o_t = scale (q_t * e^{c_t})^T S_{t0-1} + sum_{t0<=s<=t} A_ts v_s
 // (A_ts from gla_chunk_cpu.h), and the state is carried to the next chunk; backward walks the chunks
 // in reverse carrying dL/dS. Every exponential is of a difference of c within one chunk, never of
-// the cumulative decay since the sequence start. Checked in tests/test_gla.cpp.
-#include "mixers/gla/gla_cpu.h"
+// the cumulative decay since the sequence start. Checked in test_gla.cpp.
+#include "mixers/gla/gla.h"
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
 #include "mixers/gla/gla_chunk_cpu.h"
-#include "ops/simd_math.h"
 #include "mixers/gla/triangular_matmul_cpu.h"
+#include "ops/simd_math.h"
 #include "ops/vector_ops.h"
 
 namespace seqbench {
@@ -252,6 +252,11 @@ void gla_decode_cpu(const float* q_t, const float* k_t, const float* v_t, const 
     fill_zero_cpu(o_t, dv);
     for (int64_t i = 0; i < dk; ++i) axpy_cpu(o.scale * q[i], S + i * dv, o_t, dv);
   }
+}
+
+const GlaKernels& GlaKernels::cpu() {
+  static const GlaKernels kernels{gla_fwd_cpu, gla_bwd_cpu, gla_decode_cpu, no_shape_limits<GlaShape, GlaOptions>};
+  return kernels;
 }
 
 }  // namespace seqbench

@@ -1,17 +1,18 @@
 // Gated linear attention as a per-column recurrence: S_t[:, j] = e^{g_t} * S_{t-1}[:, j] + k_t v_t[j],
 // o_t[j] = scale q_t . S_t[:, j]; backward dS_t = diag(e^{g_{t+1}}) dS_{t+1} + scale q_t do_t^T (reverse),
 // dq_t = scale S_t do_t, dk_t = dS_t v_t, dv_t = dS_t^T k_t, and the decay gradient of gla_cpu.cpp:
-// dg_s = sum_{t >= max(s, 1)} (q_t * dq_t - k_t * dk_t). Checked against gla_cpu.h in tests/test_gpu_gla_ssd.cpp.
+// dg_s = sum_{t >= max(s, 1)} (q_t * dq_t - k_t * dk_t). Checked against the CPU kernels in test_gpu_gla.cpp.
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 
+#include "mixers/gla/gla.h"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/current_stream.cuh"
 #include "ops/cuda/launch_grid.cuh"
 #include "ops/cuda/scratch_buffer.cuh"
 #include "ops/cuda/warp_reduce.cuh"
-#include "mixers/gla/gla_cuda.cuh"
 
 namespace seqbench {
 namespace {
@@ -21,6 +22,7 @@ constexpr int kTileCols = 32, kRowGroups = 8, kThreads = kTileCols * kRowGroups;
 // Time steps staged in shared memory per round: one output per thread when the round's columns are summed.
 constexpr int kSlab = kThreads / kTileCols;
 constexpr int kMaxGridYZ = 65535;
+constexpr int64_t kDecodeSharedFloats = 48 * 1024 / sizeof(float);  // decode keeps q, k, decay and v in shared memory
 
 // Steps of a round when `remaining` are left in scan order.
 __device__ __forceinline__ int round_steps(int64_t remaining) {
@@ -305,6 +307,25 @@ __global__ void gla_decode_kernel(const float* q, const float* k, const float* v
   }
 }
 
+// The GPU's limits for the scans (forward, backward) and for decode; "" where a shape fits.
+std::string scan_limits(const GlaShape& s) {
+  if (s.key_dim > kGlaCudaMaxKeyDim)
+    return "key_dim must be <= " + std::to_string(kGlaCudaMaxKeyDim) + " on the GPU, got " + std::to_string(s.key_dim);
+  if (s.batch * s.heads > int64_t{0x7fffffff} || (s.value_dim + kTileCols - 1) / kTileCols > kMaxGridYZ)
+    return "batch * heads must be < 2^31 and value_dim <= " + std::to_string(int64_t{kMaxGridYZ} * kTileCols) +
+           ", got batch * heads " + std::to_string(s.batch * s.heads) + ", value_dim " + std::to_string(s.value_dim);
+  return {};
+}
+
+std::string decode_limits(const GlaShape& s) {
+  if (3 * s.key_dim + s.value_dim > kDecodeSharedFloats)
+    return "3 * key_dim + value_dim must be <= " + std::to_string(kDecodeSharedFloats) +
+           " for decode on the GPU, got " + std::to_string(3 * s.key_dim + s.value_dim);
+  if (s.batch * s.heads > int64_t{0x7fffffff})
+    return "batch * heads must be < 2^31, got " + std::to_string(s.batch * s.heads);
+  return {};
+}
+
 // As gla_cpu.cpp checks its calls, plus the GPU's limits. Decode, like gla_decode_cpu, ignores
 // chunk_size and seq_len.
 void check_gla_call(const GlaShape& s, const GlaOptions& o, const char* who, bool scan) {
@@ -314,13 +335,8 @@ void check_gla_call(const GlaShape& s, const GlaOptions& o, const char* who, boo
     throw std::invalid_argument(std::string(who) + ": bad shape batch=" + std::to_string(s.batch) +
                                 " seq_len=" + std::to_string(s.seq_len) + " heads=" + std::to_string(s.heads) +
                                 " key_dim=" + std::to_string(s.key_dim) + " value_dim=" + std::to_string(s.value_dim));
-  if (scan && s.key_dim > kGlaCudaMaxKeyDim)
-    throw std::invalid_argument(std::string(who) + ": key_dim must be <= " + std::to_string(kGlaCudaMaxKeyDim) +
-                                " on the GPU, got " + std::to_string(s.key_dim));
-  if (s.batch * s.heads > int64_t{0x7fffffff} || (s.value_dim + kTileCols - 1) / kTileCols > kMaxGridYZ)
-    throw std::invalid_argument(std::string(who) + ": batch * heads must be < 2^31 and value_dim <= " +
-                                std::to_string(int64_t{kMaxGridYZ} * kTileCols) + ", got batch * heads " +
-                                std::to_string(s.batch * s.heads) + ", value_dim " + std::to_string(s.value_dim));
+  const std::string limit = scan ? scan_limits(s) : decode_limits(s);
+  if (!limit.empty()) throw std::invalid_argument(std::string(who) + ": " + limit);
 }
 
 GlaDims dims_of(const GlaShape& s, const GlaOptions& o) {
@@ -353,8 +369,8 @@ unsigned column_tiles(const GlaShape& s) { return static_cast<unsigned>((s.value
 }  // namespace
 
 void gla_fwd_cuda(const float* q, const float* k, const float* v, const float* log_decay, float* out,
-                  float* chunk_states, float* final_state, const GlaShape& s, const GlaOptions& o,
-                  cudaStream_t stream) {
+                  float* chunk_states, float* final_state, const GlaShape& s, const GlaOptions& o) {
+  const cudaStream_t stream = current_stream();
   check_gla_call(s, o, "gla_fwd_cuda", true);
   if (!chunk_states) throw std::invalid_argument("gla_fwd_cuda: chunk_states buffer is required");
   if (s.batch == 0) return;
@@ -369,7 +385,8 @@ void gla_fwd_cuda(const float* q, const float* k, const float* v, const float* l
 
 void gla_bwd_cuda(const float* q, const float* k, const float* v, const float* log_decay, const float* chunk_states,
                   const float* dout, float* dq, float* dk, float* dv, float* dlog_decay, const GlaShape& s,
-                  const GlaOptions& o, cudaStream_t stream) {
+                  const GlaOptions& o) {
+  const cudaStream_t stream = current_stream();
   check_gla_call(s, o, "gla_bwd_cuda", true);
   if (s.batch == 0 || s.seq_len == 0) return;
   const GlaDims d = dims_of(s, o);
@@ -410,17 +427,25 @@ void gla_bwd_cuda(const float* q, const float* k, const float* v, const float* l
 }
 
 void gla_decode_cuda(const float* q_t, const float* k_t, const float* v_t, const float* log_decay_t, float* state,
-                     float* out_t, const GlaShape& s, const GlaOptions& o, cudaStream_t stream) {
+                     float* out_t, const GlaShape& s, const GlaOptions& o) {
+  const cudaStream_t stream = current_stream();
   check_gla_call(s, o, "gla_decode_cuda", false);
   const size_t smem = static_cast<size_t>(3 * s.key_dim + s.value_dim) * sizeof(float);
-  if (smem > 48 * 1024)
-    throw std::invalid_argument("gla_decode_cuda: 3 * key_dim + value_dim must be <= 12288, got " +
-                                std::to_string(3 * s.key_dim + s.value_dim));
   if (s.batch == 0) return;
   gla_decode_kernel<<<static_cast<unsigned>(s.batch * s.heads), 128, smem, stream>>>(
       q_t, k_t, v_t, log_decay_t, state, out_t, static_cast<int>(s.key_dim), static_cast<int>(s.value_dim),
       s.channel_decay, o.scale);
   cudaCheckLaunch();
+}
+
+std::string gla_cuda_limits(const GlaShape& shape, const GlaOptions& options) {
+  const std::string scan = scan_limits(shape);
+  return scan.empty() ? decode_limits(shape) : scan;
+}
+
+const GlaKernels& GlaKernels::cuda() {
+  static const GlaKernels kernels{gla_fwd_cuda, gla_bwd_cuda, gla_decode_cuda, gla_cuda_limits};
+  return kernels;
 }
 
 }  // namespace seqbench

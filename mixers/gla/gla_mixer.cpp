@@ -3,13 +3,13 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "mixers/gla/gla_ops.h"
-#include "mixers/gla/log_sigmoid_decay_ops.h"
-#include "ops/swish_gate_ops.h"
-#include "ops/model_ops.h"
-#include "ops/row_ops.h"
+#include "mixers/gla/gla.h"
+#include "mixers/gla/log_sigmoid_decay.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
+#include "ops/layer_norm.h"
+#include "ops/row_ops.h"
+#include "ops/swish_gate.h"
 
 namespace seqbench {
 namespace {
@@ -117,7 +117,8 @@ void GlaMixer::decay_fwd(const Tensor& x, DecayBuffers& buf, bool training) {
     project(w_decay_up_, x, buf.logits);
   }
   buf.log_decay.resize(buf.logits.shape(), spec_.device);
-  log_sigmoid_decay_fwd(spec_.device, buf.logits.data(), buf.log_decay.data(), buf.logits.numel(), tau_);
+  kernels_for<LogSigmoidDecayKernels>(spec_.device)
+      .fwd(buf.logits.data(), buf.log_decay.data(), buf.logits.numel(), tau_);
 }
 
 void GlaMixer::output_fwd(const Tensor& x, const Tensor& attn, Tensor& y, OutputBuffers& buf, bool training) {
@@ -128,8 +129,9 @@ void GlaMixer::output_fwd(const Tensor& x, const Tensor& attn, Tensor& y, Output
     buf.normed.resize(attn.shape(), spec_.device);
     buf.mean.resize({rows}, spec_.device);
     buf.rstd.resize({rows}, spec_.device);
-    layer_norm_fwd(spec_.device, attn.data(), norm_gain_.data(), norm_bias_.data(), buf.normed.data(), buf.mean.data(),
-                   buf.rstd.data(), rows, dh, kNormEps);
+    kernels_for<LayerNormKernels>(spec_.device)
+        .fwd(attn.data(), norm_gain_.data(), norm_bias_.data(), buf.normed.data(), buf.mean.data(), buf.rstd.data(),
+             rows, dh, kNormEps);
     current = &buf.normed;
   }
   if (output_gate_) {
@@ -138,7 +140,7 @@ void GlaMixer::output_fwd(const Tensor& x, const Tensor& attn, Tensor& y, Output
     else
       w_gate_.apply(x, buf.gate);
     buf.gated.resize(attn.shape(), spec_.device);
-    swish_gate_fwd(spec_.device, current->data(), buf.gate.data(), buf.gated.data(), tokens, d, d);
+    kernels_for<SwishGateKernels>(spec_.device).fwd(current->data(), buf.gate.data(), buf.gated.data(), tokens, d, d);
     current = &buf.gated;
   }
   if (training)
@@ -161,8 +163,9 @@ void GlaMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
       {batch_, shape.heads, gla_num_chunks(seq_len_, options_.chunk_size), shape.key_dim, shape.value_dim},
       spec_.device);
   attn_.resize(x.shape(), spec_.device);
-  gla_fwd(spec_.device, q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), attn_.data(),
-          chunk_states_.data(), state ? state->state.data() : nullptr, shape, options_);
+  kernels_for<GlaKernels>(spec_.device)
+      .fwd(q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), attn_.data(), chunk_states_.data(),
+           state ? state->state.data() : nullptr, shape, options_);
   output_fwd(x, attn_, y, train_out_, true);
   if (state) state->position = seq_len_;
 }
@@ -175,15 +178,16 @@ const Tensor& GlaMixer::output_bwd(const Tensor& dy) {
     const Tensor& gate_input = normalize_ ? train_out_.normed : attn_;
     d_normed_.resize(attn_.shape(), spec_.device);
     d_gate_.resize(attn_.shape(), spec_.device);
-    swish_gate_bwd(spec_.device, gate_input.data(), train_out_.gate.data(), d_out_.data(), d_normed_.data(),
-                   d_gate_.data(), tokens, d, d, d);
+    kernels_for<SwishGateKernels>(spec_.device)
+        .bwd(gate_input.data(), train_out_.gate.data(), d_out_.data(), d_normed_.data(), d_gate_.data(), tokens, d, d,
+             d);
     grad = &d_normed_;
   }
   if (!normalize_) return *grad;
   d_attn_.resize(attn_.shape(), spec_.device);
   norm_dgain_.zero();
   norm_dbias_.zero();
-  layer_norm_bwd(spec_.device, grad->data(), attn_.data(), norm_gain_.data(), train_out_.mean.data(),
+  kernels_for<LayerNormKernels>(spec_.device).bwd(grad->data(), attn_.data(), norm_gain_.data(), train_out_.mean.data(),
                  train_out_.rstd.data(), d_attn_.data(), norm_dgain_.data(), norm_dbias_.data(), tokens * spec_.n_heads,
                  spec_.head_dim());
   return d_attn_;
@@ -193,14 +197,15 @@ void GlaMixer::add_decay_input_grad(Tensor& dx) {
   if (decay_ == GlaDecay::fixed) return;
   const Tensor& logits = train_decay_.logits;
   d_logits_.resize(logits.shape(), spec_.device);
-  log_sigmoid_decay_bwd(spec_.device, logits.data(), d_log_decay_.data(), d_logits_.data(), logits.numel(), tau_);
+  kernels_for<LogSigmoidDecayKernels>(spec_.device)
+      .bwd(logits.data(), d_log_decay_.data(), d_logits_.data(), logits.numel(), tau_);
   if (decay_ == GlaDecay::channel) {
     w_decay_up_.backward(d_logits_, d_low_);
     w_decay_down_.backward(d_low_, dx_part_);
   } else {
     w_decay_up_.backward(d_logits_, dx_part_);
   }
-  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
 }
 
 void GlaMixer::backward(const Tensor& dy, Tensor& dx) {
@@ -213,18 +218,19 @@ void GlaMixer::backward(const Tensor& dy, Tensor& dx) {
   dk_.resize(k_.shape(), spec_.device);
   dv_.resize(v_.shape(), spec_.device);
   d_log_decay_.resize(train_decay_.log_decay.shape(), spec_.device);
-  gla_bwd(spec_.device, q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), chunk_states_.data(),
-          d_attn.data(), dq_.data(), dk_.data(), dv_.data(), decay_ == GlaDecay::fixed ? nullptr : d_log_decay_.data(),
-          shape, options_);
+  kernels_for<GlaKernels>(spec_.device)
+      .bwd(q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), chunk_states_.data(), d_attn.data(),
+           dq_.data(), dk_.data(), dv_.data(), decay_ == GlaDecay::fixed ? nullptr : d_log_decay_.data(), shape,
+           options_);
   wq_.backward(dq_, dx);
   wk_.backward(dk_, dx_part_);
-  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
   wv_.backward(dv_, dx_part_);
-  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
   add_decay_input_grad(dx);
   if (output_gate_) {
     w_gate_.backward(d_gate_, dx_part_);
-    axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+    kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
   }
 }
 
@@ -240,8 +246,9 @@ void GlaMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   wv_.apply(x_t, v_t_);
   decay_fwd(x_t, step_decay_, false);
   attn_t_.resize(x_t.shape(), spec_.device);
-  gla_decode(spec_.device, q_t_.data(), k_t_.data(), v_t_.data(), step_decay_.log_decay.data(), state.state.data(),
-             attn_t_.data(), shape_for(state.batch, 1), options_);
+  kernels_for<GlaKernels>(spec_.device)
+      .decode(q_t_.data(), k_t_.data(), v_t_.data(), step_decay_.log_decay.data(), state.state.data(), attn_t_.data(),
+              shape_for(state.batch, 1), options_);
   output_fwd(x_t, attn_t_, y_t, step_out_, false);
   ++state.position;
 }

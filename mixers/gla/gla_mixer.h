@@ -14,10 +14,10 @@
 #include <memory>
 #include <string>
 
-#include "mixers/gla/gla_cpu.h"
+#include "mixers/gla/gla.h"
+#include "models/head_state_cache.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
-#include "models/head_state_cache.h"
 
 namespace seqbench {
 

@@ -1,11 +1,12 @@
 // g = (min(z, 0) - log1p(e^{-|z|})) / tau (overflow-free log_sigmoid), dz = dg / tau / (1 + e^z);
-// checked against log_sigmoid_decay_{fwd,bwd}_cpu in tests/test_gpu_elementwise.cpp.
+// checked against log_sigmoid_decay_{fwd,bwd}_cpu in test_gpu_gla.cpp.
 #include <stdexcept>
 #include <string>
 
+#include "mixers/gla/log_sigmoid_decay.h"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/current_stream.cuh"
 #include "ops/cuda/launch_grid.cuh"
-#include "mixers/gla/log_sigmoid_decay_cuda.cuh"
 
 namespace seqbench {
 namespace {
@@ -28,19 +29,25 @@ void check_count(int64_t n, const char* who) {
 
 }  // namespace
 
-void log_sigmoid_decay_fwd_cuda(const float* z, float* log_decay, int64_t n, float tau, cudaStream_t stream) {
+void log_sigmoid_decay_fwd_cuda(const float* z, float* log_decay, int64_t n, float tau) {
+  const cudaStream_t stream = current_stream();
   check_count(n, "log_sigmoid_decay_fwd_cuda");
   if (n == 0) return;
   log_sigmoid_decay_fwd_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(z, log_decay, n, 1.0f / tau);
   cudaCheckLaunch();
 }
 
-void log_sigmoid_decay_bwd_cuda(const float* z, const float* dlog_decay, float* dz, int64_t n, float tau,
-                                cudaStream_t stream) {
+void log_sigmoid_decay_bwd_cuda(const float* z, const float* dlog_decay, float* dz, int64_t n, float tau) {
+  const cudaStream_t stream = current_stream();
   check_count(n, "log_sigmoid_decay_bwd_cuda");
   if (n == 0) return;
   log_sigmoid_decay_bwd_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(z, dlog_decay, dz, n, 1.0f / tau);
   cudaCheckLaunch();
+}
+
+const LogSigmoidDecayKernels& LogSigmoidDecayKernels::cuda() {
+  static const LogSigmoidDecayKernels kernels{log_sigmoid_decay_fwd_cuda, log_sigmoid_decay_bwd_cuda};
+  return kernels;
 }
 
 }  // namespace seqbench

@@ -7,13 +7,13 @@
 
 #include <catch2/catch.hpp>
 
-#include "mixers/gla/gla_cpu.h"
+#include "mixers/gla/gla.h"
+#include "mixers/gla/gla_mixer.h"
 #include "mixers/gla/log_sigmoid_decay.h"
-#include "ops/simd_math.h"
-#include "ops/swish_gate.h"
 #include "mixers/gla/triangular_matmul_cpu.h"
 #include "ops/parallel.h"
-#include "mixers/gla/gla_mixer.h"
+#include "ops/simd_math.h"
+#include "ops/swish_gate.h"
 #include "tests/mixer_checks.h"
 
 using namespace seqbench;

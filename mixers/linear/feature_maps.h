@@ -3,11 +3,14 @@
 // 2nd-order Taylor map (Arora et al. 2024, sec. 3.2, HazyResearch/based TaylorExp),
 // phi(x) = [1, x / d^(1/4), vec(x x^T) / (sqrt(2) sqrt(d))] so that
 // phi(q).phi(k) = 1 + q.k / sqrt(d) + (q.k)^2 / (2 d), the Taylor expansion of exp(q.k / sqrt(d)).
-// Checked against plain loops and finite differences in tests/test_feature_maps.cpp.
+// The CPU kernels are checked against plain loops and finite differences in test_feature_maps.cpp,
+// the CUDA kernels (feature_maps_cuda.cu) against them in test_gpu_linear.cpp.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "ops/kernel_table.h"
 
 namespace seqbench {
 
@@ -27,5 +30,18 @@ void feature_map_fwd_cpu(FeatureMap map, const float* x, float* phi, int64_t row
 // dx = J_phi(x)^T dphi, overwritten; dphi: [rows, feature_map_width(map, input_dim)].
 void feature_map_bwd_cpu(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows,
                          int64_t input_dim);
+
+void feature_map_fwd_cuda(FeatureMap map, const float* x, float* phi, int64_t rows, int64_t input_dim);
+void feature_map_bwd_cuda(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows,
+                          int64_t input_dim);
+
+struct FeatureMapKernels {
+  static constexpr const char* kFamily = "feature_map";
+  static const FeatureMapKernels& cpu();
+  static const FeatureMapKernels& cuda();
+
+  decltype(&feature_map_fwd_cpu) fwd;
+  decltype(&feature_map_bwd_cpu) bwd;
+};
 
 }  // namespace seqbench

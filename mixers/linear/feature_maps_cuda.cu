@@ -4,9 +4,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "mixers/linear/feature_maps.h"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/current_stream.cuh"
 #include "ops/cuda/launch_grid.cuh"
-#include "mixers/linear/feature_maps_cuda.cuh"
 
 namespace seqbench {
 namespace {
@@ -82,8 +83,8 @@ void check_sizes(int64_t rows, int64_t input_dim, const char* who) {
 
 }  // namespace
 
-void feature_map_fwd_cuda(FeatureMap map, const float* x, float* phi, int64_t rows, int64_t input_dim,
-                          cudaStream_t stream) {
+void feature_map_fwd_cuda(FeatureMap map, const float* x, float* phi, int64_t rows, int64_t input_dim) {
+  const cudaStream_t stream = current_stream();
   check_sizes(rows, input_dim, "feature_map_fwd_cuda");
   const int64_t n = rows * input_dim, out_n = rows * feature_map_width(map, input_dim);
   if (out_n == 0) return;
@@ -109,8 +110,9 @@ void feature_map_fwd_cuda(FeatureMap map, const float* x, float* phi, int64_t ro
                               " is not a known map");
 }
 
-void feature_map_bwd_cuda(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows, int64_t input_dim,
-                          cudaStream_t stream) {
+void feature_map_bwd_cuda(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows,
+                          int64_t input_dim) {
+  const cudaStream_t stream = current_stream();
   check_sizes(rows, input_dim, "feature_map_bwd_cuda");
   const int64_t n = rows * input_dim;
   if (n == 0) return;
@@ -134,6 +136,11 @@ void feature_map_bwd_cuda(FeatureMap map, const float* x, const float* dphi, flo
   }
   throw std::invalid_argument("feature_map_bwd_cuda: feature map enum value " + std::to_string(static_cast<int>(map)) +
                               " is not a known map");
+}
+
+const FeatureMapKernels& FeatureMapKernels::cuda() {
+  static const FeatureMapKernels kernels{feature_map_fwd_cuda, feature_map_bwd_cuda};
+  return kernels;
 }
 
 }  // namespace seqbench

@@ -1,4 +1,4 @@
-#include "mixers/linear/linear_attention_cpu.h"
+#include "mixers/linear/linear_attention.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -275,6 +275,13 @@ void linear_attention_decode_cpu(const float* phi_q_t, const float* phi_k_t, con
     read_state(a, S, f, dh, o_t);
     if (o.normalize) scale_cpu(1.0f / (dot_cpu(a, z, f) + o.eps), o_t, dh);
   }
+}
+
+const LinearAttentionKernels& LinearAttentionKernels::cpu() {
+  static const LinearAttentionKernels kernels{linear_attention_fwd_cpu, linear_attention_bwd_cpu,
+                                              linear_attention_decode_cpu,
+                                              no_shape_limits<LinearAttentionShape, LinearAttentionOptions>};
+  return kernels;
 }
 
 }  // namespace seqbench

@@ -5,18 +5,21 @@
 // Checked against linear_attention_{fwd,bwd,decode}_cpu in tests/test_gpu_kernels.cpp.
 #include <cuda_bf16.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
+#include "mixers/linear/linear_attention_bf16.cuh"
+#include "mixers/linear/linear_attention_chunk_cuda.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/element_type.cuh"
 #include "ops/cuda/scratch_buffer.cuh"
 #include "ops/cuda/warp_reduce.cuh"
-#include "mixers/linear/linear_attention_chunk_cuda.cuh"
-#include "mixers/linear/linear_attention_cuda.cuh"
 
 namespace seqbench {
 namespace {
+
+constexpr int64_t kDecodeSharedFloats = 48 * 1024 / sizeof(float);  // decode keeps phi_q, phi_k and v in shared memory
 
 void check_linear_attention(const LinearAttentionShape& s, const LinearAttentionOptions& o, const char* who) {
   if (o.chunk_size < 1)
@@ -155,8 +158,9 @@ void linear_attention_decode_cuda(const T* phi_q_t, const T* phi_k_t, const T* v
   check_linear_attention(s, o, "linear_attention_decode_cuda");
   if (s.batch * s.heads == 0) return;
   const size_t smem = (2 * s.feature_dim + s.head_dim) * sizeof(float);
-  if (smem > 48 * 1024)
-    throw std::invalid_argument("linear_attention_decode_cuda: 2 * feature_dim + head_dim must be <= 12288, got " +
+  if (2 * s.feature_dim + s.head_dim > kDecodeSharedFloats)
+    throw std::invalid_argument("linear_attention_decode_cuda: 2 * feature_dim + head_dim must be <= " +
+                                std::to_string(kDecodeSharedFloats) + ", got " +
                                 std::to_string(2 * s.feature_dim + s.head_dim));
   linear_attention_decode_kernel<T><<<static_cast<unsigned>(s.batch * s.heads), 128, smem, stream>>>(
       phi_q_t, phi_k_t, v_t, kv_state, k_state, out_t, static_cast<int>(s.feature_dim), static_cast<int>(s.head_dim),
@@ -164,17 +168,53 @@ void linear_attention_decode_cuda(const T* phi_q_t, const T* phi_k_t, const T* v
   cudaCheckLaunch();
 }
 
-#define SEQBENCH_INSTANTIATE(T)                                                                                        \
-  template void linear_attention_fwd_cuda<T>(const T*, const T*, const T*, T*, float*, float*, float*,                 \
-                                             const LinearAttentionShape&, const LinearAttentionOptions&, cudaStream_t); \
-  template void linear_attention_bwd_cuda<T>(const T*, const T*, const T*, const T*, const float*, const T*, T*, T*,   \
-                                             T*, const LinearAttentionShape&, const LinearAttentionOptions&, float*,    \
-                                             cudaStream_t);                                                            \
-  template void linear_attention_decode_cuda<T>(const T*, const T*, const T*, float*, float*, T*,                      \
-                                                const LinearAttentionShape&, const LinearAttentionOptions&,            \
+#define SEQBENCH_INSTANTIATE(T)                                                                                      \
+  template void linear_attention_fwd_cuda<T>(const T*, const T*, const T*, T*, float*, float*, float*,               \
+                                             const LinearAttentionShape&, const LinearAttentionOptions&,             \
+                                             cudaStream_t);                                                          \
+  template void linear_attention_bwd_cuda<T>(const T*, const T*, const T*, const T*, const float*, const T*, T*, T*, \
+                                             T*, const LinearAttentionShape&, const LinearAttentionOptions&, float*, \
+                                             cudaStream_t);                                                          \
+  template void linear_attention_decode_cuda<T>(const T*, const T*, const T*, float*, float*, T*,                    \
+                                                const LinearAttentionShape&, const LinearAttentionOptions&,          \
                                                 cudaStream_t);
 SEQBENCH_INSTANTIATE(float)
 SEQBENCH_INSTANTIATE(__nv_bfloat16)
 #undef SEQBENCH_INSTANTIATE
+
+void linear_attention_fwd_cuda(const float* phi_q, const float* phi_k, const float* v, float* out, float* denominator,
+                               float* final_kv_state, float* final_k_state, const LinearAttentionShape& shape,
+                               const LinearAttentionOptions& options) {
+  linear_attention_fwd_cuda<float>(phi_q, phi_k, v, out, denominator, final_kv_state, final_k_state, shape, options);
+}
+
+void linear_attention_bwd_cuda(const float* phi_q, const float* phi_k, const float* v, const float* out,
+                               const float* denominator, const float* dout, float* dphi_q, float* dphi_k, float* dv,
+                               const LinearAttentionShape& shape, const LinearAttentionOptions& options) {
+  linear_attention_bwd_cuda<float>(phi_q, phi_k, v, out, denominator, dout, dphi_q, dphi_k, dv, shape, options);
+}
+
+void linear_attention_decode_cuda(const float* phi_q_t, const float* phi_k_t, const float* v_t, float* kv_state,
+                                  float* k_state, float* out_t, const LinearAttentionShape& shape,
+                                  const LinearAttentionOptions& options) {
+  linear_attention_decode_cuda<float>(phi_q_t, phi_k_t, v_t, kv_state, k_state, out_t, shape, options);
+}
+
+std::string linear_attention_cuda_limits(const LinearAttentionShape& s, const LinearAttentionOptions& o) {
+  const int64_t contraction = std::max(s.feature_dim + (o.normalize ? 1 : 0), s.head_dim + 1);
+  if (contraction > kChunkedMaxContraction)
+    return "feature_dim (+1 when normalised) and head_dim + 1 must be <= " + std::to_string(kChunkedMaxContraction) +
+           " on the GPU, got feature_dim " + std::to_string(s.feature_dim) + ", head_dim " + std::to_string(s.head_dim);
+  if (2 * s.feature_dim + s.head_dim > kDecodeSharedFloats)
+    return "2 * feature_dim + head_dim must be <= " + std::to_string(kDecodeSharedFloats) +
+           " for decode on the GPU, got " + std::to_string(2 * s.feature_dim + s.head_dim);
+  return {};
+}
+
+const LinearAttentionKernels& LinearAttentionKernels::cuda() {
+  static const LinearAttentionKernels kernels{linear_attention_fwd_cuda, linear_attention_bwd_cuda,
+                                              linear_attention_decode_cuda, linear_attention_cuda_limits};
+  return kernels;
+}
 
 }  // namespace seqbench

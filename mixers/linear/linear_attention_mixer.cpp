@@ -2,11 +2,11 @@
 
 #include <stdexcept>
 
-#include "mixers/linear/feature_maps_ops.h"
-#include "mixers/linear/linear_attention_ops.h"
-#include "ops/row_ops.h"
+#include "mixers/linear/feature_maps.h"
+#include "mixers/linear/linear_attention.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
+#include "ops/row_ops.h"
 
 namespace seqbench {
 namespace {
@@ -69,8 +69,8 @@ void LinearAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
   wv_.forward(x, v_);
   phi_q_.resize({batch_, seq_len_, shape.heads * shape.feature_dim}, spec_.device);
   phi_k_.resize(phi_q_.shape(), spec_.device);
-  feature_map_fwd(spec_.device, map_, q_.data(), phi_q_.data(), rows, projected_dim_);
-  feature_map_fwd(spec_.device, map_, k_.data(), phi_k_.data(), rows, projected_dim_);
+  kernels_for<FeatureMapKernels>(spec_.device).fwd(map_, q_.data(), phi_q_.data(), rows, projected_dim_);
+  kernels_for<FeatureMapKernels>(spec_.device).fwd(map_, k_.data(), phi_k_.data(), rows, projected_dim_);
   attn_.resize(x.shape(), spec_.device);
   if (options_.normalize) denominator_.resize({batch_, shape.heads, seq_len_}, spec_.device);
 
@@ -82,7 +82,7 @@ void LinearAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
     final_kv = state->kv_state.data();
     final_k = state->k_state.data();
   }
-  linear_attention_fwd(spec_.device, phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
+  kernels_for<LinearAttentionKernels>(spec_.device).fwd(phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
                        options_.normalize ? denominator_.data() : nullptr, final_kv, final_k, shape, options_);
   wo_.forward(attn_, y);
   if (state) state->position = seq_len_;
@@ -99,18 +99,18 @@ void LinearAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   d_phi_q_.resize(phi_q_.shape(), spec_.device);
   d_phi_k_.resize(phi_k_.shape(), spec_.device);
   dv_.resize(v_.shape(), spec_.device);
-  linear_attention_bwd(spec_.device, phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
+  kernels_for<LinearAttentionKernels>(spec_.device).bwd(phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
                        options_.normalize ? denominator_.data() : nullptr, d_attn_.data(), d_phi_q_.data(),
                        d_phi_k_.data(), dv_.data(), shape, options_);
   dq_.resize(q_.shape(), spec_.device);
   dk_.resize(k_.shape(), spec_.device);
-  feature_map_bwd(spec_.device, map_, q_.data(), d_phi_q_.data(), dq_.data(), rows, projected_dim_);
-  feature_map_bwd(spec_.device, map_, k_.data(), d_phi_k_.data(), dk_.data(), rows, projected_dim_);
+  kernels_for<FeatureMapKernels>(spec_.device).bwd(map_, q_.data(), d_phi_q_.data(), dq_.data(), rows, projected_dim_);
+  kernels_for<FeatureMapKernels>(spec_.device).bwd(map_, k_.data(), d_phi_k_.data(), dk_.data(), rows, projected_dim_);
   wq_.backward(dq_, dx);
   wk_.backward(dk_, dx_part_);
-  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
   wv_.backward(dv_, dx_part_);
-  axpy(spec_.device, 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
 }
 
 std::unique_ptr<MixerCache> LinearAttentionMixer::make_cache(int batch, int max_len) const {
@@ -132,11 +132,12 @@ void LinearAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
   wv_.apply(x_t, v_t_);
   phi_q_t_.resize({state.batch, shape.heads * shape.feature_dim}, spec_.device);
   phi_k_t_.resize(phi_q_t_.shape(), spec_.device);
-  feature_map_fwd(spec_.device, map_, q_t_.data(), phi_q_t_.data(), rows, projected_dim_);
-  feature_map_fwd(spec_.device, map_, k_t_.data(), phi_k_t_.data(), rows, projected_dim_);
+  kernels_for<FeatureMapKernels>(spec_.device).fwd(map_, q_t_.data(), phi_q_t_.data(), rows, projected_dim_);
+  kernels_for<FeatureMapKernels>(spec_.device).fwd(map_, k_t_.data(), phi_k_t_.data(), rows, projected_dim_);
   attn_t_.resize(x_t.shape(), spec_.device);
-  linear_attention_decode(spec_.device, phi_q_t_.data(), phi_k_t_.data(), v_t_.data(), state.kv_state.data(),
-                          state.k_state.data(), attn_t_.data(), shape, options_);
+  kernels_for<LinearAttentionKernels>(spec_.device)
+      .decode(phi_q_t_.data(), phi_k_t_.data(), v_t_.data(), state.kv_state.data(), state.k_state.data(),
+              attn_t_.data(), shape, options_);
   wo_.apply(attn_t_, y_t);
   ++state.position;
 }

@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "mixers/linear/feature_maps.h"
-#include "mixers/linear/linear_attention_cpu.h"
+#include "mixers/linear/linear_attention.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
 

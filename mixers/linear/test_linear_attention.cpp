@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "mixers/linear/feature_maps.h"
-#include "mixers/linear/linear_attention_cpu.h"
-#include "ops/parallel.h"
+#include "mixers/linear/linear_attention.h"
 #include "mixers/linear/linear_attention_mixer.h"
+#include "ops/parallel.h"
 #include "tests/finite_difference.h"
 #include "tests/mixer_checks.h"
 

@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "mixers/softmax/masked_attention_cpu.h"
+#include "mixers/softmax/masked_attention.h"
 
 namespace seqbench {
 

@@ -8,10 +8,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "mixers/softmax/masked_attention_cpu.h"
 #include "mixers/sliding_window/sink_window_spans.h"
-#include "mixers/softmax/softmax_attention_cpu.h"
+#include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/masked_attention_reference.h"
+#include "mixers/softmax/softmax_attention.h"
 #include "tests/mixer_checks.h"
 
 using namespace seqbench;

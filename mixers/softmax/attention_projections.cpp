@@ -36,9 +36,9 @@ void AttentionProjections::apply(const Tensor& x, Tensor& q, Tensor& k, Tensor& 
 void AttentionProjections::backward(const Tensor& dq, const Tensor& dk, const Tensor& dv, Tensor& dx) {
   q_.backward(dq, dx);
   k_.backward(dk, dx_part_);
-  axpy(dx.device(), 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  kernels_for<RowOpKernels>(dx.device()).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
   v_.backward(dv, dx_part_);
-  axpy(dx.device(), 1.0f, dx_part_.data(), dx.data(), dx.numel());
+  kernels_for<RowOpKernels>(dx.device()).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
 }
 
 std::vector<Param*> AttentionProjections::params() {

@@ -5,10 +5,11 @@
 #include <cmath>
 #include <string>
 
-#include "ops/cuda/cuda_check.h"
-#include "ops/cuda/scratch_buffer.cuh"
-#include "mixers/softmax/masked_attention_cuda.cuh"
+#include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/masked_attention_warp.cuh"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/current_stream.cuh"
+#include "ops/cuda/scratch_buffer.cuh"
 
 namespace seqbench {
 namespace {
@@ -165,7 +166,8 @@ int64_t masked_attention_bwd_workspace_floats(const AttentionShape& s) { return 
 
 void masked_attention_bwd_cuda(const float* q, const float* k, const float* v, const float* lse, const float* dout,
                                float* dq, float* dk, float* dv, const SpanTable& keys, const AttentionShape& s,
-                               float* workspace, cudaStream_t stream) {
+                               float* workspace) {
+  const cudaStream_t stream = current_stream();
   const int64_t rows = s.batch * s.heads * s.seq_len;
   check_attention_problem(keys, s, rows, "masked_attention_bwd_cuda");
   if (rows == 0) return;
@@ -185,6 +187,11 @@ void masked_attention_bwd_cuda(const float* q, const float* k, const float* v, c
         <<<key_blocks, kKeyThreads, 0, stream>>>(q, k, v, lse, delta.data(), dout, dk, dv, spans, layout, scale, tiles);
     cudaCheckLaunch();
   });
+}
+
+void masked_attention_bwd_cuda(const float* q, const float* k, const float* v, const float* lse, const float* dout,
+                               float* dq, float* dk, float* dv, const SpanTable& keys, const AttentionShape& s) {
+  masked_attention_bwd_cuda(q, k, v, lse, dout, dq, dk, dv, keys, s, nullptr);
 }
 
 }  // namespace seqbench

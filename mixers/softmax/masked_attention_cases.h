@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "mixers/sparse/block_topk_spans.h"
-#include "mixers/softmax/masked_attention_cpu.h"
 #include "mixers/sliding_window/sink_window_spans.h"
+#include "mixers/softmax/masked_attention.h"
+#include "mixers/sparse/block_topk_spans.h"
 #include "ops/rng.h"
 
 namespace seqbench::masked_cases {
@@ -44,7 +44,7 @@ inline std::vector<KeySpan> block_topk_table(const std::vector<float>& q, const 
   std::vector<float> means(static_cast<size_t>(s.batch * blocks * s.heads * s.head_dim));
   block_key_means_cpu(k.data(), s, sel.block_size, 0, blocks, means.data(), blocks);
   std::vector<KeySpan> spans(static_cast<size_t>(query_rows(s) * sel.width(blocks)));
-  block_topk_sequence_spans(q.data(), means.data(), s, sel, spans.data());
+  block_topk_sequence_spans_cpu(q.data(), means.data(), s, sel, spans.data());
   return spans;
 }
 

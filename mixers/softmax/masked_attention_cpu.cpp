@@ -1,7 +1,7 @@
 // Softmax attention over per-query key spans: online softmax across the spans in forward and
 // decode, probabilities rebuilt from the log-sum-exp in backward (FlashAttention-2, Alg. 1-2).
 // Checked against a naive masked reference in tests/test_sliding_window.cpp.
-#include "mixers/softmax/masked_attention_cpu.h"
+#include "mixers/softmax/masked_attention.h"
 
 #include <algorithm>
 #include <cmath>
@@ -120,6 +120,12 @@ void masked_attention_decode_cpu(const float* q_t, const float* k_cache, const f
     attend_cache(q_t + bh * dh, k_cache + x.offset, v_cache + x.offset, x.stride, dh, keys.row(bh, 0, 1), keys.width,
                  out_t + bh * dh);
   }
+}
+
+const MaskedAttentionKernels& MaskedAttentionKernels::cpu() {
+  static const MaskedAttentionKernels kernels{masked_attention_fwd_cpu, masked_attention_bwd_cpu,
+                                              masked_attention_decode_cpu, no_shape_limits<AttentionShape>};
+  return kernels;
 }
 
 }  // namespace seqbench

@@ -2,10 +2,12 @@
 // Alg. 1) over each query's key spans, in runs of 32 keys scored one per lane.
 // Checked against masked_attention_{fwd,decode}_cpu in tests/test_gpu_masked_attention.cpp.
 #include <cmath>
+#include <string>
 
-#include "ops/cuda/cuda_check.h"
-#include "mixers/softmax/masked_attention_cuda.cuh"
+#include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/masked_attention_warp.cuh"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/current_stream.cuh"
 
 namespace seqbench {
 namespace {
@@ -92,7 +94,8 @@ __global__ void __launch_bounds__(kDecodeWarps* kWarpSize)
 }  // namespace
 
 void masked_attention_fwd_cuda(const float* q, const float* k, const float* v, float* out, float* lse,
-                               const SpanTable& keys, const AttentionShape& s, cudaStream_t stream) {
+                               const SpanTable& keys, const AttentionShape& s) {
+  const cudaStream_t stream = current_stream();
   const int64_t rows = s.batch * s.heads * s.seq_len;
   check_attention_problem(keys, s, rows, "masked_attention_fwd_cuda");
   if (rows == 0) return;
@@ -108,7 +111,8 @@ void masked_attention_fwd_cuda(const float* q, const float* k, const float* v, f
 }
 
 void masked_attention_decode_cuda(const float* q_t, const float* k_cache, const float* v_cache, float* out_t,
-                                  const SpanTable& keys, const AttentionShape& cache, cudaStream_t stream) {
+                                  const SpanTable& keys, const AttentionShape& cache) {
+  const cudaStream_t stream = current_stream();
   const int64_t pairs = cache.batch * cache.heads;
   check_attention_problem(keys, cache, pairs, "masked_attention_decode_cuda");
   if (pairs == 0) return;
@@ -121,6 +125,19 @@ void masked_attention_decode_cuda(const float* q_t, const float* k_cache, const 
                                                                                 layout, scale);
     cudaCheckLaunch();
   });
+}
+
+std::string masked_attention_cuda_limits(const AttentionShape& s) {
+  if (s.head_dim > masked_cuda::kMaxHeadDim)
+    return "head_dim must be <= " + std::to_string(masked_cuda::kMaxHeadDim) + " on the GPU, got " +
+           std::to_string(s.head_dim);
+  return {};
+}
+
+const MaskedAttentionKernels& MaskedAttentionKernels::cuda() {
+  static const MaskedAttentionKernels kernels{masked_attention_fwd_cuda, masked_attention_bwd_cuda,
+                                              masked_attention_decode_cuda, masked_attention_cuda_limits};
+  return kernels;
 }
 
 }  // namespace seqbench

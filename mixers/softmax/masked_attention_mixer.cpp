@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "mixers/softmax/masked_attention_ops.h"
-#include "ops/row_ops.h"
+#include "mixers/softmax/masked_attention.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
+#include "ops/row_ops.h"
 
 namespace seqbench {
 namespace {
@@ -27,7 +27,8 @@ void write_tokens(const Tensor& src, int64_t rows, int64_t first, int64_t last, 
     const int64_t slot = slot_of(u);
     int64_t run = 1;
     while (u + run < last && slot_of(u + run) == slot + run) ++run;
-    copy_rows(src.device(), src.data() + (u - first) * D, rows * D, cache.data() + slot * D, slots * D, batch, run * D);
+    kernels_for<RowOpKernels>(src.device())
+        .copy_rows(src.data() + (u - first) * D, rows * D, cache.data() + slot * D, slots * D, batch, run * D);
     u += run;
   }
 }
@@ -61,8 +62,8 @@ void MaskedAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
   keys_ = pattern_->sequence_spans(q_, k_, shape(batch_, seq_len_), spans_);
   attn_.resize(x.shape(), spec_.device);
   lse_.resize({batch_, spec_.n_heads, seq_len_}, spec_.device);
-  masked_attention_fwd(spec_.device, q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), keys_,
-                       shape(batch_, seq_len_));
+  kernels_for<MaskedAttentionKernels>(spec_.device)
+      .fwd(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), keys_, shape(batch_, seq_len_));
   proj_.out().forward(attn_, y);
   if (!cache) return;
 
@@ -87,8 +88,9 @@ void MaskedAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   dq_.resize(attn_.shape(), spec_.device);
   dk_.resize(attn_.shape(), spec_.device);
   dv_.resize(attn_.shape(), spec_.device);
-  masked_attention_bwd(spec_.device, q_.data(), k_.data(), v_.data(), lse_.data(), d_attn_.data(), dq_.data(),
-                       dk_.data(), dv_.data(), keys_, shape(batch_, seq_len_));
+  kernels_for<MaskedAttentionKernels>(spec_.device)
+      .bwd(q_.data(), k_.data(), v_.data(), lse_.data(), d_attn_.data(), dq_.data(), dk_.data(), dv_.data(), keys_,
+           shape(batch_, seq_len_));
   proj_.backward(dq_, dk_, dv_, dx);
 }
 
@@ -123,8 +125,8 @@ void MaskedAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
   pattern_->keys_written(kv, t, t + 1);
   const SpanTable keys = pattern_->decode_spans(q_t_, kv, decode_spans_);
   attn_t_.resize(x_t.shape(), spec_.device);
-  masked_attention_decode(spec_.device, q_t_.data(), kv.keys.data(), kv.values.data(), attn_t_.data(), keys,
-                          shape(kv.batch, kv.slots));
+  kernels_for<MaskedAttentionKernels>(spec_.device)
+      .decode(q_t_.data(), kv.keys.data(), kv.values.data(), attn_t_.data(), keys, shape(kv.batch, kv.slots));
   proj_.out().apply(attn_t_, y_t);
   ++kv.position;
 }

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "mixers/softmax/masked_attention_cpu.h"
+#include "mixers/softmax/attention_projections.h"
+#include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/span_buffer.h"
 #include "models/mixer.h"
-#include "mixers/softmax/attention_projections.h"
 
 namespace seqbench {
 

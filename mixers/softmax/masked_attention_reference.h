@@ -8,7 +8,7 @@
 #include <functional>
 #include <vector>
 
-#include "mixers/softmax/masked_attention_cpu.h"
+#include "mixers/softmax/masked_attention.h"
 #include "ops/rng.h"
 #include "tests/finite_difference.h"
 

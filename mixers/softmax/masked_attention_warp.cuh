@@ -11,8 +11,8 @@
 #include <string>
 #include <type_traits>
 
+#include "mixers/softmax/masked_attention.h"
 #include "ops/cuda/warp_reduce.cuh"
-#include "mixers/softmax/masked_attention_cpu.h"
 
 namespace seqbench {
 namespace masked_cuda {

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "mixers/softmax/masked_attention_cpu.h"
+#include "mixers/softmax/masked_attention.h"
 #include "ops/vector_ops.h"
 
 namespace seqbench {

@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "mixers/softmax/softmax_attention_bf16.cuh"
+#include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/element_type.cuh"
 #include "ops/cuda/scratch_buffer.cuh"
 #include "ops/cuda/tensor_core_bf16.cuh"
-#include "mixers/softmax/softmax_attention_cuda.cuh"
-#include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 
 namespace seqbench {
 namespace {

@@ -1,10 +1,10 @@
 // Causal softmax attention on the CPU: the online-softmax row loop of online_softmax_cpu.h over the
 // span [0, i] of each query; checked against a plain two-pass reference in tests/test_softmax_attention.cpp.
-#include "mixers/softmax/softmax_attention_cpu.h"
+#include "mixers/softmax/softmax_attention.h"
 
 #include <vector>
 
-#include "mixers/softmax/masked_attention_cpu.h"
+#include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/online_softmax_cpu.h"
 
 namespace seqbench {
@@ -45,6 +45,12 @@ void softmax_attention_decode_cpu(const float* q_t, const float* k_cache, const 
     const KeySpan cached{0, static_cast<int32_t>(len)};
     attend_cache(q_t + bh * dh, k_cache + x.offset, v_cache + x.offset, x.stride, dh, &cached, 1, out_t + bh * dh);
   }
+}
+
+const SoftmaxAttentionKernels& SoftmaxAttentionKernels::cpu() {
+  static const SoftmaxAttentionKernels kernels{softmax_attention_fwd_cpu, softmax_attention_bwd_cpu,
+                                               softmax_attention_decode_cpu, no_shape_limits<AttentionShape>};
+  return kernels;
 }
 
 }  // namespace seqbench

@@ -8,11 +8,12 @@
 #include <stdexcept>
 #include <string>
 
-#include "mixers/softmax/softmax_attention_cpu.h"
+#include "mixers/softmax/softmax_attention.h"
 
 namespace seqbench {
 
 constexpr int kAttentionMaxHeadDim = 256;
+constexpr int64_t kAttentionMaxSeqLen = int64_t{1} << 30;
 constexpr float kLog2e = 1.4426950408889634f;
 
 inline void check_attention_shape(const AttentionShape& s, const char* who) {
@@ -21,7 +22,7 @@ inline void check_attention_shape(const AttentionShape& s, const char* who) {
                                 std::to_string(kAttentionMaxHeadDim) + "] and sizes >= 0, got batch " +
                                 std::to_string(s.batch) + ", seq_len " + std::to_string(s.seq_len) + ", heads " +
                                 std::to_string(s.heads) + ", head_dim " + std::to_string(s.head_dim));
-  if (s.seq_len > (int64_t{1} << 30))
+  if (s.seq_len > kAttentionMaxSeqLen)
     throw std::invalid_argument(std::string(who) + ": seq_len " + std::to_string(s.seq_len) + " exceeds 2^30");
 }
 

@@ -5,11 +5,11 @@
 
 #include <cmath>
 
+#include "mixers/softmax/softmax_attention_bf16.cuh"
+#include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/element_type.cuh"
 #include "ops/cuda/tensor_core_bf16.cuh"
-#include "mixers/softmax/softmax_attention_cuda.cuh"
-#include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 
 namespace seqbench {
 namespace {
@@ -82,7 +82,8 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
       for (int np = 0; np < kBlockK / 16; ++np) {
         uint32_t kb[4];
-        tc::load_matrix_x4(kb, k_tile + (np * 16 + (lane & 7) + ((lane >> 4) << 3)) * S + kk * 16 + ((lane >> 3) & 1) * 8);
+        tc::load_matrix_x4(kb,
+                           k_tile + (np * 16 + (lane & 7) + ((lane >> 4) << 3)) * S + kk * 16 + ((lane >> 3) & 1) * 8);
         tc::mma_16x8x16(s[2 * np], q_frag[kk], kb[0], kb[1]);
         tc::mma_16x8x16(s[2 * np + 1], q_frag[kk], kb[2], kb[3]);
       }
@@ -131,7 +132,8 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
       for (int dp = 0; dp < D / 16; ++dp) {
         uint32_t vb[4];
-        tc::load_matrix_x4_transposed(vb, v_tile + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * S + dp * 16 + (lane >> 4) * 8);
+        tc::load_matrix_x4_transposed(
+            vb, v_tile + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * S + dp * 16 + (lane >> 4) * 8);
         tc::mma_16x8x16(o[2 * dp], p, vb[0], vb[1]);
         tc::mma_16x8x16(o[2 * dp + 1], p, vb[2], vb[3]);
       }

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "ops/row_ops.h"
-#include "mixers/softmax/softmax_attention_ops.h"
+#include "mixers/softmax/softmax_attention.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
+#include "ops/row_ops.h"
 
 namespace seqbench {
 namespace {
@@ -29,7 +29,8 @@ void SoftmaxAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cach
   proj_.forward(x, q_, k_, v_);
   attn_.resize(x.shape(), x.device());
   lse_.resize({batch_, spec_.n_heads, seq_len_}, x.device());
-  softmax_attention_fwd(x.device(), q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), shape);
+  kernels_for<SoftmaxAttentionKernels>(x.device())
+      .fwd(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), shape);
   proj_.out().forward(attn_, y);
   if (!cache) return;
 
@@ -40,8 +41,8 @@ void SoftmaxAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cach
                                 " of length " + std::to_string(seq_len_));
   // Sequence b's keys go to the first seq_len slots of its max_len-slot cache row.
   const int64_t row = static_cast<int64_t>(spec_.d_model) * seq_len_, cache_row = kv.max_len * spec_.d_model;
-  copy_rows(x.device(), k_.data(), row, kv.keys.data(), cache_row, batch_, row);
-  copy_rows(x.device(), v_.data(), row, kv.values.data(), cache_row, batch_, row);
+  kernels_for<RowOpKernels>(x.device()).copy_rows(k_.data(), row, kv.keys.data(), cache_row, batch_, row);
+  kernels_for<RowOpKernels>(x.device()).copy_rows(v_.data(), row, kv.values.data(), cache_row, batch_, row);
   kv.position = seq_len_;
 }
 
@@ -55,8 +56,9 @@ void SoftmaxAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   dq_.resize(attn_.shape(), dy.device());
   dk_.resize(attn_.shape(), dy.device());
   dv_.resize(attn_.shape(), dy.device());
-  softmax_attention_bwd(dy.device(), q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), d_attn_.data(),
-                        dq_.data(), dk_.data(), dv_.data(), shape);
+  kernels_for<SoftmaxAttentionKernels>(dy.device())
+      .bwd(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), d_attn_.data(), dq_.data(), dk_.data(),
+           dv_.data(), shape);
   proj_.backward(dq_, dk_, dv_, dx);
 }
 
@@ -82,12 +84,13 @@ void SoftmaxAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cac
   proj_.apply(x_t, q_t_, k_t_, v_t_);
   const int64_t D = spec_.d_model;
   const int64_t slot = kv.position * D;
-  copy_rows(x_t.device(), k_t_.data(), D, kv.keys.data() + slot, kv.max_len * D, kv.batch, D);
-  copy_rows(x_t.device(), v_t_.data(), D, kv.values.data() + slot, kv.max_len * D, kv.batch, D);
+  kernels_for<RowOpKernels>(x_t.device()).copy_rows(k_t_.data(), D, kv.keys.data() + slot, kv.max_len * D, kv.batch, D);
+  kernels_for<RowOpKernels>(x_t.device())
+      .copy_rows(v_t_.data(), D, kv.values.data() + slot, kv.max_len * D, kv.batch, D);
   attn_t_.resize(x_t.shape(), x_t.device());
   const AttentionShape cache_shape{kv.batch, kv.max_len, spec_.n_heads, spec_.head_dim()};
-  softmax_attention_decode(x_t.device(), q_t_.data(), kv.keys.data(), kv.values.data(), kv.position + 1, attn_t_.data(),
-                           cache_shape);
+  kernels_for<SoftmaxAttentionKernels>(x_t.device())
+      .decode(q_t_.data(), kv.keys.data(), kv.values.data(), kv.position + 1, attn_t_.data(), cache_shape);
   proj_.out().apply(attn_t_, y_t);
   ++kv.position;
 }

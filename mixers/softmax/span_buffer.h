@@ -5,8 +5,8 @@
 #pragma once
 #include <cstdint>
 
+#include "mixers/softmax/masked_attention.h"
 #include "ops/device_buffer.h"
-#include "mixers/softmax/masked_attention_cpu.h"
 
 namespace seqbench {
 

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <vector>
 
-#include "ops/parallel.h"
-#include "mixers/softmax/softmax_attention_cpu.h"
-#include "mixers/softmax/softmax_attention_mixer.h"
 #include "mixers/softmax/masked_attention_reference.h"
+#include "mixers/softmax/softmax_attention.h"
+#include "mixers/softmax/softmax_attention_mixer.h"
+#include "ops/parallel.h"
 #include "tests/mixer_checks.h"
 
 using namespace seqbench;

@@ -1,11 +1,14 @@
 // Block-sparse key selection: keys in blocks of block_size; query t attends to its own block (up to
 // t) and the top_k complete earlier blocks ranked by q_t . mean_pool(block keys) (MoBA's parameter-free
-// gate, Lu et al. 2025, arXiv:2502.13189; NSA's block selection, Yuan et al. 2025). Checked against a
-// brute-force ranking in tests/test_sparse_attention.cpp; training and decode share one selection routine.
+// gate, Lu et al. 2025, arXiv:2502.13189; NSA's block selection, Yuan et al. 2025). The CPU routines
+// are checked against a brute-force ranking in test_sparse_attention.cpp (training and decode share one
+// selection routine); the CUDA ones against the CPU's in test_gpu_sparse.cpp.
 #pragma once
 #include <cstdint>
+#include <string>
 
-#include "mixers/softmax/masked_attention_cpu.h"
+#include "mixers/softmax/masked_attention.h"
+#include "ops/kernel_table.h"
 
 namespace seqbench {
 
@@ -26,13 +29,38 @@ void block_key_means_cpu(const float* k, const AttentionShape& keys, int64_t blo
 // blocks ([batch, seq_len / block_size, heads, head_dim]); spans [batch * heads, seq_len,
 // width(seq_len / block_size)] in token indices. Ties go to the earlier block; selected blocks
 // are listed in token order.
-void block_topk_sequence_spans(const float* q, const float* means, const AttentionShape& shape,
-                               const BlockTopk& selection, KeySpan* spans);
+void block_topk_sequence_spans_cpu(const float* q, const float* means, const AttentionShape& shape,
+                                   const BlockTopk& selection, KeySpan* spans);
 
 // Decode form for the query at token `position` of every (batch, head): q_t [batch, heads,
 // head_dim], means [batch, mean_rows, heads, head_dim] holding (at least) every block before the
 // query's own; spans [batch * heads, width(position / block_size)] in token indices.
-void block_topk_decode_spans(const float* q_t, const float* means, int64_t mean_rows, int64_t position,
-                             const AttentionShape& per_token, const BlockTopk& selection, KeySpan* spans);
+void block_topk_decode_spans_cpu(const float* q_t, const float* means, int64_t mean_rows, int64_t position,
+                                 const AttentionShape& per_token, const BlockTopk& selection, KeySpan* spans);
+
+// The same on the GPU (fp32, device pointers, the spans written included), so training and decode
+// keep the selection on the device. Means are summed in token order and scaled as the CPU does
+// (bitwise equal); scores are dot products in another order than the CPU's, so a ranking can differ
+// from the CPU's only where two block scores are within rounding of each other. Sequence spans: one
+// warp per query; decode spans: one warp per (batch, head). Limits (block_topk_cuda_limits): D <= 256,
+// top_k <= 1024.
+void block_key_means_cuda(const float* k, const AttentionShape& keys, int64_t block_size, int64_t first_block,
+                          int64_t last_block, float* means, int64_t mean_rows);
+void block_topk_sequence_spans_cuda(const float* q, const float* means, const AttentionShape& shape,
+                                    const BlockTopk& selection, KeySpan* spans);
+void block_topk_decode_spans_cuda(const float* q_t, const float* means, int64_t mean_rows, int64_t position,
+                                  const AttentionShape& per_token, const BlockTopk& selection, KeySpan* spans);
+std::string block_topk_cuda_limits(const AttentionShape& shape, const BlockTopk& selection);
+
+struct BlockTopkKernels {
+  static constexpr const char* kFamily = "block_topk";
+  static const BlockTopkKernels& cpu();
+  static const BlockTopkKernels& cuda();
+
+  decltype(&block_key_means_cpu) key_means;
+  decltype(&block_topk_sequence_spans_cpu) sequence_spans;
+  decltype(&block_topk_decode_spans_cpu) decode_spans;
+  ShapeCheck<AttentionShape, BlockTopk> unsupported;
+};
 
 }  // namespace seqbench

@@ -4,9 +4,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "ops/cuda/cuda_check.h"
-#include "mixers/sparse/block_topk_spans_cuda.cuh"
 #include "mixers/softmax/masked_attention_warp.cuh"
+#include "mixers/sparse/block_topk_spans.h"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/current_stream.cuh"
 
 namespace seqbench {
 namespace {
@@ -122,7 +123,8 @@ void launch_selection(const float* q, const float* means, const SelectionLayout&
 }  // namespace
 
 void block_key_means_cuda(const float* k, const AttentionShape& keys, int64_t block_size, int64_t first_block,
-                          int64_t last_block, float* means, int64_t mean_rows, cudaStream_t stream) {
+                          int64_t last_block, float* means, int64_t mean_rows) {
+  const cudaStream_t stream = current_stream();
   if (block_size < 1 || first_block < 0 || last_block < first_block || last_block > mean_rows ||
       last_block * block_size > keys.seq_len)
     throw std::invalid_argument(
@@ -139,7 +141,8 @@ void block_key_means_cuda(const float* k, const AttentionShape& keys, int64_t bl
 }
 
 void block_topk_sequence_spans_cuda(const float* q, const float* means, const AttentionShape& s, const BlockTopk& sel,
-                                    KeySpan* spans, cudaStream_t stream) {
+                                    KeySpan* spans) {
+  const cudaStream_t stream = current_stream();
   check_selection(s, sel, sel.block_size < 1 ? 1 : sel.width(s.seq_len / sel.block_size),
                   "block_topk_sequence_spans_cuda");
   SelectionLayout layout;
@@ -153,8 +156,8 @@ void block_topk_sequence_spans_cuda(const float* q, const float* means, const At
 }
 
 void block_topk_decode_spans_cuda(const float* q_t, const float* means, int64_t mean_rows, int64_t position,
-                                  const AttentionShape& per_token, const BlockTopk& sel, KeySpan* spans,
-                                  cudaStream_t stream) {
+                                  const AttentionShape& per_token, const BlockTopk& sel, KeySpan* spans) {
+  const cudaStream_t stream = current_stream();
   const char* who = "block_topk_decode_spans_cuda";
   check_selection(per_token, sel, sel.block_size < 1 ? 1 : sel.width(position / sel.block_size), who);
   if (position < 0 || position / sel.block_size > mean_rows)
@@ -169,6 +172,20 @@ void block_topk_decode_spans_cuda(const float* q_t, const float* means, int64_t 
   layout.width = sel.width(position / sel.block_size);
   layout.queries = per_token.batch * per_token.heads;
   launch_selection(q_t, means, layout, spans, stream);
+}
+
+std::string block_topk_cuda_limits(const AttentionShape& s, const BlockTopk& selection) {
+  if (s.head_dim > kMaxHeadDim)
+    return "head_dim must be <= " + std::to_string(kMaxHeadDim) + " on the GPU, got " + std::to_string(s.head_dim);
+  if (selection.top_k > kMaxKept)
+    return "top_k must be <= " + std::to_string(kMaxKept) + " on the GPU, got " + std::to_string(selection.top_k);
+  return {};
+}
+
+const BlockTopkKernels& BlockTopkKernels::cuda() {
+  static const BlockTopkKernels kernels{block_key_means_cuda, block_topk_sequence_spans_cuda,
+                                        block_topk_decode_spans_cuda, block_topk_cuda_limits};
+  return kernels;
 }
 
 }  // namespace seqbench

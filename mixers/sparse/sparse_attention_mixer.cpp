@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "mixers/sparse/block_topk_spans_ops.h"
-#include "models/mixer_params.h"
 #include "mixers/sliding_window/sliding_window_mixer.h"
+#include "mixers/sparse/block_topk_spans.h"
+#include "models/mixer_params.h"
 
 namespace seqbench {
 namespace {
@@ -24,9 +24,9 @@ class BlockTopkPattern : public AttentionKeyPattern {
     const int64_t blocks = shape.seq_len / sel_.block_size, width = sel_.width(blocks);
     const Device device = q.device();
     Tensor means({shape.batch, blocks, shape.heads, shape.head_dim}, device);
-    block_key_means(device, k.data(), shape, sel_.block_size, 0, blocks, means.data(), blocks);
+    kernels_for<BlockTopkKernels>(device).key_means(k.data(), shape, sel_.block_size, 0, blocks, means.data(), blocks);
     storage.resize(shape.batch * shape.heads * shape.seq_len * width, device);
-    block_topk_sequence_spans(device, q.data(), means.data(), shape, sel_, storage.data());
+    kernels_for<BlockTopkKernels>(device).sequence_spans(q.data(), means.data(), shape, sel_, storage.data());
     return storage.table(width, true);
   }
 
@@ -40,16 +40,18 @@ class BlockTopkPattern : public AttentionKeyPattern {
     // Blocks completed by tokens [first, last): those ending in (first, last].
     const int64_t from = first / sel_.block_size, to = last / sel_.block_size;
     if (from < to)
-      block_key_means(cache.keys.device(), cache.keys.data(), cache_shape(cache), sel_.block_size, from, to,
-                      cache.summaries.data(), cache.summary_rows);
+      kernels_for<BlockTopkKernels>(cache.keys.device())
+          .key_means(cache.keys.data(), cache_shape(cache), sel_.block_size, from, to, cache.summaries.data(),
+                     cache.summary_rows);
   }
 
   SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache, SpanBuffer& storage) const override {
     const AttentionShape shape = cache_shape(cache);
     const int64_t width = sel_.width(cache.position / sel_.block_size);
     storage.resize(shape.batch * shape.heads * width, q_t.device());
-    block_topk_decode_spans(q_t.device(), q_t.data(), cache.summaries.data(), cache.summary_rows, cache.position, shape,
-                            sel_, storage.data());
+    kernels_for<BlockTopkKernels>(q_t.device())
+        .decode_spans(q_t.data(), cache.summaries.data(), cache.summary_rows, cache.position, shape, sel_,
+                      storage.data());
     return storage.table(width, true);
   }
 

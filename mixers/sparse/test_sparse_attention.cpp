@@ -8,9 +8,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "mixers/sparse/block_topk_spans.h"
-#include "mixers/softmax/masked_attention_cpu.h"
+#include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/masked_attention_reference.h"
+#include "mixers/sparse/block_topk_spans.h"
 #include "tests/mixer_checks.h"
 
 using namespace seqbench;
@@ -50,7 +50,7 @@ SequenceSelection select_sequence(const SelectionCase& c, uint64_t seed) {
   block_key_means_cpu(out.k.data(), s, c.selection.block_size, 0, blocks, means.data(), blocks);
   out.width = c.selection.width(blocks);
   out.spans.resize(static_cast<size_t>(s.batch * s.heads * s.seq_len * out.width));
-  block_topk_sequence_spans(out.q.data(), means.data(), s, c.selection, out.spans.data());
+  block_topk_sequence_spans_cpu(out.q.data(), means.data(), s, c.selection, out.spans.data());
   return out;
 }
 
@@ -156,7 +156,7 @@ TEST_CASE("decode ranks blocks from cached means exactly as training does", "[sp
                   q_t.begin() + b * D);
       const int64_t width = topk.width(t / topk.block_size);
       std::vector<KeySpan> decode(static_cast<size_t>(s.batch * s.heads * width));
-      block_topk_decode_spans(q_t.data(), means.data(), rows, t, cache, topk, decode.data());
+      block_topk_decode_spans_cpu(q_t.data(), means.data(), rows, t, cache, topk, decode.data());
       for (int64_t bh = 0; bh < s.batch * s.heads; ++bh)
         CHECK(keys_of(decode.data() + bh * width, width) ==
               keys_of(sel.spans.data() + (bh * s.seq_len + t) * sel.width, sel.width));

@@ -1,11 +1,11 @@
-#include "mixers/ssm/ssd_cpu.h"
+#include "mixers/ssm/ssd.h"
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
-#include "mixers/gla/gla_cpu.h"
+#include "mixers/gla/gla.h"
 #include "ops/vector_ops.h"
 
 namespace seqbench {
@@ -115,6 +115,11 @@ void ssd_decode_cpu(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspac
   build_scan_inputs(in_t, ws, s);
   gla_decode_cpu(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, scan_shape(s), {1, 1.0f});
   add_skip(in_t, y_t, s.batch, s);
+}
+
+const SsdKernels& SsdKernels::cpu() {
+  static const SsdKernels kernels{ssd_fwd_cpu, ssd_bwd_cpu, ssd_decode_cpu, no_shape_limits<SsdShape>};
+  return kernels;
 }
 
 }  // namespace seqbench

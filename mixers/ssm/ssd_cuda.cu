@@ -5,11 +5,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "mixers/gla/gla.h"
+#include "mixers/ssm/ssd.h"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/current_stream.cuh"
 #include "ops/cuda/launch_grid.cuh"
 #include "ops/cuda/warp_reduce.cuh"
-#include "mixers/gla/gla_cuda.cuh"
-#include "mixers/ssm/ssd_cuda.cuh"
 
 namespace seqbench {
 namespace {
@@ -186,7 +187,8 @@ void check_forward_workspace(const SsdWorkspace& ws, const SsdShape& s, int64_t 
 }  // namespace
 
 void ssd_fwd_cuda(const SsdInputs& in, float* y, float* final_state, SsdWorkspace& ws, const SsdShape& s,
-                  int64_t chunk_size, cudaStream_t stream) {
+                  int64_t chunk_size) {
+  const cudaStream_t stream = current_stream();
   check_shape(s, "ssd_fwd_cuda");
   if (chunk_size < 1)
     throw std::invalid_argument("ssd_fwd_cuda: chunk_size must be >= 1, got " + std::to_string(chunk_size));
@@ -198,12 +200,13 @@ void ssd_fwd_cuda(const SsdInputs& in, float* y, float* final_state, SsdWorkspac
     return;
   }
   gla_fwd_cuda(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(), final_state,
-               scan_shape(s), {chunk_size, 1.0f}, stream);
+               scan_shape(s), {chunk_size, 1.0f});
   add_skip(in, y, s, stream);
 }
 
 void ssd_bwd_cuda(const SsdInputs& in, const float* dy, const SsdGrads& g, SsdWorkspace& ws, const SsdShape& s,
-                  int64_t chunk_size, cudaStream_t stream) {
+                  int64_t chunk_size) {
+  const cudaStream_t stream = current_stream();
   check_shape(s, "ssd_bwd_cuda");
   if (chunk_size < 1)
     throw std::invalid_argument("ssd_bwd_cuda: chunk_size must be >= 1, got " + std::to_string(chunk_size));
@@ -216,7 +219,7 @@ void ssd_bwd_cuda(const SsdInputs& in, const float* dy, const SsdGrads& g, SsdWo
   ensure_on_gpu(ws.dv, rows * H * P);
   ensure_on_gpu(ws.dlog_decay, rows * H);
   gla_bwd_cuda(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), ws.chunk_states.data(), dy, ws.dq.data(),
-               ws.dk.data(), ws.dv.data(), ws.dlog_decay.data(), scan_shape(s), {chunk_size, 1.0f}, stream);
+               ws.dk.data(), ws.dv.data(), ws.dlog_decay.data(), scan_shape(s), {chunk_size, 1.0f});
   const ScanGrads scan{ws.dt.data(), ws.dq.data(), ws.dk.data(), ws.dv.data(), ws.dlog_decay.data()};
   ssd_row_grads_kernel<<<row_blocks(rows), kRowThreads, 0, stream>>>(in, dy, g, scan, d);
   cudaCheckLaunch();
@@ -232,16 +235,22 @@ void ssd_bwd_cuda(const SsdInputs& in, const float* dy, const SsdGrads& g, SsdWo
   cudaCheckLaunch();
 }
 
-void ssd_decode_cuda(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspace& ws, const SsdShape& shape,
-                     cudaStream_t stream) {
+void ssd_decode_cuda(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspace& ws, const SsdShape& shape) {
+  const cudaStream_t stream = current_stream();
   SsdShape s = shape;
   s.seq_len = 1;
   check_shape(s, "ssd_decode_cuda");
   build_scan_inputs(in_t, ws, s, stream);
   if (s.batch == 0) return;
-  gla_decode_cuda(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, scan_shape(s), {1, 1.0f},
-                  stream);
+  gla_decode_cuda(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, scan_shape(s), {1, 1.0f});
   add_skip(in_t, y_t, s, stream);
+}
+
+std::string ssd_cuda_limits(const SsdShape& s) { return gla_cuda_limits(scan_shape(s), GlaOptions{}); }
+
+const SsdKernels& SsdKernels::cuda() {
+  static const SsdKernels kernels{ssd_fwd_cuda, ssd_bwd_cuda, ssd_decode_cuda, ssd_cuda_limits};
+  return kernels;
 }
 
 }  // namespace seqbench

@@ -4,11 +4,11 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "ops/swish_gate_ops.h"
-#include "ops/causal_conv1d_ops.h"
-#include "mixers/ssm/ssd_ops.h"
+#include "mixers/ssm/ssd.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
+#include "ops/causal_conv1d.h"
+#include "ops/swish_gate.h"
 
 namespace seqbench {
 namespace {
@@ -105,9 +105,9 @@ void SsmMixer::conv_fwd(const Tensor& zxbcdt, Tensor& conv_out, Tensor& xbc, int
   if (conv_kernel_ == 0) return;
   conv_out.resize({batch, seq_len, conv_channels_}, spec_.device);
   xbc.resize(conv_out.shape(), spec_.device);
-  causal_conv1d_fwd(spec_.device, zxbcdt.data() + d_inner_, proj_width_, conv_weight_.value.data(),
+  kernels_for<CausalConv1dKernels>(spec_.device).fwd(zxbcdt.data() + d_inner_, proj_width_, conv_weight_.value.data(),
                     conv_bias_.value.data(), conv_out.data(), {batch, seq_len, conv_channels_, conv_kernel_});
-  silu_fwd(spec_.device, conv_out.data(), xbc.data(), conv_out.numel());
+  kernels_for<SwishGateKernels>(spec_.device).silu_fwd(conv_out.data(), xbc.data(), conv_out.numel());
 }
 
 void SsmMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
@@ -119,15 +119,18 @@ void SsmMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   in_proj_.forward(x, zxbcdt_);
   conv_fwd(zxbcdt_, conv_out_, xbc_, batch_, seq_len_);
   y_.resize({batch_, seq_len_, d_inner_}, spec_.device);
-  ssd_fwd(spec_.device, scan_inputs(zxbcdt_, xbc_), y_.data(), state ? state->ssm_state.data() : nullptr, ws_,
-          shape_for(batch_, seq_len_), chunk_size_);
+  kernels_for<SsdKernels>(spec_.device)
+      .fwd(scan_inputs(zxbcdt_, xbc_), y_.data(), state ? state->ssm_state.data() : nullptr, ws_,
+           shape_for(batch_, seq_len_), chunk_size_);
   gated_.resize(y_.shape(), spec_.device);
-  swish_gate_fwd(spec_.device, y_.data(), zxbcdt_.data(), gated_.data(), rows, d_inner_, proj_width_);
+  kernels_for<SwishGateKernels>(spec_.device)
+      .fwd(y_.data(), zxbcdt_.data(), gated_.data(), rows, d_inner_, proj_width_);
   out_proj_.forward(gated_, y);
   if (!state) return;
   if (conv_kernel_ > 0)
-    causal_conv1d_final_state(spec_.device, zxbcdt_.data() + d_inner_, proj_width_, state->conv_state.data(),
-                              {batch_, seq_len_, conv_channels_, conv_kernel_});
+    kernels_for<CausalConv1dKernels>(spec_.device)
+        .final_state(zxbcdt_.data() + d_inner_, proj_width_, state->conv_state.data(),
+                     {batch_, seq_len_, conv_channels_, conv_kernel_});
   state->position = seq_len_;
 }
 
@@ -140,8 +143,9 @@ void SsmMixer::backward(const Tensor& dy, Tensor& dx) {
   out_proj_.backward(dy, d_gated_);
   d_zxbcdt_.resize(zxbcdt_.shape(), spec_.device);  // every column is overwritten below
   d_y_.resize(y_.shape(), spec_.device);
-  swish_gate_bwd(spec_.device, y_.data(), zxbcdt_.data(), d_gated_.data(), d_y_.data(), d_zxbcdt_.data(), rows,
-                 d_inner_, proj_width_, proj_width_);
+  kernels_for<SwishGateKernels>(spec_.device)
+      .bwd(y_.data(), zxbcdt_.data(), d_gated_.data(), d_y_.data(), d_zxbcdt_.data(), rows, d_inner_, proj_width_,
+           proj_width_);
 
   SsdGrads grads;
   if (conv_kernel_ > 0) {
@@ -160,14 +164,17 @@ void SsmMixer::backward(const Tensor& dy, Tensor& dx) {
   grads.ddt_bias = dt_bias_.grad.data();
   grads.da_log = a_log_.grad.data();
   grads.dd_skip = d_skip_.grad.data();
-  ssd_bwd(spec_.device, scan_inputs(zxbcdt_, xbc_), d_y_.data(), grads, ws_, shape_for(batch_, seq_len_), chunk_size_);
+  kernels_for<SsdKernels>(spec_.device)
+      .bwd(scan_inputs(zxbcdt_, xbc_), d_y_.data(), grads, ws_, shape_for(batch_, seq_len_), chunk_size_);
 
   if (conv_kernel_ > 0) {
     d_conv_out_.resize(conv_out_.shape(), spec_.device);
-    silu_bwd(spec_.device, conv_out_.data(), d_xbc_.data(), d_conv_out_.data(), conv_out_.numel());
-    causal_conv1d_bwd(spec_.device, zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.value.data(),
-                      d_conv_out_.data(), d_zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.grad.data(),
-                      conv_bias_.grad.data(), {batch_, seq_len_, conv_channels_, conv_kernel_});
+    kernels_for<SwishGateKernels>(spec_.device)
+        .silu_bwd(conv_out_.data(), d_xbc_.data(), d_conv_out_.data(), conv_out_.numel());
+    kernels_for<CausalConv1dKernels>(spec_.device)
+        .bwd(zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.value.data(), d_conv_out_.data(),
+             d_zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.grad.data(), conv_bias_.grad.data(),
+             {batch_, seq_len_, conv_channels_, conv_kernel_});
   }
   in_proj_.backward(d_zxbcdt_, dx);
 }
@@ -189,16 +196,17 @@ void SsmMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   if (conv_kernel_ > 0) {
     conv_out_t_.resize({batch, conv_channels_}, spec_.device);
     xbc_t_.resize(conv_out_t_.shape(), spec_.device);
-    causal_conv1d_decode(spec_.device, zxbcdt_t_.data() + d_inner_, proj_width_, conv_weight_.value.data(),
-                         conv_bias_.value.data(), state.conv_state.data(), conv_out_t_.data(),
-                         {batch, 1, conv_channels_, conv_kernel_});
-    silu_fwd(spec_.device, conv_out_t_.data(), xbc_t_.data(), conv_out_t_.numel());
+    kernels_for<CausalConv1dKernels>(spec_.device)
+        .decode(zxbcdt_t_.data() + d_inner_, proj_width_, conv_weight_.value.data(), conv_bias_.value.data(),
+                state.conv_state.data(), conv_out_t_.data(), {batch, 1, conv_channels_, conv_kernel_});
+    kernels_for<SwishGateKernels>(spec_.device).silu_fwd(conv_out_t_.data(), xbc_t_.data(), conv_out_t_.numel());
   }
   y_t_.resize({batch, d_inner_}, spec_.device);
-  ssd_decode(spec_.device, scan_inputs(zxbcdt_t_, xbc_t_), state.ssm_state.data(), y_t_.data(), step_ws_,
-             shape_for(batch, 1));
+  kernels_for<SsdKernels>(spec_.device)
+      .decode(scan_inputs(zxbcdt_t_, xbc_t_), state.ssm_state.data(), y_t_.data(), step_ws_, shape_for(batch, 1));
   gated_t_.resize(y_t_.shape(), spec_.device);
-  swish_gate_fwd(spec_.device, y_t_.data(), zxbcdt_t_.data(), gated_t_.data(), batch, d_inner_, proj_width_);
+  kernels_for<SwishGateKernels>(spec_.device)
+      .fwd(y_t_.data(), zxbcdt_t_.data(), gated_t_.data(), batch, d_inner_, proj_width_);
   out_proj_.apply(gated_t_, y_t);
   ++state.position;
 }

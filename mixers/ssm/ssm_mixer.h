@@ -11,7 +11,7 @@
 #pragma once
 #include <memory>
 
-#include "mixers/ssm/ssd_cpu.h"
+#include "mixers/ssm/ssd.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
 

@@ -7,10 +7,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "ops/parallel.h"
-#include "ops/causal_conv1d_cpu.h"
-#include "mixers/ssm/ssd_cpu.h"
+#include "mixers/ssm/ssd.h"
 #include "mixers/ssm/ssm_mixer.h"
+#include "ops/causal_conv1d.h"
+#include "ops/parallel.h"
 #include "tests/mixer_checks.h"
 
 using namespace seqbench;
@@ -177,7 +177,7 @@ TEST_CASE("causal conv1d matches a plain loop, its decode steps and finite diffe
         std::vector<float> head;
         for (int64_t b = 0; b < s.batch; ++b)
           head.insert(head.end(), in.begin() + b * s.seq_len * C, in.begin() + (b * s.seq_len + prefix) * C);
-        causal_conv1d_final_state(head.data(), C, state.data(), {s.batch, prefix, C, K});
+        causal_conv1d_final_state_cpu(head.data(), C, state.data(), {s.batch, prefix, C, K});
       }
       for (int64_t t = prefix; t < s.seq_len; ++t) {
         std::vector<float> in_t;

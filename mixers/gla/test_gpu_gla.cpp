@@ -1,0 +1,197 @@
+// Gated linear attention and its log-sigmoid decay: the CUDA kernels against the CPU kernels on fresh
+// seeded inputs at odd sizes (forward with chunk states and final state, backward with the decay
+// gradient, decode), fp32, norm-wise relative error 1e-4. Built only with CUDA; each case skips itself
+// (with a warning) on a machine without a GPU.
+#include <catch2/catch.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mixers/gla/gla.h"
+#include "mixers/gla/log_sigmoid_decay.h"
+#include "ops/swish_gate.h"
+#include "tests/gpu_kernel_checks.h"
+
+using namespace seqbench;
+using namespace seqbench::gpu_checks;
+
+namespace {
+
+constexpr double kTolerance = 1e-4;  // fp32 on both sides: only the summation order differs
+
+int64_t qk_count(const GlaShape& s) { return s.batch * s.seq_len * s.heads * s.key_dim; }
+int64_t v_count(const GlaShape& s) { return s.batch * s.seq_len * s.heads * s.value_dim; }
+int64_t g_count(const GlaShape& s) { return s.batch * s.seq_len * s.heads * s.decay_width(); }
+int64_t state_count(const GlaShape& s) { return s.batch * s.heads * s.key_dim * s.value_dim; }
+int64_t chunk_state_count(const GlaShape& s, const GlaOptions& o) {
+  return state_count(s) * gla_num_chunks(s.seq_len, o.chunk_size);
+}
+
+// Log decays uniform in [min_log_decay, 0].
+struct GlaData {
+  std::vector<float> q, k, v, g;
+};
+
+GlaData random_gla(const GlaShape& s, Rng& rng, double min_log_decay) {
+  return {normal_values(qk_count(s), rng), normal_values(qk_count(s), rng), normal_values(v_count(s), rng),
+          uniform_values(g_count(s), rng, min_log_decay, 0.0)};
+}
+
+std::string describe(const GlaShape& s, int64_t chunk) {
+  std::ostringstream out;
+  out << "B=" << s.batch << " L=" << s.seq_len << " H=" << s.heads << " K=" << s.key_dim << " V=" << s.value_dim
+      << (s.channel_decay ? " channel" : " scalar") << " decay, chunk " << chunk;
+  return out.str();
+}
+
+// Length 1, primes, lengths that cut 8-step rounds and 5- and 64-token chunks unevenly; key_dim on
+// both sides of each register-tile width (32, 64, 128) up to the limit 256; value_dim over one and
+// several 32-column tiles.
+const std::vector<GlaShape> kGlaShapes = {
+    {1, 1, 1, 1, 1, true},     {2, 37, 3, 7, 33, true},  {1, 70, 2, 16, 16, true},  {2, 23, 1, 33, 7, true},
+    {1, 131, 2, 20, 40, true}, {1, 19, 2, 130, 5, true}, {1, 11, 1, 256, 65, true},
+};
+
+}  // namespace
+
+TEST_CASE("GLA forward on the GPU matches the CPU kernel, chunk states and final state included", "[gpu][gla]") {
+  SKIP_WITHOUT_GPU();
+  uint64_t seed = 100;
+  for (GlaShape s : kGlaShapes)
+    for (bool channel : {true, false})
+      for (int64_t chunk : {1, 5, 64}) {
+        s.channel_decay = channel;
+        const GlaOptions o{chunk, 0.7f};
+        INFO(describe(s, chunk) << " seed=" << seed);
+        Rng rng(seed++);
+        GlaData in = random_gla(s, rng, -2.0);
+        auto q = upload_rounded<float>(in.q), k = upload_rounded<float>(in.k), v = upload_rounded<float>(in.v);
+        auto g = upload_rounded<float>(in.g);
+        auto out = poisoned<float>(v_count(s)), states = poisoned<float>(chunk_state_count(s, o));
+        auto final_state = poisoned<float>(state_count(s));
+        gla_fwd_cuda(q.data(), k.data(), v.data(), g.data(), out.data(), states.data(), final_state.data(), s, o);
+
+        std::vector<float> want_out(v_count(s)), want_states(chunk_state_count(s, o)), want_final(state_count(s));
+        gla_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), want_out.data(), want_states.data(),
+                    want_final.data(), s, o);
+        CHECK(relative_error(out.download(), want_out) < kTolerance);
+        CHECK(relative_error(states.download(), want_states) < kTolerance);
+        CHECK(relative_error(final_state.download(), want_final) < kTolerance);
+      }
+}
+
+TEST_CASE("GLA backward on the GPU matches the CPU kernel, decay gradient included", "[gpu][gla]") {
+  SKIP_WITHOUT_GPU();
+  uint64_t seed = 300;
+  for (GlaShape s : kGlaShapes)
+    for (bool channel : {true, false})
+      for (int64_t chunk : {1, 5, 64}) {
+        s.channel_decay = channel;
+        const GlaOptions o{chunk, 0.7f};
+        INFO(describe(s, chunk) << " seed=" << seed);
+        Rng rng(seed++);
+        GlaData in = random_gla(s, rng, -2.0);
+        std::vector<float> dout = normal_values(v_count(s), rng);
+        // Both sides differentiate from the same saved chunk states.
+        std::vector<float> out(v_count(s)), states(chunk_state_count(s, o));
+        gla_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), out.data(), states.data(), nullptr, s, o);
+        auto q = upload_rounded<float>(in.q), k = upload_rounded<float>(in.k), v = upload_rounded<float>(in.v);
+        auto g = upload_rounded<float>(in.g), states_d = upload_rounded<float>(states);
+        auto dout_d = upload_rounded<float>(dout);
+        auto dq = poisoned<float>(qk_count(s)), dk = poisoned<float>(qk_count(s)), dv = poisoned<float>(v_count(s));
+        auto dg = poisoned<float>(g_count(s));
+        gla_bwd_cuda(q.data(), k.data(), v.data(), g.data(), states_d.data(), dout_d.data(), dq.data(), dk.data(),
+                     dv.data(), dg.data(), s, o);
+
+        std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dg(g_count(s));
+        gla_bwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), states.data(), dout.data(), want_dq.data(),
+                    want_dk.data(), want_dv.data(), want_dg.data(), s, o);
+        CHECK(relative_error(dq.download(), want_dq) < kTolerance);
+        CHECK(relative_error(dk.download(), want_dk) < kTolerance);
+        CHECK(relative_error(dv.download(), want_dv) < kTolerance);
+        CHECK(relative_error(dg.download(), want_dg) < kTolerance);
+
+        if (chunk == 5) {  // without a decay gradient the other gradients are the same
+          auto dq_only = poisoned<float>(qk_count(s));
+          gla_bwd_cuda(q.data(), k.data(), v.data(), g.data(), states_d.data(), dout_d.data(), dq_only.data(),
+                       dk.data(), dv.data(), nullptr, s, o);
+          CHECK(relative_error(dq_only.download(), want_dq) < kTolerance);
+        }
+      }
+}
+
+TEST_CASE("GLA decode steps on the GPU match the CPU kernel through the dispatcher", "[gpu][gla]") {
+  SKIP_WITHOUT_GPU();
+  uint64_t seed = 500;
+  for (GlaShape s : std::vector<GlaShape>{{1, 1, 1, 1, 1, true},
+                                          {2, 1, 3, 7, 33, true},
+                                          {1, 1, 2, 16, 16, true},
+                                          {3, 1, 1, 33, 7, true},
+                                          {1, 1, 2, 256, 300, true}})
+    for (bool channel : {true, false}) {
+      s.channel_decay = channel;
+      const GlaOptions o{64, 0.7f};
+      INFO(describe(s, o.chunk_size) << " seed=" << seed);
+      Rng rng(seed++);
+      std::vector<float> state = normal_values(state_count(s), rng);
+      auto state_d = upload_rounded<float>(state);
+      for (int step = 0; step < 3; ++step) {
+        INFO("step " << step);
+        GlaData in = random_gla(s, rng, -2.0);  // seq_len 1: one token per (batch, head)
+        auto q = upload_rounded<float>(in.q), k = upload_rounded<float>(in.k), v = upload_rounded<float>(in.v);
+        auto g = upload_rounded<float>(in.g);
+        auto out = poisoned<float>(v_count(s));
+        kernels_for<GlaKernels>(Device::cuda)
+            .decode(q.data(), k.data(), v.data(), g.data(), state_d.data(), out.data(), s, o);
+        std::vector<float> want_out(v_count(s));
+        gla_decode_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), state.data(), want_out.data(), s, o);
+        CHECK(relative_error(out.download(), want_out) < kTolerance);
+        CHECK(relative_error(state_d.download(), state) < kTolerance);
+      }
+    }
+}
+
+TEST_CASE("GLA on the GPU rejects key_dim above its limit and a missing chunk-state buffer", "[gpu][gla]") {
+  const GlaShape wide{1, 4, 1, kGlaCudaMaxKeyDim + 1, 8, true};
+  CHECK_THROWS_WITH(gla_fwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, wide, {}),
+                    Catch::Contains("key_dim must be <= 256") && Catch::Contains("257"));
+  CHECK_THROWS_AS(
+      gla_bwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, wide, {}),
+      std::invalid_argument);
+  const GlaShape s{1, 4, 1, 8, 8, true};
+  CHECK_THROWS_WITH(gla_fwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, s, {}),
+                    Catch::Contains("chunk_states"));
+}
+
+// The CPU computes e^x and log1p with its own polynomials (simd_math.h, relative error < 1e-6), the GPU with
+// expf / log1pf (a few ulps): the two differ by about 1e-6 per element, never bit for bit, which the usual
+// 1e-4 norm-wise bound covers with room to spare.
+TEST_CASE("log-sigmoid decay and SiLU on the GPU match the CPU kernels", "[gpu][gla]") {
+  SKIP_WITHOUT_GPU();
+  uint64_t seed = 201;
+  for (int64_t n : {1, 7, 33, 257, 4099})
+    for (float tau : {1.0f, 16.0f}) {
+      INFO("n=" << n << " tau=" << tau << " seed=" << seed);
+      Rng rng(seed++);
+      auto z = normal_values(n, rng, 4.0);
+      z[0] = -30.0f;  // deep in both tails: log_sigmoid ~ z there, and ~ -e^{-z} at the other end
+      z[n - 1] = n > 1 ? 30.0f : z[n - 1];
+      const auto dy = normal_values(n, rng);
+      DeviceArray<float> z_d(z), dy_d(dy);
+      auto g_d = poisoned<float>(n), dz_d = poisoned<float>(n), y_d = poisoned<float>(n), dx_d = poisoned<float>(n);
+      log_sigmoid_decay_fwd_cuda(z_d.data(), g_d.data(), n, tau);
+      log_sigmoid_decay_bwd_cuda(z_d.data(), dy_d.data(), dz_d.data(), n, tau);
+      silu_fwd_cuda(z_d.data(), y_d.data(), n);
+      silu_bwd_cuda(z_d.data(), dy_d.data(), dx_d.data(), n);
+      std::vector<float> g(n), dz(n), y(n), dx(n);
+      log_sigmoid_decay_fwd_cpu(z.data(), g.data(), n, tau);
+      log_sigmoid_decay_bwd_cpu(z.data(), dy.data(), dz.data(), n, tau);
+      silu_fwd_cpu(z.data(), y.data(), n);
+      silu_bwd_cpu(z.data(), dy.data(), dx.data(), n);
+      CHECK(relative_error(g_d.download(), g) < kTolerance);
+      CHECK(relative_error(dz_d.download(), dz) < kTolerance);
+      CHECK(relative_error(y_d.download(), y) < kTolerance);
+      CHECK(relative_error(dx_d.download(), dx) < kTolerance);
+    }
+}

@@ -1,0 +1,49 @@
+#include "ops/cross_entropy.h"
+
+#include <cmath>
+#include <vector>
+
+namespace seqbench {
+
+double cross_entropy_cpu(const float* logits, const int32_t* targets, float* dlogits, int64_t rows,
+                         int64_t vocab) {
+  if (rows == 0) return 0.0;
+  std::vector<double> row_loss(static_cast<size_t>(rows));
+  const float inv_rows = 1.0f / static_cast<float>(rows);
+#pragma omp parallel for schedule(static) if (rows * vocab > 65536)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* z = logits + r * vocab;
+    float zmax = z[0];
+    for (int64_t j = 1; j < vocab; ++j) zmax = z[j] > zmax ? z[j] : zmax;
+    double sum = 0;
+    for (int64_t j = 0; j < vocab; ++j) sum += std::exp(static_cast<double>(z[j] - zmax));
+    const double lse = zmax + std::log(sum);
+    row_loss[r] = lse - z[targets[r]];
+    if (dlogits) {
+      float* d = dlogits + r * vocab;
+      for (int64_t j = 0; j < vocab; ++j) d[j] = static_cast<float>(std::exp(z[j] - lse)) * inv_rows;
+      d[targets[r]] -= inv_rows;
+    }
+  }
+  double total = 0;
+  for (double l : row_loss) total += l;  // fixed order: deterministic
+  return total / rows;
+}
+
+void argmax_rows_cpu(const float* logits, int32_t* out, int64_t rows, int64_t vocab) {
+#pragma omp parallel for schedule(static) if (rows * vocab > 65536)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* z = logits + r * vocab;
+    int64_t best = 0;
+    for (int64_t j = 1; j < vocab; ++j)
+      if (z[j] > z[best]) best = j;
+    out[r] = static_cast<int32_t>(best);
+  }
+}
+
+const CrossEntropyKernels& CrossEntropyKernels::cpu() {
+  static const CrossEntropyKernels kernels{cross_entropy_cpu, argmax_rows_cpu};
+  return kernels;
+}
+
+}  // namespace seqbench
