@@ -51,6 +51,8 @@ TrainResult train_model(SequenceModel& model, const TokenDataset& train, const T
                         const TrainConfig& config, uint64_t shuffle_seed, const ProgressCallback& on_epoch = {});
 
 // Accuracy and exact match on the labelled positions of `data`.
-TaskScore evaluate_model(SequenceModel& model, const TokenDataset& data, int64_t batch_size = 64);
+// Sequences scored per forward pass when a model is evaluated.
+constexpr int64_t kEvalBatchSize = 64;
+TaskScore evaluate_model(SequenceModel& model, const TokenDataset& data, int64_t batch_size = kEvalBatchSize);
 
 }  // namespace seqbench

@@ -1,5 +1,6 @@
 #include "harness/sweep_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <stdexcept>
@@ -8,6 +9,7 @@
 #include "harness/device_setup.h"
 #include "harness/environment.h"
 #include "harness/interrupt.h"
+#include "harness/model_trainer.h"
 #include "models/sequence_model.h"
 
 namespace seqbench {
@@ -39,7 +41,8 @@ void validate_sweep(const Sweep& sweep) {
       probe["num_train"] = 1;
       probe["num_test"] = 1;
       const std::string key = task_key(cell) + cell.backend + cell.mixer_params.dump() + std::to_string(cell.d_model) +
-                              std::to_string(cell.n_heads) + std::to_string(cell.n_layers) + cell.position;
+                              std::to_string(cell.n_heads) + std::to_string(cell.n_layers) + cell.position +
+                              std::to_string(cell.train.batch_size);
       if (checked.count(key)) continue;
       checked[key] = true;
       TaskInstance instance = build_task(cell.task, probe, cell.seed);
@@ -47,6 +50,13 @@ void validate_sweep(const Sweep& sweep) {
       validate_model_config(config);
       layer_specs(config);
       SequenceModel model(config);  // mixers validate their own parameters
+      // Then every mixer's kernels must run the cell's largest shapes on its device.
+      const int64_t batch = std::max<int64_t>(cell.train.batch_size, kEvalBatchSize);
+      for (const Mixer* mixer : model.mixers()) {
+        const std::string why = mixer->unsupported(batch, config.max_seq_len);
+        if (!why.empty())
+          throw std::invalid_argument("backend '" + mixer->spec().kind + "' on " + cell.device + ": " + why);
+      }
     } catch (const std::exception& e) {
       throw SweepError("cell " + std::to_string(i + 1) + " (" + cell.label() + "): " + e.what());
     }

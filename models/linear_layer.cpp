@@ -69,4 +69,11 @@ std::vector<Param*> LinearLayer::params() {
   return out;
 }
 
+std::vector<Param*> params_of(std::initializer_list<LinearLayer*> layers) {
+  std::vector<Param*> out;
+  for (LinearLayer* layer : layers)
+    for (Param* p : layer->params()) out.push_back(p);
+  return out;
+}
+
 }  // namespace seqbench

@@ -1,6 +1,7 @@
 // y = x W^T (+ b): the projection every mixer and MLP is made of. W is [out, in] as in PyTorch.
 // forward() keeps a copy of x for backward().
 #pragma once
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ class LinearLayer {
   Param weight_, bias_;
   Tensor saved_input_;
 };
+
+// The parameters of several layers, layer by layer.
+std::vector<Param*> params_of(std::initializer_list<LinearLayer*> layers);
 
 // Output shape of a [..., in] tensor after a projection to `out` features.
 Shape with_last_dim(const Shape& shape, int64_t last);

@@ -46,12 +46,27 @@ class Mixer {
   // Recurrent (decode) form: one token per sequence; advances cache.position.
   virtual void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) = 0;
 
-  virtual std::vector<Param*> params() = 0;
   // Decode state in bytes (fp32) per sequence at seq_len, per Zoology/Based accounting: KV cache
   // for attention (grows with length), fixed state for recurrent mixers.
   virtual size_t state_bytes(int seq_len) const = 0;
 
-  virtual const MixerSpec& spec() const = 0;
+  // Why this mixer's kernels cannot run `batch` sequences of `seq_len` tokens on its device (the
+  // kernel tables' shape limits); "" when they can. `run --dry-run` asks before any cell runs.
+  virtual std::string unsupported(int64_t batch, int64_t seq_len) const { return {}; }
+
+  const MixerSpec& spec() const { return spec_; }
+  // Every trainable parameter, in the order the backend registered them.
+  const std::vector<Param*>& params() const { return params_; }
+
+ protected:
+  explicit Mixer(const MixerSpec& spec) : spec_(spec) {}
+  // Appends to params(); a backend calls it once its parameters exist (they must not move after).
+  void add_params(const std::vector<Param*>& params) { params_.insert(params_.end(), params.begin(), params.end()); }
+
+  MixerSpec spec_;
+
+ private:
+  std::vector<Param*> params_;
 };
 
 }  // namespace seqbench

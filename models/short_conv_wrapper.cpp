@@ -35,8 +35,10 @@ MixerSpec without_short_conv(const MixerSpec& spec) {
 }
 
 ShortConvWrapper::ShortConvWrapper(const MixerSpec& spec, std::unique_ptr<Mixer> inner)
-    : spec_(spec), inner_(std::move(inner)), conv_(make_conv(spec)) {
+    : Mixer(spec), inner_(std::move(inner)), conv_(make_conv(spec)) {
   if (!inner_) bad(spec, "short_conv needs an inner mixer");
+  add_params(conv_.params());
+  add_params(inner_->params());
 }
 
 void ShortConvWrapper::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
@@ -69,12 +71,6 @@ void ShortConvWrapper::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   conv_.step(x_t, conv_out_t_, state.conv_state);
   inner_->step(conv_out_t_, y_t, *state.inner);
   ++state.position;
-}
-
-std::vector<Param*> ShortConvWrapper::params() {
-  std::vector<Param*> out = conv_.params();
-  for (Param* p : inner_->params()) out.push_back(p);
-  return out;
 }
 
 size_t ShortConvWrapper::state_bytes(int seq_len) const {

@@ -25,7 +25,8 @@ MixerSpec without_short_conv(const MixerSpec& spec);
 class ShortConvWrapper : public Mixer {
  public:
   // spec: the full spec, "short_conv" included; inner: built from without_short_conv(spec).
-  // Throws std::invalid_argument when short_conv is not an integer >= 1 or the device is not cpu.
+  // Throws std::invalid_argument when short_conv is not an integer >= 1. params(): the conv's weight
+  // and bias, then the inner mixer's.
   ShortConvWrapper(const MixerSpec& spec, std::unique_ptr<Mixer> inner);
 
   // With a cache, both the conv and the inner mixer start the sequences afresh and leave their
@@ -34,17 +35,14 @@ class ShortConvWrapper : public Mixer {
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  // The conv's weight and bias, then the inner mixer's params.
-  std::vector<Param*> params() override;
   // inner.state_bytes(seq_len) + (K-1) * d_model floats.
   size_t state_bytes(int seq_len) const override;
-  const MixerSpec& spec() const override { return spec_; }
+  std::string unsupported(int64_t batch, int64_t seq_len) const override { return inner_->unsupported(batch, seq_len); }
 
   const Mixer& inner() const { return *inner_; }
   int kernel() const { return conv_.kernel(); }
 
  private:
-  MixerSpec spec_;
   std::unique_ptr<Mixer> inner_;
   ShortConvLayer conv_;
   Tensor conv_out_, d_conv_out_, conv_out_t_;

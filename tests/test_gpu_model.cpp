@@ -7,6 +7,8 @@
 
 #include "datasets/token_dataset.h"
 #include "harness/device_setup.h"
+#include "harness/sweep.h"
+#include "harness/sweep_runner.h"
 #include "harness/timer.h"
 #include "models/adamw_optimizer.h"
 #include "models/sequence_model.h"
@@ -148,4 +150,21 @@ TEST_CASE("every backend trains on the GPU as it does on the CPU", "[gpu][model]
     }
     CHECK(relative_error(gpu_logits, cpu_logits) < 1e-4);
   }
+}
+
+TEST_CASE("a dry run reports a shape the GPU kernels cannot run before any cell runs", "[gpu][model]") {
+  SKIP_WITHOUT_GPU();
+  nlohmann::json spec = nlohmann::json::parse(R"({
+    "name": "too-wide", "device": "cuda",
+    "backends": ["softmax", {"name": "gla", "decay": "scalar"}],
+    "tasks": [{"name": "mqar", "seq_len": 16, "vocab_size": 64, "num_kv_pairs": 2}],
+    "model": {"d_model": 300, "n_layers": 1, "n_heads": 1},
+    "train": {"epochs": 1}
+  })");
+  // head_dim 300: over the softmax kernels' 256 and GLA's key_dim 256 on the GPU.
+  CHECK_THROWS_WITH(validate_sweep(expand_sweep(spec)),
+                    Catch::Contains("cell 1") && Catch::Contains("backend 'softmax' on cuda") &&
+                        Catch::Contains("head_dim must be <= 256 on the GPU, got 300"));
+  spec["model"]["d_model"] = 256;
+  CHECK_NOTHROW(validate_sweep(expand_sweep(spec)));
 }

@@ -44,7 +44,10 @@ void init_decay(const MixerSpec& spec, Param& a_log, Param& dt_bias) {
 
 }  // namespace
 
-DeltaRuleMixer::DeltaRuleMixer(const MixerSpec& spec) : spec_(spec) {
+DeltaRuleMixer::DeltaRuleMixer(const MixerSpec& spec)
+    : Mixer(spec),
+      kernels_(kernels_for<DeltaRuleKernels>(spec.device)),
+      gate_kernels_(kernels_for<DeltaRuleGateKernels>(spec.device)) {
   validate_mixer_shape(spec);
   check_mixer_params(spec, {"gated", "chunk_size", "use_short_conv"});
   gated_ = mixer_param_bool(spec, "gated", false);
@@ -69,10 +72,15 @@ DeltaRuleMixer::DeltaRuleMixer(const MixerSpec& spec) : spec_(spec) {
     place_param(a_log_, spec.device);
     place_param(dt_bias_, spec.device);
   }
+  add_params(params_of({&wq_, &wk_, &wv_, &wb_, &wo_}));
+  if (gated_) {
+    add_params(wa_.params());
+    add_params({&a_log_, &dt_bias_});
+  }
 }
 
 DeltaRuleShape DeltaRuleMixer::shape_for(int64_t batch, int64_t seq_len) const {
-  return {batch, seq_len, spec_.n_heads, spec_.head_dim(), spec_.head_dim()};
+  return {{batch, seq_len, spec_.n_heads}, spec_.head_dim(), spec_.head_dim()};
 }
 
 void DeltaRuleMixer::gates_fwd(int64_t rows, Tensor& q, Tensor& k, Tensor& beta, Tensor& log_decay, const Tensor& q_raw,
@@ -81,15 +89,12 @@ void DeltaRuleMixer::gates_fwd(int64_t rows, Tensor& q, Tensor& k, Tensor& beta,
   q.resize(q_raw.shape(), spec_.device);
   k.resize(k_raw.shape(), spec_.device);
   beta.resize(b_raw.shape(), spec_.device);
-  kernels_for<DeltaRuleGateKernels>(spec_.device)
-      .l2_normalize_fwd(q_raw.data(), q.data(), rows * heads, dh, kL2NormEps);
-  kernels_for<DeltaRuleGateKernels>(spec_.device)
-      .l2_normalize_fwd(k_raw.data(), k.data(), rows * heads, dh, kL2NormEps);
-  kernels_for<DeltaRuleGateKernels>(spec_.device).sigmoid_fwd(b_raw.data(), beta.data(), rows * heads);
+  gate_kernels_.l2_normalize_fwd(q_raw.data(), q.data(), rows * heads, dh, kL2NormEps);
+  gate_kernels_.l2_normalize_fwd(k_raw.data(), k.data(), rows * heads, dh, kL2NormEps);
+  gate_kernels_.sigmoid_fwd(b_raw.data(), beta.data(), rows * heads);
   if (!gated_) return;
   log_decay.resize(a_raw.shape(), spec_.device);
-  kernels_for<DeltaRuleGateKernels>(spec_.device)
-      .gated_decay_fwd(a_raw.data(), a_log_.value.data(), dt_bias_.value.data(), log_decay.data(), rows, heads);
+  gate_kernels_.gated_decay_fwd(a_raw.data(), a_log_.value.data(), dt_bias_.value.data(), log_decay.data(), rows, heads);
 }
 
 void DeltaRuleMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
@@ -109,8 +114,7 @@ void DeltaRuleMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
       {batch_, shape.heads, delta_rule_checkpoint_count(shape, options_), shape.value_dim, shape.key_dim},
       spec_.device);
   attn_.resize(x.shape(), spec_.device);
-  kernels_for<DeltaRuleKernels>(spec_.device)
-      .fwd(q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr, attn_.data(),
+  kernels_.fwd(q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr, attn_.data(),
            checkpoints_.data(), state ? state->state.data() : nullptr, shape, options_);
   wo_.forward(attn_, y);
   if (state) state->position = seq_len_;
@@ -129,8 +133,7 @@ void DeltaRuleMixer::backward(const Tensor& dy, Tensor& dx) {
   dv_.resize(v_.shape(), spec_.device);
   dbeta_.resize(beta_.shape(), spec_.device);
   if (gated_) dlog_decay_.resize(log_decay_.shape(), spec_.device);
-  kernels_for<DeltaRuleKernels>(spec_.device)
-      .bwd(q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr, checkpoints_.data(),
+  kernels_.bwd(q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr, checkpoints_.data(),
            d_attn_.data(), dq_.data(), dk_.data(), dv_.data(), dbeta_.data(), gated_ ? dlog_decay_.data() : nullptr,
            shape, options_);
 
@@ -140,18 +143,15 @@ void DeltaRuleMixer::backward(const Tensor& dy, Tensor& dx) {
   };
   wv_.backward(dv_, dx);
   d_raw_.resize(q_raw_.shape(), spec_.device);
-  kernels_for<DeltaRuleGateKernels>(spec_.device)
-      .l2_normalize_bwd(q_raw_.data(), dq_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
+  gate_kernels_.l2_normalize_bwd(q_raw_.data(), dq_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
   add_input_grad(wq_, d_raw_);
-  kernels_for<DeltaRuleGateKernels>(spec_.device)
-      .l2_normalize_bwd(k_raw_.data(), dk_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
+  gate_kernels_.l2_normalize_bwd(k_raw_.data(), dk_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
   add_input_grad(wk_, d_raw_);
   d_raw_.resize(b_raw_.shape(), spec_.device);
-  kernels_for<DeltaRuleGateKernels>(spec_.device).sigmoid_bwd(beta_.data(), dbeta_.data(), d_raw_.data(), rows * heads);
+  gate_kernels_.sigmoid_bwd(beta_.data(), dbeta_.data(), d_raw_.data(), rows * heads);
   add_input_grad(wb_, d_raw_);
   if (gated_) {
-    kernels_for<DeltaRuleGateKernels>(spec_.device)
-        .gated_decay_bwd(a_raw_.data(), a_log_.value.data(), dt_bias_.value.data(), dlog_decay_.data(), d_raw_.data(),
+    gate_kernels_.gated_decay_bwd(a_raw_.data(), a_log_.value.data(), dt_bias_.value.data(), dlog_decay_.data(), d_raw_.data(),
                          a_log_.grad.data(), dt_bias_.grad.data(), rows, heads);
     add_input_grad(wa_, d_raw_);
   }
@@ -171,23 +171,15 @@ void DeltaRuleMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   if (gated_) wa_.apply(x_t, a_raw_t_);
   gates_fwd(state.batch, q_t_, k_t_, beta_t_, log_decay_t_, q_raw_t_, k_raw_t_, b_raw_t_, a_raw_t_);
   attn_t_.resize(x_t.shape(), spec_.device);
-  kernels_for<DeltaRuleKernels>(spec_.device).decode(q_t_.data(), k_t_.data(), v_t_.data(), beta_t_.data(),
+  kernels_.decode(q_t_.data(), k_t_.data(), v_t_.data(), beta_t_.data(),
                     gated_ ? log_decay_t_.data() : nullptr, state.state.data(), attn_t_.data(),
                     shape_for(state.batch, 1));
   wo_.apply(attn_t_, y_t);
   ++state.position;
 }
 
-std::vector<Param*> DeltaRuleMixer::params() {
-  std::vector<Param*> out;
-  for (LinearLayer* layer : {&wq_, &wk_, &wv_, &wb_, &wo_})
-    for (Param* p : layer->params()) out.push_back(p);
-  if (gated_) {
-    for (Param* p : wa_.params()) out.push_back(p);
-    out.push_back(&a_log_);
-    out.push_back(&dt_bias_);
-  }
-  return out;
+std::string DeltaRuleMixer::unsupported(int64_t batch, int64_t seq_len) const {
+  return kernels_.unsupported(shape_for(batch, seq_len));
 }
 
 size_t DeltaRuleMixer::state_bytes(int seq_len) const {

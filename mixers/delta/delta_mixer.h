@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "mixers/delta/delta_rule.h"
+#include "mixers/delta/delta_rule_gates.h"
 #include "models/head_state_cache.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
@@ -34,10 +35,9 @@ class DeltaRuleMixer : public Mixer {
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  std::vector<Param*> params() override;
   // n_heads * head_dim * head_dim floats, whatever the length.
   size_t state_bytes(int seq_len) const override;
-  const MixerSpec& spec() const override { return spec_; }
+  std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
   bool gated() const { return gated_; }
 
@@ -47,7 +47,8 @@ class DeltaRuleMixer : public Mixer {
   void gates_fwd(int64_t rows, Tensor& q, Tensor& k, Tensor& beta, Tensor& log_decay, const Tensor& q_raw,
                  const Tensor& k_raw, const Tensor& b_raw, const Tensor& a_raw) const;
 
-  MixerSpec spec_;
+  const DeltaRuleKernels& kernels_;
+  const DeltaRuleGateKernels& gate_kernels_;
   bool gated_ = false;
   DeltaRuleOptions options_;
   LinearLayer wq_, wk_, wv_, wb_, wa_, wo_;  // wa_ only when gated

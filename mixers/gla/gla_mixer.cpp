@@ -45,7 +45,10 @@ GlaDecay parse_gla_decay(const std::string& name) {
   throw std::invalid_argument("unknown decay '" + name + "'; known decays: channel, scalar, fixed");
 }
 
-GlaMixer::GlaMixer(const MixerSpec& spec) : spec_(spec) {
+GlaMixer::GlaMixer(const MixerSpec& spec)
+    : Mixer(spec),
+      kernels_(kernels_for<GlaKernels>(spec.device)),
+      decay_kernels_(kernels_for<LogSigmoidDecayKernels>(spec.device)) {
   validate_mixer_shape(spec);
   check_mixer_params(spec,
                      {"decay", "gate_logit_normalizer", "gate_rank", "normalize_output", "output_gate", "chunk_size"});
@@ -83,10 +86,14 @@ GlaMixer::GlaMixer(const MixerSpec& spec) : spec_(spec) {
   norm_bias_ = Tensor({dh}, spec.device);
   norm_dgain_ = Tensor({dh}, spec.device);
   norm_dbias_ = Tensor({dh}, spec.device);
+  add_params(params_of({&wq_, &wk_, &wv_, &wo_}));
+  if (output_gate_) add_params(w_gate_.params());
+  if (decay_ == GlaDecay::channel) add_params(w_decay_down_.params());
+  if (decay_ != GlaDecay::fixed) add_params(w_decay_up_.params());
 }
 
 GlaShape GlaMixer::shape_for(int64_t batch, int64_t seq_len) const {
-  return {batch, seq_len, spec_.n_heads, spec_.head_dim(), spec_.head_dim(), decay_ == GlaDecay::channel};
+  return {{batch, seq_len, spec_.n_heads}, spec_.head_dim(), spec_.head_dim(), decay_ == GlaDecay::channel};
 }
 
 void GlaMixer::decay_fwd(const Tensor& x, DecayBuffers& buf, bool training) {
@@ -117,8 +124,7 @@ void GlaMixer::decay_fwd(const Tensor& x, DecayBuffers& buf, bool training) {
     project(w_decay_up_, x, buf.logits);
   }
   buf.log_decay.resize(buf.logits.shape(), spec_.device);
-  kernels_for<LogSigmoidDecayKernels>(spec_.device)
-      .fwd(buf.logits.data(), buf.log_decay.data(), buf.logits.numel(), tau_);
+  decay_kernels_.fwd(buf.logits.data(), buf.log_decay.data(), buf.logits.numel(), tau_);
 }
 
 void GlaMixer::output_fwd(const Tensor& x, const Tensor& attn, Tensor& y, OutputBuffers& buf, bool training) {
@@ -163,8 +169,7 @@ void GlaMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
       {batch_, shape.heads, gla_num_chunks(seq_len_, options_.chunk_size), shape.key_dim, shape.value_dim},
       spec_.device);
   attn_.resize(x.shape(), spec_.device);
-  kernels_for<GlaKernels>(spec_.device)
-      .fwd(q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), attn_.data(), chunk_states_.data(),
+  kernels_.fwd(q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), attn_.data(), chunk_states_.data(),
            state ? state->state.data() : nullptr, shape, options_);
   output_fwd(x, attn_, y, train_out_, true);
   if (state) state->position = seq_len_;
@@ -197,8 +202,7 @@ void GlaMixer::add_decay_input_grad(Tensor& dx) {
   if (decay_ == GlaDecay::fixed) return;
   const Tensor& logits = train_decay_.logits;
   d_logits_.resize(logits.shape(), spec_.device);
-  kernels_for<LogSigmoidDecayKernels>(spec_.device)
-      .bwd(logits.data(), d_log_decay_.data(), d_logits_.data(), logits.numel(), tau_);
+  decay_kernels_.bwd(logits.data(), d_log_decay_.data(), d_logits_.data(), logits.numel(), tau_);
   if (decay_ == GlaDecay::channel) {
     w_decay_up_.backward(d_logits_, d_low_);
     w_decay_down_.backward(d_low_, dx_part_);
@@ -218,8 +222,7 @@ void GlaMixer::backward(const Tensor& dy, Tensor& dx) {
   dk_.resize(k_.shape(), spec_.device);
   dv_.resize(v_.shape(), spec_.device);
   d_log_decay_.resize(train_decay_.log_decay.shape(), spec_.device);
-  kernels_for<GlaKernels>(spec_.device)
-      .bwd(q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), chunk_states_.data(), d_attn.data(),
+  kernels_.bwd(q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), chunk_states_.data(), d_attn.data(),
            dq_.data(), dk_.data(), dv_.data(), decay_ == GlaDecay::fixed ? nullptr : d_log_decay_.data(), shape,
            options_);
   wq_.backward(dq_, dx);
@@ -246,22 +249,14 @@ void GlaMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   wv_.apply(x_t, v_t_);
   decay_fwd(x_t, step_decay_, false);
   attn_t_.resize(x_t.shape(), spec_.device);
-  kernels_for<GlaKernels>(spec_.device)
-      .decode(q_t_.data(), k_t_.data(), v_t_.data(), step_decay_.log_decay.data(), state.state.data(), attn_t_.data(),
+  kernels_.decode(q_t_.data(), k_t_.data(), v_t_.data(), step_decay_.log_decay.data(), state.state.data(), attn_t_.data(),
               shape_for(state.batch, 1), options_);
   output_fwd(x_t, attn_t_, y_t, step_out_, false);
   ++state.position;
 }
 
-std::vector<Param*> GlaMixer::params() {
-  std::vector<Param*> out;
-  std::vector<LinearLayer*> layers{&wq_, &wk_, &wv_, &wo_};
-  if (output_gate_) layers.push_back(&w_gate_);
-  if (decay_ == GlaDecay::channel) layers.push_back(&w_decay_down_);
-  if (decay_ != GlaDecay::fixed) layers.push_back(&w_decay_up_);
-  for (LinearLayer* layer : layers)
-    for (Param* p : layer->params()) out.push_back(p);
-  return out;
+std::string GlaMixer::unsupported(int64_t batch, int64_t seq_len) const {
+  return kernels_.unsupported(shape_for(batch, seq_len), options_);
 }
 
 size_t GlaMixer::state_bytes(int seq_len) const {

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "mixers/gla/gla.h"
+#include "mixers/gla/log_sigmoid_decay.h"
 #include "models/head_state_cache.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
@@ -36,10 +37,9 @@ class GlaMixer : public Mixer {
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  std::vector<Param*> params() override;
   // n_heads * head_dim * head_dim floats, whatever the length.
   size_t state_bytes(int seq_len) const override;
-  const MixerSpec& spec() const override { return spec_; }
+  std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
   GlaDecay decay() const { return decay_; }
 
@@ -61,7 +61,8 @@ class GlaMixer : public Mixer {
   const Tensor& output_bwd(const Tensor& dy);
   void add_decay_input_grad(Tensor& dx);
 
-  MixerSpec spec_;
+  const GlaKernels& kernels_;
+  const LogSigmoidDecayKernels& decay_kernels_;
   GlaDecay decay_ = GlaDecay::channel;
   bool normalize_ = true, output_gate_ = true;
   float tau_ = 16.0f;

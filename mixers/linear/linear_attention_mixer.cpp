@@ -25,7 +25,10 @@ LinearLayer projection(const MixerSpec& spec, const char* name, int out_features
 
 }  // namespace
 
-LinearAttentionMixer::LinearAttentionMixer(const MixerSpec& spec) : spec_(spec) {
+LinearAttentionMixer::LinearAttentionMixer(const MixerSpec& spec)
+    : Mixer(spec),
+      kernels_(kernels_for<LinearAttentionKernels>(spec.device)),
+      feature_maps_(kernels_for<FeatureMapKernels>(spec.device)) {
   validate_mixer_shape(spec);
   check_mixer_params(spec, {"feature_map", "normalize", "eps", "chunk_size", "feature_dim"});
   try {
@@ -49,6 +52,7 @@ LinearAttentionMixer::LinearAttentionMixer(const MixerSpec& spec) : spec_(spec) 
   wk_ = projection(spec, "k_proj", qk_width, kSeedK);
   wv_ = projection(spec, "v_proj", spec.d_model, kSeedV);
   wo_ = projection(spec, "o_proj", spec.d_model, kSeedO);
+  add_params(params_of({&wq_, &wk_, &wv_, &wo_}));
 }
 
 LinearAttentionShape LinearAttentionMixer::shape_for(int64_t batch, int64_t seq_len) const {
@@ -69,8 +73,8 @@ void LinearAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
   wv_.forward(x, v_);
   phi_q_.resize({batch_, seq_len_, shape.heads * shape.feature_dim}, spec_.device);
   phi_k_.resize(phi_q_.shape(), spec_.device);
-  kernels_for<FeatureMapKernels>(spec_.device).fwd(map_, q_.data(), phi_q_.data(), rows, projected_dim_);
-  kernels_for<FeatureMapKernels>(spec_.device).fwd(map_, k_.data(), phi_k_.data(), rows, projected_dim_);
+  feature_maps_.fwd(map_, q_.data(), phi_q_.data(), rows, projected_dim_);
+  feature_maps_.fwd(map_, k_.data(), phi_k_.data(), rows, projected_dim_);
   attn_.resize(x.shape(), spec_.device);
   if (options_.normalize) denominator_.resize({batch_, shape.heads, seq_len_}, spec_.device);
 
@@ -82,7 +86,7 @@ void LinearAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
     final_kv = state->kv_state.data();
     final_k = state->k_state.data();
   }
-  kernels_for<LinearAttentionKernels>(spec_.device).fwd(phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
+  kernels_.fwd(phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
                        options_.normalize ? denominator_.data() : nullptr, final_kv, final_k, shape, options_);
   wo_.forward(attn_, y);
   if (state) state->position = seq_len_;
@@ -99,13 +103,13 @@ void LinearAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   d_phi_q_.resize(phi_q_.shape(), spec_.device);
   d_phi_k_.resize(phi_k_.shape(), spec_.device);
   dv_.resize(v_.shape(), spec_.device);
-  kernels_for<LinearAttentionKernels>(spec_.device).bwd(phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
+  kernels_.bwd(phi_q_.data(), phi_k_.data(), v_.data(), attn_.data(),
                        options_.normalize ? denominator_.data() : nullptr, d_attn_.data(), d_phi_q_.data(),
                        d_phi_k_.data(), dv_.data(), shape, options_);
   dq_.resize(q_.shape(), spec_.device);
   dk_.resize(k_.shape(), spec_.device);
-  kernels_for<FeatureMapKernels>(spec_.device).bwd(map_, q_.data(), d_phi_q_.data(), dq_.data(), rows, projected_dim_);
-  kernels_for<FeatureMapKernels>(spec_.device).bwd(map_, k_.data(), d_phi_k_.data(), dk_.data(), rows, projected_dim_);
+  feature_maps_.bwd(map_, q_.data(), d_phi_q_.data(), dq_.data(), rows, projected_dim_);
+  feature_maps_.bwd(map_, k_.data(), d_phi_k_.data(), dk_.data(), rows, projected_dim_);
   wq_.backward(dq_, dx);
   wk_.backward(dk_, dx_part_);
   kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
@@ -132,21 +136,17 @@ void LinearAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
   wv_.apply(x_t, v_t_);
   phi_q_t_.resize({state.batch, shape.heads * shape.feature_dim}, spec_.device);
   phi_k_t_.resize(phi_q_t_.shape(), spec_.device);
-  kernels_for<FeatureMapKernels>(spec_.device).fwd(map_, q_t_.data(), phi_q_t_.data(), rows, projected_dim_);
-  kernels_for<FeatureMapKernels>(spec_.device).fwd(map_, k_t_.data(), phi_k_t_.data(), rows, projected_dim_);
+  feature_maps_.fwd(map_, q_t_.data(), phi_q_t_.data(), rows, projected_dim_);
+  feature_maps_.fwd(map_, k_t_.data(), phi_k_t_.data(), rows, projected_dim_);
   attn_t_.resize(x_t.shape(), spec_.device);
-  kernels_for<LinearAttentionKernels>(spec_.device)
-      .decode(phi_q_t_.data(), phi_k_t_.data(), v_t_.data(), state.kv_state.data(), state.k_state.data(),
+  kernels_.decode(phi_q_t_.data(), phi_k_t_.data(), v_t_.data(), state.kv_state.data(), state.k_state.data(),
               attn_t_.data(), shape, options_);
   wo_.apply(attn_t_, y_t);
   ++state.position;
 }
 
-std::vector<Param*> LinearAttentionMixer::params() {
-  std::vector<Param*> out;
-  for (LinearLayer* layer : {&wq_, &wk_, &wv_, &wo_})
-    for (Param* p : layer->params()) out.push_back(p);
-  return out;
+std::string LinearAttentionMixer::unsupported(int64_t batch, int64_t seq_len) const {
+  return kernels_.unsupported(shape_for(batch, seq_len), options_);
 }
 
 size_t LinearAttentionMixer::state_bytes(int seq_len) const {

@@ -34,10 +34,9 @@ class LinearAttentionMixer : public Mixer {
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  std::vector<Param*> params() override;
   // (f * head_dim + f) * n_heads floats, whatever the length.
   size_t state_bytes(int seq_len) const override;
-  const MixerSpec& spec() const override { return spec_; }
+  std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
   FeatureMap feature_map() const { return map_; }
   int64_t feature_width() const { return shape_.feature_dim; }  // f, after phi
@@ -45,7 +44,8 @@ class LinearAttentionMixer : public Mixer {
  private:
   LinearAttentionShape shape_for(int64_t batch, int64_t seq_len) const;
 
-  MixerSpec spec_;
+  const LinearAttentionKernels& kernels_;
+  const FeatureMapKernels& feature_maps_;
   FeatureMap map_ = FeatureMap::elu_plus_one;
   int projected_dim_ = 0;            // q/k width per head, before phi
   LinearAttentionShape shape_;       // heads, feature_dim (f), head_dim; batch/seq_len per call

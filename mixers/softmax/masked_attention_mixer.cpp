@@ -44,14 +44,17 @@ int pattern_param(const MixerSpec& spec, const char* key, int fallback, int mini
 }
 
 MaskedAttentionMixer::MaskedAttentionMixer(const MixerSpec& spec, std::unique_ptr<AttentionKeyPattern> pattern)
-    : spec_(checked(spec)),
+    : Mixer(checked(spec)),
+      kernels_(kernels_for<MaskedAttentionKernels>(spec.device)),
       pattern_(std::move(pattern)),
       proj_(spec),
       spans_(spec.device),
-      decode_spans_(spec.device) {}
+      decode_spans_(spec.device) {
+  add_params(proj_.params());
+}
 
 AttentionShape MaskedAttentionMixer::shape(int64_t batch, int64_t rows) const {
-  return {batch, rows, spec_.n_heads, spec_.head_dim()};
+  return {{batch, rows, spec_.n_heads}, spec_.head_dim()};
 }
 
 void MaskedAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
@@ -62,8 +65,7 @@ void MaskedAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache
   keys_ = pattern_->sequence_spans(q_, k_, shape(batch_, seq_len_), spans_);
   attn_.resize(x.shape(), spec_.device);
   lse_.resize({batch_, spec_.n_heads, seq_len_}, spec_.device);
-  kernels_for<MaskedAttentionKernels>(spec_.device)
-      .fwd(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), keys_, shape(batch_, seq_len_));
+  kernels_.fwd(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), keys_, shape(batch_, seq_len_));
   proj_.out().forward(attn_, y);
   if (!cache) return;
 
@@ -88,8 +90,7 @@ void MaskedAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   dq_.resize(attn_.shape(), spec_.device);
   dk_.resize(attn_.shape(), spec_.device);
   dv_.resize(attn_.shape(), spec_.device);
-  kernels_for<MaskedAttentionKernels>(spec_.device)
-      .bwd(q_.data(), k_.data(), v_.data(), lse_.data(), d_attn_.data(), dq_.data(), dk_.data(), dv_.data(), keys_,
+  kernels_.bwd(q_.data(), k_.data(), v_.data(), lse_.data(), d_attn_.data(), dq_.data(), dk_.data(), dv_.data(), keys_,
            shape(batch_, seq_len_));
   proj_.backward(dq_, dk_, dv_, dx);
 }
@@ -125,13 +126,15 @@ void MaskedAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
   pattern_->keys_written(kv, t, t + 1);
   const SpanTable keys = pattern_->decode_spans(q_t_, kv, decode_spans_);
   attn_t_.resize(x_t.shape(), spec_.device);
-  kernels_for<MaskedAttentionKernels>(spec_.device)
-      .decode(q_t_.data(), kv.keys.data(), kv.values.data(), attn_t_.data(), keys, shape(kv.batch, kv.slots));
+  kernels_.decode(q_t_.data(), kv.keys.data(), kv.values.data(), attn_t_.data(), keys, shape(kv.batch, kv.slots));
   proj_.out().apply(attn_t_, y_t);
   ++kv.position;
 }
 
-std::vector<Param*> MaskedAttentionMixer::params() { return proj_.params(); }
+std::string MaskedAttentionMixer::unsupported(int64_t batch, int64_t seq_len) const {
+  const std::string why = kernels_.unsupported(shape(batch, seq_len));
+  return why.empty() ? pattern_->unsupported(shape(batch, seq_len), spec_.device) : why;
+}
 
 size_t MaskedAttentionMixer::state_bytes(int seq_len) const {
   return 2 * static_cast<size_t>(pattern_->cached_tokens(seq_len)) * static_cast<size_t>(spec_.d_model) * sizeof(float);

@@ -50,6 +50,9 @@ class AttentionKeyPattern {
 
   // Tokens whose keys and values decode keeps after seq_len tokens (Zoology/Based state size).
   virtual int64_t cached_tokens(int64_t seq_len) const = 0;
+
+  // Why the pattern's own kernels cannot select keys for `shape` on `device`; "" when they can.
+  virtual std::string unsupported(const AttentionShape& shape, Device device) const { return {}; }
 };
 
 // An integer param of a pattern (window, sinks, block_size, ...): the fallback when absent;
@@ -64,10 +67,9 @@ class MaskedAttentionMixer : public Mixer {
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  std::vector<Param*> params() override;
   // 2 * cached_tokens(seq_len) * d_model floats: keys and values, as Zoology counts a KV cache.
   size_t state_bytes(int seq_len) const override;
-  const MixerSpec& spec() const override { return spec_; }
+  std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
  protected:
   // The softmax mixer's projections (AttentionProjections), so the same spec.seed gives the same
@@ -79,7 +81,7 @@ class MaskedAttentionMixer : public Mixer {
   AttentionShape shape(int64_t batch, int64_t rows) const;
   std::string name() const { return "mixer '" + spec_.kind + "': "; }
 
-  MixerSpec spec_;
+  const MaskedAttentionKernels& kernels_;
   std::unique_ptr<AttentionKeyPattern> pattern_;
   AttentionProjections proj_;
   // Saved by forward for backward: projections, key spans, attention output, per-row log-sum-exp.

@@ -19,7 +19,10 @@ const MixerSpec& checked(const MixerSpec& spec) {
 
 }  // namespace
 
-SoftmaxAttentionMixer::SoftmaxAttentionMixer(const MixerSpec& spec) : spec_(checked(spec)), proj_(spec) {}
+SoftmaxAttentionMixer::SoftmaxAttentionMixer(const MixerSpec& spec)
+    : Mixer(checked(spec)), kernels_(kernels_for<SoftmaxAttentionKernels>(spec.device)), proj_(spec) {
+  add_params(proj_.params());
+}
 
 void SoftmaxAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   check_mixer_input(spec_, x, 3, "input");
@@ -29,8 +32,7 @@ void SoftmaxAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cach
   proj_.forward(x, q_, k_, v_);
   attn_.resize(x.shape(), x.device());
   lse_.resize({batch_, spec_.n_heads, seq_len_}, x.device());
-  kernels_for<SoftmaxAttentionKernels>(x.device())
-      .fwd(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), shape);
+  kernels_.fwd(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), shape);
   proj_.out().forward(attn_, y);
   if (!cache) return;
 
@@ -56,8 +58,7 @@ void SoftmaxAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   dq_.resize(attn_.shape(), dy.device());
   dk_.resize(attn_.shape(), dy.device());
   dv_.resize(attn_.shape(), dy.device());
-  kernels_for<SoftmaxAttentionKernels>(dy.device())
-      .bwd(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), d_attn_.data(), dq_.data(), dk_.data(),
+  kernels_.bwd(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), d_attn_.data(), dq_.data(), dk_.data(),
            dv_.data(), shape);
   proj_.backward(dq_, dk_, dv_, dx);
 }
@@ -89,13 +90,14 @@ void SoftmaxAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cac
       .copy_rows(v_t_.data(), D, kv.values.data() + slot, kv.max_len * D, kv.batch, D);
   attn_t_.resize(x_t.shape(), x_t.device());
   const AttentionShape cache_shape{kv.batch, kv.max_len, spec_.n_heads, spec_.head_dim()};
-  kernels_for<SoftmaxAttentionKernels>(x_t.device())
-      .decode(q_t_.data(), kv.keys.data(), kv.values.data(), kv.position + 1, attn_t_.data(), cache_shape);
+  kernels_.decode(q_t_.data(), kv.keys.data(), kv.values.data(), kv.position + 1, attn_t_.data(), cache_shape);
   proj_.out().apply(attn_t_, y_t);
   ++kv.position;
 }
 
-std::vector<Param*> SoftmaxAttentionMixer::params() { return proj_.params(); }
+std::string SoftmaxAttentionMixer::unsupported(int64_t batch, int64_t seq_len) const {
+  return kernels_.unsupported(AttentionShape{{batch, seq_len, spec_.n_heads}, spec_.head_dim()});
+}
 
 size_t SoftmaxAttentionMixer::state_bytes(int seq_len) const {
   return 2 * static_cast<size_t>(seq_len) * static_cast<size_t>(spec_.d_model) * sizeof(float);

@@ -4,6 +4,7 @@
 #pragma once
 #include <memory>
 
+#include "mixers/softmax/softmax_attention.h"
 #include "models/mixer.h"
 #include "mixers/softmax/attention_projections.h"
 
@@ -26,12 +27,11 @@ class SoftmaxAttentionMixer : public Mixer {
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  std::vector<Param*> params() override;
   size_t state_bytes(int seq_len) const override;
-  const MixerSpec& spec() const override { return spec_; }
+  std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
  private:
-  MixerSpec spec_;
+  const SoftmaxAttentionKernels& kernels_;
   AttentionProjections proj_;
   // Saved by forward for backward: projections, attention output and per-row log-sum-exp.
   Tensor q_, k_, v_, attn_, lse_;

@@ -57,6 +57,10 @@ class BlockTopkPattern : public AttentionKeyPattern {
 
   int64_t cached_tokens(int64_t seq_len) const override { return seq_len; }
 
+  std::string unsupported(const AttentionShape& shape, Device device) const override {
+    return kernels_for<BlockTopkKernels>(device).unsupported(shape, sel_);
+  }
+
  private:
   static AttentionShape cache_shape(const MaskedAttentionCache& cache) {
     return {cache.batch, cache.slots, cache.keys.dim(2), cache.keys.dim(3)};

@@ -39,7 +39,11 @@ const MixerSpec& checked(const MixerSpec& spec) {
 
 }  // namespace
 
-SsmMixer::SsmMixer(const MixerSpec& spec) : spec_(checked(spec)) {
+SsmMixer::SsmMixer(const MixerSpec& spec)
+    : Mixer(checked(spec)),
+      kernels_(kernels_for<SsdKernels>(spec.device)),
+      conv_kernels_(kernels_for<CausalConv1dKernels>(spec.device)),
+      gate_kernels_(kernels_for<SwishGateKernels>(spec.device)) {
   d_state_ = positive_param(spec, "d_state", 16, 1);
   d_inner_ = static_cast<int64_t>(positive_param(spec, "expand", 2, 1)) * spec.d_model;
   head_dim_ = positive_param(spec, "head_dim", 16, 1);
@@ -79,10 +83,14 @@ SsmMixer::SsmMixer(const MixerSpec& spec) : spec_(checked(spec)) {
   }
   // Initialised on the host from the seed, then placed: the same values on every device.
   for (Param* p : {&conv_weight_, &conv_bias_, &dt_bias_, &a_log_, &d_skip_}) place_param(*p, spec.device);
+  add_params(in_proj_.params());
+  if (conv_kernel_ > 0) add_params({&conv_weight_, &conv_bias_});
+  add_params({&dt_bias_, &a_log_, &d_skip_});
+  add_params(out_proj_.params());
 }
 
 SsdShape SsmMixer::shape_for(int64_t batch, int64_t seq_len) const {
-  return {batch, seq_len, heads_, head_dim_, d_state_};
+  return {{batch, seq_len, heads_}, head_dim_, d_state_};
 }
 
 SsdInputs SsmMixer::scan_inputs(const Tensor& zxbcdt, const Tensor& xbc) {
@@ -105,9 +113,9 @@ void SsmMixer::conv_fwd(const Tensor& zxbcdt, Tensor& conv_out, Tensor& xbc, int
   if (conv_kernel_ == 0) return;
   conv_out.resize({batch, seq_len, conv_channels_}, spec_.device);
   xbc.resize(conv_out.shape(), spec_.device);
-  kernels_for<CausalConv1dKernels>(spec_.device).fwd(zxbcdt.data() + d_inner_, proj_width_, conv_weight_.value.data(),
+  conv_kernels_.fwd(zxbcdt.data() + d_inner_, proj_width_, conv_weight_.value.data(),
                     conv_bias_.value.data(), conv_out.data(), {batch, seq_len, conv_channels_, conv_kernel_});
-  kernels_for<SwishGateKernels>(spec_.device).silu_fwd(conv_out.data(), xbc.data(), conv_out.numel());
+  gate_kernels_.silu_fwd(conv_out.data(), xbc.data(), conv_out.numel());
 }
 
 void SsmMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
@@ -119,17 +127,14 @@ void SsmMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   in_proj_.forward(x, zxbcdt_);
   conv_fwd(zxbcdt_, conv_out_, xbc_, batch_, seq_len_);
   y_.resize({batch_, seq_len_, d_inner_}, spec_.device);
-  kernels_for<SsdKernels>(spec_.device)
-      .fwd(scan_inputs(zxbcdt_, xbc_), y_.data(), state ? state->ssm_state.data() : nullptr, ws_,
+  kernels_.fwd(scan_inputs(zxbcdt_, xbc_), y_.data(), state ? state->ssm_state.data() : nullptr, ws_,
            shape_for(batch_, seq_len_), chunk_size_);
   gated_.resize(y_.shape(), spec_.device);
-  kernels_for<SwishGateKernels>(spec_.device)
-      .fwd(y_.data(), zxbcdt_.data(), gated_.data(), rows, d_inner_, proj_width_);
+  gate_kernels_.fwd(y_.data(), zxbcdt_.data(), gated_.data(), rows, d_inner_, proj_width_);
   out_proj_.forward(gated_, y);
   if (!state) return;
   if (conv_kernel_ > 0)
-    kernels_for<CausalConv1dKernels>(spec_.device)
-        .final_state(zxbcdt_.data() + d_inner_, proj_width_, state->conv_state.data(),
+    conv_kernels_.final_state(zxbcdt_.data() + d_inner_, proj_width_, state->conv_state.data(),
                      {batch_, seq_len_, conv_channels_, conv_kernel_});
   state->position = seq_len_;
 }
@@ -143,8 +148,7 @@ void SsmMixer::backward(const Tensor& dy, Tensor& dx) {
   out_proj_.backward(dy, d_gated_);
   d_zxbcdt_.resize(zxbcdt_.shape(), spec_.device);  // every column is overwritten below
   d_y_.resize(y_.shape(), spec_.device);
-  kernels_for<SwishGateKernels>(spec_.device)
-      .bwd(y_.data(), zxbcdt_.data(), d_gated_.data(), d_y_.data(), d_zxbcdt_.data(), rows, d_inner_, proj_width_,
+  gate_kernels_.bwd(y_.data(), zxbcdt_.data(), d_gated_.data(), d_y_.data(), d_zxbcdt_.data(), rows, d_inner_, proj_width_,
            proj_width_);
 
   SsdGrads grads;
@@ -164,15 +168,12 @@ void SsmMixer::backward(const Tensor& dy, Tensor& dx) {
   grads.ddt_bias = dt_bias_.grad.data();
   grads.da_log = a_log_.grad.data();
   grads.dd_skip = d_skip_.grad.data();
-  kernels_for<SsdKernels>(spec_.device)
-      .bwd(scan_inputs(zxbcdt_, xbc_), d_y_.data(), grads, ws_, shape_for(batch_, seq_len_), chunk_size_);
+  kernels_.bwd(scan_inputs(zxbcdt_, xbc_), d_y_.data(), grads, ws_, shape_for(batch_, seq_len_), chunk_size_);
 
   if (conv_kernel_ > 0) {
     d_conv_out_.resize(conv_out_.shape(), spec_.device);
-    kernels_for<SwishGateKernels>(spec_.device)
-        .silu_bwd(conv_out_.data(), d_xbc_.data(), d_conv_out_.data(), conv_out_.numel());
-    kernels_for<CausalConv1dKernels>(spec_.device)
-        .bwd(zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.value.data(), d_conv_out_.data(),
+    gate_kernels_.silu_bwd(conv_out_.data(), d_xbc_.data(), d_conv_out_.data(), conv_out_.numel());
+    conv_kernels_.bwd(zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.value.data(), d_conv_out_.data(),
              d_zxbcdt_.data() + d_inner_, proj_width_, conv_weight_.grad.data(), conv_bias_.grad.data(),
              {batch_, seq_len_, conv_channels_, conv_kernel_});
   }
@@ -196,30 +197,20 @@ void SsmMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   if (conv_kernel_ > 0) {
     conv_out_t_.resize({batch, conv_channels_}, spec_.device);
     xbc_t_.resize(conv_out_t_.shape(), spec_.device);
-    kernels_for<CausalConv1dKernels>(spec_.device)
-        .decode(zxbcdt_t_.data() + d_inner_, proj_width_, conv_weight_.value.data(), conv_bias_.value.data(),
+    conv_kernels_.decode(zxbcdt_t_.data() + d_inner_, proj_width_, conv_weight_.value.data(), conv_bias_.value.data(),
                 state.conv_state.data(), conv_out_t_.data(), {batch, 1, conv_channels_, conv_kernel_});
-    kernels_for<SwishGateKernels>(spec_.device).silu_fwd(conv_out_t_.data(), xbc_t_.data(), conv_out_t_.numel());
+    gate_kernels_.silu_fwd(conv_out_t_.data(), xbc_t_.data(), conv_out_t_.numel());
   }
   y_t_.resize({batch, d_inner_}, spec_.device);
-  kernels_for<SsdKernels>(spec_.device)
-      .decode(scan_inputs(zxbcdt_t_, xbc_t_), state.ssm_state.data(), y_t_.data(), step_ws_, shape_for(batch, 1));
+  kernels_.decode(scan_inputs(zxbcdt_t_, xbc_t_), state.ssm_state.data(), y_t_.data(), step_ws_, shape_for(batch, 1));
   gated_t_.resize(y_t_.shape(), spec_.device);
-  kernels_for<SwishGateKernels>(spec_.device)
-      .fwd(y_t_.data(), zxbcdt_t_.data(), gated_t_.data(), batch, d_inner_, proj_width_);
+  gate_kernels_.fwd(y_t_.data(), zxbcdt_t_.data(), gated_t_.data(), batch, d_inner_, proj_width_);
   out_proj_.apply(gated_t_, y_t);
   ++state.position;
 }
 
-std::vector<Param*> SsmMixer::params() {
-  std::vector<Param*> out = in_proj_.params();
-  if (conv_kernel_ > 0) {
-    out.push_back(&conv_weight_);
-    out.push_back(&conv_bias_);
-  }
-  for (Param* p : {&dt_bias_, &a_log_, &d_skip_}) out.push_back(p);
-  for (Param* p : out_proj_.params()) out.push_back(p);
-  return out;
+std::string SsmMixer::unsupported(int64_t batch, int64_t seq_len) const {
+  return kernels_.unsupported(shape_for(batch, seq_len));
 }
 
 size_t SsmMixer::state_bytes(int seq_len) const {

@@ -12,6 +12,8 @@
 #include <memory>
 
 #include "mixers/ssm/ssd.h"
+#include "ops/causal_conv1d.h"
+#include "ops/swish_gate.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
 
@@ -35,10 +37,9 @@ class SsmMixer : public Mixer {
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  std::vector<Param*> params() override;
   // (d_inner * N + (conv_kernel - 1) * (d_inner + 2N)) floats, whatever the length.
   size_t state_bytes(int seq_len) const override;
-  const MixerSpec& spec() const override { return spec_; }
+  std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
   int64_t ssm_heads() const { return heads_; }
   int64_t d_inner() const { return d_inner_; }
@@ -50,7 +51,9 @@ class SsmMixer : public Mixer {
   // zxbcdt [rows, proj_width] -> conv_out (pre-activation) and xbc = silu(conv_out); no-op without conv.
   void conv_fwd(const Tensor& zxbcdt, Tensor& conv_out, Tensor& xbc, int64_t batch, int64_t seq_len);
 
-  MixerSpec spec_;
+  const SsdKernels& kernels_;
+  const CausalConv1dKernels& conv_kernels_;
+  const SwishGateKernels& gate_kernels_;
   int64_t d_inner_ = 0, heads_ = 0, head_dim_ = 0, d_state_ = 0, conv_kernel_ = 0, chunk_size_ = 64;
   int64_t conv_channels_ = 0, proj_width_ = 0;  // d_inner + 2N; 2 d_inner + 2N + heads
   LinearLayer in_proj_, out_proj_;
