@@ -9,13 +9,13 @@
 namespace seqbench::bench {
 namespace {
 
-// Google Benchmark's counter names as metric names and units the store and gate understand.
-std::pair<std::string, std::string> counter_metric(const std::string& counter) {
-  if (counter == "FLOP/s") return {"flops_per_s", "FLOP/s"};
-  if (counter == "tokens/s") return {"tokens_per_s", "tokens/s"};
-  if (counter == "bytes_per_second") return {"bytes_per_s", "bytes/s"};
-  if (counter == "items_per_second") return {"items_per_s", "items/s"};
-  return {counter, ""};
+// Google Benchmark's counter names as metric catalog names; "" for a counter the catalog lacks.
+std::string counter_metric(const std::string& counter) {
+  if (counter == "FLOP/s") return "flops_per_s";
+  if (counter == "tokens/s") return "tokens_per_s";
+  if (counter == "bytes_per_second") return "bytes_per_s";
+  if (counter == "items_per_second") return "items_per_s";
+  return "";
 }
 
 double to_ms(double value, benchmark::TimeUnit unit) { return value / benchmark::GetTimeUnitMultiplier(unit) * 1e3; }
@@ -60,13 +60,20 @@ void StoreReporter::ReportRuns(const std::vector<Run>& runs) {
     cell.error = first->error_message;
     any_failed_ = true;
   } else {
-    // Times first, then the counters in name order.
-    metrics.push_back(metric_from_samples("real_time_ms", "ms", samples["real_time_ms"]));
-    metrics.push_back(metric_from_samples("cpu_time_ms", "ms", samples["cpu_time_ms"]));
+    // Times first, then the counters in name order. A counter without a catalog entry fails the
+    // cell (naming it) rather than storing a metric no report knows the unit or direction of.
+    metrics.push_back(make_metric("real_time_ms", samples["real_time_ms"]));
+    metrics.push_back(make_metric("cpu_time_ms", samples["cpu_time_ms"]));
     for (const auto& [counter, values] : samples) {
       if (counter == "real_time_ms" || counter == "cpu_time_ms") continue;
-      const auto [metric, unit] = counter_metric(counter);
-      metrics.push_back(metric_from_samples(metric, unit, values));
+      const std::string metric = counter_metric(counter);
+      if (metric.empty()) {
+        cell.status = "failed";
+        cell.error = "benchmark counter '" + counter + "' has no metric in reports/metric_catalog.cpp";
+        any_failed_ = true;
+        continue;
+      }
+      metrics.push_back(make_metric(metric, values));
     }
   }
   store_->add_cell(run_id_, cell, metrics);

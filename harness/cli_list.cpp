@@ -5,14 +5,15 @@
 #include "harness/cli_commands.h"
 #include "harness/suites.h"
 #include "models/mixer_registry.h"
+#include "reports/metric_catalog.h"
 #include "tasks/task.h"
 
 namespace seqbench {
 
 CommandHandler register_list_command(CLI::App& app, CLI::App*& subcommand) {
   auto what = std::make_shared<std::string>("all");
-  subcommand = app.add_subcommand("list", "List mixer backends, tasks and built-in suites");
-  subcommand->add_option("what", *what, "What to list")->check(CLI::IsMember({"all", "backends", "tasks", "suites"}));
+  subcommand = app.add_subcommand("list", "List mixer backends, tasks, built-in suites and metrics");
+  subcommand->add_option("what", *what, "What to list")->check(CLI::IsMember({"all", "backends", "tasks", "suites", "metrics"}));
   return [what](const std::string&) {
     if (*what == "all" || *what == "backends") {
       std::cout << "backends:\n";
@@ -28,6 +29,7 @@ CommandHandler register_list_command(CLI::App& app, CLI::App*& subcommand) {
       std::cout << "suites:\n";
       for (const auto& s : builtin_suites()) std::cout << "  " << s.name << "  " << s.description << "\n";
     }
+    if (*what == "metrics") std::cout << render_metric_catalog();
     return static_cast<int>(kExitOk);
   };
 }

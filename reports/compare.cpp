@@ -105,13 +105,15 @@ MetricComparison compare_metric(const std::string& cell, const Metric& baseline,
   MetricComparison row;
   row.cell = cell;
   row.metric = baseline.name;
-  row.unit = baseline.unit.empty() ? candidate.unit : baseline.unit;
+  // The catalog's unit wins over the stored one; a name it lacks keeps what the store says.
+  const MetricInfo* info = find_metric_info(baseline.name);
+  row.unit = info ? info->unit : baseline.unit.empty() ? candidate.unit : baseline.unit;
   row.baseline = baseline.value;
   row.candidate = candidate.value;
   row.ratio = ratio_of(baseline.value, candidate.value);
   row.n_baseline = baseline.n;
   row.n_candidate = candidate.n;
-  row.direction = metric_direction(row.metric, row.unit);
+  row.direction = metric_direction(row.metric);
   const auto min = static_cast<size_t>(std::max(1, options.min_samples));
   if (finite_count(baseline.samples) >= min && finite_count(candidate.samples) >= min) {
     const MannWhitneyResult u = mann_whitney_u(baseline.samples, candidate.samples);

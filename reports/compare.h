@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "reports/metric_direction.h"
+#include "reports/metric_catalog.h"
 #include "reports/run_matching.h"
 
 namespace seqbench {

@@ -56,7 +56,7 @@ GateRow judge_metric(const MetricComparison& c, const GateOptions& o) {
     row.reason = "not gated (informational)";
     return row;
   }
-  if (is_score_metric(c.metric, c.unit)) return judge_score(row, o);
+  if (is_score_metric(c.metric)) return judge_score(row, o);
   row.change = worse_fraction(c.baseline, c.candidate, c.direction);
   const bool significant = !c.p_value || *c.p_value < o.alpha;
   const std::string limit = percent(o.max_regression);
@@ -102,7 +102,7 @@ std::string change_text(const GateRow& r) {
   if (r.metric == "(cell)" || r.verdict == GateVerdict::informational) return "-";
   // Scores change in absolute terms; everything else relative, shown with the sign of "worse".
   if (r.change == 0) return "0";
-  if (r.unit == "fraction") return (r.change > 0 ? "" : "+") + short_number(-r.change);
+  if (is_score_metric(r.metric)) return (r.change > 0 ? "" : "+") + short_number(-r.change);
   return r.change > 0 ? percent(r.change) + " worse" : percent(-r.change) + " better";
 }
 
@@ -164,7 +164,7 @@ GateResult gate_runs(const LoadedRun& baseline, const LoadedRun& candidate, cons
       if (!metric_selected(m.name, options.only)) continue;
       if (const Metric* other = find_metric(*pair.candidate, m.name)) {
         result.rows.push_back(judge_metric(compare_metric(pair.baseline->label, m, *other, compare), options));
-      } else if (metric_direction(m.name, m.unit) != MetricDirection::informational) {
+      } else if (metric_direction(m.name) != MetricDirection::informational) {
         GateRow row = cell_row(pair.baseline->label, missing, "metric missing from the candidate");
         row.metric = m.name;
         row.baseline = m.value;

@@ -1,5 +1,5 @@
 // `seqbench gate`: pass or fail a candidate run against a baseline. A metric regresses when it is
-// worse (by reports/metric_direction.h) by more than max_regression AND the difference is beyond
+// worse (by its direction in reports/metric_catalog.h) by more than max_regression AND the difference is beyond
 // noise: the two-sided Mann-Whitney U test rejects at alpha when both sides have repetitions;
 // single-sample metrics are judged on the threshold alone. Scores (accuracy, exact match: single
 // numbers in [0, 1]) regress when they drop by more than max_accuracy_drop, absolute. A cell that

@@ -22,10 +22,6 @@ std::vector<double> normal_samples(double mean, double sd, int n, uint64_t seed)
   return out;
 }
 
-Metric scalar(const std::string& name, double value, const std::string& unit) {
-  return metric_from_samples(name, unit, {value});
-}
-
 // What one cell of a crafted run measured.
 struct CellPlan {
   std::string backend = "softmax";
@@ -67,8 +63,8 @@ int64_t write_run(const std::string& db, const std::vector<CellPlan>& cells) {
 
 CellPlan timed_cell(double mean_ms, uint64_t sample_seed, double accuracy = 0.9) {
   CellPlan plan;
-  plan.metrics = {metric_from_samples("prefill_ms@len64", "ms", normal_samples(mean_ms, 0.1, 20, sample_seed)),
-                  scalar("accuracy", accuracy, "fraction"), scalar("best_lr", 1e-3, "lr")};
+  plan.metrics = {make_metric("prefill_ms@len64", normal_samples(mean_ms, 0.1, 20, sample_seed)),
+                  make_metric("accuracy", accuracy), make_metric("best_lr", 1e-3)};
   return plan;
 }
 
@@ -122,20 +118,6 @@ TEST_CASE("the Mann-Whitney U test matches scipy.stats.mannwhitneyu (two-sided, 
   CHECK_THROWS_AS(mann_whitney_u({}, {1.0}), std::invalid_argument);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   CHECK(mann_whitney_u({1, 2, 3, nan}, {4, 5, 6}).p_value == Approx(0.1));
-}
-
-TEST_CASE("metric directions come from the name, then the unit") {
-  CHECK(metric_direction("prefill_ms@len256", "ms") == MetricDirection::lower_is_better);
-  CHECK(metric_direction("peak_mem_bytes@train", "bytes") == MetricDirection::lower_is_better);
-  CHECK(metric_direction("accuracy@len512", "fraction") == MetricDirection::higher_is_better);
-  CHECK(metric_direction("train_tokens_per_s", "tokens/s") == MetricDirection::higher_is_better);
-  CHECK(metric_direction("flops_per_s", "FLOP/s") == MetricDirection::higher_is_better);
-  CHECK(metric_direction("some_new_time", "ms") == MetricDirection::lower_is_better);
-  CHECK(metric_direction("some_new_rate", "widgets/s") == MetricDirection::higher_is_better);
-  CHECK(metric_direction("best_lr", "lr") == MetricDirection::informational);
-  CHECK(metric_direction("train_seconds", "s") == MetricDirection::informational);
-  CHECK(is_score_metric("exact_match", "fraction"));
-  CHECK_FALSE(is_score_metric("prefill_ms@len64", "ms"));
 }
 
 TEST_CASE("run references name a run in the default file or in another file") {
@@ -221,8 +203,8 @@ TEST_CASE("a large change that is not beyond noise, or a small significant one, 
   const std::string db = dir.file("r.db");
   CellPlan noisy_base, noisy_candidate;
   // Three repetitions each: the smallest exact two-sided p is 0.1, so nothing can be significant.
-  noisy_base.metrics = {metric_from_samples("decode_ms_per_token@ctx512", "ms", {10.0, 10.5, 11.0})};
-  noisy_candidate.metrics = {metric_from_samples("decode_ms_per_token@ctx512", "ms", {10.2, 12.0, 13.5})};
+  noisy_base.metrics = {make_metric("decode_ms_per_token@ctx512", {10.0, 10.5, 11.0})};
+  noisy_candidate.metrics = {make_metric("decode_ms_per_token@ctx512", {10.2, 12.0, 13.5})};
   const int64_t a = write_run(db, {noisy_base});
   const int64_t b = write_run(db, {noisy_candidate});
   GateResult result = gate_runs(load(db, a), load(db, b), GateOptions{});
@@ -242,8 +224,8 @@ TEST_CASE("scores gate on an absolute drop, throughputs on a relative one, singl
   const std::string db = dir.file("r.db");
   auto plan = [](double accuracy, double tokens_per_s, double peak_bytes) {
     CellPlan p;
-    p.metrics = {scalar("accuracy", accuracy, "fraction"), scalar("train_tokens_per_s", tokens_per_s, "tokens/s"),
-                 scalar("peak_mem_bytes@train", peak_bytes, "bytes")};
+    p.metrics = {make_metric("accuracy", accuracy), make_metric("train_tokens_per_s", tokens_per_s),
+                 make_metric("peak_mem_bytes@train", peak_bytes)};
     return p;
   };
   const int64_t base = write_run(db, {plan(0.90, 1000, 1e6)});

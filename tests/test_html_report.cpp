@@ -133,9 +133,9 @@ TEST_CASE("seqbench report --format html writes the page for a stored run") {
     cell.d_model = 32;
     cell.state_bytes = 8192;
     store.add_cell(run, cell,
-                   {metric_from_samples("accuracy", "fraction", {0.75}),
-                    metric_from_samples("prefill_ms@len64", "ms", {1.0, 1.1, 0.9}),
-                    metric_from_samples("prefill_ms@len128", "ms", {2.0, 2.1, 1.9})});
+                   {make_metric("accuracy", {0.75}),
+                    make_metric("prefill_ms@len64", {1.0, 1.1, 0.9}),
+                    make_metric("prefill_ms@len128", {2.0, 2.1, 1.9})});
     store.finish_run(run, RunStatus::ok);
   }
   const std::string page = dir.file("report.html");
