@@ -1,6 +1,5 @@
 #include "harness/cli.h"
 
-#include <fstream>
 #include <iostream>
 #include <vector>
 
@@ -31,16 +30,6 @@ const std::vector<CommandRegistration>& command_registrations() {
 }
 
 }  // namespace
-
-void write_text_output(const std::string& text, const std::string& path) {
-  if (path.empty() || path == "-") {
-    std::cout << text;
-    return;
-  }
-  std::ofstream out(path);
-  if (!out) throw std::invalid_argument("cannot write output file '" + path + "'");
-  out << text;
-}
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"seqbench: train and evaluate sequence mixers on recall tasks, measure their cost, "

@@ -2,6 +2,7 @@
 
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
+#include "harness/output_file.h"
 #include "reports/compare.h"
 
 namespace seqbench {
@@ -9,6 +10,7 @@ namespace {
 
 struct CompareFlags {
   std::string baseline, candidate, db = "seqbench.db", format = "md", output;
+  bool force = false;
   CompareOptions options;
 };
 
@@ -37,11 +39,12 @@ CommandHandler register_compare_command(CLI::App& app, CLI::App*& subcommand) {
       ->check(CLI::Range(1, 1000000));
   subcommand->add_option("--only", f->options.only,
                          "Only metrics whose name contains this text (repeatable), e.g. --only prefill_ms --only accuracy");
-  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout");
+  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout (never over a results store)");
+  subcommand->add_flag("--force", f->force, "Overwrite an existing output file (never a SQLite file)");
   return [f](const std::string&) {
     const LoadedRun a = load_run(parse_run_ref(f->baseline, f->db));
     const LoadedRun b = load_run(parse_run_ref(f->candidate, f->db));
-    write_text_output(render_comparison(compare_runs(a, b, f->options), f->format), f->output);
+    write_text_output(render_comparison(compare_runs(a, b, f->options), f->format), f->output, f->force);
     return static_cast<int>(kExitOk);
   };
 }

@@ -7,6 +7,7 @@
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
 #include "harness/cli_task_split.h"
+#include "harness/output_file.h"
 
 namespace seqbench {
 namespace {
@@ -15,6 +16,7 @@ struct ExportFlags {
   TaskSplitFlags split;
   std::string format = "jsonl";
   std::string output;
+  bool force = false;
 };
 
 }  // namespace
@@ -29,11 +31,14 @@ CommandHandler register_dataset_command(CLI::App& app, CLI::App*& subcommand) {
   export_command->add_option("--format", f->format, "jsonl or bin")
       ->capture_default_str()
       ->check(CLI::IsMember({"jsonl", "bin"}));
-  export_command->add_option("-o,--output", f->output, "Output file")->required();
+  export_command->add_option("-o,--output", f->output, "Output file (never over a results store)")->required();
+  export_command->add_flag("--force", f->force, "Overwrite an existing output file (never a SQLite file)");
   return [f](const std::string&) {
+    check_output_path(f->output, f->force, "-o");  // before generating a large split
     const TaskInstance instance = build_task(f->split.task, task_overrides(f->split), f->split.seed);
     const TokenDataset& data = select_split(instance, f->split.split);
-    write_dataset_file(data, f->output, f->format);
+    write_output_file(f->output, f->force, "-o",
+                      [&](const std::string& temporary) { write_dataset_file(data, temporary, f->format); });
     std::cerr << "wrote " << data.num_examples << " examples of length " << data.seq_len << " (vocab "
               << data.vocab_size << ", " << data.labelled_positions() << " labelled positions) to " << f->output
               << "\n";

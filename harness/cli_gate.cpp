@@ -3,6 +3,7 @@
 
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
+#include "harness/output_file.h"
 #include "reports/gate.h"
 
 namespace seqbench {
@@ -10,6 +11,7 @@ namespace {
 
 struct GateFlags {
   std::string baseline, candidate, db = "seqbench.db", format = "md", output;
+  bool force = false;
   std::string max_regression = "5%";
   GateOptions options;
 };
@@ -61,14 +63,15 @@ CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand) {
       ->check(CLI::IsMember({"md", "markdown", "csv", "json"}));
   subcommand->add_option("--only", f->options.only,
                          "Only metrics whose name contains this text (repeatable), e.g. --only prefill_ms --only accuracy");
-  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout");
+  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout (never over a results store)");
+  subcommand->add_flag("--force", f->force, "Overwrite an existing output file (never a SQLite file)");
   return [f](const std::string&) {
     GateOptions options = f->options;
     options.max_regression = parse_fraction(f->max_regression, "--max-regression");
     const LoadedRun baseline = load_run(parse_run_ref(f->baseline, f->db));
     const LoadedRun candidate = load_run(parse_run_ref(f->candidate, f->db));
     const GateResult result = gate_runs(baseline, candidate, options);
-    write_text_output(render_gate(result, f->format), f->output);
+    write_text_output(render_gate(result, f->format), f->output, f->force);
     return static_cast<int>(result.passed() ? kExitOk : kExitRunFailed);
   };
 }

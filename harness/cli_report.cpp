@@ -3,6 +3,7 @@
 
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
+#include "harness/output_file.h"
 #include "reports/leaderboard.h"
 
 namespace seqbench {
@@ -10,6 +11,7 @@ namespace {
 
 struct ReportFlags {
   std::string db = "seqbench.db", format = "md", output;
+  bool force = false;
   std::optional<int64_t> run;
 };
 
@@ -23,10 +25,11 @@ CommandHandler register_report_command(CLI::App& app, CLI::App*& subcommand) {
   subcommand->add_option("--format", f->format, "md, csv, json or html (one self-contained page with plots)")
       ->capture_default_str()
       ->check(CLI::IsMember({"md", "markdown", "csv", "json", "html"}));
-  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout");
+  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout (never over a results store)");
+  subcommand->add_flag("--force", f->force, "Overwrite an existing output file (never a SQLite file)");
   return [f](const std::string&) {
     ResultsStore store(f->db);
-    write_text_output(render_leaderboard(load_leaderboard(store, f->run), f->format), f->output);
+    write_text_output(render_leaderboard(load_leaderboard(store, f->run), f->format), f->output, f->force);
     return static_cast<int>(kExitOk);
   };
 }
