@@ -22,10 +22,10 @@ double to_ms(double value, benchmark::TimeUnit unit) { return value / benchmark:
 
 }  // namespace
 
+// Opening the store here, before any benchmark runs, is what refuses a bad --store up front; the
+// run itself begins with the first result, so a filter that matches nothing stores nothing.
 StoreReporter::StoreReporter(const std::string& db_path, const std::string& command_line)
-    : store_(std::make_unique<ResultsStore>(db_path)) {
-  run_id_ = store_->begin_run(capture_run_info(command_line, "cpu", 0, "bench"));
-}
+    : store_(std::make_unique<ResultsStore>(db_path)), command_line_(command_line) {}
 
 void StoreReporter::ReportRuns(const std::vector<Run>& runs) {
   ConsoleReporter::ReportRuns(runs);
@@ -42,6 +42,7 @@ void StoreReporter::ReportRuns(const std::vector<Run>& runs) {
     for (const auto& [name, counter] : run.counters) samples[name].push_back(counter.value);
   }
   if (!first) return;
+  if (run_id_ == 0) run_id_ = store_->begin_run(capture_run_info(command_line_, "cpu", 0, "bench"));
   const std::string name = first->run_name.function_name;
   CellRecord cell;
   const BenchmarkInfo* info = find_benchmark_info(name);
@@ -81,6 +82,7 @@ void StoreReporter::ReportRuns(const std::vector<Run>& runs) {
 }
 
 int64_t StoreReporter::finish() {
+  if (run_id_ == 0) return 0;
   store_->finish_run(run_id_, any_failed_ ? RunStatus::failed : RunStatus::ok);
   return run_id_;
 }

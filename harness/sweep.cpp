@@ -124,7 +124,8 @@ Sweep expand_sweep(const nlohmann::json& spec) {
 
   std::vector<uint64_t> seeds;
   for (const auto& s : as_list(spec.contains("seeds") ? spec["seeds"] : spec.value("seed", nlohmann::json(0)), "seeds")) {
-    if (!s.is_number_integer() || s.get<int64_t>() < 0) fail("seeds", "expected non-negative integers, got " + s.dump());
+    // Up to 2^64 - 1, the range --seed accepts (parsed JSON holds those as unsigned).
+    if (!s.is_number_unsigned() && !(s.is_number_integer() && s.get<int64_t>() >= 0)) fail("seeds", "expected integers from 0 to 18446744073709551615, got " + s.dump());
     seeds.push_back(s.get<uint64_t>());
   }
   const nlohmann::json model = spec.value("model", nlohmann::json::object());

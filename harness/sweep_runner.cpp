@@ -17,11 +17,11 @@ std::string task_key(const CellSpec& cell) {
   return cell.task + cell.task_params.dump() + "#" + std::to_string(cell.seed);
 }
 
-bool in_shard(size_t index, const RunOptions& options) {
+}  // namespace
+
+bool cell_in_shard(size_t index, const RunOptions& options) {
   return static_cast<int>(index % options.shard_count) == options.shard_index;
 }
-
-}  // namespace
 
 void validate_sweep(const Sweep& sweep) {
   if (sweep.cells.empty()) throw SweepError("sweep '" + sweep.name + "' expands to no cells");
@@ -65,7 +65,7 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream
       store.begin_run(capture_run_info(options.command_line, device, sweep.cells.front().seed, sweep.name));
   const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < sweep.cells.size(); ++i)
-    if (in_shard(i, options)) ++summary.cells_total;
+    if (cell_in_shard(i, options)) ++summary.cells_total;
   log << "run " << summary.run_id << ": " << sweep.name << ", " << summary.cells_total << " cells -> "
       << options.db_path << "\n";
 
@@ -73,7 +73,7 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream
   int done = 0;
   try {
     for (size_t i = 0; i < sweep.cells.size(); ++i) {
-      if (!in_shard(i, options)) continue;
+      if (!cell_in_shard(i, options)) continue;
       const CellSpec& cell = sweep.cells[i];
       log << "[" << ++done << "/" << summary.cells_total << "] " << cell.label() << "\n" << std::flush;
       CellOutcome outcome;

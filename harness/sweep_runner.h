@@ -26,6 +26,9 @@ struct RunSummary {
   double seconds = 0;
 };
 
+// True when cell `index` of the sweep belongs to the options' shard.
+bool cell_in_shard(size_t index, const RunOptions& options);
+
 // Checks every cell's task parameters and model shape before anything runs or is stored;
 // throws std::invalid_argument naming the first bad cell.
 void validate_sweep(const Sweep& sweep);
