@@ -3,6 +3,7 @@
 
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
+#include "harness/cli_values.h"
 #include "harness/output_file.h"
 #include "reports/gate.h"
 
@@ -16,23 +17,6 @@ struct GateFlags {
   GateOptions options;
 };
 
-// "5%" or "0.05" -> 0.05.
-double parse_fraction(const std::string& text, const std::string& flag) {
-  std::string number = text;
-  const bool percent = !number.empty() && number.back() == '%';
-  if (percent) number.pop_back();
-  size_t used = 0;
-  double value = -1;
-  try {
-    value = std::stod(number, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != number.size() || !(value >= 0))
-    throw std::invalid_argument(flag + " expects a non-negative fraction or percentage (0.05 or 5%), got '" + text + "'");
-  return percent ? value / 100 : value;
-}
-
 }  // namespace
 
 CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand) {
@@ -44,18 +28,20 @@ CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand) {
   subcommand->add_option("--candidate", f->candidate, "Candidate run, the same forms")->required();
   subcommand->add_option("--db", f->db, "SQLite results file for bare run ids")->capture_default_str();
   subcommand->add_option("--max-regression", f->max_regression,
-                         "Largest tolerated relative worsening of a timing, memory or throughput metric (5% or 0.05)")
-      ->capture_default_str();
+                         "Largest tolerated relative worsening of a timing, memory or throughput metric: 5% or 0.05 "
+                         "(a bare number >= 1 is ambiguous and refused)")
+      ->capture_default_str()
+      ->check(as_validator([](const std::string& s) { parse_relative_amount(s); }, "PERCENT"));
   subcommand->add_option("--max-accuracy-drop", f->options.max_accuracy_drop,
                          "Largest tolerated absolute drop of a score (accuracy, exact match)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(as_validator([](const std::string& s) { parse_number_in(s, 0, 1); }, "0..1"));
   subcommand->add_option("--alpha", f->options.alpha, "U test significance level (two-sided)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(as_validator([](const std::string& s) { parse_number_in(s, 1e-9, 1); }, "(0..1]"));
   subcommand->add_option("--min-samples", f->options.min_samples, "Repetitions per side needed for the U test")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
+      ->check(as_validator([](const std::string& s) { parse_integer_in(s, 1, 1000000); }, "1..1000000"));
   subcommand->add_flag("--allow-missing", f->options.allow_missing,
                        "Do not fail on cells or metrics the candidate lacks");
   subcommand->add_option("--format", f->format, "md, csv or json")
@@ -67,7 +53,7 @@ CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand) {
   subcommand->add_flag("--force", f->force, "Overwrite an existing output file (never a SQLite file)");
   return [f](const std::string&) {
     GateOptions options = f->options;
-    options.max_regression = parse_fraction(f->max_regression, "--max-regression");
+    options.max_regression = parse_relative_amount(f->max_regression);
     const LoadedRun baseline = load_run(parse_run_ref(f->baseline, f->db));
     const LoadedRun candidate = load_run(parse_run_ref(f->candidate, f->db));
     const GateResult result = gate_runs(baseline, candidate, options);
