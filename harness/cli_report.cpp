@@ -28,7 +28,7 @@ CommandHandler register_report_command(CLI::App& app, CLI::App*& subcommand) {
   subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout (never over a results store)");
   subcommand->add_flag("--force", f->force, "Overwrite an existing output file (never a SQLite file)");
   return [f](const std::string&) {
-    ResultsStore store(f->db);
+    ResultsStore store(f->db, StoreAccess::read_only);
     write_text_output(render_leaderboard(load_leaderboard(store, f->run), f->format), f->output, f->force);
     return static_cast<int>(kExitOk);
   };

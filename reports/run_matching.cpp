@@ -1,7 +1,6 @@
 #include "reports/run_matching.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -57,10 +56,8 @@ std::string LoadedRun::label() const {
 }
 
 LoadedRun load_run(const RunRef& ref) {
-  // Opening a missing path would create an empty store; a comparison wants the file that exists.
-  if (!std::filesystem::exists(ref.db_path))
-    throw StoreError("results file '" + ref.db_path + "' does not exist");
-  ResultsStore store(ref.db_path);
+  // Read-only: comparing never creates, converts or marks anything in either file.
+  ResultsStore store(ref.db_path, StoreAccess::read_only);
   auto run = ref.run_id ? store.run(*ref.run_id) : store.latest_run();
   if (!run)
     throw StoreError(ref.run_id ? "no run " + std::to_string(*ref.run_id) + " in " + ref.db_path

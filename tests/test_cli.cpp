@@ -93,9 +93,9 @@ TEST_CASE("an unwritable or corrupt results database exits 3 with a clear error"
   REQUIRE(r.exit_code == 3);
   REQUIRE_THAT(r.output, Catch::Contains("corrupt.db"));
 
-  r = run_seqbench("report --db " + dir.file("empty.db"));
+  r = run_seqbench("report --db " + dir.file("missing.db"));
   REQUIRE(r.exit_code == 3);
-  REQUIRE_THAT(r.output, Catch::Contains("no runs"));
+  REQUIRE_THAT(r.output, Catch::Contains("missing.db") && Catch::Contains("does not exist"));
 }
 
 TEST_CASE("a run stores its cells and report prints them as markdown, csv and json") {
