@@ -7,6 +7,7 @@
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
 #include "harness/cli_task_split.h"
+#include "harness/task_memory_check.h"
 #include "harness/output_file.h"
 
 namespace seqbench {
@@ -35,7 +36,9 @@ CommandHandler register_dataset_command(CLI::App& app, CLI::App*& subcommand) {
   export_command->add_flag("--force", f->force, "Overwrite an existing output file (never a SQLite file)");
   return [f](const std::string&) {
     check_output_path(f->output, f->force, "-o");  // before generating a large split
-    const TaskInstance instance = build_task(f->split.task, task_overrides(f->split), f->split.seed);
+    const nlohmann::json overrides = task_overrides(f->split);
+    check_task_fits_in_memory(f->split.task, overrides);
+    const TaskInstance instance = build_task(f->split.task, overrides, f->split.seed);
     const TokenDataset& data = select_split(instance, f->split.split);
     write_output_file(f->output, f->force, "-o",
                       [&](const std::string& temporary) { write_dataset_file(data, temporary, f->format); });

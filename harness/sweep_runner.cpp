@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <map>
+#include <new>
 #include <stdexcept>
 
 #include "harness/cell_runner.h"
 #include "harness/device_setup.h"
 #include "harness/environment.h"
 #include "harness/interrupt.h"
+#include "harness/task_memory_check.h"
 #include "models/sequence_model.h"
 
 namespace seqbench {
@@ -42,11 +44,15 @@ void validate_sweep(const Sweep& sweep) {
                               std::to_string(cell.n_heads) + std::to_string(cell.n_layers) + cell.position;
       if (checked.count(key)) continue;
       checked[key] = true;
+      check_task_fits_in_memory(cell.task, cell.task_params);
       TaskInstance instance = build_task(cell.task, probe, cell.seed);
       ModelConfig config = cell_model_config(cell, instance);
       validate_model_config(config);
       layer_specs(config);
       SequenceModel model(config);  // mixers validate their own parameters
+    } catch (const std::bad_alloc&) {
+      throw SweepError("cell " + std::to_string(i + 1) + " (" + cell.label() +
+                       "): the model does not fit in memory; choose a smaller d_model, n_layers or mlp_expand");
     } catch (const std::exception& e) {
       throw SweepError("cell " + std::to_string(i + 1) + " (" + cell.label() + "): " + e.what());
     }

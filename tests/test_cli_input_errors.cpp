@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "tests/cli_harness.h"
 
@@ -116,4 +118,63 @@ TEST_CASE("the micro-benchmark binary documents --store and --threads and checks
   r = run_bench("--store " + dir.file("b.db") + " --benchmark_filter=no_such_benchmark");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Contains("no benchmark ran"));
+}
+
+TEST_CASE("a sweep value of the wrong JSON type is exit 2 naming the key, not a library message") {
+  TempDir dir;
+  std::string sweep = kFiveCellSweep;
+  for (const auto& [from, to, key] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {R"("name": "five")", R"("name": 5)", "spec.name"},
+           {R"("name": "five")", R"("name": "five", "device": 5)", "spec.device"},
+           {R"("mlp_expand": 0)", R"("mlp_expand": 0, "position": 5)", "model.position"},
+           {R"("d_model": 16)", R"("d_model": "wide")", "model.d_model"}}) {
+    INFO(key);
+    std::string text = sweep;
+    text.replace(text.find(from), from.size(), to);
+    const auto r = run_seqbench("run --dry-run --sweep " + dir.write("t.json", text));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Contains("seqbench: error: sweep " + key) && !Contains("json.exception"));
+  }
+}
+
+TEST_CASE("inputs that cannot fit or never finish are caught by --dry-run and validation, naming the cause") {
+  TempDir dir;
+  const auto dry_run_with = [&](const std::string& from, const std::string& to) {
+    std::string text = kFiveCellSweep;
+    text.replace(text.find(from), from.size(), to);
+    return run_seqbench("run --dry-run --sweep " + dir.write("t.json", text) + " --db " + dir.file("r.db"));
+  };
+  auto r = dry_run_with(R"("epochs": 1)", R"("epochs": 1e9)");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Contains("train.epochs: 1000000000 is more than the 1000000") && Contains("never finishes"));
+  r = dry_run_with(R"("epochs": 1)", R"("epochs": 10000000000)");  // would wrap around in an int
+  CHECK(r.exit_code == 2);
+  r = dry_run_with(R"("d_model": 16)", R"("d_model": 10000000000)");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Contains("model.d_model") && !Contains("bad_alloc"));
+  r = dry_run_with(R"("train": {)", R"("profile": {"prefill_lengths": [1000000000]}, "train": {)");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Contains("profile.prefill_lengths") && Contains("1000000000") && !Contains("bad_alloc"));
+  r = dry_run_with(R"("num_test": 4)", R"("num_test": 100000000000)");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Contains("num_test=100000000000") && Contains("memory") && !Contains("bad_alloc"));
+  CHECK_FALSE(exists(dir.file("r.db")));
+
+  r = run_seqbench("dataset export --task mqar --param num_test=100000000000 -o " + dir.file("d.jsonl"));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Contains("num_test=100000000000") && !Contains("bad_alloc"));
+}
+
+TEST_CASE("a sweep path that is a directory or too long says so") {
+  TempDir dir;
+  auto r = run_seqbench("run --dry-run --sweep " + dir.path);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Contains("is a directory") && !Contains("malformed"));
+  r = run_seqbench("run --dry-run --sweep " + dir.file(std::string(300, 's') + ".json"));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Contains("305 bytes long") && Contains("255"));
+  r = run_seqbench("report --db " + dir.file(std::string(300, 'd') + ".db"));
+  CHECK(r.exit_code == 3);
+  CHECK_THAT(r.output, Contains("303 bytes long"));
 }
