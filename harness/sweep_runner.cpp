@@ -1,6 +1,7 @@
 #include "harness/sweep_runner.h"
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <new>
 #include <stdexcept>
@@ -19,7 +20,30 @@ std::string task_key(const CellSpec& cell) {
   return cell.task + cell.task_params.dump() + "#" + std::to_string(cell.seed);
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
+
+std::string duration_text(double seconds) {
+  const auto total = static_cast<long long>(seconds + 0.5);
+  char buffer[32];
+  if (total >= 3600)
+    std::snprintf(buffer, sizeof buffer, "%lldh%02lldm", total / 3600, total / 60 % 60);
+  else if (total >= 60)
+    std::snprintf(buffer, sizeof buffer, "%lldm%02llds", total / 60, total % 60);
+  else
+    std::snprintf(buffer, sizeof buffer, "%llds", total);
+  return buffer;
+}
+
+std::string progress_line(int done, int total, double elapsed_s) {
+  std::string line = "[" + std::to_string(done + 1) + "/" + std::to_string(total) + "] elapsed " + duration_text(elapsed_s);
+  // The mean time of the finished cells times the cells left, counting the one starting now.
+  if (done > 0) line += ", ETA " + duration_text(elapsed_s / done * (total - done));
+  return line + "  ";
+}
 
 bool cell_in_shard(size_t index, const RunOptions& options) {
   return static_cast<int>(index % options.shard_count) == options.shard_index;
@@ -67,11 +91,12 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream
   ResultsStore store(options.db_path);
   const std::string device = sweep.cells.front().device;
   RunSummary summary;
-  summary.run_id =
-      store.begin_run(capture_run_info(options.command_line, device, sweep.cells.front().seed, sweep.name));
-  const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < sweep.cells.size(); ++i)
     if (cell_in_shard(i, options)) ++summary.cells_total;
+  RunInfo info = capture_run_info(options.command_line, device, sweep.cells.front().seed, sweep.name);
+  info.cells_planned = summary.cells_total;
+  summary.run_id = store.begin_run(info);
+  const auto start = std::chrono::steady_clock::now();
   log << "run " << summary.run_id << ": " << sweep.name << ", " << summary.cells_total << " cells -> "
       << options.db_path << "\n";
 
@@ -81,7 +106,7 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream
     for (size_t i = 0; i < sweep.cells.size(); ++i) {
       if (!cell_in_shard(i, options)) continue;
       const CellSpec& cell = sweep.cells[i];
-      log << "[" << ++done << "/" << summary.cells_total << "] " << cell.label() << "\n" << std::flush;
+      log << progress_line(done++, summary.cells_total, seconds_since(start)) << cell.label() << "\n" << std::flush;
       CellOutcome outcome;
       try {
         const std::string key = task_key(cell);

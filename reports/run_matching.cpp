@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "reports/backend_label.h"
+
 namespace seqbench {
 namespace {
 
@@ -89,10 +91,7 @@ std::string cell_match_key(const CellRecord& cell) {
 std::string cell_label(const CellRecord& cell) {
   const nlohmann::json params = parsed_params(cell);
   if (params.contains("benchmark") && params["benchmark"].is_string()) return params["benchmark"].get<std::string>();
-  std::string out = cell.backend;
-  const auto mixer = params.value("mixer_params", nlohmann::json::object());
-  if (mixer.is_object() && !mixer.empty()) out += " " + mixer.dump();
-  out += " " + cell.task;
+  std::string out = backend_label(cell.backend, params) + " " + cell.task;
   const auto task = params.value("task_params", nlohmann::json::object());
   if (task.is_object())
     for (auto it = task.begin(); it != task.end(); ++it)
