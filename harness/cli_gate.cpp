@@ -6,12 +6,13 @@
 #include "harness/cli_values.h"
 #include "harness/output_file.h"
 #include "reports/gate.h"
+#include "reports/gate_ci_output.h"
 
 namespace seqbench {
 namespace {
 
 struct GateFlags {
-  std::string baseline, candidate, db = "seqbench.db", format = "md", output;
+  std::string baseline, candidate, db = "seqbench.db", format = "md", output, summary, junit;
   bool force = false;
   std::string max_regression = "5%";
   GateOptions options;
@@ -51,14 +52,23 @@ CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand) {
   subcommand->add_option("--only", f->options.only,
                          "Only metrics whose name contains this text (repeatable), e.g. --only prefill_ms --only accuracy");
   subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout (never over a results store)");
-  subcommand->add_flag("--force", f->force, "Overwrite an existing output file (never a SQLite file)");
+  subcommand->add_option("--summary", f->summary,
+                         "Also write a short Markdown summary for a CI job page (e.g. $GITHUB_STEP_SUMMARY)");
+  subcommand->add_option("--junit", f->junit, "Also write a JUnit XML report: one test per gated metric, "
+                                              "each regression a failure");
+  subcommand->add_flag("--force", f->force, "Overwrite existing output files (never a SQLite file)");
   return [f](const std::string&) {
     GateOptions options = f->options;
     options.max_regression = parse_relative_amount(f->max_regression);
     const LoadedRun baseline = load_run(parse_run_ref(f->baseline, f->db));
     const LoadedRun candidate = load_run(parse_run_ref(f->candidate, f->db));
+    // Every output file is checked before any is written, so a refused one leaves no partial set.
+    for (const auto& [path, flag] : {std::pair{f->output, "-o"}, {f->summary, "--summary"}, {f->junit, "--junit"}})
+      if (!path.empty() && path != "-") check_output_path(path, f->force, flag);
     const GateResult result = gate_runs(baseline, candidate, options);
     write_text_output(render_gate(result, f->format), f->output, f->force);
+    if (!f->summary.empty()) write_text_output(render_gate_summary(result), f->summary, f->force, "--summary");
+    if (!f->junit.empty()) write_text_output(render_gate_junit(result), f->junit, f->force, "--junit");
     return static_cast<int>(result.passed() ? kExitOk : kExitRunFailed);
   };
 }

@@ -110,7 +110,9 @@ int severity(GateVerdict v) {
   return 5;
 }
 
-std::string change_text(const GateRow& r) {
+}  // namespace
+
+std::string gate_change_text(const GateRow& r) {
   if (r.metric == "(cell)" || r.verdict == GateVerdict::informational) return "-";
   // Scores change in absolute terms; everything else relative, shown with the sign of "worse".
   if (r.change == 0) return "0";
@@ -118,7 +120,13 @@ std::string change_text(const GateRow& r) {
   return r.change > 0 ? percent(r.change) + " worse" : percent(-r.change) + " better";
 }
 
-}  // namespace
+std::vector<const GateRow*> rows_by_severity(const GateResult& result) {
+  std::vector<const GateRow*> sorted;
+  for (const auto& r : result.rows) sorted.push_back(&r);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const GateRow* a, const GateRow* b) { return severity(a->verdict) < severity(b->verdict); });
+  return sorted;
+}
 
 const char* gate_verdict_name(GateVerdict verdict) {
   switch (verdict) {
@@ -233,14 +241,10 @@ std::string render_gate(const GateResult& result, const std::string& format) {
       << "Mann-Whitney U test p < " << short_number(o.alpha) << " when both sides have >= " << o.min_samples
       << " repetitions and the test can reach that level, else the change alone); scores (accuracy) by more than " << short_number(o.max_accuracy_drop) << " absolute.\n\n"
       << "| verdict | cell | metric | baseline | candidate | change | why |\n|---|---|---|---:|---:|---:|---|\n";
-  std::vector<const GateRow*> sorted;
-  for (const auto& r : result.rows) sorted.push_back(&r);
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const GateRow* a, const GateRow* b) { return severity(a->verdict) < severity(b->verdict); });
-  for (const GateRow* r : sorted)
+  for (const GateRow* r : rows_by_severity(result))
     out << "| " << gate_verdict_name(r->verdict) << " | " << md_cell(r->cell) << " | " << r->metric << " | "
         << short_number(r->baseline) << " " << r->unit << " | " << short_number(r->candidate) << " " << r->unit
-        << " | " << change_text(*r) << " | " << md_cell(r->reason) << " |\n";
+        << " | " << gate_change_text(*r) << " | " << md_cell(r->reason) << " |\n";
   return out.str();
 }
 

@@ -52,4 +52,9 @@ GateResult gate_runs(const LoadedRun& baseline, const LoadedRun& candidate, cons
 // md (default), json or csv.
 std::string render_gate(const GateResult& result, const std::string& format);
 
+// Regressions first, then changes within noise, improvements, passes and informational rows.
+std::vector<const GateRow*> rows_by_severity(const GateResult& result);
+// The change as a person reads it: "12.0% worse", "3.1% better", "-0.02" for a score, "-".
+std::string gate_change_text(const GateRow& row);
+
 }  // namespace seqbench

@@ -9,75 +9,12 @@
 #include "reports/gate.h"
 #include "reports/mann_whitney.h"
 #include "tests/cli_harness.h"
+#include "tests/gate_fixtures.h"
 
 using namespace seqbench;
 using Catch::Matchers::Contains;
+using namespace seqbench::gate_fixtures;
 
-namespace {
-
-std::vector<double> normal_samples(double mean, double sd, int n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<double> out;
-  for (int i = 0; i < n; ++i) out.push_back(mean + sd * rng.normal());
-  return out;
-}
-
-// What one cell of a crafted run measured.
-struct CellPlan {
-  std::string backend = "softmax";
-  int d_model = 64;
-  uint64_t seed = 0;
-  std::vector<Metric> metrics;
-  std::string status = "ok";
-};
-
-CellRecord record_for(const CellPlan& plan) {
-  CellRecord cell;
-  cell.backend = plan.backend;
-  cell.task = "mqar";
-  nlohmann::json params{{"backend", plan.backend},
-                        {"task", "mqar"},
-                        {"task_params", {{"num_kv_pairs", 8}}},
-                        {"model", {{"d_model", plan.d_model}}},
-                        {"seed", plan.seed},
-                        {"lr_sweep", {{{"lr", 0.001}, {"valid_accuracy", 0.5 + 0.01 * plan.seed}}}},
-                        {"profile", {{"prefill_lengths", {64}}, {"budget_s", 1.0 + plan.seed}}}};
-  cell.params_json = params.dump();
-  cell.d_model = plan.d_model;
-  cell.layers = 2;
-  cell.status = plan.status;
-  if (plan.status != "ok") cell.error = "loss became NaN";
-  return cell;
-}
-
-int64_t write_run(const std::string& db, const std::vector<CellPlan>& cells) {
-  ResultsStore store(db);
-  RunInfo info;
-  info.suite = "crafted";
-  info.git_sha = "0123456789abcdef";
-  const int64_t run = store.begin_run(info);
-  for (const auto& plan : cells) store.add_cell(run, record_for(plan), plan.metrics);
-  store.finish_run(run, RunStatus::ok);
-  return run;
-}
-
-CellPlan timed_cell(double mean_ms, uint64_t sample_seed, double accuracy = 0.9) {
-  CellPlan plan;
-  plan.metrics = {make_metric("prefill_ms@len64", normal_samples(mean_ms, 0.1, 20, sample_seed)),
-                  make_metric("accuracy", accuracy), make_metric("best_lr", 1e-3)};
-  return plan;
-}
-
-const GateRow& row_for(const GateResult& result, const std::string& metric) {
-  for (const auto& r : result.rows)
-    if (r.metric == metric) return r;
-  FAIL("no gate row for " << metric);
-  return result.rows.front();
-}
-
-LoadedRun load(const std::string& db, int64_t run) { return load_run(RunRef{db, run}); }
-
-}  // namespace
 
 TEST_CASE("the Mann-Whitney U test matches scipy.stats.mannwhitneyu (two-sided, method auto)") {
   struct Case {
@@ -219,95 +156,6 @@ TEST_CASE("a large change that is not beyond noise, or a small significant one, 
   result = gate_runs(load(db, c), load(db, d), GateOptions{});
   CHECK(result.passed());
   CHECK(row_for(result, "prefill_ms@len64").verdict == GateVerdict::pass);
-}
-
-TEST_CASE("three repetitions against three, ten times worse, fail the gate: a U test that cannot fire does not decide") {
-  CHECK(smallest_two_sided_p(3, 3) == Approx(0.1));
-  CHECK(smallest_two_sided_p(4, 4) == Approx(2.0 / 70));
-  CHECK(smallest_two_sided_p(9, 9) < 1e-4);
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
-  CellPlan base, slow, same;
-  base.metrics = {make_metric("train_step_ms", {10.0, 10.5, 11.0})};
-  slow.metrics = {make_metric("train_step_ms", {100.0, 105.0, 110.0})};
-  same.metrics = {make_metric("train_step_ms", {10.2, 10.4, 10.9})};
-  const int64_t a = write_run(db, {base}), b = write_run(db, {slow}), c = write_run(db, {same});
-  GateResult result = gate_runs(load(db, a), load(db, b), GateOptions{});
-  CHECK_FALSE(result.passed());
-  const GateRow& row = row_for(result, "train_step_ms");
-  CHECK(row.verdict == GateVerdict::regressed);
-  CHECK_THAT(row.reason, Contains("U test unreliable with 3 vs 3") && Contains("change alone"));
-  CHECK(gate_runs(load(db, a), load(db, c), GateOptions{}).passed());
-
-  const Comparison comparison = compare_runs(load(db, a), load(db, b), CompareOptions{});
-  REQUIRE(comparison.rows.size() == 1);
-  CHECK(comparison.rows[0].verdict() == "worse");
-  CHECK(comparison.rows[0].method() == "threshold (U test unreliable)");
-  CHECK_THAT(render_comparison(comparison, "md"), Contains("cannot reach p < 0.05") && Contains("smallest p 0.1"));
-}
-
-TEST_CASE("compare calls a change better or worse only beyond noise and beyond the threshold, and shows it") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
-  // 1% slower with 20 tight repetitions each: real (p tiny) but too small to matter by default.
-  const int64_t a = write_run(db, {timed_cell(10.0, 1)});
-  const int64_t b = write_run(db, {timed_cell(10.1, 2)});
-  Comparison c = compare_runs(load(db, a), load(db, b), CompareOptions{});
-  const auto prefill = [](const Comparison& comparison) {
-    for (const auto& r : comparison.rows)
-      if (r.metric == "prefill_ms@len64") return r;
-    FAIL("no prefill row");
-    return comparison.rows.front();
-  };
-  CHECK(prefill(c).beyond_noise);
-  CHECK(prefill(c).change == Approx(0.01).epsilon(0.2));
-  CHECK(prefill(c).verdict() == "same");
-  CHECK_THAT(render_comparison(c, "md"), Contains("| +0.9% |") && Contains("| change |"));
-  CompareOptions sensitive;
-  sensitive.threshold = 0.005;
-  c = compare_runs(load(db, a), load(db, b), sensitive);
-  CHECK(prefill(c).verdict() == "worse");
-  CHECK(nlohmann::json::parse(render_comparison(c, "json"))["rows"][0].contains("change"));
-}
-
-TEST_CASE("a rate and the timing it is computed from are one measurement, not two regressions") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
-  auto plan = [](double ms) {
-    CellPlan p;
-    std::vector<double> times = normal_samples(ms, 0.05, 12, 7), rates;
-    for (double t : times) rates.push_back(64 / (t / 1000));
-    p.metrics = {make_metric("prefill_ms@len64", times), make_metric("prefill_tokens_per_s@len64", rates)};
-    return p;
-  };
-  const int64_t a = write_run(db, {plan(10.0)}), b = write_run(db, {plan(13.0)});
-  const GateResult result = gate_runs(load(db, a), load(db, b), GateOptions{});
-  CHECK(result.regressions() == 1);
-  CHECK(row_for(result, "prefill_ms@len64").verdict == GateVerdict::regressed);
-  CHECK_THAT(row_for(result, "prefill_tokens_per_s@len64").reason, Contains("one measurement with prefill_ms@len64"));
-  const Comparison c = compare_runs(load(db, a), load(db, b), CompareOptions{});
-  CHECK_THAT(render_comparison(c, "md"), Contains("as prefill_ms@len64") && Contains("1 worse") &&
-                                             Contains("1 rates follow their timings"));
-  // Gated alone, the rate is judged on its own.
-  GateOptions rate_only;
-  rate_only.only = {"tokens_per_s"};
-  CHECK(gate_runs(load(db, a), load(db, b), rate_only).regressions() == 1);
-}
-
-TEST_CASE("a gate filter that matches nothing, or only informational metrics, is an error, not a pass") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
-  const int64_t a = write_run(db, {timed_cell(10.0, 1)}), b = write_run(db, {timed_cell(10.0, 2)});
-  GateOptions typo;
-  typo.only = {"prefil_ms"};
-  CHECK_THROWS_WITH(gate_runs(load(db, a), load(db, b), typo), Contains("--only 'prefil_ms' matches no metric") &&
-                                                                  Contains("prefill_ms"));
-  CompareOptions compare_typo;
-  compare_typo.only = {"accuracy", "prefil_ms"};
-  CHECK_THROWS_WITH(compare_runs(load(db, a), load(db, b), compare_typo), Contains("prefil_ms"));
-  GateOptions informational;
-  informational.only = {"best_lr"};
-  CHECK_THROWS_WITH(gate_runs(load(db, a), load(db, b), informational), Contains("informational"));
 }
 
 TEST_CASE("scores gate on an absolute drop, throughputs on a relative one, single samples on the threshold") {
