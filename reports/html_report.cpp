@@ -22,7 +22,8 @@ constexpr size_t kMaxFrontierPlots = 8;
 const char* kStyle = R"(body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
-th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.params{white-space:nowrap}
 .scroll{overflow-x:auto}.plots{display:flex;flex-wrap:wrap;gap:16px}.plot{border:1px solid #ddd}
 .note{color:#777;font-size:13px}.failed{color:#b00020}
 )";
@@ -147,8 +148,8 @@ void add_leaderboard_table(std::ostringstream& out, const Leaderboard& board) {
   for (const auto& m : metrics) out << "<th>" << xml_escape(metric_header(m)) << "</th>";
   out << "<th>status</th></tr>\n";
   for (const LeaderboardRow* row : rows) {
-    out << "<tr><td>" << xml_escape(row->task) << "</td><td>" << xml_escape(backend_text(*row)) << "</td><td>"
-        << xml_escape(row->task_params) << "</td><td class=\"num\">" << row->d_model << "</td><td class=\"num\">"
+    out << "<tr><td>" << xml_escape(row->task) << "</td><td>" << xml_escape(backend_text(*row))
+        << "</td><td class=\"params\">" << xml_escape(row->task_params) << "</td><td class=\"num\">" << row->d_model << "</td><td class=\"num\">"
         << row->layers << "</td><td class=\"num\">" << format_bytes(static_cast<double>(row->state_bytes)) << "</td>";
     for (const auto& m : metrics) {
       auto it = row->metrics.find(m);

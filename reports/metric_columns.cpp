@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <tuple>
 
@@ -48,7 +49,19 @@ std::string metric_value_text(const std::string& name, double value) {
   const std::string unit = info ? info->unit : "";
   if (unit == "bytes") return format_bytes(value);
   char buffer[48];
-  std::snprintf(buffer, sizeof buffer, unit == "fraction" ? "%.3f" : "%.4g", value);
+  if (unit == "fraction") {
+    std::snprintf(buffer, sizeof buffer, "%.3f", value);
+    return buffer;
+  }
+  // Rates read better as 139.4k than as 1.394e+05; small figures keep four significant digits.
+  const char* prefixes[] = {"", "k", "M", "G", "T", "P"};
+  int p = 0;
+  double shown = value;
+  while (std::abs(shown) >= 1e4 && p < 5) {
+    shown /= 1000;
+    ++p;
+  }
+  std::snprintf(buffer, sizeof buffer, "%.4g%s", shown, prefixes[p]);
   return buffer;
 }
 

@@ -17,7 +17,7 @@ std::vector<std::string> ordered_metric_names(const std::set<std::string>& names
 std::string metric_header(const std::string& name);
 
 // A value as a person reads it: bytes as KiB/MiB, fractions with three decimals, other figures
-// with four significant digits.
+// with four significant digits and a k/M/G prefix from 10^4 up (139.4k tokens/s).
 std::string metric_value_text(const std::string& name, double value);
 
 // The figures a Markdown leaderboard shows: scores named accuracy (every length), timings in ms

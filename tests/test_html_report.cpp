@@ -211,8 +211,10 @@ TEST_CASE("seqbench report --format html writes the page for a stored run") {
     return;
   }
   const std::string dom_file = dir.file("dom.html");
-  const std::string command = "timeout 60 " + chromium + " --headless --no-sandbox --disable-gpu --dump-dom 'file://" +
-                              page + "' > '" + dom_file + "' 2>/dev/null";
+  const std::string command = "timeout 60 " + chromium +
+                              " --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking"
+                              " --disable-component-update --disable-sync --user-data-dir='" + dir.file("profile") +
+                              "' --dump-dom 'file://" + page + "' > '" + dom_file + "' 2>/dev/null";
   REQUIRE(std::system(command.c_str()) == 0);
   std::ifstream dom_in(dom_file);
   const std::string dom((std::istreambuf_iterator<char>(dom_in)), std::istreambuf_iterator<char>());
