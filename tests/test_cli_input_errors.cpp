@@ -27,7 +27,7 @@ bool exists(const std::string& path) { return std::filesystem::exists(path); }
 
 }  // namespace
 
-TEST_CASE("--threads outside 0..1024 is refused, saying so, before a results store is created") {
+TEST_CASE("a --threads value outside 0..1024 is refused, saying so, before a results store is created") {
   TempDir dir;
   const std::string sweep = dir.write("s.json", kFiveCellSweep), db = dir.file("r.db");
   for (const char* threads : {"100000", "-3", "four", "1025"}) {
@@ -41,7 +41,7 @@ TEST_CASE("--threads outside 0..1024 is refused, saying so, before a results sto
   CHECK(run_seqbench("run --sweep " + sweep + " --dry-run --threads 1024").exit_code == 0);
 }
 
-TEST_CASE("--dry-run lists only the cells of --shard, and impossible or malformed shards are errors") {
+TEST_CASE("a dry run lists only the cells of --shard, and impossible or malformed shards are errors") {
   TempDir dir;
   const std::string sweep = dir.write("s.json", kFiveCellSweep);
   auto r = run_seqbench("run --sweep " + sweep + " --dry-run --shard 1/2");
@@ -59,7 +59,7 @@ TEST_CASE("--dry-run lists only the cells of --shard, and impossible or malforme
   }
 }
 
-TEST_CASE("--seed must be an integer from 0 to 2^64 - 1, for run and for dataset export") {
+TEST_CASE("a --seed must be an integer from 0 to 2^64 - 1, for run and for dataset export") {
   TempDir dir;
   const std::string sweep = dir.write("s.json", kFiveCellSweep);
   for (const char* seed : {"-1", "18446744073709551616", "99999999999999999999999", "1.5", "0x10"}) {
@@ -74,7 +74,7 @@ TEST_CASE("--seed must be an integer from 0 to 2^64 - 1, for run and for dataset
   CHECK(run_seqbench("run --sweep " + sweep + " --dry-run --seed 18446744073709551615").exit_code == 0);
 }
 
-TEST_CASE("--version works, an unknown command lists the commands, and parse errors read seqbench: error:") {
+TEST_CASE("the --version flag works, an unknown command lists the commands, and parse errors read seqbench: error:") {
   auto r = run_seqbench("--version");
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.output, Contains("seqbench 0."));
