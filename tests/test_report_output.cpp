@@ -117,6 +117,11 @@ TEST_CASE("a backend is spelt the same in Markdown, CSV, JSON, HTML and compare"
     CHECK_THAT(r.output, Contains("linear(feature_map=elu)"));
     CHECK_THAT(r.output, !Contains("linear {") && !Contains("linear{"));
   }
+  // ... and while it runs: the dry-run listing and the progress lines use the same label.
+  const std::string sweep = dir.write("s.json", R"({"backends": [{"name": "linear", "feature_map": "elu"}],
+    "tasks": [{"name": "mqar", "vocab_size": 64, "seq_len": 16, "num_kv_pairs": 2}], "model": {"d_model": 16}})");
+  const auto listing = testing::run_seqbench("run --dry-run --sweep " + sweep);
+  CHECK_THAT(listing.output, Contains("1  linear(feature_map=elu) mqar"));
 }
 
 TEST_CASE("CSV has one header per column and carries units and repetition statistics; so does JSON") {
