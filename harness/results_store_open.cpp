@@ -81,7 +81,7 @@ StoreError store_error_for(const std::string& path, const SqliteFailure& failure
   switch (failure.code()) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return StoreError(store + " is locked by another process; retry or raise --busy-timeout (" + failure.what() + ")");
+      return StoreError(store + " is locked by another process past the busy timeout; retry once that process is done (" + failure.what() + ")");
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
       return StoreError(store + " is corrupt or not a SQLite database (" + failure.what() +
