@@ -5,19 +5,10 @@
 
 #include "harness/model_trainer.h"
 #include "harness/profiler.h"
+#include "harness/timing_stats.h"
 
 namespace seqbench {
 namespace {
-
-Metric scalar_metric(const std::string& name, double value, const std::string& unit) {
-  Metric m;
-  m.name = name;
-  m.value = value;
-  m.unit = unit;
-  m.min = m.max = value;
-  m.samples = {value};
-  return m;
-}
 
 std::string format_lr(double lr) {
   char buffer[32];
@@ -78,15 +69,15 @@ std::unique_ptr<SequenceModel> train_best_model(const CellSpec& cell, const Task
   for (const auto& test : task.tests) {
     const TaskScore score = evaluate_model(*best_model, test.data);
     const std::string suffix = test.label.empty() ? "" : "@" + test.label;
-    metrics.push_back(scalar_metric("accuracy" + suffix, score.accuracy, "fraction"));
-    metrics.push_back(scalar_metric("exact_match" + suffix, score.exact_match, "fraction"));
+    metrics.push_back(make_metric("accuracy" + suffix, score.accuracy));
+    metrics.push_back(make_metric("exact_match" + suffix, score.exact_match));
   }
   const TrainResult& r = attempts[best].result;
-  metrics.push_back(scalar_metric("train_loss", r.final_train_loss, "nats"));
-  metrics.push_back(scalar_metric("best_lr", attempts[best].lr, "lr"));
-  metrics.push_back(scalar_metric("train_seconds", r.seconds, "s"));
-  metrics.push_back(scalar_metric("train_steps", static_cast<double>(r.steps), "steps"));
-  metrics.push_back(scalar_metric("train_tokens_per_s", r.tokens_per_s, "tokens/s"));
+  metrics.push_back(make_metric("train_loss", r.final_train_loss));
+  metrics.push_back(make_metric("best_lr", attempts[best].lr));
+  metrics.push_back(make_metric("train_seconds", r.seconds));
+  metrics.push_back(make_metric("train_steps", static_cast<double>(r.steps)));
+  metrics.push_back(make_metric("train_tokens_per_s", r.tokens_per_s));
   return best_model;
 }
 
@@ -120,8 +111,8 @@ CellOutcome run_cell(const CellSpec& cell, const TaskInstance& task, std::ostrea
   out.record.d_model = cell.d_model;
   out.record.layers = cell.n_layers;
   out.record.state_bytes = static_cast<int64_t>(model->state_bytes(static_cast<int>(task.seq_len)));
-  out.metrics.push_back(scalar_metric("parameters", static_cast<double>(model->num_parameters()), "count"));
-  out.metrics.push_back(scalar_metric("state_bytes", static_cast<double>(out.record.state_bytes), "bytes"));
+  out.metrics.push_back(make_metric("parameters", static_cast<double>(model->num_parameters())));
+  out.metrics.push_back(make_metric("state_bytes", static_cast<double>(out.record.state_bytes)));
 
   if (cell.profile.enabled()) {
     ProfileSpec profile = cell.profile;

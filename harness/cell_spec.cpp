@@ -1,6 +1,6 @@
 #include "harness/cell_spec.h"
 
-#include <sstream>
+#include "reports/run_matching.h"
 
 namespace seqbench {
 
@@ -24,16 +24,14 @@ nlohmann::json CellSpec::to_json() const {
 }
 
 std::string CellSpec::label() const {
-  std::ostringstream out;
-  out << backend;
-  if (!mixer_params.empty()) out << mixer_params.dump();
-  out << " " << task;
-  for (auto it = task_params.begin(); it != task_params.end(); ++it) {
-    if (it.key() == "num_train" || it.key() == "num_test") continue;
-    out << " " << it.key() << "=" << it.value().dump();
-  }
-  out << " d=" << d_model << " L=" << n_layers;
-  return out.str();
+  // The label compare and gate give the stored cell, so a cell reads the same while it runs.
+  CellRecord record;
+  record.backend = backend;
+  record.task = task;
+  record.params_json = to_json().dump();
+  record.d_model = d_model;
+  record.layers = n_layers;
+  return cell_label(record);
 }
 
 ModelConfig CellSpec::model_config(int vocab_size, int max_seq_len) const {

@@ -1,11 +1,18 @@
 #include "harness/cli.h"
 
-#include <fstream>
 #include <iostream>
+#include <new>
 #include <vector>
 
 #include "harness/cli_commands.h"
 #include "harness/results_store.h"
+
+#ifndef SEQBENCH_VERSION
+#define SEQBENCH_VERSION "unknown"
+#endif
+#ifndef SEQBENCH_BUILD_TYPE
+#define SEQBENCH_BUILD_TYPE ""
+#endif
 
 namespace seqbench {
 namespace {
@@ -30,22 +37,50 @@ const std::vector<CommandRegistration>& command_registrations() {
   return commands;
 }
 
-}  // namespace
-
-void write_text_output(const std::string& text, const std::string& path) {
-  if (path.empty() || path == "-") {
-    std::cout << text;
-    return;
-  }
-  std::ofstream out(path);
-  if (!out) throw std::invalid_argument("cannot write output file '" + path + "'");
-  out << text;
+std::string command_names(const CLI::App& app) {
+  std::string out;
+  for (const CLI::App* sub : app.get_subcommands({})) out += (out.empty() ? "" : ", ") + sub->get_name();
+  return out;
 }
+
+bool has_command(const CLI::App& app, const std::string& name) {
+  for (const CLI::App* sub : app.get_subcommands({}))
+    if (sub->get_name() == name) return true;
+  return false;
+}
+
+// The deepest subcommand the parser got to, and its path ("seqbench dataset") for the --help hint.
+const CLI::App* deepest_parsed(const CLI::App& app, std::string& path) {
+  path = "seqbench";
+  const CLI::App* at = &app;
+  for (;;) {
+    const auto parsed = at->get_subcommands();
+    if (parsed.empty()) return at;
+    at = parsed.front();
+    path += " " + at->get_name();
+  }
+}
+
+// CLI11's parse errors in seqbench's own form: one "seqbench: error:" line and where to look.
+int report_parse_error(const CLI::App& app, const CLI::ParseError& e) {
+  std::string path;
+  const CLI::App* at = deepest_parsed(app, path);
+  std::string message = e.what();
+  if (message == "A subcommand is required") message = "expected a command: " + command_names(*at);
+  std::cerr << "seqbench: error: " << message << "\n  (see `" << path << " --help`)\n";
+  return kExitBadInput;
+}
+
+}  // namespace
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"seqbench: train and evaluate sequence mixers on recall tasks, measure their cost, "
                "store results in SQLite, and report, compare and gate on them."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("seqbench ") + SEQBENCH_VERSION + " (" SEQBENCH_BUILD_TYPE " build)");
+  app.footer(
+      "Exit codes: 0 ok, 1 a cell failed or the gate found a regression, 2 bad input, 3 results-store error, "
+      "130 interrupted.\n\nExample:\n  seqbench run --suite smoke --db results.db && seqbench report --db results.db");
   std::vector<std::pair<CLI::App*, CommandHandler>> commands;
   for (const auto& registration : command_registrations()) {
     CLI::App* subcommand = nullptr;
@@ -53,10 +88,17 @@ int run_cli(int argc, char** argv) {
     commands.emplace_back(subcommand, std::move(handler));
   }
 
+  // CLI11 words an unknown command as "argument not expected"; say which commands exist.
+  if (argc > 1 && argv[1][0] != '-' && !has_command(app, argv[1])) {
+    std::cerr << "seqbench: error: unknown command '" << argv[1] << "'; commands: " << command_names(app)
+              << "\n  (see `seqbench --help`)\n";
+    return kExitBadInput;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitBadInput;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    return report_parse_error(app, e);
   }
 
   try {
@@ -68,6 +110,9 @@ int run_cli(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     std::cerr << "seqbench: error: " << e.what() << "\n";
     return kExitBadInput;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "seqbench: failed: out of memory; ask for fewer or shorter examples, a smaller model or batch\n";
+    return kExitRunFailed;
   } catch (const std::exception& e) {
     std::cerr << "seqbench: failed: " << e.what() << "\n";
     return kExitRunFailed;

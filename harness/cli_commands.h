@@ -21,7 +21,4 @@ CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand);
 CommandHandler register_dataset_command(CLI::App& app, CLI::App*& subcommand);
 CommandHandler register_score_command(CLI::App& app, CLI::App*& subcommand);
 
-// Writes text to path, or to stdout when path is empty or "-".
-void write_text_output(const std::string& text, const std::string& path);
-
 }  // namespace seqbench

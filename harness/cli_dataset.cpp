@@ -7,6 +7,8 @@
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
 #include "harness/cli_task_split.h"
+#include "harness/task_memory_check.h"
+#include "harness/output_file.h"
 
 namespace seqbench {
 namespace {
@@ -15,6 +17,7 @@ struct ExportFlags {
   TaskSplitFlags split;
   std::string format = "jsonl";
   std::string output;
+  bool force = false;
 };
 
 }  // namespace
@@ -23,17 +26,24 @@ CommandHandler register_dataset_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<ExportFlags>();
   subcommand = app.add_subcommand("dataset", "Work with task datasets outside a run");
   subcommand->require_subcommand(1);
+  subcommand->footer("Example:\n  seqbench dataset export --task passkey --param seq_len=512 --split test -o passkey.jsonl");
   CLI::App* export_command = subcommand->add_subcommand(
       "export", "Write one split of a task (inputs and labels, -100 = unscored) to JSONL or SQBT binary");
+  export_command->footer("Example:\n  seqbench dataset export --task mqar --param num_kv_pairs=8 --format bin -o mqar.bin");
   add_task_split_options(*export_command, f->split);
   export_command->add_option("--format", f->format, "jsonl or bin")
       ->capture_default_str()
       ->check(CLI::IsMember({"jsonl", "bin"}));
-  export_command->add_option("-o,--output", f->output, "Output file")->required();
+  export_command->add_option("-o,--output", f->output, "Output file (never over a results store)")->required();
+  export_command->add_flag("--force", f->force, "Overwrite an existing output file (never a SQLite file)");
   return [f](const std::string&) {
-    const TaskInstance instance = build_task(f->split.task, task_overrides(f->split), f->split.seed);
+    check_output_path(f->output, f->force, "-o");  // before generating a large split
+    const nlohmann::json overrides = task_overrides(f->split);
+    check_task_fits_in_memory(f->split.task, overrides);
+    const TaskInstance instance = build_task(f->split.task, overrides, f->split.seed);
     const TokenDataset& data = select_split(instance, f->split.split);
-    write_dataset_file(data, f->output, f->format);
+    write_output_file(f->output, f->force, "-o",
+                      [&](const std::string& temporary) { write_dataset_file(data, temporary, f->format); });
     std::cerr << "wrote " << data.num_examples << " examples of length " << data.seq_len << " (vocab "
               << data.vocab_size << ", " << data.labelled_positions() << " labelled positions) to " << f->output
               << "\n";

@@ -3,33 +3,20 @@
 
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
+#include "harness/cli_values.h"
+#include "harness/output_file.h"
 #include "reports/gate.h"
+#include "reports/gate_ci_output.h"
 
 namespace seqbench {
 namespace {
 
 struct GateFlags {
-  std::string baseline, candidate, db = "seqbench.db", format = "md", output;
+  std::string baseline, candidate, db = "seqbench.db", format = "md", output, summary, junit;
+  bool force = false;
   std::string max_regression = "5%";
   GateOptions options;
 };
-
-// "5%" or "0.05" -> 0.05.
-double parse_fraction(const std::string& text, const std::string& flag) {
-  std::string number = text;
-  const bool percent = !number.empty() && number.back() == '%';
-  if (percent) number.pop_back();
-  size_t used = 0;
-  double value = -1;
-  try {
-    value = std::stod(number, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != number.size() || !(value >= 0))
-    throw std::invalid_argument(flag + " expects a non-negative fraction or percentage (0.05 or 5%), got '" + text + "'");
-  return percent ? value / 100 : value;
-}
 
 }  // namespace
 
@@ -37,23 +24,26 @@ CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<GateFlags>();
   subcommand = app.add_subcommand(
       "gate", "Fail (exit 1) when a candidate run regresses against a baseline beyond the allowed change and noise");
+  subcommand->footer("Example:\n  seqbench gate --baseline base.db --candidate new.db --max-regression 5% --summary gate.md --junit gate.xml");
   subcommand->add_option("--baseline", f->baseline, "Baseline run: RUN or latest (in --db), FILE.db or FILE.db:RUN")
       ->required();
   subcommand->add_option("--candidate", f->candidate, "Candidate run, the same forms")->required();
   subcommand->add_option("--db", f->db, "SQLite results file for bare run ids")->capture_default_str();
   subcommand->add_option("--max-regression", f->max_regression,
-                         "Largest tolerated relative worsening of a timing, memory or throughput metric (5% or 0.05)")
-      ->capture_default_str();
+                         "Largest tolerated relative worsening of a timing, memory or throughput metric: 5% or 0.05 "
+                         "(a bare number >= 1 is ambiguous and refused)")
+      ->capture_default_str()
+      ->check(as_validator([](const std::string& s) { parse_relative_amount(s); }, "PERCENT"));
   subcommand->add_option("--max-accuracy-drop", f->options.max_accuracy_drop,
                          "Largest tolerated absolute drop of a score (accuracy, exact match)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(as_validator([](const std::string& s) { parse_number_in(s, 0, 1); }, "0..1"));
   subcommand->add_option("--alpha", f->options.alpha, "U test significance level (two-sided)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(as_validator([](const std::string& s) { parse_number_in(s, 1e-9, 1); }, "(0..1]"));
   subcommand->add_option("--min-samples", f->options.min_samples, "Repetitions per side needed for the U test")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
+      ->check(as_validator([](const std::string& s) { parse_integer_in(s, 1, 1000000); }, "1..1000000"));
   subcommand->add_flag("--allow-missing", f->options.allow_missing,
                        "Do not fail on cells or metrics the candidate lacks");
   subcommand->add_option("--format", f->format, "md, csv or json")
@@ -61,14 +51,24 @@ CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand) {
       ->check(CLI::IsMember({"md", "markdown", "csv", "json"}));
   subcommand->add_option("--only", f->options.only,
                          "Only metrics whose name contains this text (repeatable), e.g. --only prefill_ms --only accuracy");
-  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout");
+  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout (never over a results store)");
+  subcommand->add_option("--summary", f->summary,
+                         "Also write a short Markdown summary for a CI job page (e.g. $GITHUB_STEP_SUMMARY)");
+  subcommand->add_option("--junit", f->junit, "Also write a JUnit XML report: one test per gated metric, "
+                                              "each regression a failure");
+  subcommand->add_flag("--force", f->force, "Overwrite existing output files (never a SQLite file)");
   return [f](const std::string&) {
     GateOptions options = f->options;
-    options.max_regression = parse_fraction(f->max_regression, "--max-regression");
+    options.max_regression = parse_relative_amount(f->max_regression);
     const LoadedRun baseline = load_run(parse_run_ref(f->baseline, f->db));
     const LoadedRun candidate = load_run(parse_run_ref(f->candidate, f->db));
+    // Every output file is checked before any is written, so a refused one leaves no partial set.
+    for (const auto& [path, flag] : {std::pair{f->output, "-o"}, {f->summary, "--summary"}, {f->junit, "--junit"}})
+      if (!path.empty() && path != "-") check_output_path(path, f->force, flag);
     const GateResult result = gate_runs(baseline, candidate, options);
-    write_text_output(render_gate(result, f->format), f->output);
+    write_text_output(render_gate(result, f->format), f->output, f->force);
+    if (!f->summary.empty()) write_text_output(render_gate_summary(result), f->summary, f->force, "--summary");
+    if (!f->junit.empty()) write_text_output(render_gate_junit(result), f->junit, f->force, "--junit");
     return static_cast<int>(result.passed() ? kExitOk : kExitRunFailed);
   };
 }

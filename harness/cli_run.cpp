@@ -4,6 +4,7 @@
 
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
+#include "harness/cli_values.h"
 #include "harness/interrupt.h"
 #include "harness/suites.h"
 #include "harness/sweep_runner.h"
@@ -19,18 +20,6 @@ struct RunFlags {
   int threads = 0;
   bool dry_run = false;
 };
-
-void parse_shard(const std::string& shard, RunOptions& options) {
-  if (shard.empty()) return;
-  const auto slash = shard.find('/');
-  try {
-    if (slash == std::string::npos) throw std::invalid_argument("");
-    options.shard_index = std::stoi(shard.substr(0, slash));
-    options.shard_count = std::stoi(shard.substr(slash + 1));
-  } catch (const std::exception&) {
-    throw std::invalid_argument("--shard expects i/N (e.g. 0/4), got '" + shard + "'");
-  }
-}
 
 int run_command(const RunFlags& f, const std::string& command_line) {
   if (f.suite.empty() == f.sweep_file.empty())
@@ -48,10 +37,22 @@ int run_command(const RunFlags& f, const std::string& command_line) {
   RunOptions options;
   options.db_path = f.db;
   options.command_line = command_line;
-  parse_shard(f.shard, options);
+  if (!f.shard.empty()) {
+    const Shard shard = parse_shard(f.shard);
+    options.shard_index = shard.index;
+    options.shard_count = shard.count;
+  }
   if (f.dry_run) {
     validate_sweep(sweep);
-    for (size_t i = 0; i < sweep.cells.size(); ++i) std::cout << i + 1 << "  " << sweep.cells[i].label() << "\n";
+    // The cells this shard would run, numbered as in the whole sweep.
+    size_t listed = 0;
+    for (size_t i = 0; i < sweep.cells.size(); ++i)
+      if (cell_in_shard(i, options)) {
+        std::cout << i + 1 << "  " << sweep.cells[i].label() << "\n";
+        ++listed;
+      }
+    if (listed == 0)
+      std::cerr << "shard " << f.shard << " of this " << sweep.cells.size() << "-cell sweep has no cells\n";
     return kExitOk;
   }
   install_interrupt_handlers();
@@ -69,13 +70,18 @@ int run_command(const RunFlags& f, const std::string& command_line) {
 CommandHandler register_run_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<RunFlags>();
   subcommand = app.add_subcommand("run", "Run a suite or a sweep: train every cell, score it, store the results");
+  subcommand->footer("Examples:\n  seqbench run --suite smoke --db results.db\n  seqbench run --sweep my_sweep.json --seed 1 --threads 4 --dry-run");
   subcommand->add_option("--suite", f->suite, "Built-in suite name (see `seqbench list suites`)");
   subcommand->add_option("--sweep", f->sweep_file, "Sweep spec JSON file (lists are grid axes)");
   subcommand->add_option("--db", f->db, "SQLite results file (created if missing)")->capture_default_str();
-  subcommand->add_option("--seed", f->seed, "Seed for data, initialisation and shuffling (overrides the sweep's)");
-  subcommand->add_option("--threads", f->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  subcommand->add_option("--seed", f->seed, "Seed for data, initialisation and shuffling (overrides the sweep's)")
+      ->check(as_validator([](const std::string& s) { parse_seed(s); }, "0..2^64-1"));
+  subcommand->add_option("--threads", f->threads, "CPU threads (0 = all cores)")
+      ->capture_default_str()
+      ->check(as_validator([](const std::string& s) { parse_thread_count(s); }, "0.." + std::to_string(kMaxThreads)));
   subcommand->add_option("--device", f->device, "cpu or cuda (overrides the sweep's)");
-  subcommand->add_option("--shard", f->shard, "Run only shard i of N (i/N): every N-th cell starting at i");
+  subcommand->add_option("--shard", f->shard, "Run only shard i of N (i/N): every N-th cell starting at i")
+      ->check(as_validator([](const std::string& s) { parse_shard(s); }, "i/N"));
   subcommand->add_flag("--dry-run", f->dry_run, "Validate and list the cells without running them");
   return [f](const std::string& command_line) { return run_command(*f, command_line); };
 }

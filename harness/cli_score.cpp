@@ -11,6 +11,7 @@
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
 #include "harness/cli_task_split.h"
+#include "harness/task_memory_check.h"
 
 namespace seqbench {
 namespace {
@@ -43,13 +44,16 @@ CommandHandler register_score_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<ScoreFlags>();
   subcommand = app.add_subcommand(
       "score", "Score predictions (JSONL, one {\"predictions\": [...]} per example) on a task split");
+  subcommand->footer("Example:\n  seqbench score --task passkey --param seq_len=512 --seed 0 --predictions predictions.jsonl");
   add_task_split_options(*subcommand, f->split);
   subcommand->add_option("--predictions", f->predictions, "Predictions JSONL file")->required();
   subcommand->add_option("--format", f->format, "text or json")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
   return [f](const std::string&) {
-    const TaskInstance instance = build_task(f->split.task, task_overrides(f->split), f->split.seed);
+    const nlohmann::json overrides = task_overrides(f->split);
+    check_task_fits_in_memory(f->split.task, overrides);
+    const TaskInstance instance = build_task(f->split.task, overrides, f->split.seed);
     const TokenDataset& data = select_split(instance, f->split.split);
     std::ifstream in(f->predictions);
     if (!in) throw std::invalid_argument("cannot read predictions file '" + f->predictions + "'");

@@ -2,13 +2,17 @@
 
 #include <stdexcept>
 
+#include "harness/cli_values.h"
+
 namespace seqbench {
 
 void add_task_split_options(CLI::App& command, TaskSplitFlags& flags) {
   command.add_option("--task", flags.task, "Task name (see `seqbench list tasks`)")->required();
   command.add_option("--param", flags.params, "Task parameter key=value (repeatable; JSON values, e.g. depth=0.25)");
   command.add_option("--params-json", flags.params_json, "Task parameters as a JSON object");
-  command.add_option("--seed", flags.seed, "Seed the task's data is generated from")->capture_default_str();
+  command.add_option("--seed", flags.seed, "Seed the task's data is generated from")
+      ->capture_default_str()
+      ->check(as_validator([](const std::string& s) { parse_seed(s); }, "0..2^64-1"));
   command.add_option("--split", flags.split, "train, test, or a length split such as len512")->capture_default_str();
 }
 

@@ -101,10 +101,14 @@ TrainResult train_model(SequenceModel& model, const TokenDataset& train, const T
     }
     result.epochs_run = epoch + 1;
     result.final_train_loss = loss_count ? loss_sum / loss_count : 0.0;
-    result.valid_accuracy = evaluate_model(model, valid).accuracy;
-    if (on_epoch)
-      on_epoch(TrainProgress{epoch + 1, config.epochs, optimizer.steps_taken(), total_steps,
-                             result.final_train_loss, result.valid_accuracy, seconds_since(start), true});
+    // An early stop inside the epoch has just evaluated and reported this very step: do not
+    // evaluate again or print the same line twice.
+    if (!result.early_stopped) {
+      result.valid_accuracy = evaluate_model(model, valid).accuracy;
+      if (on_epoch)
+        on_epoch(TrainProgress{epoch + 1, config.epochs, optimizer.steps_taken(), total_steps,
+                               result.final_train_loss, result.valid_accuracy, seconds_since(start), true});
+    }
     last_report = Clock::now();
     if (result.early_stopped || reached_target(result.valid_accuracy)) {
       result.early_stopped = true;

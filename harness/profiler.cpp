@@ -22,9 +22,10 @@ class ProfileRecorder {
  public:
   ProfileRecorder(std::vector<Metric>& out, std::ostream* log) : out_(out), log_(log) {}
 
-  void add_measurement(const std::string& name, const std::string& unit, const Measurement& m) {
-    out_.push_back(metric_from_measurement(name, unit, m));
+  void add_measurement(const std::string& name, const Measurement& m) {
+    out_.push_back(make_metric(name, m));
     if (!log_) return;
+    const std::string& unit = out_.back().unit;
     char line[200];
     std::snprintf(line, sizeof(line), "    profile %-30s %12.4g %-8s n=%-5lld +-%.1f%% (%s)\n", name.c_str(),
                   m.stats.median, unit.c_str(), static_cast<long long>(m.stats.n), 100 * m.stats.relative_ci95,
@@ -33,16 +34,16 @@ class ProfileRecorder {
   }
 
   // A throughput with one sample per timed repetition: work / time.
-  void add_rate(const std::string& name, const std::string& unit, double work, const Measurement& timed_ms) {
+  void add_rate(const std::string& name, double work, const Measurement& timed_ms) {
     std::vector<double> rates;
     for (double ms : timed_ms.samples) rates.push_back(ms > 0 ? work / (ms / 1000.0) : 0.0);
-    out_.push_back(metric_from_samples(name, unit, rates));
+    out_.push_back(make_metric(name, rates));
   }
 
-  void add_value(const std::string& name, const std::string& unit, double value) {
+  void add_value(const std::string& name, double value) {
     for (const Metric& m : out_)
       if (m.name == name) return;  // state_bytes at a length both prefilled and decoded from
-    out_.push_back(metric_from_samples(name, unit, {value}));
+    out_.push_back(make_metric(name, value));
   }
 
  private:
@@ -133,16 +134,16 @@ std::vector<Metric> profile_model(const ModelConfig& base_config, const ProfileS
           return timer->stop_ms();
         },
         policy, between);
-    record.add_measurement("prefill_ms@len" + at, "ms", m);
-    record.add_rate("prefill_tokens_per_s@len" + at, "tokens/s", static_cast<double>(batch * len), m);
-    record.add_value("peak_mem_bytes@prefill" + at, "bytes", peak_above(device, baseline));
+    record.add_measurement("prefill_ms@len" + at, m);
+    record.add_rate("prefill_tokens_per_s@len" + at, static_cast<double>(batch * len), m);
+    record.add_value("peak_mem_bytes@prefill" + at, peak_above(device, baseline));
     // What the decode state really holds, measured at the allocator once the model's workspaces
     // exist: a cross-check of the state_bytes formula (the KV cache is allocated at capacity).
     const int64_t before = memory_counters(device).current_bytes;
     DecodeState state = model.prefill(tokens.data(), batch, len, len, logits);
     const double held = static_cast<double>(memory_counters(device).current_bytes - before) / batch;
-    record.add_value("state_bytes@len" + at, "bytes", static_cast<double>(model.state_bytes(len)));
-    record.add_value("kv_bytes@len" + at, "bytes", held);
+    record.add_value("state_bytes@len" + at, static_cast<double>(model.state_bytes(len)));
+    record.add_value("kv_bytes@len" + at, held);
   }
 
   if (spec.decode_context > 0) {
@@ -163,10 +164,10 @@ std::vector<Metric> profile_model(const ModelConfig& base_config, const ProfileS
           return timer->stop_ms() / spec.decode_tokens;
         },
         policy, between);
-    record.add_measurement("decode_ms_per_token@ctx" + at, "ms", m);
-    record.add_rate("decode_tokens_per_s@ctx" + at, "tokens/s", static_cast<double>(batch), m);
-    record.add_value("peak_mem_bytes@decode" + at, "bytes", peak_above(device, baseline));
-    record.add_value("state_bytes@len" + at, "bytes", static_cast<double>(model.state_bytes(ctx)));
+    record.add_measurement("decode_ms_per_token@ctx" + at, m);
+    record.add_rate("decode_tokens_per_s@ctx" + at, static_cast<double>(batch), m);
+    record.add_value("peak_mem_bytes@decode" + at, peak_above(device, baseline));
+    record.add_value("state_bytes@len" + at, static_cast<double>(model.state_bytes(ctx)));
   }
 
   if (spec.train_step) {
@@ -186,9 +187,9 @@ std::vector<Metric> profile_model(const ModelConfig& base_config, const ProfileS
           return timer->stop_ms();
         },
         policy, between);
-    record.add_measurement("train_step_ms", "ms", m);
-    record.add_rate("train_tokens_per_s", "tokens/s", static_cast<double>(b.batch * b.seq_len), m);
-    record.add_value("peak_mem_bytes@train", "bytes", peak_above(device, baseline));
+    record.add_measurement("train_step_ms", m);
+    record.add_rate("train_tokens_per_s", static_cast<double>(b.batch * b.seq_len), m);
+    record.add_value("peak_mem_bytes@train", peak_above(device, baseline));
   }
   return metrics;
 }

@@ -1,7 +1,7 @@
 // Measures what a model costs: prefill latency per length, per-token decode latency at a context
 // length, training-step time and throughput, peak memory per phase, and decode-state bytes.
 // Every timing is repeated under harness/timing_stats.h's stopping rule and stored with all its
-// samples. Metric names (README, "Profiling"):
+// samples. Metric names, units and meanings are in reports/metric_catalog.cpp:
 //   prefill_ms@len<L>, prefill_tokens_per_s@len<L>, peak_mem_bytes@prefill<L>,
 //   state_bytes@len<L>, kv_bytes@len<L>,
 //   decode_ms_per_token@ctx<C>, decode_tokens_per_s@ctx<C>, peak_mem_bytes@decode<C>,

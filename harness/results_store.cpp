@@ -2,47 +2,20 @@
 // as a StoreError whose message names the file and the remedy (see store_error_for).
 #include "harness/results_store.h"
 
-#include <signal.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <chrono>
-#include <climits>
 #include <ctime>
 #include <nlohmann/json.hpp>
-#include <thread>
 #include <utility>
 
 #include "harness/metric_samples_json.h"
+#include "harness/results_store_open.h"
 #include "harness/results_store_schema.h"
 #include "harness/sqlite_statement.h"
 
 namespace seqbench {
 namespace {
-
-StoreError store_error_for(const std::string& path, const SqliteFailure& failure) {
-  const std::string store = "results store " + path;
-  switch (failure.code()) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return StoreError(store + " is locked by another process; retry or raise --busy-timeout (" +
-                        failure.what() + ")");
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT:
-      return StoreError(store + " is corrupt or not a SQLite database (" + failure.what() +
-                        "); move it aside or write to another file");
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-      return StoreError("cannot write " + store + " (" + failure.what() +
-                        "); check that its directory exists and is writable");
-    case SQLITE_FULL:
-      return StoreError(store + ": the disk is full (" + failure.what() + ")");
-    default:
-      return StoreError(store + ": " + failure.what());
-  }
-}
 
 // Runs body, turning SQLite failures into StoreErrors about path. StoreError and
 // std::invalid_argument (caller mistakes) pass through unchanged.
@@ -64,99 +37,22 @@ std::string utc_now_iso8601() {
   return text;
 }
 
-std::string this_host() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0) return std::string();
-  return name;
-}
-
-// Only ESRCH proves a process is gone; EPERM means it exists but belongs to someone else.
-bool process_is_gone(int64_t pid) {
-  if (pid <= 0 || pid > INT_MAX) return false;  // not a pid we recorded; leave the run alone
-  return kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-}
-
 void require_json(const std::string& text, const char* field) {
   if (!nlohmann::json::accept(text))
     throw std::invalid_argument(std::string(field) + " must be valid JSON, got '" + text + "'");
 }
 
-// A run still marked running whose process on this host no longer exists was killed mid-way:
-// its cells are complete (one transaction each), the run itself is partial.
-void mark_abandoned_runs_partial(sqlite3* db) {
-  std::vector<int64_t> abandoned;
-  SqliteStatement running(db, "SELECT id, pid FROM runs WHERE status = 'running' AND host = ?");
-  running.bind(1, this_host());
-  while (running.step()) {
-    if (process_is_gone(running.column_int(1))) abandoned.push_back(running.column_int(0));
-  }
-  running.reset();
-  if (abandoned.empty()) return;
-
-  SqliteWriteTransaction transaction(db);
-  SqliteStatement mark(db,
-                       "UPDATE runs SET status = 'partial' WHERE id = ? AND status = 'running'");
-  for (int64_t run_id : abandoned) {
-    mark.bind(1, run_id).run();
-    mark.reset();
-  }
-  transaction.commit();
-}
-
-// Switching a fresh file to WAL needs an exclusive lock, and SQLite gives up at once (without the
-// busy handler) when two processes race to do it; retry for as long as the busy timeout allows.
-std::string switch_to_wal(sqlite3* db, int busy_timeout_ms) {
-  const auto give_up_at =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
-  for (;;) {
-    try {
-      SqliteStatement wal(db, "PRAGMA journal_mode = WAL");
-      return wal.step() ? wal.column_text(0) : std::string();
-    } catch (const SqliteFailure& failure) {
-      if (failure.code() != SQLITE_BUSY || std::chrono::steady_clock::now() >= give_up_at) throw;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
-sqlite3* open_store(const std::string& path, int busy_timeout_ms) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close(db);
-    throw store_error_for(path, SqliteFailure(rc & 0xff, "opening: " + detail));
-  }
-  try {
-    sqlite3_busy_timeout(db, busy_timeout_ms);
-    // SQLite reads the header lazily: this first query is what reports a non-database file.
-    SqliteStatement(db, "SELECT count(*) FROM sqlite_master").run();
-    if (sqlite3_db_readonly(db, "main") == 1)
-      throw SqliteFailure(SQLITE_READONLY, "the file can only be opened read-only");
-    std::string mode = switch_to_wal(db, busy_timeout_ms);
-    if (mode != "wal")
-      throw StoreError("results store " + path + " could not switch to WAL mode (journal mode '" +
-                       mode + "'); put it on a local file system");
-    exec_sql(db, "PRAGMA foreign_keys = ON", "enabling foreign keys");
-    migrate_schema(db, path);
-    mark_abandoned_runs_partial(db);
-  } catch (const SqliteFailure& failure) {
-    sqlite3_close_v2(db);
-    throw store_error_for(path, failure);
-  } catch (...) {
-    sqlite3_close_v2(db);
-    throw;
-  }
-  return db;
-}
-
 // ---- reading rows ----
 
-constexpr const char* kRunColumns =
-    "SELECT id, started_at, finished_at, status, git_sha, command_line, host, device, driver, "
-    "cuda_version, clocks, environment_json, seed, suite FROM runs ";
+// Schema 1 files (read as they are when opened read-only) lack runs.cells_planned.
+std::string run_columns(int schema_version) {
+  return std::string("SELECT id, started_at, finished_at, status, git_sha, command_line, host, device, driver, "
+                     "cuda_version, clocks, environment_json, seed, suite, pid, ") +
+         (schema_version >= 2 ? "cells_planned" : "0") + " FROM runs ";
+}
 
-RunRow read_run(const SqliteStatement& row, const std::string& path) {
+// A reader that may not mark abandoned runs still reports them as what they are: partial.
+RunRow read_run(const SqliteStatement& row, const std::string& path, bool report_abandoned) {
   RunRow run;
   run.id = row.column_int(0);
   run.info.started_at = row.column_text(1);
@@ -165,8 +61,8 @@ RunRow read_run(const SqliteStatement& row, const std::string& path) {
   try {
     run.status = parse_run_status(status);
   } catch (const std::invalid_argument&) {
-    throw StoreError("results store " + path + ": run " + std::to_string(run.id) +
-                     " has unknown status '" + status + "'");
+    throw StoreError("results store " + path + ": run " + std::to_string(run.id) + " has unknown status '" + status +
+                     "'");
   }
   run.info.git_sha = row.column_text(4);
   run.info.command_line = row.column_text(5);
@@ -178,16 +74,20 @@ RunRow read_run(const SqliteStatement& row, const std::string& path) {
   run.info.environment_json = row.column_text(11);
   run.info.seed = static_cast<uint64_t>(row.column_int(12));  // stored as the same 64 bits
   run.info.suite = row.column_text(13);
+  run.info.cells_planned = row.column_int(15);
+  if (report_abandoned && run.status == RunStatus::running && run.info.host == this_host() &&
+      process_is_gone(row.column_int(14)))
+    run.status = RunStatus::partial;
   return run;
 }
 
-std::vector<RunRow> query_runs(sqlite3* db, const std::string& path, const std::string& sql_tail,
-                               std::optional<int64_t> run_id = std::nullopt) {
-  std::string sql = kRunColumns + sql_tail;
+std::vector<RunRow> query_runs(sqlite3* db, const std::string& path, int schema_version, bool report_abandoned,
+                               const std::string& sql_tail, std::optional<int64_t> run_id = std::nullopt) {
+  const std::string sql = run_columns(schema_version) + sql_tail;
   SqliteStatement query(db, sql.c_str());
   if (run_id) query.bind(1, *run_id);
   std::vector<RunRow> runs;
-  while (query.step()) runs.push_back(read_run(query, path));
+  while (query.step()) runs.push_back(read_run(query, path, report_abandoned));
   return runs;
 }
 
@@ -217,24 +117,38 @@ RunStatus parse_run_status(const std::string& name) {
 }
 
 ResultsStore::ResultsStore(const std::string& path, int busy_timeout_ms)
-    : path_(path), db_(open_store(path, busy_timeout_ms)) {}
+    : ResultsStore(path, StoreAccess::read_write, busy_timeout_ms) {}
+
+ResultsStore::ResultsStore(const std::string& path, StoreAccess access, int busy_timeout_ms)
+    : path_(path), access_(access), db_(open_store(path, access, busy_timeout_ms)) {
+  try {
+    schema_ = guarded(path_, [&] { return read_schema_version(db_); });
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    throw;
+  }
+}
+
+void ResultsStore::require_writable(const char* what) const {
+  if (access_ == StoreAccess::read_only)
+    throw StoreError("results store " + path_ + " was opened read-only; cannot " + what);
+}
 
 ResultsStore::~ResultsStore() { sqlite3_close_v2(db_); }
 
 int ResultsStore::current_schema_version() { return kCurrentSchemaVersion; }
 
-int ResultsStore::schema_version() const {
-  return guarded(path_, [&] { return read_schema_version(db_); });
-}
+int ResultsStore::schema_version() const { return schema_; }
 
 int64_t ResultsStore::begin_run(const RunInfo& info) {
+  require_writable("begin a run");
   require_json(info.environment_json, "RunInfo::environment_json");
   return guarded(path_, [&] {
     SqliteStatement insert(
         db_,
         "INSERT INTO runs(started_at, status, git_sha, command_line, host, pid, device, driver, "
-        "cuda_version, clocks, environment_json, seed, suite) "
-        "VALUES(?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "cuda_version, clocks, environment_json, seed, suite, cells_planned) "
+        "VALUES(?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     // The host and pid are what lets a later open recognise this run as abandoned if we die.
     insert.bind(1, info.started_at.empty() ? utc_now_iso8601() : info.started_at)
         .bind(2, info.git_sha)
@@ -248,6 +162,7 @@ int64_t ResultsStore::begin_run(const RunInfo& info) {
         .bind(10, info.environment_json)
         .bind(11, static_cast<int64_t>(info.seed))
         .bind(12, info.suite)
+        .bind(13, info.cells_planned)
         .run();
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   });
@@ -255,6 +170,7 @@ int64_t ResultsStore::begin_run(const RunInfo& info) {
 
 int64_t ResultsStore::add_cell(int64_t run_id, const CellRecord& cell,
                                const std::vector<Metric>& metrics) {
+  require_writable("add a cell");
   require_json(cell.params_json, "CellRecord::params_json");
   for (const Metric& metric : metrics)
     if (metric.name.empty()) throw std::invalid_argument("a metric of the cell has an empty name");
@@ -306,6 +222,7 @@ int64_t ResultsStore::add_cell(int64_t run_id, const CellRecord& cell,
 }
 
 void ResultsStore::finish_run(int64_t run_id, RunStatus status) {
+  require_writable("finish a run");
   if (status == RunStatus::running)
     throw std::invalid_argument(
         "finish_run needs a final status (ok, failed or partial), got running");
@@ -319,12 +236,12 @@ void ResultsStore::finish_run(int64_t run_id, RunStatus status) {
 }
 
 std::vector<RunRow> ResultsStore::runs() const {
-  return guarded(path_, [&] { return query_runs(db_, path_, "ORDER BY id"); });
+  return guarded(path_, [&] { return query_runs(db_, path_, schema_, reading(), "ORDER BY id"); });
 }
 
 std::optional<RunRow> ResultsStore::run(int64_t run_id) const {
   return guarded(path_, [&]() -> std::optional<RunRow> {
-    auto found = query_runs(db_, path_, "WHERE id = ?", run_id);
+    auto found = query_runs(db_, path_, schema_, reading(), "WHERE id = ?", run_id);
     if (found.empty()) return std::nullopt;
     return std::move(found.front());
   });
@@ -332,7 +249,7 @@ std::optional<RunRow> ResultsStore::run(int64_t run_id) const {
 
 std::optional<RunRow> ResultsStore::latest_run() const {
   return guarded(path_, [&]() -> std::optional<RunRow> {
-    auto found = query_runs(db_, path_, "ORDER BY id DESC LIMIT 1");
+    auto found = query_runs(db_, path_, schema_, reading(), "ORDER BY id DESC LIMIT 1");
     if (found.empty()) return std::nullopt;
     return std::move(found.front());
   });

@@ -20,6 +20,7 @@ class StoreError : public std::runtime_error {
 };
 
 enum class RunStatus { running, ok, failed, partial };
+enum class StoreAccess { read_write, read_only };
 std::string run_status_name(RunStatus status);
 RunStatus parse_run_status(const std::string& name);
 
@@ -35,6 +36,7 @@ struct RunInfo {
   std::string environment_json = "{}";  // compiler, flags, CPU model, ... (free-form JSON)
   uint64_t seed = 0;
   std::string suite;        // suite or sweep name
+  int64_t cells_planned = 0;  // cells the run set out to store (0: not recorded, schema 1 files)
 };
 
 struct RunRow {
@@ -82,13 +84,19 @@ class ResultsStore {
   // for a corrupt file, a file written by a newer seqbench, a locked database that stays locked
   // past the busy timeout, or an unwritable location.
   explicit ResultsStore(const std::string& path, int busy_timeout_ms = 10000);
+  // With StoreAccess::read_only: opens an existing store and never writes to it: no file is
+  // created, no WAL switch, no migration (an older schema is read as it is), and a run left
+  // `running` by a process that died reads as partial without being marked. Writes throw
+  // StoreError. Throws StoreError for a missing file, a non-store or a newer schema.
+  ResultsStore(const std::string& path, StoreAccess access, int busy_timeout_ms = 10000);
   ~ResultsStore();
   ResultsStore(const ResultsStore&) = delete;
   ResultsStore& operator=(const ResultsStore&) = delete;
 
   static int current_schema_version();
-  int schema_version() const;
+  int schema_version() const;  // of the file as opened (current, unless read-only and older)
   const std::string& path() const { return path_; }
+  bool reading() const { return access_ == StoreAccess::read_only; }
 
   int64_t begin_run(const RunInfo& info);                  // status running
   // One transaction: the cell and all its metrics, or nothing.
@@ -102,8 +110,12 @@ class ResultsStore {
   std::vector<MetricRow> metrics(int64_t cell_id) const;
 
  private:
+  void require_writable(const char* what) const;
+
   std::string path_;
+  StoreAccess access_ = StoreAccess::read_write;
   sqlite3* db_ = nullptr;
+  int schema_ = 0;
 };
 
 }  // namespace seqbench

@@ -67,6 +67,10 @@ CREATE TABLE metrics(
 );
 CREATE INDEX metrics_by_cell ON metrics(cell_id);
 )sql"},
+    // The number of cells a run set out to store, so a partial run's report can say how many are missing.
+    {2, R"sql(
+ALTER TABLE runs ADD COLUMN cells_planned INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 inline constexpr int kCurrentSchemaVersion = std::end(kSchemaMigrations)[-1].version;

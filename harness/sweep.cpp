@@ -1,10 +1,14 @@
 #include "harness/sweep.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <optional>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "harness/path_problem.h"
 #include "models/mixer_registry.h"
 #include "tasks/task.h"
 
@@ -17,6 +21,15 @@ const std::set<std::string> kModelKeys{"d_model", "n_layers", "n_heads", "mlp_ex
 const std::set<std::string> kTrainKeys{"lr", "epochs", "batch_size", "weight_decay", "warmup_fraction",
                                        "beta1", "beta2", "grad_clip", "early_stop_accuracy", "max_steps",
                                        "time_budget_s", "min_lr_fraction", "eval_every_steps"};
+
+// Upper bounds of the integer settings: far above any real use, low enough to catch a typo
+// before it wraps around or asks for more memory or time than exists.
+constexpr int64_t kMaxEpochs = 1'000'000;
+constexpr int64_t kMaxBatch = 1 << 20;
+constexpr int64_t kMaxSteps = 1'000'000'000'000;
+constexpr int64_t kMaxWidth = 1 << 16;
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxExpand = 64;
 
 [[noreturn]] void fail(const std::string& where, const std::string& what) {
   throw SweepError("sweep " + where + ": " + what);
@@ -32,13 +45,46 @@ void check_keys(const nlohmann::json& obj, const std::set<std::string>& known, c
     }
 }
 
-template <typename T>
-T get_number(const nlohmann::json& obj, const char* key, T fallback, const std::string& where) {
-  if (!obj.contains(key)) return fallback;
+// A JSON number read as a double; nullopt when absent.
+std::optional<double> number_at(const nlohmann::json& obj, const char* key, const std::string& where) {
+  if (!obj.contains(key)) return std::nullopt;
   const auto& v = obj.at(key);
   if (!v.is_number()) fail(where + "." + key, "expected a number, got " + v.dump());
-  if (std::is_integral<T>::value && !v.is_number_integer()) fail(where + "." + key, "expected an integer, got " + v.dump());
-  return v.get<T>();
+  return v.get<double>();
+}
+
+double get_double(const nlohmann::json& obj, const char* key, double fallback, const std::string& where) {
+  return number_at(obj, key, where).value_or(fallback);
+}
+
+// An integer in [lo, hi]; an integral float (1e3, 64.0) counts, since JSON writes both alike. The
+// bounds keep a typo from wrapping around (10000000000 into an int) or asking for a run that can
+// never end or fit; `why` says what the upper bound protects.
+int64_t get_integer(const nlohmann::json& obj, const char* key, int64_t fallback, int64_t lo, int64_t hi,
+                    const std::string& where, const std::string& why) {
+  if (!obj.contains(key)) return fallback;
+  const auto& v = obj.at(key);
+  const std::string name = where + "." + key;
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi))
+    fail(name, v.dump() + " is more than the " + std::to_string(hi) + " allowed (" + why + ")");
+  if (!v.is_number()) fail(name, "expected an integer, got " + v.dump());
+  const double d = v.get<double>();
+  if (d != std::floor(d)) fail(name, "expected an integer, got " + v.dump());
+  if (d < static_cast<double>(lo)) fail(name, "expected at least " + std::to_string(lo) + ", got " + v.dump());
+  if (d > static_cast<double>(hi)) {
+    char shown[32];  // 1e9 reads as 1000000000, not 1000000000.0
+    std::snprintf(shown, sizeof shown, "%.0f", d);
+    fail(name, std::string(shown) + " is more than the " + std::to_string(hi) + " allowed (" + why + ")");
+  }
+  return v.is_number_integer() ? v.get<int64_t>() : static_cast<int64_t>(d);
+}
+
+std::string get_string(const nlohmann::json& obj, const char* key, const std::string& fallback,
+                       const std::string& where) {
+  if (!obj.contains(key)) return fallback;
+  const auto& v = obj.at(key);
+  if (!v.is_string()) fail(where + "." + key, "expected a string, got " + v.dump());
+  return v.get<std::string>();
 }
 
 std::vector<nlohmann::json> as_list(const nlohmann::json& v, const std::string& where) {
@@ -76,23 +122,25 @@ TrainConfig parse_train(const nlohmann::json& t, std::vector<double>& lrs) {
     if (!v.is_number() || v.get<double>() <= 0) fail("train.lr", "expected positive numbers, got " + v.dump());
     lrs.push_back(v.get<double>());
   }
-  c.epochs = get_number<int>(t, "epochs", c.epochs, where);
-  c.batch_size = get_number<int64_t>(t, "batch_size", c.batch_size, where);
-  c.early_stop_accuracy = get_number<double>(t, "early_stop_accuracy", c.early_stop_accuracy, where);
-  c.max_steps = get_number<int64_t>(t, "max_steps", c.max_steps, where);
-  c.eval_every_steps = get_number<int64_t>(t, "eval_every_steps", c.eval_every_steps, where);
-  c.time_budget_s = get_number<double>(t, "time_budget_s", c.time_budget_s, where);
-  o.weight_decay = get_number<double>(t, "weight_decay", o.weight_decay, where);
-  o.warmup_fraction = get_number<double>(t, "warmup_fraction", o.warmup_fraction, where);
-  o.min_lr_fraction = get_number<double>(t, "min_lr_fraction", o.min_lr_fraction, where);
-  o.beta1 = get_number<double>(t, "beta1", o.beta1, where);
-  o.beta2 = get_number<double>(t, "beta2", o.beta2, where);
-  o.grad_clip = get_number<double>(t, "grad_clip", o.grad_clip, where);
   // epochs 0 is profile-only mode: no training and no scoring, just the profiler's measurements.
-  if (c.epochs < 0) fail("train.epochs", "must be >= 0 (0: profile only), got " + std::to_string(c.epochs));
-  if (c.batch_size <= 0) fail("train.batch_size", "must be positive, got " + std::to_string(c.batch_size));
+  c.epochs = static_cast<int>(get_integer(t, "epochs", c.epochs, 0, kMaxEpochs, where,
+                                          "a run that long never finishes; bound training with max_steps or "
+                                          "time_budget_s instead"));
+  c.batch_size = get_integer(t, "batch_size", c.batch_size, 1, kMaxBatch, where, "a batch that large cannot fit");
+  c.max_steps = get_integer(t, "max_steps", c.max_steps, 0, kMaxSteps, where, "0 means the epochs decide");
+  c.eval_every_steps = get_integer(t, "eval_every_steps", c.eval_every_steps, 0, kMaxSteps, where, "0 means each epoch");
+  c.early_stop_accuracy = get_double(t, "early_stop_accuracy", c.early_stop_accuracy, where);
+  c.time_budget_s = get_double(t, "time_budget_s", c.time_budget_s, where);
+  o.weight_decay = get_double(t, "weight_decay", o.weight_decay, where);
+  o.warmup_fraction = get_double(t, "warmup_fraction", o.warmup_fraction, where);
+  o.min_lr_fraction = get_double(t, "min_lr_fraction", o.min_lr_fraction, where);
+  o.beta1 = get_double(t, "beta1", o.beta1, where);
+  o.beta2 = get_double(t, "beta2", o.beta2, where);
+  o.grad_clip = get_double(t, "grad_clip", o.grad_clip, where);
   return c;
 }
+
+Sweep expand_checked_sweep(const nlohmann::json& spec);
 
 }  // namespace
 
@@ -115,23 +163,35 @@ std::vector<nlohmann::json> expand_axes(const nlohmann::json& obj, const std::ve
 }
 
 Sweep expand_sweep(const nlohmann::json& spec) {
+  try {
+    return expand_checked_sweep(spec);
+  } catch (const nlohmann::json::exception& e) {
+    // Every key is read through a typed getter; this only keeps a missed one from exiting 1.
+    throw SweepError(std::string("sweep: a value has the wrong JSON type: ") + e.what());
+  }
+}
+
+namespace {
+
+Sweep expand_checked_sweep(const nlohmann::json& spec) {
   check_keys(spec, kTopKeys, "spec");
   Sweep sweep;
-  sweep.name = spec.value("name", std::string("sweep"));
-  sweep.description = spec.value("description", std::string());
+  sweep.name = get_string(spec, "name", "sweep", "spec");
+  sweep.description = get_string(spec, "description", "", "spec");
   if (!spec.contains("backends")) fail("spec", "missing \"backends\"");
   if (!spec.contains("tasks")) fail("spec", "missing \"tasks\"");
 
   std::vector<uint64_t> seeds;
   for (const auto& s : as_list(spec.contains("seeds") ? spec["seeds"] : spec.value("seed", nlohmann::json(0)), "seeds")) {
-    if (!s.is_number_integer() || s.get<int64_t>() < 0) fail("seeds", "expected non-negative integers, got " + s.dump());
+    // Up to 2^64 - 1, the range --seed accepts (parsed JSON holds those as unsigned).
+    if (!s.is_number_unsigned() && !(s.is_number_integer() && s.get<int64_t>() >= 0)) fail("seeds", "expected integers from 0 to 18446744073709551615, got " + s.dump());
     seeds.push_back(s.get<uint64_t>());
   }
   const nlohmann::json model = spec.value("model", nlohmann::json::object());
   check_keys(model, kModelKeys, "model");
   const nlohmann::json train = spec.value("train", nlohmann::json::object());
   check_keys(train, kTrainKeys, "train");
-  const std::string device = spec.value("device", std::string("cpu"));
+  const std::string device = get_string(spec, "device", "cpu", "spec");
   parse_device(device);
   ProfileSpec profile;
   if (spec.contains("profile")) {
@@ -163,11 +223,16 @@ Sweep expand_sweep(const nlohmann::json& spec) {
               cell.mixer_params = mixer_params;
               cell.task = task_name;
               cell.task_params = task_combo;
-              cell.d_model = get_number<int>(model_combo, "d_model", cell.d_model, "model");
-              cell.n_layers = get_number<int>(model_combo, "n_layers", cell.n_layers, "model");
-              cell.n_heads = get_number<int>(model_combo, "n_heads", cell.n_heads, "model");
-              cell.mlp_expand = get_number<int>(model_combo, "mlp_expand", cell.mlp_expand, "model");
-              cell.position = model_combo.value("position", cell.position);
+              const std::string too_big = "a model that large cannot fit in memory";
+              cell.d_model = static_cast<int>(
+                  get_integer(model_combo, "d_model", cell.d_model, 1, kMaxWidth, "model", too_big));
+              cell.n_layers = static_cast<int>(
+                  get_integer(model_combo, "n_layers", cell.n_layers, 1, kMaxLayers, "model", too_big));
+              cell.n_heads = static_cast<int>(
+                  get_integer(model_combo, "n_heads", cell.n_heads, 1, kMaxWidth, "model", "at most d_model"));
+              cell.mlp_expand = static_cast<int>(
+                  get_integer(model_combo, "mlp_expand", cell.mlp_expand, 0, kMaxExpand, "model", too_big));
+              cell.position = get_string(model_combo, "position", cell.position, "model");
               cell.train = parse_train(train_combo, cell.learning_rates);
               if (cell.train.epochs == 0 && !profile.enabled())
                 fail("train.epochs", "0 means profile only (no training) and needs a \"profile\" object");
@@ -180,6 +245,8 @@ Sweep expand_sweep(const nlohmann::json& spec) {
   return sweep;
 }
 
+}  // namespace
+
 nlohmann::json parse_sweep_text(const std::string& text, const std::string& origin) {
   try {
     return nlohmann::json::parse(text);
@@ -189,6 +256,8 @@ nlohmann::json parse_sweep_text(const std::string& text, const std::string& orig
 }
 
 nlohmann::json read_sweep_file(const std::string& path) {
+  const std::string problem = path_problem(path, PathUse::read);
+  if (!problem.empty()) throw SweepError("cannot read sweep file: " + problem);
   std::ifstream in(path);
   if (!in) throw SweepError("cannot read sweep file '" + path + "'");
   std::stringstream buffer;

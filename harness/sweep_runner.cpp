@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <map>
+#include <new>
 #include <stdexcept>
 
 #include "harness/cell_runner.h"
@@ -10,6 +12,7 @@
 #include "harness/environment.h"
 #include "harness/interrupt.h"
 #include "harness/model_trainer.h"
+#include "harness/task_memory_check.h"
 #include "models/sequence_model.h"
 
 namespace seqbench {
@@ -19,11 +22,34 @@ std::string task_key(const CellSpec& cell) {
   return cell.task + cell.task_params.dump() + "#" + std::to_string(cell.seed);
 }
 
-bool in_shard(size_t index, const RunOptions& options) {
-  return static_cast<int>(index % options.shard_count) == options.shard_index;
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
+
+std::string duration_text(double seconds) {
+  const auto total = static_cast<long long>(seconds + 0.5);
+  char buffer[32];
+  if (total >= 3600)
+    std::snprintf(buffer, sizeof buffer, "%lldh%02lldm", total / 3600, total / 60 % 60);
+  else if (total >= 60)
+    std::snprintf(buffer, sizeof buffer, "%lldm%02llds", total / 60, total % 60);
+  else
+    std::snprintf(buffer, sizeof buffer, "%llds", total);
+  return buffer;
+}
+
+std::string progress_line(int done, int total, double elapsed_s) {
+  std::string line = "[" + std::to_string(done + 1) + "/" + std::to_string(total) + "] elapsed " + duration_text(elapsed_s);
+  // The mean time of the finished cells times the cells left, counting the one starting now.
+  if (done > 0) line += ", ETA " + duration_text(elapsed_s / done * (total - done));
+  return line + "  ";
+}
+
+bool cell_in_shard(size_t index, const RunOptions& options) {
+  return static_cast<int>(index % options.shard_count) == options.shard_index;
+}
 
 void validate_sweep(const Sweep& sweep) {
   if (sweep.cells.empty()) throw SweepError("sweep '" + sweep.name + "' expands to no cells");
@@ -45,6 +71,7 @@ void validate_sweep(const Sweep& sweep) {
                               std::to_string(cell.train.batch_size);
       if (checked.count(key)) continue;
       checked[key] = true;
+      check_task_fits_in_memory(cell.task, cell.task_params);
       TaskInstance instance = build_task(cell.task, probe, cell.seed);
       ModelConfig config = cell_model_config(cell, instance);
       validate_model_config(config);
@@ -57,6 +84,9 @@ void validate_sweep(const Sweep& sweep) {
         if (!why.empty())
           throw std::invalid_argument("backend '" + mixer->spec().kind + "' on " + cell.device + ": " + why);
       }
+    } catch (const std::bad_alloc&) {
+      throw SweepError("cell " + std::to_string(i + 1) + " (" + cell.label() +
+                       "): the model does not fit in memory; choose a smaller d_model, n_layers or mlp_expand");
     } catch (const std::exception& e) {
       throw SweepError("cell " + std::to_string(i + 1) + " (" + cell.label() + "): " + e.what());
     }
@@ -71,11 +101,12 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream
   ResultsStore store(options.db_path);
   const std::string device = sweep.cells.front().device;
   RunSummary summary;
-  summary.run_id =
-      store.begin_run(capture_run_info(options.command_line, device, sweep.cells.front().seed, sweep.name));
-  const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < sweep.cells.size(); ++i)
-    if (in_shard(i, options)) ++summary.cells_total;
+    if (cell_in_shard(i, options)) ++summary.cells_total;
+  RunInfo info = capture_run_info(options.command_line, device, sweep.cells.front().seed, sweep.name);
+  info.cells_planned = summary.cells_total;
+  summary.run_id = store.begin_run(info);
+  const auto start = std::chrono::steady_clock::now();
   log << "run " << summary.run_id << ": " << sweep.name << ", " << summary.cells_total << " cells -> "
       << options.db_path << "\n";
 
@@ -83,9 +114,9 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream
   int done = 0;
   try {
     for (size_t i = 0; i < sweep.cells.size(); ++i) {
-      if (!in_shard(i, options)) continue;
+      if (!cell_in_shard(i, options)) continue;
       const CellSpec& cell = sweep.cells[i];
-      log << "[" << ++done << "/" << summary.cells_total << "] " << cell.label() << "\n" << std::flush;
+      log << progress_line(done++, summary.cells_total, seconds_since(start)) << cell.label() << "\n" << std::flush;
       CellOutcome outcome;
       try {
         const std::string key = task_key(cell);

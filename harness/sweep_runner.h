@@ -26,6 +26,14 @@ struct RunSummary {
   double seconds = 0;
 };
 
+// The progress prefix of the cell about to run after `done` of `total` finished:
+// "[3/12] elapsed 1m04s, ETA 4m16s  " (no ETA before the first cell has finished).
+std::string progress_line(int done, int total, double elapsed_s);
+std::string duration_text(double seconds);  // "42s", "3m07s", "2h05m"
+
+// True when cell `index` of the sweep belongs to the options' shard.
+bool cell_in_shard(size_t index, const RunOptions& options);
+
 // Checks every cell's task parameters and model shape before anything runs or is stored;
 // throws std::invalid_argument naming the first bad cell.
 void validate_sweep(const Sweep& sweep);

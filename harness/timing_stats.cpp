@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "reports/metric_catalog.h"
+
 namespace seqbench {
 namespace {
 
@@ -119,11 +121,12 @@ Measurement measure_repeated(const std::function<double()>& repetition, const Re
   return m;
 }
 
-Metric metric_from_samples(const std::string& name, const std::string& unit, const std::vector<double>& samples) {
+Metric make_metric(const std::string& name, const std::vector<double>& samples) {
+  const MetricInfo& info = checked_metric_info(name);
   const SampleStats s = summarize_samples(samples);
   Metric metric;
   metric.name = name;
-  metric.unit = unit;
+  metric.unit = info.unit;
   metric.value = s.median;
   metric.n = s.n;
   metric.min = s.min;
@@ -133,8 +136,8 @@ Metric metric_from_samples(const std::string& name, const std::string& unit, con
   return metric;
 }
 
-Metric metric_from_measurement(const std::string& name, const std::string& unit, const Measurement& m) {
-  return metric_from_samples(name, unit, m.samples);
-}
+Metric make_metric(const std::string& name, double value) { return make_metric(name, std::vector<double>{value}); }
+
+Metric make_metric(const std::string& name, const Measurement& m) { return make_metric(name, m.samples); }
 
 }  // namespace seqbench

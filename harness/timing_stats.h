@@ -57,8 +57,12 @@ bool noise_target_met(const std::vector<double>& samples, const RepetitionPolicy
 Measurement measure_repeated(const std::function<double()>& repetition, const RepetitionPolicy& policy,
                              const std::function<void()>& between = {});
 
-// A stored metric from a measurement: value = median, with n, min, max, stddev and all samples.
-Metric metric_from_measurement(const std::string& name, const std::string& unit, const Measurement& m);
-Metric metric_from_samples(const std::string& name, const std::string& unit, const std::vector<double>& samples);
+// A stored metric named `name` (a base name from reports/metric_catalog.h plus an '@' suffix the
+// catalog lists), its unit taken from the catalog: value = the median of the samples, with n, min,
+// max, stddev and every sample. Every producer builds its metrics here, so units cannot drift.
+// Throws std::invalid_argument for a name the catalog does not know.
+Metric make_metric(const std::string& name, const std::vector<double>& samples);
+Metric make_metric(const std::string& name, double value);  // a single sample
+Metric make_metric(const std::string& name, const Measurement& m);
 
 }  // namespace seqbench

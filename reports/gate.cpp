@@ -18,7 +18,14 @@ std::string percent(double fraction) {
   return buffer;
 }
 
-std::string p_note(const std::optional<double>& p) { return p ? "U test p=" + short_number(*p) : "single sample"; }
+// How noise was judged: by a U test that can reach alpha, or by the change alone (and why).
+std::string noise_note(const MetricComparison& c) {
+  if (!c.p_value) return c.n_baseline > 1 || c.n_candidate > 1 ? "too few repetitions for a U test" : "single sample";
+  if (!c.u_test_reliable)
+    return "U test unreliable with " + std::to_string(c.n_baseline) + " vs " + std::to_string(c.n_candidate) +
+           " repetitions (p=" + short_number(*c.p_value) + " is the best it can do): judged on the change alone";
+  return "U test p=" + short_number(*c.p_value);
+}
 
 // Relative change in the worse direction: +0.1 = 10% worse.
 double worse_fraction(double baseline, double candidate, MetricDirection direction) {
@@ -53,22 +60,27 @@ GateRow judge_metric(const MetricComparison& c, const GateOptions& o) {
   row.p_value = c.p_value;
   if (c.direction == MetricDirection::informational) {
     row.verdict = GateVerdict::informational;
-    row.reason = "not gated (informational)";
+    row.reason = find_metric_info(c.metric) ? "not gated (informational)" : "not gated (not in the metric catalog)";
     return row;
   }
-  if (is_score_metric(c.metric, c.unit)) return judge_score(row, o);
+  if (!c.follows.empty()) {
+    row.verdict = GateVerdict::informational;
+    row.reason = "one measurement with " + c.follows + ", gated there";
+    return row;
+  }
+  if (is_score_metric(c.metric)) return judge_score(row, o);
   row.change = worse_fraction(c.baseline, c.candidate, c.direction);
-  const bool significant = !c.p_value || *c.p_value < o.alpha;
+  const bool significant = c.beyond_noise;
   const std::string limit = percent(o.max_regression);
   if (row.change > o.max_regression) {
     row.verdict = significant ? GateVerdict::regressed : GateVerdict::within_noise;
-    row.reason = "worse by " + percent(row.change) + " (> " + limit + "), " + p_note(c.p_value) +
+    row.reason = "worse by " + percent(row.change) + " (> " + limit + "), " + noise_note(c) +
                  (significant ? "" : ": not beyond noise");
   } else if (-row.change > o.max_regression && significant) {
     row.verdict = GateVerdict::improved;
-    row.reason = "better by " + percent(-row.change) + ", " + p_note(c.p_value);
+    row.reason = "better by " + percent(-row.change) + ", " + noise_note(c);
   } else {
-    row.reason = "within " + limit + (c.p_value ? ", " + p_note(c.p_value) : "");
+    row.reason = "within " + limit + (c.p_value ? ", " + noise_note(c) : "");
   }
   return row;
 }
@@ -98,15 +110,23 @@ int severity(GateVerdict v) {
   return 5;
 }
 
-std::string change_text(const GateRow& r) {
+}  // namespace
+
+std::string gate_change_text(const GateRow& r) {
   if (r.metric == "(cell)" || r.verdict == GateVerdict::informational) return "-";
   // Scores change in absolute terms; everything else relative, shown with the sign of "worse".
   if (r.change == 0) return "0";
-  if (r.unit == "fraction") return (r.change > 0 ? "" : "+") + short_number(-r.change);
+  if (is_score_metric(r.metric)) return (r.change > 0 ? "" : "+") + short_number(-r.change);
   return r.change > 0 ? percent(r.change) + " worse" : percent(-r.change) + " better";
 }
 
-}  // namespace
+std::vector<const GateRow*> rows_by_severity(const GateResult& result) {
+  std::vector<const GateRow*> sorted;
+  for (const auto& r : result.rows) sorted.push_back(&r);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const GateRow* a, const GateRow* b) { return severity(a->verdict) < severity(b->verdict); });
+  return sorted;
+}
 
 const char* gate_verdict_name(GateVerdict verdict) {
   switch (verdict) {
@@ -130,6 +150,7 @@ int GateResult::regressions() const {
 }
 
 GateResult gate_runs(const LoadedRun& baseline, const LoadedRun& candidate, const GateOptions& options) {
+  check_only_matches(baseline, candidate, options.only);
   GateResult result;
   result.baseline_label = baseline.label();
   result.candidate_label = candidate.label();
@@ -160,21 +181,29 @@ GateResult gate_runs(const LoadedRun& baseline, const LoadedRun& candidate, cons
     }
     if (before.status != "ok")
       result.rows.push_back(cell_row(pair.baseline->label, GateVerdict::improved, "cell failed in the baseline, runs now"));
+    std::vector<MetricComparison> compared;
     for (const Metric& m : pair.baseline->metrics) {
       if (!metric_selected(m.name, options.only)) continue;
       if (const Metric* other = find_metric(*pair.candidate, m.name)) {
-        result.rows.push_back(judge_metric(compare_metric(pair.baseline->label, m, *other, compare), options));
-      } else if (metric_direction(m.name, m.unit) != MetricDirection::informational) {
+        compared.push_back(compare_metric(pair.baseline->label, m, *other, compare));
+      } else if (metric_direction(m.name) != MetricDirection::informational) {
         GateRow row = cell_row(pair.baseline->label, missing, "metric missing from the candidate");
         row.metric = m.name;
         row.baseline = m.value;
         result.rows.push_back(row);
       }
     }
+    link_rates_to_timings(compared);  // a rate and its timing are one measurement: gate the timing
+    for (const MetricComparison& c : compared) result.rows.push_back(judge_metric(c, options));
   }
   if (matched == 0)
     throw std::invalid_argument("nothing to gate: " + baseline.label() + " and " + candidate.label() +
                                 " have no cell in common (same backend, task and parameters)");
+  if (std::none_of(result.rows.begin(), result.rows.end(),
+                   [](const GateRow& r) { return r.verdict != GateVerdict::informational; }))
+    throw std::invalid_argument("nothing to gate: every selected metric is informational (" +
+                                std::to_string(result.rows.size()) +
+                                " rows); choose timing, memory or score metrics (`seqbench list metrics`)");
   return result;
 }
 
@@ -210,16 +239,12 @@ std::string render_gate(const GateResult& result, const std::string& format) {
       << " regressions)\n\nbaseline:  " << result.baseline_label << "\ncandidate: " << result.candidate_label
       << "\n\nA regression is worse by more than " << percent(o.max_regression) << " and beyond noise (two-sided "
       << "Mann-Whitney U test p < " << short_number(o.alpha) << " when both sides have >= " << o.min_samples
-      << " repetitions); scores (accuracy) by more than " << short_number(o.max_accuracy_drop) << " absolute.\n\n"
+      << " repetitions and the test can reach that level, else the change alone); scores (accuracy) by more than " << short_number(o.max_accuracy_drop) << " absolute.\n\n"
       << "| verdict | cell | metric | baseline | candidate | change | why |\n|---|---|---|---:|---:|---:|---|\n";
-  std::vector<const GateRow*> sorted;
-  for (const auto& r : result.rows) sorted.push_back(&r);
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const GateRow* a, const GateRow* b) { return severity(a->verdict) < severity(b->verdict); });
-  for (const GateRow* r : sorted)
+  for (const GateRow* r : rows_by_severity(result))
     out << "| " << gate_verdict_name(r->verdict) << " | " << md_cell(r->cell) << " | " << r->metric << " | "
         << short_number(r->baseline) << " " << r->unit << " | " << short_number(r->candidate) << " " << r->unit
-        << " | " << change_text(*r) << " | " << md_cell(r->reason) << " |\n";
+        << " | " << gate_change_text(*r) << " | " << md_cell(r->reason) << " |\n";
   return out.str();
 }
 

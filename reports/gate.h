@@ -1,10 +1,13 @@
 // `seqbench gate`: pass or fail a candidate run against a baseline. A metric regresses when it is
-// worse (by reports/metric_direction.h) by more than max_regression AND the difference is beyond
-// noise: the two-sided Mann-Whitney U test rejects at alpha when both sides have repetitions;
-// single-sample metrics are judged on the threshold alone. Scores (accuracy, exact match: single
-// numbers in [0, 1]) regress when they drop by more than max_accuracy_drop, absolute. A cell that
-// ran in the baseline but failed in the candidate regresses; so does a cell or gated metric the
-// candidate lacks, unless allow_missing.
+// worse (by its direction in reports/metric_catalog.h) by more than max_regression AND the
+// difference is beyond noise: the two-sided Mann-Whitney U test rejects at alpha when both sides
+// have min_samples repetitions and the test can reach alpha at those sizes (3 vs 3 cannot: its
+// smallest p is 0.1); otherwise the change alone decides, and the row says so. A rate follows its
+// timing (one measurement, gated once). Scores (accuracy, exact match: single numbers in [0, 1])
+// regress when they drop by more than max_accuracy_drop, absolute. A cell that ran in the baseline
+// but failed in the candidate regresses; so does a cell or gated metric the candidate lacks,
+// unless allow_missing. A gate that would gate nothing (a filter matching no metric, only
+// informational metrics) is an error, not a pass.
 #pragma once
 #include <string>
 #include <vector>
@@ -42,10 +45,16 @@ struct GateResult {
   bool passed() const { return regressions() == 0; }
 };
 
-// Throws std::invalid_argument when the two runs have no cell in common.
+// Throws std::invalid_argument when the two runs have no cell in common, an `only` entry matches
+// no metric, or nothing but informational metrics is selected.
 GateResult gate_runs(const LoadedRun& baseline, const LoadedRun& candidate, const GateOptions& options);
 
 // md (default), json or csv.
 std::string render_gate(const GateResult& result, const std::string& format);
+
+// Regressions first, then changes within noise, improvements, passes and informational rows.
+std::vector<const GateRow*> rows_by_severity(const GateResult& result);
+// The change as a person reads it: "12.0% worse", "3.1% better", "-0.02" for a score, "-".
+std::string gate_change_text(const GateRow& row);
 
 }  // namespace seqbench

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "reports/backend_label.h"
+
 namespace seqbench {
 namespace {
 
@@ -21,10 +23,7 @@ nlohmann::json task_params_of(const LeaderboardRow& row) {
   return params;
 }
 
-std::string backend_with_params(const LeaderboardRow& row) {
-  const nlohmann::json mixer = row.params.value("mixer_params", nlohmann::json::object());
-  return mixer.empty() ? row.backend : row.backend + " " + mixer.dump();
-}
+std::string backend_with_params(const LeaderboardRow& row) { return backend_label(row.backend, row.params); }
 
 // The length of a metric name: seq_len for `metric` itself, N for `metric@len<N>`, else -1.
 int64_t metric_length(const std::string& name, const std::string& metric, int64_t seq_len) {

@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "reports/backend_label.h"
+#include "reports/metric_columns.h"
 #include "reports/svg_plot.h"
 
 namespace seqbench {
@@ -20,7 +22,8 @@ constexpr size_t kMaxFrontierPlots = 8;
 const char* kStyle = R"(body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
-th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.params{white-space:nowrap}
 .scroll{overflow-x:auto}.plots{display:flex;flex-wrap:wrap;gap:16px}.plot{border:1px solid #ddd}
 .note{color:#777;font-size:13px}.failed{color:#b00020}
 )";
@@ -32,26 +35,7 @@ bool is_per_length(const std::string& name) {
                      [&](const std::string& p) { return starts_with(name, p); });
 }
 
-std::string number(double v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%.4g", v);
-  return buffer;
-}
-
-std::string metric_text(const std::string& name, double v) {
-  return name.find("bytes") != std::string::npos ? format_bytes(v) : number(v);
-}
-
-// "linear(feature_map=elu)": short enough for a legend.
-std::string backend_text(const LeaderboardRow& row) {
-  const auto mixer = row.params.value("mixer_params", nlohmann::json::object());
-  if (!mixer.is_object() || mixer.empty()) return row.backend;
-  std::string out = row.backend + "(";
-  for (auto it = mixer.begin(); it != mixer.end(); ++it)
-    out += (it == mixer.begin() ? "" : ",") + it.key() + "=" +
-           (it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
-  return out + ")";
-}
+std::string backend_text(const LeaderboardRow& row) { return backend_label(row.backend, row.params); }
 
 // (L, value) for every metric named prefix + L.
 std::vector<std::pair<double, double>> per_length(const LeaderboardRow& row, const std::string& prefix) {
@@ -123,6 +107,7 @@ void add_frontier_plots(std::ostringstream& out, const Leaderboard& board) {
     spec.title = "Accuracy vs state size: " + group;
     spec.x_label = "decode state per sequence";
     spec.y_label = "accuracy";
+    spec.y_range = {0.0, 1.0};  // accuracies compare across plots only on the same scale
     spec.log_x = true;
     spec.x_format = TickFormat::bytes;
     for (const auto& [name, s] : by_backend) spec.series.push_back(s);
@@ -147,36 +132,42 @@ std::vector<std::string> table_metrics(const Leaderboard& board) {
   for (const auto& row : board.rows)
     for (const auto& m : row.metrics)
       if (!is_per_length(m.first) && m.first != "state_bytes") names.insert(m.first);
-  std::vector<std::string> ordered(names.begin(), names.end());
-  std::stable_partition(ordered.begin(), ordered.end(), [](const std::string& n) { return starts_with(n, "accuracy"); });
-  return ordered;
+  return ordered_metric_names(names);
 }
 
+// Rows by task, then best accuracy first; columns in catalog order with units in the headers.
 void add_leaderboard_table(std::ostringstream& out, const Leaderboard& board) {
   const auto metrics = table_metrics(board);
-  out << "<div class=\"scroll\"><table id=\"leaderboard\">\n<tr><th>backend</th><th>task</th><th>task params</th>"
-      << "<th>d_model</th><th>layers</th><th>state</th>";
-  for (const auto& m : metrics) out << "<th>" << xml_escape(m) << "</th>";
+  std::vector<const LeaderboardRow*> rows;
+  for (const auto& row : board.rows) rows.push_back(&row);
+  std::stable_sort(rows.begin(), rows.end(), [](const LeaderboardRow* a, const LeaderboardRow* b) {
+    return a->task != b->task ? a->task < b->task : leaderboard_order(a, b);
+  });
+  out << "<div class=\"scroll\"><table id=\"leaderboard\">\n<tr><th>task</th><th>backend</th><th>task params</th>"
+      << "<th>d_model</th><th>layers</th><th>state (bytes)</th>";
+  for (const auto& m : metrics) out << "<th>" << xml_escape(metric_header(m)) << "</th>";
   out << "<th>status</th></tr>\n";
-  for (const auto& row : board.rows) {
-    out << "<tr><td>" << xml_escape(backend_text(row)) << "</td><td>" << xml_escape(row.task) << "</td><td>"
-        << xml_escape(row.task_params) << "</td><td class=\"num\">" << row.d_model << "</td><td class=\"num\">"
-        << row.layers << "</td><td class=\"num\">" << format_bytes(static_cast<double>(row.state_bytes)) << "</td>";
+  for (const LeaderboardRow* row : rows) {
+    out << "<tr><td>" << xml_escape(row->task) << "</td><td>" << xml_escape(backend_text(*row))
+        << "</td><td class=\"params\">" << xml_escape(row->task_params) << "</td><td class=\"num\">" << row->d_model << "</td><td class=\"num\">"
+        << row->layers << "</td><td class=\"num\">" << format_bytes(static_cast<double>(row->state_bytes)) << "</td>";
     for (const auto& m : metrics) {
-      auto it = row.metrics.find(m);
-      out << "<td class=\"num\">" << (it == row.metrics.end() ? "-" : metric_text(m, it->second)) << "</td>";
+      auto it = row->metrics.find(m);
+      out << "<td class=\"num\">" << (it == row->metrics.end() ? "-" : xml_escape(metric_value_text(m, it->second)))
+          << "</td>";
     }
-    const bool ok = row.status == "ok";
-    out << "<td" << (ok ? "" : " class=\"failed\"") << ">" << xml_escape(row.status + (row.error.empty() ? "" : ": " + row.error))
-        << "</td></tr>\n";
+    const bool ok = row->status == "ok";
+    out << "<td" << (ok ? "" : " class=\"failed\"") << ">"
+        << xml_escape(row->status + (row->error.empty() ? "" : ": " + row->error)) << "</td></tr>\n";
   }
   out << "</table></div>\n";
 }
 
-void add_run_description(std::ostringstream& out, const RunRow& run) {
+void add_run_description(std::ostringstream& out, const RunRow& run, const std::string& missing) {
   const RunInfo& info = run.info;
+  const std::string status = run_status_name(run.status) + (missing.empty() ? "" : ": " + missing);
   std::vector<std::pair<std::string, std::string>> fields{
-      {"status", run_status_name(run.status)}, {"started", info.started_at}, {"finished", run.finished_at},
+      {"status", status}, {"started", info.started_at}, {"finished", run.finished_at},
       {"device", info.device},                 {"host", info.host},          {"git", info.git_sha},
       {"seed", std::to_string(info.seed)},      {"command", info.command_line}};
   const auto env = nlohmann::json::parse(info.environment_json, nullptr, false);
@@ -197,7 +188,7 @@ std::string render_html_report(const Leaderboard& board) {
   std::ostringstream out;
   out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" << xml_escape(title)
       << "</title>\n<style>\n" << kStyle << "</style>\n</head>\n<body>\n<h1>" << xml_escape(title) << "</h1>\n";
-  add_run_description(out, run);
+  add_run_description(out, run, missing_cells_note(board));
   out << "<h2>Leaderboard</h2>\n";
   add_leaderboard_table(out, board);
   out << "<h2>Recall vs memory</h2>\n<div class=\"plots\">\n";

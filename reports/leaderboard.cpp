@@ -1,25 +1,22 @@
 #include "reports/leaderboard.h"
 
-#include "reports/table_text.h"
-
 #include <algorithm>
 #include <cstdio>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 
+#include "reports/backend_label.h"
 #include "reports/heatmap.h"
 #include "reports/html_report.h"
+#include "reports/metric_columns.h"
+#include "reports/metric_catalog.h"
+#include "reports/table_text.h"
 
 namespace seqbench {
 namespace {
 
 const std::set<std::string> kUnswept{"num_train", "num_test"};
-
-std::string backend_label(const std::string& backend, const nlohmann::json& params) {
-  const auto mixer = params.value("mixer_params", nlohmann::json::object());
-  return mixer.empty() ? backend : backend + " " + mixer.dump();
-}
 
 std::string task_params_label(const nlohmann::json& params) {
   std::string out;
@@ -37,17 +34,25 @@ std::string fixed(double v, int digits) {
   return buffer;
 }
 
-std::string metric_or_dash(const LeaderboardRow& row, const std::string& name, int digits) {
+std::string metric_or_dash(const LeaderboardRow& row, const std::string& name) {
   auto it = row.metrics.find(name);
-  return it == row.metrics.end() ? "-" : fixed(it->second, digits);
+  return it == row.metrics.end() ? "-" : metric_value_text(name, it->second);
 }
 
-std::vector<std::string> metric_names(const Leaderboard& board) {
+// The Markdown columns of one task's rows: every metric shown_in_markdown that a row has.
+std::vector<std::string> markdown_metric_columns(const std::vector<const LeaderboardRow*>& rows) {
   std::set<std::string> names;
-  for (const auto& row : board.rows)
-    for (const auto& m : row.metrics) names.insert(m.first);
-  return {names.begin(), names.end()};
+  for (const auto* row : rows)
+    for (const auto& m : row->metrics)
+      if (shown_in_markdown(m.first)) names.insert(m.first);
+  return ordered_metric_names(names);
 }
+
+bool any_row_has(const std::vector<const LeaderboardRow*>& rows, const std::string& name) {
+  return std::any_of(rows.begin(), rows.end(), [&](const LeaderboardRow* r) { return r->metrics.count(name) > 0; });
+}
+
+
 
 // Accuracy pivot: one row per (backend, d_model), one column per value of the single task
 // parameter that varies within the task (e.g. num_kv_pairs), as Zoology's figures read.
@@ -77,7 +82,7 @@ void render_pivot(std::ostringstream& out, const std::vector<const LeaderboardRo
   for (const auto* row : rows) {
     const std::string key = backend_label(row->backend, row->params) + " | " + std::to_string(row->d_model);
     const auto task = row->params.value("task_params", nlohmann::json::object());
-    table[key][task.value(axis, nlohmann::json()).dump()] = metric_or_dash(*row, "accuracy", 3);
+    table[key][task.value(axis, nlohmann::json()).dump()] = metric_or_dash(*row, "accuracy");
   }
   out << "\nAccuracy by " << axis << ":\n\n| backend | d_model |";
   for (const auto& c : columns) out << " " << axis << "=" << c << " |";
@@ -103,6 +108,21 @@ std::string format_bytes(double bytes) {
   return fixed(bytes, u == 0 ? 0 : 1) + " " + units[u];
 }
 
+std::string missing_cells_note(const Leaderboard& board) {
+  const int64_t planned = board.run.info.cells_planned, stored = static_cast<int64_t>(board.rows.size());
+  if (planned <= stored) return "";
+  return std::to_string(stored) + " of " + std::to_string(planned) + " planned cells stored, " +
+         std::to_string(planned - stored) + " missing";
+}
+
+bool leaderboard_order(const LeaderboardRow* a, const LeaderboardRow* b) {
+  auto accuracy = [](const LeaderboardRow* r) {
+    auto it = r->metrics.find("accuracy");
+    return it == r->metrics.end() ? -1.0 : it->second;
+  };
+  return accuracy(a) > accuracy(b);
+}
+
 Leaderboard load_leaderboard(const ResultsStore& store, std::optional<int64_t> run_id) {
   Leaderboard board;
   auto run = run_id ? store.run(*run_id) : store.latest_run();
@@ -124,7 +144,10 @@ Leaderboard load_leaderboard(const ResultsStore& store, std::optional<int64_t> r
     row.state_bytes = cell.cell.state_bytes;
     row.status = cell.cell.status;
     row.error = cell.cell.error;
-    for (const auto& m : store.metrics(cell.id)) row.metrics[m.metric.name] = m.metric.value;
+    for (const auto& m : store.metrics(cell.id)) {
+      row.metrics[m.metric.name] = m.metric.value;
+      row.details[m.metric.name] = m.metric;
+    }
     board.rows.push_back(std::move(row));
   }
   return board;
@@ -133,65 +156,93 @@ Leaderboard load_leaderboard(const ResultsStore& store, std::optional<int64_t> r
 std::string render_markdown(const Leaderboard& board) {
   std::ostringstream out;
   const RunRow& run = board.run;
+  const std::string missing = missing_cells_note(board);
   out << "# seqbench leaderboard: run " << run.id << " (" << run.info.suite << ")\n\n"
-      << "status " << run_status_name(run.status) << ", started " << run.info.started_at << ", device "
-      << run.info.device << ", git " << run.info.git_sha.substr(0, 12) << ", seed " << run.info.seed << "\n";
+      << "status " << run_status_name(run.status) << (missing.empty() ? "" : ": " + missing) << ", started "
+      << run.info.started_at << ", device " << run.info.device << ", git " << run.info.git_sha.substr(0, 12) << ", seed "
+      << run.info.seed << "\n";
   std::map<std::string, std::vector<const LeaderboardRow*>> by_task;
   for (const auto& row : board.rows) by_task[row.task].push_back(&row);
   for (auto& [task, rows] : by_task) {
-    std::stable_sort(rows.begin(), rows.end(), [](const LeaderboardRow* a, const LeaderboardRow* b) {
-      auto acc = [](const LeaderboardRow* r) {
-        auto it = r->metrics.find("accuracy");
-        return it == r->metrics.end() ? -1.0 : it->second;
-      };
-      return acc(a) > acc(b);
-    });
-    out << "\n## " << task << "\n\n"
-        << "| backend | d_model | layers | task params | state | accuracy | train s | status |\n"
-        << "|---|---|---|---|---|---|---|---|\n";
-    for (const auto* row : rows)
-      out << "| " << backend_label(row->backend, row->params) << " | " << row->d_model << " | " << row->layers
-          << " | " << row->task_params << " | " << format_bytes(static_cast<double>(row->state_bytes)) << " | "
-          << metric_or_dash(*row, "accuracy", 3) << " | " << metric_or_dash(*row, "train_seconds", 1) << " | "
-          << row->status << (row->error.empty() ? "" : ": " + row->error) << " |\n";
+    std::stable_sort(rows.begin(), rows.end(), leaderboard_order);
+    const std::vector<std::string> columns = markdown_metric_columns(rows);
+    const bool trained = any_row_has(rows, "train_seconds");
+    out << "\n## " << task << "\n\n| backend | d_model | layers | task params | state |";
+    for (const auto& c : columns) out << " " << metric_header(c) << " |";
+    out << (trained ? " train s |" : "") << " status |\n|---|---:|---:|---|---:|";
+    for (size_t i = 0; i < columns.size(); ++i) out << "---:|";
+    out << (trained ? "---:|" : "") << "---|\n";
+    for (const auto* row : rows) {
+      out << "| " << md_cell(backend_label(row->backend, row->params)) << " | " << row->d_model << " | " << row->layers
+          << " | " << md_cell(row->task_params) << " | " << format_bytes(static_cast<double>(row->state_bytes)) << " |";
+      for (const auto& c : columns) out << " " << metric_or_dash(*row, c) << " |";
+      if (trained) {
+        auto it = row->metrics.find("train_seconds");
+        out << " " << (it == row->metrics.end() ? "-" : fixed(it->second, 1)) << " |";
+      }
+      out << " " << md_cell(row->status + (row->error.empty() ? "" : ": " + row->error)) << " |\n";
+    }
     render_pivot(out, rows);
     out << render_depth_length_heatmap(rows);
   }
   return out.str();
 }
 
+// One row per cell and metric ("long" form): the unit and the repetition statistics travel with
+// each value, and no metric name can collide with a cell column. A cell without metrics (failed)
+// is one row with the metric fields empty.
 std::string render_csv(const Leaderboard& board) {
   std::ostringstream out;
-  const auto names = metric_names(board);
-  out << "run_id,cell_id,backend,task,task_params,seq_len,d_model,layers,state_bytes,status";
-  for (const auto& n : names) out << "," << csv_field(n);
-  out << "\n";
+  out.precision(10);
+  out << "run_id,cell_id,backend,task,task_params,seq_len,d_model,layers,state_bytes,status,metric,unit,value,n,min,"
+         "max,stddev\n";
   for (const auto& row : board.rows) {
-    out << board.run.id << "," << row.cell_id << "," << csv_field(backend_label(row.backend, row.params)) << ","
-        << csv_field(row.task) << "," << csv_field(row.task_params) << "," << row.seq_len << "," << row.d_model
-        << "," << row.layers << "," << row.state_bytes << "," << row.status;
-    for (const auto& n : names) {
-      auto it = row.metrics.find(n);
-      out << ",";
-      if (it != row.metrics.end()) out << it->second;
+    std::ostringstream cell;
+    cell << board.run.id << "," << row.cell_id << "," << csv_field(backend_label(row.backend, row.params)) << ","
+         << csv_field(row.task) << "," << csv_field(row.task_params) << "," << row.seq_len << "," << row.d_model << ","
+         << row.layers << "," << row.state_bytes << "," << csv_field(row.status) << ",";
+    std::set<std::string> names;
+    for (const auto& m : row.metrics) names.insert(m.first);
+    if (names.empty()) out << cell.str() << ",,,,,,\n";
+    for (const auto& name : ordered_metric_names(names)) {
+      const auto detail = row.details.find(name);
+      const MetricInfo* info = find_metric_info(name);
+      out << cell.str() << csv_field(name) << ","
+          << csv_field(info ? info->unit : detail != row.details.end() ? detail->second.unit : "") << ","
+          << row.metrics.at(name);
+      if (detail != row.details.end())
+        out << "," << detail->second.n << "," << detail->second.min << "," << detail->second.max << ","
+            << detail->second.stddev;
+      else
+        out << ",,,,";
+      out << "\n";
     }
-    out << "\n";
   }
   return out.str();
 }
 
 std::string render_json(const Leaderboard& board) {
   nlohmann::json cells = nlohmann::json::array();
-  for (const auto& row : board.rows)
-    cells.push_back({{"cell_id", row.cell_id}, {"backend", row.backend}, {"task", row.task},
+  for (const auto& row : board.rows) {
+    nlohmann::json details = nlohmann::json::object();
+    for (const auto& [name, m] : row.details) {
+      const MetricInfo* info = find_metric_info(name);
+      details[name] = {{"value", m.value}, {"unit", info ? info->unit : m.unit}, {"n", m.n},
+                       {"min", m.min},     {"max", m.max},                    {"stddev", m.stddev}};
+    }
+    cells.push_back({{"cell_id", row.cell_id}, {"backend", row.backend},
+                     {"backend_label", backend_label(row.backend, row.params)}, {"task", row.task},
                      {"params", row.params}, {"seq_len", row.seq_len}, {"d_model", row.d_model},
                      {"layers", row.layers}, {"state_bytes", row.state_bytes}, {"status", row.status},
-                     {"error", row.error}, {"metrics", row.metrics}});
+                     {"error", row.error}, {"metrics", row.metrics}, {"metric_details", details}});
+  }
   const RunRow& run = board.run;
   nlohmann::json doc{{"run", {{"id", run.id}, {"suite", run.info.suite}, {"status", run_status_name(run.status)},
                               {"started_at", run.info.started_at}, {"finished_at", run.finished_at},
                               {"git_sha", run.info.git_sha}, {"device", run.info.device},
                               {"host", run.info.host}, {"seed", run.info.seed},
+                              {"cells_planned", run.info.cells_planned},
+                              {"cells_stored", board.rows.size()},
                               {"command_line", run.info.command_line}}},
                      {"cells", cells}};
   return doc.dump(2) + "\n";

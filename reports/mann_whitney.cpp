@@ -93,4 +93,12 @@ MannWhitneyResult mann_whitney_u(const std::vector<double>& x_in, const std::vec
   return r;
 }
 
+double smallest_two_sided_p(int64_t n1, int64_t n2) {
+  if (n1 < 1 || n2 < 1) return 1;
+  // log C(n1 + n2, n1) through lgamma: the binomial overflows a double near n = 1030.
+  const double log_choose = std::lgamma(static_cast<double>(n1 + n2 + 1)) - std::lgamma(static_cast<double>(n1 + 1)) -
+                            std::lgamma(static_cast<double>(n2 + 1));
+  return std::min(1.0, 2 * std::exp(-log_choose));
+}
+
 }  // namespace seqbench

@@ -21,4 +21,9 @@ struct MannWhitneyResult {
 // NaN samples are dropped. Throws std::invalid_argument when either side is then empty.
 MannWhitneyResult mann_whitney_u(const std::vector<double>& x, const std::vector<double>& y);
 
+// The smallest two-sided p-value the exact test can give with n1 and n2 samples: every x below
+// every y, 2 / C(n1 + n2, n1). With 3 against 3 it is 0.1, so no 3-repetition timing can be
+// significant at alpha 0.05; a test that cannot reach alpha must not decide a verdict.
+double smallest_two_sided_p(int64_t n1, int64_t n2);
+
 }  // namespace seqbench

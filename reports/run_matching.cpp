@@ -1,10 +1,11 @@
 #include "reports/run_matching.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include "reports/backend_label.h"
 
 namespace seqbench {
 namespace {
@@ -57,10 +58,8 @@ std::string LoadedRun::label() const {
 }
 
 LoadedRun load_run(const RunRef& ref) {
-  // Opening a missing path would create an empty store; a comparison wants the file that exists.
-  if (!std::filesystem::exists(ref.db_path))
-    throw StoreError("results file '" + ref.db_path + "' does not exist");
-  ResultsStore store(ref.db_path);
+  // Read-only: comparing never creates, converts or marks anything in either file.
+  ResultsStore store(ref.db_path, StoreAccess::read_only);
   auto run = ref.run_id ? store.run(*ref.run_id) : store.latest_run();
   if (!run)
     throw StoreError(ref.run_id ? "no run " + std::to_string(*ref.run_id) + " in " + ref.db_path
@@ -92,10 +91,7 @@ std::string cell_match_key(const CellRecord& cell) {
 std::string cell_label(const CellRecord& cell) {
   const nlohmann::json params = parsed_params(cell);
   if (params.contains("benchmark") && params["benchmark"].is_string()) return params["benchmark"].get<std::string>();
-  std::string out = cell.backend;
-  const auto mixer = params.value("mixer_params", nlohmann::json::object());
-  if (mixer.is_object() && !mixer.empty()) out += " " + mixer.dump();
-  out += " " + cell.task;
+  std::string out = backend_label(cell.backend, params) + " " + cell.task;
   const auto task = params.value("task_params", nlohmann::json::object());
   if (task.is_object())
     for (auto it = task.begin(); it != task.end(); ++it)

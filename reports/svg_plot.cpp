@@ -12,7 +12,12 @@ namespace {
 // white, then a few more distinct hues.
 const char* kColours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
                           "#56B4E9", "#000000", "#6A3D9A", "#8C564B", "#7F7F7F"};
-constexpr int kLeft = 78, kRight = 220, kTop = 34, kBottom = 52;
+constexpr size_t kColourCount = sizeof(kColours) / sizeof(kColours[0]);
+constexpr size_t kMarkerCount = 5;
+constexpr int kLeft = 78, kTop = 34, kBottom = 52;
+constexpr int kLegendGap = 14, kLegendRow = 16;
+// Average advance of an 11 px sans-serif character; generous, so a label is never clipped.
+constexpr double kCharWidth = 7.0;
 
 std::string number_text(double v) {
   char buffer[32];
@@ -86,12 +91,50 @@ Axis log_axis(double min, double max) {
   return axis;
 }
 
+// A marker of the given shape centred at (x, y), with an optional tooltip.
+std::string marker_svg(int marker, double x, double y, double r, const char* colour, const std::string& title) {
+  std::ostringstream m;
+  m.precision(5);
+  const std::string tail = title.empty() ? "\"/>" : "\"><title>" + xml_escape(title) + "</title></polygon>";
+  switch (marker) {
+    case 0:
+      m << "<circle cx=\"" << x << "\" cy=\"" << y << "\" r=\"" << r << "\" fill=\"" << colour
+        << (title.empty() ? "\"/>" : "\"><title>" + xml_escape(title) + "</title></circle>");
+      return m.str();
+    case 1:
+      m << "<rect x=\"" << x - r << "\" y=\"" << y - r << "\" width=\"" << 2 * r << "\" height=\"" << 2 * r
+        << "\" fill=\"" << colour << (title.empty() ? "\"/>" : "\"><title>" + xml_escape(title) + "</title></rect>");
+      return m.str();
+    case 2:
+      m << "<polygon points=\"" << x << "," << y - 1.3 * r << " " << x + 1.2 * r << "," << y + r << " " << x - 1.2 * r
+        << "," << y + r << "\" fill=\"" << colour << tail;
+      return m.str();
+    case 3:
+      m << "<polygon points=\"" << x << "," << y - 1.4 * r << " " << x + 1.4 * r << "," << y << " " << x << ","
+        << y + 1.4 * r << " " << x - 1.4 * r << "," << y << "\" fill=\"" << colour << tail;
+      return m.str();
+    default:
+      m << "<polygon points=\"" << x << "," << y + 1.3 * r << " " << x + 1.2 * r << "," << y - r << " " << x - 1.2 * r
+        << "," << y - r << "\" fill=\"" << colour << tail;
+      return m.str();
+  }
+}
+
 bool drawable(const PlotSpec& spec, const std::pair<double, double>& p) {
   return std::isfinite(p.first) && std::isfinite(p.second) && (!spec.log_x || p.first > 0) &&
          (!spec.log_y || p.second > 0);
 }
 
 }  // namespace
+
+SeriesStyle series_style(size_t index) {
+  // Series i and i + 10 share a colour, so their markers differ; neighbours differ in both.
+  const size_t colour = index % kColourCount;
+  const size_t marker = (index % kMarkerCount + index / kColourCount) % kMarkerCount;
+  return {kColours[colour], static_cast<int>(marker)};
+}
+
+size_t series_styles() { return kColourCount * kMarkerCount; }
 
 std::string xml_escape(const std::string& text) {
   std::string out;
@@ -131,9 +174,19 @@ std::string render_svg_plot(const PlotSpec& spec) {
       }
   if (!(x_min <= x_max)) return "";
   const Axis x = spec.log_x ? log_axis(x_min, x_max) : linear_axis(x_min, x_max);
-  const Axis y = spec.log_y ? log_axis(y_min, y_max) : linear_axis(spec.log_y ? y_min : std::min(0.0, y_min), y_max);
-  const int w = spec.width, h = spec.height;
-  const double plot_w = w - kLeft - kRight, plot_h = h - kTop - kBottom;
+  const Axis y = spec.log_y    ? log_axis(y_min, y_max)
+                 : spec.y_range ? linear_axis(std::min(spec.y_range->first, y_min), std::max(spec.y_range->second, y_max))
+                                : linear_axis(std::min(0.0, y_min), y_max);
+  // The plot area keeps its size; the SVG grows to fit the legend's longest label and its rows.
+  size_t legend_entries = 0, longest_label = 0;
+  for (const auto& s : spec.series) {
+    if (std::none_of(s.points.begin(), s.points.end(), [&](const auto& p) { return drawable(spec, p); })) continue;
+    ++legend_entries;
+    longest_label = std::max(longest_label, s.label.size());
+  }
+  const double plot_w = spec.width - kLeft - 20, plot_h = spec.height - kTop - kBottom;
+  const int w = static_cast<int>(kLeft + plot_w + 2 * kLegendGap + kCharWidth * static_cast<double>(longest_label) + 10);
+  const int h = std::max(spec.height, kTop + 8 + kLegendRow * static_cast<int>(legend_entries) + 8);
   auto px = [&](double v) { return kLeft + plot_w * x.fraction(v); };
   auto py = [&](double v) { return kTop + plot_h * (1 - y.fraction(v)); };
 
@@ -164,28 +217,26 @@ std::string render_svg_plot(const PlotSpec& spec) {
       << "<text transform=\"translate(16," << kTop + plot_h / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
       << xml_escape(spec.y_label + (spec.log_y ? " (log)" : "")) << "</text>\n";
 
-  int index = 0;
+  size_t index = 0;
   for (const auto& s : spec.series) {
     std::vector<std::pair<double, double>> points;
     for (const auto& p : s.points)
       if (drawable(spec, p)) points.push_back(p);
     if (points.empty()) continue;
-    const char* colour = kColours[index % (sizeof(kColours) / sizeof(kColours[0]))];
+    const SeriesStyle style = series_style(index);
     std::sort(points.begin(), points.end());
     if (spec.connect && points.size() > 1) {
-      svg << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.8\" points=\"";
+      svg << "<polyline fill=\"none\" stroke=\"" << style.colour << "\" stroke-width=\"1.8\" points=\"";
       for (const auto& p : points) svg << px(p.first) << "," << py(p.second) << " ";
       svg << "\"/>\n";
     }
     for (const auto& p : points)
-      svg << "<circle cx=\"" << px(p.first) << "\" cy=\"" << py(p.second) << "\" r=\"3.5\" fill=\"" << colour
-          << "\"><title>" << xml_escape(s.label + ": " + tick_text(p.first, spec.x_format) + ", " +
-                                        tick_text(p.second, spec.y_format))
-          << "</title></circle>\n";
-    const double legend_y = kTop + 8 + 16 * index;
-    std::string label = s.label.size() > 34 ? s.label.substr(0, 33) + "..." : s.label;
-    svg << "<circle cx=\"" << kLeft + plot_w + 14 << "\" cy=\"" << legend_y << "\" r=\"4\" fill=\"" << colour
-        << "\"/><text x=\"" << kLeft + plot_w + 24 << "\" y=\"" << legend_y + 4 << "\">" << xml_escape(label)
+      svg << marker_svg(style.marker, px(p.first), py(p.second), 3.5, style.colour,
+                        s.label + ": " + tick_text(p.first, spec.x_format) + ", " + tick_text(p.second, spec.y_format))
+          << "\n";
+    const double legend_y = kTop + 8 + kLegendRow * static_cast<double>(index);
+    svg << marker_svg(style.marker, kLeft + plot_w + kLegendGap, legend_y, 4, style.colour, "")
+        << "<text x=\"" << kLeft + plot_w + kLegendGap + 10 << "\" y=\"" << legend_y + 4 << "\">" << xml_escape(s.label)
         << "</text>\n";
     ++index;
   }

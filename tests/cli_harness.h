@@ -15,8 +15,9 @@ struct CliResult {
   std::string output;  // stdout and stderr together
 };
 
-inline CliResult run_seqbench(const std::string& args) {
-  const std::string command = std::string(SEQBENCH_BINARY) + " " + args + " 2>&1";
+// Runs binary with args through the shell, stdout and stderr together.
+inline CliResult run_seqbench_binary(const std::string& binary, const std::string& args) {
+  const std::string command = binary + " " + args + " 2>&1";
   CliResult result;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return result;
@@ -27,6 +28,8 @@ inline CliResult run_seqbench(const std::string& args) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }
+
+inline CliResult run_seqbench(const std::string& args) { return run_seqbench_binary(SEQBENCH_BINARY, args); }
 
 // A fresh directory under /tmp, removed when the object goes away.
 struct TempDir {

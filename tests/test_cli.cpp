@@ -93,9 +93,9 @@ TEST_CASE("an unwritable or corrupt results database exits 3 with a clear error"
   REQUIRE(r.exit_code == 3);
   REQUIRE_THAT(r.output, Catch::Contains("corrupt.db"));
 
-  r = run_seqbench("report --db " + dir.file("empty.db"));
+  r = run_seqbench("report --db " + dir.file("missing.db"));
   REQUIRE(r.exit_code == 3);
-  REQUIRE_THAT(r.output, Catch::Contains("no runs"));
+  REQUIRE_THAT(r.output, Catch::Contains("missing.db") && Catch::Contains("does not exist"));
 }
 
 TEST_CASE("a run stores its cells and report prints them as markdown, csv and json") {
@@ -105,11 +105,12 @@ TEST_CASE("a run stores its cells and report prints them as markdown, csv and js
   auto r = run_seqbench("run --sweep " + sweep + " --db " + db + " --seed 3 --threads 1");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  REQUIRE_THAT(r.output, Catch::Contains("[2/2]") && Catch::Contains("| softmax"));
+  REQUIRE_THAT(r.output, Catch::Contains("[1/2] elapsed") && Catch::Contains("[2/2] elapsed") &&
+                             Catch::Contains(", ETA ") && Catch::Contains("| softmax"));
 
   auto md = run_seqbench("report --db " + db);
   REQUIRE(md.exit_code == 0);
-  REQUIRE_THAT(md.output, Catch::Contains("## mqar") && Catch::Contains("linear {\"feature_map\":\"elu\"}"));
+  REQUIRE_THAT(md.output, Catch::Contains("## mqar") && Catch::Contains("linear(feature_map=elu)"));
   auto csv = run_seqbench("report --db " + db + " --format csv");
   REQUIRE(csv.exit_code == 0);
   REQUIRE_THAT(csv.output, Catch::StartsWith("run_id,cell_id,backend") && Catch::Contains("accuracy"));

@@ -9,79 +9,12 @@
 #include "reports/gate.h"
 #include "reports/mann_whitney.h"
 #include "tests/cli_harness.h"
+#include "tests/gate_fixtures.h"
 
 using namespace seqbench;
 using Catch::Matchers::Contains;
+using namespace seqbench::gate_fixtures;
 
-namespace {
-
-std::vector<double> normal_samples(double mean, double sd, int n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<double> out;
-  for (int i = 0; i < n; ++i) out.push_back(mean + sd * rng.normal());
-  return out;
-}
-
-Metric scalar(const std::string& name, double value, const std::string& unit) {
-  return metric_from_samples(name, unit, {value});
-}
-
-// What one cell of a crafted run measured.
-struct CellPlan {
-  std::string backend = "softmax";
-  int d_model = 64;
-  uint64_t seed = 0;
-  std::vector<Metric> metrics;
-  std::string status = "ok";
-};
-
-CellRecord record_for(const CellPlan& plan) {
-  CellRecord cell;
-  cell.backend = plan.backend;
-  cell.task = "mqar";
-  nlohmann::json params{{"backend", plan.backend},
-                        {"task", "mqar"},
-                        {"task_params", {{"num_kv_pairs", 8}}},
-                        {"model", {{"d_model", plan.d_model}}},
-                        {"seed", plan.seed},
-                        {"lr_sweep", {{{"lr", 0.001}, {"valid_accuracy", 0.5 + 0.01 * plan.seed}}}},
-                        {"profile", {{"prefill_lengths", {64}}, {"budget_s", 1.0 + plan.seed}}}};
-  cell.params_json = params.dump();
-  cell.d_model = plan.d_model;
-  cell.layers = 2;
-  cell.status = plan.status;
-  if (plan.status != "ok") cell.error = "loss became NaN";
-  return cell;
-}
-
-int64_t write_run(const std::string& db, const std::vector<CellPlan>& cells) {
-  ResultsStore store(db);
-  RunInfo info;
-  info.suite = "crafted";
-  info.git_sha = "0123456789abcdef";
-  const int64_t run = store.begin_run(info);
-  for (const auto& plan : cells) store.add_cell(run, record_for(plan), plan.metrics);
-  store.finish_run(run, RunStatus::ok);
-  return run;
-}
-
-CellPlan timed_cell(double mean_ms, uint64_t sample_seed, double accuracy = 0.9) {
-  CellPlan plan;
-  plan.metrics = {metric_from_samples("prefill_ms@len64", "ms", normal_samples(mean_ms, 0.1, 20, sample_seed)),
-                  scalar("accuracy", accuracy, "fraction"), scalar("best_lr", 1e-3, "lr")};
-  return plan;
-}
-
-const GateRow& row_for(const GateResult& result, const std::string& metric) {
-  for (const auto& r : result.rows)
-    if (r.metric == metric) return r;
-  FAIL("no gate row for " << metric);
-  return result.rows.front();
-}
-
-LoadedRun load(const std::string& db, int64_t run) { return load_run(RunRef{db, run}); }
-
-}  // namespace
 
 TEST_CASE("the Mann-Whitney U test matches scipy.stats.mannwhitneyu (two-sided, method auto)") {
   struct Case {
@@ -122,20 +55,6 @@ TEST_CASE("the Mann-Whitney U test matches scipy.stats.mannwhitneyu (two-sided, 
   CHECK_THROWS_AS(mann_whitney_u({}, {1.0}), std::invalid_argument);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   CHECK(mann_whitney_u({1, 2, 3, nan}, {4, 5, 6}).p_value == Approx(0.1));
-}
-
-TEST_CASE("metric directions come from the name, then the unit") {
-  CHECK(metric_direction("prefill_ms@len256", "ms") == MetricDirection::lower_is_better);
-  CHECK(metric_direction("peak_mem_bytes@train", "bytes") == MetricDirection::lower_is_better);
-  CHECK(metric_direction("accuracy@len512", "fraction") == MetricDirection::higher_is_better);
-  CHECK(metric_direction("train_tokens_per_s", "tokens/s") == MetricDirection::higher_is_better);
-  CHECK(metric_direction("flops_per_s", "FLOP/s") == MetricDirection::higher_is_better);
-  CHECK(metric_direction("some_new_time", "ms") == MetricDirection::lower_is_better);
-  CHECK(metric_direction("some_new_rate", "widgets/s") == MetricDirection::higher_is_better);
-  CHECK(metric_direction("best_lr", "lr") == MetricDirection::informational);
-  CHECK(metric_direction("train_seconds", "s") == MetricDirection::informational);
-  CHECK(is_score_metric("exact_match", "fraction"));
-  CHECK_FALSE(is_score_metric("prefill_ms@len64", "ms"));
 }
 
 TEST_CASE("run references name a run in the default file or in another file") {
@@ -220,12 +139,14 @@ TEST_CASE("a large change that is not beyond noise, or a small significant one, 
   testing::TempDir dir;
   const std::string db = dir.file("r.db");
   CellPlan noisy_base, noisy_candidate;
-  // Three repetitions each: the smallest exact two-sided p is 0.1, so nothing can be significant.
-  noisy_base.metrics = {metric_from_samples("decode_ms_per_token@ctx512", "ms", {10.0, 10.5, 11.0})};
-  noisy_candidate.metrics = {metric_from_samples("decode_ms_per_token@ctx512", "ms", {10.2, 12.0, 13.5})};
+  // Six wildly spread repetitions each: the median is 12% worse, but the samples interleave and the
+  // U test (which can reach p = 0.002 at 6 vs 6) finds nothing.
+  noisy_base.metrics = {make_metric("decode_ms_per_token@ctx512", {6.0, 9.0, 10.0, 11.0, 14.0, 20.0})};
+  noisy_candidate.metrics = {make_metric("decode_ms_per_token@ctx512", {5.5, 9.5, 11.0, 13.4, 15.0, 21.0})};
   const int64_t a = write_run(db, {noisy_base});
   const int64_t b = write_run(db, {noisy_candidate});
   GateResult result = gate_runs(load(db, a), load(db, b), GateOptions{});
+  INFO(render_gate(result, "md"));
   CHECK(result.passed());
   CHECK(row_for(result, "decode_ms_per_token@ctx512").verdict == GateVerdict::within_noise);
 
@@ -242,8 +163,8 @@ TEST_CASE("scores gate on an absolute drop, throughputs on a relative one, singl
   const std::string db = dir.file("r.db");
   auto plan = [](double accuracy, double tokens_per_s, double peak_bytes) {
     CellPlan p;
-    p.metrics = {scalar("accuracy", accuracy, "fraction"), scalar("train_tokens_per_s", tokens_per_s, "tokens/s"),
-                 scalar("peak_mem_bytes@train", peak_bytes, "bytes")};
+    p.metrics = {make_metric("accuracy", accuracy), make_metric("train_tokens_per_s", tokens_per_s),
+                 make_metric("peak_mem_bytes@train", peak_bytes)};
     return p;
   };
   const int64_t base = write_run(db, {plan(0.90, 1000, 1e6)});
@@ -320,14 +241,27 @@ TEST_CASE("the compare and gate commands report across files and exit 0, 1, 2 or
   CHECK_THAT(r.output, Contains("PASS"));
   r = testing::run_seqbench("gate --baseline " + a + " --candidate " + b + ":1 --max-regression 25%");
   CHECK(r.exit_code == 0);
-  r = testing::run_seqbench("gate --baseline " + a + " --candidate " + b + ":1 --only accuracy --only peak_mem");
+  r = testing::run_seqbench("gate --baseline " + a + " --candidate " + b + ":1 --only accuracy");
   CHECK(r.exit_code == 0);
+  r = testing::run_seqbench("gate --baseline " + a + " --candidate " + b + ":1 --only prefil_ms");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Contains("prefil_ms") && Contains("matches no metric"));
+  r = testing::run_seqbench("gate --baseline " + a + " --candidate " + b + ":1 --only accuracy --only peak_mem");
+  CHECK(r.exit_code == 2);
+  r = testing::run_seqbench("gate --baseline " + a + " --candidate " + b + ":1 --max-regression 5");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Contains("ambiguous") && Contains("5%") && Contains("500%"));
+  r = testing::run_seqbench("gate --baseline " + a + " --candidate " + b + ":1 --max-regression 500%");
+  CHECK(r.exit_code == 0);
+  r = testing::run_seqbench("compare " + a + " " + b + ":1 --threshold -1");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Contains("seqbench: error: --threshold") && !Contains("17976931348623157"));
   r = testing::run_seqbench("gate --db " + b + " --baseline 2 --candidate 1 --max-regression 0.05");
   CHECK(r.exit_code == 1);
 
   r = testing::run_seqbench("gate --baseline " + a + " --candidate " + b + " --max-regression lots");
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Contains("--max-regression") && Contains("lots"));
+  CHECK_THAT(r.output, Contains("seqbench: error: --max-regression") && Contains("lots"));
   r = testing::run_seqbench("compare " + a + " " + dir.file("missing.db"));
   CHECK(r.exit_code == 3);
   CHECK_THAT(r.output, Contains("missing.db"));

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <regex>
+#include <set>
 
 #include "harness/results_store.h"
 #include "harness/timing_stats.h"
@@ -78,8 +79,57 @@ TEST_CASE("an SVG plot draws every series with axes, ticks and an escaped legend
   CHECK_THAT(svg, Contains("<svg") && Contains("</svg>") && Contains("latency &lt;by&gt; length") &&
                       Contains("softmax &amp; co"));
   CHECK(count_of(svg, "<polyline") == 2);
-  CHECK(count_of(svg, "<circle") == 5 + 2);  // five points (x = 0 is not on a log axis) and two legend dots
+  // Five points (x = 0 is not on a log axis) and two legend markers: circles for the first series,
+  // squares (with tooltips on the points) for the second.
+  CHECK(count_of(svg, "<circle") == 3 + 1);
+  CHECK(count_of(svg, "</rect>") == 2);
   CHECK_THAT(svg, Contains(">64<") && Contains(">256<"));  // powers-of-two ticks for a narrow range
+}
+
+TEST_CASE("no two of the first fifty series share a colour and marker, and neighbours differ in both") {
+  std::set<std::pair<std::string, int>> seen;
+  for (size_t i = 0; i < series_styles(); ++i) {
+    const SeriesStyle style = series_style(i);
+    CHECK(seen.insert({style.colour, style.marker}).second);
+    if (i == 0) continue;
+    const SeriesStyle previous = series_style(i - 1);
+    CHECK(std::string(previous.colour) != style.colour);
+    CHECK(previous.marker != style.marker);
+  }
+  CHECK(series_styles() == 50);
+}
+
+TEST_CASE("a legend shows every label whole and fits inside the SVG however many series there are") {
+  PlotSpec spec;
+  spec.log_x = true;
+  const std::string long_label = "gla(decay=channel,normalize_output=true,output_gate=true) d=128 L=4";
+  for (int i = 0; i < 30; ++i)
+    spec.series.push_back({i == 7 ? long_label : "series " + std::to_string(i), {{64.0, 1.0 + i}, {128.0, 2.0 + i}}});
+  const std::string svg = render_svg_plot(spec);
+  CHECK_THAT(svg, Contains(">" + xml_escape(long_label) + "</text>"));
+  std::smatch size;
+  REQUIRE(std::regex_search(svg, size, std::regex(R"re(width="(\d+)" height="(\d+)")re")));
+  const double width = std::stod(size[1]), height = std::stod(size[2]);
+  // Every legend label's baseline is inside the SVG, and the longest label's estimated extent too.
+  const std::regex label(R"re(<text x="([0-9.]+)" y="([0-9.]+)">([^<]*)</text>)re");
+  int labels = 0;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), label); it != std::sregex_iterator(); ++it) {
+    const double x = std::stod((*it)[1]), y = std::stod((*it)[2]);
+    CHECK(y < height);
+    CHECK(x + 6.5 * static_cast<double>((*it)[3].length()) <= width);
+    ++labels;
+  }
+  CHECK(labels >= 30);
+}
+
+TEST_CASE("an accuracy axis spans 0 to 1 whatever the accuracies are") {
+  Leaderboard board = sample_board();
+  for (auto& r : board.rows) r.metrics["accuracy"] *= 0.8;  // 0.48 .. 0.8: an axis fitted to the data stops short of 1
+  const std::string html = render_html_report(board);
+  const std::string frontier = html.substr(html.find("Accuracy vs state size"));
+  const std::string plot = frontier.substr(0, frontier.find("</svg>"));
+  CHECK_THAT(plot, Contains(">0</text>") && Contains(">1</text>"));
+  CHECK_THAT(plot, !Contains(">1.2</text>"));
 }
 
 TEST_CASE("a plot with nothing drawable is left out") {
@@ -108,6 +158,12 @@ TEST_CASE("the HTML report is one self-contained page with the leaderboard and t
                        Contains("Peak memory during prefill") && Contains("Decode state"));
   CHECK(self_contained(html));
   CHECK(count_of(html, "<tr><td>") == 4);  // one leaderboard row per cell
+  // Units in the headers; rows best accuracy first.
+  CHECK_THAT(html, Contains("<th>accuracy (fraction)</th>") && Contains("<th>state (bytes)</th>"));
+  const std::string table = html.substr(html.find("<table id=\"leaderboard\">"));
+  CHECK(table.find(">1.000<") < table.find(">0.990<"));
+  CHECK(table.find(">0.990<") < table.find(">0.800<"));
+  CHECK(table.find(">0.800<") < table.find(">0.600<"));
 }
 
 TEST_CASE("the HTML report without accuracy or profile metrics notes the missing plots") {
@@ -133,9 +189,9 @@ TEST_CASE("seqbench report --format html writes the page for a stored run") {
     cell.d_model = 32;
     cell.state_bytes = 8192;
     store.add_cell(run, cell,
-                   {metric_from_samples("accuracy", "fraction", {0.75}),
-                    metric_from_samples("prefill_ms@len64", "ms", {1.0, 1.1, 0.9}),
-                    metric_from_samples("prefill_ms@len128", "ms", {2.0, 2.1, 1.9})});
+                   {make_metric("accuracy", {0.75}),
+                    make_metric("prefill_ms@len64", {1.0, 1.1, 0.9}),
+                    make_metric("prefill_ms@len128", {2.0, 2.1, 1.9})});
     store.finish_run(run, RunStatus::ok);
   }
   const std::string page = dir.file("report.html");
@@ -155,8 +211,10 @@ TEST_CASE("seqbench report --format html writes the page for a stored run") {
     return;
   }
   const std::string dom_file = dir.file("dom.html");
-  const std::string command = "timeout 60 " + chromium + " --headless --no-sandbox --disable-gpu --dump-dom 'file://" +
-                              page + "' > '" + dom_file + "' 2>/dev/null";
+  const std::string command = "timeout 60 " + chromium +
+                              " --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking"
+                              " --disable-component-update --disable-sync --user-data-dir='" + dir.file("profile") +
+                              "' --dump-dom 'file://" + page + "' > '" + dom_file + "' 2>/dev/null";
   REQUIRE(std::system(command.c_str()) == 0);
   std::ifstream dom_in(dom_file);
   const std::string dom((std::istreambuf_iterator<char>(dom_in)), std::istreambuf_iterator<char>());

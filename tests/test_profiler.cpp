@@ -135,7 +135,7 @@ TEST_CASE("noisy timings run until the repetition cap or the time budget") {
 }
 
 TEST_CASE("a stored metric keeps the median as its value and every sample") {
-  const Metric m = metric_from_samples("prefill_ms@len64", "ms", {3, 9, 1, 4});
+  const Metric m = make_metric("prefill_ms@len64", {3, 9, 1, 4});
   CHECK(m.value == 3.5);
   CHECK(m.n == 4);
   CHECK(m.min == 1);

@@ -164,6 +164,10 @@ TEST_CASE("Ctrl-C stops a run after the current repetition, stores it as partial
   CHECK(run->status == RunStatus::partial);
   CHECK(store.cells(run->id).size() >= 1);
   CHECK(store.cells(run->id).size() < 8);
+  CHECK(run->info.cells_planned == 8);
+  const auto report = testing::run_seqbench("report --db " + db);
+  CHECK_THAT(report.output, Contains("status partial: ") && Contains(" of 8 planned cells stored, ") &&
+                                Contains(" missing"));
 }
 
 TEST_CASE("a results file from a newer seqbench is refused with a clear error and exit code 3") {

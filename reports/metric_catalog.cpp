@@ -1,0 +1,197 @@
+#include "reports/metric_catalog.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+namespace seqbench {
+namespace {
+
+constexpr auto kLower = MetricDirection::lower_is_better;
+constexpr auto kHigher = MetricDirection::higher_is_better;
+constexpr auto kInfo = MetricDirection::informational;
+
+// The order is the order `seqbench list metrics` prints and reports use for their columns.
+const std::vector<MetricInfo> kCatalog{
+    // Scores of a trained model (harness/cell_runner.cpp), one per test split.
+    {"accuracy", {"", "@len<N>"}, "fraction", kHigher, MetricKind::score,
+     "labelled positions predicted right on the test split (at the trained length, or at N tokens)", ""},
+    {"exact_match", {"", "@len<N>"}, "fraction", kHigher, MetricKind::score,
+     "test examples whose every labelled position is right (passkey, needle answers)", ""},
+
+    // Profiler timings (harness/profiler.cpp): medians of repetitions, stored with every sample.
+    {"prefill_ms", {"@len<N>"}, "ms", kLower, MetricKind::timing,
+     "prefill of `batch` sequences of N tokens: cache built, last logits", ""},
+    {"prefill_tokens_per_s", {"@len<N>"}, "tokens/s", kHigher, MetricKind::timing,
+     "batch * N / prefill time, per repetition", "prefill_ms"},
+    {"decode_ms_per_token", {"@ctx<N>"}, "ms", kLower, MetricKind::timing,
+     "one decode step after a prefill of N tokens (mean of decode_tokens steps)", ""},
+    {"decode_tokens_per_s", {"@ctx<N>"}, "tokens/s", kHigher, MetricKind::timing, "batch / decode step time",
+     "decode_ms_per_token"},
+    {"train_step_ms", {""}, "ms", kLower, MetricKind::timing,
+     "zero grad + forward + backward + AdamW on one training batch", ""},
+    {"train_tokens_per_s", {""}, "tokens/s", kHigher, MetricKind::timing,
+     "training tokens per second: from the profiled step when profiled, else the training loop's mean",
+     "train_step_ms"},
+
+    // Micro-benchmarks (bench/store_reporter.cpp): per-iteration times and Google Benchmark counters.
+    {"real_time_ms", {""}, "ms", kLower, MetricKind::timing, "micro-benchmark wall (or manual) time per iteration",
+     ""},
+    {"cpu_time_ms", {""}, "ms", kLower, MetricKind::timing, "micro-benchmark process CPU time per iteration", ""},
+    {"tokens_per_s", {""}, "tokens/s", kHigher, MetricKind::timing, "micro-benchmark tokens processed per second",
+     "real_time_ms"},
+    {"flops_per_s", {""}, "FLOP/s", kHigher, MetricKind::timing,
+     "micro-benchmark floating-point operations per second (FlashAttention's counting)", "real_time_ms"},
+    {"bytes_per_s", {""}, "bytes/s", kHigher, MetricKind::timing, "micro-benchmark bytes read and written per second",
+     "real_time_ms"},
+    {"items_per_s", {""}, "items/s", kHigher, MetricKind::timing, "micro-benchmark items processed per second",
+     "real_time_ms"},
+
+    // GPU kernel benchmark (bench_gpu/): CUDA-event medians, L2 flushed between repetitions.
+    {"fwd_ms", {""}, "ms", kLower, MetricKind::timing, "GPU kernel forward pass", ""},
+    {"bwd_ms", {""}, "ms", kLower, MetricKind::timing, "GPU kernel backward pass", ""},
+    {"decode_ms", {""}, "ms", kLower, MetricKind::timing, "GPU kernel decode step against a KV cache or state", ""},
+    {"fwd_tflops", {""}, "TFLOP/s", kHigher, MetricKind::timing, "GPU forward FLOP rate (causal: 4*B*H*L^2*D/2)",
+     "fwd_ms"},
+    {"bwd_tflops", {""}, "TFLOP/s", kHigher, MetricKind::timing, "GPU backward FLOP rate (2.5x the forward's FLOPs)",
+     "bwd_ms"},
+    {"decode_gb_per_s", {""}, "GB/s", kHigher, MetricKind::timing, "GPU decode bandwidth: KV cache bytes / time",
+     "decode_ms"},
+    {"tflops", {""}, "TFLOP/s", kHigher, MetricKind::timing, "GPU FLOP rate of a ceiling (cuBLAS GEMM)", ""},
+    {"gb_per_s", {""}, "GB/s", kHigher, MetricKind::timing, "GPU bandwidth of a ceiling (device-to-device copy)",
+     ""},
+
+    // Memory.
+    {"state_bytes", {"", "@len<N>"}, "bytes", kLower, MetricKind::memory,
+     "decode state per sequence by the Zoology/Based formula (at the task's length, or at N tokens)", ""},
+    {"kv_bytes", {"@len<N>"}, "bytes", kLower, MetricKind::memory,
+     "decode state per sequence as the allocator sees it after a prefill of N tokens", ""},
+    {"peak_mem_bytes", {"@prefill<N>", "@decode<N>", "@train"}, "bytes", kLower, MetricKind::memory,
+     "peak bytes held during a phase: prefill of N tokens, decode after N, or one training step", ""},
+
+    // Outcomes of training that explain a result but are not what a change is judged on.
+    {"train_loss", {""}, "nats", kInfo, MetricKind::informational,
+     "mean training cross-entropy of the last epoch (best learning rate)", ""},
+    {"best_lr", {""}, "lr", kInfo, MetricKind::informational, "learning rate kept from the cell's lr sweep", ""},
+    {"train_seconds", {""}, "s", kInfo, MetricKind::informational, "wall time training the kept model", ""},
+    {"train_steps", {""}, "steps", kInfo, MetricKind::informational, "optimizer steps of the kept model", ""},
+    {"parameters", {""}, "count", kInfo, MetricKind::informational, "trainable parameters of the model", ""},
+};
+
+// True when suffix matches pattern, where "<N>" in the pattern stands for a positive integer.
+bool suffix_matches(const std::string& suffix, const std::string& pattern) {
+  const auto hole = pattern.find("<N>");
+  if (hole == std::string::npos) return suffix == pattern;
+  const std::string head = pattern.substr(0, hole), tail = pattern.substr(hole + 3);
+  if (suffix.size() <= head.size() + tail.size() || suffix.compare(0, head.size(), head) != 0 ||
+      suffix.compare(suffix.size() - tail.size(), tail.size(), tail) != 0)
+    return false;
+  const std::string digits = suffix.substr(head.size(), suffix.size() - head.size() - tail.size());
+  return digits.find_first_not_of("0123456789") == std::string::npos && digits[0] != '0';
+}
+
+std::string joined_suffixes(const MetricInfo& info) {
+  std::string out;
+  for (const auto& s : info.suffixes) out += (out.empty() ? "" : " | ") + (s.empty() ? "(none)" : s);
+  return out;
+}
+
+}  // namespace
+
+const std::vector<MetricInfo>& metric_catalog() { return kCatalog; }
+
+std::string metric_base_name(const std::string& name) { return name.substr(0, name.find('@')); }
+
+const MetricInfo* find_metric_info(const std::string& name) {
+  const std::string base = metric_base_name(name);
+  for (const MetricInfo& info : kCatalog)
+    if (info.name == base) return &info;
+  return nullptr;
+}
+
+const MetricInfo& checked_metric_info(const std::string& name) {
+  const MetricInfo* info = find_metric_info(name);
+  if (!info)
+    throw std::invalid_argument("metric '" + name + "' is not in the metric catalog (reports/metric_catalog.cpp); " +
+                                "add it there with its unit and direction (`seqbench list metrics` shows the list)");
+  const std::string suffix = name.substr(metric_base_name(name).size());
+  const bool ok = std::any_of(info->suffixes.begin(), info->suffixes.end(),
+                              [&](const std::string& pattern) { return suffix_matches(suffix, pattern); });
+  if (!ok)
+    throw std::invalid_argument("metric '" + name + "': the catalog writes " + info->name + " with suffix " +
+                                joined_suffixes(*info) + ", not '" + suffix + "'");
+  return *info;
+}
+
+MetricDirection metric_direction(const std::string& name) {
+  const MetricInfo* info = find_metric_info(name);
+  return info ? info->direction : MetricDirection::informational;
+}
+
+bool is_score_metric(const std::string& name) {
+  const MetricInfo* info = find_metric_info(name);
+  return info && info->kind == MetricKind::score;
+}
+
+std::string rate_timing_partner(const std::string& name) {
+  const MetricInfo* info = find_metric_info(name);
+  if (!info || info->rate_of.empty()) return "";
+  return info->rate_of + name.substr(metric_base_name(name).size());
+}
+
+const char* direction_name(MetricDirection direction) {
+  switch (direction) {
+    case MetricDirection::lower_is_better:
+      return "lower is better";
+    case MetricDirection::higher_is_better:
+      return "higher is better";
+    case MetricDirection::informational:
+      return "informational";
+  }
+  return "unknown";
+}
+
+const char* kind_name(MetricKind kind) {
+  switch (kind) {
+    case MetricKind::score:
+      return "score";
+    case MetricKind::timing:
+      return "timing";
+    case MetricKind::memory:
+      return "memory";
+    case MetricKind::informational:
+      return "informational";
+  }
+  return "unknown";
+}
+
+std::string render_metric_catalog() {
+  std::vector<std::string> names;
+  size_t name_width = 4, unit_width = 4;
+  for (const MetricInfo& info : kCatalog) {
+    std::string shown = info.name;
+    for (const auto& s : info.suffixes)
+      if (!s.empty()) shown += (shown.size() == info.name.size() ? "[" : "|") + s;
+    if (shown.size() > info.name.size()) shown += "]";
+    name_width = std::max(name_width, shown.size());
+    unit_width = std::max(unit_width, info.unit.size());
+    names.push_back(shown);
+  }
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-*s  %-*s  %-16s  %-13s  %s\n", static_cast<int>(name_width), "name",
+                static_cast<int>(unit_width), "unit", "direction", "kind", "description");
+  out += line;
+  for (size_t i = 0; i < kCatalog.size(); ++i) {
+    const MetricInfo& info = kCatalog[i];
+    std::string description = info.description;
+    if (!info.rate_of.empty()) description += " (one measurement with " + info.rate_of + ")";
+    std::snprintf(line, sizeof line, "%-*s  %-*s  %-16s  %-13s  %s\n", static_cast<int>(name_width),
+                  names[i].c_str(), static_cast<int>(unit_width), info.unit.c_str(), direction_name(info.direction),
+                  kind_name(info.kind), description.c_str());
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace seqbench
