@@ -6,7 +6,7 @@
 //   num_kv_pairs        keys per context
 //   num_queries         (context, key) queries per example, distinct, <= num_contexts*num_kv_pairs
 //   random_non_queries  filler of the query region: random tokens (true) or 0 (false)
-//   num_train, num_test examples per split
+//   num_train, num_valid, num_test  split sizes (tasks/split_sizes.h)
 //   test_lengths        extra test splits at these lengths ("len<N>", tasks/length_splits.h)
 
 #include "datasets/joint_recall_generator.h"
@@ -21,7 +21,7 @@ const char* const kTask = "joint_recall";
 nlohmann::json joint_recall_defaults() {
   return {{"vocab_size", 8192}, {"seq_len", 128},   {"num_contexts", 4},
           {"num_kv_pairs", 4},  {"num_queries", 8}, {"random_non_queries", true},
-          {"num_train", 10000}, {"num_test", 1000}, {"test_lengths", nlohmann::json::array()}};
+          {"num_train", 10000}, {"num_test", 1000}, {"num_valid", nullptr}, {"test_lengths", nlohmann::json::array()}};
 }
 
 JointRecallParams joint_recall_params_from_json(const nlohmann::json& params) {

@@ -20,6 +20,7 @@ nlohmann::json mqar_defaults() {
       {"random_non_queries", true},
       {"num_train", 10000},
       {"num_test", 1000},
+      {"num_valid", nullptr},                     // null: num_test (tasks/split_sizes.h)
       {"test_num_kv_pairs", nullptr},             // null: the test split uses num_kv_pairs
       {"test_lengths", nlohmann::json::array()},  // extra test splits "len<N>" (tasks/length_splits.h)
   };

@@ -9,7 +9,8 @@
 //   num_needles   needles of the multi variants (RULER uses 4); single ignores it
 //   value_digits  digits of each value (RULER: 7)
 //   instruction   start with RULER's instruction sentences
-//   num_train, num_test, test_lengths  as for every recall task (tasks/length_splits.h)
+//   num_train, num_valid, num_test  split sizes, as for every task (tasks/split_sizes.h)
+//   test_lengths  as for every recall task (tasks/length_splits.h)
 #include "datasets/needle_generator.h"
 #include "tasks/recall_task_instance.h"
 #include "tasks/structured_task_params.h"
@@ -31,6 +32,7 @@ nlohmann::json needle_defaults() {
           {"instruction", true},
           {"num_train", 10000},
           {"num_test", 1000},
+          {"num_valid", nullptr},
           {"test_lengths", nlohmann::json::array()}};
 }
 

@@ -102,7 +102,7 @@ TaskInstance build_task(const std::string& name, const nlohmann::json& overrides
   nlohmann::json params = resolve_task_params(task, overrides);
   TaskInstance instance = task.build(params, seed);
   instance.name = task.name;
-  instance.params = std::move(params);
+  if (!instance.params.is_object()) instance.params = std::move(params);
   return instance;
 }
 

@@ -160,9 +160,16 @@ TEST_CASE("seqbench dataset export writes the task's split in both formats") {
   REQUIRE(longer.exit_code == 0);
   CHECK(seqbench::read_dataset_file(dir.file("l.bin"), "bin").seq_len == 120);
 
+  auto valid = run_seqbench("dataset export " + common + " --split valid --format bin -o " + dir.file("v.bin"));
+  REQUIRE(valid.exit_code == 0);
+  require_same_tokens(seqbench::read_dataset_file(dir.file("v.bin"), "bin"), task.valid);
+
   auto bad_split = run_seqbench("dataset export " + common + " --split len999 -o " + dir.file("x"));
   CHECK(bad_split.exit_code == 2);
-  CHECK_THAT(bad_split.output, Contains("no split 'len999'") && Contains("train, test, len120"));
+  CHECK_THAT(bad_split.output, Contains("no split 'len999'") && Contains("train, valid, test, len120"));
+  auto empty_split = run_seqbench("dataset export --task passkey --param num_valid=0 --split test -o " + dir.file("x"));
+  CHECK(empty_split.exit_code == 2);
+  CHECK_THAT(empty_split.output, Contains("'num_valid' must be >= 1"));
   auto bad_param = run_seqbench("dataset export --task passkey --param depht=0.5 -o " + dir.file("x"));
   CHECK(bad_param.exit_code == 2);
   CHECK_THAT(bad_param.output, Contains("'depht'"));

@@ -41,7 +41,8 @@ TEST_CASE("an unknown task name is an error listing the known tasks") {
 TEST_CASE("resolving no overrides gives every mqar default") {
   const json expected = {{"vocab_size", 8192}, {"seq_len", 64},  {"num_kv_pairs", 4},
                          {"power_a", 0.01},    {"num_passes", 1}, {"random_non_queries", true},
-                         {"num_train", 10000}, {"num_test", 1000}, {"test_num_kv_pairs", nullptr},
+                         {"num_train", 10000}, {"num_test", 1000}, {"num_valid", nullptr},
+                         {"test_num_kv_pairs", nullptr},
                          {"test_lengths", json::array()}};
   CHECK(resolve_mqar(json::object()) == expected);
   CHECK(resolve_mqar(nullptr) == expected);
