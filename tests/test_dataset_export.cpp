@@ -180,7 +180,7 @@ TEST_CASE("seqbench dataset export writes the task's split in both formats") {
 
 TEST_CASE("seqbench score scores outside predictions against the regenerated split") {
   TempDir dir;
-  const json params = {{"vocab_size", 256}, {"seq_len", 64}, {"num_train", 3}, {"num_test", 9}};
+  const json params = {{"layout", "mqar"}, {"vocab_size", 256}, {"seq_len", 64}, {"num_train", 3}, {"num_test", 9}};
   const seqbench::TaskInstance task = seqbench::build_task("joint_recall", params, 4);
   const TokenDataset& test = task.tests[0].data;
   const std::string common = "--task joint_recall --params-json '" + params.dump() + "' --seed 4";

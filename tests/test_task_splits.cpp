@@ -47,7 +47,7 @@ const std::vector<SmallTask>& small_tasks() {
         {"test_lengths", {96}}},
        6593703715070424200ULL, 8644559649776945427ULL, 3712193916049030332ULL},
       {"joint_recall",
-       {{"vocab_size", 256}, {"seq_len", 64}, {"num_contexts", 2}, {"num_kv_pairs", 3}, {"num_queries", 4},
+       {{"layout", "mqar"}, {"vocab_size", 256}, {"seq_len", 64}, {"num_contexts", 2}, {"num_kv_pairs", 3}, {"num_queries", 4},
         {"num_train", 50}, {"num_test", 20}, {"test_lengths", {96}}},
        17450088322569588424ULL, 10001089859843824283ULL, 12930481018837491641ULL},
       {"passkey",
