@@ -46,6 +46,9 @@ TaskInstance build_task(const std::string& name, const nlohmann::json& overrides
 struct TaskScore {
   double accuracy = 0;      // over labelled positions
   double exact_match = 0;   // fraction of examples whose labelled positions are all right
+  // Each example's accuracy, averaged over examples: the joint recall paper's metric (HAX
+  // scripts/joint_recall.py, Trainer.forward), where examples hold 25 to 256 asked keys.
+  double mean_example_accuracy = 0;
   int64_t labelled = 0;
   int64_t examples = 0;
 };

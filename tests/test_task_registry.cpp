@@ -149,6 +149,7 @@ TEST_CASE("scoring counts labelled positions and whole-example matches") {
     CHECK(score.examples == 2);
     CHECK(score.accuracy == Approx(2.0 / 3.0));
     CHECK(score.exact_match == Approx(0.5));
+    CHECK(score.mean_example_accuracy == Approx((1.0 / 2.0 + 1.0) / 2.0));  // per example, then averaged
   }
   SECTION("predictions at unlabelled positions do not matter") {
     const std::vector<int32_t> predictions = {9, 5, 9, 6, 7, 9, 9, 9, 9, 9, 9, 9};
@@ -160,6 +161,7 @@ TEST_CASE("scoring counts labelled positions and whole-example matches") {
     const seqbench::TaskScore score = seqbench::score_predictions(data, std::vector<int32_t>(12, 1));
     CHECK(score.accuracy == 0.0);
     CHECK(score.exact_match == 0.0);
+    CHECK(score.mean_example_accuracy == 0.0);
   }
   SECTION("a prediction count that does not match the dataset is an error") {
     CHECK_THAT(error_of([&] { seqbench::score_predictions(data, std::vector<int32_t>(11, 0)); }),
