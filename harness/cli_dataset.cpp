@@ -1,12 +1,13 @@
 // `seqbench dataset export`: write one split of a task instance to a file (JSONL or the SQBT
-// binary format of datasets/dataset_export.h) for use outside seqbench.
+// binary format of datasets/dataset_export.h), with its description beside it
+// (tasks/split_export.h), for use outside seqbench.
 #include <iostream>
 #include <memory>
 
-#include "datasets/dataset_export.h"
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
 #include "harness/cli_task_split.h"
+#include "tasks/split_export.h"
 
 namespace seqbench {
 namespace {
@@ -33,10 +34,10 @@ CommandHandler register_dataset_command(CLI::App& app, CLI::App*& subcommand) {
   return [f](const std::string&) {
     const TaskInstance instance = build_task(f->split.task, task_overrides(f->split), f->split.seed);
     const TokenDataset& data = select_split(instance, f->split.split);
-    write_dataset_file(data, f->output, f->format);
+    export_task_split(instance, f->split.split, data, f->split.seed, f->output, f->format);
     std::cerr << "wrote " << data.num_examples << " examples of length " << data.seq_len << " (vocab "
               << data.vocab_size << ", " << data.labelled_positions() << " labelled positions) to " << f->output
-              << "\n";
+              << " and its description to " << split_description_path(f->output) << "\n";
     return static_cast<int>(kExitOk);
   };
 }

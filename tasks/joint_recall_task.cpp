@@ -27,6 +27,7 @@
 #include "tasks/recall_task_instance.h"
 #include "tasks/structured_task_params.h"
 #include "tasks/task_params.h"
+#include "tasks/token_vocabulary.h"
 
 namespace seqbench {
 namespace {
@@ -72,7 +73,13 @@ TaskInstance build_mqar_layout(nlohmann::json params, uint64_t seed) {
   p.num_queries = static_cast<int>(int_task_param(params, kTask, "num_queries"));
   p.random_non_queries = bool_task_param(params, kTask, "random_non_queries");
   // One shape for training and testing: the test split differs only in its seed stream.
-  return build_recall_task_instance(kTask, params, seed, p, p, validate_joint_recall_params, generate_joint_recall);
+  TaskInstance instance =
+      build_recall_task_instance(kTask, params, seed, p, p, validate_joint_recall_params, generate_joint_recall);
+  const int64_t V = p.vocab_size;
+  instance.vocabulary = id_token_vocabulary(
+      V, {{"context", 1, V / 8 - 1}, {"key", V / 8, V / 2 - 1}, {"value", V / 2, V - 1}}, nullptr,
+      query_filler_note(p.random_non_queries, V) + "; labels sit on the key of each (context, key) query");
+  return instance;
 }
 
 // prepare_data(): train, valid, test in that order, sharing one set of the examples seen.
@@ -104,6 +111,14 @@ TaskInstance build_hax_layout(nlohmann::json params, uint64_t seed) {
       {"", generate_joint_recall_table(p, sizes.num_test, Rng::derive(seed, kRecallTestStream), seen)});
   instance.vocab_size = p.vocab_size;
   instance.seq_len = seq_len;
+  const int64_t first_key = joint_recall_key_token(p, 0), first_context = joint_recall_context_token(p, 0);
+  instance.vocabulary = id_token_vocabulary(
+      p.vocab_size,
+      {{"value", joint_recall_value_token(p, 0), first_key - 1},
+       {"key", first_key, first_context - 1},
+       {"context", first_context, joint_recall_table_min_vocab(p) - 1}},
+      {{"BOS", kJointRecallBos}, {"PAD", kJointRecallPad}, {"SEP", kJointRecallSep}},
+      "labels sit on the keys after SEP; other ids are unused");
   return instance;
 }
 

@@ -15,6 +15,7 @@
 #include "tasks/recall_task_instance.h"
 #include "tasks/structured_task_params.h"
 #include "tasks/task_params.h"
+#include "tasks/token_vocabulary.h"
 
 namespace seqbench {
 namespace {
@@ -48,8 +49,10 @@ TaskInstance build_needle(const nlohmann::json& params, uint64_t seed) {
   test_params.instruction = bool_task_param(params, kTask, "instruction");
   NeedleParams train_params = test_params;
   train_params.depth = optional_fraction_task_param(params, kTask, "train_depth");
-  return build_recall_task_instance(kTask, params, seed, train_params, test_params, validate_needle_params,
-                                    generate_needle);
+  TaskInstance instance = build_recall_task_instance(kTask, params, seed, train_params, test_params,
+                                                     validate_needle_params, generate_needle);
+  instance.vocabulary = word_token_vocabulary();
+  return instance;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "tasks/recall_task_instance.h"
 #include "tasks/structured_task_params.h"
 #include "tasks/task_params.h"
+#include "tasks/token_vocabulary.h"
 
 namespace seqbench {
 namespace {
@@ -35,8 +36,10 @@ TaskInstance build_passkey(const nlohmann::json& params, uint64_t seed) {
   test_params.instruction = bool_task_param(params, kTask, "instruction");
   PasskeyParams train_params = test_params;
   train_params.depth = optional_fraction_task_param(params, kTask, "train_depth");
-  return build_recall_task_instance(kTask, params, seed, train_params, test_params, validate_passkey_params,
-                                    generate_passkey);
+  TaskInstance instance = build_recall_task_instance(kTask, params, seed, train_params, test_params,
+                                                     validate_passkey_params, generate_passkey);
+  instance.vocabulary = word_token_vocabulary();
+  return instance;
 }
 
 }  // namespace

@@ -22,6 +22,7 @@ struct TaskInstance {
   nlohmann::json params;  // every parameter, defaults filled in (null defaults as they resolved)
   TokenDataset train;
   TokenDataset valid;     // held out: learning-rate choice and early stopping read this, never tests
+  nlohmann::json vocabulary;  // what the token ids mean (tasks/token_vocabulary.h)
   std::vector<TaskEvaluation> tests;  // tests[0] is the test split at the trained length
   int32_t vocab_size = 0;
   int64_t seq_len = 0;   // training length
