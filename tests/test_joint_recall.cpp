@@ -163,6 +163,9 @@ TEST_CASE("the joint_recall task's mqar layout builds distinct train and test sp
   const seqbench::TaskInstance task = seqbench::build_task("joint_recall", overrides, 3);
   CHECK(task.params["num_contexts"] == 4);
   CHECK(task.params["seq_len"] == 128);  // the mqar layout's own default, stored as resolved
+  CHECK(task.vocabulary["ranges"] == json::parse(R"([{"role": "context", "first": 1, "last": 31},
+                                                      {"role": "key", "first": 32, "last": 127},
+                                                      {"role": "value", "first": 128, "last": 255}])"));
   CHECK(task.params["test_lengths"] == json::array());
   CHECK(task.vocab_size == 256);
   CHECK(task.seq_len == 128);

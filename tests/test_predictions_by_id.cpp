@@ -122,6 +122,7 @@ TEST_CASE("seqbench score gives the same score for the same predictions in anoth
   REQUIRE(reordered.exit_code == 0);
   const json a = json::parse(in_order.output), b = json::parse(reordered.output);
   CHECK(a["exact_match"].get<double>() == Approx(0.5));
+  CHECK(a["mean_example_accuracy"].get<double>() == Approx(0.5));
   CHECK(a["accuracy"] == b["accuracy"]);
   CHECK(a["exact_match"] == b["exact_match"]);
   CHECK(a["mean_example_accuracy"] == b["mean_example_accuracy"]);
