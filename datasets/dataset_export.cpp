@@ -1,6 +1,5 @@
 #include "datasets/dataset_export.h"
 
-#include <climits>
 #include <cstring>
 #include <fstream>
 #include <istream>
@@ -8,6 +7,8 @@
 #include <ostream>
 #include <stdexcept>
 #include <type_traits>
+
+#include "datasets/json_lines.h"
 
 namespace seqbench {
 namespace {
@@ -43,40 +44,13 @@ T get_le(const unsigned char* bytes) {
   return static_cast<T>(u);
 }
 
-// The int32 array of one JSON line's field, with the line number in every error.
-std::vector<int32_t> int_array_field(const nlohmann::json& object, const char* field, const std::string& where) {
-  if (!object.is_object() || !object.contains(field) || !object.at(field).is_array())
-    throw std::invalid_argument(where + ": expected an object with an array \"" + field + "\"");
-  std::vector<int32_t> out;
-  out.reserve(object.at(field).size());
-  for (const auto& v : object.at(field)) {
-    if (!v.is_number_integer() || v.get<int64_t>() < INT32_MIN || v.get<int64_t>() > INT32_MAX)
-      throw std::invalid_argument(where + ": \"" + field + "\" holds " + v.dump() + ", expected 32-bit integers");
-    out.push_back(static_cast<int32_t>(v.get<int64_t>()));
-  }
-  return out;
-}
-
-// Calls on_line(json, "origin:line N") for every non-blank line.
-template <class OnLine>
-void for_each_json_line(std::istream& in, const std::string& origin, OnLine on_line) {
-  std::string line;
-  int64_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = origin + ":" + std::to_string(number);
-    const nlohmann::json object = nlohmann::json::parse(line, nullptr, false);
-    if (object.is_discarded()) throw std::invalid_argument(where + ": not valid JSON");
-    on_line(object, where);
-  }
-}
-
 }  // namespace
 
-void write_dataset_jsonl(const TokenDataset& data, std::ostream& out) {
+std::string example_id(const std::string& split, int64_t index) { return split + "-" + std::to_string(index); }
+
+void write_dataset_jsonl(const TokenDataset& data, const std::string& split, std::ostream& out) {
   for (int64_t i = 0; i < data.num_examples; ++i) {
-    out << "{\"inputs\":";
+    out << "{\"id\":" << nlohmann::json(example_id(split, i)).dump() << ",\"inputs\":";
     write_array(out, data.input_row(i), data.seq_len);
     out << ",\"labels\":";
     write_array(out, data.label_row(i), data.seq_len);
@@ -146,12 +120,13 @@ TokenDataset read_dataset_binary(std::istream& in, const std::string& origin) {
   return data;
 }
 
-void write_dataset_file(const TokenDataset& data, const std::string& path, const std::string& format) {
+void write_dataset_file(const TokenDataset& data, const std::string& split, const std::string& path,
+                        const std::string& format) {
   if (format != "jsonl" && format != "bin")
     throw std::invalid_argument("unknown dataset format '" + format + "' (expected jsonl or bin)");
   std::ofstream out(path, std::ios::binary);
   if (!out) throw std::invalid_argument("cannot write dataset file '" + path + "'");
-  if (format == "jsonl") write_dataset_jsonl(data, out);
+  if (format == "jsonl") write_dataset_jsonl(data, split, out);
   else write_dataset_binary(data, out);
   out.flush();
   if (!out) throw std::invalid_argument("failed writing dataset file '" + path + "'");
@@ -163,39 +138,6 @@ TokenDataset read_dataset_file(const std::string& path, const std::string& forma
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::invalid_argument("cannot read dataset file '" + path + "'");
   return format == "jsonl" ? read_dataset_jsonl(in, path) : read_dataset_binary(in, path);
-}
-
-std::vector<int32_t> read_predictions_jsonl(std::istream& in, int64_t num_examples, int64_t seq_len,
-                                            const std::string& origin) {
-  std::vector<int32_t> predictions;
-  predictions.reserve(static_cast<size_t>(num_examples * seq_len));
-  int64_t examples = 0;
-  for_each_json_line(in, origin, [&](const nlohmann::json& object, const std::string& where) {
-    if (examples == num_examples)
-      throw std::invalid_argument(where + ": more prediction lines than the " + std::to_string(num_examples) +
-                                  " examples of the split");
-    const std::vector<int32_t> row = int_array_field(object, "predictions", where);
-    if (static_cast<int64_t>(row.size()) != seq_len)
-      throw std::invalid_argument(where + ": " + std::to_string(row.size()) + " predictions, expected seq_len " +
-                                  std::to_string(seq_len));
-    predictions.insert(predictions.end(), row.begin(), row.end());
-    ++examples;
-  });
-  if (examples != num_examples)
-    fail(origin, std::to_string(examples) + " prediction lines, expected one per example (" +
-                     std::to_string(num_examples) + ")");
-  return predictions;
-}
-
-void write_predictions_jsonl(const std::vector<int32_t>& predictions, int64_t seq_len, std::ostream& out) {
-  if (seq_len <= 0 || predictions.size() % static_cast<size_t>(seq_len) != 0)
-    throw std::invalid_argument("write_predictions_jsonl: " + std::to_string(predictions.size()) +
-                                " predictions do not split into rows of seq_len " + std::to_string(seq_len));
-  for (size_t i = 0; i < predictions.size(); i += static_cast<size_t>(seq_len)) {
-    out << "{\"predictions\":";
-    write_array(out, predictions.data() + i, seq_len);
-    out << "}\n";
-  }
 }
 
 }  // namespace seqbench

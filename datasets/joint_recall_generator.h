@@ -2,9 +2,9 @@
 // in (Zhan, Zhao, Zhu & Tang 2025, "Overcoming Long-Context Limitations of State-Space Models via
 // Context-Dependent Sparse Attention", arXiv 2507.00449, DeepGraphLearning/HAX). The paper
 // defines the task as recalling "the value associated with a key given in a specified context"
-// and proves that SSMs cannot solve its multi-query form in sub-quadratic time. Its data script
-// (scripts/create_dataset.py) was not available to check the exact token layout, so this is the
-// layout used here, built MQAR-style (datasets/mqar_generator.h):
+// and proves that SSMs cannot solve its multi-query form in sub-quadratic time. This is the
+// task's "mqar" layout, built MQAR-style (datasets/mqar_generator.h) with queries among filler;
+// the paper's own layout, as its data script writes it, is datasets/joint_recall_table_generator.h.
 //
 //   c1 k1 v11 k2 v12 ... | c2 k2 v22 k1 v21 ... | ... | filler ... c2 k1 ... c1 k2 ... filler
 //   '--- context block 1 --' '--- context block 2 --'     '------- query region ---------'

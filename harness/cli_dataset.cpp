@@ -1,5 +1,6 @@
 // `seqbench dataset export`: write one split of a task instance to a file (JSONL or the SQBT
-// binary format of datasets/dataset_export.h) for use outside seqbench.
+// binary format of datasets/dataset_export.h), with its description beside it
+// (tasks/split_export.h), for use outside seqbench.
 #include <iostream>
 #include <memory>
 
@@ -7,8 +8,9 @@
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
 #include "harness/cli_task_split.h"
-#include "harness/task_memory_check.h"
 #include "harness/output_file.h"
+#include "harness/task_memory_check.h"
+#include "tasks/split_export.h"
 
 namespace seqbench {
 namespace {
@@ -42,11 +44,17 @@ CommandHandler register_dataset_command(CLI::App& app, CLI::App*& subcommand) {
     check_task_fits_in_memory(f->split.task, overrides);
     const TaskInstance instance = build_task(f->split.task, overrides, f->split.seed);
     const TokenDataset& data = select_split(instance, f->split.split);
-    write_output_file(f->output, f->force, "-o",
-                      [&](const std::string& temporary) { write_dataset_file(data, temporary, f->format); });
+    const std::string description = split_description_path(f->output);
+    check_output_path(description, f->force, "-o (its description)");
+    write_output_file(f->output, f->force, "-o", [&](const std::string& temporary) {
+      write_dataset_file(data, f->split.split, temporary, f->format);
+    });
+    write_text_output(split_description(instance, f->split.split, data, f->split.seed, f->output, f->format).dump(2) +
+                          "\n",
+                      description, f->force);
     std::cerr << "wrote " << data.num_examples << " examples of length " << data.seq_len << " (vocab "
               << data.vocab_size << ", " << data.labelled_positions() << " labelled positions) to " << f->output
-              << "\n";
+              << " and its description to " << description << "\n";
     return static_cast<int>(kExitOk);
   };
 }

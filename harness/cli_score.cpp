@@ -1,13 +1,14 @@
 // `seqbench score`: score predictions made outside seqbench against a task split regenerated
 // from the same task, parameters and seed (the split is never read from disk, so the labels
-// are the task's own).
+// are the task's own). Prediction lines are matched to examples by id, in any order
+// (datasets/predictions_jsonl.h); a missing or unknown id is an error that lists them.
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
-#include "datasets/dataset_export.h"
+#include "datasets/predictions_jsonl.h"
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
 #include "harness/cli_task_split.h"
@@ -27,6 +28,7 @@ std::string render_score(const ScoreFlags& f, const TaskInstance& instance, cons
     const nlohmann::json doc{{"task", instance.name},        {"split", f.split.split},
                              {"seed", f.split.seed},         {"params", instance.params},
                              {"accuracy", score.accuracy},   {"exact_match", score.exact_match},
+                             {"mean_example_accuracy", score.mean_example_accuracy},
                              {"labelled", score.labelled},   {"examples", score.examples}};
     return doc.dump(2) + "\n";
   }
@@ -34,7 +36,8 @@ std::string render_score(const ScoreFlags& f, const TaskInstance& instance, cons
   out << "task " << instance.name << ", split " << f.split.split << ", seed " << f.split.seed << ": "
       << score.examples << " scored examples, " << score.labelled << " labelled positions\n"
       << std::fixed << std::setprecision(4) << "accuracy     " << score.accuracy << "\n"
-      << "exact_match  " << score.exact_match << "\n";
+      << "exact_match  " << score.exact_match << "\n"
+      << "mean_example_accuracy  " << score.mean_example_accuracy << "\n";
   return out.str();
 }
 
@@ -43,7 +46,7 @@ std::string render_score(const ScoreFlags& f, const TaskInstance& instance, cons
 CommandHandler register_score_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<ScoreFlags>();
   subcommand = app.add_subcommand(
-      "score", "Score predictions (JSONL, one {\"predictions\": [...]} per example) on a task split");
+      "score", "Score predictions (JSONL, one {\"id\": ..., \"predictions\": [...]} per example) on a task split");
   subcommand->footer("Example:\n  seqbench score --task passkey --param seq_len=512 --seed 0 --predictions predictions.jsonl");
   add_task_split_options(*subcommand, f->split);
   subcommand->add_option("--predictions", f->predictions, "Predictions JSONL file")->required();
@@ -58,7 +61,7 @@ CommandHandler register_score_command(CLI::App& app, CLI::App*& subcommand) {
     std::ifstream in(f->predictions);
     if (!in) throw std::invalid_argument("cannot read predictions file '" + f->predictions + "'");
     const std::vector<int32_t> predictions =
-        read_predictions_jsonl(in, data.num_examples, data.seq_len, f->predictions);
+        read_predictions_by_id(in, f->split.split, data.num_examples, data.seq_len, f->predictions);
     std::cout << render_score(*f, instance, score_predictions(data, predictions));
     return static_cast<int>(kExitOk);
   };

@@ -13,7 +13,7 @@ void add_task_split_options(CLI::App& command, TaskSplitFlags& flags) {
   command.add_option("--seed", flags.seed, "Seed the task's data is generated from")
       ->capture_default_str()
       ->check(as_validator([](const std::string& s) { parse_seed(s); }, "0..2^64-1"));
-  command.add_option("--split", flags.split, "train, test, or a length split such as len512")->capture_default_str();
+  command.add_option("--split", flags.split, "train, valid, test, or a length split such as len512")->capture_default_str();
 }
 
 nlohmann::json task_overrides(const TaskSplitFlags& flags) {
@@ -36,8 +36,9 @@ nlohmann::json task_overrides(const TaskSplitFlags& flags) {
 
 const TokenDataset& select_split(const TaskInstance& instance, const std::string& split) {
   if (split == "train") return instance.train;
+  if (split == "valid") return instance.valid;
   if (split == "test" && !instance.tests.empty()) return instance.tests.front().data;
-  std::string known = "train, test";
+  std::string known = "train, valid, test";
   for (const auto& test : instance.tests) {
     if (test.label.empty()) continue;
     if (test.label == split) return test.data;

@@ -17,7 +17,7 @@ struct TaskSplitFlags {
   std::vector<std::string> params;
   std::string params_json;
   uint64_t seed = 0;
-  std::string split = "test";  // train, test, or a length split's label such as len512
+  std::string split = "test";  // train, valid, test, or a length split's label such as len512
 };
 
 void add_task_split_options(CLI::App& command, TaskSplitFlags& flags);

@@ -41,7 +41,7 @@ const std::vector<SuiteInfo>& builtin_suites() {
   "tasks": [
     {"name": "mqar", "vocab_size": 640, "seq_len": 128, "num_kv_pairs": 4, "test_lengths": [[256, 512]],
      "num_train": 40000, "num_test": 128},
-    {"name": "joint_recall", "vocab_size": 256, "seq_len": 128, "num_contexts": 2, "num_kv_pairs": 4,
+    {"name": "joint_recall", "layout": "mqar", "vocab_size": 256, "seq_len": 128, "num_contexts": 2, "num_kv_pairs": 4,
      "num_queries": 8, "test_lengths": [[256, 512]], "num_train": 40000, "num_test": 128},
     {"name": "passkey", "seq_len": 128, "depth": [0.1, 0.5, 0.9], "test_lengths": [[256, 512]],
      "num_train": 16000, "num_test": 128},

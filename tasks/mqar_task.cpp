@@ -4,6 +4,7 @@
 
 #include "tasks/recall_task_instance.h"
 #include "tasks/task_params.h"
+#include "tasks/token_vocabulary.h"
 
 namespace seqbench {
 namespace {
@@ -20,6 +21,7 @@ nlohmann::json mqar_defaults() {
       {"random_non_queries", true},
       {"num_train", 10000},
       {"num_test", 1000},
+      {"num_valid", nullptr},                     // null: num_test (tasks/split_sizes.h)
       {"test_num_kv_pairs", nullptr},             // null: the test split uses num_kv_pairs
       {"test_lengths", nlohmann::json::array()},  // extra test splits "len<N>" (tasks/length_splits.h)
   };
@@ -30,8 +32,13 @@ TaskInstance build_mqar(const nlohmann::json& params, uint64_t seed) {
   MqarParams test_params = train_params;
   if (params.contains("test_num_kv_pairs") && !params.at("test_num_kv_pairs").is_null())
     test_params.num_kv_pairs = static_cast<int>(int_task_param(params, kTask, "test_num_kv_pairs"));
-  return build_recall_task_instance(kTask, params, seed, train_params, test_params, validate_mqar_params,
-                                    generate_mqar);
+  TaskInstance instance = build_recall_task_instance(kTask, params, seed, train_params, test_params,
+                                                     validate_mqar_params, generate_mqar);
+  const int64_t V = train_params.vocab_size;
+  instance.vocabulary = id_token_vocabulary(V, {{"key", 1, V / 2 - 1}, {"value", V / 2, V - 1}}, nullptr,
+                                            query_filler_note(train_params.random_non_queries, V) +
+                                                "; labels sit on the queried keys");
+  return instance;
 }
 
 }  // namespace

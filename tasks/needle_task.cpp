@@ -9,11 +9,13 @@
 //   num_needles   needles of the multi variants (RULER uses 4); single ignores it
 //   value_digits  digits of each value (RULER: 7)
 //   instruction   start with RULER's instruction sentences
-//   num_train, num_test, test_lengths  as for every recall task (tasks/length_splits.h)
+//   num_train, num_valid, num_test  split sizes, as for every task (tasks/split_sizes.h)
+//   test_lengths  as for every recall task (tasks/length_splits.h)
 #include "datasets/needle_generator.h"
 #include "tasks/recall_task_instance.h"
 #include "tasks/structured_task_params.h"
 #include "tasks/task_params.h"
+#include "tasks/token_vocabulary.h"
 
 namespace seqbench {
 namespace {
@@ -31,6 +33,7 @@ nlohmann::json needle_defaults() {
           {"instruction", true},
           {"num_train", 10000},
           {"num_test", 1000},
+          {"num_valid", nullptr},
           {"test_lengths", nlohmann::json::array()}};
 }
 
@@ -46,8 +49,10 @@ TaskInstance build_needle(const nlohmann::json& params, uint64_t seed) {
   test_params.instruction = bool_task_param(params, kTask, "instruction");
   NeedleParams train_params = test_params;
   train_params.depth = optional_fraction_task_param(params, kTask, "train_depth");
-  return build_recall_task_instance(kTask, params, seed, train_params, test_params, validate_needle_params,
-                                    generate_needle);
+  TaskInstance instance = build_recall_task_instance(kTask, params, seed, train_params, test_params,
+                                                     validate_needle_params, generate_needle);
+  instance.vocabulary = word_token_vocabulary();
+  return instance;
 }
 
 }  // namespace

@@ -7,12 +7,14 @@
 //                 trains for every depth
 //   num_digits    digits of the pass key (each one token); exact match needs all of them
 //   instruction   start with Mohtashami & Jaggi's task description sentences
-//   num_train, num_test, test_lengths  as for every recall task (tasks/length_splits.h)
+//   num_train, num_valid, num_test  split sizes, as for every task (tasks/split_sizes.h)
+//   test_lengths  as for every recall task (tasks/length_splits.h)
 // Vocabulary: the built-in word vocabulary (datasets/word_vocabulary.h).
 #include "datasets/passkey_generator.h"
 #include "tasks/recall_task_instance.h"
 #include "tasks/structured_task_params.h"
 #include "tasks/task_params.h"
+#include "tasks/token_vocabulary.h"
 
 namespace seqbench {
 namespace {
@@ -22,7 +24,8 @@ const char* const kTask = "passkey";
 nlohmann::json passkey_defaults() {
   return {
       {"seq_len", 256},      {"depth", 0.5},       {"train_depth", nullptr}, {"num_digits", 5},
-      {"instruction", true}, {"num_train", 10000}, {"num_test", 1000},       {"test_lengths", nlohmann::json::array()}};
+      {"instruction", true}, {"num_train", 10000}, {"num_test", 1000},       {"num_valid", nullptr},
+      {"test_lengths", nlohmann::json::array()}};
 }
 
 TaskInstance build_passkey(const nlohmann::json& params, uint64_t seed) {
@@ -33,8 +36,10 @@ TaskInstance build_passkey(const nlohmann::json& params, uint64_t seed) {
   test_params.instruction = bool_task_param(params, kTask, "instruction");
   PasskeyParams train_params = test_params;
   train_params.depth = optional_fraction_task_param(params, kTask, "train_depth");
-  return build_recall_task_instance(kTask, params, seed, train_params, test_params, validate_passkey_params,
-                                    generate_passkey);
+  TaskInstance instance = build_recall_task_instance(kTask, params, seed, train_params, test_params,
+                                                     validate_passkey_params, generate_passkey);
+  instance.vocabulary = word_token_vocabulary();
+  return instance;
 }
 
 }  // namespace

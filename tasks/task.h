@@ -1,4 +1,5 @@
-// A task: a parameterised, seeded generator of train/test splits plus how predictions are scored.
+// A task: a parameterised, seeded generator of train/valid/test splits plus how predictions are
+// scored.
 // Parameters come as JSON so sweeps can set them; unknown parameters are an error.
 #pragma once
 #include <cstdint>
@@ -18,8 +19,10 @@ struct TaskEvaluation {
 
 struct TaskInstance {
   std::string name;
-  nlohmann::json params;  // every parameter, defaults filled in
+  nlohmann::json params;  // every parameter, defaults filled in (null defaults as they resolved)
   TokenDataset train;
+  TokenDataset valid;     // held out: learning-rate choice and early stopping read this, never tests
+  nlohmann::json vocabulary;  // what the token ids mean (tasks/token_vocabulary.h)
   std::vector<TaskEvaluation> tests;  // tests[0] is the test split at the trained length
   int32_t vocab_size = 0;
   int64_t seq_len = 0;   // training length
@@ -29,7 +32,8 @@ struct TaskDefinition {
   std::string name;
   std::string description;
   nlohmann::json defaults;  // every accepted parameter with its default value
-  // Builds both splits from fully-resolved params; throws std::invalid_argument on impossible
+  // Builds every split from fully-resolved params and sets the instance's params (with null
+  // defaults replaced by what they resolved to); throws std::invalid_argument on impossible
   // parameters (naming the parameter, its value and the constraint).
   std::function<TaskInstance(const nlohmann::json& params, uint64_t seed)> build;
 };
@@ -43,6 +47,9 @@ TaskInstance build_task(const std::string& name, const nlohmann::json& overrides
 struct TaskScore {
   double accuracy = 0;      // over labelled positions
   double exact_match = 0;   // fraction of examples whose labelled positions are all right
+  // Each example's accuracy, averaged over examples: the joint recall paper's metric (HAX
+  // scripts/joint_recall.py, Trainer.forward), where examples hold 25 to 256 asked keys.
+  double mean_example_accuracy = 0;
   int64_t labelled = 0;
   int64_t examples = 0;
 };

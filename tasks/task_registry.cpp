@@ -102,7 +102,7 @@ TaskInstance build_task(const std::string& name, const nlohmann::json& overrides
   nlohmann::json params = resolve_task_params(task, overrides);
   TaskInstance instance = task.build(params, seed);
   instance.name = task.name;
-  instance.params = std::move(params);
+  if (!instance.params.is_object()) instance.params = std::move(params);
   return instance;
 }
 
@@ -118,6 +118,7 @@ TaskScore score_predictions(const TokenDataset& data, const std::vector<int32_t>
                                 " labels, expected " + std::to_string(expected));
   TaskScore score;
   int64_t correct = 0, exact = 0;
+  double example_accuracy_sum = 0;
   for (int64_t i = 0; i < data.num_examples; ++i) {
     const int32_t* labels = data.label_row(i);
     const int32_t* predicted = predictions.data() + i * data.seq_len;
@@ -133,9 +134,11 @@ TaskScore score_predictions(const TokenDataset& data, const std::vector<int32_t>
     score.labelled += labelled;
     correct += right;
     exact += (right == labelled);
+    example_accuracy_sum += static_cast<double>(right) / labelled;
   }
   score.accuracy = score.labelled > 0 ? static_cast<double>(correct) / score.labelled : 0.0;
   score.exact_match = score.examples > 0 ? static_cast<double>(exact) / score.examples : 0.0;
+  score.mean_example_accuracy = score.examples > 0 ? example_accuracy_sum / score.examples : 0.0;
   return score;
 }
 

@@ -8,6 +8,7 @@
 
 #include "cli_harness.h"
 #include "datasets/dataset_export.h"
+#include "datasets/predictions_jsonl.h"
 #include "tasks/task.h"
 #include "tests/invalid_argument_message.h"
 
@@ -39,11 +40,11 @@ void require_same_tokens(const TokenDataset& a, const TokenDataset& b) {
 }
 
 // Predictions equal to the labels where there are labels (0 elsewhere), one JSON line per example.
-std::string perfect_predictions(const TokenDataset& data) {
+std::string perfect_predictions(const TokenDataset& data, const std::string& split) {
   std::vector<int32_t> predictions(data.labels);
   for (auto& p : predictions) p = p == seqbench::kIgnoreLabel ? 0 : p;
   std::ostringstream out;
-  seqbench::write_predictions_jsonl(predictions, data.seq_len, out);
+  seqbench::write_predictions_jsonl(predictions, data.seq_len, split, out);
   return out.str();
 }
 
@@ -54,7 +55,7 @@ TEST_CASE("a dataset survives a JSONL round trip, odd sizes included") {
     INFO(examples << " x " << seq_len);
     const TokenDataset data = small_dataset(examples, seq_len, 97);
     std::stringstream buffer;
-    seqbench::write_dataset_jsonl(data, buffer);
+    seqbench::write_dataset_jsonl(data, "valid", buffer);
     const TokenDataset back = seqbench::read_dataset_jsonl(buffer, "memory");
     require_same_tokens(data, back);
     CHECK(back.vocab_size == 0);  // JSONL does not carry it
@@ -62,11 +63,12 @@ TEST_CASE("a dataset survives a JSONL round trip, odd sizes included") {
   const json first = json::parse(
       [] {
         std::stringstream b;
-        seqbench::write_dataset_jsonl(small_dataset(2, 3, 11), b);
+        seqbench::write_dataset_jsonl(small_dataset(2, 3, 11), "len512", b);
         std::string line;
         std::getline(b, line);
         return line;
       }());
+  CHECK(first["id"] == "len512-0");
   CHECK(first["inputs"].size() == 3);
   CHECK(first["labels"][1] == -100);
 }
@@ -120,22 +122,7 @@ TEST_CASE("corrupt files are errors naming the file and the problem") {
   std::stringstream broken("{\"inputs\":[1,2],\"labels\":[3,4]}\nnot json\n");
   CHECK_THAT(error_of([&] { seqbench::read_dataset_jsonl(broken, "d.jsonl"); }), Contains("d.jsonl:2"));
   CHECK_THAT(error_of([] { seqbench::read_dataset_file("/nonexistent/x.bin", "bin"); }), Contains("/nonexistent/x.bin"));
-  CHECK_THAT(error_of([] { seqbench::write_dataset_file(TokenDataset{}, "/tmp/x", "csv"); }), Contains("'csv'"));
-}
-
-TEST_CASE("prediction files must give one row of seq_len ids per example") {
-  std::stringstream ok("{\"predictions\":[1,2,3]}\n\n{\"predictions\":[4,5,6]}\n");
-  CHECK(seqbench::read_predictions_jsonl(ok, 2, 3, "p") == std::vector<int32_t>{1, 2, 3, 4, 5, 6});
-  std::stringstream short_row("{\"predictions\":[1,2]}\n");
-  CHECK_THAT(error_of([&] { seqbench::read_predictions_jsonl(short_row, 1, 3, "p.jsonl"); }),
-             Contains("p.jsonl:1") && Contains("expected seq_len 3"));
-  std::stringstream missing("{\"predictions\":[1,2,3]}\n");
-  CHECK_THAT(error_of([&] { seqbench::read_predictions_jsonl(missing, 2, 3, "p.jsonl"); }),
-             Contains("1 prediction lines") && Contains("(2)"));
-  std::stringstream extra("{\"predictions\":[1]}\n{\"predictions\":[1]}\n");
-  CHECK_THAT(error_of([&] { seqbench::read_predictions_jsonl(extra, 1, 1, "p.jsonl"); }), Contains("p.jsonl:2"));
-  std::stringstream wrong_key("{\"pred\":[1]}\n");
-  CHECK_THAT(error_of([&] { seqbench::read_predictions_jsonl(wrong_key, 1, 1, "p.jsonl"); }), Contains("\"predictions\""));
+  CHECK_THAT(error_of([] { seqbench::write_dataset_file(TokenDataset{}, "test", "/tmp/x", "csv"); }), Contains("'csv'"));
 }
 
 TEST_CASE("seqbench dataset export writes the task's split in both formats") {
@@ -160,9 +147,16 @@ TEST_CASE("seqbench dataset export writes the task's split in both formats") {
   REQUIRE(longer.exit_code == 0);
   CHECK(seqbench::read_dataset_file(dir.file("l.bin"), "bin").seq_len == 120);
 
+  auto valid = run_seqbench("dataset export " + common + " --split valid --format bin -o " + dir.file("v.bin"));
+  REQUIRE(valid.exit_code == 0);
+  require_same_tokens(seqbench::read_dataset_file(dir.file("v.bin"), "bin"), task.valid);
+
   auto bad_split = run_seqbench("dataset export " + common + " --split len999 -o " + dir.file("x"));
   CHECK(bad_split.exit_code == 2);
-  CHECK_THAT(bad_split.output, Contains("no split 'len999'") && Contains("train, test, len120"));
+  CHECK_THAT(bad_split.output, Contains("no split 'len999'") && Contains("train, valid, test, len120"));
+  auto empty_split = run_seqbench("dataset export --task passkey --param num_valid=0 --split test -o " + dir.file("x"));
+  CHECK(empty_split.exit_code == 2);
+  CHECK_THAT(empty_split.output, Contains("'num_valid' must be >= 1"));
   auto bad_param = run_seqbench("dataset export --task passkey --param depht=0.5 -o " + dir.file("x"));
   CHECK(bad_param.exit_code == 2);
   CHECK_THAT(bad_param.output, Contains("'depht'"));
@@ -173,12 +167,12 @@ TEST_CASE("seqbench dataset export writes the task's split in both formats") {
 
 TEST_CASE("seqbench score scores outside predictions against the regenerated split") {
   TempDir dir;
-  const json params = {{"vocab_size", 256}, {"seq_len", 64}, {"num_train", 3}, {"num_test", 9}};
+  const json params = {{"layout", "mqar"}, {"vocab_size", 256}, {"seq_len", 64}, {"num_train", 3}, {"num_test", 9}};
   const seqbench::TaskInstance task = seqbench::build_task("joint_recall", params, 4);
   const TokenDataset& test = task.tests[0].data;
   const std::string common = "--task joint_recall --params-json '" + params.dump() + "' --seed 4";
 
-  const std::string perfect = dir.write("perfect.jsonl", perfect_predictions(test));
+  const std::string perfect = dir.write("perfect.jsonl", perfect_predictions(test, "test"));
   auto text = run_seqbench("score " + common + " --predictions " + perfect);
   INFO(text.output);
   REQUIRE(text.exit_code == 0);
@@ -194,7 +188,7 @@ TEST_CASE("seqbench score scores outside predictions against the regenerated spl
       break;
     }
   std::ostringstream spoiled;
-  seqbench::write_predictions_jsonl(predictions, test.seq_len, spoiled);
+  seqbench::write_predictions_jsonl(predictions, test.seq_len, "test", spoiled);
   auto json_run = run_seqbench("score " + common + " --format json --predictions " + dir.write("one.jsonl", spoiled.str()));
   REQUIRE(json_run.exit_code == 0);
   const json doc = json::parse(json_run.output);
@@ -208,7 +202,8 @@ TEST_CASE("seqbench score scores outside predictions against the regenerated spl
   REQUIRE(wrong_seed.exit_code == 0);
   CHECK(json::parse(wrong_seed.output)["exact_match"].get<double>() < 0.5);
 
-  auto short_file = run_seqbench("score " + common + " --predictions " + dir.write("short.jsonl", "{\"predictions\":[1]}\n"));
+  auto short_file =
+      run_seqbench("score " + common + " --predictions " + dir.write("short.jsonl", "{\"id\":\"test-0\",\"predictions\":[1]}\n"));
   CHECK(short_file.exit_code == 2);
   CHECK_THAT(short_file.output, Contains("short.jsonl:1") && Contains("expected seq_len 64"));
   auto missing = run_seqbench("score " + common + " --predictions " + dir.file("absent.jsonl"));

@@ -158,10 +158,14 @@ TEST_CASE("impossible joint recall parameters are errors naming the parameter") 
              Contains("'num_contexts'"));
 }
 
-TEST_CASE("the joint_recall task builds distinct train and test splits from its defaults") {
-  const json overrides = {{"num_train", 40}, {"num_test", 20}, {"vocab_size", 256}};
+TEST_CASE("the joint_recall task's mqar layout builds distinct train and test splits from its defaults") {
+  const json overrides = {{"layout", "mqar"}, {"num_train", 40}, {"num_test", 20}, {"vocab_size", 256}};
   const seqbench::TaskInstance task = seqbench::build_task("joint_recall", overrides, 3);
   CHECK(task.params["num_contexts"] == 4);
+  CHECK(task.params["seq_len"] == 128);  // the mqar layout's own default, stored as resolved
+  CHECK(task.vocabulary["ranges"] == json::parse(R"([{"role": "context", "first": 1, "last": 31},
+                                                      {"role": "key", "first": 32, "last": 127},
+                                                      {"role": "value", "first": 128, "last": 255}])"));
   CHECK(task.params["test_lengths"] == json::array());
   CHECK(task.vocab_size == 256);
   CHECK(task.seq_len == 128);
@@ -177,7 +181,7 @@ TEST_CASE("the joint_recall task builds distinct train and test splits from its 
 TEST_CASE("every recall task, mqar included, adds one split per test length") {
   const std::vector<std::pair<std::string, json>> tasks = {
       {"mqar", {{"vocab_size", 1024}, {"seq_len", 64}}},
-      {"joint_recall", {{"vocab_size", 1024}, {"seq_len", 96}}},
+      {"joint_recall", {{"layout", "mqar"}, {"vocab_size", 1024}, {"seq_len", 96}}},
       {"passkey", {{"seq_len", 96}}},
       {"needle", {{"seq_len", 128}, {"value_digits", 3}}}};
   for (const auto& [name, base] : tasks) {
@@ -203,7 +207,7 @@ TEST_CASE("every recall task, mqar included, adds one split per test length") {
 }
 
 TEST_CASE("bad test_lengths are errors naming test_lengths") {
-  CHECK_THAT(error_of([] { seqbench::build_task("joint_recall", {{"test_lengths", {128, "long"}}}, 1); }),
+  CHECK_THAT(error_of([] { seqbench::build_task("joint_recall", {{"layout", "mqar"}, {"test_lengths", {128, "long"}}}, 1); }),
              Contains("'test_lengths'") && Contains("a list of integers"));
   CHECK_THAT(error_of([] { seqbench::build_task("mqar", {{"test_lengths", 256}}, 1); }),
              Contains("'test_lengths'") && Contains("an array"));
@@ -212,7 +216,7 @@ TEST_CASE("bad test_lengths are errors naming test_lengths") {
   CHECK_THAT(error_of([] { seqbench::build_task("needle", {{"test_lengths", {300, 300}}}, 1); }),
              Contains("'test_lengths'") && Contains("300 twice"));
   // A length too short for the task's shape fails before anything is generated.
-  CHECK_THAT(error_of([] { seqbench::build_task("joint_recall", {{"test_lengths", {30}}}, 1); }),
+  CHECK_THAT(error_of([] { seqbench::build_task("joint_recall", {{"layout", "mqar"}, {"test_lengths", {30}}}, 1); }),
              Contains("seq_len=30"));
   CHECK_THAT(error_of([] { seqbench::build_task("mqar", {{"test_lengths", {9000}}}, 1); }),
              Contains("vocab_size must be > seq_len"));

@@ -229,6 +229,8 @@ TEST_CASE("the needle task reads its parameters and rejects bad ones by name") {
   CHECK(task.params["haystack"] == "filler");
   CHECK(task.tests[0].data.labelled_positions() == 4 * 4 * 2);
   CHECK(task.vocab_size == seqbench::word_vocabulary_size());
+  CHECK(task.vocabulary["kind"] == "words");  // exports list the word of every id
+  CHECK(task.vocabulary["tokens"].size() == static_cast<size_t>(seqbench::word_vocabulary_size()));
 
   CHECK_THAT(error_of([] {
                seqbench::build_task("needle", {{"variant", "triple"}}, 1);

@@ -87,8 +87,10 @@ TEST_CASE("an existing output file is overwritten only with --force, and a new o
   CHECK(r.exit_code == 0);
   r = testing::run_seqbench("dataset export --task mqar --param num_train=2 --param num_test=2 -o " + exported);
   CHECK(r.exit_code == 2);
-  // No temporary files are left behind: the store, its notes and the two new files.
-  CHECK(files_in(dir.path) == 4);
+  // No temporary files are left behind: the store, its notes, the report and the export with its
+  // description.
+  CHECK(files_in(dir.path) == 5);
+  CHECK(file_bytes(exported + ".meta.json").find("\"task\": \"mqar\"") != std::string::npos);
 }
 
 TEST_CASE("an output path in a missing directory or naming a directory is refused before any work") {

@@ -41,7 +41,8 @@ TEST_CASE("an unknown task name is an error listing the known tasks") {
 TEST_CASE("resolving no overrides gives every mqar default") {
   const json expected = {{"vocab_size", 8192}, {"seq_len", 64},  {"num_kv_pairs", 4},
                          {"power_a", 0.01},    {"num_passes", 1}, {"random_non_queries", true},
-                         {"num_train", 10000}, {"num_test", 1000}, {"test_num_kv_pairs", nullptr},
+                         {"num_train", 10000}, {"num_test", 1000}, {"num_valid", nullptr},
+                         {"test_num_kv_pairs", nullptr},
                          {"test_lengths", json::array()}};
   CHECK(resolve_mqar(json::object()) == expected);
   CHECK(resolve_mqar(nullptr) == expected);
@@ -148,6 +149,7 @@ TEST_CASE("scoring counts labelled positions and whole-example matches") {
     CHECK(score.examples == 2);
     CHECK(score.accuracy == Approx(2.0 / 3.0));
     CHECK(score.exact_match == Approx(0.5));
+    CHECK(score.mean_example_accuracy == Approx((1.0 / 2.0 + 1.0) / 2.0));  // per example, then averaged
   }
   SECTION("predictions at unlabelled positions do not matter") {
     const std::vector<int32_t> predictions = {9, 5, 9, 6, 7, 9, 9, 9, 9, 9, 9, 9};
@@ -159,6 +161,7 @@ TEST_CASE("scoring counts labelled positions and whole-example matches") {
     const seqbench::TaskScore score = seqbench::score_predictions(data, std::vector<int32_t>(12, 1));
     CHECK(score.accuracy == 0.0);
     CHECK(score.exact_match == 0.0);
+    CHECK(score.mean_example_accuracy == 0.0);
   }
   SECTION("a prediction count that does not match the dataset is an error") {
     CHECK_THAT(error_of([&] { seqbench::score_predictions(data, std::vector<int32_t>(11, 0)); }),

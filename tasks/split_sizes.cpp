@@ -1,0 +1,36 @@
+#include "tasks/split_sizes.h"
+
+#include <limits>
+#include <stdexcept>
+
+#include "tasks/task_params.h"
+
+namespace seqbench {
+namespace {
+
+int64_t split_size(const nlohmann::json& params, const std::string& task, const std::string& key) {
+  const int64_t size = int_task_param(params, task, key, std::numeric_limits<int64_t>::min(),
+                                      std::numeric_limits<int64_t>::max());
+  if (size < 1)
+    throw std::invalid_argument("task '" + task + "': parameter '" + key + "' must be >= 1 (an empty split " +
+                                "cannot train, choose a learning rate or be scored), got " + std::to_string(size));
+  return size;
+}
+
+}  // namespace
+
+SplitSizes split_sizes_param(const nlohmann::json& params, const std::string& task) {
+  SplitSizes sizes;
+  sizes.num_train = split_size(params, task, "num_train");
+  sizes.num_test = split_size(params, task, "num_test");
+  const bool valid_follows_test = !params.contains("num_valid") || params.at("num_valid").is_null();
+  sizes.num_valid = valid_follows_test ? sizes.num_test : split_size(params, task, "num_valid");
+  return sizes;
+}
+
+nlohmann::json with_split_sizes(nlohmann::json params, const SplitSizes& sizes) {
+  params["num_valid"] = sizes.num_valid;
+  return params;
+}
+
+}  // namespace seqbench
