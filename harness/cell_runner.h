@@ -1,5 +1,7 @@
 // Runs one cell: builds the model, trains it at each learning rate of the cell's sweep, keeps
-// the best, scores it on every test split, and returns what the store records.
+// the one best on the valid split, scores it once on every test split, and returns what the store
+// records. A cell whose every learning rate diverged comes back with record.status "failed" and
+// the reason in record.error (its lr_sweep still in the parameters).
 #pragma once
 #include <ostream>
 #include <vector>

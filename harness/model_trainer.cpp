@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 #include <stdexcept>
 #include <vector>
@@ -73,7 +74,14 @@ TrainResult train_model(SequenceModel& model, const TokenDataset& train, const T
       const int64_t end = std::min(train.num_examples, begin + config.batch_size);
       gather_batch(train, order, begin, end, inputs, labels);
       model.zero_grad();
-      loss_sum += model.loss_and_backward(inputs.data(), labels.data(), end - begin, train.seq_len);
+      const double loss = model.loss_and_backward(inputs.data(), labels.data(), end - begin, train.seq_len);
+      if (!std::isfinite(loss)) {
+        result.diverged = true;
+        result.diverged_step = optimizer.steps_taken() + 1;
+        result.diverged_loss = loss;
+        break;
+      }
+      loss_sum += loss;
       ++loss_count;
       optimizer.step();
       tokens += (end - begin) * train.seq_len;
@@ -101,6 +109,7 @@ TrainResult train_model(SequenceModel& model, const TokenDataset& train, const T
     }
     result.epochs_run = epoch + 1;
     result.final_train_loss = loss_count ? loss_sum / loss_count : 0.0;
+    if (result.diverged) break;  // nothing left to evaluate: the weights hold NaNs
     // An early stop inside the epoch has just evaluated and reported this very step: do not
     // evaluate again or print the same line twice.
     if (!result.early_stopped) {

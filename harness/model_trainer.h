@@ -15,7 +15,7 @@ struct TrainConfig {
   OptimizerConfig optimizer;
   int64_t batch_size = 32;
   int epochs = 10;
-  double early_stop_accuracy = 0.99;  // stop once validation accuracy reaches this (<= 0: never)
+  double early_stop_accuracy = 0.99;  // stop once validation accuracy reaches this (sweeps take (0, 1])
   int64_t max_steps = 0;              // 0: epochs decide
   int64_t eval_every_steps = 0;       // validate (and maybe stop early) every N steps; 0: each epoch
   double time_budget_s = 0;           // 0: no budget
@@ -41,6 +41,13 @@ struct TrainResult {
   double tokens_per_s = 0;     // training tokens processed per second (forward + backward + update)
   bool early_stopped = false;
   bool out_of_time = false;
+  // A non-finite training loss stops training at once: a model whose loss is NaN or infinite has
+  // left the region where training means anything, and an update from that loss would spread it
+  // into every weight. diverged_step is the 1-based step whose loss it was; the accuracy and loss
+  // of a diverged result are meaningless, and the caller must not keep its model.
+  bool diverged = false;
+  int64_t diverged_step = 0;
+  double diverged_loss = 0;   // the non-finite value itself (nan, inf or -inf)
 };
 
 // Called at the end of every epoch and, on long epochs, every heartbeat_s seconds.

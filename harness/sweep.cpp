@@ -53,8 +53,37 @@ std::optional<double> number_at(const nlohmann::json& obj, const char* key, cons
   return v.get<double>();
 }
 
-double get_double(const nlohmann::json& obj, const char* key, double fallback, const std::string& where) {
-  return number_at(obj, key, where).value_or(fallback);
+// An interval of accepted values, written as the message shows it: "[0, 1)", "(0, 1]", ">= 0".
+struct Range {
+  double lo, hi;
+  bool lo_open, hi_open;
+  std::string text() const {
+    if (std::isinf(hi)) return std::string(lo_open ? "> " : ">= ") + number_text(lo);
+    return (lo_open ? "(" : "[") + number_text(lo) + ", " + number_text(hi) + (hi_open ? ")" : "]");
+  }
+  bool contains(double v) const {
+    return (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+  }
+  static std::string number_text(double v) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%g", v);
+    return buffer;
+  }
+};
+const Range kNonNegative{0, INFINITY, false, true};
+const Range kUnitClosed{0, 1, false, false};     // [0, 1]
+const Range kUnitHalfOpen{0, 1, false, true};    // [0, 1): Adam's betas (1 never forgets, the bias correction divides by 0)
+const Range kUnitAboveZero{0, 1, true, false};   // (0, 1]
+
+// A number that must lie in `range`: a setting outside it trains nothing meaningful (a beta of 1,
+// a negative weight decay), so it is refused before any cell runs instead of silently clamped.
+double get_in_range(const nlohmann::json& obj, const char* key, double fallback, const Range& range,
+                    const std::string& where, const std::string& why) {
+  const std::optional<double> v = number_at(obj, key, where);
+  if (!v) return fallback;
+  if (!range.contains(*v))
+    fail(where + "." + key, "expected a number in " + range.text() + ", got " + obj.at(key).dump() + " (" + why + ")");
+  return *v;
 }
 
 // An integer in [lo, hi]; an integral float (1e3, 64.0) counts, since JSON writes both alike. The
@@ -129,14 +158,18 @@ TrainConfig parse_train(const nlohmann::json& t, std::vector<double>& lrs) {
   c.batch_size = get_integer(t, "batch_size", c.batch_size, 1, kMaxBatch, where, "a batch that large cannot fit");
   c.max_steps = get_integer(t, "max_steps", c.max_steps, 0, kMaxSteps, where, "0 means the epochs decide");
   c.eval_every_steps = get_integer(t, "eval_every_steps", c.eval_every_steps, 0, kMaxSteps, where, "0 means each epoch");
-  c.early_stop_accuracy = get_double(t, "early_stop_accuracy", c.early_stop_accuracy, where);
-  c.time_budget_s = get_double(t, "time_budget_s", c.time_budget_s, where);
-  o.weight_decay = get_double(t, "weight_decay", o.weight_decay, where);
-  o.warmup_fraction = get_double(t, "warmup_fraction", o.warmup_fraction, where);
-  o.min_lr_fraction = get_double(t, "min_lr_fraction", o.min_lr_fraction, where);
-  o.beta1 = get_double(t, "beta1", o.beta1, where);
-  o.beta2 = get_double(t, "beta2", o.beta2, where);
-  o.grad_clip = get_double(t, "grad_clip", o.grad_clip, where);
+  c.early_stop_accuracy = get_in_range(t, "early_stop_accuracy", c.early_stop_accuracy, kUnitAboveZero, where,
+                                       "training stops once the valid accuracy reaches it; 1 stops only at a "
+                                       "perfect score");
+  c.time_budget_s = get_in_range(t, "time_budget_s", c.time_budget_s, kNonNegative, where, "0 means no budget");
+  o.weight_decay = get_in_range(t, "weight_decay", o.weight_decay, kNonNegative, where, "0 means no decay");
+  o.warmup_fraction = get_in_range(t, "warmup_fraction", o.warmup_fraction, kUnitClosed, where,
+                                   "the fraction of the steps spent warming up");
+  o.min_lr_fraction = get_in_range(t, "min_lr_fraction", o.min_lr_fraction, kUnitClosed, where,
+                                   "the fraction of lr the cosine decays to");
+  o.beta1 = get_in_range(t, "beta1", o.beta1, kUnitHalfOpen, where, "Adam's first-moment decay");
+  o.beta2 = get_in_range(t, "beta2", o.beta2, kUnitHalfOpen, where, "Adam's second-moment decay");
+  o.grad_clip = get_in_range(t, "grad_clip", o.grad_clip, kNonNegative, where, "0 means no clipping");
   return c;
 }
 

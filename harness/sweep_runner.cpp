@@ -14,6 +14,7 @@
 #include "harness/model_trainer.h"
 #include "harness/task_memory_check.h"
 #include "models/sequence_model.h"
+#include "tasks/split_sizes.h"
 
 namespace seqbench {
 namespace {
@@ -62,10 +63,13 @@ void validate_sweep(const Sweep& sweep) {
   for (size_t i = 0; i < sweep.cells.size(); ++i) {
     const CellSpec& cell = sweep.cells[i];
     try {
-      // A tiny instance of the task validates its parameters; then the model's shape.
+      // The split sizes as given (an empty split is bad input, not a cell that scores 0); then a
+      // tiny instance of the task validates its other parameters; then the model's shape.
+      split_sizes_param(resolve_task_params(find_task(cell.task), cell.task_params), cell.task);
       nlohmann::json probe = cell.task_params;
       probe["num_train"] = 1;
       probe["num_test"] = 1;
+      if (probe.contains("num_valid") && !probe["num_valid"].is_null()) probe["num_valid"] = 1;
       const std::string key = task_key(cell) + cell.backend + cell.mixer_params.dump() + std::to_string(cell.d_model) +
                               std::to_string(cell.n_heads) + std::to_string(cell.n_layers) + cell.position +
                               std::to_string(cell.train.batch_size);
@@ -122,7 +126,12 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream
         const std::string key = task_key(cell);
         if (!task_cache.count(key)) task_cache[key] = build_task(cell.task, cell.task_params, cell.seed);
         outcome = run_cell(cell, task_cache[key], log);
-        ++summary.cells_ok;
+        if (outcome.record.status == "failed") {
+          ++summary.cells_failed;
+          log << "    FAILED: " << outcome.record.error << "\n";
+        } else {
+          ++summary.cells_ok;
+        }
         for (const auto& m : outcome.metrics)
           if (m.name == "accuracy") log << "    accuracy " << m.value << "\n";
       } catch (const RunInterrupted&) {

@@ -72,7 +72,14 @@ const std::vector<MetricInfo> kCatalog{
     // Outcomes of training that explain a result but are not what a change is judged on.
     {"train_loss", {""}, "nats", kInfo, MetricKind::informational,
      "mean training cross-entropy of the last epoch (best learning rate)", ""},
-    {"best_lr", {""}, "lr", kInfo, MetricKind::informational, "learning rate kept from the cell's lr sweep", ""},
+    {"valid_accuracy", {""}, "fraction", kInfo, MetricKind::informational,
+     "accuracy of the kept model on the valid split, which chose the learning rate and stopped training "
+     "(the test split's is `accuracy`)", ""},
+    {"best_lr", {""}, "lr", kInfo, MetricKind::informational,
+     "learning rate kept from the cell's lr sweep (highest valid accuracy)", ""},
+    {"lrs_diverged", {""}, "count", kInfo, MetricKind::informational,
+     "learning rates of the cell's sweep whose training loss turned non-finite (lr_sweep in the cell's "
+     "parameters has the step)", ""},
     {"train_seconds", {""}, "s", kInfo, MetricKind::informational, "wall time training the kept model", ""},
     {"train_steps", {""}, "steps", kInfo, MetricKind::informational, "optimizer steps of the kept model", ""},
     {"parameters", {""}, "count", kInfo, MetricKind::informational, "trainable parameters of the model", ""},

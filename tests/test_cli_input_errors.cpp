@@ -178,3 +178,39 @@ TEST_CASE("a sweep path that is a directory or too long says so") {
   CHECK(r.exit_code == 3);
   CHECK_THAT(r.output, Contains("303 bytes long"));
 }
+
+TEST_CASE("empty splits and optimiser settings outside their range are exit 2 at --dry-run, naming the key") {
+  TempDir dir;
+  const auto dry_run_with = [&](const std::string& from, const std::string& to) {
+    std::string text = kFiveCellSweep;
+    text.replace(text.find(from), from.size(), to);
+    return run_seqbench("run --dry-run --sweep " + dir.write("t.json", text) + " --db " + dir.file("r.db"));
+  };
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases{
+      {R"("num_test": 4)", R"("num_test": 0)", "'num_test' must be >= 1"},
+      {R"("num_train": 8)", R"("num_train": 0)", "'num_train' must be >= 1"},
+      {R"("num_test": 4)", R"("num_test": 4, "num_valid": 0)", "'num_valid' must be >= 1"},
+      {R"("epochs": 1)", R"("epochs": 1, "beta1": 1)", "train.beta1: expected a number in [0, 1), got 1"},
+      {R"("epochs": 1)", R"("epochs": 1, "beta2": -0.1)", "train.beta2: expected a number in [0, 1), got -0.1"},
+      {R"("epochs": 1)", R"("epochs": 1, "weight_decay": -0.01)", "train.weight_decay: expected a number in >= 0"},
+      {R"("epochs": 1)", R"("epochs": 1, "warmup_fraction": 1.5)", "train.warmup_fraction: expected a number in [0, 1]"},
+      {R"("epochs": 1)", R"("epochs": 1, "min_lr_fraction": -1)", "train.min_lr_fraction"},
+      {R"("epochs": 1)", R"("epochs": 1, "grad_clip": -1)", "train.grad_clip: expected a number in >= 0"},
+      {R"("epochs": 1)", R"("epochs": 1, "max_steps": -5)", "train.max_steps: expected at least 0"},
+      {R"("epochs": 1)", R"("epochs": 1, "time_budget_s": -2)", "train.time_budget_s: expected a number in >= 0"},
+      {R"("epochs": 1)", R"("epochs": 1, "early_stop_accuracy": 0)", "train.early_stop_accuracy: expected a number in (0, 1]"},
+      {R"("epochs": 1)", R"("epochs": 1, "early_stop_accuracy": 1.01)", "train.early_stop_accuracy"},
+  };
+  for (const auto& [from, to, message] : cases) {
+    INFO(to);
+    const auto r = dry_run_with(from, to);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Contains("seqbench: error:") && Contains(message));
+  }
+  // The edges that are meaningful stay accepted: beta 0, no decay, no warm-up, no clipping, a
+  // target of exactly 1.
+  const auto r = dry_run_with(R"("epochs": 1)", R"("epochs": 1, "beta1": 0, "weight_decay": 0, "warmup_fraction": 0,
+                                                   "grad_clip": 0, "early_stop_accuracy": 1, "time_budget_s": 0)");
+  CHECK(r.exit_code == 0);
+  CHECK_FALSE(exists(dir.file("r.db")));
+}
