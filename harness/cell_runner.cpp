@@ -36,6 +36,9 @@ std::unique_ptr<SequenceModel> train_best_model(const CellSpec& cell, const Task
     const std::string suffix = test.label.empty() ? "" : "@" + test.label;
     metrics.push_back(make_metric("accuracy" + suffix, score.accuracy));
     metrics.push_back(make_metric("exact_match" + suffix, score.exact_match));
+    // A split of segments (Zoology's test segments): accuracy above is their mean; each one too.
+    for (const SegmentScore& segment : score.segments)
+      metrics.push_back(make_metric("accuracy@" + segment.label, segment.score.accuracy));
   }
   const LrAttempt& kept = selection.attempts[*selection.best];
   const TrainResult& r = kept.result;

@@ -19,26 +19,89 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Copies the examples listed in order[begin, end) into contiguous batch buffers.
+// Copies the first `length` tokens of the examples listed in order[begin, end) into contiguous
+// batch buffers (a segment shorter than the dataset's rows runs at its own length).
 void gather_batch(const TokenDataset& data, const std::vector<int64_t>& order, int64_t begin, int64_t end,
-                  std::vector<int32_t>& inputs, std::vector<int32_t>& labels) {
-  const int64_t len = data.seq_len;
-  inputs.resize(static_cast<size_t>((end - begin) * len));
+                  int64_t length, std::vector<int32_t>& inputs, std::vector<int32_t>& labels) {
+  inputs.resize(static_cast<size_t>((end - begin) * length));
   labels.resize(inputs.size());
   for (int64_t i = begin; i < end; ++i) {
-    std::copy(data.input_row(order[i]), data.input_row(order[i]) + len, inputs.begin() + (i - begin) * len);
-    std::copy(data.label_row(order[i]), data.label_row(order[i]) + len, labels.begin() + (i - begin) * len);
+    std::copy(data.input_row(order[i]), data.input_row(order[i]) + length, inputs.begin() + (i - begin) * length);
+    std::copy(data.label_row(order[i]), data.label_row(order[i]) + length, labels.begin() + (i - begin) * length);
   }
+}
+
+// One training step's examples: order[begin, end), all of one segment, run at its length.
+struct Batch {
+  int64_t begin = 0, end = 0, length = 0;
+};
+
+int64_t batches_per_epoch(const TokenDataset& data, int64_t batch_size) {
+  int64_t n = 0;
+  for (const DatasetSegment& s : segments_of(data)) n += (s.end - s.begin + batch_size - 1) / batch_size;
+  return n;
+}
+
+// Cuts the shuffled `order` into the epoch's batches. A batch holds examples of one segment only
+// (one length per batch); batches come in the order the shuffle completes them, so segments are
+// interleaved at random, and `order` is rearranged to list each batch's examples together. With a
+// single segment this is `order` cut into consecutive batches, unchanged.
+std::vector<Batch> epoch_batches(const TokenDataset& data, std::vector<int64_t>& order, int64_t batch_size) {
+  const std::vector<DatasetSegment> segments = segments_of(data);
+  std::vector<Batch> batches;
+  if (segments.size() == 1) {
+    for (int64_t begin = 0; begin < data.num_examples; begin += batch_size)
+      batches.push_back({begin, std::min(data.num_examples, begin + batch_size), data.seq_len});
+    return batches;
+  }
+  std::vector<std::vector<int64_t>> pending(segments.size());
+  std::vector<int64_t> arranged;
+  arranged.reserve(order.size());
+  auto emit = [&](size_t s) {
+    const int64_t begin = static_cast<int64_t>(arranged.size());
+    arranged.insert(arranged.end(), pending[s].begin(), pending[s].end());
+    batches.push_back({begin, static_cast<int64_t>(arranged.size()), segments[s].length});
+    pending[s].clear();
+  };
+  for (int64_t example : order) {
+    const auto after = std::upper_bound(segments.begin(), segments.end(), example,
+                                        [](int64_t e, const DatasetSegment& seg) { return e < seg.begin; });
+    const size_t s = static_cast<size_t>(after - segments.begin()) - 1;
+    pending[s].push_back(example);
+    if (static_cast<int64_t>(pending[s].size()) == batch_size) emit(s);
+  }
+  for (size_t s = 0; s < segments.size(); ++s)
+    if (!pending[s].empty()) emit(s);
+  order = std::move(arranged);
+  return batches;
 }
 
 }  // namespace
 
 TaskScore evaluate_model(SequenceModel& model, const TokenDataset& data, int64_t batch_size) {
-  std::vector<int32_t> predictions(data.inputs.size());
-  for (int64_t begin = 0; begin < data.num_examples; begin += batch_size) {
-    const int64_t n = std::min(batch_size, data.num_examples - begin);
-    model.predict(data.input_row(begin), data.label_row(begin), n, data.seq_len,
-                  predictions.data() + begin * data.seq_len);
+  std::vector<int32_t> predictions(data.inputs.size(), kIgnoreLabel);
+  std::vector<int32_t> inputs, labels, predicted;
+  for (const DatasetSegment& segment : segments_of(data)) {
+    const int64_t len = segment.length;
+    for (int64_t begin = segment.begin; begin < segment.end; begin += batch_size) {
+      const int64_t n = std::min(batch_size, segment.end - begin);
+      if (len == data.seq_len) {
+        model.predict(data.input_row(begin), data.label_row(begin), n, len, predictions.data() + begin * len);
+        continue;
+      }
+      // A shorter segment runs at its own length; its padding keeps kIgnoreLabel predictions.
+      inputs.resize(static_cast<size_t>(n * len));
+      labels.resize(inputs.size());
+      predicted.resize(inputs.size());
+      for (int64_t i = 0; i < n; ++i) {
+        std::copy(data.input_row(begin + i), data.input_row(begin + i) + len, inputs.begin() + i * len);
+        std::copy(data.label_row(begin + i), data.label_row(begin + i) + len, labels.begin() + i * len);
+      }
+      model.predict(inputs.data(), labels.data(), n, len, predicted.data());
+      for (int64_t i = 0; i < n; ++i)
+        std::copy(predicted.begin() + i * len, predicted.begin() + (i + 1) * len,
+                  predictions.begin() + (begin + i) * data.seq_len);
+    }
   }
   return score_predictions(data, predictions);
 }
@@ -47,8 +110,7 @@ TrainResult train_model(SequenceModel& model, const TokenDataset& train, const T
                         const TrainConfig& config, uint64_t shuffle_seed, const ProgressCallback& on_epoch) {
   if (train.num_examples == 0) throw std::invalid_argument("training split is empty");
   if (config.batch_size <= 0) throw std::invalid_argument("batch_size must be positive");
-  const int64_t batches_per_epoch = (train.num_examples + config.batch_size - 1) / config.batch_size;
-  int64_t total_steps = batches_per_epoch * config.epochs;
+  int64_t total_steps = batches_per_epoch(train, config.batch_size) * config.epochs;
   if (config.max_steps > 0) total_steps = std::min(total_steps, config.max_steps);
 
   AdamWOptimizer optimizer(model.params(), config.optimizer, total_steps);
@@ -66,15 +128,15 @@ TrainResult train_model(SequenceModel& model, const TokenDataset& train, const T
   for (int epoch = 0; epoch < config.epochs && optimizer.steps_taken() < total_steps; ++epoch) {
     std::iota(order.begin(), order.end(), 0);
     for (int64_t i = train.num_examples - 1; i > 0; --i) std::swap(order[i], order[rng.uniform_int(0, i + 1)]);
+    const std::vector<Batch> batches = epoch_batches(train, order, config.batch_size);
     double loss_sum = 0;
     int64_t loss_count = 0;
-    for (int64_t begin = 0; begin < train.num_examples && optimizer.steps_taken() < total_steps;
-         begin += config.batch_size) {
+    for (size_t b = 0; b < batches.size() && optimizer.steps_taken() < total_steps; ++b) {
       throw_if_interrupted();
-      const int64_t end = std::min(train.num_examples, begin + config.batch_size);
-      gather_batch(train, order, begin, end, inputs, labels);
+      const int64_t begin = batches[b].begin, end = batches[b].end, length = batches[b].length;
+      gather_batch(train, order, begin, end, length, inputs, labels);
       model.zero_grad();
-      const double loss = model.loss_and_backward(inputs.data(), labels.data(), end - begin, train.seq_len);
+      const double loss = model.loss_and_backward(inputs.data(), labels.data(), end - begin, length);
       if (!std::isfinite(loss)) {
         result.diverged = true;
         result.diverged_step = optimizer.steps_taken() + 1;
@@ -84,7 +146,7 @@ TrainResult train_model(SequenceModel& model, const TokenDataset& train, const T
       loss_sum += loss;
       ++loss_count;
       optimizer.step();
-      tokens += (end - begin) * train.seq_len;
+      tokens += (end - begin) * length;
       if (on_epoch && seconds_since(last_report) > kProgressHeartbeatSeconds) {
         on_epoch(TrainProgress{epoch + 1, config.epochs, optimizer.steps_taken(), total_steps, loss_sum / loss_count,
                                result.valid_accuracy, seconds_since(start), false});
@@ -95,7 +157,7 @@ TrainResult train_model(SequenceModel& model, const TokenDataset& train, const T
         break;
       }
       if (config.eval_every_steps > 0 && optimizer.steps_taken() % config.eval_every_steps == 0 &&
-          end < train.num_examples) {
+          b + 1 < batches.size()) {
         result.valid_accuracy = evaluate_model(model, valid).accuracy;
         if (on_epoch)
           on_epoch(TrainProgress{epoch + 1, config.epochs, optimizer.steps_taken(), total_steps, loss_sum / loss_count,

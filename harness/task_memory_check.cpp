@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "tasks/mqar_segments.h"
 #include "tasks/task.h"
 
 namespace seqbench {
@@ -35,6 +36,10 @@ std::string bytes_text(double bytes) {
 
 double task_split_bytes(const std::string& task, const nlohmann::json& overrides) {
   const nlohmann::json params = resolve_task_params(find_task(task), overrides);
+  if (task == "mqar") {
+    const double segmented = mqar_segment_tokens(params);
+    if (segmented > 0) return segmented * 2 * sizeof(int32_t);
+  }
   const double seq_len = number_or_zero(params, "seq_len");
   const double num_test = number_or_zero(params, "num_test");
   double tokens = (number_or_zero(params, "num_train") + num_test) * seq_len;

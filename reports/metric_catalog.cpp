@@ -14,8 +14,9 @@ constexpr auto kInfo = MetricDirection::informational;
 // The order is the order `seqbench list metrics` prints and reports use for their columns.
 const std::vector<MetricInfo> kCatalog{
     // Scores of a trained model (harness/cell_runner.cpp), one per test split.
-    {"accuracy", {"", "@len<N>"}, "fraction", kHigher, MetricKind::score,
-     "labelled positions predicted right on the test split (at the trained length, or at N tokens)", ""},
+    {"accuracy", {"", "@len<N>", "@kv<N>"}, "fraction", kHigher, MetricKind::score,
+     "labelled positions predicted right on the test split (at the trained length, or at N tokens; "
+     "@kv<N>: the test segment with N kv pairs, whose mean is the split's accuracy)", ""},
     {"exact_match", {"", "@len<N>"}, "fraction", kHigher, MetricKind::score,
      "test examples whose every labelled position is right (passkey, needle answers)", ""},
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "tasks/mqar_segments.h"
 #include "tasks/recall_task_instance.h"
 #include "tasks/task_params.h"
 #include "tasks/token_vocabulary.h"
@@ -24,21 +25,30 @@ nlohmann::json mqar_defaults() {
       {"num_valid", nullptr},                     // null: num_test (tasks/split_sizes.h)
       {"test_num_kv_pairs", nullptr},             // null: the test split uses num_kv_pairs
       {"test_lengths", nlohmann::json::array()},  // extra test splits "len<N>" (tasks/length_splits.h)
+      {"train_segments", nlohmann::json::array()},  // Zoology's training mixture (tasks/mqar_segments.h)
+      {"test_segments", nlohmann::json::array()},   // Zoology's test segments, scored as accuracy@kv<N>
   };
 }
 
+TaskInstance build_plain(const nlohmann::json& params, uint64_t seed, const MqarParams& train_params);
+
 TaskInstance build_mqar(const nlohmann::json& params, uint64_t seed) {
   const MqarParams train_params = mqar_params_from_json(params);
-  MqarParams test_params = train_params;
-  if (params.contains("test_num_kv_pairs") && !params.at("test_num_kv_pairs").is_null())
-    test_params.num_kv_pairs = static_cast<int>(int_task_param(params, kTask, "test_num_kv_pairs"));
-  TaskInstance instance = build_recall_task_instance(kTask, params, seed, train_params, test_params,
-                                                     validate_mqar_params, generate_mqar);
+  const bool segmented = !params.at("train_segments").empty() || !params.at("test_segments").empty();
+  TaskInstance instance = segmented ? build_segmented_mqar(params, seed, train_params) : build_plain(params, seed, train_params);
   const int64_t V = train_params.vocab_size;
   instance.vocabulary = id_token_vocabulary(V, {{"key", 1, V / 2 - 1}, {"value", V / 2, V - 1}}, nullptr,
                                             query_filler_note(train_params.random_non_queries, V) +
                                                 "; labels sit on the queried keys");
   return instance;
+}
+
+TaskInstance build_plain(const nlohmann::json& params, uint64_t seed, const MqarParams& train_params) {
+  MqarParams test_params = train_params;
+  if (params.contains("test_num_kv_pairs") && !params.at("test_num_kv_pairs").is_null())
+    test_params.num_kv_pairs = static_cast<int>(int_task_param(params, kTask, "test_num_kv_pairs"));
+  return build_recall_task_instance(kTask, params, seed, train_params, test_params, validate_mqar_params,
+                                    generate_mqar);
 }
 
 }  // namespace

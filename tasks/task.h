@@ -44,6 +44,8 @@ const TaskDefinition& find_task(const std::string& name);  // throws std::invali
 nlohmann::json resolve_task_params(const TaskDefinition& task, const nlohmann::json& overrides);
 TaskInstance build_task(const std::string& name, const nlohmann::json& overrides, uint64_t seed);
 
+struct SegmentScore;
+
 struct TaskScore {
   double accuracy = 0;      // over labelled positions
   double exact_match = 0;   // fraction of examples whose labelled positions are all right
@@ -52,7 +54,19 @@ struct TaskScore {
   double mean_example_accuracy = 0;
   int64_t labelled = 0;
   int64_t examples = 0;
+  // A split made of segments (TokenDataset::segments) is scored per segment, here in its order,
+  // and its accuracy, exact match and mean example accuracy are the means of its segments' figures:
+  // each segment counts the same, as Zoology averages over its test segments (of equal sizes).
+  // Pooled over positions instead, the longest segment (256 queries an example against 4) would
+  // decide the score alone. labelled and examples stay totals.
+  std::vector<SegmentScore> segments;
 };
+
+struct SegmentScore {
+  std::string label;
+  TaskScore score;  // its own segments list is empty
+};
+
 // predictions: [num_examples, seq_len] argmax tokens (only labelled positions are read).
 TaskScore score_predictions(const TokenDataset& data, const std::vector<int32_t>& predictions);
 

@@ -106,20 +106,15 @@ TaskInstance build_task(const std::string& name, const nlohmann::json& overrides
   return instance;
 }
 
-TaskScore score_predictions(const TokenDataset& data, const std::vector<int32_t>& predictions) {
-  const auto expected = static_cast<size_t>(data.num_examples * data.seq_len);
-  if (predictions.size() != expected)
-    throw std::invalid_argument("score_predictions: expected " + std::to_string(expected) +
-                                " predictions (num_examples=" + std::to_string(data.num_examples) +
-                                " x seq_len=" + std::to_string(data.seq_len) + "), got " +
-                                std::to_string(predictions.size()));
-  if (data.labels.size() != expected)
-    throw std::invalid_argument("score_predictions: dataset has " + std::to_string(data.labels.size()) +
-                                " labels, expected " + std::to_string(expected));
+namespace {
+
+// Examples [begin, end) scored over their labelled positions.
+TaskScore score_examples(const TokenDataset& data, const std::vector<int32_t>& predictions, int64_t begin,
+                         int64_t end) {
   TaskScore score;
   int64_t correct = 0, exact = 0;
   double example_accuracy_sum = 0;
-  for (int64_t i = 0; i < data.num_examples; ++i) {
+  for (int64_t i = begin; i < end; ++i) {
     const int32_t* labels = data.label_row(i);
     const int32_t* predicted = predictions.data() + i * data.seq_len;
     int64_t labelled = 0, right = 0;
@@ -139,6 +134,32 @@ TaskScore score_predictions(const TokenDataset& data, const std::vector<int32_t>
   score.accuracy = score.labelled > 0 ? static_cast<double>(correct) / score.labelled : 0.0;
   score.exact_match = score.examples > 0 ? static_cast<double>(exact) / score.examples : 0.0;
   score.mean_example_accuracy = score.examples > 0 ? example_accuracy_sum / score.examples : 0.0;
+  return score;
+}
+
+}  // namespace
+
+TaskScore score_predictions(const TokenDataset& data, const std::vector<int32_t>& predictions) {
+  const auto expected = static_cast<size_t>(data.num_examples * data.seq_len);
+  if (predictions.size() != expected)
+    throw std::invalid_argument("score_predictions: expected " + std::to_string(expected) +
+                                " predictions (num_examples=" + std::to_string(data.num_examples) +
+                                " x seq_len=" + std::to_string(data.seq_len) + "), got " +
+                                std::to_string(predictions.size()));
+  if (data.labels.size() != expected)
+    throw std::invalid_argument("score_predictions: dataset has " + std::to_string(data.labels.size()) +
+                                " labels, expected " + std::to_string(expected));
+  if (data.segments.empty()) return score_examples(data, predictions, 0, data.num_examples);
+  TaskScore score;
+  for (const DatasetSegment& segment : data.segments) {
+    const TaskScore part = score_examples(data, predictions, segment.begin, segment.end);
+    score.segments.push_back({segment.label, part});
+    score.labelled += part.labelled;
+    score.examples += part.examples;
+    score.accuracy += part.accuracy / data.segments.size();
+    score.exact_match += part.exact_match / data.segments.size();
+    score.mean_example_accuracy += part.mean_example_accuracy / data.segments.size();
+  }
   return score;
 }
 

@@ -129,7 +129,7 @@ TEST_CASE("the longest shape fills the sequence and its last value is the token 
   const int32_t A = 17, B = 18, a = 15, b = 16;
   CHECK(inputs == std::vector<int32_t>{1, A, a, 13, b, 12, B, b, 14, a, 11, 4, B, a, 11, b, 14, A, b, 12, a});
   CHECK(labels[20] == 13);  // the dropped "3" is still the answer at the last key
-  CHECK(labelled_tokens(TokenDataset{1, 21, 19, inputs, labels}, 0) == std::vector<int32_t>{11, 14, 12, 13});
+  CHECK(labelled_tokens(TokenDataset{1, 21, 19, inputs, labels, {}}, 0) == std::vector<int32_t>{11, 14, 12, 13});
 }
 
 TEST_CASE("generated examples follow the paper's layout, for odd grids and sizes") {

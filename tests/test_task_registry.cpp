@@ -43,7 +43,8 @@ TEST_CASE("resolving no overrides gives every mqar default") {
                          {"power_a", 0.01},    {"num_passes", 1}, {"random_non_queries", true},
                          {"num_train", 10000}, {"num_test", 1000}, {"num_valid", nullptr},
                          {"test_num_kv_pairs", nullptr},
-                         {"test_lengths", json::array()}};
+                         {"test_lengths", json::array()}, {"train_segments", json::array()},
+                         {"test_segments", json::array()}};
   CHECK(resolve_mqar(json::object()) == expected);
   CHECK(resolve_mqar(nullptr) == expected);
 }
