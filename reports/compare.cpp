@@ -223,16 +223,16 @@ Comparison compare_runs(const LoadedRun& baseline, const LoadedRun& candidate, c
   c.options = options;
   for (const CellPair& pair : pair_cells(baseline, candidate)) {
     if (!pair.candidate) {
-      c.only_baseline.push_back(pair.baseline->label);
+      c.only_baseline.push_back(pair.label);
       continue;
     }
     if (!pair.baseline) {
-      c.only_candidate.push_back(pair.candidate->label);
+      c.only_candidate.push_back(pair.label);
       continue;
     }
     for (const Metric& m : pair.baseline->metrics)
       if (const Metric* other = find_metric(*pair.candidate, m.name); other && metric_selected(m.name, options.only))
-        c.rows.push_back(compare_metric(pair.baseline->label, m, *other, options));
+        c.rows.push_back(compare_metric(pair.label, m, *other, options));
   }
   link_rates_to_timings(c.rows);
   return c;

@@ -163,11 +163,11 @@ GateResult gate_runs(const LoadedRun& baseline, const LoadedRun& candidate, cons
   int matched = 0;
   for (const CellPair& pair : pair_cells(baseline, candidate)) {
     if (!pair.candidate) {
-      result.rows.push_back(cell_row(pair.baseline->label, missing, "cell missing from the candidate run"));
+      result.rows.push_back(cell_row(pair.label, missing, "cell missing from the candidate run"));
       continue;
     }
     if (!pair.baseline) {
-      result.rows.push_back(cell_row(pair.candidate->label, GateVerdict::informational, "new in the candidate run"));
+      result.rows.push_back(cell_row(pair.label, GateVerdict::informational, "new in the candidate run"));
       continue;
     }
     ++matched;
@@ -175,19 +175,19 @@ GateResult gate_runs(const LoadedRun& baseline, const LoadedRun& candidate, cons
     const CellRecord& after = pair.candidate->row.cell;
     if (after.status != "ok") {
       const bool was_ok = before.status == "ok";
-      result.rows.push_back(cell_row(pair.baseline->label, was_ok ? GateVerdict::regressed : GateVerdict::informational,
+      result.rows.push_back(cell_row(pair.label, was_ok ? GateVerdict::regressed : GateVerdict::informational,
                                      std::string(was_ok ? "cell failed in the candidate: " : "failed in both: ") + after.error));
       continue;
     }
     if (before.status != "ok")
-      result.rows.push_back(cell_row(pair.baseline->label, GateVerdict::improved, "cell failed in the baseline, runs now"));
+      result.rows.push_back(cell_row(pair.label, GateVerdict::improved, "cell failed in the baseline, runs now"));
     std::vector<MetricComparison> compared;
     for (const Metric& m : pair.baseline->metrics) {
       if (!metric_selected(m.name, options.only)) continue;
       if (const Metric* other = find_metric(*pair.candidate, m.name)) {
-        compared.push_back(compare_metric(pair.baseline->label, m, *other, compare));
+        compared.push_back(compare_metric(pair.label, m, *other, compare));
       } else if (metric_direction(m.name) != MetricDirection::informational) {
-        GateRow row = cell_row(pair.baseline->label, missing, "metric missing from the candidate");
+        GateRow row = cell_row(pair.label, missing, "metric missing from the candidate");
         row.metric = m.name;
         row.baseline = m.value;
         result.rows.push_back(row);

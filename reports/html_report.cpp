@@ -8,7 +8,9 @@
 #include <sstream>
 
 #include "reports/backend_label.h"
+#include "reports/metric_catalog.h"
 #include "reports/metric_columns.h"
+#include "reports/seed_groups.h"
 #include "reports/svg_plot.h"
 
 namespace seqbench {
@@ -82,36 +84,56 @@ void add_plot(std::ostringstream& out, const PlotSpec& spec, const std::string& 
     out << svg;
 }
 
-// Zoology's recall/memory frontier: accuracy against decode-state bytes, per task setting.
-void add_frontier_plots(std::ostringstream& out, const Leaderboard& board) {
-  std::map<std::string, std::map<std::string, PlotSeries>> groups;  // task setting -> backend -> points
-  for (const auto& row : board.rows) {
-    auto it = row.metrics.find("accuracy");
-    if (it == row.metrics.end() || row.state_bytes <= 0) continue;
-    const std::string group = row.task + (row.task_params.empty() ? "" : " " + row.task_params);
-    PlotSeries& s = groups[group][backend_text(row)];
-    s.label = backend_text(row);
-    s.points.emplace_back(static_cast<double>(row.state_bytes), it->second);
+// The cells of a run over their seeds, grouped by task setting (task + swept parameters): each
+// group's seed-mean accuracy at its backend, width and state size.
+struct AccuracyPoint {
+  std::string backend;
+  double d_model = 0, state_bytes = 0, accuracy = 0;
+};
+std::map<std::string, std::vector<AccuracyPoint>> accuracy_by_setting(const Leaderboard& board) {
+  std::map<std::string, std::vector<AccuracyPoint>> out;
+  for (const SeedGroup& group : group_by_seed(board)) {
+    const LeaderboardRow& row = *group.rows.front();
+    const SeedSummary accuracy = group.summary("accuracy");
+    if (accuracy.n == 0) continue;
+    const std::string setting = row.task + (row.task_params.empty() ? "" : " " + row.task_params);
+    out[setting].push_back({backend_text(row), static_cast<double>(row.d_model), static_cast<double>(row.state_bytes),
+                            accuracy.mean});
   }
-  if (groups.empty()) {
-    out << "<p class=\"note\">No accuracy in this run (profile-only cells): no recall/memory frontier.</p>\n";
+  return out;
+}
+
+// One plot per task setting, a series per backend: x from the point, y its accuracy (0..1).
+void add_accuracy_plots(std::ostringstream& out, const Leaderboard& board, const std::string& title,
+                        const std::string& x_label, TickFormat x_format,
+                        const std::function<double(const AccuracyPoint&)>& x_of) {
+  const auto settings = accuracy_by_setting(board);
+  if (settings.empty()) {
+    out << "<p class=\"note\">No accuracy in this run (profile-only cells): no " << xml_escape(title) << " plot.</p>\n";
     return;
   }
   size_t drawn = 0;
-  for (const auto& [group, by_backend] : groups) {
+  for (const auto& [setting, points] : settings) {
     if (drawn++ == kMaxFrontierPlots) {
-      out << "<p class=\"note\">" << groups.size() - kMaxFrontierPlots << " more task settings not plotted.</p>\n";
+      out << "<p class=\"note\">" << settings.size() - kMaxFrontierPlots << " more task settings not plotted.</p>\n";
       break;
     }
+    std::map<std::string, PlotSeries> by_backend;
+    for (const AccuracyPoint& p : points) {
+      if (x_of(p) <= 0) continue;
+      PlotSeries& series = by_backend[p.backend];
+      series.label = p.backend;
+      series.points.emplace_back(x_of(p), p.accuracy);
+    }
     PlotSpec spec;
-    spec.title = "Accuracy vs state size: " + group;
-    spec.x_label = "decode state per sequence";
-    spec.y_label = "accuracy";
+    spec.title = title + ": " + setting;
+    spec.x_label = x_label;
+    spec.y_label = "accuracy (mean over seeds)";
     spec.y_range = {0.0, 1.0};  // accuracies compare across plots only on the same scale
     spec.log_x = true;
-    spec.x_format = TickFormat::bytes;
-    for (const auto& [name, s] : by_backend) spec.series.push_back(s);
-    add_plot(out, spec, "nothing to plot for " + group);
+    spec.x_format = x_format;
+    for (auto& [name, series] : by_backend) spec.series.push_back(std::move(series));
+    add_plot(out, spec, "nothing to plot for " + setting);
   }
 }
 
@@ -143,13 +165,16 @@ void add_leaderboard_table(std::ostringstream& out, const Leaderboard& board) {
   std::stable_sort(rows.begin(), rows.end(), [](const LeaderboardRow* a, const LeaderboardRow* b) {
     return a->task != b->task ? a->task < b->task : leaderboard_order(a, b);
   });
+  const bool seeded = has_repeated_seeds(group_by_seed(board));
   out << "<div class=\"scroll\"><table id=\"leaderboard\">\n<tr><th>task</th><th>backend</th><th>task params</th>"
-      << "<th>d_model</th><th>layers</th><th>state (bytes)</th>";
+      << (seeded ? "<th>seed</th>" : "") << "<th>d_model</th><th>layers</th><th>state (bytes)</th>";
   for (const auto& m : metrics) out << "<th>" << xml_escape(metric_header(m)) << "</th>";
   out << "<th>status</th></tr>\n";
   for (const LeaderboardRow* row : rows) {
     out << "<tr><td>" << xml_escape(row->task) << "</td><td>" << xml_escape(backend_text(*row))
-        << "</td><td class=\"params\">" << xml_escape(row->task_params) << "</td><td class=\"num\">" << row->d_model << "</td><td class=\"num\">"
+        << "</td><td class=\"params\">" << xml_escape(row->task_params) << "</td>"
+        << (seeded ? "<td class=\"num\">" + std::to_string(row_seed(*row)) + "</td>" : "") << "<td class=\"num\">"
+        << row->d_model << "</td><td class=\"num\">"
         << row->layers << "</td><td class=\"num\">" << format_bytes(static_cast<double>(row->state_bytes)) << "</td>";
     for (const auto& m : metrics) {
       auto it = row->metrics.find(m);
@@ -159,6 +184,32 @@ void add_leaderboard_table(std::ostringstream& out, const Leaderboard& board) {
     const bool ok = row->status == "ok";
     out << "<td" << (ok ? "" : " class=\"failed\"") << ">"
         << xml_escape(row->status + (row->error.empty() ? "" : ": " + row->error)) << "</td></tr>\n";
+  }
+  out << "</table></div>\n";
+}
+
+// Every cell over its seeds: its score metrics as mean [95% interval] with n. Only for runs where
+// some cell ran with several seeds.
+void add_across_seeds_table(std::ostringstream& out, const Leaderboard& board) {
+  const std::vector<SeedGroup> groups = group_by_seed(board);
+  if (!has_repeated_seeds(groups)) return;
+  std::vector<std::string> scores;
+  for (const auto& m : table_metrics(board))
+    if (is_score_metric(m)) scores.push_back(m);
+  out << "<h2>Across seeds</h2>\n<p class=\"note\">Mean over seeds with its 95% interval (Student t) and the "
+         "number of seeds.</p>\n<div class=\"scroll\"><table id=\"across-seeds\">\n<tr><th>task</th><th>backend</th>"
+         "<th>task params</th><th>d_model</th><th>layers</th><th>seeds</th>";
+  for (const auto& m : scores) out << "<th>" << xml_escape(metric_header(m)) << "</th>";
+  out << "</tr>\n";
+  for (const SeedGroup& group : groups) {
+    const LeaderboardRow& row = *group.rows.front();
+    std::string seeds;
+    for (uint64_t seed : group.seeds()) seeds += (seeds.empty() ? "" : ", ") + std::to_string(seed);
+    out << "<tr><td>" << xml_escape(row.task) << "</td><td>" << xml_escape(backend_text(row))
+        << "</td><td class=\"params\">" << xml_escape(row.task_params) << "</td><td class=\"num\">" << row.d_model
+        << "</td><td class=\"num\">" << row.layers << "</td><td>" << seeds << "</td>";
+    for (const auto& m : scores) out << "<td class=\"num\">" << xml_escape(seed_summary_text(m, group.summary(m))) << "</td>";
+    out << "</tr>\n";
   }
   out << "</table></div>\n";
 }
@@ -191,8 +242,14 @@ std::string render_html_report(const Leaderboard& board) {
   add_run_description(out, run, missing_cells_note(board));
   out << "<h2>Leaderboard</h2>\n";
   add_leaderboard_table(out, board);
+  add_across_seeds_table(out, board);
   out << "<h2>Recall vs memory</h2>\n<div class=\"plots\">\n";
-  add_frontier_plots(out, board);
+  // Zoology's two pictures: the recall/memory frontier (accuracy against decode-state bytes) and
+  // accuracy against model width, one series per backend.
+  add_accuracy_plots(out, board, "Accuracy vs state size", "decode state per sequence", TickFormat::bytes,
+                     [](const AccuracyPoint& p) { return p.state_bytes; });
+  add_accuracy_plots(out, board, "Accuracy vs model width", "d_model", TickFormat::number,
+                     [](const AccuracyPoint& p) { return p.d_model; });
   out << "</div>\n<h2>Cost vs sequence length</h2>\n<div class=\"plots\">\n";
   add_length_plot(out, board, "prefill_ms@len", "Prefill latency", "prefill time (ms)", TickFormat::number);
   add_length_plot(out, board, "peak_mem_bytes@prefill", "Peak memory during prefill", "peak memory", TickFormat::bytes);

@@ -11,6 +11,7 @@
 #include "reports/html_report.h"
 #include "reports/metric_columns.h"
 #include "reports/metric_catalog.h"
+#include "reports/seed_groups.h"
 #include "reports/table_text.h"
 
 namespace seqbench {
@@ -78,11 +79,16 @@ void render_pivot(std::ostringstream& out, const std::vector<const LeaderboardRo
       return a < b;
     }
   });
+  // Several seeds of a cell share one table cell: their mean, with how many there are.
   std::map<std::string, std::map<std::string, std::string>> table;
-  for (const auto* row : rows) {
+  for (const SeedGroup& group : group_by_seed(rows)) {
+    const LeaderboardRow* row = group.rows.front();
     const std::string key = backend_label(row->backend, row->params) + " | " + std::to_string(row->d_model);
     const auto task = row->params.value("task_params", nlohmann::json::object());
-    table[key][task.value(axis, nlohmann::json()).dump()] = metric_or_dash(*row, "accuracy");
+    const SeedSummary accuracy = group.summary("accuracy");
+    std::string text = accuracy.n == 0 ? "-" : metric_value_text("accuracy", accuracy.mean);
+    if (accuracy.n > 1) text += " (n=" + std::to_string(accuracy.n) + ")";
+    table[key][task.value(axis, nlohmann::json()).dump()] = text;
   }
   out << "\nAccuracy by " << axis << ":\n\n| backend | d_model |";
   for (const auto& c : columns) out << " " << axis << "=" << c << " |";
@@ -92,6 +98,31 @@ void render_pivot(std::ostringstream& out, const std::vector<const LeaderboardRo
   for (const auto& [key, cells] : table) {
     out << "| " << key << " |";
     for (const auto& c : columns) out << " " << (cells.count(c) ? cells.at(c) : "-") << " |";
+    out << "\n";
+  }
+}
+
+// One row per cell over its seeds: every score column as mean [95% interval] and the seeds
+// behind it. Only when some cell ran with more than one seed.
+void render_across_seeds(std::ostringstream& out, const std::vector<const LeaderboardRow*>& rows,
+                         const std::vector<std::string>& columns) {
+  const std::vector<SeedGroup> groups = group_by_seed(rows);
+  if (!has_repeated_seeds(groups)) return;
+  std::vector<std::string> scores;
+  for (const auto& c : columns)
+    if (is_score_metric(c)) scores.push_back(c);
+  out << "\nAcross seeds (mean [95% interval], n seeds):\n\n| backend | d_model | layers | task params | seeds |";
+  for (const auto& c : scores) out << " " << metric_header(c) << " |";
+  out << "\n|---|---:|---:|---|---|";
+  for (size_t i = 0; i < scores.size(); ++i) out << "---:|";
+  out << "\n";
+  for (const SeedGroup& group : groups) {
+    const LeaderboardRow* row = group.rows.front();
+    std::string seeds;
+    for (uint64_t seed : group.seeds()) seeds += (seeds.empty() ? "" : ",") + std::to_string(seed);
+    out << "| " << md_cell(backend_label(row->backend, row->params)) << " | " << row->d_model << " | " << row->layers
+        << " | " << md_cell(row->task_params) << " | " << seeds << " |";
+    for (const auto& c : scores) out << " " << seed_summary_text(c, group.summary(c)) << " |";
     out << "\n";
   }
 }
@@ -167,14 +198,17 @@ std::string render_markdown(const Leaderboard& board) {
     std::stable_sort(rows.begin(), rows.end(), leaderboard_order);
     const std::vector<std::string> columns = markdown_metric_columns(rows);
     const bool trained = any_row_has(rows, "train_seconds");
-    out << "\n## " << task << "\n\n| backend | d_model | layers | task params | state |";
+    const bool seeded = has_repeated_seeds(group_by_seed(rows));  // rows per seed: say which
+    out << "\n## " << task << "\n\n| backend | d_model | layers | task params |" << (seeded ? " seed |" : "")
+        << " state |";
     for (const auto& c : columns) out << " " << metric_header(c) << " |";
-    out << (trained ? " train s |" : "") << " status |\n|---|---:|---:|---|---:|";
+    out << (trained ? " train s |" : "") << " status |\n|---|---:|---:|---|" << (seeded ? "---:|" : "") << "---:|";
     for (size_t i = 0; i < columns.size(); ++i) out << "---:|";
     out << (trained ? "---:|" : "") << "---|\n";
     for (const auto* row : rows) {
       out << "| " << md_cell(backend_label(row->backend, row->params)) << " | " << row->d_model << " | " << row->layers
-          << " | " << md_cell(row->task_params) << " | " << format_bytes(static_cast<double>(row->state_bytes)) << " |";
+          << " | " << md_cell(row->task_params) << " |" << (seeded ? " " + std::to_string(row_seed(*row)) + " |" : "")
+          << " " << format_bytes(static_cast<double>(row->state_bytes)) << " |";
       for (const auto& c : columns) out << " " << metric_or_dash(*row, c) << " |";
       if (trained) {
         auto it = row->metrics.find("train_seconds");
@@ -182,6 +216,7 @@ std::string render_markdown(const Leaderboard& board) {
       }
       out << " " << md_cell(row->status + (row->error.empty() ? "" : ": " + row->error)) << " |\n";
     }
+    render_across_seeds(out, rows, columns);
     render_pivot(out, rows);
     out << render_depth_length_heatmap(rows);
   }
@@ -194,16 +229,21 @@ std::string render_markdown(const Leaderboard& board) {
 std::string render_csv(const Leaderboard& board) {
   std::ostringstream out;
   out.precision(10);
-  out << "run_id,cell_id,backend,task,task_params,seq_len,d_model,layers,state_bytes,status,metric,unit,value,n,min,"
-         "max,stddev\n";
+  // seed: the cell's; seeds_*: the metric over every seed of the same cell (n, mean, 95% interval).
+  out << "run_id,cell_id,backend,task,task_params,seq_len,d_model,layers,state_bytes,status,seed,metric,unit,value,n,"
+         "min,max,stddev,seeds_n,seeds_mean,seeds_ci_low,seeds_ci_high\n";
+  const std::vector<SeedGroup> groups = group_by_seed(board);
+  std::map<const LeaderboardRow*, const SeedGroup*> group_of;
+  for (const SeedGroup& g : groups)
+    for (const auto* r : g.rows) group_of[r] = &g;
   for (const auto& row : board.rows) {
     std::ostringstream cell;
     cell << board.run.id << "," << row.cell_id << "," << csv_field(backend_label(row.backend, row.params)) << ","
          << csv_field(row.task) << "," << csv_field(row.task_params) << "," << row.seq_len << "," << row.d_model << ","
-         << row.layers << "," << row.state_bytes << "," << csv_field(row.status) << ",";
+         << row.layers << "," << row.state_bytes << "," << csv_field(row.status) << "," << row_seed(row) << ",";
     std::set<std::string> names;
     for (const auto& m : row.metrics) names.insert(m.first);
-    if (names.empty()) out << cell.str() << ",,,,,,\n";
+    if (names.empty()) out << cell.str() << ",,,,,,,,,,\n";
     for (const auto& name : ordered_metric_names(names)) {
       const auto detail = row.details.find(name);
       const MetricInfo* info = find_metric_info(name);
@@ -215,7 +255,8 @@ std::string render_csv(const Leaderboard& board) {
             << detail->second.stddev;
       else
         out << ",,,,";
-      out << "\n";
+      const SeedSummary over_seeds = group_of.at(&row)->summary(name);
+      out << "," << over_seeds.n << "," << over_seeds.mean << "," << over_seeds.low << "," << over_seeds.high << "\n";
     }
   }
   return out.str();
@@ -230,11 +271,28 @@ std::string render_json(const Leaderboard& board) {
       details[name] = {{"value", m.value}, {"unit", info ? info->unit : m.unit}, {"n", m.n},
                        {"min", m.min},     {"max", m.max},                    {"stddev", m.stddev}};
     }
-    cells.push_back({{"cell_id", row.cell_id}, {"backend", row.backend},
+    cells.push_back({{"cell_id", row.cell_id}, {"seed", row_seed(row)}, {"backend", row.backend},
                      {"backend_label", backend_label(row.backend, row.params)}, {"task", row.task},
                      {"params", row.params}, {"seq_len", row.seq_len}, {"d_model", row.d_model},
                      {"layers", row.layers}, {"state_bytes", row.state_bytes}, {"status", row.status},
                      {"error", row.error}, {"metrics", row.metrics}, {"metric_details", details}});
+  }
+  // Every cell over its seeds: each metric's n, mean and 95% interval, and the cells behind it.
+  nlohmann::json across_seeds = nlohmann::json::array();
+  for (const SeedGroup& group : group_by_seed(board)) {
+    const LeaderboardRow& first = *group.rows.front();
+    nlohmann::json ids = nlohmann::json::array(), metrics = nlohmann::json::object();
+    for (const auto* r : group.rows) ids.push_back(r->cell_id);
+    std::set<std::string> names;
+    for (const auto* r : group.rows)
+      for (const auto& m : r->metrics) names.insert(m.first);
+    for (const auto& name : names) {
+      const SeedSummary s = group.summary(name);
+      metrics[name] = {{"n", s.n}, {"mean", s.mean}, {"ci95_low", s.low}, {"ci95_high", s.high}};
+    }
+    across_seeds.push_back({{"backend_label", backend_label(first.backend, first.params)}, {"task", first.task},
+                            {"task_params", first.task_params}, {"d_model", first.d_model}, {"layers", first.layers},
+                            {"seeds", group.seeds()}, {"cell_ids", ids}, {"metrics", metrics}});
   }
   const RunRow& run = board.run;
   nlohmann::json doc{{"run", {{"id", run.id}, {"suite", run.info.suite}, {"status", run_status_name(run.status)},
@@ -244,7 +302,8 @@ std::string render_json(const Leaderboard& board) {
                               {"cells_planned", run.info.cells_planned},
                               {"cells_stored", board.rows.size()},
                               {"command_line", run.info.command_line}}},
-                     {"cells", cells}};
+                     {"cells", cells},
+                     {"across_seeds", across_seeds}};
   return doc.dump(2) + "\n";
 }
 

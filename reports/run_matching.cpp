@@ -72,6 +72,8 @@ LoadedRun load_run(const RunRef& ref) {
     cell.row = row;
     cell.key = cell_match_key(row.cell);
     cell.label = cell_label(row.cell);
+    const nlohmann::json params = parsed_params(row.cell);
+    if (params.contains("seed") && params["seed"].is_number_unsigned()) cell.seed = params["seed"].get<uint64_t>();
     for (const MetricRow& m : store.metrics(row.id)) cell.metrics.push_back(m.metric);
     loaded.cells.push_back(std::move(cell));
   }
@@ -100,21 +102,34 @@ std::string cell_label(const CellRecord& cell) {
 }
 
 std::vector<CellPair> pair_cells(const LoadedRun& baseline, const LoadedRun& candidate) {
-  std::map<std::string, std::vector<const LoadedCell*>> unclaimed;
-  for (const LoadedCell& cell : candidate.cells) unclaimed[cell.key].push_back(&cell);
-  std::map<std::string, size_t> next;
-  std::vector<CellPair> pairs;
-  for (const LoadedCell& cell : baseline.cells) {
-    auto& list = unclaimed[cell.key];
-    size_t& k = next[cell.key];
-    pairs.push_back({&cell, k < list.size() ? list[k] : nullptr});
-    ++k;
+  std::map<std::string, int> occurrences;  // key -> most cells of it in either run
+  for (const LoadedRun* run : {&baseline, &candidate}) {
+    std::map<std::string, int> here;
+    for (const LoadedCell& cell : run->cells) ++here[cell.key];
+    for (const auto& [key, n] : here) occurrences[key] = std::max(occurrences[key], n);
   }
-  for (const LoadedCell& cell : candidate.cells) {
-    const auto& list = unclaimed[cell.key];
-    const size_t position = static_cast<size_t>(std::find(list.begin(), list.end(), &cell) - list.begin());
-    if (position >= next[cell.key]) pairs.push_back({nullptr, &cell});
+  std::map<const LoadedCell*, bool> claimed;
+  auto find_partner = [&](const LoadedCell& cell, bool same_seed) -> const LoadedCell* {
+    for (const LoadedCell& other : candidate.cells)
+      if (!claimed[&other] && other.key == cell.key && (!same_seed || other.seed == cell.seed)) return &other;
+    return nullptr;
+  };
+  auto label_of = [&](const LoadedCell* b, const LoadedCell* c) {
+    const LoadedCell& any = b ? *b : *c;
+    if (b && c && b->seed != c->seed)
+      return any.label + " seed " + std::to_string(b->seed) + " vs " + std::to_string(c->seed);
+    return occurrences[any.key] > 1 ? any.label + " seed " + std::to_string(any.seed) : any.label;
+  };
+  std::vector<CellPair> pairs(baseline.cells.size());
+  for (size_t i = 0; i < baseline.cells.size(); ++i) {  // first the same seed
+    pairs[i].baseline = &baseline.cells[i];
+    if ((pairs[i].candidate = find_partner(baseline.cells[i], true))) claimed[pairs[i].candidate] = true;
   }
+  for (CellPair& pair : pairs)  // then any seed still free
+    if (!pair.candidate && (pair.candidate = find_partner(*pair.baseline, false))) claimed[pair.candidate] = true;
+  for (const LoadedCell& cell : candidate.cells)
+    if (!claimed[&cell]) pairs.push_back({nullptr, &cell, ""});
+  for (CellPair& pair : pairs) pair.label = label_of(pair.baseline, pair.candidate);
   return pairs;
 }
 

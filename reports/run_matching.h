@@ -23,6 +23,7 @@ struct LoadedCell {
   CellRow row;
   std::string key;    // what the cell measured: backend, task, params without seeds and timing
   std::string label;  // short human-readable description
+  uint64_t seed = 0;  // the seed it ran with (its parameters' "seed")
   std::vector<Metric> metrics;
 };
 
@@ -45,10 +46,15 @@ std::string cell_label(const CellRecord& cell);
 struct CellPair {
   const LoadedCell* baseline = nullptr;   // null: only in the candidate
   const LoadedCell* candidate = nullptr;  // null: only in the baseline
+  // The cell's label, with its seed when the key ran under several seeds ("... seed 2") and both
+  // seeds when a pair's differ ("... seed 0 vs 1"): every row of a comparison names its seed.
+  std::string label;
 };
 
-// Every cell of both runs, paired by key; a key that occurs k times in a run (several seeds)
-// pairs its occurrences in order. Baseline order first, then candidate-only cells.
+// Every cell of both runs, paired by key and seed: seed s of a cell in the baseline meets seed s
+// of the same cell in the candidate. Cells left over (seeds that only one run has) then pair by
+// key in order, their label naming both seeds; the rest are unpaired. Baseline order first, then
+// candidate-only cells.
 std::vector<CellPair> pair_cells(const LoadedRun& baseline, const LoadedRun& candidate);
 
 const Metric* find_metric(const LoadedCell& cell, const std::string& name);

@@ -153,8 +153,8 @@ TEST_CASE("the HTML report is one self-contained page with the leaderboard and t
   const std::string html = render_html_report(sample_board());
   CHECK_THAT(html, Contains("<!DOCTYPE html>") && Contains("<table id=\"leaderboard\">") &&
                        Contains("frontier &lt;&amp;&gt;") && Contains("test cpu"));
-  CHECK(count_of(html, "<svg") == 4);  // frontier, prefill latency, peak memory, decode state
-  CHECK_THAT(html, Contains("Accuracy vs state size") && Contains("Prefill latency") &&
+  CHECK(count_of(html, "<svg") == 5);  // frontier, width, prefill latency, peak memory, decode state
+  CHECK_THAT(html, Contains("Accuracy vs state size") && Contains("Accuracy vs model width") && Contains("Prefill latency") &&
                        Contains("Peak memory during prefill") && Contains("Decode state"));
   CHECK(self_contained(html));
   CHECK(count_of(html, "<tr><td>") == 4);  // one leaderboard row per cell
@@ -171,7 +171,7 @@ TEST_CASE("the HTML report without accuracy or profile metrics notes the missing
   for (auto& r : board.rows) r.metrics.clear();
   const std::string html = render_html_report(board);
   CHECK(count_of(html, "<svg") == 0);
-  CHECK_THAT(html, Contains("no recall/memory frontier") && Contains("no prefill_ms@len"));
+  CHECK_THAT(html, Contains("no Accuracy vs state size plot") && Contains("no prefill_ms@len"));
 }
 
 TEST_CASE("seqbench report --format html writes the page for a stored run") {
@@ -200,7 +200,7 @@ TEST_CASE("seqbench report --format html writes the page for a stored run") {
   REQUIRE(r.exit_code == 0);
   std::ifstream in(page);
   const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  CHECK(count_of(html, "<svg") == 2);
+  CHECK(count_of(html, "<svg") == 3);  // accuracy vs state size and vs width, prefill latency
   CHECK(self_contained(html));
 
   // A headless browser loads it and finds the table and the plots in the DOM (skipped when no
@@ -219,6 +219,6 @@ TEST_CASE("seqbench report --format html writes the page for a stored run") {
   std::ifstream dom_in(dom_file);
   const std::string dom((std::istreambuf_iterator<char>(dom_in)), std::istreambuf_iterator<char>());
   CHECK_THAT(dom, Contains("<table id=\"leaderboard\">") && Contains("Prefill latency"));
-  CHECK(count_of(dom, "<svg") == 2);
+  CHECK(count_of(dom, "<svg") == 3);
   CHECK(count_of(dom, "<circle") >= 2);
 }
