@@ -66,10 +66,7 @@ void validate_sweep(const Sweep& sweep) {
       // The split sizes as given (an empty split is bad input, not a cell that scores 0); then a
       // tiny instance of the task validates its other parameters; then the model's shape.
       split_sizes_param(resolve_task_params(find_task(cell.task), cell.task_params), cell.task);
-      nlohmann::json probe = cell.task_params;
-      probe["num_train"] = 1;
-      probe["num_test"] = 1;
-      if (probe.contains("num_valid") && !probe["num_valid"].is_null()) probe["num_valid"] = 1;
+      const nlohmann::json probe = with_one_example_per_split(cell.task_params);
       const std::string key = task_key(cell) + cell.backend + cell.mixer_params.dump() + std::to_string(cell.d_model) +
                               std::to_string(cell.n_heads) + std::to_string(cell.n_layers) + cell.position +
                               std::to_string(cell.train.batch_size);

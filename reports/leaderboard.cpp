@@ -10,6 +10,7 @@
 #include "reports/heatmap.h"
 #include "reports/html_report.h"
 #include "reports/metric_columns.h"
+#include "reports/run_matching.h"
 #include "reports/metric_catalog.h"
 #include "reports/seed_groups.h"
 #include "reports/table_text.h"
@@ -17,13 +18,11 @@
 namespace seqbench {
 namespace {
 
-const std::set<std::string> kUnswept{"num_train", "num_test"};
-
 std::string task_params_label(const nlohmann::json& params) {
   std::string out;
   const auto task = params.value("task_params", nlohmann::json::object());
   for (auto it = task.begin(); it != task.end(); ++it) {
-    if (kUnswept.count(it.key())) continue;
+    if (is_unlabelled_task_param(it.key())) continue;
     out += (out.empty() ? "" : " ") + it.key() + "=" + it.value().dump();
   }
   return out;
@@ -62,7 +61,7 @@ void render_pivot(std::ostringstream& out, const std::vector<const LeaderboardRo
   for (const auto* row : rows) {
     const auto task = row->params.value("task_params", nlohmann::json::object());
     for (auto it = task.begin(); it != task.end(); ++it)
-      if (!kUnswept.count(it.key())) values[it.key()].insert(it.value().dump());
+      if (!is_unlabelled_task_param(it.key())) values[it.key()].insert(it.value().dump());
   }
   std::string axis;
   for (const auto& [key, vals] : values)

@@ -90,6 +90,11 @@ std::string cell_match_key(const CellRecord& cell) {
   return cell.backend + "|" + cell.task + "|" + params.dump();
 }
 
+bool is_unlabelled_task_param(const std::string& key) {
+  return key == "num_train" || key == "num_test" || key == "num_valid" || key == "train_segments" ||
+         key == "test_segments";
+}
+
 std::string cell_label(const CellRecord& cell) {
   const nlohmann::json params = parsed_params(cell);
   if (params.contains("benchmark") && params["benchmark"].is_string()) return params["benchmark"].get<std::string>();
@@ -97,7 +102,7 @@ std::string cell_label(const CellRecord& cell) {
   const auto task = params.value("task_params", nlohmann::json::object());
   if (task.is_object())
     for (auto it = task.begin(); it != task.end(); ++it)
-      if (it.key() != "num_train" && it.key() != "num_test") out += " " + it.key() + "=" + it.value().dump();
+      if (!is_unlabelled_task_param(it.key())) out += " " + it.key() + "=" + it.value().dump();
   return out + " d=" + std::to_string(cell.d_model) + " L=" + std::to_string(cell.layers);
 }
 

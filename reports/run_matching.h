@@ -42,6 +42,8 @@ LoadedRun load_run(const RunRef& ref);
 // (time budgets, noise targets, repetition counts) are left out.
 std::string cell_match_key(const CellRecord& cell);
 std::string cell_label(const CellRecord& cell);
+// Task parameters a label leaves out: split sizes and mqar's segment lists (the key keeps them).
+bool is_unlabelled_task_param(const std::string& key);
 
 struct CellPair {
   const LoadedCell* baseline = nullptr;   // null: only in the candidate

@@ -28,6 +28,17 @@ SplitSizes split_sizes_param(const nlohmann::json& params, const std::string& ta
   return sizes;
 }
 
+nlohmann::json with_one_example_per_split(nlohmann::json overrides) {
+  overrides["num_train"] = 1;
+  overrides["num_test"] = 1;
+  if (overrides.contains("num_valid") && !overrides["num_valid"].is_null()) overrides["num_valid"] = 1;
+  // mqar's training mixture lists its own counts: [seq_len, num_kv_pairs, num_examples].
+  if (overrides.contains("train_segments") && overrides["train_segments"].is_array())
+    for (auto& segment : overrides["train_segments"])
+      if (segment.is_array() && segment.size() == 3) segment[2] = 1;
+  return overrides;
+}
+
 nlohmann::json with_split_sizes(nlohmann::json params, const SplitSizes& sizes) {
   params["num_valid"] = sizes.num_valid;
   return params;

@@ -21,6 +21,11 @@ struct SplitSizes {
 // an empty split can neither train, choose a learning rate, nor be scored.
 SplitSizes split_sizes_param(const nlohmann::json& params, const std::string& task);
 
+// The overrides of the smallest instance of a task: one example in every split (and in every
+// training segment of a segmented task), whatever else they set. Validation builds it to check a
+// task's other parameters in an instant.
+nlohmann::json with_one_example_per_split(nlohmann::json overrides);
+
 // `params` with "num_valid" set to the size it resolved to, so stored parameters say it.
 nlohmann::json with_split_sizes(nlohmann::json params, const SplitSizes& sizes);
 
