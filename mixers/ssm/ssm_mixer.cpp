@@ -8,6 +8,7 @@
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
 #include "ops/causal_conv1d.h"
+#include "ops/layer_norm.h"
 #include "ops/swish_gate.h"
 
 namespace seqbench {
@@ -19,6 +20,7 @@ enum ParamSeed : uint64_t { kSeedIn = 1, kSeedOut = 2, kSeedConv = 3, kSeedDt = 
 // Mamba-2's initialisation: dt log-uniform in [1e-3, 1e-1] (floored at 1e-4) through the inverse
 // softplus, A uniform in [1, 16], D = 1.
 constexpr double kDtMin = 1e-3, kDtMax = 1e-1, kDtFloor = 1e-4, kAMin = 1.0, kAMax = 16.0;
+constexpr float kNormEps = 1e-5f;  // Mamba-2's norm epsilon
 
 [[noreturn]] void bad_param(const MixerSpec& spec, const std::string& message) {
   throw std::invalid_argument("mixer '" + spec.kind + "': " + message);
@@ -33,7 +35,7 @@ int positive_param(const MixerSpec& spec, const char* key, int fallback, int min
 
 const MixerSpec& checked(const MixerSpec& spec) {
   validate_mixer_shape(spec);
-  check_mixer_params(spec, {"d_state", "expand", "head_dim", "conv_kernel", "chunk_size"});
+  check_mixer_params(spec, {"d_state", "expand", "head_dim", "conv_kernel", "chunk_size", "norm"});
   return spec;
 }
 
@@ -53,6 +55,7 @@ SsmMixer::SsmMixer(const MixerSpec& spec)
     bad_param(spec, "d_inner = expand * d_model = " + std::to_string(d_inner_) + " is not a multiple of head_dim " +
                         std::to_string(head_dim_));
   heads_ = d_inner_ / head_dim_;
+  norm_ = mixer_param_bool(spec, "norm", true);
   conv_channels_ = d_inner_ + 2 * d_state_;
   proj_width_ = d_inner_ + conv_channels_ + heads_;
 
@@ -80,6 +83,14 @@ SsmMixer::SsmMixer(const MixerSpec& spec)
     dt_bias_.value[h] = static_cast<float>(dt + std::log(-std::expm1(-dt)));  // softplus^-1(dt)
     a_log_.value[h] = static_cast<float>(std::log(a_rng.uniform(kAMin, kAMax)));
     d_skip_.value[h] = 1.0f;
+  }
+  if (norm_) {
+    Tensor ones({d_inner_});
+    for (int64_t i = 0; i < d_inner_; ++i) ones[i] = 1.0f;
+    norm_gain_ = ones.to(spec.device);
+    norm_bias_ = Tensor({d_inner_}, spec.device);
+    norm_dgain_ = Tensor({d_inner_}, spec.device);
+    norm_dbias_ = Tensor({d_inner_}, spec.device);
   }
   // Initialised on the host from the seed, then placed: the same values on every device.
   for (Param* p : {&conv_weight_, &conv_bias_, &dt_bias_, &a_log_, &d_skip_}) place_param(*p, spec.device);
@@ -118,6 +129,16 @@ void SsmMixer::conv_fwd(const Tensor& zxbcdt, Tensor& conv_out, Tensor& xbc, int
   gate_kernels_.silu_fwd(conv_out.data(), xbc.data(), conv_out.numel());
 }
 
+void SsmMixer::norm_fwd(const Tensor& in, Tensor& out, Tensor& mean, Tensor& rstd) {
+  const int64_t rows = in.numel() / d_inner_;
+  out.resize(in.shape(), spec_.device);
+  mean.resize({rows}, spec_.device);
+  rstd.resize({rows}, spec_.device);
+  kernels_for<LayerNormKernels>(spec_.device)
+      .fwd(in.data(), norm_gain_.data(), norm_bias_.data(), out.data(), mean.data(), rstd.data(), rows, d_inner_,
+           kNormEps);
+}
+
 void SsmMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
   check_mixer_input(spec_, x, 3, "input");
   batch_ = x.dim(0);
@@ -131,7 +152,8 @@ void SsmMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
            shape_for(batch_, seq_len_), chunk_size_);
   gated_.resize(y_.shape(), spec_.device);
   gate_kernels_.fwd(y_.data(), zxbcdt_.data(), gated_.data(), rows, d_inner_, proj_width_);
-  out_proj_.forward(gated_, y);
+  if (norm_) norm_fwd(gated_, normed_, norm_mean_, norm_rstd_);
+  out_proj_.forward(norm_ ? normed_ : gated_, y);
   if (!state) return;
   if (conv_kernel_ > 0)
     conv_kernels_.final_state(zxbcdt_.data() + d_inner_, proj_width_, state->conv_state.data(),
@@ -145,7 +167,17 @@ void SsmMixer::backward(const Tensor& dy, Tensor& dx) {
     bad_param(spec_, "gradient has shape " + shape_string(dy.shape()) + ", expected " +
                          shape_string({batch_, seq_len_, spec_.d_model}));
   const int64_t rows = batch_ * seq_len_;
-  out_proj_.backward(dy, d_gated_);
+  if (norm_) {
+    out_proj_.backward(dy, d_normed_);
+    d_gated_.resize(gated_.shape(), spec_.device);
+    norm_dgain_.zero();
+    norm_dbias_.zero();
+    kernels_for<LayerNormKernels>(spec_.device)
+        .bwd(d_normed_.data(), gated_.data(), norm_gain_.data(), norm_mean_.data(), norm_rstd_.data(),
+             d_gated_.data(), norm_dgain_.data(), norm_dbias_.data(), rows, d_inner_);
+  } else {
+    out_proj_.backward(dy, d_gated_);
+  }
   d_zxbcdt_.resize(zxbcdt_.shape(), spec_.device);  // every column is overwritten below
   d_y_.resize(y_.shape(), spec_.device);
   gate_kernels_.bwd(y_.data(), zxbcdt_.data(), d_gated_.data(), d_y_.data(), d_zxbcdt_.data(), rows, d_inner_, proj_width_,
@@ -205,7 +237,8 @@ void SsmMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   kernels_.decode(scan_inputs(zxbcdt_t_, xbc_t_), state.ssm_state.data(), y_t_.data(), step_ws_, shape_for(batch, 1));
   gated_t_.resize(y_t_.shape(), spec_.device);
   gate_kernels_.fwd(y_t_.data(), zxbcdt_t_.data(), gated_t_.data(), batch, d_inner_, proj_width_);
-  out_proj_.apply(gated_t_, y_t);
+  if (norm_) norm_fwd(gated_t_, normed_t_, mean_t_, rstd_t_);
+  out_proj_.apply(norm_ ? normed_t_ : gated_t_, y_t);
   ++state.position;
 }
 

@@ -6,8 +6,10 @@
 // params: d_state N (default 16); expand (default 2: d_inner = expand * d_model); head_dim P
 // (default 16; the SSM has d_inner / P heads, so MixerSpec::n_heads is not used beyond the generic
 // shape check); conv_kernel (default 4, 0 for no conv and no SiLU on x, B, C); chunk_size
-// (default 64). Mamba-2's block without its final RMSNorm: y * silu(z) goes straight to the
-// out-projection.
+// (default 64); norm (default true): Mamba-2's normalisation of y * silu(z) over d_inner before the
+// out-projection (a LayerNorm without affine parameters, the out-projection absorbing the gain, as
+// the gla mixer's output norm; Mamba-2 uses an RMSNorm). Without it the scan's output enters at the
+// scale dt (1e-3..1e-1 at initialisation) beside D x, and MQAR recall is learnt far more slowly.
 #pragma once
 #include <memory>
 
@@ -58,13 +60,17 @@ class SsmMixer : public Mixer {
   int64_t conv_channels_ = 0, proj_width_ = 0;  // d_inner + 2N; 2 d_inner + 2N + heads
   LinearLayer in_proj_, out_proj_;
   Param conv_weight_, conv_bias_, dt_bias_, a_log_, d_skip_;
+  bool norm_ = true;                                        // Mamba-2's norm of y * silu(z)
+  Tensor norm_gain_, norm_bias_, norm_dgain_, norm_dbias_;  // LayerNorm without affine: fixed 1 and 0
+  // The norm of [rows, d_inner] `in` into `out` (mean and rstd kept for backward).
+  void norm_fwd(const Tensor& in, Tensor& out, Tensor& mean, Tensor& rstd);
   // Saved by forward for backward.
-  Tensor zxbcdt_, conv_out_, xbc_, y_, gated_;
+  Tensor zxbcdt_, conv_out_, xbc_, y_, gated_, normed_, norm_mean_, norm_rstd_;
   SsdWorkspace ws_, step_ws_;
   int64_t batch_ = 0, seq_len_ = 0;
   // Backward and decode workspaces.
-  Tensor d_gated_, d_y_, d_xbc_, d_conv_out_, d_zxbcdt_;
-  Tensor zxbcdt_t_, conv_out_t_, xbc_t_, y_t_, gated_t_;
+  Tensor d_gated_, d_normed_, d_y_, d_xbc_, d_conv_out_, d_zxbcdt_;
+  Tensor zxbcdt_t_, conv_out_t_, xbc_t_, y_t_, gated_t_, normed_t_, mean_t_, rstd_t_;
 };
 
 }  // namespace seqbench

@@ -303,12 +303,13 @@ TEST_CASE("SSD backward matches finite differences of the recurrence", "[ssm][ke
     }
 }
 
-TEST_CASE("ssm mixer gradients match finite differences, with and without the conv", "[ssm][mixer]") {
+TEST_CASE("ssm mixer gradients match finite differences, with and without the conv and the output norm", "[ssm][mixer]") {
   check_mixer_gradients(make_spec("ssm", 8, 1, {{"head_dim", 4}}), 1, 1, 401);
   check_mixer_gradients(make_spec("ssm", 12, 3, {{"head_dim", 8}, {"d_state", 5}, {"chunk_size", 5}}), 2, 13, 402);
   check_mixer_gradients(make_spec("ssm", 7, 1, {{"head_dim", 7}, {"expand", 1}, {"conv_kernel", 0}}), 1, 11, 403);
   check_mixer_gradients(make_spec("ssm", 10, 2, {{"head_dim", 5}, {"conv_kernel", 2}, {"chunk_size", 3}}), 2, 9, 404);
   check_mixer_gradients(make_spec("ssm", 16, 2, {}, 3), 1, 65, 405);
+  check_mixer_gradients(make_spec("ssm", 8, 1, {{"head_dim", 4}, {"norm", false}}), 2, 7, 406);
 }
 
 TEST_CASE("ssm mixer decode matches its parallel forward, with and without prefill", "[ssm][mixer]") {
@@ -320,6 +321,7 @@ TEST_CASE("ssm mixer decode matches its parallel forward, with and without prefi
   check_forward_matches_decode(make_spec("ssm", 7, 1, {{"head_dim", 7}, {"conv_kernel", 0}}), 3, 17, 540);
   check_forward_matches_decode(make_spec("ssm", 7, 1, {{"head_dim", 7}, {"conv_kernel", 1}}), 2, 9, 541);
   check_forward_matches_decode(make_spec("ssm", 7, 1, {{"head_dim", 7}, {"conv_kernel", 6}}), 2, 11, 542);
+  check_forward_matches_decode(make_spec("ssm", 16, 2, {{"norm", false}}), 2, 65, 543);
 }
 
 TEST_CASE("ssm mixer state is d_inner * d_state plus the conv's last inputs at every length", "[ssm][mixer]") {
