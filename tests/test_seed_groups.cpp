@@ -42,7 +42,11 @@ LoadedCell loaded(const std::string& key, uint64_t seed, double accuracy) {
   cell.key = key;
   cell.label = key;
   cell.seed = seed;
-  cell.metrics = {Metric{"accuracy", accuracy, "fraction"}};
+  Metric metric;
+  metric.name = "accuracy";
+  metric.value = accuracy;
+  metric.unit = "fraction";
+  cell.metrics = {metric};
   return cell;
 }
 
