@@ -124,7 +124,7 @@ const std::vector<SuiteInfo>& builtin_suites() {
             "early_stop_accuracy": 0.99}
 })"},
       {"joint-recall-hax",
-       "Joint recall at the HAX paper's sizes on the GPU (opt-in; about an hour on one H200): its data (1.44M "
+       "Joint recall at the HAX paper's sizes on the GPU (opt-in; 1-2 hours on one H200): its data (1.44M "
        "training sequences of 1057 tokens), its Mamba-2 widths and state, Mamba-2 + sliding window, softmax and the "
        "other mixers; one pass over the data instead of the paper's 400k steps",
        R"({
