@@ -23,13 +23,13 @@ void gated_linear_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, 
   DeviceArray<float> out(n), dq(n), dk(n), dv(n), dg(ng);
   DeviceArray<float> states(kBatch * kHeads * gla_num_chunks(kLength, o.chunk_size) * kHeadDim * kHeadDim);
   const GpuTiming fwd = timer.time(
-      [&] { gla_fwd_cuda(q.data(), k.data(), v.data(), g.data(), out.data(), states.data(), nullptr, s, o); });
+      [&] { GlaKernels::cuda().fwd(q.data(), k.data(), v.data(), g.data(), out.data(), states.data(), nullptr, s, o); });
   const std::string what =
       channel ? "per-channel gated linear attention (GLA, fp32)" : "scalar-gated linear attention (fp32)";
   const std::string shape = shape_text(kBatch, kLength, kHeads, kHeadDim);
   rows.push_back({what + " fwd", shape, fwd.median_ms, fwd.median_ms, "ms", channel ? 3.29 : 1.03, false});
   const GpuTiming bwd = timer.time([&] {
-    gla_bwd_cuda(q.data(), k.data(), v.data(), g.data(), states.data(), dout.data(), dq.data(), dk.data(), dv.data(),
+    GlaKernels::cuda().bwd(q.data(), k.data(), v.data(), g.data(), states.data(), dout.data(), dq.data(), dk.data(), dv.data(),
                  dg.data(), s, o);
   });
   rows.push_back({what + " bwd", shape, bwd.median_ms, bwd.median_ms, "ms", channel ? 11.34 : 0, false});
@@ -49,7 +49,7 @@ void delta_rule(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
   DeviceArray<float> checkpoints(kBatch * kHeads * delta_rule_checkpoint_count(s, o) * kHeadDim * kHeadDim);
   DeviceArray<float> workspace(delta_rule_bwd_workspace_floats(s, o));
   const GpuTiming fwd = timer.time([&] {
-    delta_rule_fwd_cuda(q.data(), k.data(), v.data(), beta.data(), nullptr, out.data(), checkpoints.data(), nullptr, s,
+    DeltaRuleKernels::cuda().fwd(q.data(), k.data(), v.data(), beta.data(), nullptr, out.data(), checkpoints.data(), nullptr, s,
                         o);
   });
   const GpuTiming bwd = timer.time([&] {
@@ -93,8 +93,8 @@ void mamba2_ssd(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
   grads.dd_skip = dhead.data() + 2 * s.heads;
   SsdWorkspace ws;
   const int64_t chunk = 256;
-  const GpuTiming fwd = timer.time([&] { ssd_fwd_cuda(in, y.data(), nullptr, ws, s, chunk); });
-  const GpuTiming bwd = timer.time([&] { ssd_bwd_cuda(in, dy.data(), grads, ws, s, chunk); });
+  const GpuTiming fwd = timer.time([&] { SsdKernels::cuda().fwd(in, y.data(), nullptr, ws, s, chunk); });
+  const GpuTiming bwd = timer.time([&] { SsdKernels::cuda().bwd(in, dy.data(), grads, ws, s, chunk); });
   const std::string shape = shape_text(kBatch, kLength, s.heads, s.head_dim) + " N=128";
   rows.push_back({"Mamba-2 SSD (fp32) fwd", shape, fwd.median_ms, fwd.median_ms, "ms", 1.40, false});
   rows.push_back({"Mamba-2 SSD (fp32) bwd", shape, bwd.median_ms, bwd.median_ms, "ms", 4.75, false});

@@ -11,8 +11,6 @@ namespace seqbench {
 void gelu_fwd_cpu(const float* x, float* y, int64_t n);
 void gelu_bwd_cpu(const float* x, const float* dy, float* dx, int64_t n);  // dx overwritten
 
-void gelu_fwd_cuda(const float* x, float* y, int64_t n);
-void gelu_bwd_cuda(const float* x, const float* dy, float* dx, int64_t n);
 
 struct GeluKernels {
   static constexpr const char* kFamily = "gelu";

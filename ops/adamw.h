@@ -20,7 +20,6 @@ struct AdamWHyper {
 
 void adamw_update_cpu(float* param, const float* grad, float* m, float* v, int64_t n, const AdamWHyper& h);
 
-void adamw_update_cuda(float* param, const float* grad, float* m, float* v, int64_t n, const AdamWHyper& h);
 
 struct AdamWKernels {
   static constexpr const char* kFamily = "adamw";

@@ -31,16 +31,9 @@ void causal_conv1d_final_state_cpu(const float* in, int64_t in_stride, float* st
 void causal_conv1d_decode_cpu(const float* in_t, int64_t in_stride, const float* w, const float* bias,
                               float* state, float* out_t, const Conv1dShape& shape);
 
-// The same on the GPU (device pointers, fp32). Backward sums dw and dbias over batch * time in a fixed
+// cuda(): the same on the GPU (device pointers, fp32). Backward sums dw and dbias over batch * time in a fixed
 // order (deterministic, no atomics) through a workspace of about min(rows / 64, 1024) * (K + 1) * C
 // floats allocated for the call.
-void causal_conv1d_fwd_cuda(const float* in, int64_t in_stride, const float* w, const float* bias, float* out,
-                            const Conv1dShape& shape);
-void causal_conv1d_bwd_cuda(const float* in, int64_t in_stride, const float* w, const float* dout, float* din,
-                            int64_t din_stride, float* dw, float* dbias, const Conv1dShape& shape);
-void causal_conv1d_final_state_cuda(const float* in, int64_t in_stride, float* state, const Conv1dShape& shape);
-void causal_conv1d_decode_cuda(const float* in_t, int64_t in_stride, const float* w, const float* bias, float* state,
-                               float* out_t, const Conv1dShape& shape);
 
 struct CausalConv1dKernels {
   static constexpr const char* kFamily = "causal_conv1d";

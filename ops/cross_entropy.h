@@ -14,9 +14,7 @@ double cross_entropy_cpu(const float* logits, const int32_t* targets, float* dlo
 // Index of the largest logit per row (first one on ties).
 void argmax_rows_cpu(const float* logits, int32_t* out, int64_t rows, int64_t vocab);
 
-// The same on the GPU; targets live on the device. The loss is read back (waits for the stream).
-double cross_entropy_cuda(const float* logits, const int32_t* targets, float* dlogits, int64_t rows, int64_t vocab);
-void argmax_rows_cuda(const float* logits, int32_t* out, int64_t rows, int64_t vocab);
+// cuda(): the same on the GPU; targets live on the device. The loss is read back (waits for the stream).
 
 struct CrossEntropyKernels {
   static constexpr const char* kFamily = "cross_entropy";

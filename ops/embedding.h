@@ -35,10 +35,6 @@ void add_position_rows_cpu(const float* pos, float* out, int64_t batch, int64_t 
 // dpos[t, :] += sum over b (ascending) of dout[b, t, :].
 void position_grad_cpu(const float* dout, float* dpos, int64_t batch, int64_t seq_len, int64_t width);
 
-void embedding_gather_cuda(const float* table, const int32_t* ids, float* out, int64_t rows, int64_t width);
-void embedding_grad_cuda(const float* dout, const RowGroups& groups, float* dtable, int64_t width);
-void add_position_rows_cuda(const float* pos, float* out, int64_t batch, int64_t seq_len, int64_t width);
-void position_grad_cuda(const float* dout, float* dpos, int64_t batch, int64_t seq_len, int64_t width);
 
 struct EmbeddingKernels {
   static constexpr const char* kFamily = "embedding";

@@ -14,11 +14,7 @@ void layer_norm_fwd_cpu(const float* x, const float* gamma, const float* beta, f
 void layer_norm_bwd_cpu(const float* dy, const float* x, const float* gamma, const float* mean,
                         const float* rstd, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t dim);
 
-void layer_norm_fwd_cuda(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd,
-                         int64_t rows, int64_t dim, float eps);
 // dx overwritten; dgamma and dbeta accumulated (column sums in a fixed order: deterministic).
-void layer_norm_bwd_cuda(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd,
-                         float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t dim);
 
 struct LayerNormKernels {
   static constexpr const char* kFamily = "layer_norm";

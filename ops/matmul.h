@@ -16,7 +16,6 @@ struct MatmulShape {
 };
 
 void matmul_cpu(const float* a, const float* b, float* c, const MatmulShape& shape);
-void matmul_cuda(const float* a, const float* b, float* c, const MatmulShape& shape);
 
 struct MatmulKernels {
   static constexpr const char* kFamily = "matmul";

@@ -19,15 +19,9 @@ double sum_of_squares_cpu(const float* x, int64_t n);
 // dst[r * dst_stride + i] = src[r * src_stride + i] for r < rows, i < width (e.g. into a KV cache).
 void copy_rows_cpu(const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t rows, int64_t width);
 
-void axpy_cuda(float alpha, const float* x, float* y, int64_t n);
-void scale_cuda(float alpha, float* x, int64_t n);
 // One block sums in a fixed order (deterministic); waits for the stream.
-double sum_of_squares_cuda(const float* x, int64_t n);
-void add_bias_rows_cuda(const float* bias, float* y, int64_t rows, int64_t width);
 // dbias accumulated: one thread per column sums the rows in order (deterministic).
-void bias_grad_rows_cuda(const float* dy, float* dbias, int64_t rows, int64_t width);
 // Rows of `width` floats between strided buffers on the device (cudaMemcpy2DAsync).
-void copy_rows_cuda(const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t rows, int64_t width);
 
 struct RowOpKernels {
   static constexpr const char* kFamily = "row_ops";

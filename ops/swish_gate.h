@@ -20,13 +20,7 @@ void swish_gate_fwd_cpu(const float* a, const float* gate, float* out, int64_t r
 void swish_gate_bwd_cpu(const float* a, const float* gate, const float* dout, float* da, float* dgate,
                         int64_t rows, int64_t width, int64_t gate_stride, int64_t dgate_stride);
 
-// The same on the GPU (device pointers, fp32).
-void silu_fwd_cuda(const float* x, float* y, int64_t n);
-void silu_bwd_cuda(const float* x, const float* dy, float* dx, int64_t n);
-void swish_gate_fwd_cuda(const float* a, const float* gate, float* out, int64_t rows, int64_t width,
-                         int64_t gate_stride);
-void swish_gate_bwd_cuda(const float* a, const float* gate, const float* dout, float* da, float* dgate, int64_t rows,
-                         int64_t width, int64_t gate_stride, int64_t dgate_stride);
+// cuda(): the same on the GPU (device pointers, fp32).
 
 struct SwishGateKernels {
   static constexpr const char* kFamily = "swish_gate";

@@ -28,16 +28,8 @@ void gated_decay_fwd_cpu(const float* x, const float* a_log, const float* dt_bia
 void gated_decay_bwd_cpu(const float* x, const float* a_log, const float* dt_bias, const float* dlog_decay, float* dx,
                          float* da_log, float* ddt_bias, int64_t rows, int64_t heads);
 
-// The same on the GPU (device pointers, fp32); the parameter gradients of gated_decay_bwd_cuda are
+// cuda(): the same on the GPU (device pointers, fp32); the parameter gradients of the gated decay are
 // summed in a fixed order (deterministic).
-void l2_normalize_rows_fwd_cuda(const float* x, float* y, int64_t rows, int64_t width, float eps);
-void l2_normalize_rows_bwd_cuda(const float* x, const float* dy, float* dx, int64_t rows, int64_t width, float eps);
-void sigmoid_fwd_cuda(const float* x, float* y, int64_t n);
-void sigmoid_bwd_cuda(const float* y, const float* dy, float* dx, int64_t n);
-void gated_decay_fwd_cuda(const float* x, const float* a_log, const float* dt_bias, float* log_decay, int64_t rows,
-                          int64_t heads);
-void gated_decay_bwd_cuda(const float* x, const float* a_log, const float* dt_bias, const float* dlog_decay, float* dx,
-                          float* da_log, float* ddt_bias, int64_t rows, int64_t heads);
 
 struct DeltaRuleGateKernels {
   static constexpr const char* kFamily = "delta_rule_gates";

@@ -47,21 +47,13 @@ void gla_bwd_cpu(const float* q, const float* k, const float* v, const float* lo
 void gla_decode_cpu(const float* q_t, const float* k_t, const float* v_t, const float* log_decay_t, float* state,
                     float* out_t, const GlaShape& shape, const GlaOptions& options);
 
-// The same three on the GPU (device pointers, fp32). Each value column of S evolves on its own, so
+// cuda(): the same three on the GPU (device pointers, fp32). Each value column of S evolves on its own, so
 // one block scans time for one (batch, head) and a tile of 32 value columns, its [Dk x 32] slice of S
-// in registers. Limits (gla_cuda_limits): Dk <= 256 for forward and backward; decode needs
+// in registers. Limits (cuda().unsupported): Dk <= 256 for forward and backward; decode needs
 // 3 Dk + Dv <= 12288 (its vectors live in shared memory); B * H < 2^31. chunk_states has the CPU
 // meaning for options.chunk_size. Deterministic: every sum runs in a fixed order (no atomics).
 // Backward allocates ceil(Dv / 32) partial copies of dq and dk when Dv > 32.
 constexpr int64_t kGlaCudaMaxKeyDim = 256;
-void gla_fwd_cuda(const float* q, const float* k, const float* v, const float* log_decay, float* out,
-                  float* chunk_states, float* final_state, const GlaShape& shape, const GlaOptions& options);
-void gla_bwd_cuda(const float* q, const float* k, const float* v, const float* log_decay, const float* chunk_states,
-                  const float* dout, float* dq, float* dk, float* dv, float* dlog_decay, const GlaShape& shape,
-                  const GlaOptions& options);
-void gla_decode_cuda(const float* q_t, const float* k_t, const float* v_t, const float* log_decay_t, float* state,
-                     float* out_t, const GlaShape& shape, const GlaOptions& options);
-std::string gla_cuda_limits(const GlaShape& shape, const GlaOptions& options);
 
 struct GlaKernels {
   static constexpr const char* kFamily = "gla";

@@ -14,8 +14,6 @@ void log_sigmoid_decay_fwd_cpu(const float* z, float* log_decay, int64_t n, floa
 // dz overwritten.
 void log_sigmoid_decay_bwd_cpu(const float* z, const float* dlog_decay, float* dz, int64_t n, float tau);
 
-void log_sigmoid_decay_fwd_cuda(const float* z, float* log_decay, int64_t n, float tau);
-void log_sigmoid_decay_bwd_cuda(const float* z, const float* dlog_decay, float* dz, int64_t n, float tau);
 
 struct LogSigmoidDecayKernels {
   static constexpr const char* kFamily = "log_sigmoid_decay";

@@ -31,9 +31,6 @@ void feature_map_fwd_cpu(FeatureMap map, const float* x, float* phi, int64_t row
 void feature_map_bwd_cpu(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows,
                          int64_t input_dim);
 
-void feature_map_fwd_cuda(FeatureMap map, const float* x, float* phi, int64_t rows, int64_t input_dim);
-void feature_map_bwd_cuda(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows,
-                          int64_t input_dim);
 
 struct FeatureMapKernels {
   static constexpr const char* kFamily = "feature_map";

@@ -47,21 +47,11 @@ void linear_attention_decode_cpu(const float* phi_q_t, const float* phi_k_t, con
                                  float* k_state, float* out_t, const LinearAttentionShape& shape,
                                  const LinearAttentionOptions& options);
 
-// The same on the GPU in fp32 (device pointers). Chunked forward (intra-chunk quadratic + carried
+// cuda(): the same on the GPU in fp32 (device pointers). Chunked forward (intra-chunk quadratic + carried
 // state) in 64-token chunks whatever options.chunk_size (the result does not depend on it beyond
 // rounding); backward allocates its scratch per call. bf16 storage and caller-owned workspaces:
-// linear_attention_bf16.cuh. Limits (linear_attention_cuda_limits): F (+1 when normalised) and D + 1
+// linear_attention_bf16.cuh. Limits (cuda().unsupported): F (+1 when normalised) and D + 1
 // at most 640; decode needs 2 F + D <= 12288.
-void linear_attention_fwd_cuda(const float* phi_q, const float* phi_k, const float* v, float* out, float* denominator,
-                               float* final_kv_state, float* final_k_state, const LinearAttentionShape& shape,
-                               const LinearAttentionOptions& options);
-void linear_attention_bwd_cuda(const float* phi_q, const float* phi_k, const float* v, const float* out,
-                               const float* denominator, const float* dout, float* dphi_q, float* dphi_k, float* dv,
-                               const LinearAttentionShape& shape, const LinearAttentionOptions& options);
-void linear_attention_decode_cuda(const float* phi_q_t, const float* phi_k_t, const float* v_t, float* kv_state,
-                                  float* k_state, float* out_t, const LinearAttentionShape& shape,
-                                  const LinearAttentionOptions& options);
-std::string linear_attention_cuda_limits(const LinearAttentionShape& shape, const LinearAttentionOptions& options);
 
 struct LinearAttentionKernels {
   static constexpr const char* kFamily = "linear_attention";

@@ -149,8 +149,8 @@ TEST_CASE("feature maps forward and backward on the GPU match the CPU kernels", 
         const auto dphi = normal_values(rows * f, rng);
         DeviceArray<float> x_d(x), dphi_d(dphi);
         auto phi_d = poisoned<float>(rows * f), dx_d = poisoned<float>(rows * d);
-        feature_map_fwd_cuda(map, x_d.data(), phi_d.data(), rows, d);
-        feature_map_bwd_cuda(map, x_d.data(), dphi_d.data(), dx_d.data(), rows, d);
+        FeatureMapKernels::cuda().fwd(map, x_d.data(), phi_d.data(), rows, d);
+        FeatureMapKernels::cuda().bwd(map, x_d.data(), dphi_d.data(), dx_d.data(), rows, d);
         std::vector<float> phi(rows * f), dx(rows * d);
         feature_map_fwd_cpu(map, x.data(), phi.data(), rows, d);
         feature_map_bwd_cpu(map, x.data(), dphi.data(), dx.data(), rows, d);

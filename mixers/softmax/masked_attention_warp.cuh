@@ -15,6 +15,10 @@
 #include "ops/cuda/warp_reduce.cuh"
 
 namespace seqbench {
+// The table's backward (masked_attention_bwd_cuda.cu), which allocates its workspace.
+void masked_attention_bwd_cuda(const float* q, const float* k, const float* v, const float* lse, const float* dout,
+                               float* dq, float* dk, float* dv, const SpanTable& keys, const AttentionShape& shape);
+
 namespace masked_cuda {
 
 constexpr int kWarpSize = 32;

@@ -31,17 +31,10 @@ void softmax_attention_bwd_cpu(const float* q, const float* k, const float* v, c
 void softmax_attention_decode_cpu(const float* q_t, const float* k_cache, const float* v_cache, int64_t len,
                                   float* out_t, const AttentionShape& cache);
 
-// The same on the GPU in fp32 (device pointers): forward (FlashAttention-2 tiled online softmax),
+// cuda(): the same on the GPU in fp32 (device pointers): forward (FlashAttention-2 tiled online softmax),
 // backward (FlashAttention-2 with D = rowsum(dO * O)), decode (split-K over the cache); workspaces
 // are allocated per call. bf16 storage, tensor cores and caller-owned workspaces:
-// softmax_attention_bf16.cuh. Limits (softmax_attention_cuda_limits): D <= 256, L <= 2^30.
-void softmax_attention_fwd_cuda(const float* q, const float* k, const float* v, float* out, float* lse,
-                                const AttentionShape& shape);
-void softmax_attention_bwd_cuda(const float* q, const float* k, const float* v, const float* out, const float* lse,
-                                const float* dout, float* dq, float* dk, float* dv, const AttentionShape& shape);
-void softmax_attention_decode_cuda(const float* q_t, const float* k_cache, const float* v_cache, int64_t len,
-                                   float* out_t, const AttentionShape& cache);
-std::string softmax_attention_cuda_limits(const AttentionShape& shape);
+// softmax_attention_bf16.cuh. Limits (cuda().unsupported): D <= 256, L <= 2^30.
 
 struct SoftmaxAttentionKernels {
   static constexpr const char* kFamily = "softmax_attention";

@@ -38,19 +38,12 @@ void block_topk_sequence_spans_cpu(const float* q, const float* means, const Att
 void block_topk_decode_spans_cpu(const float* q_t, const float* means, int64_t mean_rows, int64_t position,
                                  const AttentionShape& per_token, const BlockTopk& selection, KeySpan* spans);
 
-// The same on the GPU (fp32, device pointers, the spans written included), so training and decode
+// cuda(): the same on the GPU (fp32, device pointers, the spans written included), so training and decode
 // keep the selection on the device. Means are summed in token order and scaled as the CPU does
 // (bitwise equal); scores are dot products in another order than the CPU's, so a ranking can differ
 // from the CPU's only where two block scores are within rounding of each other. Sequence spans: one
-// warp per query; decode spans: one warp per (batch, head). Limits (block_topk_cuda_limits): D <= 256,
+// warp per query; decode spans: one warp per (batch, head). Limits (cuda().unsupported): D <= 256,
 // top_k <= 1024.
-void block_key_means_cuda(const float* k, const AttentionShape& keys, int64_t block_size, int64_t first_block,
-                          int64_t last_block, float* means, int64_t mean_rows);
-void block_topk_sequence_spans_cuda(const float* q, const float* means, const AttentionShape& shape,
-                                    const BlockTopk& selection, KeySpan* spans);
-void block_topk_decode_spans_cuda(const float* q_t, const float* means, int64_t mean_rows, int64_t position,
-                                  const AttentionShape& per_token, const BlockTopk& selection, KeySpan* spans);
-std::string block_topk_cuda_limits(const AttentionShape& shape, const BlockTopk& selection);
 
 struct BlockTopkKernels {
   static constexpr const char* kFamily = "block_topk";

@@ -37,14 +37,14 @@ TEST_CASE("block means and sequence selection on the GPU equal the CPU's exactly
         std::vector<float> means(s.batch * blocks * s.heads * s.head_dim);
         block_key_means_cpu(in.k.data(), s, block_size, 0, blocks, means.data(), blocks);
         DeviceArray<float> q(in.q), k(in.k), gpu_means(std::max<int64_t>(1, means.size()));
-        block_key_means_cuda(k.data(), s, block_size, 0, blocks, gpu_means.data(), blocks);
+        BlockTopkKernels::cuda().key_means(k.data(), s, block_size, 0, blocks, gpu_means.data(), blocks);
         std::vector<float> got_means = gpu_means.download();
         got_means.resize(means.size());
         CHECK(got_means == means);
 
         SpanBuffer spans(Device::cuda);
         spans.resize(query_rows(s) * width);
-        block_topk_sequence_spans_cuda(q.data(), gpu_means.data(), s, sel, spans.data());
+        BlockTopkKernels::cuda().sequence_spans(q.data(), gpu_means.data(), s, sel, spans.data());
         CHECK(same_spans(spans.download(), block_topk_table(in.q, in.k, s, sel)));
       }
 }
@@ -59,9 +59,9 @@ TEST_CASE("block means on the GPU match the CPU's bitwise for a range of blocks 
   std::vector<float> want(count, -1.0f);
   block_key_means_cpu(k.data(), cache, 4, 5, 11, want.data(), mean_rows);
   DeviceArray<float> k_d(k), means(std::vector<float>(count, -1.0f));
-  block_key_means_cuda(k_d.data(), cache, 4, 5, 11, means.data(), mean_rows);
+  BlockTopkKernels::cuda().key_means(k_d.data(), cache, 4, 5, 11, means.data(), mean_rows);
   CHECK(means.download() == want);  // rows outside [5, 11) untouched on both sides
-  CHECK_THROWS_AS(block_key_means_cuda(k_d.data(), cache, 4, 0, 14, means.data(), mean_rows), std::invalid_argument);
+  CHECK_THROWS_AS(BlockTopkKernels::cuda().key_means(k_d.data(), cache, 4, 0, 14, means.data(), mean_rows), std::invalid_argument);
 }
 
 TEST_CASE("sequence selection on the GPU with normal inputs differs from the CPU's only between near-equal blocks",
@@ -81,7 +81,7 @@ TEST_CASE("sequence selection on the GPU with normal inputs differs from the CPU
       DeviceArray<float> q(in.q), means_d(means);
       SpanBuffer spans(Device::cuda);
       spans.resize(query_rows(s) * width);
-      block_topk_sequence_spans_cuda(q.data(), means_d.data(), s, sel, spans.data());
+      BlockTopkKernels::cuda().sequence_spans(q.data(), means_d.data(), s, sel, spans.data());
       const auto got = spans.download();
       REQUIRE(got.size() == want.size());
       for (int64_t r = 0; r < query_rows(s); ++r) {

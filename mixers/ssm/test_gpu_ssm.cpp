@@ -100,7 +100,7 @@ TEST_CASE("SSD forward on the GPU matches the CPU kernel, chunk states and final
       auto rows_d = upload_rounded<float>(d.rows), params_d = upload_rounded<float>(d.params);
       auto y = poisoned<float>(y_count), final_state = poisoned<float>(state_size);
       SsdWorkspace ws;
-      ssd_fwd_cuda(packed_inputs(rows_d.data(), params_d.data(), s), y.data(), final_state.data(), ws, s, chunk);
+      SsdKernels::cuda().fwd(packed_inputs(rows_d.data(), params_d.data(), s), y.data(), final_state.data(), ws, s, chunk);
 
       SsdWorkspace want_ws;
       std::vector<float> want_y(y_count), want_final(state_size);
@@ -131,8 +131,8 @@ TEST_CASE("SSD backward on the GPU matches the CPU kernel, parameter gradients a
       auto dparams_d = upload_rounded<float>(dparams);
       SsdWorkspace ws;
       const SsdInputs in = packed_inputs(rows_d.data(), params_d.data(), s);
-      ssd_fwd_cuda(in, y.data(), nullptr, ws, s, chunk);
-      ssd_bwd_cuda(in, dy_d.data(), packed_grads(drows.data(), dparams_d.data(), s), ws, s, chunk);
+      SsdKernels::cuda().fwd(in, y.data(), nullptr, ws, s, chunk);
+      SsdKernels::cuda().bwd(in, dy_d.data(), packed_grads(drows.data(), dparams_d.data(), s), ws, s, chunk);
 
       SsdWorkspace want_ws;
       std::vector<float> want_y(y_count), want_drows(d.rows.size(), 0.0f);
@@ -154,7 +154,7 @@ TEST_CASE("SSD backward on the GPU matches the CPU kernel, parameter gradients a
 TEST_CASE("SSD backward on the GPU refuses a workspace that holds no GPU forward", "[gpu][ssm]") {
   const SsdShape s{1, 3, 1, 2, 2};
   SsdWorkspace ws;
-  CHECK_THROWS_AS(ssd_bwd_cuda({}, nullptr, {}, ws, s, 4), std::invalid_argument);
+  CHECK_THROWS_AS(SsdKernels::cuda().bwd({}, nullptr, {}, ws, s, 4), std::invalid_argument);
 }
 
 TEST_CASE("SSD decode steps on the GPU match the CPU kernel through the dispatcher", "[gpu][ssm]") {
