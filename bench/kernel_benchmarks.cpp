@@ -33,7 +33,7 @@ void register_matmul(int64_t m, int64_t n, int64_t k) {
     const auto a = random_floats(static_cast<size_t>(m * k), 1), b = random_floats(static_cast<size_t>(k * n), 2);
     std::vector<float> c(static_cast<size_t>(m * n));
     for (auto _ : state) {
-      matmul_cpu(a.data(), b.data(), c.data(), MatmulShape{m, n, k});
+      MatmulKernels::cpu().matmul(a.data(), b.data(), c.data(), MatmulShape{m, n, k});
       benchmark::DoNotOptimize(c.data());
     }
     add_rate(state, "FLOP/s", 2.0 * m * n * k);
@@ -50,7 +50,7 @@ void register_layer_norm(int64_t rows, int64_t dim) {
     const std::vector<float> gamma(static_cast<size_t>(dim), 1.0f), beta(static_cast<size_t>(dim), 0.0f);
     std::vector<float> y(x.size()), mean(static_cast<size_t>(rows)), rstd(static_cast<size_t>(rows));
     for (auto _ : state) {
-      layer_norm_fwd_cpu(x.data(), gamma.data(), beta.data(), y.data(), mean.data(), rstd.data(), rows, dim, 1e-5f);
+      LayerNormKernels::cpu().fwd(x.data(), gamma.data(), beta.data(), y.data(), mean.data(), rstd.data(), rows, dim, 1e-5f);
       benchmark::DoNotOptimize(y.data());
     }
     // Reads x, writes y (the per-row statistics and parameters are negligible).
@@ -68,13 +68,13 @@ void register_attention(int64_t batch, int64_t len, int64_t heads, int64_t head_
     const auto n = static_cast<size_t>(batch * len * heads * head_dim);
     const auto q = random_floats(n, 4), k = random_floats(n, 5), v = random_floats(n, 6), dout = random_floats(n, 7);
     std::vector<float> out(n), lse(static_cast<size_t>(batch * heads * len)), dq(n), dk(n), dv(n);
-    softmax_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
+    SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
     for (auto _ : state) {
       if (backward)
-        softmax_attention_bwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(),
+        SoftmaxAttentionKernels::cpu().bwd(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(),
                                   dk.data(), dv.data(), s);
       else
-        softmax_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
+        SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
       benchmark::DoNotOptimize(out.data());
       benchmark::DoNotOptimize(dq.data());
     }

@@ -72,6 +72,7 @@ DeltaRuleMixer::DeltaRuleMixer(const MixerSpec& spec)
     place_param(a_log_, spec.device);
     place_param(dt_bias_, spec.device);
   }
+  set_state_size({heads * int64_t{spec.head_dim()} * spec.head_dim()});  // S per head, whatever the length
   add_params(params_of({&wq_, &wk_, &wv_, &wb_, &wo_}));
   if (gated_) {
     add_params(wa_.params());
@@ -180,11 +181,6 @@ void DeltaRuleMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
 
 std::string DeltaRuleMixer::unsupported(int64_t batch, int64_t seq_len) const {
   return kernels_.unsupported(shape_for(batch, seq_len));
-}
-
-size_t DeltaRuleMixer::state_bytes(int seq_len) const {
-  const size_t dh = static_cast<size_t>(spec_.head_dim());
-  return static_cast<size_t>(spec_.n_heads) * dh * dh * sizeof(float);
 }
 
 }  // namespace seqbench

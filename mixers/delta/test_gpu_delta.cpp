@@ -28,8 +28,8 @@ DeltaData random_delta_data(const DeltaRuleShape& s, int64_t tokens, Rng& rng, b
   DeltaData d;
   d.q = normal_values(rows * s.key_dim, rng);
   d.k = normal_values(rows * s.key_dim, rng);
-  l2_normalize_rows_fwd_cpu(d.q.data(), d.q.data(), rows, s.key_dim, 0.0f);
-  l2_normalize_rows_fwd_cpu(d.k.data(), d.k.data(), rows, s.key_dim, 0.0f);
+  DeltaRuleGateKernels::cpu().l2_normalize_fwd(d.q.data(), d.q.data(), rows, s.key_dim, 0.0f);
+  DeltaRuleGateKernels::cpu().l2_normalize_fwd(d.k.data(), d.k.data(), rows, s.key_dim, 0.0f);
   d.v = normal_values(rows * s.value_dim, rng);
   d.beta = uniform_values(rows, rng, 0.05, 0.95);
   if (gated) d.log_decay = uniform_values(rows, rng, -1.0, -0.01);
@@ -95,7 +95,7 @@ TEST_CASE("delta rule forward on the GPU matches the CPU kernel, checkpoints and
         DeltaRuleKernels::cuda().fwd(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), out.data(), ckpt.data(),
                             fin.data(), s, o);
         std::vector<float> want_out(d.v.size()), want_ckpt(ckpt.size()), want_fin(fin.size());
-        delta_rule_fwd_cpu(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), want_out.data(),
+        DeltaRuleKernels::cpu().fwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), want_out.data(),
                            want_ckpt.data(), want_fin.data(), s, o);
         CHECK(relative_error(out.download(), want_out) < 1e-4);
         CHECK(relative_error(ckpt.download(), want_ckpt) < 1e-4);
@@ -124,7 +124,7 @@ TEST_CASE("delta rule backward on the GPU matches the CPU kernel at every chunk 
           const DeltaData d = random_delta_data(s, s.seq_len, rng, gated);
           const std::vector<float> dout = normal_values(static_cast<int64_t>(d.v.size()), rng);
           std::vector<float> out(d.v.size()), ckpt(checkpoint_floats(s, o));
-          delta_rule_fwd_cpu(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), out.data(), ckpt.data(),
+          DeltaRuleKernels::cpu().fwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), out.data(), ckpt.data(),
                              nullptr, s, o);
           const DeviceDelta g(d);
           const DeviceArray<float> ckpt_d(ckpt), dout_d(dout);
@@ -134,7 +134,7 @@ TEST_CASE("delta rule backward on the GPU matches the CPU kernel at every chunk 
           DeltaRuleKernels::cuda().bwd(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), ckpt_d.data(),
                               dout_d.data(), dq.data(), dk.data(), dv.data(), db.data(), dg.data(), s, o);
           std::vector<float> want_dq(nk), want_dk(nk), want_dv(nv), want_db(rows), want_dg(rows);
-          delta_rule_bwd_cpu(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), ckpt.data(), dout.data(),
+          DeltaRuleKernels::cpu().bwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), ckpt.data(), dout.data(),
                              want_dq.data(), want_dk.data(), want_dv.data(), want_db.data(), want_dg.data(), s, o);
           CHECK(relative_error(dq.download(), want_dq) < 1e-4);
           CHECK(relative_error(dk.download(), want_dk) < 1e-4);
@@ -174,7 +174,7 @@ TEST_CASE("delta rule decode on the GPU updates the state and output as the CPU 
         DeltaRuleKernels::cuda().decode(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), state_d.data(), out.data(),
                                s);
         std::vector<float> want(t.v.size());
-        delta_rule_decode_cpu(t.q.data(), t.k.data(), t.v.data(), t.beta.data(), t.decay(), state.data(), want.data(),
+        DeltaRuleKernels::cpu().decode(t.q.data(), t.k.data(), t.v.data(), t.beta.data(), t.decay(), state.data(), want.data(),
                               s);
         CHECK(relative_error(out.download(), want) < 1e-4);
         CHECK(relative_error(state_d.download(), state) < 1e-4);
@@ -211,8 +211,8 @@ TEST_CASE("l2 row normalisation on the GPU matches the CPU kernel, in place too"
       DeltaRuleGateKernels::cuda().l2_normalize_fwd(x_d.data(), y.data(), rows, width, 1e-6f);
       DeltaRuleGateKernels::cuda().l2_normalize_bwd(x_d.data(), dy_d.data(), dx.data(), rows, width, 1e-6f);
       std::vector<float> want_y(x.size()), want_dx(x.size());
-      l2_normalize_rows_fwd_cpu(x.data(), want_y.data(), rows, width, 1e-6f);
-      l2_normalize_rows_bwd_cpu(x.data(), dy.data(), want_dx.data(), rows, width, 1e-6f);
+      DeltaRuleGateKernels::cpu().l2_normalize_fwd(x.data(), want_y.data(), rows, width, 1e-6f);
+      DeltaRuleGateKernels::cpu().l2_normalize_bwd(x.data(), dy.data(), want_dx.data(), rows, width, 1e-6f);
       CHECK(relative_error(y.download(), want_y) < 1e-5);
       CHECK(relative_error(dx.download(), want_dx) < 1e-5);
       DeviceArray<float> in_place(x);
@@ -235,9 +235,9 @@ TEST_CASE("sigmoid on the GPU matches the CPU kernel, saturated inputs included"
     DeltaRuleGateKernels::cuda().sigmoid_fwd(x_d.data(), y.data(), n);
     DeltaRuleGateKernels::cuda().sigmoid_bwd(y.data(), dy_d.data(), dx.data(), n);
     std::vector<float> want_y(n), want_dx(n);
-    sigmoid_fwd_cpu(x.data(), want_y.data(), n);
+    DeltaRuleGateKernels::cpu().sigmoid_fwd(x.data(), want_y.data(), n);
     const std::vector<float> y_host = y.download();
-    sigmoid_bwd_cpu(y_host.data(), dy.data(), want_dx.data(), n);  // at the GPU's y: checks the backward alone
+    DeltaRuleGateKernels::cpu().sigmoid_bwd(y_host.data(), dy.data(), want_dx.data(), n);  // at the GPU's y: checks the backward alone
     CHECK(relative_error(y_host, want_y) < 1e-5);
     CHECK(relative_error(dx.download(), want_dx) < 1e-5);
   }
@@ -261,8 +261,8 @@ TEST_CASE("gated decay on the GPU matches the CPU kernel and sums its parameter 
       DeltaRuleGateKernels::cuda().gated_decay_bwd(x_d.data(), a_d.data(), dt_d.data(), dg_d.data(), dx.data(), da.data(), ddt.data(), rows,
                            heads);
       std::vector<float> want_g(x.size()), want_dx(x.size()), want_da = da0, want_ddt = ddt0;
-      gated_decay_fwd_cpu(x.data(), a_log.data(), dt_bias.data(), want_g.data(), rows, heads);
-      gated_decay_bwd_cpu(x.data(), a_log.data(), dt_bias.data(), dg.data(), want_dx.data(), want_da.data(),
+      DeltaRuleGateKernels::cpu().gated_decay_fwd(x.data(), a_log.data(), dt_bias.data(), want_g.data(), rows, heads);
+      DeltaRuleGateKernels::cpu().gated_decay_bwd(x.data(), a_log.data(), dt_bias.data(), dg.data(), want_dx.data(), want_da.data(),
                           want_ddt.data(), rows, heads);
       CHECK(relative_error(g.download(), want_g) < 1e-5);
       CHECK(relative_error(dx.download(), want_dx) < 1e-5);

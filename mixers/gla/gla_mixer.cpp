@@ -86,6 +86,7 @@ GlaMixer::GlaMixer(const MixerSpec& spec)
   norm_bias_ = Tensor({dh}, spec.device);
   norm_dgain_ = Tensor({dh}, spec.device);
   norm_dbias_ = Tensor({dh}, spec.device);
+  set_state_size({spec.n_heads * dh * dh});  // S per head, whatever the length
   add_params(params_of({&wq_, &wk_, &wv_, &wo_}));
   if (output_gate_) add_params(w_gate_.params());
   if (decay_ == GlaDecay::channel) add_params(w_decay_down_.params());
@@ -257,11 +258,6 @@ void GlaMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
 
 std::string GlaMixer::unsupported(int64_t batch, int64_t seq_len) const {
   return kernels_.unsupported(shape_for(batch, seq_len), options_);
-}
-
-size_t GlaMixer::state_bytes(int seq_len) const {
-  const size_t dh = static_cast<size_t>(spec_.head_dim());
-  return static_cast<size_t>(spec_.n_heads) * dh * dh * sizeof(float);
 }
 
 }  // namespace seqbench

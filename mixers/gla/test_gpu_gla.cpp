@@ -73,7 +73,7 @@ TEST_CASE("GLA forward on the GPU matches the CPU kernel, chunk states and final
         GlaKernels::cuda().fwd(q.data(), k.data(), v.data(), g.data(), out.data(), states.data(), final_state.data(), s, o);
 
         std::vector<float> want_out(v_count(s)), want_states(chunk_state_count(s, o)), want_final(state_count(s));
-        gla_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), want_out.data(), want_states.data(),
+        GlaKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), want_out.data(), want_states.data(),
                     want_final.data(), s, o);
         CHECK(relative_error(out.download(), want_out) < kTolerance);
         CHECK(relative_error(states.download(), want_states) < kTolerance);
@@ -95,7 +95,7 @@ TEST_CASE("GLA backward on the GPU matches the CPU kernel, decay gradient includ
         std::vector<float> dout = normal_values(v_count(s), rng);
         // Both sides differentiate from the same saved chunk states.
         std::vector<float> out(v_count(s)), states(chunk_state_count(s, o));
-        gla_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), out.data(), states.data(), nullptr, s, o);
+        GlaKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), out.data(), states.data(), nullptr, s, o);
         auto q = upload_rounded<float>(in.q), k = upload_rounded<float>(in.k), v = upload_rounded<float>(in.v);
         auto g = upload_rounded<float>(in.g), states_d = upload_rounded<float>(states);
         auto dout_d = upload_rounded<float>(dout);
@@ -105,7 +105,7 @@ TEST_CASE("GLA backward on the GPU matches the CPU kernel, decay gradient includ
                      dv.data(), dg.data(), s, o);
 
         std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dg(g_count(s));
-        gla_bwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), states.data(), dout.data(), want_dq.data(),
+        GlaKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), states.data(), dout.data(), want_dq.data(),
                     want_dk.data(), want_dv.data(), want_dg.data(), s, o);
         CHECK(relative_error(dq.download(), want_dq) < kTolerance);
         CHECK(relative_error(dk.download(), want_dk) < kTolerance);
@@ -145,7 +145,7 @@ TEST_CASE("GLA decode steps on the GPU match the CPU kernel through the dispatch
         kernels_for<GlaKernels>(Device::cuda)
             .decode(q.data(), k.data(), v.data(), g.data(), state_d.data(), out.data(), s, o);
         std::vector<float> want_out(v_count(s));
-        gla_decode_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), state.data(), want_out.data(), s, o);
+        GlaKernels::cpu().decode(in.q.data(), in.k.data(), in.v.data(), in.g.data(), state.data(), want_out.data(), s, o);
         CHECK(relative_error(out.download(), want_out) < kTolerance);
         CHECK(relative_error(state_d.download(), state) < kTolerance);
       }
@@ -185,10 +185,10 @@ TEST_CASE("log-sigmoid decay and SiLU on the GPU match the CPU kernels", "[gpu][
       SwishGateKernels::cuda().silu_fwd(z_d.data(), y_d.data(), n);
       SwishGateKernels::cuda().silu_bwd(z_d.data(), dy_d.data(), dx_d.data(), n);
       std::vector<float> g(n), dz(n), y(n), dx(n);
-      log_sigmoid_decay_fwd_cpu(z.data(), g.data(), n, tau);
-      log_sigmoid_decay_bwd_cpu(z.data(), dy.data(), dz.data(), n, tau);
-      silu_fwd_cpu(z.data(), y.data(), n);
-      silu_bwd_cpu(z.data(), dy.data(), dx.data(), n);
+      LogSigmoidDecayKernels::cpu().fwd(z.data(), g.data(), n, tau);
+      LogSigmoidDecayKernels::cpu().bwd(z.data(), dy.data(), dz.data(), n, tau);
+      SwishGateKernels::cpu().silu_fwd(z.data(), y.data(), n);
+      SwishGateKernels::cpu().silu_bwd(z.data(), dy.data(), dx.data(), n);
       CHECK(relative_error(g_d.download(), g) < kTolerance);
       CHECK(relative_error(dz_d.download(), dz) < kTolerance);
       CHECK(relative_error(y_d.download(), y) < kTolerance);

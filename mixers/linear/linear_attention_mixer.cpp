@@ -52,6 +52,8 @@ LinearAttentionMixer::LinearAttentionMixer(const MixerSpec& spec)
   wk_ = projection(spec, "k_proj", qk_width, kSeedK);
   wv_ = projection(spec, "v_proj", spec.d_model, kSeedV);
   wo_ = projection(spec, "o_proj", spec.d_model, kSeedO);
+  // kv_state [f, head_dim] and k_state [f] per head, whatever the length.
+  set_state_size({(shape_.feature_dim * shape_.head_dim + shape_.feature_dim) * shape_.heads});
   add_params(params_of({&wq_, &wk_, &wv_, &wo_}));
 }
 
@@ -147,11 +149,6 @@ void LinearAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
 
 std::string LinearAttentionMixer::unsupported(int64_t batch, int64_t seq_len) const {
   return kernels_.unsupported(shape_for(batch, seq_len), options_);
-}
-
-size_t LinearAttentionMixer::state_bytes(int seq_len) const {
-  const size_t f = static_cast<size_t>(shape_.feature_dim), dh = static_cast<size_t>(shape_.head_dim);
-  return (f * dh + f) * static_cast<size_t>(shape_.heads) * sizeof(float);
 }
 
 }  // namespace seqbench

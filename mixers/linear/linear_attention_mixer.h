@@ -28,14 +28,10 @@ class LinearAttentionMixer : public Mixer {
   // Throws std::invalid_argument on unknown params or feature maps, or on bad sizes.
   explicit LinearAttentionMixer(const MixerSpec& spec);
 
-  // With a cache, forward() starts the cached sequences afresh and leaves in it the state after
-  // their last position.
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  // (f * head_dim + f) * n_heads floats, whatever the length.
-  size_t state_bytes(int seq_len) const override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
   FeatureMap feature_map() const { return map_; }

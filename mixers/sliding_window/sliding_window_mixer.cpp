@@ -47,7 +47,6 @@ SpanTable SinkWindowPattern::decode_spans(const Tensor&, const MaskedAttentionCa
   return storage.table(kSinkWindowDecodeSpans, false);
 }
 
-int64_t SinkWindowPattern::cached_tokens(int64_t seq_len) const { return std::min(seq_len, sinks_ + window_); }
 
 SlidingWindowMixer::SlidingWindowMixer(const MixerSpec& spec) : MaskedAttentionMixer(spec, window_pattern(spec)) {}
 

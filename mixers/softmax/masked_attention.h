@@ -33,22 +33,6 @@ struct SpanTable {
   }
 };
 
-// q, k, v, out and their gradients: [batch, seq_len, heads, head_dim]; lse: [batch, heads, seq_len].
-// keys has one row per query (queries = seq_len).
-void masked_attention_fwd_cpu(const float* q, const float* k, const float* v, float* out, float* lse,
-                              const SpanTable& keys, const AttentionShape& shape);
-
-// dq, dk, dv are overwritten; probabilities are rebuilt from lse, so the forward's output is not
-// needed (D_i = rowsum(dout_i * out_i) is summed from the probabilities instead).
-void masked_attention_bwd_cpu(const float* q, const float* k, const float* v, const float* lse, const float* dout,
-                              float* dq, float* dk, float* dv, const SpanTable& keys, const AttentionShape& shape);
-
-// One query per (batch, head) against cache slots: q_t, out_t [batch, heads, head_dim];
-// k_cache, v_cache [batch, cache.seq_len, heads, head_dim] with cache.seq_len the slot count;
-// keys has one row (queries = 1), its spans in slot indices.
-void masked_attention_decode_cpu(const float* q_t, const float* k_cache, const float* v_cache, float* out_t,
-                                 const SpanTable& keys, const AttentionShape& cache);
-
 // cuda(): the same on the GPU, fp32, device pointers (keys.spans included: a SpanBuffer on Device::cuda holds
 // them). Forward: one warp per query row. Backward: a query-major pass writes dq and D_i, a key-major
 // pass (one block per 32 keys of a (batch, head), visiting in ascending order the queries whose spans
@@ -66,12 +50,22 @@ void masked_attention_bwd_cuda(const float* q, const float* k, const float* v, c
 
 struct MaskedAttentionKernels {
   static constexpr const char* kFamily = "masked_attention";
-  static const MaskedAttentionKernels& cpu();
-  static const MaskedAttentionKernels& cuda();
+  static const MaskedAttentionKernels& cpu();   // the CPU reference kernels (masked_attention_cpu.cpp)
+  static const MaskedAttentionKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&masked_attention_fwd_cpu) fwd;
-  decltype(&masked_attention_bwd_cpu) bwd;
-  decltype(&masked_attention_decode_cpu) decode;
+  // q, k, v, out and their gradients: [batch, seq_len, heads, head_dim]; lse: [batch, heads, seq_len].
+  // keys has one row per query (queries = seq_len).
+  void (*fwd)(const float* q, const float* k, const float* v, float* out, float* lse, const SpanTable& keys,
+              const AttentionShape& shape);
+  // dq, dk, dv are overwritten; probabilities are rebuilt from lse, so the forward's output is not
+  // needed (D_i = rowsum(dout_i * out_i) is summed from the probabilities instead).
+  void (*bwd)(const float* q, const float* k, const float* v, const float* lse, const float* dout, float* dq, float* dk,
+              float* dv, const SpanTable& keys, const AttentionShape& shape);
+  // One query per (batch, head) against cache slots: q_t, out_t [batch, heads, head_dim];
+  // k_cache, v_cache [batch, cache.seq_len, heads, head_dim] with cache.seq_len the slot count;
+  // keys has one row (queries = 1), its spans in slot indices.
+  void (*decode)(const float* q_t, const float* k_cache, const float* v_cache, float* out_t, const SpanTable& keys,
+                 const AttentionShape& cache);
   ShapeCheck<AttentionShape> unsupported;
 };
 

@@ -1,6 +1,7 @@
 #include "mixers/softmax/masked_attention_mixer.h"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 #include "mixers/softmax/masked_attention.h"
@@ -51,6 +52,8 @@ MaskedAttentionMixer::MaskedAttentionMixer(const MixerSpec& spec, std::unique_pt
       spans_(spec.device),
       decode_spans_(spec.device) {
   add_params(proj_.params());
+  // Keys and values of the tokens the pattern keeps, as Zoology counts a KV cache.
+  set_state_size({0, 2 * int64_t{spec.d_model}, pattern_->max_cached_tokens()});
 }
 
 AttentionShape MaskedAttentionMixer::shape(int64_t batch, int64_t rows) const {
@@ -134,10 +137,6 @@ void MaskedAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
 std::string MaskedAttentionMixer::unsupported(int64_t batch, int64_t seq_len) const {
   const std::string why = kernels_.unsupported(shape(batch, seq_len));
   return why.empty() ? pattern_->unsupported(shape(batch, seq_len), spec_.device) : why;
-}
-
-size_t MaskedAttentionMixer::state_bytes(int seq_len) const {
-  return 2 * static_cast<size_t>(pattern_->cached_tokens(seq_len)) * static_cast<size_t>(spec_.d_model) * sizeof(float);
 }
 
 }  // namespace seqbench

@@ -48,8 +48,9 @@ class AttentionKeyPattern {
   // q_t is [batch, d_model].
   virtual SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache, SpanBuffer& storage) const = 0;
 
-  // Tokens whose keys and values decode keeps after seq_len tokens (Zoology/Based state size).
-  virtual int64_t cached_tokens(int64_t seq_len) const = 0;
+  // The most tokens whose keys and values decode keeps, however long the sequence (the
+  // Zoology/Based state size); the largest int64 when every token is kept.
+  virtual int64_t max_cached_tokens() const = 0;
 
   // Why the pattern's own kernels cannot select keys for `shape` on `device`; "" when they can.
   virtual std::string unsupported(const AttentionShape& shape, Device device) const { return {}; }
@@ -61,14 +62,10 @@ int pattern_param(const MixerSpec& spec, const char* key, int fallback, int mini
 
 class MaskedAttentionMixer : public Mixer {
  public:
-  // With a cache, forward() starts the cached sequences afresh at position 0 and leaves in it
-  // what decode needs after positions [0, L).
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  // 2 * cached_tokens(seq_len) * d_model floats: keys and values, as Zoology counts a KV cache.
-  size_t state_bytes(int seq_len) const override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
  protected:

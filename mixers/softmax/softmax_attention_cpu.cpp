@@ -26,7 +26,7 @@ std::vector<KeySpan> causal_spans(int64_t seq_len) {
 void softmax_attention_fwd_cpu(const float* q, const float* k, const float* v, float* out, float* lse,
                                const AttentionShape& s) {
   const std::vector<KeySpan> spans = causal_spans(s.seq_len);
-  masked_attention_fwd_cpu(q, k, v, out, lse, SpanTable{spans.data(), 1, false}, s);
+  MaskedAttentionKernels::cpu().fwd(q, k, v, out, lse, SpanTable{spans.data(), 1, false}, s);
 }
 
 void softmax_attention_bwd_cpu(const float* q, const float* k, const float* v, const float* out, const float* lse,

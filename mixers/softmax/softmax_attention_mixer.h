@@ -21,13 +21,10 @@ class SoftmaxAttentionMixer : public Mixer {
   // Accepts no params; throws std::invalid_argument on any, or on a bad d_model / n_heads.
   explicit SoftmaxAttentionMixer(const MixerSpec& spec);
 
-  // With a cache, forward() starts the cached sequences afresh at position 0 and leaves their
-  // keys and values for positions [0, L) in it.
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  size_t state_bytes(int seq_len) const override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
  private:

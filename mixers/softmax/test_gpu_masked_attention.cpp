@@ -44,8 +44,8 @@ void check_attention(const AttentionShape& s, const Inputs& in, const std::vecto
   const int64_t n = elements(s), rows = query_rows(s);
   const SpanTable host_keys{spans.data(), width, per_head};
   std::vector<float> out(n), lse(rows), dq(n), dk(n), dv(n);
-  masked_attention_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data(), host_keys, s);
-  masked_attention_bwd_cpu(in.q.data(), in.k.data(), in.v.data(), lse.data(), in.dout.data(), dq.data(), dk.data(),
+  MaskedAttentionKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data(), host_keys, s);
+  MaskedAttentionKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), lse.data(), in.dout.data(), dq.data(), dk.data(),
                            dv.data(), host_keys, s);
 
   const SpanBuffer gpu_spans = on_gpu(spans);
@@ -150,7 +150,7 @@ TEST_CASE("masked attention decode on the GPU matches the CPU kernel through the
         MaskedAttentionKernels::cuda().decode(q_d.data(), k_d.data(), v_d.data(), out.data(),
                                      spans.table(kSinkWindowDecodeSpans, false), cache);
         std::vector<float> want(nq);
-        masked_attention_decode_cpu(q.data(), k.data(), v.data(), want.data(),
+        MaskedAttentionKernels::cpu().decode(q.data(), k.data(), v.data(), want.data(),
                                     SpanTable{host.data(), kSinkWindowDecodeSpans, false}, cache);
         CHECK(relative_error(out.download(), want) < kTolerance);
       }
@@ -165,7 +165,7 @@ TEST_CASE("a query row with a span outside the sequence gets NaN outputs on the 
   const Inputs in = random_inputs(s, 2000);
   auto spans = sink_window_table(s.seq_len, 0, 3);
   std::vector<float> want(elements(s)), want_lse(query_rows(s));
-  masked_attention_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), want.data(), want_lse.data(),
+  MaskedAttentionKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), want.data(), want_lse.data(),
                            SpanTable{spans.data(), kSinkWindowSpans, false}, s);
   spans[2 * kSinkWindowSpans + 1] = KeySpan{1, 9};  // query 2 reaches past the 6 keys
   const SpanBuffer gpu_spans = on_gpu(spans);

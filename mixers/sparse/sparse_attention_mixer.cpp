@@ -1,6 +1,7 @@
 #include "mixers/sparse/sparse_attention_mixer.h"
 
 #include <initializer_list>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -55,7 +56,7 @@ class BlockTopkPattern : public AttentionKeyPattern {
     return storage.table(width, true);
   }
 
-  int64_t cached_tokens(int64_t seq_len) const override { return seq_len; }
+  int64_t max_cached_tokens() const override { return std::numeric_limits<int64_t>::max(); }
 
   std::string unsupported(const AttentionShape& shape, Device device) const override {
     return kernels_for<BlockTopkKernels>(device).unsupported(shape, sel_);

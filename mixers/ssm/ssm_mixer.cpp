@@ -83,6 +83,8 @@ SsmMixer::SsmMixer(const MixerSpec& spec)
   }
   // Initialised on the host from the seed, then placed: the same values on every device.
   for (Param* p : {&conv_weight_, &conv_bias_, &dt_bias_, &a_log_, &d_skip_}) place_param(*p, spec.device);
+  // h [N, P] per head plus the conv's last K-1 inputs, whatever the length.
+  set_state_size({d_inner_ * d_state_ + (conv_kernel_ > 0 ? (conv_kernel_ - 1) * conv_channels_ : 0)});
   add_params(in_proj_.params());
   if (conv_kernel_ > 0) add_params({&conv_weight_, &conv_bias_});
   add_params({&dt_bias_, &a_log_, &d_skip_});
@@ -211,11 +213,6 @@ void SsmMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
 
 std::string SsmMixer::unsupported(int64_t batch, int64_t seq_len) const {
   return kernels_.unsupported(shape_for(batch, seq_len));
-}
-
-size_t SsmMixer::state_bytes(int seq_len) const {
-  const int64_t conv = conv_kernel_ > 0 ? (conv_kernel_ - 1) * conv_channels_ : 0;
-  return static_cast<size_t>(d_inner_ * d_state_ + conv) * sizeof(float);
 }
 
 }  // namespace seqbench

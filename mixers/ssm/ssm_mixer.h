@@ -31,14 +31,10 @@ class SsmMixer : public Mixer {
   // Throws std::invalid_argument on unknown params or bad sizes (d_inner not a multiple of head_dim).
   explicit SsmMixer(const MixerSpec& spec);
 
-  // With a cache, forward() starts the cached sequences afresh and leaves in it the state after
-  // their last position.
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  // (d_inner * N + (conv_kernel - 1) * (d_inner + 2N)) floats, whatever the length.
-  size_t state_bytes(int seq_len) const override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
   int64_t ssm_heads() const { return heads_; }
