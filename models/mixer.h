@@ -31,7 +31,18 @@ struct MixerSpec {
 // Decode state: a KV cache for attention, a recurrent state for linear/SSM mixers.
 struct MixerCache {
   virtual ~MixerCache() = default;
+  // A deep copy on the same device: a snapshot a later decode can restart from (a shared context
+  // prefilled once, then several queries each continuing from it).
+  virtual std::unique_ptr<MixerCache> clone() const = 0;
   int64_t position = 0;  // tokens consumed so far
+};
+
+// A cache type whose members copy deeply (tensors do) clones by copy construction.
+template <class Derived>
+struct CopyableCache : MixerCache {
+  std::unique_ptr<MixerCache> clone() const override {
+    return std::make_unique<Derived>(static_cast<const Derived&>(*this));
+  }
 };
 
 // Decode state per sequence, as Zoology and Based count it: a fixed recurrent state, plus floats per

@@ -15,6 +15,15 @@ struct ShortConvCache : MixerCache {
   std::unique_ptr<MixerCache> inner;
   Tensor conv_state;
   int64_t batch = 0;
+
+  std::unique_ptr<MixerCache> clone() const override {
+    auto copy = std::make_unique<ShortConvCache>();
+    copy->inner = inner->clone();
+    copy->conv_state = conv_state;
+    copy->batch = batch;
+    copy->position = position;
+    return copy;
+  }
 };
 
 // True when spec.params holds "short_conv" (a null value too: the wrapper then names it as invalid).

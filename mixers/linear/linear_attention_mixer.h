@@ -18,7 +18,7 @@
 namespace seqbench {
 
 // kv_state [batch, n_heads, f, head_dim] = sum phi(k) v^T and k_state [batch, n_heads, f] = sum phi(k).
-struct LinearAttentionCache : MixerCache {
+struct LinearAttentionCache : CopyableCache<LinearAttentionCache> {
   Tensor kv_state, k_state;
   int64_t batch = 0;
 };

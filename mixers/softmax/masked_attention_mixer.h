@@ -17,7 +17,7 @@ namespace seqbench {
 
 // Keys and values in `slots` slots per sequence (a ring buffer for window patterns, every token
 // for block top-k), and per-pattern key summaries (block top-k: block means).
-struct MaskedAttentionCache : MixerCache {
+struct MaskedAttentionCache : CopyableCache<MaskedAttentionCache> {
   Tensor keys, values;  // [batch, slots, n_heads, head_dim]
   Tensor summaries;     // [batch, summary_rows, n_heads, head_dim], or empty
   int64_t batch = 0, slots = 0, summary_rows = 0;

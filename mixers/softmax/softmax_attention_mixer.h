@@ -11,7 +11,7 @@
 namespace seqbench {
 
 // k and v of every consumed token: [batch, max_len, n_heads, head_dim] each.
-struct SoftmaxAttentionCache : MixerCache {
+struct SoftmaxAttentionCache : CopyableCache<SoftmaxAttentionCache> {
   Tensor keys, values;
   int64_t batch = 0, max_len = 0;
 };

@@ -21,7 +21,7 @@ namespace seqbench {
 
 // ssm_state [batch, heads, N, P]; conv_state [batch, conv_kernel - 1, d_inner + 2N], the last inputs
 // of the conv, oldest first.
-struct SsmCache : MixerCache {
+struct SsmCache : CopyableCache<SsmCache> {
   Tensor ssm_state, conv_state;
   int64_t batch = 0;
 };
