@@ -1,7 +1,7 @@
 // DeltaNet (Schlag et al. 2021; Yang et al. 2024) and Gated DeltaNet (Yang, Kautz & Hatamizadeh
 // 2024) as one mixer backend: q, k, v, o projections to d_model, q and k L2-normalised per head,
 // b_t = sigmoid(x W_b^T) per head; gated adds a_t = exp(-exp(A_log) softplus(x W_a^T + dt_bias)).
-// The kernels of kernels/delta_rule/ train with the chunk-checkpointed recurrence and decode with
+// The kernels of delta_rule.h train with the chunk-checkpointed recurrence and decode with
 // a fixed state of n_heads x head_dim x head_dim floats per sequence.
 //
 // As in fla's layers, minus what sits outside the delta rule itself: no short convolution or SiLU

@@ -1,7 +1,7 @@
 // Gated linear attention mixer: GLA (Yang et al. 2023) with a per-key-channel data-dependent decay,
 // Gated RetNet / Mamba-2 SSD style with one data-dependent scalar decay per head, or RetNet (Sun
 // et al. 2023) with a fixed decay gamma_h = 1 - 2^(-5-h). Per head S is [head_dim, head_dim];
-// training uses the chunked kernels of kernels/gated_linear_attention/, decode the recurrence.
+// training uses the chunked kernels of gla.h, decode the recurrence.
 //
 // params: decay "channel" | "scalar" | "fixed" (default "channel"): alpha_t = sigmoid(W_up W_down x_t
 // + b)^(1/tau) with a rank-`gate_rank` projection (GLA), sigmoid(w_h . x_t + b_h)^(1/tau), or

@@ -1,6 +1,6 @@
 // Multi-head causal linear attention (Katharopoulos et al. 2020) as in Based/Zoology's
 // LinearAttention: q and k projected to feature_dim per head, mapped by phi, v to head_dim; the
-// chunked kernels of kernels/linear_attention/ for training, a fixed-size recurrent state for decode.
+// chunked kernels of linear_attention.h for training, a fixed-size recurrent state for decode.
 //
 // params: feature_map "identity" | "elu" | "relu" | "taylor" (default "elu", i.e. elu(x) + 1;
 // "taylor" is Based's 2nd-order Taylor map, width f = 1 + d + d^2 for d = feature_dim, so Based

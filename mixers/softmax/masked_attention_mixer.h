@@ -1,6 +1,6 @@
 // Multi-head causal softmax attention restricted to a key pattern (sliding window, attention sinks,
 // block top-k selection): the q, k, v, o projections of the softmax mixer around the shared kernels
-// in kernels/masked_attention/. A pattern says which keys each query sees, in a whole sequence and
+// in masked_attention.h. A pattern says which keys each query sees, in a whole sequence and
 // in the decode cache; this class does everything else, so each pattern is a few index rules.
 #pragma once
 #include <cstdint>

@@ -1,7 +1,7 @@
 // Warp-level pieces shared by the masked attention and block top-k CUDA kernels: a head_dim row
 // spread over the 32 lanes, dot products against runs of key rows, the online-softmax update of a
 // run of keys (FlashAttention-2, Dao 2023, Alg. 1), and how (batch, head) slices and span rows are
-// addressed. Checked through the kernels using it, against the CPU ones, in tests/test_gpu_masked_attention.cpp.
+// addressed. Checked through the kernels using it, against the CPU ones, in test_gpu_masked_attention.cpp.
 #pragma once
 #include <cuda_runtime.h>
 

@@ -1,5 +1,5 @@
 // Causal softmax attention on the CPU: the online-softmax row loop of online_softmax_cpu.h over the
-// span [0, i] of each query; checked against a plain two-pass reference in tests/test_softmax_attention.cpp.
+// span [0, i] of each query; checked against a plain two-pass reference in test_softmax_attention.cpp.
 #include "mixers/softmax/softmax_attention.h"
 
 #include <vector>

@@ -1,5 +1,5 @@
 // Multi-head causal softmax attention (Vaswani et al. 2017) as a mixer backend: q, k, v, o
-// projections without bias around the kernels in kernels/softmax_attention/. Decode keeps a KV
+// projections without bias around the kernels in softmax_attention.h. Decode keeps a KV
 // cache, so its state grows with the sequence: 2 * L * d_model floats per layer (Zoology's count).
 #pragma once
 #include <memory>

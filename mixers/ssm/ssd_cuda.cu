@@ -1,6 +1,6 @@
 // SSD as scalar-decay GLA: dt = softplus(dt_raw + dt_bias), q = C, k = dt B, v = x, log decay = -dt e^{A_log},
 // y = scan + D x; backward dx = dv + D dy, dC = sum_h dq, dB = sum_h dt dk, d dt = (B . dk + A dg) sigmoid(.).
-// Checked against ssd_{fwd,bwd,decode}_cpu in tests/test_gpu_gla_ssd.cpp.
+// Checked against ssd_{fwd,bwd,decode}_cpu in test_gpu_ssm.cpp.
 #include <algorithm>
 #include <stdexcept>
 #include <string>

@@ -1,5 +1,5 @@
 // Mamba-2 style selective SSM mixer (Dao & Gu 2024): one in-projection of x to (z, x, B, C, dt),
-// a causal depthwise conv + SiLU over (x, B, C), the SSD scan of kernels/ssm/ (scalar A per head,
+// a causal depthwise conv + SiLU over (x, B, C), the SSD scan of ssd.h (scalar A per head,
 // B and C shared by all heads), y * silu(z), and the out-projection. Chunked scan for training, the
 // recurrence (plus the conv's last inputs) for decode.
 //

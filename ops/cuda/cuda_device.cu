@@ -1,5 +1,5 @@
 // Device::cuda allocation through cudaMalloc, registered with device_memory.h so that current and
-// peak bytes are counted the same way as on the CPU. Checked by tests/test_gpu_kernels.cpp.
+// peak bytes are counted the same way as on the CPU. Checked by tests/test_gpu_ops.cpp.
 #include <cuda_runtime_api.h>
 
 #include <mutex>
