@@ -20,8 +20,12 @@
 #include "models/head_state_cache.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 
 namespace seqbench {
+
+// The params this backend accepts, with their defaults and meanings.
+const MixerParamTable& delta_params();
 
 // state [batch, n_heads, head_dim (k), head_dim (v)]: S^T of each sequence and head.
 class DeltaRuleMixer : public Mixer {

@@ -19,11 +19,13 @@
 #include "models/head_state_cache.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 
 namespace seqbench {
 
 enum class GlaDecay { channel, scalar, fixed };
 GlaDecay parse_gla_decay(const std::string& name);  // std::invalid_argument listing the known ones
+const MixerParamTable& gla_params();
 
 // state [batch, n_heads, head_dim, head_dim] = sum_s (product of later decays) k_s v_s^T.
 class GlaMixer : public Mixer {

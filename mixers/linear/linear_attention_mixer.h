@@ -14,6 +14,7 @@
 #include "mixers/linear/linear_attention.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 
 namespace seqbench {
 
@@ -22,6 +23,9 @@ struct LinearAttentionCache : CopyableCache<LinearAttentionCache> {
   Tensor kv_state, k_state;
   int64_t batch = 0;
 };
+
+// The params this backend accepts, with their defaults and meanings.
+const MixerParamTable& linear_params();
 
 class LinearAttentionMixer : public Mixer {
  public:

@@ -30,7 +30,9 @@ class SinkWindowPattern : public AttentionKeyPattern {
   int64_t sinks_, window_;
 };
 
-// Registered as "sliding_window"; params: window (default 16, >= 1).
+// Registered as "sliding_window"; params: sliding_window_params() (window, default 16, >= 1).
+const MixerParamTable& sliding_window_params();
+
 class SlidingWindowMixer : public MaskedAttentionMixer {
  public:
   // Throws std::invalid_argument on an unknown param, a window < 1, or a bad d_model / n_heads.

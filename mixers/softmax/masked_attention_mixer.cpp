@@ -36,14 +36,6 @@ void write_tokens(const Tensor& src, int64_t rows, int64_t first, int64_t last, 
 
 }  // namespace
 
-int pattern_param(const MixerSpec& spec, const char* key, int fallback, int minimum) {
-  const int value = mixer_param_int(spec, key, fallback);
-  if (value < minimum)
-    throw std::invalid_argument("mixer '" + spec.kind + "': param '" + key + "' is " + std::to_string(value) +
-                                ", expected an integer >= " + std::to_string(minimum));
-  return value;
-}
-
 MaskedAttentionMixer::MaskedAttentionMixer(const MixerSpec& spec, std::unique_ptr<AttentionKeyPattern> pattern)
     : Mixer(checked(spec)),
       kernels_(kernels_for<MaskedAttentionKernels>(spec.device)),

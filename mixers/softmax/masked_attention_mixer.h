@@ -12,6 +12,7 @@
 #include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/span_buffer.h"
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 
 namespace seqbench {
 
@@ -56,9 +57,6 @@ class AttentionKeyPattern {
   virtual std::string unsupported(const AttentionShape& shape, Device device) const { return {}; }
 };
 
-// An integer param of a pattern (window, sinks, block_size, ...): the fallback when absent;
-// std::invalid_argument naming the key, the value and the bound when it is below `minimum`.
-int pattern_param(const MixerSpec& spec, const char* key, int fallback, int minimum);
 
 class MaskedAttentionMixer : public Mixer {
  public:

@@ -13,11 +13,16 @@ namespace {
 
 const MixerSpec& checked(const MixerSpec& spec) {
   validate_mixer_shape(spec);
-  check_mixer_params(spec, {});
+  check_mixer_params(spec, softmax_params());
   return spec;
 }
 
 }  // namespace
+
+const MixerParamTable& softmax_params() {
+  static const MixerParamTable none;
+  return none;
+}
 
 SoftmaxAttentionMixer::SoftmaxAttentionMixer(const MixerSpec& spec)
     : Mixer(checked(spec)), kernels_(kernels_for<SoftmaxAttentionKernels>(spec.device)), proj_(spec) {

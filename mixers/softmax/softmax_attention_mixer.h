@@ -6,6 +6,7 @@
 
 #include "mixers/softmax/softmax_attention.h"
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 #include "mixers/softmax/attention_projections.h"
 
 namespace seqbench {
@@ -15,6 +16,9 @@ struct SoftmaxAttentionCache : CopyableCache<SoftmaxAttentionCache> {
   Tensor keys, values;
   int64_t batch = 0, max_len = 0;
 };
+
+// The params this backend accepts, with their defaults and meanings.
+const MixerParamTable& softmax_params();
 
 class SoftmaxAttentionMixer : public Mixer {
  public:

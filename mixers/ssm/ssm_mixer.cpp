@@ -24,31 +24,33 @@ constexpr double kDtMin = 1e-3, kDtMax = 1e-1, kDtFloor = 1e-4, kAMin = 1.0, kAM
   throw std::invalid_argument("mixer '" + spec.kind + "': " + message);
 }
 
-int positive_param(const MixerSpec& spec, const char* key, int fallback, int minimum) {
-  const int value = mixer_param_int(spec, key, fallback);
-  if (value < minimum)
-    bad_param(spec, std::string(key) + " must be >= " + std::to_string(minimum) + ", got " + std::to_string(value));
-  return value;
-}
-
 const MixerSpec& checked(const MixerSpec& spec) {
   validate_mixer_shape(spec);
-  check_mixer_params(spec, {"d_state", "expand", "head_dim", "conv_kernel", "chunk_size"});
+  check_mixer_params(spec, ssm_params());
   return spec;
 }
 
 }  // namespace
+
+const MixerParamTable& ssm_params() {
+  static const MixerParamTable table{{"d_state", 16, "N: state size per head"},
+                                     {"expand", 2, "d_inner = expand * d_model"},
+                                     {"head_dim", 16, "P: channels per SSM head (d_inner / head_dim heads)"},
+                                     {"conv_kernel", 4, "width of the causal conv over (x, B, C); 0 for none"},
+                                     {"chunk_size", 64, "tokens per chunk of the SSD training form"}};
+  return table;
+}
 
 SsmMixer::SsmMixer(const MixerSpec& spec)
     : Mixer(checked(spec)),
       kernels_(kernels_for<SsdKernels>(spec.device)),
       conv_kernels_(kernels_for<CausalConv1dKernels>(spec.device)),
       gate_kernels_(kernels_for<SwishGateKernels>(spec.device)) {
-  d_state_ = positive_param(spec, "d_state", 16, 1);
-  d_inner_ = static_cast<int64_t>(positive_param(spec, "expand", 2, 1)) * spec.d_model;
-  head_dim_ = positive_param(spec, "head_dim", 16, 1);
-  conv_kernel_ = positive_param(spec, "conv_kernel", 4, 0);
-  chunk_size_ = positive_param(spec, "chunk_size", 64, 1);
+  d_state_ = mixer_param_int_at_least(spec, ssm_params(), "d_state", 1);
+  d_inner_ = static_cast<int64_t>(mixer_param_int_at_least(spec, ssm_params(), "expand", 1)) * spec.d_model;
+  head_dim_ = mixer_param_int_at_least(spec, ssm_params(), "head_dim", 1);
+  conv_kernel_ = mixer_param_int_at_least(spec, ssm_params(), "conv_kernel", 0);
+  chunk_size_ = mixer_param_int_at_least(spec, ssm_params(), "chunk_size", 1);
   if (d_inner_ % head_dim_ != 0)
     bad_param(spec, "d_inner = expand * d_model = " + std::to_string(d_inner_) + " is not a multiple of head_dim " +
                         std::to_string(head_dim_));

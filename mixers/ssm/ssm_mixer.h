@@ -16,6 +16,7 @@
 #include "ops/swish_gate.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 
 namespace seqbench {
 
@@ -25,6 +26,9 @@ struct SsmCache : CopyableCache<SsmCache> {
   Tensor ssm_state, conv_state;
   int64_t batch = 0;
 };
+
+// The params this backend accepts, with their defaults and meanings.
+const MixerParamTable& ssm_params();
 
 class SsmMixer : public Mixer {
  public:
