@@ -1,6 +1,6 @@
-// The ANCHORS.md shapes on this project's CUDA kernels: bf16 causal softmax attention (fwd, bwd)
-// at B*L = 65536 tokens, H = 16, D = 128; decode against KV caches; chunked linear attention at
-// L = 4096; the gated, delta-rule and SSD scans (fp32); and the two ceilings (device copy, cuBLAS bf16 GEMM). Prints a
+// The ANCHORS.md shapes on this project's CUDA kernels: the two ceilings (device copy, cuBLAS bf16
+// GEMM) here, then every row group the mixer folders register (<name>_gpu_bench.cpp: softmax
+// attention and decode, chunked linear attention, the gated, delta-rule and SSD scans). Prints a
 // Markdown table with the anchors beside each figure, then device, clocks and versions.
 #include <cuda_bf16.h>
 
@@ -9,11 +9,9 @@
 #include <vector>
 
 #include "bench_gpu/anchor_row.h"
+#include "bench_gpu/gpu_bench_group.h"
 #include "bench_gpu/gpu_bench_timer.h"
 #include "bench_gpu/gpu_random_fill.h"
-#include "bench_gpu/recurrent_mixer_rows.h"
-#include "mixers/linear/linear_attention_bf16.cuh"
-#include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "ops/cuda/cuda_device.h"
 #include "ops/cuda/device_array.h"
 #include "ops/cuda/matmul_bf16.cuh"
@@ -52,83 +50,6 @@ void ceilings(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
                   2.0 * n * n * n / gemm.median_ms / 1e9, "TFLOP/s", 741, true});
 }
 
-void softmax_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
-  const struct {
-    int64_t L;
-    double fwd, bwd;
-  } anchors[] = {{1024, 260, 143}, {4096, 306, 248}, {16384, 336, 303}, {32768, 339, 319}};
-  for (const auto& anchor : anchors) {
-    const AttentionShape s{65536 / anchor.L, anchor.L, 16, 128};
-    const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
-    auto q = random_array<bf16>(n, 11), k = random_array<bf16>(n, 12), v = random_array<bf16>(n, 13);
-    auto dout = random_array<bf16>(n, 14);
-    DeviceArray<bf16> out(n), dq(n), dk(n), dv(n);
-    DeviceArray<float> lse(s.batch * s.heads * s.seq_len), workspace(softmax_attention_bwd_workspace_floats(s));
-    const double flops = 4.0 * s.batch * s.heads * double(s.seq_len) * s.seq_len * s.head_dim / 2;
-    const GpuTiming fwd =
-        timer.time([&] { softmax_attention_fwd_cuda(q.data(), k.data(), v.data(), out.data(), lse.data(), s); });
-    const GpuTiming bwd = timer.time([&] {
-      softmax_attention_bwd_cuda(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(),
-                                 dk.data(), dv.data(), s, workspace.data());
-    });
-    const std::string shape = shape_text(s.batch, s.seq_len, s.heads, s.head_dim);
-    rows.push_back({"softmax attention fwd (causal, bf16)", shape, fwd.median_ms, flops / fwd.median_ms / 1e9,
-                    "TFLOP/s", anchor.fwd, true});
-    rows.push_back({"softmax attention bwd (causal, bf16)", shape, bwd.median_ms, 2.5 * flops / bwd.median_ms / 1e9,
-                    "TFLOP/s", anchor.bwd, true});
-  }
-}
-
-void softmax_decode(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
-  const struct {
-    int64_t L;
-    double us;
-  } anchors[] = {{4096, 214}, {65536, 3340}};
-  for (const auto& anchor : anchors) {
-    const AttentionShape cache{16, anchor.L, 16, 128};
-    const int64_t n = cache.batch * cache.seq_len * cache.heads * cache.head_dim, nq = 16 * 16 * 128;
-    auto q = random_array<bf16>(nq, 21), k = random_array<bf16>(n, 22), v = random_array<bf16>(n, 23);
-    DeviceArray<bf16> out(nq);
-    DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, anchor.L));
-    const GpuTiming t = timer.time([&] {
-      softmax_attention_decode_cuda(q.data(), k.data(), v.data(), anchor.L, out.data(), cache, workspace.data());
-    });
-    const double bytes = 2.0 * n * sizeof(bf16);  // the K and V caches, as the anchors count
-    rows.push_back({"softmax attention decode (bf16)", shape_text(16, anchor.L, 16, 128), t.median_ms,
-                    bytes / t.median_ms / 1e6, "GB/s", bytes / anchor.us / 1e3, true});
-  }
-}
-
-void linear_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
-  const LinearAttentionShape s{16, 4096, 16, 128, 128};
-  const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
-  auto a = random_array<bf16>(n, 31), b = random_array<bf16>(n, 32), v = random_array<bf16>(n, 33);
-  auto dout = random_array<bf16>(n, 34);
-  DeviceArray<bf16> out(n), da(n), db(n), dv(n);
-  DeviceArray<float> den(s.batch * s.heads * s.seq_len);
-  for (bool normalize : {false, true}) {
-    LinearAttentionOptions o;
-    o.normalize = normalize;
-    DeviceArray<float> workspace(linear_attention_bwd_workspace_floats(s, o));
-    if (normalize) {                                            // positive features keep the normaliser away from zero
-      cudaCheck(cudaMemset(a.data(), 0x3F, n * sizeof(bf16)));  // every element 0.74...
-      cudaCheck(cudaMemset(b.data(), 0x3F, n * sizeof(bf16)));
-    }
-    const GpuTiming fwd = timer.time([&] {
-      linear_attention_fwd_cuda(a.data(), b.data(), v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
-    });
-    const GpuTiming bwd = timer.time([&] {
-      linear_attention_bwd_cuda(a.data(), b.data(), v.data(), out.data(), den.data(), dout.data(), da.data(), db.data(),
-                                dv.data(), s, o, workspace.data());
-    });
-    const std::string what =
-        std::string("linear attention, chunked (bf16, ") + (normalize ? "normalised)" : "unnormalised)");
-    const std::string shape = shape_text(s.batch, s.seq_len, s.heads, s.head_dim);
-    rows.push_back({what + " fwd", shape, fwd.median_ms, fwd.median_ms, "ms", 2.15, false});
-    rows.push_back({what + " bwd", shape, bwd.median_ms, bwd.median_ms, "ms", 6.60, false});
-  }
-}
-
 }  // namespace
 
 int main() {
@@ -142,10 +63,7 @@ int main() {
     GpuBenchTimer timer(static_cast<size_t>(std::max<int64_t>(4 * info.l2_bytes, 256 << 20)));
     std::vector<AnchorRow> rows;
     ceilings(timer, rows);
-    softmax_attention(timer, rows);
-    softmax_decode(timer, rows);
-    linear_attention(timer, rows);
-    recurrent_mixer_rows(timer, rows);
+    for (const auto& [name, group] : gpu_bench_groups()) group(timer, rows);
     cudaCheck(cudaDeviceSynchronize());
     print_table(rows);
     std::printf(

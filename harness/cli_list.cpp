@@ -2,7 +2,6 @@
 #include <memory>
 
 #include "harness/cli.h"
-#include "harness/backend_parameters.h"
 #include "harness/cli_commands.h"
 #include "harness/suites.h"
 #include "models/mixer_registry.h"
@@ -20,11 +19,11 @@ CommandHandler register_list_command(CLI::App& app, CLI::App*& subcommand) {
     if (*what == "all" || *what == "backends") {
       std::cout << "backends:\n";
       for (const auto& b : mixer_backends()) {
-        std::cout << "  " << b.name << "  " << b.description << "\n    parameters:";
-        const auto params = backend_parameters(b.name);
-        for (const auto& p : params)
-          std::cout << " " << p.name << (p.default_value.empty() ? "" : "=" + p.default_value) << ",";
-        std::cout << " short_conv=K (a short causal conv in front; any backend)\n";
+        std::cout << "  " << b.name << "  " << b.description << "\n";
+        for (const MixerParamInfo& p : b.params)
+          std::cout << "    " << p.name << " = " << (p.default_value.is_null() ? "(see meaning)" : p.default_value.dump())
+                    << "  " << p.meaning << "\n";
+        std::cout << "    short_conv = K  a short causal depthwise conv of width K in front (any backend)\n";
       }
       std::cout << "  (hybrids: a comma-separated layer pattern, e.g. \"linear,softmax\"; parameters of one kind go "
                    "under its name)\n";

@@ -10,7 +10,7 @@
 
 namespace seqbench {
 
-struct HeadStateCache : MixerCache {
+struct HeadStateCache : CopyableCache<HeadStateCache> {
   Tensor state;  // [batch, n_heads, head_dim, head_dim], zero until the first forward or step
   int64_t batch = 0;
 };

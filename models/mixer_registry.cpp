@@ -24,14 +24,19 @@ MixerFactory factory() {
 // One line per backend; the order is the order listings print.
 const std::vector<MixerInfo>& mixer_backends() {
   static const std::vector<MixerInfo> backends{
-      {"softmax", "causal multi-head softmax attention with a KV cache", factory<SoftmaxAttentionMixer>()},
+      {"softmax", "causal multi-head softmax attention with a KV cache", factory<SoftmaxAttentionMixer>(),
+       softmax_params()},
       {"linear", "causal linear attention, feature maps identity | elu (+1) | relu | taylor, chunked training form",
-       factory<LinearAttentionMixer>()},
-      {"delta", "DeltaNet, or Gated DeltaNet with gated: true; delta-rule recurrence", factory<DeltaRuleMixer>()},
-      {"gla", "gated linear attention, decay channel (GLA) | scalar (SSD) | fixed (RetNet)", factory<GlaMixer>()},
-      {"sliding_window", "softmax attention over a sliding window, ring-buffer cache", factory<SlidingWindowMixer>()},
-      {"sparse", "sparse attention: sink_window | block_topk (MoBA-style)", factory<SparseAttentionMixer>()},
-      {"ssm", "Mamba-2 style selective SSM (SSD scan, short conv, gated output)", factory<SsmMixer>()},
+       factory<LinearAttentionMixer>(), linear_params()},
+      {"delta", "DeltaNet, or Gated DeltaNet with gated: true; delta-rule recurrence", factory<DeltaRuleMixer>(),
+       delta_params()},
+      {"gla", "gated linear attention, decay channel (GLA) | scalar (SSD) | fixed (RetNet)", factory<GlaMixer>(),
+       gla_params()},
+      {"sliding_window", "softmax attention over a sliding window, ring-buffer cache", factory<SlidingWindowMixer>(),
+       sliding_window_params()},
+      {"sparse", "sparse attention: sink_window | block_topk (MoBA-style)", factory<SparseAttentionMixer>(),
+       sparse_params()},
+      {"ssm", "Mamba-2 style selective SSM (SSD scan, short conv, gated output)", factory<SsmMixer>(), ssm_params()},
   };
   return backends;
 }

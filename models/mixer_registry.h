@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 
 namespace seqbench {
 
@@ -15,6 +16,7 @@ struct MixerInfo {
   std::string name;
   std::string description;
   MixerFactory factory;
+  const MixerParamTable& params;  // what `seqbench list backends` prints
 };
 
 const std::vector<MixerInfo>& mixer_backends();

@@ -1,6 +1,6 @@
 // A short causal depthwise convolution over the channels of [B, L, C] (H3 / Based / Mamba's
 // short conv): y[t, c] = b[c] + sum_{j<K} w[c, j] x[t - j, c], zero before the first token. The
-// numerics are kernels/ssm/causal_conv1d_cpu (one conv kernel for every mixer that needs one).
+// numerics are ops/causal_conv1d.h (one conv kernel for every mixer that needs one).
 #pragma once
 #include <string>
 #include <vector>

@@ -37,6 +37,9 @@ MixerSpec without_short_conv(const MixerSpec& spec) {
 ShortConvWrapper::ShortConvWrapper(const MixerSpec& spec, std::unique_ptr<Mixer> inner)
     : Mixer(spec), inner_(std::move(inner)), conv_(make_conv(spec)) {
   if (!inner_) bad(spec, "short_conv needs an inner mixer");
+  StateSize size = inner_->state_size();
+  size.fixed_floats += static_cast<int64_t>(conv_.kernel() - 1) * spec.d_model;  // the conv's last K-1 inputs
+  set_state_size(size);
   add_params(conv_.params());
   add_params(inner_->params());
 }
@@ -71,11 +74,6 @@ void ShortConvWrapper::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   conv_.step(x_t, conv_out_t_, state.conv_state);
   inner_->step(conv_out_t_, y_t, *state.inner);
   ++state.position;
-}
-
-size_t ShortConvWrapper::state_bytes(int seq_len) const {
-  return inner_->state_bytes(seq_len) +
-         static_cast<size_t>(conv_.kernel() - 1) * static_cast<size_t>(spec_.d_model) * sizeof(float);
 }
 
 }  // namespace seqbench

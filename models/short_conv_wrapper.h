@@ -15,6 +15,15 @@ struct ShortConvCache : MixerCache {
   std::unique_ptr<MixerCache> inner;
   Tensor conv_state;
   int64_t batch = 0;
+
+  std::unique_ptr<MixerCache> clone() const override {
+    auto copy = std::make_unique<ShortConvCache>();
+    copy->inner = inner->clone();
+    copy->conv_state = conv_state;
+    copy->batch = batch;
+    copy->position = position;
+    return copy;
+  }
 };
 
 // True when spec.params holds "short_conv" (a null value too: the wrapper then names it as invalid).
@@ -29,14 +38,10 @@ class ShortConvWrapper : public Mixer {
   // and bias, then the inner mixer's.
   ShortConvWrapper(const MixerSpec& spec, std::unique_ptr<Mixer> inner);
 
-  // With a cache, both the conv and the inner mixer start the sequences afresh and leave their
-  // states after the last position.
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  // inner.state_bytes(seq_len) + (K-1) * d_model floats.
-  size_t state_bytes(int seq_len) const override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override { return inner_->unsupported(batch, seq_len); }
 
   const Mixer& inner() const { return *inner_; }

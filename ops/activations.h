@@ -8,19 +8,13 @@
 
 namespace seqbench {
 
-void gelu_fwd_cpu(const float* x, float* y, int64_t n);
-void gelu_bwd_cpu(const float* x, const float* dy, float* dx, int64_t n);  // dx overwritten
-
-void gelu_fwd_cuda(const float* x, float* y, int64_t n);
-void gelu_bwd_cuda(const float* x, const float* dy, float* dx, int64_t n);
-
 struct GeluKernels {
   static constexpr const char* kFamily = "gelu";
-  static const GeluKernels& cpu();
-  static const GeluKernels& cuda();
+  static const GeluKernels& cpu();   // the CPU reference kernels (activations_cpu.cpp)
+  static const GeluKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&gelu_fwd_cpu) fwd;
-  decltype(&gelu_bwd_cpu) bwd;
+  void (*fwd)(const float* x, float* y, int64_t n);
+  void (*bwd)(const float* x, const float* dy, float* dx, int64_t n);  // dx overwritten
 };
 
 }  // namespace seqbench

@@ -18,16 +18,12 @@ struct AdamWHyper {
   int64_t step = 1;  // 1-based, for bias correction
 };
 
-void adamw_update_cpu(float* param, const float* grad, float* m, float* v, int64_t n, const AdamWHyper& h);
-
-void adamw_update_cuda(float* param, const float* grad, float* m, float* v, int64_t n, const AdamWHyper& h);
-
 struct AdamWKernels {
   static constexpr const char* kFamily = "adamw";
-  static const AdamWKernels& cpu();
-  static const AdamWKernels& cuda();
+  static const AdamWKernels& cpu();   // the CPU reference kernels (adamw_cpu.cpp)
+  static const AdamWKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&adamw_update_cpu) update;
+  void (*update)(float* param, const float* grad, float* m, float* v, int64_t n, const AdamWHyper& h);
 };
 
 }  // namespace seqbench

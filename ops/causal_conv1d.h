@@ -16,41 +16,27 @@ struct Conv1dShape {
   int64_t batch = 0, seq_len = 0, channels = 0, kernel = 0;
 };
 
-void causal_conv1d_fwd_cpu(const float* in, int64_t in_stride, const float* w, const float* bias, float* out,
-                           const Conv1dShape& shape);
-// din (rows din_stride apart) overwritten; dw [K, C] and dbias [C] accumulated.
-void causal_conv1d_bwd_cpu(const float* in, int64_t in_stride, const float* w, const float* dout, float* din,
-                           int64_t din_stride, float* dw, float* dbias, const Conv1dShape& shape);
-
-// The decode state after a sequence: its last K-1 inputs, oldest first, zeros where the sequence is
-// shorter. state: [batch, K-1, channels].
-void causal_conv1d_final_state_cpu(const float* in, int64_t in_stride, float* state, const Conv1dShape& shape);
-
-// One token per sequence: out_t = bias + w[K-1] in_t + sum_{j<K-1} w[j] state[j], then the state
-// shifts by one and takes in_t. in_t: [batch, channels] rows in_stride apart; out_t contiguous.
-void causal_conv1d_decode_cpu(const float* in_t, int64_t in_stride, const float* w, const float* bias,
-                              float* state, float* out_t, const Conv1dShape& shape);
-
-// The same on the GPU (device pointers, fp32). Backward sums dw and dbias over batch * time in a fixed
+// cuda(): the same on the GPU (device pointers, fp32). Backward sums dw and dbias over batch * time in a fixed
 // order (deterministic, no atomics) through a workspace of about min(rows / 64, 1024) * (K + 1) * C
 // floats allocated for the call.
-void causal_conv1d_fwd_cuda(const float* in, int64_t in_stride, const float* w, const float* bias, float* out,
-                            const Conv1dShape& shape);
-void causal_conv1d_bwd_cuda(const float* in, int64_t in_stride, const float* w, const float* dout, float* din,
-                            int64_t din_stride, float* dw, float* dbias, const Conv1dShape& shape);
-void causal_conv1d_final_state_cuda(const float* in, int64_t in_stride, float* state, const Conv1dShape& shape);
-void causal_conv1d_decode_cuda(const float* in_t, int64_t in_stride, const float* w, const float* bias, float* state,
-                               float* out_t, const Conv1dShape& shape);
 
 struct CausalConv1dKernels {
   static constexpr const char* kFamily = "causal_conv1d";
-  static const CausalConv1dKernels& cpu();
-  static const CausalConv1dKernels& cuda();
+  static const CausalConv1dKernels& cpu();   // the CPU reference kernels (causal_conv1d_cpu.cpp)
+  static const CausalConv1dKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&causal_conv1d_fwd_cpu) fwd;
-  decltype(&causal_conv1d_bwd_cpu) bwd;
-  decltype(&causal_conv1d_final_state_cpu) final_state;
-  decltype(&causal_conv1d_decode_cpu) decode;
+  void (*fwd)(const float* in, int64_t in_stride, const float* w, const float* bias, float* out,
+              const Conv1dShape& shape);
+  // din (rows din_stride apart) overwritten; dw [K, C] and dbias [C] accumulated.
+  void (*bwd)(const float* in, int64_t in_stride, const float* w, const float* dout, float* din, int64_t din_stride,
+              float* dw, float* dbias, const Conv1dShape& shape);
+  // The decode state after a sequence: its last K-1 inputs, oldest first, zeros where the sequence is
+  // shorter. state: [batch, K-1, channels].
+  void (*final_state)(const float* in, int64_t in_stride, float* state, const Conv1dShape& shape);
+  // One token per sequence: out_t = bias + w[K-1] in_t + sum_{j<K-1} w[j] state[j], then the state
+  // shifts by one and takes in_t. in_t: [batch, channels] rows in_stride apart; out_t contiguous.
+  void (*decode)(const float* in_t, int64_t in_stride, const float* w, const float* bias, float* state, float* out_t,
+                 const Conv1dShape& shape);
 };
 
 }  // namespace seqbench

@@ -1,5 +1,5 @@
 // out[t, c] = bias[c] + sum_{j<K} w[j, c] in[t - (K-1) + j, c] (zeros before t = 0), its gradients, final state and
-// decode step, one thread per output element; checked against causal_conv1d_cpu.h in tests/test_gpu_elementwise.cpp.
+// decode step, one thread per output element; checked against the CPU kernels in tests/test_gpu_ops.cpp.
 #include <algorithm>
 #include <stdexcept>
 #include <string>

@@ -8,23 +8,17 @@
 
 namespace seqbench {
 
-// Returns the mean loss; writes dlogits (may alias nothing) when non-null.
-double cross_entropy_cpu(const float* logits, const int32_t* targets, float* dlogits, int64_t rows,
-                         int64_t vocab);
-// Index of the largest logit per row (first one on ties).
-void argmax_rows_cpu(const float* logits, int32_t* out, int64_t rows, int64_t vocab);
-
-// The same on the GPU; targets live on the device. The loss is read back (waits for the stream).
-double cross_entropy_cuda(const float* logits, const int32_t* targets, float* dlogits, int64_t rows, int64_t vocab);
-void argmax_rows_cuda(const float* logits, int32_t* out, int64_t rows, int64_t vocab);
+// cuda(): the same on the GPU; targets live on the device. The loss is read back (waits for the stream).
 
 struct CrossEntropyKernels {
   static constexpr const char* kFamily = "cross_entropy";
-  static const CrossEntropyKernels& cpu();
-  static const CrossEntropyKernels& cuda();
+  static const CrossEntropyKernels& cpu();   // the CPU reference kernels (cross_entropy_cpu.cpp)
+  static const CrossEntropyKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&cross_entropy_cpu) loss;
-  decltype(&argmax_rows_cpu) argmax_rows;
+  // Returns the mean loss; writes dlogits (may alias nothing) when non-null.
+  double (*loss)(const float* logits, const int32_t* targets, float* dlogits, int64_t rows, int64_t vocab);
+  // Index of the largest logit per row (first one on ties).
+  void (*argmax_rows)(const float* logits, int32_t* out, int64_t rows, int64_t vocab);
 };
 
 }  // namespace seqbench

@@ -1,5 +1,5 @@
 // An owned array of plain values (indices, key spans) on a device, allocated through the accounted
-// allocator of kernels/device_memory.h like Tensor's floats: what kernels taking `const int32_t*` or
+// allocator of ops/device_memory.h like Tensor's floats: what kernels taking `const int32_t*` or
 // `const KeySpan*` read. Storage grows only when a larger size is asked for on the same device, so
 // refilling it every step allocates only when it grows. Move-only.
 #pragma once

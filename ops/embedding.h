@@ -26,29 +26,19 @@ struct HostRowGroups {
 };
 HostRowGroups group_rows_by_id(const int32_t* ids, int64_t rows, int64_t id_limit);
 
-// out[r, :] = table[ids[r], :].
-void embedding_gather_cpu(const float* table, const int32_t* ids, float* out, int64_t rows, int64_t width);
-// dtable[target[g], :] += sum of the group's dout rows.
-void embedding_grad_cpu(const float* dout, const RowGroups& groups, float* dtable, int64_t width);
-// out[b, t, :] += pos[t, :] for b < batch, t < seq_len.
-void add_position_rows_cpu(const float* pos, float* out, int64_t batch, int64_t seq_len, int64_t width);
-// dpos[t, :] += sum over b (ascending) of dout[b, t, :].
-void position_grad_cpu(const float* dout, float* dpos, int64_t batch, int64_t seq_len, int64_t width);
-
-void embedding_gather_cuda(const float* table, const int32_t* ids, float* out, int64_t rows, int64_t width);
-void embedding_grad_cuda(const float* dout, const RowGroups& groups, float* dtable, int64_t width);
-void add_position_rows_cuda(const float* pos, float* out, int64_t batch, int64_t seq_len, int64_t width);
-void position_grad_cuda(const float* dout, float* dpos, int64_t batch, int64_t seq_len, int64_t width);
-
 struct EmbeddingKernels {
   static constexpr const char* kFamily = "embedding";
-  static const EmbeddingKernels& cpu();
-  static const EmbeddingKernels& cuda();
+  static const EmbeddingKernels& cpu();   // the CPU reference kernels (embedding_cpu.cpp)
+  static const EmbeddingKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&embedding_gather_cpu) gather;
-  decltype(&embedding_grad_cpu) grad;
-  decltype(&add_position_rows_cpu) add_position_rows;
-  decltype(&position_grad_cpu) position_grad;
+  // out[r, :] = table[ids[r], :].
+  void (*gather)(const float* table, const int32_t* ids, float* out, int64_t rows, int64_t width);
+  // dtable[target[g], :] += sum of the group's dout rows.
+  void (*grad)(const float* dout, const RowGroups& groups, float* dtable, int64_t width);
+  // out[b, t, :] += pos[t, :] for b < batch, t < seq_len.
+  void (*add_position_rows)(const float* pos, float* out, int64_t batch, int64_t seq_len, int64_t width);
+  // dpos[t, :] += sum over b (ascending) of dout[b, t, :].
+  void (*position_grad)(const float* dout, float* dpos, int64_t batch, int64_t seq_len, int64_t width);
 };
 
 }  // namespace seqbench

@@ -1,6 +1,6 @@
 // Embedding lookup (out[r] = table[ids[r]]), position rows, and their gradients as per-destination
-// sums over ascending sources (no atomics, the CPU's order); checked against kernels/embedding.cpp
-// in tests/test_gpu_model.cpp.
+// sums over ascending sources (no atomics, the CPU's order); checked against embedding_cpu.cpp
+// in tests/test_gpu_ops.cpp.
 #include <algorithm>
 
 #include "ops/cuda/cuda_check.h"

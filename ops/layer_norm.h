@@ -8,25 +8,18 @@
 
 namespace seqbench {
 
-void layer_norm_fwd_cpu(const float* x, const float* gamma, const float* beta, float* y, float* mean,
-                        float* rstd, int64_t rows, int64_t dim, float eps);
-// dx is overwritten; dgamma and dbeta are accumulated.
-void layer_norm_bwd_cpu(const float* dy, const float* x, const float* gamma, const float* mean,
-                        const float* rstd, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t dim);
-
-void layer_norm_fwd_cuda(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd,
-                         int64_t rows, int64_t dim, float eps);
-// dx overwritten; dgamma and dbeta accumulated (column sums in a fixed order: deterministic).
-void layer_norm_bwd_cuda(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd,
-                         float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t dim);
+// cuda(): the parameter gradients are column sums in a fixed order (deterministic).
 
 struct LayerNormKernels {
   static constexpr const char* kFamily = "layer_norm";
-  static const LayerNormKernels& cpu();
-  static const LayerNormKernels& cuda();
+  static const LayerNormKernels& cpu();   // the CPU reference kernels (layer_norm_cpu.cpp)
+  static const LayerNormKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&layer_norm_fwd_cpu) fwd;
-  decltype(&layer_norm_bwd_cpu) bwd;
+  void (*fwd)(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int64_t rows,
+              int64_t dim, float eps);
+  // dx is overwritten; dgamma and dbeta are accumulated.
+  void (*bwd)(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
+              float* dgamma, float* dbeta, int64_t rows, int64_t dim);
 };
 
 }  // namespace seqbench

@@ -15,15 +15,12 @@ struct MatmulShape {
   bool accumulate = false;  // C += instead of C =
 };
 
-void matmul_cpu(const float* a, const float* b, float* c, const MatmulShape& shape);
-void matmul_cuda(const float* a, const float* b, float* c, const MatmulShape& shape);
-
 struct MatmulKernels {
   static constexpr const char* kFamily = "matmul";
-  static const MatmulKernels& cpu();
-  static const MatmulKernels& cuda();
+  static const MatmulKernels& cpu();   // the CPU reference kernels (matmul_cpu.cpp)
+  static const MatmulKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&matmul_cpu) matmul;
+  void (*matmul)(const float* a, const float* b, float* c, const MatmulShape& shape);
 };
 
 }  // namespace seqbench

@@ -9,37 +9,25 @@
 
 namespace seqbench {
 
-// axpy_cpu and scale_cpu are in vector_ops.h.
-// y[r, :] += bias for r < rows.
-void add_bias_rows_cpu(const float* bias, float* y, int64_t rows, int64_t width);
-// dbias += sum_r dy[r, :], rows summed in order (deterministic).
-void bias_grad_rows_cpu(const float* dy, float* dbias, int64_t rows, int64_t width);
-// sum_i x_i^2 in double.
-double sum_of_squares_cpu(const float* x, int64_t n);
-// dst[r * dst_stride + i] = src[r * src_stride + i] for r < rows, i < width (e.g. into a KV cache).
-void copy_rows_cpu(const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t rows, int64_t width);
-
-void axpy_cuda(float alpha, const float* x, float* y, int64_t n);
-void scale_cuda(float alpha, float* x, int64_t n);
-// One block sums in a fixed order (deterministic); waits for the stream.
-double sum_of_squares_cuda(const float* x, int64_t n);
-void add_bias_rows_cuda(const float* bias, float* y, int64_t rows, int64_t width);
-// dbias accumulated: one thread per column sums the rows in order (deterministic).
-void bias_grad_rows_cuda(const float* dy, float* dbias, int64_t rows, int64_t width);
-// Rows of `width` floats between strided buffers on the device (cudaMemcpy2DAsync).
-void copy_rows_cuda(const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t rows, int64_t width);
+// cuda(): every sum in a fixed order (deterministic); sum_of_squares waits for the stream; copy_rows is
+// cudaMemcpy2DAsync.
 
 struct RowOpKernels {
   static constexpr const char* kFamily = "row_ops";
-  static const RowOpKernels& cpu();
-  static const RowOpKernels& cuda();
+  static const RowOpKernels& cpu();   // the CPU reference kernels (row_ops_cpu.cpp)
+  static const RowOpKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&axpy_cpu) axpy;
-  decltype(&scale_cpu) scale;
-  decltype(&sum_of_squares_cpu) sum_of_squares;
-  decltype(&add_bias_rows_cpu) add_bias_rows;
-  decltype(&bias_grad_rows_cpu) bias_grad_rows;
-  decltype(&copy_rows_cpu) copy_rows;
+  // axpy and scale: axpy_cpu and scale_cpu of vector_ops.h on the CPU.
+  void (*axpy)(float alpha, const float* x, float* y, int64_t n);  // y += alpha x
+  void (*scale)(float alpha, float* x, int64_t n);                 // x *= alpha
+  // sum_i x_i^2 in double.
+  double (*sum_of_squares)(const float* x, int64_t n);
+  // y[r, :] += bias for r < rows.
+  void (*add_bias_rows)(const float* bias, float* y, int64_t rows, int64_t width);
+  // dbias += sum_r dy[r, :], rows summed in order (deterministic).
+  void (*bias_grad_rows)(const float* dy, float* dbias, int64_t rows, int64_t width);
+  // dst[r * dst_stride + i] = src[r * src_stride + i] for r < rows, i < width (e.g. into a KV cache).
+  void (*copy_rows)(const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t rows, int64_t width);
 };
 
 }  // namespace seqbench

@@ -1,6 +1,6 @@
-// kernels/row_ops.h on the GPU: y += alpha x, x *= alpha, sum of squares (one block, fixed order),
+// ops/row_ops.h on the GPU: y += alpha x, x *= alpha, sum of squares (one block, fixed order),
 // bias rows and the bias gradient (per-chunk column sums, then the chunks in order: deterministic).
-// Checked against the CPU versions in tests/test_gpu_model.cpp.
+// Checked against the CPU versions in tests/test_gpu_ops.cpp.
 #include <algorithm>
 
 #include "ops/cuda/cuda_check.h"

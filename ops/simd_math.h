@@ -1,7 +1,7 @@
 // exp and log1p eight floats at a time (GCC vector extensions, AVX2 under -march=x86-64-v3) for the
 // decay factors and gates: Cephes' expf (x = n ln2 + r, degree-6 polynomial for e^r, 2^n built in
 // the exponent bits) and logf (x = m 2^e, m in [sqrt(1/2), sqrt(2)), polynomial in m - 1) by S. Moshier.
-// Checked against std::exp / std::log1p (relative error < 1e-6) in tests/test_gla.cpp.
+// Checked against std::exp / std::log1p (relative error < 1e-6) in mixers/gla/test_gla.cpp.
 #pragma once
 #include <cstdint>
 #include <cstring>

@@ -9,34 +9,19 @@
 
 namespace seqbench {
 
-void silu_fwd_cpu(const float* x, float* y, int64_t n);
-void silu_bwd_cpu(const float* x, const float* dy, float* dx, int64_t n);  // dx overwritten
-
-// out[r, :] = a[r, :] * silu(gate[r, :]) over `rows` rows of `width`; gate rows are gate_stride
-// apart (so the gate can be a column block of a wider projection), a/out rows are contiguous.
-void swish_gate_fwd_cpu(const float* a, const float* gate, float* out, int64_t rows, int64_t width,
-                        int64_t gate_stride);
-// da and dgate (rows dgate_stride apart) are overwritten.
-void swish_gate_bwd_cpu(const float* a, const float* gate, const float* dout, float* da, float* dgate,
-                        int64_t rows, int64_t width, int64_t gate_stride, int64_t dgate_stride);
-
-// The same on the GPU (device pointers, fp32).
-void silu_fwd_cuda(const float* x, float* y, int64_t n);
-void silu_bwd_cuda(const float* x, const float* dy, float* dx, int64_t n);
-void swish_gate_fwd_cuda(const float* a, const float* gate, float* out, int64_t rows, int64_t width,
-                         int64_t gate_stride);
-void swish_gate_bwd_cuda(const float* a, const float* gate, const float* dout, float* da, float* dgate, int64_t rows,
-                         int64_t width, int64_t gate_stride, int64_t dgate_stride);
-
 struct SwishGateKernels {
   static constexpr const char* kFamily = "swish_gate";
-  static const SwishGateKernels& cpu();
-  static const SwishGateKernels& cuda();
+  static const SwishGateKernels& cpu();   // the CPU reference kernels (swish_gate_cpu.cpp)
+  static const SwishGateKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&silu_fwd_cpu) silu_fwd;
-  decltype(&silu_bwd_cpu) silu_bwd;
-  decltype(&swish_gate_fwd_cpu) fwd;
-  decltype(&swish_gate_bwd_cpu) bwd;
+  void (*silu_fwd)(const float* x, float* y, int64_t n);
+  void (*silu_bwd)(const float* x, const float* dy, float* dx, int64_t n);  // dx overwritten
+  // out[r, :] = a[r, :] * silu(gate[r, :]) over `rows` rows of `width`; gate rows are gate_stride
+  // apart (so the gate can be a column block of a wider projection), a/out rows are contiguous.
+  void (*fwd)(const float* a, const float* gate, float* out, int64_t rows, int64_t width, int64_t gate_stride);
+  // da and dgate (rows dgate_stride apart) are overwritten.
+  void (*bwd)(const float* a, const float* gate, const float* dout, float* da, float* dgate, int64_t rows,
+              int64_t width, int64_t gate_stride, int64_t dgate_stride);
 };
 
 }  // namespace seqbench

@@ -222,6 +222,32 @@ inline void check_forward_matches_decode(const MixerSpec& spec, int batch, int s
   }
 }
 
+// A snapshot (clone) of a prefilled cache continues exactly as the original does, bit for bit, and
+// decoding from the snapshot leaves the original untouched: what multi-request scenarios rely on.
+inline void check_cache_snapshot_continues_identically(const MixerSpec& spec, int batch, int prefix, int steps,
+                                                       uint64_t seed) {
+  INFO(describe(spec) << " batch=" << batch << " prefix=" << prefix << " steps=" << steps << " data seed=" << seed);
+  auto mixer = make_mixer(spec);
+  Rng rng(seed);
+  const Tensor x = random_tensor({batch, prefix + steps, spec.d_model}, rng);
+  auto cache = mixer->make_cache(batch, prefix + steps);
+  Tensor y, from_original, from_snapshot;
+  mixer->forward(time_range(x, 0, prefix), y, cache.get());
+  const std::unique_ptr<MixerCache> snapshot = cache->clone();
+  REQUIRE(snapshot->position == prefix);
+  std::vector<Tensor> original_steps;
+  for (int t = prefix; t < prefix + steps; ++t) {
+    mixer->step(time_slice(x, t), from_original, *cache);
+    original_steps.push_back(from_original);
+  }
+  CHECK(snapshot->position == prefix);  // the original's steps did not move the snapshot
+  for (int t = prefix; t < prefix + steps; ++t) {
+    mixer->step(time_slice(x, t), from_snapshot, *snapshot);
+    CHECK(bit_identical(from_snapshot, original_steps[t - prefix]));
+  }
+  CHECK(snapshot->position == cache->position);
+}
+
 enum class StateGrowth { linear_in_length, constant };
 
 // Zoology/Based accounting: attention's KV cache grows linearly with length, recurrent state not.
@@ -317,7 +343,7 @@ inline void check_initialisation_is_seeded(const MixerSpec& spec) {
   CHECK(any_differs);
 }
 
-struct ForeignCache : MixerCache {};
+struct ForeignCache : CopyableCache<ForeignCache> {};
 
 // Wrong input shapes and a cache of another type are rejected with std::invalid_argument.
 inline void check_rejects_bad_inputs(const MixerSpec& spec) {

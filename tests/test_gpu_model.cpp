@@ -72,7 +72,7 @@ TEST_CASE("a GPU run is timed with CUDA events and records the GPU it ran on", "
   CHECK(timer->clock_name() == "cuda_event");
   DeviceArray<float> x(1 << 20);
   timer->start();
-  scale_cuda(0.5f, x.data(), x.size());
+  RowOpKernels::cuda().scale(0.5f, x.data(), x.size());
   const double ms = timer->stop_ms();
   CHECK(ms >= 0.0);
   CHECK(ms < 1000.0);

@@ -102,7 +102,7 @@ TEMPLATE_TEST_CASE("matmul through cuBLAS matches the CPU matmul in every transp
         std::vector<float> c = normal_values(shape.m * shape.n, rng);
         auto a_d = upload_rounded<TestType>(a), b_d = upload_rounded<TestType>(b), c_d = upload_rounded<TestType>(c);
         matmul_cuda(a_d.data(), b_d.data(), c_d.data(), shape);
-        matmul_cpu(a.data(), b.data(), c.data(), shape);
+        MatmulKernels::cpu().matmul(a.data(), b.data(), c.data(), shape);
         CHECK(relative_error(download_floats(c_d), c) < (std::is_same_v<TestType, float> ? 1e-5 : 1e-2));
       }
 }
@@ -120,13 +120,13 @@ TEST_CASE("layer norm forward and backward on the GPU match the CPU kernels", "[
       DeviceArray<float> x_d(x), gamma_d(gamma), beta_d(beta), dy_d(dy), dgamma_d(dgamma), dbeta_d(dbeta);
       auto y_d = poisoned<float>(rows * dim), mean_d = poisoned<float>(rows), rstd_d = poisoned<float>(rows);
       auto dx_d = poisoned<float>(rows * dim);
-      layer_norm_fwd_cuda(x_d.data(), gamma_d.data(), beta_d.data(), y_d.data(), mean_d.data(), rstd_d.data(), rows,
+      LayerNormKernels::cuda().fwd(x_d.data(), gamma_d.data(), beta_d.data(), y_d.data(), mean_d.data(), rstd_d.data(), rows,
                           dim, 1e-5f);
-      layer_norm_bwd_cuda(dy_d.data(), x_d.data(), gamma_d.data(), mean_d.data(), rstd_d.data(), dx_d.data(),
+      LayerNormKernels::cuda().bwd(dy_d.data(), x_d.data(), gamma_d.data(), mean_d.data(), rstd_d.data(), dx_d.data(),
                           dgamma_d.data(), dbeta_d.data(), rows, dim);
       std::vector<float> y(rows * dim), mean(rows), rstd(rows), dx(rows * dim);
-      layer_norm_fwd_cpu(x.data(), gamma.data(), beta.data(), y.data(), mean.data(), rstd.data(), rows, dim, 1e-5f);
-      layer_norm_bwd_cpu(dy.data(), x.data(), gamma.data(), mean.data(), rstd.data(), dx.data(), dgamma.data(),
+      LayerNormKernels::cpu().fwd(x.data(), gamma.data(), beta.data(), y.data(), mean.data(), rstd.data(), rows, dim, 1e-5f);
+      LayerNormKernels::cpu().bwd(dy.data(), x.data(), gamma.data(), mean.data(), rstd.data(), dx.data(), dgamma.data(),
                          dbeta.data(), rows, dim);
       CHECK(relative_error(y_d.download(), y) < 1e-5);
       CHECK(relative_error(rstd_d.download(), rstd) < 1e-5);
@@ -145,11 +145,11 @@ TEST_CASE("GELU, cross-entropy, argmax and AdamW on the GPU match the CPU kernel
   std::vector<float> x = normal_values(n, rng, 3.0), dy = normal_values(n, rng);
   DeviceArray<float> x_d(x), dy_d(dy);
   auto y_d = poisoned<float>(n), dx_d = poisoned<float>(n);
-  gelu_fwd_cuda(x_d.data(), y_d.data(), n);
-  gelu_bwd_cuda(x_d.data(), dy_d.data(), dx_d.data(), n);
+  GeluKernels::cuda().fwd(x_d.data(), y_d.data(), n);
+  GeluKernels::cuda().bwd(x_d.data(), dy_d.data(), dx_d.data(), n);
   std::vector<float> y(n), dx(n);
-  gelu_fwd_cpu(x.data(), y.data(), n);
-  gelu_bwd_cpu(x.data(), dy.data(), dx.data(), n);
+  GeluKernels::cpu().fwd(x.data(), y.data(), n);
+  GeluKernels::cpu().bwd(x.data(), dy.data(), dx.data(), n);
   CHECK(relative_error(y_d.download(), y) < 1e-5);
   CHECK(relative_error(dx_d.download(), dx) < 1e-5);
 
@@ -161,12 +161,12 @@ TEST_CASE("GELU, cross-entropy, argmax and AdamW on the GPU match the CPU kernel
   DeviceArray<int32_t> targets_d(targets);
   auto dlogits_d = poisoned<float>(rows * vocab);
   auto argmax_d = DeviceArray<int32_t>(rows);
-  const double loss = cross_entropy_cuda(logits_d.data(), targets_d.data(), dlogits_d.data(), rows, vocab);
-  argmax_rows_cuda(logits_d.data(), argmax_d.data(), rows, vocab);
+  const double loss = CrossEntropyKernels::cuda().loss(logits_d.data(), targets_d.data(), dlogits_d.data(), rows, vocab);
+  CrossEntropyKernels::cuda().argmax_rows(logits_d.data(), argmax_d.data(), rows, vocab);
   std::vector<float> dlogits(rows * vocab);
   std::vector<int32_t> argmax(rows);
-  const double want_loss = cross_entropy_cpu(logits.data(), targets.data(), dlogits.data(), rows, vocab);
-  argmax_rows_cpu(logits.data(), argmax.data(), rows, vocab);
+  const double want_loss = CrossEntropyKernels::cpu().loss(logits.data(), targets.data(), dlogits.data(), rows, vocab);
+  CrossEntropyKernels::cpu().argmax_rows(logits.data(), argmax.data(), rows, vocab);
   CHECK(loss == Approx(want_loss).epsilon(1e-5));
   CHECK(relative_error(dlogits_d.download(), dlogits) < 1e-5);
   CHECK(argmax_d.download() == argmax);
@@ -176,8 +176,8 @@ TEST_CASE("GELU, cross-entropy, argmax and AdamW on the GPU match the CPU kernel
   std::vector<float> param = normal_values(n, rng), grad = normal_values(n, rng), m = normal_values(n, rng, 0.1),
                      v = uniform_values(n, rng, 0.0, 0.1);
   DeviceArray<float> param_d(param), grad_d(grad), m_d(m), v_d(v);
-  adamw_update_cuda(param_d.data(), grad_d.data(), m_d.data(), v_d.data(), n, hyper);
-  adamw_update_cpu(param.data(), grad.data(), m.data(), v.data(), n, hyper);
+  AdamWKernels::cuda().update(param_d.data(), grad_d.data(), m_d.data(), v_d.data(), n, hyper);
+  AdamWKernels::cpu().update(param.data(), grad.data(), m.data(), v.data(), n, hyper);
   CHECK(relative_error(param_d.download(), param) < 1e-6);
   CHECK(relative_error(m_d.download(), m) < 1e-6);
   CHECK(relative_error(v_d.download(), v) < 1e-6);
@@ -235,12 +235,12 @@ TEST_CASE("the swish gate on the GPU matches the CPU kernels with gate rows wide
         const auto dout = normal_values(n, rng);
         DeviceArray<float> a_d(a), g_d(g), dout_d(dout);
         auto out_d = poisoned<float>(n), da_d = poisoned<float>(n), dg_d = poisoned<float>(dgate.buffer_size());
-        swish_gate_fwd_cuda(a_d.data(), g_d.data() + gate.offset, out_d.data(), rows, width, gate.stride);
-        swish_gate_bwd_cuda(a_d.data(), g_d.data() + gate.offset, dout_d.data(), da_d.data(),
+        SwishGateKernels::cuda().fwd(a_d.data(), g_d.data() + gate.offset, out_d.data(), rows, width, gate.stride);
+        SwishGateKernels::cuda().bwd(a_d.data(), g_d.data() + gate.offset, dout_d.data(), da_d.data(),
                             dg_d.data() + dgate.offset, rows, width, gate.stride, dgate.stride);
         std::vector<float> out(n), da(n), dg(dgate.buffer_size());
-        swish_gate_fwd_cpu(a.data(), g.data() + gate.offset, out.data(), rows, width, gate.stride);
-        swish_gate_bwd_cpu(a.data(), g.data() + gate.offset, dout.data(), da.data(), dg.data() + dgate.offset, rows,
+        SwishGateKernels::cpu().fwd(a.data(), g.data() + gate.offset, out.data(), rows, width, gate.stride);
+        SwishGateKernels::cpu().bwd(a.data(), g.data() + gate.offset, dout.data(), da.data(), dg.data() + dgate.offset, rows,
                            width, gate.stride, dgate.stride);
         CHECK(relative_error(out_d.download(), out) < kTolerance);
         CHECK(relative_error(da_d.download(), da) < kTolerance);
@@ -268,15 +268,15 @@ TEST_CASE("causal conv forward and backward on the GPU match the CPU kernels, st
       DeviceArray<float> x_d(x), w_d(w), bias_d(bias), dout_d(dout);
       auto out_d = poisoned<float>(rows * C), din_d = poisoned<float>(din.buffer_size());
       DeviceArray<float> dw_d(dw0), dbias_d(dbias0), dw_again(dw0), dbias_again(dbias0);
-      causal_conv1d_fwd_cuda(x_d.data() + in.offset, in.stride, w_d.data(), bias_d.data(), out_d.data(), s);
-      causal_conv1d_bwd_cuda(x_d.data() + in.offset, in.stride, w_d.data(), dout_d.data(), din_d.data() + din.offset,
+      CausalConv1dKernels::cuda().fwd(x_d.data() + in.offset, in.stride, w_d.data(), bias_d.data(), out_d.data(), s);
+      CausalConv1dKernels::cuda().bwd(x_d.data() + in.offset, in.stride, w_d.data(), dout_d.data(), din_d.data() + din.offset,
                              din.stride, dw_d.data(), dbias_d.data(), s);
-      causal_conv1d_bwd_cuda(x_d.data() + in.offset, in.stride, w_d.data(), dout_d.data(), din_d.data() + din.offset,
+      CausalConv1dKernels::cuda().bwd(x_d.data() + in.offset, in.stride, w_d.data(), dout_d.data(), din_d.data() + din.offset,
                              din.stride, dw_again.data(), dbias_again.data(), s);
 
       std::vector<float> out(rows * C), din_want(din.buffer_size()), dw(dw0), dbias(dbias0);
-      causal_conv1d_fwd_cpu(x.data() + in.offset, in.stride, w.data(), bias.data(), out.data(), s);
-      causal_conv1d_bwd_cpu(x.data() + in.offset, in.stride, w.data(), dout.data(), din_want.data() + din.offset,
+      CausalConv1dKernels::cpu().fwd(x.data() + in.offset, in.stride, w.data(), bias.data(), out.data(), s);
+      CausalConv1dKernels::cpu().bwd(x.data() + in.offset, in.stride, w.data(), dout.data(), din_want.data() + din.offset,
                             din.stride, dw.data(), dbias.data(), s);
       CHECK(relative_error(out_d.download(), out) < kTolerance);
       const auto din_got = din_d.download();
@@ -309,8 +309,8 @@ TEST_CASE("causal conv final state and decode steps on the GPU match the CPU ker
             DeviceArray<float> x_d(x), w_d(w), bias_d(bias);
             auto state_d = poisoned<float>(std::max<int64_t>(1, state_n));
             std::vector<float> state(state_n);
-            causal_conv1d_final_state_cuda(x_d.data() + offset, stride, state_d.data(), s);
-            causal_conv1d_final_state_cpu(x.data() + offset, stride, state.data(), s);
+            CausalConv1dKernels::cuda().final_state(x_d.data() + offset, stride, state_d.data(), s);
+            CausalConv1dKernels::cpu().final_state(x.data() + offset, stride, state.data(), s);
             CHECK(download_first(state_d, state_n) == state);  // a copy: bit for bit
 
             for (int step = 0; step < 3; ++step) {
@@ -319,9 +319,9 @@ TEST_CASE("causal conv final state and decode steps on the GPU match the CPU ker
               DeviceArray<float> x_t_d(x_t);
               auto out_d = poisoned<float>(batch * C);
               std::vector<float> out(batch * C);
-              causal_conv1d_decode_cuda(x_t_d.data() + offset, stride, w_d.data(), bias_d.data(), state_d.data(),
+              CausalConv1dKernels::cuda().decode(x_t_d.data() + offset, stride, w_d.data(), bias_d.data(), state_d.data(),
                                         out_d.data(), s);
-              causal_conv1d_decode_cpu(x_t.data() + offset, stride, w.data(), bias.data(), state.data(), out.data(), s);
+              CausalConv1dKernels::cpu().decode(x_t.data() + offset, stride, w.data(), bias.data(), state.data(), out.data(), s);
               CHECK(relative_error(out_d.download(), out) < kTolerance);
               CHECK(download_first(state_d, state_n) == state);
             }
@@ -340,27 +340,27 @@ TEST_CASE("row ops on the GPU match the CPU versions at odd sizes", "[gpu][model
 
       std::vector<float> want = y;
       for (size_t i = 0; i < want.size(); ++i) want[i] += 0.5f * x[i];
-      axpy_cuda(0.5f, dx.data(), dy.data(), rows * width);
+      RowOpKernels::cuda().axpy(0.5f, dx.data(), dy.data(), rows * width);
       CHECK(relative_error(dy.download(), want) < 1e-6);
 
-      add_bias_rows_cpu(bias.data(), want.data(), rows, width);
-      add_bias_rows_cuda(dbias.data(), dy.data(), rows, width);
+      RowOpKernels::cpu().add_bias_rows(bias.data(), want.data(), rows, width);
+      RowOpKernels::cuda().add_bias_rows(dbias.data(), dy.data(), rows, width);
       CHECK(relative_error(dy.download(), want) < 1e-6);
 
       std::vector<float> want_grad = bias;
-      bias_grad_rows_cpu(x.data(), want_grad.data(), rows, width);
-      bias_grad_rows_cuda(dx.data(), dbias.data(), rows, width);
+      RowOpKernels::cpu().bias_grad_rows(x.data(), want_grad.data(), rows, width);
+      RowOpKernels::cuda().bias_grad_rows(dx.data(), dbias.data(), rows, width);
       CHECK(relative_error(dbias.download(), want_grad) < 1e-5);
 
-      CHECK(sum_of_squares_cuda(dx.data(), rows * width) == Approx(sum_of_squares_cpu(x.data(), rows * width)));
+      CHECK(RowOpKernels::cuda().sum_of_squares(dx.data(), rows * width) == Approx(RowOpKernels::cpu().sum_of_squares(x.data(), rows * width)));
 
       // Rows into a wider strided buffer (the KV cache layout).
       const int64_t stride = width + 3;
       std::vector<float> want_rows(rows * stride, 0.0f);
-      copy_rows_cpu(x.data(), width, want_rows.data(), stride, rows, width);
+      RowOpKernels::cpu().copy_rows(x.data(), width, want_rows.data(), stride, rows, width);
       DeviceArray<float> rows_out(rows * stride);
       rows_out.fill_bytes(0);
-      copy_rows_cuda(dx.data(), width, rows_out.data(), stride, rows, width);
+      RowOpKernels::cuda().copy_rows(dx.data(), width, rows_out.data(), stride, rows, width);
       CHECK(relative_error(rows_out.download(), want_rows) == 0.0);
     }
 }
@@ -379,15 +379,15 @@ TEST_CASE("embedding lookup and its gradients on the GPU match the CPU versions"
       DeviceArray<int32_t> d_ids(ids);
 
       std::vector<float> want(rows * width);
-      embedding_gather_cpu(table.data(), ids.data(), want.data(), rows, width);
-      embedding_gather_cuda(d_table.data(), d_ids.data(), d_out.data(), rows, width);
+      EmbeddingKernels::cpu().gather(table.data(), ids.data(), want.data(), rows, width);
+      EmbeddingKernels::cuda().gather(d_table.data(), d_ids.data(), d_out.data(), rows, width);
       CHECK(relative_error(d_out.download(), want) == 0.0);
 
       const HostRowGroups groups = group_rows_by_id(ids.data(), rows, vocab);
       DeviceArray<int32_t> order(groups.order), begin(groups.begin), target(groups.target);
       std::vector<float> want_grad = table;
-      embedding_grad_cpu(dout.data(), groups.view(), want_grad.data(), width);
-      embedding_grad_cuda(d_dout.data(), {order.data(), begin.data(), target.data(), groups.view().groups},
+      EmbeddingKernels::cpu().grad(dout.data(), groups.view(), want_grad.data(), width);
+      EmbeddingKernels::cuda().grad(d_dout.data(), {order.data(), begin.data(), target.data(), groups.view().groups},
                           d_table.data(), width);
       CHECK(relative_error(d_table.download(), want_grad) < 1e-6);
 
@@ -395,11 +395,11 @@ TEST_CASE("embedding lookup and its gradients on the GPU match the CPU versions"
       const int64_t seq_len = rows / batch;
       std::vector<float> pos = normal_values(seq_len * width, rng), want_pos = pos, with_pos = want;
       DeviceArray<float> d_pos(pos);
-      add_position_rows_cpu(pos.data(), with_pos.data(), batch, seq_len, width);
-      add_position_rows_cuda(d_pos.data(), d_out.data(), batch, seq_len, width);
+      EmbeddingKernels::cpu().add_position_rows(pos.data(), with_pos.data(), batch, seq_len, width);
+      EmbeddingKernels::cuda().add_position_rows(d_pos.data(), d_out.data(), batch, seq_len, width);
       CHECK(relative_error(d_out.download(), with_pos) < 1e-6);
-      position_grad_cpu(dout.data(), want_pos.data(), batch, seq_len, width);
-      position_grad_cuda(d_dout.data(), d_pos.data(), batch, seq_len, width);
+      EmbeddingKernels::cpu().position_grad(dout.data(), want_pos.data(), batch, seq_len, width);
+      EmbeddingKernels::cuda().position_grad(d_dout.data(), d_pos.data(), batch, seq_len, width);
       CHECK(relative_error(d_pos.download(), want_pos) < 1e-6);
     }
 }

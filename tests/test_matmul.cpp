@@ -46,7 +46,7 @@ TEST_CASE("matmul matches a naive product for every transpose combination at odd
         auto a = random_vector(s.m * s.k, rng);
         auto b = random_vector(s.k * s.n, rng);
         std::vector<float> c(static_cast<size_t>(s.m * s.n), 99.0f);
-        matmul_cpu(a.data(), b.data(), c.data(), s);
+        MatmulKernels::cpu().matmul(a.data(), b.data(), c.data(), s);
         auto expected = naive_matmul(a, b, s);
         INFO("m=" << s.m << " n=" << s.n << " k=" << s.k << " ta=" << ta << " tb=" << tb);
         for (size_t i = 0; i < c.size(); ++i) REQUIRE(c[i] == Approx(expected[i]).margin(1e-4).epsilon(1e-4));
@@ -60,7 +60,7 @@ TEST_CASE("matmul with accumulate adds to the existing output") {
   auto a = random_vector(s.m * s.k, rng);
   auto b = random_vector(s.k * s.n, rng);
   std::vector<float> c(static_cast<size_t>(s.m * s.n), 1.5f);
-  matmul_cpu(a.data(), b.data(), c.data(), s);
+  MatmulKernels::cpu().matmul(a.data(), b.data(), c.data(), s);
   auto expected = naive_matmul(a, b, s);
   for (size_t i = 0; i < c.size(); ++i) REQUIRE(c[i] == Approx(expected[i] + 1.5f).margin(1e-4));
 }
@@ -72,9 +72,9 @@ TEST_CASE("matmul gives bit-identical results with one thread and with two") {
   auto b = random_vector(s.k * s.n, rng);
   std::vector<float> one(static_cast<size_t>(s.m * s.n)), two(one.size());
   set_num_threads(1);
-  matmul_cpu(a.data(), b.data(), one.data(), s);
+  MatmulKernels::cpu().matmul(a.data(), b.data(), one.data(), s);
   set_num_threads(2);
-  matmul_cpu(a.data(), b.data(), two.data(), s);
+  MatmulKernels::cpu().matmul(a.data(), b.data(), two.data(), s);
   set_num_threads(0);
   REQUIRE(one == two);
 }

@@ -3,6 +3,8 @@
 // new backend is checked here the moment its registry line exists.
 #include <catch2/catch.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "models/mixer_registry.h"
 #include "tests/mixer_checks.h"
@@ -53,6 +55,7 @@ TEST_CASE("every registered backend passes the conformance checks at its default
       const MixerSpec spec = make_spec(info.name, 16, 2, nlohmann::json::object(), 3);
       check_mixer_gradients(spec, 2, 9, 71);
       check_forward_matches_decode(spec, 2, 9, 72);
+      check_cache_snapshot_continues_identically(spec, 2, 7, 4, 75);
       check_thread_count_independence(spec, 3, 40, 73);
       check_backward_accumulates(spec, 2, 5, 74);
       check_initialisation_is_seeded(spec);
@@ -83,4 +86,17 @@ TEST_CASE("every backend refuses an empty decode cache and one made for another 
       CHECK_THROWS_WITH(mixer->step(random_tensor({1, 16}, rng), y, *cache),
                         Catch::Contains("mixer '" + info.name + "': decode input has batch 1, cache was made for 2"));
     }
+}
+
+TEST_CASE("a snapshot of every kind of decode cache continues bit for bit, variants and wrappers included",
+          "[registry][conformance]") {
+  for (const auto& [kind, params] : std::vector<std::pair<const char*, nlohmann::json>>{
+           {"linear", {{"short_conv", 3}}},
+           {"sparse", {{"pattern", "block_topk"}, {"block_size", 3}, {"top_k", 1}}},
+           {"sliding_window", {{"window", 3}}},
+           {"gla", {{"decay", "scalar"}}},
+           {"delta", {{"gated", true}}},
+           {"ssm", {{"d_state", 4}, {"head_dim", 4}}}}) {
+    check_cache_snapshot_continues_identically(make_spec(kind, 16, 2, params, 3), 2, 8, 5, 76);
+  }
 }

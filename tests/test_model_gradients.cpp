@@ -83,7 +83,7 @@ TEST_CASE("cross-entropy gradient matches finite differences and the loss is the
   Tensor logits = random_tensor({rows, vocab}, rng, 2.0);
   std::vector<int32_t> targets{0, 10, 3, 3, 7};
   Tensor dlogits({rows, vocab});
-  const double loss = cross_entropy_cpu(logits.data(), targets.data(), dlogits.data(), rows, vocab);
+  const double loss = CrossEntropyKernels::cpu().loss(logits.data(), targets.data(), dlogits.data(), rows, vocab);
   double expected = 0;
   for (int64_t r = 0; r < rows; ++r) {
     double z = 0;
@@ -92,7 +92,7 @@ TEST_CASE("cross-entropy gradient matches finite differences and the loss is the
   }
   REQUIRE(loss == Approx(expected / rows).epsilon(1e-6));
   check_gradient(
-      "logits", logits, dlogits, [&] { return cross_entropy_cpu(logits.data(), targets.data(), nullptr, rows, vocab); },
+      "logits", logits, dlogits, [&] { return CrossEntropyKernels::cpu().loss(logits.data(), targets.data(), nullptr, rows, vocab); },
       rng);
 }
 
@@ -105,7 +105,7 @@ TEST_CASE("AdamW matches a scalar transcription of the PyTorch update") {
   for (int step = 1; step <= 5; ++step) {
     const float g = 0.3f * step - 0.7f;
     h.step = step;
-    adamw_update_cpu(&p, &g, &m, &v, 1, h);
+    AdamWKernels::cpu().update(&p, &g, &m, &v, 1, h);
     // torch.optim.AdamW: decay first (p *= 1 - lr*wd), then the Adam step.
     md = 0.9 * md + 0.1 * g;
     vd = 0.999 * vd + 0.001 * g * g;

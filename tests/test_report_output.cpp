@@ -157,11 +157,12 @@ TEST_CASE("report --run takes latest, a run id, FILE.db and FILE.db:RUN like com
   CHECK_THAT(missing.output, Contains("no run 99"));
 }
 
-TEST_CASE("list backends shows each backend's parameters, and every --help has an example") {
+TEST_CASE("list backends shows each backend's parameters with their defaults, and every --help has an example") {
   const auto r = testing::run_seqbench("list backends");
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.output, Contains("sliding_window") && Contains("parameters: window,") &&
-                           Contains("feature_map, normalize") && Contains("short_conv=K"));
+  CHECK_THAT(r.output, Contains("sliding_window") && Contains("window = 16") && Contains("feature_map = \"elu\"") &&
+                           Contains("gated = false") && Contains("d_state = 16") && Contains("top_k = 2") &&
+                           Contains("short_conv = K"));
   for (const std::string& command : {"", "list", "run", "report", "compare", "gate", "dataset", "dataset export", "score"}) {
     INFO(command);
     const auto help = testing::run_seqbench(command + " --help");

@@ -44,16 +44,25 @@ void init_decay(const MixerSpec& spec, Param& a_log, Param& dt_bias) {
 
 }  // namespace
 
+const MixerParamTable& delta_params() {
+  static const MixerParamTable table{
+      {"gated", false, "Gated DeltaNet: a data-dependent decay a_t on the state (Yang, Kautz & Hatamizadeh 2024)"},
+      {"chunk_size", 64, "tokens between the states the training form saves for backward"},
+      {"use_short_conv", false, "accepted as false only (fla's name); use \"short_conv\": K for a conv"}};
+  return table;
+}
+
 DeltaRuleMixer::DeltaRuleMixer(const MixerSpec& spec)
     : Mixer(spec),
       kernels_(kernels_for<DeltaRuleKernels>(spec.device)),
       gate_kernels_(kernels_for<DeltaRuleGateKernels>(spec.device)) {
   validate_mixer_shape(spec);
-  check_mixer_params(spec, {"gated", "chunk_size", "use_short_conv"});
-  gated_ = mixer_param_bool(spec, "gated", false);
-  options_.chunk_size = mixer_param_int(spec, "chunk_size", 64);
+  const MixerParamTable& table = delta_params();
+  check_mixer_params(spec, table);
+  gated_ = mixer_param_bool(spec, table, "gated");
+  options_.chunk_size = mixer_param_int(spec, table, "chunk_size");
   if (options_.chunk_size < 1) bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
-  if (mixer_param_bool(spec, "use_short_conv", false))
+  if (mixer_param_bool(spec, table, "use_short_conv"))
     bad_param(spec,
               "use_short_conv true is not supported (expected false); the generic param \"short_conv\": K "
               "puts a causal conv of width K in front of any mixer");
@@ -72,6 +81,7 @@ DeltaRuleMixer::DeltaRuleMixer(const MixerSpec& spec)
     place_param(a_log_, spec.device);
     place_param(dt_bias_, spec.device);
   }
+  set_state_size({heads * int64_t{spec.head_dim()} * spec.head_dim()});  // S per head, whatever the length
   add_params(params_of({&wq_, &wk_, &wv_, &wb_, &wo_}));
   if (gated_) {
     add_params(wa_.params());
@@ -180,11 +190,6 @@ void DeltaRuleMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
 
 std::string DeltaRuleMixer::unsupported(int64_t batch, int64_t seq_len) const {
   return kernels_.unsupported(shape_for(batch, seq_len));
-}
-
-size_t DeltaRuleMixer::state_bytes(int seq_len) const {
-  const size_t dh = static_cast<size_t>(spec_.head_dim());
-  return static_cast<size_t>(spec_.n_heads) * dh * dh * sizeof(float);
 }
 
 }  // namespace seqbench

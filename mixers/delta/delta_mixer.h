@@ -1,7 +1,7 @@
 // DeltaNet (Schlag et al. 2021; Yang et al. 2024) and Gated DeltaNet (Yang, Kautz & Hatamizadeh
 // 2024) as one mixer backend: q, k, v, o projections to d_model, q and k L2-normalised per head,
 // b_t = sigmoid(x W_b^T) per head; gated adds a_t = exp(-exp(A_log) softplus(x W_a^T + dt_bias)).
-// The kernels of kernels/delta_rule/ train with the chunk-checkpointed recurrence and decode with
+// The kernels of delta_rule.h train with the chunk-checkpointed recurrence and decode with
 // a fixed state of n_heads x head_dim x head_dim floats per sequence.
 //
 // As in fla's layers, minus what sits outside the delta rule itself: no short convolution or SiLU
@@ -20,8 +20,12 @@
 #include "models/head_state_cache.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 
 namespace seqbench {
+
+// The params this backend accepts, with their defaults and meanings.
+const MixerParamTable& delta_params();
 
 // state [batch, n_heads, head_dim (k), head_dim (v)]: S^T of each sequence and head.
 class DeltaRuleMixer : public Mixer {
@@ -29,14 +33,10 @@ class DeltaRuleMixer : public Mixer {
   // Throws std::invalid_argument on unknown or malformed params, or on bad sizes.
   explicit DeltaRuleMixer(const MixerSpec& spec);
 
-  // With a cache, forward() starts the cached sequences afresh and leaves in it the state after
-  // their last position.
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  // n_heads * head_dim * head_dim floats, whatever the length.
-  size_t state_bytes(int seq_len) const override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
   bool gated() const { return gated_; }

@@ -37,36 +37,14 @@ struct DeltaRuleOptions {
 // Saved states per (batch, head): ceil(seq_len / chunk_size).
 int64_t delta_rule_checkpoint_count(const DeltaRuleShape& shape, const DeltaRuleOptions& options);
 
-// Forward from a zero state. log_decay null means ungated (a_t = 1). checkpoints, when non-null,
-// [batch, heads, checkpoint_count, key_dim, value_dim], receives the state before each chunk
-// (what backward needs); final_state, when non-null, the state after the last token.
-void delta_rule_fwd_cpu(const float* q, const float* k, const float* v, const float* beta, const float* log_decay,
-                        float* out, float* checkpoints, float* final_state, const DeltaRuleShape& shape,
-                        const DeltaRuleOptions& options);
-
-// Exact backward from the forward's checkpoints; gradients overwritten. dlog_decay is ignored
-// (may be null) when log_decay is null.
-void delta_rule_bwd_cpu(const float* q, const float* k, const float* v, const float* beta, const float* log_decay,
-                        const float* checkpoints, const float* dout, float* dq, float* dk, float* dv, float* dbeta,
-                        float* dlog_decay, const DeltaRuleShape& shape, const DeltaRuleOptions& options);
-
-// One token per (batch, head), the state updated in place: q_t, k_t [batch, heads, key_dim];
-// v_t, out_t [batch, heads, value_dim]; beta_t, log_decay_t [batch, heads] (log_decay_t may be
-// null). shape.seq_len is ignored.
-void delta_rule_decode_cpu(const float* q_t, const float* k_t, const float* v_t, const float* beta_t,
-                           const float* log_decay_t, float* state, float* out_t, const DeltaRuleShape& shape);
-
-// The same on the GPU (device pointers, fp32), the exact recurrence with the CPU's layouts and
+// cuda(): the same on the GPU (device pointers, fp32), the exact recurrence with the CPU's layouts and
 // checkpoints (the two devices' passes can be mixed). One thread block (up to 512 threads) per
 // (batch, head) scans time over its [Dk, Dv] state, in shared memory when it fits beside the per-token
 // vectors under the device's opt-in limit (128 x 128 on any sm_80+ GPU, up to 225 x 225 on sm_90),
 // otherwise in global memory. Every reduction runs in a fixed order, so results repeat bit for bit.
-// Limits (delta_rule_cuda_limits): Dk and Dv in [1, 256], B * H < 2^31. Backward allocates its
+// Limits (cuda().unsupported): Dk and Dv in [1, 256], B * H < 2^31. Backward allocates its
 // workspace per call unless given one (delta_rule_bwd_workspace_floats).
 constexpr int64_t kDeltaRuleCudaMaxHeadDim = 256;
-void delta_rule_fwd_cuda(const float* q, const float* k, const float* v, const float* beta, const float* log_decay,
-                         float* out, float* checkpoints, float* final_state, const DeltaRuleShape& shape,
-                         const DeltaRuleOptions& options);
 // Floats of scratch the backward needs: per (batch, head), the recomputed states of one span, the span
 // start states of one chunk, and the state gradient when it does not fit in shared memory.
 int64_t delta_rule_bwd_workspace_floats(const DeltaRuleShape& shape, const DeltaRuleOptions& options);
@@ -74,21 +52,27 @@ void delta_rule_bwd_cuda(const float* q, const float* k, const float* v, const f
                          const float* checkpoints, const float* dout, float* dq, float* dk, float* dv, float* dbeta,
                          float* dlog_decay, const DeltaRuleShape& shape, const DeltaRuleOptions& options,
                          float* workspace);
-void delta_rule_bwd_cuda(const float* q, const float* k, const float* v, const float* beta, const float* log_decay,
-                         const float* checkpoints, const float* dout, float* dq, float* dk, float* dv, float* dbeta,
-                         float* dlog_decay, const DeltaRuleShape& shape, const DeltaRuleOptions& options);
-void delta_rule_decode_cuda(const float* q_t, const float* k_t, const float* v_t, const float* beta_t,
-                            const float* log_decay_t, float* state, float* out_t, const DeltaRuleShape& shape);
-std::string delta_rule_cuda_limits(const DeltaRuleShape& shape);
 
 struct DeltaRuleKernels {
   static constexpr const char* kFamily = "delta_rule";
-  static const DeltaRuleKernels& cpu();
-  static const DeltaRuleKernels& cuda();
+  static const DeltaRuleKernels& cpu();   // the CPU reference kernels (delta_rule_cpu.cpp)
+  static const DeltaRuleKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&delta_rule_fwd_cpu) fwd;
-  decltype(&delta_rule_bwd_cpu) bwd;
-  decltype(&delta_rule_decode_cpu) decode;
+  // Forward from a zero state. log_decay null means ungated (a_t = 1). checkpoints, when non-null,
+  // [batch, heads, checkpoint_count, key_dim, value_dim], receives the state before each chunk
+  // (what backward needs); final_state, when non-null, the state after the last token.
+  void (*fwd)(const float* q, const float* k, const float* v, const float* beta, const float* log_decay, float* out,
+              float* checkpoints, float* final_state, const DeltaRuleShape& shape, const DeltaRuleOptions& options);
+  // Exact backward from the forward's checkpoints; gradients overwritten. dlog_decay is ignored
+  // (may be null) when log_decay is null.
+  void (*bwd)(const float* q, const float* k, const float* v, const float* beta, const float* log_decay,
+              const float* checkpoints, const float* dout, float* dq, float* dk, float* dv, float* dbeta,
+              float* dlog_decay, const DeltaRuleShape& shape, const DeltaRuleOptions& options);
+  // One token per (batch, head), the state updated in place: q_t, k_t [batch, heads, key_dim];
+  // v_t, out_t [batch, heads, value_dim]; beta_t, log_decay_t [batch, heads] (log_decay_t may be
+  // null). shape.seq_len is ignored.
+  void (*decode)(const float* q_t, const float* k_t, const float* v_t, const float* beta_t, const float* log_decay_t,
+                 float* state, float* out_t, const DeltaRuleShape& shape);
   ShapeCheck<DeltaRuleShape> unsupported;
 };
 

@@ -1,5 +1,5 @@
 // (Gated) delta rule S_t = a_t S_{t-1} (I - b_t k_t k_t^T) + b_t v_t k_t^T, o_t = S_t q_t: exact recurrence with
-// chunk checkpoints and BPTT backward (see the header); checked against tests/test_delta.cpp's naive recurrence.
+// chunk checkpoints and BPTT backward (see the header); checked against test_delta.cpp's naive recurrence.
 #include "mixers/delta/delta_rule.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // (Gated) delta rule S_t = a_t S_{t-1} (I - b_t k_t k_t^T) + b_t v_t k_t^T, o_t = S_t q_t: the exact recurrence,
-// one block per (batch, head), chunk checkpoints and BPTT backward; checked against delta_rule_cpu.h in
-// tests/test_gpu_delta.cpp.
+// one block per (batch, head), chunk checkpoints and BPTT backward; checked against the CPU kernels in
+// test_gpu_delta.cpp.
 #include <algorithm>
 #include <climits>
 #include <stdexcept>

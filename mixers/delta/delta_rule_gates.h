@@ -11,45 +11,28 @@
 
 namespace seqbench {
 
-// y = x / sqrt(sum x^2 + eps) over each row of `width`; x, y: [rows, width].
-void l2_normalize_rows_fwd_cpu(const float* x, float* y, int64_t rows, int64_t width, float eps);
-// dx = r (dy - y (y . dy)) with r = 1 / sqrt(|x|^2 + eps), recomputed from x; dx overwritten.
-void l2_normalize_rows_bwd_cpu(const float* x, const float* dy, float* dx, int64_t rows, int64_t width, float eps);
-
-void sigmoid_fwd_cpu(const float* x, float* y, int64_t n);
-// From the forward's output: dx = dy y (1 - y); dx overwritten.
-void sigmoid_bwd_cpu(const float* y, const float* dy, float* dx, int64_t n);
-
-// log_decay[r, h] = -exp(a_log[h]) * softplus(x[r, h] + dt_bias[h]); x, log_decay: [rows, heads].
-void gated_decay_fwd_cpu(const float* x, const float* a_log, const float* dt_bias, float* log_decay, int64_t rows,
-                         int64_t heads);
-// dx overwritten; da_log and ddt_bias [heads] accumulated (summed over rows in a fixed order, so
-// the result does not depend on the thread count).
-void gated_decay_bwd_cpu(const float* x, const float* a_log, const float* dt_bias, const float* dlog_decay, float* dx,
-                         float* da_log, float* ddt_bias, int64_t rows, int64_t heads);
-
-// The same on the GPU (device pointers, fp32); the parameter gradients of gated_decay_bwd_cuda are
+// cuda(): the same on the GPU (device pointers, fp32); the parameter gradients of the gated decay are
 // summed in a fixed order (deterministic).
-void l2_normalize_rows_fwd_cuda(const float* x, float* y, int64_t rows, int64_t width, float eps);
-void l2_normalize_rows_bwd_cuda(const float* x, const float* dy, float* dx, int64_t rows, int64_t width, float eps);
-void sigmoid_fwd_cuda(const float* x, float* y, int64_t n);
-void sigmoid_bwd_cuda(const float* y, const float* dy, float* dx, int64_t n);
-void gated_decay_fwd_cuda(const float* x, const float* a_log, const float* dt_bias, float* log_decay, int64_t rows,
-                          int64_t heads);
-void gated_decay_bwd_cuda(const float* x, const float* a_log, const float* dt_bias, const float* dlog_decay, float* dx,
-                          float* da_log, float* ddt_bias, int64_t rows, int64_t heads);
 
 struct DeltaRuleGateKernels {
   static constexpr const char* kFamily = "delta_rule_gates";
-  static const DeltaRuleGateKernels& cpu();
-  static const DeltaRuleGateKernels& cuda();
+  static const DeltaRuleGateKernels& cpu();   // the CPU reference kernels (delta_rule_gates_cpu.cpp)
+  static const DeltaRuleGateKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&l2_normalize_rows_fwd_cpu) l2_normalize_fwd;
-  decltype(&l2_normalize_rows_bwd_cpu) l2_normalize_bwd;
-  decltype(&sigmoid_fwd_cpu) sigmoid_fwd;
-  decltype(&sigmoid_bwd_cpu) sigmoid_bwd;
-  decltype(&gated_decay_fwd_cpu) gated_decay_fwd;
-  decltype(&gated_decay_bwd_cpu) gated_decay_bwd;
+  // y = x / sqrt(sum x^2 + eps) over each row of `width`; x, y: [rows, width].
+  void (*l2_normalize_fwd)(const float* x, float* y, int64_t rows, int64_t width, float eps);
+  // dx = r (dy - y (y . dy)) with r = 1 / sqrt(|x|^2 + eps), recomputed from x; dx overwritten.
+  void (*l2_normalize_bwd)(const float* x, const float* dy, float* dx, int64_t rows, int64_t width, float eps);
+  void (*sigmoid_fwd)(const float* x, float* y, int64_t n);
+  // From the forward's output: dx = dy y (1 - y); dx overwritten.
+  void (*sigmoid_bwd)(const float* y, const float* dy, float* dx, int64_t n);
+  // log_decay[r, h] = -exp(a_log[h]) * softplus(x[r, h] + dt_bias[h]); x, log_decay: [rows, heads].
+  void (*gated_decay_fwd)(const float* x, const float* a_log, const float* dt_bias, float* log_decay, int64_t rows,
+                          int64_t heads);
+  // dx overwritten; da_log and ddt_bias [heads] accumulated (summed over rows in a fixed order, so
+  // the result does not depend on the thread count).
+  void (*gated_decay_bwd)(const float* x, const float* a_log, const float* dt_bias, const float* dlog_decay, float* dx,
+                          float* da_log, float* ddt_bias, int64_t rows, int64_t heads);
 };
 
 }  // namespace seqbench

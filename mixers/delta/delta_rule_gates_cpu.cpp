@@ -1,5 +1,5 @@
 // L2 row normalisation, sigmoid and the Gated DeltaNet decay g = -exp(A_log) softplus(x + dt_bias), with
-// exact backward passes; checked by finite differences in tests/test_delta.cpp.
+// exact backward passes; checked by finite differences in test_delta.cpp.
 #include "mixers/delta/delta_rule_gates.h"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // y = x / sqrt(|x|^2 + eps) per row, b = sigmoid(x), g = -exp(A_log) softplus(x + dt_bias), and exact backward
-// passes (fixed-order sums for dA_log, ddt_bias); checked against delta_rule_gates.h in tests/test_gpu_delta.cpp.
+// passes (fixed-order sums for dA_log, ddt_bias); checked against delta_rule_gates.h in test_gpu_delta.cpp.
 #include <algorithm>
 #include <stdexcept>
 #include <string>

@@ -1,5 +1,5 @@
 // Row operations on the delta rule's [Dk, Dv] state matrices (S^T, its gradient): a = M^T x sums of
-// rows, and row dot products kept as eight lane sums; checked directly and through the kernels in tests/test_delta.cpp.
+// rows, and row dot products kept as eight lane sums; checked directly and through the kernels in test_delta.cpp.
 #pragma once
 #include <algorithm>
 #include <cstdint>

@@ -74,7 +74,7 @@ DeltaInputs<float> random_inputs(const DeltaRuleShape& s, Rng& rng, bool gated) 
   for (auto* qk : {&in.q, &in.k}) {
     qk->resize(static_cast<size_t>(rows * s.key_dim));
     for (float& x : *qk) x = static_cast<float>(rng.normal());
-    l2_normalize_rows_fwd_cpu(qk->data(), qk->data(), rows, s.key_dim, 0.0f);
+    DeltaRuleGateKernels::cpu().l2_normalize_fwd(qk->data(), qk->data(), rows, s.key_dim, 0.0f);
   }
   in.v.resize(static_cast<size_t>(rows * s.value_dim));
   for (float& x : in.v) x = static_cast<float>(rng.normal());
@@ -97,7 +97,7 @@ KernelRun run_forward(const DeltaInputs<float>& in, const DeltaRuleShape& s, con
   run.checkpoints.resize(
       static_cast<size_t>(s.batch * s.heads * delta_rule_checkpoint_count(s, o) * s.key_dim * s.value_dim));
   run.final_state.resize(static_cast<size_t>(s.batch * s.heads * s.key_dim * s.value_dim));
-  delta_rule_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), decay_or_null(in), run.out.data(),
+  DeltaRuleKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), decay_or_null(in), run.out.data(),
                      run.checkpoints.data(), run.final_state.data(), s, o);
   return run;
 }
@@ -159,7 +159,7 @@ TEST_CASE("delta rule backward matches finite differences of the naive recurrenc
       DeltaInputs<float> grad{std::vector<float>(in.q.size()), std::vector<float>(in.k.size()),
                               std::vector<float>(in.v.size()), std::vector<float>(in.beta.size()),
                               std::vector<float>(in.log_decay.size())};
-      delta_rule_bwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), decay_or_null(in),
+      DeltaRuleKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), decay_or_null(in),
                          run.checkpoints.data(), dout.data(), grad.q.data(), grad.k.data(), grad.v.data(),
                          grad.beta.data(), gated ? grad.log_decay.data() : nullptr, s, o);
 
@@ -203,7 +203,7 @@ TEST_CASE("delta rule backward gives the same gradients whatever span it recompu
   auto gradients = [&](const DeltaRuleOptions& o) {
     const KernelRun fwd = run_forward(in, s, o);
     std::vector<float> dq(in.q.size()), dk(in.k.size()), dv(in.v.size()), db(in.beta.size()), dg(db.size());
-    delta_rule_bwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), in.log_decay.data(),
+    DeltaRuleKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), in.log_decay.data(),
                        fwd.checkpoints.data(), dout.data(), dq.data(), dk.data(), dv.data(), db.data(), dg.data(), s,
                        o);
     return std::vector<std::vector<float>>{dq, dk, dv, db, dg};
@@ -253,7 +253,7 @@ TEST_CASE("delta rule decode continues the forward's final state token by token"
         std::copy_n(in.beta.begin() + row, H, beta_t.begin() + b * H);
         if (gated) std::copy_n(in.log_decay.begin() + row, H, g_t.begin() + b * H);
       }
-      delta_rule_decode_cpu(q_t.data(), k_t.data(), v_t.data(), beta_t.data(), gated ? g_t.data() : nullptr,
+      DeltaRuleKernels::cpu().decode(q_t.data(), k_t.data(), v_t.data(), beta_t.data(), gated ? g_t.data() : nullptr,
                             state.data(), o_t.data(), s);
       for (int64_t b = 0; b < s.batch; ++b)
         for (int64_t c = 0; c < H * V; ++c) {
@@ -300,7 +300,7 @@ TEST_CASE("delta rule gates compute l2 norm, sigmoid and decay with exact deriva
   const Tensor x = random_tensor({rows, width}, rng);
   const Tensor r = random_tensor({rows, width}, rng);
   Tensor y({rows, width}), dx({rows, width});
-  l2_normalize_rows_fwd_cpu(x.data(), y.data(), rows, width, 1e-6f);
+  DeltaRuleGateKernels::cpu().l2_normalize_fwd(x.data(), y.data(), rows, width, 1e-6f);
   for (int64_t i = 0; i < rows; ++i) {
     double norm2 = 0.0, x2 = 0.0;
     for (int64_t j = 0; j < width; ++j) {
@@ -309,35 +309,35 @@ TEST_CASE("delta rule gates compute l2 norm, sigmoid and decay with exact deriva
     }
     CHECK(norm2 == Approx(x2 / (x2 + 1e-6)).epsilon(1e-6));
   }
-  l2_normalize_rows_bwd_cpu(x.data(), r.data(), dx.data(), rows, width, 1e-6f);
+  DeltaRuleGateKernels::cpu().l2_normalize_bwd(x.data(), r.data(), dx.data(), rows, width, 1e-6f);
   Tensor probe = x;
   auto l2_loss = [&] {
-    l2_normalize_rows_fwd_cpu(probe.data(), y.data(), rows, width, 1e-6f);
+    DeltaRuleGateKernels::cpu().l2_normalize_fwd(probe.data(), y.data(), rows, width, 1e-6f);
     return weighted_sum(y, r);
   };
   testing::check_gradient("l2 norm input", probe, dx, l2_loss, rng);
 
   const std::vector<float> z{-30.0f, -2.0f, 0.0f, 0.5f, 40.0f};
   std::vector<float> sig(z.size()), dsig(z.size());
-  sigmoid_fwd_cpu(z.data(), sig.data(), 5);
+  DeltaRuleGateKernels::cpu().sigmoid_fwd(z.data(), sig.data(), 5);
   for (size_t i = 0; i < z.size(); ++i) CHECK(sig[i] == Approx(1.0 / (1.0 + std::exp(-static_cast<double>(z[i])))));
   const std::vector<float> ones(z.size(), 1.0f);
-  sigmoid_bwd_cpu(sig.data(), ones.data(), dsig.data(), 5);
+  DeltaRuleGateKernels::cpu().sigmoid_bwd(sig.data(), ones.data(), dsig.data(), 5);
   CHECK(dsig[2] == Approx(0.25));
 
   Tensor a = random_tensor({gate_rows, heads}, rng, 3.0), a_log = random_tensor({heads}, rng),
          dt_bias = random_tensor({heads}, rng);
   const Tensor dg = random_tensor({gate_rows, heads}, rng);
   Tensor g({gate_rows, heads}), da({gate_rows, heads}), da_log({heads}), ddt_bias({heads});
-  gated_decay_fwd_cpu(a.data(), a_log.data(), dt_bias.data(), g.data(), gate_rows, heads);
+  DeltaRuleGateKernels::cpu().gated_decay_fwd(a.data(), a_log.data(), dt_bias.data(), g.data(), gate_rows, heads);
   for (int64_t i = 0; i < g.numel(); ++i) {
     const double zi = static_cast<double>(a[i]) + dt_bias[i % heads];
     CHECK(g[i] == Approx(-std::exp(static_cast<double>(a_log[i % heads])) * std::log1p(std::exp(zi))).epsilon(1e-5));
   }
-  gated_decay_bwd_cpu(a.data(), a_log.data(), dt_bias.data(), dg.data(), da.data(), da_log.data(), ddt_bias.data(),
+  DeltaRuleGateKernels::cpu().gated_decay_bwd(a.data(), a_log.data(), dt_bias.data(), dg.data(), da.data(), da_log.data(), ddt_bias.data(),
                       gate_rows, heads);
   auto decay_loss = [&] {
-    gated_decay_fwd_cpu(a.data(), a_log.data(), dt_bias.data(), g.data(), gate_rows, heads);
+    DeltaRuleGateKernels::cpu().gated_decay_fwd(a.data(), a_log.data(), dt_bias.data(), g.data(), gate_rows, heads);
     return weighted_sum(g, dg);
   };
   testing::check_gradient("decay input", a, da, decay_loss, rng);
@@ -386,7 +386,7 @@ TEST_CASE("delta kernels give bit-identical results with 1 and 2 threads", "[del
     set_num_threads(threads);
     KernelRun fwd = run_forward(in, s, o);
     std::vector<float> dq(in.q.size()), dk(in.k.size()), dv(in.v.size()), db(in.beta.size()), dg(db.size());
-    delta_rule_bwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), in.log_decay.data(),
+    DeltaRuleKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), in.log_decay.data(),
                        fwd.checkpoints.data(), dout.data(), dq.data(), dk.data(), dv.data(), db.data(), dg.data(), s,
                        o);
     return std::vector<std::vector<float>>{fwd.out, fwd.final_state, dq, dk, dv, db, dg};

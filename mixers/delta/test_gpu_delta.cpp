@@ -28,8 +28,8 @@ DeltaData random_delta_data(const DeltaRuleShape& s, int64_t tokens, Rng& rng, b
   DeltaData d;
   d.q = normal_values(rows * s.key_dim, rng);
   d.k = normal_values(rows * s.key_dim, rng);
-  l2_normalize_rows_fwd_cpu(d.q.data(), d.q.data(), rows, s.key_dim, 0.0f);
-  l2_normalize_rows_fwd_cpu(d.k.data(), d.k.data(), rows, s.key_dim, 0.0f);
+  DeltaRuleGateKernels::cpu().l2_normalize_fwd(d.q.data(), d.q.data(), rows, s.key_dim, 0.0f);
+  DeltaRuleGateKernels::cpu().l2_normalize_fwd(d.k.data(), d.k.data(), rows, s.key_dim, 0.0f);
   d.v = normal_values(rows * s.value_dim, rng);
   d.beta = uniform_values(rows, rng, 0.05, 0.95);
   if (gated) d.log_decay = uniform_values(rows, rng, -1.0, -0.01);
@@ -92,17 +92,17 @@ TEST_CASE("delta rule forward on the GPU matches the CPU kernel, checkpoints and
         const DeviceDelta g(d);
         auto out = poisoned<float>(d.v.size()), ckpt = poisoned<float>(checkpoint_floats(s, o));
         auto fin = poisoned<float>(state_floats(s));
-        delta_rule_fwd_cuda(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), out.data(), ckpt.data(),
+        DeltaRuleKernels::cuda().fwd(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), out.data(), ckpt.data(),
                             fin.data(), s, o);
         std::vector<float> want_out(d.v.size()), want_ckpt(ckpt.size()), want_fin(fin.size());
-        delta_rule_fwd_cpu(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), want_out.data(),
+        DeltaRuleKernels::cpu().fwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), want_out.data(),
                            want_ckpt.data(), want_fin.data(), s, o);
         CHECK(relative_error(out.download(), want_out) < 1e-4);
         CHECK(relative_error(ckpt.download(), want_ckpt) < 1e-4);
         CHECK(relative_error(fin.download(), want_fin) < 1e-4);
         // Without checkpoints or final state the output is the same, bit for bit.
         auto bare = poisoned<float>(d.v.size());
-        delta_rule_fwd_cuda(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), bare.data(), nullptr, nullptr,
+        DeltaRuleKernels::cuda().fwd(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), bare.data(), nullptr, nullptr,
                             s, o);
         CHECK(bitwise_equal(bare.download(), out.download()));
       }
@@ -124,17 +124,17 @@ TEST_CASE("delta rule backward on the GPU matches the CPU kernel at every chunk 
           const DeltaData d = random_delta_data(s, s.seq_len, rng, gated);
           const std::vector<float> dout = normal_values(static_cast<int64_t>(d.v.size()), rng);
           std::vector<float> out(d.v.size()), ckpt(checkpoint_floats(s, o));
-          delta_rule_fwd_cpu(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), out.data(), ckpt.data(),
+          DeltaRuleKernels::cpu().fwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), out.data(), ckpt.data(),
                              nullptr, s, o);
           const DeviceDelta g(d);
           const DeviceArray<float> ckpt_d(ckpt), dout_d(dout);
           const int64_t nk = d.q.size(), nv = d.v.size(), rows = d.beta.size();
           auto dq = poisoned<float>(nk), dk = poisoned<float>(nk), dv = poisoned<float>(nv);
           auto db = poisoned<float>(rows), dg = poisoned<float>(rows);
-          delta_rule_bwd_cuda(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), ckpt_d.data(),
+          DeltaRuleKernels::cuda().bwd(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), ckpt_d.data(),
                               dout_d.data(), dq.data(), dk.data(), dv.data(), db.data(), dg.data(), s, o);
           std::vector<float> want_dq(nk), want_dk(nk), want_dv(nv), want_db(rows), want_dg(rows);
-          delta_rule_bwd_cpu(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), ckpt.data(), dout.data(),
+          DeltaRuleKernels::cpu().bwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), ckpt.data(), dout.data(),
                              want_dq.data(), want_dk.data(), want_dv.data(), want_db.data(), want_dg.data(), s, o);
           CHECK(relative_error(dq.download(), want_dq) < 1e-4);
           CHECK(relative_error(dk.download(), want_dk) < 1e-4);
@@ -171,10 +171,10 @@ TEST_CASE("delta rule decode on the GPU updates the state and output as the CPU 
         const DeltaData t = random_delta_data(s, 1, rng, gated);
         const DeviceDelta g(t);
         auto out = poisoned<float>(t.v.size());
-        delta_rule_decode_cuda(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), state_d.data(), out.data(),
+        DeltaRuleKernels::cuda().decode(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), state_d.data(), out.data(),
                                s);
         std::vector<float> want(t.v.size());
-        delta_rule_decode_cpu(t.q.data(), t.k.data(), t.v.data(), t.beta.data(), t.decay(), state.data(), want.data(),
+        DeltaRuleKernels::cpu().decode(t.q.data(), t.k.data(), t.v.data(), t.beta.data(), t.decay(), state.data(), want.data(),
                               s);
         CHECK(relative_error(out.download(), want) < 1e-4);
         CHECK(relative_error(state_d.download(), state) < 1e-4);
@@ -187,13 +187,13 @@ TEST_CASE("delta rule CUDA kernels reject head dims beyond their limit and bad o
   SKIP_WITHOUT_GPU();
   DeltaRuleOptions o;
   CHECK_THROWS_WITH(
-      delta_rule_fwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, {1, 4, 1, 257, 8}, o),
+      DeltaRuleKernels::cuda().fwd(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, {1, 4, 1, 257, 8}, o),
       Catch::Contains("key_dim") && Catch::Contains("257"));
   CHECK_THROWS_WITH(
-      delta_rule_decode_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, {1, 0, 1, 8, 300}),
+      DeltaRuleKernels::cuda().decode(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, {1, 0, 1, 8, 300}),
       Catch::Contains("value_dim") && Catch::Contains("300"));
   o.chunk_size = 0;
-  CHECK_THROWS_AS(delta_rule_bwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+  CHECK_THROWS_AS(DeltaRuleKernels::cuda().bwd(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
                                       nullptr, nullptr, nullptr, {1, 4, 1, 8, 8}, o),
                   std::invalid_argument);
 }
@@ -208,15 +208,15 @@ TEST_CASE("l2 row normalisation on the GPU matches the CPU kernel, in place too"
       const std::vector<float> x = normal_values(rows * width, rng), dy = normal_values(rows * width, rng);
       const DeviceArray<float> x_d(x), dy_d(dy);
       auto y = poisoned<float>(x.size()), dx = poisoned<float>(x.size());
-      l2_normalize_rows_fwd_cuda(x_d.data(), y.data(), rows, width, 1e-6f);
-      l2_normalize_rows_bwd_cuda(x_d.data(), dy_d.data(), dx.data(), rows, width, 1e-6f);
+      DeltaRuleGateKernels::cuda().l2_normalize_fwd(x_d.data(), y.data(), rows, width, 1e-6f);
+      DeltaRuleGateKernels::cuda().l2_normalize_bwd(x_d.data(), dy_d.data(), dx.data(), rows, width, 1e-6f);
       std::vector<float> want_y(x.size()), want_dx(x.size());
-      l2_normalize_rows_fwd_cpu(x.data(), want_y.data(), rows, width, 1e-6f);
-      l2_normalize_rows_bwd_cpu(x.data(), dy.data(), want_dx.data(), rows, width, 1e-6f);
+      DeltaRuleGateKernels::cpu().l2_normalize_fwd(x.data(), want_y.data(), rows, width, 1e-6f);
+      DeltaRuleGateKernels::cpu().l2_normalize_bwd(x.data(), dy.data(), want_dx.data(), rows, width, 1e-6f);
       CHECK(relative_error(y.download(), want_y) < 1e-5);
       CHECK(relative_error(dx.download(), want_dx) < 1e-5);
       DeviceArray<float> in_place(x);
-      l2_normalize_rows_fwd_cuda(in_place.data(), in_place.data(), rows, width, 1e-6f);
+      DeltaRuleGateKernels::cuda().l2_normalize_fwd(in_place.data(), in_place.data(), rows, width, 1e-6f);
       CHECK(bitwise_equal(in_place.download(), y.download()));
     }
 }
@@ -232,12 +232,12 @@ TEST_CASE("sigmoid on the GPU matches the CPU kernel, saturated inputs included"
     const std::vector<float> dy = normal_values(n, rng);
     const DeviceArray<float> x_d(x), dy_d(dy);
     auto y = poisoned<float>(n), dx = poisoned<float>(n);
-    sigmoid_fwd_cuda(x_d.data(), y.data(), n);
-    sigmoid_bwd_cuda(y.data(), dy_d.data(), dx.data(), n);
+    DeltaRuleGateKernels::cuda().sigmoid_fwd(x_d.data(), y.data(), n);
+    DeltaRuleGateKernels::cuda().sigmoid_bwd(y.data(), dy_d.data(), dx.data(), n);
     std::vector<float> want_y(n), want_dx(n);
-    sigmoid_fwd_cpu(x.data(), want_y.data(), n);
+    DeltaRuleGateKernels::cpu().sigmoid_fwd(x.data(), want_y.data(), n);
     const std::vector<float> y_host = y.download();
-    sigmoid_bwd_cpu(y_host.data(), dy.data(), want_dx.data(), n);  // at the GPU's y: checks the backward alone
+    DeltaRuleGateKernels::cpu().sigmoid_bwd(y_host.data(), dy.data(), want_dx.data(), n);  // at the GPU's y: checks the backward alone
     CHECK(relative_error(y_host, want_y) < 1e-5);
     CHECK(relative_error(dx.download(), want_dx) < 1e-5);
   }
@@ -257,12 +257,12 @@ TEST_CASE("gated decay on the GPU matches the CPU kernel and sums its parameter 
       const DeviceArray<float> a_d(a_log), dt_d(dt_bias), x_d(x), dg_d(dg);
       auto g = poisoned<float>(x.size()), dx = poisoned<float>(x.size());
       DeviceArray<float> da(da0), ddt(ddt0);
-      gated_decay_fwd_cuda(x_d.data(), a_d.data(), dt_d.data(), g.data(), rows, heads);
-      gated_decay_bwd_cuda(x_d.data(), a_d.data(), dt_d.data(), dg_d.data(), dx.data(), da.data(), ddt.data(), rows,
+      DeltaRuleGateKernels::cuda().gated_decay_fwd(x_d.data(), a_d.data(), dt_d.data(), g.data(), rows, heads);
+      DeltaRuleGateKernels::cuda().gated_decay_bwd(x_d.data(), a_d.data(), dt_d.data(), dg_d.data(), dx.data(), da.data(), ddt.data(), rows,
                            heads);
       std::vector<float> want_g(x.size()), want_dx(x.size()), want_da = da0, want_ddt = ddt0;
-      gated_decay_fwd_cpu(x.data(), a_log.data(), dt_bias.data(), want_g.data(), rows, heads);
-      gated_decay_bwd_cpu(x.data(), a_log.data(), dt_bias.data(), dg.data(), want_dx.data(), want_da.data(),
+      DeltaRuleGateKernels::cpu().gated_decay_fwd(x.data(), a_log.data(), dt_bias.data(), want_g.data(), rows, heads);
+      DeltaRuleGateKernels::cpu().gated_decay_bwd(x.data(), a_log.data(), dt_bias.data(), dg.data(), want_dx.data(), want_da.data(),
                           want_ddt.data(), rows, heads);
       CHECK(relative_error(g.download(), want_g) < 1e-5);
       CHECK(relative_error(dx.download(), want_dx) < 1e-5);
@@ -270,7 +270,7 @@ TEST_CASE("gated decay on the GPU matches the CPU kernel and sums its parameter 
       CHECK(relative_error(ddt.download(), want_ddt) < 1e-4);
 
       DeviceArray<float> da2(da0), ddt2(ddt0);
-      gated_decay_bwd_cuda(x_d.data(), a_d.data(), dt_d.data(), dg_d.data(), dx.data(), da2.data(), ddt2.data(), rows,
+      DeltaRuleGateKernels::cuda().gated_decay_bwd(x_d.data(), a_d.data(), dt_d.data(), dg_d.data(), dx.data(), da2.data(), ddt2.data(), rows,
                            heads);
       CHECK(bitwise_equal(da2.download(), da.download()));
       CHECK(bitwise_equal(ddt2.download(), ddt.download()));

@@ -28,49 +28,35 @@ struct GlaOptions {
 
 int64_t gla_num_chunks(int64_t seq_len, int64_t chunk_size);
 
-// Chunked forward. chunk_states [B, H, num_chunks, Dk, Dv] receives the state at the start of each
-// chunk (what backward reads instead of recomputing); final_state [B, H, Dk, Dv], when non-null, the
-// state after the last position.
-void gla_fwd_cpu(const float* q, const float* k, const float* v, const float* log_decay, float* out,
-                 float* chunk_states, float* final_state, const GlaShape& shape, const GlaOptions& options);
-
-// Exact backward of the chunked form, one reverse pass over the chunks carrying dL/dS. The decay
-// gradient uses dL/dB_t = q_t * dq_t - k_t * dk_t for the cumulative log decay B_t (GLA, Sec. 4.3),
-// summed backwards in time. dq, dk, dv, dlog_decay are overwritten; dlog_decay may be null.
-void gla_bwd_cpu(const float* q, const float* k, const float* v, const float* log_decay, const float* chunk_states,
-                 const float* dout, float* dq, float* dk, float* dv, float* dlog_decay, const GlaShape& shape,
-                 const GlaOptions& options);
-
-// One token per (batch, head): S = diag(exp(g)) S + k v^T, out = scale * S^T q. q_t, k_t: [B, H, Dk];
-// v_t, out_t: [B, H, Dv]; log_decay_t: [B, H, decay_width]; state: [B, H, Dk, Dv]. shape.seq_len is
-// ignored.
-void gla_decode_cpu(const float* q_t, const float* k_t, const float* v_t, const float* log_decay_t, float* state,
-                    float* out_t, const GlaShape& shape, const GlaOptions& options);
-
-// The same three on the GPU (device pointers, fp32). Each value column of S evolves on its own, so
+// cuda(): the same three on the GPU (device pointers, fp32). Each value column of S evolves on its own, so
 // one block scans time for one (batch, head) and a tile of 32 value columns, its [Dk x 32] slice of S
-// in registers. Limits (gla_cuda_limits): Dk <= 256 for forward and backward; decode needs
+// in registers. Limits (cuda().unsupported): Dk <= 256 for forward and backward; decode needs
 // 3 Dk + Dv <= 12288 (its vectors live in shared memory); B * H < 2^31. chunk_states has the CPU
 // meaning for options.chunk_size. Deterministic: every sum runs in a fixed order (no atomics).
 // Backward allocates ceil(Dv / 32) partial copies of dq and dk when Dv > 32.
 constexpr int64_t kGlaCudaMaxKeyDim = 256;
-void gla_fwd_cuda(const float* q, const float* k, const float* v, const float* log_decay, float* out,
-                  float* chunk_states, float* final_state, const GlaShape& shape, const GlaOptions& options);
-void gla_bwd_cuda(const float* q, const float* k, const float* v, const float* log_decay, const float* chunk_states,
-                  const float* dout, float* dq, float* dk, float* dv, float* dlog_decay, const GlaShape& shape,
-                  const GlaOptions& options);
-void gla_decode_cuda(const float* q_t, const float* k_t, const float* v_t, const float* log_decay_t, float* state,
-                     float* out_t, const GlaShape& shape, const GlaOptions& options);
-std::string gla_cuda_limits(const GlaShape& shape, const GlaOptions& options);
 
 struct GlaKernels {
   static constexpr const char* kFamily = "gla";
-  static const GlaKernels& cpu();
-  static const GlaKernels& cuda();
+  static const GlaKernels& cpu();   // the CPU reference kernels (gla_cpu.cpp)
+  static const GlaKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&gla_fwd_cpu) fwd;
-  decltype(&gla_bwd_cpu) bwd;
-  decltype(&gla_decode_cpu) decode;
+  // Chunked forward. chunk_states [B, H, num_chunks, Dk, Dv] receives the state at the start of each
+  // chunk (what backward reads instead of recomputing); final_state [B, H, Dk, Dv], when non-null, the
+  // state after the last position.
+  void (*fwd)(const float* q, const float* k, const float* v, const float* log_decay, float* out, float* chunk_states,
+              float* final_state, const GlaShape& shape, const GlaOptions& options);
+  // Exact backward of the chunked form, one reverse pass over the chunks carrying dL/dS. The decay
+  // gradient uses dL/dB_t = q_t * dq_t - k_t * dk_t for the cumulative log decay B_t (GLA, Sec. 4.3),
+  // summed backwards in time. dq, dk, dv, dlog_decay are overwritten; dlog_decay may be null.
+  void (*bwd)(const float* q, const float* k, const float* v, const float* log_decay, const float* chunk_states,
+              const float* dout, float* dq, float* dk, float* dv, float* dlog_decay, const GlaShape& shape,
+              const GlaOptions& options);
+  // One token per (batch, head): S = diag(exp(g)) S + k v^T, out = scale * S^T q. q_t, k_t: [B, H, Dk];
+  // v_t, out_t: [B, H, Dv]; log_decay_t: [B, H, decay_width]; state: [B, H, Dk, Dv]. shape.seq_len is
+  // ignored.
+  void (*decode)(const float* q_t, const float* k_t, const float* v_t, const float* log_decay_t, float* state,
+                 float* out_t, const GlaShape& shape, const GlaOptions& options);
   ShapeCheck<GlaShape, GlaOptions> unsupported;
 };
 

@@ -1,7 +1,7 @@
 // One chunk of one head of gated linear attention (GLA, Yang et al. 2023, Sec. 4, chunkwise form):
 // with c_t = g_{t0} + ... + g_t inside the chunk, the intra-chunk scores
 // A_ts = scale sum_i q_t[i] k_s[i] e^{c_t[i] - c_s[i]} (s <= t) and the decay factors the carried
-// state needs. Checked through gla_fwd_cpu / gla_bwd_cpu against a plain recurrence in tests/test_gla.cpp.
+// state needs. Checked through gla_fwd_cpu / gla_bwd_cpu against a plain recurrence in test_gla.cpp.
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "mixers/gla/gla.h"
+#include "mixers/gla/gla_cuda_internal.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/current_stream.cuh"
 #include "ops/cuda/launch_grid.cuh"
@@ -22,7 +23,6 @@ constexpr int kTileCols = 32, kRowGroups = 8, kThreads = kTileCols * kRowGroups;
 // Time steps staged in shared memory per round: one output per thread when the round's columns are summed.
 constexpr int kSlab = kThreads / kTileCols;
 constexpr int kMaxGridYZ = 65535;
-constexpr int64_t kDecodeSharedFloats = 48 * 1024 / sizeof(float);  // decode keeps q, k, decay and v in shared memory
 
 // Steps of a round when `remaining` are left in scan order.
 __device__ __forceinline__ int round_steps(int64_t remaining) {
@@ -279,35 +279,7 @@ __global__ void scalar_decay_grad_kernel(const float* q, const float* k, const f
   if (lane == 0 && d.seq_len > 0) dg[x.g_base] = 0.0f;
 }
 
-// One block per (batch, head): S = diag(e^g) S + k v^T, out = scale S^T q; a thread per value column.
-__global__ void gla_decode_kernel(const float* q, const float* k, const float* v, const float* g, float* state,
-                                  float* out, int K, int V, bool channel, float scale) {
-  extern __shared__ float smem[];
-  float* q_s = smem;
-  float* k_s = q_s + K;
-  float* decay_s = k_s + K;
-  float* v_s = decay_s + K;
-  const int64_t bh = blockIdx.x;
-  for (int i = threadIdx.x; i < K; i += blockDim.x) {
-    q_s[i] = q[bh * K + i];
-    k_s[i] = k[bh * K + i];
-    decay_s[i] = expf(g[bh * (channel ? K : 1) + (channel ? i : 0)]);
-  }
-  for (int j = threadIdx.x; j < V; j += blockDim.x) v_s[j] = v[bh * V + j];
-  __syncthreads();
-  float* S = state + bh * K * V;
-  for (int j = threadIdx.x; j < V; j += blockDim.x) {
-    float acc = 0.0f;
-    for (int i = 0; i < K; ++i) {
-      const float s = decay_s[i] * S[static_cast<int64_t>(i) * V + j] + k_s[i] * v_s[j];
-      S[static_cast<int64_t>(i) * V + j] = s;
-      acc += q_s[i] * s;
-    }
-    out[bh * V + j] = scale * acc;
-  }
-}
-
-// The GPU's limits for the scans (forward, backward) and for decode; "" where a shape fits.
+// The GPU's limits for the scans (forward, backward); "" where a shape fits.
 std::string scan_limits(const GlaShape& s) {
   if (s.key_dim > kGlaCudaMaxKeyDim)
     return "key_dim must be <= " + std::to_string(kGlaCudaMaxKeyDim) + " on the GPU, got " + std::to_string(s.key_dim);
@@ -317,25 +289,12 @@ std::string scan_limits(const GlaShape& s) {
   return {};
 }
 
-std::string decode_limits(const GlaShape& s) {
-  if (3 * s.key_dim + s.value_dim > kDecodeSharedFloats)
-    return "3 * key_dim + value_dim must be <= " + std::to_string(kDecodeSharedFloats) +
-           " for decode on the GPU, got " + std::to_string(3 * s.key_dim + s.value_dim);
-  if (s.batch * s.heads > int64_t{0x7fffffff})
-    return "batch * heads must be < 2^31, got " + std::to_string(s.batch * s.heads);
-  return {};
-}
-
-// As gla_cpu.cpp checks its calls, plus the GPU's limits. Decode, like gla_decode_cpu, ignores
-// chunk_size and seq_len.
-void check_gla_call(const GlaShape& s, const GlaOptions& o, const char* who, bool scan) {
-  if (scan && o.chunk_size < 1)
+// As gla_cpu.cpp checks its calls, plus the GPU's scan limits.
+void check_gla_call(const GlaShape& s, const GlaOptions& o, const char* who) {
+  if (o.chunk_size < 1)
     throw std::invalid_argument(std::string(who) + ": chunk_size must be >= 1, got " + std::to_string(o.chunk_size));
-  if (s.batch < 0 || (scan && s.seq_len < 0) || s.heads < 1 || s.key_dim < 1 || s.value_dim < 1)
-    throw std::invalid_argument(std::string(who) + ": bad shape batch=" + std::to_string(s.batch) +
-                                " seq_len=" + std::to_string(s.seq_len) + " heads=" + std::to_string(s.heads) +
-                                " key_dim=" + std::to_string(s.key_dim) + " value_dim=" + std::to_string(s.value_dim));
-  const std::string limit = scan ? scan_limits(s) : decode_limits(s);
+  check_gla_shape(s, who, true);
+  const std::string limit = scan_limits(s);
   if (!limit.empty()) throw std::invalid_argument(std::string(who) + ": " + limit);
 }
 
@@ -371,7 +330,7 @@ unsigned column_tiles(const GlaShape& s) { return static_cast<unsigned>((s.value
 void gla_fwd_cuda(const float* q, const float* k, const float* v, const float* log_decay, float* out,
                   float* chunk_states, float* final_state, const GlaShape& s, const GlaOptions& o) {
   const cudaStream_t stream = current_stream();
-  check_gla_call(s, o, "gla_fwd_cuda", true);
+  check_gla_call(s, o, "gla_fwd_cuda");
   if (!chunk_states) throw std::invalid_argument("gla_fwd_cuda: chunk_states buffer is required");
   if (s.batch == 0) return;
   const GlaDims d = dims_of(s, o);
@@ -387,7 +346,7 @@ void gla_bwd_cuda(const float* q, const float* k, const float* v, const float* l
                   const float* dout, float* dq, float* dk, float* dv, float* dlog_decay, const GlaShape& s,
                   const GlaOptions& o) {
   const cudaStream_t stream = current_stream();
-  check_gla_call(s, o, "gla_bwd_cuda", true);
+  check_gla_call(s, o, "gla_bwd_cuda");
   if (s.batch == 0 || s.seq_len == 0) return;
   const GlaDims d = dims_of(s, o);
   const unsigned tiles = column_tiles(s);
@@ -426,21 +385,9 @@ void gla_bwd_cuda(const float* q, const float* k, const float* v, const float* l
   cudaCheckLaunch();
 }
 
-void gla_decode_cuda(const float* q_t, const float* k_t, const float* v_t, const float* log_decay_t, float* state,
-                     float* out_t, const GlaShape& s, const GlaOptions& o) {
-  const cudaStream_t stream = current_stream();
-  check_gla_call(s, o, "gla_decode_cuda", false);
-  const size_t smem = static_cast<size_t>(3 * s.key_dim + s.value_dim) * sizeof(float);
-  if (s.batch == 0) return;
-  gla_decode_kernel<<<static_cast<unsigned>(s.batch * s.heads), 128, smem, stream>>>(
-      q_t, k_t, v_t, log_decay_t, state, out_t, static_cast<int>(s.key_dim), static_cast<int>(s.value_dim),
-      s.channel_decay, o.scale);
-  cudaCheckLaunch();
-}
-
 std::string gla_cuda_limits(const GlaShape& shape, const GlaOptions& options) {
   const std::string scan = scan_limits(shape);
-  return scan.empty() ? decode_limits(shape) : scan;
+  return scan.empty() ? gla_decode_limits(shape) : scan;
 }
 
 const GlaKernels& GlaKernels::cuda() {

@@ -45,25 +45,36 @@ GlaDecay parse_gla_decay(const std::string& name) {
   throw std::invalid_argument("unknown decay '" + name + "'; known decays: channel, scalar, fixed");
 }
 
+const MixerParamTable& gla_params() {
+  static const MixerParamTable table{
+      {"decay", "channel", "channel (GLA, per key channel), scalar (one per head, SSD-style) or fixed (RetNet)"},
+      {"gate_logit_normalizer", 16.0, "tau in alpha = sigmoid(logits)^(1/tau) (GLA's value)"},
+      {"gate_rank", 16, "rank of the channel decay's low-rank projection"},
+      {"normalize_output", true, "a per-head LayerNorm of the output (GLA, RetNet's GroupNorm)"},
+      {"output_gate", true, "o * silu(W_r x) (GLA eq. 5)"},
+      {"chunk_size", 64, "tokens per chunk of the training form"}};
+  return table;
+}
+
 GlaMixer::GlaMixer(const MixerSpec& spec)
     : Mixer(spec),
       kernels_(kernels_for<GlaKernels>(spec.device)),
       decay_kernels_(kernels_for<LogSigmoidDecayKernels>(spec.device)) {
   validate_mixer_shape(spec);
-  check_mixer_params(spec,
-                     {"decay", "gate_logit_normalizer", "gate_rank", "normalize_output", "output_gate", "chunk_size"});
+  const MixerParamTable& table = gla_params();
+  check_mixer_params(spec, table);
   try {
-    decay_ = parse_gla_decay(mixer_param_string(spec, "decay", "channel"));
+    decay_ = parse_gla_decay(mixer_param_string(spec, table, "decay"));
   } catch (const std::invalid_argument& e) {
     bad_param(spec, e.what());
   }
-  tau_ = static_cast<float>(mixer_param_double(spec, "gate_logit_normalizer", 16.0));
+  tau_ = static_cast<float>(mixer_param_double(spec, table, "gate_logit_normalizer"));
   if (!(tau_ > 0.0f)) bad_param(spec, "gate_logit_normalizer must be > 0, got " + std::to_string(tau_));
-  const int rank = mixer_param_int(spec, "gate_rank", 16);
+  const int rank = mixer_param_int(spec, table, "gate_rank");
   if (rank < 1) bad_param(spec, "gate_rank must be >= 1, got " + std::to_string(rank));
-  normalize_ = mixer_param_bool(spec, "normalize_output", true);
-  output_gate_ = mixer_param_bool(spec, "output_gate", true);
-  options_.chunk_size = mixer_param_int(spec, "chunk_size", 64);
+  normalize_ = mixer_param_bool(spec, table, "normalize_output");
+  output_gate_ = mixer_param_bool(spec, table, "output_gate");
+  options_.chunk_size = mixer_param_int(spec, table, "chunk_size");
   if (options_.chunk_size < 1) bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
   options_.scale = 1.0f / std::sqrt(static_cast<float>(spec.head_dim()));
 
@@ -86,6 +97,7 @@ GlaMixer::GlaMixer(const MixerSpec& spec)
   norm_bias_ = Tensor({dh}, spec.device);
   norm_dgain_ = Tensor({dh}, spec.device);
   norm_dbias_ = Tensor({dh}, spec.device);
+  set_state_size({spec.n_heads * dh * dh});  // S per head, whatever the length
   add_params(params_of({&wq_, &wk_, &wv_, &wo_}));
   if (output_gate_) add_params(w_gate_.params());
   if (decay_ == GlaDecay::channel) add_params(w_decay_down_.params());
@@ -257,11 +269,6 @@ void GlaMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
 
 std::string GlaMixer::unsupported(int64_t batch, int64_t seq_len) const {
   return kernels_.unsupported(shape_for(batch, seq_len), options_);
-}
-
-size_t GlaMixer::state_bytes(int seq_len) const {
-  const size_t dh = static_cast<size_t>(spec_.head_dim());
-  return static_cast<size_t>(spec_.n_heads) * dh * dh * sizeof(float);
 }
 
 }  // namespace seqbench

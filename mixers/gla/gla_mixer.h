@@ -1,7 +1,7 @@
 // Gated linear attention mixer: GLA (Yang et al. 2023) with a per-key-channel data-dependent decay,
 // Gated RetNet / Mamba-2 SSD style with one data-dependent scalar decay per head, or RetNet (Sun
 // et al. 2023) with a fixed decay gamma_h = 1 - 2^(-5-h). Per head S is [head_dim, head_dim];
-// training uses the chunked kernels of kernels/gated_linear_attention/, decode the recurrence.
+// training uses the chunked kernels of gla.h, decode the recurrence.
 //
 // params: decay "channel" | "scalar" | "fixed" (default "channel"): alpha_t = sigmoid(W_up W_down x_t
 // + b)^(1/tau) with a rank-`gate_rank` projection (GLA), sigmoid(w_h . x_t + b_h)^(1/tau), or
@@ -19,11 +19,13 @@
 #include "models/head_state_cache.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 
 namespace seqbench {
 
 enum class GlaDecay { channel, scalar, fixed };
 GlaDecay parse_gla_decay(const std::string& name);  // std::invalid_argument listing the known ones
+const MixerParamTable& gla_params();
 
 // state [batch, n_heads, head_dim, head_dim] = sum_s (product of later decays) k_s v_s^T.
 class GlaMixer : public Mixer {
@@ -31,14 +33,10 @@ class GlaMixer : public Mixer {
   // Throws std::invalid_argument on unknown params or decay modes, or on bad sizes.
   explicit GlaMixer(const MixerSpec& spec);
 
-  // With a cache, forward() starts the cached sequences afresh and leaves in it the state after
-  // their last position.
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  // n_heads * head_dim * head_dim floats, whatever the length.
-  size_t state_bytes(int seq_len) const override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
   GlaDecay decay() const { return decay_; }

@@ -10,20 +10,14 @@
 
 namespace seqbench {
 
-void log_sigmoid_decay_fwd_cpu(const float* z, float* log_decay, int64_t n, float tau);
-// dz overwritten.
-void log_sigmoid_decay_bwd_cpu(const float* z, const float* dlog_decay, float* dz, int64_t n, float tau);
-
-void log_sigmoid_decay_fwd_cuda(const float* z, float* log_decay, int64_t n, float tau);
-void log_sigmoid_decay_bwd_cuda(const float* z, const float* dlog_decay, float* dz, int64_t n, float tau);
-
 struct LogSigmoidDecayKernels {
   static constexpr const char* kFamily = "log_sigmoid_decay";
-  static const LogSigmoidDecayKernels& cpu();
-  static const LogSigmoidDecayKernels& cuda();
+  static const LogSigmoidDecayKernels& cpu();   // the CPU reference kernels (log_sigmoid_decay_cpu.cpp)
+  static const LogSigmoidDecayKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&log_sigmoid_decay_fwd_cpu) fwd;
-  decltype(&log_sigmoid_decay_bwd_cpu) bwd;
+  void (*fwd)(const float* z, float* log_decay, int64_t n, float tau);
+  // dz overwritten.
+  void (*bwd)(const float* z, const float* dlog_decay, float* dz, int64_t n, float tau);
 };
 
 }  // namespace seqbench

@@ -99,7 +99,7 @@ KernelRun run_forward(const GlaInputs& in, const GlaShape& s, const GlaOptions& 
   r.chunk_states.resize(
       static_cast<size_t>(s.batch * s.heads * gla_num_chunks(s.seq_len, o.chunk_size) * s.key_dim * s.value_dim));
   r.final_state.resize(static_cast<size_t>(s.batch * s.heads * s.key_dim * s.value_dim));
-  gla_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), r.out.data(), r.chunk_states.data(),
+  GlaKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), r.out.data(), r.chunk_states.data(),
               r.final_state.data(), s, o);
   return r;
 }
@@ -209,7 +209,7 @@ TEST_CASE("chunked gated linear attention stays finite under decays far beyond f
   const auto expected = reference_gla(widen(in.q), widen(in.k), widen(in.v), widen(in.g), s, 1.0);
   CHECK(worst_error(r.out, expected) < 1e-5);
   std::vector<float> dq(in.q.size()), dk(in.k.size()), dv(in.v.size()), dg(in.g.size());
-  gla_bwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), r.chunk_states.data(), r.out.data(), dq.data(),
+  GlaKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), r.chunk_states.data(), r.out.data(), dq.data(),
               dk.data(), dv.data(), dg.data(), s, o);
   for (const auto* grad : {&dq, &dk, &dv, &dg})
     for (float e : *grad) REQUIRE(std::isfinite(e));
@@ -232,7 +232,7 @@ TEST_CASE("chunked gated linear attention backward matches finite differences of
         for (auto& e : dout) e = static_cast<float>(rng.normal());
         const KernelRun r = run_forward(in, s, o);
         std::vector<float> dq(in.q.size()), dk(in.k.size()), dv(in.v.size()), dg(in.g.size());
-        gla_bwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), r.chunk_states.data(), dout.data(), dq.data(),
+        GlaKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), r.chunk_states.data(), dout.data(), dq.data(),
                     dk.data(), dv.data(), dg.data(), s, o);
 
         std::vector<std::vector<double>> args{widen(in.q), widen(in.k), widen(in.v), widen(in.g)};
@@ -280,7 +280,7 @@ TEST_CASE("gated linear attention decode steps reproduce the chunked forward", "
         std::copy(in.v.begin() + row * dv, in.v.begin() + (row + H) * dv, v_t.begin() + b * H * dv);
         std::copy(in.g.begin() + row * dg, in.g.begin() + (row + H) * dg, g_t.begin() + b * H * dg);
       }
-      gla_decode_cpu(q_t.data(), k_t.data(), v_t.data(), g_t.data(), state.data(), o_t.data(), s, o);
+      GlaKernels::cpu().decode(q_t.data(), k_t.data(), v_t.data(), g_t.data(), state.data(), o_t.data(), s, o);
       for (int64_t b = 0; b < s.batch; ++b) {
         INFO("t=" << t << " b=" << b);
         const std::vector<float> got(o_t.begin() + b * H * dv, o_t.begin() + (b + 1) * H * dv);
@@ -305,7 +305,7 @@ TEST_CASE("gated linear attention kernels give bit-identical results on 1 and 2 
       set_num_threads(threads);
       KernelRun r = run_forward(in, s, o);
       std::vector<float> dq(in.q.size()), dk(in.k.size()), dv(in.v.size()), dg(in.g.size());
-      gla_bwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), r.chunk_states.data(), dout.data(), dq.data(),
+      GlaKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), r.chunk_states.data(), dout.data(), dq.data(),
                   dk.data(), dv.data(), dg.data(), s, o);
       return std::vector<std::vector<float>>{r.out, r.final_state, dq, dk, dv, dg};
     };
@@ -321,8 +321,8 @@ TEST_CASE("log-sigmoid decay and the swish gate have exact derivatives", "[gla][
   const std::vector<float> up{0.3f, -1.1f, 0.8f, 1.4f, -0.6f, 2.0f, 0.9f};
   const size_t n = z.size();
   std::vector<float> g(n), dz(n);
-  log_sigmoid_decay_fwd_cpu(z.data(), g.data(), static_cast<int64_t>(n), 16.0f);
-  log_sigmoid_decay_bwd_cpu(z.data(), up.data(), dz.data(), static_cast<int64_t>(n), 16.0f);
+  LogSigmoidDecayKernels::cpu().fwd(z.data(), g.data(), static_cast<int64_t>(n), 16.0f);
+  LogSigmoidDecayKernels::cpu().bwd(z.data(), up.data(), dz.data(), static_cast<int64_t>(n), 16.0f);
   auto log_sigmoid = [](double x) { return -std::log1p(std::exp(-x)); };
   for (size_t i = 0; i < n; ++i) {
     INFO("z=" << z[i]);
@@ -336,8 +336,8 @@ TEST_CASE("log-sigmoid decay and the swish gate have exact derivatives", "[gla][
   const std::vector<float> a{0.5f, -1.5f, 2.0f, 0.25f}, dout{1.0f, -0.7f, 0.4f, 1.3f};
   const std::vector<float> gate{-2.0f, 0.3f, 99.0f, 1.7f, -0.1f, 99.0f};
   std::vector<float> out(4), da(4), dgate(6, 0.0f);
-  swish_gate_fwd_cpu(a.data(), gate.data(), out.data(), 2, 2, 3);
-  swish_gate_bwd_cpu(a.data(), gate.data(), dout.data(), da.data(), dgate.data(), 2, 2, 3, 3);
+  SwishGateKernels::cpu().fwd(a.data(), gate.data(), out.data(), 2, 2, 3);
+  SwishGateKernels::cpu().bwd(a.data(), gate.data(), dout.data(), da.data(), dgate.data(), 2, 2, 3, 3);
   auto silu = [](double x) { return x / (1.0 + std::exp(-x)); };
   for (int r = 0; r < 2; ++r)
     for (int i = 0; i < 2; ++i) {

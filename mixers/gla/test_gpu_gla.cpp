@@ -70,10 +70,10 @@ TEST_CASE("GLA forward on the GPU matches the CPU kernel, chunk states and final
         auto g = upload_rounded<float>(in.g);
         auto out = poisoned<float>(v_count(s)), states = poisoned<float>(chunk_state_count(s, o));
         auto final_state = poisoned<float>(state_count(s));
-        gla_fwd_cuda(q.data(), k.data(), v.data(), g.data(), out.data(), states.data(), final_state.data(), s, o);
+        GlaKernels::cuda().fwd(q.data(), k.data(), v.data(), g.data(), out.data(), states.data(), final_state.data(), s, o);
 
         std::vector<float> want_out(v_count(s)), want_states(chunk_state_count(s, o)), want_final(state_count(s));
-        gla_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), want_out.data(), want_states.data(),
+        GlaKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), want_out.data(), want_states.data(),
                     want_final.data(), s, o);
         CHECK(relative_error(out.download(), want_out) < kTolerance);
         CHECK(relative_error(states.download(), want_states) < kTolerance);
@@ -95,17 +95,17 @@ TEST_CASE("GLA backward on the GPU matches the CPU kernel, decay gradient includ
         std::vector<float> dout = normal_values(v_count(s), rng);
         // Both sides differentiate from the same saved chunk states.
         std::vector<float> out(v_count(s)), states(chunk_state_count(s, o));
-        gla_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), out.data(), states.data(), nullptr, s, o);
+        GlaKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), out.data(), states.data(), nullptr, s, o);
         auto q = upload_rounded<float>(in.q), k = upload_rounded<float>(in.k), v = upload_rounded<float>(in.v);
         auto g = upload_rounded<float>(in.g), states_d = upload_rounded<float>(states);
         auto dout_d = upload_rounded<float>(dout);
         auto dq = poisoned<float>(qk_count(s)), dk = poisoned<float>(qk_count(s)), dv = poisoned<float>(v_count(s));
         auto dg = poisoned<float>(g_count(s));
-        gla_bwd_cuda(q.data(), k.data(), v.data(), g.data(), states_d.data(), dout_d.data(), dq.data(), dk.data(),
+        GlaKernels::cuda().bwd(q.data(), k.data(), v.data(), g.data(), states_d.data(), dout_d.data(), dq.data(), dk.data(),
                      dv.data(), dg.data(), s, o);
 
         std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dg(g_count(s));
-        gla_bwd_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), states.data(), dout.data(), want_dq.data(),
+        GlaKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), states.data(), dout.data(), want_dq.data(),
                     want_dk.data(), want_dv.data(), want_dg.data(), s, o);
         CHECK(relative_error(dq.download(), want_dq) < kTolerance);
         CHECK(relative_error(dk.download(), want_dk) < kTolerance);
@@ -114,7 +114,7 @@ TEST_CASE("GLA backward on the GPU matches the CPU kernel, decay gradient includ
 
         if (chunk == 5) {  // without a decay gradient the other gradients are the same
           auto dq_only = poisoned<float>(qk_count(s));
-          gla_bwd_cuda(q.data(), k.data(), v.data(), g.data(), states_d.data(), dout_d.data(), dq_only.data(),
+          GlaKernels::cuda().bwd(q.data(), k.data(), v.data(), g.data(), states_d.data(), dout_d.data(), dq_only.data(),
                        dk.data(), dv.data(), nullptr, s, o);
           CHECK(relative_error(dq_only.download(), want_dq) < kTolerance);
         }
@@ -145,7 +145,7 @@ TEST_CASE("GLA decode steps on the GPU match the CPU kernel through the dispatch
         kernels_for<GlaKernels>(Device::cuda)
             .decode(q.data(), k.data(), v.data(), g.data(), state_d.data(), out.data(), s, o);
         std::vector<float> want_out(v_count(s));
-        gla_decode_cpu(in.q.data(), in.k.data(), in.v.data(), in.g.data(), state.data(), want_out.data(), s, o);
+        GlaKernels::cpu().decode(in.q.data(), in.k.data(), in.v.data(), in.g.data(), state.data(), want_out.data(), s, o);
         CHECK(relative_error(out.download(), want_out) < kTolerance);
         CHECK(relative_error(state_d.download(), state) < kTolerance);
       }
@@ -154,13 +154,13 @@ TEST_CASE("GLA decode steps on the GPU match the CPU kernel through the dispatch
 
 TEST_CASE("GLA on the GPU rejects key_dim above its limit and a missing chunk-state buffer", "[gpu][gla]") {
   const GlaShape wide{1, 4, 1, kGlaCudaMaxKeyDim + 1, 8, true};
-  CHECK_THROWS_WITH(gla_fwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, wide, {}),
+  CHECK_THROWS_WITH(GlaKernels::cuda().fwd(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, wide, {}),
                     Catch::Contains("key_dim must be <= 256") && Catch::Contains("257"));
   CHECK_THROWS_AS(
-      gla_bwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, wide, {}),
+      GlaKernels::cuda().bwd(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, wide, {}),
       std::invalid_argument);
   const GlaShape s{1, 4, 1, 8, 8, true};
-  CHECK_THROWS_WITH(gla_fwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, s, {}),
+  CHECK_THROWS_WITH(GlaKernels::cuda().fwd(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, s, {}),
                     Catch::Contains("chunk_states"));
 }
 
@@ -180,15 +180,15 @@ TEST_CASE("log-sigmoid decay and SiLU on the GPU match the CPU kernels", "[gpu][
       const auto dy = normal_values(n, rng);
       DeviceArray<float> z_d(z), dy_d(dy);
       auto g_d = poisoned<float>(n), dz_d = poisoned<float>(n), y_d = poisoned<float>(n), dx_d = poisoned<float>(n);
-      log_sigmoid_decay_fwd_cuda(z_d.data(), g_d.data(), n, tau);
-      log_sigmoid_decay_bwd_cuda(z_d.data(), dy_d.data(), dz_d.data(), n, tau);
-      silu_fwd_cuda(z_d.data(), y_d.data(), n);
-      silu_bwd_cuda(z_d.data(), dy_d.data(), dx_d.data(), n);
+      LogSigmoidDecayKernels::cuda().fwd(z_d.data(), g_d.data(), n, tau);
+      LogSigmoidDecayKernels::cuda().bwd(z_d.data(), dy_d.data(), dz_d.data(), n, tau);
+      SwishGateKernels::cuda().silu_fwd(z_d.data(), y_d.data(), n);
+      SwishGateKernels::cuda().silu_bwd(z_d.data(), dy_d.data(), dx_d.data(), n);
       std::vector<float> g(n), dz(n), y(n), dx(n);
-      log_sigmoid_decay_fwd_cpu(z.data(), g.data(), n, tau);
-      log_sigmoid_decay_bwd_cpu(z.data(), dy.data(), dz.data(), n, tau);
-      silu_fwd_cpu(z.data(), y.data(), n);
-      silu_bwd_cpu(z.data(), dy.data(), dx.data(), n);
+      LogSigmoidDecayKernels::cpu().fwd(z.data(), g.data(), n, tau);
+      LogSigmoidDecayKernels::cpu().bwd(z.data(), dy.data(), dz.data(), n, tau);
+      SwishGateKernels::cpu().silu_fwd(z.data(), y.data(), n);
+      SwishGateKernels::cpu().silu_bwd(z.data(), dy.data(), dx.data(), n);
       CHECK(relative_error(g_d.download(), g) < kTolerance);
       CHECK(relative_error(dz_d.download(), dz) < kTolerance);
       CHECK(relative_error(y_d.download(), y) < kTolerance);

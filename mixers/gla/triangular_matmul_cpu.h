@@ -1,7 +1,7 @@
-// The causal products inside a chunk, register-blocked like kernels/matmul.cpp (4 rows x 16 columns
+// The causal products inside a chunk, register-blocked like ops/matmul_cpu.cpp (4 rows x 16 columns
 // in eight 8-wide accumulators): scores S = alpha A B^T kept on and below the diagonal, and
 // C += L B or C += L^T B for a lower-triangular L (outputs and dq from scores; dk and dv from the
-// transposed scores). Checked against plain loops in tests/test_gla.cpp.
+// transposed scores). Checked against plain loops in test_gla.cpp.
 #pragma once
 #include <cstdint>
 #include <vector>

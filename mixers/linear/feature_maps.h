@@ -25,23 +25,15 @@ std::string feature_map_name(FeatureMap map);
 // Width f of phi(x) for an input of width input_dim: input_dim, or 1 + d + d^2 for taylor.
 int64_t feature_map_width(FeatureMap map, int64_t input_dim);
 
-// x: [rows, input_dim] -> phi: [rows, feature_map_width(map, input_dim)].
-void feature_map_fwd_cpu(FeatureMap map, const float* x, float* phi, int64_t rows, int64_t input_dim);
-// dx = J_phi(x)^T dphi, overwritten; dphi: [rows, feature_map_width(map, input_dim)].
-void feature_map_bwd_cpu(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows,
-                         int64_t input_dim);
-
-void feature_map_fwd_cuda(FeatureMap map, const float* x, float* phi, int64_t rows, int64_t input_dim);
-void feature_map_bwd_cuda(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows,
-                          int64_t input_dim);
-
 struct FeatureMapKernels {
   static constexpr const char* kFamily = "feature_map";
-  static const FeatureMapKernels& cpu();
-  static const FeatureMapKernels& cuda();
+  static const FeatureMapKernels& cpu();   // the CPU reference kernels (feature_maps_cpu.cpp)
+  static const FeatureMapKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&feature_map_fwd_cpu) fwd;
-  decltype(&feature_map_bwd_cpu) bwd;
+  // x: [rows, input_dim] -> phi: [rows, feature_map_width(map, input_dim)].
+  void (*fwd)(FeatureMap map, const float* x, float* phi, int64_t rows, int64_t input_dim);
+  // dx = J_phi(x)^T dphi, overwritten; dphi: [rows, feature_map_width(map, input_dim)].
+  void (*bwd)(FeatureMap map, const float* x, const float* dphi, float* dx, int64_t rows, int64_t input_dim);
 };
 
 }  // namespace seqbench

@@ -1,5 +1,5 @@
 // phi(x) per element (identity, elu + 1, relu) or per row (Taylor: [1, x / d^(1/4), vec(x x^T) / (sqrt(2) sqrt(d))]),
-// and dx = J_phi^T dphi; checked against feature_map_{fwd,bwd}_cpu in tests/test_gpu_elementwise.cpp.
+// and dx = J_phi^T dphi; checked against feature_map_{fwd,bwd}_cpu in test_gpu_linear.cpp.
 #include <cmath>
 #include <stdexcept>
 #include <string>

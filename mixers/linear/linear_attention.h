@@ -27,50 +27,33 @@ struct LinearAttentionOptions {
 // Recurrent state per (batch, head): kv_state = sum_s b_s v_s^T [feature_dim, head_dim] and
 // k_state = sum_s b_s [feature_dim]; stored as [batch, heads, f, Dh] and [batch, heads, f].
 
-// Chunked forward. denominator [batch, heads, seq_len] receives the divisor a_t.z_t + eps when
-// normalize is on (may be null otherwise). final_kv_state / final_k_state, when non-null,
-// receive the state after the last position (what decode continues from).
-void linear_attention_fwd_cpu(const float* phi_q, const float* phi_k, const float* v, float* out, float* denominator,
-                              float* final_kv_state, float* final_k_state, const LinearAttentionShape& shape,
-                              const LinearAttentionOptions& options);
-
-// Exact backward of the chunked form: states are recomputed chunk by chunk, forwards for
-// d phi_q and backwards (a carried sum of a_t dn_t^T) for d phi_k and dv. Gradients overwritten.
-void linear_attention_bwd_cpu(const float* phi_q, const float* phi_k, const float* v, const float* out,
-                              const float* denominator, const float* dout, float* dphi_q, float* dphi_k, float* dv,
-                              const LinearAttentionShape& shape, const LinearAttentionOptions& options);
-
-// One token per (batch, head): kv_state += b v^T, k_state += b, then out = a^T kv_state
-// (divided by a.k_state + eps when normalize is on). phi_q_t, phi_k_t: [batch, heads, f];
-// v_t, out_t: [batch, heads, head_dim]; shape.seq_len is ignored.
-void linear_attention_decode_cpu(const float* phi_q_t, const float* phi_k_t, const float* v_t, float* kv_state,
-                                 float* k_state, float* out_t, const LinearAttentionShape& shape,
-                                 const LinearAttentionOptions& options);
-
-// The same on the GPU in fp32 (device pointers). Chunked forward (intra-chunk quadratic + carried
+// cuda(): the same on the GPU in fp32 (device pointers). Chunked forward (intra-chunk quadratic + carried
 // state) in 64-token chunks whatever options.chunk_size (the result does not depend on it beyond
 // rounding); backward allocates its scratch per call. bf16 storage and caller-owned workspaces:
-// linear_attention_bf16.cuh. Limits (linear_attention_cuda_limits): F (+1 when normalised) and D + 1
+// linear_attention_bf16.cuh. Limits (cuda().unsupported): F (+1 when normalised) and D + 1
 // at most 640; decode needs 2 F + D <= 12288.
-void linear_attention_fwd_cuda(const float* phi_q, const float* phi_k, const float* v, float* out, float* denominator,
-                               float* final_kv_state, float* final_k_state, const LinearAttentionShape& shape,
-                               const LinearAttentionOptions& options);
-void linear_attention_bwd_cuda(const float* phi_q, const float* phi_k, const float* v, const float* out,
-                               const float* denominator, const float* dout, float* dphi_q, float* dphi_k, float* dv,
-                               const LinearAttentionShape& shape, const LinearAttentionOptions& options);
-void linear_attention_decode_cuda(const float* phi_q_t, const float* phi_k_t, const float* v_t, float* kv_state,
-                                  float* k_state, float* out_t, const LinearAttentionShape& shape,
-                                  const LinearAttentionOptions& options);
-std::string linear_attention_cuda_limits(const LinearAttentionShape& shape, const LinearAttentionOptions& options);
 
 struct LinearAttentionKernels {
   static constexpr const char* kFamily = "linear_attention";
-  static const LinearAttentionKernels& cpu();
-  static const LinearAttentionKernels& cuda();
+  static const LinearAttentionKernels& cpu();   // the CPU reference kernels (linear_attention_cpu.cpp)
+  static const LinearAttentionKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&linear_attention_fwd_cpu) fwd;
-  decltype(&linear_attention_bwd_cpu) bwd;
-  decltype(&linear_attention_decode_cpu) decode;
+  // Chunked forward. denominator [batch, heads, seq_len] receives the divisor a_t.z_t + eps when
+  // normalize is on (may be null otherwise). final_kv_state / final_k_state, when non-null,
+  // receive the state after the last position (what decode continues from).
+  void (*fwd)(const float* phi_q, const float* phi_k, const float* v, float* out, float* denominator,
+              float* final_kv_state, float* final_k_state, const LinearAttentionShape& shape,
+              const LinearAttentionOptions& options);
+  // Exact backward of the chunked form: states are recomputed chunk by chunk, forwards for
+  // d phi_q and backwards (a carried sum of a_t dn_t^T) for d phi_k and dv. Gradients overwritten.
+  void (*bwd)(const float* phi_q, const float* phi_k, const float* v, const float* out, const float* denominator,
+              const float* dout, float* dphi_q, float* dphi_k, float* dv, const LinearAttentionShape& shape,
+              const LinearAttentionOptions& options);
+  // One token per (batch, head): kv_state += b v^T, k_state += b, then out = a^T kv_state
+  // (divided by a.k_state + eps when normalize is on). phi_q_t, phi_k_t: [batch, heads, f];
+  // v_t, out_t: [batch, heads, head_dim]; shape.seq_len is ignored.
+  void (*decode)(const float* phi_q_t, const float* phi_k_t, const float* v_t, float* kv_state, float* k_state,
+                 float* out_t, const LinearAttentionShape& shape, const LinearAttentionOptions& options);
   ShapeCheck<LinearAttentionShape, LinearAttentionOptions> unsupported;
 };
 

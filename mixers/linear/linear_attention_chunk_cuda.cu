@@ -1,7 +1,7 @@
 // Chunked causal linear attention (Katharopoulos et al. 2020; chunked form as in GLA, Yang et al.
 // 2024, sec. 3): per 64-token chunk, W = mask(Q K^T), out = Q S + W V, then S += K^T V, on CUDA
 // cores in fp32 (bf16 operands go to the tensor-core variant when it fits). Checked through
-// linear_attention_{fwd,bwd}_cuda against the CPU kernels in tests/test_gpu_kernels.cpp.
+// linear_attention_{fwd,bwd}_cuda against the CPU kernels in test_gpu_linear.cpp.
 #include <cuda_bf16.h>
 
 #include <stdexcept>

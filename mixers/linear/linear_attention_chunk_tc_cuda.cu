@@ -1,7 +1,7 @@
 // Chunked causal linear attention on bf16 tensor cores: per 64-token chunk W = mask(Q K^T) and
 // out = Q S + W V by mma.sync (fp32 accumulators), then S += K^T V into an fp32 state whose bf16
 // copy feeds the next chunk. Same contract as chunked_linear_attention; checked through
-// linear_attention_{fwd,bwd}_cuda against the CPU kernels in tests/test_gpu_kernels.cpp.
+// linear_attention_{fwd,bwd}_cuda against the CPU kernels in test_gpu_linear.cpp.
 #include <cuda_bf16.h>
 
 #include "ops/cuda/cuda_check.h"

@@ -2,7 +2,7 @@
 // gradient dn'_t = [dout_t / g_t, -(dout_t . out_t) / g_t], the normalised backward is three
 // unnormalised chunked products: da = causal(dn', v'; b), db = anticausal(v', dn'; a),
 // dv = anticausal(b, a; dn') (Katharopoulos et al. 2020, eq. 13-14 with the denominator folded in).
-// Checked against linear_attention_{fwd,bwd,decode}_cpu in tests/test_gpu_kernels.cpp.
+// Checked against linear_attention_{fwd,bwd,decode}_cpu in test_gpu_linear.cpp.
 #include <cuda_bf16.h>
 
 #include <algorithm>

@@ -25,23 +25,34 @@ LinearLayer projection(const MixerSpec& spec, const char* name, int out_features
 
 }  // namespace
 
+const MixerParamTable& linear_params() {
+  static const MixerParamTable table{
+      {"feature_map", "elu", "identity, elu (+1), relu or taylor (Based's 2nd-order expansion)"},
+      {"feature_dim", nullptr, "width of the q/k projection per head before the feature map (default: head_dim)"},
+      {"normalize", true, "divide by the running sum of phi(q) . phi(k) (Katharopoulos et al.)"},
+      {"eps", 1e-12, "added to that normaliser"},
+      {"chunk_size", 64, "tokens per chunk of the training form"}};
+  return table;
+}
+
 LinearAttentionMixer::LinearAttentionMixer(const MixerSpec& spec)
     : Mixer(spec),
       kernels_(kernels_for<LinearAttentionKernels>(spec.device)),
       feature_maps_(kernels_for<FeatureMapKernels>(spec.device)) {
   validate_mixer_shape(spec);
-  check_mixer_params(spec, {"feature_map", "normalize", "eps", "chunk_size", "feature_dim"});
+  const MixerParamTable& table = linear_params();
+  check_mixer_params(spec, table);
   try {
-    map_ = parse_feature_map(mixer_param_string(spec, "feature_map", "elu"));
+    map_ = parse_feature_map(mixer_param_string(spec, table, "feature_map"));
   } catch (const std::invalid_argument& e) {
     bad_param(spec, e.what());
   }
   projected_dim_ = mixer_param_int(spec, "feature_dim", spec.head_dim());
   if (projected_dim_ < 1) bad_param(spec, "feature_dim must be >= 1, got " + std::to_string(projected_dim_));
-  options_.normalize = mixer_param_bool(spec, "normalize", true);
-  options_.eps = static_cast<float>(mixer_param_double(spec, "eps", 1e-12));
+  options_.normalize = mixer_param_bool(spec, table, "normalize");
+  options_.eps = static_cast<float>(mixer_param_double(spec, table, "eps"));
   if (!(options_.eps >= 0.0f)) bad_param(spec, "eps must be >= 0, got " + std::to_string(options_.eps));
-  options_.chunk_size = mixer_param_int(spec, "chunk_size", 64);
+  options_.chunk_size = mixer_param_int(spec, table, "chunk_size");
   if (options_.chunk_size < 1) bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
 
   shape_.heads = spec.n_heads;
@@ -52,6 +63,8 @@ LinearAttentionMixer::LinearAttentionMixer(const MixerSpec& spec)
   wk_ = projection(spec, "k_proj", qk_width, kSeedK);
   wv_ = projection(spec, "v_proj", spec.d_model, kSeedV);
   wo_ = projection(spec, "o_proj", spec.d_model, kSeedO);
+  // kv_state [f, head_dim] and k_state [f] per head, whatever the length.
+  set_state_size({(shape_.feature_dim * shape_.head_dim + shape_.feature_dim) * shape_.heads});
   add_params(params_of({&wq_, &wk_, &wv_, &wo_}));
 }
 
@@ -147,11 +160,6 @@ void LinearAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
 
 std::string LinearAttentionMixer::unsupported(int64_t batch, int64_t seq_len) const {
   return kernels_.unsupported(shape_for(batch, seq_len), options_);
-}
-
-size_t LinearAttentionMixer::state_bytes(int seq_len) const {
-  const size_t f = static_cast<size_t>(shape_.feature_dim), dh = static_cast<size_t>(shape_.head_dim);
-  return (f * dh + f) * static_cast<size_t>(shape_.heads) * sizeof(float);
 }
 
 }  // namespace seqbench

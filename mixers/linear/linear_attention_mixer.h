@@ -1,6 +1,6 @@
 // Multi-head causal linear attention (Katharopoulos et al. 2020) as in Based/Zoology's
 // LinearAttention: q and k projected to feature_dim per head, mapped by phi, v to head_dim; the
-// chunked kernels of kernels/linear_attention/ for training, a fixed-size recurrent state for decode.
+// chunked kernels of linear_attention.h for training, a fixed-size recurrent state for decode.
 //
 // params: feature_map "identity" | "elu" | "relu" | "taylor" (default "elu", i.e. elu(x) + 1;
 // "taylor" is Based's 2nd-order Taylor map, width f = 1 + d + d^2 for d = feature_dim, so Based
@@ -14,28 +14,28 @@
 #include "mixers/linear/linear_attention.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 
 namespace seqbench {
 
 // kv_state [batch, n_heads, f, head_dim] = sum phi(k) v^T and k_state [batch, n_heads, f] = sum phi(k).
-struct LinearAttentionCache : MixerCache {
+struct LinearAttentionCache : CopyableCache<LinearAttentionCache> {
   Tensor kv_state, k_state;
   int64_t batch = 0;
 };
+
+// The params this backend accepts, with their defaults and meanings.
+const MixerParamTable& linear_params();
 
 class LinearAttentionMixer : public Mixer {
  public:
   // Throws std::invalid_argument on unknown params or feature maps, or on bad sizes.
   explicit LinearAttentionMixer(const MixerSpec& spec);
 
-  // With a cache, forward() starts the cached sequences afresh and leaves in it the state after
-  // their last position.
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  // (f * head_dim + f) * n_heads floats, whatever the length.
-  size_t state_bytes(int seq_len) const override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
   FeatureMap feature_map() const { return map_; }

@@ -72,7 +72,7 @@ TEST_CASE("every feature map's forward matches its plain definition", "[feature_
       const auto x = random_rows(c.rows * c.dim, rng);
       const int64_t f = feature_map_width(map, c.dim);
       std::vector<float> phi(static_cast<size_t>(c.rows * f), NAN);
-      feature_map_fwd_cpu(map, x.data(), phi.data(), c.rows, c.dim);
+      FeatureMapKernels::cpu().fwd(map, x.data(), phi.data(), c.rows, c.dim);
       double worst = 0.0;
       for (int64_t r = 0; r < c.rows; ++r) {
         const auto ref = reference_phi(map, row_of(x, r, c.dim));
@@ -94,7 +94,7 @@ TEST_CASE("every feature map's backward matches finite differences of its defini
       const int64_t f = feature_map_width(map, c.dim);
       const auto dphi = random_rows(c.rows * f, rng);
       std::vector<float> dx(x.size(), NAN);
-      feature_map_bwd_cpu(map, x.data(), dphi.data(), dx.data(), c.rows, c.dim);
+      FeatureMapKernels::cpu().bwd(map, x.data(), dphi.data(), dx.data(), c.rows, c.dim);
       double worst = 0.0;
       for (int64_t r = 0; r < c.rows; ++r) {
         std::vector<double> xr = row_of(x, r, c.dim);
@@ -124,11 +124,11 @@ TEST_CASE("relu takes the zero subgradient at 0 and elu + 1 the one-sided deriva
   const std::vector<float> x{0.0f, -2.0f, 3.0f};
   const std::vector<float> dphi{5.0f, 7.0f, 11.0f};
   std::vector<float> phi(3), dx(3);
-  feature_map_fwd_cpu(FeatureMap::relu, x.data(), phi.data(), 1, 3);
+  FeatureMapKernels::cpu().fwd(FeatureMap::relu, x.data(), phi.data(), 1, 3);
   CHECK(phi == std::vector<float>{0.0f, 0.0f, 3.0f});
-  feature_map_bwd_cpu(FeatureMap::relu, x.data(), dphi.data(), dx.data(), 1, 3);
+  FeatureMapKernels::cpu().bwd(FeatureMap::relu, x.data(), dphi.data(), dx.data(), 1, 3);
   CHECK(dx == std::vector<float>{0.0f, 0.0f, 11.0f});
-  feature_map_bwd_cpu(FeatureMap::elu_plus_one, x.data(), dphi.data(), dx.data(), 3, 1);
+  FeatureMapKernels::cpu().bwd(FeatureMap::elu_plus_one, x.data(), dphi.data(), dx.data(), 3, 1);
   CHECK(dx[0] == 5.0f);
 }
 
@@ -141,8 +141,8 @@ TEST_CASE("the taylor map is 1 + d + d^2 wide and its dot products are exp's 2nd
     const auto q = random_rows(d, rng), k = random_rows(d, rng);
     const int64_t f = feature_map_width(FeatureMap::taylor, d);
     std::vector<float> phi_q(f), phi_k(f);
-    feature_map_fwd_cpu(FeatureMap::taylor, q.data(), phi_q.data(), 1, d);
-    feature_map_fwd_cpu(FeatureMap::taylor, k.data(), phi_k.data(), 1, d);
+    FeatureMapKernels::cpu().fwd(FeatureMap::taylor, q.data(), phi_q.data(), 1, d);
+    FeatureMapKernels::cpu().fwd(FeatureMap::taylor, k.data(), phi_k.data(), 1, d);
     double kernel = 0.0, qk = 0.0;
     for (int64_t i = 0; i < f; ++i) kernel += static_cast<double>(phi_q[i]) * phi_k[i];
     for (int64_t i = 0; i < d; ++i) qk += static_cast<double>(q[i]) * k[i];

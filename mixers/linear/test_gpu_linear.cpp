@@ -60,7 +60,7 @@ TEMPLATE_TEST_CASE("linear attention forward on the GPU matches the CPU kernel, 
       linear_attention_fwd_cuda(a_d.data(), b_d.data(), v_d.data(), out.data(), den.data(), kv.data(), ks.data(), s, o);
 
       std::vector<float> want(nv), want_den(rows), want_kv(kv.size()), want_ks(ks.size());
-      linear_attention_fwd_cpu(a.data(), b.data(), v.data(), want.data(), want_den.data(), want_kv.data(),
+      LinearAttentionKernels::cpu().fwd(a.data(), b.data(), v.data(), want.data(), want_den.data(), want_kv.data(),
                                want_ks.data(), s, o);
       CHECK(relative_error(download_floats(out), want) < tolerance<TestType>());
       if (normalize) CHECK(relative_error(den.download(), want_den) < 1e-5);
@@ -84,7 +84,7 @@ TEMPLATE_TEST_CASE("linear attention backward on the GPU matches the CPU kernel"
       auto a_d = upload_rounded<TestType>(a), b_d = upload_rounded<TestType>(b), v_d = upload_rounded<TestType>(v);
       auto dout_d = upload_rounded<TestType>(dout);
       std::vector<float> out(nv), den(s.batch * s.heads * s.seq_len);
-      linear_attention_fwd_cpu(a.data(), b.data(), v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
+      LinearAttentionKernels::cpu().fwd(a.data(), b.data(), v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
       auto out_d = upload_rounded<TestType>(out);
       DeviceArray<float> den_d(den);
       auto ga = poisoned<TestType>(nf), gb = poisoned<TestType>(nf), gv = poisoned<TestType>(nv);
@@ -92,7 +92,7 @@ TEMPLATE_TEST_CASE("linear attention backward on the GPU matches the CPU kernel"
                                 ga.data(), gb.data(), gv.data(), s, o);
 
       std::vector<float> want_a(nf), want_b(nf), want_v(nv);
-      linear_attention_bwd_cpu(a.data(), b.data(), v.data(), out.data(), den.data(), dout.data(), want_a.data(),
+      LinearAttentionKernels::cpu().bwd(a.data(), b.data(), v.data(), out.data(), den.data(), dout.data(), want_a.data(),
                                want_b.data(), want_v.data(), s, o);
       CHECK(relative_error(download_floats(gv), want_v) < tolerance<TestType>());
       if (normalize && s.seq_len == 1 && !std::is_same_v<TestType, float>) {
@@ -128,7 +128,7 @@ TEMPLATE_TEST_CASE("linear attention decode on the GPU updates the state as the 
       auto out = poisoned<TestType>(nv);
       linear_attention_decode_cuda(a_d.data(), b_d.data(), v_d.data(), kv_d.data(), ks_d.data(), out.data(), s, o);
       std::vector<float> want(nv);
-      linear_attention_decode_cpu(a.data(), b.data(), v.data(), kv.data(), ks.data(), want.data(), s, o);
+      LinearAttentionKernels::cpu().decode(a.data(), b.data(), v.data(), kv.data(), ks.data(), want.data(), s, o);
       CHECK(relative_error(download_floats(out), want) < tolerance<TestType>());
       CHECK(relative_error(kv_d.download(), kv) < 1e-6);
       CHECK(relative_error(ks_d.download(), ks) < 1e-6);
@@ -149,11 +149,11 @@ TEST_CASE("feature maps forward and backward on the GPU match the CPU kernels", 
         const auto dphi = normal_values(rows * f, rng);
         DeviceArray<float> x_d(x), dphi_d(dphi);
         auto phi_d = poisoned<float>(rows * f), dx_d = poisoned<float>(rows * d);
-        feature_map_fwd_cuda(map, x_d.data(), phi_d.data(), rows, d);
-        feature_map_bwd_cuda(map, x_d.data(), dphi_d.data(), dx_d.data(), rows, d);
+        FeatureMapKernels::cuda().fwd(map, x_d.data(), phi_d.data(), rows, d);
+        FeatureMapKernels::cuda().bwd(map, x_d.data(), dphi_d.data(), dx_d.data(), rows, d);
         std::vector<float> phi(rows * f), dx(rows * d);
-        feature_map_fwd_cpu(map, x.data(), phi.data(), rows, d);
-        feature_map_bwd_cpu(map, x.data(), dphi.data(), dx.data(), rows, d);
+        FeatureMapKernels::cpu().fwd(map, x.data(), phi.data(), rows, d);
+        FeatureMapKernels::cpu().bwd(map, x.data(), dphi.data(), dx.data(), rows, d);
         CHECK(relative_error(phi_d.download(), phi) < kTolerance);
         CHECK(relative_error(dx_d.download(), dx) < kTolerance);
       }

@@ -85,7 +85,7 @@ TEST_CASE("chunked linear attention forward matches the naive quadratic referenc
         const int64_t BH = s.batch * s.heads;
         std::vector<float> out(in.v.size()), den(BH * s.seq_len), kv(BH * s.feature_dim * s.head_dim),
             k_sum(BH * s.feature_dim);
-        linear_attention_fwd_cpu(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), kv.data(), k_sum.data(),
+        LinearAttentionKernels::cpu().fwd(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), kv.data(), k_sum.data(),
                                  s, o);
         std::vector<double> ref_den;
         const auto ref =
@@ -135,8 +135,8 @@ TEST_CASE("chunked linear attention backward matches finite differences of the r
         const auto dout = random_features(static_cast<int64_t>(in.v.size()), rng, false);
         std::vector<float> out(in.v.size()), den(s.batch * s.heads * s.seq_len);
         std::vector<float> da(in.a.size()), db(in.b.size()), dv(in.v.size());
-        linear_attention_fwd_cpu(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
-        linear_attention_bwd_cpu(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), dout.data(), da.data(),
+        LinearAttentionKernels::cpu().fwd(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
+        LinearAttentionKernels::cpu().bwd(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), dout.data(), da.data(),
                                  db.data(), dv.data(), s, o);
 
         testing::check_qkv_gradients(in.a, in.b, in.v, dout, da, db, dv,
@@ -156,7 +156,7 @@ TEST_CASE("linear attention decode steps continue from the forward's final state
     const KernelInputs in = random_inputs(s, rng, normalize);
     const int64_t BH = s.batch * s.heads, f = s.feature_dim, D = s.head_dim, L = s.seq_len, H = s.heads;
     std::vector<float> out(in.v.size()), den(BH * L);
-    linear_attention_fwd_cpu(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
+    LinearAttentionKernels::cpu().fwd(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
     for (int64_t prefix : {0, 1, 11, 22}) {
       INFO("prefix " << prefix);
       std::vector<float> kv(BH * f * D), k_sum(BH * f);
@@ -174,7 +174,7 @@ TEST_CASE("linear attention decode steps continue from the forward's final state
           std::copy(in.v.begin() + bt * L * H * D, in.v.begin() + (bt * L + prefix) * H * D,
                     pv.begin() + bt * prefix * H * D);
         }
-        linear_attention_fwd_cpu(pa.data(), pb.data(), pv.data(), pout.data(), pden.data(), kv.data(), k_sum.data(), ps,
+        LinearAttentionKernels::cpu().fwd(pa.data(), pb.data(), pv.data(), pout.data(), pden.data(), kv.data(), k_sum.data(), ps,
                                  o);
       }
       double worst = 0.0;
@@ -185,7 +185,7 @@ TEST_CASE("linear attention decode steps continue from the forward's final state
           std::copy_n(in.b.begin() + (bt * L + t) * H * f, H * f, b_t.begin() + bt * H * f);
           std::copy_n(in.v.begin() + (bt * L + t) * H * D, H * D, v_t.begin() + bt * H * D);
         }
-        linear_attention_decode_cpu(a_t.data(), b_t.data(), v_t.data(), kv.data(), k_sum.data(), o_t.data(), s, o);
+        LinearAttentionKernels::cpu().decode(a_t.data(), b_t.data(), v_t.data(), kv.data(), k_sum.data(), o_t.data(), s, o);
         for (int64_t bt = 0; bt < s.batch; ++bt)
           for (int64_t c = 0; c < H * D; ++c) {
             const double ref = out[(bt * L + t) * H * D + c];
@@ -207,8 +207,8 @@ TEST_CASE("linear attention kernels give bit-identical results with 1 and 2 thre
     set_num_threads(threads);
     std::vector<float> out(in.v.size()), den(s.batch * s.heads * s.seq_len), da(in.a.size()), db(in.b.size()),
         dv(in.v.size());
-    linear_attention_fwd_cpu(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
-    linear_attention_bwd_cpu(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), dout.data(), da.data(),
+    LinearAttentionKernels::cpu().fwd(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
+    LinearAttentionKernels::cpu().bwd(in.a.data(), in.b.data(), in.v.data(), out.data(), den.data(), dout.data(), da.data(),
                              db.data(), dv.data(), s, o);
     return std::vector<std::vector<float>>{out, den, da, db, dv};
   };
@@ -221,13 +221,13 @@ TEST_CASE("linear attention kernels give bit-identical results with 1 and 2 thre
 TEST_CASE("feature maps compute identity and elu + 1 with exact derivatives", "[linear][kernel]") {
   const std::vector<float> x{-3.0f, -1.0f, -0.25f, 0.0f, 0.5f, 2.0f};
   std::vector<float> phi(x.size()), dx(x.size());
-  feature_map_fwd_cpu(FeatureMap::elu_plus_one, x.data(), phi.data(), 2, 3);
+  FeatureMapKernels::cpu().fwd(FeatureMap::elu_plus_one, x.data(), phi.data(), 2, 3);
   for (size_t i = 0; i < x.size(); ++i) {
     INFO("x=" << x[i]);
     CHECK(phi[i] == Approx(x[i] > 0 ? x[i] + 1.0 : std::exp(static_cast<double>(x[i]))).epsilon(1e-6));
   }
   const std::vector<float> dphi{0.3f, -1.2f, 0.7f, 1.5f, -0.4f, 2.0f};
-  feature_map_bwd_cpu(FeatureMap::elu_plus_one, x.data(), dphi.data(), dx.data(), 2, 3);
+  FeatureMapKernels::cpu().bwd(FeatureMap::elu_plus_one, x.data(), dphi.data(), dx.data(), 2, 3);
   for (size_t i = 0; i < x.size(); ++i) {
     if (x[i] == 0.0f) continue;  // the kink: one-sided derivatives agree (1), FD across it does not matter
     const double h = 1e-4, xi = x[i];
@@ -236,9 +236,9 @@ TEST_CASE("feature maps compute identity and elu + 1 with exact derivatives", "[
     INFO("x=" << x[i]);
     CHECK(dx[i] == Approx(numeric).epsilon(1e-5));
   }
-  feature_map_fwd_cpu(FeatureMap::identity, x.data(), phi.data(), 3, 2);
+  FeatureMapKernels::cpu().fwd(FeatureMap::identity, x.data(), phi.data(), 3, 2);
   CHECK(phi == x);
-  feature_map_bwd_cpu(FeatureMap::identity, x.data(), dphi.data(), dx.data(), 3, 2);
+  FeatureMapKernels::cpu().bwd(FeatureMap::identity, x.data(), dphi.data(), dx.data(), 3, 2);
   CHECK(dx == dphi);
   CHECK(feature_map_width(FeatureMap::elu_plus_one, 7) == 7);
   CHECK(parse_feature_map("elu") == FeatureMap::elu_plus_one);

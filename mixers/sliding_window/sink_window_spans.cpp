@@ -1,5 +1,5 @@
 // Sink + sliding-window key sets, in token indices for training and in ring-buffer slots for
-// decode (StreamingLLM, Xiao et al. 2023); checked in tests/test_sliding_window.cpp.
+// decode (StreamingLLM, Xiao et al. 2023); checked in test_sliding_window.cpp.
 #include "mixers/sliding_window/sink_window_spans.h"
 
 #include <algorithm>

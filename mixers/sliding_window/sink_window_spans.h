@@ -1,6 +1,6 @@
 // Key sets of sliding-window attention with attention sinks: query t sees keys j < sinks and
 // t - window < j <= t (StreamingLLM, Xiao et al. 2023, Sec. 3.2; sinks = 0 is Longformer's local window).
-// Checked against a direct membership test and against decode in tests/test_sliding_window.cpp.
+// Checked against a direct membership test and against decode in test_sliding_window.cpp.
 #pragma once
 #include <cstdint>
 

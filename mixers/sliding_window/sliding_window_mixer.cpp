@@ -9,18 +9,21 @@
 namespace seqbench {
 namespace {
 
-constexpr int kDefaultWindow = 16;
-
 SinkWindowRing ring_of(int64_t sinks, int64_t window, const MaskedAttentionCache& cache) {
   return {sinks, window, cache.slots};
 }
 
 std::unique_ptr<AttentionKeyPattern> window_pattern(const MixerSpec& spec) {
-  check_mixer_params(spec, {"window"});
-  return std::make_unique<SinkWindowPattern>(0, pattern_param(spec, "window", kDefaultWindow, 1));
+  check_mixer_params(spec, sliding_window_params());
+  return std::make_unique<SinkWindowPattern>(0, mixer_param_int_at_least(spec, sliding_window_params(), "window", 1));
 }
 
 }  // namespace
+
+const MixerParamTable& sliding_window_params() {
+  static const MixerParamTable table{{"window", 16, "keys per query: the query's own and the window - 1 before it"}};
+  return table;
+}
 
 SpanTable SinkWindowPattern::sequence_spans(const Tensor&, const Tensor&, const AttentionShape& shape,
                                             SpanBuffer& storage) const {
@@ -47,7 +50,6 @@ SpanTable SinkWindowPattern::decode_spans(const Tensor&, const MaskedAttentionCa
   return storage.table(kSinkWindowDecodeSpans, false);
 }
 
-int64_t SinkWindowPattern::cached_tokens(int64_t seq_len) const { return std::min(seq_len, sinks_ + window_); }
 
 SlidingWindowMixer::SlidingWindowMixer(const MixerSpec& spec) : MaskedAttentionMixer(spec, window_pattern(spec)) {}
 

@@ -24,13 +24,15 @@ class SinkWindowPattern : public AttentionKeyPattern {
   MaskedCacheLayout cache_layout(int64_t max_len) const override;
   int64_t slot_of(int64_t token, const MaskedAttentionCache& cache) const override;
   SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache, SpanBuffer& storage) const override;
-  int64_t cached_tokens(int64_t seq_len) const override;
+  int64_t max_cached_tokens() const override { return sinks_ + window_; }
 
  private:
   int64_t sinks_, window_;
 };
 
-// Registered as "sliding_window"; params: window (default 16, >= 1).
+// Registered as "sliding_window"; params: sliding_window_params() (window, default 16, >= 1).
+const MixerParamTable& sliding_window_params();
+
 class SlidingWindowMixer : public MaskedAttentionMixer {
  public:
   // Throws std::invalid_argument on an unknown param, a window < 1, or a bad d_model / n_heads.

@@ -107,11 +107,11 @@ TEST_CASE("a window covering the sequence gives the softmax kernels' results", "
   const auto spans = sequence_spans(s.seq_len, {0, s.seq_len});
   const SpanTable keys{spans.data(), kSinkWindowSpans, false};
   std::vector<float> out(n), lse(rows), dq(n), dk(n), dv(n), s_out(n), s_lse(rows), s_dq(n), s_dk(n), s_dv(n);
-  masked_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
-  masked_attention_bwd_cpu(q.data(), k.data(), v.data(), lse.data(), dout.data(), dq.data(), dk.data(), dv.data(),
+  MaskedAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
+  MaskedAttentionKernels::cpu().bwd(q.data(), k.data(), v.data(), lse.data(), dout.data(), dq.data(), dk.data(), dv.data(),
                            keys, s);
-  softmax_attention_fwd_cpu(q.data(), k.data(), v.data(), s_out.data(), s_lse.data(), s);
-  softmax_attention_bwd_cpu(q.data(), k.data(), v.data(), s_out.data(), s_lse.data(), dout.data(), s_dq.data(),
+  SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), s_out.data(), s_lse.data(), s);
+  SoftmaxAttentionKernels::cpu().bwd(q.data(), k.data(), v.data(), s_out.data(), s_lse.data(), dout.data(), s_dq.data(),
                             s_dk.data(), s_dv.data(), s);
   auto worst = [](const std::vector<float>& a, const std::vector<float>& b) {
     double w = 0.0;
@@ -161,7 +161,7 @@ TEST_CASE("masked decode over a ring cache matches the forward's rows and ignore
   const AttentionShape s{B, L, H, D};
   const auto spans = sequence_spans(L, {ring.sinks, ring.window});
   const SpanTable keys{spans.data(), kSinkWindowSpans, false};
-  masked_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
+  MaskedAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
   // Slots not yet written hold garbage that must never be read.
   auto k_cache = ref::random_values(B * ring.slots * row, rng, 50.0);
   auto v_cache = ref::random_values(B * ring.slots * row, rng, 50.0);
@@ -177,7 +177,7 @@ TEST_CASE("masked decode over a ring cache matches the forward's rows and ignore
       for (int64_t c = 0; c < row; ++c) q_t[b * row + c] = q[(b * L + t) * row + c];
     KeySpan decode[kSinkWindowDecodeSpans];
     sink_window_decode_spans(t, ring, decode);
-    masked_attention_decode_cpu(q_t.data(), k_cache.data(), v_cache.data(), out_t.data(),
+    MaskedAttentionKernels::cpu().decode(q_t.data(), k_cache.data(), v_cache.data(), out_t.data(),
                                 {decode, kSinkWindowDecodeSpans, false}, {B, ring.slots, H, D});
     double worst = 0.0;
     for (int64_t b = 0; b < B; ++b)

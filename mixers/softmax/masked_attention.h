@@ -33,31 +33,13 @@ struct SpanTable {
   }
 };
 
-// q, k, v, out and their gradients: [batch, seq_len, heads, head_dim]; lse: [batch, heads, seq_len].
-// keys has one row per query (queries = seq_len).
-void masked_attention_fwd_cpu(const float* q, const float* k, const float* v, float* out, float* lse,
-                              const SpanTable& keys, const AttentionShape& shape);
-
-// dq, dk, dv are overwritten; probabilities are rebuilt from lse, so the forward's output is not
-// needed (D_i = rowsum(dout_i * out_i) is summed from the probabilities instead).
-void masked_attention_bwd_cpu(const float* q, const float* k, const float* v, const float* lse, const float* dout,
-                              float* dq, float* dk, float* dv, const SpanTable& keys, const AttentionShape& shape);
-
-// One query per (batch, head) against cache slots: q_t, out_t [batch, heads, head_dim];
-// k_cache, v_cache [batch, cache.seq_len, heads, head_dim] with cache.seq_len the slot count;
-// keys has one row (queries = 1), its spans in slot indices.
-void masked_attention_decode_cpu(const float* q_t, const float* k_cache, const float* v_cache, float* out_t,
-                                 const SpanTable& keys, const AttentionShape& cache);
-
-// The same on the GPU, fp32, device pointers (keys.spans included: a SpanBuffer on Device::cuda holds
+// cuda(): the same on the GPU, fp32, device pointers (keys.spans included: a SpanBuffer on Device::cuda holds
 // them). Forward: one warp per query row. Backward: a query-major pass writes dq and D_i, a key-major
 // pass (one block per 32 keys of a (batch, head), visiting in ascending order the queries whose spans
 // reach those keys) writes dk and dv. Decode: one block per (batch, head), its warps split the spans
 // and merge in a fixed order. A query row holding a span outside [0, keys) or with begin > end gets NaN
 // outputs instead of an out-of-bounds read. No float atomics: results are bitwise reproducible. Limits
-// (masked_attention_cuda_limits): D <= 256.
-void masked_attention_fwd_cuda(const float* q, const float* k, const float* v, float* out, float* lse,
-                               const SpanTable& keys, const AttentionShape& shape);
+// (cuda().unsupported): D <= 256.
 // Floats of scratch the backward needs: D_i = sum_j P_ij dP_ij per query row, [B, H, L].
 int64_t masked_attention_bwd_workspace_floats(const AttentionShape& shape);
 // workspace: masked_attention_bwd_workspace_floats(shape) floats; without one, the call allocates it
@@ -65,20 +47,25 @@ int64_t masked_attention_bwd_workspace_floats(const AttentionShape& shape);
 void masked_attention_bwd_cuda(const float* q, const float* k, const float* v, const float* lse, const float* dout,
                                float* dq, float* dk, float* dv, const SpanTable& keys, const AttentionShape& shape,
                                float* workspace);
-void masked_attention_bwd_cuda(const float* q, const float* k, const float* v, const float* lse, const float* dout,
-                               float* dq, float* dk, float* dv, const SpanTable& keys, const AttentionShape& shape);
-void masked_attention_decode_cuda(const float* q_t, const float* k_cache, const float* v_cache, float* out_t,
-                                  const SpanTable& keys, const AttentionShape& cache);
-std::string masked_attention_cuda_limits(const AttentionShape& shape);
 
 struct MaskedAttentionKernels {
   static constexpr const char* kFamily = "masked_attention";
-  static const MaskedAttentionKernels& cpu();
-  static const MaskedAttentionKernels& cuda();
+  static const MaskedAttentionKernels& cpu();   // the CPU reference kernels (masked_attention_cpu.cpp)
+  static const MaskedAttentionKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&masked_attention_fwd_cpu) fwd;
-  decltype(&masked_attention_bwd_cpu) bwd;
-  decltype(&masked_attention_decode_cpu) decode;
+  // q, k, v, out and their gradients: [batch, seq_len, heads, head_dim]; lse: [batch, heads, seq_len].
+  // keys has one row per query (queries = seq_len).
+  void (*fwd)(const float* q, const float* k, const float* v, float* out, float* lse, const SpanTable& keys,
+              const AttentionShape& shape);
+  // dq, dk, dv are overwritten; probabilities are rebuilt from lse, so the forward's output is not
+  // needed (D_i = rowsum(dout_i * out_i) is summed from the probabilities instead).
+  void (*bwd)(const float* q, const float* k, const float* v, const float* lse, const float* dout, float* dq, float* dk,
+              float* dv, const SpanTable& keys, const AttentionShape& shape);
+  // One query per (batch, head) against cache slots: q_t, out_t [batch, heads, head_dim];
+  // k_cache, v_cache [batch, cache.seq_len, heads, head_dim] with cache.seq_len the slot count;
+  // keys has one row (queries = 1), its spans in slot indices.
+  void (*decode)(const float* q_t, const float* k_cache, const float* v_cache, float* out_t, const SpanTable& keys,
+                 const AttentionShape& cache);
   ShapeCheck<AttentionShape> unsupported;
 };
 

@@ -1,7 +1,7 @@
 // Masked attention backward on the GPU: P_ij = exp(S_ij - lse_i), dP_ij = dout_i . v_j,
 // D_i = sum_j P_ij dP_ij, dS_ij = P_ij (dP_ij - D_i) / sqrt(Dh); dq_i = sum_j dS_ij k_j,
 // dk_j = sum_i dS_ij q_i, dv_j = sum_i P_ij dout_i (FlashAttention-2, Alg. 2, restricted to the spans).
-// Checked against masked_attention_bwd_cpu in tests/test_gpu_masked_attention.cpp.
+// Checked against masked_attention_bwd_cpu in test_gpu_masked_attention.cpp.
 #include <cmath>
 #include <string>
 

@@ -42,9 +42,9 @@ inline std::vector<KeySpan> block_topk_table(const std::vector<float>& q, const 
                                              const AttentionShape& s, const BlockTopk& sel) {
   const int64_t blocks = s.seq_len / sel.block_size;
   std::vector<float> means(static_cast<size_t>(s.batch * blocks * s.heads * s.head_dim));
-  block_key_means_cpu(k.data(), s, sel.block_size, 0, blocks, means.data(), blocks);
+  BlockTopkKernels::cpu().key_means(k.data(), s, sel.block_size, 0, blocks, means.data(), blocks);
   std::vector<KeySpan> spans(static_cast<size_t>(query_rows(s) * sel.width(blocks)));
-  block_topk_sequence_spans_cpu(q.data(), means.data(), s, sel, spans.data());
+  BlockTopkKernels::cpu().sequence_spans(q.data(), means.data(), s, sel, spans.data());
   return spans;
 }
 

@@ -1,6 +1,6 @@
 // Softmax attention over per-query key spans: online softmax across the spans in forward and
 // decode, probabilities rebuilt from the log-sum-exp in backward (FlashAttention-2, Alg. 1-2).
-// Checked against a naive masked reference in tests/test_sliding_window.cpp.
+// Checked against a naive masked reference in mixers/sliding_window/test_sliding_window.cpp.
 #include "mixers/softmax/masked_attention.h"
 
 #include <algorithm>

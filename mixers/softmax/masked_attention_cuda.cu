@@ -1,6 +1,6 @@
 // Masked attention forward and decode on the GPU: online softmax (FlashAttention-2, Dao 2023,
 // Alg. 1) over each query's key spans, in runs of 32 keys scored one per lane.
-// Checked against masked_attention_{fwd,decode}_cpu in tests/test_gpu_masked_attention.cpp.
+// Checked against masked_attention_{fwd,decode}_cpu in test_gpu_masked_attention.cpp.
 #include <cmath>
 #include <string>
 

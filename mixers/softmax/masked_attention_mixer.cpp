@@ -1,6 +1,7 @@
 #include "mixers/softmax/masked_attention_mixer.h"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 #include "mixers/softmax/masked_attention.h"
@@ -35,14 +36,6 @@ void write_tokens(const Tensor& src, int64_t rows, int64_t first, int64_t last, 
 
 }  // namespace
 
-int pattern_param(const MixerSpec& spec, const char* key, int fallback, int minimum) {
-  const int value = mixer_param_int(spec, key, fallback);
-  if (value < minimum)
-    throw std::invalid_argument("mixer '" + spec.kind + "': param '" + key + "' is " + std::to_string(value) +
-                                ", expected an integer >= " + std::to_string(minimum));
-  return value;
-}
-
 MaskedAttentionMixer::MaskedAttentionMixer(const MixerSpec& spec, std::unique_ptr<AttentionKeyPattern> pattern)
     : Mixer(checked(spec)),
       kernels_(kernels_for<MaskedAttentionKernels>(spec.device)),
@@ -51,6 +44,8 @@ MaskedAttentionMixer::MaskedAttentionMixer(const MixerSpec& spec, std::unique_pt
       spans_(spec.device),
       decode_spans_(spec.device) {
   add_params(proj_.params());
+  // Keys and values of the tokens the pattern keeps, as Zoology counts a KV cache.
+  set_state_size({0, 2 * int64_t{spec.d_model}, pattern_->max_cached_tokens()});
 }
 
 AttentionShape MaskedAttentionMixer::shape(int64_t batch, int64_t rows) const {
@@ -134,10 +129,6 @@ void MaskedAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cach
 std::string MaskedAttentionMixer::unsupported(int64_t batch, int64_t seq_len) const {
   const std::string why = kernels_.unsupported(shape(batch, seq_len));
   return why.empty() ? pattern_->unsupported(shape(batch, seq_len), spec_.device) : why;
-}
-
-size_t MaskedAttentionMixer::state_bytes(int seq_len) const {
-  return 2 * static_cast<size_t>(pattern_->cached_tokens(seq_len)) * static_cast<size_t>(spec_.d_model) * sizeof(float);
 }
 
 }  // namespace seqbench

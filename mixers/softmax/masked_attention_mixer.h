@@ -1,6 +1,6 @@
 // Multi-head causal softmax attention restricted to a key pattern (sliding window, attention sinks,
 // block top-k selection): the q, k, v, o projections of the softmax mixer around the shared kernels
-// in kernels/masked_attention/. A pattern says which keys each query sees, in a whole sequence and
+// in masked_attention.h. A pattern says which keys each query sees, in a whole sequence and
 // in the decode cache; this class does everything else, so each pattern is a few index rules.
 #pragma once
 #include <cstdint>
@@ -12,12 +12,13 @@
 #include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/span_buffer.h"
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 
 namespace seqbench {
 
 // Keys and values in `slots` slots per sequence (a ring buffer for window patterns, every token
 // for block top-k), and per-pattern key summaries (block top-k: block means).
-struct MaskedAttentionCache : MixerCache {
+struct MaskedAttentionCache : CopyableCache<MaskedAttentionCache> {
   Tensor keys, values;  // [batch, slots, n_heads, head_dim]
   Tensor summaries;     // [batch, summary_rows, n_heads, head_dim], or empty
   int64_t batch = 0, slots = 0, summary_rows = 0;
@@ -48,27 +49,21 @@ class AttentionKeyPattern {
   // q_t is [batch, d_model].
   virtual SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache, SpanBuffer& storage) const = 0;
 
-  // Tokens whose keys and values decode keeps after seq_len tokens (Zoology/Based state size).
-  virtual int64_t cached_tokens(int64_t seq_len) const = 0;
+  // The most tokens whose keys and values decode keeps, however long the sequence (the
+  // Zoology/Based state size); the largest int64 when every token is kept.
+  virtual int64_t max_cached_tokens() const = 0;
 
   // Why the pattern's own kernels cannot select keys for `shape` on `device`; "" when they can.
   virtual std::string unsupported(const AttentionShape& shape, Device device) const { return {}; }
 };
 
-// An integer param of a pattern (window, sinks, block_size, ...): the fallback when absent;
-// std::invalid_argument naming the key, the value and the bound when it is below `minimum`.
-int pattern_param(const MixerSpec& spec, const char* key, int fallback, int minimum);
 
 class MaskedAttentionMixer : public Mixer {
  public:
-  // With a cache, forward() starts the cached sequences afresh at position 0 and leaves in it
-  // what decode needs after positions [0, L).
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  // 2 * cached_tokens(seq_len) * d_model floats: keys and values, as Zoology counts a KV cache.
-  size_t state_bytes(int seq_len) const override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
  protected:

@@ -66,7 +66,7 @@ inline void check_forward(const AttentionShape& s, const SpanTable& keys, const 
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
   const auto q = random_values(n, rng, scale), k = random_values(n, rng, scale), v = random_values(n, rng);
   std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len);
-  masked_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
+  MaskedAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
   std::vector<double> ref_out, ref_lse;
   attention(widen(q), widen(k), widen(v), s, member, ref_out, ref_lse);
   double worst_out = 0.0, worst_lse = 0.0;
@@ -84,8 +84,8 @@ inline void check_backward(const AttentionShape& s, const SpanTable& keys, const
   const auto q = random_values(n, rng), k = random_values(n, rng), v = random_values(n, rng);
   const auto dout = random_values(n, rng);
   std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len), dq(n), dk(n), dv(n);
-  masked_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
-  masked_attention_bwd_cpu(q.data(), k.data(), v.data(), lse.data(), dout.data(), dq.data(), dk.data(), dv.data(), keys,
+  MaskedAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
+  MaskedAttentionKernels::cpu().bwd(q.data(), k.data(), v.data(), lse.data(), dout.data(), dq.data(), dk.data(), dv.data(), keys,
                            s);
   check_qkv_gradients(q, k, v, dout, dq, dk, dv, [&](const auto& a, const auto& b, const auto& c) {
     std::vector<double> o, l;

@@ -1,7 +1,7 @@
 // Warp-level pieces shared by the masked attention and block top-k CUDA kernels: a head_dim row
 // spread over the 32 lanes, dot products against runs of key rows, the online-softmax update of a
 // run of keys (FlashAttention-2, Dao 2023, Alg. 1), and how (batch, head) slices and span rows are
-// addressed. Checked through the kernels using it, against the CPU ones, in tests/test_gpu_masked_attention.cpp.
+// addressed. Checked through the kernels using it, against the CPU ones, in test_gpu_masked_attention.cpp.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -15,6 +15,10 @@
 #include "ops/cuda/warp_reduce.cuh"
 
 namespace seqbench {
+// The table's backward (masked_attention_bwd_cuda.cu), which allocates its workspace.
+void masked_attention_bwd_cuda(const float* q, const float* k, const float* v, const float* lse, const float* dout,
+                               float* dq, float* dk, float* dv, const SpanTable& keys, const AttentionShape& shape);
+
 namespace masked_cuda {
 
 constexpr int kWarpSize = 32;

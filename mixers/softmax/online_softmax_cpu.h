@@ -1,7 +1,7 @@
 // The row loop both CPU attention kernels share: scores of one query against a run of keys, and
 // FlashAttention-2's online softmax (Dao 2023, Alg. 1) over a query's key spans, one block of
 // scores at a time. Causal softmax attention is the case of one span [0, i]. Checked through
-// tests/test_softmax_attention.cpp and tests/test_sliding_window.cpp.
+// test_softmax_attention.cpp and mixers/sliding_window/test_sliding_window.cpp.
 #pragma once
 #include <algorithm>
 #include <cmath>

@@ -17,40 +17,26 @@ struct AttentionShape : HeadsShape {
   int64_t head_dim = 0;  // D
 };
 
-void softmax_attention_fwd_cpu(const float* q, const float* k, const float* v, float* out, float* lse,
-                               const AttentionShape& shape);
-
-// dq, dk, dv are overwritten. Uses D_i = rowsum(dout_i * out_i) so the probabilities are rebuilt
-// from lse without a second softmax.
-void softmax_attention_bwd_cpu(const float* q, const float* k, const float* v, const float* out, const float* lse,
-                               const float* dout, float* dq, float* dk, float* dv, const AttentionShape& shape);
-
-// One query per (batch, head) against the first `len` tokens of a KV cache.
-// q_t, out_t: [batch, heads, head_dim]; k_cache, v_cache: [batch, cache.seq_len, heads, head_dim],
-// where cache.seq_len is the cache capacity (max_len) and 1 <= len <= cache.seq_len.
-void softmax_attention_decode_cpu(const float* q_t, const float* k_cache, const float* v_cache, int64_t len,
-                                  float* out_t, const AttentionShape& cache);
-
-// The same on the GPU in fp32 (device pointers): forward (FlashAttention-2 tiled online softmax),
+// cuda(): the same on the GPU in fp32 (device pointers): forward (FlashAttention-2 tiled online softmax),
 // backward (FlashAttention-2 with D = rowsum(dO * O)), decode (split-K over the cache); workspaces
 // are allocated per call. bf16 storage, tensor cores and caller-owned workspaces:
-// softmax_attention_bf16.cuh. Limits (softmax_attention_cuda_limits): D <= 256, L <= 2^30.
-void softmax_attention_fwd_cuda(const float* q, const float* k, const float* v, float* out, float* lse,
-                                const AttentionShape& shape);
-void softmax_attention_bwd_cuda(const float* q, const float* k, const float* v, const float* out, const float* lse,
-                                const float* dout, float* dq, float* dk, float* dv, const AttentionShape& shape);
-void softmax_attention_decode_cuda(const float* q_t, const float* k_cache, const float* v_cache, int64_t len,
-                                   float* out_t, const AttentionShape& cache);
-std::string softmax_attention_cuda_limits(const AttentionShape& shape);
+// softmax_attention_bf16.cuh. Limits (cuda().unsupported): D <= 256, L <= 2^30.
 
 struct SoftmaxAttentionKernels {
   static constexpr const char* kFamily = "softmax_attention";
-  static const SoftmaxAttentionKernels& cpu();
-  static const SoftmaxAttentionKernels& cuda();
+  static const SoftmaxAttentionKernels& cpu();   // the CPU reference kernels (softmax_attention_cpu.cpp)
+  static const SoftmaxAttentionKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&softmax_attention_fwd_cpu) fwd;
-  decltype(&softmax_attention_bwd_cpu) bwd;
-  decltype(&softmax_attention_decode_cpu) decode;
+  void (*fwd)(const float* q, const float* k, const float* v, float* out, float* lse, const AttentionShape& shape);
+  // dq, dk, dv are overwritten. Uses D_i = rowsum(dout_i * out_i) so the probabilities are rebuilt
+  // from lse without a second softmax.
+  void (*bwd)(const float* q, const float* k, const float* v, const float* out, const float* lse, const float* dout,
+              float* dq, float* dk, float* dv, const AttentionShape& shape);
+  // One query per (batch, head) against the first `len` tokens of a KV cache.
+  // q_t, out_t: [batch, heads, head_dim]; k_cache, v_cache: [batch, cache.seq_len, heads, head_dim],
+  // where cache.seq_len is the cache capacity (max_len) and 1 <= len <= cache.seq_len.
+  void (*decode)(const float* q_t, const float* k_cache, const float* v_cache, int64_t len, float* out_t,
+                 const AttentionShape& cache);
   ShapeCheck<AttentionShape> unsupported;
 };
 

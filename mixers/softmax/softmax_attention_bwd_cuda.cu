@@ -1,6 +1,6 @@
 // Causal attention backward, FlashAttention-2 (Dao 2023, Alg. 2): per 128-key block, dK and dV in
 // registers while query tiles stream past; dS = P (dP - D), D = rowsum(dO * O); dQ by fp32 atomics.
-// bf16 tensor cores for head_dim 64/128. Checked against softmax_attention_bwd_cpu in tests/test_gpu_kernels.cpp.
+// bf16 tensor cores for head_dim 64/128. Checked against softmax_attention_bwd_cpu in test_gpu_softmax.cpp.
 #include <cuda_bf16.h>
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // Causal softmax attention on the CPU: the online-softmax row loop of online_softmax_cpu.h over the
-// span [0, i] of each query; checked against a plain two-pass reference in tests/test_softmax_attention.cpp.
+// span [0, i] of each query; checked against a plain two-pass reference in test_softmax_attention.cpp.
 #include "mixers/softmax/softmax_attention.h"
 
 #include <vector>
@@ -26,7 +26,7 @@ std::vector<KeySpan> causal_spans(int64_t seq_len) {
 void softmax_attention_fwd_cpu(const float* q, const float* k, const float* v, float* out, float* lse,
                                const AttentionShape& s) {
   const std::vector<KeySpan> spans = causal_spans(s.seq_len);
-  masked_attention_fwd_cpu(q, k, v, out, lse, SpanTable{spans.data(), 1, false}, s);
+  MaskedAttentionKernels::cpu().fwd(q, k, v, out, lse, SpanTable{spans.data(), 1, false}, s);
 }
 
 void softmax_attention_bwd_cpu(const float* q, const float* k, const float* v, const float* out, const float* lse,

@@ -1,6 +1,6 @@
 // One-token causal attention decode, split-K ("flash decoding"): each block reduces 256 cache tokens
 // to (max, sum, unnormalised output) with 16-byte loads, a second pass merges the splits.
-// Checked against softmax_attention_decode_cpu in tests/test_gpu_kernels.cpp.
+// Checked against softmax_attention_decode_cpu in test_gpu_softmax.cpp.
 #include <cuda_bf16.h>
 
 #include <cmath>

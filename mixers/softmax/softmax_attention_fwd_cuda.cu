@@ -1,6 +1,6 @@
 // Causal attention forward, FlashAttention-2 (Dao 2023, Alg. 1): 64-query blocks, 64-key tiles
 // double-buffered with cp.async, S = QK^T and O += PV on bf16 tensor cores, online softmax in fp32
-// registers. Checked against softmax_attention_fwd_cpu in tests/test_gpu_kernels.cpp.
+// registers. Checked against softmax_attention_fwd_cpu in test_gpu_softmax.cpp.
 #include <cuda_bf16.h>
 
 #include <cmath>

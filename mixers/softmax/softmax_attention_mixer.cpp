@@ -13,15 +13,21 @@ namespace {
 
 const MixerSpec& checked(const MixerSpec& spec) {
   validate_mixer_shape(spec);
-  check_mixer_params(spec, {});
+  check_mixer_params(spec, softmax_params());
   return spec;
 }
 
 }  // namespace
 
+const MixerParamTable& softmax_params() {
+  static const MixerParamTable none;
+  return none;
+}
+
 SoftmaxAttentionMixer::SoftmaxAttentionMixer(const MixerSpec& spec)
     : Mixer(checked(spec)), kernels_(kernels_for<SoftmaxAttentionKernels>(spec.device)), proj_(spec) {
   add_params(proj_.params());
+  set_state_size({0, 2 * int64_t{spec.d_model}});  // a key and a value per token, every token
 }
 
 void SoftmaxAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
@@ -97,10 +103,6 @@ void SoftmaxAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cac
 
 std::string SoftmaxAttentionMixer::unsupported(int64_t batch, int64_t seq_len) const {
   return kernels_.unsupported(AttentionShape{{batch, seq_len, spec_.n_heads}, spec_.head_dim()});
-}
-
-size_t SoftmaxAttentionMixer::state_bytes(int seq_len) const {
-  return 2 * static_cast<size_t>(seq_len) * static_cast<size_t>(spec_.d_model) * sizeof(float);
 }
 
 }  // namespace seqbench

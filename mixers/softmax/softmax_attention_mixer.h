@@ -1,33 +1,34 @@
 // Multi-head causal softmax attention (Vaswani et al. 2017) as a mixer backend: q, k, v, o
-// projections without bias around the kernels in kernels/softmax_attention/. Decode keeps a KV
+// projections without bias around the kernels in softmax_attention.h. Decode keeps a KV
 // cache, so its state grows with the sequence: 2 * L * d_model floats per layer (Zoology's count).
 #pragma once
 #include <memory>
 
 #include "mixers/softmax/softmax_attention.h"
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 #include "mixers/softmax/attention_projections.h"
 
 namespace seqbench {
 
 // k and v of every consumed token: [batch, max_len, n_heads, head_dim] each.
-struct SoftmaxAttentionCache : MixerCache {
+struct SoftmaxAttentionCache : CopyableCache<SoftmaxAttentionCache> {
   Tensor keys, values;
   int64_t batch = 0, max_len = 0;
 };
+
+// The params this backend accepts, with their defaults and meanings.
+const MixerParamTable& softmax_params();
 
 class SoftmaxAttentionMixer : public Mixer {
  public:
   // Accepts no params; throws std::invalid_argument on any, or on a bad d_model / n_heads.
   explicit SoftmaxAttentionMixer(const MixerSpec& spec);
 
-  // With a cache, forward() starts the cached sequences afresh at position 0 and leaves their
-  // keys and values for positions [0, L) in it.
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  size_t state_bytes(int seq_len) const override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
  private:

@@ -1,6 +1,6 @@
 // Causal attention on CUDA cores for any head_dim <= 256 and fp32: forward with the online softmax
 // one warp per query row, backward as a dq pass (per query) and a dk/dv pass (per key), both from
-// lse and D = rowsum(dO * O). Checked against softmax_attention_{fwd,bwd}_cpu in tests/test_gpu_kernels.cpp.
+// lse and D = rowsum(dO * O). Checked against softmax_attention_{fwd,bwd}_cpu in test_gpu_softmax.cpp.
 #include <cuda_bf16.h>
 
 #include <cmath>

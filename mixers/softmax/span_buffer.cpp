@@ -1,5 +1,5 @@
 // Span tables viewed as rows of a fixed width.
-// Checked in tests/test_gpu_masked_attention.cpp (host side in every build, the GPU side with one).
+// Checked in test_gpu_softmax.cpp (host side in every build, the GPU side with one).
 #include "mixers/softmax/span_buffer.h"
 
 #include <stdexcept>

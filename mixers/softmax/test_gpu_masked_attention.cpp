@@ -44,20 +44,20 @@ void check_attention(const AttentionShape& s, const Inputs& in, const std::vecto
   const int64_t n = elements(s), rows = query_rows(s);
   const SpanTable host_keys{spans.data(), width, per_head};
   std::vector<float> out(n), lse(rows), dq(n), dk(n), dv(n);
-  masked_attention_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data(), host_keys, s);
-  masked_attention_bwd_cpu(in.q.data(), in.k.data(), in.v.data(), lse.data(), in.dout.data(), dq.data(), dk.data(),
+  MaskedAttentionKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data(), host_keys, s);
+  MaskedAttentionKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), lse.data(), in.dout.data(), dq.data(), dk.data(),
                            dv.data(), host_keys, s);
 
   const SpanBuffer gpu_spans = on_gpu(spans);
   const SpanTable keys = gpu_spans.table(width, per_head);
   DeviceArray<float> q(in.q), k(in.k), v(in.v), dout(in.dout), cpu_lse(lse);
   auto gpu_out = poisoned<float>(n), gpu_lse = poisoned<float>(rows);
-  masked_attention_fwd_cuda(q.data(), k.data(), v.data(), gpu_out.data(), gpu_lse.data(), keys, s);
+  MaskedAttentionKernels::cuda().fwd(q.data(), k.data(), v.data(), gpu_out.data(), gpu_lse.data(), keys, s);
   CHECK(relative_error(gpu_out.download(), out) < kTolerance);
   CHECK(relative_error(gpu_lse.download(), lse) < 1e-5);
 
   auto gpu_dq = poisoned<float>(n), gpu_dk = poisoned<float>(n), gpu_dv = poisoned<float>(n);
-  masked_attention_bwd_cuda(q.data(), k.data(), v.data(), cpu_lse.data(), dout.data(), gpu_dq.data(), gpu_dk.data(),
+  MaskedAttentionKernels::cuda().bwd(q.data(), k.data(), v.data(), cpu_lse.data(), dout.data(), gpu_dq.data(), gpu_dk.data(),
                             gpu_dv.data(), keys, s);
   // A one-key window has dq = dk = 0 on the CPU exactly; the GPU's P is 1 within an ulp of the
   // CPU's lse, so there relative_error measures the (tiny) absolute residue.
@@ -105,11 +105,11 @@ TEST_CASE("masked attention backward on the GPU is bitwise reproducible", "[gpu]
   const SpanBuffer spans = on_gpu(sink_window_table(s.seq_len, 2, 16));
   const SpanTable keys = spans.table(kSinkWindowSpans, false);
   DeviceArray<float> q(in.q), k(in.k), v(in.v), dout(in.dout), out(n), lse(query_rows(s));
-  masked_attention_fwd_cuda(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
+  MaskedAttentionKernels::cuda().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
   std::vector<std::vector<float> > runs;
   for (int run = 0; run < 2; ++run) {
     DeviceArray<float> dq(n), dk(n), dv(n);
-    masked_attention_bwd_cuda(q.data(), k.data(), v.data(), lse.data(), dout.data(), dq.data(), dk.data(), dv.data(),
+    MaskedAttentionKernels::cuda().bwd(q.data(), k.data(), v.data(), lse.data(), dout.data(), dq.data(), dk.data(), dv.data(),
                               keys, s);
     std::vector<float> all = dq.download();
     for (const auto* g : {&dk, &dv}) {
@@ -147,10 +147,10 @@ TEST_CASE("masked attention decode on the GPU matches the CPU kernel through the
         spans.upload(host);
         DeviceArray<float> q_d(q);
         auto out = poisoned<float>(nq);
-        masked_attention_decode_cuda(q_d.data(), k_d.data(), v_d.data(), out.data(),
+        MaskedAttentionKernels::cuda().decode(q_d.data(), k_d.data(), v_d.data(), out.data(),
                                      spans.table(kSinkWindowDecodeSpans, false), cache);
         std::vector<float> want(nq);
-        masked_attention_decode_cpu(q.data(), k.data(), v.data(), want.data(),
+        MaskedAttentionKernels::cpu().decode(q.data(), k.data(), v.data(), want.data(),
                                     SpanTable{host.data(), kSinkWindowDecodeSpans, false}, cache);
         CHECK(relative_error(out.download(), want) < kTolerance);
       }
@@ -165,13 +165,13 @@ TEST_CASE("a query row with a span outside the sequence gets NaN outputs on the 
   const Inputs in = random_inputs(s, 2000);
   auto spans = sink_window_table(s.seq_len, 0, 3);
   std::vector<float> want(elements(s)), want_lse(query_rows(s));
-  masked_attention_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), want.data(), want_lse.data(),
+  MaskedAttentionKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), want.data(), want_lse.data(),
                            SpanTable{spans.data(), kSinkWindowSpans, false}, s);
   spans[2 * kSinkWindowSpans + 1] = KeySpan{1, 9};  // query 2 reaches past the 6 keys
   const SpanBuffer gpu_spans = on_gpu(spans);
   DeviceArray<float> q(in.q), k(in.k), v(in.v);
   auto out = poisoned<float>(elements(s)), lse = poisoned<float>(query_rows(s));
-  masked_attention_fwd_cuda(q.data(), k.data(), v.data(), out.data(), lse.data(),
+  MaskedAttentionKernels::cuda().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(),
                             gpu_spans.table(kSinkWindowSpans, false), s);
   const auto got = out.download();
   for (int64_t t = 0; t < s.seq_len; ++t)

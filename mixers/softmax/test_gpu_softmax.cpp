@@ -44,7 +44,7 @@ TEMPLATE_TEST_CASE("softmax attention forward on the GPU matches the CPU kernel"
     softmax_attention_fwd_cuda(dq.data(), dk.data(), dv.data(), out.data(), lse.data(), s);
 
     std::vector<float> want_out(n), want_lse(rows);
-    softmax_attention_fwd_cpu(q.data(), k.data(), v.data(), want_out.data(), want_lse.data(), s);
+    SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), want_out.data(), want_lse.data(), s);
     CHECK(relative_error(download_floats(out), want_out) < tolerance<TestType>());
     CHECK(relative_error(lse.download(), want_lse) < 1e-5);
   }
@@ -63,7 +63,7 @@ TEMPLATE_TEST_CASE("softmax attention backward on the GPU matches the CPU kernel
     auto dout_d = upload_rounded<TestType>(dout);
     // Both sides differentiate at the same (stored) forward output.
     std::vector<float> out(n), lse(rows);
-    softmax_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
+    SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
     auto out_d = upload_rounded<TestType>(out);
     DeviceArray<float> lse_d(lse);
     auto gq = poisoned<TestType>(n), gk = poisoned<TestType>(n), gv = poisoned<TestType>(n);
@@ -71,7 +71,7 @@ TEMPLATE_TEST_CASE("softmax attention backward on the GPU matches the CPU kernel
                                gk.data(), gv.data(), s);
 
     std::vector<float> want_q(n), want_k(n), want_v(n);
-    softmax_attention_bwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), want_q.data(),
+    SoftmaxAttentionKernels::cpu().bwd(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), want_q.data(),
                               want_k.data(), want_v.data(), s);
     CHECK(relative_error(download_floats(gq), want_q) < tolerance<TestType>());
     CHECK(relative_error(download_floats(gk), want_k) < tolerance<TestType>());
@@ -94,7 +94,7 @@ TEMPLATE_TEST_CASE("softmax attention decode on the GPU matches the CPU kernel o
       auto out = poisoned<TestType>(nq);
       softmax_attention_decode_cuda(q_d.data(), k_d.data(), v_d.data(), len, out.data(), cache);
       std::vector<float> want(nq);
-      softmax_attention_decode_cpu(q.data(), k.data(), v.data(), len, want.data(), cache);
+      SoftmaxAttentionKernels::cpu().decode(q.data(), k.data(), v.data(), len, want.data(), cache);
       CHECK(relative_error(download_floats(out), want) < tolerance<TestType>());
     }
 }

@@ -47,7 +47,7 @@ TEST_CASE("softmax attention forward matches a plain two-pass reference", "[soft
     // A large scale makes scores of +-100s: the running max must keep exp() finite.
     const auto q = random_values(n, rng, c.scale), k = random_values(n, rng, c.scale), v = random_values(n, rng);
     std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len);
-    softmax_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
+    SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
     std::vector<double> ref_out, ref_lse;
     reference_attention(widen(q), widen(k), widen(v), s, ref_out, ref_lse);
     double worst_out = 0.0, worst_lse = 0.0;
@@ -69,8 +69,8 @@ TEST_CASE("softmax attention backward matches finite differences of the referenc
     const auto q = random_values(n, rng), k = random_values(n, rng), v = random_values(n, rng);
     const auto dout = random_values(n, rng);
     std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len), dq(n), dk(n), dv(n);
-    softmax_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
-    softmax_attention_bwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(), dk.data(),
+    SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
+    SoftmaxAttentionKernels::cpu().bwd(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(), dk.data(),
                               dv.data(), s);
 
     masked_reference::check_qkv_gradients(q, k, v, dout, dq, dk, dv, [&](const auto& a, const auto& b, const auto& c) {
@@ -89,7 +89,7 @@ TEST_CASE("softmax decode over a KV cache matches the forward's last row and ign
   const auto q = random_values(n, rng), k = random_values(n, rng), v = random_values(n, rng);
   std::vector<float> out(n), lse(B * H * L);
   const AttentionShape s{B, L, H, D};
-  softmax_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
+  SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
   // Cache slots past `len` hold garbage that must never be read.
   auto k_cache = random_values(B * max_len * H * D, rng, 50.0), v_cache = random_values(B * max_len * H * D, rng, 50.0);
   for (int64_t len : {1, 2, 64, 65, 70}) {
@@ -103,7 +103,7 @@ TEST_CASE("softmax decode over a KV cache matches the forward's last row and ign
     std::vector<float> q_t(B * H * D), out_t(B * H * D);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t c = 0; c < H * D; ++c) q_t[b * H * D + c] = q[(b * L + len - 1) * H * D + c];
-    softmax_attention_decode_cpu(q_t.data(), k_cache.data(), v_cache.data(), len, out_t.data(), {B, max_len, H, D});
+    SoftmaxAttentionKernels::cpu().decode(q_t.data(), k_cache.data(), v_cache.data(), len, out_t.data(), {B, max_len, H, D});
     double worst = 0.0;
     for (int64_t b = 0; b < B; ++b)
       for (int64_t c = 0; c < H * D; ++c)
@@ -122,8 +122,8 @@ TEST_CASE("softmax attention kernels give bit-identical results with 1 and 2 thr
   auto run = [&](int threads) {
     set_num_threads(threads);
     std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len), dq(n), dk(n), dv(n);
-    softmax_attention_fwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
-    softmax_attention_bwd_cpu(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(), dk.data(),
+    SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
+    SoftmaxAttentionKernels::cpu().bwd(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(), dk.data(),
                               dv.data(), s);
     return std::vector<std::vector<float>>{out, lse, dq, dk, dv};
   };

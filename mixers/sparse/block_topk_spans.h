@@ -20,46 +20,33 @@ struct BlockTopk {
   int64_t width(int64_t complete_blocks) const { return (top_k < complete_blocks ? top_k : complete_blocks) + 1; }
 };
 
-// means[b, blk, h, :] = mean of k[b, blk*bs : (blk+1)*bs, h, :] for blk in [first_block, last_block).
-// k: [batch, keys.seq_len, heads, head_dim]; means: [batch, mean_rows, heads, head_dim].
-void block_key_means_cpu(const float* k, const AttentionShape& keys, int64_t block_size, int64_t first_block,
-                         int64_t last_block, float* means, int64_t mean_rows);
-
-// Training form: q [batch, seq_len, heads, head_dim], means of the seq_len / block_size complete
-// blocks ([batch, seq_len / block_size, heads, head_dim]); spans [batch * heads, seq_len,
-// width(seq_len / block_size)] in token indices. Ties go to the earlier block; selected blocks
-// are listed in token order.
-void block_topk_sequence_spans_cpu(const float* q, const float* means, const AttentionShape& shape,
-                                   const BlockTopk& selection, KeySpan* spans);
-
-// Decode form for the query at token `position` of every (batch, head): q_t [batch, heads,
-// head_dim], means [batch, mean_rows, heads, head_dim] holding (at least) every block before the
-// query's own; spans [batch * heads, width(position / block_size)] in token indices.
-void block_topk_decode_spans_cpu(const float* q_t, const float* means, int64_t mean_rows, int64_t position,
-                                 const AttentionShape& per_token, const BlockTopk& selection, KeySpan* spans);
-
-// The same on the GPU (fp32, device pointers, the spans written included), so training and decode
+// cuda(): the same on the GPU (fp32, device pointers, the spans written included), so training and decode
 // keep the selection on the device. Means are summed in token order and scaled as the CPU does
 // (bitwise equal); scores are dot products in another order than the CPU's, so a ranking can differ
 // from the CPU's only where two block scores are within rounding of each other. Sequence spans: one
-// warp per query; decode spans: one warp per (batch, head). Limits (block_topk_cuda_limits): D <= 256,
+// warp per query; decode spans: one warp per (batch, head). Limits (cuda().unsupported): D <= 256,
 // top_k <= 1024.
-void block_key_means_cuda(const float* k, const AttentionShape& keys, int64_t block_size, int64_t first_block,
-                          int64_t last_block, float* means, int64_t mean_rows);
-void block_topk_sequence_spans_cuda(const float* q, const float* means, const AttentionShape& shape,
-                                    const BlockTopk& selection, KeySpan* spans);
-void block_topk_decode_spans_cuda(const float* q_t, const float* means, int64_t mean_rows, int64_t position,
-                                  const AttentionShape& per_token, const BlockTopk& selection, KeySpan* spans);
-std::string block_topk_cuda_limits(const AttentionShape& shape, const BlockTopk& selection);
 
 struct BlockTopkKernels {
   static constexpr const char* kFamily = "block_topk";
-  static const BlockTopkKernels& cpu();
-  static const BlockTopkKernels& cuda();
+  static const BlockTopkKernels& cpu();   // the CPU reference kernels (block_topk_spans_cpu.cpp)
+  static const BlockTopkKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&block_key_means_cpu) key_means;
-  decltype(&block_topk_sequence_spans_cpu) sequence_spans;
-  decltype(&block_topk_decode_spans_cpu) decode_spans;
+  // means[b, blk, h, :] = mean of k[b, blk*bs : (blk+1)*bs, h, :] for blk in [first_block, last_block).
+  // k: [batch, keys.seq_len, heads, head_dim]; means: [batch, mean_rows, heads, head_dim].
+  void (*key_means)(const float* k, const AttentionShape& keys, int64_t block_size, int64_t first_block,
+                    int64_t last_block, float* means, int64_t mean_rows);
+  // Training form: q [batch, seq_len, heads, head_dim], means of the seq_len / block_size complete
+  // blocks ([batch, seq_len / block_size, heads, head_dim]); spans [batch * heads, seq_len,
+  // width(seq_len / block_size)] in token indices. Ties go to the earlier block; selected blocks
+  // are listed in token order.
+  void (*sequence_spans)(const float* q, const float* means, const AttentionShape& shape, const BlockTopk& selection,
+                         KeySpan* spans);
+  // Decode form for the query at token `position` of every (batch, head): q_t [batch, heads,
+  // head_dim], means [batch, mean_rows, heads, head_dim] holding (at least) every block before the
+  // query's own; spans [batch * heads, width(position / block_size)] in token indices.
+  void (*decode_spans)(const float* q_t, const float* means, int64_t mean_rows, int64_t position,
+                       const AttentionShape& per_token, const BlockTopk& selection, KeySpan* spans);
   ShapeCheck<AttentionShape, BlockTopk> unsupported;
 };
 

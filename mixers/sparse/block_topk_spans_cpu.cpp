@@ -1,5 +1,5 @@
 // Block top-k selection by q . mean-pooled block keys (MoBA's gate, Lu et al. 2025); one routine
-// ranks blocks for training and decode. Checked against a brute-force ranking in tests/test_sparse_attention.cpp.
+// ranks blocks for training and decode. Checked against a brute-force ranking in test_sparse_attention.cpp.
 #include "mixers/sparse/block_topk_spans.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // Block top-k selection on the GPU (MoBA's gate, Lu et al. 2025): block means summed in token
 // order, then one warp per query scoring its complete earlier blocks and keeping the top_k.
-// Checked against block_key_means_cpu and block_topk_{sequence,decode}_spans in tests/test_gpu_masked_attention.cpp.
+// Checked against block_key_means_cpu and block_topk_{sequence,decode}_spans in test_gpu_sparse.cpp.
 #include <stdexcept>
 #include <string>
 

@@ -1,6 +1,7 @@
 #include "mixers/sparse/sparse_attention_mixer.h"
 
 #include <initializer_list>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -11,8 +12,6 @@
 
 namespace seqbench {
 namespace {
-
-constexpr int kDefaultSinks = 4, kDefaultWindow = 16, kDefaultBlockSize = 16, kDefaultTopK = 2;
 
 // Full KV cache plus the mean key of every complete block, kept up to date as blocks complete.
 class BlockTopkPattern : public AttentionKeyPattern {
@@ -55,7 +54,7 @@ class BlockTopkPattern : public AttentionKeyPattern {
     return storage.table(width, true);
   }
 
-  int64_t cached_tokens(int64_t seq_len) const override { return seq_len; }
+  int64_t max_cached_tokens() const override { return std::numeric_limits<int64_t>::max(); }
 
   std::string unsupported(const AttentionShape& shape, Device device) const override {
     return kernels_for<BlockTopkKernels>(device).unsupported(shape, sel_);
@@ -79,19 +78,34 @@ void reject_params_of_other_pattern(const MixerSpec& spec, const std::string& pa
                                   pattern + "'");
 }
 
+}  // namespace
+
+const MixerParamTable& sparse_params() {
+  static const MixerParamTable table{
+      {"pattern", "sink_window", "sink_window (attention sinks + a local window) or block_topk (MoBA-style)"},
+      {"sinks", 4, "sink_window: the first tokens every query sees"},
+      {"window", 16, "sink_window: keys per query in the local window"},
+      {"block_size", 16, "block_topk: keys per block"},
+      {"top_k", 2, "block_topk: earlier blocks each query selects by q . mean(block keys)"}};
+  return table;
+}
+
+namespace {
+
 std::unique_ptr<AttentionKeyPattern> sparse_pattern(const MixerSpec& spec) {
-  check_mixer_params(spec, {"pattern", "sinks", "window", "block_size", "top_k"});
-  const std::string pattern = mixer_param_string(spec, "pattern", "sink_window");
+  const MixerParamTable& table = sparse_params();
+  check_mixer_params(spec, table);
+  const std::string pattern = mixer_param_string(spec, table, "pattern");
   if (pattern == "sink_window") {
     reject_params_of_other_pattern(spec, pattern, {"block_size", "top_k"});
-    return std::make_unique<SinkWindowPattern>(pattern_param(spec, "sinks", kDefaultSinks, 0),
-                                               pattern_param(spec, "window", kDefaultWindow, 1));
+    return std::make_unique<SinkWindowPattern>(mixer_param_int_at_least(spec, table, "sinks", 0),
+                                               mixer_param_int_at_least(spec, table, "window", 1));
   }
   if (pattern == "block_topk") {
     reject_params_of_other_pattern(spec, pattern, {"sinks", "window"});
     BlockTopk selection;
-    selection.block_size = pattern_param(spec, "block_size", kDefaultBlockSize, 1);
-    selection.top_k = pattern_param(spec, "top_k", kDefaultTopK, 0);
+    selection.block_size = mixer_param_int_at_least(spec, table, "block_size", 1);
+    selection.top_k = mixer_param_int_at_least(spec, table, "top_k", 0);
     return std::make_unique<BlockTopkPattern>(selection);
   }
   throw std::invalid_argument("mixer '" + spec.kind + "': param 'pattern' is '" + pattern +

@@ -15,8 +15,10 @@
 
 namespace seqbench {
 
-// Registered as "sparse". Params: pattern, and sinks, window (sink_window) or block_size, top_k
-// (block_topk).
+// Registered as "sparse". Params (sparse_params()): pattern, and sinks, window (sink_window) or
+// block_size, top_k (block_topk).
+const MixerParamTable& sparse_params();
+
 class SparseAttentionMixer : public MaskedAttentionMixer {
  public:
   // Throws std::invalid_argument on an unknown pattern or param, a param of the other pattern,

@@ -35,16 +35,16 @@ TEST_CASE("block means and sequence selection on the GPU equal the CPU's exactly
         const Inputs in = random_inputs(s, seed++, true);
         const int64_t blocks = s.seq_len / block_size, width = sel.width(blocks);
         std::vector<float> means(s.batch * blocks * s.heads * s.head_dim);
-        block_key_means_cpu(in.k.data(), s, block_size, 0, blocks, means.data(), blocks);
+        BlockTopkKernels::cpu().key_means(in.k.data(), s, block_size, 0, blocks, means.data(), blocks);
         DeviceArray<float> q(in.q), k(in.k), gpu_means(std::max<int64_t>(1, means.size()));
-        block_key_means_cuda(k.data(), s, block_size, 0, blocks, gpu_means.data(), blocks);
+        BlockTopkKernels::cuda().key_means(k.data(), s, block_size, 0, blocks, gpu_means.data(), blocks);
         std::vector<float> got_means = gpu_means.download();
         got_means.resize(means.size());
         CHECK(got_means == means);
 
         SpanBuffer spans(Device::cuda);
         spans.resize(query_rows(s) * width);
-        block_topk_sequence_spans_cuda(q.data(), gpu_means.data(), s, sel, spans.data());
+        BlockTopkKernels::cuda().sequence_spans(q.data(), gpu_means.data(), s, sel, spans.data());
         CHECK(same_spans(spans.download(), block_topk_table(in.q, in.k, s, sel)));
       }
 }
@@ -57,11 +57,11 @@ TEST_CASE("block means on the GPU match the CPU's bitwise for a range of blocks 
   const auto k = random_values(elements(cache), rng);
   const int64_t mean_rows = 20, count = cache.batch * mean_rows * cache.heads * cache.head_dim;
   std::vector<float> want(count, -1.0f);
-  block_key_means_cpu(k.data(), cache, 4, 5, 11, want.data(), mean_rows);
+  BlockTopkKernels::cpu().key_means(k.data(), cache, 4, 5, 11, want.data(), mean_rows);
   DeviceArray<float> k_d(k), means(std::vector<float>(count, -1.0f));
-  block_key_means_cuda(k_d.data(), cache, 4, 5, 11, means.data(), mean_rows);
+  BlockTopkKernels::cuda().key_means(k_d.data(), cache, 4, 5, 11, means.data(), mean_rows);
   CHECK(means.download() == want);  // rows outside [5, 11) untouched on both sides
-  CHECK_THROWS_AS(block_key_means_cuda(k_d.data(), cache, 4, 0, 14, means.data(), mean_rows), std::invalid_argument);
+  CHECK_THROWS_AS(BlockTopkKernels::cuda().key_means(k_d.data(), cache, 4, 0, 14, means.data(), mean_rows), std::invalid_argument);
 }
 
 TEST_CASE("sequence selection on the GPU with normal inputs differs from the CPU's only between near-equal blocks",
@@ -76,12 +76,12 @@ TEST_CASE("sequence selection on the GPU with normal inputs differs from the CPU
       const Inputs in = random_inputs(s, seed++);
       const int64_t blocks = s.seq_len / block_size, width = sel.width(blocks);
       std::vector<float> means(s.batch * blocks * s.heads * s.head_dim);
-      block_key_means_cpu(in.k.data(), s, block_size, 0, blocks, means.data(), blocks);
+      BlockTopkKernels::cpu().key_means(in.k.data(), s, block_size, 0, blocks, means.data(), blocks);
       const auto want = block_topk_table(in.q, in.k, s, sel);
       DeviceArray<float> q(in.q), means_d(means);
       SpanBuffer spans(Device::cuda);
       spans.resize(query_rows(s) * width);
-      block_topk_sequence_spans_cuda(q.data(), means_d.data(), s, sel, spans.data());
+      BlockTopkKernels::cuda().sequence_spans(q.data(), means_d.data(), s, sel, spans.data());
       const auto got = spans.download();
       REQUIRE(got.size() == want.size());
       for (int64_t r = 0; r < query_rows(s); ++r) {
@@ -124,7 +124,7 @@ TEST_CASE("block top-k decode on the GPU selects the CPU's blocks and attends as
         Rng rng(seed++);
         const auto k = random_values(elements(cache), rng, true), v = random_values(elements(cache), rng);
         std::vector<float> means(std::max<int64_t>(1, cache.batch * mean_rows * cache.heads * head_dim));
-        block_key_means_cpu(k.data(), cache, block_size, 0, mean_rows, means.data(), mean_rows);
+        BlockTopkKernels::cpu().key_means(k.data(), cache, block_size, 0, mean_rows, means.data(), mean_rows);
         DeviceArray<float> k_d(k), v_d(v), means_d(means);
         SpanBuffer spans(Device::cuda);
         for (int64_t position = 0; position < cache.seq_len; ++position) {
@@ -133,7 +133,7 @@ TEST_CASE("block top-k decode on the GPU selects the CPU's blocks and attends as
           const auto q = random_values(nq, rng, true);
           const int64_t width = sel.width(position / block_size);
           std::vector<KeySpan> want_spans(cache.batch * cache.heads * width);
-          block_topk_decode_spans_cpu(q.data(), means.data(), mean_rows, position, cache, sel, want_spans.data());
+          BlockTopkKernels::cpu().decode_spans(q.data(), means.data(), mean_rows, position, cache, sel, want_spans.data());
           DeviceArray<float> q_d(q);
           spans.resize(cache.batch * cache.heads * width);
           kernels_for<BlockTopkKernels>(Device::cuda)
@@ -144,7 +144,7 @@ TEST_CASE("block top-k decode on the GPU selects the CPU's blocks and attends as
           kernels_for<MaskedAttentionKernels>(Device::cuda)
               .decode(q_d.data(), k_d.data(), v_d.data(), out.data(), spans.table(width, true), cache);
           std::vector<float> want(nq);
-          masked_attention_decode_cpu(q.data(), k.data(), v.data(), want.data(),
+          MaskedAttentionKernels::cpu().decode(q.data(), k.data(), v.data(), want.data(),
                                       SpanTable{want_spans.data(), width, true}, cache);
           CHECK(relative_error(out.download(), want) < kTolerance);
         }
@@ -159,7 +159,7 @@ TEST_CASE("the GPU training path of block top-k (means, selection, attention) ma
   const int64_t n = elements(s), blocks = s.seq_len / sel.block_size, width = sel.width(blocks);
   const auto host_spans = block_topk_table(in.q, in.k, s, sel);
   std::vector<float> out(n), lse(query_rows(s));
-  masked_attention_fwd_cpu(in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data(),
+  MaskedAttentionKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data(),
                            SpanTable{host_spans.data(), width, true}, s);
 
   // What a mixer does on the GPU each forward: means, spans into a device span buffer, attention.

@@ -47,10 +47,10 @@ SequenceSelection select_sequence(const SelectionCase& c, uint64_t seed) {
   out.q = ref::random_values(n, rng);
   out.k = ref::random_values(n, rng);
   std::vector<float> means(static_cast<size_t>(s.batch * blocks * s.heads * s.head_dim));
-  block_key_means_cpu(out.k.data(), s, c.selection.block_size, 0, blocks, means.data(), blocks);
+  BlockTopkKernels::cpu().key_means(out.k.data(), s, c.selection.block_size, 0, blocks, means.data(), blocks);
   out.width = c.selection.width(blocks);
   out.spans.resize(static_cast<size_t>(s.batch * s.heads * s.seq_len * out.width));
-  block_topk_sequence_spans_cpu(out.q.data(), means.data(), s, c.selection, out.spans.data());
+  BlockTopkKernels::cpu().sequence_spans(out.q.data(), means.data(), s, c.selection, out.spans.data());
   return out;
 }
 
@@ -156,11 +156,11 @@ TEST_CASE("decode ranks blocks from cached means exactly as training does", "[sp
                   q_t.begin() + b * D);
       const int64_t width = topk.width(t / topk.block_size);
       std::vector<KeySpan> decode(static_cast<size_t>(s.batch * s.heads * width));
-      block_topk_decode_spans_cpu(q_t.data(), means.data(), rows, t, cache, topk, decode.data());
+      BlockTopkKernels::cpu().decode_spans(q_t.data(), means.data(), rows, t, cache, topk, decode.data());
       for (int64_t bh = 0; bh < s.batch * s.heads; ++bh)
         CHECK(keys_of(decode.data() + bh * width, width) ==
               keys_of(sel.spans.data() + (bh * s.seq_len + t) * sel.width, sel.width));
-      block_key_means_cpu(k_cache.data(), cache, topk.block_size, t / topk.block_size, (t + 1) / topk.block_size,
+      BlockTopkKernels::cpu().key_means(k_cache.data(), cache, topk.block_size, t / topk.block_size, (t + 1) / topk.block_size,
                           means.data(), rows);
     }
   }

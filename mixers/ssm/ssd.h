@@ -56,38 +56,28 @@ struct SsdWorkspace {
   Tensor param_partials;  // the GPU backward's per-slice sums of the parameter gradients
 };
 
-// y: [batch, seq_len, heads * head_dim] contiguous. final_state [batch, heads, N, P], when non-null,
-// receives h after the last position.
-void ssd_fwd_cpu(const SsdInputs& in, float* y, float* final_state, SsdWorkspace& ws, const SsdShape& shape,
-                 int64_t chunk_size);
-// dy laid out as y. ws must hold what the matching ssd_fwd_cpu left there.
-void ssd_bwd_cpu(const SsdInputs& in, const float* dy, const SsdGrads& grads, SsdWorkspace& ws, const SsdShape& shape,
-                 int64_t chunk_size);
-// One token per sequence (shape.seq_len is taken as 1): state [batch, heads, N, P] advances,
-// y_t [batch, heads * head_dim].
-void ssd_decode_cpu(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspace& ws, const SsdShape& shape);
-
-// The same on the GPU (every pointer of SsdInputs and SsdGrads, y, dy and the states on the device,
+// cuda(): the same on the GPU (every pointer of SsdInputs and SsdGrads, y, dy and the states on the device,
 // fp32): small kernels build the scan inputs (q = C, k = dt B, v = x, log decay = dt A) and fold the
-// results back, around gla_*_cuda. The workspace's tensors are (re)allocated on Device::cuda; pass the
+// results back, around the GLA CUDA kernels. The workspace's tensors are (re)allocated on Device::cuda; pass the
 // same workspace to the matching forward and backward (ssd_bwd_cuda throws std::invalid_argument when
-// it holds no GPU forward of this shape). Limits (ssd_cuda_limits): gla_cuda_limits with Dk = N and
+// it holds no GPU forward of this shape). Limits (cuda().unsupported): the GLA limits with Dk = N and
 // Dv = P. Deterministic: the parameter gradients are summed in a fixed order.
-void ssd_fwd_cuda(const SsdInputs& in, float* y, float* final_state, SsdWorkspace& ws, const SsdShape& shape,
-                  int64_t chunk_size);
-void ssd_bwd_cuda(const SsdInputs& in, const float* dy, const SsdGrads& grads, SsdWorkspace& ws, const SsdShape& shape,
-                  int64_t chunk_size);
-void ssd_decode_cuda(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspace& ws, const SsdShape& shape);
-std::string ssd_cuda_limits(const SsdShape& shape);
 
 struct SsdKernels {
   static constexpr const char* kFamily = "ssd";
-  static const SsdKernels& cpu();
-  static const SsdKernels& cuda();
+  static const SsdKernels& cpu();   // the CPU reference kernels (ssd_cpu.cpp)
+  static const SsdKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  decltype(&ssd_fwd_cpu) fwd;
-  decltype(&ssd_bwd_cpu) bwd;
-  decltype(&ssd_decode_cpu) decode;
+  // y: [batch, seq_len, heads * head_dim] contiguous. final_state [batch, heads, N, P], when non-null,
+  // receives h after the last position.
+  void (*fwd)(const SsdInputs& in, float* y, float* final_state, SsdWorkspace& ws, const SsdShape& shape,
+              int64_t chunk_size);
+  // dy laid out as y. ws must hold what the matching ssd_fwd_cpu left there.
+  void (*bwd)(const SsdInputs& in, const float* dy, const SsdGrads& grads, SsdWorkspace& ws, const SsdShape& shape,
+              int64_t chunk_size);
+  // One token per sequence (shape.seq_len is taken as 1): state [batch, heads, N, P] advances,
+  // y_t [batch, heads * head_dim].
+  void (*decode)(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspace& ws, const SsdShape& shape);
   ShapeCheck<SsdShape> unsupported;
 };
 

@@ -61,7 +61,7 @@ void ssd_fwd_cpu(const SsdInputs& in, float* y, float* final_state, SsdWorkspace
   const GlaShape scan = scan_shape(s);
   build_scan_inputs(in, ws, s);
   ensure_size(ws.chunk_states, s.batch * s.heads * gla_num_chunks(s.seq_len, chunk_size) * s.state_dim * s.head_dim);
-  gla_fwd_cpu(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(), final_state, scan,
+  GlaKernels::cpu().fwd(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(), final_state, scan,
               {chunk_size, 1.0f});
   add_skip(in, y, s.batch * s.seq_len, s);
 }
@@ -76,7 +76,7 @@ void ssd_bwd_cpu(const SsdInputs& in, const float* dy, const SsdGrads& d, SsdWor
   ensure_size(ws.dk, rows * H * N);
   ensure_size(ws.dv, rows * H * P);
   ensure_size(ws.dlog_decay, rows * H);
-  gla_bwd_cpu(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), ws.chunk_states.data(), dy, ws.dq.data(),
+  GlaKernels::cpu().bwd(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), ws.chunk_states.data(), dy, ws.dq.data(),
               ws.dk.data(), ws.dv.data(), ws.dlog_decay.data(), scan_shape(s), {chunk_size, 1.0f});
   // Per row: dx = dv + D dy; dC = sum_h dq_h; dB = sum_h dt_h dk_h; d dt_h = B . dk_h + A_h d(log decay)_h.
 #pragma omp parallel for schedule(static) if (rows > kParallelRows)
@@ -113,7 +113,7 @@ void ssd_decode_cpu(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspac
   SsdShape s = shape;
   s.seq_len = 1;
   build_scan_inputs(in_t, ws, s);
-  gla_decode_cpu(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, scan_shape(s), {1, 1.0f});
+  GlaKernels::cpu().decode(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, scan_shape(s), {1, 1.0f});
   add_skip(in_t, y_t, s.batch, s);
 }
 

@@ -1,6 +1,6 @@
 // SSD as scalar-decay GLA: dt = softplus(dt_raw + dt_bias), q = C, k = dt B, v = x, log decay = -dt e^{A_log},
 // y = scan + D x; backward dx = dv + D dy, dC = sum_h dq, dB = sum_h dt dk, d dt = (B . dk + A dg) sigmoid(.).
-// Checked against ssd_{fwd,bwd,decode}_cpu in tests/test_gpu_gla_ssd.cpp.
+// Checked against ssd_{fwd,bwd,decode}_cpu in test_gpu_ssm.cpp.
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -199,7 +199,7 @@ void ssd_fwd_cuda(const SsdInputs& in, float* y, float* final_state, SsdWorkspac
       cudaCheck(cudaMemsetAsync(final_state, 0, s.batch * s.heads * s.state_dim * s.head_dim * sizeof(float), stream));
     return;
   }
-  gla_fwd_cuda(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(), final_state,
+  GlaKernels::cuda().fwd(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(), final_state,
                scan_shape(s), {chunk_size, 1.0f});
   add_skip(in, y, s, stream);
 }
@@ -218,7 +218,7 @@ void ssd_bwd_cuda(const SsdInputs& in, const float* dy, const SsdGrads& g, SsdWo
   ensure_on_gpu(ws.dk, rows * H * N);
   ensure_on_gpu(ws.dv, rows * H * P);
   ensure_on_gpu(ws.dlog_decay, rows * H);
-  gla_bwd_cuda(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), ws.chunk_states.data(), dy, ws.dq.data(),
+  GlaKernels::cuda().bwd(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), ws.chunk_states.data(), dy, ws.dq.data(),
                ws.dk.data(), ws.dv.data(), ws.dlog_decay.data(), scan_shape(s), {chunk_size, 1.0f});
   const ScanGrads scan{ws.dt.data(), ws.dq.data(), ws.dk.data(), ws.dv.data(), ws.dlog_decay.data()};
   ssd_row_grads_kernel<<<row_blocks(rows), kRowThreads, 0, stream>>>(in, dy, g, scan, d);
@@ -242,11 +242,11 @@ void ssd_decode_cuda(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspa
   check_shape(s, "ssd_decode_cuda");
   build_scan_inputs(in_t, ws, s, stream);
   if (s.batch == 0) return;
-  gla_decode_cuda(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, scan_shape(s), {1, 1.0f});
+  GlaKernels::cuda().decode(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, scan_shape(s), {1, 1.0f});
   add_skip(in_t, y_t, s, stream);
 }
 
-std::string ssd_cuda_limits(const SsdShape& s) { return gla_cuda_limits(scan_shape(s), GlaOptions{}); }
+std::string ssd_cuda_limits(const SsdShape& s) { return GlaKernels::cuda().unsupported(scan_shape(s), GlaOptions{}); }
 
 const SsdKernels& SsdKernels::cuda() {
   static const SsdKernels kernels{ssd_fwd_cuda, ssd_bwd_cuda, ssd_decode_cuda, ssd_cuda_limits};

@@ -26,36 +26,39 @@ constexpr float kNormEps = 1e-5f;  // Mamba-2's norm epsilon
   throw std::invalid_argument("mixer '" + spec.kind + "': " + message);
 }
 
-int positive_param(const MixerSpec& spec, const char* key, int fallback, int minimum) {
-  const int value = mixer_param_int(spec, key, fallback);
-  if (value < minimum)
-    bad_param(spec, std::string(key) + " must be >= " + std::to_string(minimum) + ", got " + std::to_string(value));
-  return value;
-}
-
 const MixerSpec& checked(const MixerSpec& spec) {
   validate_mixer_shape(spec);
-  check_mixer_params(spec, {"d_state", "expand", "head_dim", "conv_kernel", "chunk_size", "norm"});
+  check_mixer_params(spec, ssm_params());
   return spec;
 }
 
 }  // namespace
+
+const MixerParamTable& ssm_params() {
+  static const MixerParamTable table{{"d_state", 16, "N: state size per head"},
+                                     {"expand", 2, "d_inner = expand * d_model"},
+                                     {"head_dim", 16, "P: channels per SSM head (d_inner / head_dim heads)"},
+                                     {"conv_kernel", 4, "width of the causal conv over (x, B, C); 0 for none"},
+                                     {"chunk_size", 64, "tokens per chunk of the SSD training form"},
+                                     {"norm", true, "normalise y * silu(z) before the out-projection, as Mamba-2"}};
+  return table;
+}
 
 SsmMixer::SsmMixer(const MixerSpec& spec)
     : Mixer(checked(spec)),
       kernels_(kernels_for<SsdKernels>(spec.device)),
       conv_kernels_(kernels_for<CausalConv1dKernels>(spec.device)),
       gate_kernels_(kernels_for<SwishGateKernels>(spec.device)) {
-  d_state_ = positive_param(spec, "d_state", 16, 1);
-  d_inner_ = static_cast<int64_t>(positive_param(spec, "expand", 2, 1)) * spec.d_model;
-  head_dim_ = positive_param(spec, "head_dim", 16, 1);
-  conv_kernel_ = positive_param(spec, "conv_kernel", 4, 0);
-  chunk_size_ = positive_param(spec, "chunk_size", 64, 1);
+  d_state_ = mixer_param_int_at_least(spec, ssm_params(), "d_state", 1);
+  d_inner_ = static_cast<int64_t>(mixer_param_int_at_least(spec, ssm_params(), "expand", 1)) * spec.d_model;
+  head_dim_ = mixer_param_int_at_least(spec, ssm_params(), "head_dim", 1);
+  conv_kernel_ = mixer_param_int_at_least(spec, ssm_params(), "conv_kernel", 0);
+  chunk_size_ = mixer_param_int_at_least(spec, ssm_params(), "chunk_size", 1);
   if (d_inner_ % head_dim_ != 0)
     bad_param(spec, "d_inner = expand * d_model = " + std::to_string(d_inner_) + " is not a multiple of head_dim " +
                         std::to_string(head_dim_));
   heads_ = d_inner_ / head_dim_;
-  norm_ = mixer_param_bool(spec, "norm", true);
+  norm_ = mixer_param_bool(spec, ssm_params(), "norm");
   conv_channels_ = d_inner_ + 2 * d_state_;
   proj_width_ = d_inner_ + conv_channels_ + heads_;
 
@@ -94,6 +97,8 @@ SsmMixer::SsmMixer(const MixerSpec& spec)
   }
   // Initialised on the host from the seed, then placed: the same values on every device.
   for (Param* p : {&conv_weight_, &conv_bias_, &dt_bias_, &a_log_, &d_skip_}) place_param(*p, spec.device);
+  // h [N, P] per head plus the conv's last K-1 inputs, whatever the length.
+  set_state_size({d_inner_ * d_state_ + (conv_kernel_ > 0 ? (conv_kernel_ - 1) * conv_channels_ : 0)});
   add_params(in_proj_.params());
   if (conv_kernel_ > 0) add_params({&conv_weight_, &conv_bias_});
   add_params({&dt_bias_, &a_log_, &d_skip_});
@@ -244,11 +249,6 @@ void SsmMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
 
 std::string SsmMixer::unsupported(int64_t batch, int64_t seq_len) const {
   return kernels_.unsupported(shape_for(batch, seq_len));
-}
-
-size_t SsmMixer::state_bytes(int seq_len) const {
-  const int64_t conv = conv_kernel_ > 0 ? (conv_kernel_ - 1) * conv_channels_ : 0;
-  return static_cast<size_t>(d_inner_ * d_state_ + conv) * sizeof(float);
 }
 
 }  // namespace seqbench

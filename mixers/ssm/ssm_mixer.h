@@ -1,5 +1,5 @@
 // Mamba-2 style selective SSM mixer (Dao & Gu 2024): one in-projection of x to (z, x, B, C, dt),
-// a causal depthwise conv + SiLU over (x, B, C), the SSD scan of kernels/ssm/ (scalar A per head,
+// a causal depthwise conv + SiLU over (x, B, C), the SSD scan of ssd.h (scalar A per head,
 // B and C shared by all heads), y * silu(z), and the out-projection. Chunked scan for training, the
 // recurrence (plus the conv's last inputs) for decode.
 //
@@ -18,29 +18,29 @@
 #include "ops/swish_gate.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
+#include "models/mixer_params.h"
 
 namespace seqbench {
 
 // ssm_state [batch, heads, N, P]; conv_state [batch, conv_kernel - 1, d_inner + 2N], the last inputs
 // of the conv, oldest first.
-struct SsmCache : MixerCache {
+struct SsmCache : CopyableCache<SsmCache> {
   Tensor ssm_state, conv_state;
   int64_t batch = 0;
 };
+
+// The params this backend accepts, with their defaults and meanings.
+const MixerParamTable& ssm_params();
 
 class SsmMixer : public Mixer {
  public:
   // Throws std::invalid_argument on unknown params or bad sizes (d_inner not a multiple of head_dim).
   explicit SsmMixer(const MixerSpec& spec);
 
-  // With a cache, forward() starts the cached sequences afresh and leaves in it the state after
-  // their last position.
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  // (d_inner * N + (conv_kernel - 1) * (d_inner + 2N)) floats, whatever the length.
-  size_t state_bytes(int seq_len) const override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override;
 
   int64_t ssm_heads() const { return heads_; }

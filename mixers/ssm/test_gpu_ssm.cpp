@@ -100,11 +100,11 @@ TEST_CASE("SSD forward on the GPU matches the CPU kernel, chunk states and final
       auto rows_d = upload_rounded<float>(d.rows), params_d = upload_rounded<float>(d.params);
       auto y = poisoned<float>(y_count), final_state = poisoned<float>(state_size);
       SsdWorkspace ws;
-      ssd_fwd_cuda(packed_inputs(rows_d.data(), params_d.data(), s), y.data(), final_state.data(), ws, s, chunk);
+      SsdKernels::cuda().fwd(packed_inputs(rows_d.data(), params_d.data(), s), y.data(), final_state.data(), ws, s, chunk);
 
       SsdWorkspace want_ws;
       std::vector<float> want_y(y_count), want_final(state_size);
-      ssd_fwd_cpu(packed_inputs(d.rows.data(), d.params.data(), s), want_y.data(), want_final.data(), want_ws, s,
+      SsdKernels::cpu().fwd(packed_inputs(d.rows.data(), d.params.data(), s), want_y.data(), want_final.data(), want_ws, s,
                   chunk);
       CHECK(relative_error(y.download(), want_y) < kTolerance);
       CHECK(relative_error(final_state.download(), want_final) < kTolerance);
@@ -131,14 +131,14 @@ TEST_CASE("SSD backward on the GPU matches the CPU kernel, parameter gradients a
       auto dparams_d = upload_rounded<float>(dparams);
       SsdWorkspace ws;
       const SsdInputs in = packed_inputs(rows_d.data(), params_d.data(), s);
-      ssd_fwd_cuda(in, y.data(), nullptr, ws, s, chunk);
-      ssd_bwd_cuda(in, dy_d.data(), packed_grads(drows.data(), dparams_d.data(), s), ws, s, chunk);
+      SsdKernels::cuda().fwd(in, y.data(), nullptr, ws, s, chunk);
+      SsdKernels::cuda().bwd(in, dy_d.data(), packed_grads(drows.data(), dparams_d.data(), s), ws, s, chunk);
 
       SsdWorkspace want_ws;
       std::vector<float> want_y(y_count), want_drows(d.rows.size(), 0.0f);
       const SsdInputs want_in = packed_inputs(d.rows.data(), d.params.data(), s);
-      ssd_fwd_cpu(want_in, want_y.data(), nullptr, want_ws, s, chunk);
-      ssd_bwd_cpu(want_in, dy.data(), packed_grads(want_drows.data(), dparams.data(), s), want_ws, s, chunk);
+      SsdKernels::cpu().fwd(want_in, want_y.data(), nullptr, want_ws, s, chunk);
+      SsdKernels::cpu().bwd(want_in, dy.data(), packed_grads(want_drows.data(), dparams.data(), s), want_ws, s, chunk);
       // Compare the gradient columns only: column 0 of each row is no gradient's.
       std::vector<float> got_rows = drows.download(), got, want;
       for (int64_t r = 0; r < rows; ++r)
@@ -154,7 +154,7 @@ TEST_CASE("SSD backward on the GPU matches the CPU kernel, parameter gradients a
 TEST_CASE("SSD backward on the GPU refuses a workspace that holds no GPU forward", "[gpu][ssm]") {
   const SsdShape s{1, 3, 1, 2, 2};
   SsdWorkspace ws;
-  CHECK_THROWS_AS(ssd_bwd_cuda({}, nullptr, {}, ws, s, 4), std::invalid_argument);
+  CHECK_THROWS_AS(SsdKernels::cuda().bwd({}, nullptr, {}, ws, s, 4), std::invalid_argument);
 }
 
 TEST_CASE("SSD decode steps on the GPU match the CPU kernel through the dispatcher", "[gpu][ssm]") {
@@ -175,7 +175,7 @@ TEST_CASE("SSD decode steps on the GPU match the CPU kernel through the dispatch
       kernels_for<SsdKernels>(Device::cuda)
           .decode(packed_inputs(rows_d.data(), params_d.data(), s), state_d.data(), y.data(), ws, s);
       std::vector<float> want_y(y_count);
-      ssd_decode_cpu(packed_inputs(d.rows.data(), d.params.data(), s), state.data(), want_y.data(), want_ws, s);
+      SsdKernels::cpu().decode(packed_inputs(d.rows.data(), d.params.data(), s), state.data(), want_y.data(), want_ws, s);
       CHECK(relative_error(y.download(), want_y) < kTolerance);
       CHECK(relative_error(state_d.download(), state) < kTolerance);
     }

@@ -166,7 +166,7 @@ TEST_CASE("causal conv1d matches a plain loop, its decode steps and finite diffe
     const auto dout = random_vector(rows * C, rng);
     const auto strided = spread_rows(in, C, stride, 2);
     std::vector<float> out(static_cast<size_t>(rows * C));
-    causal_conv1d_fwd_cpu(strided.data() + 2, stride, w.data(), bias.data(), out.data(), s);
+    CausalConv1dKernels::cpu().fwd(strided.data() + 2, stride, w.data(), bias.data(), out.data(), s);
     CHECK(worst_error(out, reference_conv(widen(in), widen(w), widen(bias), s)) < 1e-6);
 
     // Decode from an empty state, then from the final state of a prefix.
@@ -177,13 +177,13 @@ TEST_CASE("causal conv1d matches a plain loop, its decode steps and finite diffe
         std::vector<float> head;
         for (int64_t b = 0; b < s.batch; ++b)
           head.insert(head.end(), in.begin() + b * s.seq_len * C, in.begin() + (b * s.seq_len + prefix) * C);
-        causal_conv1d_final_state_cpu(head.data(), C, state.data(), {s.batch, prefix, C, K});
+        CausalConv1dKernels::cpu().final_state(head.data(), C, state.data(), {s.batch, prefix, C, K});
       }
       for (int64_t t = prefix; t < s.seq_len; ++t) {
         std::vector<float> in_t;
         for (int64_t b = 0; b < s.batch; ++b)
           in_t.insert(in_t.end(), in.begin() + (b * s.seq_len + t) * C, in.begin() + (b * s.seq_len + t + 1) * C);
-        causal_conv1d_decode_cpu(in_t.data(), C, w.data(), bias.data(), state.data(), out_t.data(),
+        CausalConv1dKernels::cpu().decode(in_t.data(), C, w.data(), bias.data(), state.data(), out_t.data(),
                                  {s.batch, 1, C, K});
         for (int64_t b = 0; b < s.batch; ++b)
           for (int64_t c = 0; c < C; ++c)
@@ -192,7 +192,7 @@ TEST_CASE("causal conv1d matches a plain loop, its decode steps and finite diffe
     }
 
     std::vector<float> din(static_cast<size_t>(rows * stride), 7.0f), dw(w.size(), 0.5f), dbias(C, -0.5f);
-    causal_conv1d_bwd_cpu(strided.data() + 2, stride, w.data(), dout.data(), din.data() + 1, stride, dw.data(),
+    CausalConv1dKernels::cpu().bwd(strided.data() + 2, stride, w.data(), dout.data(), din.data() + 1, stride, dw.data(),
                           dbias.data(), s);
     std::vector<std::vector<double>> args{widen(in), widen(w), widen(bias)};
     const auto numeric = numeric_gradients(args, [&]() {
@@ -224,7 +224,7 @@ TEST_CASE("SSD forward matches the plain selective-scan recurrence", "[ssm][kern
       SsdWorkspace ws;
       std::vector<float> y(d.x.size());
       std::vector<float> final_state(static_cast<size_t>(s.batch * s.heads * s.state_dim * s.head_dim));
-      ssd_fwd_cpu(p.in, y.data(), final_state.data(), ws, s, chunk);
+      SsdKernels::cpu().fwd(p.in, y.data(), final_state.data(), ws, s, chunk);
       std::vector<double> expected_state;
       const auto expected = reference_ssd({widen(d.x), widen(d.b), widen(d.c), widen(d.dt_raw), widen(d.dt_bias),
                                            widen(d.a_log), widen(d.d_skip)},
@@ -247,7 +247,7 @@ TEST_CASE("SSD forward matches the plain selective-scan recurrence", "[ssm][kern
         in_t.b += shift;
         in_t.c += shift;
         in_t.dt_raw += shift;
-        ssd_decode_cpu(in_t, state.data(), y_t.data(), step_ws, s);
+        SsdKernels::cpu().decode(in_t, state.data(), y_t.data(), step_ws, s);
         for (int64_t b = 0; b < s.batch; ++b)
           for (int64_t i = 0; i < HP; ++i)
             CHECK(y_t[b * HP + i] == Approx(y[(b * s.seq_len + t) * HP + i]).margin(1e-5));
@@ -266,14 +266,14 @@ TEST_CASE("SSD backward matches finite differences of the recurrence", "[ssm][ke
       const PackedSsd p = pack(d, s);
       SsdWorkspace ws;
       std::vector<float> y(d.x.size());
-      ssd_fwd_cpu(p.in, y.data(), nullptr, ws, s, chunk);
+      SsdKernels::cpu().fwd(p.in, y.data(), nullptr, ws, s, chunk);
       // Gradients into a packed buffer laid out like the inputs; parameter grads start non-zero.
       std::vector<float> dbuf(p.buffer.size(), 7.0f), ddt_bias(s.heads, 1.0f), da_log(s.heads, 1.0f),
           dd_skip(s.heads, 1.0f);
       const int64_t width = p.in.x_stride, HP = s.heads * s.head_dim, N = s.state_dim;
       SsdGrads g{dbuf.data() + 1,         width,         dbuf.data() + 1 + HP, dbuf.data() + 1 + HP + N, width,
                  dbuf.data() + 1 + HP + 2 * N, width, ddt_bias.data(), da_log.data(), dd_skip.data()};
-      ssd_bwd_cpu(p.in, dy.data(), g, ws, s, chunk);
+      SsdKernels::cpu().bwd(p.in, dy.data(), g, ws, s, chunk);
 
       std::vector<std::vector<double>> args{widen(d.x),      widen(d.b),     widen(d.c),     widen(d.dt_raw),
                                             widen(d.dt_bias), widen(d.a_log), widen(d.d_skip)};

@@ -1,5 +1,9 @@
-// Device::cuda allocation through cudaMalloc, registered with device_memory.h so that current and
-// peak bytes are counted the same way as on the CPU. Checked by tests/test_gpu_kernels.cpp.
+// Device::cuda allocation, registered with device_memory.h so that current and peak bytes are
+// counted the same way as on the CPU. Allocations come from the device's stream-ordered memory pool
+// (cudaMallocAsync / cudaFreeAsync on the current stream) with its release threshold at the maximum:
+// freed blocks are cached for reuse instead of returned to the driver, and freeing never waits for
+// the device (cudaFree does), so a training step that creates and drops tensors does not stall.
+// Checked by tests/test_gpu_ops.cpp.
 #include <cuda_runtime_api.h>
 
 #include <mutex>
@@ -8,6 +12,7 @@
 
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device.h"
+#include "ops/cuda/current_stream.cuh"
 #include "ops/device_memory.h"
 
 namespace seqbench {
@@ -15,11 +20,22 @@ namespace {
 
 void* cuda_allocate(size_t bytes) {
   void* ptr = nullptr;
-  // 256-byte granules keep every buffer aligned for 16-byte vector loads; zero-byte requests
-  // still get a unique pointer.
-  const cudaError_t status = cudaMalloc(&ptr, bytes == 0 ? 256 : bytes);
+  // Pool blocks are aligned for 16-byte vector loads; zero-byte requests still get a unique pointer.
+  const size_t asked = bytes == 0 ? 256 : bytes;
+  cudaError_t status = cudaMallocAsync(&ptr, asked, current_stream());
   if (status == cudaErrorMemoryAllocation) {
-    (void)cudaGetLastError();  // clear the sticky-free error so later calls work
+    // The pool may be holding freed blocks of other sizes: give them back to the driver, once.
+    (void)cudaGetLastError();
+    int device = 0;
+    cudaMemPool_t pool = nullptr;
+    cudaCheck(cudaGetDevice(&device));
+    cudaCheck(cudaDeviceGetDefaultMemPool(&pool, device));
+    cudaCheck(cudaStreamSynchronize(current_stream()));
+    cudaCheck(cudaMemPoolTrimTo(pool, 0));
+    status = cudaMallocAsync(&ptr, asked, current_stream());
+  }
+  if (status == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();  // clear the error so later calls work
     size_t free_bytes = 0, total_bytes = 0;
     cudaMemGetInfo(&free_bytes, &total_bytes);
     throw std::runtime_error("CUDA out of memory: asked for " + std::to_string(bytes) + " bytes, " +
@@ -31,7 +47,7 @@ void* cuda_allocate(size_t bytes) {
   return ptr;
 }
 
-void cuda_release(void* ptr) { cudaCheck(cudaFree(ptr)); }
+void cuda_release(void* ptr) { cudaCheck(cudaFreeAsync(ptr, current_stream())); }
 
 void cuda_copy(void* dst, Device, const void* src, Device, size_t bytes) {
   // Unified addressing lets the runtime infer the direction from the pointers.
@@ -61,7 +77,12 @@ void init_cuda_device(int device_index) {
   require_device();
   static std::once_flag registered;
   cudaCheck(cudaSetDevice(device_index));
-  std::call_once(registered, [] {
+  std::call_once(registered, [device_index] {
+    // Keep every freed block in the pool: a steady training loop then allocates from the cache.
+    cudaMemPool_t pool = nullptr;
+    cudaCheck(cudaDeviceGetDefaultMemPool(&pool, device_index));
+    uint64_t keep_all = UINT64_MAX;
+    cudaCheck(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
     register_device_allocator(Device::cuda, DeviceAllocator{cuda_allocate, cuda_release, cuda_copy, cuda_fill_zero});
   });
 }

@@ -14,6 +14,8 @@ namespace seqbench {
 // One cuBLAS handle for the process (created on first use on the current device).
 cublasHandle_t cublas_handle();
 
+// C = op(A) op(B) in either storage type (fp32 is MatmulKernels::cuda().matmul).
+void matmul_cuda(const float* a, const float* b, float* c, const MatmulShape& shape);
 void matmul_cuda(const __nv_bfloat16* a, const __nv_bfloat16* b, __nv_bfloat16* c, const MatmulShape& shape);
 
 void convert_cuda(const float* src, __nv_bfloat16* dst, int64_t n);

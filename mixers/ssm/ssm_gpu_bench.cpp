@@ -1,0 +1,57 @@
+// seqbench_gpu_bench rows for Mamba-2's SSD at ANCHORS.md's shape (B=16, L=4096, 32 heads of 64,
+// state 128, chunk 256), forward and backward, fp32 (the anchor is mamba_ssm's Triton kernel).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench_gpu/gpu_bench_group.h"
+#include "mixers/ssm/ssd.h"
+
+namespace seqbench {
+namespace {
+
+constexpr int64_t kBatch = 16, kLength = 4096;
+
+void mamba2_ssd(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
+  const SsdShape s{kBatch, kLength, 32, 64, 128};
+  const int64_t tokens = kBatch * kLength, inner = s.heads * s.head_dim;
+  auto x = random_array<float>(tokens * inner, 61), bc = random_array<float>(tokens * 2 * s.state_dim, 62);
+  auto dt = random_array<float>(tokens * s.heads, 63), dy = random_array<float>(tokens * inner, 64);
+  auto head_params = random_array<float>(3 * s.heads, 65);
+  DeviceArray<float> y(tokens * inner), dx(tokens * inner), dbc(tokens * 2 * s.state_dim), ddt(tokens * s.heads);
+  DeviceArray<float> dhead(3 * s.heads);
+  SsdInputs in;
+  in.x = x.data();
+  in.x_stride = inner;
+  in.b = bc.data();
+  in.c = bc.data() + s.state_dim;
+  in.bc_stride = 2 * s.state_dim;
+  in.dt_raw = dt.data();
+  in.dt_stride = s.heads;
+  in.dt_bias = head_params.data();
+  in.a_log = head_params.data() + s.heads;
+  in.d_skip = head_params.data() + 2 * s.heads;
+  SsdGrads grads;
+  grads.dx = dx.data();
+  grads.dx_stride = inner;
+  grads.db = dbc.data();
+  grads.dc = dbc.data() + s.state_dim;
+  grads.dbc_stride = 2 * s.state_dim;
+  grads.ddt_raw = ddt.data();
+  grads.ddt_stride = s.heads;
+  grads.ddt_bias = dhead.data();
+  grads.da_log = dhead.data() + s.heads;
+  grads.dd_skip = dhead.data() + 2 * s.heads;
+  SsdWorkspace ws;
+  const int64_t chunk = 256;
+  const GpuTiming fwd = timer.time([&] { SsdKernels::cuda().fwd(in, y.data(), nullptr, ws, s, chunk); });
+  const GpuTiming bwd = timer.time([&] { SsdKernels::cuda().bwd(in, dy.data(), grads, ws, s, chunk); });
+  const std::string shape = shape_text(kBatch, kLength, s.heads, s.head_dim) + " N=128";
+  rows.push_back({"Mamba-2 SSD (fp32) fwd", shape, fwd.median_ms, fwd.median_ms, "ms", 1.40, false});
+  rows.push_back({"Mamba-2 SSD (fp32) bwd", shape, bwd.median_ms, bwd.median_ms, "ms", 4.75, false});
+}
+
+const GpuBenchGroup kRows("ssm", mamba2_ssd);
+
+}  // namespace
+}  // namespace seqbench
