@@ -28,6 +28,20 @@ __device__ void load_rows(float* dst, int stride, const T* src, int64_t row_stri
   }
 }
 
+// acc[e] += sum_jj w_jj * tile[jj, lane + 32 e] over the kTile rows of a shared-memory tile (rows
+// `stride` floats apart), where lane jj holds the weight w_jj of row jj.
+__device__ __forceinline__ void add_weighted_tile_rows(float (&acc)[kPerLane], float weight, const float* tile,
+                                                       int stride, int D, int lane) {
+  for (int jj = 0; jj < kTile; ++jj) {
+    const float wj = __shfl_sync(0xffffffffu, weight, jj);
+#pragma unroll
+    for (int e = 0; e < kPerLane; ++e) {
+      const int d = lane + 32 * e;
+      if (d < D) acc[e] += wj * tile[jj * stride + d];
+    }
+  }
+}
+
 struct HeadView {
   int64_t base, row_stride;
 };
@@ -71,14 +85,7 @@ __global__ void __launch_bounds__(kThreads)
     m = m_new;
 #pragma unroll
     for (int e = 0; e < kPerLane; ++e) o[e] *= correction;
-    for (int jj = 0; jj < kTile; ++jj) {
-      const float pj = __shfl_sync(0xffffffffu, p, jj);
-#pragma unroll
-      for (int e = 0; e < kPerLane; ++e) {
-        const int d = lane + 32 * e;
-        if (d < D) o[e] += pj * v_s[jj * P + d];
-      }
-    }
+    add_weighted_tile_rows(o, p, v_s, P, D, lane);
   }
   if (i >= L) return;
 #pragma unroll
@@ -141,14 +148,7 @@ __global__ void __launch_bounds__(kThreads)
       const float p = expf(s - row_lse);
       ds = p * (dp - row_delta);
     }
-    for (int jj = 0; jj < kTile; ++jj) {
-      const float dsj = __shfl_sync(0xffffffffu, ds, jj);
-#pragma unroll
-      for (int e = 0; e < kPerLane; ++e) {
-        const int d = lane + 32 * e;
-        if (d < D) acc[e] += dsj * k_s[jj * P + d];
-      }
-    }
+    add_weighted_tile_rows(acc, ds, k_s, P, D, lane);
   }
   if (i >= L) return;
 #pragma unroll
