@@ -30,37 +30,19 @@ std::string describe(const SsdShape& s, int64_t chunk) {
 // parameters as [dt_bias | A_log | D], each `heads` long.
 int64_t packed_width(const SsdShape& s) { return 1 + s.heads * s.head_dim + 2 * s.state_dim + s.heads; }
 
-SsdInputs packed_inputs(const float* rows, const float* params, const SsdShape& s) {
-  const int64_t width = packed_width(s), x_width = s.heads * s.head_dim;
-  SsdInputs in;
-  in.x = rows + 1;
-  in.x_stride = width;
-  in.b = in.x + x_width;
-  in.c = in.b + s.state_dim;
-  in.bc_stride = width;
-  in.dt_raw = in.c + s.state_dim;
-  in.dt_stride = width;
-  in.dt_bias = params;
-  in.a_log = params + s.heads;
-  in.d_skip = params + 2 * s.heads;
-  return in;
+// SsdInputs from const pointers, SsdGrads from mutable ones: their members line up.
+template <class Operands, class P>
+Operands packed(P rows, P params, const SsdShape& s) {
+  const int64_t width = packed_width(s);
+  const P x = rows + 1, b = x + s.heads * s.head_dim, c = b + s.state_dim, dt_raw = c + s.state_dim;
+  return Operands{x, width, b, c, width, dt_raw, width, params, params + s.heads, params + 2 * s.heads};
 }
 
-SsdGrads packed_grads(float* rows, float* params, const SsdShape& s) {
-  const int64_t width = packed_width(s), x_width = s.heads * s.head_dim;
-  SsdGrads g;
-  g.dx = rows + 1;
-  g.dx_stride = width;
-  g.db = g.dx + x_width;
-  g.dc = g.db + s.state_dim;
-  g.dbc_stride = width;
-  g.ddt_raw = g.dc + s.state_dim;
-  g.ddt_stride = width;
-  g.ddt_bias = params;
-  g.da_log = params + s.heads;
-  g.dd_skip = params + 2 * s.heads;
-  return g;
+SsdInputs packed_inputs(const float* rows, const float* params, const SsdShape& s) {
+  return packed<SsdInputs>(rows, params, s);
 }
+
+SsdGrads packed_grads(float* rows, float* params, const SsdShape& s) { return packed<SsdGrads>(rows, params, s); }
 
 // Rows of `rows_count` packed rows; dt_bias in [-3, -1] and A_log in [0, 1.5] give log decays of
 // roughly -0.05 to -0.5 per step, as Mamba-2's initialisation does.
