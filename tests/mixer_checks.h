@@ -19,6 +19,7 @@
 #include "ops/tensor.h"
 #include "models/mixer.h"
 #include "models/mixer_registry.h"
+#include "tests/finite_difference.h"
 
 namespace seqbench {
 namespace mixer_checks {
@@ -47,12 +48,7 @@ inline Tensor random_tensor(const Shape& shape, Rng& rng, double scale = 1.0) {
   return t;
 }
 
-// sum(y * r) accumulated in double: the scalar loss whose gradient wrt y is r.
-inline double weighted_sum(const Tensor& y, const Tensor& r) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < y.numel(); ++i) sum += static_cast<double>(y[i]) * r[i];
-  return sum;
-}
+using testing::weighted_sum;
 
 // x[:, t, :] of a [B, L, D] tensor, as [B, D].
 inline Tensor time_slice(const Tensor& x, int64_t t) {
@@ -75,12 +71,7 @@ inline Tensor time_range(const Tensor& x, int64_t t0, int64_t t1) {
 // max_i |a_i - b_i| / (1 + |b_i|): absolute for small values, relative for large ones.
 inline double max_mixed_error(const Tensor& a, const Tensor& b) {
   REQUIRE(a.shape() == b.shape());
-  double worst = 0.0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double err = std::fabs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::fabs(static_cast<double>(b[i])));
-    worst = std::max(worst, std::isnan(err) ? INFINITY : err);
-  }
-  return worst;
+  return testing::worst_mixed_error(a, b, static_cast<size_t>(a.numel()));
 }
 
 inline bool bit_identical(const Tensor& a, const Tensor& b) {

@@ -26,7 +26,8 @@ struct DeltaInputs {
   std::vector<T> q, k, v, beta, log_decay;  // log_decay empty: ungated
 };
 
-std::vector<double> widen(const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); }
+using testing::widen;
+using testing::worst_mixed_error;
 
 DeltaInputs<double> widen(const DeltaInputs<float>& in) {
   return {widen(in.q), widen(in.k), widen(in.v), widen(in.beta), widen(in.log_decay)};
@@ -102,18 +103,6 @@ KernelRun run_forward(const DeltaInputs<float>& in, const DeltaRuleShape& s, con
   return run;
 }
 
-template <class A, class B>
-double worst_mixed_error(const std::vector<A>& got, const std::vector<B>& want) {
-  REQUIRE(got.size() == want.size());
-  double worst = 0.0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double w = static_cast<double>(want[i]);
-    const double err = std::fabs(static_cast<double>(got[i]) - w) / (1.0 + std::fabs(w));
-    worst = std::max(worst, std::isnan(err) ? INFINITY : err);
-  }
-  return worst;
-}
-
 std::string describe(const DeltaRuleShape& s, const DeltaRuleOptions& o, bool gated) {
   return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
          " Dk=" + std::to_string(s.key_dim) + " Dv=" + std::to_string(s.value_dim) +
@@ -165,28 +154,13 @@ TEST_CASE("delta rule backward matches finite differences of the naive recurrenc
 
       // Central differences of sum(out * dout) in double: accurate to ~1e-9, far below float error.
       DeltaInputs<double> point = widen(in);
-      auto loss = [&] {
-        const std::vector<double> out = reference_delta_rule(point, s);
-        double sum = 0.0;
-        for (size_t i = 0; i < out.size(); ++i) sum += out[i] * dout[i];
-        return sum;
-      };
+      auto loss = [&] { return testing::weighted_sum(reference_delta_rule(point, s), dout); };
       const std::vector<std::pair<const char*, std::pair<std::vector<double>*, const std::vector<float>*>>> inputs{
           {"q", {&point.q, &grad.q}},       {"k", {&point.k, &grad.k}},
           {"v", {&point.v, &grad.v}},       {"beta", {&point.beta, &grad.beta}},
           {"log_decay", {&point.log_decay, &grad.log_decay}}};
       for (const auto& [name, pair] : inputs) {
-        std::vector<double>& value = *pair.first;
-        std::vector<double> numeric(value.size());
-        for (size_t i = 0; i < value.size(); ++i) {
-          const double original = value[i], h = 1e-5;
-          value[i] = original + h;
-          const double up = loss();
-          value[i] = original - h;
-          const double down = loss();
-          value[i] = original;
-          numeric[i] = (up - down) / (2 * h);
-        }
+        const std::vector<double> numeric = testing::numeric_gradient(*pair.first, 1e-5, loss);
         INFO("gradient of " << name);
         CHECK(worst_mixed_error(*pair.second, numeric) < 1e-4);
       }

@@ -14,6 +14,7 @@
 #include "ops/parallel.h"
 #include "ops/simd_math.h"
 #include "ops/swish_gate.h"
+#include "tests/finite_difference.h"
 #include "tests/mixer_checks.h"
 
 using namespace seqbench;
@@ -70,23 +71,15 @@ std::vector<double> reference_gla(const std::vector<double>& q, const std::vecto
   return out;
 }
 
-std::vector<double> widen(const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); }
+using testing::numeric_gradient;
+using testing::weighted_sum;
+using testing::widen;
+using testing::worst_mixed_error;
 
 std::string describe(const GlaShape& s, const GlaOptions& o) {
   return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
          " dk=" + std::to_string(s.key_dim) + " dv=" + std::to_string(s.value_dim) +
          " decay=" + (s.channel_decay ? "channel" : "scalar") + " chunk=" + std::to_string(o.chunk_size);
-}
-
-// max |a - b| / (1 + |b|)
-template <class A, class B>
-double worst_error(const A& a, const B& b) {
-  double worst = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const double err = std::fabs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::fabs(static_cast<double>(b[i])));
-    worst = std::max(worst, std::isnan(err) ? INFINITY : err);
-  }
-  return worst;
 }
 
 struct KernelRun {
@@ -193,8 +186,8 @@ TEST_CASE("chunked gated linear attention forward matches the plain recurrence",
         // Exponents are differences of chunk-cumulative log decays, each rounded to float: a chunk
         // whose decays sum to -650 leaves ulp(650) ~ 6e-5 of relative error in every factor.
         const double tol = min_log_decay < -1.0 && chunk > 5 ? 2e-4 : 2e-5;
-        CHECK(worst_error(r.out, expected) < tol);
-        CHECK(worst_error(r.final_state, final_state) < tol);
+        CHECK(worst_mixed_error(r.out, expected) < tol);
+        CHECK(worst_mixed_error(r.final_state, final_state) < tol);
       }
 }
 
@@ -207,7 +200,7 @@ TEST_CASE("chunked gated linear attention stays finite under decays far beyond f
   const GlaOptions o{64, 1.0f};
   const KernelRun r = run_forward(in, s, o);
   const auto expected = reference_gla(widen(in.q), widen(in.k), widen(in.v), widen(in.g), s, 1.0);
-  CHECK(worst_error(r.out, expected) < 1e-5);
+  CHECK(worst_mixed_error(r.out, expected) < 1e-5);
   std::vector<float> dq(in.q.size()), dk(in.k.size()), dv(in.v.size()), dg(in.g.size());
   GlaKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), r.chunk_states.data(), r.out.data(), dq.data(),
               dk.data(), dv.data(), dg.data(), s, o);
@@ -238,25 +231,10 @@ TEST_CASE("chunked gated linear attention backward matches finite differences of
         std::vector<std::vector<double>> args{widen(in.q), widen(in.k), widen(in.v), widen(in.g)};
         const std::vector<const std::vector<float>*> grads{&dq, &dk, &dv, &dg};
         const char* names[] = {"q", "k", "v", "log_decay"};
-        auto loss = [&]() {
-          const auto out = reference_gla(args[0], args[1], args[2], args[3], s, 0.6);
-          double sum = 0.0;
-          for (size_t i = 0; i < out.size(); ++i) sum += out[i] * dout[i];
-          return sum;
-        };
+        auto loss = [&]() { return weighted_sum(reference_gla(args[0], args[1], args[2], args[3], s, 0.6), dout); };
         for (size_t a = 0; a < args.size(); ++a) {
           INFO("gradient of " << names[a]);
-          std::vector<double> numeric(args[a].size());
-          for (size_t i = 0; i < args[a].size(); ++i) {
-            const double original = args[a][i], h = 1e-6;
-            args[a][i] = original + h;
-            const double up = loss();
-            args[a][i] = original - h;
-            const double down = loss();
-            args[a][i] = original;
-            numeric[i] = (up - down) / (2 * h);
-          }
-          CHECK(worst_error(*grads[a], numeric) < 1e-4);
+          CHECK(worst_mixed_error(*grads[a], numeric_gradient(args[a], 1e-6, loss)) < 1e-4);
         }
       }
 }
@@ -286,10 +264,10 @@ TEST_CASE("gated linear attention decode steps reproduce the chunked forward", "
         const std::vector<float> got(o_t.begin() + b * H * dv, o_t.begin() + (b + 1) * H * dv);
         const std::vector<float> want(r.out.begin() + (b * s.seq_len + t) * H * dv,
                                       r.out.begin() + (b * s.seq_len + t + 1) * H * dv);
-        CHECK(worst_error(got, want) < 1e-5);
+        CHECK(worst_mixed_error(got, want) < 1e-5);
       }
     }
-    CHECK(worst_error(state, r.final_state) < 1e-5);
+    CHECK(worst_mixed_error(state, r.final_state) < 1e-5);
   }
 }
 

@@ -11,6 +11,7 @@
 #include "mixers/ssm/ssm_mixer.h"
 #include "ops/causal_conv1d.h"
 #include "ops/parallel.h"
+#include "tests/finite_difference.h"
 #include "tests/mixer_checks.h"
 
 using namespace seqbench;
@@ -24,38 +25,10 @@ std::vector<float> random_vector(int64_t n, Rng& rng, double lo = 0.0, double hi
   return out;
 }
 
-std::vector<double> widen(const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); }
-
-// max |a - b| / (1 + |b|)
-template <class A, class B>
-double worst_error(const A& a, const B& b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const double err = std::fabs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::fabs(static_cast<double>(b[i])));
-    worst = std::max(worst, std::isnan(err) ? INFINITY : err);
-  }
-  return worst;
-}
-
-// Central differences in double of loss(args) for every element of every argument.
-template <class Loss>
-std::vector<std::vector<double>> numeric_gradients(std::vector<std::vector<double>>& args, const Loss& loss) {
-  std::vector<std::vector<double>> grads;
-  for (auto& arg : args) {
-    grads.emplace_back(arg.size());
-    for (size_t i = 0; i < arg.size(); ++i) {
-      const double original = arg[i], h = 1e-6;
-      arg[i] = original + h;
-      const double up = loss();
-      arg[i] = original - h;
-      const double down = loss();
-      arg[i] = original;
-      grads.back()[i] = (up - down) / (2 * h);
-    }
-  }
-  return grads;
-}
+using testing::numeric_gradients;
+using testing::weighted_sum;
+using testing::widen;
+using testing::worst_mixed_error;
 
 // out[t, c] = bias[c] + sum_j w[j, c] in[t - (K-1) + j, c] (zero before t = 0), plainly, in double.
 std::vector<double> reference_conv(const std::vector<double>& in, const std::vector<double>& w,
@@ -167,7 +140,7 @@ TEST_CASE("causal conv1d matches a plain loop, its decode steps and finite diffe
     const auto strided = spread_rows(in, C, stride, 2);
     std::vector<float> out(static_cast<size_t>(rows * C));
     CausalConv1dKernels::cpu().fwd(strided.data() + 2, stride, w.data(), bias.data(), out.data(), s);
-    CHECK(worst_error(out, reference_conv(widen(in), widen(w), widen(bias), s)) < 1e-6);
+    CHECK(worst_mixed_error(out, reference_conv(widen(in), widen(w), widen(bias), s)) < 1e-6);
 
     // Decode from an empty state, then from the final state of a prefix.
     for (int64_t prefix : {int64_t{0}, s.seq_len / 2}) {
@@ -195,20 +168,16 @@ TEST_CASE("causal conv1d matches a plain loop, its decode steps and finite diffe
     CausalConv1dKernels::cpu().bwd(strided.data() + 2, stride, w.data(), dout.data(), din.data() + 1, stride, dw.data(),
                           dbias.data(), s);
     std::vector<std::vector<double>> args{widen(in), widen(w), widen(bias)};
-    const auto numeric = numeric_gradients(args, [&]() {
-      const auto y = reference_conv(args[0], args[1], args[2], s);
-      double sum = 0.0;
-      for (size_t i = 0; i < y.size(); ++i) sum += y[i] * dout[i];
-      return sum;
-    });
+    const auto numeric = numeric_gradients(
+        args, 1e-6, [&]() { return weighted_sum(reference_conv(args[0], args[1], args[2], s), dout); });
     std::vector<float> din_rows(in.size());
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < C; ++c) din_rows[r * C + c] = din[r * stride + 1 + c];
     for (auto& e : dw) e -= 0.5f;  // dw and dbias accumulate onto what they held
     for (auto& e : dbias) e += 0.5f;
-    CHECK(worst_error(din_rows, numeric[0]) < 1e-5);
-    CHECK(worst_error(dw, numeric[1]) < 1e-5);
-    CHECK(worst_error(dbias, numeric[2]) < 1e-5);
+    CHECK(worst_mixed_error(din_rows, numeric[0]) < 1e-5);
+    CHECK(worst_mixed_error(dw, numeric[1]) < 1e-5);
+    CHECK(worst_mixed_error(dbias, numeric[2]) < 1e-5);
     CHECK(din[0] == 7.0f);  // columns outside the block are left alone
   }
 }
@@ -229,8 +198,8 @@ TEST_CASE("SSD forward matches the plain selective-scan recurrence", "[ssm][kern
       const auto expected = reference_ssd({widen(d.x), widen(d.b), widen(d.c), widen(d.dt_raw), widen(d.dt_bias),
                                            widen(d.a_log), widen(d.d_skip)},
                                           s, &expected_state);
-      CHECK(worst_error(y, expected) < 2e-5);
-      CHECK(worst_error(final_state, expected_state) < 2e-5);
+      CHECK(worst_mixed_error(y, expected) < 2e-5);
+      CHECK(worst_mixed_error(final_state, expected_state) < 2e-5);
 
       // Decode steps from an empty state reproduce the same outputs.
       SsdWorkspace step_ws;
@@ -277,12 +246,7 @@ TEST_CASE("SSD backward matches finite differences of the recurrence", "[ssm][ke
 
       std::vector<std::vector<double>> args{widen(d.x),      widen(d.b),     widen(d.c),     widen(d.dt_raw),
                                             widen(d.dt_bias), widen(d.a_log), widen(d.d_skip)};
-      const auto numeric = numeric_gradients(args, [&]() {
-        const auto out = reference_ssd(args, s);
-        double sum = 0.0;
-        for (size_t i = 0; i < out.size(); ++i) sum += out[i] * dy[i];
-        return sum;
-      });
+      const auto numeric = numeric_gradients(args, 1e-6, [&]() { return weighted_sum(reference_ssd(args, s), dy); });
       const int64_t rows = s.batch * s.seq_len;
       auto column_block = [&](int64_t offset, int64_t cols) {
         std::vector<float> out;
@@ -292,13 +256,13 @@ TEST_CASE("SSD backward matches finite differences of the recurrence", "[ssm][ke
       };
       for (auto* grad : {&ddt_bias, &da_log, &dd_skip})
         for (auto& e : *grad) e -= 1.0f;
-      CHECK(worst_error(column_block(1, HP), numeric[0]) < 1e-4);
-      CHECK(worst_error(column_block(1 + HP, N), numeric[1]) < 1e-4);
-      CHECK(worst_error(column_block(1 + HP + N, N), numeric[2]) < 1e-4);
-      CHECK(worst_error(column_block(1 + HP + 2 * N, s.heads), numeric[3]) < 1e-4);
-      CHECK(worst_error(ddt_bias, numeric[4]) < 1e-4);
-      CHECK(worst_error(da_log, numeric[5]) < 1e-4);
-      CHECK(worst_error(dd_skip, numeric[6]) < 1e-4);
+      CHECK(worst_mixed_error(column_block(1, HP), numeric[0]) < 1e-4);
+      CHECK(worst_mixed_error(column_block(1 + HP, N), numeric[1]) < 1e-4);
+      CHECK(worst_mixed_error(column_block(1 + HP + N, N), numeric[2]) < 1e-4);
+      CHECK(worst_mixed_error(column_block(1 + HP + 2 * N, s.heads), numeric[3]) < 1e-4);
+      CHECK(worst_mixed_error(ddt_bias, numeric[4]) < 1e-4);
+      CHECK(worst_mixed_error(da_log, numeric[5]) < 1e-4);
+      CHECK(worst_mixed_error(dd_skip, numeric[6]) < 1e-4);
       CHECK(dbuf[0] == 7.0f);  // the padding column is left alone
     }
 }
