@@ -20,6 +20,7 @@
 #include "models/mixer.h"
 #include "models/mixer_registry.h"
 #include "tests/finite_difference.h"
+#include "tests/random_values.h"
 
 namespace seqbench {
 namespace mixer_checks {
@@ -42,12 +43,7 @@ inline MixerSpec make_spec(const std::string& kind, int d_model, int n_heads,
   return spec;
 }
 
-inline Tensor random_tensor(const Shape& shape, Rng& rng, double scale = 1.0) {
-  Tensor t(shape);
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(rng.normal() * scale);
-  return t;
-}
-
+using testing::random_tensor;
 using testing::weighted_sum;
 
 // x[:, t, :] of a [B, L, D] tensor, as [B, D].

@@ -15,6 +15,7 @@
 #include "ops/simd_math.h"
 #include "ops/swish_gate.h"
 #include "tests/finite_difference.h"
+#include "tests/random_values.h"
 #include "tests/mixer_checks.h"
 
 using namespace seqbench;
@@ -30,15 +31,10 @@ struct GlaInputs {
 GlaInputs random_gla_inputs(const GlaShape& s, Rng& rng, double min_log_decay) {
   const int64_t rows = s.batch * s.seq_len * s.heads;
   GlaInputs in;
-  auto fill = [&rng](std::vector<float>& x, int64_t n) {
-    x.resize(static_cast<size_t>(n));
-    for (auto& e : x) e = static_cast<float>(rng.normal());
-  };
-  fill(in.q, rows * s.key_dim);
-  fill(in.k, rows * s.key_dim);
-  fill(in.v, rows * s.value_dim);
-  in.g.resize(static_cast<size_t>(rows * s.decay_width()));
-  for (auto& e : in.g) e = static_cast<float>(rng.uniform(min_log_decay, 0.0));
+  in.q = testing::normal_values(rows * s.key_dim, rng);
+  in.k = testing::normal_values(rows * s.key_dim, rng);
+  in.v = testing::normal_values(rows * s.value_dim, rng);
+  in.g = testing::uniform_values(rows * s.decay_width(), rng, min_log_decay, 0.0);
   return in;
 }
 

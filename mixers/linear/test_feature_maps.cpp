@@ -11,6 +11,7 @@
 #include "mixers/linear/feature_maps.h"
 #include "mixers/linear/linear_attention_mixer.h"
 #include "tests/mixer_checks.h"
+#include "tests/random_values.h"
 
 using namespace seqbench;
 using namespace seqbench::mixer_checks;
@@ -46,11 +47,7 @@ std::vector<double> reference_phi(FeatureMap map, const std::vector<double>& x) 
   return phi;
 }
 
-std::vector<float> random_rows(int64_t n, Rng& rng) {
-  std::vector<float> x(static_cast<size_t>(n));
-  for (auto& v : x) v = static_cast<float>(rng.normal());
-  return x;
-}
+using testing::normal_values;
 
 std::vector<double> row_of(const std::vector<float>& x, int64_t r, int64_t d) {
   return std::vector<double>(x.begin() + r * d, x.begin() + (r + 1) * d);
@@ -69,7 +66,7 @@ TEST_CASE("every feature map's forward matches its plain definition", "[feature_
     for (const MapCase& c : kCases) {
       INFO(feature_map_name(map) << " rows=" << c.rows << " dim=" << c.dim << " seed=" << seed);
       Rng rng(seed++);
-      const auto x = random_rows(c.rows * c.dim, rng);
+      const auto x = normal_values(c.rows * c.dim, rng);
       const int64_t f = feature_map_width(map, c.dim);
       std::vector<float> phi(static_cast<size_t>(c.rows * f), NAN);
       FeatureMapKernels::cpu().fwd(map, x.data(), phi.data(), c.rows, c.dim);
@@ -90,9 +87,9 @@ TEST_CASE("every feature map's backward matches finite differences of its defini
     for (const MapCase& c : kCases) {
       INFO(feature_map_name(map) << " rows=" << c.rows << " dim=" << c.dim << " seed=" << seed);
       Rng rng(seed++);
-      const auto x = random_rows(c.rows * c.dim, rng);
+      const auto x = normal_values(c.rows * c.dim, rng);
       const int64_t f = feature_map_width(map, c.dim);
-      const auto dphi = random_rows(c.rows * f, rng);
+      const auto dphi = normal_values(c.rows * f, rng);
       std::vector<float> dx(x.size(), NAN);
       FeatureMapKernels::cpu().bwd(map, x.data(), dphi.data(), dx.data(), c.rows, c.dim);
       double worst = 0.0;
@@ -138,7 +135,7 @@ TEST_CASE("the taylor map is 1 + d + d^2 wide and its dot products are exp's 2nd
     INFO("d=" << d);
     CHECK(feature_map_width(FeatureMap::taylor, d) == 1 + d + d * d);
     Rng rng(static_cast<uint64_t>(50 + d));
-    const auto q = random_rows(d, rng), k = random_rows(d, rng);
+    const auto q = normal_values(d, rng), k = normal_values(d, rng);
     const int64_t f = feature_map_width(FeatureMap::taylor, d);
     std::vector<float> phi_q(f), phi_k(f);
     FeatureMapKernels::cpu().fwd(FeatureMap::taylor, q.data(), phi_q.data(), 1, d);

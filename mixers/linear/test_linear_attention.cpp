@@ -11,6 +11,7 @@
 #include "ops/parallel.h"
 #include "tests/finite_difference.h"
 #include "tests/mixer_checks.h"
+#include "tests/random_values.h"
 
 using namespace seqbench;
 using namespace seqbench::mixer_checks;
@@ -20,9 +21,7 @@ namespace {
 // Normalised attention is only well conditioned for positive features (as phi = elu + 1 gives);
 // the unnormalised form is tested on signed ones.
 std::vector<float> random_features(int64_t n, Rng& rng, bool positive) {
-  std::vector<float> out(static_cast<size_t>(n));
-  for (auto& v : out) v = static_cast<float>(positive ? rng.uniform(0.05, 1.0) : rng.normal());
-  return out;
+  return positive ? testing::uniform_values(n, rng, 0.05, 1.0) : testing::normal_values(n, rng);
 }
 
 using testing::widen;

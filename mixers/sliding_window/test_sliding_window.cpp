@@ -102,8 +102,8 @@ TEST_CASE("a window covering the sequence gives the softmax kernels' results", "
   const AttentionShape s{2, 75, 3, 8};
   Rng rng(31);
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim, rows = s.batch * s.heads * s.seq_len;
-  const auto q = ref::random_values(n, rng), k = ref::random_values(n, rng), v = ref::random_values(n, rng);
-  const auto dout = ref::random_values(n, rng);
+  const auto q = ref::normal_values(n, rng), k = ref::normal_values(n, rng), v = ref::normal_values(n, rng);
+  const auto dout = ref::normal_values(n, rng);
   const auto spans = sequence_spans(s.seq_len, {0, s.seq_len});
   const SpanTable keys{spans.data(), kSinkWindowSpans, false};
   std::vector<float> out(n), lse(rows), dq(n), dk(n), dv(n), s_out(n), s_lse(rows), s_dq(n), s_dk(n), s_dv(n);
@@ -156,15 +156,15 @@ TEST_CASE("masked decode over a ring cache matches the forward's rows and ignore
   const SinkWindowRing ring{2, 5, 7};
   Rng rng(41);
   const int64_t n = B * L * H * D, row = H * D;
-  const auto q = ref::random_values(n, rng), k = ref::random_values(n, rng), v = ref::random_values(n, rng);
+  const auto q = ref::normal_values(n, rng), k = ref::normal_values(n, rng), v = ref::normal_values(n, rng);
   std::vector<float> out(n), lse(B * H * L);
   const AttentionShape s{B, L, H, D};
   const auto spans = sequence_spans(L, {ring.sinks, ring.window});
   const SpanTable keys{spans.data(), kSinkWindowSpans, false};
   MaskedAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
   // Slots not yet written hold garbage that must never be read.
-  auto k_cache = ref::random_values(B * ring.slots * row, rng, 50.0);
-  auto v_cache = ref::random_values(B * ring.slots * row, rng, 50.0);
+  auto k_cache = ref::normal_values(B * ring.slots * row, rng, 50.0);
+  auto v_cache = ref::normal_values(B * ring.slots * row, rng, 50.0);
   for (int64_t t = 0; t < L; ++t) {
     INFO("position " << t);
     for (int64_t b = 0; b < B; ++b)

@@ -44,8 +44,8 @@ SequenceSelection select_sequence(const SelectionCase& c, uint64_t seed) {
   Rng rng(seed);
   SequenceSelection out;
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim, blocks = s.seq_len / c.selection.block_size;
-  out.q = ref::random_values(n, rng);
-  out.k = ref::random_values(n, rng);
+  out.q = ref::normal_values(n, rng);
+  out.k = ref::normal_values(n, rng);
   std::vector<float> means(static_cast<size_t>(s.batch * blocks * s.heads * s.head_dim));
   BlockTopkKernels::cpu().key_means(out.k.data(), s, c.selection.block_size, 0, blocks, means.data(), blocks);
   out.width = c.selection.width(blocks);

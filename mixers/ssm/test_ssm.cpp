@@ -13,19 +13,16 @@
 #include "ops/parallel.h"
 #include "tests/finite_difference.h"
 #include "tests/mixer_checks.h"
+#include "tests/random_values.h"
 
 using namespace seqbench;
 using namespace seqbench::mixer_checks;
 
 namespace {
 
-std::vector<float> random_vector(int64_t n, Rng& rng, double lo = 0.0, double hi = 0.0) {
-  std::vector<float> out(static_cast<size_t>(n));
-  for (auto& e : out) e = static_cast<float>(lo < hi ? rng.uniform(lo, hi) : rng.normal());
-  return out;
-}
-
+using testing::normal_values;
 using testing::numeric_gradients;
+using testing::uniform_values;
 using testing::weighted_sum;
 using testing::widen;
 using testing::worst_mixed_error;
@@ -63,10 +60,10 @@ struct SsdData {
 
 SsdData random_ssd(const SsdShape& s, Rng& rng) {
   const int64_t rows = s.batch * s.seq_len;
-  return {random_vector(rows * s.heads * s.head_dim, rng), random_vector(rows * s.state_dim, rng),
-          random_vector(rows * s.state_dim, rng),          random_vector(rows * s.heads, rng),
-          random_vector(s.heads, rng, -1.0, 1.0),          random_vector(s.heads, rng, -1.0, 1.5),
-          random_vector(s.heads, rng)};
+  return {normal_values(rows * s.heads * s.head_dim, rng), normal_values(rows * s.state_dim, rng),
+          normal_values(rows * s.state_dim, rng),          normal_values(rows * s.heads, rng),
+          uniform_values(s.heads, rng, -1.0, 1.0),          uniform_values(s.heads, rng, -1.0, 1.5),
+          normal_values(s.heads, rng)};
 }
 
 // h_t = exp(dt_t A) h_{t-1} + dt_t B_t x_t^T, y_t = C_t^T h_t + D x_t per head, written out in double.
@@ -135,8 +132,8 @@ TEST_CASE("causal conv1d matches a plain loop, its decode steps and finite diffe
     INFO("B=" << s.batch << " L=" << s.seq_len << " C=" << s.channels << " K=" << s.kernel << " seed " << seed);
     Rng rng(seed++);
     const int64_t rows = s.batch * s.seq_len, C = s.channels, K = s.kernel, stride = C + 3;
-    const auto in = random_vector(rows * C, rng), w = random_vector(K * C, rng), bias = random_vector(C, rng);
-    const auto dout = random_vector(rows * C, rng);
+    const auto in = normal_values(rows * C, rng), w = normal_values(K * C, rng), bias = normal_values(C, rng);
+    const auto dout = normal_values(rows * C, rng);
     const auto strided = spread_rows(in, C, stride, 2);
     std::vector<float> out(static_cast<size_t>(rows * C));
     CausalConv1dKernels::cpu().fwd(strided.data() + 2, stride, w.data(), bias.data(), out.data(), s);
@@ -231,7 +228,7 @@ TEST_CASE("SSD backward matches finite differences of the recurrence", "[ssm][ke
       INFO(describe(s, chunk) << " seed " << seed);
       Rng rng(seed++);
       const SsdData d = random_ssd(s, rng);
-      const auto dy = random_vector(static_cast<int64_t>(d.x.size()), rng);
+      const auto dy = normal_values(static_cast<int64_t>(d.x.size()), rng);
       const PackedSsd p = pack(d, s);
       SsdWorkspace ws;
       std::vector<float> y(d.x.size());
