@@ -11,6 +11,7 @@
 #include "mixers/delta/delta_mixer.h"
 #include "mixers/delta/delta_rule.h"
 #include "mixers/delta/delta_rule_gates.h"
+#include "mixers/delta/delta_test_inputs.h"
 #include "mixers/delta/state_rows.h"
 #include "ops/parallel.h"
 #include "tests/finite_difference.h"
@@ -21,11 +22,8 @@ using namespace seqbench::mixer_checks;
 
 namespace {
 
-template <class T>
-struct DeltaInputs {
-  std::vector<T> q, k, v, beta, log_decay;  // log_decay empty: ungated
-};
-
+using testing::DeltaInputs;
+using testing::describe;
 using testing::widen;
 using testing::worst_mixed_error;
 
@@ -62,30 +60,8 @@ std::vector<double> reference_delta_rule(const DeltaInputs<double>& in, const De
   return out;
 }
 
-std::vector<float> random_vector(int64_t n, Rng& rng, double lo, double hi) {
-  std::vector<float> out(static_cast<size_t>(n));
-  for (float& x : out) x = static_cast<float>(rng.uniform(lo, hi));
-  return out;
-}
-
-// Unit-length q and k rows (what the mixer feeds the kernel), beta in (0, 1), decay in (0.37, 1).
 DeltaInputs<float> random_inputs(const DeltaRuleShape& s, Rng& rng, bool gated) {
-  const int64_t rows = s.batch * s.seq_len * s.heads;
-  DeltaInputs<float> in;
-  for (auto* qk : {&in.q, &in.k}) {
-    qk->resize(static_cast<size_t>(rows * s.key_dim));
-    for (float& x : *qk) x = static_cast<float>(rng.normal());
-    DeltaRuleGateKernels::cpu().l2_normalize_fwd(qk->data(), qk->data(), rows, s.key_dim, 0.0f);
-  }
-  in.v.resize(static_cast<size_t>(rows * s.value_dim));
-  for (float& x : in.v) x = static_cast<float>(rng.normal());
-  in.beta = random_vector(rows, rng, 0.05, 0.95);
-  if (gated) in.log_decay = random_vector(rows, rng, -1.0, -0.01);
-  return in;
-}
-
-const float* decay_or_null(const DeltaInputs<float>& in) {
-  return in.log_decay.empty() ? nullptr : in.log_decay.data();
+  return testing::random_delta_inputs(s, s.seq_len, rng, gated);
 }
 
 struct KernelRun {
@@ -98,16 +74,9 @@ KernelRun run_forward(const DeltaInputs<float>& in, const DeltaRuleShape& s, con
   run.checkpoints.resize(
       static_cast<size_t>(s.batch * s.heads * delta_rule_checkpoint_count(s, o) * s.key_dim * s.value_dim));
   run.final_state.resize(static_cast<size_t>(s.batch * s.heads * s.key_dim * s.value_dim));
-  DeltaRuleKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), decay_or_null(in), run.out.data(),
+  DeltaRuleKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), in.decay(), run.out.data(),
                      run.checkpoints.data(), run.final_state.data(), s, o);
   return run;
-}
-
-std::string describe(const DeltaRuleShape& s, const DeltaRuleOptions& o, bool gated) {
-  return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
-         " Dk=" + std::to_string(s.key_dim) + " Dv=" + std::to_string(s.value_dim) +
-         " chunk=" + std::to_string(o.chunk_size) + " span=" + std::to_string(o.recompute_span) +
-         " gated=" + (gated ? "true" : "false");
 }
 
 const std::vector<DeltaRuleShape> kForwardShapes{
@@ -148,7 +117,7 @@ TEST_CASE("delta rule backward matches finite differences of the naive recurrenc
       DeltaInputs<float> grad{std::vector<float>(in.q.size()), std::vector<float>(in.k.size()),
                               std::vector<float>(in.v.size()), std::vector<float>(in.beta.size()),
                               std::vector<float>(in.log_decay.size())};
-      DeltaRuleKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), decay_or_null(in),
+      DeltaRuleKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), in.decay(),
                          run.checkpoints.data(), dout.data(), grad.q.data(), grad.k.data(), grad.v.data(),
                          grad.beta.data(), gated ? grad.log_decay.data() : nullptr, s, o);
 

@@ -9,6 +9,7 @@
 
 #include "mixers/delta/delta_rule.h"
 #include "mixers/delta/delta_rule_gates.h"
+#include "mixers/delta/delta_test_inputs.h"
 #include "tests/gpu_kernel_checks.h"
 
 using namespace seqbench;
@@ -16,32 +17,9 @@ using namespace seqbench::gpu_checks;
 
 namespace {
 
-struct DeltaData {
-  std::vector<float> q, k, v, beta, log_decay;  // log_decay empty: ungated
-  const float* decay() const { return log_decay.empty() ? nullptr : log_decay.data(); }
-};
-
-// What the mixer feeds the kernel: unit-length q and k rows, beta in (0.05, 0.95), decay in (0.37, 0.99).
-// `tokens` is seq_len for the training kernels and 1 for decode.
-DeltaData random_delta_data(const DeltaRuleShape& s, int64_t tokens, Rng& rng, bool gated) {
-  const int64_t rows = s.batch * tokens * s.heads;
-  DeltaData d;
-  d.q = normal_values(rows * s.key_dim, rng);
-  d.k = normal_values(rows * s.key_dim, rng);
-  DeltaRuleGateKernels::cpu().l2_normalize_fwd(d.q.data(), d.q.data(), rows, s.key_dim, 0.0f);
-  DeltaRuleGateKernels::cpu().l2_normalize_fwd(d.k.data(), d.k.data(), rows, s.key_dim, 0.0f);
-  d.v = normal_values(rows * s.value_dim, rng);
-  d.beta = uniform_values(rows, rng, 0.05, 0.95);
-  if (gated) d.log_decay = uniform_values(rows, rng, -1.0, -0.01);
-  return d;
-}
-
-std::string describe(const DeltaRuleShape& s, const DeltaRuleOptions& o, bool gated) {
-  return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
-         " Dk=" + std::to_string(s.key_dim) + " Dv=" + std::to_string(s.value_dim) +
-         " chunk=" + std::to_string(o.chunk_size) + " span=" + std::to_string(o.recompute_span) +
-         " gated=" + (gated ? "true" : "false");
-}
+using DeltaData = testing::DeltaInputs<float>;
+using testing::describe;
+using testing::random_delta_inputs;
 
 int64_t state_floats(const DeltaRuleShape& s) { return s.batch * s.heads * s.key_dim * s.value_dim; }
 int64_t checkpoint_floats(const DeltaRuleShape& s, const DeltaRuleOptions& o) {
@@ -88,7 +66,7 @@ TEST_CASE("delta rule forward on the GPU matches the CPU kernel, checkpoints and
         o.chunk_size = chunk;
         INFO(describe(s, o, gated) << " seed=" << seed);
         Rng rng(seed++);
-        const DeltaData d = random_delta_data(s, s.seq_len, rng, gated);
+        const DeltaData d = random_delta_inputs(s, s.seq_len, rng, gated);
         const DeviceDelta g(d);
         auto out = poisoned<float>(d.v.size()), ckpt = poisoned<float>(checkpoint_floats(s, o));
         auto fin = poisoned<float>(state_floats(s));
@@ -121,7 +99,7 @@ TEST_CASE("delta rule backward on the GPU matches the CPU kernel at every chunk 
           o.recompute_span = span;
           INFO(describe(s, o, gated) << " seed=" << seed);
           Rng rng(seed++);
-          const DeltaData d = random_delta_data(s, s.seq_len, rng, gated);
+          const DeltaData d = random_delta_inputs(s, s.seq_len, rng, gated);
           const std::vector<float> dout = normal_values(static_cast<int64_t>(d.v.size()), rng);
           std::vector<float> out(d.v.size()), ckpt(checkpoint_floats(s, o));
           DeltaRuleKernels::cpu().fwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), out.data(), ckpt.data(),
@@ -168,7 +146,7 @@ TEST_CASE("delta rule decode on the GPU updates the state and output as the CPU 
       DeviceArray<float> state_d(state);
       for (int step = 0; step < 3; ++step) {
         INFO("step " << step);
-        const DeltaData t = random_delta_data(s, 1, rng, gated);
+        const DeltaData t = random_delta_inputs(s, 1, rng, gated);
         const DeviceDelta g(t);
         auto out = poisoned<float>(t.v.size());
         DeltaRuleKernels::cuda().decode(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), state_d.data(), out.data(),
