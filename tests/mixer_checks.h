@@ -286,6 +286,17 @@ inline void check_thread_count_independence(const MixerSpec& spec, int batch, in
   for (size_t i = 0; i < one.grads.size(); ++i) CHECK(bit_identical(one.grads[i], two.grads[i]));
 }
 
+// The same for kernels: run(threads) sets the thread count, runs them and returns their outputs (float
+// vectors), which must not change, bit for bit, from 1 to 2 threads. Restores the thread count it found.
+template <class Run>
+void check_kernels_thread_count_independent(const Run& run) {
+  const int threads_before = num_threads();
+  const auto one = run(1), two = run(2);
+  set_num_threads(threads_before);
+  REQUIRE(one.size() == two.size());
+  for (size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);
+}
+
 // backward() overwrites dx and accumulates parameter gradients: two forward+backward passes on
 // the same batch leave twice the gradients of one and the same dx.
 inline void check_backward_accumulates(const MixerSpec& spec, int batch, int seq_len, uint64_t seed) {

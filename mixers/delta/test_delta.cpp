@@ -334,10 +334,7 @@ TEST_CASE("delta kernels give bit-identical results with 1 and 2 threads", "[del
                        o);
     return std::vector<std::vector<float>>{fwd.out, fwd.final_state, dq, dk, dv, db, dg};
   };
-  const int before = num_threads();
-  const auto one = run(1), two = run(2);
-  set_num_threads(before);
-  for (size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);
+  check_kernels_thread_count_independent(run);
 }
 
 TEST_CASE("delta mixer gradients match finite differences, gated and ungated", "[delta][mixer]") {
