@@ -286,6 +286,26 @@ inline void check_thread_count_independence(const MixerSpec& spec, int batch, in
   for (size_t i = 0; i < one.grads.size(); ++i) CHECK(bit_identical(one.grads[i], two.grads[i]));
 }
 
+// Two mixers that must compute the same function (one a special case of the other): on one random
+// batch of shape x_shape, the same outputs and input gradients (1e-6) and parameter gradients (1e-5).
+inline void check_mixers_agree(Mixer& a, Mixer& b, const Shape& x_shape, uint64_t seed) {
+  Rng rng(seed);
+  const Tensor x = random_tensor(x_shape, rng), r = random_tensor(x_shape, rng);
+  Tensor y_a, y_b, dx_a, dx_b;
+  a.forward(x, y_a, nullptr);
+  b.forward(x, y_b, nullptr);
+  a.backward(r, dx_a);
+  b.backward(r, dx_b);
+  CHECK(max_mixed_error(y_a, y_b) < 1e-6);
+  CHECK(max_mixed_error(dx_a, dx_b) < 1e-6);
+  const auto params_a = a.params(), params_b = b.params();
+  REQUIRE(params_a.size() == params_b.size());
+  for (size_t i = 0; i < params_a.size(); ++i) {
+    INFO(params_a[i]->name);
+    CHECK(max_mixed_error(params_a[i]->grad, params_b[i]->grad) < 1e-5);
+  }
+}
+
 // The same for kernels: run(threads) sets the thread count, runs them and returns their outputs (float
 // vectors), which must not change, bit for bit, from 1 to 2 threads. Restores the thread count it found.
 template <class Run>

@@ -185,18 +185,7 @@ TEST_CASE("sparse patterns that cover every earlier key are the softmax mixer; n
   for (const Pair& pair : pairs) {
     INFO(describe(pair.sparse) << " vs " << describe(pair.same));
     auto sparse = make_mixer(pair.sparse), same = make_mixer(pair.same);
-    Rng rng(51);
-    const Tensor x = random_tensor({B, L, D}, rng), r = random_tensor({B, L, D}, rng);
-    Tensor y_sparse, y_same, dx_sparse, dx_same;
-    sparse->forward(x, y_sparse, nullptr);
-    same->forward(x, y_same, nullptr);
-    sparse->backward(r, dx_sparse);
-    same->backward(r, dx_same);
-    CHECK(max_mixed_error(y_sparse, y_same) < 1e-6);
-    CHECK(max_mixed_error(dx_sparse, dx_same) < 1e-6);
-    const auto ps = sparse->params(), pq = same->params();
-    REQUIRE(ps.size() == pq.size());
-    for (size_t i = 0; i < ps.size(); ++i) CHECK(max_mixed_error(ps[i]->grad, pq[i]->grad) < 1e-5);
+    check_mixers_agree(*sparse, *same, {B, L, D}, 51);
   }
 }
 
