@@ -4,6 +4,7 @@
 // conformance checks and against the softmax mixer.
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -29,6 +30,24 @@ std::vector<KeySpan> sequence_spans(int64_t seq_len, const Window& w) {
   std::vector<KeySpan> spans(static_cast<size_t>(seq_len * kSinkWindowSpans));
   sink_window_sequence_spans(seq_len, w.sinks, w.window, spans.data());
   return spans;
+}
+
+// A window's spans over one sequence (shared by every head), and the keys they must hold.
+struct WindowKeys {
+  Window window;
+  std::vector<KeySpan> spans;
+
+  WindowKeys(const AttentionShape& s, const Window& w) : window(w), spans(sequence_spans(s.seq_len, w)) {}
+  SpanTable table() const { return {spans.data(), kSinkWindowSpans, false}; }
+  ref::KeyMember member() const {
+    return [w = window](int64_t, int64_t i, int64_t j) { return w.sees(i, j); };
+  }
+};
+
+std::string describe(const AttentionShape& s, const Window& w) {
+  return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
+         " Dh=" + std::to_string(s.head_dim) + " sinks=" + std::to_string(w.sinks) +
+         " window=" + std::to_string(w.window);
 }
 
 nlohmann::json window_param(int window) { return {{"window", window}}; }
@@ -68,13 +87,9 @@ TEST_CASE("masked attention forward matches a plain masked reference", "[sliding
                                 {{1, 150, 1, 3}, {70, 70}, 1.0, 1e-5}, {{2, 53, 2, 3}, {2, 200}, 12.0, 1e-3}};
   uint64_t seed = 11;
   for (const Case& c : cases) {
-    const AttentionShape& s = c.shape;
-    INFO("B=" << s.batch << " L=" << s.seq_len << " H=" << s.heads << " Dh=" << s.head_dim << " sinks="
-              << c.window.sinks << " window=" << c.window.window << " seed=" << seed);
-    const auto spans = sequence_spans(s.seq_len, c.window);
-    const Window w = c.window;
-    ref::check_forward(s, {spans.data(), kSinkWindowSpans, false},
-                       [&](int64_t, int64_t i, int64_t j) { return w.sees(i, j); }, seed++, c.scale, c.tol);
+    INFO(describe(c.shape, c.window) << " seed=" << seed);
+    const WindowKeys keys(c.shape, c.window);
+    ref::check_forward(c.shape, keys.table(), keys.member(), seed++, c.scale, c.tol);
   }
 }
 
@@ -88,13 +103,9 @@ TEST_CASE("masked attention backward matches finite differences of the masked re
                                 {{1, 13, 1, 2}, {3, 2}}, {{1, 70, 1, 2}, {1, 66}}};
   uint64_t seed = 21;
   for (const Case& c : cases) {
-    const AttentionShape& s = c.shape;
-    INFO("B=" << s.batch << " L=" << s.seq_len << " H=" << s.heads << " Dh=" << s.head_dim << " sinks="
-              << c.window.sinks << " window=" << c.window.window << " seed=" << seed);
-    const auto spans = sequence_spans(s.seq_len, c.window);
-    const Window w = c.window;
-    ref::check_backward(s, {spans.data(), kSinkWindowSpans, false},
-                        [&](int64_t, int64_t i, int64_t j) { return w.sees(i, j); }, seed++);
+    INFO(describe(c.shape, c.window) << " seed=" << seed);
+    const WindowKeys keys(c.shape, c.window);
+    ref::check_backward(c.shape, keys.table(), keys.member(), seed++);
   }
 }
 
