@@ -1,11 +1,11 @@
 // Mamba-2 style SSM: the causal conv and SSD scan kernels against plain loops in double (and their
 // finite differences), then the "ssm" mixer, with and without its conv, through the generic
 // conformance checks.
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "mixers/ssm/ssd.h"
 #include "mixers/ssm/ssm_mixer.h"
@@ -14,12 +14,14 @@
 #include "tests/finite_difference.h"
 #include "tests/mixer_checks.h"
 #include "tests/random_values.h"
+#include "tests/seeded_cases.h"
 
 using namespace seqbench;
 using namespace seqbench::mixer_checks;
 
 namespace {
 
+using testing::for_each_seeded_case;
 using testing::normal_values;
 using testing::numeric_gradients;
 using testing::uniform_values;
@@ -60,9 +62,12 @@ struct SsdData {
 
 SsdData random_ssd(const SsdShape& s, Rng& rng) {
   const int64_t rows = s.batch * s.seq_len;
-  return {normal_values(rows * s.heads * s.head_dim, rng), normal_values(rows * s.state_dim, rng),
-          normal_values(rows * s.state_dim, rng),          normal_values(rows * s.heads, rng),
-          uniform_values(s.heads, rng, -1.0, 1.0),          uniform_values(s.heads, rng, -1.0, 1.5),
+  return {normal_values(rows * s.heads * s.head_dim, rng),
+          normal_values(rows * s.state_dim, rng),
+          normal_values(rows * s.state_dim, rng),
+          normal_values(rows * s.heads, rng),
+          uniform_values(s.heads, rng, -1.0, 1.0),
+          uniform_values(s.heads, rng, -1.0, 1.5),
           normal_values(s.heads, rng)};
 }
 
@@ -119,7 +124,7 @@ PackedSsd pack(const SsdData& d, const SsdShape& s) {
   return p;
 }
 
-std::string describe(const SsdShape& s, int64_t chunk) {
+std::string describe_case(const SsdShape& s, int64_t chunk) {
   return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
          " P=" + std::to_string(s.head_dim) + " N=" + std::to_string(s.state_dim) + " chunk=" + std::to_string(chunk);
 }
@@ -180,88 +185,91 @@ TEST_CASE("causal conv1d matches a plain loop, its decode steps and finite diffe
 }
 
 TEST_CASE("SSD forward matches the plain selective-scan recurrence", "[ssm][kernel]") {
-  uint64_t seed = 10;
-  for (const SsdShape& s : std::vector<SsdShape>{{1, 1, 1, 3, 2}, {2, 9, 3, 2, 5}, {1, 70, 2, 4, 3}})
-    for (int64_t chunk : {1, 4, 64}) {
-      INFO(describe(s, chunk) << " seed " << seed);
-      Rng rng(seed++);
-      const SsdData d = random_ssd(s, rng);
-      const PackedSsd p = pack(d, s);
-      SsdWorkspace ws;
-      std::vector<float> y(d.x.size());
-      std::vector<float> final_state(static_cast<size_t>(s.batch * s.heads * s.state_dim * s.head_dim));
-      SsdKernels::cpu().fwd(p.in, y.data(), final_state.data(), ws, s, chunk);
-      std::vector<double> expected_state;
-      const auto expected = reference_ssd({widen(d.x), widen(d.b), widen(d.c), widen(d.dt_raw), widen(d.dt_bias),
-                                           widen(d.a_log), widen(d.d_skip)},
-                                          s, &expected_state);
-      CHECK(worst_mixed_error(y, expected) < 2e-5);
-      CHECK(worst_mixed_error(final_state, expected_state) < 2e-5);
+  const std::tuple kCases{std::vector<SsdShape>{{1, 1, 1, 3, 2}, {2, 9, 3, 2, 5}, {1, 70, 2, 4, 3}},
+                          std::vector<int64_t>{1, 4, 64}};
+  for_each_seeded_case(kCases, 10, describe_case, [](const SsdShape& s, int64_t chunk, Rng& rng) {
+    const SsdData d = random_ssd(s, rng);
+    const PackedSsd p = pack(d, s);
+    SsdWorkspace ws;
+    std::vector<float> y(d.x.size());
+    std::vector<float> final_state(static_cast<size_t>(s.batch * s.heads * s.state_dim * s.head_dim));
+    SsdKernels::cpu().fwd(p.in, y.data(), final_state.data(), ws, s, chunk);
+    std::vector<double> expected_state;
+    const auto expected = reference_ssd(
+        {widen(d.x), widen(d.b), widen(d.c), widen(d.dt_raw), widen(d.dt_bias), widen(d.a_log), widen(d.d_skip)}, s,
+        &expected_state);
+    CHECK(worst_mixed_error(y, expected) < 2e-5);
+    CHECK(worst_mixed_error(final_state, expected_state) < 2e-5);
 
-      // Decode steps from an empty state reproduce the same outputs.
-      SsdWorkspace step_ws;
-      std::vector<float> state(final_state.size(), 0.0f), y_t(static_cast<size_t>(s.batch * s.heads * s.head_dim));
-      const int64_t width = p.in.x_stride, HP = s.heads * s.head_dim;
-      std::vector<float> rows_t(static_cast<size_t>(s.batch * width));
-      for (int64_t t = 0; t < s.seq_len; ++t) {
-        for (int64_t b = 0; b < s.batch; ++b)
-          std::copy(p.buffer.begin() + (b * s.seq_len + t) * width,
-                    p.buffer.begin() + (b * s.seq_len + t + 1) * width, rows_t.begin() + b * width);
-        SsdInputs in_t = p.in;
-        const int64_t shift = rows_t.data() - p.buffer.data();
-        in_t.x += shift;
-        in_t.b += shift;
-        in_t.c += shift;
-        in_t.dt_raw += shift;
-        SsdKernels::cpu().decode(in_t, state.data(), y_t.data(), step_ws, s);
-        for (int64_t b = 0; b < s.batch; ++b)
-          for (int64_t i = 0; i < HP; ++i)
-            CHECK(y_t[b * HP + i] == Approx(y[(b * s.seq_len + t) * HP + i]).margin(1e-5));
-      }
+    // Decode steps from an empty state reproduce the same outputs.
+    SsdWorkspace step_ws;
+    std::vector<float> state(final_state.size(), 0.0f), y_t(static_cast<size_t>(s.batch * s.heads * s.head_dim));
+    const int64_t width = p.in.x_stride, HP = s.heads * s.head_dim;
+    std::vector<float> rows_t(static_cast<size_t>(s.batch * width));
+    for (int64_t t = 0; t < s.seq_len; ++t) {
+      for (int64_t b = 0; b < s.batch; ++b)
+        std::copy(p.buffer.begin() + (b * s.seq_len + t) * width, p.buffer.begin() + (b * s.seq_len + t + 1) * width,
+                  rows_t.begin() + b * width);
+      SsdInputs in_t = p.in;
+      const int64_t shift = rows_t.data() - p.buffer.data();
+      in_t.x += shift;
+      in_t.b += shift;
+      in_t.c += shift;
+      in_t.dt_raw += shift;
+      SsdKernels::cpu().decode(in_t, state.data(), y_t.data(), step_ws, s);
+      for (int64_t b = 0; b < s.batch; ++b)
+        for (int64_t i = 0; i < HP; ++i) CHECK(y_t[b * HP + i] == Approx(y[(b * s.seq_len + t) * HP + i]).margin(1e-5));
     }
+  });
 }
 
 TEST_CASE("SSD backward matches finite differences of the recurrence", "[ssm][kernel]") {
-  uint64_t seed = 50;
-  for (const SsdShape& s : std::vector<SsdShape>{{1, 1, 1, 2, 3}, {2, 7, 2, 3, 2}, {1, 10, 3, 2, 2}})
-    for (int64_t chunk : {1, 3, 64}) {
-      INFO(describe(s, chunk) << " seed " << seed);
-      Rng rng(seed++);
-      const SsdData d = random_ssd(s, rng);
-      const auto dy = normal_values(static_cast<int64_t>(d.x.size()), rng);
-      const PackedSsd p = pack(d, s);
-      SsdWorkspace ws;
-      std::vector<float> y(d.x.size());
-      SsdKernels::cpu().fwd(p.in, y.data(), nullptr, ws, s, chunk);
-      // Gradients into a packed buffer laid out like the inputs; parameter grads start non-zero.
-      std::vector<float> dbuf(p.buffer.size(), 7.0f), ddt_bias(s.heads, 1.0f), da_log(s.heads, 1.0f),
-          dd_skip(s.heads, 1.0f);
-      const int64_t width = p.in.x_stride, HP = s.heads * s.head_dim, N = s.state_dim;
-      SsdGrads g{dbuf.data() + 1,         width,         dbuf.data() + 1 + HP, dbuf.data() + 1 + HP + N, width,
-                 dbuf.data() + 1 + HP + 2 * N, width, ddt_bias.data(), da_log.data(), dd_skip.data()};
-      SsdKernels::cpu().bwd(p.in, dy.data(), g, ws, s, chunk);
+  const std::tuple kCases{std::vector<SsdShape>{{1, 1, 1, 2, 3}, {2, 7, 2, 3, 2}, {1, 10, 3, 2, 2}},
+                          std::vector<int64_t>{1, 3, 64}};
+  for_each_seeded_case(kCases, 50, describe_case, [](const SsdShape& s, int64_t chunk, Rng& rng) {
+    const SsdData d = random_ssd(s, rng);
+    const auto dy = normal_values(static_cast<int64_t>(d.x.size()), rng);
+    const PackedSsd p = pack(d, s);
+    SsdWorkspace ws;
+    std::vector<float> y(d.x.size());
+    SsdKernels::cpu().fwd(p.in, y.data(), nullptr, ws, s, chunk);
+    // Gradients into a packed buffer laid out like the inputs; parameter grads start non-zero.
+    std::vector<float> dbuf(p.buffer.size(), 7.0f), ddt_bias(s.heads, 1.0f), da_log(s.heads, 1.0f),
+        dd_skip(s.heads, 1.0f);
+    const int64_t width = p.in.x_stride, HP = s.heads * s.head_dim, N = s.state_dim;
+    SsdGrads g{dbuf.data() + 1,
+               width,
+               dbuf.data() + 1 + HP,
+               dbuf.data() + 1 + HP + N,
+               width,
+               dbuf.data() + 1 + HP + 2 * N,
+               width,
+               ddt_bias.data(),
+               da_log.data(),
+               dd_skip.data()};
+    SsdKernels::cpu().bwd(p.in, dy.data(), g, ws, s, chunk);
 
-      std::vector<std::vector<double>> args{widen(d.x),      widen(d.b),     widen(d.c),     widen(d.dt_raw),
-                                            widen(d.dt_bias), widen(d.a_log), widen(d.d_skip)};
-      const auto numeric = numeric_gradients(args, 1e-6, [&]() { return weighted_sum(reference_ssd(args, s), dy); });
-      const int64_t rows = s.batch * s.seq_len;
-      auto column_block = [&](int64_t offset, int64_t cols) {
-        std::vector<float> out;
-        for (int64_t r = 0; r < rows; ++r)
-          out.insert(out.end(), dbuf.begin() + r * width + offset, dbuf.begin() + r * width + offset + cols);
-        return out;
-      };
-      for (auto* grad : {&ddt_bias, &da_log, &dd_skip})
-        for (auto& e : *grad) e -= 1.0f;
-      CHECK(worst_mixed_error(column_block(1, HP), numeric[0]) < 1e-4);
-      CHECK(worst_mixed_error(column_block(1 + HP, N), numeric[1]) < 1e-4);
-      CHECK(worst_mixed_error(column_block(1 + HP + N, N), numeric[2]) < 1e-4);
-      CHECK(worst_mixed_error(column_block(1 + HP + 2 * N, s.heads), numeric[3]) < 1e-4);
-      CHECK(worst_mixed_error(ddt_bias, numeric[4]) < 1e-4);
-      CHECK(worst_mixed_error(da_log, numeric[5]) < 1e-4);
-      CHECK(worst_mixed_error(dd_skip, numeric[6]) < 1e-4);
-      CHECK(dbuf[0] == 7.0f);  // the padding column is left alone
-    }
+    std::vector<std::vector<double>> args{widen(d.x),       widen(d.b),     widen(d.c),     widen(d.dt_raw),
+                                          widen(d.dt_bias), widen(d.a_log), widen(d.d_skip)};
+    const auto numeric = numeric_gradients(args, 1e-6, [&]() { return weighted_sum(reference_ssd(args, s), dy); });
+    const int64_t rows = s.batch * s.seq_len;
+    auto column_block = [&](int64_t offset, int64_t cols) {
+      std::vector<float> out;
+      for (int64_t r = 0; r < rows; ++r)
+        out.insert(out.end(), dbuf.begin() + r * width + offset, dbuf.begin() + r * width + offset + cols);
+      return out;
+    };
+    for (auto* grad : {&ddt_bias, &da_log, &dd_skip})
+      for (auto& e : *grad) e -= 1.0f;
+    CHECK(worst_mixed_error(column_block(1, HP), numeric[0]) < 1e-4);
+    CHECK(worst_mixed_error(column_block(1 + HP, N), numeric[1]) < 1e-4);
+    CHECK(worst_mixed_error(column_block(1 + HP + N, N), numeric[2]) < 1e-4);
+    CHECK(worst_mixed_error(column_block(1 + HP + 2 * N, s.heads), numeric[3]) < 1e-4);
+    CHECK(worst_mixed_error(ddt_bias, numeric[4]) < 1e-4);
+    CHECK(worst_mixed_error(da_log, numeric[5]) < 1e-4);
+    CHECK(worst_mixed_error(dd_skip, numeric[6]) < 1e-4);
+    CHECK(dbuf[0] == 7.0f);  // the padding column is left alone
+  });
 }
 
 TEST_CASE("ssm mixer gradients match finite differences, with and without the conv", "[ssm][mixer]") {
