@@ -24,24 +24,24 @@ constexpr double kTolerance = tolerance<float>();
 const std::vector<FeatureMap> kAllMaps{FeatureMap::identity, FeatureMap::elu_plus_one, FeatureMap::relu,
                                        FeatureMap::taylor};
 
-// Feature widths and value widths around the 32-column tiles and 64-column slices, one with 129 features;
-// each with and without the normaliser.
-const std::tuple<std::vector<LinearAttentionShape>, std::vector<bool>> kLinearCases{
-    {{1, 1, 1, 16, 16}, {2, 37, 3, 16, 64}, {1, 257, 2, 64, 128}, {1, 130, 3, 33, 70}, {1, 65, 1, 129, 8}},
-    {true, false}};
-
-template <class T>
-std::string describe(const LinearAttentionShape& s, bool normalize) {
-  std::ostringstream out;
-  out << type_name<T>() << " B=" << s.batch << " L=" << s.seq_len << " H=" << s.heads << " F=" << s.feature_dim
-      << " Dh=" << s.head_dim << " normalize=" << normalize;
-  return out.str();
-}
-
 LinearAttentionOptions normalized(bool normalize) {
   LinearAttentionOptions o;
   o.normalize = normalize;
   return o;
+}
+
+// Feature widths and value widths around the 32-column tiles and 64-column slices, one with 129 features;
+// each with and without the normaliser.
+const std::tuple<std::vector<LinearAttentionShape>, std::vector<LinearAttentionOptions>> kLinearCases{
+    {{1, 1, 1, 16, 16}, {2, 37, 3, 16, 64}, {1, 257, 2, 64, 128}, {1, 130, 3, 33, 70}, {1, 65, 1, 129, 8}},
+    {normalized(true), normalized(false)}};
+
+template <class T>
+std::string describe(const LinearAttentionShape& s, const LinearAttentionOptions& o) {
+  std::ostringstream out;
+  out << type_name<T>() << " B=" << s.batch << " L=" << s.seq_len << " H=" << s.heads << " F=" << s.feature_dim
+      << " Dh=" << s.head_dim << " normalize=" << o.normalize;
+  return out.str();
 }
 
 // Positive features (as elu+1 gives) keep the normaliser away from zero.
@@ -55,12 +55,12 @@ TEMPLATE_TEST_CASE("linear attention forward on the GPU matches the CPU kernel, 
                    float, bf16) {
   SKIP_WITHOUT_GPU();
   for_each_seeded_case(
-      kLinearCases, 71, describe<TestType>, [](const LinearAttentionShape& s, bool normalize, Rng& rng) {
-        const LinearAttentionOptions o = normalized(normalize);
+      kLinearCases, 71, describe<TestType>,
+      [](const LinearAttentionShape& s, const LinearAttentionOptions& o, Rng& rng) {
         const int64_t nf = s.batch * s.seq_len * s.heads * s.feature_dim,
                       nv = s.batch * s.seq_len * s.heads * s.head_dim;
         const int64_t rows = s.batch * s.heads * s.seq_len, pairs = s.batch * s.heads;
-        std::vector<float> a = features(nf, rng, normalize), b = features(nf, rng, normalize),
+        std::vector<float> a = features(nf, rng, o.normalize), b = features(nf, rng, o.normalize),
                            v = normal_values(nv, rng);
         auto a_d = upload_rounded<TestType>(a), b_d = upload_rounded<TestType>(b), v_d = upload_rounded<TestType>(v);
         auto out = poisoned<TestType>(nv);
@@ -73,7 +73,7 @@ TEMPLATE_TEST_CASE("linear attention forward on the GPU matches the CPU kernel, 
         LinearAttentionKernels::cpu().fwd(a.data(), b.data(), v.data(), want.data(), want_den.data(), want_kv.data(),
                                           want_ks.data(), s, o);
         CHECK(relative_error(download_floats(out), want) < tolerance<TestType>());
-        if (normalize) CHECK(relative_error(den.download(), want_den) < 1e-5);
+        if (o.normalize) CHECK(relative_error(den.download(), want_den) < 1e-5);
         CHECK(relative_error(kv.download(), want_kv) < 1e-5);
         CHECK(relative_error(ks.download(), want_ks) < 1e-5);
       });
@@ -82,11 +82,11 @@ TEMPLATE_TEST_CASE("linear attention forward on the GPU matches the CPU kernel, 
 TEMPLATE_TEST_CASE("linear attention backward on the GPU matches the CPU kernel", "[gpu][linear]", float, bf16) {
   SKIP_WITHOUT_GPU();
   for_each_seeded_case(
-      kLinearCases, 91, describe<TestType>, [](const LinearAttentionShape& s, bool normalize, Rng& rng) {
-        const LinearAttentionOptions o = normalized(normalize);
+      kLinearCases, 91, describe<TestType>,
+      [](const LinearAttentionShape& s, const LinearAttentionOptions& o, Rng& rng) {
         const int64_t nf = s.batch * s.seq_len * s.heads * s.feature_dim,
                       nv = s.batch * s.seq_len * s.heads * s.head_dim;
-        std::vector<float> a = features(nf, rng, normalize), b = features(nf, rng, normalize),
+        std::vector<float> a = features(nf, rng, o.normalize), b = features(nf, rng, o.normalize),
                            v = normal_values(nv, rng);
         std::vector<float> dout = normal_values(nv, rng);
         auto a_d = upload_rounded<TestType>(a), b_d = upload_rounded<TestType>(b), v_d = upload_rounded<TestType>(v);
@@ -103,7 +103,7 @@ TEMPLATE_TEST_CASE("linear attention backward on the GPU matches the CPU kernel"
         LinearAttentionKernels::cpu().bwd(a.data(), b.data(), v.data(), out.data(), den.data(), dout.data(),
                                           want_a.data(), want_b.data(), want_v.data(), s, o);
         CHECK(relative_error(download_floats(gv), want_v) < tolerance<TestType>());
-        if (normalize && s.seq_len == 1 && !std::is_same_v<TestType, float>) {
+        if (o.normalize && s.seq_len == 1 && !std::is_same_v<TestType, float>) {
           // out_0 = v_0 whatever phi is, so d phi is exactly zero: the CPU returns rounding residue,
           // bf16 operands leave 2^-9 of the cancelling terms b (v.dout/g - dout.out/g). Bound that.
           double min_den = den[0];
@@ -122,10 +122,10 @@ TEMPLATE_TEST_CASE("linear attention decode on the GPU updates the state as the 
                    float, bf16) {
   SKIP_WITHOUT_GPU();
   for_each_seeded_case(
-      kLinearCases, 111, describe<TestType>, [](const LinearAttentionShape& s, bool normalize, Rng& rng) {
-        const LinearAttentionOptions o = normalized(normalize);
+      kLinearCases, 111, describe<TestType>,
+      [](const LinearAttentionShape& s, const LinearAttentionOptions& o, Rng& rng) {
         const int64_t pairs = s.batch * s.heads, nf = pairs * s.feature_dim, nv = pairs * s.head_dim;
-        std::vector<float> a = features(nf, rng, normalize), b = features(nf, rng, normalize),
+        std::vector<float> a = features(nf, rng, o.normalize), b = features(nf, rng, o.normalize),
                            v = normal_values(nv, rng);
         std::vector<float> kv = normal_values(nf * s.head_dim, rng), ks = uniform_values(nf, rng, 0.5, 2.0);
         auto a_d = upload_rounded<TestType>(a), b_d = upload_rounded<TestType>(b), v_d = upload_rounded<TestType>(v);
