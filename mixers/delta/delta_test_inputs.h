@@ -33,7 +33,7 @@ inline DeltaInputs<float> random_delta_inputs(const DeltaRuleShape& s, int64_t t
   return in;
 }
 
-inline std::string describe(const DeltaRuleShape& s, const DeltaRuleOptions& o, bool gated) {
+inline std::string describe_delta_case(const DeltaRuleShape& s, const DeltaRuleOptions& o, bool gated) {
   return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
          " Dk=" + std::to_string(s.key_dim) + " Dv=" + std::to_string(s.value_dim) +
          " chunk=" + std::to_string(o.chunk_size) + " span=" + std::to_string(o.recompute_span) +

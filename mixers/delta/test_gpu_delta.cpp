@@ -20,7 +20,7 @@ using namespace seqbench::gpu_checks;
 namespace {
 
 using DeltaData = testing::DeltaInputs<float>;
-using testing::describe;
+using testing::describe_delta_case;
 using testing::for_each_seeded_case;
 using testing::random_delta_inputs;
 
@@ -70,7 +70,7 @@ TEST_CASE("delta rule forward on the GPU matches the CPU kernel, checkpoints and
   SKIP_WITHOUT_GPU();
   const std::tuple kCases{kDeltaShapes, std::vector<bool>{false, true}, std::vector<int64_t>{1, 5, 64}};
   auto describe_case = [](const DeltaRuleShape& s, bool gated, int64_t chunk) {
-    return describe(s, options(chunk, 0), gated);
+    return describe_delta_case(s, options(chunk, 0), gated);
   };
   for_each_seeded_case(kCases, 101, describe_case, [](const DeltaRuleShape& s, bool gated, int64_t chunk, Rng& rng) {
     const DeltaRuleOptions o = options(chunk, 0);
@@ -100,7 +100,7 @@ TEST_CASE("delta rule backward on the GPU matches the CPU kernel at every chunk 
   const std::tuple kCases{kDeltaShapes, std::vector<bool>{false, true}, std::vector<int64_t>{1, 5, 64},
                           std::vector<int64_t>{0, 3}};
   auto describe_case = [](const DeltaRuleShape& s, bool gated, int64_t chunk, int64_t span) {
-    return describe(s, options(chunk, span), gated);
+    return describe_delta_case(s, options(chunk, span), gated);
   };
   for_each_seeded_case(
       kCases, 201, describe_case, [](const DeltaRuleShape& s, bool gated, int64_t chunk, int64_t span, Rng& rng) {
@@ -146,7 +146,7 @@ TEST_CASE("delta rule decode on the GPU updates the state and output as the CPU 
   uint64_t seed = 301;
   for (const DeltaRuleShape& s : kDeltaShapes)
     for (bool gated : {false, true}) {
-      INFO(describe(s, DeltaRuleOptions{}, gated) << " seed=" << seed);
+      INFO(describe_delta_case(s, DeltaRuleOptions{}, gated) << " seed=" << seed);
       Rng rng(seed++);
       std::vector<float> state = normal_values(state_floats(s), rng, 0.3);
       DeviceArray<float> state_d(state);

@@ -1,11 +1,11 @@
 // Gated linear attention: the chunked CPU kernels against a plain recurrence in double (and its
 // finite differences), the decay and gate helpers, then the "gla" mixer in each decay mode through
 // the generic conformance checks.
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "mixers/gla/gla.h"
 #include "mixers/gla/gla_mixer.h"
@@ -15,8 +15,9 @@
 #include "ops/simd_math.h"
 #include "ops/swish_gate.h"
 #include "tests/finite_difference.h"
-#include "tests/random_values.h"
 #include "tests/mixer_checks.h"
+#include "tests/random_values.h"
+#include "tests/seeded_cases.h"
 
 using namespace seqbench;
 using namespace seqbench::mixer_checks;
@@ -67,15 +68,20 @@ std::vector<double> reference_gla(const std::vector<double>& q, const std::vecto
   return out;
 }
 
+using testing::for_each_seeded_case;
 using testing::numeric_gradient;
 using testing::weighted_sum;
 using testing::widen;
 using testing::worst_mixed_error;
 
-std::string describe(const GlaShape& s, const GlaOptions& o) {
+std::string describe(const GlaShape& s, int64_t chunk) {
   return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
          " dk=" + std::to_string(s.key_dim) + " dv=" + std::to_string(s.value_dim) +
-         " decay=" + (s.channel_decay ? "channel" : "scalar") + " chunk=" + std::to_string(o.chunk_size);
+         " decay=" + (s.channel_decay ? "channel" : "scalar") + " chunk=" + std::to_string(chunk);
+}
+
+std::string describe_case(const GlaShape& s, int64_t chunk, double min_log_decay) {
+  return describe(s, chunk) + " min log decay " + std::to_string(min_log_decay);
 }
 
 struct KernelRun {
@@ -152,9 +158,7 @@ TEST_CASE("triangular chunk products and lower scores match plain loops", "[gla]
       }
       // Scores: a [n, depth] times bt [depth, n], kept on and below the diagonal.
       const int64_t depth = width, lda = depth + 1, ldbt = n + 5, lds = n + 1;
-      std::vector<float> a(static_cast<size_t>(n * lda)), bt(static_cast<size_t>(depth * ldbt));
-      for (auto& e : a) e = static_cast<float>(rng.normal());
-      for (auto& e : bt) e = static_cast<float>(rng.normal());
+      const std::vector<float> a = testing::normal_values(n * lda, rng), bt = testing::normal_values(depth * ldbt, rng);
       std::vector<float> scores(static_cast<size_t>(n * lds), 7.0f);
       lower_scores_cpu(a.data(), lda, bt.data(), ldbt, 0.5f, scores.data(), lds, n, depth, scratch);
       for (int64_t i = 0; i < n; ++i)
@@ -168,23 +172,19 @@ TEST_CASE("triangular chunk products and lower scores match plain loops", "[gla]
 }
 
 TEST_CASE("chunked gated linear attention forward matches the plain recurrence", "[gla][kernel]") {
-  uint64_t seed = 1;
-  for (const GlaShape& s : kKernelShapes)
-    for (int64_t chunk : {1, 5, 64, 200})
-      for (double min_log_decay : {-0.3, -20.0}) {
-        const GlaOptions o{chunk, 0.7f};
-        INFO(describe(s, o) << " min log decay " << min_log_decay << " seed " << seed);
-        Rng rng(seed++);
-        const GlaInputs in = random_gla_inputs(s, rng, min_log_decay);
-        const KernelRun r = run_forward(in, s, o);
-        std::vector<double> final_state;
-        const auto expected = reference_gla(widen(in.q), widen(in.k), widen(in.v), widen(in.g), s, 0.7, &final_state);
-        // Exponents are differences of chunk-cumulative log decays, each rounded to float: a chunk
-        // whose decays sum to -650 leaves ulp(650) ~ 6e-5 of relative error in every factor.
-        const double tol = min_log_decay < -1.0 && chunk > 5 ? 2e-4 : 2e-5;
-        CHECK(worst_mixed_error(r.out, expected) < tol);
-        CHECK(worst_mixed_error(r.final_state, final_state) < tol);
-      }
+  const std::tuple kCases{kKernelShapes, std::vector<int64_t>{1, 5, 64, 200}, std::vector<double>{-0.3, -20.0}};
+  for_each_seeded_case(kCases, 1, describe_case, [](const GlaShape& s, int64_t chunk, double min_log_decay, Rng& rng) {
+    const GlaOptions o{chunk, 0.7f};
+    const GlaInputs in = random_gla_inputs(s, rng, min_log_decay);
+    const KernelRun r = run_forward(in, s, o);
+    std::vector<double> final_state;
+    const auto expected = reference_gla(widen(in.q), widen(in.k), widen(in.v), widen(in.g), s, 0.7, &final_state);
+    // Exponents are differences of chunk-cumulative log decays, each rounded to float: a chunk
+    // whose decays sum to -650 leaves ulp(650) ~ 6e-5 of relative error in every factor.
+    const double tol = min_log_decay < -1.0 && chunk > 5 ? 2e-4 : 2e-5;
+    CHECK(worst_mixed_error(r.out, expected) < tol);
+    CHECK(worst_mixed_error(r.final_state, final_state) < tol);
+  });
 }
 
 TEST_CASE("chunked gated linear attention stays finite under decays far beyond float range", "[gla][kernel]") {
@@ -206,19 +206,15 @@ TEST_CASE("chunked gated linear attention stays finite under decays far beyond f
 
 TEST_CASE("chunked gated linear attention backward matches finite differences of the recurrence",
           "[gla][kernel]") {
-  const std::vector<GlaShape> shapes{{1, 1, 1, 3, 2, true}, {2, 9, 2, 3, 4, true}, {1, 13, 1, 5, 3, false},
-                                     {2, 9, 2, 4, 3, false}};
-  uint64_t seed = 100;
+  const std::vector<GlaShape> shapes{
+      {1, 1, 1, 3, 2, true}, {2, 9, 2, 3, 4, true}, {1, 13, 1, 5, 3, false}, {2, 9, 2, 4, 3, false}};
   // Mild decays take the factorised scores; -12 per step pushes chunks past e^-40 onto the per-pair forms.
-  for (const GlaShape& s : shapes)
-    for (int64_t chunk : {1, 4, 64})
-      for (double min_log_decay : {-1.5, -12.0}) {
+  const std::tuple kCases{shapes, std::vector<int64_t>{1, 4, 64}, std::vector<double>{-1.5, -12.0}};
+  for_each_seeded_case(
+      kCases, 100, describe_case, [](const GlaShape& s, int64_t chunk, double min_log_decay, Rng& rng) {
         const GlaOptions o{chunk, 0.6f};
-        INFO(describe(s, o) << " min log decay " << min_log_decay << " seed " << seed);
-        Rng rng(seed++);
         const GlaInputs in = random_gla_inputs(s, rng, min_log_decay);
-        std::vector<float> dout(static_cast<size_t>(s.batch * s.seq_len * s.heads * s.value_dim));
-        for (auto& e : dout) e = static_cast<float>(rng.normal());
+        const std::vector<float> dout = testing::normal_values(s.batch * s.seq_len * s.heads * s.value_dim, rng);
         const KernelRun r = run_forward(in, s, o);
         std::vector<float> dq(in.q.size()), dk(in.k.size()), dv(in.v.size()), dg(in.g.size());
         GlaKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), r.chunk_states.data(), dout.data(), dq.data(),
@@ -232,14 +228,14 @@ TEST_CASE("chunked gated linear attention backward matches finite differences of
           INFO("gradient of " << names[a]);
           CHECK(worst_mixed_error(*grads[a], numeric_gradient(args[a], 1e-6, loss)) < 1e-4);
         }
-      }
+      });
 }
 
 TEST_CASE("gated linear attention decode steps reproduce the chunked forward", "[gla][kernel]") {
   for (bool channel : {true, false}) {
     const GlaShape s{2, 11, 3, 5, 4, channel};
     const GlaOptions o{4, 0.5f};
-    INFO(describe(s, o));
+    INFO(describe(s, o.chunk_size));
     Rng rng(channel ? 21 : 22);
     const GlaInputs in = random_gla_inputs(s, rng, -2.0);
     const KernelRun r = run_forward(in, s, o);
@@ -273,8 +269,7 @@ TEST_CASE("gated linear attention kernels give bit-identical results on 1 and 2 
     const GlaOptions o{16, 0.25f};
     Rng rng(31);
     const GlaInputs in = random_gla_inputs(s, rng, -1.0);
-    std::vector<float> dout(static_cast<size_t>(s.batch * s.seq_len * s.heads * s.value_dim));
-    for (auto& e : dout) e = static_cast<float>(rng.normal());
+    const std::vector<float> dout = testing::normal_values(s.batch * s.seq_len * s.heads * s.value_dim, rng);
     auto run = [&](int threads) {
       set_num_threads(threads);
       KernelRun r = run_forward(in, s, o);
