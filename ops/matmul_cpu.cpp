@@ -4,22 +4,17 @@
 #include <cstring>
 #include <vector>
 
+#include "ops/simd_math.h"
+
 namespace seqbench {
 namespace {
 
 // Register-blocked kernel: a 4 x 16 tile of C lives in eight 8-wide vector registers while K is
 // walked, so each FMA costs one broadcast and no C traffic (the naive loop is L1-bound instead).
 // GCC vector extensions map to AVX2/FMA under -march=x86-64-v3 and to SSE pairs otherwise.
-typedef float v8 __attribute__((vector_size(32)));
+using v8 = SimdFloat8;
 constexpr int64_t kRows = 4;
 constexpr int64_t kCols = 16;
-
-inline v8 load8(const float* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline void store8(float* p, v8 v) { std::memcpy(p, &v, sizeof(v)); }
 
 // B [K, N] (or [N, K] when transposed) packed into column panels of kCols, zero-padded:
 // panel j holds B[:, j*kCols : (j+1)*kCols] as K consecutive rows of kCols floats.
@@ -42,7 +37,7 @@ void tile(const float* a, int64_t a_row_stride, int64_t a_col_stride, const floa
   const float* a_rows[kRows];
   for (int64_t r = 0; r < kRows; ++r) a_rows[r] = a + (i0 + std::min(r, rows - 1)) * a_row_stride;
   for (int64_t p = 0; p < k; ++p) {
-    const v8 b0 = load8(panel + p * kCols), b1 = load8(panel + p * kCols + 8);
+    const v8 b0 = simd_load8(panel + p * kCols), b1 = simd_load8(panel + p * kCols + 8);
     for (int64_t r = 0; r < kRows; ++r) {
       const float av = a_rows[r][p * a_col_stride];
       acc[r][0] += av * b0;
@@ -52,8 +47,8 @@ void tile(const float* a, int64_t a_row_stride, int64_t a_col_stride, const floa
   for (int64_t r = 0; r < rows; ++r) {
     float* c_row = c + (i0 + r) * n + j0;
     float out[kCols];
-    store8(out, acc[r][0]);
-    store8(out + 8, acc[r][1]);
+    simd_store8(out, acc[r][0]);
+    simd_store8(out + 8, acc[r][1]);
     if (accumulate)
       for (int64_t j = 0; j < width; ++j) c_row[j] += out[j];
     else

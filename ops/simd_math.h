@@ -11,6 +11,14 @@ namespace seqbench {
 typedef float SimdFloat8 __attribute__((vector_size(32)));
 typedef int32_t SimdInt8 __attribute__((vector_size(32)));
 
+// Eight floats from and to memory of any alignment.
+inline SimdFloat8 simd_load8(const float* p) {
+  SimdFloat8 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline void simd_store8(float* p, SimdFloat8 v) { std::memcpy(p, &v, sizeof(v)); }
+
 // The same bits read as another vector type (GCC vector casts would do it too; memcpy states it).
 template <class To, class From>
 inline To simd_bits_as(const From& v) {

@@ -32,6 +32,23 @@ void for_sigmoid_blocks(const float* x, int64_t n, BlockFn f) {
   }
 }
 
+// f(r, g, sig) for every row r of the gate (g = gate + r * gate_stride, sig its `width` sigmoids);
+// parallel over rows, each row computed by one thread.
+template <class RowFn>
+void for_gate_rows(const float* gate, int64_t rows, int64_t width, int64_t gate_stride, RowFn f) {
+  const bool parallel = rows * width > kParallelElements;
+#pragma omp parallel if (parallel)
+  {
+    std::vector<float> sig(static_cast<size_t>(width));
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* g = gate + r * gate_stride;
+      sigmoid_row(g, sig.data(), width);
+      f(r, g, sig.data());
+    }
+  }
+}
+
 // silu'(x) = sigmoid(x) (1 + x (1 - sigmoid(x))).
 inline float silu_derivative(float x, float sig) { return sig * (1.0f + x * (1.0f - sig)); }
 
@@ -51,37 +68,21 @@ void silu_bwd_cpu(const float* x, const float* dy, float* dx, int64_t n) {
 
 void swish_gate_fwd_cpu(const float* a, const float* gate, float* out, int64_t rows, int64_t width,
                         int64_t gate_stride) {
-  const bool parallel = rows * width > kParallelElements;
-#pragma omp parallel if (parallel)
-  {
-    std::vector<float> sig(static_cast<size_t>(width));
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* g = gate + r * gate_stride;
-      sigmoid_row(g, sig.data(), width);
-      for (int64_t i = 0; i < width; ++i) out[r * width + i] = a[r * width + i] * g[i] * sig[i];
-    }
-  }
+  for_gate_rows(gate, rows, width, gate_stride, [&](int64_t r, const float* g, const float* sig) {
+    for (int64_t i = 0; i < width; ++i) out[r * width + i] = a[r * width + i] * g[i] * sig[i];
+  });
 }
 
 void swish_gate_bwd_cpu(const float* a, const float* gate, const float* dout, float* da, float* dgate,
                         int64_t rows, int64_t width, int64_t gate_stride, int64_t dgate_stride) {
-  const bool parallel = rows * width > kParallelElements;
-#pragma omp parallel if (parallel)
-  {
-    std::vector<float> sig(static_cast<size_t>(width));
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* g = gate + r * gate_stride;
-      float* dg = dgate + r * dgate_stride;
-      sigmoid_row(g, sig.data(), width);
-      for (int64_t i = 0; i < width; ++i) {
-        const int64_t j = r * width + i;
-        da[j] = dout[j] * g[i] * sig[i];
-        dg[i] = dout[j] * a[j] * silu_derivative(g[i], sig[i]);
-      }
+  for_gate_rows(gate, rows, width, gate_stride, [&](int64_t r, const float* g, const float* sig) {
+    float* dg = dgate + r * dgate_stride;
+    for (int64_t i = 0; i < width; ++i) {
+      const int64_t j = r * width + i;
+      da[j] = dout[j] * g[i] * sig[i];
+      dg[i] = dout[j] * a[j] * silu_derivative(g[i], sig[i]);
     }
-  }
+  });
 }
 
 const SwishGateKernels& SwishGateKernels::cpu() {

@@ -53,6 +53,65 @@ inline double check_gradient(const std::string& name, Tensor& value, const Tenso
 
 inline std::vector<double> widen(const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); }
 
+// max_i |got_i - want_i| / (1 + |want_i|) over n elements: absolute for small values, relative for large
+// ones; a NaN anywhere makes it infinite.
+template <class Got, class Want>
+double worst_mixed_error(const Got& got, const Want& want, size_t n) {
+  double worst = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    const double err =
+        std::fabs(static_cast<double>(got[i]) - want[i]) / (1.0 + std::fabs(static_cast<double>(want[i])));
+    worst = std::max(worst, std::isnan(err) ? INFINITY : err);
+  }
+  return worst;
+}
+
+template <class A, class B>
+double worst_mixed_error(const std::vector<A>& got, const std::vector<B>& want) {
+  REQUIRE(got.size() == want.size());
+  return worst_mixed_error(got, want, got.size());
+}
+
+// sum(y * r) accumulated in double: the scalar loss whose gradient wrt y is r.
+inline double weighted_sum(const Tensor& y, const Tensor& r) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < y.numel(); ++i) sum += static_cast<double>(y[i]) * r[i];
+  return sum;
+}
+
+template <class Y, class R>
+double weighted_sum(const std::vector<Y>& y, const std::vector<R>& r) {
+  double sum = 0.0;
+  for (size_t i = 0; i < y.size(); ++i) sum += y[i] * r[i];
+  return sum;
+}
+
+// Central differences (loss(x + h) - loss(x - h)) / 2h of loss() in every element of x, in double
+// (accurate to ~h^2, far below float rounding); x is restored element by element.
+template <class Loss>
+std::vector<double> numeric_gradient(std::vector<double>& x, double h, const Loss& loss) {
+  std::vector<double> grad(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double original = x[i];
+    x[i] = original + h;
+    const double up = loss();
+    x[i] = original - h;
+    const double down = loss();
+    x[i] = original;
+    grad[i] = (up - down) / (2 * h);
+  }
+  return grad;
+}
+
+// numeric_gradient for each argument in turn.
+template <class Loss>
+std::vector<std::vector<double>> numeric_gradients(std::vector<std::vector<double>>& args, double h,
+                                                   const Loss& loss) {
+  std::vector<std::vector<double>> grads;
+  for (auto& arg : args) grads.push_back(numeric_gradient(arg, h, loss));
+  return grads;
+}
+
 // A reference computed in double from three inputs (q, k, v or phi(q), phi(k), v).
 using DoubleAttention = std::function<std::vector<double>(const std::vector<double>& q, const std::vector<double>& k,
                                                           const std::vector<double>& v)>;
@@ -66,26 +125,10 @@ inline void check_qkv_gradients(const std::vector<float>& q, const std::vector<f
                                 const std::array<const char*, 3>& names = {"dq", "dk", "dv"}) {
   std::vector<std::vector<double>> inputs{widen(q), widen(k), widen(v)};
   const std::vector<const std::vector<float>*> analytic{&dq, &dk, &dv};
-  auto loss = [&]() {
-    const std::vector<double> o = reference(inputs[0], inputs[1], inputs[2]);
-    double sum = 0.0;
-    for (size_t i = 0; i < o.size(); ++i) sum += o[i] * dout[i];
-    return sum;
-  };
+  auto loss = [&]() { return weighted_sum(reference(inputs[0], inputs[1], inputs[2]), dout); };
   for (int which = 0; which < 3; ++which) {
-    double worst = 0.0;
-    for (size_t i = 0; i < inputs[which].size(); ++i) {
-      const double original = inputs[which][i], h = 1e-6;
-      inputs[which][i] = original + h;
-      const double up = loss();
-      inputs[which][i] = original - h;
-      const double down = loss();
-      inputs[which][i] = original;
-      const double numeric = (up - down) / (2 * h);
-      worst = std::max(worst, std::fabs((*analytic[which])[i] - numeric) / (1.0 + std::fabs(numeric)));
-    }
     INFO(names[which]);
-    CHECK(worst < 1e-4);
+    CHECK(worst_mixed_error(*analytic[which], numeric_gradient(inputs[which], 1e-6, loss)) < 1e-4);
   }
 }
 

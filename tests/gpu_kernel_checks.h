@@ -11,6 +11,7 @@
 #include "ops/cuda/cuda_device.h"
 #include "ops/cuda/device_array.h"
 #include "ops/rng.h"
+#include "tests/random_values.h"
 
 namespace seqbench {
 namespace gpu_checks {
@@ -25,17 +26,8 @@ inline bool gpu_ready() {
   return ready;
 }
 
-inline std::vector<float> normal_values(int64_t n, Rng& rng, double scale = 1.0) {
-  std::vector<float> out(static_cast<size_t>(n));
-  for (auto& x : out) x = static_cast<float>(rng.normal() * scale);
-  return out;
-}
-
-inline std::vector<float> uniform_values(int64_t n, Rng& rng, double lo, double hi) {
-  std::vector<float> out(static_cast<size_t>(n));
-  for (auto& x : out) x = static_cast<float>(rng.uniform(lo, hi));
-  return out;
-}
+using testing::normal_values;
+using testing::uniform_values;
 
 template <class T>
 inline T to_storage(float x) {

@@ -19,6 +19,8 @@
 #include "ops/tensor.h"
 #include "models/mixer.h"
 #include "models/mixer_registry.h"
+#include "tests/finite_difference.h"
+#include "tests/random_values.h"
 
 namespace seqbench {
 namespace mixer_checks {
@@ -41,18 +43,8 @@ inline MixerSpec make_spec(const std::string& kind, int d_model, int n_heads,
   return spec;
 }
 
-inline Tensor random_tensor(const Shape& shape, Rng& rng, double scale = 1.0) {
-  Tensor t(shape);
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(rng.normal() * scale);
-  return t;
-}
-
-// sum(y * r) accumulated in double: the scalar loss whose gradient wrt y is r.
-inline double weighted_sum(const Tensor& y, const Tensor& r) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < y.numel(); ++i) sum += static_cast<double>(y[i]) * r[i];
-  return sum;
-}
+using testing::random_tensor;
+using testing::weighted_sum;
 
 // x[:, t, :] of a [B, L, D] tensor, as [B, D].
 inline Tensor time_slice(const Tensor& x, int64_t t) {
@@ -75,12 +67,7 @@ inline Tensor time_range(const Tensor& x, int64_t t0, int64_t t1) {
 // max_i |a_i - b_i| / (1 + |b_i|): absolute for small values, relative for large ones.
 inline double max_mixed_error(const Tensor& a, const Tensor& b) {
   REQUIRE(a.shape() == b.shape());
-  double worst = 0.0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double err = std::fabs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::fabs(static_cast<double>(b[i])));
-    worst = std::max(worst, std::isnan(err) ? INFINITY : err);
-  }
-  return worst;
+  return testing::worst_mixed_error(a, b, static_cast<size_t>(a.numel()));
 }
 
 inline bool bit_identical(const Tensor& a, const Tensor& b) {
@@ -297,6 +284,37 @@ inline void check_thread_count_independence(const MixerSpec& spec, int batch, in
   CHECK(bit_identical(one.y_step, two.y_step));
   REQUIRE(one.grads.size() == two.grads.size());
   for (size_t i = 0; i < one.grads.size(); ++i) CHECK(bit_identical(one.grads[i], two.grads[i]));
+}
+
+// Two mixers that must compute the same function (one a special case of the other): on one random
+// batch of shape x_shape, the same outputs and input gradients (1e-6) and parameter gradients (1e-5).
+inline void check_mixers_agree(Mixer& a, Mixer& b, const Shape& x_shape, uint64_t seed) {
+  Rng rng(seed);
+  const Tensor x = random_tensor(x_shape, rng), r = random_tensor(x_shape, rng);
+  Tensor y_a, y_b, dx_a, dx_b;
+  a.forward(x, y_a, nullptr);
+  b.forward(x, y_b, nullptr);
+  a.backward(r, dx_a);
+  b.backward(r, dx_b);
+  CHECK(max_mixed_error(y_a, y_b) < 1e-6);
+  CHECK(max_mixed_error(dx_a, dx_b) < 1e-6);
+  const auto params_a = a.params(), params_b = b.params();
+  REQUIRE(params_a.size() == params_b.size());
+  for (size_t i = 0; i < params_a.size(); ++i) {
+    INFO(params_a[i]->name);
+    CHECK(max_mixed_error(params_a[i]->grad, params_b[i]->grad) < 1e-5);
+  }
+}
+
+// The same for kernels: run(threads) sets the thread count, runs them and returns their outputs (float
+// vectors), which must not change, bit for bit, from 1 to 2 threads. Restores the thread count it found.
+template <class Run>
+void check_kernels_thread_count_independent(const Run& run) {
+  const int threads_before = num_threads();
+  const auto one = run(1), two = run(2);
+  set_num_threads(threads_before);
+  REQUIRE(one.size() == two.size());
+  for (size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);
 }
 
 // backward() overwrites dx and accumulates parameter gradients: two forward+backward passes on

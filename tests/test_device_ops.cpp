@@ -12,18 +12,10 @@
 #include "ops/matmul.h"
 #include "ops/rng.h"
 #include "ops/row_ops.h"
+#include "tests/random_values.h"
 
 using namespace seqbench;
-
-namespace {
-
-std::vector<float> random_values(int64_t n, Rng& rng) {
-  std::vector<float> out(static_cast<size_t>(n));
-  for (auto& x : out) x = static_cast<float>(rng.normal());
-  return out;
-}
-
-}  // namespace
+using seqbench::testing::normal_values;
 
 TEST_CASE("grouping ids lists each id's rows in ascending order") {
   const std::vector<int32_t> ids{3, 0, 3, 2, 0, 3};
@@ -40,7 +32,7 @@ TEST_CASE("embedding gradients through groups equal a row-by-row scatter-add") {
     const int64_t vocab = 7, width = 5;
     std::vector<int32_t> ids(rows);
     for (auto& id : ids) id = static_cast<int32_t>(rng.uniform_int(0, vocab));
-    const std::vector<float> dout = random_values(rows * width, rng);
+    const std::vector<float> dout = normal_values(rows * width, rng);
     std::vector<float> want(vocab * width, 0.5f), got = want;
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < width; ++i) want[ids[r] * width + i] += dout[r * width + i];
@@ -53,8 +45,8 @@ TEST_CASE("embedding gradients through groups equal a row-by-row scatter-add") {
 TEST_CASE("position rows are added to every sequence and their gradient sums the batch") {
   Rng rng(6);
   const int64_t batch = 3, seq_len = 4, width = 3;
-  const std::vector<float> pos = random_values(seq_len * width, rng),
-                           dout = random_values(batch * seq_len * width, rng);
+  const std::vector<float> pos = normal_values(seq_len * width, rng),
+                           dout = normal_values(batch * seq_len * width, rng);
   std::vector<float> out(batch * seq_len * width, 1.0f), dpos(seq_len * width, 0.0f);
   kernels_for<EmbeddingKernels>(Device::cpu).add_position_rows(pos.data(), out.data(), batch, seq_len, width);
   kernels_for<EmbeddingKernels>(Device::cpu).position_grad(dout.data(), dpos.data(), batch, seq_len, width);
@@ -67,7 +59,7 @@ TEST_CASE("position rows are added to every sequence and their gradient sums the
 TEST_CASE("bias rows, their gradient, strided row copies and sums of squares") {
   Rng rng(7);
   const int64_t rows = 5, width = 3;
-  const std::vector<float> bias = random_values(width, rng), dy = random_values(rows * width, rng);
+  const std::vector<float> bias = normal_values(width, rng), dy = normal_values(rows * width, rng);
   std::vector<float> y(rows * width, 0.0f), dbias(width, 1.0f);
   kernels_for<RowOpKernels>(Device::cpu).add_bias_rows(bias.data(), y.data(), rows, width);
   kernels_for<RowOpKernels>(Device::cpu).bias_grad_rows(dy.data(), dbias.data(), rows, width);

@@ -6,16 +6,12 @@
 #include "ops/matmul.h"
 #include "ops/parallel.h"
 #include "ops/rng.h"
+#include "tests/random_values.h"
 
 using namespace seqbench;
+using seqbench::testing::normal_values;
 
 namespace {
-
-std::vector<float> random_vector(int64_t n, Rng& rng) {
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v) x = static_cast<float>(rng.normal());
-  return v;
-}
 
 // C = op(A) op(B) written plainly, in double.
 std::vector<float> naive_matmul(const std::vector<float>& a, const std::vector<float>& b, const MatmulShape& s) {
@@ -43,8 +39,8 @@ TEST_CASE("matmul matches a naive product for every transpose combination at odd
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb) {
         MatmulShape s{dims[0], dims[1], dims[2], ta == 1, tb == 1, false};
-        auto a = random_vector(s.m * s.k, rng);
-        auto b = random_vector(s.k * s.n, rng);
+        auto a = normal_values(s.m * s.k, rng);
+        auto b = normal_values(s.k * s.n, rng);
         std::vector<float> c(static_cast<size_t>(s.m * s.n), 99.0f);
         MatmulKernels::cpu().matmul(a.data(), b.data(), c.data(), s);
         auto expected = naive_matmul(a, b, s);
@@ -57,8 +53,8 @@ TEST_CASE("matmul matches a naive product for every transpose combination at odd
 TEST_CASE("matmul with accumulate adds to the existing output") {
   Rng rng(7);
   MatmulShape s{9, 11, 5, false, false, true};
-  auto a = random_vector(s.m * s.k, rng);
-  auto b = random_vector(s.k * s.n, rng);
+  auto a = normal_values(s.m * s.k, rng);
+  auto b = normal_values(s.k * s.n, rng);
   std::vector<float> c(static_cast<size_t>(s.m * s.n), 1.5f);
   MatmulKernels::cpu().matmul(a.data(), b.data(), c.data(), s);
   auto expected = naive_matmul(a, b, s);
@@ -68,8 +64,8 @@ TEST_CASE("matmul with accumulate adds to the existing output") {
 TEST_CASE("matmul gives bit-identical results with one thread and with two") {
   Rng rng(3);
   MatmulShape s{67, 130, 71, true, false, false};
-  auto a = random_vector(s.m * s.k, rng);
-  auto b = random_vector(s.k * s.n, rng);
+  auto a = normal_values(s.m * s.k, rng);
+  auto b = normal_values(s.k * s.n, rng);
   std::vector<float> one(static_cast<size_t>(s.m * s.n)), two(one.size());
   set_num_threads(1);
   MatmulKernels::cpu().matmul(a.data(), b.data(), one.data(), s);

@@ -12,23 +12,14 @@
 #include "models/sequence_model.h"
 #include "models/token_embedding.h"
 #include "tests/finite_difference.h"
+#include "tests/random_values.h"
 
 using namespace seqbench;
 using seqbench::testing::check_gradient;
+using seqbench::testing::random_tensor;
+using seqbench::testing::weighted_sum;
 
 namespace {
-
-Tensor random_tensor(const Shape& shape, Rng& rng, double scale = 1.0) {
-  Tensor t(shape);
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(rng.normal() * scale);
-  return t;
-}
-
-double weighted_sum(const Tensor& y, const Tensor& r) {
-  double s = 0;
-  for (int64_t i = 0; i < y.numel(); ++i) s += static_cast<double>(y[i]) * r[i];
-  return s;
-}
 
 // Checks dx and every parameter gradient of a layer with forward(x, y) / backward(dy, dx).
 template <typename Layer>

@@ -103,18 +103,9 @@ TEST_CASE("short conv gradients of input, weight and bias match finite differenc
       return sum;
     };
     auto worst_error = [&](std::vector<double>& v, const Tensor& analytic, double factor) {
-      double worst = 0.0;
-      for (size_t i = 0; i < v.size(); ++i) {
-        const double original = v[i], h = 1e-4;
-        v[i] = original + h;
-        const double up = loss();
-        v[i] = original - h;
-        const double down = loss();
-        v[i] = original;
-        const double numeric = factor * (up - down) / (2 * h);
-        worst = std::max(worst, std::fabs(analytic[static_cast<int64_t>(i)] - numeric) / (1.0 + std::fabs(numeric)));
-      }
-      return worst;
+      std::vector<double> numeric = testing::numeric_gradient(v, 1e-4, loss);
+      for (double& g : numeric) g *= factor;
+      return testing::worst_mixed_error(analytic, numeric, numeric.size());
     };
     CHECK(worst_error(xd, dx, 1.0) < 1e-5);
     CHECK(worst_error(wd, w.grad, 2.0) < 1e-5);

@@ -105,18 +105,18 @@ void reverse_row(float* G, const float* P, int64_t j, const ReverseRowTerms& t) 
   const float qj = t.q[j], kj = t.k[j];
   Lanes8 sum_k = {}, sum_q = {};
   for (int64_t i = 0; i < full; i += kLanes) {
-    const Lanes8 gi = load8(g + i), pi = load8(p + i);
-    sum_k += load8(t.d + i) * gi + load8(t.du_alpha + i) * pi;
-    sum_q += load8(t.dout_alpha + i) * pi;
-    store8(g + i, t.alpha * (gi + qj * load8(t.dout + i) + kj * load8(t.du + i)));
+    const Lanes8 gi = simd_load8(g + i), pi = simd_load8(p + i);
+    sum_k += simd_load8(t.d + i) * gi + simd_load8(t.du_alpha + i) * pi;
+    sum_q += simd_load8(t.dout_alpha + i) * pi;
+    simd_store8(g + i, t.alpha * (gi + qj * simd_load8(t.dout + i) + kj * simd_load8(t.du + i)));
   }
   for (int64_t i = full; i < n; ++i) {
     sum_k[0] += t.d[i] * g[i] + t.du_alpha[i] * p[i];
     sum_q[0] += t.dout_alpha[i] * p[i];
     g[i] = t.alpha * (g[i] + qj * t.dout[i] + kj * t.du[i]);
   }
-  store8(t.lanes_k + j * kLanes, sum_k);
-  store8(t.lanes_q + j * kLanes, sum_q);
+  simd_store8(t.lanes_k + j * kLanes, sum_k);
+  simd_store8(t.lanes_q + j * kLanes, sum_q);
 }
 
 // Reverse of delta_token at one token. On entry G = (dL/dS_t)^T [Dk, Dv] from later tokens (not

@@ -3,8 +3,8 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 
+#include "ops/simd_math.h"
 #include "ops/vector_ops.h"
 
 namespace seqbench {
@@ -14,16 +14,8 @@ namespace delta_rows {
 // product per row of a [Dk, Dv] matrix; a horizontal sum per row (what `omp simd reduction`
 // compiles to) costs more than the row's arithmetic at Dv <= 64, so each row keeps eight lane
 // sums and rows are reduced eight at a time by a transpose-add (row_sums8).
-typedef float Lanes8 __attribute__((vector_size(8 * sizeof(float))));
+using Lanes8 = SimdFloat8;
 constexpr int64_t kLanes = 8;
-
-inline Lanes8 load8(const float* p) {
-  Lanes8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline void store8(float* p, Lanes8 v) { std::memcpy(p, &v, sizeof v); }
 
 // Pairwise sums within 128-bit halves: {a0+a1, a2+a3, b0+b1, b2+b3, a4+a5, a6+a7, b4+b5, b6+b7}.
 inline Lanes8 pair_sums(Lanes8 a, Lanes8 b) {
@@ -33,8 +25,8 @@ inline Lanes8 pair_sums(Lanes8 a, Lanes8 b) {
 
 // rows: eight rows of eight lane sums, [8][8]; returns {sum of row 0, ..., sum of row 7}.
 inline Lanes8 row_sums8(const float* rows) {
-  const Lanes8 r01 = pair_sums(load8(rows), load8(rows + 8)), r23 = pair_sums(load8(rows + 16), load8(rows + 24));
-  const Lanes8 r45 = pair_sums(load8(rows + 32), load8(rows + 40)), r67 = pair_sums(load8(rows + 48), load8(rows + 56));
+  const Lanes8 r01 = pair_sums(simd_load8(rows), simd_load8(rows + 8)), r23 = pair_sums(simd_load8(rows + 16), simd_load8(rows + 24));
+  const Lanes8 r45 = pair_sums(simd_load8(rows + 32), simd_load8(rows + 40)), r67 = pair_sums(simd_load8(rows + 48), simd_load8(rows + 56));
   // Lane r of low (high) halves: row r's lanes 0-3 (4-7), rows 0-3 from a and 4-7 from b.
   const Lanes8 a = pair_sums(r01, r23), b = pair_sums(r45, r67);
   return __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11) +

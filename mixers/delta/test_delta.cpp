@@ -2,31 +2,33 @@
 // (its outputs, final state and finite-difference gradients), the overwrite property of the delta
 // rule, the gate maps in front of it, then the "delta" mixer (ungated and gated) through the
 // generic conformance checks.
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "mixers/delta/delta_mixer.h"
 #include "mixers/delta/delta_rule.h"
 #include "mixers/delta/delta_rule_gates.h"
+#include "mixers/delta/delta_test_inputs.h"
 #include "mixers/delta/state_rows.h"
 #include "ops/parallel.h"
 #include "tests/finite_difference.h"
 #include "tests/mixer_checks.h"
+#include "tests/random_values.h"
+#include "tests/seeded_cases.h"
 
 using namespace seqbench;
 using namespace seqbench::mixer_checks;
 
 namespace {
 
-template <class T>
-struct DeltaInputs {
-  std::vector<T> q, k, v, beta, log_decay;  // log_decay empty: ungated
-};
-
-std::vector<double> widen(const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); }
+using testing::DeltaInputs;
+using testing::describe_delta_case;
+using testing::for_each_seeded_case;
+using testing::widen;
+using testing::worst_mixed_error;
 
 DeltaInputs<double> widen(const DeltaInputs<float>& in) {
   return {widen(in.q), widen(in.k), widen(in.v), widen(in.beta), widen(in.log_decay)};
@@ -61,30 +63,8 @@ std::vector<double> reference_delta_rule(const DeltaInputs<double>& in, const De
   return out;
 }
 
-std::vector<float> random_vector(int64_t n, Rng& rng, double lo, double hi) {
-  std::vector<float> out(static_cast<size_t>(n));
-  for (float& x : out) x = static_cast<float>(rng.uniform(lo, hi));
-  return out;
-}
-
-// Unit-length q and k rows (what the mixer feeds the kernel), beta in (0, 1), decay in (0.37, 1).
 DeltaInputs<float> random_inputs(const DeltaRuleShape& s, Rng& rng, bool gated) {
-  const int64_t rows = s.batch * s.seq_len * s.heads;
-  DeltaInputs<float> in;
-  for (auto* qk : {&in.q, &in.k}) {
-    qk->resize(static_cast<size_t>(rows * s.key_dim));
-    for (float& x : *qk) x = static_cast<float>(rng.normal());
-    DeltaRuleGateKernels::cpu().l2_normalize_fwd(qk->data(), qk->data(), rows, s.key_dim, 0.0f);
-  }
-  in.v.resize(static_cast<size_t>(rows * s.value_dim));
-  for (float& x : in.v) x = static_cast<float>(rng.normal());
-  in.beta = random_vector(rows, rng, 0.05, 0.95);
-  if (gated) in.log_decay = random_vector(rows, rng, -1.0, -0.01);
-  return in;
-}
-
-const float* decay_or_null(const DeltaInputs<float>& in) {
-  return in.log_decay.empty() ? nullptr : in.log_decay.data();
+  return testing::random_delta_inputs(s, s.seq_len, rng, gated);
 }
 
 struct KernelRun {
@@ -97,29 +77,12 @@ KernelRun run_forward(const DeltaInputs<float>& in, const DeltaRuleShape& s, con
   run.checkpoints.resize(
       static_cast<size_t>(s.batch * s.heads * delta_rule_checkpoint_count(s, o) * s.key_dim * s.value_dim));
   run.final_state.resize(static_cast<size_t>(s.batch * s.heads * s.key_dim * s.value_dim));
-  DeltaRuleKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), decay_or_null(in), run.out.data(),
+  DeltaRuleKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), in.decay(), run.out.data(),
                      run.checkpoints.data(), run.final_state.data(), s, o);
   return run;
 }
 
-template <class A, class B>
-double worst_mixed_error(const std::vector<A>& got, const std::vector<B>& want) {
-  REQUIRE(got.size() == want.size());
-  double worst = 0.0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double w = static_cast<double>(want[i]);
-    const double err = std::fabs(static_cast<double>(got[i]) - w) / (1.0 + std::fabs(w));
-    worst = std::max(worst, std::isnan(err) ? INFINITY : err);
-  }
-  return worst;
-}
-
-std::string describe(const DeltaRuleShape& s, const DeltaRuleOptions& o, bool gated) {
-  return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
-         " Dk=" + std::to_string(s.key_dim) + " Dv=" + std::to_string(s.value_dim) +
-         " chunk=" + std::to_string(o.chunk_size) + " span=" + std::to_string(o.recompute_span) +
-         " gated=" + (gated ? "true" : "false");
-}
+const std::vector<bool> kGatedOrNot{false, true};
 
 const std::vector<DeltaRuleShape> kForwardShapes{
     {1, 1, 1, 1, 1}, {2, 7, 3, 4, 5}, {1, 65, 2, 8, 8}, {2, 13, 1, 3, 7}, {1, 130, 1, 5, 3}};
@@ -127,70 +90,49 @@ const std::vector<DeltaRuleShape> kForwardShapes{
 }  // namespace
 
 TEST_CASE("delta rule forward matches the naive recurrence at every chunk size", "[delta][kernel]") {
-  uint64_t seed = 1;
-  for (const DeltaRuleShape& s : kForwardShapes)
-    for (int64_t chunk : {1, 5, 64})
-      for (bool gated : {false, true}) {
-        const DeltaRuleOptions o{chunk};
-        INFO(describe(s, o, gated) << " seed=" << seed);
-        Rng rng(seed++);
-        const DeltaInputs<float> in = random_inputs(s, rng, gated);
-        const KernelRun run = run_forward(in, s, o);
-        std::vector<double> final_state;
-        const std::vector<double> ref = reference_delta_rule(widen(in), s, &final_state);
-        CHECK(worst_mixed_error(run.out, ref) < 2e-5);
-        CHECK(worst_mixed_error(run.final_state, final_state) < 2e-5);
-      }
+  const std::tuple kCases{kForwardShapes, std::vector<DeltaRuleOptions>{{1}, {5}, {64}}, kGatedOrNot};
+  for_each_seeded_case(kCases, 1, describe_delta_case,
+                       [](const DeltaRuleShape& s, const DeltaRuleOptions& o, bool gated, Rng& rng) {
+                         const DeltaInputs<float> in = random_inputs(s, rng, gated);
+                         const KernelRun run = run_forward(in, s, o);
+                         std::vector<double> final_state;
+                         const std::vector<double> ref = reference_delta_rule(widen(in), s, &final_state);
+                         CHECK(worst_mixed_error(run.out, ref) < 2e-5);
+                         CHECK(worst_mixed_error(run.final_state, final_state) < 2e-5);
+                       });
 }
 
 TEST_CASE("delta rule backward matches finite differences of the naive recurrence", "[delta][kernel]") {
-  const DeltaRuleShape s{2, 11, 2, 3, 5};
-  uint64_t seed = 100;
   // (chunk, span): checkpoints every token, every 5, or once; backward spans whole chunks or parts.
-  const std::vector<DeltaRuleOptions> options{{1, 0}, {5, 0}, {5, 2}, {64, 0}, {64, 3}};
-  for (const DeltaRuleOptions& o : options)
-    for (bool gated : {false, true}) {
-      INFO(describe(s, o, gated) << " seed=" << seed);
-      Rng rng(seed++);
-      const DeltaInputs<float> in = random_inputs(s, rng, gated);
-      std::vector<float> dout(in.v.size());
-      for (float& x : dout) x = static_cast<float>(rng.normal());
-      const KernelRun run = run_forward(in, s, o);
-      DeltaInputs<float> grad{std::vector<float>(in.q.size()), std::vector<float>(in.k.size()),
-                              std::vector<float>(in.v.size()), std::vector<float>(in.beta.size()),
-                              std::vector<float>(in.log_decay.size())};
-      DeltaRuleKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), decay_or_null(in),
-                         run.checkpoints.data(), dout.data(), grad.q.data(), grad.k.data(), grad.v.data(),
-                         grad.beta.data(), gated ? grad.log_decay.data() : nullptr, s, o);
+  const std::tuple kCases{std::vector<DeltaRuleShape>{{2, 11, 2, 3, 5}},
+                          std::vector<DeltaRuleOptions>{{1, 0}, {5, 0}, {5, 2}, {64, 0}, {64, 3}}, kGatedOrNot};
+  for_each_seeded_case(
+      kCases, 100, describe_delta_case, [](const DeltaRuleShape& s, const DeltaRuleOptions& o, bool gated, Rng& rng) {
+        const DeltaInputs<float> in = random_inputs(s, rng, gated);
+        const std::vector<float> dout = testing::normal_values(static_cast<int64_t>(in.v.size()), rng);
+        const KernelRun run = run_forward(in, s, o);
+        DeltaInputs<float> grad{std::vector<float>(in.q.size()), std::vector<float>(in.k.size()),
+                                std::vector<float>(in.v.size()), std::vector<float>(in.beta.size()),
+                                std::vector<float>(in.log_decay.size())};
+        DeltaRuleKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.beta.data(), in.decay(),
+                                    run.checkpoints.data(), dout.data(), grad.q.data(), grad.k.data(), grad.v.data(),
+                                    grad.beta.data(), gated ? grad.log_decay.data() : nullptr, s, o);
 
-      // Central differences of sum(out * dout) in double: accurate to ~1e-9, far below float error.
-      DeltaInputs<double> point = widen(in);
-      auto loss = [&] {
-        const std::vector<double> out = reference_delta_rule(point, s);
-        double sum = 0.0;
-        for (size_t i = 0; i < out.size(); ++i) sum += out[i] * dout[i];
-        return sum;
-      };
-      const std::vector<std::pair<const char*, std::pair<std::vector<double>*, const std::vector<float>*>>> inputs{
-          {"q", {&point.q, &grad.q}},       {"k", {&point.k, &grad.k}},
-          {"v", {&point.v, &grad.v}},       {"beta", {&point.beta, &grad.beta}},
-          {"log_decay", {&point.log_decay, &grad.log_decay}}};
-      for (const auto& [name, pair] : inputs) {
-        std::vector<double>& value = *pair.first;
-        std::vector<double> numeric(value.size());
-        for (size_t i = 0; i < value.size(); ++i) {
-          const double original = value[i], h = 1e-5;
-          value[i] = original + h;
-          const double up = loss();
-          value[i] = original - h;
-          const double down = loss();
-          value[i] = original;
-          numeric[i] = (up - down) / (2 * h);
+        // Central differences of sum(out * dout) in double: accurate to ~1e-9, far below float error.
+        DeltaInputs<double> point = widen(in);
+        auto loss = [&] { return testing::weighted_sum(reference_delta_rule(point, s), dout); };
+        const std::vector<std::pair<const char*, std::pair<std::vector<double>*, const std::vector<float>*>>> inputs{
+            {"q", {&point.q, &grad.q}},
+            {"k", {&point.k, &grad.k}},
+            {"v", {&point.v, &grad.v}},
+            {"beta", {&point.beta, &grad.beta}},
+            {"log_decay", {&point.log_decay, &grad.log_decay}}};
+        for (const auto& [name, pair] : inputs) {
+          const std::vector<double> numeric = testing::numeric_gradient(*pair.first, 1e-5, loss);
+          INFO("gradient of " << name);
+          CHECK(worst_mixed_error(*pair.second, numeric) < 1e-4);
         }
-        INFO("gradient of " << name);
-        CHECK(worst_mixed_error(*pair.second, numeric) < 1e-4);
-      }
-    }
+      });
 }
 
 TEST_CASE("delta rule backward gives the same gradients whatever span it recomputes at a time", "[delta][kernel]") {
@@ -198,8 +140,7 @@ TEST_CASE("delta rule backward gives the same gradients whatever span it recompu
   const DeltaRuleShape s{1, 40, 1, 128, 128};
   Rng rng(61);
   const DeltaInputs<float> in = random_inputs(s, rng, true);
-  std::vector<float> dout(in.v.size());
-  for (float& x : dout) x = static_cast<float>(rng.normal());
+  const std::vector<float> dout = testing::normal_values(static_cast<int64_t>(in.v.size()), rng);
   auto gradients = [&](const DeltaRuleOptions& o) {
     const KernelRun fwd = run_forward(in, s, o);
     std::vector<float> dq(in.q.size()), dk(in.k.size()), dv(in.v.size()), db(in.beta.size()), dg(db.size());
@@ -221,7 +162,7 @@ TEST_CASE("delta rule decode continues the forward's final state token by token"
   const DeltaRuleShape s{2, 17, 3, 4, 5};
   for (bool gated : {false, true}) {
     const DeltaRuleOptions o{5};
-    INFO(describe(s, o, gated));
+    INFO(describe_delta_case(s, o, gated));
     Rng rng(gated ? 12 : 11);
     const DeltaInputs<float> in = random_inputs(s, rng, gated);
     const KernelRun full = run_forward(in, s, o);
@@ -347,8 +288,7 @@ TEST_CASE("delta rule gates compute l2 norm, sigmoid and decay with exact deriva
 
 TEST_CASE("state row helpers sum rows and reduce eight lane sums per row", "[delta][kernel]") {
   Rng rng(51);
-  std::vector<float> lanes(64);
-  for (float& x : lanes) x = static_cast<float>(rng.normal());
+  const std::vector<float> lanes = testing::normal_values(64, rng);
   const delta_rows::Lanes8 sums = delta_rows::row_sums8(lanes.data());
   for (int r = 0; r < 8; ++r) {
     double want = 0.0;
@@ -380,8 +320,7 @@ TEST_CASE("delta kernels give bit-identical results with 1 and 2 threads", "[del
   const DeltaRuleOptions o{16, 5};
   Rng rng(41);
   const DeltaInputs<float> in = random_inputs(s, rng, true);
-  std::vector<float> dout(in.v.size());
-  for (float& x : dout) x = static_cast<float>(rng.normal());
+  const std::vector<float> dout = testing::normal_values(static_cast<int64_t>(in.v.size()), rng);
   auto run = [&](int threads) {
     set_num_threads(threads);
     KernelRun fwd = run_forward(in, s, o);
@@ -391,10 +330,7 @@ TEST_CASE("delta kernels give bit-identical results with 1 and 2 threads", "[del
                        o);
     return std::vector<std::vector<float>>{fwd.out, fwd.final_state, dq, dk, dv, db, dg};
   };
-  const int before = num_threads();
-  const auto one = run(1), two = run(2);
-  set_num_threads(before);
-  for (size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);
+  check_kernels_thread_count_independent(run);
 }
 
 TEST_CASE("delta mixer gradients match finite differences, gated and ungated", "[delta][mixer]") {

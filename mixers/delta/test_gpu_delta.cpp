@@ -5,43 +5,24 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "mixers/delta/delta_rule.h"
 #include "mixers/delta/delta_rule_gates.h"
+#include "mixers/delta/delta_test_inputs.h"
 #include "tests/gpu_kernel_checks.h"
+#include "tests/seeded_cases.h"
 
 using namespace seqbench;
 using namespace seqbench::gpu_checks;
 
 namespace {
 
-struct DeltaData {
-  std::vector<float> q, k, v, beta, log_decay;  // log_decay empty: ungated
-  const float* decay() const { return log_decay.empty() ? nullptr : log_decay.data(); }
-};
-
-// What the mixer feeds the kernel: unit-length q and k rows, beta in (0.05, 0.95), decay in (0.37, 0.99).
-// `tokens` is seq_len for the training kernels and 1 for decode.
-DeltaData random_delta_data(const DeltaRuleShape& s, int64_t tokens, Rng& rng, bool gated) {
-  const int64_t rows = s.batch * tokens * s.heads;
-  DeltaData d;
-  d.q = normal_values(rows * s.key_dim, rng);
-  d.k = normal_values(rows * s.key_dim, rng);
-  DeltaRuleGateKernels::cpu().l2_normalize_fwd(d.q.data(), d.q.data(), rows, s.key_dim, 0.0f);
-  DeltaRuleGateKernels::cpu().l2_normalize_fwd(d.k.data(), d.k.data(), rows, s.key_dim, 0.0f);
-  d.v = normal_values(rows * s.value_dim, rng);
-  d.beta = uniform_values(rows, rng, 0.05, 0.95);
-  if (gated) d.log_decay = uniform_values(rows, rng, -1.0, -0.01);
-  return d;
-}
-
-std::string describe(const DeltaRuleShape& s, const DeltaRuleOptions& o, bool gated) {
-  return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
-         " Dk=" + std::to_string(s.key_dim) + " Dv=" + std::to_string(s.value_dim) +
-         " chunk=" + std::to_string(o.chunk_size) + " span=" + std::to_string(o.recompute_span) +
-         " gated=" + (gated ? "true" : "false");
-}
+using DeltaData = testing::DeltaInputs<float>;
+using testing::describe_delta_case;
+using testing::for_each_seeded_case;
+using testing::random_delta_inputs;
 
 int64_t state_floats(const DeltaRuleShape& s) { return s.batch * s.heads * s.key_dim * s.value_dim; }
 int64_t checkpoint_floats(const DeltaRuleShape& s, const DeltaRuleOptions& o) {
@@ -71,6 +52,13 @@ struct DeviceDelta {
   const float* decay() const { return log_decay.size() ? log_decay.data() : nullptr; }
 };
 
+DeltaRuleOptions options(int64_t chunk, int64_t recompute_span) {
+  DeltaRuleOptions o;
+  o.chunk_size = chunk;
+  o.recompute_span = recompute_span;
+  return o;
+}
+
 bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
@@ -80,81 +68,77 @@ bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
 TEST_CASE("delta rule forward on the GPU matches the CPU kernel, checkpoints and final state included",
           "[gpu][delta]") {
   SKIP_WITHOUT_GPU();
-  uint64_t seed = 101;
-  for (const DeltaRuleShape& s : kDeltaShapes)
-    for (bool gated : {false, true})
-      for (int64_t chunk : {1, 5, 64}) {
-        DeltaRuleOptions o;
-        o.chunk_size = chunk;
-        INFO(describe(s, o, gated) << " seed=" << seed);
-        Rng rng(seed++);
-        const DeltaData d = random_delta_data(s, s.seq_len, rng, gated);
-        const DeviceDelta g(d);
-        auto out = poisoned<float>(d.v.size()), ckpt = poisoned<float>(checkpoint_floats(s, o));
-        auto fin = poisoned<float>(state_floats(s));
-        DeltaRuleKernels::cuda().fwd(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), out.data(), ckpt.data(),
-                            fin.data(), s, o);
-        std::vector<float> want_out(d.v.size()), want_ckpt(ckpt.size()), want_fin(fin.size());
-        DeltaRuleKernels::cpu().fwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), want_out.data(),
-                           want_ckpt.data(), want_fin.data(), s, o);
-        CHECK(relative_error(out.download(), want_out) < 1e-4);
-        CHECK(relative_error(ckpt.download(), want_ckpt) < 1e-4);
-        CHECK(relative_error(fin.download(), want_fin) < 1e-4);
-        // Without checkpoints or final state the output is the same, bit for bit.
-        auto bare = poisoned<float>(d.v.size());
-        DeltaRuleKernels::cuda().fwd(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), bare.data(), nullptr, nullptr,
-                            s, o);
-        CHECK(bitwise_equal(bare.download(), out.download()));
-      }
+  const std::tuple kCases{kDeltaShapes, std::vector<bool>{false, true}, std::vector<int64_t>{1, 5, 64}};
+  auto describe_case = [](const DeltaRuleShape& s, bool gated, int64_t chunk) {
+    return describe_delta_case(s, options(chunk, 0), gated);
+  };
+  for_each_seeded_case(kCases, 101, describe_case, [](const DeltaRuleShape& s, bool gated, int64_t chunk, Rng& rng) {
+    const DeltaRuleOptions o = options(chunk, 0);
+    const DeltaData d = random_delta_inputs(s, s.seq_len, rng, gated);
+    const DeviceDelta g(d);
+    auto out = poisoned<float>(d.v.size()), ckpt = poisoned<float>(checkpoint_floats(s, o));
+    auto fin = poisoned<float>(state_floats(s));
+    DeltaRuleKernels::cuda().fwd(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), out.data(), ckpt.data(),
+                                 fin.data(), s, o);
+    std::vector<float> want_out(d.v.size()), want_ckpt(ckpt.size()), want_fin(fin.size());
+    DeltaRuleKernels::cpu().fwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), want_out.data(),
+                                want_ckpt.data(), want_fin.data(), s, o);
+    CHECK(relative_error(out.download(), want_out) < 1e-4);
+    CHECK(relative_error(ckpt.download(), want_ckpt) < 1e-4);
+    CHECK(relative_error(fin.download(), want_fin) < 1e-4);
+    // Without checkpoints or final state the output is the same, bit for bit.
+    auto bare = poisoned<float>(d.v.size());
+    DeltaRuleKernels::cuda().fwd(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), bare.data(), nullptr,
+                                 nullptr, s, o);
+    CHECK(bitwise_equal(bare.download(), out.download()));
+  });
 }
 
 TEST_CASE("delta rule backward on the GPU matches the CPU kernel at every chunk size and recompute span",
           "[gpu][delta]") {
   SKIP_WITHOUT_GPU();
-  uint64_t seed = 201;
-  for (const DeltaRuleShape& s : kDeltaShapes)
-    for (bool gated : {false, true})
-      for (int64_t chunk : {1, 5, 64})
-        for (int64_t span : {0, 3}) {
-          DeltaRuleOptions o;
-          o.chunk_size = chunk;
-          o.recompute_span = span;
-          INFO(describe(s, o, gated) << " seed=" << seed);
-          Rng rng(seed++);
-          const DeltaData d = random_delta_data(s, s.seq_len, rng, gated);
-          const std::vector<float> dout = normal_values(static_cast<int64_t>(d.v.size()), rng);
-          std::vector<float> out(d.v.size()), ckpt(checkpoint_floats(s, o));
-          DeltaRuleKernels::cpu().fwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), out.data(), ckpt.data(),
-                             nullptr, s, o);
-          const DeviceDelta g(d);
-          const DeviceArray<float> ckpt_d(ckpt), dout_d(dout);
-          const int64_t nk = d.q.size(), nv = d.v.size(), rows = d.beta.size();
-          auto dq = poisoned<float>(nk), dk = poisoned<float>(nk), dv = poisoned<float>(nv);
-          auto db = poisoned<float>(rows), dg = poisoned<float>(rows);
-          DeltaRuleKernels::cuda().bwd(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), ckpt_d.data(),
-                              dout_d.data(), dq.data(), dk.data(), dv.data(), db.data(), dg.data(), s, o);
-          std::vector<float> want_dq(nk), want_dk(nk), want_dv(nv), want_db(rows), want_dg(rows);
-          DeltaRuleKernels::cpu().bwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), ckpt.data(), dout.data(),
-                             want_dq.data(), want_dk.data(), want_dv.data(), want_db.data(), want_dg.data(), s, o);
-          CHECK(relative_error(dq.download(), want_dq) < 1e-4);
-          CHECK(relative_error(dk.download(), want_dk) < 1e-4);
-          CHECK(relative_error(dv.download(), want_dv) < 1e-4);
-          CHECK(relative_error(db.download(), want_db) < 1e-4);
-          if (gated) CHECK(relative_error(dg.download(), want_dg) < 1e-4);
+  const std::tuple kCases{kDeltaShapes, std::vector<bool>{false, true}, std::vector<int64_t>{1, 5, 64},
+                          std::vector<int64_t>{0, 3}};
+  auto describe_case = [](const DeltaRuleShape& s, bool gated, int64_t chunk, int64_t span) {
+    return describe_delta_case(s, options(chunk, span), gated);
+  };
+  for_each_seeded_case(
+      kCases, 201, describe_case, [](const DeltaRuleShape& s, bool gated, int64_t chunk, int64_t span, Rng& rng) {
+        const DeltaRuleOptions o = options(chunk, span);
+        const DeltaData d = random_delta_inputs(s, s.seq_len, rng, gated);
+        const std::vector<float> dout = normal_values(static_cast<int64_t>(d.v.size()), rng);
+        std::vector<float> out(d.v.size()), ckpt(checkpoint_floats(s, o));
+        DeltaRuleKernels::cpu().fwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), out.data(),
+                                    ckpt.data(), nullptr, s, o);
+        const DeviceDelta g(d);
+        const DeviceArray<float> ckpt_d(ckpt), dout_d(dout);
+        const int64_t nk = d.q.size(), nv = d.v.size(), rows = d.beta.size();
+        auto dq = poisoned<float>(nk), dk = poisoned<float>(nk), dv = poisoned<float>(nv);
+        auto db = poisoned<float>(rows), dg = poisoned<float>(rows);
+        DeltaRuleKernels::cuda().bwd(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), ckpt_d.data(),
+                                     dout_d.data(), dq.data(), dk.data(), dv.data(), db.data(), dg.data(), s, o);
+        std::vector<float> want_dq(nk), want_dk(nk), want_dv(nv), want_db(rows), want_dg(rows);
+        DeltaRuleKernels::cpu().bwd(d.q.data(), d.k.data(), d.v.data(), d.beta.data(), d.decay(), ckpt.data(),
+                                    dout.data(), want_dq.data(), want_dk.data(), want_dv.data(), want_db.data(),
+                                    want_dg.data(), s, o);
+        CHECK(relative_error(dq.download(), want_dq) < 1e-4);
+        CHECK(relative_error(dk.download(), want_dk) < 1e-4);
+        CHECK(relative_error(dv.download(), want_dv) < 1e-4);
+        CHECK(relative_error(db.download(), want_db) < 1e-4);
+        if (gated) CHECK(relative_error(dg.download(), want_dg) < 1e-4);
 
-          // A caller's workspace gives the same gradients, bit for bit (fixed-order sums: also run to run).
-          DeviceArray<float> workspace(delta_rule_bwd_workspace_floats(s, o));
-          auto dq2 = poisoned<float>(nk), dk2 = poisoned<float>(nk), dv2 = poisoned<float>(nv);
-          auto db2 = poisoned<float>(rows), dg2 = poisoned<float>(rows);
-          delta_rule_bwd_cuda(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), ckpt_d.data(),
-                              dout_d.data(), dq2.data(), dk2.data(), dv2.data(), db2.data(), dg2.data(), s, o,
-                              workspace.data());
-          CHECK(bitwise_equal(dq2.download(), dq.download()));
-          CHECK(bitwise_equal(dk2.download(), dk.download()));
-          CHECK(bitwise_equal(dv2.download(), dv.download()));
-          CHECK(bitwise_equal(db2.download(), db.download()));
-          if (gated) CHECK(bitwise_equal(dg2.download(), dg.download()));
-        }
+        // A caller's workspace gives the same gradients, bit for bit (fixed-order sums: also run to run).
+        DeviceArray<float> workspace(delta_rule_bwd_workspace_floats(s, o));
+        auto dq2 = poisoned<float>(nk), dk2 = poisoned<float>(nk), dv2 = poisoned<float>(nv);
+        auto db2 = poisoned<float>(rows), dg2 = poisoned<float>(rows);
+        delta_rule_bwd_cuda(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), ckpt_d.data(), dout_d.data(),
+                            dq2.data(), dk2.data(), dv2.data(), db2.data(), dg2.data(), s, o, workspace.data());
+        CHECK(bitwise_equal(dq2.download(), dq.download()));
+        CHECK(bitwise_equal(dk2.download(), dk.download()));
+        CHECK(bitwise_equal(dv2.download(), dv.download()));
+        CHECK(bitwise_equal(db2.download(), db.download()));
+        if (gated) CHECK(bitwise_equal(dg2.download(), dg.download()));
+      });
 }
 
 TEST_CASE("delta rule decode on the GPU updates the state and output as the CPU kernel does", "[gpu][delta]") {
@@ -162,13 +146,13 @@ TEST_CASE("delta rule decode on the GPU updates the state and output as the CPU 
   uint64_t seed = 301;
   for (const DeltaRuleShape& s : kDeltaShapes)
     for (bool gated : {false, true}) {
-      INFO(describe(s, DeltaRuleOptions{}, gated) << " seed=" << seed);
+      INFO(describe_delta_case(s, DeltaRuleOptions{}, gated) << " seed=" << seed);
       Rng rng(seed++);
       std::vector<float> state = normal_values(state_floats(s), rng, 0.3);
       DeviceArray<float> state_d(state);
       for (int step = 0; step < 3; ++step) {
         INFO("step " << step);
-        const DeltaData t = random_delta_data(s, 1, rng, gated);
+        const DeltaData t = random_delta_inputs(s, 1, rng, gated);
         const DeviceDelta g(t);
         auto out = poisoned<float>(t.v.size());
         DeltaRuleKernels::cuda().decode(g.q.data(), g.k.data(), g.v.data(), g.beta.data(), g.decay(), state_d.data(), out.data(),

@@ -1,11 +1,11 @@
 // Gated linear attention: the chunked CPU kernels against a plain recurrence in double (and its
 // finite differences), the decay and gate helpers, then the "gla" mixer in each decay mode through
 // the generic conformance checks.
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "mixers/gla/gla.h"
 #include "mixers/gla/gla_mixer.h"
@@ -14,7 +14,10 @@
 #include "ops/parallel.h"
 #include "ops/simd_math.h"
 #include "ops/swish_gate.h"
+#include "tests/finite_difference.h"
 #include "tests/mixer_checks.h"
+#include "tests/random_values.h"
+#include "tests/seeded_cases.h"
 
 using namespace seqbench;
 using namespace seqbench::mixer_checks;
@@ -29,15 +32,10 @@ struct GlaInputs {
 GlaInputs random_gla_inputs(const GlaShape& s, Rng& rng, double min_log_decay) {
   const int64_t rows = s.batch * s.seq_len * s.heads;
   GlaInputs in;
-  auto fill = [&rng](std::vector<float>& x, int64_t n) {
-    x.resize(static_cast<size_t>(n));
-    for (auto& e : x) e = static_cast<float>(rng.normal());
-  };
-  fill(in.q, rows * s.key_dim);
-  fill(in.k, rows * s.key_dim);
-  fill(in.v, rows * s.value_dim);
-  in.g.resize(static_cast<size_t>(rows * s.decay_width()));
-  for (auto& e : in.g) e = static_cast<float>(rng.uniform(min_log_decay, 0.0));
+  in.q = testing::normal_values(rows * s.key_dim, rng);
+  in.k = testing::normal_values(rows * s.key_dim, rng);
+  in.v = testing::normal_values(rows * s.value_dim, rng);
+  in.g = testing::uniform_values(rows * s.decay_width(), rng, min_log_decay, 0.0);
   return in;
 }
 
@@ -70,23 +68,20 @@ std::vector<double> reference_gla(const std::vector<double>& q, const std::vecto
   return out;
 }
 
-std::vector<double> widen(const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); }
+using testing::for_each_seeded_case;
+using testing::numeric_gradient;
+using testing::weighted_sum;
+using testing::widen;
+using testing::worst_mixed_error;
 
-std::string describe(const GlaShape& s, const GlaOptions& o) {
+std::string describe(const GlaShape& s, int64_t chunk) {
   return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
          " dk=" + std::to_string(s.key_dim) + " dv=" + std::to_string(s.value_dim) +
-         " decay=" + (s.channel_decay ? "channel" : "scalar") + " chunk=" + std::to_string(o.chunk_size);
+         " decay=" + (s.channel_decay ? "channel" : "scalar") + " chunk=" + std::to_string(chunk);
 }
 
-// max |a - b| / (1 + |b|)
-template <class A, class B>
-double worst_error(const A& a, const B& b) {
-  double worst = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const double err = std::fabs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::fabs(static_cast<double>(b[i])));
-    worst = std::max(worst, std::isnan(err) ? INFINITY : err);
-  }
-  return worst;
+std::string describe_case(const GlaShape& s, int64_t chunk, double min_log_decay) {
+  return describe(s, chunk) + " min log decay " + std::to_string(min_log_decay);
 }
 
 struct KernelRun {
@@ -163,9 +158,7 @@ TEST_CASE("triangular chunk products and lower scores match plain loops", "[gla]
       }
       // Scores: a [n, depth] times bt [depth, n], kept on and below the diagonal.
       const int64_t depth = width, lda = depth + 1, ldbt = n + 5, lds = n + 1;
-      std::vector<float> a(static_cast<size_t>(n * lda)), bt(static_cast<size_t>(depth * ldbt));
-      for (auto& e : a) e = static_cast<float>(rng.normal());
-      for (auto& e : bt) e = static_cast<float>(rng.normal());
+      const std::vector<float> a = testing::normal_values(n * lda, rng), bt = testing::normal_values(depth * ldbt, rng);
       std::vector<float> scores(static_cast<size_t>(n * lds), 7.0f);
       lower_scores_cpu(a.data(), lda, bt.data(), ldbt, 0.5f, scores.data(), lds, n, depth, scratch);
       for (int64_t i = 0; i < n; ++i)
@@ -179,23 +172,19 @@ TEST_CASE("triangular chunk products and lower scores match plain loops", "[gla]
 }
 
 TEST_CASE("chunked gated linear attention forward matches the plain recurrence", "[gla][kernel]") {
-  uint64_t seed = 1;
-  for (const GlaShape& s : kKernelShapes)
-    for (int64_t chunk : {1, 5, 64, 200})
-      for (double min_log_decay : {-0.3, -20.0}) {
-        const GlaOptions o{chunk, 0.7f};
-        INFO(describe(s, o) << " min log decay " << min_log_decay << " seed " << seed);
-        Rng rng(seed++);
-        const GlaInputs in = random_gla_inputs(s, rng, min_log_decay);
-        const KernelRun r = run_forward(in, s, o);
-        std::vector<double> final_state;
-        const auto expected = reference_gla(widen(in.q), widen(in.k), widen(in.v), widen(in.g), s, 0.7, &final_state);
-        // Exponents are differences of chunk-cumulative log decays, each rounded to float: a chunk
-        // whose decays sum to -650 leaves ulp(650) ~ 6e-5 of relative error in every factor.
-        const double tol = min_log_decay < -1.0 && chunk > 5 ? 2e-4 : 2e-5;
-        CHECK(worst_error(r.out, expected) < tol);
-        CHECK(worst_error(r.final_state, final_state) < tol);
-      }
+  const std::tuple kCases{kKernelShapes, std::vector<int64_t>{1, 5, 64, 200}, std::vector<double>{-0.3, -20.0}};
+  for_each_seeded_case(kCases, 1, describe_case, [](const GlaShape& s, int64_t chunk, double min_log_decay, Rng& rng) {
+    const GlaOptions o{chunk, 0.7f};
+    const GlaInputs in = random_gla_inputs(s, rng, min_log_decay);
+    const KernelRun r = run_forward(in, s, o);
+    std::vector<double> final_state;
+    const auto expected = reference_gla(widen(in.q), widen(in.k), widen(in.v), widen(in.g), s, 0.7, &final_state);
+    // Exponents are differences of chunk-cumulative log decays, each rounded to float: a chunk
+    // whose decays sum to -650 leaves ulp(650) ~ 6e-5 of relative error in every factor.
+    const double tol = min_log_decay < -1.0 && chunk > 5 ? 2e-4 : 2e-5;
+    CHECK(worst_mixed_error(r.out, expected) < tol);
+    CHECK(worst_mixed_error(r.final_state, final_state) < tol);
+  });
 }
 
 TEST_CASE("chunked gated linear attention stays finite under decays far beyond float range", "[gla][kernel]") {
@@ -207,7 +196,7 @@ TEST_CASE("chunked gated linear attention stays finite under decays far beyond f
   const GlaOptions o{64, 1.0f};
   const KernelRun r = run_forward(in, s, o);
   const auto expected = reference_gla(widen(in.q), widen(in.k), widen(in.v), widen(in.g), s, 1.0);
-  CHECK(worst_error(r.out, expected) < 1e-5);
+  CHECK(worst_mixed_error(r.out, expected) < 1e-5);
   std::vector<float> dq(in.q.size()), dk(in.k.size()), dv(in.v.size()), dg(in.g.size());
   GlaKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), r.chunk_states.data(), r.out.data(), dq.data(),
               dk.data(), dv.data(), dg.data(), s, o);
@@ -217,19 +206,15 @@ TEST_CASE("chunked gated linear attention stays finite under decays far beyond f
 
 TEST_CASE("chunked gated linear attention backward matches finite differences of the recurrence",
           "[gla][kernel]") {
-  const std::vector<GlaShape> shapes{{1, 1, 1, 3, 2, true}, {2, 9, 2, 3, 4, true}, {1, 13, 1, 5, 3, false},
-                                     {2, 9, 2, 4, 3, false}};
-  uint64_t seed = 100;
+  const std::vector<GlaShape> shapes{
+      {1, 1, 1, 3, 2, true}, {2, 9, 2, 3, 4, true}, {1, 13, 1, 5, 3, false}, {2, 9, 2, 4, 3, false}};
   // Mild decays take the factorised scores; -12 per step pushes chunks past e^-40 onto the per-pair forms.
-  for (const GlaShape& s : shapes)
-    for (int64_t chunk : {1, 4, 64})
-      for (double min_log_decay : {-1.5, -12.0}) {
+  const std::tuple kCases{shapes, std::vector<int64_t>{1, 4, 64}, std::vector<double>{-1.5, -12.0}};
+  for_each_seeded_case(
+      kCases, 100, describe_case, [](const GlaShape& s, int64_t chunk, double min_log_decay, Rng& rng) {
         const GlaOptions o{chunk, 0.6f};
-        INFO(describe(s, o) << " min log decay " << min_log_decay << " seed " << seed);
-        Rng rng(seed++);
         const GlaInputs in = random_gla_inputs(s, rng, min_log_decay);
-        std::vector<float> dout(static_cast<size_t>(s.batch * s.seq_len * s.heads * s.value_dim));
-        for (auto& e : dout) e = static_cast<float>(rng.normal());
+        const std::vector<float> dout = testing::normal_values(s.batch * s.seq_len * s.heads * s.value_dim, rng);
         const KernelRun r = run_forward(in, s, o);
         std::vector<float> dq(in.q.size()), dk(in.k.size()), dv(in.v.size()), dg(in.g.size());
         GlaKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), r.chunk_states.data(), dout.data(), dq.data(),
@@ -238,34 +223,19 @@ TEST_CASE("chunked gated linear attention backward matches finite differences of
         std::vector<std::vector<double>> args{widen(in.q), widen(in.k), widen(in.v), widen(in.g)};
         const std::vector<const std::vector<float>*> grads{&dq, &dk, &dv, &dg};
         const char* names[] = {"q", "k", "v", "log_decay"};
-        auto loss = [&]() {
-          const auto out = reference_gla(args[0], args[1], args[2], args[3], s, 0.6);
-          double sum = 0.0;
-          for (size_t i = 0; i < out.size(); ++i) sum += out[i] * dout[i];
-          return sum;
-        };
+        auto loss = [&]() { return weighted_sum(reference_gla(args[0], args[1], args[2], args[3], s, 0.6), dout); };
         for (size_t a = 0; a < args.size(); ++a) {
           INFO("gradient of " << names[a]);
-          std::vector<double> numeric(args[a].size());
-          for (size_t i = 0; i < args[a].size(); ++i) {
-            const double original = args[a][i], h = 1e-6;
-            args[a][i] = original + h;
-            const double up = loss();
-            args[a][i] = original - h;
-            const double down = loss();
-            args[a][i] = original;
-            numeric[i] = (up - down) / (2 * h);
-          }
-          CHECK(worst_error(*grads[a], numeric) < 1e-4);
+          CHECK(worst_mixed_error(*grads[a], numeric_gradient(args[a], 1e-6, loss)) < 1e-4);
         }
-      }
+      });
 }
 
 TEST_CASE("gated linear attention decode steps reproduce the chunked forward", "[gla][kernel]") {
   for (bool channel : {true, false}) {
     const GlaShape s{2, 11, 3, 5, 4, channel};
     const GlaOptions o{4, 0.5f};
-    INFO(describe(s, o));
+    INFO(describe(s, o.chunk_size));
     Rng rng(channel ? 21 : 22);
     const GlaInputs in = random_gla_inputs(s, rng, -2.0);
     const KernelRun r = run_forward(in, s, o);
@@ -286,10 +256,10 @@ TEST_CASE("gated linear attention decode steps reproduce the chunked forward", "
         const std::vector<float> got(o_t.begin() + b * H * dv, o_t.begin() + (b + 1) * H * dv);
         const std::vector<float> want(r.out.begin() + (b * s.seq_len + t) * H * dv,
                                       r.out.begin() + (b * s.seq_len + t + 1) * H * dv);
-        CHECK(worst_error(got, want) < 1e-5);
+        CHECK(worst_mixed_error(got, want) < 1e-5);
       }
     }
-    CHECK(worst_error(state, r.final_state) < 1e-5);
+    CHECK(worst_mixed_error(state, r.final_state) < 1e-5);
   }
 }
 
@@ -299,8 +269,7 @@ TEST_CASE("gated linear attention kernels give bit-identical results on 1 and 2 
     const GlaOptions o{16, 0.25f};
     Rng rng(31);
     const GlaInputs in = random_gla_inputs(s, rng, -1.0);
-    std::vector<float> dout(static_cast<size_t>(s.batch * s.seq_len * s.heads * s.value_dim));
-    for (auto& e : dout) e = static_cast<float>(rng.normal());
+    const std::vector<float> dout = testing::normal_values(s.batch * s.seq_len * s.heads * s.value_dim, rng);
     auto run = [&](int threads) {
       set_num_threads(threads);
       KernelRun r = run_forward(in, s, o);
@@ -309,10 +278,7 @@ TEST_CASE("gated linear attention kernels give bit-identical results on 1 and 2 
                   dk.data(), dv.data(), dg.data(), s, o);
       return std::vector<std::vector<float>>{r.out, r.final_state, dq, dk, dv, dg};
     };
-    const int before = num_threads();
-    const auto one = run(1), two = run(2);
-    set_num_threads(before);
-    for (size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);
+    check_kernels_thread_count_independent(run);
   }
 }
 

@@ -6,15 +6,18 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "mixers/gla/gla.h"
 #include "mixers/gla/log_sigmoid_decay.h"
 #include "ops/swish_gate.h"
 #include "tests/gpu_kernel_checks.h"
+#include "tests/seeded_cases.h"
 
 using namespace seqbench;
 using namespace seqbench::gpu_checks;
+using seqbench::testing::for_each_seeded_case;
 
 namespace {
 
@@ -45,80 +48,80 @@ std::string describe(const GlaShape& s, int64_t chunk) {
   return out.str();
 }
 
+// Each shape with a per-channel and a scalar decay.
+std::vector<GlaShape> both_decays(const std::vector<GlaShape>& shapes) {
+  std::vector<GlaShape> out;
+  for (GlaShape s : shapes)
+    for (bool channel : {true, false}) {
+      s.channel_decay = channel;
+      out.push_back(s);
+    }
+  return out;
+}
+
 // Length 1, primes, lengths that cut 8-step rounds and 5- and 64-token chunks unevenly; key_dim on
 // both sides of each register-tile width (32, 64, 128) up to the limit 256; value_dim over one and
-// several 32-column tiles.
-const std::vector<GlaShape> kGlaShapes = {
+// several 32-column tiles; chunks of 1, 5 and 64 tokens.
+const std::vector<GlaShape> kGlaShapes = both_decays({
     {1, 1, 1, 1, 1, true},     {2, 37, 3, 7, 33, true},  {1, 70, 2, 16, 16, true},  {2, 23, 1, 33, 7, true},
     {1, 131, 2, 20, 40, true}, {1, 19, 2, 130, 5, true}, {1, 11, 1, 256, 65, true},
-};
+});
+const std::tuple<std::vector<GlaShape>, std::vector<int64_t>> kGlaCases{kGlaShapes, {1, 5, 64}};
 
 }  // namespace
 
 TEST_CASE("GLA forward on the GPU matches the CPU kernel, chunk states and final state included", "[gpu][gla]") {
   SKIP_WITHOUT_GPU();
-  uint64_t seed = 100;
-  for (GlaShape s : kGlaShapes)
-    for (bool channel : {true, false})
-      for (int64_t chunk : {1, 5, 64}) {
-        s.channel_decay = channel;
-        const GlaOptions o{chunk, 0.7f};
-        INFO(describe(s, chunk) << " seed=" << seed);
-        Rng rng(seed++);
-        GlaData in = random_gla(s, rng, -2.0);
-        auto q = upload_rounded<float>(in.q), k = upload_rounded<float>(in.k), v = upload_rounded<float>(in.v);
-        auto g = upload_rounded<float>(in.g);
-        auto out = poisoned<float>(v_count(s)), states = poisoned<float>(chunk_state_count(s, o));
-        auto final_state = poisoned<float>(state_count(s));
-        GlaKernels::cuda().fwd(q.data(), k.data(), v.data(), g.data(), out.data(), states.data(), final_state.data(), s, o);
+  for_each_seeded_case(kGlaCases, 100, describe, [](const GlaShape& s, int64_t chunk, Rng& rng) {
+    const GlaOptions o{chunk, 0.7f};
+    GlaData in = random_gla(s, rng, -2.0);
+    auto q = upload_rounded<float>(in.q), k = upload_rounded<float>(in.k), v = upload_rounded<float>(in.v);
+    auto g = upload_rounded<float>(in.g);
+    auto out = poisoned<float>(v_count(s)), states = poisoned<float>(chunk_state_count(s, o));
+    auto final_state = poisoned<float>(state_count(s));
+    GlaKernels::cuda().fwd(q.data(), k.data(), v.data(), g.data(), out.data(), states.data(), final_state.data(), s, o);
 
-        std::vector<float> want_out(v_count(s)), want_states(chunk_state_count(s, o)), want_final(state_count(s));
-        GlaKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), want_out.data(), want_states.data(),
-                    want_final.data(), s, o);
-        CHECK(relative_error(out.download(), want_out) < kTolerance);
-        CHECK(relative_error(states.download(), want_states) < kTolerance);
-        CHECK(relative_error(final_state.download(), want_final) < kTolerance);
-      }
+    std::vector<float> want_out(v_count(s)), want_states(chunk_state_count(s, o)), want_final(state_count(s));
+    GlaKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), want_out.data(), want_states.data(),
+                          want_final.data(), s, o);
+    CHECK(relative_error(out.download(), want_out) < kTolerance);
+    CHECK(relative_error(states.download(), want_states) < kTolerance);
+    CHECK(relative_error(final_state.download(), want_final) < kTolerance);
+  });
 }
 
 TEST_CASE("GLA backward on the GPU matches the CPU kernel, decay gradient included", "[gpu][gla]") {
   SKIP_WITHOUT_GPU();
-  uint64_t seed = 300;
-  for (GlaShape s : kGlaShapes)
-    for (bool channel : {true, false})
-      for (int64_t chunk : {1, 5, 64}) {
-        s.channel_decay = channel;
-        const GlaOptions o{chunk, 0.7f};
-        INFO(describe(s, chunk) << " seed=" << seed);
-        Rng rng(seed++);
-        GlaData in = random_gla(s, rng, -2.0);
-        std::vector<float> dout = normal_values(v_count(s), rng);
-        // Both sides differentiate from the same saved chunk states.
-        std::vector<float> out(v_count(s)), states(chunk_state_count(s, o));
-        GlaKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), out.data(), states.data(), nullptr, s, o);
-        auto q = upload_rounded<float>(in.q), k = upload_rounded<float>(in.k), v = upload_rounded<float>(in.v);
-        auto g = upload_rounded<float>(in.g), states_d = upload_rounded<float>(states);
-        auto dout_d = upload_rounded<float>(dout);
-        auto dq = poisoned<float>(qk_count(s)), dk = poisoned<float>(qk_count(s)), dv = poisoned<float>(v_count(s));
-        auto dg = poisoned<float>(g_count(s));
-        GlaKernels::cuda().bwd(q.data(), k.data(), v.data(), g.data(), states_d.data(), dout_d.data(), dq.data(), dk.data(),
-                     dv.data(), dg.data(), s, o);
+  for_each_seeded_case(kGlaCases, 300, describe, [](const GlaShape& s, int64_t chunk, Rng& rng) {
+    const GlaOptions o{chunk, 0.7f};
+    GlaData in = random_gla(s, rng, -2.0);
+    std::vector<float> dout = normal_values(v_count(s), rng);
+    // Both sides differentiate from the same saved chunk states.
+    std::vector<float> out(v_count(s)), states(chunk_state_count(s, o));
+    GlaKernels::cpu().fwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), out.data(), states.data(), nullptr, s, o);
+    auto q = upload_rounded<float>(in.q), k = upload_rounded<float>(in.k), v = upload_rounded<float>(in.v);
+    auto g = upload_rounded<float>(in.g), states_d = upload_rounded<float>(states);
+    auto dout_d = upload_rounded<float>(dout);
+    auto dq = poisoned<float>(qk_count(s)), dk = poisoned<float>(qk_count(s)), dv = poisoned<float>(v_count(s));
+    auto dg = poisoned<float>(g_count(s));
+    GlaKernels::cuda().bwd(q.data(), k.data(), v.data(), g.data(), states_d.data(), dout_d.data(), dq.data(), dk.data(),
+                           dv.data(), dg.data(), s, o);
 
-        std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dg(g_count(s));
-        GlaKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), states.data(), dout.data(), want_dq.data(),
-                    want_dk.data(), want_dv.data(), want_dg.data(), s, o);
-        CHECK(relative_error(dq.download(), want_dq) < kTolerance);
-        CHECK(relative_error(dk.download(), want_dk) < kTolerance);
-        CHECK(relative_error(dv.download(), want_dv) < kTolerance);
-        CHECK(relative_error(dg.download(), want_dg) < kTolerance);
+    std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dg(g_count(s));
+    GlaKernels::cpu().bwd(in.q.data(), in.k.data(), in.v.data(), in.g.data(), states.data(), dout.data(),
+                          want_dq.data(), want_dk.data(), want_dv.data(), want_dg.data(), s, o);
+    CHECK(relative_error(dq.download(), want_dq) < kTolerance);
+    CHECK(relative_error(dk.download(), want_dk) < kTolerance);
+    CHECK(relative_error(dv.download(), want_dv) < kTolerance);
+    CHECK(relative_error(dg.download(), want_dg) < kTolerance);
 
-        if (chunk == 5) {  // without a decay gradient the other gradients are the same
-          auto dq_only = poisoned<float>(qk_count(s));
-          GlaKernels::cuda().bwd(q.data(), k.data(), v.data(), g.data(), states_d.data(), dout_d.data(), dq_only.data(),
-                       dk.data(), dv.data(), nullptr, s, o);
-          CHECK(relative_error(dq_only.download(), want_dq) < kTolerance);
-        }
-      }
+    if (chunk == 5) {  // without a decay gradient the other gradients are the same
+      auto dq_only = poisoned<float>(qk_count(s));
+      GlaKernels::cuda().bwd(q.data(), k.data(), v.data(), g.data(), states_d.data(), dout_d.data(), dq_only.data(),
+                             dk.data(), dv.data(), nullptr, s, o);
+      CHECK(relative_error(dq_only.download(), want_dq) < kTolerance);
+    }
+  });
 }
 
 TEST_CASE("GLA decode steps on the GPU match the CPU kernel through the dispatcher", "[gpu][gla]") {

@@ -11,13 +11,6 @@ namespace {
 constexpr int64_t kRows = 4;
 constexpr int64_t kCols = 16;
 
-inline SimdFloat8 load8(const float* p) {
-  SimdFloat8 v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline void store8(float* p, SimdFloat8 v) { std::memcpy(p, &v, sizeof(v)); }
-
 // Column panel [j0, j0 + kCols) of the rows x width matrix b (rows ldb apart): read in place when
 // it is whole, else copied zero-padded into `tail` (rows x kCols). Returns the panel and its stride.
 const float* panel_of(const float* b, int64_t ldb, int64_t rows, int64_t width, int64_t j0, float* tail,
@@ -43,7 +36,7 @@ struct Block {
   void accumulate(const float* coef, int64_t coef_row, int64_t coef_col, const float* panel, int64_t stride,
                   int64_t k0, int64_t k1) {
     for (int64_t k = k0; k < k1; ++k) {
-      const SimdFloat8 b0 = load8(panel + k * stride), b1 = load8(panel + k * stride + 8);
+      const SimdFloat8 b0 = simd_load8(panel + k * stride), b1 = simd_load8(panel + k * stride + 8);
       for (int64_t r = 0; r < kRows; ++r) {
         const float a = coef[r * coef_row + k * coef_col];
         acc[r][0] += a * b0;
@@ -56,8 +49,8 @@ struct Block {
   void store(int64_t r, float alpha, bool accumulate, float* c_row, int64_t cols, int64_t zero_from) const {
     if (cols == kCols && zero_from >= kCols) {
       const SimdFloat8 zero{};
-      store8(c_row, (accumulate ? load8(c_row) : zero) + alpha * acc[r][0]);
-      store8(c_row + 8, (accumulate ? load8(c_row + 8) : zero) + alpha * acc[r][1]);
+      simd_store8(c_row, (accumulate ? simd_load8(c_row) : zero) + alpha * acc[r][0]);
+      simd_store8(c_row + 8, (accumulate ? simd_load8(c_row + 8) : zero) + alpha * acc[r][1]);
       return;
     }
     float out[kCols];

@@ -52,6 +52,20 @@ __device__ void load_chunk(bf16* dst, int dst_stride, const bf16* src, int64_t t
   }
 }
 
+// acc += A x V[16 kk .. 16 kk + 16) for a warp's 16 x 16 A fragment and the 64 columns of the chunk's V
+// slice (bf16 rows v_stride apart in shared memory): four 16 x 16 B tiles by transposed ldmatrix.
+__device__ __forceinline__ void add_a_times_v_rows(float (&acc)[kSlice / 8][4], const uint32_t (&a)[4], const bf16* Vs,
+                                                   int v_stride, int kk, int lane) {
+#pragma unroll
+  for (int np = 0; np < 4; ++np) {
+    uint32_t vb[4];
+    tc::load_matrix_x4_transposed(vb, Vs + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * v_stride + np * 16 +
+                                          (lane >> 4) * 8);
+    tc::mma_16x8x16(acc[2 * np], a, vb[0], vb[1]);
+    tc::mma_16x8x16(acc[2 * np + 1], a, vb[2], vb[3]);
+  }
+}
+
 template <bool kReverse, bool kNormalize>
 __global__ void __launch_bounds__(kThreads)
     chunked_linear_attention_tc_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k,
@@ -125,14 +139,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int kk = 0; kk < kChunk / 16; ++kk) {
       uint32_t a[4];
       tc::accumulators_to_a_fragment(w[2 * kk], w[2 * kk + 1], a);
-#pragma unroll
-      for (int np = 0; np < 4; ++np) {
-        uint32_t vb[4];
-        tc::load_matrix_x4_transposed(vb, Vs + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * SS + np * 16 +
-                                              (lane >> 4) * 8);
-        tc::mma_16x8x16(o[2 * np], a, vb[0], vb[1]);
-        tc::mma_16x8x16(o[2 * np + 1], a, vb[2], vb[3]);
-      }
+      add_a_times_v_rows(o, a, Vs, SS, kk, lane);
     }
     __syncthreads();  // every warp has read Sb (and qz is written) before the state changes
 
@@ -148,14 +155,7 @@ __global__ void __launch_bounds__(kThreads)
         uint32_t a[4];
         tc::load_matrix_x4_transposed(a, Ks + (kk * 16 + (lane & 7) + ((lane >> 4) << 3)) * QS + fb * 16 +
                                              (((lane >> 3) & 1) << 3));
-#pragma unroll
-        for (int np = 0; np < 4; ++np) {
-          uint32_t vb[4];
-          tc::load_matrix_x4_transposed(vb, Vs + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * SS + np * 16 +
-                                                (lane >> 4) * 8);
-          tc::mma_16x8x16(acc[2 * np], a, vb[0], vb[1]);
-          tc::mma_16x8x16(acc[2 * np + 1], a, vb[2], vb[3]);
-        }
+        add_a_times_v_rows(acc, a, Vs, SS, kk, lane);
       }
 #pragma unroll
       for (int nb = 0; nb < kSlice / 8; ++nb)

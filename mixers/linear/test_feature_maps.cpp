@@ -2,15 +2,17 @@
 // its backward against finite differences of that reference, the Taylor map's width and kernel
 // identity, then the "linear" mixer with relu and taylor features: conformance checks for taylor,
 // decode and an exact equivalence on relu's positive piece for relu.
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "mixers/linear/feature_maps.h"
 #include "mixers/linear/linear_attention_mixer.h"
 #include "tests/mixer_checks.h"
+#include "tests/random_values.h"
+#include "tests/seeded_cases.h"
 
 using namespace seqbench;
 using namespace seqbench::mixer_checks;
@@ -46,11 +48,8 @@ std::vector<double> reference_phi(FeatureMap map, const std::vector<double>& x) 
   return phi;
 }
 
-std::vector<float> random_rows(int64_t n, Rng& rng) {
-  std::vector<float> x(static_cast<size_t>(n));
-  for (auto& v : x) v = static_cast<float>(rng.normal());
-  return x;
-}
+using testing::for_each_seeded_case;
+using testing::normal_values;
 
 std::vector<double> row_of(const std::vector<float>& x, int64_t r, int64_t d) {
   return std::vector<double>(x.begin() + r * d, x.begin() + (r + 1) * d);
@@ -59,65 +58,62 @@ std::vector<double> row_of(const std::vector<float>& x, int64_t r, int64_t d) {
 struct MapCase {
   int64_t rows, dim;
 };
-const std::vector<MapCase> kCases{{1, 1}, {3, 2}, {7, 5}, {2, 16}, {5, 13}};
+const std::tuple<std::vector<FeatureMap>, std::vector<MapCase>> kCases{kAllMaps,
+                                                                       {{1, 1}, {3, 2}, {7, 5}, {2, 16}, {5, 13}}};
+
+std::string describe_case(FeatureMap map, const MapCase& c) {
+  return feature_map_name(map) + " rows=" + std::to_string(c.rows) + " dim=" + std::to_string(c.dim);
+}
 
 }  // namespace
 
 TEST_CASE("every feature map's forward matches its plain definition", "[feature_map][kernel]") {
-  uint64_t seed = 11;
-  for (FeatureMap map : kAllMaps)
-    for (const MapCase& c : kCases) {
-      INFO(feature_map_name(map) << " rows=" << c.rows << " dim=" << c.dim << " seed=" << seed);
-      Rng rng(seed++);
-      const auto x = random_rows(c.rows * c.dim, rng);
-      const int64_t f = feature_map_width(map, c.dim);
-      std::vector<float> phi(static_cast<size_t>(c.rows * f), NAN);
-      FeatureMapKernels::cpu().fwd(map, x.data(), phi.data(), c.rows, c.dim);
-      double worst = 0.0;
-      for (int64_t r = 0; r < c.rows; ++r) {
-        const auto ref = reference_phi(map, row_of(x, r, c.dim));
-        REQUIRE(static_cast<int64_t>(ref.size()) == f);
-        for (int64_t i = 0; i < f; ++i)
-          worst = std::max(worst, std::fabs(phi[r * f + i] - ref[i]) / (1.0 + std::fabs(ref[i])));
-      }
-      CHECK(worst < 1e-6);
+  for_each_seeded_case(kCases, 11, describe_case, [](FeatureMap map, const MapCase& c, Rng& rng) {
+    const auto x = normal_values(c.rows * c.dim, rng);
+    const int64_t f = feature_map_width(map, c.dim);
+    std::vector<float> phi(static_cast<size_t>(c.rows * f), NAN);
+    FeatureMapKernels::cpu().fwd(map, x.data(), phi.data(), c.rows, c.dim);
+    double worst = 0.0;
+    for (int64_t r = 0; r < c.rows; ++r) {
+      const auto ref = reference_phi(map, row_of(x, r, c.dim));
+      REQUIRE(static_cast<int64_t>(ref.size()) == f);
+      for (int64_t i = 0; i < f; ++i)
+        worst = std::max(worst, std::fabs(phi[r * f + i] - ref[i]) / (1.0 + std::fabs(ref[i])));
     }
+    CHECK(worst < 1e-6);
+  });
 }
 
 TEST_CASE("every feature map's backward matches finite differences of its definition", "[feature_map][kernel]") {
-  uint64_t seed = 31;
-  for (FeatureMap map : kAllMaps)
-    for (const MapCase& c : kCases) {
-      INFO(feature_map_name(map) << " rows=" << c.rows << " dim=" << c.dim << " seed=" << seed);
-      Rng rng(seed++);
-      const auto x = random_rows(c.rows * c.dim, rng);
-      const int64_t f = feature_map_width(map, c.dim);
-      const auto dphi = random_rows(c.rows * f, rng);
-      std::vector<float> dx(x.size(), NAN);
-      FeatureMapKernels::cpu().bwd(map, x.data(), dphi.data(), dx.data(), c.rows, c.dim);
-      double worst = 0.0;
-      for (int64_t r = 0; r < c.rows; ++r) {
-        std::vector<double> xr = row_of(x, r, c.dim);
-        auto loss = [&]() {
-          const auto phi = reference_phi(map, xr);
-          double sum = 0.0;
-          for (int64_t i = 0; i < f; ++i) sum += phi[i] * dphi[r * f + i];
-          return sum;
-        };
-        for (int64_t k = 0; k < c.dim; ++k) {
-          const double original = xr[k], h = 1e-6;
-          if (std::fabs(original) < 10 * h) continue;  // elu and relu have a kink at 0
-          xr[k] = original + h;
-          const double up = loss();
-          xr[k] = original - h;
-          const double down = loss();
-          xr[k] = original;
-          const double numeric = (up - down) / (2 * h);
-          worst = std::max(worst, std::fabs(dx[r * c.dim + k] - numeric) / (1.0 + std::fabs(numeric)));
-        }
+  for_each_seeded_case(kCases, 31, describe_case, [](FeatureMap map, const MapCase& c, Rng& rng) {
+    const auto x = normal_values(c.rows * c.dim, rng);
+    const int64_t f = feature_map_width(map, c.dim);
+    const auto dphi = normal_values(c.rows * f, rng);
+    std::vector<float> dx(x.size(), NAN);
+    FeatureMapKernels::cpu().bwd(map, x.data(), dphi.data(), dx.data(), c.rows, c.dim);
+    double worst = 0.0;
+    for (int64_t r = 0; r < c.rows; ++r) {
+      std::vector<double> xr = row_of(x, r, c.dim);
+      auto loss = [&]() {
+        const auto phi = reference_phi(map, xr);
+        double sum = 0.0;
+        for (int64_t i = 0; i < f; ++i) sum += phi[i] * dphi[r * f + i];
+        return sum;
+      };
+      for (int64_t k = 0; k < c.dim; ++k) {
+        const double original = xr[k], h = 1e-6;
+        if (std::fabs(original) < 10 * h) continue;  // elu and relu have a kink at 0
+        xr[k] = original + h;
+        const double up = loss();
+        xr[k] = original - h;
+        const double down = loss();
+        xr[k] = original;
+        const double numeric = (up - down) / (2 * h);
+        worst = std::max(worst, std::fabs(dx[r * c.dim + k] - numeric) / (1.0 + std::fabs(numeric)));
       }
-      CHECK(worst < 1e-5);
     }
+    CHECK(worst < 1e-5);
+  });
 }
 
 TEST_CASE("relu takes the zero subgradient at 0 and elu + 1 the one-sided derivative 1", "[feature_map][kernel]") {
@@ -138,7 +134,7 @@ TEST_CASE("the taylor map is 1 + d + d^2 wide and its dot products are exp's 2nd
     INFO("d=" << d);
     CHECK(feature_map_width(FeatureMap::taylor, d) == 1 + d + d * d);
     Rng rng(static_cast<uint64_t>(50 + d));
-    const auto q = random_rows(d, rng), k = random_rows(d, rng);
+    const auto q = normal_values(d, rng), k = normal_values(d, rng);
     const int64_t f = feature_map_width(FeatureMap::taylor, d);
     std::vector<float> phi_q(f), phi_k(f);
     FeatureMapKernels::cpu().fwd(FeatureMap::taylor, q.data(), phi_q.data(), 1, d);

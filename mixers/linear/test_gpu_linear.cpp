@@ -4,14 +4,17 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "mixers/linear/feature_maps.h"
 #include "mixers/linear/linear_attention_bf16.cuh"
 #include "tests/gpu_kernel_checks.h"
+#include "tests/seeded_cases.h"
 
 using namespace seqbench;
 using namespace seqbench::gpu_checks;
+using seqbench::testing::for_each_seeded_case;
 using bf16 = __nv_bfloat16;
 
 namespace {
@@ -21,17 +24,25 @@ constexpr double kTolerance = tolerance<float>();
 const std::vector<FeatureMap> kAllMaps{FeatureMap::identity, FeatureMap::elu_plus_one, FeatureMap::relu,
                                        FeatureMap::taylor};
 
-std::string describe(const LinearAttentionShape& s, const LinearAttentionOptions& o) {
-  std::ostringstream out;
-  out << "B=" << s.batch << " L=" << s.seq_len << " H=" << s.heads << " F=" << s.feature_dim << " Dh=" << s.head_dim
-      << " normalize=" << o.normalize;
-  return out.str();
+LinearAttentionOptions normalized(bool normalize) {
+  LinearAttentionOptions o;
+  o.normalize = normalize;
+  return o;
 }
 
-// Feature widths and value widths around the 32-column tiles and 64-column slices, one with 129 features.
-const std::vector<LinearAttentionShape> kLinearShapes = {
-    {1, 1, 1, 16, 16}, {2, 37, 3, 16, 64}, {1, 257, 2, 64, 128}, {1, 130, 3, 33, 70}, {1, 65, 1, 129, 8},
-};
+// Feature widths and value widths around the 32-column tiles and 64-column slices, one with 129 features;
+// each with and without the normaliser.
+const std::tuple<std::vector<LinearAttentionShape>, std::vector<LinearAttentionOptions>> kLinearCases{
+    {{1, 1, 1, 16, 16}, {2, 37, 3, 16, 64}, {1, 257, 2, 64, 128}, {1, 130, 3, 33, 70}, {1, 65, 1, 129, 8}},
+    {normalized(true), normalized(false)}};
+
+template <class T>
+std::string describe(const LinearAttentionShape& s, const LinearAttentionOptions& o) {
+  std::ostringstream out;
+  out << type_name<T>() << " B=" << s.batch << " L=" << s.seq_len << " H=" << s.heads << " F=" << s.feature_dim
+      << " Dh=" << s.head_dim << " normalize=" << o.normalize;
+  return out.str();
+}
 
 // Positive features (as elu+1 gives) keep the normaliser away from zero.
 std::vector<float> features(int64_t n, Rng& rng, bool normalize) {
@@ -43,96 +54,90 @@ std::vector<float> features(int64_t n, Rng& rng, bool normalize) {
 TEMPLATE_TEST_CASE("linear attention forward on the GPU matches the CPU kernel, states included", "[gpu][linear]",
                    float, bf16) {
   SKIP_WITHOUT_GPU();
-  uint64_t seed = 71;
-  for (const LinearAttentionShape& s : kLinearShapes)
-    for (bool normalize : {true, false}) {
-      LinearAttentionOptions o;
-      o.normalize = normalize;
-      INFO(type_name<TestType>() << " " << describe(s, o) << " seed=" << seed);
-      Rng rng(seed++);
-      const int64_t nf = s.batch * s.seq_len * s.heads * s.feature_dim, nv = s.batch * s.seq_len * s.heads * s.head_dim;
-      const int64_t rows = s.batch * s.heads * s.seq_len, pairs = s.batch * s.heads;
-      std::vector<float> a = features(nf, rng, normalize), b = features(nf, rng, normalize), v = normal_values(nv, rng);
-      auto a_d = upload_rounded<TestType>(a), b_d = upload_rounded<TestType>(b), v_d = upload_rounded<TestType>(v);
-      auto out = poisoned<TestType>(nv);
-      auto den = poisoned<float>(rows), kv = poisoned<float>(pairs * s.feature_dim * s.head_dim);
-      auto ks = poisoned<float>(pairs * s.feature_dim);
-      linear_attention_fwd_cuda(a_d.data(), b_d.data(), v_d.data(), out.data(), den.data(), kv.data(), ks.data(), s, o);
+  for_each_seeded_case(
+      kLinearCases, 71, describe<TestType>,
+      [](const LinearAttentionShape& s, const LinearAttentionOptions& o, Rng& rng) {
+        const int64_t nf = s.batch * s.seq_len * s.heads * s.feature_dim,
+                      nv = s.batch * s.seq_len * s.heads * s.head_dim;
+        const int64_t rows = s.batch * s.heads * s.seq_len, pairs = s.batch * s.heads;
+        std::vector<float> a = features(nf, rng, o.normalize), b = features(nf, rng, o.normalize),
+                           v = normal_values(nv, rng);
+        auto a_d = upload_rounded<TestType>(a), b_d = upload_rounded<TestType>(b), v_d = upload_rounded<TestType>(v);
+        auto out = poisoned<TestType>(nv);
+        auto den = poisoned<float>(rows), kv = poisoned<float>(pairs * s.feature_dim * s.head_dim);
+        auto ks = poisoned<float>(pairs * s.feature_dim);
+        linear_attention_fwd_cuda(a_d.data(), b_d.data(), v_d.data(), out.data(), den.data(), kv.data(), ks.data(), s,
+                                  o);
 
-      std::vector<float> want(nv), want_den(rows), want_kv(kv.size()), want_ks(ks.size());
-      LinearAttentionKernels::cpu().fwd(a.data(), b.data(), v.data(), want.data(), want_den.data(), want_kv.data(),
-                               want_ks.data(), s, o);
-      CHECK(relative_error(download_floats(out), want) < tolerance<TestType>());
-      if (normalize) CHECK(relative_error(den.download(), want_den) < 1e-5);
-      CHECK(relative_error(kv.download(), want_kv) < 1e-5);
-      CHECK(relative_error(ks.download(), want_ks) < 1e-5);
-    }
+        std::vector<float> want(nv), want_den(rows), want_kv(kv.size()), want_ks(ks.size());
+        LinearAttentionKernels::cpu().fwd(a.data(), b.data(), v.data(), want.data(), want_den.data(), want_kv.data(),
+                                          want_ks.data(), s, o);
+        CHECK(relative_error(download_floats(out), want) < tolerance<TestType>());
+        if (o.normalize) CHECK(relative_error(den.download(), want_den) < 1e-5);
+        CHECK(relative_error(kv.download(), want_kv) < 1e-5);
+        CHECK(relative_error(ks.download(), want_ks) < 1e-5);
+      });
 }
 
 TEMPLATE_TEST_CASE("linear attention backward on the GPU matches the CPU kernel", "[gpu][linear]", float, bf16) {
   SKIP_WITHOUT_GPU();
-  uint64_t seed = 91;
-  for (const LinearAttentionShape& s : kLinearShapes)
-    for (bool normalize : {true, false}) {
-      LinearAttentionOptions o;
-      o.normalize = normalize;
-      INFO(type_name<TestType>() << " " << describe(s, o) << " seed=" << seed);
-      Rng rng(seed++);
-      const int64_t nf = s.batch * s.seq_len * s.heads * s.feature_dim, nv = s.batch * s.seq_len * s.heads * s.head_dim;
-      std::vector<float> a = features(nf, rng, normalize), b = features(nf, rng, normalize), v = normal_values(nv, rng);
-      std::vector<float> dout = normal_values(nv, rng);
-      auto a_d = upload_rounded<TestType>(a), b_d = upload_rounded<TestType>(b), v_d = upload_rounded<TestType>(v);
-      auto dout_d = upload_rounded<TestType>(dout);
-      std::vector<float> out(nv), den(s.batch * s.heads * s.seq_len);
-      LinearAttentionKernels::cpu().fwd(a.data(), b.data(), v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
-      auto out_d = upload_rounded<TestType>(out);
-      DeviceArray<float> den_d(den);
-      auto ga = poisoned<TestType>(nf), gb = poisoned<TestType>(nf), gv = poisoned<TestType>(nv);
-      linear_attention_bwd_cuda(a_d.data(), b_d.data(), v_d.data(), out_d.data(), den_d.data(), dout_d.data(),
-                                ga.data(), gb.data(), gv.data(), s, o);
+  for_each_seeded_case(
+      kLinearCases, 91, describe<TestType>,
+      [](const LinearAttentionShape& s, const LinearAttentionOptions& o, Rng& rng) {
+        const int64_t nf = s.batch * s.seq_len * s.heads * s.feature_dim,
+                      nv = s.batch * s.seq_len * s.heads * s.head_dim;
+        std::vector<float> a = features(nf, rng, o.normalize), b = features(nf, rng, o.normalize),
+                           v = normal_values(nv, rng);
+        std::vector<float> dout = normal_values(nv, rng);
+        auto a_d = upload_rounded<TestType>(a), b_d = upload_rounded<TestType>(b), v_d = upload_rounded<TestType>(v);
+        auto dout_d = upload_rounded<TestType>(dout);
+        std::vector<float> out(nv), den(s.batch * s.heads * s.seq_len);
+        LinearAttentionKernels::cpu().fwd(a.data(), b.data(), v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
+        auto out_d = upload_rounded<TestType>(out);
+        DeviceArray<float> den_d(den);
+        auto ga = poisoned<TestType>(nf), gb = poisoned<TestType>(nf), gv = poisoned<TestType>(nv);
+        linear_attention_bwd_cuda(a_d.data(), b_d.data(), v_d.data(), out_d.data(), den_d.data(), dout_d.data(),
+                                  ga.data(), gb.data(), gv.data(), s, o);
 
-      std::vector<float> want_a(nf), want_b(nf), want_v(nv);
-      LinearAttentionKernels::cpu().bwd(a.data(), b.data(), v.data(), out.data(), den.data(), dout.data(), want_a.data(),
-                               want_b.data(), want_v.data(), s, o);
-      CHECK(relative_error(download_floats(gv), want_v) < tolerance<TestType>());
-      if (normalize && s.seq_len == 1 && !std::is_same_v<TestType, float>) {
-        // out_0 = v_0 whatever phi is, so d phi is exactly zero: the CPU returns rounding residue,
-        // bf16 operands leave 2^-9 of the cancelling terms b (v.dout/g - dout.out/g). Bound that.
-        double min_den = den[0];
-        for (float g : den) min_den = std::min<double>(min_den, g);
-        const double terms = 2.0 * l2_norm(v) * l2_norm(dout) / min_den;
-        CHECK(l2_norm(download_floats(ga)) < tolerance<TestType>() * l2_norm(b) * terms);
-        CHECK(l2_norm(download_floats(gb)) < tolerance<TestType>() * l2_norm(a) * terms);
-        continue;
-      }
-      CHECK(relative_error(download_floats(ga), want_a) < tolerance<TestType>());
-      CHECK(relative_error(download_floats(gb), want_b) < tolerance<TestType>());
-    }
+        std::vector<float> want_a(nf), want_b(nf), want_v(nv);
+        LinearAttentionKernels::cpu().bwd(a.data(), b.data(), v.data(), out.data(), den.data(), dout.data(),
+                                          want_a.data(), want_b.data(), want_v.data(), s, o);
+        CHECK(relative_error(download_floats(gv), want_v) < tolerance<TestType>());
+        if (o.normalize && s.seq_len == 1 && !std::is_same_v<TestType, float>) {
+          // out_0 = v_0 whatever phi is, so d phi is exactly zero: the CPU returns rounding residue,
+          // bf16 operands leave 2^-9 of the cancelling terms b (v.dout/g - dout.out/g). Bound that.
+          double min_den = den[0];
+          for (float g : den) min_den = std::min<double>(min_den, g);
+          const double terms = 2.0 * l2_norm(v) * l2_norm(dout) / min_den;
+          CHECK(l2_norm(download_floats(ga)) < tolerance<TestType>() * l2_norm(b) * terms);
+          CHECK(l2_norm(download_floats(gb)) < tolerance<TestType>() * l2_norm(a) * terms);
+          return;
+        }
+        CHECK(relative_error(download_floats(ga), want_a) < tolerance<TestType>());
+        CHECK(relative_error(download_floats(gb), want_b) < tolerance<TestType>());
+      });
 }
 
 TEMPLATE_TEST_CASE("linear attention decode on the GPU updates the state as the CPU kernel does", "[gpu][linear]",
                    float, bf16) {
   SKIP_WITHOUT_GPU();
-  uint64_t seed = 111;
-  for (const LinearAttentionShape& s : kLinearShapes)
-    for (bool normalize : {true, false}) {
-      LinearAttentionOptions o;
-      o.normalize = normalize;
-      INFO(type_name<TestType>() << " " << describe(s, o) << " seed=" << seed);
-      Rng rng(seed++);
-      const int64_t pairs = s.batch * s.heads, nf = pairs * s.feature_dim, nv = pairs * s.head_dim;
-      std::vector<float> a = features(nf, rng, normalize), b = features(nf, rng, normalize), v = normal_values(nv, rng);
-      std::vector<float> kv = normal_values(nf * s.head_dim, rng), ks = uniform_values(nf, rng, 0.5, 2.0);
-      auto a_d = upload_rounded<TestType>(a), b_d = upload_rounded<TestType>(b), v_d = upload_rounded<TestType>(v);
-      DeviceArray<float> kv_d(kv), ks_d(ks);
-      auto out = poisoned<TestType>(nv);
-      linear_attention_decode_cuda(a_d.data(), b_d.data(), v_d.data(), kv_d.data(), ks_d.data(), out.data(), s, o);
-      std::vector<float> want(nv);
-      LinearAttentionKernels::cpu().decode(a.data(), b.data(), v.data(), kv.data(), ks.data(), want.data(), s, o);
-      CHECK(relative_error(download_floats(out), want) < tolerance<TestType>());
-      CHECK(relative_error(kv_d.download(), kv) < 1e-6);
-      CHECK(relative_error(ks_d.download(), ks) < 1e-6);
-    }
+  for_each_seeded_case(
+      kLinearCases, 111, describe<TestType>,
+      [](const LinearAttentionShape& s, const LinearAttentionOptions& o, Rng& rng) {
+        const int64_t pairs = s.batch * s.heads, nf = pairs * s.feature_dim, nv = pairs * s.head_dim;
+        std::vector<float> a = features(nf, rng, o.normalize), b = features(nf, rng, o.normalize),
+                           v = normal_values(nv, rng);
+        std::vector<float> kv = normal_values(nf * s.head_dim, rng), ks = uniform_values(nf, rng, 0.5, 2.0);
+        auto a_d = upload_rounded<TestType>(a), b_d = upload_rounded<TestType>(b), v_d = upload_rounded<TestType>(v);
+        DeviceArray<float> kv_d(kv), ks_d(ks);
+        auto out = poisoned<TestType>(nv);
+        linear_attention_decode_cuda(a_d.data(), b_d.data(), v_d.data(), kv_d.data(), ks_d.data(), out.data(), s, o);
+        std::vector<float> want(nv);
+        LinearAttentionKernels::cpu().decode(a.data(), b.data(), v.data(), kv.data(), ks.data(), want.data(), s, o);
+        CHECK(relative_error(download_floats(out), want) < tolerance<TestType>());
+        CHECK(relative_error(kv_d.download(), kv) < 1e-6);
+        CHECK(relative_error(ks_d.download(), ks) < 1e-6);
+      });
 }
 
 TEST_CASE("feature maps forward and backward on the GPU match the CPU kernels", "[gpu][feature_maps]") {

@@ -3,6 +3,8 @@
 // generic conformance checks.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "mixers/linear/feature_maps.h"
@@ -11,6 +13,8 @@
 #include "ops/parallel.h"
 #include "tests/finite_difference.h"
 #include "tests/mixer_checks.h"
+#include "tests/random_values.h"
+#include "tests/seeded_cases.h"
 
 using namespace seqbench;
 using namespace seqbench::mixer_checks;
@@ -20,11 +24,10 @@ namespace {
 // Normalised attention is only well conditioned for positive features (as phi = elu + 1 gives);
 // the unnormalised form is tested on signed ones.
 std::vector<float> random_features(int64_t n, Rng& rng, bool positive) {
-  std::vector<float> out(static_cast<size_t>(n));
-  for (auto& v : out) v = static_cast<float>(positive ? rng.uniform(0.05, 1.0) : rng.normal());
-  return out;
+  return positive ? testing::uniform_values(n, rng, 0.05, 1.0) : testing::normal_values(n, rng);
 }
 
+using testing::for_each_seeded_case;
 using testing::widen;
 
 // out_t = sum_{s<=t} (a_t.b_s) v_s [/ (sum_{s<=t} a_t.b_s + eps)], written out plainly.
@@ -62,25 +65,23 @@ KernelInputs random_inputs(const LinearAttentionShape& s, Rng& rng, bool positiv
           random_features(rows * s.head_dim, rng, false)};
 }
 
-std::string describe(const LinearAttentionShape& s, const LinearAttentionOptions& o) {
+std::string describe_case(const LinearAttentionShape& s, int64_t chunk, bool normalize) {
   return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
          " f=" + std::to_string(s.feature_dim) + " Dh=" + std::to_string(s.head_dim) +
-         " chunk=" + std::to_string(o.chunk_size) + " normalize=" + (o.normalize ? "true" : "false");
+         " chunk=" + std::to_string(chunk) + " normalize=" + (normalize ? "true" : "false");
 }
 
-const std::vector<LinearAttentionShape> kForwardShapes{
-    {1, 1, 1, 4, 4}, {2, 7, 3, 4, 4}, {1, 65, 2, 8, 8}, {1, 130, 1, 5, 3}, {2, 64, 1, 3, 6}};
+const std::vector<bool> kNormalizeBoth{true, false};
 
 }  // namespace
 
 TEST_CASE("chunked linear attention forward matches the naive quadratic reference", "[linear][kernel]") {
-  uint64_t seed = 1;
-  for (const LinearAttentionShape& s : kForwardShapes)
-    for (int64_t chunk : {1, 5, 64, 200})
-      for (bool normalize : {true, false}) {
+  const std::tuple kCases{std::vector<LinearAttentionShape>{
+                              {1, 1, 1, 4, 4}, {2, 7, 3, 4, 4}, {1, 65, 2, 8, 8}, {1, 130, 1, 5, 3}, {2, 64, 1, 3, 6}},
+                          std::vector<int64_t>{1, 5, 64, 200}, kNormalizeBoth};
+  for_each_seeded_case(
+      kCases, 1, describe_case, [](const LinearAttentionShape& s, int64_t chunk, bool normalize, Rng& rng) {
         const LinearAttentionOptions o{normalize, 1e-12f, chunk};
-        INFO(describe(s, o) << " seed=" << seed);
-        Rng rng(seed++);
         const KernelInputs in = random_inputs(s, rng, normalize);
         const int64_t BH = s.batch * s.heads;
         std::vector<float> out(in.v.size()), den(BH * s.seq_len), kv(BH * s.feature_dim * s.head_dim),
@@ -119,18 +120,15 @@ TEST_CASE("chunked linear attention forward matches the naive quadratic referenc
               }
             }
         CHECK(worst_state < 1e-5);
-      }
+      });
 }
 
 TEST_CASE("chunked linear attention backward matches finite differences of the reference", "[linear][kernel]") {
-  const std::vector<LinearAttentionShape> shapes{{1, 1, 1, 3, 2}, {1, 7, 2, 3, 4}, {2, 13, 1, 5, 3}};
-  uint64_t seed = 100;
-  for (const LinearAttentionShape& s : shapes)
-    for (int64_t chunk : {1, 3, 5, 64})
-      for (bool normalize : {true, false}) {
+  const std::tuple kCases{std::vector<LinearAttentionShape>{{1, 1, 1, 3, 2}, {1, 7, 2, 3, 4}, {2, 13, 1, 5, 3}},
+                          std::vector<int64_t>{1, 3, 5, 64}, kNormalizeBoth};
+  for_each_seeded_case(
+      kCases, 100, describe_case, [](const LinearAttentionShape& s, int64_t chunk, bool normalize, Rng& rng) {
         const LinearAttentionOptions o{normalize, 1e-12f, chunk};
-        INFO(describe(s, o) << " seed=" << seed);
-        Rng rng(seed++);
         const KernelInputs in = random_inputs(s, rng, normalize);
         const auto dout = random_features(static_cast<int64_t>(in.v.size()), rng, false);
         std::vector<float> out(in.v.size()), den(s.batch * s.heads * s.seq_len);
@@ -144,14 +142,14 @@ TEST_CASE("chunked linear attention backward matches finite differences of the r
                                        return reference_linear_attention(a, b, v, s, normalize, 1e-12);
                                      },
                                      {"d phi(q)", "d phi(k)", "dv"});
-      }
+      });
 }
 
 TEST_CASE("linear attention decode steps continue from the forward's final state", "[linear][kernel]") {
   const LinearAttentionShape s{2, 23, 3, 5, 4};
   for (bool normalize : {true, false}) {
     const LinearAttentionOptions o{normalize, 1e-12f, 5};
-    INFO(describe(s, o));
+    INFO(describe_case(s, o.chunk_size, o.normalize));
     Rng rng(7);
     const KernelInputs in = random_inputs(s, rng, normalize);
     const int64_t BH = s.batch * s.heads, f = s.feature_dim, D = s.head_dim, L = s.seq_len, H = s.heads;
@@ -212,10 +210,7 @@ TEST_CASE("linear attention kernels give bit-identical results with 1 and 2 thre
                              db.data(), dv.data(), s, o);
     return std::vector<std::vector<float>>{out, den, da, db, dv};
   };
-  const int before = num_threads();
-  const auto one = run(1), two = run(2);
-  set_num_threads(before);
-  for (size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);
+  check_kernels_thread_count_independent(run);
 }
 
 TEST_CASE("feature maps compute identity and elu + 1 with exact derivatives", "[linear][kernel]") {

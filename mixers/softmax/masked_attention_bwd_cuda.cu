@@ -31,19 +31,12 @@ __global__ void __launch_bounds__(kQueryWarps* kWarpSize)
                                const float* __restrict__ lse, const float* __restrict__ dout, float* __restrict__ dq,
                                float* __restrict__ delta, SpanRows spans, HeadLayout layout, float scale,
                                int64_t rows) {
-  const int64_t L = layout.tokens;
-  const int64_t row = static_cast<int64_t>(blockIdx.x) * kQueryWarps + threadIdx.x / kWarpSize;
-  const int lane = threadIdx.x % kWarpSize;
-  if (row >= rows) return;  // whole warps: no block-wide synchronisation follows
-  const int64_t bh = row / L, i = row % L;
-  const int64_t head = layout.head_offset(bh), stride = layout.stride(), D = layout.head_dim;
-  const KeySpan* my_spans = spans.row(bh, i);
+  WarpQueryRow r;
+  if (!start_query_row<kQueryWarps>(layout, spans, rows, dq, delta, r)) return;
+  const int64_t row = r.row, i = r.i, head = r.head, stride = r.stride, D = r.D;
+  const int lane = r.lane;
+  const KeySpan* my_spans = r.spans;
   float* dq_row = dq + head + i * stride;
-  if (!row_in_range(my_spans, spans.width, L)) {
-    fill_row(dq_row, NAN, D, lane);
-    if (lane == 0) delta[row] = NAN;
-    return;
-  }
   LaneRow<kPerLane> q_row, dout_row;
   q_row.load(q + head + i * stride, D, lane);
   dout_row.load(dout + head + i * stride, D, lane);

@@ -23,19 +23,12 @@ __global__ void __launch_bounds__(kQueryWarps* kWarpSize)
     masked_attention_fwd_kernel(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
                                 float* __restrict__ out, float* __restrict__ lse, SpanRows spans, HeadLayout layout,
                                 float scale, int64_t rows) {
-  const int64_t L = layout.tokens;
-  const int64_t row = static_cast<int64_t>(blockIdx.x) * kQueryWarps + threadIdx.x / kWarpSize;
-  const int lane = threadIdx.x % kWarpSize;
-  if (row >= rows) return;  // whole warps: no block-wide synchronisation follows
-  const int64_t bh = row / L, i = row % L;
-  const int64_t head = layout.head_offset(bh), stride = layout.stride(), D = layout.head_dim;
-  const KeySpan* my_spans = spans.row(bh, i);
+  WarpQueryRow r;
+  if (!start_query_row<kQueryWarps>(layout, spans, rows, out, lse, r)) return;
+  const int64_t row = r.row, i = r.i, head = r.head, stride = r.stride, D = r.D;
+  const int lane = r.lane;
+  const KeySpan* my_spans = r.spans;
   float* out_row = out + head + i * stride;
-  if (!row_in_range(my_spans, spans.width, L)) {
-    fill_row(out_row, NAN, D, lane);
-    if (lane == 0) lse[row] = NAN;
-    return;
-  }
   LaneRow<kPerLane> q_row;
   q_row.load(q + head + i * stride, D, lane);
   OnlineSoftmax<kPerLane> softmax;

@@ -11,19 +11,15 @@
 #include "mixers/softmax/masked_attention.h"
 #include "ops/rng.h"
 #include "tests/finite_difference.h"
+#include "tests/random_values.h"
 
 namespace seqbench::masked_reference {
 
 // Whether query i of (batch * heads + head) bh sees key j.
 using KeyMember = std::function<bool(int64_t bh, int64_t i, int64_t j)>;
 
-inline std::vector<float> random_values(int64_t n, Rng& rng, double scale = 1.0) {
-  std::vector<float> out(static_cast<size_t>(n));
-  for (auto& v : out) v = static_cast<float>(rng.normal() * scale);
-  return out;
-}
-
 using testing::check_qkv_gradients;
+using testing::normal_values;
 using testing::widen;
 
 // out [B, L, H, Dh], lse [B, H, L]; every query must see at least one key.
@@ -64,7 +60,7 @@ inline void check_forward(const AttentionShape& s, const SpanTable& keys, const 
                           double scale = 1.0, double tol = 1e-5) {
   Rng rng(seed);
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
-  const auto q = random_values(n, rng, scale), k = random_values(n, rng, scale), v = random_values(n, rng);
+  const auto q = normal_values(n, rng, scale), k = normal_values(n, rng, scale), v = normal_values(n, rng);
   std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len);
   MaskedAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
   std::vector<double> ref_out, ref_lse;
@@ -81,8 +77,8 @@ inline void check_forward(const AttentionShape& s, const SpanTable& keys, const 
 inline void check_backward(const AttentionShape& s, const SpanTable& keys, const KeyMember& member, uint64_t seed) {
   Rng rng(seed);
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
-  const auto q = random_values(n, rng), k = random_values(n, rng), v = random_values(n, rng);
-  const auto dout = random_values(n, rng);
+  const auto q = normal_values(n, rng), k = normal_values(n, rng), v = normal_values(n, rng);
+  const auto dout = normal_values(n, rng);
   std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len), dq(n), dk(n), dv(n);
   MaskedAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), keys, s);
   MaskedAttentionKernels::cpu().bwd(q.data(), k.data(), v.data(), lse.data(), dout.data(), dq.data(), dk.data(), dv.data(), keys,

@@ -105,6 +105,40 @@ __device__ __forceinline__ void fill_row(float* row, float value, int64_t dim, i
   for (int64_t d = lane; d < dim; d += kWarpSize) row[d] = value;
 }
 
+// The query row (bh, i) a warp of a one-warp-per-query kernel works on: rows are numbered
+// bh * tokens + i (as lse is laid out), kWarps of them per block.
+struct WarpQueryRow {
+  int64_t row, bh, i;
+  int lane;
+  int64_t head, stride, D;  // where the (batch, head) slice starts, the token stride, head_dim
+  const KeySpan* spans;     // the row's spans.width spans
+};
+
+// Finds the warp's query row; false where there is none to work on: past the last row (whole warps
+// return, so no block-wide synchronisation may follow) or a row with a span outside the key
+// sequence, whose output row (in `out`, laid out as q) and per-row value (row_value[row]: lse or
+// delta) are then written as NaN.
+template <int kWarps>
+__device__ __forceinline__ bool start_query_row(const HeadLayout& layout, const SpanRows& spans, int64_t rows,
+                                                float* out, float* row_value, WarpQueryRow& r) {
+  const int64_t L = layout.tokens;
+  r.row = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / kWarpSize;
+  r.lane = threadIdx.x % kWarpSize;
+  if (r.row >= rows) return false;
+  r.bh = r.row / L;
+  r.i = r.row % L;
+  r.head = layout.head_offset(r.bh);
+  r.stride = layout.stride();
+  r.D = layout.head_dim;
+  r.spans = spans.row(r.bh, r.i);
+  if (!row_in_range(r.spans, spans.width, L)) {
+    fill_row(out + r.head + r.i * r.stride, NAN, r.D, r.lane);
+    if (r.lane == 0) row_value[r.row] = NAN;
+    return false;
+  }
+  return true;
+}
+
 // The full dot product of two rows, in every lane. Every kernel scores a (query, key) pair through
 // this one function, so forward, both backward passes and decode see bit-identical scores.
 template <int kPerLane>

@@ -28,12 +28,43 @@ __device__ void load_rows(float* dst, int stride, const T* src, int64_t row_stri
   }
 }
 
+// acc[e] += sum_jj w_jj * tile[jj, lane + 32 e] over the kTile rows of a shared-memory tile (rows
+// `stride` floats apart), where lane jj holds the weight w_jj of row jj.
+__device__ __forceinline__ void add_weighted_tile_rows(float (&acc)[kPerLane], float weight, const float* tile,
+                                                       int stride, int D, int lane) {
+  for (int jj = 0; jj < kTile; ++jj) {
+    const float wj = __shfl_sync(0xffffffffu, weight, jj);
+#pragma unroll
+    for (int e = 0; e < kPerLane; ++e) {
+      const int d = lane + 32 * e;
+      if (d < D) acc[e] += wj * tile[jj * stride + d];
+    }
+  }
+}
+
 struct HeadView {
   int64_t base, row_stride;
 };
 __device__ __forceinline__ HeadView head_view(int bh, int L, int H, int D) {
   const int64_t row_stride = static_cast<int64_t>(H) * D;
   return {static_cast<int64_t>(bh / H) * L * row_stride + static_cast<int64_t>(bh % H) * D, row_stride};
+}
+
+// The causal key tiles of a block's kWarps query rows from row0: each tile's kTile k and v rows
+// loaded into shared memory (rows `stride` floats apart, zero past L), then visit(j0) in the warps
+// whose query row i is below L. Every warp reaches both barriers of every tile.
+template <class T, class Visit>
+__device__ __forceinline__ void for_each_causal_key_tile(const T* k, const T* v, const HeadView& x, float* k_s,
+                                                         float* v_s, int stride, int row0, int i, int L, int D,
+                                                         Visit visit) {
+  const int last_key = min(L - 1, row0 + kWarps - 1);
+  for (int j0 = 0; j0 <= last_key; j0 += kTile) {
+    __syncthreads();
+    load_rows(k_s, stride, k + x.base, x.row_stride, j0, kTile, L, D);
+    load_rows(v_s, stride, v + x.base, x.row_stride, j0, kTile, L, D);
+    __syncthreads();
+    if (i < L) visit(j0);
+  }
 }
 
 template <class T>
@@ -51,13 +82,7 @@ __global__ void __launch_bounds__(kThreads)
 
   float o[kPerLane] = {};
   float m = -INFINITY, l = 0.0f;
-  const int last_key = min(L - 1, row0 + kWarps - 1);
-  for (int j0 = 0; j0 <= last_key; j0 += kTile) {
-    __syncthreads();
-    load_rows(k_s, P, k + x.base, x.row_stride, j0, kTile, L, D);
-    load_rows(v_s, P, v + x.base, x.row_stride, j0, kTile, L, D);
-    __syncthreads();
-    if (i >= L) continue;
+  for_each_causal_key_tile(k, v, x, k_s, v_s, P, row0, i, L, D, [&](int j0) {
     const int j = j0 + lane;
     float s = -INFINITY;
     if (j <= i) {
@@ -71,15 +96,8 @@ __global__ void __launch_bounds__(kThreads)
     m = m_new;
 #pragma unroll
     for (int e = 0; e < kPerLane; ++e) o[e] *= correction;
-    for (int jj = 0; jj < kTile; ++jj) {
-      const float pj = __shfl_sync(0xffffffffu, p, jj);
-#pragma unroll
-      for (int e = 0; e < kPerLane; ++e) {
-        const int d = lane + 32 * e;
-        if (d < D) o[e] += pj * v_s[jj * P + d];
-      }
-    }
-  }
+    add_weighted_tile_rows(o, p, v_s, P, D, lane);
+  });
   if (i >= L) return;
 #pragma unroll
   for (int e = 0; e < kPerLane; ++e) {
@@ -123,13 +141,7 @@ __global__ void __launch_bounds__(kThreads)
   const float row_delta = i < L ? delta[static_cast<int64_t>(bh) * L + i] : 0.0f;
 
   float acc[kPerLane] = {};
-  const int last_key = min(L - 1, row0 + kWarps - 1);
-  for (int j0 = 0; j0 <= last_key; j0 += kTile) {
-    __syncthreads();
-    load_rows(k_s, P, k + x.base, x.row_stride, j0, kTile, L, D);
-    load_rows(v_s, P, v + x.base, x.row_stride, j0, kTile, L, D);
-    __syncthreads();
-    if (i >= L) continue;
+  for_each_causal_key_tile(k, v, x, k_s, v_s, P, row0, i, L, D, [&](int j0) {
     const int j = j0 + lane;
     float ds = 0.0f;
     if (j <= i) {
@@ -141,15 +153,8 @@ __global__ void __launch_bounds__(kThreads)
       const float p = expf(s - row_lse);
       ds = p * (dp - row_delta);
     }
-    for (int jj = 0; jj < kTile; ++jj) {
-      const float dsj = __shfl_sync(0xffffffffu, ds, jj);
-#pragma unroll
-      for (int e = 0; e < kPerLane; ++e) {
-        const int d = lane + 32 * e;
-        if (d < D) acc[e] += dsj * k_s[jj * P + d];
-      }
-    }
-  }
+    add_weighted_tile_rows(acc, ds, k_s, P, D, lane);
+  });
   if (i >= L) return;
 #pragma unroll
   for (int e = 0; e < kPerLane; ++e) {

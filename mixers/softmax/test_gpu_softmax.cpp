@@ -5,13 +5,16 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "tests/gpu_kernel_checks.h"
+#include "tests/seeded_cases.h"
 
 using namespace seqbench;
 using namespace seqbench::gpu_checks;
+using seqbench::testing::for_each_seeded_case;
 using bf16 = __nv_bfloat16;
 
 namespace {
@@ -22,20 +25,22 @@ std::string describe(const AttentionShape& s) {
   return out.str();
 }
 
+template <class T>
+std::string describe_typed(const AttentionShape& s) {
+  return std::string(type_name<T>()) + " " + describe(s);
+}
+
 // head_dim 64/128 take the tensor-core path in bf16; 40 and 72 the CUDA-core one; lengths cut
 // tiles (64 queries, 64 keys, 32 keys) unevenly.
-const std::vector<AttentionShape> kAttentionShapes = {
+const std::tuple<std::vector<AttentionShape>> kAttentionCases{{
     {1, 1, 1, 64}, {2, 37, 3, 64}, {1, 257, 3, 128}, {2, 130, 2, 128}, {1, 37, 3, 40}, {1, 65, 2, 72}, {1, 33, 1, 256},
-};
+}};
 
 }  // namespace
 
 TEMPLATE_TEST_CASE("softmax attention forward on the GPU matches the CPU kernel", "[gpu][softmax]", float, bf16) {
   SKIP_WITHOUT_GPU();
-  uint64_t seed = 11;
-  for (const AttentionShape& s : kAttentionShapes) {
-    INFO(type_name<TestType>() << " " << describe(s) << " seed=" << seed);
-    Rng rng(seed++);
+  for_each_seeded_case(kAttentionCases, 11, describe_typed<TestType>, [](const AttentionShape& s, Rng& rng) {
     const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim, rows = s.batch * s.heads * s.seq_len;
     std::vector<float> q = normal_values(n, rng), k = normal_values(n, rng), v = normal_values(n, rng);
     auto dq = upload_rounded<TestType>(q), dk = upload_rounded<TestType>(k), dv = upload_rounded<TestType>(v);
@@ -47,15 +52,12 @@ TEMPLATE_TEST_CASE("softmax attention forward on the GPU matches the CPU kernel"
     SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), want_out.data(), want_lse.data(), s);
     CHECK(relative_error(download_floats(out), want_out) < tolerance<TestType>());
     CHECK(relative_error(lse.download(), want_lse) < 1e-5);
-  }
+  });
 }
 
 TEMPLATE_TEST_CASE("softmax attention backward on the GPU matches the CPU kernel", "[gpu][softmax]", float, bf16) {
   SKIP_WITHOUT_GPU();
-  uint64_t seed = 31;
-  for (const AttentionShape& s : kAttentionShapes) {
-    INFO(type_name<TestType>() << " " << describe(s) << " seed=" << seed);
-    Rng rng(seed++);
+  for_each_seeded_case(kAttentionCases, 31, describe_typed<TestType>, [](const AttentionShape& s, Rng& rng) {
     const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim, rows = s.batch * s.heads * s.seq_len;
     std::vector<float> q = normal_values(n, rng), k = normal_values(n, rng), v = normal_values(n, rng);
     std::vector<float> dout = normal_values(n, rng);
@@ -72,11 +74,11 @@ TEMPLATE_TEST_CASE("softmax attention backward on the GPU matches the CPU kernel
 
     std::vector<float> want_q(n), want_k(n), want_v(n);
     SoftmaxAttentionKernels::cpu().bwd(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), want_q.data(),
-                              want_k.data(), want_v.data(), s);
+                                       want_k.data(), want_v.data(), s);
     CHECK(relative_error(download_floats(gq), want_q) < tolerance<TestType>());
     CHECK(relative_error(download_floats(gk), want_k) < tolerance<TestType>());
     CHECK(relative_error(download_floats(gv), want_v) < tolerance<TestType>());
-  }
+  });
 }
 
 TEMPLATE_TEST_CASE("softmax attention decode on the GPU matches the CPU kernel over one or many cache splits",

@@ -15,7 +15,7 @@ using namespace seqbench::mixer_checks;
 
 namespace {
 
-using masked_reference::random_values;
+using masked_reference::normal_values;
 using masked_reference::widen;
 
 // Causal attention: the plain masked reference with keys j <= i (two-pass softmax in double).
@@ -45,7 +45,7 @@ TEST_CASE("softmax attention forward matches a plain two-pass reference", "[soft
     Rng rng(seed++);
     const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
     // A large scale makes scores of +-100s: the running max must keep exp() finite.
-    const auto q = random_values(n, rng, c.scale), k = random_values(n, rng, c.scale), v = random_values(n, rng);
+    const auto q = normal_values(n, rng, c.scale), k = normal_values(n, rng, c.scale), v = normal_values(n, rng);
     std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len);
     SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
     std::vector<double> ref_out, ref_lse;
@@ -66,8 +66,8 @@ TEST_CASE("softmax attention backward matches finite differences of the referenc
     INFO("B=" << s.batch << " L=" << s.seq_len << " H=" << s.heads << " Dh=" << s.head_dim << " seed=" << seed);
     Rng rng(seed++);
     const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
-    const auto q = random_values(n, rng), k = random_values(n, rng), v = random_values(n, rng);
-    const auto dout = random_values(n, rng);
+    const auto q = normal_values(n, rng), k = normal_values(n, rng), v = normal_values(n, rng);
+    const auto dout = normal_values(n, rng);
     std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len), dq(n), dk(n), dv(n);
     SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
     SoftmaxAttentionKernels::cpu().bwd(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(), dk.data(),
@@ -86,12 +86,12 @@ TEST_CASE("softmax decode over a KV cache matches the forward's last row and ign
   const int64_t B = 2, L = 70, H = 3, D = 4, max_len = 75;
   Rng rng(31);
   const int64_t n = B * L * H * D;
-  const auto q = random_values(n, rng), k = random_values(n, rng), v = random_values(n, rng);
+  const auto q = normal_values(n, rng), k = normal_values(n, rng), v = normal_values(n, rng);
   std::vector<float> out(n), lse(B * H * L);
   const AttentionShape s{B, L, H, D};
   SoftmaxAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), out.data(), lse.data(), s);
   // Cache slots past `len` hold garbage that must never be read.
-  auto k_cache = random_values(B * max_len * H * D, rng, 50.0), v_cache = random_values(B * max_len * H * D, rng, 50.0);
+  auto k_cache = normal_values(B * max_len * H * D, rng, 50.0), v_cache = normal_values(B * max_len * H * D, rng, 50.0);
   for (int64_t len : {1, 2, 64, 65, 70}) {
     INFO("len=" << len);
     for (int64_t b = 0; b < B; ++b)
@@ -117,8 +117,8 @@ TEST_CASE("softmax attention kernels give bit-identical results with 1 and 2 thr
   const AttentionShape s{3, 67, 3, 8};
   Rng rng(41);
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
-  const auto q = random_values(n, rng), k = random_values(n, rng), v = random_values(n, rng);
-  const auto dout = random_values(n, rng);
+  const auto q = normal_values(n, rng), k = normal_values(n, rng), v = normal_values(n, rng);
+  const auto dout = normal_values(n, rng);
   auto run = [&](int threads) {
     set_num_threads(threads);
     std::vector<float> out(n), lse(s.batch * s.heads * s.seq_len), dq(n), dk(n), dv(n);
@@ -127,10 +127,7 @@ TEST_CASE("softmax attention kernels give bit-identical results with 1 and 2 thr
                               dv.data(), s);
     return std::vector<std::vector<float>>{out, lse, dq, dk, dv};
   };
-  const int before = num_threads();
-  const auto one = run(1), two = run(2);
-  set_num_threads(before);
-  for (size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);
+  check_kernels_thread_count_independent(run);
 }
 
 TEST_CASE("softmax mixer gradients match finite differences", "[softmax][mixer]") {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "mixers/gla/gla.h"
+#include "mixers/ssm/ssd_scan.h"
 #include "ops/vector_ops.h"
 
 namespace seqbench {
@@ -16,19 +17,13 @@ constexpr int64_t kParallelRows = 256;
 inline float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
-GlaShape scan_shape(const SsdShape& s) { return {s.batch, s.seq_len, s.heads, s.state_dim, s.head_dim, false}; }
-
 // Zero-filled on reallocation only: a workspace reused at the same size keeps its buffers.
 void ensure_size(Tensor& t, int64_t n) { t.resize({n}, Device::cpu); }
 
 // Per (row, head): dt, q = C, k = dt B, v = x, log decay = dt A, in the scan's [rows, heads, .] layout.
 void build_scan_inputs(const SsdInputs& in, SsdWorkspace& ws, const SsdShape& s) {
   const int64_t rows = s.batch * s.seq_len, H = s.heads, N = s.state_dim, P = s.head_dim;
-  ensure_size(ws.dt, rows * H);
-  ensure_size(ws.q, rows * H * N);
-  ensure_size(ws.k, rows * H * N);
-  ensure_size(ws.v, rows * H * P);
-  ensure_size(ws.log_decay, rows * H);
+  size_ssd_scan_inputs(ws, s, Device::cpu);
 #pragma omp parallel for schedule(static) if (rows > kParallelRows)
   for (int64_t r = 0; r < rows; ++r) {
     const float* b = in.b + r * in.bc_stride;
@@ -58,7 +53,7 @@ void add_skip(const SsdInputs& in, float* y, int64_t rows, const SsdShape& s) {
 
 void ssd_fwd_cpu(const SsdInputs& in, float* y, float* final_state, SsdWorkspace& ws, const SsdShape& s,
                  int64_t chunk_size) {
-  const GlaShape scan = scan_shape(s);
+  const GlaShape scan = ssd_scan_shape(s);
   build_scan_inputs(in, ws, s);
   ensure_size(ws.chunk_states, s.batch * s.heads * gla_num_chunks(s.seq_len, chunk_size) * s.state_dim * s.head_dim);
   GlaKernels::cpu().fwd(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(), final_state, scan,
@@ -72,12 +67,7 @@ void ssd_bwd_cpu(const SsdInputs& in, const float* dy, const SsdGrads& d, SsdWor
   if (rows > 0 && ws.q.device() != Device::cpu)
     throw std::invalid_argument("ssd_bwd_cpu: the workspace holds a forward run on " + device_name(ws.q.device()) +
                                 ", expected one run by ssd_fwd_cpu");
-  ensure_size(ws.dq, rows * H * N);
-  ensure_size(ws.dk, rows * H * N);
-  ensure_size(ws.dv, rows * H * P);
-  ensure_size(ws.dlog_decay, rows * H);
-  GlaKernels::cpu().bwd(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), ws.chunk_states.data(), dy, ws.dq.data(),
-              ws.dk.data(), ws.dv.data(), ws.dlog_decay.data(), scan_shape(s), {chunk_size, 1.0f});
+  run_ssd_scan_bwd(dy, ws, s, chunk_size, Device::cpu);
   // Per row: dx = dv + D dy; dC = sum_h dq_h; dB = sum_h dt_h dk_h; d dt_h = B . dk_h + A_h d(log decay)_h.
 #pragma omp parallel for schedule(static) if (rows > kParallelRows)
   for (int64_t r = 0; r < rows; ++r) {
@@ -113,7 +103,7 @@ void ssd_decode_cpu(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspac
   SsdShape s = shape;
   s.seq_len = 1;
   build_scan_inputs(in_t, ws, s);
-  GlaKernels::cpu().decode(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, scan_shape(s), {1, 1.0f});
+  GlaKernels::cpu().decode(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, ssd_scan_shape(s), {1, 1.0f});
   add_skip(in_t, y_t, s.batch, s);
 }
 

@@ -7,6 +7,7 @@
 
 #include "mixers/gla/gla.h"
 #include "mixers/ssm/ssd.h"
+#include "mixers/ssm/ssd_scan.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/current_stream.cuh"
 #include "ops/cuda/launch_grid.cuh"
@@ -134,8 +135,6 @@ __global__ void ssd_param_grads_kernel(const float* partials, int64_t slices, Ss
   g.dd_skip[h] += skip;
 }
 
-GlaShape scan_shape(const SsdShape& s) { return {s.batch, s.seq_len, s.heads, s.state_dim, s.head_dim, false}; }
-
 SsdDims dims_of(const SsdShape& s) {
   return {s.batch * s.seq_len, static_cast<int>(s.heads), static_cast<int>(s.head_dim), static_cast<int>(s.state_dim)};
 }
@@ -153,14 +152,9 @@ void check_shape(const SsdShape& s, const char* who) {
 
 void build_scan_inputs(const SsdInputs& in, SsdWorkspace& ws, const SsdShape& s, cudaStream_t stream) {
   const SsdDims d = dims_of(s);
-  const int64_t rows = d.rows, H = s.heads, N = s.state_dim, P = s.head_dim;
-  ensure_on_gpu(ws.dt, rows * H);
-  ensure_on_gpu(ws.q, rows * H * N);
-  ensure_on_gpu(ws.k, rows * H * N);
-  ensure_on_gpu(ws.v, rows * H * P);
-  ensure_on_gpu(ws.log_decay, rows * H);
-  if (rows == 0) return;
-  ssd_scan_inputs_kernel<<<row_blocks(rows), kRowThreads, 0, stream>>>(in, d, ws.dt.data(), ws.q.data(), ws.k.data(),
+  size_ssd_scan_inputs(ws, s, Device::cuda);
+  if (d.rows == 0) return;
+  ssd_scan_inputs_kernel<<<row_blocks(d.rows), kRowThreads, 0, stream>>>(in, d, ws.dt.data(), ws.q.data(), ws.k.data(),
                                                                        ws.v.data(), ws.log_decay.data());
   cudaCheckLaunch();
 }
@@ -200,7 +194,7 @@ void ssd_fwd_cuda(const SsdInputs& in, float* y, float* final_state, SsdWorkspac
     return;
   }
   GlaKernels::cuda().fwd(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(), final_state,
-               scan_shape(s), {chunk_size, 1.0f});
+               ssd_scan_shape(s), {chunk_size, 1.0f});
   add_skip(in, y, s, stream);
 }
 
@@ -211,15 +205,10 @@ void ssd_bwd_cuda(const SsdInputs& in, const float* dy, const SsdGrads& g, SsdWo
   if (chunk_size < 1)
     throw std::invalid_argument("ssd_bwd_cuda: chunk_size must be >= 1, got " + std::to_string(chunk_size));
   const SsdDims d = dims_of(s);
-  const int64_t rows = d.rows, H = s.heads, N = s.state_dim, P = s.head_dim;
+  const int64_t rows = d.rows, H = s.heads;
   if (rows == 0) return;  // nothing to differentiate; the parameter gradients keep what they held
   check_forward_workspace(ws, s, chunk_size);
-  ensure_on_gpu(ws.dq, rows * H * N);
-  ensure_on_gpu(ws.dk, rows * H * N);
-  ensure_on_gpu(ws.dv, rows * H * P);
-  ensure_on_gpu(ws.dlog_decay, rows * H);
-  GlaKernels::cuda().bwd(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), ws.chunk_states.data(), dy, ws.dq.data(),
-               ws.dk.data(), ws.dv.data(), ws.dlog_decay.data(), scan_shape(s), {chunk_size, 1.0f});
+  run_ssd_scan_bwd(dy, ws, s, chunk_size, Device::cuda);
   const ScanGrads scan{ws.dt.data(), ws.dq.data(), ws.dk.data(), ws.dv.data(), ws.dlog_decay.data()};
   ssd_row_grads_kernel<<<row_blocks(rows), kRowThreads, 0, stream>>>(in, dy, g, scan, d);
   cudaCheckLaunch();
@@ -242,11 +231,11 @@ void ssd_decode_cuda(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspa
   check_shape(s, "ssd_decode_cuda");
   build_scan_inputs(in_t, ws, s, stream);
   if (s.batch == 0) return;
-  GlaKernels::cuda().decode(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, scan_shape(s), {1, 1.0f});
+  GlaKernels::cuda().decode(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, ssd_scan_shape(s), {1, 1.0f});
   add_skip(in_t, y_t, s, stream);
 }
 
-std::string ssd_cuda_limits(const SsdShape& s) { return GlaKernels::cuda().unsupported(scan_shape(s), GlaOptions{}); }
+std::string ssd_cuda_limits(const SsdShape& s) { return GlaKernels::cuda().unsupported(ssd_scan_shape(s), GlaOptions{}); }
 
 const SsdKernels& SsdKernels::cuda() {
   static const SsdKernels kernels{ssd_fwd_cuda, ssd_bwd_cuda, ssd_decode_cuda, ssd_cuda_limits};

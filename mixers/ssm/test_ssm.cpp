@@ -1,61 +1,33 @@
 // Mamba-2 style SSM: the causal conv and SSD scan kernels against plain loops in double (and their
 // finite differences), then the "ssm" mixer, with and without its conv, through the generic
 // conformance checks.
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "mixers/ssm/ssd.h"
 #include "mixers/ssm/ssm_mixer.h"
 #include "ops/causal_conv1d.h"
 #include "ops/parallel.h"
+#include "tests/finite_difference.h"
 #include "tests/mixer_checks.h"
+#include "tests/random_values.h"
+#include "tests/seeded_cases.h"
 
 using namespace seqbench;
 using namespace seqbench::mixer_checks;
 
 namespace {
 
-std::vector<float> random_vector(int64_t n, Rng& rng, double lo = 0.0, double hi = 0.0) {
-  std::vector<float> out(static_cast<size_t>(n));
-  for (auto& e : out) e = static_cast<float>(lo < hi ? rng.uniform(lo, hi) : rng.normal());
-  return out;
-}
-
-std::vector<double> widen(const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); }
-
-// max |a - b| / (1 + |b|)
-template <class A, class B>
-double worst_error(const A& a, const B& b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const double err = std::fabs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::fabs(static_cast<double>(b[i])));
-    worst = std::max(worst, std::isnan(err) ? INFINITY : err);
-  }
-  return worst;
-}
-
-// Central differences in double of loss(args) for every element of every argument.
-template <class Loss>
-std::vector<std::vector<double>> numeric_gradients(std::vector<std::vector<double>>& args, const Loss& loss) {
-  std::vector<std::vector<double>> grads;
-  for (auto& arg : args) {
-    grads.emplace_back(arg.size());
-    for (size_t i = 0; i < arg.size(); ++i) {
-      const double original = arg[i], h = 1e-6;
-      arg[i] = original + h;
-      const double up = loss();
-      arg[i] = original - h;
-      const double down = loss();
-      arg[i] = original;
-      grads.back()[i] = (up - down) / (2 * h);
-    }
-  }
-  return grads;
-}
+using testing::for_each_seeded_case;
+using testing::normal_values;
+using testing::numeric_gradients;
+using testing::uniform_values;
+using testing::weighted_sum;
+using testing::widen;
+using testing::worst_mixed_error;
 
 // out[t, c] = bias[c] + sum_j w[j, c] in[t - (K-1) + j, c] (zero before t = 0), plainly, in double.
 std::vector<double> reference_conv(const std::vector<double>& in, const std::vector<double>& w,
@@ -90,10 +62,13 @@ struct SsdData {
 
 SsdData random_ssd(const SsdShape& s, Rng& rng) {
   const int64_t rows = s.batch * s.seq_len;
-  return {random_vector(rows * s.heads * s.head_dim, rng), random_vector(rows * s.state_dim, rng),
-          random_vector(rows * s.state_dim, rng),          random_vector(rows * s.heads, rng),
-          random_vector(s.heads, rng, -1.0, 1.0),          random_vector(s.heads, rng, -1.0, 1.5),
-          random_vector(s.heads, rng)};
+  return {normal_values(rows * s.heads * s.head_dim, rng),
+          normal_values(rows * s.state_dim, rng),
+          normal_values(rows * s.state_dim, rng),
+          normal_values(rows * s.heads, rng),
+          uniform_values(s.heads, rng, -1.0, 1.0),
+          uniform_values(s.heads, rng, -1.0, 1.5),
+          normal_values(s.heads, rng)};
 }
 
 // h_t = exp(dt_t A) h_{t-1} + dt_t B_t x_t^T, y_t = C_t^T h_t + D x_t per head, written out in double.
@@ -149,7 +124,7 @@ PackedSsd pack(const SsdData& d, const SsdShape& s) {
   return p;
 }
 
-std::string describe(const SsdShape& s, int64_t chunk) {
+std::string describe_case(const SsdShape& s, int64_t chunk) {
   return "B=" + std::to_string(s.batch) + " L=" + std::to_string(s.seq_len) + " H=" + std::to_string(s.heads) +
          " P=" + std::to_string(s.head_dim) + " N=" + std::to_string(s.state_dim) + " chunk=" + std::to_string(chunk);
 }
@@ -162,12 +137,12 @@ TEST_CASE("causal conv1d matches a plain loop, its decode steps and finite diffe
     INFO("B=" << s.batch << " L=" << s.seq_len << " C=" << s.channels << " K=" << s.kernel << " seed " << seed);
     Rng rng(seed++);
     const int64_t rows = s.batch * s.seq_len, C = s.channels, K = s.kernel, stride = C + 3;
-    const auto in = random_vector(rows * C, rng), w = random_vector(K * C, rng), bias = random_vector(C, rng);
-    const auto dout = random_vector(rows * C, rng);
+    const auto in = normal_values(rows * C, rng), w = normal_values(K * C, rng), bias = normal_values(C, rng);
+    const auto dout = normal_values(rows * C, rng);
     const auto strided = spread_rows(in, C, stride, 2);
     std::vector<float> out(static_cast<size_t>(rows * C));
     CausalConv1dKernels::cpu().fwd(strided.data() + 2, stride, w.data(), bias.data(), out.data(), s);
-    CHECK(worst_error(out, reference_conv(widen(in), widen(w), widen(bias), s)) < 1e-6);
+    CHECK(worst_mixed_error(out, reference_conv(widen(in), widen(w), widen(bias), s)) < 1e-6);
 
     // Decode from an empty state, then from the final state of a prefix.
     for (int64_t prefix : {int64_t{0}, s.seq_len / 2}) {
@@ -195,112 +170,106 @@ TEST_CASE("causal conv1d matches a plain loop, its decode steps and finite diffe
     CausalConv1dKernels::cpu().bwd(strided.data() + 2, stride, w.data(), dout.data(), din.data() + 1, stride, dw.data(),
                           dbias.data(), s);
     std::vector<std::vector<double>> args{widen(in), widen(w), widen(bias)};
-    const auto numeric = numeric_gradients(args, [&]() {
-      const auto y = reference_conv(args[0], args[1], args[2], s);
-      double sum = 0.0;
-      for (size_t i = 0; i < y.size(); ++i) sum += y[i] * dout[i];
-      return sum;
-    });
+    const auto numeric = numeric_gradients(
+        args, 1e-6, [&]() { return weighted_sum(reference_conv(args[0], args[1], args[2], s), dout); });
     std::vector<float> din_rows(in.size());
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < C; ++c) din_rows[r * C + c] = din[r * stride + 1 + c];
     for (auto& e : dw) e -= 0.5f;  // dw and dbias accumulate onto what they held
     for (auto& e : dbias) e += 0.5f;
-    CHECK(worst_error(din_rows, numeric[0]) < 1e-5);
-    CHECK(worst_error(dw, numeric[1]) < 1e-5);
-    CHECK(worst_error(dbias, numeric[2]) < 1e-5);
+    CHECK(worst_mixed_error(din_rows, numeric[0]) < 1e-5);
+    CHECK(worst_mixed_error(dw, numeric[1]) < 1e-5);
+    CHECK(worst_mixed_error(dbias, numeric[2]) < 1e-5);
     CHECK(din[0] == 7.0f);  // columns outside the block are left alone
   }
 }
 
 TEST_CASE("SSD forward matches the plain selective-scan recurrence", "[ssm][kernel]") {
-  uint64_t seed = 10;
-  for (const SsdShape& s : std::vector<SsdShape>{{1, 1, 1, 3, 2}, {2, 9, 3, 2, 5}, {1, 70, 2, 4, 3}})
-    for (int64_t chunk : {1, 4, 64}) {
-      INFO(describe(s, chunk) << " seed " << seed);
-      Rng rng(seed++);
-      const SsdData d = random_ssd(s, rng);
-      const PackedSsd p = pack(d, s);
-      SsdWorkspace ws;
-      std::vector<float> y(d.x.size());
-      std::vector<float> final_state(static_cast<size_t>(s.batch * s.heads * s.state_dim * s.head_dim));
-      SsdKernels::cpu().fwd(p.in, y.data(), final_state.data(), ws, s, chunk);
-      std::vector<double> expected_state;
-      const auto expected = reference_ssd({widen(d.x), widen(d.b), widen(d.c), widen(d.dt_raw), widen(d.dt_bias),
-                                           widen(d.a_log), widen(d.d_skip)},
-                                          s, &expected_state);
-      CHECK(worst_error(y, expected) < 2e-5);
-      CHECK(worst_error(final_state, expected_state) < 2e-5);
+  const std::tuple kCases{std::vector<SsdShape>{{1, 1, 1, 3, 2}, {2, 9, 3, 2, 5}, {1, 70, 2, 4, 3}},
+                          std::vector<int64_t>{1, 4, 64}};
+  for_each_seeded_case(kCases, 10, describe_case, [](const SsdShape& s, int64_t chunk, Rng& rng) {
+    const SsdData d = random_ssd(s, rng);
+    const PackedSsd p = pack(d, s);
+    SsdWorkspace ws;
+    std::vector<float> y(d.x.size());
+    std::vector<float> final_state(static_cast<size_t>(s.batch * s.heads * s.state_dim * s.head_dim));
+    SsdKernels::cpu().fwd(p.in, y.data(), final_state.data(), ws, s, chunk);
+    std::vector<double> expected_state;
+    const auto expected = reference_ssd(
+        {widen(d.x), widen(d.b), widen(d.c), widen(d.dt_raw), widen(d.dt_bias), widen(d.a_log), widen(d.d_skip)}, s,
+        &expected_state);
+    CHECK(worst_mixed_error(y, expected) < 2e-5);
+    CHECK(worst_mixed_error(final_state, expected_state) < 2e-5);
 
-      // Decode steps from an empty state reproduce the same outputs.
-      SsdWorkspace step_ws;
-      std::vector<float> state(final_state.size(), 0.0f), y_t(static_cast<size_t>(s.batch * s.heads * s.head_dim));
-      const int64_t width = p.in.x_stride, HP = s.heads * s.head_dim;
-      std::vector<float> rows_t(static_cast<size_t>(s.batch * width));
-      for (int64_t t = 0; t < s.seq_len; ++t) {
-        for (int64_t b = 0; b < s.batch; ++b)
-          std::copy(p.buffer.begin() + (b * s.seq_len + t) * width,
-                    p.buffer.begin() + (b * s.seq_len + t + 1) * width, rows_t.begin() + b * width);
-        SsdInputs in_t = p.in;
-        const int64_t shift = rows_t.data() - p.buffer.data();
-        in_t.x += shift;
-        in_t.b += shift;
-        in_t.c += shift;
-        in_t.dt_raw += shift;
-        SsdKernels::cpu().decode(in_t, state.data(), y_t.data(), step_ws, s);
-        for (int64_t b = 0; b < s.batch; ++b)
-          for (int64_t i = 0; i < HP; ++i)
-            CHECK(y_t[b * HP + i] == Approx(y[(b * s.seq_len + t) * HP + i]).margin(1e-5));
-      }
+    // Decode steps from an empty state reproduce the same outputs.
+    SsdWorkspace step_ws;
+    std::vector<float> state(final_state.size(), 0.0f), y_t(static_cast<size_t>(s.batch * s.heads * s.head_dim));
+    const int64_t width = p.in.x_stride, HP = s.heads * s.head_dim;
+    std::vector<float> rows_t(static_cast<size_t>(s.batch * width));
+    for (int64_t t = 0; t < s.seq_len; ++t) {
+      for (int64_t b = 0; b < s.batch; ++b)
+        std::copy(p.buffer.begin() + (b * s.seq_len + t) * width, p.buffer.begin() + (b * s.seq_len + t + 1) * width,
+                  rows_t.begin() + b * width);
+      SsdInputs in_t = p.in;
+      const int64_t shift = rows_t.data() - p.buffer.data();
+      in_t.x += shift;
+      in_t.b += shift;
+      in_t.c += shift;
+      in_t.dt_raw += shift;
+      SsdKernels::cpu().decode(in_t, state.data(), y_t.data(), step_ws, s);
+      for (int64_t b = 0; b < s.batch; ++b)
+        for (int64_t i = 0; i < HP; ++i) CHECK(y_t[b * HP + i] == Approx(y[(b * s.seq_len + t) * HP + i]).margin(1e-5));
     }
+  });
 }
 
 TEST_CASE("SSD backward matches finite differences of the recurrence", "[ssm][kernel]") {
-  uint64_t seed = 50;
-  for (const SsdShape& s : std::vector<SsdShape>{{1, 1, 1, 2, 3}, {2, 7, 2, 3, 2}, {1, 10, 3, 2, 2}})
-    for (int64_t chunk : {1, 3, 64}) {
-      INFO(describe(s, chunk) << " seed " << seed);
-      Rng rng(seed++);
-      const SsdData d = random_ssd(s, rng);
-      const auto dy = random_vector(static_cast<int64_t>(d.x.size()), rng);
-      const PackedSsd p = pack(d, s);
-      SsdWorkspace ws;
-      std::vector<float> y(d.x.size());
-      SsdKernels::cpu().fwd(p.in, y.data(), nullptr, ws, s, chunk);
-      // Gradients into a packed buffer laid out like the inputs; parameter grads start non-zero.
-      std::vector<float> dbuf(p.buffer.size(), 7.0f), ddt_bias(s.heads, 1.0f), da_log(s.heads, 1.0f),
-          dd_skip(s.heads, 1.0f);
-      const int64_t width = p.in.x_stride, HP = s.heads * s.head_dim, N = s.state_dim;
-      SsdGrads g{dbuf.data() + 1,         width,         dbuf.data() + 1 + HP, dbuf.data() + 1 + HP + N, width,
-                 dbuf.data() + 1 + HP + 2 * N, width, ddt_bias.data(), da_log.data(), dd_skip.data()};
-      SsdKernels::cpu().bwd(p.in, dy.data(), g, ws, s, chunk);
+  const std::tuple kCases{std::vector<SsdShape>{{1, 1, 1, 2, 3}, {2, 7, 2, 3, 2}, {1, 10, 3, 2, 2}},
+                          std::vector<int64_t>{1, 3, 64}};
+  for_each_seeded_case(kCases, 50, describe_case, [](const SsdShape& s, int64_t chunk, Rng& rng) {
+    const SsdData d = random_ssd(s, rng);
+    const auto dy = normal_values(static_cast<int64_t>(d.x.size()), rng);
+    const PackedSsd p = pack(d, s);
+    SsdWorkspace ws;
+    std::vector<float> y(d.x.size());
+    SsdKernels::cpu().fwd(p.in, y.data(), nullptr, ws, s, chunk);
+    // Gradients into a packed buffer laid out like the inputs; parameter grads start non-zero.
+    std::vector<float> dbuf(p.buffer.size(), 7.0f), ddt_bias(s.heads, 1.0f), da_log(s.heads, 1.0f),
+        dd_skip(s.heads, 1.0f);
+    const int64_t width = p.in.x_stride, HP = s.heads * s.head_dim, N = s.state_dim;
+    SsdGrads g{dbuf.data() + 1,
+               width,
+               dbuf.data() + 1 + HP,
+               dbuf.data() + 1 + HP + N,
+               width,
+               dbuf.data() + 1 + HP + 2 * N,
+               width,
+               ddt_bias.data(),
+               da_log.data(),
+               dd_skip.data()};
+    SsdKernels::cpu().bwd(p.in, dy.data(), g, ws, s, chunk);
 
-      std::vector<std::vector<double>> args{widen(d.x),      widen(d.b),     widen(d.c),     widen(d.dt_raw),
-                                            widen(d.dt_bias), widen(d.a_log), widen(d.d_skip)};
-      const auto numeric = numeric_gradients(args, [&]() {
-        const auto out = reference_ssd(args, s);
-        double sum = 0.0;
-        for (size_t i = 0; i < out.size(); ++i) sum += out[i] * dy[i];
-        return sum;
-      });
-      const int64_t rows = s.batch * s.seq_len;
-      auto column_block = [&](int64_t offset, int64_t cols) {
-        std::vector<float> out;
-        for (int64_t r = 0; r < rows; ++r)
-          out.insert(out.end(), dbuf.begin() + r * width + offset, dbuf.begin() + r * width + offset + cols);
-        return out;
-      };
-      for (auto* grad : {&ddt_bias, &da_log, &dd_skip})
-        for (auto& e : *grad) e -= 1.0f;
-      CHECK(worst_error(column_block(1, HP), numeric[0]) < 1e-4);
-      CHECK(worst_error(column_block(1 + HP, N), numeric[1]) < 1e-4);
-      CHECK(worst_error(column_block(1 + HP + N, N), numeric[2]) < 1e-4);
-      CHECK(worst_error(column_block(1 + HP + 2 * N, s.heads), numeric[3]) < 1e-4);
-      CHECK(worst_error(ddt_bias, numeric[4]) < 1e-4);
-      CHECK(worst_error(da_log, numeric[5]) < 1e-4);
-      CHECK(worst_error(dd_skip, numeric[6]) < 1e-4);
-      CHECK(dbuf[0] == 7.0f);  // the padding column is left alone
-    }
+    std::vector<std::vector<double>> args{widen(d.x),       widen(d.b),     widen(d.c),     widen(d.dt_raw),
+                                          widen(d.dt_bias), widen(d.a_log), widen(d.d_skip)};
+    const auto numeric = numeric_gradients(args, 1e-6, [&]() { return weighted_sum(reference_ssd(args, s), dy); });
+    const int64_t rows = s.batch * s.seq_len;
+    auto column_block = [&](int64_t offset, int64_t cols) {
+      std::vector<float> out;
+      for (int64_t r = 0; r < rows; ++r)
+        out.insert(out.end(), dbuf.begin() + r * width + offset, dbuf.begin() + r * width + offset + cols);
+      return out;
+    };
+    for (auto* grad : {&ddt_bias, &da_log, &dd_skip})
+      for (auto& e : *grad) e -= 1.0f;
+    CHECK(worst_mixed_error(column_block(1, HP), numeric[0]) < 1e-4);
+    CHECK(worst_mixed_error(column_block(1 + HP, N), numeric[1]) < 1e-4);
+    CHECK(worst_mixed_error(column_block(1 + HP + N, N), numeric[2]) < 1e-4);
+    CHECK(worst_mixed_error(column_block(1 + HP + 2 * N, s.heads), numeric[3]) < 1e-4);
+    CHECK(worst_mixed_error(ddt_bias, numeric[4]) < 1e-4);
+    CHECK(worst_mixed_error(da_log, numeric[5]) < 1e-4);
+    CHECK(worst_mixed_error(dd_skip, numeric[6]) < 1e-4);
+    CHECK(dbuf[0] == 7.0f);  // the padding column is left alone
+  });
 }
 
 TEST_CASE("ssm mixer gradients match finite differences, with and without the conv and the output norm", "[ssm][mixer]") {
