@@ -45,13 +45,9 @@ int run_command(const RunFlags& f, const std::string& command_line) {
   if (f.dry_run) {
     validate_sweep(sweep);
     // The cells this shard would run, numbered as in the whole sweep.
-    size_t listed = 0;
-    for (size_t i = 0; i < sweep.cells.size(); ++i)
-      if (cell_in_shard(i, options)) {
-        std::cout << i + 1 << "  " << sweep.cells[i].label() << "\n";
-        ++listed;
-      }
-    if (listed == 0)
+    const std::vector<size_t> listed = cells_of_shard(sweep, options);
+    for (size_t i : listed) std::cout << i + 1 << "  " << sweep.cells[i].label() << "\n";
+    if (listed.empty())
       std::cerr << "shard " << f.shard << " of this " << sweep.cells.size() << "-cell sweep has no cells\n";
     return kExitOk;
   }
@@ -80,7 +76,9 @@ CommandHandler register_run_command(CLI::App& app, CLI::App*& subcommand) {
       ->capture_default_str()
       ->check(as_validator([](const std::string& s) { parse_thread_count(s); }, "0.." + std::to_string(kMaxThreads)));
   subcommand->add_option("--device", f->device, "cpu or cuda (overrides the sweep's)");
-  subcommand->add_option("--shard", f->shard, "Run only shard i of N (i/N): every N-th cell starting at i")
+  subcommand->add_option("--shard", f->shard,
+                         "Run only shard i of N (i/N): cells are dealt to shards by what they are (backend, task, "
+                         "parameters, seed), never by their order in the sweep")
       ->check(as_validator([](const std::string& s) { parse_shard(s); }, "i/N"));
   subcommand->add_flag("--dry-run", f->dry_run, "Validate and list the cells without running them");
   return [f](const std::string& command_line) { return run_command(*f, command_line); };
