@@ -33,6 +33,7 @@ const std::vector<CommandRegistration>& command_registrations() {
       register_gate_command,
       register_dataset_command,
       register_score_command,
+      register_merge_command,
   };
   return commands;
 }
