@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -46,6 +47,9 @@ RunSummary run_in_workers(const Sweep& sweep, const RunOptions& options, const R
                                 "use --workers N for CPU workers");
   WorkerPoolOptions pool;
   pool.slots = f.devices.empty() ? cpu_worker_slots(f.workers) : gpu_worker_slots(f.devices);
+  // This process checks the sweep's shapes on a GPU and describes the run's device: let that be
+  // the first GPU of the run, not GPU 0 of the machine, which may belong to someone else.
+  if (!f.devices.empty()) setenv("CUDA_VISIBLE_DEVICES", pool.slots.front().gpu.c_str(), 1);
   // The workers share the cores (the data generation and the CPU kernels) unless --threads says otherwise.
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = f.threads > 0 ? f.threads : std::max(1, cores / static_cast<int>(pool.slots.size()));

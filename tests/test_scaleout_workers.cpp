@@ -1,6 +1,11 @@
 // Runs spread over worker processes (`run --workers N`, the CPU form of `--devices`): the same
-// results as one process, a killed worker failing only its own cell, Ctrl-C stopping every worker.
+// results as one process, a killed worker failing only its own cell, Ctrl-C stopping every worker,
+// a worker that would run other cells refused.
 #include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -41,6 +46,19 @@ void wait_for_log(const std::string& log_path, const std::string& text, pid_t ru
     REQUIRE(kill(run, 0) == 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+}
+
+// Writes text to the named pipe once a reader has opened it.
+void write_to_reader(const std::string& fifo, const std::string& text) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int fd;
+  while ((fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK)) < 0) {  // ENXIO: no reader yet
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  fcntl(fd, F_SETFL, 0);
+  REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  close(fd);
 }
 
 }  // namespace
@@ -140,4 +158,26 @@ TEST_CASE("worker counts and GPU lists are checked before anything runs") {
   CHECK_THAT(r.output, Contains("--devices 0 needs a build with CUDA") && Contains("--workers N"));
   CHECK_FALSE(std::filesystem::exists(db));
 #endif
+}
+
+TEST_CASE("a worker that expanded another sweep is stopped before it runs a cell, and no other takes its place") {
+  TempDir dir;
+  const std::string fifo = dir.file("sweep.json"), db = dir.file("r.db"), log = dir.file("run.log");
+  REQUIRE(mkfifo(fifo.c_str(), 0644) == 0);
+  const pid_t run = start_seqbench({"run", "--sweep", fifo, "--db", db, "--threads", "1", "--workers", "1"}, log);
+  // The run reads one sweep; the worker it starts reads the file again and gets another.
+  std::string other = kEightCellSweep;
+  other.replace(other.find("\"seeds\": [0, 1]"), 15, "\"seeds\": [0, 7]");
+  write_to_reader(fifo, kEightCellSweep);
+  wait_for_log(log, "1 workers ->", run);  // the run has read its sweep and starts the worker
+  write_to_reader(fifo, other);
+  const ExitStatus status = wait_for(run);
+  const std::string output = read_file(log);
+  INFO(output);
+  CHECK(status.code == 1);
+  CHECK_THAT(output, Contains("worker 1 expanded another sweep") && Contains("before it could take a cell") &&
+                         Contains("no worker is left to run the remaining 8 cells"));
+  ResultsStore store(db, StoreAccess::read_only);
+  CHECK(store.latest_run()->status == RunStatus::failed);
+  CHECK(store.cells(store.latest_run()->id).empty());
 }
