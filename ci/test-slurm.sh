@@ -10,6 +10,7 @@
 # Exit 0: passed; 1: failed; 77: skipped (not root, or Slurm could not be installed or started),
 # with the reason on stderr. ctest runs it as `slurm_job_array` and reports 77 as skipped.
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"  # the daemons live there
 seqbench="$(realpath "${1:-build/seqbench}")"
 skip() { echo "SKIPPED: $*" >&2; exit 77; }
 fail() { echo "FAILED: $*" >&2; exit 1; }
@@ -21,11 +22,12 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! comm
    ! command -v munged >/dev/null || ! command -v mungekey >/dev/null; then
   echo "installing slurm-wlm and munge ..." >&2
   export DEBIAN_FRONTEND=noninteractive
-  timeout 600 apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends \
-      slurmctld slurmd slurm-client munge >/dev/null 2>&1 ||
-    { timeout 300 apt-get update -qq >/dev/null 2>&1 &&
-      timeout 600 apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends \
-          slurmctld slurmd slurm-client munge >/dev/null 2>&1; } ||
+  # Bounded so that a machine without a network skips well inside ctest's 900 s limit.
+  apt_options=(-y -qq -o DPkg::Lock::Timeout=60 -o Acquire::Retries=0 -o Acquire::http::Timeout=20)
+  packages=(slurmctld slurmd slurm-client munge)
+  timeout 240 apt-get install "${apt_options[@]}" --no-install-recommends "${packages[@]}" >/dev/null 2>&1 ||
+    { timeout 120 apt-get update "${apt_options[@]}" >/dev/null 2>&1 &&
+      timeout 240 apt-get install "${apt_options[@]}" --no-install-recommends "${packages[@]}" >/dev/null 2>&1; } ||
     skip "could not install slurmctld, slurmd, slurm-client and munge with apt-get"
 fi
 
