@@ -19,7 +19,10 @@ namespace {
 
 // In the forked child, before exec: only async-signal-safe calls.
 [[noreturn]] void become_worker(int channel_fd, pid_t parent, const WorkerSlot& slot, char* const argv[]) {
-  setpgid(0, 0);
+  // Its own session, as a shard started by hand or by Slurm would have: Ctrl-C at the terminal
+  // reaches only the parent (which forwards it once), and where the kernel shares CPU time between
+  // sessions (autogroup), N workers get what N separately started shards get, not one share split N ways.
+  setsid();
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() != parent) _exit(1);  // the parent died before prctl took effect
   if (channel_fd == kWorkerChannelFd) {
@@ -53,7 +56,6 @@ LaunchedWorker launch_worker(const WorkerSlot& slot, const std::vector<std::stri
     close(fds[0]);
     throw std::runtime_error("cannot start worker " + std::to_string(slot.number) + ": " + std::strerror(errno));
   }
-  setpgid(pid, pid);  // also here, so a signal sent right after the fork already finds the group
   LaunchedWorker worker;
   worker.pid = pid;
   worker.channel = WorkerChannel(fds[0]);

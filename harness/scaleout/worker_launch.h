@@ -1,7 +1,7 @@
 // Starting a worker process and reading how it ended. A worker is this same seqbench binary
 // re-executed with `--worker-of RUN`; it gets one end of a socket pair as file descriptor 3, its
-// own process group (Ctrl-C reaches the parent, which forwards it once) and a SIGTERM should the
-// parent die, so no worker outlives its run.
+// own session (Ctrl-C reaches the parent, which forwards it once) and a SIGTERM should the parent
+// die, so no worker outlives its run.
 #pragma once
 #include <sys/types.h>
 
