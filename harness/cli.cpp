@@ -33,6 +33,8 @@ const std::vector<CommandRegistration>& command_registrations() {
       register_gate_command,
       register_dataset_command,
       register_score_command,
+      register_merge_command,
+      register_slurm_command,
   };
   return commands;
 }

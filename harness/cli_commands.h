@@ -20,5 +20,7 @@ CommandHandler register_compare_command(CLI::App& app, CLI::App*& subcommand);
 CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand);
 CommandHandler register_dataset_command(CLI::App& app, CLI::App*& subcommand);
 CommandHandler register_score_command(CLI::App& app, CLI::App*& subcommand);
+CommandHandler register_merge_command(CLI::App& app, CLI::App*& subcommand);
+CommandHandler register_slurm_command(CLI::App& app, CLI::App*& subcommand);
 
 }  // namespace seqbench

@@ -12,6 +12,8 @@
 #include "harness/environment.h"
 #include "harness/interrupt.h"
 #include "harness/model_trainer.h"
+#include "harness/scaleout/cell_identity.h"
+#include "harness/scaleout/shard_assignment.h"
 #include "harness/task_memory_check.h"
 #include "models/sequence_model.h"
 #include "tasks/split_sizes.h"
@@ -48,8 +50,64 @@ std::string progress_line(int done, int total, double elapsed_s) {
   return line + "  ";
 }
 
-bool cell_in_shard(size_t index, const RunOptions& options) {
-  return static_cast<int>(index % options.shard_count) == options.shard_index;
+std::vector<size_t> cells_of_shard(const Sweep& sweep, const RunOptions& options) {
+  if (options.shard_count == 1) {
+    std::vector<size_t> all(sweep.cells.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    return all;
+  }
+  return shard_cells(sweep.cells, options.shard_index, options.shard_count);
+}
+
+void check_shard(const RunOptions& options) {
+  if (options.shard_count < 1 || options.shard_index < 0 || options.shard_index >= options.shard_count)
+    throw std::invalid_argument("shard " + std::to_string(options.shard_index) + "/" +
+                                std::to_string(options.shard_count) + " is not a valid i/N with 0 <= i < N");
+}
+
+RunInfo sweep_run_info(const Sweep& sweep, const RunOptions& options) {
+  RunInfo info = capture_run_info(options.command_line, sweep.cells.front().device, sweep.cells.front().seed, sweep.name);
+  info.cells_planned = static_cast<int64_t>(cells_of_shard(sweep, options).size());
+  nlohmann::json environment = nlohmann::json::parse(info.environment_json);
+  environment["sweep"] = sweep_record(sweep, options.shard_index, options.shard_count);
+  info.environment_json = environment.dump();
+  return info;
+}
+
+CellOutcome failed_cell_outcome(const CellSpec& cell, const std::string& error) {
+  CellOutcome outcome;
+  outcome.record.backend = cell.backend;
+  outcome.record.task = cell.task;
+  outcome.record.params_json = cell.to_json().dump();
+  outcome.record.d_model = cell.d_model;
+  outcome.record.layers = cell.n_layers;
+  outcome.record.status = "failed";
+  outcome.record.error = error;
+  return outcome;
+}
+
+CellOutcome run_cell_or_record_failure(const CellSpec& cell, TaskCache& tasks, std::ostream& log, bool& ok) {
+  try {
+    const std::string key = task_key(cell);
+    if (!tasks.count(key)) tasks[key] = build_task(cell.task, cell.task_params, cell.seed);
+    CellOutcome outcome = run_cell(cell, tasks[key], log);
+    if (outcome.record.status == "failed") {  // every learning rate diverged
+      log << "    FAILED: " << outcome.record.error << "\n";
+      ok = false;
+      return outcome;
+    }
+    for (const auto& m : outcome.metrics)
+      if (m.name == "accuracy") log << "    accuracy " << m.value << "\n";
+    ok = true;
+    return outcome;
+  } catch (const RunInterrupted&) {
+    throw;
+  } catch (const std::exception& e) {
+    // A cell that fails is stored as failed with its message; the run goes on.
+    log << "    FAILED: " << e.what() << "\n";
+    ok = false;
+    return failed_cell_outcome(cell, e.what());
+  }
 }
 
 void validate_sweep(const Sweep& sweep) {
@@ -95,57 +153,26 @@ void validate_sweep(const Sweep& sweep) {
 }
 
 RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream& log) {
-  if (options.shard_count < 1 || options.shard_index < 0 || options.shard_index >= options.shard_count)
-    throw std::invalid_argument("shard " + std::to_string(options.shard_index) + "/" +
-                                std::to_string(options.shard_count) + " is not a valid i/N with 0 <= i < N");
+  check_shard(options);
   validate_sweep(sweep);
   ResultsStore store(options.db_path);
-  const std::string device = sweep.cells.front().device;
   RunSummary summary;
-  for (size_t i = 0; i < sweep.cells.size(); ++i)
-    if (cell_in_shard(i, options)) ++summary.cells_total;
-  RunInfo info = capture_run_info(options.command_line, device, sweep.cells.front().seed, sweep.name);
-  info.cells_planned = summary.cells_total;
+  const RunInfo info = sweep_run_info(sweep, options);
+  summary.cells_total = static_cast<int>(info.cells_planned);
   summary.run_id = store.begin_run(info);
   const auto start = std::chrono::steady_clock::now();
   log << "run " << summary.run_id << ": " << sweep.name << ", " << summary.cells_total << " cells -> "
       << options.db_path << "\n";
 
-  std::map<std::string, TaskInstance> task_cache;  // datasets are shared by every backend of a cell
+  TaskCache task_cache;  // datasets are shared by every backend of a cell
   int done = 0;
   try {
-    for (size_t i = 0; i < sweep.cells.size(); ++i) {
-      if (!cell_in_shard(i, options)) continue;
-      const CellSpec& cell = sweep.cells[i];
+    for (size_t index : cells_of_shard(sweep, options)) {
+      const CellSpec& cell = sweep.cells[index];
       log << progress_line(done++, summary.cells_total, seconds_since(start)) << cell.label() << "\n" << std::flush;
-      CellOutcome outcome;
-      try {
-        const std::string key = task_key(cell);
-        if (!task_cache.count(key)) task_cache[key] = build_task(cell.task, cell.task_params, cell.seed);
-        outcome = run_cell(cell, task_cache[key], log);
-        if (outcome.record.status == "failed") {
-          ++summary.cells_failed;
-          log << "    FAILED: " << outcome.record.error << "\n";
-        } else {
-          ++summary.cells_ok;
-        }
-        for (const auto& m : outcome.metrics)
-          if (m.name == "accuracy") log << "    accuracy " << m.value << "\n";
-      } catch (const RunInterrupted&) {
-        throw;
-      } catch (const std::exception& e) {
-        // A cell that fails is stored as failed with its message; the run goes on.
-        outcome = CellOutcome{};
-        outcome.record.backend = cell.backend;
-        outcome.record.task = cell.task;
-        outcome.record.params_json = cell.to_json().dump();
-        outcome.record.d_model = cell.d_model;
-        outcome.record.layers = cell.n_layers;
-        outcome.record.status = "failed";
-        outcome.record.error = e.what();
-        ++summary.cells_failed;
-        log << "    FAILED: " << e.what() << "\n";
-      }
+      bool ok = false;
+      const CellOutcome outcome = run_cell_or_record_failure(cell, task_cache, log, ok);
+      ++(ok ? summary.cells_ok : summary.cells_failed);
       store.add_cell(summary.run_id, outcome.record, outcome.metrics);
     }
     summary.status = summary.cells_failed ? RunStatus::failed : RunStatus::ok;

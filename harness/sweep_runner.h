@@ -2,9 +2,12 @@
 // log stream, a failed cell recorded and skipped, Ctrl-C leaving the run `partial`.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <ostream>
 #include <string>
+#include <vector>
 
+#include "harness/cell_runner.h"
 #include "harness/results_store.h"
 #include "harness/sweep.h"
 
@@ -13,7 +16,7 @@ namespace seqbench {
 struct RunOptions {
   std::string db_path = "seqbench.db";
   std::string command_line;
-  int shard_index = 0;  // run cells i with i % shard_count == shard_index
+  int shard_index = 0;  // run shard i of N (harness/scaleout/shard_assignment.h)
   int shard_count = 1;
 };
 
@@ -31,8 +34,24 @@ struct RunSummary {
 std::string progress_line(int done, int total, double elapsed_s);
 std::string duration_text(double seconds);  // "42s", "3m07s", "2h05m"
 
-// True when cell `index` of the sweep belongs to the options' shard.
-bool cell_in_shard(size_t index, const RunOptions& options);
+// The sweep indices (in sweep order) of the cells in the options' shard: dealt by what each cell
+// is, never by its position in the sweep (harness/scaleout/shard_assignment.h).
+std::vector<size_t> cells_of_shard(const Sweep& sweep, const RunOptions& options);
+// Throws std::invalid_argument unless 0 <= shard_index < shard_count.
+void check_shard(const RunOptions& options);
+
+// The run's row: host, build and device, the cells it plans to store, and the sweep it runs
+// (environment key "sweep": name, fingerprint, cell count, shard) so shard files can be merged.
+RunInfo sweep_run_info(const Sweep& sweep, const RunOptions& options);
+
+// Datasets built so far, shared by every backend of a task, seed and parameter set.
+using TaskCache = std::map<std::string, TaskInstance>;
+
+// Runs one cell. A cell that throws is returned as failed with its message (ok false); Ctrl-C
+// (RunInterrupted) passes through, since an interrupted cell is not stored at all.
+CellOutcome run_cell_or_record_failure(const CellSpec& cell, TaskCache& tasks, std::ostream& log, bool& ok);
+// What the store records for a cell that could not run: its description, status failed, why.
+CellOutcome failed_cell_outcome(const CellSpec& cell, const std::string& error);
 
 // Checks every cell's task parameters and model shape before anything runs or is stored;
 // throws std::invalid_argument naming the first bad cell.

@@ -16,7 +16,8 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::vector<std::string> kCommands{"list", "run", "report", "compare", "gate", "dataset export", "score"};
+const std::vector<std::string> kCommands{"list",           "run",   "report", "compare", "gate",
+                                         "dataset export", "score", "merge",  "slurm"};
 
 std::string readme() {
   std::ifstream in(std::string(SEQBENCH_SOURCE_DIR) + "/README.md");
@@ -72,7 +73,7 @@ TEST_CASE("every flag in the README's seqbench commands exists") {
   int checked = 0;
   for (std::string line; std::getline(lines, line);) {
     std::smatch m;
-    if (!std::regex_search(line, m, std::regex(R"(seqbench (list|run|report|compare|gate|dataset export|score)( |$))")))
+    if (!std::regex_search(line, m, std::regex(R"(seqbench (list|run|report|compare|gate|dataset export|score|merge|slurm)( |$))")))
       continue;
     const std::string command = m[1];
     const std::set<std::string> known = help_flags(command);
