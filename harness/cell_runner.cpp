@@ -6,6 +6,7 @@
 #include "harness/lr_selection.h"
 #include "harness/model_trainer.h"
 #include "harness/profiler.h"
+#include "harness/scenarios/scenario_cell.h"
 #include "harness/timing_stats.h"
 
 namespace seqbench {
@@ -16,11 +17,6 @@ ModelConfig cell_model_config(const CellSpec& cell, const TaskInstance& task) {
   return cell.model_config(task.vocab_size, static_cast<int>(max_len));
 }
 
-namespace {
-
-// Chooses the learning rate on the valid split (harness/lr_selection.h), then scores the kept
-// model once on every test split. Records the sweep in params; returns null when every rate
-// diverged (the caller then fails the cell).
 std::unique_ptr<SequenceModel> train_best_model(const CellSpec& cell, const TaskInstance& task, const ModelConfig& config,
                                                 nlohmann::json& params, std::vector<Metric>& metrics, std::ostream& log,
                                                 std::string& failure) {
@@ -52,6 +48,8 @@ std::unique_ptr<SequenceModel> train_best_model(const CellSpec& cell, const Task
   return std::move(selection.model);
 }
 
+namespace {
+
 // A profiled metric replaces a training-loop figure of the same name (train_tokens_per_s): the
 // profiler's is the repeated, noise-controlled measurement.
 void merge_metrics(std::vector<Metric>& metrics, std::vector<Metric> profiled) {
@@ -67,6 +65,7 @@ void merge_metrics(std::vector<Metric>& metrics, std::vector<Metric> profiled) {
 }  // namespace
 
 CellOutcome run_cell(const CellSpec& cell, const TaskInstance& task, std::ostream& log) {
+  if (cell.scenario.enabled) return run_scenario_cell(cell, task, log);  // sessions replayed turn by turn
   const ModelConfig config = cell_model_config(cell, task);
   CellOutcome out;
   nlohmann::json params = cell.to_json();

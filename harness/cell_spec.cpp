@@ -20,6 +20,7 @@ nlohmann::json CellSpec::to_json() const {
                      {"seed", seed},
                      {"device", device}};
   if (profile.enabled()) out["profile"] = profile.to_json();
+  if (scenario.enabled) out["scenario"] = scenario.to_json();
   return out;
 }
 

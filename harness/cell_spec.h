@@ -8,6 +8,7 @@
 
 #include "harness/model_trainer.h"
 #include "harness/profile_spec.h"
+#include "harness/scenarios/scenario_spec.h"
 #include "models/model_config.h"
 
 namespace seqbench {
@@ -27,6 +28,7 @@ struct CellSpec {
   uint64_t seed = 0;
   std::string device = "cpu";
   ProfileSpec profile;                       // what the profiler measures after training
+  ScenarioSpec scenario;                     // enabled: replay the task's sessions (harness/scenarios/)
 
   nlohmann::json to_json() const;
   std::string label() const;  // short human-readable description for progress lines

@@ -201,8 +201,8 @@ int64_t ResultsStore::add_cell(int64_t run_id, const CellRecord& cell,
 
     SqliteStatement insert_metric(
         db_,
-        "INSERT INTO metrics(cell_id, name, value, unit, n, min, max, stddev, samples_json) "
-        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "INSERT INTO metrics(cell_id, name, value, unit, n, min, max, stddev, samples_json, turn) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (const Metric& metric : metrics) {
       insert_metric.bind(1, cell_id)
           .bind(2, metric.name)
@@ -213,6 +213,7 @@ int64_t ResultsStore::add_cell(int64_t run_id, const CellRecord& cell,
           .bind(7, metric.max)
           .bind(8, metric.stddev)
           .bind(9, samples_to_json(metric.samples))
+          .bind(10, metric.turn)
           .run();
       insert_metric.reset();
     }
@@ -283,9 +284,10 @@ std::vector<CellRow> ResultsStore::cells(int64_t run_id) const {
 
 std::vector<MetricRow> ResultsStore::metrics(int64_t cell_id) const {
   return guarded(path_, [&] {
-    SqliteStatement query(db_,
-                          "SELECT name, value, unit, n, min, max, stddev, samples_json "
-                          "FROM metrics WHERE cell_id = ? ORDER BY id");
+    // Files before schema 3 (read as they are when opened read-only) have no turn column.
+    const std::string sql = std::string("SELECT name, value, unit, n, min, max, stddev, samples_json, ") +
+                            (schema_ >= 3 ? "turn" : "0") + " FROM metrics WHERE cell_id = ? ORDER BY id";
+    SqliteStatement query(db_, sql.c_str());
     query.bind(1, cell_id);
     std::vector<MetricRow> rows;
     while (query.step()) {
@@ -298,6 +300,7 @@ std::vector<MetricRow> ResultsStore::metrics(int64_t cell_id) const {
       row.metric.min = query.column_double(4);
       row.metric.max = query.column_double(5);
       row.metric.stddev = query.column_double(6);
+      row.metric.turn = query.column_int(8);
       try {
         row.metric.samples = samples_from_json(query.column_text(7));
       } catch (const std::invalid_argument& error) {

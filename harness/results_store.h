@@ -53,6 +53,9 @@ struct Metric {
   int64_t n = 1;        // repetitions behind value
   double min = 0, max = 0, stddev = 0;
   std::vector<double> samples;  // the repetitions themselves, for statistical comparison
+  // The turn of a shared-context session the figure belongs to (harness/scenarios/); 0 for every
+  // other metric and for a session's aggregate over its turns.
+  int64_t turn = 0;
 };
 
 struct CellRecord {

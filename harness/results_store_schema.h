@@ -71,6 +71,10 @@ CREATE INDEX metrics_by_cell ON metrics(cell_id);
     {2, R"sql(
 ALTER TABLE runs ADD COLUMN cells_planned INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // The turn of a shared-context session a metric belongs to; 0 = not per turn, or the session aggregate.
+    {3, R"sql(
+ALTER TABLE metrics ADD COLUMN turn INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 inline constexpr int kCurrentSchemaVersion = std::end(kSchemaMigrations)[-1].version;

@@ -145,6 +145,58 @@ const std::vector<SuiteInfo>& builtin_suites() {
             "warmup_fraction": 0.2, "min_lr_fraction": 1, "grad_clip": 0, "early_stop_accuracy": 1,
             "eval_every_steps": 2500}
 })"},
+      {"scbench",
+       "SCBench-style shared-context sessions, CPU-sized: kv retrieval over 8 and 12 records, 5 turns; softmax, GLA and "
+       "a softmax/GLA hybrid (short conv 3, d_model 32); every KV policy in multi-turn, multi-request, single-request "
+       "and one-pass mode, 100 sessions per cell",
+       R"({
+  "name": "scbench",
+  "description": "KV-centric shared-context sessions (SCBench-style) on the models seqbench trains, CPU-sized",
+  "seeds": [0],
+  "backends": [{"name": "softmax", "short_conv": 3}, {"name": "gla", "short_conv": 3}, {"name": "softmax,gla", "short_conv": 3}],
+  "tasks": [{"name": "scbench_kv", "num_records": [8, 12], "key_tokens": 1, "value_tokens": 2, "num_symbols": 32,
+             "num_train": 4000, "num_test": 100}],
+  "model": {"d_model": 32, "n_layers": 2, "n_heads": 2, "mlp_expand": 0},
+  "train": {"lr": [1e-2], "epochs": 3, "batch_size": 32, "early_stop_accuracy": 0.92, "eval_every_steps": 50},
+  "scenario": {"modes": ["multi-turn", "multi-request", "single-request", "one-pass"],
+               "policies": ["dense",
+                            {"name": "streaming_llm", "budget": [0.25, 0.5], "sinks": 2},
+                            {"name": "h2o", "budget": 0.25},
+                            {"name": "snapkv", "budget": [0.25, 0.5], "window": 4},
+                            {"name": "pyramidkv", "budget": 0.25, "window": 4},
+                            {"name": "quest", "budget": 0.25, "page_size": 4},
+                            {"name": "kivi", "bits": 2, "residual": 8},
+                            {"name": "a_shape", "budget": 0.25, "sinks": 2},
+                            {"name": "tri_shape", "budget": 0.25, "sinks": 2, "last": 4}],
+               "sessions": 100, "batch": 100}
+})"},
+      {"scbench-gpu",
+       "SCBench-style sessions on the GPU: kv retrieval over 8 and 32 records and mixed retrieval + pass key over 16 "
+       "records (up to 161-token contexts); softmax, GLA and a softmax/GLA hybrid at d_model 64; every KV policy at two "
+       "budgets, compressed at the first prefill (SCBench's setting); run with --device cuda",
+       R"({
+  "name": "scbench-gpu",
+  "description": "KV-centric shared-context sessions (SCBench-style), longer contexts and more training, for the GPU",
+  "seeds": [0],
+  "backends": [{"name": "softmax", "short_conv": 4}, {"name": "gla", "short_conv": 4}, {"name": "softmax,gla", "short_conv": 4}],
+  "tasks": [{"name": "scbench_kv", "num_records": [8, 32], "key_tokens": 1, "value_tokens": 2, "num_symbols": 64,
+             "num_train": 40000, "num_test": 100},
+            {"name": "scbench_mixed", "num_records": 16, "key_tokens": 1, "value_tokens": 2, "num_symbols": 64,
+             "num_train": 40000, "num_test": 100}],
+  "model": {"d_model": 64, "n_layers": 2, "n_heads": 2, "mlp_expand": 0},
+  "train": {"lr": [1e-2], "epochs": 2, "batch_size": 32, "early_stop_accuracy": 0.95, "eval_every_steps": 250},
+  "scenario": {"modes": ["multi-turn", "multi-request", "single-request", "one-pass"],
+               "policies": ["dense",
+                            {"name": "streaming_llm", "budget": [0.125, 0.25], "sinks": 2},
+                            {"name": "h2o", "budget": [0.125, 0.25]},
+                            {"name": "snapkv", "budget": [0.125, 0.25], "window": 4},
+                            {"name": "pyramidkv", "budget": [0.125, 0.25], "window": 4},
+                            {"name": "quest", "budget": [0.125, 0.25], "page_size": 4},
+                            {"name": "kivi", "bits": [2, 4], "residual": 16},
+                            {"name": "a_shape", "budget": 0.25},
+                            {"name": "tri_shape", "budget": 0.25}],
+               "sessions": 100, "batch": 100}
+})"},
   };
   return suites;
 }

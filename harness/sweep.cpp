@@ -16,7 +16,7 @@ namespace seqbench {
 namespace {
 
 const std::set<std::string> kTopKeys{"name", "description", "seeds", "seed", "device", "backends", "tasks",
-                                     "model", "train", "profile"};
+                                     "model", "train", "profile", "scenario"};
 const std::set<std::string> kModelKeys{"d_model", "n_layers", "n_heads", "mlp_expand", "position"};
 const std::set<std::string> kTrainKeys{"lr", "epochs", "batch_size", "weight_decay", "warmup_fraction",
                                        "beta1", "beta2", "grad_clip", "early_stop_accuracy", "max_steps",
@@ -237,6 +237,14 @@ Sweep expand_checked_sweep(const nlohmann::json& spec) {
     }
   }
 
+  std::vector<ScenarioSpec> scenarios;  // harness/scenarios/scenario_spec.h: replay axes, innermost
+  if (spec.contains("scenario")) {
+    try {
+      scenarios = expand_scenario_spec(spec["scenario"]);
+    } catch (const std::invalid_argument& e) {
+      throw SweepError(std::string("sweep ") + e.what());
+    }
+  }
   const auto backends = expand_backends(spec["backends"]);
   for (const auto& backend : backends) parse_backend_pattern(backend.first);  // unknown names fail here
   for (uint64_t seed : seeds)
@@ -272,7 +280,19 @@ Sweep expand_checked_sweep(const nlohmann::json& spec) {
               cell.profile = profile;
               cell.seed = seed;
               cell.device = device;
-              sweep.cells.push_back(std::move(cell));
+              if (scenarios.empty()) {
+                sweep.cells.push_back(std::move(cell));
+                continue;
+              }
+              for (const ScenarioSpec& scenario : scenarios_for_backend(scenarios, cell.backend)) {
+                try {
+                  check_scenario_task(scenario, task_name, task_combo, seed);
+                } catch (const std::invalid_argument& e) {
+                  fail("scenario", e.what());
+                }
+                sweep.cells.push_back(cell);
+                sweep.cells.back().scenario = scenario;
+              }
             }
     }
   return sweep;

@@ -170,11 +170,19 @@ DecodeState SequenceModel::prefill(const int32_t* tokens, int64_t batch, int64_t
                                    std::vector<float>& last_logits) {
   DecodeState state;
   state.batch = batch;
-  std::vector<MixerCache*> caches;
-  for (auto& layer : layers_) {
+  for (auto& layer : layers_)
     state.caches.push_back(layer.mixer->make_cache(static_cast<int>(batch), static_cast<int>(max_len)));
-    caches.push_back(state.caches.back().get());
-  }
+  prefill(state, tokens, seq_len, last_logits);
+  return state;
+}
+
+void SequenceModel::prefill(DecodeState& state, const int32_t* tokens, int64_t seq_len, std::vector<float>& last_logits) {
+  if (state.caches.size() != layers_.size())
+    throw std::invalid_argument("prefill: " + std::to_string(state.caches.size()) + " caches for " +
+                                std::to_string(layers_.size()) + " layers");
+  const int64_t batch = state.batch;
+  std::vector<MixerCache*> caches;
+  for (auto& cache : state.caches) caches.push_back(cache.get());
   forward_hidden(tokens, batch, seq_len, &caches);
   state.position = seq_len;
   std::vector<int32_t> last_rows(static_cast<size_t>(batch));
@@ -184,7 +192,6 @@ DecodeState SequenceModel::prefill(const int32_t* tokens, int64_t batch, int64_t
   head_.apply(last, logits);
   const Tensor host_logits = logits.to(Device::cpu);
   last_logits.assign(host_logits.data(), host_logits.data() + host_logits.numel());
-  return state;
 }
 
 void SequenceModel::decode_step(DecodeState& state, const int32_t* tokens, std::vector<float>& logits_out) {

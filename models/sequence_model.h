@@ -39,6 +39,9 @@ class SequenceModel {
   // logits of the last position, [B, vocab].
   DecodeState prefill(const int32_t* tokens, int64_t batch, int64_t seq_len, int64_t max_len,
                       std::vector<float>& last_logits);
+  // The same into caches the caller made, one per layer (state.batch and state.caches set): e.g.
+  // KV caches under a policy (harness/scenarios/). Restarts them at position 0.
+  void prefill(DecodeState& state, const int32_t* tokens, int64_t seq_len, std::vector<float>& last_logits);
   void decode_step(DecodeState& state, const int32_t* tokens, std::vector<float>& logits);
 
   std::vector<Param*> params();

@@ -10,6 +10,7 @@
 #include "reports/backend_label.h"
 #include "reports/metric_catalog.h"
 #include "reports/metric_columns.h"
+#include "reports/scenario_report.h"
 #include "reports/seed_groups.h"
 #include "reports/svg_plot.h"
 
@@ -95,7 +96,7 @@ std::map<std::string, std::vector<AccuracyPoint>> accuracy_by_setting(const Lead
   for (const SeedGroup& group : group_by_seed(board)) {
     const LeaderboardRow& row = *group.rows.front();
     const SeedSummary accuracy = group.summary("accuracy");
-    if (accuracy.n == 0) continue;
+    if (accuracy.n == 0 || is_scenario_row(row)) continue;  // sessions have their own report section
     const std::string setting = row.task + (row.task_params.empty() ? "" : " " + row.task_params);
     out[setting].push_back({backend_text(row), static_cast<double>(row.d_model), static_cast<double>(row.state_bytes),
                             accuracy.mean});
@@ -161,7 +162,8 @@ std::vector<std::string> table_metrics(const Leaderboard& board) {
 void add_leaderboard_table(std::ostringstream& out, const Leaderboard& board) {
   const auto metrics = table_metrics(board);
   std::vector<const LeaderboardRow*> rows;
-  for (const auto& row : board.rows) rows.push_back(&row);
+  for (const auto& row : board.rows)
+    if (!is_scenario_row(row)) rows.push_back(&row);  // session cells: their own section
   std::stable_sort(rows.begin(), rows.end(), [](const LeaderboardRow* a, const LeaderboardRow* b) {
     return a->task != b->task ? a->task < b->task : leaderboard_order(a, b);
   });
@@ -254,7 +256,7 @@ std::string render_html_report(const Leaderboard& board) {
   add_length_plot(out, board, "prefill_ms@len", "Prefill latency", "prefill time (ms)", TickFormat::number);
   add_length_plot(out, board, "peak_mem_bytes@prefill", "Peak memory during prefill", "peak memory", TickFormat::bytes);
   add_length_plot(out, board, "state_bytes@len", "Decode state", "state per sequence", TickFormat::bytes);
-  out << "</div>\n</body>\n</html>\n";
+  out << "</div>\n" << render_scenario_html(board) << "</body>\n</html>\n";
   return out.str();
 }
 

@@ -12,6 +12,7 @@
 #include "reports/metric_columns.h"
 #include "reports/run_matching.h"
 #include "reports/metric_catalog.h"
+#include "reports/scenario_report.h"
 #include "reports/seed_groups.h"
 #include "reports/table_text.h"
 
@@ -175,6 +176,10 @@ Leaderboard load_leaderboard(const ResultsStore& store, std::optional<int64_t> r
     row.status = cell.cell.status;
     row.error = cell.cell.error;
     for (const auto& m : store.metrics(cell.id)) {
+      if (m.metric.turn != 0) {  // per-turn figures of sessions: reports/scenario_report.h
+        row.per_turn[m.metric.name][m.metric.turn] = m.metric.value;
+        continue;
+      }
       row.metrics[m.metric.name] = m.metric.value;
       row.details[m.metric.name] = m.metric;
     }
@@ -192,7 +197,8 @@ std::string render_markdown(const Leaderboard& board) {
       << run.info.started_at << ", device " << run.info.device << ", git " << run.info.git_sha.substr(0, 12) << ", seed "
       << run.info.seed << "\n";
   std::map<std::string, std::vector<const LeaderboardRow*>> by_task;
-  for (const auto& row : board.rows) by_task[row.task].push_back(&row);
+  for (const auto& row : board.rows)
+    if (!is_scenario_row(row)) by_task[row.task].push_back(&row);  // session cells: their own section
   for (auto& [task, rows] : by_task) {
     std::stable_sort(rows.begin(), rows.end(), leaderboard_order);
     const std::vector<std::string> columns = markdown_metric_columns(rows);
@@ -219,6 +225,7 @@ std::string render_markdown(const Leaderboard& board) {
     render_pivot(out, rows);
     out << render_depth_length_heatmap(rows);
   }
+  out << render_scenario_markdown(board);
   return out.str();
 }
 
@@ -275,6 +282,12 @@ std::string render_json(const Leaderboard& board) {
                      {"params", row.params}, {"seq_len", row.seq_len}, {"d_model", row.d_model},
                      {"layers", row.layers}, {"state_bytes", row.state_bytes}, {"status", row.status},
                      {"error", row.error}, {"metrics", row.metrics}, {"metric_details", details}});
+    if (!row.per_turn.empty()) {  // session cells: name -> {"1": value, ...} (turns from 1)
+      nlohmann::json turns = nlohmann::json::object();
+      for (const auto& [name, by_turn] : row.per_turn)
+        for (const auto& [turn, value] : by_turn) turns[name][std::to_string(turn)] = value;
+      cells.back()["per_turn"] = turns;
+    }
   }
   // Every cell over its seeds: each metric's n, mean and 95% interval, and the cells behind it.
   nlohmann::json across_seeds = nlohmann::json::array();

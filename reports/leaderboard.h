@@ -25,6 +25,8 @@ struct LeaderboardRow {
   std::string error;
   std::map<std::string, double> metrics;  // name -> value
   std::map<std::string, Metric> details;  // name -> unit and repetition statistics, as stored
+  // Per-turn figures of session cells (the store's turn column, turns from 1): name -> turn -> value.
+  std::map<std::string, std::map<int64_t, double>> per_turn;
 };
 
 struct Leaderboard {

@@ -70,6 +70,36 @@ const std::vector<MetricInfo> kCatalog{
     {"peak_mem_bytes", {"@prefill<N>", "@decode<N>", "@train"}, "bytes", kLower, MetricKind::memory,
      "peak bytes held during a phase: prefill of N tokens, decode after N, or one training step", ""},
 
+    // Shared-context sessions (harness/scenarios/): one row per turn (the store's turn column, 1..T) and the
+    // session aggregate, the mean over turns, at turn 0.
+    {"answer_exact_match", {""}, "fraction", kHigher, MetricKind::score,
+     "sessions whose turn answer is right in every token (greedy decoding; SCBench's string match)", ""},
+    {"answer_token_accuracy", {""}, "fraction", kHigher, MetricKind::score,
+     "answer tokens decoded right (each compared with the golden token at its place)", ""},
+    {"needle_retained", {"", "@layer<N>", "@depth<N>"}, "fraction", kHigher, MetricKind::score,
+     "context tokens of the record a turn asks for still in the KV cache after the turn, over heads and sessions: "
+     "mean over attention layers, at attention layer N (from 1), or for records ending in the N% depth bin", ""},
+    {"turn_prefill_ms", {""}, "ms", kLower, MetricKind::timing,
+     "prefill of the turn's new tokens for the batch of sessions (the context too where the turn prefills it), "
+     "compression excluded", ""},
+    {"context_prefill_ms", {""}, "ms", kLower, MetricKind::timing,
+     "multi-request: prefill of the shared context, once for all queries, compression excluded", ""},
+    {"turn_decode_ms_per_token", {""}, "ms", kLower, MetricKind::timing,
+     "one greedy decode step of the turn's answer for the batch of sessions", ""},
+    {"compress_ms", {""}, "ms", kLower, MetricKind::timing,
+     "eviction after a prefill: attention mass of the evidence, ranking and compaction of every attention layer", ""},
+    {"restore_ms", {""}, "ms", kLower, MetricKind::timing,
+     "snapshots and restores of every layer's cache or state: multi-request's per query, multi-turn's rollback of "
+     "decoded tokens", ""},
+    {"kept_tokens", {""}, "tokens", kLower, MetricKind::memory,
+     "tokens an attention layer's KV cache holds after the turn, per sequence and head, mean over attention layers", ""},
+    {"session_kv_bytes", {""}, "bytes", kLower, MetricKind::memory,
+     "decode state per sequence after the turn: kept keys and values (KIVI: packed codes, scales and the "
+     "full-precision residual; Quest: plus page bounds) and recurrent layers' state", ""},
+    {"session_peak_mem_bytes", {""}, "bytes", kLower, MetricKind::memory,
+     "peak bytes held during the turn: model, caches, snapshots and workspaces", ""},
+    {"context_tokens", {""}, "tokens", kInfo, MetricKind::informational, "tokens of a session's shared context", ""},
+
     // Outcomes of training that explain a result but are not what a change is judged on.
     {"train_loss", {""}, "nats", kInfo, MetricKind::informational,
      "mean training cross-entropy of the last epoch (best learning rate)", ""},

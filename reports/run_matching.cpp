@@ -74,7 +74,9 @@ LoadedRun load_run(const RunRef& ref) {
     cell.label = cell_label(row.cell);
     const nlohmann::json params = parsed_params(row.cell);
     if (params.contains("seed") && params["seed"].is_number_unsigned()) cell.seed = params["seed"].get<uint64_t>();
-    for (const MetricRow& m : store.metrics(row.id)) cell.metrics.push_back(m.metric);
+    // One figure per name: a session's per-turn figures are compared through their aggregate (turn 0).
+    for (const MetricRow& m : store.metrics(row.id))
+      if (m.metric.turn == 0) cell.metrics.push_back(m.metric);
     loaded.cells.push_back(std::move(cell));
   }
   return loaded;
@@ -103,7 +105,16 @@ std::string cell_label(const CellRecord& cell) {
   if (task.is_object())
     for (auto it = task.begin(); it != task.end(); ++it)
       if (!is_unlabelled_task_param(it.key())) out += " " + it.key() + "=" + it.value().dump();
-  return out + " d=" + std::to_string(cell.d_model) + " L=" + std::to_string(cell.layers);
+  out += " d=" + std::to_string(cell.d_model) + " L=" + std::to_string(cell.layers);
+  const auto scenario = params.value("scenario", nlohmann::json::object());  // session cells (harness/scenarios/)
+  if (scenario.is_object() && scenario.contains("mode")) {
+    const auto policy = scenario.value("policy", nlohmann::json::object());
+    out += " " + scenario.value("mode", std::string()) + " " + policy.value("name", std::string("dense"));
+    for (auto it = policy.begin(); it != policy.end(); ++it)
+      if (it.key() != "name") out += " " + it.key() + "=" + it.value().dump();
+    if (scenario.value("compress", std::string()) == "every_turn") out += " every-turn";
+  }
+  return out;
 }
 
 std::vector<CellPair> pair_cells(const LoadedRun& baseline, const LoadedRun& candidate) {

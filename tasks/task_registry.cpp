@@ -13,6 +13,11 @@
   TASK(joint_recall)                 \
   TASK(passkey)                      \
   TASK(needle)                       \
+  TASK(scbench_kv)                   \
+  TASK(scbench_prefix_suffix)        \
+  TASK(scbench_vt)                   \
+  TASK(scbench_joint_recall)         \
+  TASK(scbench_mixed)                \
   /* end of the task list */
 
 namespace seqbench {

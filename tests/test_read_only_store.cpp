@@ -96,6 +96,7 @@ TEST_CASE("an older store is read as it is by a reader and migrated only by a wr
   {
     RawConnection raw(path);
     raw.exec("ALTER TABLE runs DROP COLUMN cells_planned");
+    raw.exec("ALTER TABLE metrics DROP COLUMN turn");
     raw.exec("UPDATE schema_version SET version = 1");
   }
   {

@@ -163,7 +163,7 @@ TEST_CASE("list backends shows each backend's parameters with their defaults, an
   CHECK_THAT(r.output, Contains("sliding_window") && Contains("window = 16") && Contains("feature_map = \"elu\"") &&
                            Contains("gated = false") && Contains("d_state = 16") && Contains("top_k = 2") &&
                            Contains("short_conv = K"));
-  for (const std::string& command : {"", "list", "run", "report", "compare", "gate", "dataset", "dataset export", "score"}) {
+  for (const std::string command : {"", "list", "run", "report", "compare", "gate", "dataset", "dataset export", "score"}) {
     INFO(command);
     const auto help = testing::run_seqbench(command + " --help");
     CHECK(help.exit_code == 0);

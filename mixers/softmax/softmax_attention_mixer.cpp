@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "mixers/softmax/managed_kv_cache.h"
 #include "mixers/softmax/softmax_attention.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
@@ -37,6 +38,12 @@ void SoftmaxAttentionMixer::forward(const Tensor& x, Tensor& y, MixerCache* cach
   const AttentionShape shape{batch_, seq_len_, spec_.n_heads, spec_.head_dim()};
   proj_.forward(x, q_, k_, v_);
   attn_.resize(x.shape(), x.device());
+  if (auto* managed = dynamic_cast<ManagedKVCache*>(cache)) {  // a KV cache policy decides what attention reads
+    managed->attend_prefill(q_, k_, v_, attn_);
+    proj_.out().forward(attn_, y);
+    seq_len_ = 0;  // nothing kept for backward
+    return;
+  }
   lse_.resize({batch_, spec_.n_heads, seq_len_}, x.device());
   kernels_.fwd(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), shape);
   proj_.out().forward(attn_, y);
@@ -84,6 +91,13 @@ std::unique_ptr<MixerCache> SoftmaxAttentionMixer::make_cache(int batch, int max
 
 void SoftmaxAttentionMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
   check_mixer_input(spec_, x_t, 2, "decode input");
+  if (auto* managed = dynamic_cast<ManagedKVCache*>(&cache)) {
+    proj_.apply(x_t, q_t_, k_t_, v_t_);
+    attn_t_.resize(x_t.shape(), x_t.device());
+    managed->attend_step(q_t_, k_t_, v_t_, attn_t_);
+    proj_.out().apply(attn_t_, y_t);
+    return;
+  }
   auto& kv = cache_for_batch<SoftmaxAttentionCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
   if (kv.position >= kv.max_len)
     throw std::length_error("mixer 'softmax': KV cache is full (" + std::to_string(kv.max_len) +
