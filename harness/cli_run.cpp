@@ -28,13 +28,17 @@ struct RunFlags {
   bool dry_run = false;
 };
 
-// The flags that make a worker expand the same sweep as its parent.
+// The device override run_command applies to the sweep: `--device`, or cuda for `--devices` alone.
+std::string device_override(const RunFlags& f) { return f.device.empty() && !f.devices.empty() ? "cuda" : f.device; }
+
+// The flags that make a worker expand the same sweep as its parent (the same device override too:
+// a `--devices` worker left to read a CPU sweep's own device would expand another sweep).
 std::vector<std::string> worker_args(const RunFlags& f, int threads) {
   std::vector<std::string> args{"run"};
   if (!f.suite.empty()) args.insert(args.end(), {"--suite", f.suite});
   if (!f.sweep_file.empty()) args.insert(args.end(), {"--sweep", f.sweep_file});
   if (f.seed) args.insert(args.end(), {"--seed", std::to_string(*f.seed)});
-  if (!f.device.empty()) args.insert(args.end(), {"--device", f.device});
+  if (!device_override(f).empty()) args.insert(args.end(), {"--device", device_override(f)});
   args.insert(args.end(), {"--threads", std::to_string(threads)});
   return args;
 }
@@ -66,8 +70,7 @@ int run_command(const RunFlags& f, const std::string& command_line) {
     spec.erase("seed");
     spec["seeds"] = {*f.seed};
   }
-  if (!f.device.empty()) spec["device"] = f.device;
-  if (!f.devices.empty() && f.device.empty()) spec["device"] = "cuda";
+  if (!device_override(f).empty()) spec["device"] = device_override(f);
   Sweep sweep = expand_sweep(spec);
   set_num_threads(f.threads);
 

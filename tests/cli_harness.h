@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -29,7 +30,14 @@ inline CliResult run_seqbench_binary(const std::string& binary, const std::strin
   return result;
 }
 
-inline CliResult run_seqbench(const std::string& args) { return run_seqbench_binary(SEQBENCH_BINARY, args); }
+// The build's seqbench; where the build tree is not there (test binaries copied to a GPU machine
+// beside seqbench), the seqbench next to this test program.
+inline std::string seqbench_binary() {
+  if (std::filesystem::exists(SEQBENCH_BINARY)) return SEQBENCH_BINARY;
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "seqbench").string();
+}
+
+inline CliResult run_seqbench(const std::string& args) { return run_seqbench_binary(seqbench_binary(), args); }
 
 // A fresh directory under /tmp, removed when the object goes away.
 struct TempDir {
