@@ -173,11 +173,11 @@ const std::vector<SuiteInfo>& builtin_suites() {
       {"scbench-gpu",
        "SCBench-style sessions on the GPU: kv retrieval over 8 and 32 records and mixed retrieval + pass key over 16 "
        "records (up to 161-token contexts); softmax, GLA and a softmax/GLA hybrid at d_model 64; every KV policy at two "
-       "budgets, compressed at the first prefill (SCBench's setting); run with --device cuda",
+       "budgets, compressed at the first prefill (SCBench's setting)",
        R"({
   "name": "scbench-gpu",
   "description": "KV-centric shared-context sessions (SCBench-style), longer contexts and more training, for the GPU",
-  "seeds": [0],
+  "seeds": [0], "device": "cuda",
   "backends": [{"name": "softmax", "short_conv": 4}, {"name": "gla", "short_conv": 4}, {"name": "softmax,gla", "short_conv": 4}],
   "tasks": [{"name": "scbench_kv", "num_records": [8, 32], "key_tokens": 1, "value_tokens": 2, "num_symbols": 64,
              "num_train": 40000, "num_test": 100},
