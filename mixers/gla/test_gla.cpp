@@ -365,9 +365,7 @@ TEST_CASE("gla mixer state is n_heads * head_dim^2 floats at every length", "[gl
 TEST_CASE("gla mixer defaults to per-channel decay with a rank-16 gate and has no gate params when fixed",
           "[gla][mixer]") {
   auto mixer = make_mixer(make_spec("gla", 24, 3));
-  auto* gla = dynamic_cast<GlaMixer*>(mixer.get());
-  REQUIRE(gla);
-  CHECK(gla->decay() == GlaDecay::channel);
+  CHECK(gla_decay(*mixer) == GlaDecay::channel);
   const auto params = mixer->params();  // q, k, v, o, output gate, gate down, gate up (+ bias)
   REQUIRE(params.size() == 8);
   CHECK(params[5]->value.shape() == Shape{16, 24});

@@ -269,10 +269,8 @@ TEST_CASE("linear mixer state is (f * head_dim + f) * n_heads floats at every le
 
 TEST_CASE("linear mixer defaults to elu + 1 with the head width as feature width", "[linear][mixer]") {
   auto mixer = make_mixer(make_spec("linear", 24, 3));
-  auto* linear = dynamic_cast<LinearAttentionMixer*>(mixer.get());
-  REQUIRE(linear);
-  CHECK(linear->feature_map() == FeatureMap::elu_plus_one);
-  CHECK(linear->feature_width() == 8);
+  CHECK(linear_feature_map(*mixer) == FeatureMap::elu_plus_one);
+  CHECK(linear_feature_width(*mixer) == 8);
   // q and k are projected to feature_dim per head, v and the output keep d_model.
   auto narrow = make_mixer(make_spec("linear", 24, 3, {{"feature_dim", 2}}));
   const auto params = narrow->params();
