@@ -10,7 +10,7 @@
 #include "models/linear_layer.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
-#include "ops/layer_norm.h"
+#include "ops/plain_layer_norm.h"
 #include "ops/row_ops.h"
 #include "ops/swish_gate.h"
 
@@ -96,12 +96,7 @@ class GlaMixer : public Mixer {
       w_decay_up_ = projection(spec, "gk_proj", d, spec.n_heads, true, kSeedUp);
     }
     const int64_t dh = spec.head_dim();
-    Tensor ones({dh});
-    for (int64_t i = 0; i < dh; ++i) ones[i] = 1.0f;
-    norm_gain_ = ones.to(spec.device);
-    norm_bias_ = Tensor({dh}, spec.device);
-    norm_dgain_ = Tensor({dh}, spec.device);
-    norm_dbias_ = Tensor({dh}, spec.device);
+    norm_ = PlainLayerNorm(dh, kNormEps, spec.device);
     set_state_size({spec.n_heads * dh * dh});  // S per head, whatever the length
     add_params(params_of({&wq_, &wk_, &wv_, &wo_}));
     if (output_gate_) add_params(w_gate_.params());
@@ -220,16 +215,10 @@ class GlaMixer : public Mixer {
   }
   // attn [..., d_model] -> y: the per-head norm, the output gate and the output projection.
   void output_fwd(const Tensor& x, const Tensor& attn, Tensor& y, OutputBuffers& buf, bool training) {
-    const int64_t d = spec_.d_model, tokens = attn.numel() / d, dh = spec_.head_dim();
+    const int64_t d = spec_.d_model, tokens = attn.numel() / d;
     const Tensor* current = &attn;
     if (normalize_) {
-      const int64_t rows = tokens * spec_.n_heads;
-      buf.normed.resize(attn.shape(), spec_.device);
-      buf.mean.resize({rows}, spec_.device);
-      buf.rstd.resize({rows}, spec_.device);
-      kernels_for<LayerNormKernels>(spec_.device)
-          .fwd(attn.data(), norm_gain_.data(), norm_bias_.data(), buf.normed.data(), buf.mean.data(), buf.rstd.data(),
-               rows, dh, kNormEps);
+      norm_.forward(attn, buf.normed, buf.mean, buf.rstd);
       current = &buf.normed;
     }
     if (output_gate_) {
@@ -261,12 +250,7 @@ class GlaMixer : public Mixer {
       grad = &d_normed_;
     }
     if (!normalize_) return *grad;
-    d_attn_.resize(attn_.shape(), spec_.device);
-    norm_dgain_.zero();
-    norm_dbias_.zero();
-    kernels_for<LayerNormKernels>(spec_.device)
-        .bwd(grad->data(), attn_.data(), norm_gain_.data(), train_out_.mean.data(), train_out_.rstd.data(),
-             d_attn_.data(), norm_dgain_.data(), norm_dbias_.data(), tokens * spec_.n_heads, spec_.head_dim());
+    norm_.backward(*grad, attn_, train_out_.mean, train_out_.rstd, d_attn_);
     return d_attn_;
   }
   void add_decay_input_grad(Tensor& dx) {
@@ -291,7 +275,7 @@ class GlaMixer : public Mixer {
   GlaOptions options_;
   LinearLayer wq_, wk_, wv_, wo_, w_gate_;
   LinearLayer w_decay_down_, w_decay_up_;                   // channel: both (low rank); scalar: w_decay_up_ only
-  Tensor norm_gain_, norm_bias_, norm_dgain_, norm_dbias_;  // LayerNorm without affine: fixed 1 and 0
+  PlainLayerNorm norm_;  // per head, when normalize_
   // Saved by forward for backward.
   Tensor q_, k_, v_, chunk_states_, attn_;
   DecayBuffers train_decay_, step_decay_;

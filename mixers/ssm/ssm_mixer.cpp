@@ -10,7 +10,7 @@
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
 #include "ops/causal_conv1d.h"
-#include "ops/layer_norm.h"
+#include "ops/plain_layer_norm.h"
 #include "ops/swish_gate.h"
 
 namespace seqbench {
@@ -91,14 +91,7 @@ class SsmMixer : public Mixer {
       a_log_.value[h] = static_cast<float>(std::log(a_rng.uniform(kAMin, kAMax)));
       d_skip_.value[h] = 1.0f;
     }
-    if (norm_) {
-      Tensor ones({d_inner_});
-      for (int64_t i = 0; i < d_inner_; ++i) ones[i] = 1.0f;
-      norm_gain_ = ones.to(spec.device);
-      norm_bias_ = Tensor({d_inner_}, spec.device);
-      norm_dgain_ = Tensor({d_inner_}, spec.device);
-      norm_dbias_ = Tensor({d_inner_}, spec.device);
-    }
+    if (norm_) layer_norm_ = PlainLayerNorm(d_inner_, kNormEps, spec.device);
     // Initialised on the host from the seed, then placed: the same values on every device.
     for (Param* p : {&conv_weight_, &conv_bias_, &dt_bias_, &a_log_, &d_skip_}) place_param(*p, spec.device);
     // h [N, P] per head plus the conv's last K-1 inputs, whatever the length.
@@ -122,7 +115,7 @@ class SsmMixer : public Mixer {
                  shape_for(batch_, seq_len_), chunk_size_);
     gated_.resize(y_.shape(), spec_.device);
     gate_kernels_.fwd(y_.data(), zxbcdt_.data(), gated_.data(), rows, d_inner_, proj_width_);
-    if (norm_) norm_fwd(gated_, normed_, norm_mean_, norm_rstd_);
+    if (norm_) layer_norm_.forward(gated_, normed_, norm_mean_, norm_rstd_);
     out_proj_.forward(norm_ ? normed_ : gated_, y);
     if (!state) return;
     if (conv_kernel_ > 0)
@@ -138,12 +131,7 @@ class SsmMixer : public Mixer {
     const int64_t rows = batch_ * seq_len_;
     if (norm_) {
       out_proj_.backward(dy, d_normed_);
-      d_gated_.resize(gated_.shape(), spec_.device);
-      norm_dgain_.zero();
-      norm_dbias_.zero();
-      kernels_for<LayerNormKernels>(spec_.device)
-          .bwd(d_normed_.data(), gated_.data(), norm_gain_.data(), norm_mean_.data(), norm_rstd_.data(),
-               d_gated_.data(), norm_dgain_.data(), norm_dbias_.data(), rows, d_inner_);
+      layer_norm_.backward(d_normed_, gated_, norm_mean_, norm_rstd_, d_gated_);
     } else {
       out_proj_.backward(dy, d_gated_);
     }
@@ -204,7 +192,7 @@ class SsmMixer : public Mixer {
     kernels_.decode(scan_inputs(zxbcdt_t_, xbc_t_), state.ssm_state.data(), y_t_.data(), step_ws_, shape_for(batch, 1));
     gated_t_.resize(y_t_.shape(), spec_.device);
     gate_kernels_.fwd(y_t_.data(), zxbcdt_t_.data(), gated_t_.data(), batch, d_inner_, proj_width_);
-    if (norm_) norm_fwd(gated_t_, normed_t_, mean_t_, rstd_t_);
+    if (norm_) layer_norm_.forward(gated_t_, normed_t_, mean_t_, rstd_t_);
     out_proj_.apply(norm_ ? normed_t_ : gated_t_, y_t);
     ++state.position;
   }
@@ -251,17 +239,7 @@ class SsmMixer : public Mixer {
   LinearLayer in_proj_, out_proj_;
   Param conv_weight_, conv_bias_, dt_bias_, a_log_, d_skip_;
   bool norm_ = true;                                        // Mamba-2's norm of y * silu(z)
-  Tensor norm_gain_, norm_bias_, norm_dgain_, norm_dbias_;  // LayerNorm without affine: fixed 1 and 0
-  // The norm of [rows, d_inner] `in` into `out` (mean and rstd kept for backward).
-  void norm_fwd(const Tensor& in, Tensor& out, Tensor& mean, Tensor& rstd) {
-    const int64_t rows = in.numel() / d_inner_;
-    out.resize(in.shape(), spec_.device);
-    mean.resize({rows}, spec_.device);
-    rstd.resize({rows}, spec_.device);
-    kernels_for<LayerNormKernels>(spec_.device)
-        .fwd(in.data(), norm_gain_.data(), norm_bias_.data(), out.data(), mean.data(), rstd.data(), rows, d_inner_,
-             kNormEps);
-  }
+  PlainLayerNorm layer_norm_;                              // when norm_
   // Saved by forward for backward.
   Tensor zxbcdt_, conv_out_, xbc_, y_, gated_, normed_, norm_mean_, norm_rstd_;
   SsdWorkspace ws_, step_ws_;
