@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "mixers/chunked_mixer_checks.h"
 #include "mixers/gla/gla.h"
 #include "mixers/gla/gla_mixer.h"
 #include "mixers/gla/log_sigmoid_decay.h"
@@ -380,11 +381,7 @@ TEST_CASE("gla mixer defaults to per-channel decay with a rank-16 gate and has n
 
 TEST_CASE("gla mixer is deterministic, accumulates gradients and checks its inputs", "[gla][mixer]") {
   for (const char* decay : {"channel", "scalar", "fixed"}) {
-    check_thread_count_independence(make_spec("gla", 24, 3, {{"decay", decay}, {"chunk_size", 16}}), 4, 67, 601);
-    check_backward_accumulates(make_spec("gla", 12, 3, {{"decay", decay}, {"chunk_size", 4}}), 2, 9, 602);
-    check_initialisation_is_seeded(make_spec("gla", 12, 3, {{"decay", decay}}));
-    check_rejects_bad_inputs(make_spec("gla", 12, 3, {{"decay", decay}}));
-    check_rejects_bad_specs(make_spec("gla", 12, 3, {{"decay", decay}}));
+    check_chunked_mixer_conformance("gla", {{"decay", decay}});
   }
 }
 
