@@ -32,9 +32,9 @@ const std::vector<MixerInfo>& mixer_backends() {
        delta_params()},
       {"gla", "gated linear attention, decay channel (GLA) | scalar (SSD) | fixed (RetNet)", make_gla_mixer,
        gla_params()},
-      {"sliding_window", "softmax attention over a sliding window, ring-buffer cache", factory<SlidingWindowMixer>(),
+      {"sliding_window", "softmax attention over a sliding window, ring-buffer cache", make_sliding_window_mixer,
        sliding_window_params()},
-      {"sparse", "sparse attention: sink_window | block_topk (MoBA-style)", factory<SparseAttentionMixer>(),
+      {"sparse", "sparse attention: sink_window | block_topk (MoBA-style)", make_sparse_mixer,
        sparse_params()},
       {"ssm", "Mamba-2 style selective SSM (SSD scan, short conv, gated output)", make_ssm_mixer, ssm_params()},
   };
