@@ -27,16 +27,16 @@ const std::vector<MixerInfo>& mixer_backends() {
       {"softmax", "causal multi-head softmax attention with a KV cache", factory<SoftmaxAttentionMixer>(),
        softmax_params()},
       {"linear", "causal linear attention, feature maps identity | elu (+1) | relu | taylor, chunked training form",
-       factory<LinearAttentionMixer>(), linear_params()},
-      {"delta", "DeltaNet, or Gated DeltaNet with gated: true; delta-rule recurrence", factory<DeltaRuleMixer>(),
+       make_linear_attention_mixer, linear_params()},
+      {"delta", "DeltaNet, or Gated DeltaNet with gated: true; delta-rule recurrence", make_delta_mixer,
        delta_params()},
-      {"gla", "gated linear attention, decay channel (GLA) | scalar (SSD) | fixed (RetNet)", factory<GlaMixer>(),
+      {"gla", "gated linear attention, decay channel (GLA) | scalar (SSD) | fixed (RetNet)", make_gla_mixer,
        gla_params()},
-      {"sliding_window", "softmax attention over a sliding window, ring-buffer cache", factory<SlidingWindowMixer>(),
+      {"sliding_window", "softmax attention over a sliding window, ring-buffer cache", make_sliding_window_mixer,
        sliding_window_params()},
-      {"sparse", "sparse attention: sink_window | block_topk (MoBA-style)", factory<SparseAttentionMixer>(),
+      {"sparse", "sparse attention: sink_window | block_topk (MoBA-style)", make_sparse_mixer,
        sparse_params()},
-      {"ssm", "Mamba-2 style selective SSM (SSD scan, short conv, gated output)", factory<SsmMixer>(), ssm_params()},
+      {"ssm", "Mamba-2 style selective SSM (SSD scan, short conv, gated output)", make_ssm_mixer, ssm_params()},
   };
   return backends;
 }

@@ -6,6 +6,9 @@
 
 #include "mixers/delta/delta_rule.h"
 #include "mixers/delta/delta_rule_gates.h"
+#include "mixers/mixer_backend.h"
+#include "models/head_state_cache.h"
+#include "models/linear_layer.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
 #include "ops/row_ops.h"
@@ -22,10 +25,6 @@ enum InitSeed : uint64_t { kSeedQ = 1, kSeedK = 2, kSeedV = 3, kSeedO = 4, kSeed
 LinearLayer projection(const MixerSpec& spec, const char* name, int out_features, uint64_t label) {
   Rng rng(Rng::derive(spec.seed, label));
   return LinearLayer(spec.kind + "." + name, spec.d_model, out_features, false, rng, 0.0f, spec.device);
-}
-
-[[noreturn]] void bad_param(const MixerSpec& spec, const std::string& message) {
-  throw std::invalid_argument("mixer '" + spec.kind + "': " + message);
 }
 
 // Mamba-2 / Gated DeltaNet decay initialisation: A ~ U[1, 16) (Mamba-2's A_init_range; fla draws
@@ -52,144 +51,170 @@ const MixerParamTable& delta_params() {
   return table;
 }
 
-DeltaRuleMixer::DeltaRuleMixer(const MixerSpec& spec)
-    : Mixer(spec),
-      kernels_(kernels_for<DeltaRuleKernels>(spec.device)),
-      gate_kernels_(kernels_for<DeltaRuleGateKernels>(spec.device)) {
-  validate_mixer_shape(spec);
-  const MixerParamTable& table = delta_params();
-  check_mixer_params(spec, table);
-  gated_ = mixer_param_bool(spec, table, "gated");
-  options_.chunk_size = mixer_param_int(spec, table, "chunk_size");
-  if (options_.chunk_size < 1) bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
-  if (mixer_param_bool(spec, table, "use_short_conv"))
-    bad_param(spec,
-              "use_short_conv true is not supported (expected false); the generic param \"short_conv\": K "
-              "puts a causal conv of width K in front of any mixer");
+namespace {
 
-  const int heads = spec.n_heads;
-  wq_ = projection(spec, "q_proj", spec.d_model, kSeedQ);
-  wk_ = projection(spec, "k_proj", spec.d_model, kSeedK);
-  wv_ = projection(spec, "v_proj", spec.d_model, kSeedV);
-  wb_ = projection(spec, "b_proj", heads, kSeedB);
-  wo_ = projection(spec, "o_proj", spec.d_model, kSeedO);
-  if (gated_) {
-    wa_ = projection(spec, "a_proj", heads, kSeedA);
-    a_log_ = Param(spec.kind + ".A_log", {heads}, false);
-    dt_bias_ = Param(spec.kind + ".dt_bias", {heads}, false);
-    init_decay(spec, a_log_, dt_bias_);
-    place_param(a_log_, spec.device);
-    place_param(dt_bias_, spec.device);
+// state [batch, n_heads, head_dim (k), head_dim (v)]: S^T of each sequence and head.
+class DeltaRuleMixer : public Mixer {
+ public:
+  // Throws std::invalid_argument on unknown or malformed params, or on bad sizes.
+  explicit DeltaRuleMixer(const MixerSpec& spec)
+      : Mixer(spec),
+        kernels_(kernels_for<DeltaRuleKernels>(spec.device)),
+        gate_kernels_(kernels_for<DeltaRuleGateKernels>(spec.device)) {
+    validate_mixer_shape(spec);
+    const MixerParamTable& table = delta_params();
+    check_mixer_params(spec, table);
+    gated_ = mixer_param_bool(spec, table, "gated");
+    options_.chunk_size = mixer_param_int(spec, table, "chunk_size");
+    if (options_.chunk_size < 1) bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
+    if (mixer_param_bool(spec, table, "use_short_conv"))
+      bad_param(spec,
+                "use_short_conv true is not supported (expected false); the generic param \"short_conv\": K "
+                "puts a causal conv of width K in front of any mixer");
+
+    const int heads = spec.n_heads;
+    wq_ = projection(spec, "q_proj", spec.d_model, kSeedQ);
+    wk_ = projection(spec, "k_proj", spec.d_model, kSeedK);
+    wv_ = projection(spec, "v_proj", spec.d_model, kSeedV);
+    wb_ = projection(spec, "b_proj", heads, kSeedB);
+    wo_ = projection(spec, "o_proj", spec.d_model, kSeedO);
+    if (gated_) {
+      wa_ = projection(spec, "a_proj", heads, kSeedA);
+      a_log_ = Param(spec.kind + ".A_log", {heads}, false);
+      dt_bias_ = Param(spec.kind + ".dt_bias", {heads}, false);
+      init_decay(spec, a_log_, dt_bias_);
+      place_param(a_log_, spec.device);
+      place_param(dt_bias_, spec.device);
+    }
+    set_state_size({heads * int64_t{spec.head_dim()} * spec.head_dim()});  // S per head, whatever the length
+    add_params(params_of({&wq_, &wk_, &wv_, &wb_, &wo_}));
+    if (gated_) {
+      add_params(wa_.params());
+      add_params({&a_log_, &dt_bias_});
+    }
   }
-  set_state_size({heads * int64_t{spec.head_dim()} * spec.head_dim()});  // S per head, whatever the length
-  add_params(params_of({&wq_, &wk_, &wv_, &wb_, &wo_}));
-  if (gated_) {
-    add_params(wa_.params());
-    add_params({&a_log_, &dt_bias_});
+
+  void forward(const Tensor& x, Tensor& y, MixerCache* cache) override {
+    check_mixer_input(spec_, x, 3, "input");
+    HeadStateCache* state =
+        cache ? &cache_for_batch<HeadStateCache>(*cache, spec_, x.dim(0), CacheUse::forward) : nullptr;
+    batch_ = x.dim(0);
+    seq_len_ = x.dim(1);
+    const DeltaRuleShape shape = shape_for(batch_, seq_len_);
+    wq_.forward(x, q_raw_);
+    wk_.forward(x, k_raw_);
+    wv_.forward(x, v_);
+    wb_.forward(x, b_raw_);
+    if (gated_) wa_.forward(x, a_raw_);
+    gates_fwd(batch_ * seq_len_, q_, k_, beta_, log_decay_, q_raw_, k_raw_, b_raw_, a_raw_);
+    checkpoints_.resize(
+        {batch_, shape.heads, delta_rule_checkpoint_count(shape, options_), shape.value_dim, shape.key_dim},
+        spec_.device);
+    attn_.resize(x.shape(), spec_.device);
+    kernels_.fwd(q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr, attn_.data(),
+                 checkpoints_.data(), state ? state->state.data() : nullptr, shape, options_);
+    wo_.forward(attn_, y);
+    if (state) state->position = seq_len_;
   }
-}
+  void backward(const Tensor& dy, Tensor& dx) override {
+    if (seq_len_ == 0) throw std::logic_error("mixer '" + spec_.kind + "': backward() called before forward()");
+    if (dy.shape() != attn_.shape())
+      throw std::invalid_argument("mixer '" + spec_.kind + "': gradient has shape " + shape_string(dy.shape()) +
+                                  ", expected " + shape_string(attn_.shape()));
+    const DeltaRuleShape shape = shape_for(batch_, seq_len_);
+    const int64_t rows = batch_ * seq_len_, heads = shape.heads, dh = shape.key_dim;
+    wo_.backward(dy, d_attn_);
+    dq_.resize(q_.shape(), spec_.device);
+    dk_.resize(k_.shape(), spec_.device);
+    dv_.resize(v_.shape(), spec_.device);
+    dbeta_.resize(beta_.shape(), spec_.device);
+    if (gated_) dlog_decay_.resize(log_decay_.shape(), spec_.device);
+    kernels_.bwd(q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr,
+                 checkpoints_.data(), d_attn_.data(), dq_.data(), dk_.data(), dv_.data(), dbeta_.data(),
+                 gated_ ? dlog_decay_.data() : nullptr, shape, options_);
 
-DeltaRuleShape DeltaRuleMixer::shape_for(int64_t batch, int64_t seq_len) const {
-  return {{batch, seq_len, spec_.n_heads}, spec_.head_dim(), spec_.head_dim()};
-}
-
-void DeltaRuleMixer::gates_fwd(int64_t rows, Tensor& q, Tensor& k, Tensor& beta, Tensor& log_decay, const Tensor& q_raw,
-                               const Tensor& k_raw, const Tensor& b_raw, const Tensor& a_raw) const {
-  const int64_t heads = spec_.n_heads, dh = spec_.head_dim();
-  q.resize(q_raw.shape(), spec_.device);
-  k.resize(k_raw.shape(), spec_.device);
-  beta.resize(b_raw.shape(), spec_.device);
-  gate_kernels_.l2_normalize_fwd(q_raw.data(), q.data(), rows * heads, dh, kL2NormEps);
-  gate_kernels_.l2_normalize_fwd(k_raw.data(), k.data(), rows * heads, dh, kL2NormEps);
-  gate_kernels_.sigmoid_fwd(b_raw.data(), beta.data(), rows * heads);
-  if (!gated_) return;
-  log_decay.resize(a_raw.shape(), spec_.device);
-  gate_kernels_.gated_decay_fwd(a_raw.data(), a_log_.value.data(), dt_bias_.value.data(), log_decay.data(), rows, heads);
-}
-
-void DeltaRuleMixer::forward(const Tensor& x, Tensor& y, MixerCache* cache) {
-  check_mixer_input(spec_, x, 3, "input");
-  HeadStateCache* state =
-      cache ? &cache_for_batch<HeadStateCache>(*cache, spec_, x.dim(0), CacheUse::forward) : nullptr;
-  batch_ = x.dim(0);
-  seq_len_ = x.dim(1);
-  const DeltaRuleShape shape = shape_for(batch_, seq_len_);
-  wq_.forward(x, q_raw_);
-  wk_.forward(x, k_raw_);
-  wv_.forward(x, v_);
-  wb_.forward(x, b_raw_);
-  if (gated_) wa_.forward(x, a_raw_);
-  gates_fwd(batch_ * seq_len_, q_, k_, beta_, log_decay_, q_raw_, k_raw_, b_raw_, a_raw_);
-  checkpoints_.resize(
-      {batch_, shape.heads, delta_rule_checkpoint_count(shape, options_), shape.value_dim, shape.key_dim},
-      spec_.device);
-  attn_.resize(x.shape(), spec_.device);
-  kernels_.fwd(q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr, attn_.data(),
-           checkpoints_.data(), state ? state->state.data() : nullptr, shape, options_);
-  wo_.forward(attn_, y);
-  if (state) state->position = seq_len_;
-}
-
-void DeltaRuleMixer::backward(const Tensor& dy, Tensor& dx) {
-  if (seq_len_ == 0) throw std::logic_error("mixer '" + spec_.kind + "': backward() called before forward()");
-  if (dy.shape() != attn_.shape())
-    throw std::invalid_argument("mixer '" + spec_.kind + "': gradient has shape " + shape_string(dy.shape()) +
-                                ", expected " + shape_string(attn_.shape()));
-  const DeltaRuleShape shape = shape_for(batch_, seq_len_);
-  const int64_t rows = batch_ * seq_len_, heads = shape.heads, dh = shape.key_dim;
-  wo_.backward(dy, d_attn_);
-  dq_.resize(q_.shape(), spec_.device);
-  dk_.resize(k_.shape(), spec_.device);
-  dv_.resize(v_.shape(), spec_.device);
-  dbeta_.resize(beta_.shape(), spec_.device);
-  if (gated_) dlog_decay_.resize(log_decay_.shape(), spec_.device);
-  kernels_.bwd(q_.data(), k_.data(), v_.data(), beta_.data(), gated_ ? log_decay_.data() : nullptr, checkpoints_.data(),
-           d_attn_.data(), dq_.data(), dk_.data(), dv_.data(), dbeta_.data(), gated_ ? dlog_decay_.data() : nullptr,
-           shape, options_);
-
-  auto add_input_grad = [&](LinearLayer& layer, const Tensor& d_out) {
-    layer.backward(d_out, dx_part_);
-    kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
-  };
-  wv_.backward(dv_, dx);
-  d_raw_.resize(q_raw_.shape(), spec_.device);
-  gate_kernels_.l2_normalize_bwd(q_raw_.data(), dq_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
-  add_input_grad(wq_, d_raw_);
-  gate_kernels_.l2_normalize_bwd(k_raw_.data(), dk_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
-  add_input_grad(wk_, d_raw_);
-  d_raw_.resize(b_raw_.shape(), spec_.device);
-  gate_kernels_.sigmoid_bwd(beta_.data(), dbeta_.data(), d_raw_.data(), rows * heads);
-  add_input_grad(wb_, d_raw_);
-  if (gated_) {
-    gate_kernels_.gated_decay_bwd(a_raw_.data(), a_log_.value.data(), dt_bias_.value.data(), dlog_decay_.data(), d_raw_.data(),
-                         a_log_.grad.data(), dt_bias_.grad.data(), rows, heads);
-    add_input_grad(wa_, d_raw_);
+    auto add_input_grad = [&](LinearLayer& layer, const Tensor& d_out) {
+      layer.backward(d_out, dx_part_);
+      kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
+    };
+    wv_.backward(dv_, dx);
+    d_raw_.resize(q_raw_.shape(), spec_.device);
+    gate_kernels_.l2_normalize_bwd(q_raw_.data(), dq_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
+    add_input_grad(wq_, d_raw_);
+    gate_kernels_.l2_normalize_bwd(k_raw_.data(), dk_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
+    add_input_grad(wk_, d_raw_);
+    d_raw_.resize(b_raw_.shape(), spec_.device);
+    gate_kernels_.sigmoid_bwd(beta_.data(), dbeta_.data(), d_raw_.data(), rows * heads);
+    add_input_grad(wb_, d_raw_);
+    if (gated_) {
+      gate_kernels_.gated_decay_bwd(a_raw_.data(), a_log_.value.data(), dt_bias_.value.data(), dlog_decay_.data(),
+                                    d_raw_.data(), a_log_.grad.data(), dt_bias_.grad.data(), rows, heads);
+      add_input_grad(wa_, d_raw_);
+    }
   }
-}
+  std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override {
+    return make_head_state_cache(spec_, batch);
+  }
+  void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override {
+    check_mixer_input(spec_, x_t, 2, "decode input");
+    auto& state = cache_for_batch<HeadStateCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
+    wq_.apply(x_t, q_raw_t_);
+    wk_.apply(x_t, k_raw_t_);
+    wv_.apply(x_t, v_t_);
+    wb_.apply(x_t, b_raw_t_);
+    if (gated_) wa_.apply(x_t, a_raw_t_);
+    gates_fwd(state.batch, q_t_, k_t_, beta_t_, log_decay_t_, q_raw_t_, k_raw_t_, b_raw_t_, a_raw_t_);
+    attn_t_.resize(x_t.shape(), spec_.device);
+    kernels_.decode(q_t_.data(), k_t_.data(), v_t_.data(), beta_t_.data(), gated_ ? log_decay_t_.data() : nullptr,
+                    state.state.data(), attn_t_.data(), shape_for(state.batch, 1));
+    wo_.apply(attn_t_, y_t);
+    ++state.position;
+  }
+  std::string unsupported(int64_t batch, int64_t seq_len) const override {
+    return kernels_.unsupported(shape_for(batch, seq_len));
+  }
 
-std::unique_ptr<MixerCache> DeltaRuleMixer::make_cache(int batch, int max_len) const {
-  return make_head_state_cache(spec_, batch);
-}
+  bool gated() const { return gated_; }
 
-void DeltaRuleMixer::step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) {
-  check_mixer_input(spec_, x_t, 2, "decode input");
-  auto& state = cache_for_batch<HeadStateCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
-  wq_.apply(x_t, q_raw_t_);
-  wk_.apply(x_t, k_raw_t_);
-  wv_.apply(x_t, v_t_);
-  wb_.apply(x_t, b_raw_t_);
-  if (gated_) wa_.apply(x_t, a_raw_t_);
-  gates_fwd(state.batch, q_t_, k_t_, beta_t_, log_decay_t_, q_raw_t_, k_raw_t_, b_raw_t_, a_raw_t_);
-  attn_t_.resize(x_t.shape(), spec_.device);
-  kernels_.decode(q_t_.data(), k_t_.data(), v_t_.data(), beta_t_.data(),
-                    gated_ ? log_decay_t_.data() : nullptr, state.state.data(), attn_t_.data(),
-                    shape_for(state.batch, 1));
-  wo_.apply(attn_t_, y_t);
-  ++state.position;
-}
+ private:
+  DeltaRuleShape shape_for(int64_t batch, int64_t seq_len) const {
+    return {{batch, seq_len, spec_.n_heads}, spec_.head_dim(), spec_.head_dim()};
+  }
+  // q, k normalised, b and (gated) log a from the projections of x: [rows, ...] for rows tokens.
+  void gates_fwd(int64_t rows, Tensor& q, Tensor& k, Tensor& beta, Tensor& log_decay, const Tensor& q_raw,
+                 const Tensor& k_raw, const Tensor& b_raw, const Tensor& a_raw) const {
+    const int64_t heads = spec_.n_heads, dh = spec_.head_dim();
+    q.resize(q_raw.shape(), spec_.device);
+    k.resize(k_raw.shape(), spec_.device);
+    beta.resize(b_raw.shape(), spec_.device);
+    gate_kernels_.l2_normalize_fwd(q_raw.data(), q.data(), rows * heads, dh, kL2NormEps);
+    gate_kernels_.l2_normalize_fwd(k_raw.data(), k.data(), rows * heads, dh, kL2NormEps);
+    gate_kernels_.sigmoid_fwd(b_raw.data(), beta.data(), rows * heads);
+    if (!gated_) return;
+    log_decay.resize(a_raw.shape(), spec_.device);
+    gate_kernels_.gated_decay_fwd(a_raw.data(), a_log_.value.data(), dt_bias_.value.data(), log_decay.data(), rows,
+                                  heads);
+  }
 
-std::string DeltaRuleMixer::unsupported(int64_t batch, int64_t seq_len) const {
-  return kernels_.unsupported(shape_for(batch, seq_len));
-}
+  const DeltaRuleKernels& kernels_;
+  const DeltaRuleGateKernels& gate_kernels_;
+  bool gated_ = false;
+  DeltaRuleOptions options_;
+  LinearLayer wq_, wk_, wv_, wb_, wa_, wo_;  // wa_ only when gated
+  Param a_log_, dt_bias_;                    // [n_heads], only when gated
+  // Saved by forward for backward.
+  Tensor q_raw_, k_raw_, v_, b_raw_, a_raw_, q_, k_, beta_, log_decay_, checkpoints_, attn_;
+  int64_t batch_ = 0, seq_len_ = 0;
+  // Backward workspaces.
+  Tensor d_attn_, dq_, dk_, dv_, dbeta_, dlog_decay_, d_raw_, dx_part_;
+  // Decode workspaces.
+  Tensor q_raw_t_, k_raw_t_, v_t_, b_raw_t_, a_raw_t_, q_t_, k_t_, beta_t_, log_decay_t_, attn_t_;
+};
+
+}  // namespace
+
+std::unique_ptr<Mixer> make_delta_mixer(const MixerSpec& spec) { return std::make_unique<DeltaRuleMixer>(spec); }
+
+bool delta_gated(const Mixer& mixer) { return backend_of<DeltaRuleMixer>(mixer, "delta").gated(); }
 
 }  // namespace seqbench

@@ -8,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "mixers/chunked_mixer_checks.h"
 #include "mixers/delta/delta_mixer.h"
 #include "mixers/delta/delta_rule.h"
 #include "mixers/delta/delta_rule_gates.h"
@@ -363,8 +364,7 @@ TEST_CASE("delta mixer state is n_heads * head_dim^2 floats at every length", "[
 
 TEST_CASE("delta mixer has q, k, v, b, o projections, and a, A_log, dt_bias when gated", "[delta][mixer]") {
   auto plain = make_mixer(make_spec("delta", 24, 3));
-  REQUIRE(dynamic_cast<DeltaRuleMixer*>(plain.get()));
-  CHECK_FALSE(dynamic_cast<DeltaRuleMixer*>(plain.get())->gated());
+  CHECK_FALSE(delta_gated(*plain));
   const auto params = plain->params();
   REQUIRE(params.size() == 5);
   CHECK(params[3]->name == "delta.b_proj.weight");
@@ -389,11 +389,7 @@ TEST_CASE("delta mixer has q, k, v, b, o projections, and a, A_log, dt_bias when
 
 TEST_CASE("delta mixer is deterministic, accumulates gradients and checks its inputs", "[delta][mixer]") {
   for (bool gated : {false, true}) {
-    check_thread_count_independence(make_spec("delta", 24, 3, {{"gated", gated}, {"chunk_size", 16}}), 4, 67, 601);
-    check_backward_accumulates(make_spec("delta", 12, 3, {{"gated", gated}, {"chunk_size", 4}}), 2, 9, 602);
-    check_initialisation_is_seeded(make_spec("delta", 12, 3, {{"gated", gated}}));
-    check_rejects_bad_inputs(make_spec("delta", 12, 3, {{"gated", gated}}));
-    check_rejects_bad_specs(make_spec("delta", 12, 3, {{"gated", gated}}));
+    check_chunked_mixer_conformance("delta", {{"gated", gated}});
   }
 }
 

@@ -14,10 +14,6 @@
 #include <memory>
 #include <string>
 
-#include "mixers/gla/gla.h"
-#include "mixers/gla/log_sigmoid_decay.h"
-#include "models/head_state_cache.h"
-#include "models/linear_layer.h"
 #include "models/mixer.h"
 #include "models/mixer_params.h"
 
@@ -27,55 +23,10 @@ enum class GlaDecay { channel, scalar, fixed };
 GlaDecay parse_gla_decay(const std::string& name);  // std::invalid_argument listing the known ones
 const MixerParamTable& gla_params();
 
-// state [batch, n_heads, head_dim, head_dim] = sum_s (product of later decays) k_s v_s^T.
-class GlaMixer : public Mixer {
- public:
-  // Throws std::invalid_argument on unknown params or decay modes, or on bad sizes.
-  explicit GlaMixer(const MixerSpec& spec);
-
-  void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
-  void backward(const Tensor& dy, Tensor& dx) override;
-  std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
-  void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  std::string unsupported(int64_t batch, int64_t seq_len) const override;
-
-  GlaDecay decay() const { return decay_; }
-
- private:
-  // The gate's intermediate tensors; forward keeps one set for backward, step() uses its own.
-  struct DecayBuffers {
-    Tensor low, logits, log_decay;
-  };
-  struct OutputBuffers {
-    Tensor normed, mean, rstd, gate, gated;
-  };
-
-  GlaShape shape_for(int64_t batch, int64_t seq_len) const;
-  // log decay [..., heads * decay_width] of x [..., d_model]; `training` keeps what backward needs.
-  void decay_fwd(const Tensor& x, DecayBuffers& buf, bool training);
-  // attn [..., d_model] -> y: the per-head norm, the output gate and the output projection.
-  void output_fwd(const Tensor& x, const Tensor& attn, Tensor& y, OutputBuffers& buf, bool training);
-  // dy -> gradient wrt the kernel's output (d_attn_); the gate's input gradient goes to d_gate_.
-  const Tensor& output_bwd(const Tensor& dy);
-  void add_decay_input_grad(Tensor& dx);
-
-  const GlaKernels& kernels_;
-  const LogSigmoidDecayKernels& decay_kernels_;
-  GlaDecay decay_ = GlaDecay::channel;
-  bool normalize_ = true, output_gate_ = true;
-  float tau_ = 16.0f;
-  GlaOptions options_;
-  LinearLayer wq_, wk_, wv_, wo_, w_gate_;
-  LinearLayer w_decay_down_, w_decay_up_;                   // channel: both (low rank); scalar: w_decay_up_ only
-  Tensor norm_gain_, norm_bias_, norm_dgain_, norm_dbias_;  // LayerNorm without affine: fixed 1 and 0
-  // Saved by forward for backward.
-  Tensor q_, k_, v_, chunk_states_, attn_;
-  DecayBuffers train_decay_, step_decay_;
-  OutputBuffers train_out_, step_out_;
-  int64_t batch_ = 0, seq_len_ = 0;
-  // Backward and decode workspaces.
-  Tensor d_out_, d_normed_, d_attn_, d_gate_, dq_, dk_, dv_, d_log_decay_, d_logits_, d_low_, dx_part_;
-  Tensor q_t_, k_t_, v_t_, attn_t_;
-};
+// The "gla" backend of the mixer registry (models/mixer_registry.cpp). Throws std::invalid_argument on
+// unknown params or decay modes, or on bad sizes.
+std::unique_ptr<Mixer> make_gla_mixer(const MixerSpec& spec);
+// The decay mode of a mixer make_gla_mixer built; std::invalid_argument for any other mixer.
+GlaDecay gla_decay(const Mixer& mixer);
 
 }  // namespace seqbench

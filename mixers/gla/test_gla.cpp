@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "mixers/chunked_mixer_checks.h"
 #include "mixers/gla/gla.h"
 #include "mixers/gla/gla_mixer.h"
 #include "mixers/gla/log_sigmoid_decay.h"
@@ -365,9 +366,7 @@ TEST_CASE("gla mixer state is n_heads * head_dim^2 floats at every length", "[gl
 TEST_CASE("gla mixer defaults to per-channel decay with a rank-16 gate and has no gate params when fixed",
           "[gla][mixer]") {
   auto mixer = make_mixer(make_spec("gla", 24, 3));
-  auto* gla = dynamic_cast<GlaMixer*>(mixer.get());
-  REQUIRE(gla);
-  CHECK(gla->decay() == GlaDecay::channel);
+  CHECK(gla_decay(*mixer) == GlaDecay::channel);
   const auto params = mixer->params();  // q, k, v, o, output gate, gate down, gate up (+ bias)
   REQUIRE(params.size() == 8);
   CHECK(params[5]->value.shape() == Shape{16, 24});
@@ -382,11 +381,7 @@ TEST_CASE("gla mixer defaults to per-channel decay with a rank-16 gate and has n
 
 TEST_CASE("gla mixer is deterministic, accumulates gradients and checks its inputs", "[gla][mixer]") {
   for (const char* decay : {"channel", "scalar", "fixed"}) {
-    check_thread_count_independence(make_spec("gla", 24, 3, {{"decay", decay}, {"chunk_size", 16}}), 4, 67, 601);
-    check_backward_accumulates(make_spec("gla", 12, 3, {{"decay", decay}, {"chunk_size", 4}}), 2, 9, 602);
-    check_initialisation_is_seeded(make_spec("gla", 12, 3, {{"decay", decay}}));
-    check_rejects_bad_inputs(make_spec("gla", 12, 3, {{"decay", decay}}));
-    check_rejects_bad_specs(make_spec("gla", 12, 3, {{"decay", decay}}));
+    check_chunked_mixer_conformance("gla", {{"decay", decay}});
   }
 }
 

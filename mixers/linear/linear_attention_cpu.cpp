@@ -29,9 +29,12 @@ HeadSlice head_slice(const float* phi_q, const float* phi_k, const float* v, int
   return {phi_q + fo, phi_k + fo, v + vo, s.seq_len, s.feature_dim, s.head_dim, fs, vs};
 }
 
-void check_options(const LinearAttentionOptions& o) {
+// The chunk length forward and backward work in: chunk_size (std::invalid_argument when < 1), at
+// most the sequence.
+int64_t chunk_length(const LinearAttentionShape& s, const LinearAttentionOptions& o) {
   if (o.chunk_size < 1)
     throw std::invalid_argument("linear attention chunk_size must be >= 1, got " + std::to_string(o.chunk_size));
+  return std::max<int64_t>(1, std::min(o.chunk_size, s.seq_len));
 }
 
 bool worth_parallel(const LinearAttentionShape& s, int64_t chunk) {
@@ -203,11 +206,10 @@ void backward_keys_values(const HeadSlice& x, const float* out, const float* den
 void linear_attention_fwd_cpu(const float* phi_q, const float* phi_k, const float* v, float* out,
                               float* denominator, float* final_kv_state, float* final_k_state,
                               const LinearAttentionShape& s, const LinearAttentionOptions& o) {
-  check_options(o);
+  const int64_t chunk = chunk_length(s, o);
   if (o.normalize && !denominator)
     throw std::invalid_argument("linear_attention_fwd_cpu: normalize needs a denominator buffer");
   const int64_t pairs = s.batch * s.heads, f = s.feature_dim, dh = s.head_dim;
-  const int64_t chunk = std::max<int64_t>(1, std::min(o.chunk_size, s.seq_len));
 #pragma omp parallel if (worth_parallel(s, o.chunk_size))
   {
     std::vector<float> scratch(static_cast<size_t>(f * dh + f + f * chunk + chunk));
@@ -228,11 +230,10 @@ void linear_attention_bwd_cpu(const float* phi_q, const float* phi_k, const floa
                               const float* denominator, const float* dout, float* dphi_q,
                               float* dphi_k, float* dv, const LinearAttentionShape& s,
                               const LinearAttentionOptions& o) {
-  check_options(o);
+  const int64_t chunk = chunk_length(s, o);
   if (o.normalize && !denominator)
     throw std::invalid_argument("linear_attention_bwd_cpu: normalize needs the forward's denominator");
   const int64_t pairs = s.batch * s.heads, f = s.feature_dim, dh = s.head_dim;
-  const int64_t chunk = std::max<int64_t>(1, std::min(o.chunk_size, s.seq_len));
 #pragma omp parallel if (worth_parallel(s, o.chunk_size))
   {
     const int64_t widest = std::max(f, dh);

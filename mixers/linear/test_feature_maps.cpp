@@ -233,10 +233,8 @@ TEST_CASE("linear mixer state with taylor features is (f * head_dim + f) * n_hea
   const MixerSpec based = make_spec("linear", 64, 2, {{"feature_map", "taylor"}, {"feature_dim", 16}});
   check_state_bytes_growth(based, StateGrowth::constant);
   auto mixer = make_mixer(based);
-  auto* linear = dynamic_cast<LinearAttentionMixer*>(mixer.get());
-  REQUIRE(linear);
-  CHECK(linear->feature_map() == FeatureMap::taylor);
-  CHECK(linear->feature_width() == 1 + 16 + 256);
+  CHECK(linear_feature_map(*mixer) == FeatureMap::taylor);
+  CHECK(linear_feature_width(*mixer) == 1 + 16 + 256);
   CHECK(mixer->state_bytes(4096) == (273u * 32 + 273) * 2 * 4);
   CHECK(make_mixer(make_spec("linear", 64, 2, {{"feature_map", "relu"}}))->state_bytes(64) == (32u * 32 + 32) * 2 * 4);
   // q and k are projected to feature_dim per head before the map widens them.

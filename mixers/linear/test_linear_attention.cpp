@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "mixers/chunked_mixer_checks.h"
 #include "mixers/linear/feature_maps.h"
 #include "mixers/linear/linear_attention.h"
 #include "mixers/linear/linear_attention_mixer.h"
@@ -269,10 +270,8 @@ TEST_CASE("linear mixer state is (f * head_dim + f) * n_heads floats at every le
 
 TEST_CASE("linear mixer defaults to elu + 1 with the head width as feature width", "[linear][mixer]") {
   auto mixer = make_mixer(make_spec("linear", 24, 3));
-  auto* linear = dynamic_cast<LinearAttentionMixer*>(mixer.get());
-  REQUIRE(linear);
-  CHECK(linear->feature_map() == FeatureMap::elu_plus_one);
-  CHECK(linear->feature_width() == 8);
+  CHECK(linear_feature_map(*mixer) == FeatureMap::elu_plus_one);
+  CHECK(linear_feature_width(*mixer) == 8);
   // q and k are projected to feature_dim per head, v and the output keep d_model.
   auto narrow = make_mixer(make_spec("linear", 24, 3, {{"feature_dim", 2}}));
   const auto params = narrow->params();
@@ -284,11 +283,7 @@ TEST_CASE("linear mixer defaults to elu + 1 with the head width as feature width
 }
 
 TEST_CASE("linear mixer is deterministic, accumulates gradients and checks its inputs", "[linear][mixer]") {
-  check_thread_count_independence(make_spec("linear", 24, 3, {{"chunk_size", 16}}), 4, 67, 601);
-  check_backward_accumulates(make_spec("linear", 12, 3, {{"chunk_size", 4}}), 2, 9, 602);
-  check_initialisation_is_seeded(make_spec("linear", 12, 3));
-  check_rejects_bad_inputs(make_spec("linear", 12, 3));
-  check_rejects_bad_specs(make_spec("linear", 12, 3));
+  check_chunked_mixer_conformance("linear");
 }
 
 TEST_CASE("linear mixer rejects unknown feature maps and malformed params by name", "[linear][mixer]") {

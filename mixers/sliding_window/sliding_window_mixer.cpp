@@ -51,6 +51,8 @@ SpanTable SinkWindowPattern::decode_spans(const Tensor&, const MaskedAttentionCa
 }
 
 
-SlidingWindowMixer::SlidingWindowMixer(const MixerSpec& spec) : MaskedAttentionMixer(spec, window_pattern(spec)) {}
+std::unique_ptr<Mixer> make_sliding_window_mixer(const MixerSpec& spec) {
+  return make_masked_attention_mixer(spec, window_pattern(spec));
+}
 
 }  // namespace seqbench

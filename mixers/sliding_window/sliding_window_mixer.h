@@ -33,10 +33,8 @@ class SinkWindowPattern : public AttentionKeyPattern {
 // Registered as "sliding_window"; params: sliding_window_params() (window, default 16, >= 1).
 const MixerParamTable& sliding_window_params();
 
-class SlidingWindowMixer : public MaskedAttentionMixer {
- public:
-  // Throws std::invalid_argument on an unknown param, a window < 1, or a bad d_model / n_heads.
-  explicit SlidingWindowMixer(const MixerSpec& spec);
-};
+// The "sliding_window" backend of the mixer registry (models/mixer_registry.cpp). Throws
+// std::invalid_argument on an unknown param, a window < 1, or a bad d_model / n_heads.
+std::unique_ptr<Mixer> make_sliding_window_mixer(const MixerSpec& spec);
 
 }  // namespace seqbench

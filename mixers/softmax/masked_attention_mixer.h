@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "mixers/softmax/attention_projections.h"
 #include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/span_buffer.h"
 #include "models/mixer.h"
@@ -57,36 +56,10 @@ class AttentionKeyPattern {
   virtual std::string unsupported(const AttentionShape& shape, Device device) const { return {}; }
 };
 
-
-class MaskedAttentionMixer : public Mixer {
- public:
-  void forward(const Tensor& x, Tensor& y, MixerCache* cache) override;
-  void backward(const Tensor& dy, Tensor& dx) override;
-  std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
-  void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
-  std::string unsupported(int64_t batch, int64_t seq_len) const override;
-
- protected:
-  // The softmax mixer's projections (AttentionProjections), so the same spec.seed gives the same
-  // weights (a window covering the whole sequence is then exactly the softmax mixer).
-  // Throws std::invalid_argument on a bad d_model / n_heads.
-  MaskedAttentionMixer(const MixerSpec& spec, std::unique_ptr<AttentionKeyPattern> pattern);
-
- private:
-  AttentionShape shape(int64_t batch, int64_t rows) const;
-  std::string name() const { return "mixer '" + spec_.kind + "': "; }
-
-  const MaskedAttentionKernels& kernels_;
-  std::unique_ptr<AttentionKeyPattern> pattern_;
-  AttentionProjections proj_;
-  // Saved by forward for backward: projections, key spans, attention output, per-row log-sum-exp.
-  Tensor q_, k_, v_, attn_, lse_;
-  SpanBuffer spans_;
-  SpanTable keys_;
-  int64_t batch_ = 0, seq_len_ = 0;
-  Tensor d_attn_, dq_, dk_, dv_;     // backward workspaces
-  Tensor q_t_, k_t_, v_t_, attn_t_;  // decode workspaces
-  SpanBuffer decode_spans_;
-};
+// Softmax attention over the keys `pattern` selects, with the softmax mixer's projections
+// (AttentionProjections), so the same spec.seed gives the same weights (a window covering the whole
+// sequence is then exactly the softmax mixer): the sliding-window and sparse backends.
+// Throws std::invalid_argument on a bad d_model / n_heads.
+std::unique_ptr<Mixer> make_masked_attention_mixer(const MixerSpec& spec, std::unique_ptr<AttentionKeyPattern> pattern);
 
 }  // namespace seqbench

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "mixers/mixer_backend.h"
 #include "mixers/softmax/managed_kv_cache.h"
 #include "mixers/softmax/softmax_attention.h"
 #include "models/mixer_params.h"
@@ -10,15 +11,6 @@
 #include "ops/row_ops.h"
 
 namespace seqbench {
-namespace {
-
-const MixerSpec& checked(const MixerSpec& spec) {
-  validate_mixer_shape(spec);
-  check_mixer_params(spec, softmax_params());
-  return spec;
-}
-
-}  // namespace
 
 const MixerParamTable& softmax_params() {
   static const MixerParamTable none;
@@ -26,7 +18,9 @@ const MixerParamTable& softmax_params() {
 }
 
 SoftmaxAttentionMixer::SoftmaxAttentionMixer(const MixerSpec& spec)
-    : Mixer(checked(spec)), kernels_(kernels_for<SoftmaxAttentionKernels>(spec.device)), proj_(spec) {
+    : Mixer(checked_spec(spec, softmax_params())),
+      kernels_(kernels_for<SoftmaxAttentionKernels>(spec.device)),
+      proj_(spec) {
   add_params(proj_.params());
   set_state_size({0, 2 * int64_t{spec.d_model}});  // a key and a value per token, every token
 }

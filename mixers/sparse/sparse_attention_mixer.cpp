@@ -114,6 +114,8 @@ std::unique_ptr<AttentionKeyPattern> sparse_pattern(const MixerSpec& spec) {
 
 }  // namespace
 
-SparseAttentionMixer::SparseAttentionMixer(const MixerSpec& spec) : MaskedAttentionMixer(spec, sparse_pattern(spec)) {}
+std::unique_ptr<Mixer> make_sparse_mixer(const MixerSpec& spec) {
+  return make_masked_attention_mixer(spec, sparse_pattern(spec));
+}
 
 }  // namespace seqbench

@@ -19,11 +19,9 @@ namespace seqbench {
 // block_size, top_k (block_topk).
 const MixerParamTable& sparse_params();
 
-class SparseAttentionMixer : public MaskedAttentionMixer {
- public:
-  // Throws std::invalid_argument on an unknown pattern or param, a param of the other pattern,
-  // sinks < 0, window < 1, block_size < 1, top_k < 0, or a bad d_model / n_heads.
-  explicit SparseAttentionMixer(const MixerSpec& spec);
-};
+// The "sparse" backend of the mixer registry (models/mixer_registry.cpp). Throws
+// std::invalid_argument on an unknown pattern or param, a param of the other pattern, sinks < 0,
+// window < 1, block_size < 1, top_k < 0, or a bad d_model / n_heads.
+std::unique_ptr<Mixer> make_sparse_mixer(const MixerSpec& spec);
 
 }  // namespace seqbench

@@ -30,6 +30,18 @@ struct Qkv {
   float at(const Tensor& x, int64_t b, int64_t t, int64_t h, int64_t d) const {
     return x[((b * x.dim(1) + t) * H + h) * Dh + d];
   }
+  // q_t . k_j of (b, h), in double.
+  double qk(int64_t b, int64_t h, int64_t t, int64_t j) const {
+    double dot = 0;
+    for (int64_t e = 0; e < Dh; ++e) dot += double(at(q, b, t, h, e)) * at(k, b, j, h, e);
+    return dot;
+  }
+  // Prefills `cache` with tokens [0, L) and returns the prefill's attention output.
+  Tensor prefill(PolicyKVCache& cache, int64_t L) const {
+    Tensor out;
+    cache.attend_prefill(time_range(q, 0, L), time_range(k, 0, L), time_range(v, 0, L), out);
+    return out;
+  }
 };
 
 std::unique_ptr<PolicyKVCache> make_cache(const nlohmann::json& policy, int64_t max_len, bool every_turn = false,
@@ -44,9 +56,7 @@ double reference(const Qkv& x, const Tensor& values, int64_t b, int64_t h, int64
   std::vector<double> s;
   double top = -1e300;
   for (int64_t j : keys) {
-    double dot = 0;
-    for (int64_t e = 0; e < Dh; ++e) dot += double(x.at(x.q, b, t, h, e)) * x.at(x.k, b, j, h, e);
-    s.push_back(dot / std::sqrt(double(Dh)));
+    s.push_back(x.qk(b, h, t, j) / std::sqrt(double(Dh)));
     top = std::max(top, s.back());
   }
   double z = 0, out = 0;
@@ -71,6 +81,22 @@ void check_step(PolicyKVCache& cache, const Qkv& x, int64_t t, KeysOf keys_of, c
         CHECK(out[b * D + h * Dh + d] ==
               Approx(reference(x, values ? *values : x.v, b, h, t, keys_of(b, h), d)).margin(1e-5));
       }
+}
+
+// The causal attention mass on each key j < L of (b, h), summed over the queries [first, L), in double
+// (scale 1/2 = Dh^-1/2): what SnapKV (over its observation window) and H2O (over every query) rank by.
+std::vector<float> attention_mass(const Qkv& x, int64_t b, int64_t h, int64_t first, int64_t L) {
+  std::vector<float> mass(L, 0.0f);
+  for (int64_t t = first; t < L; ++t) {
+    std::vector<double> s;
+    double z = 0;
+    for (int64_t j = 0; j <= t; ++j) {
+      s.push_back(std::exp(x.qk(b, h, t, j) / 2.0));
+      z += s.back();
+    }
+    for (int64_t j = 0; j <= t; ++j) mass[j] += static_cast<float>(s[j] / z);
+  }
+  return mass;
 }
 
 std::set<int64_t> range(int64_t begin, int64_t end) {
@@ -105,8 +131,7 @@ TEST_CASE("a dense policy cache decodes bit for bit as the softmax mixer's own c
 TEST_CASE("StreamingLLM's cache attends over its sinks, its window and what came after", "[kv_policies]") {
   const Qkv x(12, 21);
   auto cache = make_cache({{"name", "streaming_llm"}, {"budget", 4}, {"sinks", 1}}, 12);
-  Tensor out;
-  cache->attend_prefill(time_range(x.q, 0, 8), time_range(x.k, 0, 8), time_range(x.v, 0, 8), out);
+  Tensor out = x.prefill(*cache, 8);
   CHECK(cache->kept_tokens() == 8);  // the prefill itself attends over everything; compress() evicts
   cache->compress();
   CHECK(cache->kept_tokens() == 4);
@@ -121,8 +146,7 @@ TEST_CASE("StreamingLLM's cache attends over its sinks, its window and what came
 TEST_CASE("an every-turn cache compresses again after each turn's new tokens", "[kv_policies]") {
   const Qkv x(12, 22);
   auto cache = make_cache({{"name", "streaming_llm"}, {"budget", 4}, {"sinks", 1}}, 12, true);
-  Tensor out;
-  cache->attend_prefill(time_range(x.q, 0, 6), time_range(x.k, 0, 6), time_range(x.v, 0, 6), out);
+  Tensor out = x.prefill(*cache, 6);
   cache->compress();
   cache->begin_turn_prefill(3);
   for (int64_t t = 6; t < 9; ++t) cache->attend_step(time_slice(x.q, t), time_slice(x.k, t), time_slice(x.v, t), out);
@@ -135,26 +159,13 @@ TEST_CASE("SnapKV's cache keeps per head the prefix tokens its observation windo
   const Qkv x(16, 23);
   const int64_t L = 12, window = 3, budget = 7;
   auto cache = make_cache({{"name", "snapkv"}, {"budget", budget}, {"window", window}, {"kernel", 1}}, 16);
-  Tensor out;
-  cache->attend_prefill(time_range(x.q, 0, L), time_range(x.k, 0, L), time_range(x.v, 0, L), out);
+  Tensor out = x.prefill(*cache, L);
   cache->compress();
   REQUIRE(cache->kept_tokens() == budget);
   std::vector<std::set<int64_t>> kept(B * H);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h) {
-      // The window's attention mass per prefix key, in double.
-      std::vector<float> mass(L, 0.0f);
-      for (int64_t t = L - window; t < L; ++t) {
-        std::vector<double> s;
-        double z = 0;
-        for (int64_t j = 0; j <= t; ++j) {
-          double dot = 0;
-          for (int64_t e = 0; e < Dh; ++e) dot += double(x.at(x.q, b, t, h, e)) * x.at(x.k, b, j, h, e);
-          s.push_back(std::exp(dot / 2.0));
-          z += s.back();
-        }
-        for (int64_t j = 0; j <= t; ++j) mass[j] += static_cast<float>(s[j] / z);
-      }
+      const std::vector<float> mass = attention_mass(x, b, h, L - window, L);
       for (int32_t slot : snapkv_keep(L, mass.data(), budget, window, 1, Pooling::avg)) kept[b * H + h].insert(slot);
     }
   for (int64_t b = 0; b < B; ++b) {
@@ -179,25 +190,13 @@ TEST_CASE("H2O's cache keeps the tokens with the most attention from every prefi
   const Qkv x(14, 24);
   const int64_t L = 10;
   auto cache = make_cache({{"name", "h2o"}, {"budget", 5}, {"recent", 2}}, 14);
-  Tensor out;
-  cache->attend_prefill(time_range(x.q, 0, L), time_range(x.k, 0, L), time_range(x.v, 0, L), out);
+  Tensor out = x.prefill(*cache, L);
   cache->compress();
   CHECK(cache->kept_tokens() == 5);
   std::vector<std::set<int64_t>> kept(B * H);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h) {
-      std::vector<float> mass(L, 0.0f);  // accumulated over every query of the prefill
-      for (int64_t t = 0; t < L; ++t) {
-        std::vector<double> s;
-        double z = 0;
-        for (int64_t j = 0; j <= t; ++j) {
-          double dot = 0;
-          for (int64_t e = 0; e < Dh; ++e) dot += double(x.at(x.q, b, t, h, e)) * x.at(x.k, b, j, h, e);
-          s.push_back(std::exp(dot / 2.0));
-          z += s.back();
-        }
-        for (int64_t j = 0; j <= t; ++j) mass[j] += static_cast<float>(s[j] / z);
-      }
+      const std::vector<float> mass = attention_mass(x, b, h, 0, L);
       for (int32_t slot : h2o_keep(L, mass.data(), 5, 2)) kept[b * H + h].insert(slot);
     }
   check_step(*cache, x, L, [&](int64_t b, int64_t h) {
@@ -212,8 +211,7 @@ TEST_CASE("Quest's decoding query reads only the pages with the highest key boun
   const Qkv x(24, 25);
   const int64_t L = 20, page = 4;
   auto cache = make_cache({{"name", "quest"}, {"budget", 8}, {"page_size", page}}, 24);
-  Tensor out;
-  cache->attend_prefill(time_range(x.q, 0, L), time_range(x.k, 0, L), time_range(x.v, 0, L), out);
+  Tensor out = x.prefill(*cache, L);
   cache->compress();  // keeps everything
   CHECK(cache->kept_tokens() == L);
   CHECK(cache->bytes_per_sequence() == L * 2 * D * 4 + 5 * 2 * D * 4);  // plus each page's min and max
@@ -240,11 +238,10 @@ TEST_CASE("KIVI's cache attends over keys quantised per channel and values per t
   const Qkv x(24, 26);
   const int64_t L = 20, R = 8;
   auto cache = make_cache({{"name", "kivi"}, {"bits", 2}, {"residual", R}}, 24);
-  Tensor out, dense_out;
-  cache->attend_prefill(time_range(x.q, 0, L), time_range(x.k, 0, L), time_range(x.v, 0, L), out);
+  const Tensor out = x.prefill(*cache, L);
   auto dense = make_cache("dense", 24);
-  dense->attend_prefill(time_range(x.q, 0, L), time_range(x.k, 0, L), time_range(x.v, 0, L), dense_out);
-  CHECK(bit_identical(out, dense_out));  // the prefill attends in full precision; the cache is quantised after
+  // The prefill attends in full precision; the cache is quantised after.
+  CHECK(bit_identical(out, x.prefill(*dense, L)));
   // Expected cache after token L: keys [0, 16) by channel in groups of 8, values [0, 13) by token.
   Qkv quantised = x;
   for (int64_t b = 0; b < B; ++b)
@@ -266,8 +263,7 @@ TEST_CASE("A-shape prefills with sinks and a local window and decodes densely", 
   const Qkv x(16, 27);
   const int64_t L = 10;
   auto cache = make_cache({{"name", "a_shape"}, {"budget", 4}, {"sinks", 1}}, 16);
-  Tensor out;
-  cache->attend_prefill(time_range(x.q, 0, L), time_range(x.k, 0, L), time_range(x.v, 0, L), out);
+  Tensor out = x.prefill(*cache, L);
   for (int64_t t : {2, 9})
     for (int64_t b = 0; b < B; ++b)
       for (int64_t h = 0; h < H; ++h) {
@@ -284,8 +280,8 @@ TEST_CASE("A-shape prefills with sinks and a local window and decodes densely", 
 TEST_CASE("a policy cache's snapshot continues bit for bit and leaves the original alone", "[kv_policies]") {
   const Qkv x(16, 28);
   auto cache = make_cache({{"name", "snapkv"}, {"budget", 6}, {"window", 2}}, 16, true);
-  Tensor out, a, b;
-  cache->attend_prefill(time_range(x.q, 0, 9), time_range(x.k, 0, 9), time_range(x.v, 0, 9), out);
+  x.prefill(*cache, 9);
+  Tensor a, b;
   cache->compress();
   auto snapshot = cache->clone();
   auto& copy = dynamic_cast<PolicyKVCache&>(*snapshot);
