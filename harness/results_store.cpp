@@ -17,17 +17,6 @@
 namespace seqbench {
 namespace {
 
-// Runs body, turning SQLite failures into StoreErrors about path. StoreError and
-// std::invalid_argument (caller mistakes) pass through unchanged.
-template <class Body>
-auto guarded(const std::string& path, Body&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const SqliteFailure& failure) {
-    throw store_error_for(path, failure);
-  }
-}
-
 std::string utc_now_iso8601() {
   std::time_t now = std::time(nullptr);
   std::tm utc{};
@@ -150,19 +139,11 @@ int64_t ResultsStore::begin_run(const RunInfo& info) {
         "cuda_version, clocks, environment_json, seed, suite, cells_planned) "
         "VALUES(?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     // The host and pid are what lets a later open recognise this run as abandoned if we die.
-    insert.bind(1, info.started_at.empty() ? utc_now_iso8601() : info.started_at)
-        .bind(2, info.git_sha)
-        .bind(3, info.command_line)
-        .bind(4, info.host.empty() ? this_host() : info.host)
-        .bind(5, static_cast<int64_t>(getpid()))
-        .bind(6, info.device)
-        .bind(7, info.driver)
-        .bind(8, info.cuda_version)
-        .bind(9, info.clocks)
-        .bind(10, info.environment_json)
-        .bind(11, static_cast<int64_t>(info.seed))
-        .bind(12, info.suite)
-        .bind(13, info.cells_planned)
+    insert
+        .bind_all(info.started_at.empty() ? utc_now_iso8601() : info.started_at, info.git_sha, info.command_line,
+                  info.host.empty() ? this_host() : info.host, static_cast<int64_t>(getpid()), info.device, info.driver,
+                  info.cuda_version, info.clocks, info.environment_json, static_cast<int64_t>(info.seed), info.suite,
+                  info.cells_planned)
         .run();
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   });
@@ -186,16 +167,9 @@ int64_t ResultsStore::add_cell(int64_t run_id, const CellRecord& cell,
         db_,
         "INSERT INTO cells(run_id, backend, task, params_json, seq_len, d_model, layers, "
         "state_bytes, status, error) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    insert_cell.bind(1, run_id)
-        .bind(2, cell.backend)
-        .bind(3, cell.task)
-        .bind(4, cell.params_json)
-        .bind(5, cell.seq_len)
-        .bind(6, cell.d_model)
-        .bind(7, cell.layers)
-        .bind(8, cell.state_bytes)
-        .bind(9, cell.status)
-        .bind(10, cell.error)
+    insert_cell
+        .bind_all(run_id, cell.backend, cell.task, cell.params_json, cell.seq_len, cell.d_model, cell.layers,
+                  cell.state_bytes, cell.status, cell.error)
         .run();
     int64_t cell_id = static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 
@@ -204,16 +178,9 @@ int64_t ResultsStore::add_cell(int64_t run_id, const CellRecord& cell,
         "INSERT INTO metrics(cell_id, name, value, unit, n, min, max, stddev, samples_json, turn) "
         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (const Metric& metric : metrics) {
-      insert_metric.bind(1, cell_id)
-          .bind(2, metric.name)
-          .bind(3, metric.value)
-          .bind(4, metric.unit)
-          .bind(5, metric.n)
-          .bind(6, metric.min)
-          .bind(7, metric.max)
-          .bind(8, metric.stddev)
-          .bind(9, samples_to_json(metric.samples))
-          .bind(10, metric.turn)
+      insert_metric
+          .bind_all(cell_id, metric.name, metric.value, metric.unit, metric.n, metric.min, metric.max, metric.stddev,
+                    samples_to_json(metric.samples), metric.turn)
           .run();
       insert_metric.reset();
     }
@@ -229,7 +196,7 @@ void ResultsStore::finish_run(int64_t run_id, RunStatus status) {
         "finish_run needs a final status (ok, failed or partial), got running");
   guarded(path_, [&] {
     SqliteStatement update(db_, "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?");
-    update.bind(1, run_status_name(status)).bind(2, utc_now_iso8601()).bind(3, run_id).run();
+    update.bind_all(run_status_name(status), utc_now_iso8601(), run_id).run();
     if (sqlite3_changes(db_) == 0)
       throw StoreError("results store " + path_ + " has no run " + std::to_string(run_id) +
                        " to finish");

@@ -50,6 +50,13 @@ class SqliteStatement {
                                           static_cast<int>(value.size()), SQLITE_TRANSIENT));
   }
   SqliteStatement& bind_null(int index) { return checked_bind(sqlite3_bind_null(stmt_, index)); }
+  // Binds values to parameters 1, 2, ... in order: an INSERT's row reads as its column list.
+  template <class... Values>
+  SqliteStatement& bind_all(const Values&... values) {
+    int index = 0;
+    (bind(++index, values), ...);
+    return *this;
+  }
 
   // Returns true while a row is available; false once the statement is done.
   bool step() {
