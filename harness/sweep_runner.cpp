@@ -76,11 +76,7 @@ RunInfo sweep_run_info(const Sweep& sweep, const RunOptions& options) {
 
 CellOutcome failed_cell_outcome(const CellSpec& cell, const std::string& error) {
   CellOutcome outcome;
-  outcome.record.backend = cell.backend;
-  outcome.record.task = cell.task;
-  outcome.record.params_json = cell.to_json().dump();
-  outcome.record.d_model = cell.d_model;
-  outcome.record.layers = cell.n_layers;
+  outcome.record = cell_record(cell, cell.to_json(), 0);  // seq_len 0: the task was never built
   outcome.record.status = "failed";
   outcome.record.error = error;
   return outcome;
