@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "harness/metric_samples_json.h"
+#include "harness/enum_names.h"
 #include "harness/results_store_open.h"
 #include "harness/results_store_schema.h"
 #include "harness/sqlite_statement.h"
@@ -82,27 +83,19 @@ std::vector<RunRow> query_runs(sqlite3* db, const std::string& path, int schema_
 
 }  // namespace
 
+constexpr EnumName<RunStatus> kRunStatusNames[] = {{RunStatus::running, "running"},
+                                                   {RunStatus::ok, "ok"},
+                                                   {RunStatus::failed, "failed"},
+                                                   {RunStatus::partial, "partial"}};
+
 std::string run_status_name(RunStatus status) {
-  switch (status) {
-    case RunStatus::running:
-      return "running";
-    case RunStatus::ok:
-      return "ok";
-    case RunStatus::failed:
-      return "failed";
-    case RunStatus::partial:
-      return "partial";
-  }
-  throw std::invalid_argument("unknown RunStatus value " +
-                              std::to_string(static_cast<int>(status)));
+  if (const char* name = name_in(kRunStatusNames, status)) return name;
+  throw std::invalid_argument("unknown RunStatus value " + std::to_string(static_cast<int>(status)));
 }
 
 RunStatus parse_run_status(const std::string& name) {
-  for (RunStatus status :
-       {RunStatus::running, RunStatus::ok, RunStatus::failed, RunStatus::partial})
-    if (run_status_name(status) == name) return status;
-  throw std::invalid_argument("unknown run status '" + name +
-                              "'; expected running, ok, failed or partial");
+  if (const std::optional<RunStatus> status = value_named(kRunStatusNames, name)) return *status;
+  throw std::invalid_argument("unknown run status '" + name + "'; expected " + names_listed(kRunStatusNames));
 }
 
 ResultsStore::ResultsStore(const std::string& path, int busy_timeout_ms)
