@@ -19,9 +19,9 @@ struct CompareFlags {
 
 CommandHandler register_compare_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<CompareFlags>();
-  subcommand = app.add_subcommand(
-      "compare", "Compare two runs metric by metric: values, ratio, and whether the difference is beyond noise");
-  subcommand->footer("Example:\n  seqbench compare base.db new.db:2 --only prefill_ms --threshold 3%");
+  subcommand = add_command(
+      app, "compare", "Compare two runs metric by metric: values, ratio, and whether the difference is beyond noise",
+      "Example:\n  seqbench compare base.db new.db:2 --only prefill_ms --threshold 3%");
   subcommand->add_option("baseline", f->baseline, "Run A: RUN or latest (in --db), FILE.db (its latest run) or FILE.db:RUN")
       ->required();
   subcommand->add_option("candidate", f->candidate, "Run B, the same forms")->required();

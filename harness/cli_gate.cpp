@@ -22,9 +22,11 @@ struct GateFlags {
 
 CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<GateFlags>();
-  subcommand = app.add_subcommand(
-      "gate", "Fail (exit 1) when a candidate run regresses against a baseline beyond the allowed change and noise");
-  subcommand->footer("Example:\n  seqbench gate --baseline base.db --candidate new.db --max-regression 5% --summary gate.md --junit gate.xml");
+  subcommand = add_command(
+      app, "gate",
+      "Fail (exit 1) when a candidate run regresses against a baseline beyond the allowed change and noise",
+      "Example:\n  seqbench gate --baseline base.db --candidate new.db --max-regression 5% "
+      "--summary gate.md --junit gate.xml");
   subcommand->add_option("--baseline", f->baseline, "Baseline run: RUN or latest (in --db), FILE.db or FILE.db:RUN")
       ->required();
   subcommand->add_option("--candidate", f->candidate, "Candidate run, the same forms")->required();

@@ -19,8 +19,9 @@ struct ReportFlags {
 
 CommandHandler register_report_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<ReportFlags>();
-  subcommand = app.add_subcommand("report", "Print the leaderboard of a run (default: the latest)");
-  subcommand->footer("Examples:\n  seqbench report --db results.db --run latest\n  seqbench report --db results.db --run 3 --format html -o run3.html");
+  subcommand = add_command(app, "report", "Print the leaderboard of a run (default: the latest)",
+                           "Examples:\n  seqbench report --db results.db --run latest\n"
+                           "  seqbench report --db results.db --run 3 --format html -o run3.html");
   subcommand->add_option("--db", f->db, "SQLite results file")->capture_default_str();
   subcommand->add_option("--run", f->run, "Run: RUN or latest (in --db), FILE.db (its latest run) or FILE.db:RUN")
       ->capture_default_str();
