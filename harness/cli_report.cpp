@@ -2,6 +2,7 @@
 
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
+#include "harness/cli_run_comparison.h"
 #include "harness/output_file.h"
 #include "reports/leaderboard.h"
 #include "reports/run_matching.h"
@@ -28,7 +29,7 @@ CommandHandler register_report_command(CLI::App& app, CLI::App*& subcommand) {
   subcommand->add_option("--format", f->format, "md, csv, json or html (one self-contained page with plots)")
       ->capture_default_str()
       ->check(CLI::IsMember({"md", "markdown", "csv", "json", "html"}));
-  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout (never over a results store)");
+  add_output_option(*subcommand, f->output);
   subcommand->add_flag("--force", f->force, "Overwrite an existing output file (never a SQLite file)");
   return [f](const std::string&) {
     const RunRef ref = parse_run_ref(f->run, f->db);
