@@ -225,17 +225,9 @@ std::vector<CellRow> ResultsStore::cells(int64_t run_id) const {
     std::vector<CellRow> rows;
     while (query.step()) {
       CellRow row;
-      row.id = query.column_int(0);
       row.run_id = run_id;
-      row.cell.backend = query.column_text(1);
-      row.cell.task = query.column_text(2);
-      row.cell.params_json = query.column_text(3);
-      row.cell.seq_len = query.column_int(4);
-      row.cell.d_model = query.column_int(5);
-      row.cell.layers = query.column_int(6);
-      row.cell.state_bytes = query.column_int(7);
-      row.cell.status = query.column_text(8);
-      row.cell.error = query.column_text(9);
+      query.read_all(row.id, row.cell.backend, row.cell.task, row.cell.params_json, row.cell.seq_len, row.cell.d_model,
+                     row.cell.layers, row.cell.state_bytes, row.cell.status, row.cell.error);
       rows.push_back(std::move(row));
     }
     return rows;
@@ -253,13 +245,8 @@ std::vector<MetricRow> ResultsStore::metrics(int64_t cell_id) const {
     while (query.step()) {
       MetricRow row;
       row.cell_id = cell_id;
-      row.metric.name = query.column_text(0);
-      row.metric.value = query.column_double(1);
-      row.metric.unit = query.column_text(2);
-      row.metric.n = query.column_int(3);
-      row.metric.min = query.column_double(4);
-      row.metric.max = query.column_double(5);
-      row.metric.stddev = query.column_double(6);
+      query.read_all(row.metric.name, row.metric.value, row.metric.unit, row.metric.n, row.metric.min, row.metric.max,
+                     row.metric.stddev);
       row.metric.turn = query.column_int(8);
       try {
         row.metric.samples = samples_from_json(query.column_text(7));
