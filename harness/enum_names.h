@@ -14,12 +14,12 @@ struct EnumName {
   const char* name;
 };
 
-// The name of value in table; nullptr when the table lacks it (a value cast from a bad integer).
+// The name of value in table; `fallback` when the table lacks it (a value cast from a bad integer).
 template <class Enum, size_t N>
-const char* name_in(const EnumName<Enum> (&table)[N], Enum value) {
+const char* name_in(const EnumName<Enum> (&table)[N], Enum value, const char* fallback = nullptr) {
   for (const EnumName<Enum>& entry : table)
     if (entry.value == value) return entry.name;
-  return nullptr;
+  return fallback;
 }
 
 // The value whose name is `name`, in table order; nullopt for an unknown name.

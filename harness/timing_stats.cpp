@@ -72,8 +72,7 @@ const char* stop_reason_name(StopReason reason) {
   static constexpr EnumName<StopReason> kNames[] = {{StopReason::noise_target, "noise_target"},
                                                     {StopReason::time_budget, "time_budget"},
                                                     {StopReason::max_repetitions, "max_repetitions"}};
-  const char* name = name_in(kNames, reason);
-  return name ? name : "unknown";
+  return name_in(kNames, reason, "unknown");
 }
 
 bool noise_target_met(const std::vector<double>& samples, const RepetitionPolicy& policy) {

@@ -135,8 +135,7 @@ const char* gate_verdict_name(GateVerdict verdict) {
                                                      {GateVerdict::within_noise, "noise"},
                                                      {GateVerdict::regressed, "REGRESSED"},
                                                      {GateVerdict::informational, "info"}};
-  const char* name = name_in(kNames, verdict);
-  return name ? name : "unknown";
+  return name_in(kNames, verdict, "unknown");
 }
 
 int GateResult::regressions() const {

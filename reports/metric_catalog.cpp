@@ -183,8 +183,7 @@ const char* direction_name(MetricDirection direction) {
   static constexpr EnumName<MetricDirection> kNames[] = {{MetricDirection::lower_is_better, "lower is better"},
                                                          {MetricDirection::higher_is_better, "higher is better"},
                                                          {MetricDirection::informational, "informational"}};
-  const char* name = name_in(kNames, direction);
-  return name ? name : "unknown";
+  return name_in(kNames, direction, "unknown");
 }
 
 const char* kind_name(MetricKind kind) {
@@ -192,8 +191,7 @@ const char* kind_name(MetricKind kind) {
                                                     {MetricKind::timing, "timing"},
                                                     {MetricKind::memory, "memory"},
                                                     {MetricKind::informational, "informational"}};
-  const char* name = name_in(kNames, kind);
-  return name ? name : "unknown";
+  return name_in(kNames, kind, "unknown");
 }
 
 std::string render_metric_catalog() {

@@ -42,8 +42,7 @@ constexpr EnumName<SessionMode> kSessionModeNames[] = {{SessionMode::multi_turn,
                                                         {SessionMode::one_pass, "one-pass"}};
 
 std::string session_mode_name(SessionMode mode) {
-  const char* name = name_in(kSessionModeNames, mode);
-  return name ? name : "?";
+  return name_in(kSessionModeNames, mode, "?");
 }
 
 SessionMode parse_session_mode(const std::string& name) {
