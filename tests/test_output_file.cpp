@@ -10,6 +10,7 @@
 #include "harness/results_store.h"
 #include "harness/timing_stats.h"
 #include "tests/cli_harness.h"
+#include "tests/results_store_fixtures.h"
 
 using namespace seqbench;
 using Catch::Matchers::Contains;
@@ -17,15 +18,11 @@ using Catch::Matchers::Contains;
 namespace {
 
 void write_store(const std::string& db) {
-  ResultsStore store(db);
-  RunInfo info;
-  info.suite = "stored";
-  const int64_t run = store.begin_run(info);
   CellRecord cell;
   cell.backend = "softmax";
   cell.task = "mqar";
-  store.add_cell(run, cell, {make_metric("accuracy", 0.5), make_metric("prefill_ms@len64", {1.0, 1.1, 0.9})});
-  store.finish_run(run, RunStatus::ok);
+  store_fixtures::write_one_cell_run(db, cell,
+                                     {make_metric("accuracy", 0.5), make_metric("prefill_ms@len64", {1.0, 1.1, 0.9})});
 }
 
 // Files in dir, not counting SQLite's -wal and -shm side files of a store that was read.
