@@ -213,9 +213,9 @@ void validate_needle_params(const NeedleParams& p) {
 
 TokenDataset generate_needle(const NeedleParams& p, int64_t num_examples, uint64_t seed) {
   validate_needle_params(p);
-  return generate_word_examples("needle", num_examples, p.seq_len, seed, [&](Rng& rng, int32_t* inputs, int32_t* labels) {
-    generate_example(p, rng, inputs, labels);
-  });
+  return generate_word_examples(
+      "needle", num_examples, p.seq_len, seed,
+      [&](Rng& rng, int32_t* inputs, int32_t* labels) { generate_example(p, rng, inputs, labels); });
 }
 
 }  // namespace seqbench

@@ -80,9 +80,9 @@ void validate_passkey_params(const PasskeyParams& p) {
 
 TokenDataset generate_passkey(const PasskeyParams& p, int64_t num_examples, uint64_t seed) {
   validate_passkey_params(p);
-  return generate_word_examples("passkey", num_examples, p.seq_len, seed, [&](Rng& rng, int32_t* inputs, int32_t* labels) {
-    generate_example(p, rng, inputs, labels);
-  });
+  return generate_word_examples(
+      "passkey", num_examples, p.seq_len, seed,
+      [&](Rng& rng, int32_t* inputs, int32_t* labels) { generate_example(p, rng, inputs, labels); });
 }
 
 }  // namespace seqbench

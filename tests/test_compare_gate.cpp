@@ -131,7 +131,8 @@ TEST_CASE_METHOD(ScratchStore, "the gate fails a candidate 20% slower beyond noi
   CHECK(seen);
 }
 
-TEST_CASE_METHOD(ScratchStore, "a large change that is not beyond noise, or a small significant one, does not fail the gate") {
+TEST_CASE_METHOD(ScratchStore,
+                 "a large change that is not beyond noise, or a small significant one, does not fail the gate") {
   CellPlan noisy_base, noisy_candidate;
   // Six wildly spread repetitions each: the median is 12% worse, but the samples interleave and the
   // U test (which can reach p = 0.002 at 6 vs 6) finds nothing.
@@ -152,7 +153,8 @@ TEST_CASE_METHOD(ScratchStore, "a large change that is not beyond noise, or a sm
   CHECK(row_for(result, "prefill_ms@len64").verdict == GateVerdict::pass);
 }
 
-TEST_CASE_METHOD(ScratchStore, "scores gate on an absolute drop, throughputs on a relative one, single samples on the threshold") {
+TEST_CASE_METHOD(ScratchStore,
+                 "scores gate on an absolute drop, throughputs on a relative one, single samples on the threshold") {
   auto plan = [](double accuracy, double tokens_per_s, double peak_bytes) {
     CellPlan p;
     p.metrics = {make_metric("accuracy", accuracy), make_metric("train_tokens_per_s", tokens_per_s),

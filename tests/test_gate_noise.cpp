@@ -40,7 +40,8 @@ TEST_CASE("three repetitions against three, ten times worse, fail the gate: a U 
   CHECK_THAT(render_comparison(comparison, "md"), Contains("cannot reach p < 0.05") && Contains("smallest p 0.1"));
 }
 
-TEST_CASE_METHOD(ScratchStore, "compare calls a change better or worse only beyond noise and beyond the threshold, and shows it") {
+TEST_CASE_METHOD(ScratchStore,
+                 "compare calls a change better or worse only beyond noise and beyond the threshold, and shows it") {
   // 1% slower with 20 tight repetitions each: real (p tiny) but too small to matter by default.
   const int64_t a = write_run(db, {timed_cell(10.0, 1)});
   const int64_t b = write_run(db, {timed_cell(10.1, 2)});
@@ -84,7 +85,8 @@ TEST_CASE_METHOD(ScratchStore, "a rate and the timing it is computed from are on
   CHECK(gate_runs(load(db, a), load(db, b), rate_only).regressions() == 1);
 }
 
-TEST_CASE_METHOD(ScratchStore, "a gate filter that matches nothing, or only informational metrics, is an error, not a pass") {
+TEST_CASE_METHOD(ScratchStore,
+                 "a gate filter that matches nothing, or only informational metrics, is an error, not a pass") {
   const int64_t a = write_run(db, {timed_cell(10.0, 1)}), b = write_run(db, {timed_cell(10.0, 2)});
   GateOptions typo;
   typo.only = {"prefil_ms"};

@@ -87,7 +87,9 @@ TEST_CASE_METHOD(StoredRuns, "the Markdown leaderboard of a profile-only run sho
   CHECK(r.output.find("decode_ms_per_token") < r.output.find("train_step_ms"));
 }
 
-TEST_CASE_METHOD(StoredRuns, "the Markdown leaderboard shows accuracy at every test length for every task, and a partial run's gap") {
+TEST_CASE_METHOD(
+    StoredRuns,
+    "the Markdown leaderboard shows accuracy at every test length for every task, and a partial run's gap") {
   const auto r = testing::run_seqbench("report --db " + db);  // the latest run
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Contains("status partial: 3 of 5 planned cells stored, 2 missing"));
@@ -122,7 +124,8 @@ TEST_CASE_METHOD(StoredRuns, "a backend is spelt the same in Markdown, CSV, JSON
   CHECK_THAT(listing.output, Contains("1  linear(feature_map=elu) mqar"));
 }
 
-TEST_CASE_METHOD(StoredRuns, "CSV has one header per column and carries units and repetition statistics; so does JSON") {
+TEST_CASE_METHOD(StoredRuns,
+                 "CSV has one header per column and carries units and repetition statistics; so does JSON") {
   const auto csv = testing::run_seqbench("report --db " + db + " --run 1 --format csv");
   REQUIRE(csv.exit_code == 0);
   const auto header = csv_header(csv.output);
