@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/seeded_examples.h"
 #include "ops/rng.h"
 
 namespace seqbench {
@@ -109,19 +110,9 @@ void validate_joint_recall_params(const JointRecallParams& p) {
 
 TokenDataset generate_joint_recall(const JointRecallParams& p, int64_t num_examples, uint64_t seed) {
   validate_joint_recall_params(p);
-  if (num_examples < 0) fail("num_examples must be >= 0, got " + std::to_string(num_examples));
-  TokenDataset data;
-  data.num_examples = num_examples;
-  data.seq_len = p.seq_len;
-  data.vocab_size = p.vocab_size;
-  data.inputs.resize(static_cast<size_t>(num_examples * p.seq_len));
-  data.labels.resize(static_cast<size_t>(num_examples * p.seq_len));
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < num_examples; ++i) {
-    Rng rng(Rng::derive(seed, static_cast<uint64_t>(i)));
-    generate_example(p, rng, data.inputs.data() + i * p.seq_len, data.labels.data() + i * p.seq_len);
-  }
-  return data;
+  return generate_seeded_examples(
+      "joint_recall", num_examples, p.seq_len, p.vocab_size, seed,
+      [&](Rng& rng, int32_t* inputs, int32_t* labels) { generate_example(p, rng, inputs, labels); });
 }
 
 }  // namespace seqbench

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "datasets/retrieval_stream.h"
-#include "datasets/seeded_examples.h"
 #include "datasets/word_tokenizer.h"
 #include "datasets/word_vocabulary.h"
 #include "ops/rng.h"
@@ -204,8 +203,7 @@ void validate_needle_params(const NeedleParams& p) {
   const int max_keys = static_cast<int>(std::min<size_t>(64, key_adjective_tokens().size() * key_noun_tokens().size()));
   if (p.num_needles < 1 || p.num_needles > max_keys)
     fail("num_needles must be in [1, " + std::to_string(max_keys) + "], got " + std::to_string(p.num_needles));
-  if (p.depth && !(*p.depth >= 0.0 && *p.depth <= 1.0))
-    fail("depth must be in [0, 1], got " + std::to_string(*p.depth));
+  check_depth("needle", p.depth);
   const int needed = needle_min_seq_len(p);
   if (p.seq_len < needed)
     fail("seq_len=" + std::to_string(p.seq_len) + " is too short for this variant (num_needles=" +
@@ -215,8 +213,8 @@ void validate_needle_params(const NeedleParams& p) {
 
 TokenDataset generate_needle(const NeedleParams& p, int64_t num_examples, uint64_t seed) {
   validate_needle_params(p);
-  return generate_seeded_examples(
-      "needle", num_examples, p.seq_len, word_vocabulary_size(), seed,
+  return generate_word_examples(
+      "needle", num_examples, p.seq_len, seed,
       [&](Rng& rng, int32_t* inputs, int32_t* labels) { generate_example(p, rng, inputs, labels); });
 }
 

@@ -6,7 +6,6 @@
 
 #include "datasets/haystack_text.h"
 #include "datasets/retrieval_stream.h"
-#include "datasets/seeded_examples.h"
 #include "datasets/word_tokenizer.h"
 #include "datasets/word_vocabulary.h"
 #include "ops/rng.h"
@@ -71,8 +70,7 @@ int passkey_min_seq_len(const PasskeyParams& p) {
 
 void validate_passkey_params(const PasskeyParams& p) {
   if (p.num_digits < 1 || p.num_digits > 64) fail("num_digits must be in [1, 64], got " + std::to_string(p.num_digits));
-  if (p.depth && !(*p.depth >= 0.0 && *p.depth <= 1.0))
-    fail("depth must be in [0, 1], got " + std::to_string(*p.depth));
+  check_depth("passkey", p.depth);
   const int needed = passkey_min_seq_len(p);
   if (p.seq_len < needed)
     fail("seq_len=" + std::to_string(p.seq_len) +
@@ -82,8 +80,8 @@ void validate_passkey_params(const PasskeyParams& p) {
 
 TokenDataset generate_passkey(const PasskeyParams& p, int64_t num_examples, uint64_t seed) {
   validate_passkey_params(p);
-  return generate_seeded_examples(
-      "passkey", num_examples, p.seq_len, word_vocabulary_size(), seed,
+  return generate_word_examples(
+      "passkey", num_examples, p.seq_len, seed,
       [&](Rng& rng, int32_t* inputs, int32_t* labels) { generate_example(p, rng, inputs, labels); });
 }
 

@@ -11,6 +11,17 @@
 
 namespace seqbench {
 
+CellRecord cell_record(const CellSpec& cell, const nlohmann::json& params, int64_t seq_len) {
+  CellRecord record;
+  record.backend = cell.backend;
+  record.task = cell.task;
+  record.params_json = params.dump();
+  record.seq_len = seq_len;
+  record.d_model = cell.d_model;
+  record.layers = cell.n_layers;
+  return record;
+}
+
 ModelConfig cell_model_config(const CellSpec& cell, const TaskInstance& task) {
   int64_t max_len = task.seq_len;
   for (const auto& test : task.tests) max_len = std::max(max_len, test.data.seq_len);
@@ -75,12 +86,7 @@ CellOutcome run_cell(const CellSpec& cell, const TaskInstance& task, std::ostrea
   std::unique_ptr<SequenceModel> model = cell.train.epochs > 0
                                              ? train_best_model(cell, task, config, params, out.metrics, log, failure)
                                              : std::make_unique<SequenceModel>(config);
-  out.record.backend = cell.backend;
-  out.record.task = cell.task;
-  out.record.params_json = params.dump();
-  out.record.seq_len = task.seq_len;
-  out.record.d_model = cell.d_model;
-  out.record.layers = cell.n_layers;
+  out.record = cell_record(cell, params, task.seq_len);
   if (!model) {
     // Every learning rate diverged: the cell has no model to score, and says why.
     out.record.status = "failed";

@@ -20,6 +20,10 @@ struct CellOutcome {
   std::vector<Metric> metrics;
 };
 
+// The store row describing a cell: backend, task, params (the cell as it ran) and shape; status
+// "ok" until the caller says otherwise.
+CellRecord cell_record(const CellSpec& cell, const nlohmann::json& params, int64_t seq_len);
+
 // Model configuration for a cell on a given task instance (max_seq_len covers every test split).
 ModelConfig cell_model_config(const CellSpec& cell, const TaskInstance& task);
 

@@ -4,15 +4,9 @@
 #include <new>
 #include <vector>
 
+#include "harness/build_defines.h"
 #include "harness/cli_commands.h"
 #include "harness/results_store.h"
-
-#ifndef SEQBENCH_VERSION
-#define SEQBENCH_VERSION "unknown"
-#endif
-#ifndef SEQBENCH_BUILD_TYPE
-#define SEQBENCH_BUILD_TYPE ""
-#endif
 
 namespace seqbench {
 namespace {

@@ -8,6 +8,14 @@
 
 namespace seqbench {
 
+// Adds a subcommand with its one-line description and its --help footer (examples, notes).
+inline CLI::App* add_command(CLI::App& parent, const std::string& name, const std::string& description,
+                             const std::string& footer) {
+  CLI::App* command = parent.add_subcommand(name, description);
+  command->footer(footer);
+  return command;
+}
+
 // Registers the subcommand on app and returns the handler to call when it was chosen. The
 // handler receives the full command line (stored with runs) and returns the exit code.
 using CommandHandler = std::function<int(const std::string& command_line)>;

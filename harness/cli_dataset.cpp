@@ -26,12 +26,13 @@ struct ExportFlags {
 
 CommandHandler register_dataset_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<ExportFlags>();
-  subcommand = app.add_subcommand("dataset", "Work with task datasets outside a run");
+  subcommand = add_command(
+      app, "dataset", "Work with task datasets outside a run",
+      "Example:\n  seqbench dataset export --task passkey --param seq_len=512 --split test -o passkey.jsonl");
   subcommand->require_subcommand(1);
-  subcommand->footer("Example:\n  seqbench dataset export --task passkey --param seq_len=512 --split test -o passkey.jsonl");
-  CLI::App* export_command = subcommand->add_subcommand(
-      "export", "Write one split of a task (inputs and labels, -100 = unscored) to JSONL or SQBT binary");
-  export_command->footer("Example:\n  seqbench dataset export --task mqar --param num_kv_pairs=8 --format bin -o mqar.bin");
+  CLI::App* export_command = add_command(
+      *subcommand, "export", "Write one split of a task (inputs and labels, -100 = unscored) to JSONL or SQBT binary",
+      "Example:\n  seqbench dataset export --task mqar --param num_kv_pairs=8 --format bin -o mqar.bin");
   add_task_split_options(*export_command, f->split);
   export_command->add_option("--format", f->format, "jsonl or bin")
       ->capture_default_str()

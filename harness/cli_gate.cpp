@@ -3,6 +3,7 @@
 
 #include "harness/cli.h"
 #include "harness/cli_commands.h"
+#include "harness/cli_run_comparison.h"
 #include "harness/cli_values.h"
 #include "harness/output_file.h"
 #include "reports/gate.h"
@@ -22,13 +23,15 @@ struct GateFlags {
 
 CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<GateFlags>();
-  subcommand = app.add_subcommand(
-      "gate", "Fail (exit 1) when a candidate run regresses against a baseline beyond the allowed change and noise");
-  subcommand->footer("Example:\n  seqbench gate --baseline base.db --candidate new.db --max-regression 5% --summary gate.md --junit gate.xml");
+  subcommand = add_command(
+      app, "gate",
+      "Fail (exit 1) when a candidate run regresses against a baseline beyond the allowed change and noise",
+      "Example:\n  seqbench gate --baseline base.db --candidate new.db --max-regression 5% "
+      "--summary gate.md --junit gate.xml");
   subcommand->add_option("--baseline", f->baseline, "Baseline run: RUN or latest (in --db), FILE.db or FILE.db:RUN")
       ->required();
   subcommand->add_option("--candidate", f->candidate, "Candidate run, the same forms")->required();
-  subcommand->add_option("--db", f->db, "SQLite results file for bare run ids")->capture_default_str();
+  add_run_db_option(*subcommand, f->db);
   subcommand->add_option("--max-regression", f->max_regression,
                          "Largest tolerated relative worsening of a timing, memory or throughput metric: 5% or 0.05 "
                          "(a bare number >= 1 is ambiguous and refused)")
@@ -38,20 +41,13 @@ CommandHandler register_gate_command(CLI::App& app, CLI::App*& subcommand) {
                          "Largest tolerated absolute drop of a score (accuracy, exact match)")
       ->capture_default_str()
       ->check(as_validator([](const std::string& s) { parse_number_in(s, 0, 1); }, "0..1"));
-  subcommand->add_option("--alpha", f->options.alpha, "U test significance level (two-sided)")
-      ->capture_default_str()
-      ->check(as_validator([](const std::string& s) { parse_number_in(s, 1e-9, 1); }, "(0..1]"));
-  subcommand->add_option("--min-samples", f->options.min_samples, "Repetitions per side needed for the U test")
-      ->capture_default_str()
-      ->check(as_validator([](const std::string& s) { parse_integer_in(s, 1, 1000000); }, "1..1000000"));
+  add_alpha_option(*subcommand, f->options.alpha);
+  add_min_samples_option(*subcommand, f->options.min_samples);
   subcommand->add_flag("--allow-missing", f->options.allow_missing,
                        "Do not fail on cells or metrics the candidate lacks");
-  subcommand->add_option("--format", f->format, "md, csv or json")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"md", "markdown", "csv", "json"}));
-  subcommand->add_option("--only", f->options.only,
-                         "Only metrics whose name contains this text (repeatable), e.g. --only prefill_ms --only accuracy");
-  subcommand->add_option("-o,--output", f->output, "Write to this file instead of stdout (never over a results store)");
+  add_table_format_option(*subcommand, f->format);
+  add_only_option(*subcommand, f->options.only);
+  add_output_option(*subcommand, f->output);
   subcommand->add_option("--summary", f->summary,
                          "Also write a short Markdown summary for a CI job page (e.g. $GITHUB_STEP_SUMMARY)");
   subcommand->add_option("--junit", f->junit, "Also write a JUnit XML report: one test per gated metric, "

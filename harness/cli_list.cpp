@@ -12,8 +12,8 @@ namespace seqbench {
 
 CommandHandler register_list_command(CLI::App& app, CLI::App*& subcommand) {
   auto what = std::make_shared<std::string>("all");
-  subcommand = app.add_subcommand("list", "List mixer backends, tasks, built-in suites and metrics");
-  subcommand->footer("Example:\n  seqbench list metrics      # every metric: unit, which way is better, kind");
+  subcommand = add_command(app, "list", "List mixer backends, tasks, built-in suites and metrics",
+                           "Example:\n  seqbench list metrics      # every metric: unit, which way is better, kind");
   subcommand->add_option("what", *what, "What to list")->check(CLI::IsMember({"all", "backends", "tasks", "suites", "metrics"}));
   return [what](const std::string&) {
     if (*what == "all" || *what == "backends") {

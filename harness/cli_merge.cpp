@@ -26,9 +26,8 @@ void print_summary(const MergeSummary& s) {
 
 CommandHandler register_merge_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<MergeFlags>();
-  subcommand = app.add_subcommand(
-      "merge", "Combine the shard files of one sweep (run --shard, a Slurm job array) into one run of OUT");
-  subcommand->footer(
+  subcommand = add_command(
+      app, "merge", "Combine the shard files of one sweep (run --shard, a Slurm job array) into one run of OUT",
       "Cells already in OUT's merged run, or met twice with the same results, are added once; two different results "
       "for one cell are reported and nothing is written.\n\nExample:\n  seqbench merge results.db shard-0.db "
       "shard-1.db shard-2.db && seqbench report --db results.db");

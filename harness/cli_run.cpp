@@ -107,10 +107,10 @@ int run_command(const RunFlags& f, const std::string& command_line) {
 
 CommandHandler register_run_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<RunFlags>();
-  subcommand = app.add_subcommand("run", "Run a suite or a sweep: train every cell, score it, store the results");
-  subcommand->footer(
-      "Examples:\n  seqbench run --suite smoke --db results.db\n  seqbench run --sweep my_sweep.json --seed 1 --threads 4 "
-      "--dry-run\n  seqbench run --suite zoology-mqar --devices all --db results.db");
+  subcommand = add_command(app, "run", "Run a suite or a sweep: train every cell, score it, store the results",
+                           "Examples:\n  seqbench run --suite smoke --db results.db\n"
+                           "  seqbench run --sweep my_sweep.json --seed 1 --threads 4 --dry-run\n"
+                           "  seqbench run --suite zoology-mqar --devices all --db results.db");
   subcommand->add_option("--suite", f->suite, "Built-in suite name (see `seqbench list suites`)");
   subcommand->add_option("--sweep", f->sweep_file, "Sweep spec JSON file (lists are grid axes)");
   subcommand->add_option("--db", f->db, "SQLite results file (created if missing)")->capture_default_str();

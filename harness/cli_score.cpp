@@ -45,9 +45,9 @@ std::string render_score(const ScoreFlags& f, const TaskInstance& instance, cons
 
 CommandHandler register_score_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<ScoreFlags>();
-  subcommand = app.add_subcommand(
-      "score", "Score predictions (JSONL, one {\"id\": ..., \"predictions\": [...]} per example) on a task split");
-  subcommand->footer("Example:\n  seqbench score --task passkey --param seq_len=512 --seed 0 --predictions predictions.jsonl");
+  subcommand = add_command(
+      app, "score", "Score predictions (JSONL, one {\"id\": ..., \"predictions\": [...]} per example) on a task split",
+      "Example:\n  seqbench score --task passkey --param seq_len=512 --seed 0 --predictions predictions.jsonl");
   add_task_split_options(*subcommand, f->split);
   subcommand->add_option("--predictions", f->predictions, "Predictions JSONL file")->required();
   subcommand->add_option("--format", f->format, "text or json")

@@ -101,9 +101,9 @@ int slurm_command(const SlurmFlags& f) {
 
 CommandHandler register_slurm_command(CLI::App& app, CLI::App*& subcommand) {
   auto f = std::make_shared<SlurmFlags>();
-  subcommand = app.add_subcommand(
-      "slurm", "Write (and with --submit submit) a Slurm job array that runs a sweep in N shards, then merges them");
-  subcommand->footer(
+  subcommand = add_command(
+      app, "slurm",
+      "Write (and with --submit submit) a Slurm job array that runs a sweep in N shards, then merges them",
       "Example:\n  seqbench slurm --suite zoology-mqar --array 16 --partition gpu --gpus-per-task 1 --time 02:00:00 "
       "--submit\n\nTask i of the array runs `seqbench run --shard i/N --db shard-i.db` in --dir; a merge job that "
       "depends on the array writes the merged store there.");

@@ -8,18 +8,9 @@
 #include <fstream>
 #include <thread>
 
+#include "harness/build_defines.h"
 #include "harness/device_setup.h"
 #include "ops/parallel.h"
-
-#ifndef SEQBENCH_SOURCE_DIR_STRING
-#define SEQBENCH_SOURCE_DIR_STRING "."
-#endif
-#ifndef SEQBENCH_BUILD_FLAGS
-#define SEQBENCH_BUILD_FLAGS ""
-#endif
-#ifndef SEQBENCH_BUILD_TYPE
-#define SEQBENCH_BUILD_TYPE ""
-#endif
 
 namespace seqbench {
 namespace {

@@ -62,6 +62,20 @@ double peak_above(Device device, int64_t baseline) {
   return static_cast<double>(std::max<int64_t>(0, memory_counters(device).peak_bytes - baseline));
 }
 
+// A model built for one timed section: what the device held before it (its baseline) is read
+// first and the peak counter reset once it exists, so peak_bytes() counts the model's weights and
+// everything its timed runs allocate, and nothing an earlier section left behind.
+struct MeasuredModel {
+  const Device device;
+  const int64_t baseline;
+  SequenceModel model;
+  MeasuredModel(const ModelConfig& config, Device d)
+      : device(d), baseline(memory_counters(d).current_bytes), model(config) {
+    reset_peak_memory(device);
+  }
+  double peak_bytes() const { return peak_above(device, baseline); }
+};
+
 struct TrainBatch {
   std::vector<int32_t> inputs, labels;
   int64_t batch = 0, seq_len = 0;
@@ -123,9 +137,8 @@ std::vector<Metric> profile_model(const ModelConfig& base_config, const ProfileS
     const std::string at = std::to_string(len);
     const std::vector<int32_t> tokens = random_tokens(rng, batch * len, config.vocab_size);
     std::vector<float> logits;
-    const int64_t baseline = memory_counters(device).current_bytes;
-    SequenceModel model(config);
-    reset_peak_memory(device);
+    MeasuredModel measured(config, device);
+    SequenceModel& model = measured.model;
     const Measurement m = measure_repeated(
         [&] {
           ScopedRange range("prefill");
@@ -136,7 +149,7 @@ std::vector<Metric> profile_model(const ModelConfig& base_config, const ProfileS
         policy, between);
     record.add_measurement("prefill_ms@len" + at, m);
     record.add_rate("prefill_tokens_per_s@len" + at, static_cast<double>(batch * len), m);
-    record.add_value("peak_mem_bytes@prefill" + at, peak_above(device, baseline));
+    record.add_value("peak_mem_bytes@prefill" + at, measured.peak_bytes());
     // What the decode state really holds, measured at the allocator once the model's workspaces
     // exist: a cross-check of the state_bytes formula (the KV cache is allocated at capacity).
     const int64_t before = memory_counters(device).current_bytes;
@@ -152,9 +165,8 @@ std::vector<Metric> profile_model(const ModelConfig& base_config, const ProfileS
     const std::vector<int32_t> prompt = random_tokens(rng, batch * ctx, config.vocab_size);
     const std::vector<int32_t> next = random_tokens(rng, batch * spec.decode_tokens, config.vocab_size);
     std::vector<float> logits;
-    const int64_t baseline = memory_counters(device).current_bytes;
-    SequenceModel model(config);
-    reset_peak_memory(device);
+    MeasuredModel measured(config, device);
+    SequenceModel& model = measured.model;
     const Measurement m = measure_repeated(
         [&] {
           DecodeState state = model.prefill(prompt.data(), batch, ctx, ctx + spec.decode_tokens, logits);
@@ -166,7 +178,7 @@ std::vector<Metric> profile_model(const ModelConfig& base_config, const ProfileS
         policy, between);
     record.add_measurement("decode_ms_per_token@ctx" + at, m);
     record.add_rate("decode_tokens_per_s@ctx" + at, static_cast<double>(batch), m);
-    record.add_value("peak_mem_bytes@decode" + at, peak_above(device, baseline));
+    record.add_value("peak_mem_bytes@decode" + at, measured.peak_bytes());
     record.add_value("state_bytes@len" + at, static_cast<double>(model.state_bytes(ctx)));
   }
 

@@ -10,23 +10,13 @@
 #include <utility>
 
 #include "harness/metric_samples_json.h"
+#include "harness/enum_names.h"
 #include "harness/results_store_open.h"
 #include "harness/results_store_schema.h"
 #include "harness/sqlite_statement.h"
 
 namespace seqbench {
 namespace {
-
-// Runs body, turning SQLite failures into StoreErrors about path. StoreError and
-// std::invalid_argument (caller mistakes) pass through unchanged.
-template <class Body>
-auto guarded(const std::string& path, Body&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const SqliteFailure& failure) {
-    throw store_error_for(path, failure);
-  }
-}
 
 std::string utc_now_iso8601() {
   std::time_t now = std::time(nullptr);
@@ -93,27 +83,19 @@ std::vector<RunRow> query_runs(sqlite3* db, const std::string& path, int schema_
 
 }  // namespace
 
+constexpr EnumName<RunStatus> kRunStatusNames[] = {{RunStatus::running, "running"},
+                                                   {RunStatus::ok, "ok"},
+                                                   {RunStatus::failed, "failed"},
+                                                   {RunStatus::partial, "partial"}};
+
 std::string run_status_name(RunStatus status) {
-  switch (status) {
-    case RunStatus::running:
-      return "running";
-    case RunStatus::ok:
-      return "ok";
-    case RunStatus::failed:
-      return "failed";
-    case RunStatus::partial:
-      return "partial";
-  }
-  throw std::invalid_argument("unknown RunStatus value " +
-                              std::to_string(static_cast<int>(status)));
+  if (const char* name = name_in(kRunStatusNames, status)) return name;
+  throw std::invalid_argument("unknown RunStatus value " + std::to_string(static_cast<int>(status)));
 }
 
 RunStatus parse_run_status(const std::string& name) {
-  for (RunStatus status :
-       {RunStatus::running, RunStatus::ok, RunStatus::failed, RunStatus::partial})
-    if (run_status_name(status) == name) return status;
-  throw std::invalid_argument("unknown run status '" + name +
-                              "'; expected running, ok, failed or partial");
+  if (const std::optional<RunStatus> status = value_named(kRunStatusNames, name)) return *status;
+  throw std::invalid_argument("unknown run status '" + name + "'; expected " + names_listed(kRunStatusNames));
 }
 
 ResultsStore::ResultsStore(const std::string& path, int busy_timeout_ms)
@@ -150,19 +132,11 @@ int64_t ResultsStore::begin_run(const RunInfo& info) {
         "cuda_version, clocks, environment_json, seed, suite, cells_planned) "
         "VALUES(?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     // The host and pid are what lets a later open recognise this run as abandoned if we die.
-    insert.bind(1, info.started_at.empty() ? utc_now_iso8601() : info.started_at)
-        .bind(2, info.git_sha)
-        .bind(3, info.command_line)
-        .bind(4, info.host.empty() ? this_host() : info.host)
-        .bind(5, static_cast<int64_t>(getpid()))
-        .bind(6, info.device)
-        .bind(7, info.driver)
-        .bind(8, info.cuda_version)
-        .bind(9, info.clocks)
-        .bind(10, info.environment_json)
-        .bind(11, static_cast<int64_t>(info.seed))
-        .bind(12, info.suite)
-        .bind(13, info.cells_planned)
+    insert
+        .bind_all(info.started_at.empty() ? utc_now_iso8601() : info.started_at, info.git_sha, info.command_line,
+                  info.host.empty() ? this_host() : info.host, static_cast<int64_t>(getpid()), info.device, info.driver,
+                  info.cuda_version, info.clocks, info.environment_json, static_cast<int64_t>(info.seed), info.suite,
+                  info.cells_planned)
         .run();
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   });
@@ -186,16 +160,9 @@ int64_t ResultsStore::add_cell(int64_t run_id, const CellRecord& cell,
         db_,
         "INSERT INTO cells(run_id, backend, task, params_json, seq_len, d_model, layers, "
         "state_bytes, status, error) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    insert_cell.bind(1, run_id)
-        .bind(2, cell.backend)
-        .bind(3, cell.task)
-        .bind(4, cell.params_json)
-        .bind(5, cell.seq_len)
-        .bind(6, cell.d_model)
-        .bind(7, cell.layers)
-        .bind(8, cell.state_bytes)
-        .bind(9, cell.status)
-        .bind(10, cell.error)
+    insert_cell
+        .bind_all(run_id, cell.backend, cell.task, cell.params_json, cell.seq_len, cell.d_model, cell.layers,
+                  cell.state_bytes, cell.status, cell.error)
         .run();
     int64_t cell_id = static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 
@@ -204,16 +171,9 @@ int64_t ResultsStore::add_cell(int64_t run_id, const CellRecord& cell,
         "INSERT INTO metrics(cell_id, name, value, unit, n, min, max, stddev, samples_json, turn) "
         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (const Metric& metric : metrics) {
-      insert_metric.bind(1, cell_id)
-          .bind(2, metric.name)
-          .bind(3, metric.value)
-          .bind(4, metric.unit)
-          .bind(5, metric.n)
-          .bind(6, metric.min)
-          .bind(7, metric.max)
-          .bind(8, metric.stddev)
-          .bind(9, samples_to_json(metric.samples))
-          .bind(10, metric.turn)
+      insert_metric
+          .bind_all(cell_id, metric.name, metric.value, metric.unit, metric.n, metric.min, metric.max, metric.stddev,
+                    samples_to_json(metric.samples), metric.turn)
           .run();
       insert_metric.reset();
     }
@@ -229,7 +189,7 @@ void ResultsStore::finish_run(int64_t run_id, RunStatus status) {
         "finish_run needs a final status (ok, failed or partial), got running");
   guarded(path_, [&] {
     SqliteStatement update(db_, "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?");
-    update.bind(1, run_status_name(status)).bind(2, utc_now_iso8601()).bind(3, run_id).run();
+    update.bind_all(run_status_name(status), utc_now_iso8601(), run_id).run();
     if (sqlite3_changes(db_) == 0)
       throw StoreError("results store " + path_ + " has no run " + std::to_string(run_id) +
                        " to finish");
@@ -265,17 +225,9 @@ std::vector<CellRow> ResultsStore::cells(int64_t run_id) const {
     std::vector<CellRow> rows;
     while (query.step()) {
       CellRow row;
-      row.id = query.column_int(0);
       row.run_id = run_id;
-      row.cell.backend = query.column_text(1);
-      row.cell.task = query.column_text(2);
-      row.cell.params_json = query.column_text(3);
-      row.cell.seq_len = query.column_int(4);
-      row.cell.d_model = query.column_int(5);
-      row.cell.layers = query.column_int(6);
-      row.cell.state_bytes = query.column_int(7);
-      row.cell.status = query.column_text(8);
-      row.cell.error = query.column_text(9);
+      query.read_all(row.id, row.cell.backend, row.cell.task, row.cell.params_json, row.cell.seq_len, row.cell.d_model,
+                     row.cell.layers, row.cell.state_bytes, row.cell.status, row.cell.error);
       rows.push_back(std::move(row));
     }
     return rows;
@@ -293,13 +245,8 @@ std::vector<MetricRow> ResultsStore::metrics(int64_t cell_id) const {
     while (query.step()) {
       MetricRow row;
       row.cell_id = cell_id;
-      row.metric.name = query.column_text(0);
-      row.metric.value = query.column_double(1);
-      row.metric.unit = query.column_text(2);
-      row.metric.n = query.column_int(3);
-      row.metric.min = query.column_double(4);
-      row.metric.max = query.column_double(5);
-      row.metric.stddev = query.column_double(6);
+      query.read_all(row.metric.name, row.metric.value, row.metric.unit, row.metric.n, row.metric.min, row.metric.max,
+                     row.metric.stddev);
       row.metric.turn = query.column_int(8);
       try {
         row.metric.samples = samples_from_json(query.column_text(7));

@@ -50,6 +50,13 @@ class SqliteStatement {
                                           static_cast<int>(value.size()), SQLITE_TRANSIENT));
   }
   SqliteStatement& bind_null(int index) { return checked_bind(sqlite3_bind_null(stmt_, index)); }
+  // Binds values to parameters 1, 2, ... in order: an INSERT's row reads as its column list.
+  template <class... Values>
+  SqliteStatement& bind_all(const Values&... values) {
+    int index = 0;
+    (bind(++index, values), ...);
+    return *this;
+  }
 
   // Returns true while a row is available; false once the statement is done.
   bool step() {
@@ -79,8 +86,17 @@ class SqliteStatement {
     return std::string(reinterpret_cast<const char*>(text),
                        static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
   }
+  // Reads columns 0, 1, ... into outs in order, each as its type: a row reads as its SELECT list.
+  template <class... Outs>
+  void read_all(Outs&... outs) const {
+    int index = 0;
+    (read_column(index++, outs), ...);
+  }
 
  private:
+  void read_column(int index, int64_t& out) const { out = column_int(index); }
+  void read_column(int index, double& out) const { out = column_double(index); }
+  void read_column(int index, std::string& out) const { out = column_text(index); }
   SqliteStatement& checked_bind(int rc) {
     if (rc != SQLITE_OK) fail(rc, "binding a parameter of");
     return *this;

@@ -76,11 +76,7 @@ RunInfo sweep_run_info(const Sweep& sweep, const RunOptions& options) {
 
 CellOutcome failed_cell_outcome(const CellSpec& cell, const std::string& error) {
   CellOutcome outcome;
-  outcome.record.backend = cell.backend;
-  outcome.record.task = cell.task;
-  outcome.record.params_json = cell.to_json().dump();
-  outcome.record.d_model = cell.d_model;
-  outcome.record.layers = cell.n_layers;
+  outcome.record = cell_record(cell, cell.to_json(), 0);  // seq_len 0: the task was never built
   outcome.record.status = "failed";
   outcome.record.error = error;
   return outcome;
@@ -166,26 +162,39 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream
 
   TaskCache task_cache;  // datasets are shared by every backend of a cell
   int done = 0;
-  try {
-    for (size_t index : cells_of_shard(sweep, options)) {
-      const CellSpec& cell = sweep.cells[index];
-      log << progress_line(done++, summary.cells_total, seconds_since(start)) << cell.label() << "\n" << std::flush;
-      bool ok = false;
-      const CellOutcome outcome = run_cell_or_record_failure(cell, task_cache, log, ok);
-      ++(ok ? summary.cells_ok : summary.cells_failed);
-      store.add_cell(summary.run_id, outcome.record, outcome.metrics);
+  run_then_finish(store, summary, start, [&] {
+    try {
+      for (size_t index : cells_of_shard(sweep, options)) {
+        const CellSpec& cell = sweep.cells[index];
+        log << progress_line(done++, summary.cells_total, seconds_since(start)) << cell.label() << "\n" << std::flush;
+        bool ok = false;
+        const CellOutcome outcome = run_cell_or_record_failure(cell, task_cache, log, ok);
+        ++(ok ? summary.cells_ok : summary.cells_failed);
+        store.add_cell(summary.run_id, outcome.record, outcome.metrics);
+      }
+      summary.status = summary.cells_failed ? RunStatus::failed : RunStatus::ok;
+    } catch (const RunInterrupted&) {
+      mark_interrupted(summary, log);
     }
-    summary.status = summary.cells_failed ? RunStatus::failed : RunStatus::ok;
-  } catch (const RunInterrupted&) {
-    summary.status = RunStatus::partial;
-    log << "interrupted: run " << summary.run_id << " stored as partial (" << summary.cells_ok << " cells kept)\n";
+  });
+  return summary;
+}
+
+void run_then_finish(ResultsStore& store, RunSummary& summary, std::chrono::steady_clock::time_point start,
+                     const std::function<void()>& run_cells) {
+  try {
+    run_cells();
   } catch (...) {
     store.finish_run(summary.run_id, RunStatus::failed);
     throw;
   }
   store.finish_run(summary.run_id, summary.status);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return summary;
+}
+
+void mark_interrupted(RunSummary& summary, std::ostream& log) {
+  summary.status = RunStatus::partial;
+  log << "interrupted: run " << summary.run_id << " stored as partial (" << summary.cells_ok << " cells kept)\n";
 }
 
 }  // namespace seqbench

@@ -1,7 +1,9 @@
 // Runs a sweep cell by cell into the results store: one transaction per cell, progress on the
 // log stream, a failed cell recorded and skipped, Ctrl-C leaving the run `partial`.
 #pragma once
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <ostream>
 #include <string>
@@ -56,6 +58,14 @@ CellOutcome failed_cell_outcome(const CellSpec& cell, const std::string& error);
 // Checks every cell's task parameters and model shape before anything runs or is stored;
 // throws std::invalid_argument naming the first bad cell.
 void validate_sweep(const Sweep& sweep);
+
+// The frame around a sweep's cells, shared by run_sweep and the worker pool: runs run_cells
+// (which sets summary.status), then finishes the store's run with that status -- or as failed,
+// rethrowing, when run_cells throws -- and records the seconds since start.
+void run_then_finish(ResultsStore& store, RunSummary& summary, std::chrono::steady_clock::time_point start,
+                     const std::function<void()>& run_cells);
+// Ctrl-C: the run keeps the cells stored so far and is marked partial.
+void mark_interrupted(RunSummary& summary, std::ostream& log);
 
 RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, std::ostream& log);
 

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "harness/enum_names.h"
 #include "reports/metric_catalog.h"
 
 namespace seqbench {
@@ -68,15 +69,10 @@ void validate_policy(const RepetitionPolicy& p) {
 }
 
 const char* stop_reason_name(StopReason reason) {
-  switch (reason) {
-    case StopReason::noise_target:
-      return "noise_target";
-    case StopReason::time_budget:
-      return "time_budget";
-    case StopReason::max_repetitions:
-      return "max_repetitions";
-  }
-  return "unknown";
+  static constexpr EnumName<StopReason> kNames[] = {{StopReason::noise_target, "noise_target"},
+                                                    {StopReason::time_budget, "time_budget"},
+                                                    {StopReason::max_repetitions, "max_repetitions"}};
+  return name_in(kNames, reason, "unknown");
 }
 
 bool noise_target_met(const std::vector<double>& samples, const RepetitionPolicy& policy) {

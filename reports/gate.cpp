@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "harness/enum_names.h"
 #include "reports/table_text.h"
 
 namespace seqbench {
@@ -129,19 +130,12 @@ std::vector<const GateRow*> rows_by_severity(const GateResult& result) {
 }
 
 const char* gate_verdict_name(GateVerdict verdict) {
-  switch (verdict) {
-    case GateVerdict::pass:
-      return "pass";
-    case GateVerdict::improved:
-      return "improved";
-    case GateVerdict::within_noise:
-      return "noise";
-    case GateVerdict::regressed:
-      return "REGRESSED";
-    case GateVerdict::informational:
-      return "info";
-  }
-  return "unknown";
+  static constexpr EnumName<GateVerdict> kNames[] = {{GateVerdict::pass, "pass"},
+                                                     {GateVerdict::improved, "improved"},
+                                                     {GateVerdict::within_noise, "noise"},
+                                                     {GateVerdict::regressed, "REGRESSED"},
+                                                     {GateVerdict::informational, "info"}};
+  return name_in(kNames, verdict, "unknown");
 }
 
 int GateResult::regressions() const {

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "harness/enum_names.h"
+
 namespace seqbench {
 namespace {
 
@@ -178,29 +180,18 @@ std::string rate_timing_partner(const std::string& name) {
 }
 
 const char* direction_name(MetricDirection direction) {
-  switch (direction) {
-    case MetricDirection::lower_is_better:
-      return "lower is better";
-    case MetricDirection::higher_is_better:
-      return "higher is better";
-    case MetricDirection::informational:
-      return "informational";
-  }
-  return "unknown";
+  static constexpr EnumName<MetricDirection> kNames[] = {{MetricDirection::lower_is_better, "lower is better"},
+                                                         {MetricDirection::higher_is_better, "higher is better"},
+                                                         {MetricDirection::informational, "informational"}};
+  return name_in(kNames, direction, "unknown");
 }
 
 const char* kind_name(MetricKind kind) {
-  switch (kind) {
-    case MetricKind::score:
-      return "score";
-    case MetricKind::timing:
-      return "timing";
-    case MetricKind::memory:
-      return "memory";
-    case MetricKind::informational:
-      return "informational";
-  }
-  return "unknown";
+  static constexpr EnumName<MetricKind> kNames[] = {{MetricKind::score, "score"},
+                                                    {MetricKind::timing, "timing"},
+                                                    {MetricKind::memory, "memory"},
+                                                    {MetricKind::informational, "informational"}};
+  return name_in(kNames, kind, "unknown");
 }
 
 std::string render_metric_catalog() {

@@ -15,7 +15,6 @@
 #include "tasks/recall_task_instance.h"
 #include "tasks/structured_task_params.h"
 #include "tasks/task_params.h"
-#include "tasks/token_vocabulary.h"
 
 namespace seqbench {
 namespace {
@@ -47,12 +46,7 @@ TaskInstance build_needle(const nlohmann::json& params, uint64_t seed) {
   test_params.num_needles = static_cast<int>(int_task_param(params, kTask, "num_needles"));
   test_params.value_digits = static_cast<int>(int_task_param(params, kTask, "value_digits"));
   test_params.instruction = bool_task_param(params, kTask, "instruction");
-  NeedleParams train_params = test_params;
-  train_params.depth = optional_fraction_task_param(params, kTask, "train_depth");
-  TaskInstance instance = build_recall_task_instance(kTask, params, seed, train_params, test_params,
-                                                     validate_needle_params, generate_needle);
-  instance.vocabulary = word_token_vocabulary();
-  return instance;
+  return build_word_recall_task(kTask, params, seed, test_params, validate_needle_params, generate_needle);
 }
 
 }  // namespace

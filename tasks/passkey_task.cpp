@@ -14,7 +14,6 @@
 #include "tasks/recall_task_instance.h"
 #include "tasks/structured_task_params.h"
 #include "tasks/task_params.h"
-#include "tasks/token_vocabulary.h"
 
 namespace seqbench {
 namespace {
@@ -34,12 +33,7 @@ TaskInstance build_passkey(const nlohmann::json& params, uint64_t seed) {
   test_params.depth = fraction_task_param(params, kTask, "depth");
   test_params.num_digits = static_cast<int>(int_task_param(params, kTask, "num_digits"));
   test_params.instruction = bool_task_param(params, kTask, "instruction");
-  PasskeyParams train_params = test_params;
-  train_params.depth = optional_fraction_task_param(params, kTask, "train_depth");
-  TaskInstance instance = build_recall_task_instance(kTask, params, seed, train_params, test_params,
-                                                     validate_passkey_params, generate_passkey);
-  instance.vocabulary = word_token_vocabulary();
-  return instance;
+  return build_word_recall_task(kTask, params, seed, test_params, validate_passkey_params, generate_passkey);
 }
 
 }  // namespace

@@ -12,8 +12,10 @@
 #include "ops/rng.h"
 #include "tasks/length_splits.h"
 #include "tasks/split_sizes.h"
+#include "tasks/structured_task_params.h"
 #include "tasks/task.h"
 #include "tasks/task_params.h"
+#include "tasks/token_vocabulary.h"
 
 namespace seqbench {
 
@@ -54,6 +56,20 @@ TaskInstance build_recall_task_instance(const std::string& task, const nlohmann:
   });
   instance.vocab_size = instance.train.vocab_size;
   instance.seq_len = train_params.seq_len;
+  return instance;
+}
+
+// A recall task in word tokens (needle, passkey): its training examples may hide their item at
+// another depth ("train_depth"; absent: a random depth per example) than the test's, and its
+// instance carries the word vocabulary so that predictions can be read back as words.
+template <class Params, class Validate, class Generate>
+TaskInstance build_word_recall_task(const std::string& task, const nlohmann::json& params, uint64_t seed,
+                                    const Params& test_params, Validate validate, Generate generate) {
+  Params train_params = test_params;
+  train_params.depth = optional_fraction_task_param(params, task, "train_depth");
+  TaskInstance instance =
+      build_recall_task_instance(task, params, seed, train_params, test_params, validate, generate);
+  instance.vocabulary = word_token_vocabulary();
   return instance;
 }
 

@@ -11,6 +11,7 @@
 #include "harness/timing_stats.h"
 #include "ops/rng.h"
 #include "reports/gate.h"
+#include "tests/cli_harness.h"
 
 namespace seqbench::gate_fixtures {
 
@@ -75,6 +76,12 @@ inline const GateRow& row_for(const GateResult& result, const std::string& metri
 }
 
 inline LoadedRun load(const std::string& db, int64_t run) { return load_run(RunRef{db, run}); }
+
+// A results store r.db in a fresh directory, for a test case that writes runs and compares them.
+struct ScratchStore {
+  testing::TempDir dir;
+  const std::string db = dir.file("r.db");
+};
 
 
 }  // namespace seqbench::gate_fixtures

@@ -21,6 +21,13 @@ inline std::vector<float> uniform_values(int64_t n, Rng& rng, double lo, double 
   return out;
 }
 
+// n token ids drawn uniformly from [0, vocab_size), one draw each, in order.
+inline std::vector<int32_t> random_tokens(int64_t n, Rng& rng, int vocab_size) {
+  std::vector<int32_t> out(static_cast<size_t>(n));
+  for (auto& t : out) t = static_cast<int32_t>(rng.uniform_int(0, vocab_size));
+  return out;
+}
+
 inline Tensor random_tensor(const Shape& shape, Rng& rng, double scale = 1.0) {
   Tensor t(shape);
   for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(rng.normal() * scale);

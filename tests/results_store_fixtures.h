@@ -119,6 +119,17 @@ inline RunInfo sample_run_info() {
   return info;
 }
 
+// A finished run (suite "stored") of one cell with these metrics, added to the store at path.
+inline int64_t write_one_cell_run(const std::string& path, const CellRecord& cell, const std::vector<Metric>& metrics) {
+  seqbench::ResultsStore store(path);
+  RunInfo info;
+  info.suite = "stored";
+  const int64_t run = store.begin_run(info);
+  store.add_cell(run, cell, metrics);
+  store.finish_run(run, seqbench::RunStatus::ok);
+  return run;
+}
+
 inline CellRecord sample_cell(int index) {
   CellRecord cell;
   cell.backend = index % 2 == 0 ? "linear" : "linear,softmax";

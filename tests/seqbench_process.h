@@ -16,6 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "harness/results_store.h"
+#include "tests/cli_harness.h"
+
 namespace seqbench::testing {
 
 // Profile-only cells whose duration the budget fixes: a noise target of 0 is never met, so each
@@ -89,9 +92,16 @@ inline void wait_for_first_cell(const std::string& db_path, pid_t writer) {
   }
 }
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+// The latest run of store, which a kill or Ctrl-C cut short: partial, with some but not all of
+// its `planned` cells stored. Returns those cells.
+inline std::vector<CellRow> cells_of_cut_short_run(const ResultsStore& store, size_t planned) {
+  const auto run = store.latest_run();
+  REQUIRE(run);
+  CHECK(run->status == RunStatus::partial);
+  const auto cells = store.cells(run->id);
+  CHECK(cells.size() >= 1);
+  CHECK(cells.size() < planned);
+  return cells;
 }
 
 }  // namespace seqbench::testing

@@ -25,6 +25,13 @@ const char* kFiveCellSweep = R"({
 
 bool exists(const std::string& path) { return std::filesystem::exists(path); }
 
+// `seqbench run --dry-run` of kFiveCellSweep with its first `from` replaced by `to`.
+CliResult dry_run_edited(const TempDir& dir, const std::string& from, const std::string& to) {
+  std::string text = kFiveCellSweep;
+  text.replace(text.find(from), from.size(), to);
+  return run_seqbench("run --dry-run --sweep " + dir.write("t.json", text) + " --db " + dir.file("r.db"));
+}
+
 }  // namespace
 
 TEST_CASE("a --threads value outside 0..1024 is refused, saying so, before a results store is created") {
@@ -148,23 +155,18 @@ TEST_CASE("a sweep value of the wrong JSON type is exit 2 naming the key, not a 
 
 TEST_CASE("inputs that cannot fit or never finish are caught by --dry-run and validation, naming the cause") {
   TempDir dir;
-  const auto dry_run_with = [&](const std::string& from, const std::string& to) {
-    std::string text = kFiveCellSweep;
-    text.replace(text.find(from), from.size(), to);
-    return run_seqbench("run --dry-run --sweep " + dir.write("t.json", text) + " --db " + dir.file("r.db"));
-  };
-  auto r = dry_run_with(R"("epochs": 1)", R"("epochs": 1e9)");
+  auto r = dry_run_edited(dir, R"("epochs": 1)", R"("epochs": 1e9)");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Contains("train.epochs: 1000000000 is more than the 1000000") && Contains("never finishes"));
-  r = dry_run_with(R"("epochs": 1)", R"("epochs": 10000000000)");  // would wrap around in an int
+  r = dry_run_edited(dir, R"("epochs": 1)", R"("epochs": 10000000000)");  // would wrap around in an int
   CHECK(r.exit_code == 2);
-  r = dry_run_with(R"("d_model": 16)", R"("d_model": 10000000000)");
+  r = dry_run_edited(dir, R"("d_model": 16)", R"("d_model": 10000000000)");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Contains("model.d_model") && !Contains("bad_alloc"));
-  r = dry_run_with(R"("train": {)", R"("profile": {"prefill_lengths": [1000000000]}, "train": {)");
+  r = dry_run_edited(dir, R"("train": {)", R"("profile": {"prefill_lengths": [1000000000]}, "train": {)");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Contains("profile.prefill_lengths") && Contains("1000000000") && !Contains("bad_alloc"));
-  r = dry_run_with(R"("num_test": 4)", R"("num_test": 100000000000)");
+  r = dry_run_edited(dir, R"("num_test": 4)", R"("num_test": 100000000000)");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Contains("num_test=100000000000") && Contains("memory") && !Contains("bad_alloc"));
   CHECK_FALSE(exists(dir.file("r.db")));
@@ -189,11 +191,6 @@ TEST_CASE("a sweep path that is a directory or too long says so") {
 
 TEST_CASE("empty splits and optimiser settings outside their range are exit 2 at --dry-run, naming the key") {
   TempDir dir;
-  const auto dry_run_with = [&](const std::string& from, const std::string& to) {
-    std::string text = kFiveCellSweep;
-    text.replace(text.find(from), from.size(), to);
-    return run_seqbench("run --dry-run --sweep " + dir.write("t.json", text) + " --db " + dir.file("r.db"));
-  };
   const std::vector<std::tuple<std::string, std::string, std::string>> cases{
       {R"("num_test": 4)", R"("num_test": 0)", "'num_test' must be >= 1"},
       {R"("num_train": 8)", R"("num_train": 0)", "'num_train' must be >= 1"},
@@ -211,13 +208,14 @@ TEST_CASE("empty splits and optimiser settings outside their range are exit 2 at
   };
   for (const auto& [from, to, message] : cases) {
     INFO(to);
-    const auto r = dry_run_with(from, to);
+    const auto r = dry_run_edited(dir, from, to);
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.output, Contains("seqbench: error:") && Contains(message));
   }
   // The edges that are meaningful stay accepted: beta 0, no decay, no warm-up, no clipping, a
   // target of exactly 1.
-  const auto r = dry_run_with(R"("epochs": 1)", R"("epochs": 1, "beta1": 0, "weight_decay": 0, "warmup_fraction": 0,
+  const auto r = dry_run_edited(
+      dir, R"("epochs": 1)", R"("epochs": 1, "beta1": 0, "weight_decay": 0, "warmup_fraction": 0,
                                                    "grad_clip": 0, "early_stop_accuracy": 1, "time_budget_s": 0)");
   CHECK(r.exit_code == 0);
   CHECK_FALSE(exists(dir.file("r.db")));

@@ -81,9 +81,7 @@ TEST_CASE("cells match across seeds and measurement settings but not across mode
   CHECK(cell_match_key(record_for(a)) != cell_match_key(record_for(wider)));
 }
 
-TEST_CASE("the gate passes a run against itself and against a rerun within noise") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
+TEST_CASE_METHOD(ScratchStore, "the gate passes a run against itself and against a rerun within noise") {
   const int64_t base = write_run(db, {timed_cell(10.0, 1)});
   const int64_t same = write_run(db, {timed_cell(10.0, 1)});
   const int64_t rerun = write_run(db, {timed_cell(10.0, 2, 0.895)});
@@ -99,9 +97,7 @@ TEST_CASE("the gate passes a run against itself and against a rerun within noise
   CHECK(row_for(result, "accuracy").verdict == GateVerdict::pass);
 }
 
-TEST_CASE("the gate fails a candidate 20% slower beyond noise, and says why") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
+TEST_CASE_METHOD(ScratchStore, "the gate fails a candidate 20% slower beyond noise, and says why") {
   const int64_t base = write_run(db, {timed_cell(10.0, 1)});
   const int64_t slow = write_run(db, {timed_cell(12.0, 2)});
   const GateResult result = gate_runs(load(db, base), load(db, slow), GateOptions{});
@@ -135,9 +131,8 @@ TEST_CASE("the gate fails a candidate 20% slower beyond noise, and says why") {
   CHECK(seen);
 }
 
-TEST_CASE("a large change that is not beyond noise, or a small significant one, does not fail the gate") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
+TEST_CASE_METHOD(ScratchStore,
+                 "a large change that is not beyond noise, or a small significant one, does not fail the gate") {
   CellPlan noisy_base, noisy_candidate;
   // Six wildly spread repetitions each: the median is 12% worse, but the samples interleave and the
   // U test (which can reach p = 0.002 at 6 vs 6) finds nothing.
@@ -158,9 +153,8 @@ TEST_CASE("a large change that is not beyond noise, or a small significant one, 
   CHECK(row_for(result, "prefill_ms@len64").verdict == GateVerdict::pass);
 }
 
-TEST_CASE("scores gate on an absolute drop, throughputs on a relative one, single samples on the threshold") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
+TEST_CASE_METHOD(ScratchStore,
+                 "scores gate on an absolute drop, throughputs on a relative one, single samples on the threshold") {
   auto plan = [](double accuracy, double tokens_per_s, double peak_bytes) {
     CellPlan p;
     p.metrics = {make_metric("accuracy", accuracy), make_metric("train_tokens_per_s", tokens_per_s),
@@ -180,9 +174,7 @@ TEST_CASE("scores gate on an absolute drop, throughputs on a relative one, singl
   CHECK(gate_runs(load(db, base), load(db, close), strict).regressions() == 1);
 }
 
-TEST_CASE("a cell that failed or went missing in the candidate fails the gate unless allowed") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
+TEST_CASE_METHOD(ScratchStore, "a cell that failed or went missing in the candidate fails the gate unless allowed") {
   CellPlan other = timed_cell(10.0, 3);
   other.backend = "linear";
   CellPlan broken = other;
@@ -206,9 +198,7 @@ TEST_CASE("a cell that failed or went missing in the candidate fails the gate un
   CHECK_THROWS_WITH(gate_runs(load(db, base), load(db, disjoint), GateOptions{}), Contains("no cell in common"));
 }
 
-TEST_CASE("compare renders Markdown, CSV and JSON with the same rows") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
+TEST_CASE_METHOD(ScratchStore, "compare renders Markdown, CSV and JSON with the same rows") {
   const int64_t a = write_run(db, {timed_cell(10.0, 1)});
   const int64_t b = write_run(db, {timed_cell(12.0, 2)});
   const Comparison c = compare_runs(load(db, a), load(db, b), CompareOptions{});

@@ -40,9 +40,8 @@ TEST_CASE("three repetitions against three, ten times worse, fail the gate: a U 
   CHECK_THAT(render_comparison(comparison, "md"), Contains("cannot reach p < 0.05") && Contains("smallest p 0.1"));
 }
 
-TEST_CASE("compare calls a change better or worse only beyond noise and beyond the threshold, and shows it") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
+TEST_CASE_METHOD(ScratchStore,
+                 "compare calls a change better or worse only beyond noise and beyond the threshold, and shows it") {
   // 1% slower with 20 tight repetitions each: real (p tiny) but too small to matter by default.
   const int64_t a = write_run(db, {timed_cell(10.0, 1)});
   const int64_t b = write_run(db, {timed_cell(10.1, 2)});
@@ -64,9 +63,7 @@ TEST_CASE("compare calls a change better or worse only beyond noise and beyond t
   CHECK(nlohmann::json::parse(render_comparison(c, "json"))["rows"][0].contains("change"));
 }
 
-TEST_CASE("a rate and the timing it is computed from are one measurement, not two regressions") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
+TEST_CASE_METHOD(ScratchStore, "a rate and the timing it is computed from are one measurement, not two regressions") {
   auto plan = [](double ms) {
     CellPlan p;
     std::vector<double> times = normal_samples(ms, 0.05, 12, 7), rates;
@@ -88,9 +85,8 @@ TEST_CASE("a rate and the timing it is computed from are one measurement, not tw
   CHECK(gate_runs(load(db, a), load(db, b), rate_only).regressions() == 1);
 }
 
-TEST_CASE("a gate filter that matches nothing, or only informational metrics, is an error, not a pass") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
+TEST_CASE_METHOD(ScratchStore,
+                 "a gate filter that matches nothing, or only informational metrics, is an error, not a pass") {
   const int64_t a = write_run(db, {timed_cell(10.0, 1)}), b = write_run(db, {timed_cell(10.0, 2)});
   GateOptions typo;
   typo.only = {"prefil_ms"};

@@ -10,6 +10,7 @@
 #include "reports/html_report.h"
 #include "reports/svg_plot.h"
 #include "tests/cli_harness.h"
+#include "tests/results_store_fixtures.h"
 
 using namespace seqbench;
 using Catch::Matchers::Contains;
@@ -177,23 +178,15 @@ TEST_CASE("the HTML report without accuracy or profile metrics notes the missing
 TEST_CASE("seqbench report --format html writes the page for a stored run") {
   testing::TempDir dir;
   const std::string db = dir.file("r.db");
-  {
-    ResultsStore store(db);
-    RunInfo info;
-    info.suite = "stored";
-    const int64_t run = store.begin_run(info);
-    CellRecord cell;
-    cell.backend = "softmax";
-    cell.task = "mqar";
-    cell.params_json = R"({"task_params": {"num_kv_pairs": 4}})";
-    cell.d_model = 32;
-    cell.state_bytes = 8192;
-    store.add_cell(run, cell,
-                   {make_metric("accuracy", {0.75}),
-                    make_metric("prefill_ms@len64", {1.0, 1.1, 0.9}),
-                    make_metric("prefill_ms@len128", {2.0, 2.1, 1.9})});
-    store.finish_run(run, RunStatus::ok);
-  }
+  CellRecord cell;
+  cell.backend = "softmax";
+  cell.task = "mqar";
+  cell.params_json = R"({"task_params": {"num_kv_pairs": 4}})";
+  cell.d_model = 32;
+  cell.state_bytes = 8192;
+  store_fixtures::write_one_cell_run(db, cell,
+                                     {make_metric("accuracy", {0.75}), make_metric("prefill_ms@len64", {1.0, 1.1, 0.9}),
+                                      make_metric("prefill_ms@len128", {2.0, 2.1, 1.9})});
   const std::string page = dir.file("report.html");
   auto r = testing::run_seqbench("report --db " + db + " --format html -o " + page);
   INFO(r.output);

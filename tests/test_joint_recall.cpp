@@ -10,6 +10,7 @@
 #include "datasets/joint_recall_generator.h"
 #include "tasks/task.h"
 #include "tests/invalid_argument_message.h"
+#include "tests/seeded_generator_checks.h"
 
 using Catch::Matchers::Contains;
 using nlohmann::json;
@@ -131,13 +132,8 @@ TEST_CASE("the answer depends on the context: the key's latest value is usually 
 
 TEST_CASE("joint recall is deterministic per seed and example i does not depend on the count") {
   const JointRecallParams p = small_params(512, 64, 3, 3, 5, true);
-  const TokenDataset a = seqbench::generate_joint_recall(p, 17, 42);
-  const TokenDataset b = seqbench::generate_joint_recall(p, 17, 42);
-  CHECK(a.inputs == b.inputs);
-  CHECK(a.labels == b.labels);
-  const TokenDataset longer = seqbench::generate_joint_recall(p, 31, 42);
-  CHECK(std::vector<int32_t>(longer.inputs.begin(), longer.inputs.begin() + 17 * 64) == a.inputs);
-  CHECK(seqbench::generate_joint_recall(p, 17, 43).inputs != a.inputs);
+  seqbench::testing::check_seeded_generator(
+      [&](int64_t count, uint64_t seed) { return seqbench::generate_joint_recall(p, count, seed); }, 17, 31, 42);
 }
 
 TEST_CASE("impossible joint recall parameters are errors naming the parameter") {

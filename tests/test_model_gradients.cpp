@@ -17,6 +17,7 @@
 using namespace seqbench;
 using seqbench::testing::check_gradient;
 using seqbench::testing::random_tensor;
+using seqbench::testing::random_tokens;
 using seqbench::testing::weighted_sum;
 
 namespace {
@@ -127,8 +128,8 @@ TEST_CASE("whole-model gradients match finite differences for each backend and a
         if (p->name.rfind("embedding.", 0) == 0)
           for (int64_t i = 0; i < p->value.numel(); ++i) p->value[i] = static_cast<float>(rng.normal());
       const int64_t batch = 2, len = 9;
-      std::vector<int32_t> tokens(batch * len), labels(batch * len, kIgnoreLabel);
-      for (auto& t : tokens) t = static_cast<int32_t>(rng.uniform_int(0, config.vocab_size));
+      const std::vector<int32_t> tokens = random_tokens(batch * len, rng, config.vocab_size);
+      std::vector<int32_t> labels(batch * len, kIgnoreLabel);
       for (int64_t i = 0; i < batch * len; i += 2)
         labels[i] = static_cast<int32_t>(rng.uniform_int(0, config.vocab_size));
       model.zero_grad();
@@ -154,8 +155,7 @@ TEST_CASE("model decode steps reproduce the parallel forward's last-position log
     SequenceModel model(config);
     Rng rng(4);
     const int64_t batch = 2, len = 11;
-    std::vector<int32_t> tokens(batch * len);
-    for (auto& t : tokens) t = static_cast<int32_t>(rng.uniform_int(0, config.vocab_size));
+    const std::vector<int32_t> tokens = random_tokens(batch * len, rng, config.vocab_size);
     std::vector<float> full_logits, step_logits;
     model.prefill(tokens.data(), batch, len, len, full_logits);
     // Prefill 4 tokens, then decode the remaining 7 one at a time.
@@ -185,8 +185,7 @@ TEST_CASE(
   SequenceModel model(config);
   Rng rng(8);
   const int64_t batch = 2, len = 13;
-  std::vector<int32_t> tokens(batch * len);
-  for (auto& t : tokens) t = static_cast<int32_t>(rng.uniform_int(0, config.vocab_size));
+  const std::vector<int32_t> tokens = random_tokens(batch * len, rng, config.vocab_size);
   std::vector<float> full_logits, step_logits;
   model.prefill(tokens.data(), batch, len, len, full_logits);
   std::vector<int32_t> prefix{tokens[0], tokens[len]};

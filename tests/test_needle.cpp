@@ -15,6 +15,7 @@
 #include "tasks/task.h"
 #include "tests/invalid_argument_message.h"
 #include "tests/labelled_tokens.h"
+#include "tests/seeded_generator_checks.h"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
@@ -214,12 +215,8 @@ TEST_CASE("the asked needle sits at the requested depth of a noise haystack") {
 
 TEST_CASE("needle data is deterministic per seed") {
   const NeedleParams p = needle_params(NeedleVariant::multiquery, seqbench::HaystackKind::noise, 211, std::nullopt);
-  const TokenDataset a = seqbench::generate_needle(p, 5, 9);
-  CHECK(a.inputs == seqbench::generate_needle(p, 5, 9).inputs);
-  CHECK(a.labels == seqbench::generate_needle(p, 5, 9).labels);
-  const TokenDataset more = seqbench::generate_needle(p, 8, 9);
-  CHECK(std::vector<int32_t>(more.inputs.begin(), more.inputs.begin() + 5 * 211) == a.inputs);
-  CHECK(seqbench::generate_needle(p, 5, 10).inputs != a.inputs);
+  seqbench::testing::check_seeded_generator(
+      [&](int64_t count, uint64_t seed) { return seqbench::generate_needle(p, count, seed); }, 5, 8, 9);
 }
 
 TEST_CASE("the needle task reads its parameters and rejects bad ones by name") {

@@ -10,27 +10,19 @@
 #include "harness/results_store.h"
 #include "harness/timing_stats.h"
 #include "tests/cli_harness.h"
+#include "tests/results_store_fixtures.h"
 
 using namespace seqbench;
 using Catch::Matchers::Contains;
 
 namespace {
 
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 void write_store(const std::string& db) {
-  ResultsStore store(db);
-  RunInfo info;
-  info.suite = "stored";
-  const int64_t run = store.begin_run(info);
   CellRecord cell;
   cell.backend = "softmax";
   cell.task = "mqar";
-  store.add_cell(run, cell, {make_metric("accuracy", 0.5), make_metric("prefill_ms@len64", {1.0, 1.1, 0.9})});
-  store.finish_run(run, RunStatus::ok);
+  store_fixtures::write_one_cell_run(db, cell,
+                                     {make_metric("accuracy", 0.5), make_metric("prefill_ms@len64", {1.0, 1.1, 0.9})});
 }
 
 // Files in dir, not counting SQLite's -wal and -shm side files of a store that was read.
@@ -50,7 +42,7 @@ TEST_CASE("report, compare, gate and dataset export never overwrite a results st
   const std::string db = dir.file("results.db"), other = dir.file("other.db");
   write_store(db);
   write_store(other);
-  const std::string before = file_bytes(db);
+  const std::string before = testing::read_file(db);
   for (const std::string& args :
        {"report --db " + db + " -o " + db, "report --db " + db + " -o " + other + " --force",
         "compare " + db + " " + other + " -o " + other, "gate --baseline " + db + " --candidate " + other + " -o " + db,
@@ -60,7 +52,7 @@ TEST_CASE("report, compare, gate and dataset export never overwrite a results st
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.output, Contains("refusing to overwrite") && Contains("SQLite"));
   }
-  CHECK(file_bytes(db) == before);
+  CHECK(testing::read_file(db) == before);
   CHECK(testing::run_seqbench("report --db " + db).exit_code == 0);  // still a store
 }
 
@@ -72,16 +64,16 @@ TEST_CASE("an existing output file is overwritten only with --force, and a new o
   auto r = testing::run_seqbench("report --db " + db + " -o " + notes);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Contains("notes.md") && Contains("already exists") && Contains("--force"));
-  CHECK(file_bytes(notes) == "my notes\n");
+  CHECK(testing::read_file(notes) == "my notes\n");
 
   r = testing::run_seqbench("report --db " + db + " -o " + notes + " --force");
   CHECK(r.exit_code == 0);
-  CHECK_THAT(file_bytes(notes), Contains("# seqbench leaderboard"));
+  CHECK_THAT(testing::read_file(notes), Contains("# seqbench leaderboard"));
 
   const std::string fresh = dir.file("fresh.csv");
   r = testing::run_seqbench("report --db " + db + " --format csv -o " + fresh);
   CHECK(r.exit_code == 0);
-  CHECK_THAT(file_bytes(fresh), Contains("accuracy"));
+  CHECK_THAT(testing::read_file(fresh), Contains("accuracy"));
   const std::string exported = dir.file("data.jsonl");
   r = testing::run_seqbench("dataset export --task mqar --param num_train=2 --param num_test=2 -o " + exported);
   CHECK(r.exit_code == 0);
@@ -90,7 +82,7 @@ TEST_CASE("an existing output file is overwritten only with --force, and a new o
   // No temporary files are left behind: the store, its notes, the report and the export with its
   // description.
   CHECK(files_in(dir.path) == 5);
-  CHECK(file_bytes(exported + ".meta.json").find("\"task\": \"mqar\"") != std::string::npos);
+  CHECK(testing::read_file(exported + ".meta.json").find("\"task\": \"mqar\"") != std::string::npos);
 }
 
 TEST_CASE("an output path in a missing directory or naming a directory is refused before any work") {

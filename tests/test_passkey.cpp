@@ -11,6 +11,7 @@
 #include "tasks/task.h"
 #include "tests/invalid_argument_message.h"
 #include "tests/labelled_tokens.h"
+#include "tests/seeded_generator_checks.h"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
@@ -100,12 +101,8 @@ TEST_CASE("a random depth puts the needle at many places, a fixed one at one") {
 
 TEST_CASE("passkey data is deterministic per seed, and example i does not depend on the count") {
   const PasskeyParams p = params(97, std::nullopt, 3);
-  const TokenDataset a = seqbench::generate_passkey(p, 9, 77);
-  CHECK(a.inputs == seqbench::generate_passkey(p, 9, 77).inputs);
-  CHECK(a.labels == seqbench::generate_passkey(p, 9, 77).labels);
-  const TokenDataset more = seqbench::generate_passkey(p, 15, 77);
-  CHECK(std::vector<int32_t>(more.labels.begin(), more.labels.begin() + 9 * 97) == a.labels);
-  CHECK(seqbench::generate_passkey(p, 9, 78).labels != a.labels);
+  seqbench::testing::check_seeded_generator(
+      [&](int64_t count, uint64_t seed) { return seqbench::generate_passkey(p, count, seed); }, 9, 15, 77);
 }
 
 TEST_CASE("the shortest passkey sequence holds the template and an empty haystack") {

@@ -13,13 +13,9 @@ using namespace store_fixtures;
 using Catch::Matchers::Contains;
 using seqbench::make_metric;
 using seqbench::StoreAccess;
+using seqbench::testing::read_file;
 
 namespace {
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 int64_t add_finished_run(const std::string& path) {
   ResultsStore store(path);
@@ -43,7 +39,7 @@ TEST_CASE("report, compare and gate leave a store byte for byte as it was, journ
   add_finished_run(path);
   RawConnection(path).exec("PRAGMA journal_mode = DELETE");  // as a copy made by other tools may be
   REQUIRE(journal_mode(path) == "not wal");
-  const std::string before = file_bytes(path);
+  const std::string before = read_file(path);
   for (const std::string& args : {"report --db " + path, "report --db " + path + " --format html",
                                   "compare " + path + ":1 " + path + ":2",
                                   "gate --baseline " + path + ":1 --candidate " + path + ":2"}) {
@@ -53,7 +49,7 @@ TEST_CASE("report, compare and gate leave a store byte for byte as it was, journ
     CHECK(r.exit_code == 0);
   }
   CHECK(journal_mode(path) == "not wal");
-  CHECK(file_bytes(path) == before);
+  CHECK(read_file(path) == before);
 }
 
 TEST_CASE("report on a missing file creates nothing and says the file does not exist") {

@@ -64,12 +64,16 @@ std::vector<std::string> csv_header(const std::string& csv) {
   return fields;
 }
 
-}  // namespace
-
-TEST_CASE("the Markdown leaderboard of a profile-only run shows its cost metrics with units") {
+// A fresh directory whose results store r.db holds the runs of write_runs.
+struct StoredRuns {
   testing::TempDir dir;
   const std::string db = dir.file("r.db");
-  write_runs(db);
+  StoredRuns() { write_runs(db); }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(StoredRuns, "the Markdown leaderboard of a profile-only run shows its cost metrics with units") {
   const auto r = testing::run_seqbench("report --db " + db + " --run 1");
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Contains("prefill_ms@len64 (ms)") && Contains("prefill_ms@len256 (ms)") &&
@@ -83,10 +87,9 @@ TEST_CASE("the Markdown leaderboard of a profile-only run shows its cost metrics
   CHECK(r.output.find("decode_ms_per_token") < r.output.find("train_step_ms"));
 }
 
-TEST_CASE("the Markdown leaderboard shows accuracy at every test length for every task, and a partial run's gap") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
-  write_runs(db);
+TEST_CASE_METHOD(
+    StoredRuns,
+    "the Markdown leaderboard shows accuracy at every test length for every task, and a partial run's gap") {
   const auto r = testing::run_seqbench("report --db " + db);  // the latest run
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Contains("status partial: 3 of 5 planned cells stored, 2 missing"));
@@ -104,10 +107,7 @@ TEST_CASE("the Markdown leaderboard shows accuracy at every test length for ever
   CHECK_THAT(html.output, Contains("partial: 3 of 5 planned cells stored, 2 missing"));
 }
 
-TEST_CASE("a backend is spelt the same in Markdown, CSV, JSON, HTML and compare") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
-  write_runs(db);
+TEST_CASE_METHOD(StoredRuns, "a backend is spelt the same in Markdown, CSV, JSON, HTML and compare") {
   for (const std::string& args : {"report --db " + db + " --run 1", "report --db " + db + " --run 1 --format csv",
                                   "report --db " + db + " --run 1 --format html",
                                   "report --db " + db + " --run 1 --format json", "compare " + db + ":1 " + db + ":1"}) {
@@ -124,10 +124,8 @@ TEST_CASE("a backend is spelt the same in Markdown, CSV, JSON, HTML and compare"
   CHECK_THAT(listing.output, Contains("1  linear(feature_map=elu) mqar"));
 }
 
-TEST_CASE("CSV has one header per column and carries units and repetition statistics; so does JSON") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
-  write_runs(db);
+TEST_CASE_METHOD(StoredRuns,
+                 "CSV has one header per column and carries units and repetition statistics; so does JSON") {
   const auto csv = testing::run_seqbench("report --db " + db + " --run 1 --format csv");
   REQUIRE(csv.exit_code == 0);
   const auto header = csv_header(csv.output);
@@ -144,10 +142,7 @@ TEST_CASE("CSV has one header per column and carries units and repetition statis
   CHECK(json["cells"][0]["metrics"]["prefill_ms@len64"] == 1.1);
 }
 
-TEST_CASE("report --run takes latest, a run id, FILE.db and FILE.db:RUN like compare and gate") {
-  testing::TempDir dir;
-  const std::string db = dir.file("r.db");
-  write_runs(db);
+TEST_CASE_METHOD(StoredRuns, "report --run takes latest, a run id, FILE.db and FILE.db:RUN like compare and gate") {
   CHECK_THAT(testing::run_seqbench("report --db " + db + " --run latest").output, Contains("run 2 (recall-long)"));
   CHECK_THAT(testing::run_seqbench("report --db " + db + " --run 1").output, Contains("run 1 (latency)"));
   CHECK_THAT(testing::run_seqbench("report --run " + db + ":1").output, Contains("run 1 (latency)"));

@@ -14,6 +14,19 @@ using namespace seqbench;
 using namespace seqbench::testing;
 using Catch::Matchers::Contains;
 
+namespace {
+
+// A run of 8 slow cells into db, started in the background (its log in run.log), returned once
+// its first cell is stored, so a signal now cuts it short mid-way.
+pid_t start_run_with_a_stored_cell(const testing::TempDir& dir, const std::string& db) {
+  const std::string sweep = dir.write("s.json", timed_sweep(8, 0.4));
+  const pid_t writer = start_seqbench({"run", "--sweep", sweep, "--db", db, "--threads", "1"}, dir.file("run.log"));
+  wait_for_first_cell(db, writer);
+  return writer;
+}
+
+}  // namespace
+
 TEST_CASE("two seqbench runs writing one results file at once lose nothing") {
   testing::TempDir dir;
   const std::string db = dir.file("shared.db");
@@ -39,20 +52,12 @@ TEST_CASE("two seqbench runs writing one results file at once lose nothing") {
 TEST_CASE("a run killed with SIGKILL keeps its finished cells and reads back as partial") {
   testing::TempDir dir;
   const std::string db = dir.file("killed.db");
-  const std::string sweep = dir.write("s.json", timed_sweep(8, 0.4));
-  const pid_t writer = start_seqbench({"run", "--sweep", sweep, "--db", db, "--threads", "1"}, dir.file("run.log"));
-  wait_for_first_cell(db, writer);
+  const pid_t writer = start_run_with_a_stored_cell(dir, db);
   REQUIRE(kill(writer, SIGKILL) == 0);
   CHECK(wait_for(writer).signal == SIGKILL);
 
   ResultsStore store(db);  // reopening notices the dead writer
-  const auto run = store.latest_run();
-  REQUIRE(run);
-  CHECK(run->status == RunStatus::partial);
-  const auto cells = store.cells(run->id);
-  CHECK(cells.size() >= 1);
-  CHECK(cells.size() < 8);
-  for (const auto& cell : cells) {
+  for (const auto& cell : cells_of_cut_short_run(store, 8)) {
     CHECK(cell.cell.status == "ok");
     bool has_latency = false;
     for (const auto& m : store.metrics(cell.id)) has_latency |= m.metric.name == "prefill_ms@len16";
@@ -63,9 +68,7 @@ TEST_CASE("a run killed with SIGKILL keeps its finished cells and reads back as 
 TEST_CASE("Ctrl-C stops a run after the current repetition, stores it as partial and exits 130") {
   testing::TempDir dir;
   const std::string db = dir.file("interrupted.db");
-  const std::string sweep = dir.write("s.json", timed_sweep(8, 0.4));
-  const pid_t writer = start_seqbench({"run", "--sweep", sweep, "--db", db, "--threads", "1"}, dir.file("run.log"));
-  wait_for_first_cell(db, writer);
+  const pid_t writer = start_run_with_a_stored_cell(dir, db);
   REQUIRE(kill(writer, SIGINT) == 0);
   const ExitStatus status = wait_for(writer);
   const std::string log = read_file(dir.file("run.log"));
@@ -74,12 +77,8 @@ TEST_CASE("Ctrl-C stops a run after the current repetition, stores it as partial
   CHECK_THAT(log, Contains("partial"));
 
   ResultsStore store(db);
-  const auto run = store.latest_run();
-  REQUIRE(run);
-  CHECK(run->status == RunStatus::partial);
-  CHECK(store.cells(run->id).size() >= 1);
-  CHECK(store.cells(run->id).size() < 8);
-  CHECK(run->info.cells_planned == 8);
+  cells_of_cut_short_run(store, 8);
+  CHECK(store.latest_run()->info.cells_planned == 8);
   const auto report = testing::run_seqbench("report --db " + db);
   CHECK_THAT(report.output, Contains("status partial: ") && Contains(" of 8 planned cells stored, ") &&
                                 Contains(" missing"));

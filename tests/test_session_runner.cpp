@@ -46,6 +46,18 @@ SessionRunSettings settings_for(SessionMode mode, const nlohmann::json& policy =
   return s;
 }
 
+// The sessions replayed once in `mode` on a fresh model of `backend`: the model as the replay left
+// it, every turn's greedy trace, and the sessions' common layout.
+struct TracedReplay {
+  SequenceModel model;
+  GreedyTrace trace;
+  SessionLayout layout;
+  TracedReplay(const std::string& backend, const std::vector<Session>& sessions, SessionMode mode)
+      : model(make_model(backend, sessions)), layout(common_layout(sessions)) {
+    run_sessions(model, sessions, settings_for(mode), &trace);
+  }
+};
+
 std::vector<int32_t> flat_prefix(const std::vector<Session>& sessions, int64_t length) {
   const int64_t L = common_layout(sessions).total();
   std::vector<int32_t> out;
@@ -68,10 +80,8 @@ double metric(const std::vector<Metric>& metrics, const std::string& name, int64
 
 TEST_CASE("multi-turn with a dense cache equals a fresh prefill of the same tokens at every turn", "[sessions]") {
   const std::vector<Session> sessions = kv_sessions(4);
-  SequenceModel model = make_model("softmax", sessions);
-  GreedyTrace trace;
-  run_sessions(model, sessions, settings_for(SessionMode::multi_turn), &trace);
-  const SessionLayout layout = common_layout(sessions);
+  TracedReplay replay("softmax", sessions, SessionMode::multi_turn);
+  auto& [model, trace, layout] = replay;
   const int64_t V = model.config().vocab_size, n = static_cast<int64_t>(sessions.size());
   for (int64_t t = 0; t < layout.turns(); ++t) {
     INFO("turn " << t + 1);
@@ -109,10 +119,8 @@ TEST_CASE("multi-request's restored snapshot continues bit for bit for every mix
   for (const MixerInfo& info : mixer_backends()) backends.push_back(info.name);
   for (const std::string& backend : backends) {
     SECTION(backend) {
-      SequenceModel model = make_model(backend, sessions);
-      GreedyTrace trace;
-      run_sessions(model, sessions, settings_for(SessionMode::multi_request), &trace);
-      const SessionLayout layout = common_layout(sessions);
+      TracedReplay replay(backend, sessions, SessionMode::multi_request);
+      auto& [model, trace, layout] = replay;
       for (int64_t t = 0; t < layout.turns(); ++t) {
         // A fresh prefill of the context, then the query token by token.
         std::vector<float> logits;
@@ -131,10 +139,8 @@ TEST_CASE("multi-request's restored snapshot continues bit for bit for every mix
 
 TEST_CASE("one-pass answers are the teacher-forced argmax at the answer positions", "[sessions]") {
   const std::vector<Session> sessions = kv_sessions(3);
-  SequenceModel model = make_model("softmax", sessions);
-  GreedyTrace trace;
-  run_sessions(model, sessions, settings_for(SessionMode::one_pass), &trace);
-  const SessionLayout layout = common_layout(sessions);
+  TracedReplay replay("softmax", sessions, SessionMode::one_pass);
+  auto& [model, trace, layout] = replay;
   const int64_t L = layout.total();
   const TokenDataset data = sessions_to_dataset(sessions, model.config().vocab_size);
   std::vector<int32_t> predictions(data.inputs.size());

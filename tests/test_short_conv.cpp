@@ -51,15 +51,24 @@ ShortConvLayer make_layer(const ConvCase& c, uint64_t seed) {
 const std::vector<ConvCase> kCases{{1, 1, 1, 1}, {2, 7, 5, 1}, {1, 1, 3, 2}, {2, 9, 5, 2},
                                    {1, 2, 3, 4}, {2, 13, 7, 4}, {1, 3, 2, 4},  {3, 31, 6, 3}};
 
-}  // namespace
-
-TEST_CASE("short conv forward matches the causal depthwise sum written out", "[short_conv][kernel]") {
-  uint64_t seed = 1;
+// check(c, conv, x, rng) for every case: case i's layer from seed first_seed + i, its input x from
+// Rng(first_seed + i + 100), and rng left after x for any further draws.
+template <class Check>
+void for_each_conv_case(uint64_t first_seed, const Check& check) {
+  uint64_t seed = first_seed;
   for (const ConvCase& c : kCases) {
     INFO(describe(c) << " seed=" << seed);
     ShortConvLayer conv = make_layer(c, seed);
     Rng rng(seed++ + 100);
     const Tensor x = random_tensor({c.batch, c.seq_len, c.channels}, rng);
+    check(c, conv, x, rng);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("short conv forward matches the causal depthwise sum written out", "[short_conv][kernel]") {
+  for_each_conv_case(1, [](const ConvCase& c, ShortConvLayer& conv, const Tensor& x, Rng&) {
     Tensor y;
     conv.forward(x, y);
     const auto params = conv.params();
@@ -70,16 +79,11 @@ TEST_CASE("short conv forward matches the causal depthwise sum written out", "[s
     for (int64_t i = 0; i < y.numel(); ++i)
       worst = std::max(worst, std::fabs(y[i] - ref[i]) / (1.0 + std::fabs(ref[i])));
     CHECK(worst < 1e-6);
-  }
+  });
 }
 
 TEST_CASE("short conv gradients of input, weight and bias match finite differences", "[short_conv][kernel]") {
-  uint64_t seed = 20;
-  for (const ConvCase& c : kCases) {
-    INFO(describe(c) << " seed=" << seed);
-    ShortConvLayer conv = make_layer(c, seed);
-    Rng rng(seed++ + 100);
-    const Tensor x = random_tensor({c.batch, c.seq_len, c.channels}, rng);
+  for_each_conv_case(20, [](const ConvCase& c, ShortConvLayer& conv, const Tensor& x, Rng& rng) {
     const Tensor r = random_tensor(x.shape(), rng);
     Tensor y, dx;
     conv.forward(x, y);
@@ -110,7 +114,7 @@ TEST_CASE("short conv gradients of input, weight and bias match finite differenc
     CHECK(worst_error(xd, dx, 1.0) < 1e-5);
     CHECK(worst_error(wd, w.grad, 2.0) < 1e-5);
     CHECK(worst_error(bd, b.grad, 2.0) < 1e-5);
-  }
+  });
 }
 
 TEST_CASE("short conv decode steps reproduce the parallel form after any prefill", "[short_conv][kernel]") {

@@ -18,16 +18,6 @@ struct Connection {
   ~Connection() { sqlite3_close_v2(db); }
 };
 
-// Runs body; a SQLite failure becomes a StoreError about the file it happened in.
-template <class Body>
-auto about(const std::string& path, Body&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const SqliteFailure& failure) {
-    throw store_error_for(path, failure);
-  }
-}
-
 std::set<std::string> table_columns(sqlite3* db, const std::string& table) {
   const std::string sql = "PRAGMA table_info(" + table + ")";
   SqliteStatement info(db, sql.c_str());
@@ -66,7 +56,7 @@ class Prepared {
 std::vector<std::pair<int64_t, int64_t>> copy_rows(Connection& from, Connection& to, const std::string& table,
                                                    const std::string& key_column, int64_t key_value,
                                                    const std::string& parent_column, int64_t parent_value) {
-  const std::set<std::string> theirs = about(from.path, [&] { return table_columns(from.db, table); });
+  const std::set<std::string> theirs = guarded(from.path, [&] { return table_columns(from.db, table); });
   std::string names, slots;
   for (const std::string& column : table_columns(to.db, table))
     if (theirs.count(column) && column != "id" && column != parent_column) {
@@ -74,7 +64,7 @@ std::vector<std::pair<int64_t, int64_t>> copy_rows(Connection& from, Connection&
       slots += slots.empty() ? "?" : ", ?";
     }
   const bool has_parent = !parent_column.empty();
-  Prepared select = about(from.path, [&] {
+  Prepared select = guarded(from.path, [&] {
     return Prepared(from.db, "SELECT id, " + names + " FROM " + table + " WHERE " + key_column + " = ? ORDER BY id");
   });
   const std::string insert_sql = "INSERT INTO " + table + "(" + names + (has_parent ? ", " + parent_column : "") +
@@ -83,7 +73,7 @@ std::vector<std::pair<int64_t, int64_t>> copy_rows(Connection& from, Connection&
   select.check(sqlite3_bind_int64(select.get(), 1, key_value), "binding");
   std::vector<std::pair<int64_t, int64_t>> ids;
   const int columns = sqlite3_column_count(select.get()) - 1;
-  while (about(from.path, [&] { return select.step(); })) {
+  while (guarded(from.path, [&] { return select.step(); })) {
     sqlite3_reset(insert.get());
     for (int c = 0; c < columns; ++c)
       insert.check(sqlite3_bind_value(insert.get(), c + 1, sqlite3_column_value(select.get(), c + 1)), "binding");
@@ -106,7 +96,7 @@ int64_t write_merged_run(const std::string& out_path, std::optional<int64_t> run
                          int64_t template_run, const MergedRunFields& fields, const std::vector<CellCopy>& cells) {
   Connection out{out_path, open_store(out_path, StoreAccess::read_write, 10000)};
   std::map<std::string, std::unique_ptr<Connection>> inputs;
-  return about(out_path, [&] {
+  return guarded(out_path, [&] {
     SqliteWriteTransaction transaction(out.db);
     const int64_t id =
         run_id ? *run_id : copy_rows(input(inputs, template_path), out, "runs", "id", template_run, "", 0).at(0).second;

@@ -221,21 +221,14 @@ RunSummary run_sweep_with_workers(const Sweep& sweep, const RunOptions& options,
   const auto start = std::chrono::steady_clock::now();
   log << "run " << summary.run_id << ": " << sweep.name << ", " << summary.cells_total << " cells, "
       << pool.slots.size() << " workers -> " << options.db_path << "\n";
-  try {
+  run_then_finish(store, summary, start, [&] {
     CellDispatcher dispatcher(sweep, options, pool, store, summary, log);
     dispatcher.run();
-    if (dispatcher.interrupted()) {
-      summary.status = RunStatus::partial;
-      log << "interrupted: run " << summary.run_id << " stored as partial (" << summary.cells_ok << " cells kept)\n";
-    } else {
+    if (dispatcher.interrupted())
+      mark_interrupted(summary, log);
+    else
       summary.status = summary.cells_failed || dispatcher.cells_missing() ? RunStatus::failed : RunStatus::ok;
-    }
-  } catch (...) {
-    store.finish_run(summary.run_id, RunStatus::failed);
-    throw;
-  }
-  store.finish_run(summary.run_id, summary.status);
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  });
   return summary;
 }
 

@@ -66,12 +66,7 @@ CellOutcome run_scenario_cell(const CellSpec& cell, const TaskInstance& task, st
   params["task_params_resolved"] = task.params;
   params["lr_sweep"] = trained.lr_sweep;
   params["scenario"]["policy_resolved"] = {{"name", settings.policy->name()}, {"params", settings.policy->params()}};
-  out.record.backend = cell.backend;
-  out.record.task = cell.task;
-  out.record.params_json = params.dump();
-  out.record.seq_len = task.seq_len;
-  out.record.d_model = cell.d_model;
-  out.record.layers = cell.n_layers;
+  out.record = cell_record(cell, params, task.seq_len);
   out.record.state_bytes = static_cast<int64_t>(trained.model->state_bytes(static_cast<int>(task.seq_len)));
   out.metrics = trained.metrics;
   out.metrics.push_back(make_metric("parameters", static_cast<double>(trained.model->num_parameters())));

@@ -4,6 +4,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "harness/enum_names.h"
 #include "harness/sweep.h"
 #include "mixers/softmax/kv_policies/kv_policy.h"
 #include "models/model_config.h"
@@ -35,26 +36,18 @@ int64_t positive(const nlohmann::json& spec, const char* key, int64_t fallback) 
 
 }  // namespace
 
+constexpr EnumName<SessionMode> kSessionModeNames[] = {{SessionMode::multi_turn, "multi-turn"},
+                                                        {SessionMode::multi_request, "multi-request"},
+                                                        {SessionMode::single_request, "single-request"},
+                                                        {SessionMode::one_pass, "one-pass"}};
+
 std::string session_mode_name(SessionMode mode) {
-  switch (mode) {
-    case SessionMode::multi_turn:
-      return "multi-turn";
-    case SessionMode::multi_request:
-      return "multi-request";
-    case SessionMode::single_request:
-      return "single-request";
-    case SessionMode::one_pass:
-      return "one-pass";
-  }
-  return "?";
+  return name_in(kSessionModeNames, mode, "?");
 }
 
 SessionMode parse_session_mode(const std::string& name) {
-  for (SessionMode mode :
-       {SessionMode::multi_turn, SessionMode::multi_request, SessionMode::single_request, SessionMode::one_pass})
-    if (session_mode_name(mode) == name) return mode;
-  throw std::invalid_argument("unknown session mode '" + name +
-                              "'; expected multi-turn, multi-request, single-request or one-pass");
+  if (const std::optional<SessionMode> mode = value_named(kSessionModeNames, name)) return *mode;
+  throw std::invalid_argument("unknown session mode '" + name + "'; expected " + names_listed(kSessionModeNames));
 }
 
 std::string ScenarioSpec::policy_name() const { return policy.value("name", std::string("dense")); }
