@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "harness/interrupt.h"
+#include "ops/device_buffer.h"
 #include "ops/rng.h"
 
 namespace seqbench {
@@ -76,6 +77,43 @@ std::vector<Batch> epoch_batches(const TokenDataset& data, std::vector<int64_t>&
   return batches;
 }
 
+// The steps' mean losses, written by the steps on the model's device and read by the host only when
+// the trainer needs them (a report, an evaluation, the time budget, the epoch's end): a GPU step then
+// never waits for the device. On the CPU they are read after every step, at no cost.
+class StepLosses {
+ public:
+  explicit StepLosses(Device device) : slots_(device) {}
+  bool read_every_step() const { return slots_.device() == Device::cpu; }
+
+  // Room for an epoch of `steps`, the first of which is the run's step `first_step` (0-based).
+  void start_epoch(int64_t steps, int64_t first_step) {
+    slots_.resize(steps);
+    written_ = read_ = 0;
+    first_step_ = first_step;
+  }
+  double* next_slot() { return slots_.data() + written_++; }
+
+  // Adds the losses written since the last call to sum and count, in step order, up to the first
+  // non-finite one; returns that step's 1-based number in the run, or 0 when all were finite.
+  int64_t fold(double& sum, int64_t& count, double& non_finite_loss) {
+    const std::vector<double> losses = slots_.download(read_, written_ - read_);
+    for (size_t i = 0; i < losses.size(); ++i) {
+      if (!std::isfinite(losses[i])) {
+        non_finite_loss = losses[i];
+        return first_step_ + read_ + static_cast<int64_t>(i) + 1;
+      }
+      sum += losses[i];
+      ++count;
+    }
+    read_ = written_;
+    return 0;
+  }
+
+ private:
+  DeviceBuffer<double> slots_;
+  int64_t written_ = 0, read_ = 0, first_step_ = 0;
+};
+
 }  // namespace
 
 TaskScore evaluate_model(SequenceModel& model, const TokenDataset& data, int64_t batch_size) {
@@ -114,6 +152,7 @@ TrainResult train_model(SequenceModel& model, const TokenDataset& train, const T
   if (config.max_steps > 0) total_steps = std::min(total_steps, config.max_steps);
 
   AdamWOptimizer optimizer(model.params(), config.optimizer, total_steps);
+  StepLosses losses(model.config().device);
   Rng rng(shuffle_seed);
   std::vector<int64_t> order(static_cast<size_t>(train.num_examples));
   std::vector<int32_t> inputs, labels;
@@ -124,40 +163,44 @@ TrainResult train_model(SequenceModel& model, const TokenDataset& train, const T
   const auto start = Clock::now();
   auto last_report = start;
   int64_t tokens = 0;
+  model.zero_grad();  // from here on each optimizer step leaves the gradients zeroed
 
   for (int epoch = 0; epoch < config.epochs && optimizer.steps_taken() < total_steps; ++epoch) {
     std::iota(order.begin(), order.end(), 0);
     for (int64_t i = train.num_examples - 1; i > 0; --i) std::swap(order[i], order[rng.uniform_int(0, i + 1)]);
     const std::vector<Batch> batches = epoch_batches(train, order, config.batch_size);
+    losses.start_epoch(static_cast<int64_t>(batches.size()), optimizer.steps_taken());
     double loss_sum = 0;
     int64_t loss_count = 0;
+    // Reads the losses written so far; false (and the result marked diverged) at a non-finite one.
+    auto losses_finite = [&] {
+      result.diverged_step = losses.fold(loss_sum, loss_count, result.diverged_loss);
+      result.diverged = result.diverged_step > 0;
+      return !result.diverged;
+    };
     for (size_t b = 0; b < batches.size() && optimizer.steps_taken() < total_steps; ++b) {
       throw_if_interrupted();
       const int64_t begin = batches[b].begin, end = batches[b].end, length = batches[b].length;
       gather_batch(train, order, begin, end, length, inputs, labels);
-      model.zero_grad();
-      const double loss = model.loss_and_backward(inputs.data(), labels.data(), end - begin, length);
-      if (!std::isfinite(loss)) {
-        result.diverged = true;
-        result.diverged_step = optimizer.steps_taken() + 1;
-        result.diverged_loss = loss;
-        break;
-      }
-      loss_sum += loss;
-      ++loss_count;
+      model.loss_and_backward(inputs.data(), labels.data(), end - begin, length, losses.next_slot());
+      if (losses.read_every_step() && !losses_finite()) break;
       optimizer.step();
       tokens += (end - begin) * length;
-      if (on_epoch && seconds_since(last_report) > kProgressHeartbeatSeconds) {
+      const bool report = on_epoch && seconds_since(last_report) > kProgressHeartbeatSeconds;
+      const bool out_of_time = config.time_budget_s > 0 && seconds_since(start) > config.time_budget_s;
+      const bool evaluate = config.eval_every_steps > 0 && optimizer.steps_taken() % config.eval_every_steps == 0 &&
+                            b + 1 < batches.size();
+      if ((report || out_of_time || evaluate) && !losses_finite()) break;
+      if (report) {
         on_epoch(TrainProgress{epoch + 1, config.epochs, optimizer.steps_taken(), total_steps, loss_sum / loss_count,
                                result.valid_accuracy, seconds_since(start), false});
         last_report = Clock::now();
       }
-      if (config.time_budget_s > 0 && seconds_since(start) > config.time_budget_s) {
+      if (out_of_time) {
         result.out_of_time = true;
         break;
       }
-      if (config.eval_every_steps > 0 && optimizer.steps_taken() % config.eval_every_steps == 0 &&
-          b + 1 < batches.size()) {
+      if (evaluate) {
         result.valid_accuracy = evaluate_model(model, valid).accuracy;
         if (on_epoch)
           on_epoch(TrainProgress{epoch + 1, config.epochs, optimizer.steps_taken(), total_steps, loss_sum / loss_count,
@@ -169,6 +212,7 @@ TrainResult train_model(SequenceModel& model, const TokenDataset& train, const T
         }
       }
     }
+    if (!result.diverged) losses_finite();
     result.epochs_run = epoch + 1;
     result.final_train_loss = loss_count ? loss_sum / loss_count : 0.0;
     if (result.diverged) break;  // nothing left to evaluate: the weights hold NaNs
@@ -187,7 +231,8 @@ TrainResult train_model(SequenceModel& model, const TokenDataset& train, const T
     }
     if (result.out_of_time) break;
   }
-  result.steps = optimizer.steps_taken();
+  // A divergence found after the fact (on the GPU) still counts only the steps before it.
+  result.steps = result.diverged ? result.diverged_step - 1 : optimizer.steps_taken();
   result.seconds = seconds_since(start);
   result.tokens_per_s = result.seconds > 0 ? tokens / result.seconds : 0;
   return result;

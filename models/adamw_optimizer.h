@@ -1,10 +1,12 @@
 // AdamW over a model's parameters with linear warm-up then cosine decay of the learning rate,
-// and optional clipping of the global gradient norm.
+// and optional clipping of the global gradient norm. A step is one fused multi-tensor update on the
+// parameters' device that never waits for it; it leaves the gradients zeroed.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "ops/adamw.h"
+#include "ops/device_buffer.h"
 #include "models/param.h"
 
 namespace seqbench {
@@ -26,9 +28,12 @@ double scheduled_lr(const OptimizerConfig& config, int64_t step, int64_t total_s
 class AdamWOptimizer {
  public:
   AdamWOptimizer(std::vector<Param*> params, const OptimizerConfig& config, int64_t total_steps);
-  // Clips, updates every parameter, and returns the gradient norm before clipping.
-  double step();
+  // Clips, updates every parameter and zeroes every gradient (the next backward pass accumulates
+  // into zeros).
+  void step();
   int64_t steps_taken() const { return step_; }
+  // The last step's gradient norm before clipping (on the GPU this waits for the step).
+  double last_grad_norm() const;
 
  private:
   std::vector<Param*> params_;
@@ -36,6 +41,10 @@ class AdamWOptimizer {
   OptimizerConfig config_;
   int64_t total_steps_;
   int64_t step_ = 0;
+  // The fused step's tables and scratch (ops/adamw.h), on the parameters' device.
+  DeviceBuffer<AdamWSlot> slots_;
+  DeviceBuffer<AdamWChunk> chunks_;
+  DeviceBuffer<double> chunk_sums_, grad_sum_of_squares_;
 };
 
 }  // namespace seqbench

@@ -24,7 +24,8 @@ SequenceModel::SequenceModel(const ModelConfig& config)
       targets_(config.device),
       row_ids_(config.device),
       scatter_order_(config.device),
-      scatter_rows_(config.device) {
+      scatter_rows_(config.device),
+      loss_slot_(config.device) {
   const auto specs = layer_specs(config);
   Rng rng(Rng::derive(config.seed, 1));
   embedding_ =
@@ -118,14 +119,22 @@ const int32_t* SequenceModel::device_targets() {
   return targets_.data();
 }
 
-double SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len) {
+void SequenceModel::labelled_loss(int64_t selected, float* d_logits, double* mean_loss) {
+  kernels_for<CrossEntropyKernels>(config_.device)
+      .loss(selected ? logits_.data() : nullptr, selected ? device_targets() : nullptr, d_logits, selected,
+            config_.vocab_size, mean_loss);
+}
+
+double SequenceModel::read_loss_slot() { return loss_slot_.download()[0]; }
+
+void SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len,
+                                      double* mean_loss) {
   forward_hidden(tokens, batch, seq_len);
   const int64_t selected = labelled_logits(labels, batch * seq_len);
-  if (selected == 0) return 0.0;
+  if (selected == 0) return labelled_loss(0, nullptr, mean_loss);
   const Device device = config_.device;
   Tensor d_logits(logits_.shape(), device);
-  const double loss = kernels_for<CrossEntropyKernels>(device).loss(logits_.data(), device_targets(), d_logits.data(),
-                                                                    selected, config_.vocab_size);
+  labelled_loss(selected, d_logits.data(), mean_loss);
   Tensor d_selected;
   head_.backward(d_logits, d_selected);
   // Scatter the labelled rows' gradients back: each row is the one source of its destination.
@@ -140,15 +149,21 @@ double SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* la
   }
   kernels_for<EmbeddingKernels>(device).grad(d_selected.data(), scatter, d_final.data(), config_.d_model);
   backward_hidden(d_final);
-  return loss;
+}
+
+double SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch,
+                                        int64_t seq_len) {
+  loss_slot_.resize(1);
+  loss_and_backward(tokens, labels, batch, seq_len, loss_slot_.data());
+  return read_loss_slot();
 }
 
 double SequenceModel::loss(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len) {
   forward_hidden(tokens, batch, seq_len);
   const int64_t selected = labelled_logits(labels, batch * seq_len);
-  if (selected == 0) return 0.0;
-  return kernels_for<CrossEntropyKernels>(config_.device)
-      .loss(logits_.data(), device_targets(), nullptr, selected, config_.vocab_size);
+  loss_slot_.resize(1);
+  labelled_loss(selected, nullptr, loss_slot_.data());
+  return read_loss_slot();
 }
 
 void SequenceModel::predict(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len,

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "ops/device_buffer.h"
 #include "ops/index_buffer.h"
 #include "models/layer_norm_layer.h"
 #include "models/linear_layer.h"
@@ -27,7 +28,12 @@ class SequenceModel {
   explicit SequenceModel(const ModelConfig& config);
 
   // Forward, cross-entropy over positions whose label != kIgnoreLabel, backward. Gradients are
-  // accumulated into params(); returns the mean loss (0 when nothing is labelled).
+  // accumulated into params(); the mean loss (0 when nothing is labelled) goes to *mean_loss, which
+  // lives on the model's device: on the GPU nothing waits for the device, so a training loop can
+  // run ahead and read its losses when it reports.
+  void loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len,
+                         double* mean_loss);
+  // The same, returning the loss (on the GPU this waits for the step to finish).
   double loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len);
   // Forward and loss only (no gradients).
   double loss(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len);
@@ -69,6 +75,11 @@ class SequenceModel {
   void gather_rows(const Tensor& src, const std::vector<int32_t>& row_ids, Tensor& dst);
   // targets_'s labels where the cross-entropy kernel reads them (host or device).
   const int32_t* device_targets();
+  // Mean cross-entropy of logits_ against the labelled rows into *mean_loss (model's device);
+  // d_logits gets its gradient when non-null.
+  void labelled_loss(int64_t selected, float* d_logits, double* mean_loss);
+  // loss_slot_'s value on the host.
+  double read_loss_slot();
   void backward_hidden(const Tensor& d_final_hidden);
 
   ModelConfig config_;
@@ -80,6 +91,7 @@ class SequenceModel {
   Tensor residual_, final_hidden_, selected_hidden_, logits_;
   std::vector<int32_t> host_targets_, host_rows_;
   IndexBuffer targets_, row_ids_, scatter_order_, scatter_rows_;
+  DeviceBuffer<double> loss_slot_;  // where the host-returning loss calls have the loss written
 };
 
 }  // namespace seqbench

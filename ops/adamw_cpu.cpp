@@ -1,6 +1,10 @@
 #include "ops/adamw.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "ops/row_ops.h"
+#include "ops/vector_ops.h"
 
 namespace seqbench {
 
@@ -18,8 +22,34 @@ void adamw_update_cpu(float* param, const float* grad, float* m, float* v, int64
   }
 }
 
+std::vector<AdamWChunk> adamw_chunks(const std::vector<AdamWSlot>& slots) {
+  std::vector<AdamWChunk> chunks;
+  for (size_t s = 0; s < slots.size(); ++s)
+    for (int64_t begin = 0; begin < slots[s].n; begin += kAdamWChunkElements)
+      chunks.push_back({static_cast<int64_t>(s), begin, std::min(slots[s].n, begin + kAdamWChunkElements)});
+  return chunks;
+}
+
+void adamw_clipped_step_cpu(const AdamWSlots& group, double max_norm, const AdamWHyper& hyper) {
+  const std::vector<AdamWSlot> slots(group.slots, group.slots + group.count);
+  double sum = 0.0;
+  for (const AdamWSlot& s : slots) sum += RowOpKernels::cpu().sum_of_squares(s.grad, s.n);
+  *group.grad_sum_of_squares = sum;
+  const double norm = std::sqrt(sum);
+  if (max_norm > 0 && norm > max_norm) {
+    const float scale = static_cast<float>(max_norm / norm);
+    for (const AdamWSlot& s : slots) scale_cpu(scale, s.grad, s.n);
+  }
+  AdamWHyper h = hyper;
+  for (const AdamWSlot& s : slots) {
+    h.weight_decay = s.weight_decay;
+    adamw_update_cpu(s.param, s.grad, s.m, s.v, s.n, h);
+    std::fill(s.grad, s.grad + s.n, 0.0f);
+  }
+}
+
 const AdamWKernels& AdamWKernels::cpu() {
-  static const AdamWKernels kernels{adamw_update_cpu};
+  static const AdamWKernels kernels{adamw_update_cpu, adamw_clipped_step_cpu};
   return kernels;
 }
 

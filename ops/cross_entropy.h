@@ -8,15 +8,18 @@
 
 namespace seqbench {
 
-// cuda(): the same on the GPU; targets live on the device. The loss is read back (waits for the stream).
+// cuda(): the same on the GPU; targets and the loss live on the device, and nothing waits for the
+// stream (a training step reads its loss when the trainer reports, not every step).
 
 struct CrossEntropyKernels {
   static constexpr const char* kFamily = "cross_entropy";
   static const CrossEntropyKernels& cpu();   // the CPU reference kernels (cross_entropy_cpu.cpp)
   static const CrossEntropyKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
-  // Returns the mean loss; writes dlogits (may alias nothing) when non-null.
-  double (*loss)(const float* logits, const int32_t* targets, float* dlogits, int64_t rows, int64_t vocab);
+  // Writes the mean loss (rows summed in a fixed order: deterministic) to *mean_loss, which lives on
+  // the kernels' device, and dlogits (may alias nothing) when non-null.
+  void (*loss)(const float* logits, const int32_t* targets, float* dlogits, int64_t rows, int64_t vocab,
+               double* mean_loss);
   // Index of the largest logit per row (first one on ties).
   void (*argmax_rows)(const float* logits, int32_t* out, int64_t rows, int64_t vocab);
 };

@@ -5,9 +5,10 @@
 
 namespace seqbench {
 
-double cross_entropy_cpu(const float* logits, const int32_t* targets, float* dlogits, int64_t rows,
-                         int64_t vocab) {
-  if (rows == 0) return 0.0;
+void cross_entropy_cpu(const float* logits, const int32_t* targets, float* dlogits, int64_t rows, int64_t vocab,
+                       double* mean_loss) {
+  *mean_loss = 0.0;
+  if (rows == 0) return;
   std::vector<double> row_loss(static_cast<size_t>(rows));
   const float inv_rows = 1.0f / static_cast<float>(rows);
 #pragma omp parallel for schedule(static) if (rows * vocab > 65536)
@@ -27,7 +28,7 @@ double cross_entropy_cpu(const float* logits, const int32_t* targets, float* dlo
   }
   double total = 0;
   for (double l : row_loss) total += l;  // fixed order: deterministic
-  return total / rows;
+  *mean_loss = total / rows;
 }
 
 void argmax_rows_cpu(const float* logits, int32_t* out, int64_t rows, int64_t vocab) {

@@ -1,8 +1,7 @@
-// Softmax cross-entropy (one block per row, the mean over rows summed on the host in a fixed order)
+// Softmax cross-entropy (one block per row, then one block that sums the rows' losses in a fixed
+// order into the device-resident mean)
 // and the row argmax (ties to the lowest index, as on the CPU); checked against the CPU kernels in
 // tests/test_gpu_ops.cpp.
-#include <vector>
-
 #include "ops/cross_entropy.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/current_stream.cuh"
@@ -33,6 +32,20 @@ __global__ void cross_entropy_kernel(const float* logits, const int32_t* targets
     dlogits[r * vocab + j] = expf(z[j] - lse) * inv_rows - (j == target ? inv_rows : 0.0f);
 }
 
+// One block: each thread sums a fixed stride of rows in double, thread 0 adds the threads' sums in
+// order; the same order every call, so the loss is deterministic.
+__global__ void mean_row_loss_kernel(const float* row_loss, int64_t rows, double* mean_loss) {
+  __shared__ double partial[kThreads];
+  double sum = 0.0;
+  for (int64_t r = threadIdx.x; r < rows; r += kThreads) sum += row_loss[r];
+  partial[threadIdx.x] = sum;
+  __syncthreads();
+  if (threadIdx.x != 0) return;
+  double total = 0.0;
+  for (int t = 0; t < kThreads; ++t) total += partial[t];
+  *mean_loss = rows > 0 ? total / static_cast<double>(rows) : 0.0;
+}
+
 // One block per row; ties go to the lowest index, as on the CPU.
 __global__ void argmax_rows_kernel(const float* logits, int32_t* out, int64_t vocab) {
   __shared__ float best_value[32];
@@ -59,17 +72,18 @@ __global__ void argmax_rows_kernel(const float* logits, int32_t* out, int64_t vo
 
 }  // namespace
 
-double cross_entropy_cuda(const float* logits, const int32_t* targets, float* dlogits, int64_t rows, int64_t vocab) {
-  if (rows == 0) return 0.0;
+void cross_entropy_cuda(const float* logits, const int32_t* targets, float* dlogits, int64_t rows, int64_t vocab,
+                        double* mean_loss) {
   const cudaStream_t stream = current_stream();
+  // Freed in stream order after the sum below has read it: no wait on the host.
   DeviceArray<float> row_loss(rows);
-  cross_entropy_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(logits, targets, dlogits, row_loss.data(),
-                                                                             rows, vocab);
+  if (rows > 0) {
+    cross_entropy_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(logits, targets, dlogits,
+                                                                               row_loss.data(), rows, vocab);
+    cudaCheckLaunch();
+  }
+  mean_row_loss_kernel<<<1, kThreads, 0, stream>>>(row_loss.data(), rows, mean_loss);
   cudaCheckLaunch();
-  cudaCheck(cudaStreamSynchronize(stream));
-  double total = 0.0;
-  for (float l : row_loss.download()) total += l;  // fixed order: deterministic
-  return total / static_cast<double>(rows);
 }
 
 void argmax_rows_cuda(const float* logits, int32_t* out, int64_t rows, int64_t vocab) {

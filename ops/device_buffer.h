@@ -60,17 +60,22 @@ class DeviceBuffer {
   }
   void resize(int64_t count) { resize(count, device_); }
 
-  // Copies `count` host values in; size() becomes count. Synchronous on the GPU, so the host
-  // values may be reused at once.
+  // Copies `count` host values in; size() becomes count. The host values may be reused at once
+  // (on the GPU the runtime stages them), and the GPU is not waited for.
   void upload(const T* host, int64_t count) {
     resize(count);
     if (count > 0) device_copy(data_, device_, host, Device::cpu, bytes(count));
   }
   void upload(const std::vector<T>& host) { upload(host.data(), static_cast<int64_t>(host.size())); }
 
-  std::vector<T> download() const {
-    std::vector<T> host(static_cast<size_t>(size_));
-    if (size_ > 0) device_copy(host.data(), Device::cpu, data_, device_, bytes(size_));
+  std::vector<T> download() const { return download(0, size_); }
+  // Values [begin, begin + count); throws std::out_of_range outside [0, size()).
+  std::vector<T> download(int64_t begin, int64_t count) const {
+    if (begin < 0 || count < 0 || begin + count > size_)
+      throw std::out_of_range("device buffer: values [" + std::to_string(begin) + ", " +
+                              std::to_string(begin + count) + ") outside size " + std::to_string(size_));
+    std::vector<T> host(static_cast<size_t>(count));
+    if (count > 0) device_copy(host.data(), Device::cpu, data_ + begin, device_, bytes(count));
     return host;
   }
 

@@ -32,7 +32,7 @@ const std::vector<MetricInfo> kCatalog{
     {"decode_tokens_per_s", {"@ctx<N>"}, "tokens/s", kHigher, MetricKind::timing, "batch / decode step time",
      "decode_ms_per_token"},
     {"train_step_ms", {""}, "ms", kLower, MetricKind::timing,
-     "zero grad + forward + backward + AdamW on one training batch", ""},
+     "forward + backward + the fused AdamW step (which zeroes the gradients) on one training batch", ""},
     {"train_tokens_per_s", {""}, "tokens/s", kHigher, MetricKind::timing,
      "training tokens per second: from the profiled step when profiled, else the training loop's mean",
      "train_step_ms"},

@@ -90,6 +90,10 @@ TEST_CASE("an index buffer round-trips and grows only when it must") {
   buffer.upload(std::vector<int32_t>{7});
   REQUIRE(buffer.data() == first);
   REQUIRE(buffer.download() == std::vector<int32_t>{7});
+  buffer.upload(std::vector<int32_t>{1, 2, 3});
+  REQUIRE(buffer.download(1, 2) == std::vector<int32_t>{2, 3});
+  REQUIRE(buffer.download(3, 0).empty());
+  REQUIRE_THROWS_WITH(buffer.download(2, 2), Catch::Contains("values [2, 4) outside size 3"));
 }
 
 TEST_CASE("asking for the GPU where there is none is a clear error") {

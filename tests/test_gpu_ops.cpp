@@ -161,13 +161,15 @@ TEST_CASE("GELU, cross-entropy, argmax and AdamW on the GPU match the CPU kernel
   DeviceArray<int32_t> targets_d(targets);
   auto dlogits_d = poisoned<float>(rows * vocab);
   auto argmax_d = DeviceArray<int32_t>(rows);
-  const double loss = CrossEntropyKernels::cuda().loss(logits_d.data(), targets_d.data(), dlogits_d.data(), rows, vocab);
+  auto loss_d = poisoned<double>(1);
+  CrossEntropyKernels::cuda().loss(logits_d.data(), targets_d.data(), dlogits_d.data(), rows, vocab, loss_d.data());
   CrossEntropyKernels::cuda().argmax_rows(logits_d.data(), argmax_d.data(), rows, vocab);
   std::vector<float> dlogits(rows * vocab);
   std::vector<int32_t> argmax(rows);
-  const double want_loss = CrossEntropyKernels::cpu().loss(logits.data(), targets.data(), dlogits.data(), rows, vocab);
+  double want_loss = 0;
+  CrossEntropyKernels::cpu().loss(logits.data(), targets.data(), dlogits.data(), rows, vocab, &want_loss);
   CrossEntropyKernels::cpu().argmax_rows(logits.data(), argmax.data(), rows, vocab);
-  CHECK(loss == Approx(want_loss).epsilon(1e-5));
+  CHECK(loss_d.download()[0] == Approx(want_loss).epsilon(1e-5));
   CHECK(relative_error(dlogits_d.download(), dlogits) < 1e-5);
   CHECK(argmax_d.download() == argmax);
 
@@ -181,6 +183,53 @@ TEST_CASE("GELU, cross-entropy, argmax and AdamW on the GPU match the CPU kernel
   CHECK(relative_error(param_d.download(), param) < 1e-6);
   CHECK(relative_error(m_d.download(), m) < 1e-6);
   CHECK(relative_error(v_d.download(), v) < 1e-6);
+}
+
+TEST_CASE("the fused AdamW step on the GPU follows the CPU's, clipping or not", "[gpu][ops]") {
+  SKIP_WITHOUT_GPU();
+  Rng rng(57);
+  // Odd sizes: a single element, less than a chunk, a chunk and a bit, three whole chunks.
+  const std::vector<int64_t> sizes{1, 1001, kAdamWChunkElements + 7, 3 * kAdamWChunkElements};
+  for (double max_norm : {0.0, 0.5, 1e9}) {
+    INFO("max_norm " << max_norm);
+    std::vector<std::vector<float>> host[4];  // param, grad, m, v per size
+    std::vector<DeviceArray<float>> dev[4];
+    std::vector<AdamWSlot> host_slots, dev_slots;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const int64_t n = sizes[i];
+      host[0].push_back(normal_values(n, rng));
+      host[1].push_back(normal_values(n, rng));
+      host[2].push_back(normal_values(n, rng, 0.1));
+      host[3].push_back(uniform_values(n, rng, 0.0, 0.1));
+      for (int k = 0; k < 4; ++k) dev[k].emplace_back(host[k].back());
+    }
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const float decay = i % 2 ? 0.1f : 0.0f;
+      host_slots.push_back({host[0][i].data(), host[1][i].data(), host[2][i].data(), host[3][i].data(), sizes[i], decay});
+      dev_slots.push_back({dev[0][i].data(), dev[1][i].data(), dev[2][i].data(), dev[3][i].data(), sizes[i], decay});
+    }
+    const std::vector<AdamWChunk> chunks = adamw_chunks(host_slots);
+    std::vector<double> host_sums(chunks.size());
+    double host_norm_sq = 0;
+    DeviceArray<AdamWSlot> slots_d(dev_slots);
+    DeviceArray<AdamWChunk> chunks_d(chunks);
+    auto sums_d = poisoned<double>(static_cast<int64_t>(chunks.size())), norm_sq_d = poisoned<double>(1);
+    const auto count = static_cast<int64_t>(sizes.size()), chunk_count = static_cast<int64_t>(chunks.size());
+    AdamWHyper hyper;
+    hyper.lr = 3e-3f, hyper.step = 4;
+    AdamWKernels::cuda().clipped_step({slots_d.data(), count, chunks_d.data(), chunk_count, sums_d.data(), norm_sq_d.data()},
+                                      max_norm, hyper);
+    AdamWKernels::cpu().clipped_step(
+        {host_slots.data(), count, chunks.data(), chunk_count, host_sums.data(), &host_norm_sq}, max_norm, hyper);
+    CHECK(norm_sq_d.download()[0] == Approx(host_norm_sq).epsilon(1e-12));
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      INFO("size " << sizes[i]);
+      CHECK(relative_error(dev[0][i].download(), host[0][i]) < 1e-6);
+      CHECK(dev[1][i].download() == std::vector<float>(static_cast<size_t>(sizes[i]), 0.0f));
+      CHECK(relative_error(dev[2][i].download(), host[2][i]) < 1e-6);
+      CHECK(relative_error(dev[3][i].download(), host[3][i]) < 1e-6);
+    }
+  }
 }
 
 TEST_CASE("bf16 conversion on the GPU rounds as the host does", "[gpu][ops]") {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <vector>
@@ -6,6 +7,8 @@
 #include "ops/activations.h"
 #include "ops/adamw.h"
 #include "ops/cross_entropy.h"
+#include "ops/row_ops.h"
+#include "ops/vector_ops.h"
 #include "models/layer_norm_layer.h"
 #include "models/linear_layer.h"
 #include "models/mlp_block.h"
@@ -16,6 +19,7 @@
 
 using namespace seqbench;
 using seqbench::testing::check_gradient;
+using seqbench::testing::normal_values;
 using seqbench::testing::random_tensor;
 using seqbench::testing::random_tokens;
 using seqbench::testing::weighted_sum;
@@ -75,7 +79,8 @@ TEST_CASE("cross-entropy gradient matches finite differences and the loss is the
   Tensor logits = random_tensor({rows, vocab}, rng, 2.0);
   std::vector<int32_t> targets{0, 10, 3, 3, 7};
   Tensor dlogits({rows, vocab});
-  const double loss = CrossEntropyKernels::cpu().loss(logits.data(), targets.data(), dlogits.data(), rows, vocab);
+  double loss = 0;
+  CrossEntropyKernels::cpu().loss(logits.data(), targets.data(), dlogits.data(), rows, vocab, &loss);
   double expected = 0;
   for (int64_t r = 0; r < rows; ++r) {
     double z = 0;
@@ -84,7 +89,12 @@ TEST_CASE("cross-entropy gradient matches finite differences and the loss is the
   }
   REQUIRE(loss == Approx(expected / rows).epsilon(1e-6));
   check_gradient(
-      "logits", logits, dlogits, [&] { return CrossEntropyKernels::cpu().loss(logits.data(), targets.data(), nullptr, rows, vocab); },
+      "logits", logits, dlogits,
+      [&] {
+        double value = 0;
+        CrossEntropyKernels::cpu().loss(logits.data(), targets.data(), nullptr, rows, vocab, &value);
+        return value;
+      },
       rng);
 }
 
@@ -104,6 +114,51 @@ TEST_CASE("AdamW matches a scalar transcription of the PyTorch update") {
     const double m_hat = md / (1 - std::pow(0.9, step)), v_hat = vd / (1 - std::pow(0.999, step));
     pd = pd * (1 - 0.01 * 0.1) - 0.01 * m_hat / (std::sqrt(v_hat) + 1e-8);
     REQUIRE(p == Approx(pd).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("the fused AdamW step is the clip-then-update sequence per tensor, and zeroes the gradients") {
+  Rng rng(44);
+  const std::vector<int64_t> sizes{1, 1001, kAdamWChunkElements + 7};
+  for (double max_norm : {0.0, 0.5, 1e9}) {
+    INFO("max_norm " << max_norm);
+    std::vector<std::vector<float>> param, grad, m, v;
+    for (int64_t n : sizes) {
+      param.push_back(normal_values(n, rng));
+      grad.push_back(normal_values(n, rng));
+      m.push_back(std::vector<float>(n, 0.01f));
+      v.push_back(std::vector<float>(n, 0.02f));
+    }
+    auto want_param = param, want_grad = grad, want_m = m, want_v = v;
+    AdamWHyper h;
+    h.lr = 0.01f;
+    h.step = 2;
+    // The sequence the fused step replaces: global norm, clip, then each tensor's own decay.
+    double sum = 0;
+    for (auto& g : want_grad) sum += RowOpKernels::cpu().sum_of_squares(g.data(), static_cast<int64_t>(g.size()));
+    const double norm = std::sqrt(sum);
+    if (max_norm > 0 && norm > max_norm)
+      for (auto& g : want_grad) scale_cpu(static_cast<float>(max_norm / norm), g.data(), static_cast<int64_t>(g.size()));
+    std::vector<AdamWSlot> slots;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      AdamWHyper hi = h;
+      hi.weight_decay = i == 1 ? 0.1f : 0.0f;
+      AdamWKernels::cpu().update(want_param[i].data(), want_grad[i].data(), want_m[i].data(), want_v[i].data(), sizes[i],
+                                 hi);
+      slots.push_back({param[i].data(), grad[i].data(), m[i].data(), v[i].data(), sizes[i], hi.weight_decay});
+    }
+    const std::vector<AdamWChunk> chunks = adamw_chunks(slots);
+    CHECK(chunks.size() == 4);  // 1, 1001, then 8192 + 7 split in two
+    std::vector<double> chunk_sums(chunks.size());
+    double got_sum = -1;
+    AdamWKernels::cpu().clipped_step({slots.data(), 3, chunks.data(), 4, chunk_sums.data(), &got_sum}, max_norm, h);
+    CHECK(got_sum == sum);
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      CHECK(param[i] == want_param[i]);
+      CHECK(m[i] == want_m[i]);
+      CHECK(v[i] == want_v[i]);
+      CHECK(std::all_of(grad[i].begin(), grad[i].end(), [](float g) { return g == 0.0f; }));
+    }
   }
 }
 

@@ -49,12 +49,17 @@ void* cuda_allocate(size_t bytes) {
 
 void cuda_release(void* ptr) { cudaCheck(cudaFreeAsync(ptr, current_stream())); }
 
-void cuda_copy(void* dst, Device, const void* src, Device, size_t bytes) {
-  // Unified addressing lets the runtime infer the direction from the pointers.
-  cudaCheck(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault));
+// Copies are ordered on the current stream. Only a copy to the host waits for it (its caller reads
+// the values next); a copy from the host returns once the runtime has staged the host values, so
+// the caller may reuse them at once and the device is not waited for; a device-to-device copy is
+// enqueued. Unified addressing lets the runtime infer the direction from the pointers.
+void cuda_copy(void* dst, Device dst_device, const void* src, Device, size_t bytes) {
+  const cudaStream_t stream = current_stream();
+  cudaCheck(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream));
+  if (dst_device == Device::cpu) cudaCheck(cudaStreamSynchronize(stream));
 }
 
-void cuda_fill_zero(void* ptr, size_t bytes) { cudaCheck(cudaMemset(ptr, 0, bytes)); }
+void cuda_fill_zero(void* ptr, size_t bytes) { cudaCheck(cudaMemsetAsync(ptr, 0, bytes, current_stream())); }
 
 void require_device() {
   if (!cuda_device_present())

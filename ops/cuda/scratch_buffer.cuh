@@ -1,9 +1,12 @@
 // A workspace that is either the caller's buffer or, when the caller passed null, one allocated
-// here (accounted as Device::cuda memory) and freed at the end of the scope, once the stream that
-// uses it has finished.
+// here (accounted as Device::cuda memory) and freed at the end of the scope. The pool frees in
+// stream order on the current stream, so when that is the stream using the workspace the block is
+// reused only after that work and the host does not wait; a workspace used on another stream waits
+// for it first.
 #pragma once
 #include <cstdint>
 
+#include "ops/cuda/current_stream.cuh"
 #include "ops/cuda/device_array.h"
 
 namespace seqbench {
@@ -17,7 +20,8 @@ class ScratchFloats {
     }
   }
   ~ScratchFloats() {
-    if (owned_.data()) (void)cudaStreamSynchronize(stream_);  // errors surface at the caller's next check
+    // Errors surface at the caller's next check.
+    if (owned_.data() && stream_ != current_stream()) (void)cudaStreamSynchronize(stream_);
   }
   ScratchFloats(const ScratchFloats&) = delete;
   ScratchFloats& operator=(const ScratchFloats&) = delete;
