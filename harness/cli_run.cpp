@@ -24,6 +24,7 @@ struct RunFlags {
   std::optional<uint64_t> seed;
   int threads = 0;
   int workers = 0;     // 0: the cells run in this process
+  int workers_per_gpu = 1;
   int64_t worker_of = 0;  // set only in a worker process started by a multi-worker run
   bool dry_run = false;
 };
@@ -50,7 +51,11 @@ RunSummary run_in_workers(const Sweep& sweep, const RunOptions& options, const R
     throw std::invalid_argument("--devices " + f.devices + " runs one worker per GPU, but --device cpu was given; "
                                 "use --workers N for CPU workers");
   WorkerPoolOptions pool;
-  pool.slots = f.devices.empty() ? cpu_worker_slots(f.workers) : gpu_worker_slots(f.devices);
+  pool.slots = f.devices.empty() ? cpu_worker_slots(f.workers) : gpu_worker_slots(f.devices, f.workers_per_gpu);
+  if (f.workers_per_gpu > 1 && !mps_daemon_running())
+    std::cerr << "note: no MPS daemon is running, so the " << f.workers_per_gpu
+              << " workers on each GPU take turns on it instead of running together; start one with "
+                 "`nvidia-cuda-mps-control -d` (and `echo quit | nvidia-cuda-mps-control` after)\n";
   // This process checks the sweep's shapes on a GPU and describes the run's device: let that be
   // the first GPU of the run, not GPU 0 of the machine, which may belong to someone else.
   if (!f.devices.empty()) setenv("CUDA_VISIBLE_DEVICES", pool.slots.front().gpu.c_str(), 1);
@@ -64,6 +69,9 @@ RunSummary run_in_workers(const Sweep& sweep, const RunOptions& options, const R
 int run_command(const RunFlags& f, const std::string& command_line) {
   if (f.suite.empty() == f.sweep_file.empty())
     throw SweepError("give exactly one of --suite NAME or --sweep FILE.json (see `seqbench list suites`)");
+  if (f.workers_per_gpu > 1 && f.devices.empty())
+    throw std::invalid_argument("--workers-per-gpu " + std::to_string(f.workers_per_gpu) +
+                                " needs --devices LIST (the GPUs to put them on)");
   nlohmann::json spec = f.suite.empty() ? read_sweep_file(f.sweep_file) : suite_spec(f.suite);
   if (!spec.is_object()) throw SweepError("sweep spec must be a JSON object");
   if (f.seed) {
@@ -128,6 +136,13 @@ CommandHandler register_run_command(CLI::App& app, CLI::App*& subcommand) {
       ->check(as_validator([](const std::string& s) { parse_integer_in(s, 1, 256); }, "1..256"));
   subcommand->add_option("--devices", f->devices, "One worker process per GPU: indices (0,1,2,3) or all (CUDA builds)")
       ->check(as_validator(check_device_list, "0,1,...|all"));
+  subcommand->add_option("--workers-per-gpu", f->workers_per_gpu,
+                         "With --devices: K worker processes on each GPU, so that cells too small to fill a GPU "
+                         "train side by side; needs an MPS daemon to overlap (without one they take turns); their "
+                         "timings then share the GPU: use 1 for cost figures")
+      ->capture_default_str()
+      ->check(as_validator([](const std::string& s) { parse_integer_in(s, 1, kMaxWorkersPerGpu); },
+                           "1.." + std::to_string(kMaxWorkersPerGpu)));
   subcommand->add_option("--worker-of", f->worker_of, "")->group("");  // how a multi-worker run starts its workers
   subcommand->add_flag("--dry-run", f->dry_run, "Validate and list the cells without running them");
   return [f](const std::string& command_line) { return run_command(*f, command_line); };

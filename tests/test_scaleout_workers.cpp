@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
 #include <string>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "harness/results_store.h"
+#include "harness/scaleout/worker_devices.h"
 #include "tests/cli_harness.h"
 #include "tests/scaleout_fixtures.h"
 #include "tests/seqbench_process.h"
@@ -140,7 +142,9 @@ TEST_CASE("worker counts and GPU lists are checked before anything runs") {
   TempDir dir;
   const std::string sweep = dir.write("s.json", kEightCellSweep), db = dir.file("r.db");
   for (const char* bad : {"--workers 0", "--workers 257", "--workers two", "--devices 0,0", "--devices 1,,2",
-                          "--devices gpu0", "--workers 2 --devices 0", "--devices 0 --device cpu"}) {
+                          "--devices gpu0", "--workers 2 --devices 0", "--devices 0 --device cpu",
+                          "--workers-per-gpu 0", "--workers-per-gpu 17", "--workers-per-gpu 2",
+                          "--workers 2 --workers-per-gpu 2"}) {
     INFO(bad);
     const auto r = run_seqbench("run --sweep " + sweep + " --db " + db + " " + bad);
     CHECK(r.exit_code == 2);
@@ -153,6 +157,20 @@ TEST_CASE("worker counts and GPU lists are checked before anything runs") {
   CHECK_THAT(r.output, Contains("--devices 0 needs a build with CUDA") && Contains("--workers N"));
   CHECK_FALSE(std::filesystem::exists(db));
 #endif
+}
+
+TEST_CASE("an MPS daemon is seen through its control pipe") {
+  TempDir dir;
+  const char* before = std::getenv("CUDA_MPS_PIPE_DIRECTORY");
+  const std::string saved = before ? before : "";
+  setenv("CUDA_MPS_PIPE_DIRECTORY", dir.path.c_str(), 1);
+  CHECK_FALSE(mps_daemon_running());
+  dir.write("control", "");
+  CHECK(mps_daemon_running());
+  if (before)
+    setenv("CUDA_MPS_PIPE_DIRECTORY", saved.c_str(), 1);
+  else
+    unsetenv("CUDA_MPS_PIPE_DIRECTORY");
 }
 
 TEST_CASE("a worker that expanded another sweep is stopped before it runs a cell, and no other takes its place") {

@@ -64,30 +64,42 @@ std::vector<WorkerSlot> cpu_worker_slots(int workers) {
   return slots;
 }
 
+bool mps_daemon_running() {
+  const char* pipes = std::getenv("CUDA_MPS_PIPE_DIRECTORY");
+  std::error_code error;
+  return std::filesystem::exists(std::filesystem::path(pipes && *pipes ? pipes : "/tmp/nvidia-mps") / "control", error);
+}
+
 void check_device_list(const std::string& devices) {
   if (devices != "all") parse_indices(devices);
 }
 
-std::vector<WorkerSlot> gpu_worker_slots(const std::string& devices) {
+std::vector<WorkerSlot> gpu_worker_slots(const std::string& devices, int per_gpu) {
   check_device_list(devices);
+  if (per_gpu < 1 || per_gpu > kMaxWorkersPerGpu)
+    throw std::invalid_argument("expected 1 to " + std::to_string(kMaxWorkersPerGpu) + " workers per GPU, got " +
+                                std::to_string(per_gpu));
 #ifndef SEQBENCH_WITH_CUDA
   throw std::invalid_argument("--devices " + devices +
                               " needs a build with CUDA; this seqbench was built without it (use --workers N for "
                               "CPU workers)");
 #endif
   const std::vector<std::string> gpus = visible_gpus();
-  std::vector<WorkerSlot> slots;
+  std::vector<std::string> chosen;
   if (devices == "all") {
     if (gpus.empty()) throw std::invalid_argument("--devices all: no GPU is visible on this machine");
-    for (size_t i = 0; i < gpus.size(); ++i) slots.push_back({static_cast<int>(i) + 1, gpus[i]});
-    return slots;
+    chosen = gpus;
   }
-  for (int index : parse_indices(devices)) {
+  for (int index : devices == "all" ? std::vector<int>{} : parse_indices(devices)) {
     if (index >= static_cast<int>(gpus.size()))
       throw std::invalid_argument("--devices " + devices + ": GPU " + std::to_string(index) + " does not exist (" +
                                   std::to_string(gpus.size()) + " visible)");
-    slots.push_back({static_cast<int>(slots.size()) + 1, gpus[static_cast<size_t>(index)]});
+    chosen.push_back(gpus[static_cast<size_t>(index)]);
   }
+  // Worker k of every GPU before worker k + 1 of any: the pool hands cells to slots in order.
+  std::vector<WorkerSlot> slots;
+  for (int k = 0; k < per_gpu; ++k)
+    for (const std::string& gpu : chosen) slots.push_back({static_cast<int>(slots.size()) + 1, gpu});
   return slots;
 }
 
