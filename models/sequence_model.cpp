@@ -49,6 +49,7 @@ SequenceModel::SequenceModel(const ModelConfig& config)
   final_norm_ = LayerNormLayer("final_norm", config.d_model, 1e-5f, config.device);
   Rng head_rng(Rng::derive(config.seed, 3));
   head_ = LinearLayer("head", config.d_model, config.vocab_size, false, head_rng, 0.0f, config.device);
+  loss_slot_.resize(1);
 }
 
 void SequenceModel::forward_hidden(const int32_t* tokens, int64_t batch, int64_t seq_len,
@@ -153,7 +154,6 @@ void SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labe
 
 double SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch,
                                         int64_t seq_len) {
-  loss_slot_.resize(1);
   loss_and_backward(tokens, labels, batch, seq_len, loss_slot_.data());
   return read_loss_slot();
 }
@@ -161,7 +161,6 @@ double SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* la
 double SequenceModel::loss(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len) {
   forward_hidden(tokens, batch, seq_len);
   const int64_t selected = labelled_logits(labels, batch * seq_len);
-  loss_slot_.resize(1);
   labelled_loss(selected, nullptr, loss_slot_.data());
   return read_loss_slot();
 }

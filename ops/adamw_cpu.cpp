@@ -31,20 +31,21 @@ std::vector<AdamWChunk> adamw_chunks(const std::vector<AdamWSlot>& slots) {
 }
 
 void adamw_clipped_step_cpu(const AdamWSlots& group, double max_norm, const AdamWHyper& hyper) {
-  const std::vector<AdamWSlot> slots(group.slots, group.slots + group.count);
+  const AdamWSlot* const first = group.slots;
+  const AdamWSlot* const last = group.slots + group.count;
   double sum = 0.0;
-  for (const AdamWSlot& s : slots) sum += RowOpKernels::cpu().sum_of_squares(s.grad, s.n);
+  for (const AdamWSlot* s = first; s != last; ++s) sum += RowOpKernels::cpu().sum_of_squares(s->grad, s->n);
   *group.grad_sum_of_squares = sum;
   const double norm = std::sqrt(sum);
   if (max_norm > 0 && norm > max_norm) {
     const float scale = static_cast<float>(max_norm / norm);
-    for (const AdamWSlot& s : slots) scale_cpu(scale, s.grad, s.n);
+    for (const AdamWSlot* s = first; s != last; ++s) scale_cpu(scale, s->grad, s->n);
   }
   AdamWHyper h = hyper;
-  for (const AdamWSlot& s : slots) {
-    h.weight_decay = s.weight_decay;
-    adamw_update_cpu(s.param, s.grad, s.m, s.v, s.n, h);
-    std::fill(s.grad, s.grad + s.n, 0.0f);
+  for (const AdamWSlot* s = first; s != last; ++s) {
+    h.weight_decay = s->weight_decay;
+    adamw_update_cpu(s->param, s->grad, s->m, s->v, s->n, h);
+    std::fill(s->grad, s->grad + s->n, 0.0f);
   }
 }
 

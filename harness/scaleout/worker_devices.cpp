@@ -89,12 +89,13 @@ std::vector<WorkerSlot> gpu_worker_slots(const std::string& devices, int per_gpu
   if (devices == "all") {
     if (gpus.empty()) throw std::invalid_argument("--devices all: no GPU is visible on this machine");
     chosen = gpus;
-  }
-  for (int index : devices == "all" ? std::vector<int>{} : parse_indices(devices)) {
-    if (index >= static_cast<int>(gpus.size()))
-      throw std::invalid_argument("--devices " + devices + ": GPU " + std::to_string(index) + " does not exist (" +
-                                  std::to_string(gpus.size()) + " visible)");
-    chosen.push_back(gpus[static_cast<size_t>(index)]);
+  } else {
+    for (int index : parse_indices(devices)) {
+      if (index >= static_cast<int>(gpus.size()))
+        throw std::invalid_argument("--devices " + devices + ": GPU " + std::to_string(index) + " does not exist (" +
+                                    std::to_string(gpus.size()) + " visible)");
+      chosen.push_back(gpus[static_cast<size_t>(index)]);
+    }
   }
   // Worker k of every GPU before worker k + 1 of any: the pool hands cells to slots in order.
   std::vector<WorkerSlot> slots;
