@@ -2,16 +2,13 @@
 // Backward is its exact derivative; checked by finite differences in
 // tests/test_model_gradients.cpp; the CUDA kernels against the CPU ones in tests/test_gpu_ops.cpp.
 #pragma once
-#include <cstdint>
 
 #include "ops/kernel_table.h"
 
 namespace seqbench {
 
-struct GeluKernels {
+struct GeluKernels : KernelFamily<GeluKernels> {
   static constexpr const char* kFamily = "gelu";
-  static const GeluKernels& cpu();   // the CPU reference kernels (activations_cpu.cpp)
-  static const GeluKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   void (*fwd)(const float* x, float* y, int64_t n);
   void (*bwd)(const float* x, const float* dy, float* dx, int64_t n);  // dx overwritten

@@ -1,6 +1,6 @@
-#include "ops/activations.h"
-
 #include <cmath>
+
+#include "ops/activations.h"
 
 namespace seqbench {
 namespace {
@@ -28,9 +28,7 @@ void gelu_bwd_cpu(const float* x, const float* dy, float* dx, int64_t n) {
   }
 }
 
-const GeluKernels& GeluKernels::cpu() {
-  static const GeluKernels kernels{gelu_fwd_cpu, gelu_bwd_cpu};
-  return kernels;
-}
+template <>
+GeluKernels cpu_kernel_table<GeluKernels>{{}, gelu_fwd_cpu, gelu_bwd_cpu};
 
 }  // namespace seqbench

@@ -41,9 +41,7 @@ void gelu_bwd_cuda(const float* x, const float* dy, float* dx, int64_t n) {
   cudaCheckLaunch();
 }
 
-const GeluKernels& GeluKernels::cuda() {
-  static const GeluKernels kernels{gelu_fwd_cuda, gelu_bwd_cuda};
-  return kernels;
-}
+template <>
+GeluKernels cuda_kernel_table<GeluKernels>{{}, gelu_fwd_cuda, gelu_bwd_cuda};
 
 }  // namespace seqbench

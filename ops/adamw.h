@@ -3,7 +3,6 @@
 // Checked against a scalar transcription of the PyTorch update in tests/test_model_gradients.cpp;
 // the CUDA kernel against the CPU one in tests/test_gpu_ops.cpp.
 #pragma once
-#include <cstdint>
 #include <vector>
 
 #include "ops/kernel_table.h"
@@ -52,10 +51,8 @@ struct AdamWSlots {
 // The chunks of `slots`, in slot order then element order.
 std::vector<AdamWChunk> adamw_chunks(const std::vector<AdamWSlot>& slots);
 
-struct AdamWKernels {
+struct AdamWKernels : KernelFamily<AdamWKernels> {
   static constexpr const char* kFamily = "adamw";
-  static const AdamWKernels& cpu();   // the CPU reference kernels (adamw_cpu.cpp)
-  static const AdamWKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   void (*update)(float* param, const float* grad, float* m, float* v, int64_t n, const AdamWHyper& h);
   // One whole optimizer step without the host: the global gradient norm in double, summed in a

@@ -1,8 +1,7 @@
-#include "ops/adamw.h"
-
 #include <algorithm>
 #include <cmath>
 
+#include "ops/adamw.h"
 #include "ops/row_ops.h"
 #include "ops/vector_ops.h"
 
@@ -49,9 +48,7 @@ void adamw_clipped_step_cpu(const AdamWSlots& group, double max_norm, const Adam
   }
 }
 
-const AdamWKernels& AdamWKernels::cpu() {
-  static const AdamWKernels kernels{adamw_update_cpu, adamw_clipped_step_cpu};
-  return kernels;
-}
+template <>
+AdamWKernels cpu_kernel_table<AdamWKernels>{{}, adamw_update_cpu, adamw_clipped_step_cpu};
 
 }  // namespace seqbench

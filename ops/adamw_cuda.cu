@@ -98,9 +98,7 @@ void adamw_update_cuda(float* param, const float* grad, float* m, float* v, int6
   cudaCheckLaunch();
 }
 
-const AdamWKernels& AdamWKernels::cuda() {
-  static const AdamWKernels kernels{adamw_update_cuda, adamw_clipped_step_cuda};
-  return kernels;
-}
+template <>
+AdamWKernels cuda_kernel_table<AdamWKernels>{{}, adamw_update_cuda, adamw_clipped_step_cuda};
 
 }  // namespace seqbench

@@ -3,7 +3,6 @@
 // the carried decode state). The CPU kernels are checked against a plain loop and finite differences in
 // mixers/ssm/test_ssm.cpp, the CUDA kernels against them in tests/test_gpu_ops.cpp.
 #pragma once
-#include <cstdint>
 
 #include "ops/kernel_table.h"
 
@@ -20,10 +19,8 @@ struct Conv1dShape {
 // order (deterministic, no atomics) through a workspace of about min(rows / 64, 1024) * (K + 1) * C
 // floats allocated for the call.
 
-struct CausalConv1dKernels {
+struct CausalConv1dKernels : KernelFamily<CausalConv1dKernels> {
   static constexpr const char* kFamily = "causal_conv1d";
-  static const CausalConv1dKernels& cpu();   // the CPU reference kernels (causal_conv1d_cpu.cpp)
-  static const CausalConv1dKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   void (*fwd)(const float* in, int64_t in_stride, const float* w, const float* bias, float* out,
               const Conv1dShape& shape);

@@ -1,8 +1,7 @@
-#include "ops/causal_conv1d.h"
-
 #include <algorithm>
 #include <vector>
 
+#include "ops/causal_conv1d.h"
 #include "ops/vector_ops.h"
 
 namespace seqbench {
@@ -81,8 +80,8 @@ void causal_conv1d_final_state_cpu(const float* in, int64_t in_stride, float* st
     }
 }
 
-void causal_conv1d_decode_cpu(const float* in_t, int64_t in_stride, const float* w, const float* bias,
-                              float* state, float* out_t, const Conv1dShape& s) {
+void causal_conv1d_decode_cpu(const float* in_t, int64_t in_stride, const float* w, const float* bias, float* state,
+                              float* out_t, const Conv1dShape& s) {
   const int64_t C = s.channels, K = s.kernel;
   for (int64_t b = 0; b < s.batch; ++b) {
     const float* x = in_t + b * in_stride;
@@ -98,10 +97,8 @@ void causal_conv1d_decode_cpu(const float* in_t, int64_t in_stride, const float*
   }
 }
 
-const CausalConv1dKernels& CausalConv1dKernels::cpu() {
-  static const CausalConv1dKernels kernels{causal_conv1d_fwd_cpu, causal_conv1d_bwd_cpu, causal_conv1d_final_state_cpu,
-                                           causal_conv1d_decode_cpu};
-  return kernels;
-}
+template <>
+CausalConv1dKernels cpu_kernel_table<CausalConv1dKernels>{
+    {}, causal_conv1d_fwd_cpu, causal_conv1d_bwd_cpu, causal_conv1d_final_state_cpu, causal_conv1d_decode_cpu};
 
 }  // namespace seqbench

@@ -175,10 +175,8 @@ void causal_conv1d_decode_cuda(const float* in_t, int64_t in_stride, const float
   cudaCheckLaunch();
 }
 
-const CausalConv1dKernels& CausalConv1dKernels::cuda() {
-  static const CausalConv1dKernels kernels{causal_conv1d_fwd_cuda, causal_conv1d_bwd_cuda,
-                                           causal_conv1d_final_state_cuda, causal_conv1d_decode_cuda};
-  return kernels;
-}
+template <>
+CausalConv1dKernels cuda_kernel_table<CausalConv1dKernels>{
+    {}, causal_conv1d_fwd_cuda, causal_conv1d_bwd_cuda, causal_conv1d_final_state_cuda, causal_conv1d_decode_cuda};
 
 }  // namespace seqbench

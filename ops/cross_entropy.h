@@ -2,7 +2,6 @@
 // dlogits = (softmax(z_r) - onehot(target_r)) / rows. Checked by finite differences (tests/test_model_gradients.cpp);
 // the CUDA kernels against the CPU ones in tests/test_gpu_ops.cpp.
 #pragma once
-#include <cstdint>
 
 #include "ops/kernel_table.h"
 
@@ -11,10 +10,8 @@ namespace seqbench {
 // cuda(): the same on the GPU; targets and the loss live on the device, and nothing waits for the
 // stream (a training step reads its loss when the trainer reports, not every step).
 
-struct CrossEntropyKernels {
+struct CrossEntropyKernels : KernelFamily<CrossEntropyKernels> {
   static constexpr const char* kFamily = "cross_entropy";
-  static const CrossEntropyKernels& cpu();   // the CPU reference kernels (cross_entropy_cpu.cpp)
-  static const CrossEntropyKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   // Writes the mean loss (rows summed in a fixed order: deterministic) to *mean_loss, which lives on
   // the kernels' device, and dlogits (may alias nothing) when non-null.

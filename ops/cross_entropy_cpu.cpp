@@ -1,7 +1,7 @@
-#include "ops/cross_entropy.h"
-
 #include <cmath>
 #include <vector>
+
+#include "ops/cross_entropy.h"
 
 namespace seqbench {
 
@@ -42,9 +42,7 @@ void argmax_rows_cpu(const float* logits, int32_t* out, int64_t rows, int64_t vo
   }
 }
 
-const CrossEntropyKernels& CrossEntropyKernels::cpu() {
-  static const CrossEntropyKernels kernels{cross_entropy_cpu, argmax_rows_cpu};
-  return kernels;
-}
+template <>
+CrossEntropyKernels cpu_kernel_table<CrossEntropyKernels>{{}, cross_entropy_cpu, argmax_rows_cpu};
 
 }  // namespace seqbench

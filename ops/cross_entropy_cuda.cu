@@ -92,9 +92,7 @@ void argmax_rows_cuda(const float* logits, int32_t* out, int64_t rows, int64_t v
   cudaCheckLaunch();
 }
 
-const CrossEntropyKernels& CrossEntropyKernels::cuda() {
-  static const CrossEntropyKernels kernels{cross_entropy_cuda, argmax_rows_cuda};
-  return kernels;
-}
+template <>
+CrossEntropyKernels cuda_kernel_table<CrossEntropyKernels>{{}, cross_entropy_cuda, argmax_rows_cuda};
 
 }  // namespace seqbench

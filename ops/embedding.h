@@ -3,7 +3,6 @@
 // it free of atomics and identical on both devices. The CUDA kernels (embedding_cuda.cu; RowGroups
 // arrays on the device too) are checked against the CPU ones in tests/test_gpu_ops.cpp.
 #pragma once
-#include <cstdint>
 #include <vector>
 
 #include "ops/kernel_table.h"
@@ -26,10 +25,8 @@ struct HostRowGroups {
 };
 HostRowGroups group_rows_by_id(const int32_t* ids, int64_t rows, int64_t id_limit);
 
-struct EmbeddingKernels {
+struct EmbeddingKernels : KernelFamily<EmbeddingKernels> {
   static constexpr const char* kFamily = "embedding";
-  static const EmbeddingKernels& cpu();   // the CPU reference kernels (embedding_cpu.cpp)
-  static const EmbeddingKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   // out[r, :] = table[ids[r], :].
   void (*gather)(const float* table, const int32_t* ids, float* out, int64_t rows, int64_t width);

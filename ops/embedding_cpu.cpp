@@ -1,8 +1,7 @@
-#include "ops/embedding.h"
-
 #include <stdexcept>
 #include <string>
 
+#include "ops/embedding.h"
 #include "ops/vector_ops.h"
 
 namespace seqbench {
@@ -53,10 +52,8 @@ void position_grad_cpu(const float* dout, float* dpos, int64_t batch, int64_t se
     for (int64_t t = 0; t < seq_len; ++t) axpy_cpu(1.0f, dout + (b * seq_len + t) * width, dpos + t * width, width);
 }
 
-const EmbeddingKernels& EmbeddingKernels::cpu() {
-  static const EmbeddingKernels kernels{embedding_gather_cpu, embedding_grad_cpu, add_position_rows_cpu,
-                                        position_grad_cpu};
-  return kernels;
-}
+template <>
+EmbeddingKernels cpu_kernel_table<EmbeddingKernels>{
+    {}, embedding_gather_cpu, embedding_grad_cpu, add_position_rows_cpu, position_grad_cpu};
 
 }  // namespace seqbench

@@ -84,10 +84,8 @@ void position_grad_cuda(const float* dout, float* dpos, int64_t batch, int64_t s
   cudaCheckLaunch();
 }
 
-const EmbeddingKernels& EmbeddingKernels::cuda() {
-  static const EmbeddingKernels kernels{embedding_gather_cuda, embedding_grad_cuda, add_position_rows_cuda,
-                                        position_grad_cuda};
-  return kernels;
-}
+template <>
+EmbeddingKernels cuda_kernel_table<EmbeddingKernels>{
+    {}, embedding_gather_cuda, embedding_grad_cuda, add_position_rows_cuda, position_grad_cuda};
 
 }  // namespace seqbench

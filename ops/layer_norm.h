@@ -2,7 +2,6 @@
 // Backward is the standard closed form (llm.c layernorm_backward). The CPU kernels are checked by finite
 // differences (tests/test_model_gradients.cpp), the CUDA kernels against them (tests/test_gpu_ops.cpp).
 #pragma once
-#include <cstdint>
 
 #include "ops/kernel_table.h"
 
@@ -10,10 +9,8 @@ namespace seqbench {
 
 // cuda(): the parameter gradients are column sums in a fixed order (deterministic).
 
-struct LayerNormKernels {
+struct LayerNormKernels : KernelFamily<LayerNormKernels> {
   static constexpr const char* kFamily = "layer_norm";
-  static const LayerNormKernels& cpu();   // the CPU reference kernels (layer_norm_cpu.cpp)
-  static const LayerNormKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   void (*fwd)(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int64_t rows,
               int64_t dim, float eps);

@@ -1,11 +1,11 @@
-#include "ops/layer_norm.h"
-
 #include <cmath>
+
+#include "ops/layer_norm.h"
 
 namespace seqbench {
 
-void layer_norm_fwd_cpu(const float* x, const float* gamma, const float* beta, float* y, float* mean,
-                        float* rstd, int64_t rows, int64_t dim, float eps) {
+void layer_norm_fwd_cpu(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd,
+                        int64_t rows, int64_t dim, float eps) {
 #pragma omp parallel for schedule(static) if (rows * dim > 16384)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * dim;
@@ -22,8 +22,8 @@ void layer_norm_fwd_cpu(const float* x, const float* gamma, const float* beta, f
   }
 }
 
-void layer_norm_bwd_cpu(const float* dy, const float* x, const float* gamma, const float* mean,
-                        const float* rstd, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t dim) {
+void layer_norm_bwd_cpu(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd,
+                        float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t dim) {
 #pragma omp parallel for schedule(static) if (rows * dim > 16384)
   for (int64_t r = 0; r < rows; ++r) {
     const float* dyr = dy + r * dim;
@@ -55,9 +55,7 @@ void layer_norm_bwd_cpu(const float* dy, const float* x, const float* gamma, con
   }
 }
 
-const LayerNormKernels& LayerNormKernels::cpu() {
-  static const LayerNormKernels kernels{layer_norm_fwd_cpu, layer_norm_bwd_cpu};
-  return kernels;
-}
+template <>
+LayerNormKernels cpu_kernel_table<LayerNormKernels>{{}, layer_norm_fwd_cpu, layer_norm_bwd_cpu};
 
 }  // namespace seqbench

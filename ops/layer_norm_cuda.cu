@@ -97,9 +97,7 @@ void layer_norm_bwd_cuda(const float* dy, const float* x, const float* gamma, co
   cudaCheckLaunch();
 }
 
-const LayerNormKernels& LayerNormKernels::cuda() {
-  static const LayerNormKernels kernels{layer_norm_fwd_cuda, layer_norm_bwd_cuda};
-  return kernels;
-}
+template <>
+LayerNormKernels cuda_kernel_table<LayerNormKernels>{{}, layer_norm_fwd_cuda, layer_norm_bwd_cuda};
 
 }  // namespace seqbench

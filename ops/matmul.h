@@ -2,7 +2,6 @@
 // (register-blocked, matmul_cpu.cpp) is checked against a naive triple loop in tests/test_matmul.cpp;
 // the CUDA kernel (cuBLAS, fp32 without TF32, matmul_cuda.cu) against it in tests/test_gpu_ops.cpp.
 #pragma once
-#include <cstdint>
 
 #include "ops/kernel_table.h"
 
@@ -15,10 +14,8 @@ struct MatmulShape {
   bool accumulate = false;  // C += instead of C =
 };
 
-struct MatmulKernels {
+struct MatmulKernels : KernelFamily<MatmulKernels> {
   static constexpr const char* kFamily = "matmul";
-  static const MatmulKernels& cpu();   // the CPU reference kernels (matmul_cpu.cpp)
-  static const MatmulKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   void (*matmul)(const float* a, const float* b, float* c, const MatmulShape& shape);
 };

@@ -1,9 +1,8 @@
-#include "ops/matmul.h"
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "ops/matmul.h"
 #include "ops/simd_math.h"
 
 namespace seqbench {
@@ -82,9 +81,7 @@ void matmul_cpu(const float* a, const float* b, float* c, const MatmulShape& s) 
   }
 }
 
-const MatmulKernels& MatmulKernels::cpu() {
-  static const MatmulKernels kernels{matmul_cpu};
-  return kernels;
-}
+template <>
+MatmulKernels cpu_kernel_table<MatmulKernels>{{}, matmul_cpu};
 
 }  // namespace seqbench

@@ -44,9 +44,7 @@ void matmul_cuda(const __nv_bfloat16* a, const __nv_bfloat16* b, __nv_bfloat16* 
   gemm(a, b, c, s, CUDA_R_16BF, current_stream());
 }
 
-const MatmulKernels& MatmulKernels::cuda() {
-  static const MatmulKernels kernels{matmul_cuda};
-  return kernels;
-}
+template <>
+MatmulKernels cuda_kernel_table<MatmulKernels>{{}, matmul_cuda};
 
 }  // namespace seqbench

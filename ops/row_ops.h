@@ -2,7 +2,6 @@
 // clipping), a bias added to every row and its gradient (column sums), strided row copies (KV
 // caches). The CUDA kernels (row_ops_cuda.cu) are checked against the CPU ones in tests/test_gpu_ops.cpp.
 #pragma once
-#include <cstdint>
 
 #include "ops/kernel_table.h"
 #include "ops/vector_ops.h"
@@ -12,10 +11,8 @@ namespace seqbench {
 // cuda(): every sum in a fixed order (deterministic); sum_of_squares waits for the stream; copy_rows is
 // cudaMemcpy2DAsync.
 
-struct RowOpKernels {
+struct RowOpKernels : KernelFamily<RowOpKernels> {
   static constexpr const char* kFamily = "row_ops";
-  static const RowOpKernels& cpu();   // the CPU reference kernels (row_ops_cpu.cpp)
-  static const RowOpKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   // axpy and scale: axpy_cpu and scale_cpu of vector_ops.h on the CPU.
   void (*axpy)(float alpha, const float* x, float* y, int64_t n);  // y += alpha x

@@ -24,10 +24,8 @@ void copy_rows_cpu(const float* src, int64_t src_stride, float* dst, int64_t dst
     std::copy(src + r * src_stride, src + r * src_stride + width, dst + r * dst_stride);
 }
 
-const RowOpKernels& RowOpKernels::cpu() {
-  static const RowOpKernels kernels{axpy_cpu,          scale_cpu,          sum_of_squares_cpu,
-                                    add_bias_rows_cpu, bias_grad_rows_cpu, copy_rows_cpu};
-  return kernels;
-}
+template <>
+RowOpKernels cpu_kernel_table<RowOpKernels>{
+    {}, axpy_cpu, scale_cpu, sum_of_squares_cpu, add_bias_rows_cpu, bias_grad_rows_cpu, copy_rows_cpu};
 
 }  // namespace seqbench

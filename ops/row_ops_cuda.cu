@@ -133,10 +133,8 @@ void copy_rows_cuda(const float* src, int64_t src_stride, float* dst, int64_t ds
       static_cast<size_t>(width) * sizeof(float), static_cast<size_t>(rows), cudaMemcpyDeviceToDevice, stream));
 }
 
-const RowOpKernels& RowOpKernels::cuda() {
-  static const RowOpKernels kernels{axpy_cuda,          scale_cuda,          sum_of_squares_cuda,
-                                    add_bias_rows_cuda, bias_grad_rows_cuda, copy_rows_cuda};
-  return kernels;
-}
+template <>
+RowOpKernels cuda_kernel_table<RowOpKernels>{
+    {}, axpy_cuda, scale_cuda, sum_of_squares_cuda, add_bias_rows_cuda, bias_grad_rows_cuda, copy_rows_cuda};
 
 }  // namespace seqbench

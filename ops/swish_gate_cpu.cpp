@@ -1,9 +1,8 @@
-#include "ops/swish_gate.h"
-
 #include <algorithm>
 #include <vector>
 
 #include "ops/simd_math.h"
+#include "ops/swish_gate.h"
 
 namespace seqbench {
 namespace {
@@ -73,8 +72,8 @@ void swish_gate_fwd_cpu(const float* a, const float* gate, float* out, int64_t r
   });
 }
 
-void swish_gate_bwd_cpu(const float* a, const float* gate, const float* dout, float* da, float* dgate,
-                        int64_t rows, int64_t width, int64_t gate_stride, int64_t dgate_stride) {
+void swish_gate_bwd_cpu(const float* a, const float* gate, const float* dout, float* da, float* dgate, int64_t rows,
+                        int64_t width, int64_t gate_stride, int64_t dgate_stride) {
   for_gate_rows(gate, rows, width, gate_stride, [&](int64_t r, const float* g, const float* sig) {
     float* dg = dgate + r * dgate_stride;
     for (int64_t i = 0; i < width; ++i) {
@@ -85,9 +84,8 @@ void swish_gate_bwd_cpu(const float* a, const float* gate, const float* dout, fl
   });
 }
 
-const SwishGateKernels& SwishGateKernels::cpu() {
-  static const SwishGateKernels kernels{silu_fwd_cpu, silu_bwd_cpu, swish_gate_fwd_cpu, swish_gate_bwd_cpu};
-  return kernels;
-}
+template <>
+SwishGateKernels cpu_kernel_table<SwishGateKernels>{
+    {}, swish_gate_fwd_cpu, swish_gate_bwd_cpu, silu_fwd_cpu, silu_bwd_cpu};
 
 }  // namespace seqbench

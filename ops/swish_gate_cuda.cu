@@ -98,9 +98,8 @@ void swish_gate_bwd_cuda(const float* a, const float* gate, const float* dout, f
   cudaCheckLaunch();
 }
 
-const SwishGateKernels& SwishGateKernels::cuda() {
-  static const SwishGateKernels kernels{silu_fwd_cuda, silu_bwd_cuda, swish_gate_fwd_cuda, swish_gate_bwd_cuda};
-  return kernels;
-}
+template <>
+SwishGateKernels cuda_kernel_table<SwishGateKernels>{
+    {}, swish_gate_fwd_cuda, swish_gate_bwd_cuda, silu_fwd_cuda, silu_bwd_cuda};
 
 }  // namespace seqbench

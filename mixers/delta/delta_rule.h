@@ -12,7 +12,6 @@
 // state that stays in L1; the recurrence is also what decode runs, so training and decode share
 // one arithmetic.
 #pragma once
-#include <cstdint>
 #include <string>
 
 #include "ops/kernel_table.h"
@@ -53,10 +52,8 @@ void delta_rule_bwd_cuda(const float* q, const float* k, const float* v, const f
                          float* dlog_decay, const DeltaRuleShape& shape, const DeltaRuleOptions& options,
                          float* workspace);
 
-struct DeltaRuleKernels {
+struct DeltaRuleKernels : KernelFamily<DeltaRuleKernels> {
   static constexpr const char* kFamily = "delta_rule";
-  static const DeltaRuleKernels& cpu();   // the CPU reference kernels (delta_rule_cpu.cpp)
-  static const DeltaRuleKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   // Forward from a zero state. log_decay null means ungated (a_t = 1). checkpoints, when non-null,
   // [batch, heads, checkpoint_count, key_dim, value_dim], receives the state before each chunk

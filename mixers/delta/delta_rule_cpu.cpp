@@ -1,7 +1,5 @@
 // (Gated) delta rule S_t = a_t S_{t-1} (I - b_t k_t k_t^T) + b_t v_t k_t^T, o_t = S_t q_t: exact recurrence with
 // chunk checkpoints and BPTT backward (see the header); checked against test_delta.cpp's naive recurrence.
-#include "mixers/delta/delta_rule.h"
-
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -9,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "mixers/delta/delta_rule.h"
 #include "mixers/delta/state_rows.h"
 #include "ops/vector_ops.h"
 
@@ -34,8 +33,9 @@ HeadSlice head_slice(const float* q, const float* k, const float* v, const float
   const int64_t ks = s.heads * s.key_dim, vs = s.heads * s.value_dim;
   const int64_t ko = bt * s.seq_len * ks + h * s.key_dim, vo = bt * s.seq_len * vs + h * s.value_dim;
   const int64_t go = bt * s.seq_len * s.heads + h;
-  return {q + ko, k + ko, v + vo, beta + go, log_decay ? log_decay + go : nullptr, ko, vo, go,
-          s.seq_len, s.key_dim, s.value_dim, ks, vs, s.heads};
+  return {q + ko,      k + ko, v + vo, beta + go, log_decay ? log_decay + go : nullptr,
+          ko,          vo,     go,     s.seq_len, s.key_dim,
+          s.value_dim, ks,     vs,     s.heads};
 }
 
 void check_options(const DeltaRuleOptions& o, const char* caller) {
@@ -248,13 +248,13 @@ void backward_span(const HeadSlice& x, int64_t t0, int64_t t1, const float* dout
                    BackwardScratch& b) {
   const int64_t state = x.dv * x.dk;
   for (int64_t t = t1 - 1; t >= t0; --t) {
-    const TokenRecord r{x.q + t * x.key_stride,       x.k + t * x.key_stride, x.v + t * x.value_stride,
-                        b.p + (t - t0) * x.dv,        b.w + (t - t0) * x.dv,  dout + t * x.value_stride,
+    const TokenRecord r{x.q + t * x.key_stride,    x.k + t * x.key_stride, x.v + t * x.value_stride,
+                        b.p + (t - t0) * x.dv,     b.w + (t - t0) * x.dv,  dout + t * x.value_stride,
                         x.beta[t * x.gate_stride], decay_at(x, t)};
     float dalpha = 0.0f;
     delta_token_bwd<kGated>(b.states + (t - t0) * state, b.G, r, b.reverse, grad.dq + t * x.key_stride,
-                            grad.dk + t * x.key_stride, grad.dv + t * x.value_stride,
-                            grad.dbeta + t * x.gate_stride, &dalpha, x.dv, x.dk);
+                            grad.dk + t * x.key_stride, grad.dv + t * x.value_stride, grad.dbeta + t * x.gate_stride,
+                            &dalpha, x.dv, x.dk);
     // a = exp(g): dg = da * a.
     if (kGated) grad.dlog_decay[t * x.gate_stride] = dalpha * r.alpha;
   }
@@ -345,16 +345,14 @@ void delta_rule_decode_cpu(const float* q_t, const float* k_t, const float* v_t,
     for (int64_t bh = 0; bh < pairs; ++bh) {
       const float alpha = log_decay_t ? std::exp(log_decay_t[bh]) : 1.0f;
       float* S = state + bh * dk * dv;
-      delta_token(S, S, q_t + bh * dk, k_t + bh * dk, v_t + bh * dv, beta_t[bh], alpha, out_t + bh * dv, f.p, f.w,
-                  f.d, dv, dk);
+      delta_token(S, S, q_t + bh * dk, k_t + bh * dk, v_t + bh * dv, beta_t[bh], alpha, out_t + bh * dv, f.p, f.w, f.d,
+                  dv, dk);
     }
   }
 }
 
-const DeltaRuleKernels& DeltaRuleKernels::cpu() {
-  static const DeltaRuleKernels kernels{delta_rule_fwd_cpu, delta_rule_bwd_cpu, delta_rule_decode_cpu,
-                                        no_shape_limits<DeltaRuleShape>};
-  return kernels;
-}
+template <>
+DeltaRuleKernels cpu_kernel_table<DeltaRuleKernels>{
+    {}, delta_rule_fwd_cpu, delta_rule_bwd_cpu, delta_rule_decode_cpu, no_shape_limits<DeltaRuleShape>};
 
 }  // namespace seqbench

@@ -269,10 +269,8 @@ std::string delta_rule_cuda_limits(const DeltaRuleShape& s) {
   return {};
 }
 
-const DeltaRuleKernels& DeltaRuleKernels::cuda() {
-  static const DeltaRuleKernels kernels{delta_rule_fwd_cuda, delta_rule_bwd_cuda, delta_rule_decode_cuda,
-                                        delta_rule_cuda_limits};
-  return kernels;
-}
+template <>
+DeltaRuleKernels cuda_kernel_table<DeltaRuleKernels>{
+    {}, delta_rule_fwd_cuda, delta_rule_bwd_cuda, delta_rule_decode_cuda, delta_rule_cuda_limits};
 
 }  // namespace seqbench

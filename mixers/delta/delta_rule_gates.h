@@ -5,7 +5,6 @@
 // derivatives, checked by finite differences in test_delta.cpp; the CUDA kernels (delta_rule_gates_cuda.cu)
 // against the CPU ones in test_gpu_delta.cpp.
 #pragma once
-#include <cstdint>
 
 #include "ops/kernel_table.h"
 
@@ -14,10 +13,8 @@ namespace seqbench {
 // cuda(): the same on the GPU (device pointers, fp32); the parameter gradients of the gated decay are
 // summed in a fixed order (deterministic).
 
-struct DeltaRuleGateKernels {
+struct DeltaRuleGateKernels : KernelFamily<DeltaRuleGateKernels> {
   static constexpr const char* kFamily = "delta_rule_gates";
-  static const DeltaRuleGateKernels& cpu();   // the CPU reference kernels (delta_rule_gates_cpu.cpp)
-  static const DeltaRuleGateKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   // y = x / sqrt(sum x^2 + eps) over each row of `width`; x, y: [rows, width].
   void (*l2_normalize_fwd)(const float* x, float* y, int64_t rows, int64_t width, float eps);

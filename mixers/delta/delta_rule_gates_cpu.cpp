@@ -1,10 +1,9 @@
 // L2 row normalisation, sigmoid and the Gated DeltaNet decay g = -exp(A_log) softplus(x + dt_bias), with
 // exact backward passes; checked by finite differences in test_delta.cpp.
-#include "mixers/delta/delta_rule_gates.h"
-
 #include <algorithm>
 #include <cmath>
 
+#include "mixers/delta/delta_rule_gates.h"
 #include "ops/vector_ops.h"
 
 namespace seqbench {
@@ -71,10 +70,13 @@ void gated_decay_bwd_cpu(const float* x, const float* a_log, const float* dt_bia
     }
 }
 
-const DeltaRuleGateKernels& DeltaRuleGateKernels::cpu() {
-  static const DeltaRuleGateKernels kernels{l2_normalize_rows_fwd_cpu, l2_normalize_rows_bwd_cpu, sigmoid_fwd_cpu,
-                                            sigmoid_bwd_cpu,           gated_decay_fwd_cpu,       gated_decay_bwd_cpu};
-  return kernels;
-}
+template <>
+DeltaRuleGateKernels cpu_kernel_table<DeltaRuleGateKernels>{{},
+                                                            l2_normalize_rows_fwd_cpu,
+                                                            l2_normalize_rows_bwd_cpu,
+                                                            sigmoid_fwd_cpu,
+                                                            sigmoid_bwd_cpu,
+                                                            gated_decay_fwd_cpu,
+                                                            gated_decay_bwd_cpu};
 
 }  // namespace seqbench

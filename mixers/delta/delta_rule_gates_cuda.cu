@@ -196,11 +196,13 @@ void gated_decay_bwd_cuda(const float* x, const float* a_log, const float* dt_bi
   cudaCheckLaunch();
 }
 
-const DeltaRuleGateKernels& DeltaRuleGateKernels::cuda() {
-  static const DeltaRuleGateKernels kernels{l2_normalize_rows_fwd_cuda, l2_normalize_rows_bwd_cuda,
-                                            sigmoid_fwd_cuda,           sigmoid_bwd_cuda,
-                                            gated_decay_fwd_cuda,       gated_decay_bwd_cuda};
-  return kernels;
-}
+template <>
+DeltaRuleGateKernels cuda_kernel_table<DeltaRuleGateKernels>{{},
+                                                             l2_normalize_rows_fwd_cuda,
+                                                             l2_normalize_rows_bwd_cuda,
+                                                             sigmoid_fwd_cuda,
+                                                             sigmoid_bwd_cuda,
+                                                             gated_decay_fwd_cuda,
+                                                             gated_decay_bwd_cuda};
 
 }  // namespace seqbench

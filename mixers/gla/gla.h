@@ -4,7 +4,6 @@
 // against a plain recurrence in double and its finite differences (test_gla.cpp); the CUDA kernels
 // (gla_cuda.cu) against the CPU kernels (test_gpu_gla.cpp).
 #pragma once
-#include <cstdint>
 
 #include "ops/kernel_table.h"
 #include "ops/shape_legend.h"
@@ -36,10 +35,8 @@ int64_t gla_num_chunks(int64_t seq_len, int64_t chunk_size);
 // Backward allocates ceil(Dv / 32) partial copies of dq and dk when Dv > 32.
 constexpr int64_t kGlaCudaMaxKeyDim = 256;
 
-struct GlaKernels {
+struct GlaKernels : KernelFamily<GlaKernels> {
   static constexpr const char* kFamily = "gla";
-  static const GlaKernels& cpu();   // the CPU reference kernels (gla_cpu.cpp)
-  static const GlaKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   // Chunked forward. chunk_states [B, H, num_chunks, Dk, Dv] receives the state at the start of each
   // chunk (what backward reads instead of recomputing); final_state [B, H, Dk, Dv], when non-null, the

@@ -3,12 +3,11 @@
 // (A_ts from gla_chunk_cpu.h), and the state is carried to the next chunk; backward walks the chunks
 // in reverse carrying dL/dS. Every exponential is of a difference of c within one chunk, never of
 // the cumulative decay since the sequence start. Checked in test_gla.cpp.
-#include "mixers/gla/gla.h"
-
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
+#include "mixers/gla/gla.h"
 #include "mixers/gla/gla_chunk_cpu.h"
 #include "mixers/gla/triangular_matmul_cpu.h"
 #include "ops/simd_math.h"
@@ -22,13 +21,11 @@ constexpr int64_t kParallelWork = 1 << 14;
 
 void check_call(const GlaShape& s, const GlaOptions& o, const char* what) {
   if (o.chunk_size < 1)
-    throw std::invalid_argument(std::string(what) + ": chunk_size must be >= 1, got " +
-                                std::to_string(o.chunk_size));
+    throw std::invalid_argument(std::string(what) + ": chunk_size must be >= 1, got " + std::to_string(o.chunk_size));
   if (s.batch < 0 || s.seq_len < 0 || s.heads < 1 || s.key_dim < 1 || s.value_dim < 1)
     throw std::invalid_argument(std::string(what) + ": bad shape batch=" + std::to_string(s.batch) +
                                 " seq_len=" + std::to_string(s.seq_len) + " heads=" + std::to_string(s.heads) +
-                                " key_dim=" + std::to_string(s.key_dim) +
-                                " value_dim=" + std::to_string(s.value_dim));
+                                " key_dim=" + std::to_string(s.key_dim) + " value_dim=" + std::to_string(s.value_dim));
 }
 
 bool worth_parallel(const GlaShape& s, int64_t chunk) {
@@ -85,10 +82,10 @@ void backward_chunk_values(const GlaHeadView& x, const float* dout, float* dv, i
                            GlaChunkScratch& w, const GlaOptions& o) {
   const int64_t n = t1 - t0, ld = w.capacity;
   gla_transpose_rows(x.v + t0 * x.v_stride, n, x.v_stride, x.dv, ld, w.values_t.data());
-  lower_scores_cpu(dout + t0 * x.v_stride, x.v_stride, w.values_t.data(), ld, o.scale, w.dscores.data(), ld, n,
-                   x.dv, w.matmul_scratch);
-  triangular_matmul_acc_cpu(w.scores.data(), ld, TriangularSide::lower_transposed, dout + t0 * x.v_stride,
-                            x.v_stride, dv + t0 * x.v_stride, x.v_stride, n, x.dv, w.matmul_scratch);
+  lower_scores_cpu(dout + t0 * x.v_stride, x.v_stride, w.values_t.data(), ld, o.scale, w.dscores.data(), ld, n, x.dv,
+                   w.matmul_scratch);
+  triangular_matmul_acc_cpu(w.scores.data(), ld, TriangularSide::lower_transposed, dout + t0 * x.v_stride, x.v_stride,
+                            dv + t0 * x.v_stride, x.v_stride, n, x.dv, w.matmul_scratch);
 }
 
 // dq_t += scale e^{c_t} * (S0 dout_t), S0 the state at the chunk's start.
@@ -213,9 +210,9 @@ void gla_fwd_cpu(const float* q, const float* k, const float* v, const float* lo
   }
 }
 
-void gla_bwd_cpu(const float* q, const float* k, const float* v, const float* log_decay,
-                 const float* chunk_states, const float* dout, float* dq, float* dk, float* dv,
-                 float* dlog_decay, const GlaShape& s, const GlaOptions& o) {
+void gla_bwd_cpu(const float* q, const float* k, const float* v, const float* log_decay, const float* chunk_states,
+                 const float* dout, float* dq, float* dk, float* dv, float* dlog_decay, const GlaShape& s,
+                 const GlaOptions& o) {
   check_call(s, o, "gla_bwd_cpu");
   const int64_t pairs = s.batch * s.heads;
   const int64_t per_head_states = gla_num_chunks(s.seq_len, o.chunk_size) * s.key_dim * s.value_dim;
@@ -232,8 +229,8 @@ void gla_bwd_cpu(const float* q, const float* k, const float* v, const float* lo
   }
 }
 
-void gla_decode_cpu(const float* q_t, const float* k_t, const float* v_t, const float* log_decay_t,
-                    float* state, float* out_t, const GlaShape& s, const GlaOptions& o) {
+void gla_decode_cpu(const float* q_t, const float* k_t, const float* v_t, const float* log_decay_t, float* state,
+                    float* out_t, const GlaShape& s, const GlaOptions& o) {
   const int64_t pairs = s.batch * s.heads, dk = s.key_dim, dv = s.value_dim, dg = s.decay_width();
   const bool parallel = pairs > 1 && pairs * dk * dv > kParallelWork;
 #pragma omp parallel for schedule(static) if (parallel)
@@ -254,9 +251,8 @@ void gla_decode_cpu(const float* q_t, const float* k_t, const float* v_t, const 
   }
 }
 
-const GlaKernels& GlaKernels::cpu() {
-  static const GlaKernels kernels{gla_fwd_cpu, gla_bwd_cpu, gla_decode_cpu, no_shape_limits<GlaShape, GlaOptions>};
-  return kernels;
-}
+template <>
+GlaKernels cpu_kernel_table<GlaKernels>{
+    {}, gla_fwd_cpu, gla_bwd_cpu, gla_decode_cpu, no_shape_limits<GlaShape, GlaOptions>};
 
 }  // namespace seqbench

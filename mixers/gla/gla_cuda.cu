@@ -390,9 +390,7 @@ std::string gla_cuda_limits(const GlaShape& shape, const GlaOptions& options) {
   return scan.empty() ? gla_decode_limits(shape) : scan;
 }
 
-const GlaKernels& GlaKernels::cuda() {
-  static const GlaKernels kernels{gla_fwd_cuda, gla_bwd_cuda, gla_decode_cuda, gla_cuda_limits};
-  return kernels;
-}
+template <>
+GlaKernels cuda_kernel_table<GlaKernels>{{}, gla_fwd_cuda, gla_bwd_cuda, gla_decode_cuda, gla_cuda_limits};
 
 }  // namespace seqbench

@@ -4,16 +4,13 @@
 // kernels are checked by finite differences in test_gla.cpp, the CUDA kernels against them in
 // test_gpu_gla.cpp (to a few float ulps: the CPU evaluates e^x with its own vector polynomials).
 #pragma once
-#include <cstdint>
 
 #include "ops/kernel_table.h"
 
 namespace seqbench {
 
-struct LogSigmoidDecayKernels {
+struct LogSigmoidDecayKernels : KernelFamily<LogSigmoidDecayKernels> {
   static constexpr const char* kFamily = "log_sigmoid_decay";
-  static const LogSigmoidDecayKernels& cpu();   // the CPU reference kernels (log_sigmoid_decay_cpu.cpp)
-  static const LogSigmoidDecayKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   void (*fwd)(const float* z, float* log_decay, int64_t n, float tau);
   // dz overwritten.

@@ -1,8 +1,7 @@
-#include "mixers/gla/log_sigmoid_decay.h"
-
 #include <algorithm>
 #include <cmath>
 
+#include "mixers/gla/log_sigmoid_decay.h"
 #include "ops/simd_math.h"
 
 namespace seqbench {
@@ -37,9 +36,8 @@ void log_sigmoid_decay_bwd_cpu(const float* z, const float* dlog_decay, float* d
   }
 }
 
-const LogSigmoidDecayKernels& LogSigmoidDecayKernels::cpu() {
-  static const LogSigmoidDecayKernels kernels{log_sigmoid_decay_fwd_cpu, log_sigmoid_decay_bwd_cpu};
-  return kernels;
-}
+template <>
+LogSigmoidDecayKernels cpu_kernel_table<LogSigmoidDecayKernels>{
+    {}, log_sigmoid_decay_fwd_cpu, log_sigmoid_decay_bwd_cpu};
 
 }  // namespace seqbench

@@ -45,9 +45,8 @@ void log_sigmoid_decay_bwd_cuda(const float* z, const float* dlog_decay, float* 
   cudaCheckLaunch();
 }
 
-const LogSigmoidDecayKernels& LogSigmoidDecayKernels::cuda() {
-  static const LogSigmoidDecayKernels kernels{log_sigmoid_decay_fwd_cuda, log_sigmoid_decay_bwd_cuda};
-  return kernels;
-}
+template <>
+LogSigmoidDecayKernels cuda_kernel_table<LogSigmoidDecayKernels>{
+    {}, log_sigmoid_decay_fwd_cuda, log_sigmoid_decay_bwd_cuda};
 
 }  // namespace seqbench

@@ -6,7 +6,6 @@
 // The CPU kernels are checked against plain loops and finite differences in test_feature_maps.cpp,
 // the CUDA kernels (feature_maps_cuda.cu) against them in test_gpu_linear.cpp.
 #pragma once
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,10 +24,8 @@ std::string feature_map_name(FeatureMap map);
 // Width f of phi(x) for an input of width input_dim: input_dim, or 1 + d + d^2 for taylor.
 int64_t feature_map_width(FeatureMap map, int64_t input_dim);
 
-struct FeatureMapKernels {
+struct FeatureMapKernels : KernelFamily<FeatureMapKernels> {
   static constexpr const char* kFamily = "feature_map";
-  static const FeatureMapKernels& cpu();   // the CPU reference kernels (feature_maps_cpu.cpp)
-  static const FeatureMapKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   // x: [rows, input_dim] -> phi: [rows, feature_map_width(map, input_dim)].
   void (*fwd)(FeatureMap map, const float* x, float* phi, int64_t rows, int64_t input_dim);

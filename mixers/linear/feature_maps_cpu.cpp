@@ -1,9 +1,8 @@
-#include "mixers/linear/feature_maps.h"
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
+#include "mixers/linear/feature_maps.h"
 #include "ops/vector_ops.h"
 
 namespace seqbench {
@@ -131,9 +130,7 @@ void feature_map_bwd_cpu(FeatureMap map, const float* x, const float* dphi, floa
   }
 }
 
-const FeatureMapKernels& FeatureMapKernels::cpu() {
-  static const FeatureMapKernels kernels{feature_map_fwd_cpu, feature_map_bwd_cpu};
-  return kernels;
-}
+template <>
+FeatureMapKernels cpu_kernel_table<FeatureMapKernels>{{}, feature_map_fwd_cpu, feature_map_bwd_cpu};
 
 }  // namespace seqbench

@@ -138,9 +138,7 @@ void feature_map_bwd_cuda(FeatureMap map, const float* x, const float* dphi, flo
                               " is not a known map");
 }
 
-const FeatureMapKernels& FeatureMapKernels::cuda() {
-  static const FeatureMapKernels kernels{feature_map_fwd_cuda, feature_map_bwd_cuda};
-  return kernels;
-}
+template <>
+FeatureMapKernels cuda_kernel_table<FeatureMapKernels>{{}, feature_map_fwd_cuda, feature_map_bwd_cuda};
 
 }  // namespace seqbench

@@ -4,7 +4,6 @@
 // naive O(L^2) reference (and finite differences of it for backward) in test_linear_attention.cpp;
 // the CUDA kernels (linear_attention_cuda.cu) against the CPU kernels in test_gpu_linear.cpp.
 #pragma once
-#include <cstdint>
 #include <string>
 
 #include "ops/kernel_table.h"
@@ -33,10 +32,8 @@ struct LinearAttentionOptions {
 // linear_attention_bf16.cuh. Limits (cuda().unsupported): F (+1 when normalised) and D + 1
 // at most 640; decode needs 2 F + D <= 12288.
 
-struct LinearAttentionKernels {
+struct LinearAttentionKernels : KernelFamily<LinearAttentionKernels> {
   static constexpr const char* kFamily = "linear_attention";
-  static const LinearAttentionKernels& cpu();   // the CPU reference kernels (linear_attention_cpu.cpp)
-  static const LinearAttentionKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   // Chunked forward. denominator [batch, heads, seq_len] receives the divisor a_t.z_t + eps when
   // normalize is on (may be null otherwise). final_kv_state / final_k_state, when non-null,

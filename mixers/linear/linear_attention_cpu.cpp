@@ -1,10 +1,9 @@
-#include "mixers/linear/linear_attention.h"
-
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "mixers/linear/linear_attention.h"
 #include "ops/vector_ops.h"
 
 namespace seqbench {
@@ -39,8 +38,8 @@ int64_t chunk_length(const LinearAttentionShape& s, const LinearAttentionOptions
 
 bool worth_parallel(const LinearAttentionShape& s, int64_t chunk) {
   const int64_t pairs = s.batch * s.heads;
-  return pairs > 1 && pairs * s.seq_len * (std::min(chunk, s.seq_len) + s.feature_dim) *
-                              (s.feature_dim + s.head_dim) > kParallelWork;
+  return pairs > 1 && pairs * s.seq_len * (std::min(chunk, s.seq_len) + s.feature_dim) * (s.feature_dim + s.head_dim) >
+                          kParallelWork;
 }
 
 // S += sum_{s in [t0, t1)} b_s v_s^T and z += sum b_s: the state carried past a chunk.
@@ -108,8 +107,8 @@ void forward_head(const HeadSlice& x, float* out, float* den, bool keep_final_st
 
 // With n_t = a_t^T S_t and g_t = a_t.z_t + eps, out_t = n_t / g_t gives dn_t = dout_t / g_t and
 // dg_t = -(dout_t . out_t) / g_t. Unnormalised: dn_t = dout_t, dg_t = 0.
-void chunk_output_grads(const float* dout, const float* out, const float* den, const HeadSlice& x,
-                        int64_t t0, int64_t t1, bool normalize, float* dn, float* dg) {
+void chunk_output_grads(const float* dout, const float* out, const float* den, const HeadSlice& x, int64_t t0,
+                        int64_t t1, bool normalize, float* dn, float* dg) {
   for (int64_t t = t0; t < t1; ++t) {
     const float* do_t = dout + t * x.value_stride;
     float* dn_t = dn + (t - t0) * x.dh;
@@ -131,8 +130,8 @@ struct BackwardScratch {
 };
 
 // da_t = S_{<t0} dn_t + dg_t z_{<t0} + sum_{t0<=s<=t} b_s (v_s.dn_t + dg_t), chunks in order.
-void backward_queries(const HeadSlice& x, const float* out, const float* den, const float* dout,
-                      float* dphi_q, const BackwardScratch& m, const LinearAttentionOptions& o) {
+void backward_queries(const HeadSlice& x, const float* out, const float* den, const float* dout, float* dphi_q,
+                      const BackwardScratch& m, const LinearAttentionOptions& o) {
   fill_zero_cpu(m.S, x.f * x.dh);
   fill_zero_cpu(m.z, x.f);
   for (int64_t t0 = 0; t0 < x.seq_len; t0 += o.chunk_size) {
@@ -158,8 +157,8 @@ void backward_queries(const HeadSlice& x, const float* out, const float* den, co
 
 // Chunks in reverse with R = sum_{t >= t1} a_t dn_t^T [f, Dh] and r = sum_{t >= t1} dg_t a_t:
 // db_s = R v_s + r + sum_{s<=t<t1} a_t (dn_t.v_s + dg_t);  dv_s = R^T b_s + sum_{s<=t<t1} (a_t.b_s) dn_t.
-void backward_keys_values(const HeadSlice& x, const float* out, const float* den, const float* dout,
-                          float* dphi_k, float* dv, const BackwardScratch& m, const LinearAttentionOptions& o) {
+void backward_keys_values(const HeadSlice& x, const float* out, const float* den, const float* dout, float* dphi_k,
+                          float* dv, const BackwardScratch& m, const LinearAttentionOptions& o) {
   float* R = m.S;
   float* r = m.z;
   fill_zero_cpu(R, x.f * x.dh);
@@ -203,9 +202,9 @@ void backward_keys_values(const HeadSlice& x, const float* out, const float* den
 
 }  // namespace
 
-void linear_attention_fwd_cpu(const float* phi_q, const float* phi_k, const float* v, float* out,
-                              float* denominator, float* final_kv_state, float* final_k_state,
-                              const LinearAttentionShape& s, const LinearAttentionOptions& o) {
+void linear_attention_fwd_cpu(const float* phi_q, const float* phi_k, const float* v, float* out, float* denominator,
+                              float* final_kv_state, float* final_k_state, const LinearAttentionShape& s,
+                              const LinearAttentionOptions& o) {
   const int64_t chunk = chunk_length(s, o);
   if (o.normalize && !denominator)
     throw std::invalid_argument("linear_attention_fwd_cpu: normalize needs a denominator buffer");
@@ -227,9 +226,8 @@ void linear_attention_fwd_cpu(const float* phi_q, const float* phi_k, const floa
 }
 
 void linear_attention_bwd_cpu(const float* phi_q, const float* phi_k, const float* v, const float* out,
-                              const float* denominator, const float* dout, float* dphi_q,
-                              float* dphi_k, float* dv, const LinearAttentionShape& s,
-                              const LinearAttentionOptions& o) {
+                              const float* denominator, const float* dout, float* dphi_q, float* dphi_k, float* dv,
+                              const LinearAttentionShape& s, const LinearAttentionOptions& o) {
   const int64_t chunk = chunk_length(s, o);
   if (o.normalize && !denominator)
     throw std::invalid_argument("linear_attention_bwd_cpu: normalize needs the forward's denominator");
@@ -258,9 +256,9 @@ void linear_attention_bwd_cpu(const float* phi_q, const float* phi_k, const floa
   }
 }
 
-void linear_attention_decode_cpu(const float* phi_q_t, const float* phi_k_t, const float* v_t,
-                                 float* kv_state, float* k_state, float* out_t,
-                                 const LinearAttentionShape& s, const LinearAttentionOptions& o) {
+void linear_attention_decode_cpu(const float* phi_q_t, const float* phi_k_t, const float* v_t, float* kv_state,
+                                 float* k_state, float* out_t, const LinearAttentionShape& s,
+                                 const LinearAttentionOptions& o) {
   const int64_t pairs = s.batch * s.heads, f = s.feature_dim, dh = s.head_dim;
   const bool parallel = pairs > 1 && pairs * f * dh > kParallelWork;
 #pragma omp parallel for schedule(static) if (parallel)
@@ -278,11 +276,12 @@ void linear_attention_decode_cpu(const float* phi_q_t, const float* phi_k_t, con
   }
 }
 
-const LinearAttentionKernels& LinearAttentionKernels::cpu() {
-  static const LinearAttentionKernels kernels{linear_attention_fwd_cpu, linear_attention_bwd_cpu,
-                                              linear_attention_decode_cpu,
-                                              no_shape_limits<LinearAttentionShape, LinearAttentionOptions>};
-  return kernels;
-}
+template <>
+LinearAttentionKernels cpu_kernel_table<LinearAttentionKernels>{
+    {},
+    linear_attention_fwd_cpu,
+    linear_attention_bwd_cpu,
+    linear_attention_decode_cpu,
+    no_shape_limits<LinearAttentionShape, LinearAttentionOptions>};
 
 }  // namespace seqbench

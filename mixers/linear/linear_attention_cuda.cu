@@ -115,8 +115,8 @@ void linear_attention_fwd_cuda(const T* phi_q, const T* phi_k, const T* v, T* ou
   ChunkedProblem p = problem_of(s);
   p.normalize = o.normalize, p.eps = o.eps, p.denominator = denominator;
   p.final_kv_state = final_kv_state, p.final_k_state = final_k_state;
-  chunked_linear_attention<T, T, T, T>({phi_q, s.feature_dim}, {phi_k, s.feature_dim}, {v, s.head_dim}, s.head_dim,
-                                       out, p, stream);
+  chunked_linear_attention<T, T, T, T>({phi_q, s.feature_dim}, {phi_k, s.feature_dim}, {v, s.head_dim}, s.head_dim, out,
+                                       p, stream);
 }
 
 int64_t linear_attention_bwd_workspace_floats(const LinearAttentionShape& s, const LinearAttentionOptions& o) {
@@ -136,10 +136,10 @@ void linear_attention_bwd_cuda(const T* phi_q, const T* phi_k, const T* v, const
   T* dn = reinterpret_cast<T*>(scratch.data());
   const int64_t gw = gradient_width(s, o), gs = gradient_stride(s, o), f = s.feature_dim, dh = s.head_dim;
   const int rows_per_block = 8;
-  output_gradient_kernel<T><<<static_cast<unsigned>((rows + rows_per_block - 1) / rows_per_block), 32 * rows_per_block,
-                              0, stream>>>(out, denominator, dout, dn, static_cast<int>(s.seq_len),
-                                           static_cast<int>(s.heads), static_cast<int>(dh), static_cast<int>(gs),
-                                           o.normalize, rows);
+  output_gradient_kernel<T>
+      <<<static_cast<unsigned>((rows + rows_per_block - 1) / rows_per_block), 32 * rows_per_block, 0, stream>>>(
+          out, denominator, dout, dn, static_cast<int>(s.seq_len), static_cast<int>(s.heads), static_cast<int>(dh),
+          static_cast<int>(gs), o.normalize, rows);
   cudaCheckLaunch();
 
   const TokenOperand<T> dn_operand{dn, gw, false, gs};
@@ -159,9 +159,9 @@ void linear_attention_decode_cuda(const T* phi_q_t, const T* phi_k_t, const T* v
   if (s.batch * s.heads == 0) return;
   const size_t smem = (2 * s.feature_dim + s.head_dim) * sizeof(float);
   if (2 * s.feature_dim + s.head_dim > kDecodeSharedFloats)
-    throw std::invalid_argument("linear_attention_decode_cuda: 2 * feature_dim + head_dim must be <= " +
-                                std::to_string(kDecodeSharedFloats) + ", got " +
-                                std::to_string(2 * s.feature_dim + s.head_dim));
+    throw std::invalid_argument(
+        "linear_attention_decode_cuda: 2 * feature_dim + head_dim must be <= " + std::to_string(kDecodeSharedFloats) +
+        ", got " + std::to_string(2 * s.feature_dim + s.head_dim));
   linear_attention_decode_kernel<T><<<static_cast<unsigned>(s.batch * s.heads), 128, smem, stream>>>(
       phi_q_t, phi_k_t, v_t, kv_state, k_state, out_t, static_cast<int>(s.feature_dim), static_cast<int>(s.head_dim),
       o.normalize, o.eps);
@@ -211,10 +211,11 @@ std::string linear_attention_cuda_limits(const LinearAttentionShape& s, const Li
   return {};
 }
 
-const LinearAttentionKernels& LinearAttentionKernels::cuda() {
-  static const LinearAttentionKernels kernels{linear_attention_fwd_cuda, linear_attention_bwd_cuda,
-                                              linear_attention_decode_cuda, linear_attention_cuda_limits};
-  return kernels;
-}
+template <>
+LinearAttentionKernels cuda_kernel_table<LinearAttentionKernels>{{},
+                                                                 linear_attention_fwd_cuda,
+                                                                 linear_attention_bwd_cuda,
+                                                                 linear_attention_decode_cuda,
+                                                                 linear_attention_cuda_limits};
 
 }  // namespace seqbench

@@ -5,7 +5,6 @@
 // in mixers/sliding_window/test_sliding_window.cpp and against softmax_attention_fwd_cpu when
 // S_i = [0, i]; the CUDA kernels against the CPU kernels in test_gpu_masked_attention.cpp.
 #pragma once
-#include <cstdint>
 #include <string>
 
 #include "mixers/softmax/softmax_attention.h"  // AttentionShape
@@ -48,10 +47,8 @@ void masked_attention_bwd_cuda(const float* q, const float* k, const float* v, c
                                float* dq, float* dk, float* dv, const SpanTable& keys, const AttentionShape& shape,
                                float* workspace);
 
-struct MaskedAttentionKernels {
+struct MaskedAttentionKernels : KernelFamily<MaskedAttentionKernels> {
   static constexpr const char* kFamily = "masked_attention";
-  static const MaskedAttentionKernels& cpu();   // the CPU reference kernels (masked_attention_cpu.cpp)
-  static const MaskedAttentionKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   // q, k, v, out and their gradients: [batch, seq_len, heads, head_dim]; lse: [batch, heads, seq_len].
   // keys has one row per query (queries = seq_len).

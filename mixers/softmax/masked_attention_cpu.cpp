@@ -1,13 +1,12 @@
 // Softmax attention over per-query key spans: online softmax across the spans in forward and
 // decode, probabilities rebuilt from the log-sum-exp in backward (FlashAttention-2, Alg. 1-2).
 // Checked against a naive masked reference in mixers/sliding_window/test_sliding_window.cpp.
-#include "mixers/softmax/masked_attention.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/online_softmax_cpu.h"
 
 namespace seqbench {
@@ -122,10 +121,11 @@ void masked_attention_decode_cpu(const float* q_t, const float* k_cache, const f
   }
 }
 
-const MaskedAttentionKernels& MaskedAttentionKernels::cpu() {
-  static const MaskedAttentionKernels kernels{masked_attention_fwd_cpu, masked_attention_bwd_cpu,
-                                              masked_attention_decode_cpu, no_shape_limits<AttentionShape>};
-  return kernels;
-}
+template <>
+MaskedAttentionKernels cpu_kernel_table<MaskedAttentionKernels>{{},
+                                                                masked_attention_fwd_cpu,
+                                                                masked_attention_bwd_cpu,
+                                                                masked_attention_decode_cpu,
+                                                                no_shape_limits<AttentionShape>};
 
 }  // namespace seqbench

@@ -127,10 +127,11 @@ std::string masked_attention_cuda_limits(const AttentionShape& s) {
   return {};
 }
 
-const MaskedAttentionKernels& MaskedAttentionKernels::cuda() {
-  static const MaskedAttentionKernels kernels{masked_attention_fwd_cuda, masked_attention_bwd_cuda,
-                                              masked_attention_decode_cuda, masked_attention_cuda_limits};
-  return kernels;
-}
+template <>
+MaskedAttentionKernels cuda_kernel_table<MaskedAttentionKernels>{{},
+                                                                 masked_attention_fwd_cuda,
+                                                                 masked_attention_bwd_cuda,
+                                                                 masked_attention_decode_cuda,
+                                                                 masked_attention_cuda_limits};
 
 }  // namespace seqbench

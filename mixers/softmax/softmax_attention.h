@@ -3,7 +3,6 @@
 // The CPU kernels are checked against a plain two-pass reference and finite differences in
 // test_softmax_attention.cpp; the CUDA kernels against the CPU kernels in test_gpu_softmax.cpp.
 #pragma once
-#include <cstdint>
 #include <string>
 
 #include "ops/kernel_table.h"
@@ -22,10 +21,8 @@ struct AttentionShape : HeadsShape {
 // are allocated per call. bf16 storage, tensor cores and caller-owned workspaces:
 // softmax_attention_bf16.cuh. Limits (cuda().unsupported): D <= 256, L <= 2^30.
 
-struct SoftmaxAttentionKernels {
+struct SoftmaxAttentionKernels : KernelFamily<SoftmaxAttentionKernels> {
   static constexpr const char* kFamily = "softmax_attention";
-  static const SoftmaxAttentionKernels& cpu();   // the CPU reference kernels (softmax_attention_cpu.cpp)
-  static const SoftmaxAttentionKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   void (*fwd)(const float* q, const float* k, const float* v, float* out, float* lse, const AttentionShape& shape);
   // dq, dk, dv are overwritten. Uses D_i = rowsum(dout_i * out_i) so the probabilities are rebuilt

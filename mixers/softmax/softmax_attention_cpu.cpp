@@ -1,11 +1,10 @@
 // Causal softmax attention on the CPU: the online-softmax row loop of online_softmax_cpu.h over the
 // span [0, i] of each query; checked against a plain two-pass reference in test_softmax_attention.cpp.
-#include "mixers/softmax/softmax_attention.h"
-
 #include <vector>
 
 #include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/online_softmax_cpu.h"
+#include "mixers/softmax/softmax_attention.h"
 
 namespace seqbench {
 
@@ -47,10 +46,11 @@ void softmax_attention_decode_cpu(const float* q_t, const float* k_cache, const 
   }
 }
 
-const SoftmaxAttentionKernels& SoftmaxAttentionKernels::cpu() {
-  static const SoftmaxAttentionKernels kernels{softmax_attention_fwd_cpu, softmax_attention_bwd_cpu,
-                                               softmax_attention_decode_cpu, no_shape_limits<AttentionShape>};
-  return kernels;
-}
+template <>
+SoftmaxAttentionKernels cpu_kernel_table<SoftmaxAttentionKernels>{{},
+                                                                  softmax_attention_fwd_cpu,
+                                                                  softmax_attention_bwd_cpu,
+                                                                  softmax_attention_decode_cpu,
+                                                                  no_shape_limits<AttentionShape>};
 
 }  // namespace seqbench

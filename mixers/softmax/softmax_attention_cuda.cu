@@ -31,10 +31,11 @@ std::string softmax_attention_cuda_limits(const AttentionShape& s) {
   return {};
 }
 
-const SoftmaxAttentionKernels& SoftmaxAttentionKernels::cuda() {
-  static const SoftmaxAttentionKernels kernels{softmax_attention_fwd_cuda, softmax_attention_bwd_cuda,
-                                               softmax_attention_decode_cuda, softmax_attention_cuda_limits};
-  return kernels;
-}
+template <>
+SoftmaxAttentionKernels cuda_kernel_table<SoftmaxAttentionKernels>{{},
+                                                                   softmax_attention_fwd_cuda,
+                                                                   softmax_attention_bwd_cuda,
+                                                                   softmax_attention_decode_cuda,
+                                                                   softmax_attention_cuda_limits};
 
 }  // namespace seqbench

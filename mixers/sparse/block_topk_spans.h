@@ -4,7 +4,6 @@
 // are checked against a brute-force ranking in test_sparse_attention.cpp (training and decode share one
 // selection routine); the CUDA ones against the CPU's in test_gpu_sparse.cpp.
 #pragma once
-#include <cstdint>
 #include <string>
 
 #include "mixers/softmax/masked_attention.h"
@@ -27,10 +26,8 @@ struct BlockTopk {
 // warp per query; decode spans: one warp per (batch, head). Limits (cuda().unsupported): D <= 256,
 // top_k <= 1024.
 
-struct BlockTopkKernels {
+struct BlockTopkKernels : KernelFamily<BlockTopkKernels> {
   static constexpr const char* kFamily = "block_topk";
-  static const BlockTopkKernels& cpu();   // the CPU reference kernels (block_topk_spans_cpu.cpp)
-  static const BlockTopkKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   // means[b, blk, h, :] = mean of k[b, blk*bs : (blk+1)*bs, h, :] for blk in [first_block, last_block).
   // k: [batch, keys.seq_len, heads, head_dim]; means: [batch, mean_rows, heads, head_dim].

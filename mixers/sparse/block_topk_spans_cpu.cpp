@@ -1,10 +1,9 @@
 // Block top-k selection by q . mean-pooled block keys (MoBA's gate, Lu et al. 2025); one routine
 // ranks blocks for training and decode. Checked against a brute-force ranking in test_sparse_attention.cpp.
-#include "mixers/sparse/block_topk_spans.h"
-
 #include <algorithm>
 #include <vector>
 
+#include "mixers/sparse/block_topk_spans.h"
 #include "ops/vector_ops.h"
 
 namespace seqbench {
@@ -67,7 +66,7 @@ void block_key_means_cpu(const float* k, const AttentionShape& keys, int64_t blo
 }
 
 void block_topk_sequence_spans_cpu(const float* q, const float* means, const AttentionShape& s, const BlockTopk& sel,
-                               KeySpan* spans) {
+                                   KeySpan* spans) {
   const int64_t L = s.seq_len, H = s.heads, dh = s.head_dim, stride = H * dh, pairs = s.batch * H;
   const int64_t blocks = L / sel.block_size, width = sel.width(blocks);
   const int64_t work = pairs * L * blocks * dh;
@@ -79,14 +78,14 @@ void block_topk_sequence_spans_cpu(const float* q, const float* means, const Att
     for (int64_t bh = 0; bh < pairs; ++bh) {
       const int64_t b = bh / H, h = bh % H;
       for (int64_t t = 0; t < L; ++t)
-        select_query_blocks(q + (b * L + t) * stride + h * dh, means + b * blocks * stride + h * dh, stride, dh, t,
-                            sel, width, best.data(), best_scores.data(), spans + (bh * L + t) * width);
+        select_query_blocks(q + (b * L + t) * stride + h * dh, means + b * blocks * stride + h * dh, stride, dh, t, sel,
+                            width, best.data(), best_scores.data(), spans + (bh * L + t) * width);
     }
   }
 }
 
 void block_topk_decode_spans_cpu(const float* q_t, const float* means, int64_t mean_rows, int64_t position,
-                             const AttentionShape& per_token, const BlockTopk& sel, KeySpan* spans) {
+                                 const AttentionShape& per_token, const BlockTopk& sel, KeySpan* spans) {
   const int64_t H = per_token.heads, dh = per_token.head_dim, stride = H * dh, pairs = per_token.batch * H;
   const int64_t width = sel.width(position / sel.block_size);
   std::vector<int64_t> best(static_cast<size_t>(width));
@@ -100,10 +99,11 @@ void block_topk_decode_spans_cpu(const float* q_t, const float* means, int64_t m
   }
 }
 
-const BlockTopkKernels& BlockTopkKernels::cpu() {
-  static const BlockTopkKernels kernels{block_key_means_cpu, block_topk_sequence_spans_cpu, block_topk_decode_spans_cpu,
-                                        no_shape_limits<AttentionShape, BlockTopk>};
-  return kernels;
-}
+template <>
+BlockTopkKernels cpu_kernel_table<BlockTopkKernels>{{},
+                                                    block_key_means_cpu,
+                                                    block_topk_sequence_spans_cpu,
+                                                    block_topk_decode_spans_cpu,
+                                                    no_shape_limits<AttentionShape, BlockTopk>};
 
 }  // namespace seqbench

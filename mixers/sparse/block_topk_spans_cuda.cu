@@ -182,10 +182,8 @@ std::string block_topk_cuda_limits(const AttentionShape& s, const BlockTopk& sel
   return {};
 }
 
-const BlockTopkKernels& BlockTopkKernels::cuda() {
-  static const BlockTopkKernels kernels{block_key_means_cuda, block_topk_sequence_spans_cuda,
-                                        block_topk_decode_spans_cuda, block_topk_cuda_limits};
-  return kernels;
-}
+template <>
+BlockTopkKernels cuda_kernel_table<BlockTopkKernels>{
+    {}, block_key_means_cuda, block_topk_sequence_spans_cuda, block_topk_decode_spans_cuda, block_topk_cuda_limits};
 
 }  // namespace seqbench

@@ -5,7 +5,6 @@
 // CPU kernels are checked against a plain recurrence in double and its finite differences in
 // test_ssm.cpp; the CUDA kernels (ssd_cuda.cu) against the CPU kernels in test_gpu_ssm.cpp.
 #pragma once
-#include <cstdint>
 #include <string>
 
 #include "ops/kernel_table.h"
@@ -63,10 +62,8 @@ struct SsdWorkspace {
 // it holds no GPU forward of this shape). Limits (cuda().unsupported): the GLA limits with Dk = N and
 // Dv = P. Deterministic: the parameter gradients are summed in a fixed order.
 
-struct SsdKernels {
+struct SsdKernels : KernelFamily<SsdKernels> {
   static constexpr const char* kFamily = "ssd";
-  static const SsdKernels& cpu();   // the CPU reference kernels (ssd_cpu.cpp)
-  static const SsdKernels& cuda();  // the CUDA kernels, device pointers (CUDA builds only)
 
   // y: [batch, seq_len, heads * head_dim] contiguous. final_state [batch, heads, N, P], when non-null,
   // receives h after the last position.

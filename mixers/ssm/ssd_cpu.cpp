@@ -1,11 +1,10 @@
-#include "mixers/ssm/ssd.h"
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "mixers/gla/gla.h"
+#include "mixers/ssm/ssd.h"
 #include "mixers/ssm/ssd_scan.h"
 #include "ops/vector_ops.h"
 
@@ -56,8 +55,8 @@ void ssd_fwd_cpu(const SsdInputs& in, float* y, float* final_state, SsdWorkspace
   const GlaShape scan = ssd_scan_shape(s);
   build_scan_inputs(in, ws, s);
   ensure_size(ws.chunk_states, s.batch * s.heads * gla_num_chunks(s.seq_len, chunk_size) * s.state_dim * s.head_dim);
-  GlaKernels::cpu().fwd(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(), final_state, scan,
-              {chunk_size, 1.0f});
+  GlaKernels::cpu().fwd(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(),
+                        final_state, scan, {chunk_size, 1.0f});
   add_skip(in, y, s.batch * s.seq_len, s);
 }
 
@@ -103,13 +102,12 @@ void ssd_decode_cpu(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspac
   SsdShape s = shape;
   s.seq_len = 1;
   build_scan_inputs(in_t, ws, s);
-  GlaKernels::cpu().decode(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, ssd_scan_shape(s), {1, 1.0f});
+  GlaKernels::cpu().decode(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, ssd_scan_shape(s),
+                           {1, 1.0f});
   add_skip(in_t, y_t, s.batch, s);
 }
 
-const SsdKernels& SsdKernels::cpu() {
-  static const SsdKernels kernels{ssd_fwd_cpu, ssd_bwd_cpu, ssd_decode_cpu, no_shape_limits<SsdShape>};
-  return kernels;
-}
+template <>
+SsdKernels cpu_kernel_table<SsdKernels>{{}, ssd_fwd_cpu, ssd_bwd_cpu, ssd_decode_cpu, no_shape_limits<SsdShape>};
 
 }  // namespace seqbench

@@ -155,7 +155,7 @@ void build_scan_inputs(const SsdInputs& in, SsdWorkspace& ws, const SsdShape& s,
   size_ssd_scan_inputs(ws, s, Device::cuda);
   if (d.rows == 0) return;
   ssd_scan_inputs_kernel<<<row_blocks(d.rows), kRowThreads, 0, stream>>>(in, d, ws.dt.data(), ws.q.data(), ws.k.data(),
-                                                                       ws.v.data(), ws.log_decay.data());
+                                                                         ws.v.data(), ws.log_decay.data());
   cudaCheckLaunch();
 }
 
@@ -193,8 +193,8 @@ void ssd_fwd_cuda(const SsdInputs& in, float* y, float* final_state, SsdWorkspac
       cudaCheck(cudaMemsetAsync(final_state, 0, s.batch * s.heads * s.state_dim * s.head_dim * sizeof(float), stream));
     return;
   }
-  GlaKernels::cuda().fwd(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(), final_state,
-               ssd_scan_shape(s), {chunk_size, 1.0f});
+  GlaKernels::cuda().fwd(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), y, ws.chunk_states.data(),
+                         final_state, ssd_scan_shape(s), {chunk_size, 1.0f});
   add_skip(in, y, s, stream);
 }
 
@@ -231,15 +231,16 @@ void ssd_decode_cuda(const SsdInputs& in_t, float* state, float* y_t, SsdWorkspa
   check_shape(s, "ssd_decode_cuda");
   build_scan_inputs(in_t, ws, s, stream);
   if (s.batch == 0) return;
-  GlaKernels::cuda().decode(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, ssd_scan_shape(s), {1, 1.0f});
+  GlaKernels::cuda().decode(ws.q.data(), ws.k.data(), ws.v.data(), ws.log_decay.data(), state, y_t, ssd_scan_shape(s),
+                            {1, 1.0f});
   add_skip(in_t, y_t, s, stream);
 }
 
-std::string ssd_cuda_limits(const SsdShape& s) { return GlaKernels::cuda().unsupported(ssd_scan_shape(s), GlaOptions{}); }
-
-const SsdKernels& SsdKernels::cuda() {
-  static const SsdKernels kernels{ssd_fwd_cuda, ssd_bwd_cuda, ssd_decode_cuda, ssd_cuda_limits};
-  return kernels;
+std::string ssd_cuda_limits(const SsdShape& s) {
+  return GlaKernels::cuda().unsupported(ssd_scan_shape(s), GlaOptions{});
 }
+
+template <>
+SsdKernels cuda_kernel_table<SsdKernels>{{}, ssd_fwd_cuda, ssd_bwd_cuda, ssd_decode_cuda, ssd_cuda_limits};
 
 }  // namespace seqbench

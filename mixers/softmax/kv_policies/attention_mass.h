@@ -7,7 +7,6 @@
 // checked against a direct double-precision sum in tests/test_kv_policies.cpp; the CUDA kernel
 // against the CPU one in tests/test_gpu_kv_policies.cpp.
 #pragma once
-#include <cstdint>
 
 #include "mixers/softmax/softmax_attention.h"  // AttentionShape
 #include "ops/kernel_table.h"
@@ -22,10 +21,8 @@ void attention_mass_cpu(const float* q, int64_t rows, const int32_t* limits, con
 
 // cuda(): device pointers (limits and mass included); one warp per query row for lse, then one thread
 // per key summing its rows in ascending order (no atomics: bitwise reproducible). Limits: Dh <= 256.
-struct AttentionMassKernels {
+struct AttentionMassKernels : KernelFamily<AttentionMassKernels> {
   static constexpr const char* kFamily = "attention_mass";
-  static const AttentionMassKernels& cpu();
-  static const AttentionMassKernels& cuda();
 
   decltype(&attention_mass_cpu) mass;
   ShapeCheck<AttentionShape> unsupported;

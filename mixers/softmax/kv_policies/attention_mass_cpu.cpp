@@ -36,9 +36,7 @@ void attention_mass_cpu(const float* q, int64_t rows, const int32_t* limits, con
   }
 }
 
-const AttentionMassKernels& AttentionMassKernels::cpu() {
-  static const AttentionMassKernels kernels{attention_mass_cpu, no_shape_limits<AttentionShape>};
-  return kernels;
-}
+template <>
+AttentionMassKernels cpu_kernel_table<AttentionMassKernels>{{}, attention_mass_cpu, no_shape_limits<AttentionShape>};
 
 }  // namespace seqbench

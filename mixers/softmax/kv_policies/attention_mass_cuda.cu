@@ -104,9 +104,7 @@ std::string attention_mass_cuda_limits(const AttentionShape& s) {
 
 }  // namespace
 
-const AttentionMassKernels& AttentionMassKernels::cuda() {
-  static const AttentionMassKernels kernels{attention_mass_cuda, attention_mass_cuda_limits};
-  return kernels;
-}
+template <>
+AttentionMassKernels cuda_kernel_table<AttentionMassKernels>{{}, attention_mass_cuda, attention_mass_cuda_limits};
 
 }  // namespace seqbench
