@@ -120,16 +120,7 @@ Measurement measure_repeated(const std::function<double()>& repetition, const Re
 Metric make_metric(const std::string& name, const std::vector<double>& samples) {
   const MetricInfo& info = checked_metric_info(name);
   const SampleStats s = summarize_samples(samples);
-  Metric metric;
-  metric.name = name;
-  metric.unit = info.unit;
-  metric.value = s.median;
-  metric.n = s.n;
-  metric.min = s.min;
-  metric.max = s.max;
-  metric.stddev = s.stddev;
-  metric.samples = samples;
-  return metric;
+  return Metric{name, s.median, info.unit, s.n, s.min, s.max, s.stddev, samples};  // in declaration order
 }
 
 Metric make_metric(const std::string& name, double value) { return make_metric(name, std::vector<double>{value}); }

@@ -24,6 +24,17 @@ inline const MixerSpec& checked_spec(const MixerSpec& spec, const MixerParamTabl
   return spec;
 }
 
+// A string param read through `parse` (an enum's parser, say); the parser's std::invalid_argument
+// becomes this mixer's error (bad_param).
+template <class Parse>
+auto parse_mixer_param(const MixerSpec& spec, const MixerParamTable& table, const char* name, Parse parse) {
+  try {
+    return parse(mixer_param_string(spec, table, name));
+  } catch (const std::invalid_argument& e) {
+    bad_param(spec, e.what());
+  }
+}
+
 // Throws std::invalid_argument when `mixer` is not a `Backend` (the registry's `kind`).
 template <class Backend>
 const Backend& backend_of(const Mixer& mixer, const char* kind) {

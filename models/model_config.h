@@ -13,8 +13,7 @@ namespace seqbench {
 struct ModelConfig {
   int vocab_size = 8192;
   int d_model = 64;
-  int n_layers = 2;
-  int n_heads = 1;
+  int n_layers = 2, n_heads = 1;
   int max_seq_len = 64;
   int mlp_expand = 4;  // MLP hidden = mlp_expand * d_model; 0 = no MLP
   std::string position = "learned";

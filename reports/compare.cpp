@@ -217,10 +217,7 @@ void link_rates_to_timings(std::vector<MetricComparison>& rows) {
 
 Comparison compare_runs(const LoadedRun& baseline, const LoadedRun& candidate, const CompareOptions& options) {
   check_only_matches(baseline, candidate, options.only);
-  Comparison c;
-  c.baseline_label = baseline.label();
-  c.candidate_label = candidate.label();
-  c.options = options;
+  Comparison c{baseline.label(), candidate.label(), options};
   for (const CellPair& pair : pair_cells(baseline, candidate)) {
     if (!pair.candidate) {
       c.only_baseline.push_back(pair.label);

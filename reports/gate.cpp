@@ -52,13 +52,7 @@ GateRow judge_score(GateRow row, const GateOptions& o) {
 }
 
 GateRow judge_metric(const MetricComparison& c, const GateOptions& o) {
-  GateRow row;
-  row.cell = c.cell;
-  row.metric = c.metric;
-  row.unit = c.unit;
-  row.baseline = c.baseline;
-  row.candidate = c.candidate;
-  row.p_value = c.p_value;
+  GateRow row{c.cell, c.metric, c.unit, c.baseline, c.candidate, /*change=*/0, c.p_value};
   if (c.direction == MetricDirection::informational) {
     row.verdict = GateVerdict::informational;
     row.reason = find_metric_info(c.metric) ? "not gated (informational)" : "not gated (not in the metric catalog)";
@@ -145,10 +139,7 @@ int GateResult::regressions() const {
 
 GateResult gate_runs(const LoadedRun& baseline, const LoadedRun& candidate, const GateOptions& options) {
   check_only_matches(baseline, candidate, options.only);
-  GateResult result;
-  result.baseline_label = baseline.label();
-  result.candidate_label = candidate.label();
-  result.options = options;
+  GateResult result{baseline.label(), candidate.label(), options};
   CompareOptions compare;
   compare.alpha = options.alpha;
   compare.threshold = options.max_regression;

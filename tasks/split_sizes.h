@@ -12,9 +12,7 @@
 namespace seqbench {
 
 struct SplitSizes {
-  int64_t num_train = 0;
-  int64_t num_valid = 0;
-  int64_t num_test = 0;
+  int64_t num_train = 0, num_valid = 0, num_test = 0;
 };
 
 // Throws std::invalid_argument naming the parameter when a size is not an integer or is below 1:

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <functional>
 #include <sstream>
 #include <stdexcept>
@@ -14,9 +13,8 @@
 
 using Catch::Matchers::Contains;
 using nlohmann::json;
-using seqbench::TokenDataset;
-using seqbench::testing::run_seqbench;
-using seqbench::testing::TempDir;
+using namespace seqbench;
+using namespace seqbench::testing;
 
 namespace {
 
@@ -60,14 +58,13 @@ TEST_CASE("a dataset survives a JSONL round trip, odd sizes included") {
     require_same_tokens(data, back);
     CHECK(back.vocab_size == 0);  // JSONL does not carry it
   }
-  const json first = json::parse(
-      [] {
-        std::stringstream b;
-        seqbench::write_dataset_jsonl(small_dataset(2, 3, 11), "len512", b);
-        std::string line;
-        std::getline(b, line);
-        return line;
-      }());
+  const json first = json::parse([] {
+    std::stringstream b;
+    seqbench::write_dataset_jsonl(small_dataset(2, 3, 11), "len512", b);
+    std::string line;
+    std::getline(b, line);
+    return line;
+  }());
   CHECK(first["id"] == "len512-0");
   CHECK(first["inputs"].size() == 3);
   CHECK(first["labels"][1] == -100);
@@ -121,16 +118,19 @@ TEST_CASE("corrupt files are errors naming the file and the problem") {
              Contains("d.jsonl:2") && Contains("length 1"));
   std::stringstream broken("{\"inputs\":[1,2],\"labels\":[3,4]}\nnot json\n");
   CHECK_THAT(error_of([&] { seqbench::read_dataset_jsonl(broken, "d.jsonl"); }), Contains("d.jsonl:2"));
-  CHECK_THAT(error_of([] { seqbench::read_dataset_file("/nonexistent/x.bin", "bin"); }), Contains("/nonexistent/x.bin"));
-  CHECK_THAT(error_of([] { seqbench::write_dataset_file(TokenDataset{}, "test", "/tmp/x", "csv"); }), Contains("'csv'"));
+  CHECK_THAT(error_of([] { seqbench::read_dataset_file("/nonexistent/x.bin", "bin"); }),
+             Contains("/nonexistent/x.bin"));
+  CHECK_THAT(error_of([] { seqbench::write_dataset_file(TokenDataset{}, "test", "/tmp/x", "csv"); }),
+             Contains("'csv'"));
 }
 
 TEST_CASE("seqbench dataset export writes the task's split in both formats") {
   TempDir dir;
   const json params = {{"seq_len", 90}, {"num_train", 5}, {"num_test", 4}, {"depth", 0.25}, {"test_lengths", {120}}};
   const seqbench::TaskInstance task = seqbench::build_task("passkey", params, 7);
-  const std::string common = "--task passkey --param seq_len=90 --param num_train=5 --param depth=0.25 "
-                             "--params-json '{\"num_test\": 4, \"test_lengths\": [120]}' --seed 7";
+  const std::string common =
+      "--task passkey --param seq_len=90 --param num_train=5 --param depth=0.25 "
+      "--params-json '{\"num_test\": 4, \"test_lengths\": [120]}' --seed 7";
 
   auto jsonl = run_seqbench("dataset export " + common + " --split test --format jsonl -o " + dir.file("t.jsonl"));
   INFO(jsonl.output);
@@ -176,8 +176,8 @@ TEST_CASE("seqbench score scores outside predictions against the regenerated spl
   auto text = run_seqbench("score " + common + " --predictions " + perfect);
   INFO(text.output);
   REQUIRE(text.exit_code == 0);
-  CHECK_THAT(text.output, Contains("accuracy     1.0000") && Contains("exact_match  1.0000") &&
-                              Contains("9 scored examples"));
+  CHECK_THAT(text.output,
+             Contains("accuracy     1.0000") && Contains("exact_match  1.0000") && Contains("9 scored examples"));
 
   // Spoil the first labelled position of the first example: one of 72 positions, one of 9 examples.
   std::vector<int32_t> predictions(test.labels);
@@ -189,7 +189,8 @@ TEST_CASE("seqbench score scores outside predictions against the regenerated spl
     }
   std::ostringstream spoiled;
   seqbench::write_predictions_jsonl(predictions, test.seq_len, "test", spoiled);
-  auto json_run = run_seqbench("score " + common + " --format json --predictions " + dir.write("one.jsonl", spoiled.str()));
+  auto json_run =
+      run_seqbench("score " + common + " --format json --predictions " + dir.write("one.jsonl", spoiled.str()));
   REQUIRE(json_run.exit_code == 0);
   const json doc = json::parse(json_run.output);
   CHECK(doc["task"] == "joint_recall");
@@ -202,8 +203,8 @@ TEST_CASE("seqbench score scores outside predictions against the regenerated spl
   REQUIRE(wrong_seed.exit_code == 0);
   CHECK(json::parse(wrong_seed.output)["exact_match"].get<double>() < 0.5);
 
-  auto short_file =
-      run_seqbench("score " + common + " --predictions " + dir.write("short.jsonl", "{\"id\":\"test-0\",\"predictions\":[1]}\n"));
+  auto short_file = run_seqbench("score " + common + " --predictions " +
+                                 dir.write("short.jsonl", "{\"id\":\"test-0\",\"predictions\":[1]}\n"));
   CHECK(short_file.exit_code == 2);
   CHECK_THAT(short_file.output, Contains("short.jsonl:1") && Contains("expected seq_len 64"));
   auto missing = run_seqbench("score " + common + " --predictions " + dir.file("absent.jsonl"));

@@ -30,13 +30,9 @@ std::vector<float> host_values(const Tensor& t) {
 }
 
 ModelConfig config_for(const BackendCase& c, Device device) {
-  ModelConfig config;
-  config.vocab_size = 29;
-  config.d_model = 16;
-  config.n_layers = 2;
-  config.n_heads = 2;
-  config.max_seq_len = 23;
-  config.mlp_expand = 2;
+  ModelConfig config{/*vocab_size=*/29, /*d_model=*/16,     /*n_layers=*/2,
+                     /*n_heads=*/2,     /*max_seq_len=*/23,
+                     /*mlp_expand=*/2};
   config.backend = c.backend;
   config.mixer_params = nlohmann::json::parse(c.params);
   config.device = device;

@@ -28,12 +28,7 @@ namespace {
 constexpr int64_t kBatch = 32, kLength = 64, kVocab = 512;
 
 ModelConfig zoology_cell(const BackendCase& c) {
-  ModelConfig config;
-  config.vocab_size = kVocab;
-  config.d_model = 64;
-  config.n_layers = 2;
-  config.n_heads = 2;
-  config.max_seq_len = kLength;
+  ModelConfig config{kVocab, /*d_model=*/64, /*n_layers=*/2, /*n_heads=*/2, kLength};
   config.backend = c.backend;
   config.mixer_params = nlohmann::json::parse(c.params);
   config.device = Device::cuda;

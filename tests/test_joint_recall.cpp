@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <functional>
 #include <map>
 #include <set>
@@ -21,14 +20,7 @@ using seqbench::TokenDataset;
 namespace {
 
 JointRecallParams small_params(int vocab, int seq_len, int contexts, int pairs, int queries, bool random_fill) {
-  JointRecallParams p;
-  p.vocab_size = vocab;
-  p.seq_len = seq_len;
-  p.num_contexts = contexts;
-  p.num_kv_pairs = pairs;
-  p.num_queries = queries;
-  p.random_non_queries = random_fill;
-  return p;
+  return JointRecallParams{vocab, seq_len, contexts, pairs, queries, random_fill};  // in declaration order
 }
 
 // Checks every structural promise of the generator on example i.
@@ -82,9 +74,8 @@ void check_example(const JointRecallParams& p, const TokenDataset& data, int64_t
 
 TEST_CASE("joint recall examples keep every structural promise, for odd sizes") {
   const std::vector<JointRecallParams> shapes = {
-      small_params(64, 40, 2, 3, 3, false),  small_params(97, 61, 3, 5, 7, true),
-      small_params(8192, 128, 4, 4, 8, true), small_params(256, 23, 1, 1, 1, true),
-      small_params(1024, 257, 5, 7, 35, false)};
+      small_params(64, 40, 2, 3, 3, false), small_params(97, 61, 3, 5, 7, true), small_params(8192, 128, 4, 4, 8, true),
+      small_params(256, 23, 1, 1, 1, true), small_params(1024, 257, 5, 7, 35, false)};
   for (size_t s = 0; s < shapes.size(); ++s) {
     const uint64_t seed = 11 + s;
     INFO("shape " << s << ", seed " << seed);
@@ -150,7 +141,9 @@ TEST_CASE("impossible joint recall parameters are errors naming the parameter") 
   CHECK_THAT(error_of([] { seqbench::generate_joint_recall(small_params(8, 40, 1, 1, 1, true), 1, 1); }),
              Contains("vocab_size must be >= 16"));
   CHECK_THAT(error_of([] { seqbench::build_task("joint_recall", {{"num_train", -1}}, 1); }), Contains("'num_train'"));
-  CHECK_THAT(error_of([] { seqbench::build_task("joint_recall", {{"num_contexts", "four"}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("joint_recall", {{"num_contexts", "four"}}, 1);
+             }),
              Contains("'num_contexts'"));
 }
 
@@ -203,17 +196,26 @@ TEST_CASE("every recall task, mqar included, adds one split per test length") {
 }
 
 TEST_CASE("bad test_lengths are errors naming test_lengths") {
-  CHECK_THAT(error_of([] { seqbench::build_task("joint_recall", {{"layout", "mqar"}, {"test_lengths", {128, "long"}}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("joint_recall", {{"layout", "mqar"}, {"test_lengths", {128, "long"}}}, 1);
+             }),
              Contains("'test_lengths'") && Contains("a list of integers"));
-  CHECK_THAT(error_of([] { seqbench::build_task("mqar", {{"test_lengths", 256}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("mqar", {{"test_lengths", 256}}, 1);
+             }),
              Contains("'test_lengths'") && Contains("an array"));
-  CHECK_THAT(error_of([] { seqbench::build_task("passkey", {{"test_lengths", {0}}}, 1); }),
-             Contains("'test_lengths'"));
-  CHECK_THAT(error_of([] { seqbench::build_task("needle", {{"test_lengths", {300, 300}}}, 1); }),
+  CHECK_THAT(error_of([] { seqbench::build_task("passkey", {{"test_lengths", {0}}}, 1); }), Contains("'test_lengths'"));
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("needle", {{"test_lengths", {300, 300}}}, 1);
+             }),
              Contains("'test_lengths'") && Contains("300 twice"));
   // A length too short for the task's shape fails before anything is generated.
-  CHECK_THAT(error_of([] { seqbench::build_task("joint_recall", {{"layout", "mqar"}, {"test_lengths", {30}}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("joint_recall", {{"layout", "mqar"}, {"test_lengths", {30}}}, 1);
+             }),
              Contains("seq_len=30"));
-  CHECK_THAT(error_of([] { seqbench::build_task("mqar", {{"test_lengths", {9000}}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("mqar", {{"test_lengths", {9000}}}, 1);
+             }),
              Contains("vocab_size must be > seq_len"));
 }

@@ -1,7 +1,6 @@
 // The joint_recall task's "hax" layout: the paper's data script (DeepGraphLearning/HAX,
 // scripts/create_dataset.py) rebuilt token for token.
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <set>
 #include <string>
@@ -23,14 +22,7 @@ using seqbench::TokenDataset;
 namespace {
 
 JointRecallTableParams table_params(int min_c, int max_c, int min_k, int max_k, int values, int vocab = 100) {
-  JointRecallTableParams p;
-  p.min_contexts = min_c;
-  p.max_contexts = max_c;
-  p.min_keys = min_k;
-  p.max_keys = max_k;
-  p.num_values = values;
-  p.vocab_size = vocab;
-  return p;
+  return JointRecallTableParams{min_c, max_c, min_k, max_k, values, vocab};  // in declaration order
 }
 
 // The paper's example `A a 3 b 2 B b 4 a 1 | B a ? b ? A b ? a ?` (answers 1 4 2 3): contexts
@@ -111,8 +103,8 @@ TEST_CASE("the paper's example is written with the script's token ids, layout an
   seqbench::write_joint_recall_table(p, paper_example(), inputs.data(), labels.data());
   // values 3 2 4 1 -> 13 12 14 11; keys a b -> 15 16; contexts A B -> 10+5+3 = 18, 19.
   const int32_t A = 18, B = 19, a = 15, b = 16, BOS = 1, SEP = 4, PAD = 3;
-  const std::vector<int32_t> expected = {BOS, A, a, 13, b, 12, B, b, 14, a, 11,  // first half
-                                         SEP, B, a, 11, b, 14, A, b, 12, a, 13,  // second half
+  const std::vector<int32_t> expected = {BOS, A,   a,   13,  b,   12,  B,  b, 14, a, 11,  // first half
+                                         SEP, B,   a,   11,  b,   14,  A,  b, 12, a, 13,  // second half
                                          PAD, PAD, PAD, PAD, PAD, PAD, PAD};
   CHECK(inputs == expected);
   CHECK(labelled_positions(labels.data(), 29) == std::vector<int32_t>{13, 15, 18, 20});  // the keys of the second half
@@ -211,7 +203,7 @@ TEST_CASE("the joint_recall task defaults to the paper's layout, vocabulary and 
 
 TEST_CASE("no example repeats across train, valid and test of the task") {
   // 16 distinct sequences per shape (n_c = 1, n_k = 2, 2 values), all of them asked for.
-  const json overrides = {{"min_contexts", 1}, {"max_contexts", 1}, {"min_keys", 2}, {"max_keys", 2},
+  const json overrides = {{"min_contexts", 1}, {"max_contexts", 1}, {"min_keys", 2},  {"max_keys", 2},
                           {"num_values", 2},   {"num_train", 8},    {"num_valid", 4}, {"num_test", 4}};
   const seqbench::TaskInstance task = seqbench::build_task("joint_recall", overrides, 9);
   std::set<std::vector<int32_t>> distinct;
@@ -234,8 +226,8 @@ TEST_CASE("hax layout parameters out of range are errors naming them") {
   CHECK_THAT(build({{"max_keys", 4}}), Contains("max_keys=4 must be >= min_keys=5"));
   CHECK_THAT(build({{"num_values", 0}}), Contains("num_values must be >= 1"));
   CHECK_THAT(build({{"vocab_size", 57}}), Contains("vocab_size=57 is too small") && Contains(">= 58"));
-  CHECK_THAT(build({{"seq_len", 128}}), Contains("seq_len follows from max_contexts and max_keys") &&
-                                            Contains("= 1057") && Contains("got 128"));
+  CHECK_THAT(build({{"seq_len", 128}}),
+             Contains("seq_len follows from max_contexts and max_keys") && Contains("= 1057") && Contains("got 128"));
   CHECK_THAT(build({{"layout", "zoology"}}), Contains("'layout'") && Contains("one of hax, mqar"));
 }
 
@@ -243,8 +235,8 @@ TEST_CASE("a parameter of the other layout is an error, so a sweep cannot vary w
   auto build = [](const json& overrides) {
     return error_of([&] { seqbench::build_task("joint_recall", overrides, 1); });
   };
-  CHECK_THAT(build({{"num_kv_pairs", 8}}),
-             Contains("'num_kv_pairs' belongs to layout \"mqar\"") && Contains("with layout \"hax\"") && Contains("got 8"));
+  CHECK_THAT(build({{"num_kv_pairs", 8}}), Contains("'num_kv_pairs' belongs to layout \"mqar\"") &&
+                                               Contains("with layout \"hax\"") && Contains("got 8"));
   CHECK_THAT(build({{"test_lengths", {2048}}}), Contains("'test_lengths' belongs to layout \"mqar\""));
   CHECK_THAT(build({{"layout", "mqar"}, {"num_values", 8}}),
              Contains("'num_values' belongs to layout \"hax\"") && Contains("must stay 16"));

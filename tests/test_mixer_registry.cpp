@@ -1,6 +1,7 @@
 // The mixer registry: names, the unknown-backend message, and every registered backend run
 // through the generic conformance checks of tests/mixer_checks.h at its default params, so a
 // new backend is checked here the moment its registry line exists.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <utility>
@@ -66,6 +67,24 @@ TEST_CASE("every registered backend passes the conformance checks at its default
       CHECK(mixer->state_bytes(128) >= mixer->state_bytes(64));
     }
   }
+}
+
+TEST_CASE("every backend with a chunk_size refuses one that is not a positive integer, naming it", "[registry]") {
+  int chunked = 0;
+  for (const MixerInfo& info : mixer_backends()) {
+    const bool has_chunk_size = std::any_of(info.params.begin(), info.params.end(), [](const MixerParamInfo& p) {
+      return std::string(p.name) == "chunk_size";
+    });
+    if (!has_chunk_size) continue;
+    INFO(info.name);
+    ++chunked;
+    CHECK_THROWS_WITH(make_mixer(make_spec(info.name, 16, 2, {{"chunk_size", "big"}})),
+                      Catch::Matchers::Contains("chunk_size") && Catch::Matchers::Contains("integer"));
+    CHECK_THROWS_WITH(make_mixer(make_spec(info.name, 16, 2, {{"chunk_size", 0}})),
+                      Catch::Matchers::Contains("chunk_size"));
+    CHECK_THROWS_AS(make_mixer(make_spec(info.name, 16, 2, {{"chunk_size", -3}})), std::invalid_argument);
+  }
+  CHECK(chunked >= 4);  // linear, delta, gla, ssm
 }
 
 TEST_CASE("every backend refuses an empty decode cache and one made for another batch, naming both batches",

@@ -4,16 +4,16 @@
 #include <vector>
 
 #include "datasets/mqar_generator.h"
-#include "ops/activations.h"
-#include "ops/adamw.h"
-#include "ops/cross_entropy.h"
-#include "ops/row_ops.h"
-#include "ops/vector_ops.h"
 #include "models/layer_norm_layer.h"
 #include "models/linear_layer.h"
 #include "models/mlp_block.h"
 #include "models/sequence_model.h"
 #include "models/token_embedding.h"
+#include "ops/activations.h"
+#include "ops/adamw.h"
+#include "ops/cross_entropy.h"
+#include "ops/row_ops.h"
+#include "ops/vector_ops.h"
 #include "tests/finite_difference.h"
 #include "tests/random_values.h"
 
@@ -138,13 +138,14 @@ TEST_CASE("the fused AdamW step is the clip-then-update sequence per tensor, and
     for (auto& g : want_grad) sum += RowOpKernels::cpu().sum_of_squares(g.data(), static_cast<int64_t>(g.size()));
     const double norm = std::sqrt(sum);
     if (max_norm > 0 && norm > max_norm)
-      for (auto& g : want_grad) scale_cpu(static_cast<float>(max_norm / norm), g.data(), static_cast<int64_t>(g.size()));
+      for (auto& g : want_grad)
+        scale_cpu(static_cast<float>(max_norm / norm), g.data(), static_cast<int64_t>(g.size()));
     std::vector<AdamWSlot> slots;
     for (size_t i = 0; i < sizes.size(); ++i) {
       AdamWHyper hi = h;
       hi.weight_decay = i == 1 ? 0.1f : 0.0f;
-      AdamWKernels::cpu().update(want_param[i].data(), want_grad[i].data(), want_m[i].data(), want_v[i].data(), sizes[i],
-                                 hi);
+      AdamWKernels::cpu().update(want_param[i].data(), want_grad[i].data(), want_m[i].data(), want_v[i].data(),
+                                 sizes[i], hi);
       slots.push_back({param[i].data(), grad[i].data(), m[i].data(), v[i].data(), sizes[i], hi.weight_decay});
     }
     const std::vector<AdamWChunk> chunks = adamw_chunks(slots);
@@ -165,13 +166,8 @@ TEST_CASE("the fused AdamW step is the clip-then-update sequence per tensor, and
 TEST_CASE("whole-model gradients match finite differences for each backend and a hybrid") {
   for (const char* backend : {"softmax", "linear", "linear,softmax"}) {
     for (int mlp_expand : {0, 2}) {
-      ModelConfig config;
-      config.vocab_size = 17;
-      config.d_model = 8;
-      config.n_layers = 2;
-      config.n_heads = 2;
-      config.max_seq_len = 9;
-      config.mlp_expand = mlp_expand;
+      ModelConfig config{/*vocab_size=*/17, /*d_model=*/8,     /*n_layers=*/2,
+                         /*n_heads=*/2,     /*max_seq_len=*/9, mlp_expand};
       config.backend = backend;
       config.seed = 99;
       INFO("backend " << backend << " mlp_expand " << mlp_expand);
@@ -198,59 +194,47 @@ TEST_CASE("whole-model gradients match finite differences for each backend and a
   }
 }
 
+namespace {
+
+// Prefills the first `prefix_len` of each row of `tokens` ([batch, len]), decodes the rest one token at a
+// time, and requires the last position's logits to match the parallel forward over all `len`.
+void require_decode_matches_forward(SequenceModel& model, const std::vector<int32_t>& tokens, int64_t batch,
+                                    int64_t len, int64_t prefix_len) {
+  std::vector<float> full_logits, step_logits;
+  model.prefill(tokens.data(), batch, len, len, full_logits);
+  std::vector<int32_t> prefix(batch * prefix_len), column(batch);
+  for (int64_t b = 0; b < batch; ++b)
+    std::copy_n(tokens.begin() + b * len, prefix_len, prefix.begin() + b * prefix_len);
+  DecodeState state = model.prefill(prefix.data(), batch, prefix_len, len, step_logits);
+  for (int64_t t = prefix_len; t < len; ++t) {
+    for (int64_t b = 0; b < batch; ++b) column[b] = tokens[b * len + t];
+    model.decode_step(state, column.data(), step_logits);
+  }
+  REQUIRE(step_logits.size() == full_logits.size());
+  for (size_t i = 0; i < full_logits.size(); ++i) REQUIRE(step_logits[i] == Approx(full_logits[i]).margin(1e-4));
+}
+
+}  // namespace
+
 TEST_CASE("model decode steps reproduce the parallel forward's last-position logits") {
   for (const char* backend : {"softmax", "linear"}) {
-    ModelConfig config;
-    config.vocab_size = 23;
-    config.d_model = 12;
-    config.n_layers = 2;
-    config.n_heads = 3;
-    config.max_seq_len = 11;
+    ModelConfig config{/*vocab_size=*/23, /*d_model=*/12, /*n_layers=*/2, /*n_heads=*/3, /*max_seq_len=*/11};
     config.backend = backend;
     SequenceModel model(config);
     Rng rng(4);
-    const int64_t batch = 2, len = 11;
-    const std::vector<int32_t> tokens = random_tokens(batch * len, rng, config.vocab_size);
-    std::vector<float> full_logits, step_logits;
-    model.prefill(tokens.data(), batch, len, len, full_logits);
-    // Prefill 4 tokens, then decode the remaining 7 one at a time.
-    std::vector<int32_t> prefix(batch * 4);
-    for (int64_t b = 0; b < batch; ++b)
-      std::copy(tokens.begin() + b * len, tokens.begin() + b * len + 4, prefix.begin() + b * 4);
-    DecodeState state = model.prefill(prefix.data(), batch, 4, len, step_logits);
-    for (int64_t t = 4; t < len; ++t) {
-      std::vector<int32_t> column{tokens[t], tokens[len + t]};
-      model.decode_step(state, column.data(), step_logits);
-    }
     INFO("backend " << backend);
-    REQUIRE(step_logits.size() == full_logits.size());
-    for (size_t i = 0; i < full_logits.size(); ++i) REQUIRE(step_logits[i] == Approx(full_logits[i]).margin(1e-4));
+    require_decode_matches_forward(model, random_tokens(2 * 11, rng, config.vocab_size), 2, 11, 4);
   }
 }
 
 TEST_CASE(
     "sinusoidal positions: decode past max_seq_len follows the parallel forward, and embeddings match the formula") {
-  ModelConfig config;
-  config.vocab_size = 19;
-  config.d_model = 6;
-  config.n_layers = 1;
-  config.n_heads = 2;
-  config.max_seq_len = 4;  // not a limit for sinusoidal positions
-  config.position = "sinusoidal";
+  // max_seq_len 4 is not a limit for sinusoidal positions.
+  ModelConfig config{/*vocab_size=*/19, /*d_model=*/6,    /*n_layers=*/1,           /*n_heads=*/2,
+                     /*max_seq_len=*/4, /*mlp_expand=*/4, /*position=*/"sinusoidal"};
   SequenceModel model(config);
   Rng rng(8);
-  const int64_t batch = 2, len = 13;
-  const std::vector<int32_t> tokens = random_tokens(batch * len, rng, config.vocab_size);
-  std::vector<float> full_logits, step_logits;
-  model.prefill(tokens.data(), batch, len, len, full_logits);
-  std::vector<int32_t> prefix{tokens[0], tokens[len]};
-  DecodeState state = model.prefill(prefix.data(), batch, 1, len, step_logits);
-  for (int64_t t = 1; t < len; ++t) {
-    std::vector<int32_t> column{tokens[t], tokens[len + t]};
-    model.decode_step(state, column.data(), step_logits);
-  }
-  REQUIRE(step_logits.size() == full_logits.size());
-  for (size_t i = 0; i < full_logits.size(); ++i) REQUIRE(step_logits[i] == Approx(full_logits[i]).margin(1e-4));
+  require_decode_matches_forward(model, random_tokens(2 * 13, rng, config.vocab_size), 2, 13, 1);
 
   // Embedding rows: token row + 0.02 sin / cos(pos 10000^(-i/d)), as Vaswani et al. 2017.
   TokenEmbedding embedding(7, 6, 4, "sinusoidal", rng);

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -18,20 +17,13 @@ namespace {
 
 MqarParams make_params(int vocab_size, int seq_len, int num_kv_pairs, int num_passes = 1,
                        bool random_non_queries = true, double power_a = 0.01) {
-  MqarParams p;
-  p.vocab_size = vocab_size;
-  p.seq_len = seq_len;
-  p.num_kv_pairs = num_kv_pairs;
-  p.num_passes = num_passes;
-  p.random_non_queries = random_non_queries;
-  p.power_a = power_a;
-  return p;
+  return MqarParams{vocab_size, seq_len, num_kv_pairs, power_a, num_passes, random_non_queries};  // declaration order
 }
 
 std::string describe(const MqarParams& p) {
   return "vocab_size=" + std::to_string(p.vocab_size) + " seq_len=" + std::to_string(p.seq_len) +
-         " num_kv_pairs=" + std::to_string(p.num_kv_pairs) + " num_passes=" +
-         std::to_string(p.num_passes) + " random_non_queries=" + std::to_string(p.random_non_queries);
+         " num_kv_pairs=" + std::to_string(p.num_kv_pairs) + " num_passes=" + std::to_string(p.num_passes) +
+         " random_non_queries=" + std::to_string(p.random_non_queries);
 }
 
 // Gap of each key (in kv order) read back from the query positions of example i.
@@ -96,14 +88,12 @@ void check_example(const TokenDataset& data, const MqarParams& p, int64_t i) {
 
 TEST_CASE("every MQAR example queries each key once and labels it with its value") {
   const std::vector<MqarParams> shapes = {
-      make_params(8192, 64, 4),
-      make_params(8192, 64, 4, 1, false),
-      make_params(65, 64, 16),          // 2*k*(passes+1) == seq_len: every query slot is used
-      make_params(11, 4, 1, 1, false),  // the smallest shape
-      make_params(37, 30, 7, 1, false), // odd vocab, space 8 for 7 keys
-      make_params(8192, 512, 64),
-      make_params(101, 48, 8, 2),       // two passes, at the length limit
-      make_params(97, 62, 5, 3, false), // three passes
+      make_params(8192, 64, 4),         make_params(8192, 64, 4, 1, false),
+      make_params(65, 64, 16),           // 2*k*(passes+1) == seq_len: every query slot is used
+      make_params(11, 4, 1, 1, false),   // the smallest shape
+      make_params(37, 30, 7, 1, false),  // odd vocab, space 8 for 7 keys
+      make_params(8192, 512, 64),       make_params(101, 48, 8, 2),  // two passes, at the length limit
+      make_params(97, 62, 5, 3, false),                              // three passes
   };
   for (const MqarParams& p : shapes) {
     const uint64_t seed = 17;

@@ -20,9 +20,7 @@
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using nlohmann::json;
-using seqbench::NeedleParams;
-using seqbench::NeedleVariant;
-using seqbench::TokenDataset;
+using namespace seqbench;
 
 namespace {
 
@@ -79,11 +77,7 @@ std::vector<Key> asked_keys(const std::vector<int32_t>& in) {
 
 NeedleParams needle_params(NeedleVariant variant, seqbench::HaystackKind haystack, int seq_len,
                            std::optional<double> depth, int digits = 3) {
-  NeedleParams p;
-  p.variant = variant;
-  p.haystack = haystack;
-  p.seq_len = seq_len;
-  p.depth = depth;
+  NeedleParams p{variant, haystack, seq_len, depth};  // the leading fields, in declaration order
   p.value_digits = digits;
   return p;
 }

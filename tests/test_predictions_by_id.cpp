@@ -1,8 +1,7 @@
 // Outside predictions are matched to examples by id, never by line order; an export says what
 // its ids and tokens are.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -19,9 +18,8 @@
 
 using Catch::Matchers::Contains;
 using nlohmann::json;
-using seqbench::TokenDataset;
-using seqbench::testing::run_seqbench;
-using seqbench::testing::TempDir;
+using namespace seqbench;
+using namespace seqbench::testing;
 
 namespace {
 
@@ -53,7 +51,8 @@ std::string shuffled(const std::string& text) {
   seqbench::Rng rng(5);
   const std::vector<std::string> original = lines;
   while (lines == original)
-    for (size_t i = lines.size() - 1; i > 0; --i) std::swap(lines[i], lines[static_cast<size_t>(rng.uniform_int(0, i + 1))]);
+    for (size_t i = lines.size() - 1; i > 0; --i)
+      std::swap(lines[i], lines[static_cast<size_t>(rng.uniform_int(0, i + 1))]);
   return joined(lines);
 }
 
@@ -93,7 +92,9 @@ TEST_CASE("malformed prediction lines are errors naming the line and the id") {
   CHECK_THAT(error_of([&] { read("{\"predictions\":[1]}\n", 1, 1); }),
              Contains("p.jsonl:1: expected a string \"id\"") && Contains("got none"));
   CHECK_THAT(error_of([&] { read("{\"id\":0,\"predictions\":[1]}\n", 1, 1); }), Contains("got 0"));
-  CHECK_THAT(error_of([&] { read(line("test-0", {1, 2}), 1, 3); }),
+  CHECK_THAT(error_of([&] {
+               read(line("test-0", {1, 2}), 1, 3);
+             }),
              Contains("p.jsonl:1: 2 predictions for 'test-0', expected seq_len 3"));
   CHECK_THAT(error_of([&] { read("{\"id\":\"test-0\",\"pred\":[1]}\n", 1, 1); }), Contains("\"predictions\""));
   CHECK_THAT(error_of([&] { read("{\"id\":\"test-0\",\n", 1, 1); }), Contains("p.jsonl:1: not valid JSON"));
@@ -101,8 +102,8 @@ TEST_CASE("malformed prediction lines are errors naming the line and the id") {
 
 TEST_CASE("seqbench score gives the same score for the same predictions in another order") {
   TempDir dir;
-  const json params = {{"min_contexts", 2}, {"max_contexts", 3}, {"min_keys", 2}, {"max_keys", 4},
-                       {"num_train", 4},    {"num_test", 12}};
+  const json params = {{"min_contexts", 2}, {"max_contexts", 3}, {"min_keys", 2},
+                       {"max_keys", 4},     {"num_train", 4},    {"num_test", 12}};
   const seqbench::TaskInstance task = seqbench::build_task("joint_recall", params, 3);
   const TokenDataset& test = task.tests[0].data;
   // Right on even examples, wrong everywhere on odd ones: an order mix-up would change the score.
@@ -128,7 +129,7 @@ TEST_CASE("seqbench score gives the same score for the same predictions in anoth
   CHECK(a["mean_example_accuracy"] == b["mean_example_accuracy"]);
 
   std::vector<std::string> lines = lines_of(text.str());
-  lines.erase(lines.begin() + 4);                        // test-4 missing
+  lines.erase(lines.begin() + 4);                                           // test-4 missing
   lines.push_back(line("test-12", std::vector<int32_t>(test.seq_len, 0)));  // one past the end
   auto mismatched = run_seqbench(common + " --predictions " + dir.write("c.jsonl", joined(lines)));
   CHECK(mismatched.exit_code == 2);
@@ -176,9 +177,9 @@ TEST_CASE("an export carries ids and a description that is enough to score it") 
   const TokenDataset data = seqbench::read_dataset_file(dir.file("jr.jsonl"), "jsonl");
   std::ostringstream perfect;
   seqbench::write_predictions_jsonl(data.labels, data.seq_len, "valid", perfect);
-  auto scored = run_seqbench("score --task " + meta["task"].get<std::string>() + " --params-json '" +
-                             meta["params"].dump() + "' --seed 2 --split valid --predictions " +
-                             dir.write("p.jsonl", shuffled(perfect.str())));
+  auto scored =
+      run_seqbench("score --task " + meta["task"].get<std::string>() + " --params-json '" + meta["params"].dump() +
+                   "' --seed 2 --split valid --predictions " + dir.write("p.jsonl", shuffled(perfect.str())));
   INFO(scored.output);
   REQUIRE(scored.exit_code == 0);
   CHECK_THAT(scored.output, Contains("accuracy     1.0000") && Contains("5 scored examples"));

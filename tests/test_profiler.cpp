@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -10,9 +9,9 @@
 #include "harness/profiler.h"
 #include "harness/timer.h"
 #include "harness/timing_stats.h"
-#include "ops/rng.h"
 #include "models/mixer_registry.h"
 #include "models/sequence_model.h"
+#include "ops/rng.h"
 #include "tests/cli_harness.h"
 
 using namespace seqbench;
@@ -21,13 +20,8 @@ using Catch::Matchers::Contains;
 namespace {
 
 RepetitionPolicy fast_policy() {
-  RepetitionPolicy p;
-  p.warmup = 1;
-  p.min_repetitions = 5;
-  p.max_repetitions = 200;
-  p.target_rel_noise = 0.02;
-  p.budget_s = 0.05;
-  return p;
+  return RepetitionPolicy{/*warmup=*/1, /*min_repetitions=*/5, /*max_repetitions=*/200, /*target_rel_noise=*/0.02,
+                          /*budget_s=*/0.05};
 }
 
 std::map<std::string, Metric> by_name(const std::vector<Metric>& metrics) {
@@ -196,13 +190,10 @@ TEST_CASE("profiling a tiny model of every backend gives every metric, positive,
   spec.train_batch = 2;
   spec.repetitions = fast_policy();
   for (const MixerInfo& backend : mixer_backends()) {
-    ModelConfig config;
-    config.vocab_size = 64;
-    config.d_model = 16;
-    config.n_layers = 1;
-    config.n_heads = 2;
-    config.max_seq_len = 8;  // the profiler raises it to the longest length it measures
-    config.mlp_expand = 2;
+    // max_seq_len 8: the profiler raises it to the longest length it measures.
+    ModelConfig config{/*vocab_size=*/64, /*d_model=*/16,    /*n_layers=*/1,
+                       /*n_heads=*/2,     /*max_seq_len=*/8,
+                       /*mlp_expand=*/2};
     config.backend = backend.name;
     try {
       SequenceModel probe(config);
@@ -212,10 +203,10 @@ TEST_CASE("profiling a tiny model of every backend gives every metric, positive,
     }
     INFO("backend " << backend.name);
     const auto metrics = by_name(profile_model(config, spec, nullptr, 3));
-    for (const char* name : {"prefill_ms@len8", "prefill_ms@len13", "prefill_tokens_per_s@len13", "peak_mem_bytes@prefill13",
-                             "state_bytes@len13", "kv_bytes@len13", "decode_ms_per_token@ctx7", "decode_tokens_per_s@ctx7",
-                             "peak_mem_bytes@decode7", "state_bytes@len7", "train_step_ms", "train_tokens_per_s",
-                             "peak_mem_bytes@train"}) {
+    for (const char* name : {"prefill_ms@len8", "prefill_ms@len13", "prefill_tokens_per_s@len13",
+                             "peak_mem_bytes@prefill13", "state_bytes@len13", "kv_bytes@len13",
+                             "decode_ms_per_token@ctx7", "decode_tokens_per_s@ctx7", "peak_mem_bytes@decode7",
+                             "state_bytes@len7", "train_step_ms", "train_tokens_per_s", "peak_mem_bytes@train"}) {
       INFO("metric " << name);
       REQUIRE(metrics.count(name) == 1);
       const Metric& m = metrics.at(name);

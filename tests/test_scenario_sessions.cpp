@@ -23,12 +23,7 @@ std::vector<int32_t> at(const std::vector<int32_t>& tokens, const std::vector<in
 }  // namespace
 
 TEST_CASE("a kv session asks different keys whose records sit at the needle positions", "[scenarios]") {
-  KvSessionParams p;
-  p.num_records = 6;
-  p.key_tokens = 2;
-  p.value_tokens = 3;
-  p.num_symbols = 8;
-  p.num_turns = 4;
+  const KvSessionParams p{/*num_records=*/6, /*key_tokens=*/2, /*value_tokens=*/3, /*num_symbols=*/8, /*num_turns=*/4};
   Rng rng(11);
   const Session s = generate_kv_session(p, rng);
   CHECK(s.context.size() == 1 + 6 * (2 + 3 + 2));
@@ -80,8 +75,7 @@ TEST_CASE("the flat layout labels each answer token at the position before it", 
 }
 
 TEST_CASE("a prefix-suffix question has one answer beside distractors sharing its prefix or suffix", "[scenarios]") {
-  PrefixSuffixParams p;
-  p.num_strings = 12;
+  PrefixSuffixParams p{/*num_strings=*/12};
   p.num_turns = 3;
   p.num_symbols = 6;
   Rng rng(3);
@@ -109,10 +103,7 @@ TEST_CASE("a prefix-suffix question has one answer beside distractors sharing it
 }
 
 TEST_CASE("a variable-tracking answer follows its chain from the value through every hop", "[scenarios]") {
-  VariableTrackingParams p;
-  p.num_chains = 3;
-  p.hops = 3;
-  p.noise_statements = 5;
+  VariableTrackingParams p{/*num_chains=*/3, /*hops=*/3, /*noise_statements=*/5};
   p.num_turns = 3;
   Rng rng(9);
   const Session s = generate_variable_tracking_session(p, rng);

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -39,12 +38,20 @@ TEST_CASE("an unknown task name is an error listing the known tasks") {
 }
 
 TEST_CASE("resolving no overrides gives every mqar default") {
-  const json expected = {{"vocab_size", 8192}, {"seq_len", 64},  {"num_kv_pairs", 4},
-                         {"power_a", 0.01},    {"num_passes", 1}, {"random_non_queries", true},
-                         {"num_train", 10000}, {"num_test", 1000}, {"num_valid", nullptr},
+  // In name order: a json object compares as a map.
+  const json expected = {{"num_kv_pairs", 4},
+                         {"num_passes", 1},
+                         {"num_test", 1000},
+                         {"num_train", 10000},
+                         {"num_valid", nullptr},
+                         {"power_a", 0.01},
+                         {"random_non_queries", true},
+                         {"seq_len", 64},
+                         {"test_lengths", json::array()},
                          {"test_num_kv_pairs", nullptr},
-                         {"test_lengths", json::array()}, {"train_segments", json::array()},
-                         {"test_segments", json::array()}};
+                         {"test_segments", json::array()},
+                         {"train_segments", json::array()},
+                         {"vocab_size", 8192}};
   CHECK(resolve_mqar(json::object()) == expected);
   CHECK(resolve_mqar(nullptr) == expected);
 }
@@ -64,10 +71,14 @@ TEST_CASE("an unknown parameter is an error naming it, the task and the accepted
 }
 
 TEST_CASE("a parameter of the wrong JSON type is an error") {
-  CHECK_THAT(error_of([] { resolve_mqar({{"seq_len", "64"}}); }),
+  CHECK_THAT(error_of([] {
+               resolve_mqar({{"seq_len", "64"}});
+             }),
              Contains("'seq_len'") && Contains("an integer") && Contains("\"64\""));
   CHECK_THAT(error_of([] { resolve_mqar({{"seq_len", 64.5}}); }), Contains("'seq_len'"));
-  CHECK_THAT(error_of([] { resolve_mqar({{"random_non_queries", 1}}); }),
+  CHECK_THAT(error_of([] {
+               resolve_mqar({{"random_non_queries", 1}});
+             }),
              Contains("'random_non_queries'") && Contains("true or false"));
   CHECK_THAT(error_of([] { resolve_mqar({{"power_a", "small"}}); }), Contains("'power_a'") && Contains("a number"));
   CHECK_THAT(error_of([] { resolve_mqar({{"num_train", nullptr}}); }), Contains("'num_train'"));
@@ -126,11 +137,12 @@ TEST_CASE("the mqar test split may use a different number of kv pairs") {
 }
 
 TEST_CASE("an impossible mqar shape fails when the task is built") {
-  CHECK_THAT(error_of([] { seqbench::build_task("mqar", {{"num_kv_pairs", 40}}, 1); }),
+  CHECK_THAT(error_of([] {
+               seqbench::build_task("mqar", {{"num_kv_pairs", 40}}, 1);
+             }),
              Contains("num_kv_pairs=40") && Contains("seq_len >= 160"));
   CHECK_THAT(error_of([] { seqbench::build_task("mqar", {{"num_train", -1}}, 1); }), Contains("'num_train'"));
-  CHECK_THAT(error_of([] { seqbench::build_task("mqar", {{"seq_len", 5000000000LL}}, 1); }),
-             Contains("'seq_len'"));
+  CHECK_THAT(error_of([] { seqbench::build_task("mqar", {{"seq_len", 5000000000LL}}, 1); }), Contains("'seq_len'"));
 }
 
 TEST_CASE("scoring counts labelled positions and whole-example matches") {

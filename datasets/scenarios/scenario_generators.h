@@ -26,8 +26,7 @@ namespace seqbench {
 
 struct KvSessionParams {
   int num_records = 16;
-  int key_tokens = 2;
-  int value_tokens = 2;
+  int key_tokens = 2, value_tokens = 2;  // per record
   int num_symbols = 64;  // per pool: keys and values come from two disjoint pools of this size
   int num_turns = 5;
 };

@@ -14,6 +14,15 @@
 #include "ops/row_ops.h"
 
 namespace seqbench {
+
+const MixerParamTable& delta_params() {
+  static const MixerParamTable table{
+      {"gated", false, "Gated DeltaNet: a data-dependent decay a_t on the state (Yang, Kautz & Hatamizadeh 2024)"},
+      {"chunk_size", 64, "tokens between the states the training form saves for backward"},
+      {"use_short_conv", false, "accepted as false only (fla's name); use \"short_conv\": K for a conv"}};
+  return table;
+}
+
 namespace {
 
 // fla's l2norm epsilon: x / sqrt(|x|^2 + 1e-6).
@@ -41,29 +50,12 @@ void init_decay(const MixerSpec& spec, Param& a_log, Param& dt_bias) {
   }
 }
 
-}  // namespace
-
-const MixerParamTable& delta_params() {
-  static const MixerParamTable table{
-      {"gated", false, "Gated DeltaNet: a data-dependent decay a_t on the state (Yang, Kautz & Hatamizadeh 2024)"},
-      {"chunk_size", 64, "tokens between the states the training form saves for backward"},
-      {"use_short_conv", false, "accepted as false only (fla's name); use \"short_conv\": K for a conv"}};
-  return table;
-}
-
-namespace {
-
 // state [batch, n_heads, head_dim (k), head_dim (v)]: S^T of each sequence and head.
 class DeltaRuleMixer : public Mixer {
  public:
   // Throws std::invalid_argument on unknown or malformed params, or on bad sizes.
-  explicit DeltaRuleMixer(const MixerSpec& spec)
-      : Mixer(spec),
-        kernels_(kernels_for<DeltaRuleKernels>(spec.device)),
-        gate_kernels_(kernels_for<DeltaRuleGateKernels>(spec.device)) {
-    validate_mixer_shape(spec);
+  explicit DeltaRuleMixer(const MixerSpec& spec) : Mixer(checked_spec(spec, delta_params())) {
     const MixerParamTable& table = delta_params();
-    check_mixer_params(spec, table);
     gated_ = mixer_param_bool(spec, table, "gated");
     options_.chunk_size = mixer_param_int(spec, table, "chunk_size");
     if (options_.chunk_size < 1) bad_param(spec, "chunk_size must be >= 1, got " + std::to_string(options_.chunk_size));
@@ -196,8 +188,8 @@ class DeltaRuleMixer : public Mixer {
                                   heads);
   }
 
-  const DeltaRuleKernels& kernels_;
-  const DeltaRuleGateKernels& gate_kernels_;
+  const DeltaRuleKernels& kernels_ = kernels_for<DeltaRuleKernels>(spec().device);
+  const DeltaRuleGateKernels& gate_kernels_ = kernels_for<DeltaRuleGateKernels>(spec().device);
   bool gated_ = false;
   DeltaRuleOptions options_;
   LinearLayer wq_, wk_, wv_, wb_, wa_, wo_;  // wa_ only when gated

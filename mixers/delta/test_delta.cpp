@@ -397,8 +397,6 @@ TEST_CASE("delta mixer rejects malformed params by name", "[delta][mixer]") {
   CHECK_THROWS_WITH(make_mixer(make_spec("delta", 12, 3, {{"gated", "yes"}})), Catch::Matchers::Contains("gated"));
   CHECK_THROWS_WITH(make_mixer(make_spec("delta", 12, 3, {{"gate", true}})),
                     Catch::Matchers::Contains("gate") && Catch::Matchers::Contains("gated"));
-  CHECK_THROWS_WITH(make_mixer(make_spec("delta", 12, 3, {{"chunk_size", 0}})),
-                    Catch::Matchers::Contains("chunk_size"));
   CHECK_THROWS_WITH(make_mixer(make_spec("delta", 12, 3, {{"use_short_conv", true}})),
                     Catch::Matchers::Contains("use_short_conv"));
   CHECK_NOTHROW(make_mixer(make_spec("delta", 12, 3, {{"use_short_conv", false}, {"chunk_size", 32}})));

@@ -15,6 +15,18 @@
 #include "ops/swish_gate.h"
 
 namespace seqbench {
+
+const MixerParamTable& gla_params() {
+  static const MixerParamTable table{
+      {"decay", "channel", "channel (GLA, per key channel), scalar (one per head, SSD-style) or fixed (RetNet)"},
+      {"gate_logit_normalizer", 16.0, "tau in alpha = sigmoid(logits)^(1/tau) (GLA's value)"},
+      {"gate_rank", 16, "rank of the channel decay's low-rank projection"},
+      {"normalize_output", true, "a per-head LayerNorm of the output (GLA, RetNet's GroupNorm)"},
+      {"output_gate", true, "o * silu(W_r x) (GLA eq. 5)"},
+      {"chunk_size", 64, "tokens per chunk of the training form"}};
+  return table;
+}
+
 namespace {
 
 // Sub-seed labels of the projections, so each draws from its own stream of spec.seed.
@@ -44,35 +56,15 @@ GlaDecay parse_gla_decay(const std::string& name) {
   throw std::invalid_argument("unknown decay '" + name + "'; known decays: channel, scalar, fixed");
 }
 
-const MixerParamTable& gla_params() {
-  static const MixerParamTable table{
-      {"decay", "channel", "channel (GLA, per key channel), scalar (one per head, SSD-style) or fixed (RetNet)"},
-      {"gate_logit_normalizer", 16.0, "tau in alpha = sigmoid(logits)^(1/tau) (GLA's value)"},
-      {"gate_rank", 16, "rank of the channel decay's low-rank projection"},
-      {"normalize_output", true, "a per-head LayerNorm of the output (GLA, RetNet's GroupNorm)"},
-      {"output_gate", true, "o * silu(W_r x) (GLA eq. 5)"},
-      {"chunk_size", 64, "tokens per chunk of the training form"}};
-  return table;
-}
-
 namespace {
 
 // state [batch, n_heads, head_dim, head_dim] = sum_s (product of later decays) k_s v_s^T.
 class GlaMixer : public Mixer {
  public:
   // Throws std::invalid_argument on unknown params or decay modes, or on bad sizes.
-  explicit GlaMixer(const MixerSpec& spec)
-      : Mixer(spec),
-        kernels_(kernels_for<GlaKernels>(spec.device)),
-        decay_kernels_(kernels_for<LogSigmoidDecayKernels>(spec.device)) {
-    validate_mixer_shape(spec);
+  explicit GlaMixer(const MixerSpec& spec) : Mixer(checked_spec(spec, gla_params())) {
     const MixerParamTable& table = gla_params();
-    check_mixer_params(spec, table);
-    try {
-      decay_ = parse_gla_decay(mixer_param_string(spec, table, "decay"));
-    } catch (const std::invalid_argument& e) {
-      bad_param(spec, e.what());
-    }
+    decay_ = parse_mixer_param(spec, table, "decay", parse_gla_decay);
     tau_ = static_cast<float>(mixer_param_double(spec, table, "gate_logit_normalizer"));
     if (!(tau_ > 0.0f)) bad_param(spec, "gate_logit_normalizer must be > 0, got " + std::to_string(tau_));
     const int rank = mixer_param_int(spec, table, "gate_rank");
@@ -267,15 +259,15 @@ class GlaMixer : public Mixer {
     kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
   }
 
-  const GlaKernels& kernels_;
-  const LogSigmoidDecayKernels& decay_kernels_;
+  const GlaKernels& kernels_ = kernels_for<GlaKernels>(spec().device);
+  const LogSigmoidDecayKernels& decay_kernels_ = kernels_for<LogSigmoidDecayKernels>(spec().device);
   GlaDecay decay_ = GlaDecay::channel;
   bool normalize_ = true, output_gate_ = true;
   float tau_ = 16.0f;
   GlaOptions options_;
   LinearLayer wq_, wk_, wv_, wo_, w_gate_;
-  LinearLayer w_decay_down_, w_decay_up_;                   // channel: both (low rank); scalar: w_decay_up_ only
-  PlainLayerNorm norm_;  // per head, when normalize_
+  LinearLayer w_decay_down_, w_decay_up_;  // channel: both (low rank); scalar: w_decay_up_ only
+  PlainLayerNorm norm_;                    // per head, when normalize_
   // Saved by forward for backward.
   Tensor q_, k_, v_, chunk_states_, attn_;
   DecayBuffers train_decay_, step_decay_;

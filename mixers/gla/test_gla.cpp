@@ -388,9 +388,6 @@ TEST_CASE("gla mixer is deterministic, accumulates gradients and checks its inpu
 TEST_CASE("gla mixer rejects unknown decays and malformed params by name", "[gla][mixer]") {
   CHECK_THROWS_WITH(make_mixer(make_spec("gla", 12, 3, {{"decay", "vector"}})),
                     Catch::Matchers::Contains("'vector'") && Catch::Matchers::Contains("channel, scalar, fixed"));
-  CHECK_THROWS_WITH(make_mixer(make_spec("gla", 12, 3, {{"chunk_size", "big"}})),
-                    Catch::Matchers::Contains("chunk_size") && Catch::Matchers::Contains("integer"));
-  CHECK_THROWS_AS(make_mixer(make_spec("gla", 12, 3, {{"chunk_size", 0}})), std::invalid_argument);
   CHECK_THROWS_AS(make_mixer(make_spec("gla", 12, 3, {{"gate_rank", 0}})), std::invalid_argument);
   CHECK_THROWS_WITH(make_mixer(make_spec("gla", 12, 3, {{"gate_logit_normalizer", 0.0}})),
                     Catch::Matchers::Contains("gate_logit_normalizer"));

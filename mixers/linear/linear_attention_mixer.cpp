@@ -11,6 +11,17 @@
 #include "ops/row_ops.h"
 
 namespace seqbench {
+
+const MixerParamTable& linear_params() {
+  static const MixerParamTable table{
+      {"feature_map", "elu", "identity, elu (+1), relu or taylor (Based's 2nd-order expansion)"},
+      {"feature_dim", nullptr, "width of the q/k projection per head before the feature map (default: head_dim)"},
+      {"normalize", true, "divide by the running sum of phi(q) . phi(k) (Katharopoulos et al.)"},
+      {"eps", 1e-12, "added to that normaliser"},
+      {"chunk_size", 64, "tokens per chunk of the training form"}};
+  return table;
+}
+
 namespace {
 
 // kv_state [batch, n_heads, f, head_dim] = sum phi(k) v^T and k_state [batch, n_heads, f] = sum phi(k).
@@ -27,35 +38,12 @@ LinearLayer projection(const MixerSpec& spec, const char* name, int out_features
   return LinearLayer(spec.kind + "." + name, spec.d_model, out_features, false, rng, 0.0f, spec.device);
 }
 
-}  // namespace
-
-const MixerParamTable& linear_params() {
-  static const MixerParamTable table{
-      {"feature_map", "elu", "identity, elu (+1), relu or taylor (Based's 2nd-order expansion)"},
-      {"feature_dim", nullptr, "width of the q/k projection per head before the feature map (default: head_dim)"},
-      {"normalize", true, "divide by the running sum of phi(q) . phi(k) (Katharopoulos et al.)"},
-      {"eps", 1e-12, "added to that normaliser"},
-      {"chunk_size", 64, "tokens per chunk of the training form"}};
-  return table;
-}
-
-namespace {
-
 class LinearAttentionMixer : public Mixer {
  public:
   // Throws std::invalid_argument on unknown params or feature maps, or on bad sizes.
-  explicit LinearAttentionMixer(const MixerSpec& spec)
-      : Mixer(spec),
-        kernels_(kernels_for<LinearAttentionKernels>(spec.device)),
-        feature_maps_(kernels_for<FeatureMapKernels>(spec.device)) {
-    validate_mixer_shape(spec);
+  explicit LinearAttentionMixer(const MixerSpec& spec) : Mixer(checked_spec(spec, linear_params())) {
     const MixerParamTable& table = linear_params();
-    check_mixer_params(spec, table);
-    try {
-      map_ = parse_feature_map(mixer_param_string(spec, table, "feature_map"));
-    } catch (const std::invalid_argument& e) {
-      bad_param(spec, e.what());
-    }
+    map_ = parse_mixer_param(spec, table, "feature_map", parse_feature_map);
     projected_dim_ = mixer_param_int(spec, "feature_dim", spec.head_dim());
     if (projected_dim_ < 1) bad_param(spec, "feature_dim must be >= 1, got " + std::to_string(projected_dim_));
     options_.normalize = mixer_param_bool(spec, table, "normalize");
@@ -171,8 +159,8 @@ class LinearAttentionMixer : public Mixer {
     return s;
   }
 
-  const LinearAttentionKernels& kernels_;
-  const FeatureMapKernels& feature_maps_;
+  const LinearAttentionKernels& kernels_ = kernels_for<LinearAttentionKernels>(spec().device);
+  const FeatureMapKernels& feature_maps_ = kernels_for<FeatureMapKernels>(spec().device);
   FeatureMap map_ = FeatureMap::elu_plus_one;
   int projected_dim_ = 0;       // q/k width per head, before phi
   LinearAttentionShape shape_;  // heads, feature_dim (f), head_dim; batch/seq_len per call

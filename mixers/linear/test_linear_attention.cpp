@@ -291,9 +291,6 @@ TEST_CASE("linear mixer rejects unknown feature maps and malformed params by nam
                     Catch::Matchers::Contains("'softplus'") && Catch::Matchers::Contains("identity, elu"));
   CHECK_THROWS_WITH(make_mixer(make_spec("linear", 12, 3, {{"featuremap", "elu"}})),
                     Catch::Matchers::Contains("featuremap") && Catch::Matchers::Contains("feature_map"));
-  CHECK_THROWS_WITH(make_mixer(make_spec("linear", 12, 3, {{"chunk_size", "big"}})),
-                    Catch::Matchers::Contains("chunk_size") && Catch::Matchers::Contains("integer"));
-  CHECK_THROWS_AS(make_mixer(make_spec("linear", 12, 3, {{"chunk_size", 0}})), std::invalid_argument);
   CHECK_THROWS_AS(make_mixer(make_spec("linear", 12, 3, {{"feature_dim", 0}})), std::invalid_argument);
   CHECK_THROWS_AS(make_mixer(make_spec("linear", 12, 3, {{"normalize", 1}})), std::invalid_argument);
   CHECK_NOTHROW(make_mixer(make_spec("linear", 12, 3, {{"chunk_size", 32.0}, {"eps", 1e-6}})));

@@ -50,7 +50,6 @@ SpanTable SinkWindowPattern::decode_spans(const Tensor&, const MaskedAttentionCa
   return storage.table(kSinkWindowDecodeSpans, false);
 }
 
-
 std::unique_ptr<Mixer> make_sliding_window_mixer(const MixerSpec& spec) {
   return make_masked_attention_mixer(spec, window_pattern(spec));
 }

@@ -144,7 +144,7 @@ class MaskedAttentionMixer : public Mixer {
 }  // namespace
 
 std::unique_ptr<Mixer> make_masked_attention_mixer(const MixerSpec& spec,
-                                                  std::unique_ptr<AttentionKeyPattern> pattern) {
+                                                   std::unique_ptr<AttentionKeyPattern> pattern) {
   return std::make_unique<MaskedAttentionMixer>(spec, std::move(pattern));
 }
 

@@ -66,7 +66,7 @@ void SoftmaxAttentionMixer::backward(const Tensor& dy, Tensor& dx) {
   dk_.resize(attn_.shape(), dy.device());
   dv_.resize(attn_.shape(), dy.device());
   kernels_.bwd(q_.data(), k_.data(), v_.data(), attn_.data(), lse_.data(), d_attn_.data(), dq_.data(), dk_.data(),
-           dv_.data(), shape);
+               dv_.data(), shape);
   proj_.backward(dq_, dk_, dv_, dx);
 }
 

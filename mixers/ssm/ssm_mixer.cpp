@@ -14,6 +14,17 @@
 #include "ops/swish_gate.h"
 
 namespace seqbench {
+
+const MixerParamTable& ssm_params() {
+  static const MixerParamTable table{{"d_state", 16, "N: state size per head"},
+                                     {"expand", 2, "d_inner = expand * d_model"},
+                                     {"head_dim", 16, "P: channels per SSM head (d_inner / head_dim heads)"},
+                                     {"conv_kernel", 4, "width of the causal conv over (x, B, C); 0 for none"},
+                                     {"chunk_size", 64, "tokens per chunk of the SSD training form"},
+                                     {"norm", true, "normalise y * silu(z) before the out-projection, as Mamba-2"}};
+  return table;
+}
+
 namespace {
 
 // ssm_state [batch, heads, N, P]; conv_state [batch, conv_kernel - 1, d_inner + 2N], the last inputs
@@ -31,28 +42,10 @@ enum ParamSeed : uint64_t { kSeedIn = 1, kSeedOut = 2, kSeedConv = 3, kSeedDt = 
 constexpr double kDtMin = 1e-3, kDtMax = 1e-1, kDtFloor = 1e-4, kAMin = 1.0, kAMax = 16.0;
 constexpr float kNormEps = 1e-5f;  // Mamba-2's norm epsilon
 
-}  // namespace
-
-const MixerParamTable& ssm_params() {
-  static const MixerParamTable table{{"d_state", 16, "N: state size per head"},
-                                     {"expand", 2, "d_inner = expand * d_model"},
-                                     {"head_dim", 16, "P: channels per SSM head (d_inner / head_dim heads)"},
-                                     {"conv_kernel", 4, "width of the causal conv over (x, B, C); 0 for none"},
-                                     {"chunk_size", 64, "tokens per chunk of the SSD training form"},
-                                     {"norm", true, "normalise y * silu(z) before the out-projection, as Mamba-2"}};
-  return table;
-}
-
-namespace {
-
 class SsmMixer : public Mixer {
  public:
   // Throws std::invalid_argument on unknown params or bad sizes (d_inner not a multiple of head_dim).
-  explicit SsmMixer(const MixerSpec& spec)
-      : Mixer(checked_spec(spec, ssm_params())),
-        kernels_(kernels_for<SsdKernels>(spec.device)),
-        conv_kernels_(kernels_for<CausalConv1dKernels>(spec.device)),
-        gate_kernels_(kernels_for<SwishGateKernels>(spec.device)) {
+  explicit SsmMixer(const MixerSpec& spec) : Mixer(checked_spec(spec, ssm_params())) {
     d_state_ = mixer_param_int_at_least(spec, ssm_params(), "d_state", 1);
     d_inner_ = static_cast<int64_t>(mixer_param_int_at_least(spec, ssm_params(), "expand", 1)) * spec.d_model;
     head_dim_ = mixer_param_int_at_least(spec, ssm_params(), "head_dim", 1);
@@ -231,15 +224,15 @@ class SsmMixer : public Mixer {
     gate_kernels_.silu_fwd(conv_out.data(), xbc.data(), conv_out.numel());
   }
 
-  const SsdKernels& kernels_;
-  const CausalConv1dKernels& conv_kernels_;
-  const SwishGateKernels& gate_kernels_;
+  const SsdKernels& kernels_ = kernels_for<SsdKernels>(spec().device);
+  const CausalConv1dKernels& conv_kernels_ = kernels_for<CausalConv1dKernels>(spec().device);
+  const SwishGateKernels& gate_kernels_ = kernels_for<SwishGateKernels>(spec().device);
   int64_t d_inner_ = 0, heads_ = 0, head_dim_ = 0, d_state_ = 0, conv_kernel_ = 0, chunk_size_ = 64;
   int64_t conv_channels_ = 0, proj_width_ = 0;  // d_inner + 2N; 2 d_inner + 2N + heads
   LinearLayer in_proj_, out_proj_;
   Param conv_weight_, conv_bias_, dt_bias_, a_log_, d_skip_;
-  bool norm_ = true;                                        // Mamba-2's norm of y * silu(z)
-  PlainLayerNorm layer_norm_;                              // when norm_
+  bool norm_ = true;           // Mamba-2's norm of y * silu(z)
+  PlainLayerNorm layer_norm_;  // when norm_
   // Saved by forward for backward.
   Tensor zxbcdt_, conv_out_, xbc_, y_, gated_, normed_, norm_mean_, norm_rstd_;
   SsdWorkspace ws_, step_ws_;

@@ -334,7 +334,6 @@ TEST_CASE("ssm mixer rejects sizes that do not split into heads and malformed pa
                     Catch::Matchers::Contains("conv_kernel"));
   CHECK_THROWS_WITH(make_mixer(make_spec("ssm", 16, 2, {{"expand", 1.5}})),
                     Catch::Matchers::Contains("expand") && Catch::Matchers::Contains("integer"));
-  CHECK_THROWS_AS(make_mixer(make_spec("ssm", 16, 2, {{"chunk_size", 0}})), std::invalid_argument);
   CHECK_THROWS_WITH(make_mixer(make_spec("ssm", 16, 2, {{"dstate", 8}})),
                     Catch::Matchers::Contains("dstate") && Catch::Matchers::Contains("d_state"));
 }
