@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "datasets/token_dataset.h"
@@ -25,6 +26,8 @@ SequenceModel::SequenceModel(const ModelConfig& config)
       row_ids_(config.device),
       scatter_order_(config.device),
       scatter_rows_(config.device),
+      forward_record_(config.device),
+      backward_record_(config.device),
       loss_slot_(config.device) {
   const auto specs = layer_specs(config);
   Rng rng(Rng::derive(config.seed, 1));
@@ -50,11 +53,19 @@ SequenceModel::SequenceModel(const ModelConfig& config)
   Rng head_rng(Rng::derive(config.seed, 3));
   head_ = LinearLayer("head", config.d_model, config.vocab_size, false, head_rng, 0.0f, config.device);
   loss_slot_.resize(1);
+  const char* graphs = std::getenv("SEQBENCH_STEP_GRAPHS");
+  if (graphs && std::string(graphs) == "0") set_step_recording(false);
 }
 
 void SequenceModel::forward_hidden(const int32_t* tokens, int64_t batch, int64_t seq_len,
                                    std::vector<MixerCache*>* caches) {
+  // Not a training step: it may resize or move what the recorded steps address.
+  forget_recorded_steps();
   embedding_.forward(tokens, batch, seq_len, residual_);
+  forward_layers(caches);
+}
+
+void SequenceModel::forward_layers(std::vector<MixerCache*>* caches) {
   Tensor normed, mixed;
   for (size_t i = 0; i < layers_.size(); ++i) {
     Layer& layer = layers_[i];
@@ -97,22 +108,47 @@ int64_t SequenceModel::labelled_logits(const int32_t* labels, int64_t rows) {
   return selected;
 }
 
-void SequenceModel::backward_hidden(const Tensor& d_final_hidden) {
-  Tensor d_residual, d_branch, d_normed;
-  final_norm_.backward(d_final_hidden, d_residual);
+void SequenceModel::backward_layers() {
+  Tensor d_branch, d_normed;
+  final_norm_.backward(d_final_hidden_, d_residual_);
   for (size_t i = layers_.size(); i-- > 0;) {
     Layer& layer = layers_[i];
     if (layer.has_mlp) {
-      layer.mlp.backward(d_residual, d_branch);
+      layer.mlp.backward(d_residual_, d_branch);
       layer.mlp_norm.backward(d_branch, d_normed);
-      add_into(d_residual, d_normed);
+      add_into(d_residual_, d_normed);
     }
-    layer.mixer->backward(d_residual, d_branch);
+    layer.mixer->backward(d_residual_, d_branch);
     layer.mixer_norm.backward(d_branch, d_normed);
-    add_into(d_residual, d_normed);
+    add_into(d_residual_, d_normed);
   }
-  embedding_.backward(d_residual);
 }
+
+void SequenceModel::forget_recorded_steps() {
+  forward_record_.forget();
+  backward_record_.forget();
+  recorded_storage_.clear();
+}
+
+bool SequenceModel::recorded_step_fits(int64_t batch, int64_t seq_len) {
+  std::vector<const float*> storage;
+  for (Param* p : params()) {
+    storage.push_back(p->value.data());
+    storage.push_back(p->grad.data());
+  }
+  const bool fits = batch == recorded_batch_ && seq_len == recorded_len_ && storage == recorded_storage_;
+  recorded_batch_ = batch;
+  recorded_len_ = seq_len;
+  recorded_storage_ = std::move(storage);
+  return fits;
+}
+
+void SequenceModel::set_step_recording(bool on) {
+  forward_record_.set_enabled(on);
+  backward_record_.set_enabled(on);
+}
+
+bool SequenceModel::step_replays() const { return forward_record_.replaying() && backward_record_.replaying(); }
 
 const int32_t* SequenceModel::device_targets() {
   if (config_.device == Device::cpu) return host_targets_.data();
@@ -130,16 +166,26 @@ double SequenceModel::read_loss_slot() { return loss_slot_.download()[0]; }
 
 void SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len,
                                       double* mean_loss) {
-  forward_hidden(tokens, batch, seq_len);
+  if (!recorded_step_fits(batch, seq_len)) {
+    forward_record_.forget();
+    backward_record_.forget();
+  }
+  // Host work (checking and staging tokens, choosing the labelled rows) runs as it is; the device
+  // work on either side of the loss runs from the records.
+  embedding_.stage(tokens, batch, seq_len);
+  forward_record_.run([&] {
+    embedding_.forward_staged(residual_);
+    forward_layers(nullptr);
+  });
   const int64_t selected = labelled_logits(labels, batch * seq_len);
   if (selected == 0) return labelled_loss(0, nullptr, mean_loss);
   const Device device = config_.device;
-  Tensor d_logits(logits_.shape(), device);
-  labelled_loss(selected, d_logits.data(), mean_loss);
-  Tensor d_selected;
-  head_.backward(d_logits, d_selected);
+  d_logits_.resize(logits_.shape(), device);
+  labelled_loss(selected, d_logits_.data(), mean_loss);
+  head_.backward(d_logits_, d_selected_);
   // Scatter the labelled rows' gradients back: each row is the one source of its destination.
-  Tensor d_final({batch, seq_len, config_.d_model}, device);
+  d_final_hidden_.resize({batch, seq_len, config_.d_model}, device);
+  d_final_hidden_.zero();
   std::vector<int32_t> one_each(static_cast<size_t>(selected) + 1);
   for (int64_t s = 0; s <= selected; ++s) one_each[s] = static_cast<int32_t>(s);
   RowGroups scatter{one_each.data(), one_each.data(), host_rows_.data(), selected};
@@ -148,8 +194,9 @@ void SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labe
     scatter_rows_.upload(host_rows_);
     scatter = {scatter_order_.data(), scatter_order_.data(), scatter_rows_.data(), selected};
   }
-  kernels_for<EmbeddingKernels>(device).grad(d_selected.data(), scatter, d_final.data(), config_.d_model);
-  backward_hidden(d_final);
+  kernels_for<EmbeddingKernels>(device).grad(d_selected_.data(), scatter, d_final_hidden_.data(), config_.d_model);
+  backward_record_.run([&] { backward_layers(); });
+  embedding_.backward(d_residual_);
 }
 
 double SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch,
@@ -209,6 +256,7 @@ void SequenceModel::prefill(DecodeState& state, const int32_t* tokens, int64_t s
 }
 
 void SequenceModel::decode_step(DecodeState& state, const int32_t* tokens, std::vector<float>& logits_out) {
+  forget_recorded_steps();  // as forward_hidden
   Tensor x;
   embedding_.forward(tokens, state.batch, 1, x, state.position);
   x.reshape({state.batch, config_.d_model});

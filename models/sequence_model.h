@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "ops/cuda/recorded_work.h"
 #include "ops/device_buffer.h"
 #include "ops/index_buffer.h"
 #include "models/layer_norm_layer.h"
@@ -50,6 +51,14 @@ class SequenceModel {
   void prefill(DecodeState& state, const int32_t* tokens, int64_t seq_len, std::vector<float>& last_logits);
   void decode_step(DecodeState& state, const int32_t* tokens, std::vector<float>& logits);
 
+  // On the GPU a training step's device work before and after the loss (embedding gather and layers
+  // forward; layers backward) is recorded as two CUDA graphs once per (batch, length) and replayed,
+  // so the host launches two graphs instead of ~150 kernels (ops/cuda/recorded_work.h). Recorded and
+  // unrecorded steps compute the same values bit for bit. On by default; environment variable
+  // SEQBENCH_STEP_GRAPHS=0 turns it off for a whole process (to measure what it buys).
+  void set_step_recording(bool on);
+  bool step_replays() const;  // the next training step of the last shape launches its records
+
   std::vector<Param*> params();
   void zero_grad();
   int64_t num_parameters();
@@ -68,6 +77,14 @@ class SequenceModel {
   // Runs embedding and all layers; leaves the final-normed hidden states in final_hidden_.
   void forward_hidden(const int32_t* tokens, int64_t batch, int64_t seq_len,
                       std::vector<MixerCache*>* caches = nullptr);
+  // The device work of a forward pass after the embedding: residual_ -> final_hidden_.
+  void forward_layers(std::vector<MixerCache*>* caches);
+  // d_final_hidden_ -> d_residual_ through the final norm and every layer (gradients accumulate).
+  void backward_layers();
+  // Drops the recorded step when anything it recorded may have moved (see set_step_recording).
+  void forget_recorded_steps();
+  // Whether the recorded step still fits: same shape, same parameter and gradient storage.
+  bool recorded_step_fits(int64_t batch, int64_t seq_len);
   // Gathers final_hidden_ rows at labelled positions and computes their logits (head forward);
   // leaves the labels of those rows in targets_ and their row numbers in row_index_ (host and device).
   int64_t labelled_logits(const int32_t* labels, int64_t rows);
@@ -80,7 +97,6 @@ class SequenceModel {
   void labelled_loss(int64_t selected, float* d_logits, double* mean_loss);
   // loss_slot_'s value on the host.
   double read_loss_slot();
-  void backward_hidden(const Tensor& d_final_hidden);
 
   ModelConfig config_;
   TokenEmbedding embedding_;
@@ -88,7 +104,10 @@ class SequenceModel {
   LayerNormLayer final_norm_;
   LinearLayer head_;
 
-  Tensor residual_, final_hidden_, selected_hidden_, logits_;
+  Tensor residual_, final_hidden_, selected_hidden_, logits_, d_logits_, d_selected_, d_final_hidden_, d_residual_;
+  RecordedWork forward_record_, backward_record_;
+  int64_t recorded_batch_ = 0, recorded_len_ = 0;
+  std::vector<const float*> recorded_storage_;  // parameter values and gradients the records address
   std::vector<int32_t> host_targets_, host_rows_;
   IndexBuffer targets_, row_ids_, scatter_order_, scatter_rows_;
   DeviceBuffer<double> loss_slot_;  // where the host-returning loss calls have the loss written

@@ -55,6 +55,11 @@ const float* TokenEmbedding::sinusoidal_rows(int64_t offset, int64_t seq_len) {
 }
 
 void TokenEmbedding::forward(const int32_t* tokens, int64_t batch, int64_t seq_len, Tensor& x, int64_t offset) {
+  stage(tokens, batch, seq_len, offset);
+  forward_staged(x);
+}
+
+void TokenEmbedding::stage(const int32_t* tokens, int64_t batch, int64_t seq_len, int64_t offset) {
   if (position_ == "learned" && offset + seq_len > max_seq_len_)
     throw std::invalid_argument("sequence length " + std::to_string(offset + seq_len) +
                                 " exceeds the learned position table (max_seq_len " + std::to_string(max_seq_len_) +
@@ -65,14 +70,17 @@ void TokenEmbedding::forward(const int32_t* tokens, int64_t batch, int64_t seq_l
       throw std::invalid_argument("token id " + std::to_string(tokens[r]) + " outside vocabulary of size " +
                                   std::to_string(vocab_));
   saved_tokens_.assign(tokens, tokens + rows);
+  saved_batch_ = batch;
   saved_offset_ = offset;
   saved_seq_len_ = seq_len;
+  if (device_ != Device::cpu) tokens_.upload(tokens, rows);
+  if (position_ == "sinusoidal") sinusoidal_rows(offset, seq_len);  // grows the table here, on the host side
+}
+
+void TokenEmbedding::forward_staged(Tensor& x) {
+  const int64_t batch = saved_batch_, seq_len = saved_seq_len_, offset = saved_offset_, rows = batch * seq_len;
   x.resize({batch, seq_len, d_model_}, device_);
-  const int32_t* ids = tokens;
-  if (device_ != Device::cpu) {
-    tokens_.upload(tokens, rows);
-    ids = tokens_.data();
-  }
+  const int32_t* ids = device_ == Device::cpu ? saved_tokens_.data() : tokens_.data();
   kernels_for<EmbeddingKernels>(device_).gather(tokens_table_.value.data(), ids, x.data(), rows, d_model_);
   if (position_ == "learned")
     kernels_for<EmbeddingKernels>(device_).add_position_rows(positions_table_.value.data() + offset * d_model_,

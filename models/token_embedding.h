@@ -20,6 +20,10 @@ class TokenEmbedding {
 
   // tokens [B, L] -> x [B, L, d]; `offset` is the position of the first token (decode steps).
   void forward(const int32_t* tokens, int64_t batch, int64_t seq_len, Tensor& x, int64_t offset = 0);
+  // forward() in two halves: stage() checks the tokens, keeps them for backward and puts them on the
+  // device (host work); forward_staged() is the device work alone, which a CUDA graph can record.
+  void stage(const int32_t* tokens, int64_t batch, int64_t seq_len, int64_t offset = 0);
+  void forward_staged(Tensor& x);
   void backward(const Tensor& dx);  // accumulates into the tables, using the last forward's tokens
   std::vector<Param*> params();
 
@@ -32,7 +36,7 @@ class TokenEmbedding {
   Device device_ = Device::cpu;
   Param tokens_table_, positions_table_;
   std::vector<int32_t> saved_tokens_;  // host copy: backward groups rows by token on the host
-  int64_t saved_offset_ = 0, saved_seq_len_ = 0;
+  int64_t saved_batch_ = 0, saved_offset_ = 0, saved_seq_len_ = 0;
   IndexBuffer tokens_, grad_order_, grad_begin_, grad_target_;
   Tensor sinusoid_;  // [positions, d_model]
 };

@@ -11,6 +11,17 @@
 namespace seqbench {
 namespace {
 
+constexpr size_t kCublasWorkspaceBytes = size_t{32} << 20;  // what cuBLAS asks for on Hopper
+
+void* cublas_workspace() {
+  static void* workspace = [] {
+    void* w = nullptr;
+    cudaCheck(cudaMalloc(&w, kCublasWorkspaceBytes));
+    return w;
+  }();
+  return workspace;
+}
+
 template <class T>
 void gemm(const T* a, const T* b, T* c, const MatmulShape& s, cudaDataType_t type, cudaStream_t stream) {
   if (s.m == 0 || s.n == 0) return;
@@ -20,6 +31,9 @@ void gemm(const T* a, const T* b, T* c, const MatmulShape& s, cudaDataType_t typ
   const int64_t ldb = s.trans_b ? s.k : s.n, lda = s.trans_a ? s.m : s.k;
   cublasHandle_t handle = cublas_handle();
   cublasCheck(cublasSetStream(handle, stream));
+  // cublasSetStream drops any workspace set before; ours is set again after it. With its own
+  // workspace cuBLAS never allocates inside a call, which a CUDA graph recording the call could not hold.
+  cublasCheck(cublasSetWorkspace(handle, cublas_workspace(), kCublasWorkspaceBytes));
   cublasCheck(cublasGemmEx(handle, op_b, op_a, static_cast<int>(s.n), static_cast<int>(s.m), static_cast<int>(s.k),
                            &alpha, b, type, static_cast<int>(ldb), a, type, static_cast<int>(lda), &beta, c, type,
                            static_cast<int>(s.n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));

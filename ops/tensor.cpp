@@ -52,7 +52,15 @@ Tensor::Tensor(const Tensor& other)
 }
 
 Tensor& Tensor::operator=(const Tensor& other) {
-  if (this != &other) *this = Tensor(other);
+  if (this == &other) return *this;
+  // Same size on the same device: copy into the storage already held (layers save their inputs
+  // this way every step; reusing the block keeps its address, which a recorded step relies on).
+  if (data_ && data_.use_count() == 1 && numel_ == other.numel_ && device_ == other.device_) {
+    shape_ = other.shape_;
+    device_copy(data_.get(), device_, other.data_.get(), other.device_, bytes());
+    return *this;
+  }
+  *this = Tensor(other);
   return *this;
 }
 

@@ -135,13 +135,13 @@ class DeltaRuleMixer : public Mixer {
     add_input_grad(wq_, d_raw_);
     gate_kernels_.l2_normalize_bwd(k_raw_.data(), dk_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
     add_input_grad(wk_, d_raw_);
-    d_raw_.resize(b_raw_.shape(), spec_.device);
-    gate_kernels_.sigmoid_bwd(beta_.data(), dbeta_.data(), d_raw_.data(), rows * heads);
-    add_input_grad(wb_, d_raw_);
+    d_gate_raw_.resize(b_raw_.shape(), spec_.device);
+    gate_kernels_.sigmoid_bwd(beta_.data(), dbeta_.data(), d_gate_raw_.data(), rows * heads);
+    add_input_grad(wb_, d_gate_raw_);
     if (gated_) {
       gate_kernels_.gated_decay_bwd(a_raw_.data(), a_log_.value.data(), dt_bias_.value.data(), dlog_decay_.data(),
-                                    d_raw_.data(), a_log_.grad.data(), dt_bias_.grad.data(), rows, heads);
-      add_input_grad(wa_, d_raw_);
+                                    d_gate_raw_.data(), a_log_.grad.data(), dt_bias_.grad.data(), rows, heads);
+      add_input_grad(wa_, d_gate_raw_);
     }
   }
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override {
@@ -197,8 +197,9 @@ class DeltaRuleMixer : public Mixer {
   // Saved by forward for backward.
   Tensor q_raw_, k_raw_, v_, b_raw_, a_raw_, q_, k_, beta_, log_decay_, checkpoints_, attn_;
   int64_t batch_ = 0, seq_len_ = 0;
-  // Backward workspaces.
-  Tensor d_attn_, dq_, dk_, dv_, dbeta_, dlog_decay_, d_raw_, dx_part_;
+  // Backward workspaces, each one size for every step (a recorded step keeps their addresses):
+  // d_raw_ for the q and k projections, d_gate_raw_ for the per-head beta and decay gates.
+  Tensor d_attn_, dq_, dk_, dv_, dbeta_, dlog_decay_, d_raw_, d_gate_raw_, dx_part_;
   // Decode workspaces.
   Tensor q_raw_t_, k_raw_t_, v_t_, b_raw_t_, a_raw_t_, q_t_, k_t_, beta_t_, log_decay_t_, attn_t_;
 };

@@ -29,7 +29,7 @@ SpanTable SinkWindowPattern::sequence_spans(const Tensor&, const Tensor&, const 
                                             SpanBuffer& storage) const {
   std::vector<KeySpan> spans(static_cast<size_t>(shape.seq_len * kSinkWindowSpans));
   sink_window_sequence_spans(shape.seq_len, sinks_, window_, spans.data());
-  storage.upload(spans);
+  storage.upload_if_changed(spans);  // the same spans every step of one length
   return storage.table(kSinkWindowSpans, false);
 }
 

@@ -36,3 +36,21 @@ TEST_CASE("a span buffer on the CPU holds uploaded spans and views them as a tab
   buffer.upload(std::vector<KeySpan>{});
   CHECK(buffer.data() == nullptr);
 }
+
+TEST_CASE("a span buffer copies spans in again only when they changed since its last such upload", "[masked][span_buffer]") {
+  SpanBuffer buffer;
+  const auto first = sink_window_table(9, 1, 3), second = sink_window_table(9, 0, 4);
+  CHECK(buffer.upload_if_changed(first));
+  CHECK_FALSE(buffer.upload_if_changed(first));
+  CHECK(same_spans(buffer.download(), first));
+  CHECK(buffer.upload_if_changed(second));
+  CHECK(same_spans(buffer.download(), second));
+  // A plain upload in between (decode spans, say) means the buffer no longer holds them.
+  buffer.upload(first);
+  CHECK(buffer.upload_if_changed(second));
+  CHECK(same_spans(buffer.download(), second));
+  CHECK_FALSE(buffer.upload_if_changed(second));
+  // Nothing to copy is never "already there": an empty upload still sets the size to zero.
+  CHECK(buffer.upload_if_changed(std::vector<KeySpan>{}));
+  CHECK(buffer.size() == 0);
+}

@@ -6,10 +6,12 @@
 // Checked by tests/test_gpu_ops.cpp.
 #include <cuda_runtime_api.h>
 
+#include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 
+#include "ops/cuda/capture_ledger.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device.h"
 #include "ops/cuda/current_stream.cuh"
@@ -44,16 +46,35 @@ void* cuda_allocate(size_t bytes) {
                              " allocated by seqbench)");
   }
   cudaCheck(status);
+  if (capture_ledger().recording) capture_ledger().allocated.insert(ptr);
   return ptr;
 }
 
-void cuda_release(void* ptr) { cudaCheck(cudaFreeAsync(ptr, current_stream())); }
+void cuda_release(void* ptr) {
+  CaptureLedger& ledger = capture_ledger();
+  if (ledger.recording && ledger.allocated.erase(ptr) == 0) {
+    ledger.held_frees.push_back(ptr);
+    return;
+  }
+  const cudaError_t status = cudaFreeAsync(ptr, current_stream());
+  // A tensor dropped while an exception unwinds (e.g. out of a stream capture that was cut short)
+  // must not throw again: that would terminate. The error is cleared and the original one reported.
+  if (status != cudaSuccess && std::uncaught_exceptions() > 0) {
+    (void)cudaGetLastError();
+    return;
+  }
+  cudaCheck(status);
+}
 
 // Copies are ordered on the current stream. Only a copy to the host waits for it (its caller reads
 // the values next); a copy from the host returns once the runtime has staged the host values, so
 // the caller may reuse them at once and the device is not waited for; a device-to-device copy is
 // enqueued. Unified addressing lets the runtime infer the direction from the pointers.
-void cuda_copy(void* dst, Device dst_device, const void* src, Device, size_t bytes) {
+void cuda_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  // A record would copy from the host address at every replay, long after the values there are gone,
+  // and a copy to the host waits: work that does either is not recorded (it runs as it is).
+  if (capture_ledger().recording && (dst_device == Device::cpu || src_device == Device::cpu))
+    throw std::runtime_error("a copy between host and device cannot be recorded in a CUDA graph");
   const cudaStream_t stream = current_stream();
   cudaCheck(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream));
   if (dst_device == Device::cpu) cudaCheck(cudaStreamSynchronize(stream));
@@ -67,6 +88,11 @@ void require_device() {
 }
 
 }  // namespace
+
+CaptureLedger& capture_ledger() {
+  thread_local CaptureLedger ledger;
+  return ledger;
+}
 
 bool cuda_device_present() {
   int count = 0;
