@@ -130,17 +130,16 @@ void SequenceModel::forget_recorded_steps() {
   recorded_storage_.clear();
 }
 
-bool SequenceModel::recorded_step_fits(int64_t batch, int64_t seq_len) {
+void SequenceModel::forget_recorded_steps_unless_they_fit(int64_t batch, int64_t seq_len) {
   std::vector<const float*> storage;
   for (Param* p : params()) {
     storage.push_back(p->value.data());
     storage.push_back(p->grad.data());
   }
-  const bool fits = batch == recorded_batch_ && seq_len == recorded_len_ && storage == recorded_storage_;
+  if (batch != recorded_batch_ || seq_len != recorded_len_ || storage != recorded_storage_) forget_recorded_steps();
   recorded_batch_ = batch;
   recorded_len_ = seq_len;
   recorded_storage_ = std::move(storage);
-  return fits;
 }
 
 void SequenceModel::set_step_recording(bool on) {
@@ -166,10 +165,7 @@ double SequenceModel::read_loss_slot() { return loss_slot_.download()[0]; }
 
 void SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len,
                                       double* mean_loss) {
-  if (!recorded_step_fits(batch, seq_len)) {
-    forward_record_.forget();
-    backward_record_.forget();
-  }
+  forget_recorded_steps_unless_they_fit(batch, seq_len);
   // Host work (checking and staging tokens, choosing the labelled rows) runs as it is; the device
   // work on either side of the loss runs from the records.
   embedding_.stage(tokens, batch, seq_len);

@@ -83,8 +83,8 @@ class SequenceModel {
   void backward_layers();
   // Drops the recorded step when anything it recorded may have moved (see set_step_recording).
   void forget_recorded_steps();
-  // Whether the recorded step still fits: same shape, same parameter and gradient storage.
-  bool recorded_step_fits(int64_t batch, int64_t seq_len);
+  // Keeps the recorded step only while it still fits: same shape, same parameter and gradient storage.
+  void forget_recorded_steps_unless_they_fit(int64_t batch, int64_t seq_len);
   // Gathers final_hidden_ rows at labelled positions and computes their logits (head forward);
   // leaves the labels of those rows in targets_ and their row numbers in row_index_ (host and device).
   int64_t labelled_logits(const int32_t* labels, int64_t rows);

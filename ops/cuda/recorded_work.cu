@@ -1,5 +1,6 @@
-// CUDA graphs behind RecordedWork (recorded_work.h). Checked by tests/test_gpu_training_sync.cpp
-// (a recorded training step matches the step run as it is, bit for bit, and waits for nothing).
+// CUDA graphs behind RecordedWork (recorded_work.h). Checked by tests/test_gpu_recorded_work.cpp
+// and tests/test_gpu_training_sync.cpp (a recorded training step matches the step run as it is, bit
+// for bit, and waits for nothing).
 #include <cuda_runtime_api.h>
 
 #include <exception>

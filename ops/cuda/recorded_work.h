@@ -6,7 +6,7 @@
 // every time. Whoever owns those buffers calls forget() when they may have moved (another shape, a
 // forward pass of another kind). The first run after construction or forget() runs the work as it is,
 // which sizes every buffer it keeps; the second records and launches; later runs launch the record.
-// Work that cannot be recorded (a copy from pageable host memory, a call that waits for the device)
+// Work that cannot be recorded (a copy between host and device, a call that waits for the device)
 // is found at the second run and runs as it is from then on. Work that keeps a block it allocated,
 // or drops one allocated before it, is launched once and recorded again next time; after three
 // such tries it runs as it is.
