@@ -19,6 +19,9 @@ nlohmann::json CellSpec::to_json() const {
                                 {"time_budget_s", train.time_budget_s}}},
                      {"seed", seed},
                      {"device", device}};
+  // Only a bf16 cell names its precision: fp32 cells keep the description runs stored before the
+  // option existed, so compare and gate still match them.
+  if (precision != "fp32") out["precision"] = precision;
   if (profile.enabled()) out["profile"] = profile.to_json();
   if (scenario.enabled) out["scenario"] = scenario.to_json();
   return out;
@@ -47,6 +50,7 @@ ModelConfig CellSpec::model_config(int vocab_size, int max_seq_len) const {
   c.backend = backend;
   c.mixer_params = mixer_params;
   c.device = parse_device(device);
+  c.precision = parse_precision(precision);
   c.seed = Rng::derive(seed, 7);
   return c;
 }

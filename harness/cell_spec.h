@@ -27,6 +27,7 @@ struct CellSpec {
   std::vector<double> learning_rates{1e-3};  // more than one: train each, keep the best (Zoology)
   uint64_t seed = 0;
   std::string device = "cpu";
+  std::string precision = "fp32";            // of the projections: fp32 or bf16 (models/precision.h)
   ProfileSpec profile;                       // what the profiler measures after training
   ScenarioSpec scenario;                     // enabled: replay the task's sessions (harness/scenarios/)
 

@@ -13,6 +13,7 @@
 #include "harness/scaleout/worker_process.h"
 #include "harness/suites.h"
 #include "harness/sweep_runner.h"
+#include "models/precision.h"
 #include "ops/parallel.h"
 #include "reports/leaderboard.h"
 
@@ -20,7 +21,7 @@ namespace seqbench {
 namespace {
 
 struct RunFlags {
-  std::string suite, sweep_file, db = "seqbench.db", device, shard, devices;
+  std::string suite, sweep_file, db = "seqbench.db", device, precision, shard, devices;
   std::optional<uint64_t> seed;
   int threads = 0;
   int workers = 0;     // 0: the cells run in this process
@@ -40,6 +41,7 @@ std::vector<std::string> worker_args(const RunFlags& f, int threads) {
   if (!f.sweep_file.empty()) args.insert(args.end(), {"--sweep", f.sweep_file});
   if (f.seed) args.insert(args.end(), {"--seed", std::to_string(*f.seed)});
   if (!device_override(f).empty()) args.insert(args.end(), {"--device", device_override(f)});
+  if (!f.precision.empty()) args.insert(args.end(), {"--precision", f.precision});
   args.insert(args.end(), {"--threads", std::to_string(threads)});
   return args;
 }
@@ -79,6 +81,7 @@ int run_command(const RunFlags& f, const std::string& command_line) {
     spec["seeds"] = {*f.seed};
   }
   if (!device_override(f).empty()) spec["device"] = device_override(f);
+  if (!f.precision.empty()) spec["precision"] = f.precision;
   Sweep sweep = expand_sweep(spec);
   set_num_threads(f.threads);
 
@@ -128,6 +131,10 @@ CommandHandler register_run_command(CLI::App& app, CLI::App*& subcommand) {
       ->capture_default_str()
       ->check(as_validator([](const std::string& s) { parse_thread_count(s); }, "0.." + std::to_string(kMaxThreads)));
   subcommand->add_option("--device", f->device, "cpu or cuda (overrides the sweep's)");
+  subcommand->add_option("--precision", f->precision,
+                         "fp32, or bf16: the projections take bf16 operands with fp32 sums and fp32 master weights "
+                         "(mixed precision); mixer cores, norms and the loss stay fp32 (overrides the sweep's)")
+      ->check(as_validator([](const std::string& s) { parse_precision(s); }, "fp32|bf16"));
   subcommand->add_option("--shard", f->shard,
                          "Run only shard i of N (i/N): cells are dealt to shards by what they are (backend, task, "
                          "parameters, seed), never by their order in the sweep")

@@ -15,8 +15,8 @@
 namespace seqbench {
 namespace {
 
-const std::set<std::string> kTopKeys{"name", "description", "seeds", "seed", "device", "backends", "tasks",
-                                     "model", "train", "profile", "scenario"};
+const std::set<std::string> kTopKeys{"name", "description", "seeds", "seed", "device", "precision", "backends",
+                                     "tasks", "model", "train", "profile", "scenario"};
 const std::set<std::string> kModelKeys{"d_model", "n_layers", "n_heads", "mlp_expand", "position"};
 const std::set<std::string> kTrainKeys{"lr", "epochs", "batch_size", "weight_decay", "warmup_fraction",
                                        "beta1", "beta2", "grad_clip", "early_stop_accuracy", "max_steps",
@@ -226,6 +226,12 @@ Sweep expand_checked_sweep(const nlohmann::json& spec) {
   check_keys(train, kTrainKeys, "train");
   const std::string device = get_string(spec, "device", "cpu", "spec");
   parse_device(device);
+  const std::string precision = get_string(spec, "precision", "fp32", "spec");
+  try {
+    parse_precision(precision);
+  } catch (const std::invalid_argument& e) {
+    fail("precision", e.what());
+  }
   ProfileSpec profile;
   if (spec.contains("profile")) {
     try {
@@ -280,6 +286,7 @@ Sweep expand_checked_sweep(const nlohmann::json& spec) {
               cell.profile = profile;
               cell.seed = seed;
               cell.device = device;
+              cell.precision = precision;
               if (scenarios.empty()) {
                 sweep.cells.push_back(std::move(cell));
                 continue;

@@ -37,30 +37,50 @@ static int64_t rows_of(const Tensor& t, int features, const char* what) {
   return t.numel() / features;
 }
 
-void LinearLayer::apply(const Tensor& x, Tensor& y) const {
+void LinearLayer::project(const Tensor& x, Tensor& y, Precision precision) const {
   const int64_t rows = rows_of(x, in_, "input");
   y.resize(with_last_dim(x.shape(), out_), x.device());
-  kernels_for<MatmulKernels>(x.device())
-      .matmul(x.data(), weight_.value.data(), y.data(), {rows, out_, in_, false, true, false});
+  const MatmulKernels& mm = kernels_for<MatmulKernels>(x.device());
+  const MatmulShape shape{rows, out_, in_, false, true, false};
+  if (precision == Precision::bf16) {
+    input_bf16_.resize(x.numel(), x.device());
+    weight_bf16_.resize(weight_.value.numel(), x.device());
+    mm.round_to_bf16(x.data(), input_bf16_.data(), x.numel());
+    mm.round_to_bf16(weight_.value.data(), weight_bf16_.data(), weight_.value.numel());
+    mm.matmul_bf16_operands(input_bf16_.data(), weight_bf16_.data(), y.data(), shape);
+  } else {
+    mm.matmul(x.data(), weight_.value.data(), y.data(), shape);
+  }
   if (has_bias_) kernels_for<RowOpKernels>(x.device()).add_bias_rows(bias_.value.data(), y.data(), rows, out_);
 }
 
+void LinearLayer::apply(const Tensor& x, Tensor& y) const { project(x, y, current_precision()); }
+
 void LinearLayer::forward(const Tensor& x, Tensor& y) {
-  saved_input_ = x;
-  apply(x, y);
+  saved_precision_ = current_precision();
+  // A bf16 forward keeps x's bf16 copy, which project() leaves in input_bf16_.
+  if (saved_precision_ == Precision::fp32) saved_input_ = x;
+  project(x, y, saved_precision_);
+  saved_rows_ = x.numel() / in_;
 }
 
 void LinearLayer::backward(const Tensor& dy, Tensor& dx) {
   const int64_t rows = rows_of(dy, out_, "gradient");
-  if (saved_input_.numel() != rows * in_)
-    throw std::logic_error("linear layer backward() called without a matching forward()");
-  // dW[out,in] += dy^T [out,rows] * x [rows,in]
-  kernels_for<MatmulKernels>(dy.device())
-      .matmul(dy.data(), saved_input_.data(), weight_.grad.data(), {out_, in_, rows, true, false, true});
-  if (has_bias_) kernels_for<RowOpKernels>(dy.device()).bias_grad_rows(dy.data(), bias_.grad.data(), rows, out_);
+  if (saved_rows_ != rows) throw std::logic_error("linear layer backward() called without a matching forward()");
+  const MatmulKernels& mm = kernels_for<MatmulKernels>(dy.device());
+  // dW[out,in] += dy^T [out,rows] * x [rows,in];  dx [rows,in] = dy [rows,out] * W [out,in]
+  const MatmulShape weight_grad{out_, in_, rows, true, false, true}, input_grad{rows, in_, out_, false, false, false};
   dx.resize(with_last_dim(dy.shape(), in_), dy.device());
-  kernels_for<MatmulKernels>(dy.device())
-      .matmul(dy.data(), weight_.value.data(), dx.data(), {rows, in_, out_, false, false, false});
+  if (saved_precision_ == Precision::bf16) {
+    grad_bf16_.resize(dy.numel(), dy.device());
+    mm.round_to_bf16(dy.data(), grad_bf16_.data(), dy.numel());
+    mm.matmul_bf16_operands(grad_bf16_.data(), input_bf16_.data(), weight_.grad.data(), weight_grad);
+    mm.matmul_bf16_operands(grad_bf16_.data(), weight_bf16_.data(), dx.data(), input_grad);
+  } else {
+    mm.matmul(dy.data(), saved_input_.data(), weight_.grad.data(), weight_grad);
+    mm.matmul(dy.data(), weight_.value.data(), dx.data(), input_grad);
+  }
+  if (has_bias_) kernels_for<RowOpKernels>(dy.device()).bias_grad_rows(dy.data(), bias_.grad.data(), rows, out_);
 }
 
 std::vector<Param*> LinearLayer::params() {

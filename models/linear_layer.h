@@ -1,12 +1,17 @@
 // y = x W^T (+ b): the projection every mixer and MLP is made of. W is [out, in] as in PyTorch.
-// forward() keeps a copy of x for backward().
+// forward() keeps a copy of x for backward(). Under Precision::bf16 (models/precision.h) the products
+// take bf16 copies of x, W and dy and sum in fp32: forward keeps x's bf16 copy (half the bytes), and
+// backward runs in the precision its forward ran in.
 #pragma once
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <vector>
 
+#include "ops/device_buffer.h"
 #include "ops/rng.h"
 #include "models/param.h"
+#include "models/precision.h"
 
 namespace seqbench {
 
@@ -30,10 +35,19 @@ class LinearLayer {
   Param& weight() { return weight_; }
 
  private:
+  // y = x W^T + b in `precision`; a bf16 forward leaves x's and W's bf16 copies in the buffers below.
+  void project(const Tensor& x, Tensor& y, Precision precision) const;
+
   int in_ = 0, out_ = 0;
   bool has_bias_ = false;
   Param weight_, bias_;
-  Tensor saved_input_;
+  Tensor saved_input_;             // fp32 forward: x
+  Precision saved_precision_ = Precision::fp32;
+  int64_t saved_rows_ = -1;        // rows of the last forward(), -1 before the first
+  // bf16 copies: x (kept for backward), W (as of the last call) and dy. Scratch of const apply() too
+  // (decode steps), hence mutable; the buffers only grow, so a recorded step's addresses stay valid.
+  mutable DeviceBuffer<uint16_t> input_bf16_, weight_bf16_;
+  DeviceBuffer<uint16_t> grad_bf16_;
 };
 
 // The parameters of several layers, layer by layer.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "models/mixer.h"
+#include "models/precision.h"
 
 namespace seqbench {
 
@@ -22,6 +23,7 @@ struct ModelConfig {
   // to the layers of that backend only (e.g. {"linear": {"feature_map": "elu"}}).
   nlohmann::json mixer_params = nlohmann::json::object();
   Device device = Device::cpu;
+  Precision precision = Precision::fp32;  // of the projections (models/precision.h)
   uint64_t seed = 0;
 };
 

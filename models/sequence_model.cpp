@@ -165,6 +165,7 @@ double SequenceModel::read_loss_slot() { return loss_slot_.download()[0]; }
 
 void SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len,
                                       double* mean_loss) {
+  const PrecisionScope precision(config_.precision);
   forget_recorded_steps_unless_they_fit(batch, seq_len);
   // Host work (checking and staging tokens, choosing the labelled rows) runs as it is; the device
   // work on either side of the loss runs from the records.
@@ -202,6 +203,7 @@ double SequenceModel::loss_and_backward(const int32_t* tokens, const int32_t* la
 }
 
 double SequenceModel::loss(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len) {
+  const PrecisionScope precision(config_.precision);
   forward_hidden(tokens, batch, seq_len);
   const int64_t selected = labelled_logits(labels, batch * seq_len);
   labelled_loss(selected, nullptr, loss_slot_.data());
@@ -210,6 +212,7 @@ double SequenceModel::loss(const int32_t* tokens, const int32_t* labels, int64_t
 
 void SequenceModel::predict(const int32_t* tokens, const int32_t* labels, int64_t batch, int64_t seq_len,
                             int32_t* predictions) {
+  const PrecisionScope precision(config_.precision);
   forward_hidden(tokens, batch, seq_len);
   const int64_t rows = batch * seq_len;
   const int64_t selected = labelled_logits(labels, rows);
@@ -234,6 +237,7 @@ DecodeState SequenceModel::prefill(const int32_t* tokens, int64_t batch, int64_t
 }
 
 void SequenceModel::prefill(DecodeState& state, const int32_t* tokens, int64_t seq_len, std::vector<float>& last_logits) {
+  const PrecisionScope precision(config_.precision);
   if (state.caches.size() != layers_.size())
     throw std::invalid_argument("prefill: " + std::to_string(state.caches.size()) + " caches for " +
                                 std::to_string(layers_.size()) + " layers");
@@ -252,6 +256,7 @@ void SequenceModel::prefill(DecodeState& state, const int32_t* tokens, int64_t s
 }
 
 void SequenceModel::decode_step(DecodeState& state, const int32_t* tokens, std::vector<float>& logits_out) {
+  const PrecisionScope precision(config_.precision);
   forget_recorded_steps();  // as forward_hidden
   Tensor x;
   embedding_.forward(tokens, state.batch, 1, x, state.position);

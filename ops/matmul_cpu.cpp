@@ -2,6 +2,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ops/bf16_bits.h"
 #include "ops/matmul.h"
 #include "ops/simd_math.h"
 
@@ -81,7 +82,22 @@ void matmul_cpu(const float* a, const float* b, float* c, const MatmulShape& s) 
   }
 }
 
+void round_to_bf16_cpu(const float* src, uint16_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = float_to_bf16_bits(src[i]);
+}
+
+// bf16 values are exact in fp32, so widening them and running the fp32 kernel is the mixed-precision
+// product exactly, up to the order of the fp32 sums.
+void matmul_bf16_operands_cpu(const uint16_t* a, const uint16_t* b, float* c, const MatmulShape& s) {
+  auto widen = [](const uint16_t* x, int64_t n) {
+    std::vector<float> out(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = bf16_bits_to_float(x[i]);
+    return out;
+  };
+  matmul_cpu(widen(a, s.m * s.k).data(), widen(b, s.k * s.n).data(), c, s);
+}
+
 template <>
-MatmulKernels cpu_kernel_table<MatmulKernels>{{}, matmul_cpu};
+MatmulKernels cpu_kernel_table<MatmulKernels>{{}, matmul_cpu, round_to_bf16_cpu, matmul_bf16_operands_cpu};
 
 }  // namespace seqbench

@@ -22,8 +22,9 @@ void* cublas_workspace() {
   return workspace;
 }
 
-template <class T>
-void gemm(const T* a, const T* b, T* c, const MatmulShape& s, cudaDataType_t type, cudaStream_t stream) {
+// C = op(A) op(B) with A and B of operand_type and C of output_type, fp32 accumulation.
+void gemm(const void* a, const void* b, void* c, const MatmulShape& s, cudaDataType_t operand_type,
+          cudaDataType_t output_type, cudaStream_t stream) {
   if (s.m == 0 || s.n == 0) return;
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
   const float alpha = 1.0f, beta = s.accumulate ? 1.0f : 0.0f;
@@ -35,7 +36,7 @@ void gemm(const T* a, const T* b, T* c, const MatmulShape& s, cudaDataType_t typ
   // workspace cuBLAS never allocates inside a call, which a CUDA graph recording the call could not hold.
   cublasCheck(cublasSetWorkspace(handle, cublas_workspace(), kCublasWorkspaceBytes));
   cublasCheck(cublasGemmEx(handle, op_b, op_a, static_cast<int>(s.n), static_cast<int>(s.m), static_cast<int>(s.k),
-                           &alpha, b, type, static_cast<int>(ldb), a, type, static_cast<int>(lda), &beta, c, type,
+                           &alpha, b, operand_type, static_cast<int>(ldb), a, operand_type, static_cast<int>(lda), &beta, c, output_type,
                            static_cast<int>(s.n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
@@ -51,14 +52,26 @@ cublasHandle_t cublas_handle() {
 }
 
 void matmul_cuda(const float* a, const float* b, float* c, const MatmulShape& s) {
-  gemm(a, b, c, s, CUDA_R_32F, current_stream());
+  gemm(a, b, c, s, CUDA_R_32F, CUDA_R_32F, current_stream());
 }
 
 void matmul_cuda(const __nv_bfloat16* a, const __nv_bfloat16* b, __nv_bfloat16* c, const MatmulShape& s) {
-  gemm(a, b, c, s, CUDA_R_16BF, current_stream());
+  gemm(a, b, c, s, CUDA_R_16BF, CUDA_R_16BF, current_stream());
 }
 
+namespace {
+
+void round_to_bf16_cuda(const float* src, uint16_t* dst, int64_t n) {
+  convert_cuda(src, reinterpret_cast<__nv_bfloat16*>(dst), n);
+}
+
+void matmul_bf16_operands_cuda(const uint16_t* a, const uint16_t* b, float* c, const MatmulShape& s) {
+  gemm(a, b, c, s, CUDA_R_16BF, CUDA_R_32F, current_stream());
+}
+
+}  // namespace
+
 template <>
-MatmulKernels cuda_kernel_table<MatmulKernels>{{}, matmul_cuda};
+MatmulKernels cuda_kernel_table<MatmulKernels>{{}, matmul_cuda, round_to_bf16_cuda, matmul_bf16_operands_cuda};
 
 }  // namespace seqbench

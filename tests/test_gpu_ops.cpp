@@ -107,6 +107,31 @@ TEMPLATE_TEST_CASE("matmul through cuBLAS matches the CPU matmul in every transp
       }
 }
 
+TEST_CASE("bf16 rounding and the bf16-operand matmul of mixed precision on the GPU match the CPU's", "[gpu][ops]") {
+  SKIP_WITHOUT_GPU();
+  uint64_t seed = 151;
+  for (const MatmulShape shape : {MatmulShape{1, 1, 1}, MatmulShape{37, 65, 129, false, true, false},
+                                  MatmulShape{64, 17, 33, true, false, true}, MatmulShape{5, 7, 3, true, true, true}}) {
+    INFO("m=" << shape.m << " n=" << shape.n << " k=" << shape.k << " seed=" << seed);
+    Rng rng(seed++);
+    std::vector<float> a = normal_values(shape.m * shape.k, rng, 3.0), b = normal_values(shape.k * shape.n, rng);
+    const std::vector<float> c = normal_values(shape.m * shape.n, rng);
+    std::vector<uint16_t> a16(a.size()), b16(b.size());
+    MatmulKernels::cpu().round_to_bf16(a.data(), a16.data(), shape.m * shape.k);
+    MatmulKernels::cpu().round_to_bf16(b.data(), b16.data(), shape.k * shape.n);
+    DeviceArray<float> a_d(a), b_d(b), c_d(c);
+    DeviceArray<uint16_t> a16_d(a16.size()), b16_d(b16.size());
+    MatmulKernels::cuda().round_to_bf16(a_d.data(), a16_d.data(), shape.m * shape.k);
+    MatmulKernels::cuda().round_to_bf16(b_d.data(), b16_d.data(), shape.k * shape.n);
+    CHECK(a16_d.download() == a16);
+    CHECK(b16_d.download() == b16);
+    std::vector<float> expected = c;
+    MatmulKernels::cpu().matmul_bf16_operands(a16.data(), b16.data(), expected.data(), shape);
+    MatmulKernels::cuda().matmul_bf16_operands(a16_d.data(), b16_d.data(), c_d.data(), shape);
+    CHECK(relative_error(c_d.download(), expected) < 1e-5);
+  }
+}
+
 TEST_CASE("layer norm forward and backward on the GPU match the CPU kernels", "[gpu][ops]") {
   SKIP_WITHOUT_GPU();
   uint64_t seed = 151;

@@ -1,12 +1,13 @@
 // A training step on the GPU never waits for the device: forward, loss, backward and the fused
 // optimizer step of the Zoology-sized cell (d_model 64, 2 layers, L = 64, vocab 512, batch 32) make
-// no synchronising CUDA call, for every backend; CUPTI sees every runtime and driver call. A step
+// no synchronising CUDA call, for every backend in fp32 and in bf16; CUPTI sees every runtime and driver call. A step
 // replayed from CUDA graphs computes what the step run as it is computes. Built only with CUDA; each
 // case skips itself (with a warning) without a GPU.
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "datasets/token_dataset.h"
@@ -29,13 +30,21 @@ namespace {
 
 constexpr int64_t kBatch = 32, kLength = 64, kVocab = 512;
 
-ModelConfig zoology_cell(const BackendCase& c) {
+ModelConfig zoology_cell(const BackendCase& c, Precision precision = Precision::fp32) {
   ModelConfig config{kVocab, /*d_model=*/64, /*n_layers=*/2, /*n_heads=*/2, kLength};
   config.backend = c.backend;
   config.mixer_params = nlohmann::json::parse(c.params);
   config.device = Device::cuda;
+  config.precision = precision;
   config.seed = 9;
   return config;
+}
+
+std::vector<std::pair<BackendCase, Precision>> every_backend_in_both_precisions() {
+  std::vector<std::pair<BackendCase, Precision>> out;
+  for (const BackendCase& c : kBackends)
+    for (Precision precision : {Precision::fp32, Precision::bf16}) out.emplace_back(c, precision);
+  return out;
 }
 
 std::string joined(const std::vector<std::string>& names) {
@@ -54,9 +63,9 @@ TEST_CASE("a GPU training step makes no host synchronisation, for every backend"
   std::vector<int32_t> labels(tokens.size(), kIgnoreLabel);
   for (size_t i = 3; i < labels.size(); i += 4) labels[i] = tokens[i - 1];  // MQAR-like: a quarter labelled
 
-  for (const BackendCase& c : kBackends) {
-    INFO("backend " << c.backend << " " << c.params);
-    SequenceModel model(zoology_cell(c));
+  for (const auto& [c, precision] : every_backend_in_both_precisions()) {
+    INFO("backend " << c.backend << " " << c.params << " " << precision_name(precision));
+    SequenceModel model(zoology_cell(c, precision));
     OptimizerConfig opt;
     opt.lr = 3e-3;
     opt.warmup_fraction = 0;
@@ -116,8 +125,8 @@ struct TrainedCell {
 // of a step changes while its recorded device work stays), with step recording on or off. An
 // evaluation pass and a step of another batch size come between them: each makes the model drop its
 // records, which the steps after them must notice.
-TrainedCell train_cell(const BackendCase& c, bool recording) {
-  SequenceModel model(zoology_cell(c));
+TrainedCell train_cell(const BackendCase& c, bool recording, Precision precision) {
+  SequenceModel model(zoology_cell(c, precision));
   model.set_step_recording(recording);
   OptimizerConfig opt;
   opt.lr = 3e-3;
@@ -149,11 +158,13 @@ TEST_CASE("a recorded training step computes what the step run as it is computes
   SKIP_WITHOUT_GPU();
   prepare_device(Device::cuda);
   std::vector<std::string> replayed, run_as_is;
-  for (const BackendCase& c : kBackends) {
-    INFO("backend " << c.backend << " " << c.params);
-    const TrainedCell plain = train_cell(c, false), again = train_cell(c, false), recorded = train_cell(c, true);
+  for (const auto& [c, precision] : every_backend_in_both_precisions()) {
+    INFO("backend " << c.backend << " " << c.params << " " << precision_name(precision));
+    const TrainedCell plain = train_cell(c, false, precision), again = train_cell(c, false, precision),
+                      recorded = train_cell(c, true, precision);
     CHECK_FALSE(plain.replayed);
-    (recorded.replayed ? replayed : run_as_is).push_back(std::string(c.backend) + c.params);
+    (recorded.replayed ? replayed : run_as_is)
+        .push_back(std::string(c.backend) + c.params + " " + precision_name(precision));
     // Kernels that accumulate with float atomics (softmax attention's backward) do not repeat bit for
     // bit even unrecorded: there the record may differ by as much as two plain runs differ.
     const float noise = largest_difference(plain.values, again.values);
