@@ -7,11 +7,11 @@
 #include "mixers/delta/delta_rule.h"
 #include "mixers/delta/delta_rule_gates.h"
 #include "mixers/mixer_backend.h"
+#include "models/fused_projection.h"
 #include "models/head_state_cache.h"
 #include "models/linear_layer.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
-#include "ops/row_ops.h"
 
 namespace seqbench {
 
@@ -65,13 +65,15 @@ class DeltaRuleMixer : public Mixer {
                 "puts a causal conv of width K in front of any mixer");
 
     const int heads = spec.n_heads;
-    wq_ = projection(spec, "q_proj", spec.d_model, kSeedQ);
-    wk_ = projection(spec, "k_proj", spec.d_model, kSeedK);
-    wv_ = projection(spec, "v_proj", spec.d_model, kSeedV);
-    wb_ = projection(spec, "b_proj", heads, kSeedB);
+    // Every projection of x in one matmul: q, k, v, the beta logits and (gated) the decay logits.
+    std::vector<ProjectionPart> parts{{spec.d_model, Rng::derive(spec.seed, kSeedQ)},
+                                      {spec.d_model, Rng::derive(spec.seed, kSeedK)},
+                                      {spec.d_model, Rng::derive(spec.seed, kSeedV)},
+                                      {heads, Rng::derive(spec.seed, kSeedB)}};
+    if (gated_) parts.push_back({heads, Rng::derive(spec.seed, kSeedA)});
+    w_in_ = FusedProjection(spec.kind + ".in_proj", spec.d_model, parts, spec.device);
     wo_ = projection(spec, "o_proj", spec.d_model, kSeedO);
     if (gated_) {
-      wa_ = projection(spec, "a_proj", heads, kSeedA);
       a_log_ = Param(spec.kind + ".A_log", {heads}, false);
       dt_bias_ = Param(spec.kind + ".dt_bias", {heads}, false);
       init_decay(spec, a_log_, dt_bias_);
@@ -79,11 +81,9 @@ class DeltaRuleMixer : public Mixer {
       place_param(dt_bias_, spec.device);
     }
     set_state_size({heads * int64_t{spec.head_dim()} * spec.head_dim()});  // S per head, whatever the length
-    add_params(params_of({&wq_, &wk_, &wv_, &wb_, &wo_}));
-    if (gated_) {
-      add_params(wa_.params());
-      add_params({&a_log_, &dt_bias_});
-    }
+    add_params(w_in_.params());
+    add_params(wo_.params());
+    if (gated_) add_params({&a_log_, &dt_bias_});
   }
 
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override {
@@ -93,11 +93,7 @@ class DeltaRuleMixer : public Mixer {
     batch_ = x.dim(0);
     seq_len_ = x.dim(1);
     const DeltaRuleShape shape = shape_for(batch_, seq_len_);
-    wq_.forward(x, q_raw_);
-    wk_.forward(x, k_raw_);
-    wv_.forward(x, v_);
-    wb_.forward(x, b_raw_);
-    if (gated_) wa_.forward(x, a_raw_);
+    w_in_.forward(x, projections(q_raw_, k_raw_, v_, b_raw_, a_raw_));
     gates_fwd(batch_ * seq_len_, q_, k_, beta_, log_decay_, q_raw_, k_raw_, b_raw_, a_raw_);
     checkpoints_.resize(
         {batch_, shape.heads, delta_rule_checkpoint_count(shape, options_), shape.value_dim, shape.key_dim},
@@ -125,24 +121,20 @@ class DeltaRuleMixer : public Mixer {
                  checkpoints_.data(), d_attn_.data(), dq_.data(), dk_.data(), dv_.data(), dbeta_.data(),
                  gated_ ? dlog_decay_.data() : nullptr, shape, options_);
 
-    auto add_input_grad = [&](LinearLayer& layer, const Tensor& d_out) {
-      layer.backward(d_out, dx_part_);
-      kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
-    };
-    wv_.backward(dv_, dx);
-    d_raw_.resize(q_raw_.shape(), spec_.device);
-    gate_kernels_.l2_normalize_bwd(q_raw_.data(), dq_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
-    add_input_grad(wq_, d_raw_);
-    gate_kernels_.l2_normalize_bwd(k_raw_.data(), dk_.data(), d_raw_.data(), rows * heads, dh, kL2NormEps);
-    add_input_grad(wk_, d_raw_);
-    d_gate_raw_.resize(b_raw_.shape(), spec_.device);
-    gate_kernels_.sigmoid_bwd(beta_.data(), dbeta_.data(), d_gate_raw_.data(), rows * heads);
-    add_input_grad(wb_, d_gate_raw_);
+    d_q_raw_.resize(q_raw_.shape(), spec_.device);
+    d_k_raw_.resize(k_raw_.shape(), spec_.device);
+    d_b_raw_.resize(b_raw_.shape(), spec_.device);
+    gate_kernels_.l2_normalize_bwd(q_raw_.data(), dq_.data(), d_q_raw_.data(), rows * heads, dh, kL2NormEps);
+    gate_kernels_.l2_normalize_bwd(k_raw_.data(), dk_.data(), d_k_raw_.data(), rows * heads, dh, kL2NormEps);
+    gate_kernels_.sigmoid_bwd(beta_.data(), dbeta_.data(), d_b_raw_.data(), rows * heads);
     if (gated_) {
+      d_a_raw_.resize(a_raw_.shape(), spec_.device);
       gate_kernels_.gated_decay_bwd(a_raw_.data(), a_log_.value.data(), dt_bias_.value.data(), dlog_decay_.data(),
-                                    d_gate_raw_.data(), a_log_.grad.data(), dt_bias_.grad.data(), rows, heads);
-      add_input_grad(wa_, d_gate_raw_);
+                                    d_a_raw_.data(), a_log_.grad.data(), dt_bias_.grad.data(), rows, heads);
     }
+    std::vector<const Tensor*> d_in{&d_q_raw_, &d_k_raw_, &dv_, &d_b_raw_};
+    if (gated_) d_in.push_back(&d_a_raw_);
+    w_in_.backward(d_in, dx);
   }
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override {
     return make_head_state_cache(spec_, batch);
@@ -150,11 +142,7 @@ class DeltaRuleMixer : public Mixer {
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override {
     check_mixer_input(spec_, x_t, 2, "decode input");
     auto& state = cache_for_batch<HeadStateCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
-    wq_.apply(x_t, q_raw_t_);
-    wk_.apply(x_t, k_raw_t_);
-    wv_.apply(x_t, v_t_);
-    wb_.apply(x_t, b_raw_t_);
-    if (gated_) wa_.apply(x_t, a_raw_t_);
+    w_in_.apply(x_t, projections(q_raw_t_, k_raw_t_, v_t_, b_raw_t_, a_raw_t_));
     gates_fwd(state.batch, q_t_, k_t_, beta_t_, log_decay_t_, q_raw_t_, k_raw_t_, b_raw_t_, a_raw_t_);
     attn_t_.resize(x_t.shape(), spec_.device);
     kernels_.decode(q_t_.data(), k_t_.data(), v_t_.data(), beta_t_.data(), gated_ ? log_decay_t_.data() : nullptr,
@@ -171,6 +159,12 @@ class DeltaRuleMixer : public Mixer {
  private:
   DeltaRuleShape shape_for(int64_t batch, int64_t seq_len) const {
     return {{batch, seq_len, spec_.n_heads}, spec_.head_dim(), spec_.head_dim()};
+  }
+  // Where w_in_ writes its parts: q, k, v, the beta logits and (gated) the decay logits.
+  std::vector<Tensor*> projections(Tensor& q_raw, Tensor& k_raw, Tensor& v, Tensor& b_raw, Tensor& a_raw) const {
+    std::vector<Tensor*> out{&q_raw, &k_raw, &v, &b_raw};
+    if (gated_) out.push_back(&a_raw);
+    return out;
   }
   // q, k normalised, b and (gated) log a from the projections of x: [rows, ...] for rows tokens.
   void gates_fwd(int64_t rows, Tensor& q, Tensor& k, Tensor& beta, Tensor& log_decay, const Tensor& q_raw,
@@ -192,14 +186,15 @@ class DeltaRuleMixer : public Mixer {
   const DeltaRuleGateKernels& gate_kernels_ = kernels_for<DeltaRuleGateKernels>(spec().device);
   bool gated_ = false;
   DeltaRuleOptions options_;
-  LinearLayer wq_, wk_, wv_, wb_, wa_, wo_;  // wa_ only when gated
-  Param a_log_, dt_bias_;                    // [n_heads], only when gated
+  FusedProjection w_in_;
+  LinearLayer wo_;
+  Param a_log_, dt_bias_;  // [n_heads], only when gated
   // Saved by forward for backward.
   Tensor q_raw_, k_raw_, v_, b_raw_, a_raw_, q_, k_, beta_, log_decay_, checkpoints_, attn_;
   int64_t batch_ = 0, seq_len_ = 0;
-  // Backward workspaces, each one size for every step (a recorded step keeps their addresses):
-  // d_raw_ for the q and k projections, d_gate_raw_ for the per-head beta and decay gates.
-  Tensor d_attn_, dq_, dk_, dv_, dbeta_, dlog_decay_, d_raw_, d_gate_raw_, dx_part_;
+  // Backward workspaces, each one size for every step (a recorded step keeps their addresses); the
+  // d_*_raw_ are the gradients of w_in_'s parts.
+  Tensor d_attn_, dq_, dk_, dv_, dbeta_, dlog_decay_, d_q_raw_, d_k_raw_, d_b_raw_, d_a_raw_;
   // Decode workspaces.
   Tensor q_raw_t_, k_raw_t_, v_t_, b_raw_t_, a_raw_t_, q_t_, k_t_, beta_t_, log_decay_t_, attn_t_;
 };

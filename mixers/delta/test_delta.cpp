@@ -362,28 +362,30 @@ TEST_CASE("delta mixer state is n_heads * head_dim^2 floats at every length", "[
   CHECK(make_mixer(make_spec("delta", 64, 4, {{"gated", true}}))->state_bytes(4096) == 4u * 16 * 16 * 4);
 }
 
-TEST_CASE("delta mixer has q, k, v, b, o projections, and a, A_log, dt_bias when gated", "[delta][mixer]") {
+TEST_CASE("delta mixer has one fused q, k, v, b (and a when gated) projection, o, and A_log, dt_bias when gated",
+          "[delta][mixer]") {
   auto plain = make_mixer(make_spec("delta", 24, 3));
   CHECK_FALSE(delta_gated(*plain));
   const auto params = plain->params();
-  REQUIRE(params.size() == 5);
-  CHECK(params[3]->name == "delta.b_proj.weight");
-  CHECK(params[3]->value.shape() == Shape{3, 24});
+  REQUIRE(params.size() == 2);
+  CHECK(params[0]->name == "delta.in_proj.weight");
+  CHECK(params[0]->value.shape() == Shape{3 * 24 + 3, 24});  // q, k, v, then one beta logit per head
+  CHECK(params[1]->name == "delta.o_proj.weight");
   auto gated = make_mixer(make_spec("delta", 24, 3, {{"gated", true}}));
   const auto gated_params = gated->params();
-  REQUIRE(gated_params.size() == 8);
-  CHECK(gated_params[5]->name == "delta.a_proj.weight");
-  CHECK(gated_params[6]->name == "delta.A_log");
-  CHECK(gated_params[7]->name == "delta.dt_bias");
-  for (int i : {6, 7}) {
+  REQUIRE(gated_params.size() == 4);
+  CHECK(gated_params[0]->value.shape() == Shape{3 * 24 + 3 + 3, 24});  // and one decay logit per head
+  CHECK(gated_params[2]->name == "delta.A_log");
+  CHECK(gated_params[3]->name == "delta.dt_bias");
+  for (int i : {2, 3}) {
     CHECK_FALSE(gated_params[i]->decay);
     CHECK(gated_params[i]->value.shape() == Shape{3});
   }
   // Initial decay exp(-A dt) with A in [1, 16), dt in [1e-3, 1e-1]: A_log in [0, log 16), dt_bias < 0.
   for (int h = 0; h < 3; ++h) {
-    CHECK(gated_params[6]->value[h] >= 0.0f);
-    CHECK(gated_params[6]->value[h] < std::log(16.0f));
-    CHECK(gated_params[7]->value[h] < 0.0f);
+    CHECK(gated_params[2]->value[h] >= 0.0f);
+    CHECK(gated_params[2]->value[h] < std::log(16.0f));
+    CHECK(gated_params[3]->value[h] < 0.0f);
   }
 }
 

@@ -6,6 +6,7 @@
 #include "mixers/gla/gla.h"
 #include "mixers/gla/log_sigmoid_decay.h"
 #include "mixers/mixer_backend.h"
+#include "models/fused_projection.h"
 #include "models/head_state_cache.h"
 #include "models/linear_layer.h"
 #include "models/mixer_params.h"
@@ -76,9 +77,11 @@ class GlaMixer : public Mixer {
     options_.scale = 1.0f / std::sqrt(static_cast<float>(spec.head_dim()));
 
     const int d = spec.d_model;
-    wq_ = projection(spec, "q_proj", d, d, false, kSeedQ);
-    wk_ = projection(spec, "k_proj", d, d, false, kSeedK);
-    wv_ = projection(spec, "v_proj", d, d, false, kSeedV);
+    wqkv_ = FusedProjection(spec.kind + ".qkv_proj", d,
+                            {{d, Rng::derive(spec.seed, kSeedQ)},
+                             {d, Rng::derive(spec.seed, kSeedK)},
+                             {d, Rng::derive(spec.seed, kSeedV)}},
+                            spec.device);
     wo_ = projection(spec, "o_proj", d, d, false, kSeedO);
     if (output_gate_) w_gate_ = projection(spec, "g_proj", d, d, false, kSeedGate);
     if (decay_ == GlaDecay::channel) {
@@ -90,7 +93,8 @@ class GlaMixer : public Mixer {
     const int64_t dh = spec.head_dim();
     norm_ = PlainLayerNorm(dh, kNormEps, spec.device);
     set_state_size({spec.n_heads * dh * dh});  // S per head, whatever the length
-    add_params(params_of({&wq_, &wk_, &wv_, &wo_}));
+    add_params(wqkv_.params());
+    add_params(wo_.params());
     if (output_gate_) add_params(w_gate_.params());
     if (decay_ == GlaDecay::channel) add_params(w_decay_down_.params());
     if (decay_ != GlaDecay::fixed) add_params(w_decay_up_.params());
@@ -103,9 +107,7 @@ class GlaMixer : public Mixer {
     const GlaShape shape = shape_for(batch_, seq_len_);
     HeadStateCache* state =
         cache ? &cache_for_batch<HeadStateCache>(*cache, spec_, batch_, CacheUse::forward) : nullptr;
-    wq_.forward(x, q_);
-    wk_.forward(x, k_);
-    wv_.forward(x, v_);
+    wqkv_.forward(x, {&q_, &k_, &v_});
     decay_fwd(x, train_decay_, true);
     chunk_states_.resize(
         {batch_, shape.heads, gla_num_chunks(seq_len_, options_.chunk_size), shape.key_dim, shape.value_dim},
@@ -129,11 +131,7 @@ class GlaMixer : public Mixer {
     kernels_.bwd(q_.data(), k_.data(), v_.data(), train_decay_.log_decay.data(), chunk_states_.data(), d_attn.data(),
                  dq_.data(), dk_.data(), dv_.data(), decay_ == GlaDecay::fixed ? nullptr : d_log_decay_.data(), shape,
                  options_);
-    wq_.backward(dq_, dx);
-    wk_.backward(dk_, dx_part_);
-    kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
-    wv_.backward(dv_, dx_part_);
-    kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
+    wqkv_.backward({&dq_, &dk_, &dv_}, dx);
     add_decay_input_grad(dx);
     if (output_gate_) {
       w_gate_.backward(d_gate_, dx_part_);
@@ -146,9 +144,7 @@ class GlaMixer : public Mixer {
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override {
     check_mixer_input(spec_, x_t, 2, "decode input");
     auto& state = cache_for_batch<HeadStateCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
-    wq_.apply(x_t, q_t_);
-    wk_.apply(x_t, k_t_);
-    wv_.apply(x_t, v_t_);
+    wqkv_.apply(x_t, {&q_t_, &k_t_, &v_t_});
     decay_fwd(x_t, step_decay_, false);
     attn_t_.resize(x_t.shape(), spec_.device);
     kernels_.decode(q_t_.data(), k_t_.data(), v_t_.data(), step_decay_.log_decay.data(), state.state.data(),
@@ -265,7 +261,8 @@ class GlaMixer : public Mixer {
   bool normalize_ = true, output_gate_ = true;
   float tau_ = 16.0f;
   GlaOptions options_;
-  LinearLayer wq_, wk_, wv_, wo_, w_gate_;
+  FusedProjection wqkv_;
+  LinearLayer wo_, w_gate_;
   LinearLayer w_decay_down_, w_decay_up_;  // channel: both (low rank); scalar: w_decay_up_ only
   PlainLayerNorm norm_;                    // per head, when normalize_
   // Saved by forward for backward.

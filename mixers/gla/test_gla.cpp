@@ -367,16 +367,17 @@ TEST_CASE("gla mixer defaults to per-channel decay with a rank-16 gate and has n
           "[gla][mixer]") {
   auto mixer = make_mixer(make_spec("gla", 24, 3));
   CHECK(gla_decay(*mixer) == GlaDecay::channel);
-  const auto params = mixer->params();  // q, k, v, o, output gate, gate down, gate up (+ bias)
-  REQUIRE(params.size() == 8);
-  CHECK(params[5]->value.shape() == Shape{16, 24});
-  CHECK(params[6]->value.shape() == Shape{24, 16});
-  CHECK(params[7]->value.shape() == Shape{24});
+  const auto params = mixer->params();  // fused q/k/v, o, output gate, gate down, gate up (+ bias)
+  REQUIRE(params.size() == 6);
+  CHECK(params[0]->value.shape() == Shape{3 * 24, 24});
+  CHECK(params[3]->value.shape() == Shape{16, 24});
+  CHECK(params[4]->value.shape() == Shape{24, 16});
+  CHECK(params[5]->value.shape() == Shape{24});
   auto scalar_mixer = make_mixer(make_spec("gla", 24, 3, {{"decay", "scalar"}}));
   const auto scalar = scalar_mixer->params();
-  REQUIRE(scalar.size() == 7);
-  CHECK(scalar[5]->value.shape() == Shape{3, 24});
-  CHECK(make_mixer(make_spec("gla", 24, 3, {{"decay", "fixed"}, {"output_gate", false}}))->params().size() == 4);
+  REQUIRE(scalar.size() == 5);
+  CHECK(scalar[3]->value.shape() == Shape{3, 24});
+  CHECK(make_mixer(make_spec("gla", 24, 3, {{"decay", "fixed"}, {"output_gate", false}}))->params().size() == 2);
 }
 
 TEST_CASE("gla mixer is deterministic, accumulates gradients and checks its inputs", "[gla][mixer]") {

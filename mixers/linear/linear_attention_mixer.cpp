@@ -5,10 +5,10 @@
 #include "mixers/linear/feature_maps.h"
 #include "mixers/linear/linear_attention.h"
 #include "mixers/mixer_backend.h"
+#include "models/fused_projection.h"
 #include "models/linear_layer.h"
 #include "models/mixer_params.h"
 #include "models/mixer_validation.h"
-#include "ops/row_ops.h"
 
 namespace seqbench {
 
@@ -56,13 +56,16 @@ class LinearAttentionMixer : public Mixer {
     shape_.feature_dim = feature_map_width(map_, projected_dim_);
     shape_.head_dim = spec.head_dim();
     const int qk_width = spec.n_heads * projected_dim_;
-    wq_ = projection(spec, "q_proj", qk_width, kSeedQ);
-    wk_ = projection(spec, "k_proj", qk_width, kSeedK);
-    wv_ = projection(spec, "v_proj", spec.d_model, kSeedV);
+    wqkv_ = FusedProjection(spec.kind + ".qkv_proj", spec.d_model,
+                            {{qk_width, Rng::derive(spec.seed, kSeedQ)},
+                             {qk_width, Rng::derive(spec.seed, kSeedK)},
+                             {spec.d_model, Rng::derive(spec.seed, kSeedV)}},
+                            spec.device);
     wo_ = projection(spec, "o_proj", spec.d_model, kSeedO);
     // kv_state [f, head_dim] and k_state [f] per head, whatever the length.
     set_state_size({(shape_.feature_dim * shape_.head_dim + shape_.feature_dim) * shape_.heads});
-    add_params(params_of({&wq_, &wk_, &wv_, &wo_}));
+    add_params(wqkv_.params());
+    add_params(wo_.params());
   }
 
   void forward(const Tensor& x, Tensor& y, MixerCache* cache) override {
@@ -71,9 +74,7 @@ class LinearAttentionMixer : public Mixer {
     seq_len_ = x.dim(1);
     const LinearAttentionShape shape = shape_for(batch_, seq_len_);
     const int64_t rows = batch_ * seq_len_ * shape.heads;
-    wq_.forward(x, q_);
-    wk_.forward(x, k_);
-    wv_.forward(x, v_);
+    wqkv_.forward(x, {&q_, &k_, &v_});
     phi_q_.resize({batch_, seq_len_, shape.heads * shape.feature_dim}, spec_.device);
     phi_k_.resize(phi_q_.shape(), spec_.device);
     feature_maps_.fwd(map_, q_.data(), phi_q_.data(), rows, projected_dim_);
@@ -112,11 +113,7 @@ class LinearAttentionMixer : public Mixer {
     dk_.resize(k_.shape(), spec_.device);
     feature_maps_.bwd(map_, q_.data(), d_phi_q_.data(), dq_.data(), rows, projected_dim_);
     feature_maps_.bwd(map_, k_.data(), d_phi_k_.data(), dk_.data(), rows, projected_dim_);
-    wq_.backward(dq_, dx);
-    wk_.backward(dk_, dx_part_);
-    kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
-    wv_.backward(dv_, dx_part_);
-    kernels_for<RowOpKernels>(spec_.device).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
+    wqkv_.backward({&dq_, &dk_, &dv_}, dx);
   }
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override {
     if (batch < 1) throw std::invalid_argument("mixer 'linear': cache needs batch >= 1, got " + std::to_string(batch));
@@ -131,9 +128,7 @@ class LinearAttentionMixer : public Mixer {
     auto& state = cache_for_batch<LinearAttentionCache>(cache, spec_, x_t.dim(0), CacheUse::decode_step);
     const LinearAttentionShape shape = shape_for(state.batch, 1);
     const int64_t rows = state.batch * shape.heads;
-    wq_.apply(x_t, q_t_);
-    wk_.apply(x_t, k_t_);
-    wv_.apply(x_t, v_t_);
+    wqkv_.apply(x_t, {&q_t_, &k_t_, &v_t_});
     phi_q_t_.resize({state.batch, shape.heads * shape.feature_dim}, spec_.device);
     phi_k_t_.resize(phi_q_t_.shape(), spec_.device);
     feature_maps_.fwd(map_, q_t_.data(), phi_q_t_.data(), rows, projected_dim_);
@@ -165,11 +160,12 @@ class LinearAttentionMixer : public Mixer {
   int projected_dim_ = 0;       // q/k width per head, before phi
   LinearAttentionShape shape_;  // heads, feature_dim (f), head_dim; batch/seq_len per call
   LinearAttentionOptions options_;
-  LinearLayer wq_, wk_, wv_, wo_;
+  FusedProjection wqkv_;
+  LinearLayer wo_;
   // Saved by forward for backward.
   Tensor q_, k_, v_, phi_q_, phi_k_, attn_, denominator_;
   int64_t batch_ = 0, seq_len_ = 0;
-  Tensor d_attn_, d_phi_q_, d_phi_k_, dq_, dk_, dv_, dx_part_;  // backward workspaces
+  Tensor d_attn_, d_phi_q_, d_phi_k_, dq_, dk_, dv_;  // backward workspaces
   Tensor q_t_, k_t_, v_t_, phi_q_t_, phi_k_t_, attn_t_;         // decode workspaces
 };
 

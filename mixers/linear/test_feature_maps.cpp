@@ -199,11 +199,11 @@ TEST_CASE("linear mixer with relu features equals the identity mixer where every
     INFO(describe(relu_spec));
     auto relu = make_mixer(relu_spec);
     auto identity = make_mixer(make_spec("linear", 12, 3, identity_params));
-    // Positive inputs, conv taps, biases and q/k weights make every pre-activation positive.
+    // Positive inputs, conv taps, biases and q/k (with v: they are one fused weight) weights make every
+    // pre-activation positive.
     for (auto* mixer : {relu.get(), identity.get()})
       for (Param* p : mixer->params())
-        if (p->name.find("q_proj") != std::string::npos || p->name.find("k_proj") != std::string::npos ||
-            p->name.find("short_conv") != std::string::npos)
+        if (p->name.find("qkv_proj") != std::string::npos || p->name.find("short_conv") != std::string::npos)
           for (int64_t i = 0; i < p->value.numel(); ++i) p->value[i] = std::fabs(p->value[i]);
     Rng rng(740);
     Tensor x = random_tensor({2, 9, 12}, rng);
@@ -237,6 +237,6 @@ TEST_CASE("linear mixer state with taylor features is (f * head_dim + f) * n_hea
   CHECK(linear_feature_width(*mixer) == 1 + 16 + 256);
   CHECK(mixer->state_bytes(4096) == (273u * 32 + 273) * 2 * 4);
   CHECK(make_mixer(make_spec("linear", 64, 2, {{"feature_map", "relu"}}))->state_bytes(64) == (32u * 32 + 32) * 2 * 4);
-  // q and k are projected to feature_dim per head before the map widens them.
-  CHECK(mixer->params()[0]->value.shape() == Shape{32, 64});
+  // q and k are projected to feature_dim per head before the map widens them (fused with v's d_model).
+  CHECK(mixer->params()[0]->value.shape() == Shape{32 + 32 + 64, 64});
 }

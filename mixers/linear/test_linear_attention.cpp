@@ -274,12 +274,10 @@ TEST_CASE("linear mixer defaults to elu + 1 with the head width as feature width
   CHECK(linear_feature_width(*mixer) == 8);
   // q and k are projected to feature_dim per head, v and the output keep d_model.
   auto narrow = make_mixer(make_spec("linear", 24, 3, {{"feature_dim", 2}}));
-  const auto params = narrow->params();
-  REQUIRE(params.size() == 4);
-  CHECK(params[0]->value.shape() == Shape{6, 24});
-  CHECK(params[1]->value.shape() == Shape{6, 24});
-  CHECK(params[2]->value.shape() == Shape{24, 24});
-  CHECK(params[3]->value.shape() == Shape{24, 24});
+  const auto params = narrow->params();  // q, k and v fused, then o
+  REQUIRE(params.size() == 2);
+  CHECK(params[0]->value.shape() == Shape{6 + 6 + 24, 24});
+  CHECK(params[1]->value.shape() == Shape{24, 24});
 }
 
 TEST_CASE("linear mixer is deterministic, accumulates gradients and checks its inputs", "[linear][mixer]") {

@@ -1,7 +1,5 @@
 #include "mixers/softmax/attention_projections.h"
 
-#include "ops/row_ops.h"
-
 namespace seqbench {
 namespace {
 
@@ -16,35 +14,26 @@ LinearLayer projection(const MixerSpec& spec, const char* name, uint64_t label) 
 }  // namespace
 
 AttentionProjections::AttentionProjections(const MixerSpec& spec)
-    : q_(projection(spec, "q_proj", kSeedQ)),
-      k_(projection(spec, "k_proj", kSeedK)),
-      v_(projection(spec, "v_proj", kSeedV)),
+    : qkv_(spec.kind + ".qkv_proj", spec.d_model,
+           {{spec.d_model, Rng::derive(spec.seed, kSeedQ)},
+            {spec.d_model, Rng::derive(spec.seed, kSeedK)},
+            {spec.d_model, Rng::derive(spec.seed, kSeedV)}},
+           spec.device),
       o_(projection(spec, "o_proj", kSeedO)) {}
 
-void AttentionProjections::forward(const Tensor& x, Tensor& q, Tensor& k, Tensor& v) {
-  q_.forward(x, q);
-  k_.forward(x, k);
-  v_.forward(x, v);
-}
+void AttentionProjections::forward(const Tensor& x, Tensor& q, Tensor& k, Tensor& v) { qkv_.forward(x, {&q, &k, &v}); }
 
 void AttentionProjections::apply(const Tensor& x, Tensor& q, Tensor& k, Tensor& v) const {
-  q_.apply(x, q);
-  k_.apply(x, k);
-  v_.apply(x, v);
+  qkv_.apply(x, {&q, &k, &v});
 }
 
 void AttentionProjections::backward(const Tensor& dq, const Tensor& dk, const Tensor& dv, Tensor& dx) {
-  q_.backward(dq, dx);
-  k_.backward(dk, dx_part_);
-  kernels_for<RowOpKernels>(dx.device()).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
-  v_.backward(dv, dx_part_);
-  kernels_for<RowOpKernels>(dx.device()).axpy(1.0f, dx_part_.data(), dx.data(), dx.numel());
+  qkv_.backward({&dq, &dk, &dv}, dx);
 }
 
 std::vector<Param*> AttentionProjections::params() {
-  std::vector<Param*> out;
-  for (LinearLayer* layer : {&q_, &k_, &v_, &o_})
-    for (Param* p : layer->params()) out.push_back(p);
+  std::vector<Param*> out = qkv_.params();
+  for (Param* p : o_.params()) out.push_back(p);
   return out;
 }
 

@@ -1,10 +1,11 @@
-// The q, k, v and o projections (d_model -> d_model, no bias) of the softmax-attention mixers, each
-// drawn from its own sub-stream of spec.seed: the softmax, sliding-window and sparse mixers get the
+// The q, k, v and o projections (d_model -> d_model, no bias) of the softmax-attention mixers, q, k
+// and v fused into one matmul (models/fused_projection.h), each drawn from its own sub-stream of spec.seed: the softmax, sliding-window and sparse mixers get the
 // same weights from the same seed, so a window covering the whole sequence is exactly softmax
 // attention. Checked through those mixers' conformance tests (tests/test_mixer_registry.cpp).
 #pragma once
 #include <vector>
 
+#include "models/fused_projection.h"
 #include "models/linear_layer.h"
 #include "models/mixer.h"
 
@@ -25,11 +26,11 @@ class AttentionProjections {
   LinearLayer& out() { return o_; }
   const LinearLayer& out() const { return o_; }
 
-  std::vector<Param*> params();  // q, k, v, o in that order
+  std::vector<Param*> params();  // the fused q, k, v weight, then o
 
  private:
-  LinearLayer q_, k_, v_, o_;
-  Tensor dx_part_;
+  FusedProjection qkv_;
+  LinearLayer o_;
 };
 
 }  // namespace seqbench
