@@ -50,19 +50,25 @@ const std::vector<MetricInfo> kCatalog{
     {"items_per_s", {""}, "items/s", kHigher, MetricKind::timing, "micro-benchmark items processed per second",
      "real_time_ms"},
 
-    // GPU kernel benchmark (bench_gpu/): CUDA-event medians, L2 flushed between repetitions.
-    {"fwd_ms", {""}, "ms", kLower, MetricKind::timing, "GPU kernel forward pass", ""},
-    {"bwd_ms", {""}, "ms", kLower, MetricKind::timing, "GPU kernel backward pass", ""},
-    {"decode_ms", {""}, "ms", kLower, MetricKind::timing, "GPU kernel decode step against a KV cache or state", ""},
-    {"fwd_tflops", {""}, "TFLOP/s", kHigher, MetricKind::timing, "GPU forward FLOP rate (causal: 4*B*H*L^2*D/2)",
-     "fwd_ms"},
-    {"bwd_tflops", {""}, "TFLOP/s", kHigher, MetricKind::timing, "GPU backward FLOP rate (2.5x the forward's FLOPs)",
-     "bwd_ms"},
-    {"decode_gb_per_s", {""}, "GB/s", kHigher, MetricKind::timing, "GPU decode bandwidth: KV cache bytes / time",
-     "decode_ms"},
-    {"tflops", {""}, "TFLOP/s", kHigher, MetricKind::timing, "GPU FLOP rate of a ceiling (cuBLAS GEMM)", ""},
-    {"gb_per_s", {""}, "GB/s", kHigher, MetricKind::timing, "GPU bandwidth of a ceiling (device-to-device copy)",
-     ""},
+    // GPU kernel benchmark (bench_gpu/, seqbench_gpu_bench --db): one cell per kernel row (task gpu_kernel,
+    // its key in the parameters) and per anchor timed on the same shape in the same run (task gpu_anchor).
+    // FLOPs and bytes as ops/work_count.h counts them; limits are the run's own ceiling rows.
+    {"kernel_ms", {""}, "ms", kLower, MetricKind::timing,
+     "one kernel call: CUDA-event median, L2 flushed before each repetition", ""},
+    {"kernel_tflops", {""}, "TFLOP/s", kHigher, MetricKind::timing, "kernel FLOPs / time", "kernel_ms"},
+    {"kernel_gb_per_s", {""}, "GB/s", kHigher, MetricKind::timing, "kernel bytes read and written / time", "kernel_ms"},
+    {"kernel_compute_fraction", {""}, "fraction", kHigher, MetricKind::timing,
+     "kernel FLOP rate over the bf16 GEMM rate measured in the same run", "kernel_ms"},
+    {"kernel_bandwidth_fraction", {""}, "fraction", kHigher, MetricKind::timing,
+     "kernel bandwidth over the device copy bandwidth measured in the same run", "kernel_ms"},
+    {"speed_vs_anchor", {""}, "x", kHigher, MetricKind::timing,
+     "fastest anchor's time on the same shape / ours, both from the same run", "kernel_ms"},
+    {"anchor_ms", {""}, "ms", kInfo, MetricKind::timing,
+     "a public implementation (PyTorch SDPA, flash-linear-attention, mamba_ssm) on the row's shape, same run; "
+     "not gated (not ours)", ""},
+    {"anchor_tflops", {""}, "TFLOP/s", kInfo, MetricKind::timing, "anchor FLOPs (counted as ours) / time", "anchor_ms"},
+    {"anchor_gb_per_s", {""}, "GB/s", kInfo, MetricKind::timing, "anchor bytes (its element types) / time",
+     "anchor_ms"},
 
     // Memory.
     {"state_bytes", {"", "@len<N>"}, "bytes", kLower, MetricKind::memory,
