@@ -31,11 +31,26 @@ const std::vector<MetricInfo> kCatalog{
      "one decode step after a prefill of N tokens (mean of decode_tokens steps)", ""},
     {"decode_tokens_per_s", {"@ctx<N>"}, "tokens/s", kHigher, MetricKind::timing, "batch / decode step time",
      "decode_ms_per_token"},
+    {"prefill_tflops", {"@len<N>"}, "TFLOP/s", kHigher, MetricKind::timing,
+     "the model's prefill FLOPs (SequenceModel::work: mixers, MLPs, the head on the last positions) / prefill time",
+     "prefill_ms"},
+    {"prefill_gb_per_s", {"@len<N>"}, "GB/s", kHigher, MetricKind::timing,
+     "the model's prefill bytes read and written (SequenceModel::work) / prefill time", "prefill_ms"},
+    {"decode_tflops", {"@ctx<N>"}, "TFLOP/s", kHigher, MetricKind::timing,
+     "one decode step's FLOPs after N tokens (SequenceModel::work) / step time", "decode_ms_per_token"},
+    {"decode_gb_per_s", {"@ctx<N>"}, "GB/s", kHigher, MetricKind::timing,
+     "one decode step's bytes after N tokens: caches or states, weights, activations / step time",
+     "decode_ms_per_token"},
     {"train_step_ms", {""}, "ms", kLower, MetricKind::timing,
      "forward + backward + the fused AdamW step (which zeroes the gradients) on one training batch", ""},
     {"train_tokens_per_s", {""}, "tokens/s", kHigher, MetricKind::timing,
      "training tokens per second: from the profiled step when profiled, else the training loop's mean",
      "train_step_ms"},
+    {"train_tflops", {""}, "TFLOP/s", kHigher, MetricKind::timing,
+     "forward + backward FLOPs of a training step (SequenceModel::work, the head at every position) / step time",
+     "train_step_ms"},
+    {"train_gb_per_s", {""}, "GB/s", kHigher, MetricKind::timing,
+     "forward + backward bytes of a training step (SequenceModel::work) / step time", "train_step_ms"},
 
     // Micro-benchmarks (bench/store_reporter.cpp): per-iteration times and Google Benchmark counters.
     {"real_time_ms", {""}, "ms", kLower, MetricKind::timing, "micro-benchmark wall (or manual) time per iteration",
@@ -66,9 +81,9 @@ const std::vector<MetricInfo> kCatalog{
     {"anchor_ms", {""}, "ms", kInfo, MetricKind::timing,
      "a public implementation (PyTorch SDPA, flash-linear-attention, mamba_ssm) on the row's shape, same run; "
      "not gated (not ours)", ""},
-    {"anchor_tflops", {""}, "TFLOP/s", kInfo, MetricKind::timing, "anchor FLOPs (counted as ours) / time", "anchor_ms"},
+    {"anchor_tflops", {""}, "TFLOP/s", kInfo, MetricKind::timing, "anchor FLOPs (counted as ours) / time", ""},
     {"anchor_gb_per_s", {""}, "GB/s", kInfo, MetricKind::timing, "anchor bytes (its element types) / time",
-     "anchor_ms"},
+     ""},
 
     // Memory.
     {"state_bytes", {"", "@len<N>"}, "bytes", kLower, MetricKind::memory,
