@@ -38,7 +38,7 @@ void ceilings(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
       timer.time([&] { cudaCheck(cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToDevice)); });
   const WorkCount copied{0, 2.0 * bytes};
   rows.push_back(timed_row("ceiling.copy", "ceiling.copy", "ceiling", "device-to-device copy (read + write)", "2 GiB",
-                           "bytes", 0, copy, copied, copied));
+                           "-", 0, copy, copied, copied));
   const int64_t n = 8192;
   auto a = random_array<bf16>(n * n, 1), b = random_array<bf16>(n * n, 2);
   DeviceArray<bf16> c(n * n);

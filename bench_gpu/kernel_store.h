@@ -1,7 +1,7 @@
 // seqbench_gpu_bench --db: one run of the GPU benchmark in the results store, so `seqbench compare`
 // and `seqbench gate` read it like any other run.
 //
-// Cells (task "gpu_kernel", params {"key", "anchor_key", "shape", "dtype", "flops", "bytes"}):
+// Cells (task "gpu_kernel", params {"key", "anchor_key", "shape", "dtype", "benchmark": the label}):
 //   - one per row of ours, backend = the row's family: kernel_ms (every repetition), kernel_tflops,
 //     kernel_gb_per_s, kernel_compute_fraction, kernel_bandwidth_fraction, and speed_vs_anchor
 //     when the anchor ran;

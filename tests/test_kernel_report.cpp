@@ -120,6 +120,7 @@ TEST_CASE("a bench run is stored as one run: our cells with rates and ratio, anc
   CHECK(softmax.row.cell.task == "gpu_kernel");
   CHECK(softmax.row.cell.seq_len == 4096);
   CHECK(nlohmann::json::parse(softmax.row.cell.params_json)["key"] == "softmax.fwd.L4096");
+  CHECK(softmax.label == "softmax.fwd.L4096");
   const Metric* ms = find_metric(softmax, "kernel_ms");
   REQUIRE(ms);
   CHECK(ms->samples.size() == 4);
@@ -131,6 +132,7 @@ TEST_CASE("a bench run is stored as one run: our cells with rates and ratio, anc
   const LoadedCell& cudnn = loaded.cells[5];
   CHECK(cudnn.row.cell.backend == "torch-sdpa-cudnn");
   CHECK(cudnn.row.cell.task == "gpu_anchor");
+  CHECK(cudnn.label == "torch-sdpa-cudnn softmax.fwd.L4096");
   CHECK(find_metric(cudnn, "anchor_ms")->samples.size() == 3);
   CHECK(find_metric(cudnn, "anchor_tflops")->value == Approx(50));
   const LoadedCell& failed = loaded.cells[7];
