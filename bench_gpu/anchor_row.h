@@ -1,33 +1,30 @@
-// One line of the anchor table and the helpers every group of rows uses.
+// One line of seqbench_gpu_bench's table: one of our kernel calls on one shape, its repetitions and
+// what it costs in hardware terms, and the key of the anchor timed on the same shape.
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
-#include "bench_gpu/gpu_random_fill.h"
-#include "ops/cuda/device_array.h"
+#include "ops/work_count.h"
 
 namespace seqbench {
 
-// One line of the table: our figure and the anchor's, in the unit where higher is better
-// (TFLOP/s, GB/s) or lower is (ms, us).
 struct AnchorRow {
-  std::string what, shape;
-  double ms;
-  double figure;
-  std::string unit;
-  double anchor;  // 0 when the anchor table has none
-  bool higher_is_better;
+  // Unique per row, stable across runs (the store's cells are matched by it):
+  // <family>.<pass>.L<length>, e.g. "softmax.fwd.L4096", "linear_normalised.bwd.L1024",
+  // "softmax.decode.B16.L65536", "ceiling.gemm".
+  std::string key;
+  std::string anchor_key;  // the anchor file's key for the same shape and pass; "" when none exists
+  std::string family;      // the folder that registered the row (softmax, gla, ...), or "ceiling"
+  std::string what;        // human-readable kernel name
+  std::string shape;       // "B=16 L=4096 H=16 D=128"
+  std::string dtype;       // element type of our call: "bf16", "fp32"
+  int64_t seq_len = 0;
+  std::vector<double> samples_ms;  // CUDA-event times of the timed repetitions
+  WorkCount work;                  // of our call
+  WorkCount anchor_work;           // of the anchor's call on the same shape, in its element type
 };
 
-inline std::string shape_text(int64_t b, int64_t l, int64_t h, int64_t d) {
-  return "B=" + std::to_string(b) + " L=" + std::to_string(l) + " H=" + std::to_string(h) + " D=" + std::to_string(d);
-}
-
-template <class T>
-inline DeviceArray<T> random_array(int64_t n, uint64_t seed) {
-  DeviceArray<T> a(n);
-  fill_normal_cuda(a.data(), n, seed);
-  return a;
-}
+double median_ms(const AnchorRow& row);  // throws std::invalid_argument for a row without samples
 
 }  // namespace seqbench

@@ -1,12 +1,16 @@
 // Groups of rows for seqbench_gpu_bench, each registered by the folder that owns its kernels (a
-// mixer's <name>_gpu_bench.cpp); the bench runs every registered group, in name order.
+// mixer's <name>_gpu_bench.cpp); the bench runs every registered group, in name order. Also the
+// helpers every group uses: the shapes ANCHORS.md fixes, row keys, and random device inputs.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "bench_gpu/anchor_row.h"
 #include "bench_gpu/gpu_bench_timer.h"
+#include "bench_gpu/gpu_random_fill.h"
+#include "ops/cuda/device_array.h"
 
 namespace seqbench {
 
@@ -18,5 +22,36 @@ struct GpuBenchGroup {
 };
 
 const std::vector<std::pair<std::string, GpuBenchRows>>& gpu_bench_groups();
+
+// ANCHORS.md's training shapes: B*L = 65536 tokens at every length, 16 heads of 128.
+constexpr int64_t kBenchTokens = 65536, kBenchHeads = 16, kBenchHeadDim = 128;
+inline const std::vector<int64_t>& bench_lengths() {
+  static const std::vector<int64_t> lengths{1024, 4096, 16384};
+  return lengths;
+}
+
+// "<family>.<pass>.L<length>", the key anchor_kernels.py writes for the same shape.
+inline std::string bench_key(const std::string& family, const std::string& pass, int64_t seq_len) {
+  return family + "." + pass + ".L" + std::to_string(seq_len);
+}
+
+inline std::string shape_text(int64_t b, int64_t l, int64_t h, int64_t d) {
+  return "B=" + std::to_string(b) + " L=" + std::to_string(l) + " H=" + std::to_string(h) + " D=" + std::to_string(d);
+}
+
+// A timed row; what the anchor does on the same shape is `anchor_work` (its element types differ).
+inline AnchorRow timed_row(std::string key, std::string anchor_key, std::string family, std::string what,
+                           std::string shape, std::string dtype, int64_t seq_len, const GpuTiming& timing,
+                           const WorkCount& work, const WorkCount& anchor_work) {
+  return {std::move(key), std::move(anchor_key), std::move(family), std::move(what), std::move(shape),
+          std::move(dtype), seq_len, timing.samples_ms, work, anchor_work};
+}
+
+template <class T>
+inline DeviceArray<T> random_array(int64_t n, uint64_t seed) {
+  DeviceArray<T> a(n);
+  fill_normal_cuda(a.data(), n, seed);
+  return a;
+}
 
 }  // namespace seqbench

@@ -42,6 +42,7 @@ GpuTiming GpuBenchTimer::time(const std::function<void()>& work, int warmup, dou
   t.min_ms = samples.front();
   t.max_ms = samples.back();
   t.repetitions = static_cast<int>(n);
+  t.samples_ms = samples;
   return t;
 }
 

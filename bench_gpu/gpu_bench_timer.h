@@ -9,6 +9,7 @@ namespace seqbench {
 struct GpuTiming {
   double median_ms = 0, min_ms = 0, max_ms = 0;
   int repetitions = 0;
+  std::vector<double> samples_ms;  // every timed repetition, sorted
 };
 
 class GpuBenchTimer {

@@ -4,6 +4,9 @@
 # BIN_DIR holds the test_gpu_* programs, seqbench_gpu_bench, optionally seqbench and lib/ (runtime
 # libraries to fall back on). With SUITE (e.g. zoology-mqar) and seqbench present, the suite is
 # also run with --device cuda and timed. Logs go to OUT_DIR; a summary is printed last.
+# The anchors (anchor_kernels.py, with the sources under ANCHORS_DIR, default .anchors/ at the
+# repository root) are timed right before seqbench_gpu_bench, which reads them with --anchors and
+# stores both as one run in OUT_DIR/gpu_bench.db. Without python3 and torch the bench runs alone.
 set -u
 bin=${1:?binary folder}
 out=${2:?output folder}
@@ -27,7 +30,17 @@ for test in "$bin"/test_gpu_*; do
   racecheck_rc=$?
   summary+=("$name: test rc=$rc ($(tail -2 "$out/$name.log" | head -1)); memcheck rc=$memcheck_rc ($(tail -1 "$out/$name.memcheck.log")); racecheck rc=$racecheck_rc ($(tail -1 "$out/$name.racecheck.log"))")
 done
-"$bin/seqbench_gpu_bench" >"$out/bench.md" 2>&1
+repo=$(realpath "$(dirname "$0")/..")
+anchor_args=()
+anchors_rc="not run (no python3 with torch)"
+if python3 -c "import torch" >/dev/null 2>&1; then
+  PYTHONPATH="${ANCHORS_DIR:-$repo/.anchors}:${PYTHONPATH:-}" \
+    python3 "$repo/bench_gpu/anchor_kernels.py" --out "$out/anchors.json" >"$out/anchors.log" 2>&1
+  anchors_rc=$?
+  [ -s "$out/anchors.json" ] && anchor_args=(--anchors "$out/anchors.json")
+fi
+"$bin/seqbench_gpu_bench" "${anchor_args[@]}" --db "$out/gpu_bench.db" --json "$out/bench.json" \
+  --csv "$out/bench.csv" >"$out/bench.md" 2>&1
 bench_rc=$?
 if [ -n "$suite" ] && [ -x "$bin/seqbench" ]; then
   start=$(date +%s.%N)
@@ -41,6 +54,7 @@ for test in "$bin"/test_gpu_*; do
   grep -E "FAILED|REQUIRE|CHECK\(|with expansion|seed=|^  [0-9.e-]+ <" "$out/$(basename "$test").log" | head -30
 done
 printf '%s\n' "${summary[@]}"
+echo "== anchors rc=$anchors_rc ($(grep -c '"error"' "$out/anchors.log" 2>/dev/null || echo 0) rows with an error)"
 echo "== bench rc=$bench_rc"; cat "$out/bench.md"
 [ -n "$suite" ] && tail -40 "$out/suite.md"
 exit 0

@@ -41,6 +41,14 @@ class ProfileRecorder {
     out_.push_back(make_metric(name, rates));
   }
 
+  // <phase>_tflops<suffix> and <phase>_gb_per_s<suffix>: the model's work (SequenceModel::work)
+  // over each repetition's time.
+  void add_work_rates(const std::string& phase, const std::string& suffix, const WorkCount& work,
+                      const Measurement& timed_ms) {
+    add_rate(phase + "_tflops" + suffix, work.flops / 1e12, timed_ms);
+    add_rate(phase + "_gb_per_s" + suffix, work.bytes / 1e9, timed_ms);
+  }
+
   void add_value(const std::string& name, double value) {
     for (const Metric& m : out_)
       if (m.name == name) return;  // state_bytes at a length both prefilled and decoded from
@@ -150,6 +158,7 @@ std::vector<Metric> profile_model(const ModelConfig& base_config, const ProfileS
         policy, between);
     record.add_measurement("prefill_ms@len" + at, m);
     record.add_rate("prefill_tokens_per_s@len" + at, static_cast<double>(batch * len), m);
+    record.add_work_rates("prefill", "@len" + at, model.work(batch, len, WorkPass::forward, batch), m);
     record.add_value("peak_mem_bytes@prefill" + at, measured.peak_bytes());
     // What the decode state really holds, measured at the allocator once the model's workspaces
     // exist: a cross-check of the state_bytes formula (the KV cache is allocated at capacity).
@@ -179,6 +188,7 @@ std::vector<Metric> profile_model(const ModelConfig& base_config, const ProfileS
         policy, between);
     record.add_measurement("decode_ms_per_token@ctx" + at, m);
     record.add_rate("decode_tokens_per_s@ctx" + at, static_cast<double>(batch), m);
+    record.add_work_rates("decode", "@ctx" + at, model.work(batch, ctx, WorkPass::decode_step, batch), m);
     record.add_value("peak_mem_bytes@decode" + at, measured.peak_bytes());
     record.add_value("state_bytes@len" + at, static_cast<double>(model.state_bytes(ctx)));
   }
@@ -205,6 +215,9 @@ std::vector<Metric> profile_model(const ModelConfig& base_config, const ProfileS
         policy, between);
     record.add_measurement("train_step_ms", m);
     record.add_rate("train_tokens_per_s", static_cast<double>(b.batch * b.seq_len), m);
+    const int64_t rows = b.batch * b.seq_len;  // the head counted at every position (labelled or not)
+    record.add_work_rates("train", "", model.work(b.batch, b.seq_len, WorkPass::forward, rows) +
+                                           model.work(b.batch, b.seq_len, WorkPass::backward, rows), m);
     record.add_value("peak_mem_bytes@train", peak_above(device, baseline));
   }
   return metrics;

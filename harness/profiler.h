@@ -5,7 +5,10 @@
 //   prefill_ms@len<L>, prefill_tokens_per_s@len<L>, peak_mem_bytes@prefill<L>,
 //   state_bytes@len<L>, kv_bytes@len<L>,
 //   decode_ms_per_token@ctx<C>, decode_tokens_per_s@ctx<C>, peak_mem_bytes@decode<C>,
-//   train_step_ms, train_tokens_per_s, peak_mem_bytes@train.
+//   train_step_ms, train_tokens_per_s, peak_mem_bytes@train,
+// and beside each timing the model's FLOP rate and bandwidth (SequenceModel::work over the time):
+//   prefill_tflops@len<L>, prefill_gb_per_s@len<L>, decode_tflops@ctx<C>, decode_gb_per_s@ctx<C>,
+//   train_tflops, train_gb_per_s.
 #pragma once
 #include <cstdint>
 #include <ostream>

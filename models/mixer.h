@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ops/tensor.h"
+#include "ops/work_count.h"
 #include "models/param.h"
 
 namespace seqbench {
@@ -82,6 +83,22 @@ class Mixer {
   }
   // Every trainable parameter, in the order the backend registered them.
   const std::vector<Param*>& params() const { return params_; }
+
+  // What one call costs in hardware terms (ops/work_count.h): forward or backward over `batch`
+  // sequences of `seq_len` tokens, or one decode step after `seq_len` tokens of context. The
+  // sequence mixing each backend declares (mixing_work), plus every matrix parameter applied to
+  // every token (projections, low-rank gates, a depthwise conv's taps), all in fp32.
+  WorkCount work(int64_t batch, int64_t seq_len, WorkPass pass) const {
+    WorkCount total = mixing_work(batch, seq_len, pass);
+    const int64_t tokens = pass == WorkPass::decode_step ? batch : batch * seq_len;
+    const WorkPass matmul_pass = pass == WorkPass::backward ? WorkPass::backward : WorkPass::forward;
+    for (const Param* p : params_)
+      if (p->value.rank() == 2)
+        total += matmul_work(tokens, p->value.dim(0), p->value.dim(1), sizeof(float), matmul_pass);
+    return total;
+  }
+  // The sequence mixing alone (attention over the keys, the scan over the state), in fp32.
+  virtual WorkCount mixing_work(int64_t batch, int64_t seq_len, WorkPass pass) const = 0;
 
  protected:
   explicit Mixer(const MixerSpec& spec) : spec_(spec) {}

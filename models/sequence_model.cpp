@@ -310,6 +310,19 @@ size_t SequenceModel::state_bytes(int seq_len) const {
   return total;
 }
 
+WorkCount SequenceModel::work(int64_t batch, int64_t seq_len, WorkPass pass, int64_t logit_rows) const {
+  const int64_t tokens = pass == WorkPass::decode_step ? batch : batch * seq_len, d = config_.d_model;
+  const WorkPass matmul_pass = pass == WorkPass::backward ? WorkPass::backward : WorkPass::forward;
+  WorkCount total = matmul_work(logit_rows, config_.vocab_size, d, sizeof(float), matmul_pass);
+  for (const auto& layer : layers_) {
+    total += layer.mixer->work(batch, seq_len, pass);
+    if (layer.has_mlp)  // up and down projections
+      total += matmul_work(tokens, int64_t{config_.mlp_expand} * d, d, sizeof(float), matmul_pass) +
+               matmul_work(tokens, d, int64_t{config_.mlp_expand} * d, sizeof(float), matmul_pass);
+  }
+  return total;
+}
+
 std::vector<Mixer*> SequenceModel::mixers() const {
   std::vector<Mixer*> out;
   for (const auto& layer : layers_) out.push_back(layer.mixer.get());

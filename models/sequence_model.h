@@ -63,6 +63,10 @@ class SequenceModel {
   void zero_grad();
   int64_t num_parameters();
   size_t state_bytes(int seq_len) const;  // summed over layers, per sequence
+  // FLOPs and bytes of one pass (ops/work_count.h): every layer's mixer (Mixer::work) and MLP,
+  // and the head on `logit_rows` rows (a training step: the labelled positions; prefill and decode:
+  // one per sequence). Norms, residuals and the embedding gather are left out (elementwise).
+  WorkCount work(int64_t batch, int64_t seq_len, WorkPass pass, int64_t logit_rows) const;
   const ModelConfig& config() const { return config_; }
   std::vector<Mixer*> mixers() const;
 

@@ -43,6 +43,10 @@ class ShortConvWrapper : public Mixer {
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override { return inner_->unsupported(batch, seq_len); }
+  // The conv's taps count through work()'s matrix parameters (its weight is [kernel, channels]).
+  WorkCount mixing_work(int64_t batch, int64_t seq_len, WorkPass pass) const override {
+    return inner_->mixing_work(batch, seq_len, pass);
+  }
 
   const Mixer& inner() const { return *inner_; }
   int kernel() const { return conv_.kernel(); }

@@ -206,7 +206,9 @@ TEST_CASE("profiling a tiny model of every backend gives every metric, positive,
     for (const char* name : {"prefill_ms@len8", "prefill_ms@len13", "prefill_tokens_per_s@len13",
                              "peak_mem_bytes@prefill13", "state_bytes@len13", "kv_bytes@len13",
                              "decode_ms_per_token@ctx7", "decode_tokens_per_s@ctx7", "peak_mem_bytes@decode7",
-                             "state_bytes@len7", "train_step_ms", "train_tokens_per_s", "peak_mem_bytes@train"}) {
+                             "state_bytes@len7", "train_step_ms", "train_tokens_per_s", "peak_mem_bytes@train",
+                             "prefill_tflops@len13", "prefill_gb_per_s@len13", "decode_tflops@ctx7",
+                             "decode_gb_per_s@ctx7", "train_tflops", "train_gb_per_s"}) {
       INFO("metric " << name);
       REQUIRE(metrics.count(name) == 1);
       const Metric& m = metrics.at(name);

@@ -1,5 +1,8 @@
-// seqbench_gpu_bench rows for the delta rule (DeltaNet) at ANCHORS.md's shape (B=16, L=4096, 16
-// heads of 128), forward and backward, fp32 (the anchor is bf16 Triton).
+// seqbench_gpu_bench rows for the delta rule at ANCHORS.md's shapes (B*L = 65536 tokens, 16 heads
+// of 128) for each bench length: DeltaNet and Gated DeltaNet, forward and backward, fp32. Anchors:
+// flash-linear-attention's chunk_delta_rule and chunk_gated_delta_rule in bf16. Both sides' FLOPs
+// are counted for the chunked WY form with 64-token chunks (the anchors' algorithm), so the rates
+// compare even though our kernels run the exact recurrence.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,35 +13,54 @@
 namespace seqbench {
 namespace {
 
-constexpr int64_t kBatch = 16, kLength = 4096, kHeads = 16, kHeadDim = 128;
-
-void delta_rule(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
-  const DeltaRuleShape s{kBatch, kLength, kHeads, kHeadDim, kHeadDim};
+void delta_rule_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L, bool gated) {
+  const DeltaRuleShape s{{kBenchTokens / L, L, kBenchHeads}, kBenchHeadDim, kBenchHeadDim};
   const DeltaRuleOptions o;
-  const int64_t n = kBatch * kLength * kHeads * kHeadDim, nb = kBatch * kLength * kHeads;
+  const int64_t n = s.tokens() * s.heads * s.key_dim, nb = s.tokens() * s.heads;
   // Unit-norm keys (as the l2 gate leaves them) keep the recurrence contractive; 1/sqrt(D) scale
   // gives random vectors roughly that norm.
   auto q = random_array<float>(n, 51), v = random_array<float>(n, 53), dout = random_array<float>(n, 54);
-  DeviceArray<float> k(n), beta(nb);
+  DeviceArray<float> k(n), beta(nb), log_decay(gated ? nb : 1), dlog_decay(gated ? nb : 1);
   fill_normal_cuda(k.data(), n, 52, 1.0f / 11.3137f);
   fill_normal_cuda(beta.data(), nb, 55, 0.1f);
+  if (gated) fill_normal_cuda(log_decay.data(), nb, 56, 0.01f);  // decays near 1: timing does not depend on them
+  const float* g = gated ? log_decay.data() : nullptr;
   DeviceArray<float> out(n), dq(n), dk(n), dv(n), dbeta(nb);
-  DeviceArray<float> checkpoints(kBatch * kHeads * delta_rule_checkpoint_count(s, o) * kHeadDim * kHeadDim);
+  DeviceArray<float> checkpoints(s.batch * s.heads * delta_rule_checkpoint_count(s, o) * s.key_dim * s.value_dim);
   DeviceArray<float> workspace(delta_rule_bwd_workspace_floats(s, o));
   const GpuTiming fwd = timer.time([&] {
-    DeltaRuleKernels::cuda().fwd(q.data(), k.data(), v.data(), beta.data(), nullptr, out.data(), checkpoints.data(),
-                                 nullptr, s, o);
+    DeltaRuleKernels::cuda().fwd(q.data(), k.data(), v.data(), beta.data(), g, out.data(), checkpoints.data(), nullptr,
+                                 s, o);
   });
   const GpuTiming bwd = timer.time([&] {
-    delta_rule_bwd_cuda(q.data(), k.data(), v.data(), beta.data(), nullptr, checkpoints.data(), dout.data(), dq.data(),
-                        dk.data(), dv.data(), dbeta.data(), nullptr, s, o, workspace.data());
+    delta_rule_bwd_cuda(q.data(), k.data(), v.data(), beta.data(), g, checkpoints.data(), dout.data(), dq.data(),
+                        dk.data(), dv.data(), dbeta.data(), gated ? dlog_decay.data() : nullptr, s, o,
+                        workspace.data());
   });
-  const std::string shape = shape_text(kBatch, kLength, kHeads, kHeadDim);
-  rows.push_back({"delta rule (DeltaNet, fp32) fwd", shape, fwd.median_ms, fwd.median_ms, "ms", 2.37, false});
-  rows.push_back({"delta rule (DeltaNet, fp32) bwd", shape, bwd.median_ms, bwd.median_ms, "ms", 5.41, false});
+  auto work_shape = [&](int64_t element_bytes) {
+    return ScanWorkShape{s.batch, L, s.heads, s.key_dim, s.value_dim, 64, gated ? 1 : 0, s.heads, true,
+                         element_bytes, 4};
+  };
+  const std::string family = gated ? "gated_delta" : "delta";
+  const std::string what = gated ? "gated delta rule (Gated DeltaNet) " : "delta rule (DeltaNet) ";
+  auto add = [&](const char* pass, const GpuTiming& timing, WorkPass work_pass) {
+    const std::string key = bench_key(family, pass, L);
+    rows.push_back(timed_row(key, key, "delta", what + pass, shape_text(s.batch, L, s.heads, s.key_dim), "fp32", L,
+                             timing, chunked_scan_work(work_shape(4), work_pass),
+                             chunked_scan_work(work_shape(2), work_pass)));
+  };
+  add("fwd", fwd, WorkPass::forward);
+  add("bwd", bwd, WorkPass::backward);
 }
 
-const GpuBenchGroup kRows("delta", delta_rule);
+void delta_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
+  for (int64_t L : bench_lengths()) {
+    delta_rule_at(timer, rows, L, false);
+    delta_rule_at(timer, rows, L, true);
+  }
+}
+
+const GpuBenchGroup kRows("delta", delta_rows);
 
 }  // namespace
 }  // namespace seqbench

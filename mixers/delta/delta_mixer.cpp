@@ -153,6 +153,13 @@ class DeltaRuleMixer : public Mixer {
   std::string unsupported(int64_t batch, int64_t seq_len) const override {
     return kernels_.unsupported(shape_for(batch, seq_len));
   }
+  // Counted for the chunked WY form (ops/work_count.h), as the rates of other implementations are.
+  WorkCount mixing_work(int64_t batch, int64_t seq_len, WorkPass pass) const override {
+    const DeltaRuleShape s = shape_for(batch, seq_len);
+    return chunked_scan_work({batch, seq_len, s.heads, s.key_dim, s.value_dim, options_.chunk_size, gated_ ? 1 : 0,
+                              s.heads, true, sizeof(float), sizeof(float)},
+                             pass);
+  }
 
   bool gated() const { return gated_; }
 

@@ -1,6 +1,7 @@
-// seqbench_gpu_bench rows for gated linear attention at ANCHORS.md's shape (B=16, L=4096, 16 heads
-// of 128): per-channel (GLA) and scalar (Mamba-2-like) decay, forward and backward, fp32 (the anchors
-// are bf16 Triton).
+// seqbench_gpu_bench rows for gated linear attention at ANCHORS.md's shapes (B*L = 65536 tokens, 16
+// heads of 128) for each bench length: per-channel (GLA) and scalar (Mamba-2-like) decay, forward
+// and backward, fp32; and the scalar-decay decode step for batches of 16 and 1. Anchors:
+// flash-linear-attention's chunk_gla, chunk_simple_gla and fused_recurrent_simple_gla in bf16.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,36 +12,67 @@
 namespace seqbench {
 namespace {
 
-constexpr int64_t kBatch = 16, kLength = 4096, kHeads = 16, kHeadDim = 128;
+constexpr float kScale = 1.0f / 11.3137f;  // key_dim^-1/2
 
-void gated_linear_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, bool channel) {
-  const GlaShape s{kBatch, kLength, kHeads, kHeadDim, kHeadDim, channel};
+ScanWorkShape gla_work_shape(const GlaShape& s, int64_t chunk, int64_t element_bytes) {
+  return {s.batch, s.seq_len, s.heads, s.key_dim, s.value_dim, chunk, s.decay_width(), s.heads, false, element_bytes, 4};
+}
+
+void gated_linear_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L, bool channel) {
+  const GlaShape s{{kBenchTokens / L, L, kBenchHeads}, kBenchHeadDim, kBenchHeadDim, channel};
   GlaOptions o;
-  o.scale = 1.0f / 11.3137f;  // key_dim^-1/2
-  const int64_t n = kBatch * kLength * kHeads * kHeadDim, ng = kBatch * kLength * kHeads * s.decay_width();
+  o.scale = kScale;
+  const int64_t n = s.tokens() * s.heads * s.key_dim, ng = s.tokens() * s.heads * s.decay_width();
   auto q = random_array<float>(n, 41), k = random_array<float>(n, 42), v = random_array<float>(n, 43);
   auto dout = random_array<float>(n, 44);
   DeviceArray<float> g(ng);
   fill_normal_cuda(g.data(), ng, 45, 0.01f);  // log decays near 0: timing does not depend on them
   DeviceArray<float> out(n), dq(n), dk(n), dv(n), dg(ng);
-  DeviceArray<float> states(kBatch * kHeads * gla_num_chunks(kLength, o.chunk_size) * kHeadDim * kHeadDim);
+  DeviceArray<float> states(s.batch * s.heads * gla_num_chunks(L, o.chunk_size) * s.key_dim * s.value_dim);
   const GpuTiming fwd = timer.time([&] {
     GlaKernels::cuda().fwd(q.data(), k.data(), v.data(), g.data(), out.data(), states.data(), nullptr, s, o);
   });
-  const std::string what =
-      channel ? "per-channel gated linear attention (GLA, fp32)" : "scalar-gated linear attention (fp32)";
-  const std::string shape = shape_text(kBatch, kLength, kHeads, kHeadDim);
-  rows.push_back({what + " fwd", shape, fwd.median_ms, fwd.median_ms, "ms", channel ? 3.29 : 1.03, false});
   const GpuTiming bwd = timer.time([&] {
     GlaKernels::cuda().bwd(q.data(), k.data(), v.data(), g.data(), states.data(), dout.data(), dq.data(), dk.data(),
                            dv.data(), dg.data(), s, o);
   });
-  rows.push_back({what + " bwd", shape, bwd.median_ms, bwd.median_ms, "ms", channel ? 11.34 : 0, false});
+  const std::string family = channel ? "gla" : "gla_scalar";
+  const std::string what = channel ? "per-channel gated linear attention (GLA) " : "scalar-gated linear attention ";
+  auto add = [&](const char* pass, const GpuTiming& timing, WorkPass work_pass) {
+    const std::string key = bench_key(family, pass, L);
+    rows.push_back(timed_row(key, key, "gla", what + pass, shape_text(s.batch, L, s.heads, s.key_dim), "fp32", L,
+                             timing, chunked_scan_work(gla_work_shape(s, o.chunk_size, 4), work_pass),
+                             chunked_scan_work(gla_work_shape(s, 64, 2), work_pass)));
+  };
+  add("fwd", fwd, WorkPass::forward);
+  add("bwd", bwd, WorkPass::backward);
+}
+
+// One decode step of scalar-decay GLA: the state [B, H, Dk, Dv] read and written in place.
+void scalar_decode_step(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t batch) {
+  const GlaShape s{{batch, 1, kBenchHeads}, kBenchHeadDim, kBenchHeadDim, false};
+  GlaOptions o;
+  o.scale = kScale;
+  const int64_t n = batch * s.heads * s.key_dim;
+  auto q = random_array<float>(n, 46), k = random_array<float>(n, 47), v = random_array<float>(n, 48);
+  auto state = random_array<float>(n * s.value_dim, 49);
+  DeviceArray<float> g(batch * s.heads), out(n);
+  fill_normal_cuda(g.data(), batch * s.heads, 50, 0.01f);
+  const GpuTiming t = timer.time(
+      [&] { GlaKernels::cuda().decode(q.data(), k.data(), v.data(), g.data(), state.data(), out.data(), s, o); });
+  const std::string key = "gla_scalar.decode.B" + std::to_string(batch);
+  rows.push_back(timed_row(key, key, "gla", "scalar-gated linear attention decode step",
+                           shape_text(batch, 1, s.heads, s.key_dim) + " (state only)", "fp32", 1, t,
+                           chunked_scan_work(gla_work_shape(s, 1, 4), WorkPass::decode_step),
+                           chunked_scan_work(gla_work_shape(s, 1, 2), WorkPass::decode_step)));
 }
 
 void gla_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
-  gated_linear_attention(timer, rows, true);
-  gated_linear_attention(timer, rows, false);
+  for (int64_t L : bench_lengths()) {
+    gated_linear_attention(timer, rows, L, true);
+    gated_linear_attention(timer, rows, L, false);
+  }
+  for (int64_t batch : {16, 1}) scalar_decode_step(timer, rows, batch);
 }
 
 const GpuBenchGroup kRows("gla", gla_rows);

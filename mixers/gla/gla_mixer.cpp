@@ -155,6 +155,12 @@ class GlaMixer : public Mixer {
   std::string unsupported(int64_t batch, int64_t seq_len) const override {
     return kernels_.unsupported(shape_for(batch, seq_len), options_);
   }
+  WorkCount mixing_work(int64_t batch, int64_t seq_len, WorkPass pass) const override {
+    const GlaShape s = shape_for(batch, seq_len);
+    return chunked_scan_work({batch, seq_len, s.heads, s.key_dim, s.value_dim, options_.chunk_size, s.decay_width(),
+                              s.heads, false, sizeof(float), sizeof(float)},
+                             pass);
+  }
 
   GlaDecay decay() const { return decay_; }
 

@@ -142,6 +142,13 @@ class LinearAttentionMixer : public Mixer {
   std::string unsupported(int64_t batch, int64_t seq_len) const override {
     return kernels_.unsupported(shape_for(batch, seq_len), options_);
   }
+  // The normaliser's running key sum is one more value column of the state.
+  WorkCount mixing_work(int64_t batch, int64_t seq_len, WorkPass pass) const override {
+    return chunked_scan_work({batch, seq_len, shape_.heads, shape_.feature_dim,
+                              shape_.head_dim + (options_.normalize ? 1 : 0), options_.chunk_size, 0, shape_.heads,
+                              false, sizeof(float), sizeof(float)},
+                             pass);
+  }
 
   FeatureMap feature_map() const { return map_; }
   int64_t feature_width() const { return shape_.feature_dim; }  // f, after phi

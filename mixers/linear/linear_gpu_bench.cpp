@@ -1,5 +1,6 @@
-// seqbench_gpu_bench rows for chunked linear attention in bf16 at ANCHORS.md's shape (B=16, L=4096,
-// 16 heads of 128), normalised and not, forward and backward.
+// seqbench_gpu_bench rows for chunked linear attention in bf16 at ANCHORS.md's shapes (B*L = 65536
+// tokens, 16 heads of 128) for each bench length, normalised and not, forward and backward.
+// Anchor: flash-linear-attention's chunk_linear_attn with the same normalize setting.
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -14,8 +15,8 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 
-void linear_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
-  const LinearAttentionShape s{16, 4096, 16, 128, 128};
+void linear_attention_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L) {
+  const LinearAttentionShape s{{kBenchTokens / L, L, kBenchHeads}, kBenchHeadDim, kBenchHeadDim};
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
   auto a = random_array<bf16>(n, 31), b = random_array<bf16>(n, 32), v = random_array<bf16>(n, 33);
   auto dout = random_array<bf16>(n, 34);
@@ -36,15 +37,27 @@ void linear_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
       linear_attention_bwd_cuda(a.data(), b.data(), v.data(), out.data(), den.data(), dout.data(), da.data(), db.data(),
                                 dv.data(), s, o, workspace.data());
     });
-    const std::string what =
-        std::string("linear attention, chunked (bf16, ") + (normalize ? "normalised)" : "unnormalised)");
-    const std::string shape = shape_text(s.batch, s.seq_len, s.heads, s.head_dim);
-    rows.push_back({what + " fwd", shape, fwd.median_ms, fwd.median_ms, "ms", 2.15, false});
-    rows.push_back({what + " bwd", shape, bwd.median_ms, bwd.median_ms, "ms", 6.60, false});
+    // The normaliser's running key sum adds a column to V: counted as V + 1 values.
+    const ScanWorkShape w{s.batch, L, s.heads, s.feature_dim, s.head_dim + (normalize ? 1 : 0), o.chunk_size, 0,
+                          s.heads, false, 2, 4};
+    const std::string family = normalize ? "linear_normalised" : "linear";
+    const std::string what = std::string("linear attention, chunked (") + (normalize ? "normalised) " : "unnormalised) ");
+    const std::string shape = shape_text(s.batch, L, s.heads, s.head_dim);
+    auto add = [&](const char* pass, const GpuTiming& timing, WorkPass work_pass) {
+      const std::string key = bench_key(family, pass, L);
+      const WorkCount work = chunked_scan_work(w, work_pass);
+      rows.push_back(timed_row(key, key, "linear", what + pass, shape, "bf16", L, timing, work, work));
+    };
+    add("fwd", fwd, WorkPass::forward);
+    add("bwd", bwd, WorkPass::backward);
   }
 }
 
-const GpuBenchGroup kRows("linear", linear_attention);
+void linear_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
+  for (int64_t L : bench_lengths()) linear_attention_at(timer, rows, L);
+}
+
+const GpuBenchGroup kRows("linear", linear_rows);
 
 }  // namespace
 }  // namespace seqbench

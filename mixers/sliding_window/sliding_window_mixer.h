@@ -4,6 +4,7 @@
 // the last `window` keys and values, so the state is window-bounded: 2 * min(L, sinks + window) *
 // d_model floats per layer (the Zoology/Based count for sliding-window attention).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -25,6 +26,7 @@ class SinkWindowPattern : public AttentionKeyPattern {
   int64_t slot_of(int64_t token, const MaskedAttentionCache& cache) const override;
   SpanTable decode_spans(const Tensor& q_t, const MaskedAttentionCache& cache, SpanBuffer& storage) const override;
   int64_t max_cached_tokens() const override { return sinks_ + window_; }
+  int64_t keys_per_query(int64_t seq_len) const override { return std::max<int64_t>(1, std::min(seq_len, sinks_ + window_)); }
 
  private:
   int64_t sinks_, window_;

@@ -119,6 +119,11 @@ class MaskedAttentionMixer : public Mixer {
     proj_.out().apply(attn_t_, y_t);
     ++kv.position;
   }
+  WorkCount mixing_work(int64_t batch, int64_t seq_len, WorkPass pass) const override {
+    return attention_work({batch, seq_len, spec_.n_heads, spec_.head_dim(), pattern_->keys_per_query(seq_len),
+                           sizeof(float)},
+                          pass);
+  }
   std::string unsupported(int64_t batch, int64_t seq_len) const override {
     const std::string why = kernels_.unsupported(shape(batch, seq_len));
     return why.empty() ? pattern_->unsupported(shape(batch, seq_len), spec_.device) : why;

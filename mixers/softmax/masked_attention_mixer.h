@@ -51,6 +51,8 @@ class AttentionKeyPattern {
   // The most tokens whose keys and values decode keeps, however long the sequence (the
   // Zoology/Based state size); the largest int64 when every token is kept.
   virtual int64_t max_cached_tokens() const = 0;
+  // The most keys a query of a seq_len-token sequence sees (what its work is counted over).
+  virtual int64_t keys_per_query(int64_t seq_len) const = 0;
 
   // Why the pattern's own kernels cannot select keys for `shape` on `device`; "" when they can.
   virtual std::string unsupported(const AttentionShape& shape, Device device) const { return {}; }

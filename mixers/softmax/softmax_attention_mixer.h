@@ -30,6 +30,11 @@ class SoftmaxAttentionMixer : public Mixer {
   std::unique_ptr<MixerCache> make_cache(int batch, int max_len) const override;
   void step(const Tensor& x_t, Tensor& y_t, MixerCache& cache) override;
   std::string unsupported(int64_t batch, int64_t seq_len) const override;
+  WorkCount mixing_work(int64_t batch, int64_t seq_len, WorkPass pass) const override {
+    return attention_work({batch, seq_len, spec_.n_heads, spec_.head_dim(), std::max<int64_t>(seq_len, 1),
+                           sizeof(float)},
+                          pass);
+  }
 
  private:
   const SoftmaxAttentionKernels& kernels_;

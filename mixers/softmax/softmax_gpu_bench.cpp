@@ -1,7 +1,7 @@
 // seqbench_gpu_bench rows for causal softmax attention in bf16 at ANCHORS.md's shapes: forward and
-// backward at B*L = 65536 tokens (H = 16, D = 128), and decode against 4k and 64k caches (B = 16).
-// FLOPs as FlashAttention counts them (forward 4 B H L^2 D / 2, backward 2.5x); decode bytes are the
-// K and V caches read.
+// backward at B*L = 65536 tokens (H = 16, D = 128) for each bench length, and decode against 4k,
+// 16k and 64k caches for batches of 16 and 1. Anchors: PyTorch SDPA's cuDNN and FlashAttention-2
+// backends on the same shapes (keys softmax.<fwd|bwd>.L<N>, softmax.decode.B<b>.L<N>).
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -15,51 +15,52 @@ namespace seqbench {
 namespace {
 
 using bf16 = __nv_bfloat16;
+constexpr int64_t kBf16 = 2;
 
 void softmax_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
-  const struct {
-    int64_t L;
-    double fwd, bwd;
-  } anchors[] = {{1024, 260, 143}, {4096, 306, 248}, {16384, 336, 303}, {32768, 339, 319}};
-  for (const auto& anchor : anchors) {
-    const AttentionShape s{65536 / anchor.L, anchor.L, 16, 128};
+  for (int64_t L : bench_lengths()) {
+    const AttentionShape s{kBenchTokens / L, L, kBenchHeads, kBenchHeadDim};
     const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
     auto q = random_array<bf16>(n, 11), k = random_array<bf16>(n, 12), v = random_array<bf16>(n, 13);
     auto dout = random_array<bf16>(n, 14);
     DeviceArray<bf16> out(n), dq(n), dk(n), dv(n);
     DeviceArray<float> lse(s.batch * s.heads * s.seq_len), workspace(softmax_attention_bwd_workspace_floats(s));
-    const double flops = 4.0 * s.batch * s.heads * double(s.seq_len) * s.seq_len * s.head_dim / 2;
     const GpuTiming fwd =
         timer.time([&] { softmax_attention_fwd_cuda(q.data(), k.data(), v.data(), out.data(), lse.data(), s); });
     const GpuTiming bwd = timer.time([&] {
       softmax_attention_bwd_cuda(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(),
                                  dk.data(), dv.data(), s, workspace.data());
     });
-    const std::string shape = shape_text(s.batch, s.seq_len, s.heads, s.head_dim);
-    rows.push_back({"softmax attention fwd (causal, bf16)", shape, fwd.median_ms, flops / fwd.median_ms / 1e9,
-                    "TFLOP/s", anchor.fwd, true});
-    rows.push_back({"softmax attention bwd (causal, bf16)", shape, bwd.median_ms, 2.5 * flops / bwd.median_ms / 1e9,
-                    "TFLOP/s", anchor.bwd, true});
+    const std::string shape = shape_text(s.batch, L, s.heads, s.head_dim);
+    const AttentionWorkShape w{s.batch, L, s.heads, s.head_dim, L, kBf16};
+    auto add = [&](const char* pass, const GpuTiming& timing, WorkPass work_pass) {
+      const std::string key = bench_key("softmax", pass, L);
+      const WorkCount work = attention_work(w, work_pass);
+      rows.push_back(timed_row(key, key, "softmax", std::string("softmax attention ") + pass + " (causal)", shape,
+                               "bf16", L, timing, work, work));
+    };
+    add("fwd", fwd, WorkPass::forward);
+    add("bwd", bwd, WorkPass::backward);
   }
 }
 
 void softmax_decode(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
-  const struct {
-    int64_t L;
-    double us;
-  } anchors[] = {{4096, 214}, {65536, 3340}};
-  for (const auto& anchor : anchors) {
-    const AttentionShape cache{16, anchor.L, 16, 128};
-    const int64_t n = cache.batch * cache.seq_len * cache.heads * cache.head_dim, nq = 16 * 16 * 128;
-    auto q = random_array<bf16>(nq, 21), k = random_array<bf16>(n, 22), v = random_array<bf16>(n, 23);
-    DeviceArray<bf16> out(nq);
-    DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, anchor.L));
-    const GpuTiming t = timer.time([&] {
-      softmax_attention_decode_cuda(q.data(), k.data(), v.data(), anchor.L, out.data(), cache, workspace.data());
-    });
-    const double bytes = 2.0 * n * sizeof(bf16);  // the K and V caches, as the anchors count
-    rows.push_back({"softmax attention decode (bf16)", shape_text(16, anchor.L, 16, 128), t.median_ms,
-                    bytes / t.median_ms / 1e6, "GB/s", bytes / anchor.us / 1e3, true});
+  for (int64_t batch : {16, 1}) {
+    for (int64_t L : {4096, 16384, 65536}) {
+      const AttentionShape cache{batch, L, kBenchHeads, kBenchHeadDim};
+      const int64_t n = batch * L * kBenchHeads * kBenchHeadDim, nq = batch * kBenchHeads * kBenchHeadDim;
+      auto q = random_array<bf16>(nq, 21), k = random_array<bf16>(n, 22), v = random_array<bf16>(n, 23);
+      DeviceArray<bf16> out(nq);
+      DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, L));
+      const GpuTiming t = timer.time([&] {
+        softmax_attention_decode_cuda(q.data(), k.data(), v.data(), L, out.data(), cache, workspace.data());
+      });
+      const std::string key = "softmax.decode.B" + std::to_string(batch) + ".L" + std::to_string(L);
+      const WorkCount work =
+          attention_work({batch, L, kBenchHeads, kBenchHeadDim, L, kBf16}, WorkPass::decode_step);
+      rows.push_back(timed_row(key, key, "softmax", "softmax attention decode step",
+                               shape_text(batch, L, kBenchHeads, kBenchHeadDim), "bf16", L, t, work, work));
+    }
   }
 }
 

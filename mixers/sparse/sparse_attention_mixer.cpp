@@ -55,6 +55,10 @@ class BlockTopkPattern : public AttentionKeyPattern {
   }
 
   int64_t max_cached_tokens() const override { return std::numeric_limits<int64_t>::max(); }
+  // The selected blocks and the query's own.
+  int64_t keys_per_query(int64_t seq_len) const override {
+    return sel_.width(seq_len / sel_.block_size) * sel_.block_size;
+  }
 
   std::string unsupported(const AttentionShape& shape, Device device) const override {
     return kernels_for<BlockTopkKernels>(device).unsupported(shape, sel_);

@@ -1,5 +1,6 @@
-// seqbench_gpu_bench rows for Mamba-2's SSD at ANCHORS.md's shape (B=16, L=4096, 32 heads of 64,
-// state 128, chunk 256), forward and backward, fp32 (the anchor is mamba_ssm's Triton kernel).
+// seqbench_gpu_bench rows for Mamba-2's SSD at ANCHORS.md's shapes (B*L = 65536 tokens, 32 heads of
+// 64, state 128, one B/C group, chunk 256) for each bench length, forward and backward, fp32.
+// Anchor: mamba_ssm's mamba_chunk_scan_combined (Triton, bf16).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,11 +11,11 @@
 namespace seqbench {
 namespace {
 
-constexpr int64_t kBatch = 16, kLength = 4096;
+constexpr int64_t kChunk = 256;
 
-void mamba2_ssd(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
-  const SsdShape s{kBatch, kLength, 32, 64, 128};
-  const int64_t tokens = kBatch * kLength, inner = s.heads * s.head_dim;
+void mamba2_ssd_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L) {
+  const SsdShape s{{kBenchTokens / L, L, 32}, 64, 128};
+  const int64_t tokens = s.tokens(), inner = s.heads * s.head_dim;
   auto x = random_array<float>(tokens * inner, 61), bc = random_array<float>(tokens * 2 * s.state_dim, 62);
   auto dt = random_array<float>(tokens * s.heads, 63), dy = random_array<float>(tokens * inner, 64);
   auto head_params = random_array<float>(3 * s.heads, 65);
@@ -27,15 +28,27 @@ void mamba2_ssd(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
   float* dh = dhead.data();
   const SsdGrads grads{dx.data(), inner, dbc.data(), dbc.data() + N, 2 * N, ddt.data(), H, dh, dh + H, dh + 2 * H};
   SsdWorkspace ws;
-  const int64_t chunk = 256;
-  const GpuTiming fwd = timer.time([&] { SsdKernels::cuda().fwd(in, y.data(), nullptr, ws, s, chunk); });
-  const GpuTiming bwd = timer.time([&] { SsdKernels::cuda().bwd(in, dy.data(), grads, ws, s, chunk); });
-  const std::string shape = shape_text(kBatch, kLength, s.heads, s.head_dim) + " N=128";
-  rows.push_back({"Mamba-2 SSD (fp32) fwd", shape, fwd.median_ms, fwd.median_ms, "ms", 1.40, false});
-  rows.push_back({"Mamba-2 SSD (fp32) bwd", shape, bwd.median_ms, bwd.median_ms, "ms", 4.75, false});
+  const GpuTiming fwd = timer.time([&] { SsdKernels::cuda().fwd(in, y.data(), nullptr, ws, s, kChunk); });
+  const GpuTiming bwd = timer.time([&] { SsdKernels::cuda().bwd(in, dy.data(), grads, ws, s, kChunk); });
+  // C and B play q and k (one group for every head), x plays v, dt is the scalar gate.
+  auto work_shape = [&](int64_t element_bytes) {
+    return ScanWorkShape{s.batch, L, H, N, s.head_dim, kChunk, 1, 1, false, element_bytes, 4};
+  };
+  const std::string shape = shape_text(s.batch, L, H, s.head_dim) + " N=128";
+  auto add = [&](const char* pass, const GpuTiming& timing, WorkPass work_pass) {
+    const std::string key = bench_key("ssd", pass, L);
+    rows.push_back(timed_row(key, key, "ssm", std::string("Mamba-2 SSD ") + pass, shape, "fp32", L, timing,
+                             chunked_scan_work(work_shape(4), work_pass), chunked_scan_work(work_shape(2), work_pass)));
+  };
+  add("fwd", fwd, WorkPass::forward);
+  add("bwd", bwd, WorkPass::backward);
 }
 
-const GpuBenchGroup kRows("ssm", mamba2_ssd);
+void ssm_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
+  for (int64_t L : bench_lengths()) mamba2_ssd_at(timer, rows, L);
+}
+
+const GpuBenchGroup kRows("ssm", ssm_rows);
 
 }  // namespace
 }  // namespace seqbench

@@ -192,6 +192,12 @@ class SsmMixer : public Mixer {
   std::string unsupported(int64_t batch, int64_t seq_len) const override {
     return kernels_.unsupported(shape_for(batch, seq_len));
   }
+  // C and B play q and k for every head (one group), x plays v, dt is the scalar gate.
+  WorkCount mixing_work(int64_t batch, int64_t seq_len, WorkPass pass) const override {
+    return chunked_scan_work({batch, seq_len, heads_, d_state_, head_dim_, chunk_size_, 1, 1, false, sizeof(float),
+                              sizeof(float)},
+                             pass);
+  }
 
   int64_t ssm_heads() const { return heads_; }
   int64_t d_inner() const { return d_inner_; }

@@ -1,0 +1,266 @@
+"""Times the anchors (the best public kernels) on exactly the shapes seqbench_gpu_bench's rows use and
+writes one JSON file the bench reads with --anchors, so ours / anchor comes from one session on one
+machine. Run it just before the bench:
+
+    PYTHONPATH=.anchors python3 bench_gpu/anchor_kernels.py --out anchors.json
+
+Anchors: PyTorch SDPA (cuDNN and FlashAttention-2 backends), flash-linear-attention's chunk and
+fused-recurrent kernels, and mamba_ssm's mamba_chunk_scan_combined; their sources are not part of
+the repository (put them under .anchors/). Timing: triton.testing.do_bench, which flushes the L2
+cache before every repetition as the bench's timer does; the median and the repetitions are kept.
+
+Every row is {"key", "impl", "ms", "samples_ms"} or {"key", "impl", "error"}: a missing module or a
+kernel that fails (some backward passes do not compile on Hopper with Triton 3.6) becomes an error
+row for each key it would have measured, never a crash. Keys match bench_gpu/gpu_bench_group.h:
+<family>.<fwd|bwd>.L<length>, softmax.decode.B<batch>.L<length>, gla_scalar.decode.B<batch>,
+ceiling.copy and ceiling.gemm.
+"""
+import argparse
+import json
+import statistics
+import sys
+import traceback
+
+import torch
+import torch.nn.functional as F
+
+TOKENS, HEADS, HEAD_DIM = 65536, 16, 128  # B * L tokens at every length, as the bench's rows
+LENGTHS = (1024, 4096, 16384)
+DECODE_BATCHES, DECODE_LENGTHS = (16, 1), (4096, 16384, 65536)
+MAX_SAMPLES = 100  # kept per row; the median is taken over all of them first
+DEVICE = "cuda"
+
+
+def error_text(e):
+    return f"{type(e).__name__}: {str(e).strip()[:300]}"
+
+
+class AnchorRows:
+    """Collects rows; `measure` turns any failure into an error row."""
+
+    def __init__(self, rep_ms):
+        self.rows, self.rep_ms = [], rep_ms
+
+    def time(self, fn, grad_to_none=None):
+        try:
+            from triton.testing import do_bench
+            samples = do_bench(fn, warmup=25, rep=self.rep_ms, grad_to_none=grad_to_none, return_mode="all")
+        except ImportError:  # no Triton: CUDA events around each call (no L2 flush)
+            samples = []
+            for _ in range(30):
+                start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                fn()
+                stop.record()
+                torch.cuda.synchronize()
+                samples.append(start.elapsed_time(stop))
+        samples = sorted(float(s) for s in samples)
+        median = statistics.median(samples)
+        step = max(1, len(samples) // MAX_SAMPLES)
+        return median, samples[::step][:MAX_SAMPLES]
+
+    def measure(self, key, impl, fn, grad_to_none=None, **extra):
+        try:
+            ms, samples = self.time(fn, grad_to_none)
+            row = {"key": key, "impl": impl, "ms": ms, "samples_ms": samples, **extra}
+        except Exception as e:  # noqa: BLE001 -- an anchor that cannot run is a result, not a crash
+            row = {"key": key, "impl": impl, "error": error_text(e), **extra}
+        self.rows.append(row)
+        print(json.dumps({k: v for k, v in row.items() if k != "samples_ms"}), flush=True)
+        return row
+
+    def fail(self, keys, impl, e):
+        for key in keys:
+            self.rows.append({"key": key, "impl": impl, "error": error_text(e)})
+            print(json.dumps(self.rows[-1]), flush=True)
+
+    def fwd_bwd(self, family, L, impl, forward, inputs):
+        """Forward, then backward of one output (retain_graph so it can repeat); a forward that fails
+        fails both rows."""
+        fwd_key, bwd_key = f"{family}.fwd.L{L}", f"{family}.bwd.L{L}"
+        try:
+            out = forward()
+            grad = torch.randn_like(out)
+        except Exception as e:  # noqa: BLE001
+            self.fail([fwd_key, bwd_key], impl, e)
+            return
+        self.measure(fwd_key, impl, forward)
+        self.measure(bwd_key, impl, lambda: out.backward(grad, retain_graph=True), grad_to_none=inputs)
+        del out, grad
+        torch.cuda.empty_cache()
+
+
+def bf16(*shape, grad=True):
+    return torch.randn(*shape, dtype=torch.bfloat16, device=DEVICE).requires_grad_(grad)
+
+
+def ceilings(rows):
+    """The limits every rate is read against; the same work as the bench's ceiling rows."""
+    src = torch.ones(2 << 30, dtype=torch.uint8, device=DEVICE)  # 2 GiB read and written
+    dst = torch.empty_like(src)
+    rows.measure("ceiling.copy", "torch-copy", lambda: dst.copy_(src))
+    del src, dst
+    a, b = bf16(8192, 8192, grad=False), bf16(8192, 8192, grad=False)
+    rows.measure("ceiling.gemm", "torch-matmul", lambda: a @ b)
+
+
+def softmax(rows, lengths):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    backends = {"torch-sdpa-cudnn": SDPBackend.CUDNN_ATTENTION, "torch-sdpa-flash2": SDPBackend.FLASH_ATTENTION}
+    for L in lengths:
+        q, k, v = (bf16(TOKENS // L, HEADS, L, HEAD_DIM) for _ in range(3))
+        for impl, backend in backends.items():
+            def forward(backend=backend):
+                with sdpa_kernel(backend):
+                    return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            rows.fwd_bwd("softmax", L, impl, forward, [q, k, v])
+        del q, k, v
+    for B in DECODE_BATCHES:
+        for L in DECODE_LENGTHS:
+            q = bf16(B, HEADS, 1, HEAD_DIM, grad=False)
+            k, v = bf16(B, HEADS, L, HEAD_DIM, grad=False), bf16(B, HEADS, L, HEAD_DIM, grad=False)
+            for impl, backend in backends.items():
+                def step(backend=backend):
+                    with sdpa_kernel(backend):
+                        return F.scaled_dot_product_attention(q, k, v)
+                rows.measure(f"softmax.decode.B{B}.L{L}", impl, step)
+            del q, k, v
+            torch.cuda.empty_cache()
+
+
+def fla_chunked(rows, lengths):
+    """flash-linear-attention's chunk kernels on [B, L, H, D] bf16 tensors (keys L2-normalised for
+    the delta rule, log decays from logsigmoid as its layers make them)."""
+    families = ["linear", "linear_normalised", "gla_scalar", "gla", "delta", "gated_delta"]
+    try:
+        from fla.ops import (chunk_delta_rule, chunk_gated_delta_rule, chunk_gla, chunk_linear_attn,
+                             chunk_simple_gla)
+    except Exception as e:  # noqa: BLE001
+        rows.fail([f"{f}.{p}.L{L}" for L in lengths for f in families for p in ("fwd", "bwd")], "fla", e)
+        return
+    for L in lengths:
+        B = TOKENS // L
+        q, v = bf16(B, L, HEADS, HEAD_DIM), bf16(B, L, HEADS, HEAD_DIM)
+        k = F.normalize(bf16(B, L, HEADS, HEAD_DIM, grad=False), dim=-1).requires_grad_()
+        g_scalar = F.logsigmoid(torch.randn(B, L, HEADS, device=DEVICE)).requires_grad_()
+        g_channel = F.logsigmoid(torch.randn(B, L, HEADS, HEAD_DIM, device=DEVICE)).requires_grad_()
+        beta = torch.rand(B, L, HEADS, dtype=torch.bfloat16, device=DEVICE).requires_grad_()
+        cases = {
+            "linear": ("fla-chunk_linear_attn", lambda: chunk_linear_attn(q, k, v, normalize=False)[0], []),
+            "linear_normalised": ("fla-chunk_linear_attn", lambda: chunk_linear_attn(q, k, v, normalize=True)[0], []),
+            "gla_scalar": ("fla-chunk_simple_gla", lambda: chunk_simple_gla(q, k, v, g=g_scalar)[0], [g_scalar]),
+            "gla": ("fla-chunk_gla", lambda: chunk_gla(q, k, v, g=g_channel)[0], [g_channel]),
+            "delta": ("fla-chunk_delta_rule", lambda: chunk_delta_rule(q, k, v, beta)[0], [beta]),
+            "gated_delta": ("fla-chunk_gated_delta_rule",
+                            lambda: chunk_gated_delta_rule(q, k, v, g_scalar, beta)[0], [g_scalar, beta]),
+        }
+        for family, (impl, forward, extra) in cases.items():
+            rows.fwd_bwd(family, L, impl, forward, [q, k, v] + extra)
+        del q, k, v, g_scalar, g_channel, beta, cases
+        torch.cuda.empty_cache()
+
+
+def fla_decode(rows):
+    """One recurrent step of scalar-decay GLA against a fp32 state, as the bench's decode rows."""
+    keys = [f"gla_scalar.decode.B{B}" for B in DECODE_BATCHES]
+    try:
+        from fla.ops import fused_recurrent_simple_gla
+    except Exception as e:  # noqa: BLE001
+        rows.fail(keys, "fla-fused_recurrent_simple_gla", e)
+        return
+    for B, key in zip(DECODE_BATCHES, keys):
+        q, v = bf16(B, 1, HEADS, HEAD_DIM, grad=False), bf16(B, 1, HEADS, HEAD_DIM, grad=False)
+        k = F.normalize(bf16(B, 1, HEADS, HEAD_DIM, grad=False), dim=-1)
+        g = F.logsigmoid(torch.randn(B, 1, HEADS, device=DEVICE))
+        state = torch.randn(B, HEADS, HEAD_DIM, HEAD_DIM, device=DEVICE)
+        rows.measure(key, "fla-fused_recurrent_simple_gla",
+                     lambda: fused_recurrent_simple_gla(q, k, v, g=g, initial_state=state, output_final_state=True))
+
+
+def import_skipping_package_init(module, package, roots):
+    """mamba_ssm's __init__ imports its compiled CUDA extensions, which the Triton SSD kernels do not
+    need: when that import fails, register the package without running its __init__ and retry."""
+    import importlib
+    import os
+    import types
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]
+        paths = [os.path.join(r, package) for r in roots if os.path.isdir(os.path.join(r, package))]
+        if not paths:
+            raise
+        stub = types.ModuleType(package)
+        stub.__path__ = paths
+        sys.modules[package] = stub
+        return importlib.import_module(module)
+
+
+def mamba_ssd(rows, lengths):
+    """Mamba-2's SSD: 32 heads of 64, state 128, one B/C group, chunk 256, as the bench's SSD rows."""
+    heads, head_dim, state = 32, 64, 128
+    try:
+        ssd = import_skipping_package_init("mamba_ssm.ops.triton.ssd_combined", "mamba_ssm", sys.path)
+    except Exception as e:  # noqa: BLE001
+        rows.fail([f"ssd.{p}.L{L}" for L in lengths for p in ("fwd", "bwd")], "mamba_ssm", e)
+        return
+    for L in lengths:
+        B = TOKENS // L
+        x = bf16(B, L, heads, head_dim)
+        dt = F.softplus(torch.randn(B, L, heads, device=DEVICE) - 4).requires_grad_()
+        A = (-torch.rand(heads, device=DEVICE) * 4).requires_grad_()
+        Bm, Cm = bf16(B, L, 1, state), bf16(B, L, 1, state)
+        rows.fwd_bwd("ssd", L, "mamba_ssm-mamba_chunk_scan_combined",
+                     lambda: ssd.mamba_chunk_scan_combined(x, dt, A, Bm, Cm, chunk_size=256), [x, dt, A, Bm, Cm])
+        del x, dt, A, Bm, Cm
+        torch.cuda.empty_cache()
+
+
+def versions():
+    found = {"torch": torch.__version__, "cuda": torch.version.cuda,
+             "cudnn": str(torch.backends.cudnn.version())}
+    for name in ("triton", "fla", "mamba_ssm"):
+        module = sys.modules.get(name)
+        if module is not None:
+            found[name] = str(getattr(module, "__version__", "unknown"))
+    return found
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="anchors.json", help="the JSON file seqbench_gpu_bench --anchors reads")
+    parser.add_argument("--sections", default="ceiling,softmax,fla,ssd,decode",
+                        help="comma-separated subset of ceiling, softmax, fla, ssd, decode")
+    parser.add_argument("--lengths", default=",".join(map(str, LENGTHS)), help="training lengths (B = 65536 / L)")
+    parser.add_argument("--rep-ms", type=float, default=200, help="do_bench's time budget per row")
+    args = parser.parse_args()
+    sections = set(args.sections.split(","))
+    unknown = sections - {"ceiling", "softmax", "fla", "ssd", "decode"}
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}")
+    lengths = [int(x) for x in args.lengths.split(",")]
+    if not torch.cuda.is_available():
+        print("no CUDA device: nothing to measure", file=sys.stderr)
+        return 1
+    torch.manual_seed(0)
+    rows = AnchorRows(args.rep_ms)
+    steps = [("ceiling", lambda: ceilings(rows)), ("softmax", lambda: softmax(rows, lengths)),
+             ("fla", lambda: fla_chunked(rows, lengths)), ("ssd", lambda: mamba_ssd(rows, lengths)),
+             ("decode", lambda: fla_decode(rows))]
+    for name, step in steps:
+        if name in sections:
+            try:
+                step()
+            except Exception:  # noqa: BLE001 -- keep what was measured; the log says what broke
+                traceback.print_exc()
+            torch.cuda.empty_cache()
+    with open(args.out, "w") as out:
+        json.dump({"device": torch.cuda.get_device_name(), "versions": versions(), "rows": rows.rows}, out, indent=1)
+    print(f"{len(rows.rows)} anchor rows written to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
