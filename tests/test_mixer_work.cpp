@@ -10,13 +10,14 @@ using namespace seqbench::mixer_checks;
 
 TEST_CASE("softmax attention's work is its four projections plus causal attention") {
   // d_model 8, 2 heads of 4, B=1, L=4 (16 fp32 floats = 64 bytes per 4x4 tile).
-  // Projections: q, k, v, o weights [8, 8] on 4 tokens: 4 x 2*4*8*8 = 2048 FLOPs, each reading
-  // 32 inputs and 64 weights and writing 32 outputs: 4 x 128 floats.
+  // Projections: the fused q/k/v weight [24, 8] and o's [8, 8] on 4 tokens: 2*4*24*8 + 2*4*8*8 =
+  // 2048 FLOPs; q/k/v reads its 32 inputs once and 192 weights and writes 96 outputs, o reads 32 + 64
+  // and writes 32: 448 floats.
   // Attention: 4*B*H*D*L^2/2 = 4*1*2*4*8 = 256 FLOPs; q, k, v read and o written: 4 x 32 floats.
   auto mixer = make_mixer(make_spec("softmax", 8, 2));
   const WorkCount f = mixer->work(1, 4, WorkPass::forward);
   CHECK(f.flops == 2048 + 256);
-  CHECK(f.bytes == (4 * 128 + 4 * 32) * 4);
+  CHECK(f.bytes == (448 + 4 * 32) * 4);
   CHECK(mixer->mixing_work(1, 4, WorkPass::forward).flops == 256);
   // Decode after 4 tokens: one token through the projections (2 x 8 x 8 each) and 4 cached keys.
   const WorkCount d = mixer->work(1, 4, WorkPass::decode_step);
