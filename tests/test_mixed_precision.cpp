@@ -12,10 +12,14 @@
 #include "ops/bf16_bits.h"
 #include "tasks/task.h"
 #include "tests/random_values.h"
+#include "tests/tiny_mqar.h"
 
 using namespace seqbench;
 using seqbench::testing::random_tensor;
 using seqbench::testing::random_tokens;
+using seqbench::testing::tiny_model;
+using seqbench::testing::tiny_mqar;
+using seqbench::testing::tiny_training;
 
 namespace {
 
@@ -107,23 +111,11 @@ TEST_CASE("bf16 model gradients stay within bf16 rounding of the fp32 gradients,
 }
 
 TEST_CASE("softmax attention learns a tiny MQAR in bf16 as it does in fp32") {
-  const TaskInstance task = build_task(
-      "mqar", {{"vocab_size", 128}, {"seq_len", 32}, {"num_kv_pairs", 4}, {"num_train", 6000}, {"num_test", 300}}, 11);
-  ModelConfig config;
-  config.vocab_size = task.vocab_size;
-  config.d_model = 32;
-  config.max_seq_len = static_cast<int>(task.seq_len);
-  config.mlp_expand = 0;
-  config.seed = 5;
+  const TaskInstance task = tiny_mqar();
+  ModelConfig config = tiny_model("softmax", task);
   config.precision = Precision::bf16;
   SequenceModel model(config);
-  TrainConfig train;
-  train.optimizer.lr = 1e-2;
-  train.epochs = 8;
-  train.batch_size = 32;
-  train.eval_every_steps = 100;
-  train.early_stop_accuracy = 0.99;
-  train_model(model, task.train, task.tests[0].data, train, 3);
+  train_model(model, task.train, task.tests[0].data, tiny_training(), 3);
   const double accuracy = evaluate_model(model, task.tests[0].data).accuracy;
   INFO("bf16 accuracy " << accuracy);
   REQUIRE(accuracy >= 0.99);  // the fp32 run's bar (test_mqar_training.cpp)

@@ -3,42 +3,12 @@
 #include "harness/model_trainer.h"
 #include "models/sequence_model.h"
 #include "tasks/task.h"
+#include "tests/tiny_mqar.h"
 
 using namespace seqbench;
-
-namespace {
-
-// Small enough to train in seconds on two cores, large enough that the task needs real recall:
-// 4 key-value pairs among 62 keys, queried at power-law distances in a length-32 sequence.
-TaskInstance tiny_mqar() {
-  return build_task("mqar",
-                    {{"vocab_size", 128}, {"seq_len", 32}, {"num_kv_pairs", 4}, {"num_train", 6000}, {"num_test", 300}},
-                    11);
-}
-
-ModelConfig tiny_model(const std::string& backend, const TaskInstance& task) {
-  ModelConfig config;
-  config.vocab_size = task.vocab_size;
-  config.d_model = 32;
-  config.n_layers = 2;
-  config.max_seq_len = static_cast<int>(task.seq_len);
-  config.mlp_expand = 0;
-  config.backend = backend;
-  config.seed = 5;
-  return config;
-}
-
-TrainConfig tiny_training() {
-  TrainConfig train;
-  train.optimizer.lr = 1e-2;
-  train.epochs = 8;
-  train.batch_size = 32;
-  train.eval_every_steps = 100;
-  train.early_stop_accuracy = 0.99;
-  return train;
-}
-
-}  // namespace
+using seqbench::testing::tiny_model;
+using seqbench::testing::tiny_mqar;
+using seqbench::testing::tiny_training;
 
 TEST_CASE("softmax attention learns a tiny MQAR to at least 99% test accuracy") {
   const TaskInstance task = tiny_mqar();
