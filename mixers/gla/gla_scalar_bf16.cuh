@@ -1,0 +1,51 @@
+// Scalar-decay gated linear attention (GLA, Yang et al. 2023, with one decay per token and head as in
+// Mamba-2 / simple GLA) on bf16 tensor cores: S_t = e^{g_t} S_{t-1} + k_t v_t^T, o_t = scale S_t^T q_t.
+// Checked against the fp32 CPU kernels (gla_cpu.cpp) in test_gpu_gla.cpp. All pointers are device pointers.
+//
+// Chunked in 64 tokens as FLA's chunk_simple_gla: a scan over the chunks of each head writes the state
+// at every chunk's start (bf16), then one block per chunk computes its outputs from that state and the
+// chunk's own tokens, so every chunk of every head runs in parallel. Backward: the same scan in reverse
+// writes dL/dS at every chunk's end, then one block per chunk forms dq, dk, dv and q.dq - k.dk, whose
+// reverse cumulative sum is the decay gradient (GLA Sec. 4.3). bf16 storage, fp32 accumulation; the
+// decays are fp32 and every exponent is a difference of cumulative decays inside one chunk (<= 0 for
+// g <= 0). The result does not depend on options.chunk_size beyond rounding: the GPU always uses 64.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <string>
+
+#include "mixers/gla/gla.h"
+#include "ops/cuda/current_stream.cuh"
+
+namespace seqbench {
+
+// Why these kernels cannot run a shape, or "" when they can: scalar decay only (shape.channel_decay
+// false), key_dim and value_dim each 64 or 128, options.chunk_size >= 1.
+std::string gla_scalar_tc_unsupported(const GlaShape& shape, const GlaOptions& options);
+
+// bf16 elements of the chunk states, [B, H, ceil(L / 64), Dk, Dv]: the state at each chunk's start.
+int64_t gla_scalar_chunk_state_elements(const GlaShape& shape);
+
+// Floats of the caller-owned workspace both calls need (16-byte aligned; nothing is allocated inside a
+// call, so one buffer serves every step): per-chunk cumulative decays, and for backward the per-token
+// q.dq - k.dk and the bf16 state gradients.
+int64_t gla_scalar_workspace_floats(const GlaShape& shape);
+
+// q, k [B, L, H, Dk]; v, out [B, L, H, Dv]; log_decay [B, L, H] (fp32). Writes out and chunk_states
+// (what backward reads); final_state [B, H, Dk, Dv] (fp32), when non-null, the state after the last token.
+// Throws std::invalid_argument for an unsupported shape, a null buffer, or a pointer that is not
+// 16-byte aligned.
+void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
+                         const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
+                         float* workspace, const GlaShape& shape, const GlaOptions& options,
+                         cudaStream_t stream = current_stream());
+
+// Gradients overwritten; dlog_decay [B, L, H] (fp32) may be null. chunk_states from the forward call.
+void gla_scalar_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
+                         const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
+                         __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dlog_decay, float* workspace,
+                         const GlaShape& shape, const GlaOptions& options, cudaStream_t stream = current_stream());
+
+}  // namespace seqbench
