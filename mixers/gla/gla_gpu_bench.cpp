@@ -53,13 +53,19 @@ void scalar_gated_bf16(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
   DeviceArray<float> g(ng), dg(ng), workspace(gla_scalar_workspace_floats(s));
   fill_normal_cuda(g.data(), ng, 55, 0.01f);  // log decays near 0: timing does not depend on them
   DeviceArray<bf16> out(n), dq(n), dk(n), dv(n), states(gla_scalar_chunk_state_elements(s));
-  const GpuTiming fwd = timer.time([&] {
-    gla_scalar_fwd_cuda(q.data(), k.data(), v.data(), g.data(), out.data(), states.data(), nullptr, workspace.data(), s,
-                        o);
-  });
-  const std::string what = "scalar-gated linear attention (bf16, tensor cores)";
+  // The forward as FLA times it (its backward recomputes the states), then the one a training step runs.
+  const GlaScalarFwdVariant variant = gla_scalar_fwd_variant();
+  auto forward = [&](bf16* keep) {
+    gla_scalar_fwd_cuda(q.data(), k.data(), v.data(), g.data(), out.data(), keep, nullptr, workspace.data(), s, o,
+                        variant);
+  };
+  const GpuTiming fwd = timer.time([&] { forward(nullptr); });
+  const GpuTiming fwd_keep = timer.time([&] { forward(states.data()); });
+  const std::string what = std::string("scalar-gated linear attention (bf16, tensor cores, ") +
+                           gla_scalar_fwd_variant_name(variant) + ")";
   const std::string shape = shape_text(kBatch, kLength, kHeads, kHeadDim);
   rows.push_back({what + " fwd", shape, fwd.median_ms, fwd.median_ms, "ms", 0.80, false});
+  rows.push_back({what + " fwd keeping states", shape, fwd_keep.median_ms, fwd_keep.median_ms, "ms", 0, false});
   const GpuTiming bwd = timer.time([&] {
     gla_scalar_bwd_cuda(q.data(), k.data(), v.data(), g.data(), states.data(), dout.data(), dq.data(), dk.data(),
                         dv.data(), dg.data(), workspace.data(), s, o);

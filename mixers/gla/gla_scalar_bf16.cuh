@@ -33,19 +33,33 @@ int64_t gla_scalar_chunk_state_elements(const GlaShape& shape);
 // q.dq - k.dk and the bf16 state gradients.
 int64_t gla_scalar_workspace_floats(const GlaShape& shape);
 
-// q, k [B, L, H, Dk]; v, out [B, L, H, Dv]; log_decay [B, L, H] (fp32). Writes out and chunk_states
-// (what backward reads); final_state [B, H, Dk, Dv] (fp32), when non-null, the state after the last token.
+// Two forwards with the same result: `fused` (FLA's fused_chunk: one block per (head, 64 value columns)
+// walks the chunks in order, the state never leaving the SM, so q and k are read once per value tile) and
+// `split` (the chunk-parallel form above, its states going through memory). The process default comes
+// from SEQBENCH_GLA_SCALAR_FWD (fused or split, read once; fused when unset); anything else throws.
+enum class GlaScalarFwdVariant { fused, split };
+GlaScalarFwdVariant gla_scalar_fwd_variant();
+const char* gla_scalar_fwd_variant_name(GlaScalarFwdVariant variant);
+
+// q, k [B, L, qk_heads, Dk] (qk_heads 0: H; else a divisor of H, q and k of head h being those of
+// h / (H / qk_heads): Mamba-2's B and C shared by a group of heads); v, out [B, L, H, Dv]; log_decay
+// [B, L, H] (fp32). Writes out; chunk_states (what backward reads), when non-null, the state at every
+// chunk's start; final_state [B, H, Dk, Dv] (fp32), when non-null, the state after the last token.
 // Throws std::invalid_argument for an unsupported shape, a null buffer, or a pointer that is not
 // 16-byte aligned.
 void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                          const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
                          float* workspace, const GlaShape& shape, const GlaOptions& options,
+                         GlaScalarFwdVariant variant = gla_scalar_fwd_variant(), int64_t qk_heads = 0,
                          cudaStream_t stream = current_stream());
 
-// Gradients overwritten; dlog_decay [B, L, H] (fp32) may be null. chunk_states from the forward call.
+// Gradients overwritten; dlog_decay [B, L, H] (fp32) may be null. chunk_states from a forward call that
+// stored them. q, k [B, L, qk_heads, Dk] as in forward; dq, dk [B, L, H, Dk] per head whatever qk_heads
+// (the caller sums them over each group).
 void gla_scalar_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                          const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
                          __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dlog_decay, float* workspace,
-                         const GlaShape& shape, const GlaOptions& options, cudaStream_t stream = current_stream());
+                         const GlaShape& shape, const GlaOptions& options, int64_t qk_heads = 0,
+                         cudaStream_t stream = current_stream());
 
 }  // namespace seqbench

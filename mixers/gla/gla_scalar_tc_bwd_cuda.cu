@@ -4,6 +4,9 @@
 // dL/dg_s = sum_{t >= s} (q_t . dq_t - k_t . dk_t) (GLA Sec. 4.3). Checked against gla_bwd_cpu in test_gpu_gla.cpp.
 #include <cuda_bf16.h>
 
+#include <stdexcept>
+#include <string>
+
 #include "mixers/gla/gla_scalar_bf16.cuh"
 #include "mixers/gla/gla_scalar_tc_internal.cuh"
 #include "ops/cuda/cuda_check.h"
@@ -50,11 +53,13 @@ __global__ void __launch_bounds__(kGradThreads, 1)
 
   const int bh = blockIdx.x / d.NC, c = blockIdx.x % d.NC, t0 = c * kChunk;
   const int warp = threadIdx.x / 32, row0 = 16 * (warp % 4), half = warp / 4;
-  const int64_t qk_stride = static_cast<int64_t>(d.H) * DK, v_stride = static_cast<int64_t>(d.H) * DV;
-  const int64_t qk_head = head_offset(bh, d, DK), v_head = head_offset(bh, d, DV);
+  // q and k may be shared by a group of heads (qk_head_offset); dq and dk are always per head.
+  const int64_t qk_stride = static_cast<int64_t>(d.QK) * DK, v_stride = static_cast<int64_t>(d.H) * DV;
+  const int64_t dqk_stride = static_cast<int64_t>(d.H) * DK;
+  const int64_t qk_in = qk_head_offset(bh, d, DK), qk_head = head_offset(bh, d, DK), v_head = head_offset(bh, d, DV);
   const int64_t state = (static_cast<int64_t>(bh) * d.NC + c) * DK * DV;
-  tc::load_tile_async<kChunk, DK, T::kLdk, kGradThreads>(qs, q + qk_head, qk_stride, t0, d.L);
-  tc::load_tile_async<kChunk, DK, T::kLdk, kGradThreads>(ks, k + qk_head, qk_stride, t0, d.L);
+  tc::load_tile_async<kChunk, DK, T::kLdk, kGradThreads>(qs, q + qk_in, qk_stride, t0, d.L);
+  tc::load_tile_async<kChunk, DK, T::kLdk, kGradThreads>(ks, k + qk_in, qk_stride, t0, d.L);
   tc::load_tile_async<kChunk, DV, T::kLdv, kGradThreads>(vs, v + v_head, v_stride, t0, d.L);
   tc::load_tile_async<kChunk, DV, T::kLdv, kGradThreads>(dos, dout + v_head, v_stride, t0, d.L);
   load_chunk_decays_async(bs, b, bh, c, d);
@@ -92,7 +97,7 @@ __global__ void __launch_bounds__(kGradThreads, 1)
     tc::warp_mma<kChunk / 16, kKeyCols / 8, Stored::by_row, Stored::by_row>(acc, das + row0 * kScoreStride,
                                                                             kScoreStride, ks + f0, T::kLdk);
     if (qdq_minus_kdk) store_row_dots(acc, qs, T::kLdk, row0, f0, q_dots + half * kChunk);
-    store_token_rows(acc, dq + qk_head, qk_stride, t0, d.L, row0, f0);
+    store_token_rows(acc, dq + qk_head, dqk_stride, t0, d.L, row0, f0);
   }
   tc::wait_async<0>();
   __syncthreads();  // R is visible to every warp
@@ -104,7 +109,7 @@ __global__ void __launch_bounds__(kGradThreads, 1)
     tc::warp_mma<kChunk / 16, kKeyCols / 8, Stored::by_column, Stored::by_row>(acc, das + row0, kScoreStride, qs + f0,
                                                                                T::kLdk);
     if (qdq_minus_kdk) store_row_dots(acc, ks, T::kLdk, row0, f0, k_dots + half * kChunk);
-    store_token_rows(acc, dk + qk_head, qk_stride, t0, d.L, row0, f0);
+    store_token_rows(acc, dk + qk_head, dqk_stride, t0, d.L, row0, f0);
   }
   {  // dv rows j, value columns [v0, v0 + DV / 2).
     float acc[kValueCols / 8][4] = {};
@@ -173,9 +178,12 @@ void launch_grad(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, 
 void gla_scalar_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                          const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
                          __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dlog_decay, float* workspace,
-                         const GlaShape& s, const GlaOptions& o, cudaStream_t stream) {
+                         const GlaShape& s, const GlaOptions& o, int64_t qk_heads, cudaStream_t stream) {
   using namespace gla_tc;
-  const ChunkGrid d = chunk_grid(s);
+  if (qk_heads < 0 || (qk_heads > 0 && s.heads % qk_heads != 0))
+    throw std::invalid_argument("gla_scalar_bwd_cuda: qk_heads=" + std::to_string(qk_heads) +
+                                " must be 0 or divide heads=" + std::to_string(s.heads));
+  const ChunkGrid d = chunk_grid(s, qk_heads);
   check_call(s, o, "gla_scalar_bwd_cuda", d, {q, k, v, log_decay, chunk_states, dout, dq, dk, dv, workspace});
   if (d.BH == 0 || d.L == 0) return;
   const int dk_dim = static_cast<int>(s.key_dim), dv_dim = static_cast<int>(s.value_dim);

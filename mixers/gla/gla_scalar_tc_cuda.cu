@@ -4,6 +4,7 @@
 #include <cuda_bf16.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -62,9 +63,9 @@ __global__ void __launch_bounds__(kScanThreads, 4)
   float* bs = reinterpret_cast<float*>(us + 2 * kChunk * T::kLdu);  // [2][64] cumulative decays
 
   const int bh = blockIdx.x, c0 = blockIdx.y * 64, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const bf16* a_h = a + head_offset(bh, d, DK);
+  const bf16* a_h = a + qk_head_offset(bh, d, DK);  // a is q or k
   const bf16* u_h = u + head_offset(bh, d, dv) + c0;
-  const int64_t a_stride = static_cast<int64_t>(d.H) * DK, u_stride = static_cast<int64_t>(d.H) * dv;
+  const int64_t a_stride = static_cast<int64_t>(d.QK) * DK, u_stride = static_cast<int64_t>(d.H) * dv;
   auto chunk_of = [&](int it) { return kReverse ? d.NC - 1 - it : it; };
   auto load = [&](int it, int buf) {
     const int c = chunk_of(it);
@@ -167,10 +168,10 @@ __global__ void __launch_bounds__(kChunkThreads, 2)
 
   const int bh = blockIdx.x / d.NC, c = blockIdx.x % d.NC, t0 = c * kChunk;
   const int warp = threadIdx.x / 32, row0 = 16 * (warp % 4), half = warp / 4;
-  const int64_t qk_stride = static_cast<int64_t>(d.H) * DK, v_stride = static_cast<int64_t>(d.H) * DV;
+  const int64_t qk_stride = static_cast<int64_t>(d.QK) * DK, v_stride = static_cast<int64_t>(d.H) * DV;
   // Two copy groups: the scores need only Q, K and the decays, so they start while V and S0 load.
-  tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(qs, q + head_offset(bh, d, DK), qk_stride, t0, d.L);
-  tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(ks, k + head_offset(bh, d, DK), qk_stride, t0, d.L);
+  tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(qs, q + qk_head_offset(bh, d, DK), qk_stride, t0, d.L);
+  tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(ks, k + qk_head_offset(bh, d, DK), qk_stride, t0, d.L);
   load_chunk_decays_async(bs, b, bh, c, d);
   tc::commit_async();
   tc::load_tile_async<kChunk, DV, T::kLdv, kChunkThreads>(vs, v + head_offset(bh, d, DV), v_stride, t0, d.L);
@@ -197,11 +198,6 @@ __global__ void __launch_bounds__(kChunkThreads, 2)
   tc::warp_mma<kChunk / 16, kCols / 8, Stored::by_row, Stored::by_row>(o, as + row0 * kScoreStride, kScoreStride,
                                                                        vs + half * kCols, T::kLdv);
   store_token_rows(o, out + head_offset(bh, d, DV), v_stride, t0, d.L, row0, half * kCols);
-}
-
-template <class Kernel>
-void set_shared_bytes(Kernel kernel, int bytes) {
-  cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
 }
 
 template <int DK, int DV>
@@ -243,9 +239,10 @@ void launch_decayed_state_scan(const bf16* a, const bf16* u, const float* b, bf1
             : launch_scan<128, false>(a, u, b, states, final_state, scale, dv, d, stream);
 }
 
-ChunkGrid chunk_grid(const GlaShape& s) {
+ChunkGrid chunk_grid(const GlaShape& s, int64_t qk_heads) {
   return {static_cast<int>(s.seq_len), static_cast<int>(s.heads),
-          static_cast<int>((s.seq_len + kChunk - 1) / kChunk), static_cast<int>(s.batch * s.heads)};
+          static_cast<int>((s.seq_len + kChunk - 1) / kChunk), static_cast<int>(s.batch * s.heads),
+          static_cast<int>(qk_heads > 0 ? qk_heads : s.heads)};
 }
 
 void check_call(const GlaShape& s, const GlaOptions& o, const char* what, const ChunkGrid& d,
@@ -290,23 +287,49 @@ int64_t gla_scalar_workspace_floats(const GlaShape& s) {
   return 2 * padded_tokens + (gla_scalar_chunk_state_elements(s) + 1) / 2;  // decays, q.dq - k.dk, bf16 dL/dS
 }
 
+GlaScalarFwdVariant gla_scalar_fwd_variant() {
+  static const GlaScalarFwdVariant chosen = [] {
+    const char* env = std::getenv("SEQBENCH_GLA_SCALAR_FWD");
+    const std::string name = env ? env : "";
+    if (name.empty() || name == "fused") return GlaScalarFwdVariant::fused;
+    if (name == "split") return GlaScalarFwdVariant::split;
+    throw std::invalid_argument("SEQBENCH_GLA_SCALAR_FWD='" + name + "'; expected fused or split");
+  }();
+  return chosen;
+}
+
+const char* gla_scalar_fwd_variant_name(GlaScalarFwdVariant variant) {
+  return variant == GlaScalarFwdVariant::fused ? "fused" : "split";
+}
+
 void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                          const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
-                         float* workspace, const GlaShape& s, const GlaOptions& o, cudaStream_t stream) {
+                         float* workspace, const GlaShape& s, const GlaOptions& o, GlaScalarFwdVariant variant,
+                         int64_t qk_heads, cudaStream_t stream) {
   using namespace gla_tc;
-  const ChunkGrid d = chunk_grid(s);
-  check_call(s, o, "gla_scalar_fwd_cuda", d, {q, k, v, log_decay, out, chunk_states, workspace});
+  if (qk_heads < 0 || (qk_heads > 0 && s.heads % qk_heads != 0))
+    throw std::invalid_argument("gla_scalar_fwd_cuda: qk_heads=" + std::to_string(qk_heads) +
+                                " must be 0 or divide heads=" + std::to_string(s.heads));
+  const ChunkGrid d = chunk_grid(s, qk_heads);
+  check_call(s, o, "gla_scalar_fwd_cuda", d, {q, k, v, log_decay, out, workspace});
   if (d.BH == 0 || d.L == 0) return;
-  if (final_state && !aligned16(final_state))
-    throw std::invalid_argument("gla_scalar_fwd_cuda: final_state is not 16-byte aligned");
+  for (const void* p : {static_cast<const void*>(chunk_states), static_cast<const void*>(final_state)})
+    if (p && !aligned16(p)) throw std::invalid_argument("gla_scalar_fwd_cuda: an output state is not 16-byte aligned");
   const int dk = static_cast<int>(s.key_dim), dv = static_cast<int>(s.value_dim);
   float* b = workspace;
   launch_chunk_cumulative_decay(log_decay, b, d, stream);
-  launch_decayed_state_scan(k, v, b, chunk_states, final_state, 1.0f, false, dk, dv, d, stream);
-  if (dk == 64 && dv == 64) launch_output<64, 64>(q, k, v, chunk_states, b, out, o.scale, d, stream);
-  if (dk == 64 && dv == 128) launch_output<64, 128>(q, k, v, chunk_states, b, out, o.scale, d, stream);
-  if (dk == 128 && dv == 64) launch_output<128, 64>(q, k, v, chunk_states, b, out, o.scale, d, stream);
-  if (dk == 128 && dv == 128) launch_output<128, 128>(q, k, v, chunk_states, b, out, o.scale, d, stream);
+  if (variant == GlaScalarFwdVariant::fused) {
+    launch_fused_forward(q, k, v, b, out, chunk_states, final_state, o.scale, dk, dv, d, stream);
+    return;
+  }
+  // The split forward needs the states in memory: without the caller's, the workspace's backward share.
+  const int64_t padded_tokens = static_cast<int64_t>(d.BH) * d.NC * kChunk;
+  bf16* states = chunk_states ? chunk_states : reinterpret_cast<bf16*>(workspace + 2 * padded_tokens);
+  launch_decayed_state_scan(k, v, b, states, final_state, 1.0f, false, dk, dv, d, stream);
+  if (dk == 64 && dv == 64) launch_output<64, 64>(q, k, v, states, b, out, o.scale, d, stream);
+  if (dk == 64 && dv == 128) launch_output<64, 128>(q, k, v, states, b, out, o.scale, d, stream);
+  if (dk == 128 && dv == 64) launch_output<128, 64>(q, k, v, states, b, out, o.scale, d, stream);
+  if (dk == 128 && dv == 128) launch_output<128, 128>(q, k, v, states, b, out, o.scale, d, stream);
 }
 
 }  // namespace seqbench

@@ -10,6 +10,7 @@
 #include <initializer_list>
 
 #include "mixers/gla/gla.h"
+#include "ops/cuda/cuda_check.h"
 #include "ops/cuda/tensor_core_bf16.cuh"
 
 namespace seqbench {
@@ -22,6 +23,7 @@ constexpr int kScoreStride = kChunk + 8;  // [64][72] bf16 score tiles: conflict
 struct ChunkGrid {
   int L, H, NC;  // tokens, heads, 64-token chunks
   int BH;        // batch * heads; head bh = b * H + h
+  int QK;        // heads of q and k: H, or fewer, each shared by H / QK consecutive heads (Mamba-2's B, C groups)
 };
 
 // Offset of head bh's first token in a [B, L, H, width] tensor.
@@ -29,8 +31,19 @@ __host__ __device__ inline int64_t head_offset(int bh, const ChunkGrid& d, int w
   return (static_cast<int64_t>(bh / d.H) * d.L * d.H + bh % d.H) * width;
 }
 
-ChunkGrid chunk_grid(const GlaShape& shape);
+// The same in q or k, [B, L, QK, width]: its tokens lie QK * width apart.
+__host__ __device__ inline int64_t qk_head_offset(int bh, const ChunkGrid& d, int width) {
+  return (static_cast<int64_t>(bh / d.H) * d.L * d.QK + (bh % d.H) / (d.H / d.QK)) * width;
+}
+
+// qk_heads 0 means shape.heads.
+ChunkGrid chunk_grid(const GlaShape& shape, int64_t qk_heads = 0);
 bool aligned16(const void* p);
+
+template <class Kernel>
+void set_shared_bytes(Kernel kernel, int bytes) {
+  cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+}
 
 // Throws std::invalid_argument naming `what` for an unsupported shape (gla_scalar_tc_unsupported) or, when
 // there is anything to compute, a null or misaligned buffer.
@@ -48,6 +61,12 @@ void launch_chunk_cumulative_decay(const float* log_decay, float* b, const Chunk
 // w_t = scale e^{b_t}, chunks last to first, so states hold dL/dS at each chunk's end.
 void launch_decayed_state_scan(const bf16* a, const bf16* u, const float* b, bf16* states, float* final_state,
                                float scale, bool reverse, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
+
+// The whole forward in one pass (gla_scalar_tc_fused_cuda.cu): one block per (head, 64 value columns) walks
+// the chunks in order with the state on chip; states [BH, NC, dk, dv] (may be null) get each chunk's start
+// state, final_state (fp32, may be null) the state after the last token.
+void launch_fused_forward(const bf16* q, const bf16* k, const bf16* v, const float* b, bf16* out, bf16* states,
+                          float* final_state, float scale, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
 
 // The 64 cumulative decays of chunk c of head bh, 16 bytes per thread of the first 16.
 __device__ __forceinline__ void load_chunk_decays_async(float* dst, const float* b, int bh, int c, const ChunkGrid& d) {

@@ -244,24 +244,32 @@ TEST_CASE("bf16 scalar-decay GLA on tensor cores matches the CPU kernel, states 
     auto q_d = upload_rounded<bf16>(q), k_d = upload_rounded<bf16>(k), v_d = upload_rounded<bf16>(v);
     auto dout_d = upload_rounded<bf16>(dout);
     DeviceArray<float> g_d(g), workspace(gla_scalar_workspace_floats(s));
-    auto out = poisoned<bf16>(v_count(s)), states = poisoned<bf16>(gla_scalar_chunk_state_elements(s));
-    auto final_state = poisoned<float>(state_count(s));
-    gla_scalar_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), out.data(), states.data(), final_state.data(),
-                        workspace.data(), s, o);
+    std::vector<float> want_out(v_count(s)), want_states(chunk_state_count(s, o)), want_final(state_count(s));
+    GlaKernels::cpu().fwd(q.data(), k.data(), v.data(), g.data(), want_out.data(), want_states.data(),
+                          want_final.data(), s, o);
+    auto states = poisoned<bf16>(gla_scalar_chunk_state_elements(s));
+    for (const GlaScalarFwdVariant variant : {GlaScalarFwdVariant::split, GlaScalarFwdVariant::fused}) {
+      INFO("forward variant " << gla_scalar_fwd_variant_name(variant));
+      auto out = poisoned<bf16>(v_count(s));
+      auto final_state = poisoned<float>(state_count(s));
+      gla_scalar_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), out.data(), states.data(),
+                          final_state.data(), workspace.data(), s, o, variant);
+      check_close("out", download_floats(out), want_out);
+      check_close("chunk states", download_floats(states), want_states);
+      check_close("final state", final_state.download(), want_final);
+      // Without states to keep, the output is the same, bit for bit.
+      auto out_only = poisoned<bf16>(v_count(s));
+      gla_scalar_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), out_only.data(), nullptr, nullptr,
+                          workspace.data(), s, o, variant);
+      CHECK(download_floats(out_only) == download_floats(out));
+    }
     auto dq = poisoned<bf16>(qk_count(s)), dk = poisoned<bf16>(qk_count(s)), dv = poisoned<bf16>(v_count(s));
     auto dg = poisoned<float>(g_count(s));
     gla_scalar_bwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), states.data(), dout_d.data(), dq.data(),
                         dk.data(), dv.data(), dg.data(), workspace.data(), s, o);
-
-    std::vector<float> want_out(v_count(s)), want_states(chunk_state_count(s, o)), want_final(state_count(s));
-    GlaKernels::cpu().fwd(q.data(), k.data(), v.data(), g.data(), want_out.data(), want_states.data(),
-                          want_final.data(), s, o);
     std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dg(g_count(s));
     GlaKernels::cpu().bwd(q.data(), k.data(), v.data(), g.data(), want_states.data(), dout.data(), want_dq.data(),
                           want_dk.data(), want_dv.data(), want_dg.data(), s, o);
-    check_close("out", download_floats(out), want_out);
-    check_close("chunk states", download_floats(states), want_states);
-    check_close("final state", final_state.download(), want_final);
     check_close("dq", download_floats(dq), want_dq);
     check_close("dk", download_floats(dk), want_dk);
     check_close("dv", download_floats(dv), want_dv);
@@ -281,9 +289,9 @@ TEST_CASE("bf16 scalar-decay GLA names the shapes it cannot run before touching 
   CHECK_THAT(gla_scalar_tc_unsupported({2, 100, 3, 128, 128, true}, o), Catch::Contains("per-channel"));
   CHECK_THAT(gla_scalar_tc_unsupported({2, 100, 3, 96, 128, false}, o), Catch::Contains("key_dim=96"));
   CHECK_THROWS_WITH(gla_scalar_fwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                                        {1, 4, 1, 64, 32, false}, o, nullptr),
+                                        {1, 4, 1, 64, 32, false}, o),
                     Catch::Contains("value_dim=32"));
   CHECK_THROWS_WITH(gla_scalar_bwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                                        nullptr, nullptr, {1, 4, 1, 64, 64, false}, o, nullptr),
+                                        nullptr, nullptr, {1, 4, 1, 64, 64, false}, o),
                     Catch::Contains("null"));
 }
