@@ -89,7 +89,7 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
   for (int c = 0; c < d.NC; ++c) {
     const int buf = c & 1;
     tc::wait_async<0>();
-    __syncthreads();  // chunk c's tiles and state are visible; chunk c - 1's k and v buffer is free
+    __syncthreads();  // chunk c's tiles and state are visible; chunk c - 1's k, v, scores and u are free
     if (c + 1 < d.NC) load_kv(c + 1, buf ^ 1);
     if (states)
       store_state_tile(acc, states + (static_cast<int64_t>(bh) * d.NC + c) * DK * dv + c0, dv, srow, scol);
@@ -120,11 +120,15 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
       tc::warp_mma<DK / 16, 4, Stored::by_row, Stored::by_row>(o, qs + row0 * T::kLdk, T::kLdk, hs + 32 * half,
                                                                T::kLdv);
       scale_rows(o, row0, [&](int i) { return scale * __expf(bc[i]); });
-      tc::warp_mma<kChunk / 16, 4, Stored::by_row, Stored::by_row>(o, as + row0 * T::kLdv, T::kLdv, V + 32 * half,
-                                                                   T::kLdv);
+      // A is zero right of the diagonal block: rows row0.. need the first row0 / 16 + 1 token blocks only.
+      for (int kk = 0; kk <= row0 / 16; ++kk)
+        tc::warp_mma<1, 4, Stored::by_row, Stored::by_row>(o, as + row0 * T::kLdv + 16 * kk, T::kLdv,
+                                                           V + 16 * kk * T::kLdv + 32 * half, T::kLdv);
       store_token_rows(o, out_h, v_stride, c * kChunk, d.L, row0, 32 * half);
     }
-    // S <- e^{b_63} S + K^T U (K^T: the k tile read by column).
+    __syncthreads();  // every warp is done with q and the state copy: q of the next chunk loads during the update
+    if (c + 1 < d.NC) load_q(c + 1);
+    // S <- e^{b_63} S + K^T U (K^T: the k tile read by column); no warp reads the state copy until the next chunk.
     const float decay = __expf(bc[kChunk - 1]);
 #pragma unroll
     for (int n = 0; n < T::kStateCols / 8; ++n)
@@ -132,8 +136,6 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
       for (int e = 0; e < 4; ++e) acc[n][e] *= decay;
     tc::warp_mma<kChunk / 16, T::kStateCols / 8, Stored::by_column, Stored::by_row>(acc, K + srow, T::kLdk,
                                                                                      us + scol, T::kLdv);
-    __syncthreads();  // every warp is done with q, the state copy, the scores and u
-    if (c + 1 < d.NC) load_q(c + 1);
     store_state_tile(acc, hs, T::kLdv, srow, scol);
   }
 
@@ -153,7 +155,8 @@ void launch(const bf16* q, const bf16* k, const bf16* v, const float* b, bf16* o
             float scale, int dv, const ChunkGrid& d, cudaStream_t stream) {
   auto kernel = fused_forward_kernel<DK>;
   set_shared_bytes(kernel, FusedTiles<DK>::kBytes);
-  kernel<<<d.BH * (dv / 64), kFusedThreads, FusedTiles<DK>::kBytes, stream>>>(q, k, v, b, out, states, final_state, scale, dv, d);
+  kernel<<<d.BH*(dv / 64), kFusedThreads, FusedTiles<DK>::kBytes, stream>>>(q, k, v, b, out, states, final_state, scale,
+                                                                            dv, d);
   cudaCheckLaunch();
 }
 

@@ -283,6 +283,57 @@ TEST_CASE("bf16 scalar-decay GLA on tensor cores matches the CPU kernel, states 
   });
 }
 
+TEST_CASE("bf16 scalar-decay GLA with q and k shared by groups of heads matches the CPU kernel on copies",
+          "[gpu][gla][bf16]") {
+  SKIP_WITHOUT_GPU();
+  // 4 heads reading 2 (Mamba-2's B and C groups) or 1 head of q and k; the CPU sees them copied per head.
+  const std::tuple<std::vector<GlaShape>, std::vector<int64_t>> cases{{{2, 65, 4, 128, 64, false}}, {1, 2}};
+  auto name = [](const GlaShape& s, int64_t qk_heads) {
+    return describe(s, 64) + ", qk_heads " + std::to_string(qk_heads);
+  };
+  for_each_seeded_case(cases, 1500, name, [](const GlaShape& s, int64_t qk_heads, Rng& rng) {
+    const GlaOptions o{64, 1.0f / std::sqrt(static_cast<float>(s.key_dim))};
+    const int64_t rows = s.batch * s.seq_len, per_group = s.heads / qk_heads, K = s.key_dim;
+    std::vector<float> q = normal_values(rows * qk_heads * K, rng), k = normal_values(rows * qk_heads * K, rng);
+    std::vector<float> v = normal_values(v_count(s), rng), dout = normal_values(v_count(s), rng);
+    const std::vector<float> g = log_sigmoid_decays(g_count(s), rng);
+    auto q_d = upload_rounded<bf16>(q), k_d = upload_rounded<bf16>(k), v_d = upload_rounded<bf16>(v);
+    auto dout_d = upload_rounded<bf16>(dout);
+    std::vector<float> q_full(qk_count(s)), k_full(qk_count(s));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t h = 0; h < s.heads; ++h)
+        for (int64_t i = 0; i < K; ++i) {
+          q_full[(r * s.heads + h) * K + i] = q[(r * qk_heads + h / per_group) * K + i];
+          k_full[(r * s.heads + h) * K + i] = k[(r * qk_heads + h / per_group) * K + i];
+        }
+    std::vector<float> want_out(v_count(s)), want_states(chunk_state_count(s, o));
+    GlaKernels::cpu().fwd(q_full.data(), k_full.data(), v.data(), g.data(), want_out.data(), want_states.data(),
+                          nullptr, s, o);
+    std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dg(g_count(s));
+    GlaKernels::cpu().bwd(q_full.data(), k_full.data(), v.data(), g.data(), want_states.data(), dout.data(),
+                          want_dq.data(), want_dk.data(), want_dv.data(), want_dg.data(), s, o);
+
+    DeviceArray<float> g_d(g), workspace(gla_scalar_workspace_floats(s));
+    auto states = poisoned<bf16>(gla_scalar_chunk_state_elements(s));
+    for (const GlaScalarFwdVariant variant : {GlaScalarFwdVariant::split, GlaScalarFwdVariant::fused}) {
+      INFO("forward variant " << gla_scalar_fwd_variant_name(variant));
+      auto out = poisoned<bf16>(v_count(s));
+      gla_scalar_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), out.data(), states.data(), nullptr,
+                          workspace.data(), s, o, variant, qk_heads);
+      check_close("out", download_floats(out), want_out);
+      check_close("chunk states", download_floats(states), want_states);
+    }
+    auto dq = poisoned<bf16>(qk_count(s)), dk = poisoned<bf16>(qk_count(s)), dv = poisoned<bf16>(v_count(s));
+    auto dg = poisoned<float>(g_count(s));
+    gla_scalar_bwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), states.data(), dout_d.data(), dq.data(),
+                        dk.data(), dv.data(), dg.data(), workspace.data(), s, o, qk_heads);
+    check_close("dq (per head)", download_floats(dq), want_dq);
+    check_close("dk (per head)", download_floats(dk), want_dk);
+    check_close("dv", download_floats(dv), want_dv);
+    check_close("dlog_decay", dg.download(), want_dg);
+  });
+}
+
 TEST_CASE("bf16 scalar-decay GLA names the shapes it cannot run before touching the GPU", "[gpu][gla][bf16]") {
   const GlaOptions o;
   CHECK(gla_scalar_tc_unsupported({2, 100, 3, 128, 64, false}, o).empty());

@@ -25,8 +25,8 @@ struct Dims {
 };
 
 // v = dt x (8 values per thread, 16 bytes) and g = dt A.
-__global__ void scan_inputs_kernel(const bf16* __restrict__ x, const float* __restrict__ dt, const float* __restrict__ a,
-                                   bf16* __restrict__ v, float* __restrict__ g, Dims d) {
+__global__ void scan_inputs_kernel(const bf16* __restrict__ x, const float* __restrict__ dt,
+                                   const float* __restrict__ a, bf16* __restrict__ v, float* __restrict__ g, Dims d) {
   const int64_t heads = d.rows * d.H, groups = heads * d.P / 8;
   for (int64_t i = first_element(); i < groups; i += element_stride()) {
     const float step = dt[i * 8 / d.P];
@@ -174,9 +174,10 @@ void ssd_bf16_bwd_cuda(const bf16* x, const float* dt, const float* a, const bf1
     if (da && s.heads > 0) cudaCheck(cudaMemsetAsync(da, 0, s.heads * sizeof(float), stream));
     return;
   }
-  for (const void* p : {static_cast<const void*>(x), static_cast<const void*>(dt), static_cast<const void*>(a),
-                        static_cast<const void*>(dx), static_cast<const void*>(ddt), static_cast<const void*>(da),
-                        static_cast<const void*>(db), static_cast<const void*>(dc), static_cast<const void*>(workspace)})
+  for (const void* p :
+       {static_cast<const void*>(x), static_cast<const void*>(dt), static_cast<const void*>(a),
+        static_cast<const void*>(dx), static_cast<const void*>(ddt), static_cast<const void*>(da),
+        static_cast<const void*>(db), static_cast<const void*>(dc), static_cast<const void*>(workspace)})
     if (!p) throw std::invalid_argument("ssd_bf16_bwd_cuda: a required buffer is null");
   if (reinterpret_cast<uintptr_t>(x) % 16 || reinterpret_cast<uintptr_t>(workspace) % 16)
     throw std::invalid_argument("ssd_bf16_bwd_cuda: x or workspace is not 16-byte aligned (read 16 bytes at a time)");

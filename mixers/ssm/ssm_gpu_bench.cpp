@@ -63,7 +63,8 @@ void mamba2_ssd_bf16(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
     ssd_bf16_bwd_cuda(x.data(), dt.data(), a.data(), b.data(), c.data(), states.data(), dy.data(), dx.data(),
                       ddt.data(), da.data(), db.data(), dc.data(), workspace.data(), s);
   });
-  const std::string what = std::string("Mamba-2 SSD (bf16, tensor cores, ") + gla_scalar_fwd_variant_name(variant) + ")";
+  const std::string what =
+      std::string("Mamba-2 SSD (bf16, tensor cores, ") + gla_scalar_fwd_variant_name(variant) + ")";
   const std::string shape = shape_text(kBatch, kLength, s.heads, s.head_dim) + " N=128";
   rows.push_back({what + " fwd", shape, fwd.median_ms, fwd.median_ms, "ms", 1.18, false});
   rows.push_back({what + " fwd keeping states", shape, fwd_keep.median_ms, fwd_keep.median_ms, "ms", 0, false});
