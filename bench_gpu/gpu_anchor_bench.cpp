@@ -5,6 +5,7 @@
 #include <cuda_bf16.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,15 @@ void ceilings(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
                   2.0 * n * n * n / gemm.median_ms / 1e9, "TFLOP/s", 741, true});
 }
 
+// SEQBENCH_GPU_BENCH_GROUPS (e.g. "gla,ssm") limits a run to those row groups, so variants of one
+// kernel can be timed side by side in one short session; unset, every group runs.
+bool group_selected(const std::string& name) {
+  const char* env = std::getenv("SEQBENCH_GPU_BENCH_GROUPS");
+  if (!env || !*env) return true;
+  const std::string list = "," + std::string(env) + ",";
+  return list.find("," + name + ",") != std::string::npos;
+}
+
 }  // namespace
 
 int main() {
@@ -63,7 +73,8 @@ int main() {
     GpuBenchTimer timer(static_cast<size_t>(std::max<int64_t>(4 * info.l2_bytes, 256 << 20)));
     std::vector<AnchorRow> rows;
     ceilings(timer, rows);
-    for (const auto& [name, group] : gpu_bench_groups()) group(timer, rows);
+    for (const auto& [name, group] : gpu_bench_groups())
+      if (group_selected(name)) group(timer, rows);
     cudaCheck(cudaDeviceSynchronize());
     print_table(rows);
     std::printf(
