@@ -2,9 +2,10 @@
 // Mamba-2 / simple GLA) on bf16 tensor cores: S_t = e^{g_t} S_{t-1} + k_t v_t^T, o_t = scale S_t^T q_t.
 // Checked against the fp32 CPU kernels (gla_cpu.cpp) in test_gpu_gla.cpp. All pointers are device pointers.
 //
-// Chunked in 64 tokens as FLA's chunk_simple_gla: a scan over the chunks of each head writes the state
-// at every chunk's start (bf16), then one block per chunk computes its outputs from that state and the
-// chunk's own tokens, so every chunk of every head runs in parallel. Backward: the same scan in reverse
+// Chunked in 64 tokens. The split forward is FLA's chunk_simple_gla: a scan over the chunks of each head
+// writes the state at every chunk's start (bf16), then one block per chunk computes its outputs from that
+// state and the chunk's own tokens. The fused forward (FLA's fused_chunk) does both in one walk over the
+// chunks per (head, 64 value columns), the state staying on chip. Backward: the same scan in reverse
 // writes dL/dS at every chunk's end, then one block per chunk forms dq, dk, dv and q.dq - k.dk, whose
 // reverse cumulative sum is the decay gradient (GLA Sec. 4.3). bf16 storage, fp32 accumulation; the
 // decays are fp32 and every exponent is a difference of cumulative decays inside one chunk (<= 0 for
