@@ -94,8 +94,9 @@ __global__ void __launch_bounds__(kGradThreads, 1)
     tc::warp_mma<DV / 16, kKeyCols / 8, Stored::by_row, Stored::by_column>(acc, dos + row0 * T::kLdv, T::kLdv,
                                                                            hs + f0 * T::kLdv, T::kLdv);
     scale_rows(acc, row0, [&](int i) { return scale * __expf(bs[i]); });
-    tc::warp_mma<kChunk / 16, kKeyCols / 8, Stored::by_row, Stored::by_row>(acc, das + row0 * kScoreStride,
-                                                                            kScoreStride, ks + f0, T::kLdk);
+    for (int kk = 0; kk <= row0 / 16; ++kk)  // dA is zero right of the diagonal block
+      tc::warp_mma<1, kKeyCols / 8, Stored::by_row, Stored::by_row>(acc, das + row0 * kScoreStride + 16 * kk,
+                                                                    kScoreStride, ks + 16 * kk * T::kLdk + f0, T::kLdk);
     if (qdq_minus_kdk) store_row_dots(acc, qs, T::kLdk, row0, f0, q_dots + half * kChunk);
     store_token_rows(acc, dq + qk_head, dqk_stride, t0, d.L, row0, f0);
   }
@@ -106,8 +107,10 @@ __global__ void __launch_bounds__(kGradThreads, 1)
     tc::warp_mma<DV / 16, kKeyCols / 8, Stored::by_row, Stored::by_column>(acc, vs + row0 * T::kLdv, T::kLdv,
                                                                            rs + f0 * T::kLdv, T::kLdv);
     scale_rows(acc, row0, keep_to_end);
-    tc::warp_mma<kChunk / 16, kKeyCols / 8, Stored::by_column, Stored::by_row>(acc, das + row0, kScoreStride, qs + f0,
-                                                                               T::kLdk);
+    for (int kk = row0 / 16; kk < kChunk / 16; ++kk)  // dA^T is zero left of the diagonal block
+      tc::warp_mma<1, kKeyCols / 8, Stored::by_column, Stored::by_row>(acc, das + 16 * kk * kScoreStride + row0,
+                                                                       kScoreStride, qs + 16 * kk * T::kLdk + f0,
+                                                                       T::kLdk);
     if (qdq_minus_kdk) store_row_dots(acc, ks, T::kLdk, row0, f0, k_dots + half * kChunk);
     store_token_rows(acc, dk + qk_head, dqk_stride, t0, d.L, row0, f0);
   }
@@ -116,8 +119,10 @@ __global__ void __launch_bounds__(kGradThreads, 1)
     tc::warp_mma<DK / 16, kValueCols / 8, Stored::by_row, Stored::by_row>(acc, ks + row0 * T::kLdk, T::kLdk, rs + v0,
                                                                           T::kLdv);
     scale_rows(acc, row0, keep_to_end);
-    tc::warp_mma<kChunk / 16, kValueCols / 8, Stored::by_column, Stored::by_row>(acc, as + row0, kScoreStride,
-                                                                                 dos + v0, T::kLdv);
+    for (int kk = row0 / 16; kk < kChunk / 16; ++kk)
+      tc::warp_mma<1, kValueCols / 8, Stored::by_column, Stored::by_row>(acc, as + 16 * kk * kScoreStride + row0,
+                                                                         kScoreStride, dos + 16 * kk * T::kLdv + v0,
+                                                                         T::kLdv);
     store_token_rows(acc, dv + v_head, v_stride, t0, d.L, row0, v0);
   }
   if (qdq_minus_kdk) {

@@ -195,8 +195,9 @@ __global__ void __launch_bounds__(kChunkThreads, 2)
   tc::warp_mma<DK / 16, kCols / 8, Stored::by_row, Stored::by_row>(o, qs + row0 * T::kLdk, T::kLdk,
                                                                    hs + half * kCols, T::kLdv);
   scale_rows(o, row0, [&](int i) { return scale * __expf(bs[i]); });
-  tc::warp_mma<kChunk / 16, kCols / 8, Stored::by_row, Stored::by_row>(o, as + row0 * kScoreStride, kScoreStride,
-                                                                       vs + half * kCols, T::kLdv);
+  for (int kk = 0; kk <= row0 / 16; ++kk)  // A is zero right of the diagonal block
+    tc::warp_mma<1, kCols / 8, Stored::by_row, Stored::by_row>(o, as + row0 * kScoreStride + 16 * kk, kScoreStride,
+                                                               vs + 16 * kk * T::kLdv + half * kCols, T::kLdv);
   store_token_rows(o, out + head_offset(bh, d, DV), v_stride, t0, d.L, row0, half * kCols);
 }
 
