@@ -44,7 +44,8 @@ const char* gla_scalar_fwd_variant_name(GlaScalarFwdVariant variant);
 
 // q, k [B, L, qk_heads, Dk] (qk_heads 0: H; else a divisor of H, q and k of head h being those of
 // h / (H / qk_heads): Mamba-2's B and C shared by a group of heads); v, out [B, L, H, Dv]; log_decay
-// [B, L, H] (fp32). Writes out; chunk_states (what backward reads), when non-null, the state at every
+// [B, L, H] (fp32); value_scale [B, L, H] (fp32), when non-null, multiplies v_t (Mamba-2's dt x without
+// a copy of x; forward only). Writes out; chunk_states (what backward reads), when non-null, the state at every
 // chunk's start; final_state [B, H, Dk, Dv] (fp32), when non-null, the state after the last token.
 // Throws std::invalid_argument for an unsupported shape, a null buffer, or a pointer that is not
 // 16-byte aligned.
@@ -52,7 +53,7 @@ void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const _
                          const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
                          float* workspace, const GlaShape& shape, const GlaOptions& options,
                          GlaScalarFwdVariant variant = gla_scalar_fwd_variant(), int64_t qk_heads = 0,
-                         cudaStream_t stream = current_stream());
+                         const float* value_scale = nullptr, cudaStream_t stream = current_stream());
 
 // Gradients overwritten; dlog_decay [B, L, H] (fp32) may be null. chunk_states from a forward call that
 // stored them. q, k [B, L, qk_heads, Dk] as in forward; dq, dk [B, L, H, Dk] per head whatever qk_heads

@@ -21,7 +21,9 @@ namespace {
 using tc::Stored;
 
 // One warp per (head, chunk): two 32-token halves, each an inclusive warp scan.
-__global__ void chunk_cumulative_decay_kernel(const float* __restrict__ g, float* __restrict__ b, ChunkGrid d) {
+__global__ void chunk_cumulative_decay_kernel(const float* __restrict__ g, float* __restrict__ b,
+                                              const float* __restrict__ value_scale, float* __restrict__ padded_scale,
+                                              ChunkGrid d) {
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x % 32;
   if (warp >= static_cast<int64_t>(d.BH) * d.NC) return;
@@ -37,6 +39,9 @@ __global__ void chunk_cumulative_decay_kernel(const float* __restrict__ g, float
       if (lane >= off) x += y;
     }
     b[warp * kChunk + 32 * half + lane] = carry + x;
+    if (value_scale)
+      padded_scale[warp * kChunk + 32 * half + lane] =
+          t < d.L ? value_scale[head_offset(bh, d, 1) + static_cast<int64_t>(t) * d.H] : 0.0f;
     carry += __shfl_sync(0xffffffffu, x, 31);
   }
 }
@@ -48,19 +53,20 @@ constexpr int kScanThreads = 128;
 template <int DK>
 struct ScanTiles {
   static constexpr int kLda = DK + 8, kLdu = 64 + 8, kRowTiles = DK / 64;  // 16-row tiles per warp
-  static constexpr int kBytes = 2 * kChunk * (kLda + kLdu) * 2 + 2 * kChunk * 4;
+  static constexpr int kBytes = 2 * kChunk * (kLda + kLdu) * 2 + 4 * kChunk * 4;
 };
 
 template <int DK, bool kReverse>
 __global__ void __launch_bounds__(kScanThreads, 4)
     decayed_state_scan_kernel(const bf16* __restrict__ a, const bf16* __restrict__ u, const float* __restrict__ b,
-                              bf16* __restrict__ states, float* __restrict__ final_state, float scale, int dv,
-                              ChunkGrid d) {
+                              const float* __restrict__ value_scale, bf16* __restrict__ states,
+                              float* __restrict__ final_state, float scale, int dv, ChunkGrid d) {
   using T = ScanTiles<DK>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* as = reinterpret_cast<bf16*>(smem_raw);      // [2][64][kLda] a rows, double-buffered
   bf16* us = as + 2 * kChunk * T::kLda;              // [2][64][kLdu] u rows (this block's columns)
   float* bs = reinterpret_cast<float*>(us + 2 * kChunk * T::kLdu);  // [2][64] cumulative decays
+  float* ds = bs + 2 * kChunk;                                      // [2][64] value scales
 
   const int bh = blockIdx.x, c0 = blockIdx.y * 64, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const bf16* a_h = a + qk_head_offset(bh, d, DK);  // a is q or k
@@ -72,6 +78,7 @@ __global__ void __launch_bounds__(kScanThreads, 4)
     tc::load_tile_async<kChunk, DK, T::kLda, kScanThreads>(as + buf * kChunk * T::kLda, a_h, a_stride, c * kChunk, d.L);
     tc::load_tile_async<kChunk, 64, T::kLdu, kScanThreads>(us + buf * kChunk * T::kLdu, u_h, u_stride, c * kChunk, d.L);
     load_chunk_decays_async(bs + buf * kChunk, b, bh, c, d);
+    if (value_scale) load_chunk_decays_async(ds + buf * kChunk, value_scale, bh, c, d);
     tc::commit_async();
   };
 
@@ -108,7 +115,8 @@ __global__ void __launch_bounds__(kScanThreads, 4)
     const float total = bc[kChunk - 1];
     for (int i = threadIdx.x; i < kChunk * 8; i += kScanThreads) {
       const int t = i / 8;
-      const float w = kReverse ? scale * __expf(bc[t]) : __expf(total - bc[t]);
+      float w = kReverse ? scale * __expf(bc[t]) : __expf(total - bc[t]);
+      if (value_scale) w *= ds[buf * kChunk + t];
       __nv_bfloat162* x = reinterpret_cast<__nv_bfloat162*>(U + t * T::kLdu + (i % 8) * 8);
 #pragma unroll
       for (int e = 0; e < 4; ++e) x[e] = __floats2bfloat162_rn(w * __low2float(x[e]), w * __high2float(x[e]));
@@ -149,13 +157,14 @@ template <int DK, int DV>
 struct OutputTiles {
   static constexpr int kLdk = DK + 8, kLdv = DV + 8;
   static constexpr int kBytes = (2 * kChunk * kLdk + kChunk * kLdv + DK * kLdv + kChunk * kScoreStride) * 2 +
-                                kChunk * 4;
+                                2 * kChunk * 4;
 };
 
 template <int DK, int DV>
 __global__ void __launch_bounds__(kChunkThreads, 2)
     chunk_output_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
-                        const bf16* __restrict__ states, const float* __restrict__ b, bf16* __restrict__ out,
+                        const bf16* __restrict__ states, const float* __restrict__ b,
+                        const float* __restrict__ value_scale, bf16* __restrict__ out,
                         float scale, ChunkGrid d) {
   using T = OutputTiles<DK, DV>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -164,7 +173,8 @@ __global__ void __launch_bounds__(kChunkThreads, 2)
   bf16* vs = ks + kChunk * T::kLdk;              // [64][kLdv]
   bf16* hs = vs + kChunk * T::kLdv;              // [DK][kLdv] state at the chunk's start
   bf16* as = hs + DK * T::kLdv;                  // [64][kScoreStride] decayed, masked scores
-  float* bs = reinterpret_cast<float*>(as + kChunk * kScoreStride);
+  float* bs = reinterpret_cast<float*>(as + kChunk * kScoreStride);  // [64] cumulative decays
+  float* ds = bs + kChunk;                                           // [64] value scales
 
   const int bh = blockIdx.x / d.NC, c = blockIdx.x % d.NC, t0 = c * kChunk;
   const int warp = threadIdx.x / 32, row0 = 16 * (warp % 4), half = warp / 4;
@@ -173,6 +183,7 @@ __global__ void __launch_bounds__(kChunkThreads, 2)
   tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(qs, q + qk_head_offset(bh, d, DK), qk_stride, t0, d.L);
   tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(ks, k + qk_head_offset(bh, d, DK), qk_stride, t0, d.L);
   load_chunk_decays_async(bs, b, bh, c, d);
+  if (value_scale) load_chunk_decays_async(ds, value_scale, bh, c, d);
   tc::commit_async();
   tc::load_tile_async<kChunk, DV, T::kLdv, kChunkThreads>(vs, v + head_offset(bh, d, DV), v_stride, t0, d.L);
   tc::load_tile_async<DK, DV, T::kLdv, kChunkThreads>(hs, states + (static_cast<int64_t>(bh) * d.NC + c) * DK * DV,
@@ -185,7 +196,7 @@ __global__ void __launch_bounds__(kChunkThreads, 2)
     float s[4][4] = {};
     tc::warp_mma<DK / 16, 4, Stored::by_row, Stored::by_column>(s, qs + row0 * T::kLdk, T::kLdk,
                                                                 ks + 32 * half * T::kLdk, T::kLdk);
-    store_decayed_scores(s, row0, 32 * half, bs, scale, as);
+    store_decayed_scores(s, row0, 32 * half, bs, scale, as, value_scale ? ds : nullptr);
   }
   tc::wait_async<0>();
   __syncthreads();  // every warp's scores are in `as`; V and S0 are visible
@@ -202,21 +213,23 @@ __global__ void __launch_bounds__(kChunkThreads, 2)
 }
 
 template <int DK, int DV>
-void launch_output(const bf16* q, const bf16* k, const bf16* v, const bf16* states, const float* b, bf16* out,
-                   float scale, const ChunkGrid& d, cudaStream_t stream) {
+void launch_output(const bf16* q, const bf16* k, const bf16* v, const bf16* states, const float* b,
+                   const float* value_scale, bf16* out, float scale, const ChunkGrid& d, cudaStream_t stream) {
   auto kernel = chunk_output_kernel<DK, DV>;
   set_shared_bytes(kernel, OutputTiles<DK, DV>::kBytes);
-  kernel<<<d.BH * d.NC, kChunkThreads, OutputTiles<DK, DV>::kBytes, stream>>>(q, k, v, states, b, out, scale, d);
+  kernel<<<d.BH * d.NC, kChunkThreads, OutputTiles<DK, DV>::kBytes, stream>>>(q, k, v, states, b, value_scale, out,
+                                                                              scale, d);
   cudaCheckLaunch();
 }
 
 template <int DK, bool kReverse>
-void launch_scan(const bf16* a, const bf16* u, const float* b, bf16* states, float* final_state, float scale, int dv,
-                 const ChunkGrid& d, cudaStream_t stream) {
+void launch_scan(const bf16* a, const bf16* u, const float* b, const float* value_scale, bf16* states,
+                 float* final_state, float scale, int dv, const ChunkGrid& d, cudaStream_t stream) {
   auto kernel = decayed_state_scan_kernel<DK, kReverse>;
   set_shared_bytes(kernel, ScanTiles<DK>::kBytes);
   const dim3 grid(static_cast<unsigned>(d.BH), static_cast<unsigned>(dv / 64));
-  kernel<<<grid, kScanThreads, ScanTiles<DK>::kBytes, stream>>>(a, u, b, states, final_state, scale, dv, d);
+  kernel<<<grid, kScanThreads, ScanTiles<DK>::kBytes, stream>>>(a, u, b, value_scale, states, final_state, scale, dv,
+                                                                 d);
   cudaCheckLaunch();
 }
 
@@ -224,20 +237,20 @@ void launch_scan(const bf16* a, const bf16* u, const float* b, bf16* states, flo
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-void launch_chunk_cumulative_decay(const float* log_decay, float* b, const ChunkGrid& d, cudaStream_t stream) {
+void launch_chunk_cumulative_decay(const float* log_decay, float* b, const ChunkGrid& d, cudaStream_t stream,
+                                   const float* value_scale, float* padded_scale) {
   const int64_t threads = static_cast<int64_t>(d.BH) * d.NC * 32;
-  chunk_cumulative_decay_kernel<<<static_cast<unsigned>((threads + 255) / 256), 256, 0, stream>>>(log_decay, b, d);
+  chunk_cumulative_decay_kernel<<<static_cast<unsigned>((threads + 255) / 256), 256, 0, stream>>>(
+      log_decay, b, value_scale, padded_scale, d);
   cudaCheckLaunch();
 }
 
 void launch_decayed_state_scan(const bf16* a, const bf16* u, const float* b, bf16* states, float* final_state,
-                               float scale, bool reverse, int dk, int dv, const ChunkGrid& d, cudaStream_t stream) {
-  if (dk == 64)
-    reverse ? launch_scan<64, true>(a, u, b, states, final_state, scale, dv, d, stream)
-            : launch_scan<64, false>(a, u, b, states, final_state, scale, dv, d, stream);
-  else
-    reverse ? launch_scan<128, true>(a, u, b, states, final_state, scale, dv, d, stream)
-            : launch_scan<128, false>(a, u, b, states, final_state, scale, dv, d, stream);
+                               float scale, bool reverse, int dk, int dv, const ChunkGrid& d, cudaStream_t stream,
+                               const float* value_scale) {
+  auto scan = dk == 64 ? (reverse ? launch_scan<64, true> : launch_scan<64, false>)
+                       : (reverse ? launch_scan<128, true> : launch_scan<128, false>);
+  scan(a, u, b, value_scale, states, final_state, scale, dv, d, stream);
 }
 
 ChunkGrid chunk_grid(const GlaShape& s, int64_t qk_heads) {
@@ -306,7 +319,7 @@ const char* gla_scalar_fwd_variant_name(GlaScalarFwdVariant variant) {
 void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                          const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
                          float* workspace, const GlaShape& s, const GlaOptions& o, GlaScalarFwdVariant variant,
-                         int64_t qk_heads, cudaStream_t stream) {
+                         int64_t qk_heads, const float* value_scale, cudaStream_t stream) {
   using namespace gla_tc;
   if (qk_heads < 0 || (qk_heads > 0 && s.heads % qk_heads != 0))
     throw std::invalid_argument("gla_scalar_fwd_cuda: qk_heads=" + std::to_string(qk_heads) +
@@ -317,20 +330,21 @@ void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const _
   for (const void* p : {static_cast<const void*>(chunk_states), static_cast<const void*>(final_state)})
     if (p && !aligned16(p)) throw std::invalid_argument("gla_scalar_fwd_cuda: an output state is not 16-byte aligned");
   const int dk = static_cast<int>(s.key_dim), dv = static_cast<int>(s.value_dim);
+  // Workspace: cumulative decays, the value scales in the same padded layout (backward's q.dq - k.dk share),
+  // and, for the split forward without the caller's states, the states (backward's dL/dS share).
+  const int64_t padded_tokens = static_cast<int64_t>(d.BH) * d.NC * kChunk;
   float* b = workspace;
-  launch_chunk_cumulative_decay(log_decay, b, d, stream);
+  float* scales = value_scale ? workspace + padded_tokens : nullptr;
+  launch_chunk_cumulative_decay(log_decay, b, d, stream, value_scale, scales);
   if (variant == GlaScalarFwdVariant::fused) {
-    launch_fused_forward(q, k, v, b, out, chunk_states, final_state, o.scale, dk, dv, d, stream);
+    launch_fused_forward(q, k, v, b, scales, out, chunk_states, final_state, o.scale, dk, dv, d, stream);
     return;
   }
-  // The split forward needs the states in memory: without the caller's, the workspace's backward share.
-  const int64_t padded_tokens = static_cast<int64_t>(d.BH) * d.NC * kChunk;
   bf16* states = chunk_states ? chunk_states : reinterpret_cast<bf16*>(workspace + 2 * padded_tokens);
-  launch_decayed_state_scan(k, v, b, states, final_state, 1.0f, false, dk, dv, d, stream);
-  if (dk == 64 && dv == 64) launch_output<64, 64>(q, k, v, states, b, out, o.scale, d, stream);
-  if (dk == 64 && dv == 128) launch_output<64, 128>(q, k, v, states, b, out, o.scale, d, stream);
-  if (dk == 128 && dv == 64) launch_output<128, 64>(q, k, v, states, b, out, o.scale, d, stream);
-  if (dk == 128 && dv == 128) launch_output<128, 128>(q, k, v, states, b, out, o.scale, d, stream);
+  launch_decayed_state_scan(k, v, b, states, final_state, 1.0f, false, dk, dv, d, stream, scales);
+  auto output = dk == 64 ? (dv == 64 ? launch_output<64, 64> : launch_output<64, 128>)
+                         : (dv == 64 ? launch_output<128, 64> : launch_output<128, 128>);
+  output(q, k, v, states, b, scales, out, o.scale, d, stream);
 }
 
 }  // namespace seqbench

@@ -29,7 +29,7 @@ struct FusedTiles {
   static constexpr int kRowWarps = DK / 16, kStateCols = 64 * kRowWarps / 8;
   // q once, k and v double-buffered, the bf16 state, the scores and w v; 106 KB at DK = 128: two blocks per SM.
   static constexpr int kBytes = (3 * kChunk * kLdk + 2 * kChunk * kLdv + DK * kLdv + 2 * kChunk * kLdv) * 2 +
-                                2 * kChunk * 4;
+                                4 * kChunk * 4;
 };
 
 // The warp's share of the state (fp32 accumulators, rows row0.., columns col0..) as bf16 into dst, ld apart.
@@ -48,7 +48,8 @@ __device__ __forceinline__ void store_state_tile(const float (&acc)[NT][4], bf16
 template <int DK>
 __global__ void __launch_bounds__(kFusedThreads, 2)
     fused_forward_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
-                         const float* __restrict__ b, bf16* __restrict__ out, bf16* __restrict__ states,
+                         const float* __restrict__ b, const float* __restrict__ value_scale, bf16* __restrict__ out,
+                         bf16* __restrict__ states,
                          float* __restrict__ final_state, float scale, int dv, ChunkGrid d) {
   using T = FusedTiles<DK>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -58,7 +59,8 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
   bf16* hs = vs + 2 * kChunk * T::kLdv;          // [DK][kLdv] the state at the chunk's start
   bf16* as = hs + DK * T::kLdv;                  // [64][kLdv] decayed, masked scores
   bf16* us = as + kChunk * T::kLdv;              // [64][kLdv] e^{b_63 - b_j} v_j
-  float* bs = reinterpret_cast<float*>(us + kChunk * T::kLdv);  // [2][64]
+  float* bs = reinterpret_cast<float*>(us + kChunk * T::kLdv);  // [2][64] cumulative decays
+  float* ds = bs + 2 * kChunk;                                  // [2][64] value scales
   static_assert(T::kLdv == kScoreStride, "scores share the value tiles' row stride");
 
   const int tiles = dv / 64, c0 = (blockIdx.x % tiles) * 64, bh = blockIdx.x / tiles, warp = threadIdx.x / 32;
@@ -75,6 +77,7 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
     tc::load_tile_async<kChunk, 64, T::kLdv, kFusedThreads>(vs + buf * kChunk * T::kLdv, v_h, v_stride, c * kChunk,
                                                             d.L);
     load_chunk_decays_async(bs + buf * kChunk, b, bh, c, d);
+    if (value_scale) load_chunk_decays_async(ds + buf * kChunk, value_scale, bh, c, d);
     tc::commit_async();
   };
   auto load_q = [&](int c) {
@@ -102,12 +105,13 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
       if (32 * half <= row0 + 15)
         tc::warp_mma<DK / 16, 4, Stored::by_row, Stored::by_column>(s, qs + row0 * T::kLdk, T::kLdk,
                                                                     K + 32 * half * T::kLdk, T::kLdk);
-      store_decayed_scores(s, row0, 32 * half, bc, scale, as);
+      store_decayed_scores(s, row0, 32 * half, bc, scale, as, value_scale ? ds + buf * kChunk : nullptr);
     }
-    // u_j = e^{b_63 - b_j} v_j, what each token adds to the state at the chunk's end; rows past L are zero.
+    // u_j = e^{b_63 - b_j} v_j (times its value scale), what each token adds to the state at the chunk's end;
+    // rows past L are zero.
     for (int i = threadIdx.x; i < kChunk * 8; i += kFusedThreads) {
       const int t = i / 8;
-      const float w = __expf(bc[kChunk - 1] - bc[t]);
+      const float w = __expf(bc[kChunk - 1] - bc[t]) * (value_scale ? ds[buf * kChunk + t] : 1.0f);
       const __nv_bfloat162* x = reinterpret_cast<const __nv_bfloat162*>(V + t * T::kLdv + (i % 8) * 8);
       __nv_bfloat162* y = reinterpret_cast<__nv_bfloat162*>(us + t * T::kLdv + (i % 8) * 8);
 #pragma unroll
@@ -151,20 +155,21 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
 }
 
 template <int DK>
-void launch(const bf16* q, const bf16* k, const bf16* v, const float* b, bf16* out, bf16* states, float* final_state,
-            float scale, int dv, const ChunkGrid& d, cudaStream_t stream) {
+void launch(const bf16* q, const bf16* k, const bf16* v, const float* b, const float* value_scale, bf16* out,
+            bf16* states, float* final_state, float scale, int dv, const ChunkGrid& d, cudaStream_t stream) {
   auto kernel = fused_forward_kernel<DK>;
   set_shared_bytes(kernel, FusedTiles<DK>::kBytes);
-  kernel<<<d.BH*(dv / 64), kFusedThreads, FusedTiles<DK>::kBytes, stream>>>(q, k, v, b, out, states, final_state, scale,
-                                                                            dv, d);
+  kernel<<<d.BH * (dv / 64), kFusedThreads, FusedTiles<DK>::kBytes, stream>>>(q, k, v, b, value_scale, out, states,
+                                                                              final_state, scale, dv, d);
   cudaCheckLaunch();
 }
 
 }  // namespace
 
-void launch_fused_forward(const bf16* q, const bf16* k, const bf16* v, const float* b, bf16* out, bf16* states,
-                          float* final_state, float scale, int dk, int dv, const ChunkGrid& d, cudaStream_t stream) {
-  (dk == 64 ? launch<64> : launch<128>)(q, k, v, b, out, states, final_state, scale, dv, d, stream);
+void launch_fused_forward(const bf16* q, const bf16* k, const bf16* v, const float* b, const float* value_scale,
+                          bf16* out, bf16* states, float* final_state, float scale, int dk, int dv, const ChunkGrid& d,
+                          cudaStream_t stream) {
+  (dk == 64 ? launch<64> : launch<128>)(q, k, v, b, value_scale, out, states, final_state, scale, dv, d, stream);
 }
 
 }  // namespace gla_tc

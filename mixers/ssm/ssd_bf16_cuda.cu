@@ -24,11 +24,11 @@ struct Dims {
   int H, P, N, G;
 };
 
-// v = dt x (8 values per thread, 16 bytes) and g = dt A.
+// v = dt x (8 values per thread, 16 bytes; skipped when v is null) and g = dt A.
 __global__ void scan_inputs_kernel(const bf16* __restrict__ x, const float* __restrict__ dt,
                                    const float* __restrict__ a, bf16* __restrict__ v, float* __restrict__ g, Dims d) {
   const int64_t heads = d.rows * d.H, groups = heads * d.P / 8;
-  for (int64_t i = first_element(); i < groups; i += element_stride()) {
+  for (int64_t i = first_element(); v && i < groups; i += element_stride()) {
     const float step = dt[i * 8 / d.P];
     const uint4 in = reinterpret_cast<const uint4*>(x)[i];
     uint4 out;
@@ -123,10 +123,12 @@ void check(const SsdBf16Shape& s, const char* who) {
   if (!why.empty()) throw std::invalid_argument(std::string(who) + ": " + why);
 }
 
-void build_scan_inputs(const bf16* x, const float* dt, const float* a, const Parts& w, const SsdBf16Shape& s,
+// g, and v when non-null.
+void build_scan_inputs(const bf16* x, const float* dt, const float* a, bf16* v, float* g, const SsdBf16Shape& s,
                        cudaStream_t stream) {
   const Dims d = dims_of(s);
-  scan_inputs_kernel<<<element_blocks(d.rows * d.H * d.P / 8), kElementThreads, 0, stream>>>(x, dt, a, w.v, w.g, d);
+  const int64_t n = v ? d.rows * d.H * d.P / 8 : d.rows * d.H;
+  scan_inputs_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(x, dt, a, v, g, d);
   cudaCheckLaunch();
 }
 
@@ -159,10 +161,11 @@ void ssd_bf16_fwd_cuda(const bf16* x, const float* dt, const float* a, const bf1
   if (!x || !dt || !a || !workspace) throw std::invalid_argument("ssd_bf16_fwd_cuda: a required buffer is null");
   if (reinterpret_cast<uintptr_t>(x) % 16 || reinterpret_cast<uintptr_t>(workspace) % 16)
     throw std::invalid_argument("ssd_bf16_fwd_cuda: x or workspace is not 16-byte aligned (read 16 bytes at a time)");
+  // v = dt x enters as x with a per-token value scale: no copy of x.
   const Parts w = parts_of(workspace, s);
-  build_scan_inputs(x, dt, a, w, s, stream);
-  gla_scalar_fwd_cuda(c, b, w.v, w.g, y, chunk_states, final_state, w.gla, scan_shape(s), {64, 1.0f}, variant,
-                      s.groups, stream);
+  build_scan_inputs(x, dt, a, nullptr, w.g, s, stream);
+  gla_scalar_fwd_cuda(c, b, x, w.g, y, chunk_states, final_state, w.gla, scan_shape(s), {64, 1.0f}, variant,
+                      s.groups, dt, stream);
 }
 
 void ssd_bf16_bwd_cuda(const bf16* x, const float* dt, const float* a, const bf16* b, const bf16* c,
@@ -182,7 +185,7 @@ void ssd_bf16_bwd_cuda(const bf16* x, const float* dt, const float* a, const bf1
   if (reinterpret_cast<uintptr_t>(x) % 16 || reinterpret_cast<uintptr_t>(workspace) % 16)
     throw std::invalid_argument("ssd_bf16_bwd_cuda: x or workspace is not 16-byte aligned (read 16 bytes at a time)");
   const Parts w = parts_of(workspace, s);
-  build_scan_inputs(x, dt, a, w, s, stream);  // v and g again, so backward needs no forward workspace
+  build_scan_inputs(x, dt, a, w.v, w.g, s, stream);  // v itself (backward reads it), so no forward workspace needed
   gla_scalar_bwd_cuda(c, b, w.v, w.g, chunk_states, dy, w.dq, w.dk, w.dv, w.dg, w.gla, scan_shape(s), {64, 1.0f},
                       s.groups, stream);
   const unsigned blocks = static_cast<unsigned>(std::min(d.rows, kMaxRowBlocks));
