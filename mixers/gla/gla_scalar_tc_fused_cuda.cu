@@ -27,7 +27,7 @@ struct FusedTiles {
   static constexpr int kLdk = DK + 8, kLdv = 64 + 8;
   // State rows per warp: 16. DK = 128 spreads 8 warps over the rows; DK = 64 also splits the columns.
   static constexpr int kRowWarps = DK / 16, kStateCols = 64 * kRowWarps / 8;
-  // q once, k and v double-buffered, the bf16 state, the scores and w v; 106 KB at DK = 128: two blocks per SM.
+  // q once, k and v double-buffered, the bf16 state, the scores, u; 106 KB at DK = 128: two blocks per SM.
   static constexpr int kBytes = (3 * kChunk * kLdk + 2 * kChunk * kLdv + DK * kLdv + 2 * kChunk * kLdv) * 2 +
                                 4 * kChunk * 4;
 };
@@ -49,8 +49,7 @@ template <int DK>
 __global__ void __launch_bounds__(kFusedThreads, 2)
     fused_forward_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                          const float* __restrict__ b, const float* __restrict__ value_scale, bf16* __restrict__ out,
-                         bf16* __restrict__ states,
-                         float* __restrict__ final_state, float scale, int dv, ChunkGrid d) {
+                         bf16* __restrict__ states, float* __restrict__ final_state, float scale, int dv, ChunkGrid d) {
   using T = FusedTiles<DK>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* qs = reinterpret_cast<bf16*>(smem_raw);  // [64][kLdk]

@@ -77,14 +77,27 @@ __global__ void row_grads_kernel(const bf16* __restrict__ x, const float* __rest
   }
 }
 
-// dA_h = sum over every (b, t) of dt dg, one block per head, in a fixed order.
-__global__ void decay_rate_grad_kernel(const float* __restrict__ dt, const float* __restrict__ dg,
-                                       float* __restrict__ da, Dims d) {
+// dA_h = sum over every (b, t) of dt dg in a fixed order: block (h, slice) sums its slice of the rows into
+// partials[h * slices + slice] (enough blocks to keep the strided reads in flight), then one thread per
+// head adds its slices in order.
+constexpr int kRateSlices = 64;
+
+__global__ void decay_rate_partials_kernel(const float* __restrict__ dt, const float* __restrict__ dg,
+                                           float* __restrict__ partials, Dims d) {
   const int h = blockIdx.x;
+  const int64_t r0 = d.rows * blockIdx.y / kRateSlices, r1 = d.rows * (blockIdx.y + 1) / kRateSlices;
   float sum = 0.0f;
-  for (int64_t r = threadIdx.x; r < d.rows; r += blockDim.x) sum += dt[r * d.H + h] * dg[r * d.H + h];
+  for (int64_t r = r0 + threadIdx.x; r < r1; r += blockDim.x) sum += dt[r * d.H + h] * dg[r * d.H + h];
   sum = block_sum(sum);
-  if (threadIdx.x == 0) da[h] = sum;
+  if (threadIdx.x == 0) partials[h * kRateSlices + blockIdx.y] = sum;
+}
+
+__global__ void decay_rate_grad_kernel(const float* __restrict__ partials, float* __restrict__ da, int heads) {
+  const int h = blockIdx.x * blockDim.x + threadIdx.x;
+  if (h >= heads) return;
+  float sum = 0.0f;
+  for (int s = 0; s < kRateSlices; ++s) sum += partials[h * kRateSlices + s];
+  da[h] = sum;
 }
 
 GlaShape scan_shape(const SsdBf16Shape& s) { return {s.batch, s.seq_len, s.heads, s.state_dim, s.head_dim, false}; }
@@ -191,7 +204,10 @@ void ssd_bf16_bwd_cuda(const bf16* x, const float* dt, const float* a, const bf1
   const unsigned blocks = static_cast<unsigned>(std::min(d.rows, kMaxRowBlocks));
   row_grads_kernel<<<blocks, kRowThreads, 0, stream>>>(x, dt, a, w.dq, w.dk, w.dv, w.dg, dx, ddt, db, dc, d);
   cudaCheckLaunch();
-  decay_rate_grad_kernel<<<d.H, 256, 0, stream>>>(dt, w.dg, da, d);
+  float* partials = w.gla;  // the GLA workspace is free again
+  decay_rate_partials_kernel<<<dim3(d.H, kRateSlices), 256, 0, stream>>>(dt, w.dg, partials, d);
+  cudaCheckLaunch();
+  decay_rate_grad_kernel<<<(d.H + 127) / 128, 128, 0, stream>>>(partials, da, d.H);
   cudaCheckLaunch();
 }
 
