@@ -2,7 +2,8 @@
 // S_t = diag(alpha_t) S_{t-1} + k_t v_t^T, o_t = scale * S_t^T q_t, alpha_t = exp(g_t) per key channel
 // or one scalar per head (Mamba-2 SSD, Gated RetNet). The CPU kernels (gla_cpu.cpp) are checked
 // against a plain recurrence in double and its finite differences (test_gla.cpp); the CUDA kernels
-// (gla_cuda.cu) against the CPU kernels (test_gpu_gla.cpp).
+// (gla_cuda.cu) against the CPU kernels (test_gpu_gla.cpp). The scalar decay in bf16 on tensor cores, with a
+// caller-owned workspace, is gla_scalar_bf16.cuh.
 #pragma once
 
 #include "ops/kernel_table.h"

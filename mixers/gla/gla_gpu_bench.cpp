@@ -1,13 +1,17 @@
 // seqbench_gpu_bench rows for gated linear attention at ANCHORS.md's shapes (B*L = 65536 tokens, 16
 // heads of 128) for each bench length: per-channel (GLA) and scalar (Mamba-2-like) decay, forward
-// and backward, fp32; and the scalar-decay decode step for batches of 16 and 1. Anchors:
-// flash-linear-attention's chunk_gla, chunk_simple_gla and fused_recurrent_simple_gla in bf16.
+// and backward, fp32; the scalar decay in bf16 on tensor cores; and the scalar-decay decode step for
+// batches of 16 and 1. Anchors: flash-linear-attention's chunk_gla, chunk_simple_gla and
+// fused_recurrent_simple_gla in bf16.
+#include <cuda_bf16.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "bench_gpu/gpu_bench_group.h"
 #include "mixers/gla/gla.h"
+#include "mixers/gla/gla_scalar_bf16.cuh"
 
 namespace seqbench {
 namespace {
@@ -67,10 +71,50 @@ void scalar_decode_step(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int6
                            chunked_scan_work(gla_work_shape(s, 1, 2), WorkPass::decode_step)));
 }
 
+// The scalar decay in bf16 on tensor cores. The forward as FLA's chunk_simple_gla times it (its
+// backward recomputes the states), the forward a training step runs (keeping every chunk's start
+// state), and the backward (FLA's does not run on Hopper with Triton 3.6: no anchor).
+void scalar_gated_bf16(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L) {
+  using bf16 = __nv_bfloat16;
+  const GlaShape s{{kBenchTokens / L, L, kBenchHeads}, kBenchHeadDim, kBenchHeadDim, false};
+  GlaOptions o;
+  o.scale = kScale;
+  const int64_t n = s.tokens() * s.heads * s.key_dim, ng = s.tokens() * s.heads;
+  auto q = random_array<bf16>(n, 51), k = random_array<bf16>(n, 52), v = random_array<bf16>(n, 53);
+  auto dout = random_array<bf16>(n, 54);
+  DeviceArray<float> g(ng), dg(ng), workspace(gla_scalar_workspace_floats(s));
+  fill_normal_cuda(g.data(), ng, 55, 0.01f);  // log decays near 0: timing does not depend on them
+  DeviceArray<bf16> out(n), dq(n), dk(n), dv(n), states(gla_scalar_chunk_state_elements(s));
+  const GlaScalarFwdVariant variant = gla_scalar_fwd_variant();
+  auto forward = [&](bf16* keep) {
+    gla_scalar_fwd_cuda(q.data(), k.data(), v.data(), g.data(), out.data(), keep, nullptr, workspace.data(), s, o,
+                        variant);
+  };
+  const GpuTiming fwd = timer.time([&] { forward(nullptr); });
+  const GpuTiming fwd_keep = timer.time([&] { forward(states.data()); });
+  const GpuTiming bwd = timer.time([&] {
+    gla_scalar_bwd_cuda(q.data(), k.data(), v.data(), g.data(), states.data(), dout.data(), dq.data(), dk.data(),
+                        dv.data(), dg.data(), workspace.data(), s, o);
+  });
+  const std::string what = std::string("scalar-gated linear attention (tensor cores, ") +
+                           gla_scalar_fwd_variant_name(variant) + ") ";
+  const std::string shape = shape_text(s.batch, L, s.heads, s.key_dim);
+  auto add = [&](const std::string& pass, const char* anchor_pass, const GpuTiming& timing, WorkPass work_pass) {
+    const std::string anchor_key = anchor_pass ? bench_key("gla_scalar", anchor_pass, L) : "";
+    const WorkCount work = chunked_scan_work(gla_work_shape(s, 64, 2), work_pass);
+    rows.push_back(timed_row(bench_key("gla_scalar_bf16", pass, L), anchor_key, "gla", what + pass, shape, "bf16", L,
+                             timing, work, work));
+  };
+  add("fwd", "fwd", fwd, WorkPass::forward);
+  add("fwd_keep_states", nullptr, fwd_keep, WorkPass::forward);
+  add("bwd", "bwd", bwd, WorkPass::backward);
+}
+
 void gla_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
   for (int64_t L : bench_lengths()) {
     gated_linear_attention(timer, rows, L, true);
     gated_linear_attention(timer, rows, L, false);
+    scalar_gated_bf16(timer, rows, L);
   }
   for (int64_t batch : {16, 1}) scalar_decode_step(timer, rows, batch);
 }

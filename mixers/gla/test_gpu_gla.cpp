@@ -1,8 +1,11 @@
 // Gated linear attention and its log-sigmoid decay: the CUDA kernels against the CPU kernels on fresh
 // seeded inputs at odd sizes (forward with chunk states and final state, backward with the decay
-// gradient, decode), fp32, norm-wise relative error 1e-4. Built only with CUDA; each case skips itself
-// (with a warning) on a machine without a GPU.
+// gradient, decode), fp32, norm-wise relative error 1e-4; the bf16 tensor-core scalar-decay kernels
+// within the bf16 tolerance (2e-2). Built only with CUDA; each case skips itself (with a warning) on a
+// machine without a GPU.
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "mixers/gla/gla.h"
+#include "mixers/gla/gla_scalar_bf16.cuh"
 #include "mixers/gla/log_sigmoid_decay.h"
 #include "ops/swish_gate.h"
 #include "tests/gpu_kernel_checks.h"
@@ -197,4 +201,148 @@ TEST_CASE("log-sigmoid decay and SiLU on the GPU match the CPU kernels", "[gpu][
       CHECK(relative_error(y_d.download(), y) < kTolerance);
       CHECK(relative_error(dx_d.download(), dx) < kTolerance);
     }
+}
+
+namespace {
+
+using bf16 = __nv_bfloat16;
+
+// Lengths 1, 63, 65 and 200 around the 64-token chunk, key and value dims 64 and 128 in every pairing.
+const std::tuple<std::vector<GlaShape>> kScalarBf16Cases{{{1, 1, 3, 64, 64, false},
+                                                          {2, 1, 3, 128, 128, false},
+                                                          {2, 63, 3, 128, 128, false},
+                                                          {1, 65, 3, 64, 128, false},
+                                                          {2, 65, 3, 64, 64, false},
+                                                          {2, 200, 3, 128, 64, false},
+                                                          {1, 200, 3, 128, 128, false}}};
+
+// log sigmoid of N(4, 2) pre-activations, floored at -5: mostly mild decays, so the state carries across
+// chunks, with a tail of strong ones (the forget-gate values a trained GLA or Mamba-2 layer sees).
+std::vector<float> log_sigmoid_decays(int64_t n, Rng& rng) {
+  std::vector<float> g = normal_values(n, rng, 2.0);
+  for (float& x : g) x = std::max(-5.0f, -std::log1p(std::exp(-(4.0f + x))));
+  return g;
+}
+
+void check_close(const char* what, const std::vector<float>& got, const std::vector<float>& want) {
+  const double error = relative_error(got, want);
+  INFO(what << ": norm-wise relative error " << error);
+  CHECK(error < tolerance<bf16>());
+}
+
+}  // namespace
+
+TEST_CASE("bf16 scalar-decay GLA on tensor cores matches the CPU kernel, states and all four gradients included",
+          "[gpu][gla][bf16]") {
+  SKIP_WITHOUT_GPU();
+  auto name = [](const GlaShape& s) { return describe(s, 64); };
+  for_each_seeded_case(kScalarBf16Cases, 700, name, [](const GlaShape& s, Rng& rng) {
+    const GlaOptions o{64, 1.0f / std::sqrt(static_cast<float>(s.key_dim))};
+    std::vector<float> q = normal_values(qk_count(s), rng), k = normal_values(qk_count(s), rng);
+    std::vector<float> v = normal_values(v_count(s), rng), dout = normal_values(v_count(s), rng);
+    const std::vector<float> g = log_sigmoid_decays(g_count(s), rng);
+    auto q_d = upload_rounded<bf16>(q), k_d = upload_rounded<bf16>(k), v_d = upload_rounded<bf16>(v);
+    auto dout_d = upload_rounded<bf16>(dout);
+    DeviceArray<float> g_d(g), workspace(gla_scalar_workspace_floats(s));
+    std::vector<float> want_out(v_count(s)), want_states(chunk_state_count(s, o)), want_final(state_count(s));
+    GlaKernels::cpu().fwd(q.data(), k.data(), v.data(), g.data(), want_out.data(), want_states.data(),
+                          want_final.data(), s, o);
+    auto states = poisoned<bf16>(gla_scalar_chunk_state_elements(s));
+    for (const GlaScalarFwdVariant variant : {GlaScalarFwdVariant::split, GlaScalarFwdVariant::fused}) {
+      INFO("forward variant " << gla_scalar_fwd_variant_name(variant));
+      auto out = poisoned<bf16>(v_count(s));
+      auto final_state = poisoned<float>(state_count(s));
+      gla_scalar_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), out.data(), states.data(),
+                          final_state.data(), workspace.data(), s, o, variant);
+      check_close("out", download_floats(out), want_out);
+      check_close("chunk states", download_floats(states), want_states);
+      check_close("final state", final_state.download(), want_final);
+      // Without states to keep, the output is the same, bit for bit.
+      auto out_only = poisoned<bf16>(v_count(s));
+      gla_scalar_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), out_only.data(), nullptr, nullptr,
+                          workspace.data(), s, o, variant);
+      CHECK(download_floats(out_only) == download_floats(out));
+    }
+    auto dq = poisoned<bf16>(qk_count(s)), dk = poisoned<bf16>(qk_count(s)), dv = poisoned<bf16>(v_count(s));
+    auto dg = poisoned<float>(g_count(s));
+    gla_scalar_bwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), states.data(), dout_d.data(), dq.data(),
+                        dk.data(), dv.data(), dg.data(), workspace.data(), s, o);
+    std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dg(g_count(s));
+    GlaKernels::cpu().bwd(q.data(), k.data(), v.data(), g.data(), want_states.data(), dout.data(), want_dq.data(),
+                          want_dk.data(), want_dv.data(), want_dg.data(), s, o);
+    check_close("dq", download_floats(dq), want_dq);
+    check_close("dk", download_floats(dk), want_dk);
+    check_close("dv", download_floats(dv), want_dv);
+    check_close("dlog_decay", dg.download(), want_dg);
+
+    // Without a decay gradient the other three are the same, bit for bit.
+    auto dq_only = poisoned<bf16>(qk_count(s));
+    gla_scalar_bwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), states.data(), dout_d.data(), dq_only.data(),
+                        dk.data(), dv.data(), nullptr, workspace.data(), s, o);
+    CHECK(download_floats(dq_only) == download_floats(dq));
+  });
+}
+
+TEST_CASE("bf16 scalar-decay GLA with q and k shared by groups of heads matches the CPU kernel on copies",
+          "[gpu][gla][bf16]") {
+  SKIP_WITHOUT_GPU();
+  // 4 heads reading 2 (Mamba-2's B and C groups) or 1 head of q and k; the CPU sees them copied per head.
+  const std::tuple<std::vector<GlaShape>, std::vector<int64_t>> cases{{{2, 65, 4, 128, 64, false}}, {1, 2}};
+  auto name = [](const GlaShape& s, int64_t qk_heads) {
+    return describe(s, 64) + ", qk_heads " + std::to_string(qk_heads);
+  };
+  for_each_seeded_case(cases, 1500, name, [](const GlaShape& s, int64_t qk_heads, Rng& rng) {
+    const GlaOptions o{64, 1.0f / std::sqrt(static_cast<float>(s.key_dim))};
+    const int64_t rows = s.batch * s.seq_len, per_group = s.heads / qk_heads, K = s.key_dim;
+    std::vector<float> q = normal_values(rows * qk_heads * K, rng), k = normal_values(rows * qk_heads * K, rng);
+    std::vector<float> v = normal_values(v_count(s), rng), dout = normal_values(v_count(s), rng);
+    const std::vector<float> g = log_sigmoid_decays(g_count(s), rng);
+    auto q_d = upload_rounded<bf16>(q), k_d = upload_rounded<bf16>(k), v_d = upload_rounded<bf16>(v);
+    auto dout_d = upload_rounded<bf16>(dout);
+    std::vector<float> q_full(qk_count(s)), k_full(qk_count(s));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t h = 0; h < s.heads; ++h)
+        for (int64_t i = 0; i < K; ++i) {
+          q_full[(r * s.heads + h) * K + i] = q[(r * qk_heads + h / per_group) * K + i];
+          k_full[(r * s.heads + h) * K + i] = k[(r * qk_heads + h / per_group) * K + i];
+        }
+    std::vector<float> want_out(v_count(s)), want_states(chunk_state_count(s, o));
+    GlaKernels::cpu().fwd(q_full.data(), k_full.data(), v.data(), g.data(), want_out.data(), want_states.data(),
+                          nullptr, s, o);
+    std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dg(g_count(s));
+    GlaKernels::cpu().bwd(q_full.data(), k_full.data(), v.data(), g.data(), want_states.data(), dout.data(),
+                          want_dq.data(), want_dk.data(), want_dv.data(), want_dg.data(), s, o);
+
+    DeviceArray<float> g_d(g), workspace(gla_scalar_workspace_floats(s));
+    auto states = poisoned<bf16>(gla_scalar_chunk_state_elements(s));
+    for (const GlaScalarFwdVariant variant : {GlaScalarFwdVariant::split, GlaScalarFwdVariant::fused}) {
+      INFO("forward variant " << gla_scalar_fwd_variant_name(variant));
+      auto out = poisoned<bf16>(v_count(s));
+      gla_scalar_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), out.data(), states.data(), nullptr,
+                          workspace.data(), s, o, variant, qk_heads);
+      check_close("out", download_floats(out), want_out);
+      check_close("chunk states", download_floats(states), want_states);
+    }
+    auto dq = poisoned<bf16>(qk_count(s)), dk = poisoned<bf16>(qk_count(s)), dv = poisoned<bf16>(v_count(s));
+    auto dg = poisoned<float>(g_count(s));
+    gla_scalar_bwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), states.data(), dout_d.data(), dq.data(),
+                        dk.data(), dv.data(), dg.data(), workspace.data(), s, o, qk_heads);
+    check_close("dq (per head)", download_floats(dq), want_dq);
+    check_close("dk (per head)", download_floats(dk), want_dk);
+    check_close("dv", download_floats(dv), want_dv);
+    check_close("dlog_decay", dg.download(), want_dg);
+  });
+}
+
+TEST_CASE("bf16 scalar-decay GLA names the shapes it cannot run before touching the GPU", "[gpu][gla][bf16]") {
+  const GlaOptions o;
+  CHECK(gla_scalar_tc_unsupported({2, 100, 3, 128, 64, false}, o).empty());
+  CHECK_THAT(gla_scalar_tc_unsupported({2, 100, 3, 128, 128, true}, o), Catch::Contains("per-channel"));
+  CHECK_THAT(gla_scalar_tc_unsupported({2, 100, 3, 96, 128, false}, o), Catch::Contains("key_dim=96"));
+  CHECK_THROWS_WITH(gla_scalar_fwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                        {1, 4, 1, 64, 32, false}, o),
+                    Catch::Contains("value_dim=32"));
+  CHECK_THROWS_WITH(gla_scalar_bwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                        nullptr, nullptr, {1, 4, 1, 64, 64, false}, o),
+                    Catch::Contains("null"));
 }

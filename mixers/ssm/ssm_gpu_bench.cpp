@@ -1,12 +1,16 @@
 // seqbench_gpu_bench rows for Mamba-2's SSD at ANCHORS.md's shapes (B*L = 65536 tokens, 32 heads of
-// 64, state 128, one B/C group, chunk 256) for each bench length, forward and backward, fp32.
-// Anchor: mamba_ssm's mamba_chunk_scan_combined (Triton, bf16).
+// 64, state 128, one B/C group, chunk 256) for each bench length, forward and backward: fp32, and the
+// scan in bf16 on the scalar-decay GLA tensor-core kernels (64-token chunks). Anchor: mamba_ssm's
+// mamba_chunk_scan_combined (Triton, bf16).
+#include <cuda_bf16.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "bench_gpu/gpu_bench_group.h"
 #include "mixers/ssm/ssd.h"
+#include "mixers/ssm/ssd_bf16.cuh"
 
 namespace seqbench {
 namespace {
@@ -44,8 +48,53 @@ void mamba2_ssd_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L
   add("bwd", bwd, WorkPass::backward);
 }
 
+// The scan alone in bf16 on the GLA tensor-core kernels, B and C shared by all heads (one group).
+// Forward without states kept (the anchor recomputes them in backward), then with them; backward
+// from a forward that kept them.
+void mamba2_ssd_bf16(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L) {
+  using bf16 = __nv_bfloat16;
+  const SsdBf16Shape s{kBenchTokens / L, L, 32, 64, 128, 1};
+  const int64_t tokens = kBenchTokens, xs = tokens * s.heads * s.head_dim, bcs = tokens * s.state_dim;
+  auto x = random_array<bf16>(xs, 71), b = random_array<bf16>(bcs, 72), c = random_array<bf16>(bcs, 73);
+  auto dy = random_array<bf16>(xs, 74);
+  DeviceArray<float> dt(tokens * s.heads), a(s.heads), ddt(tokens * s.heads), da(s.heads);
+  fill_normal_cuda(dt.data(), tokens * s.heads, 75, 0.01f);  // timing does not depend on the values
+  fill_normal_cuda(a.data(), s.heads, 76, 0.01f);
+  DeviceArray<float> workspace(ssd_bf16_workspace_floats(s));
+  DeviceArray<bf16> y(xs), dx(xs), db(bcs), dc(bcs), states(ssd_bf16_chunk_state_elements(s));
+  const GlaScalarFwdVariant variant = gla_scalar_fwd_variant();
+  auto forward = [&](bf16* keep) {
+    ssd_bf16_fwd_cuda(x.data(), dt.data(), a.data(), b.data(), c.data(), y.data(), keep, nullptr, workspace.data(), s,
+                      variant);
+  };
+  const GpuTiming fwd = timer.time([&] { forward(nullptr); });
+  const GpuTiming fwd_keep = timer.time([&] { forward(states.data()); });
+  const GpuTiming bwd = timer.time([&] {
+    ssd_bf16_bwd_cuda(x.data(), dt.data(), a.data(), b.data(), c.data(), states.data(), dy.data(), dx.data(),
+                      ddt.data(), da.data(), db.data(), dc.data(), workspace.data(), s);
+  });
+  const std::string what =
+      std::string("Mamba-2 SSD (tensor cores, ") + gla_scalar_fwd_variant_name(variant) + ") ";
+  const std::string shape = shape_text(s.batch, L, s.heads, s.head_dim) + " N=128";
+  auto work_shape = [&](int64_t chunk) {
+    return ScanWorkShape{s.batch, L, s.heads, s.state_dim, s.head_dim, chunk, 1, 1, false, 2, 4};
+  };
+  auto add = [&](const std::string& pass, const char* anchor_pass, const GpuTiming& timing, WorkPass work_pass) {
+    const std::string anchor_key = anchor_pass ? bench_key("ssd", anchor_pass, L) : "";
+    rows.push_back(timed_row(bench_key("ssd_bf16", pass, L), anchor_key, "ssm", what + pass, shape, "bf16", L, timing,
+                             chunked_scan_work(work_shape(64), work_pass),
+                             chunked_scan_work(work_shape(kChunk), work_pass)));
+  };
+  add("fwd", "fwd", fwd, WorkPass::forward);
+  add("fwd_keep_states", nullptr, fwd_keep, WorkPass::forward);
+  add("bwd", "bwd", bwd, WorkPass::backward);
+}
+
 void ssm_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
-  for (int64_t L : bench_lengths()) mamba2_ssd_at(timer, rows, L);
+  for (int64_t L : bench_lengths()) {
+    mamba2_ssd_at(timer, rows, L);
+    mamba2_ssd_bf16(timer, rows, L);
+  }
 }
 
 const GpuBenchGroup kRows("ssm", ssm_rows);

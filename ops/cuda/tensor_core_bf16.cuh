@@ -63,6 +63,40 @@ __device__ __forceinline__ void accumulators_to_a_fragment(const float (&left)[4
   a[3] = pack_bf16x2(right[2], right[3]);
 }
 
+// How a matrix sits in shared memory: by_row puts element (i, j) at [i * ld + j], by_column at
+// [j * ld + i] (its transpose stored by row). ldmatrix reads either form, plain or .trans, so a
+// kernel keeps each tile in the layout it was loaded in and names the form per product.
+enum class Stored { by_row, by_column };
+
+// One warp: acc[16 x 8 NT] += A[16 x 16 KT] * B[16 KT x 8 NT], `a` and `b` pointing at element (0, 0).
+// acc[n][e] is row lane / 4 + 8 (e / 2), column 8 n + 2 (lane % 4) + e % 2 (the m16n8 layout).
+// Rows of both tiles must be 16-byte aligned; a row stride of 8 (mod 64) elements avoids bank conflicts.
+template <int KT, int NT, Stored kA, Stored kB>
+__device__ __forceinline__ void warp_mma(float (&acc)[NT][4], const __nv_bfloat16* a, int lda,
+                                         const __nv_bfloat16* b, int ldb) {
+  static_assert(NT % 2 == 0, "B fragments load two 8-column tiles at a time");
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int kk = 0; kk < KT; ++kk) {
+    uint32_t af[4];
+    if constexpr (kA == Stored::by_row)
+      load_matrix_x4(af, a + (lane & 15) * lda + kk * 16 + (lane >> 4) * 8);
+    else
+      load_matrix_x4_transposed(af, a + (kk * 16 + (lane & 7) + ((lane >> 4) << 3)) * lda + (((lane >> 3) & 1) << 3));
+#pragma unroll
+    for (int np = 0; np < NT / 2; ++np) {
+      uint32_t bf[4];
+      if constexpr (kB == Stored::by_row)
+        load_matrix_x4_transposed(bf, b + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * ldb + np * 16 +
+                                          (lane >> 4) * 8);
+      else
+        load_matrix_x4(bf, b + (np * 16 + (lane & 7) + ((lane >> 4) << 3)) * ldb + kk * 16 + ((lane >> 3) & 1) * 8);
+      mma_16x8x16(acc[2 * np], af, bf[0], bf[1]);
+      mma_16x8x16(acc[2 * np + 1], af, bf[2], bf[3]);
+    }
+  }
+}
+
 // Copies a [ROWS x COLS] bf16 tile (row `row0` on, rows >= row_limit zero-filled) from global
 // memory (rows `row_stride` elements apart) into shared memory rows SMEM_STRIDE elements apart.
 template <int ROWS, int COLS, int SMEM_STRIDE, int THREADS>

@@ -1,0 +1,67 @@
+// Scalar-decay gated linear attention (GLA, Yang et al. 2023, with one decay per token and head as in
+// Mamba-2 / simple GLA) on bf16 tensor cores: S_t = e^{g_t} S_{t-1} + k_t v_t^T, o_t = scale S_t^T q_t.
+// Checked against the fp32 CPU kernels (gla_cpu.cpp) in test_gpu_gla.cpp. All pointers are device pointers.
+//
+// Chunked in 64 tokens. The split forward is FLA's chunk_simple_gla: a scan over the chunks of each head
+// writes the state at every chunk's start (bf16), then one block per chunk computes its outputs from that
+// state and the chunk's own tokens. The fused forward (FLA's fused_chunk) does both in one walk over the
+// chunks per (head, 64 value columns), the state staying on chip. Backward: the same scan in reverse
+// writes dL/dS at every chunk's end, then one block per chunk forms dq, dk, dv and q.dq - k.dk, whose
+// reverse cumulative sum is the decay gradient (GLA Sec. 4.3). bf16 storage, fp32 accumulation; the
+// decays are fp32 and every exponent is a difference of cumulative decays inside one chunk (<= 0 for
+// g <= 0). The result does not depend on options.chunk_size beyond rounding: the GPU always uses 64.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <string>
+
+#include "mixers/gla/gla.h"
+#include "ops/cuda/current_stream.cuh"
+
+namespace seqbench {
+
+// Why these kernels cannot run a shape, or "" when they can: scalar decay only (shape.channel_decay
+// false), key_dim and value_dim each 64 or 128, options.chunk_size >= 1.
+std::string gla_scalar_tc_unsupported(const GlaShape& shape, const GlaOptions& options);
+
+// bf16 elements of the chunk states, [B, H, ceil(L / 64), Dk, Dv]: the state at each chunk's start.
+int64_t gla_scalar_chunk_state_elements(const GlaShape& shape);
+
+// Floats of the caller-owned workspace both calls need (16-byte aligned; nothing is allocated inside a
+// call, so one buffer serves every step): per-chunk cumulative decays, and for backward the per-token
+// q.dq - k.dk and the bf16 state gradients.
+int64_t gla_scalar_workspace_floats(const GlaShape& shape);
+
+// Two forwards with the same result: `fused` (FLA's fused_chunk: one block per (head, 64 value columns)
+// walks the chunks in order, the state never leaving the SM, so q and k are read once per value tile) and
+// `split` (the chunk-parallel form above, its states going through memory). The process default comes
+// from SEQBENCH_GLA_SCALAR_FWD (fused or split, read once; fused when unset); anything else throws.
+enum class GlaScalarFwdVariant { fused, split };
+GlaScalarFwdVariant gla_scalar_fwd_variant();
+const char* gla_scalar_fwd_variant_name(GlaScalarFwdVariant variant);
+
+// q, k [B, L, qk_heads, Dk] (qk_heads 0: H; else a divisor of H, q and k of head h being those of
+// h / (H / qk_heads): Mamba-2's B and C shared by a group of heads); v, out [B, L, H, Dv]; log_decay
+// [B, L, H] (fp32); value_scale [B, L, H] (fp32), when non-null, multiplies v_t (Mamba-2's dt x without
+// a copy of x; forward only). Writes out; chunk_states (what backward reads), when non-null, the state at every
+// chunk's start; final_state [B, H, Dk, Dv] (fp32), when non-null, the state after the last token.
+// Throws std::invalid_argument for an unsupported shape, a null buffer, or a pointer that is not
+// 16-byte aligned.
+void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
+                         const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
+                         float* workspace, const GlaShape& shape, const GlaOptions& options,
+                         GlaScalarFwdVariant variant = gla_scalar_fwd_variant(), int64_t qk_heads = 0,
+                         const float* value_scale = nullptr, cudaStream_t stream = current_stream());
+
+// Gradients overwritten; dlog_decay [B, L, H] (fp32) may be null. chunk_states from a forward call that
+// stored them. q, k [B, L, qk_heads, Dk] as in forward; dq, dk [B, L, H, Dk] per head whatever qk_heads
+// (the caller sums them over each group).
+void gla_scalar_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
+                         const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
+                         __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dlog_decay, float* workspace,
+                         const GlaShape& shape, const GlaOptions& options, int64_t qk_heads = 0,
+                         cudaStream_t stream = current_stream());
+
+}  // namespace seqbench

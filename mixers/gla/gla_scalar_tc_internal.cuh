@@ -1,0 +1,156 @@
+// Pieces the forward (gla_scalar_tc_cuda.cu) and backward (gla_scalar_tc_bwd_cuda.cu) of the bf16
+// scalar-decay GLA kernels share: the chunk grid, the per-chunk cumulative decays, the decayed state scan
+// (forward: the state at each chunk's start; backward, in reverse: dL/dS at each chunk's end), and the
+// fragment epilogues of the chunk-parallel kernels. Math and contract: gla_scalar_bf16.cuh.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <initializer_list>
+
+#include "mixers/gla/gla.h"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/tensor_core_bf16.cuh"
+
+namespace seqbench {
+namespace gla_tc {
+
+using bf16 = __nv_bfloat16;
+constexpr int kChunk = 64;
+constexpr int kScoreStride = kChunk + 8;  // [64][72] bf16 score tiles: conflict-free ldmatrix rows
+
+struct ChunkGrid {
+  int L, H, NC;  // tokens, heads, 64-token chunks
+  int BH;        // batch * heads; head bh = b * H + h
+  int QK;        // heads of q and k: H, or fewer, each shared by H / QK consecutive heads (Mamba-2's B, C groups)
+};
+
+// Offset of head bh's first token in a [B, L, H, width] tensor.
+__host__ __device__ inline int64_t head_offset(int bh, const ChunkGrid& d, int width) {
+  return (static_cast<int64_t>(bh / d.H) * d.L * d.H + bh % d.H) * width;
+}
+
+// The same in q or k, [B, L, QK, width]: its tokens lie QK * width apart.
+__host__ __device__ inline int64_t qk_head_offset(int bh, const ChunkGrid& d, int width) {
+  return (static_cast<int64_t>(bh / d.H) * d.L * d.QK + (bh % d.H) / (d.H / d.QK)) * width;
+}
+
+// qk_heads 0 means shape.heads.
+ChunkGrid chunk_grid(const GlaShape& shape, int64_t qk_heads = 0);
+bool aligned16(const void* p);
+
+template <class Kernel>
+void set_shared_bytes(Kernel kernel, int bytes) {
+  cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+}
+
+// Throws std::invalid_argument naming `what` for an unsupported shape (gla_scalar_tc_unsupported) or, when
+// there is anything to compute, a null or misaligned buffer.
+void check_call(const GlaShape& shape, const GlaOptions& options, const char* what, const ChunkGrid& d,
+                std::initializer_list<const void*> buffers);
+
+// b_t = g_{t0} + ... + g_t inside each chunk, laid out [BH, NC * 64]; positions past L repeat the last
+// token's value (their g counts as 0), so b[63] of every chunk is its total decay. With value_scale
+// [B, L, H], also its values in the same layout (0 past L) into padded_scale.
+void launch_chunk_cumulative_decay(const float* log_decay, float* b, const ChunkGrid& d, cudaStream_t stream,
+                                   const float* value_scale = nullptr, float* padded_scale = nullptr);
+
+// X <- e^{b_63} X + sum_t w_t a_t u_t^T over the chunks of every head, writing X (bf16) to
+// states [BH, NC, dk, dv] before each chunk is added. Forward (reverse false): a = k, u = v,
+// w_t = e^{b_63 - b_t}, chunks in order, so states hold the state at each chunk's start and
+// final_state (fp32, may be null) the state after the last. Backward (reverse true): a = q, u = dout,
+// w_t = scale e^{b_t}, chunks last to first, so states hold dL/dS at each chunk's end.
+// value_scale (forward only, laid out as b, may be null) multiplies w_t as well.
+void launch_decayed_state_scan(const bf16* a, const bf16* u, const float* b, bf16* states, float* final_state,
+                               float scale, bool reverse, int dk, int dv, const ChunkGrid& d, cudaStream_t stream,
+                               const float* value_scale = nullptr);
+
+// The whole forward in one pass (gla_scalar_tc_fused_cuda.cu): one block per (head, 64 value columns) walks
+// the chunks in order with the state on chip; states [BH, NC, dk, dv] (may be null) get each chunk's start
+// state, final_state (fp32, may be null) the state after the last token; value_scale as in the scan.
+void launch_fused_forward(const bf16* q, const bf16* k, const bf16* v, const float* b, const float* value_scale,
+                          bf16* out, bf16* states, float* final_state, float scale, int dk, int dv, const ChunkGrid& d,
+                          cudaStream_t stream);
+
+// The 64 cumulative decays of chunk c of head bh, 16 bytes per thread of the first 16.
+__device__ __forceinline__ void load_chunk_decays_async(float* dst, const float* b, int bh, int c, const ChunkGrid& d) {
+  if (threadIdx.x < kChunk / 4) {
+    const float* src = b + (static_cast<int64_t>(bh) * d.NC + c) * kChunk + 4 * threadIdx.x;
+    tc::copy_async_16(dst + 4 * threadIdx.x, src, true);
+  }
+}
+
+// acc rows (row0 + lane / 4 and 8 below it) multiplied by factor(row).
+template <int NT, class Factor>
+__device__ __forceinline__ void scale_rows(float (&acc)[NT][4], int row0, Factor factor) {
+  const int g = (threadIdx.x % 32) / 4;
+  const float top = factor(row0 + g), bottom = factor(row0 + g + 8);
+#pragma unroll
+  for (int n = 0; n < NT; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) acc[n][e] *= e < 2 ? top : bottom;
+}
+
+// Intra-chunk scores of a 16 x 8 NT tile at (row0, col0): scale s_ij e^{b_i - b_j} for j <= i, 0 above
+// the diagonal, as bf16 into dst [64][kScoreStride]. Each exponent is <= 0 when the decays are.
+// col_scale (may be null) multiplies column j: a per-token value scale folded into A V.
+template <int NT>
+__device__ __forceinline__ void store_decayed_scores(const float (&s)[NT][4], int row0, int col0, const float* b,
+                                                     float scale, bf16* dst, const float* col_scale = nullptr) {
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int n = 0; n < NT; ++n)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int i = row0 + lane / 4 + 8 * half, j = col0 + 8 * n + 2 * (lane % 4);
+      const float c0 = col_scale ? scale * col_scale[j] : scale, c1 = col_scale ? scale * col_scale[j + 1] : scale;
+      const float x0 = j <= i ? c0 * s[n][2 * half] * __expf(b[i] - b[j]) : 0.0f;
+      const float x1 = j + 1 <= i ? c1 * s[n][2 * half + 1] * __expf(b[i] - b[j + 1]) : 0.0f;
+      *reinterpret_cast<uint32_t*>(dst + i * kScoreStride + j) = tc::pack_bf16x2(x0, x1);
+    }
+}
+
+// A 16 x 8 NT accumulator tile at (row0, col0) of a chunk starting at token t0 into a [B, L, H, width]
+// tensor (dst at the head's first token, token_stride = H * width), tokens past L left alone.
+template <int NT>
+__device__ __forceinline__ void store_token_rows(const float (&acc)[NT][4], bf16* dst, int64_t token_stride, int t0,
+                                                 int L, int row0, int col0) {
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    const int t = t0 + row0 + lane / 4 + 8 * half;
+    if (t >= L) continue;
+    bf16* row = dst + t * token_stride + col0 + 2 * (lane % 4);
+#pragma unroll
+    for (int n = 0; n < NT; ++n)
+      *reinterpret_cast<uint32_t*>(row + 8 * n) = tc::pack_bf16x2(acc[n][2 * half], acc[n][2 * half + 1]);
+  }
+}
+
+// Per row of a 16 x 8 NT tile at (row0, col0): sum_j x[i][col0 + j] acc[i][j], x a bf16 [64][ldx] tile,
+// into out[i] (one writer per row: the lane with lane % 4 == 0, after a quad reduction).
+template <int NT>
+__device__ __forceinline__ void store_row_dots(const float (&acc)[NT][4], const bf16* x, int ldx, int row0, int col0,
+                                               float* out) {
+  const int lane = threadIdx.x % 32;
+  float dot[2] = {0.0f, 0.0f};
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    const bf16* row = x + (row0 + lane / 4 + 8 * half) * ldx + col0 + 2 * (lane % 4);
+#pragma unroll
+    for (int n = 0; n < NT; ++n) {
+      const float2 pair = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(row + 8 * n));
+      dot[half] += pair.x * acc[n][2 * half] + pair.y * acc[n][2 * half + 1];
+    }
+    dot[half] += __shfl_xor_sync(0xffffffffu, dot[half], 1);
+    dot[half] += __shfl_xor_sync(0xffffffffu, dot[half], 2);
+  }
+  if (lane % 4 == 0) {
+    out[row0 + lane / 4] = dot[0];
+    out[row0 + lane / 4 + 8] = dot[1];
+  }
+}
+
+}  // namespace gla_tc
+}  // namespace seqbench
