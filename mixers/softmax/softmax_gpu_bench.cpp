@@ -1,5 +1,6 @@
 // seqbench_gpu_bench rows for causal softmax attention in bf16 at ANCHORS.md's shapes: forward and
-// backward at B*L = 65536 tokens (H = 16, D = 128), and decode against 4k and 64k caches (B = 16).
+// backward at B*L = 65536 tokens (H = 16, D = 128), and decode against 4k, 16k and 64k caches (B = 16)
+// and 4k and 64k caches (B = 1).
 // FLOPs as FlashAttention counts them (forward 4 B H L^2 D / 2, backward 2.5x); decode bytes are the
 // K and V caches read.
 #include <cuda_bf16.h>
@@ -43,23 +44,27 @@ void softmax_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
   }
 }
 
+// Anchors: cuDNN's decode on an H200 at B = 16, in GB/s of K and V read; none at B = 1, where a
+// 4k cache (32 MiB) is read in a few microseconds and launch latency shows.
 void softmax_decode(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
   const struct {
-    int64_t L;
-    double us;
-  } anchors[] = {{4096, 214}, {65536, 3340}};
-  for (const auto& anchor : anchors) {
-    const AttentionShape cache{16, anchor.L, 16, 128};
-    const int64_t n = cache.batch * cache.seq_len * cache.heads * cache.head_dim, nq = 16 * 16 * 128;
+    int64_t B, L;
+    double gb_per_s;
+  } shapes[] = {{16, 4096, 4036}, {16, 16384, 4507}, {16, 65536, 4670}, {1, 4096, 0}, {1, 65536, 0}};
+  for (const auto& shape : shapes) {
+    const AttentionShape cache{shape.B, shape.L, 16, 128};
+    const int64_t n = cache.batch * cache.seq_len * cache.heads * cache.head_dim;
+    const int64_t nq = cache.batch * cache.heads * cache.head_dim;
     auto q = random_array<bf16>(nq, 21), k = random_array<bf16>(n, 22), v = random_array<bf16>(n, 23);
     DeviceArray<bf16> out(nq);
-    DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, anchor.L));
+    DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, shape.L));
+    workspace.fill_bytes(0);  // the split counters start at zero and the kernel leaves them so
     const GpuTiming t = timer.time([&] {
-      softmax_attention_decode_cuda(q.data(), k.data(), v.data(), anchor.L, out.data(), cache, workspace.data());
+      softmax_attention_decode_cuda(q.data(), k.data(), v.data(), shape.L, out.data(), cache, workspace.data());
     });
     const double bytes = 2.0 * n * sizeof(bf16);  // the K and V caches, as the anchors count
-    rows.push_back({"softmax attention decode (bf16)", shape_text(16, anchor.L, 16, 128), t.median_ms,
-                    bytes / t.median_ms / 1e6, "GB/s", bytes / anchor.us / 1e3, true});
+    rows.push_back({"softmax attention decode (bf16)", shape_text(shape.B, shape.L, 16, 128), t.median_ms,
+                    bytes / t.median_ms / 1e6, "GB/s", shape.gb_per_s, true});
   }
 }
 
