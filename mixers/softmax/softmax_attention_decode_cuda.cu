@@ -7,6 +7,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 #include "mixers/softmax/softmax_attention_bf16.cuh"
@@ -141,6 +142,21 @@ struct DecodePlan {
   int splits, items, grid;
 };
 
+// SEQBENCH_DECODE_SPLITS=n sets the splits per (batch, head) for a whole process (caches shorter
+// than n keys get one split per key), to measure the plan below against other choices; 0 if unset.
+int64_t forced_splits() {
+  static const int64_t splits = [] {
+    const char* text = std::getenv("SEQBENCH_DECODE_SPLITS");
+    if (!text) return int64_t{0};
+    char* end = nullptr;
+    const long long n = std::strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || n < 1 || n > INT_MAX)
+      throw std::invalid_argument(std::string("SEQBENCH_DECODE_SPLITS must be a positive integer, got '") + text + "'");
+    return static_cast<int64_t>(n);
+  }();
+  return splits;
+}
+
 // Splits per pair and blocks so that every block streams about the same number of keys: the busiest
 // block's rounds * (keys per item + item cost) is the smallest over the split counts tried. Items
 // stay within 8 rounds of the device's block slots.
@@ -155,6 +171,7 @@ DecodePlan plan_decode(int64_t pairs, int64_t len) {
     const int64_t cost = ceil_div(pairs * s, slots) * (ceil_div(len, s) + kItemCostKeys);
     if (cost < best_cost) best_cost = cost, best_splits = s;
   }
+  if (forced_splits() > 0) best_splits = std::min(forced_splits(), len);
   const int64_t items = pairs * best_splits;
   if (items > INT_MAX)
     throw std::invalid_argument("softmax_attention_decode_cuda: batch * heads must be below 2^31 / 8, got " +
