@@ -62,13 +62,13 @@ struct TileCursor {
   }
 };
 
+// A bf16 is the top half of the fp32 of the same value, so each 32-bit word splits into two floats
+// exactly (element 0 in the low half); taking words, not bf16 pairs, keeps the 16-byte load whole.
 __device__ __forceinline__ void unpack16(const uint4& raw, float* x, __nv_bfloat16) {
-  const __nv_bfloat162* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw);
+  const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const float2 f = __bfloat1622float2(pairs[i]);
-    x[2 * i] = f.x, x[2 * i + 1] = f.y;
-  }
+  for (int i = 0; i < 4; ++i)
+    x[2 * i] = __uint_as_float(words[i] << 16), x[2 * i + 1] = __uint_as_float(words[i] & 0xffff0000u);
 }
 __device__ __forceinline__ void unpack16(const uint4& raw, float* x, float) {
   x[0] = __uint_as_float(raw.x), x[1] = __uint_as_float(raw.y), x[2] = __uint_as_float(raw.z),
