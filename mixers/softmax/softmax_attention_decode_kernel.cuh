@@ -1,6 +1,7 @@
 // One-token decode, o = sum_j softmax_j(q.k_j / sqrt(D)) v_j over a cache split into key ranges:
-// each range gives (m, l, unnormalised o) by online softmax (Milakov & Gimelshein 2018), and the last
-// range of a (batch, head) to finish merges them in the same launch (flash decoding, Dao et al. 2023).
+// each range of a group of heads gives (m, l, unnormalised o) per head by online softmax (Milakov &
+// Gimelshein 2018), and the last range of the group to finish merges them in the same launch (flash
+// decoding, Dao et al. 2023).
 // Checked against softmax_attention_decode_cpu in test_gpu_softmax.cpp.
 #pragma once
 #include <cuda_bf16.h>
@@ -9,6 +10,7 @@
 #include <cstdint>
 
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
+#include "mixers/softmax/softmax_attention_decode_plan.h"
 #include "ops/cuda/element_type.cuh"
 #include "ops/cuda/tensor_core_bf16.cuh"
 
@@ -17,15 +19,17 @@ namespace decode {
 
 constexpr int kThreads = 256;
 
-// How the keys are cut. Every (batch, head) pair is split into `splits` key ranges of equal size;
-// item i is range i / pairs of pair i % pairs, so blocks running side by side read neighbouring
-// heads of the same tokens (contiguous memory). Block p takes items p, p + gridDim.x, ...
+// How the keys are cut. A column is 1 << head_shift neighbouring heads of one batch row, whose rows
+// of a token are one contiguous run of the cache; every column is split into `splits` token ranges of
+// equal size; item i is range i / columns of column i % columns, so blocks running side by side read
+// neighbouring columns of the same tokens. Block p takes items p, p + gridDim.x, ...
 struct DecodeWork {
-  int pairs, splits, items;  // items = pairs * splits
-  int len, heads, head_dim;
+  int columns, splits, items;  // items = columns * splits
+  int len, heads, head_dim, head_shift, stages;
   int64_t capacity;  // tokens per batch row of the cache
   float scale_log2;  // 1/sqrt(D) * log2(e): scores in the exp2 domain
   __device__ int split_begin(int split) const { return static_cast<int>(int64_t{len} * split / splits); }
+  __device__ int first_pair(int column) const { return column << head_shift; }
 };
 
 template <class T>
@@ -34,33 +38,59 @@ struct DecodeTensors {
   const T* k;  // [batch, capacity, heads, D]
   const T* v;
   T* out;              // [pairs, D]
-  float* partial;      // [items][2 + D]: m, l, o of each range (splits > 1)
-  unsigned* arrivals;  // [pairs]: ranges finished so far; zero between calls
+  float2* partial_ml;  // [pairs][splits]: m, l of each range (splits > 1)
+  float* partial_o;    // [pairs][splits][D]: its unnormalised output, 16-byte aligned rows when D % 4 == 0
+  unsigned* arrivals;  // [columns]: ranges finished so far; zero between calls
 };
 
-// The key tiles of a block, in order: an item's tiles are consecutive, items advance by gridDim.x.
-// The item's pair and the offset of its head's first row are worked out once, on entering it.
-template <int kTileKeys>
+// The tiles of a block, in order: an item's tiles are consecutive, items advance by gridDim.x. A
+// tile is kTileRows rows: tile_tokens tokens times the column's heads (row r: token r >> head_shift,
+// head r & (heads - 1)), so every group keeps to one head whatever the tile's place.
+template <int kTileRows>
 struct TileCursor {
-  int item, pair, key, end;
-  int64_t head;  // elements from the cache's start to row 0 of this pair
+  int item, column, key, end;  // key, end: tokens
+  int64_t head;                // elements from the cache's start to token 0 of the column's first head
   __device__ void enter(const DecodeWork& w, int it) {
     item = it;
     if (it >= w.items) return;
-    const int split = it / w.pairs;
-    pair = it - split * w.pairs;
+    const int split = it / w.columns;
+    column = it - split * w.columns;
     key = w.split_begin(split), end = w.split_begin(split + 1);
-    const int b = pair / w.heads, h = pair - b * w.heads;
+    const int pair = w.first_pair(column), b = pair / w.heads, h = pair - b * w.heads;
     head = (static_cast<int64_t>(b) * w.capacity * w.heads + h) * w.head_dim;
   }
+  __device__ static int tile_tokens(const DecodeWork& w) { return kTileRows >> w.head_shift; }
   __device__ bool done(const DecodeWork& w) const { return item >= w.items; }
-  __device__ int count() const { return min(kTileKeys, end - key); }
-  __device__ bool last_of_item() const { return key + kTileKeys >= end; }
+  __device__ int rows(const DecodeWork& w) const { return min(tile_tokens(w), end - key) << w.head_shift; }
+  __device__ bool last_of_item(const DecodeWork& w) const { return key + tile_tokens(w) >= end; }
   __device__ void advance(const DecodeWork& w) {
-    key += kTileKeys;
+    key += tile_tokens(w);
     if (key >= end) enter(w, item + static_cast<int>(gridDim.x));
   }
 };
+
+// cp.async.wait_group takes its count as an immediate; the stage count is chosen at run time.
+__device__ __forceinline__ void wait_async_pending(int pending) {
+  switch (pending) {
+#define SEQBENCH_DECODE_WAIT(n) \
+  case n:                       \
+    tc::wait_async<n>();        \
+    break;
+    SEQBENCH_DECODE_WAIT(1)
+    SEQBENCH_DECODE_WAIT(2)
+    SEQBENCH_DECODE_WAIT(3)
+    SEQBENCH_DECODE_WAIT(4)
+    SEQBENCH_DECODE_WAIT(5)
+    SEQBENCH_DECODE_WAIT(6)
+    SEQBENCH_DECODE_WAIT(7)
+    SEQBENCH_DECODE_WAIT(8)
+    SEQBENCH_DECODE_WAIT(9)
+    SEQBENCH_DECODE_WAIT(10)
+#undef SEQBENCH_DECODE_WAIT
+    default:  // 0, and never fewer than needed
+      tc::wait_async<0>();
+  }
+}
 
 // A bf16 is the top half of the fp32 of the same value, so each 32-bit word splits into two floats
 // exactly (element 0 in the low half); taking words, not bf16 pairs, keeps the 16-byte load whole.
@@ -104,15 +134,19 @@ struct RowSlice {
   }
 };
 
-// Copies keys [key, key + n) of one pair's K and V rows into a stage: 16-byte cp.async pieces that
-// stay in flight while earlier stages are consumed, or (any head_dim, any alignment) plain copies.
+// Copies the n rows of a tile (tokens from `key`, each with the column's 1 << head_shift heads) of
+// the K and V caches into a stage: 16-byte cp.async pieces that stay in flight while earlier stages
+// are consumed, or (any head_dim, any alignment) plain copies. Consecutive threads take consecutive
+// pieces, so with all heads of a token in the column a tile is one contiguous run of the cache.
 template <class T, int kRowElems, bool kVector>
-__device__ void load_tile(const T* k_head, const T* v_head, int64_t row_stride, int key, int n, int D, T* k_s, T* v_s) {
+__device__ void load_tile(const T* k_head, const T* v_head, int64_t row_stride, int key, int n, int head_shift, int D,
+                          T* k_s, T* v_s) {
   constexpr int kVec = 16 / sizeof(T), kUnit = kVector ? kVec : 1, kUnitsPerRow = kRowElems / kUnit;
+  const int head_mask = (1 << head_shift) - 1;
   for (int i = threadIdx.x; i < n * kUnitsPerRow; i += kThreads) {
     const int r = i / kUnitsPerRow, c = (i % kUnitsPerRow) * kUnit;  // powers of two: shifts
     if (c >= D) continue;
-    const int64_t from = (key + r) * row_stride + c;
+    const int64_t from = (key + (r >> head_shift)) * row_stride + (r & head_mask) * D + c;
     if constexpr (kVector) {
       tc::copy_async_16(k_s + r * kRowElems + c, k_head + from, true);
       tc::copy_async_16(v_s + r * kRowElems + c, v_head + from, true);
@@ -129,7 +163,8 @@ struct RunningSoftmax {
   float m = -INFINITY, l = 0.0f, o[kFloats] = {};
 };
 
-// Group g takes rows g, g + G, ... of a tile of n keys (n <= G * kKeysPerGroup).
+// Group g takes rows g, g + G, ... of a tile of n rows (n <= G * kKeysPerGroup): keys of one head,
+// since heads per block is a power of two that divides G.
 template <class T, class Slice, int kKeysPerGroup, int G>
 __device__ void consume_tile(const T* k_s, const T* v_s, int n, int group, const Slice& slice,
                              const float (&qv)[Slice::kFloats], RunningSoftmax<Slice::kFloats>& st) {
@@ -167,25 +202,83 @@ __device__ void consume_tile(const T* k_s, const T* v_s, int n, int group, const
   st.m = m_new;
 }
 
-// The S partial results of one pair, merged in split order (so the output does not depend on which
-// block came last). __ldcg: the partials were written by other SMs; read them from L2, not L1. The
-// unrolled loads do not depend on the running max, so 8 splits' loads are in flight at once.
-template <class T>
-__device__ void merge_partials(const DecodeWork& w, const DecodeTensors<T>& t, int pair) {
-  const int stride = w.head_dim + 2;
-  const float* first = t.partial + static_cast<int64_t>(pair) * w.splits * stride;
-  for (int d = threadIdx.x; d < w.head_dim; d += kThreads) {
-    float m = -INFINITY, l = 0.0f, acc = 0.0f;
-#pragma unroll 8
-    for (int sp = 0; sp < w.splits; ++sp) {
-      const float* p = first + sp * stride;
-      const float m_sp = __ldcg(p), m_new = fmaxf(m, m_sp);
-      const float old_scale = exp2f(m - m_new), new_scale = exp2f(m_sp - m_new);
-      l = l * old_scale + __ldcg(p + 1) * new_scale;
-      acc = acc * old_scale + __ldcg(p + 2 + d) * new_scale;
-      m = m_new;
+// Butterflies: every lane of the warp ends with the same result, bit for bit.
+__device__ __forceinline__ float warp_max(float x) {
+  for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
+  return x;
+}
+__device__ __forceinline__ float warp_sum(float x) {
+  for (int offset = 16; offset > 0; offset >>= 1) x += __shfl_xor_sync(0xffffffffu, x, offset);
+  return x;
+}
+
+// out = sum over splits of weight * o for kWidth neighbouring elements (a float4 row piece or one
+// float), two pieces a thread at once: the loads do not depend on each other, so 16 are in flight.
+template <int kWidth, class T>
+__device__ void merge_outputs(const DecodeWork& w, const float* o, const float2* weight_s, T* out) {
+  constexpr int kPieces = 2;
+  const int S = w.splits, D = w.head_dim, pieces = D / kWidth, total = pieces << w.head_shift;
+  for (int first = threadIdx.x; first < total; first += kPieces * kThreads) {
+    int j[kPieces], at[kPieces];
+    const float* from[kPieces];
+#pragma unroll
+    for (int p = 0; p < kPieces; ++p) {
+      const int i = min(first + p * kThreads, total - 1);  // a piece past the end repeats the last, unstored
+      j[p] = i / pieces, at[p] = (i - j[p] * pieces) * kWidth;
+      from[p] = o + static_cast<int64_t>(j[p]) * S * D + at[p];
     }
-    t.out[static_cast<int64_t>(pair) * w.head_dim + d] = from_float<T>(acc / l);
+    float acc[kPieces][kWidth] = {};
+#pragma unroll 8
+    for (int sp = 0; sp < S; ++sp) {
+#pragma unroll
+      for (int p = 0; p < kPieces; ++p) {
+        const float weight = weight_s[j[p] * S + sp].x;
+        float x[kWidth];
+        if constexpr (kWidth == 4) {
+          const float4 v = __ldcg(reinterpret_cast<const float4*>(from[p] + sp * D));
+          x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
+        } else {
+          x[0] = __ldcg(from[p] + sp * D);
+        }
+#pragma unroll
+        for (int e = 0; e < kWidth; ++e) acc[p][e] += weight * x[e];
+      }
+    }
+#pragma unroll
+    for (int p = 0; p < kPieces; ++p)
+      if (first + p * kThreads < total)
+#pragma unroll
+        for (int e = 0; e < kWidth; ++e) out[j[p] * D + at[p] + e] = from_float<T>(acc[p][e]);
+  }
+}
+
+// The partial results of one column's heads, merged in split order (so the output does not depend
+// on which block came last): first every split's weight exp2(m - M) / L per head, a warp a head, in
+// shared memory (weight_s: 2 * kMaxMergedPartials floats), then the weighted sums. __ldcg: the
+// partials were written by other SMs; read them from L2, not L1.
+template <class T>
+__device__ void merge_partials(const DecodeWork& w, const DecodeTensors<T>& t, int column, float2* weight_s) {
+  const int S = w.splits, heads = 1 << w.head_shift;
+  const int64_t first = static_cast<int64_t>(w.first_pair(column)) * S;  // the column's first (pair, split)
+  for (int i = threadIdx.x; i < heads * S; i += kThreads) weight_s[i] = __ldcg(t.partial_ml + first + i);
+  __syncthreads();
+  const int lane = threadIdx.x % 32;
+  for (int j = threadIdx.x / 32; j < heads; j += kThreads / 32) {
+    float2* ml = weight_s + j * S;  // each lane reads and rewrites only its own splits
+    float m = -INFINITY, l = 0.0f;
+    for (int sp = lane; sp < S; sp += 32) m = fmaxf(m, ml[sp].x);
+    m = warp_max(m);
+    for (int sp = lane; sp < S; sp += 32) l += ml[sp].y * exp2f(ml[sp].x - m);
+    l = warp_sum(l);
+    for (int sp = lane; sp < S; sp += 32) ml[sp].x = exp2f(ml[sp].x - m) / l;
+  }
+  __syncthreads();
+  const float* o = t.partial_o + first * w.head_dim;
+  T* out = t.out + static_cast<int64_t>(w.first_pair(column)) * w.head_dim;
+  if (w.head_dim % 4 == 0) {
+    merge_outputs<4>(w, o, weight_s, out);
+  } else {
+    merge_outputs<1>(w, o, weight_s, out);
   }
 }
 

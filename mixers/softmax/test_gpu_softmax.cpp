@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mixers/softmax/softmax_attention_bf16.cuh"
+#include "mixers/softmax/softmax_attention_decode_tuning.h"
 #include "tests/gpu_kernel_checks.h"
 #include "tests/seeded_cases.h"
 
@@ -37,7 +38,13 @@ std::string describe_typed(const AttentionShape& s) {
 // head_dim 64/128 take the tensor-core path in bf16; 40 and 72 the CUDA-core one; lengths cut
 // tiles (64 queries, 64 keys, 32 keys) unevenly.
 const std::tuple<std::vector<AttentionShape>> kAttentionCases{{
-    {1, 1, 1, 64}, {2, 37, 3, 64}, {1, 257, 3, 128}, {2, 130, 2, 128}, {1, 37, 3, 40}, {1, 65, 2, 72}, {1, 33, 1, 256},
+    {1, 1, 1, 64},
+    {2, 37, 3, 64},
+    {1, 257, 3, 128},
+    {2, 130, 2, 128},
+    {1, 37, 3, 40},
+    {1, 65, 2, 72},
+    {1, 33, 1, 256},
 }};
 
 }  // namespace
@@ -135,7 +142,36 @@ const std::tuple<std::vector<DecodeCase>> kDecodeCases{{
     {{1, 513, 3, 128}, 513, 1, 1},
     {{1, 2, 3, 72}, 2, 0, 1},
     {{3, 1100, 5, 72}, 1031, 0, 8},
+    // H with power-of-two factors: several heads per block (D = 64: up to 32, 128: 16, 256 and
+    // unaligned: 8), with a float4 merge and, at D = 37, a scalar one.
+    {{2, 300, 16, 128}, 257, 0, 1},
+    {{1, 700, 8, 64}, 699, 0, 2},
+    {{3, 150, 12, 256}, 149, 0, 1},
+    {{2, 129, 32, 64}, 129, 0, 1},
+    {{1, 513, 16, 128}, 513, 1, 1},
+    {{2, 37, 6, 40}, 37, 0, 1},
+    {{2, 90, 4, 37}, 89, 0, 1},
+    {{1, 2100, 16, 128}, 2099, 0, 4},
 }};
+
+// Every variant of the decode kernel: the plan's choices; one, two and as many heads per block as
+// fit; the shallowest and the deepest pipeline; one and two blocks per SM (several items per
+// block); forced splits (down to one-token ranges, up to the merge's limit); few long ranges.
+const DecodeTuning kDecodeTunings[] = {
+    {}, {1}, {2}, {32}, {0, 2}, {0, 12, 1}, {0, 3, 2, 5}, {1, 0, 0, 64}, {32, 0, 0, 32}, {0, 0, 0, 0, 1024},
+};
+
+// Sets the process's decode tuning for a scope.
+class TuningScope {
+ public:
+  explicit TuningScope(const DecodeTuning& tuning) : previous_(decode_tuning()) { set_decode_tuning(tuning); }
+  ~TuningScope() { set_decode_tuning(previous_); }
+  TuningScope(const TuningScope&) = delete;
+  TuningScope& operator=(const TuningScope&) = delete;
+
+ private:
+  DecodeTuning previous_;
+};
 
 // values, rounded to T, uploaded after `shift` zeros; the data then starts at .data() + shift.
 template <class T>
@@ -179,16 +215,34 @@ TEMPLATE_TEST_CASE("softmax attention decode on the GPU matches the CPU kernel a
     std::vector<float> want(nq);
     SoftmaxAttentionKernels::cpu().decode(q.data(), k.data(), v.data(), c.len, want.data(), s);
 
-    // A workspace of the call's own, then the caller's (zeroed once): the same plan, the same bits.
-    auto own = poisoned<TestType>(nq), given = poisoned<TestType>(nq);
-    softmax_attention_decode_cuda(q_p, k_p, v_p, c.len, own.data(), s);
-    DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(s, c.len));
-    workspace.fill_bytes(0);
-    softmax_attention_decode_cuda(q_p, k_p, v_p, c.len, given.data(), s, workspace.data());
-    CHECK(relative_error(download_floats(own), want) < tolerance<TestType>());
-    const bool same_bits = output_bits(given) == output_bits(own);
-    CHECK(same_bits);
+    for (const DecodeTuning& tuning : kDecodeTunings) {
+      const TuningScope scope(tuning);
+      INFO("tuning: " << decode_tuning_text(tuning)
+                      << "; plan: " << softmax_attention_decode_plan_text<TestType>(s, c.len));
+      // A workspace of the call's own, then the caller's (zeroed once): the same plan, the same bits.
+      auto own = poisoned<TestType>(nq), given = poisoned<TestType>(nq);
+      softmax_attention_decode_cuda(q_p, k_p, v_p, c.len, own.data(), s);
+      DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(s, c.len));
+      workspace.fill_bytes(0);
+      softmax_attention_decode_cuda(q_p, k_p, v_p, c.len, given.data(), s, workspace.data());
+      CHECK(relative_error(download_floats(own), want) < tolerance<TestType>());
+      const bool same_bits = output_bits(given) == output_bits(own);
+      CHECK(same_bits);
+    }
   });
+}
+
+TEST_CASE("softmax attention decode tunings outside the kernel's limits are errors naming them",
+          "[gpu][softmax][decode]") {
+  SKIP_WITHOUT_GPU();
+  const AttentionShape cache{1, 300, 16, 128};
+  auto q = DeviceArray<bf16>(16 * 128), k = DeviceArray<bf16>(300 * 16 * 128), out = DeviceArray<bf16>(16 * 128);
+  for (const DecodeTuning& tuning : {DecodeTuning{0, 1}, DecodeTuning{0, 13}, DecodeTuning{16, 0, 0, 65}}) {
+    const TuningScope scope(tuning);
+    INFO(decode_tuning_text(tuning));
+    CHECK_THROWS_AS(softmax_attention_decode_cuda(q.data(), k.data(), k.data(), 300, out.data(), cache),
+                    std::invalid_argument);
+  }
 }
 
 TEMPLATE_TEST_CASE(
@@ -196,27 +250,30 @@ TEMPLATE_TEST_CASE(
     "at zero",
     "[gpu][softmax][decode]", float, bf16) {
   SKIP_WITHOUT_GPU();
-  const AttentionShape cache{1, 4099, 3, 128};  // many splits per (batch, head): counters in use
-  Rng rng(91);
-  const int64_t n = cache.batch * cache.seq_len * cache.heads * cache.head_dim;
-  const int64_t nq = cache.batch * cache.heads * cache.head_dim;
-  std::vector<float> q = normal_values(nq, rng), k = normal_values(n, rng), v = normal_values(n, rng);
-  auto q_d = upload_rounded<TestType>(q), k_d = upload_rounded<TestType>(k), v_d = upload_rounded<TestType>(v);
-  DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, cache.seq_len));
-  workspace.fill_bytes(0);
-  auto decode = [&](int64_t len) {
-    auto out = poisoned<TestType>(nq);
-    softmax_attention_decode_cuda(q_d.data(), k_d.data(), v_d.data(), len, out.data(), cache, workspace.data());
-    return output_bits(out);
-  };
-  const std::vector<uint16_t> first = decode(cache.seq_len);
-  const bool second_same = decode(cache.seq_len) == first;
-  CHECK(second_same);
-  decode(1000);  // fewer splits in between
-  const bool after_other_len_same = decode(cache.seq_len) == first;
-  CHECK(after_other_len_same);
-  const std::vector<float> after = workspace.download();
-  const std::vector<uint32_t> counters(reinterpret_cast<const uint32_t*>(after.data()),
-                                       reinterpret_cast<const uint32_t*>(after.data()) + cache.batch * cache.heads);
-  CHECK(counters == std::vector<uint32_t>(counters.size(), 0u));
+  // Many splits per (batch, head), or per block of 16 heads: counters in use.
+  for (const AttentionShape& cache : {AttentionShape{1, 4099, 3, 128}, AttentionShape{2, 1500, 16, 128}}) {
+    INFO(describe_typed<TestType>(cache));
+    Rng rng(91);
+    const int64_t n = cache.batch * cache.seq_len * cache.heads * cache.head_dim;
+    const int64_t nq = cache.batch * cache.heads * cache.head_dim;
+    std::vector<float> q = normal_values(nq, rng), k = normal_values(n, rng), v = normal_values(n, rng);
+    auto q_d = upload_rounded<TestType>(q), k_d = upload_rounded<TestType>(k), v_d = upload_rounded<TestType>(v);
+    DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, cache.seq_len));
+    workspace.fill_bytes(0);
+    auto decode = [&](int64_t len) {
+      auto out = poisoned<TestType>(nq);
+      softmax_attention_decode_cuda(q_d.data(), k_d.data(), v_d.data(), len, out.data(), cache, workspace.data());
+      return output_bits(out);
+    };
+    const std::vector<uint16_t> first = decode(cache.seq_len);
+    const bool second_same = decode(cache.seq_len) == first;
+    CHECK(second_same);
+    decode(1000);  // fewer splits in between
+    const bool after_other_len_same = decode(cache.seq_len) == first;
+    CHECK(after_other_len_same);
+    const std::vector<float> after = workspace.download();
+    const std::vector<uint32_t> counters(reinterpret_cast<const uint32_t*>(after.data()),
+                                         reinterpret_cast<const uint32_t*>(after.data()) + cache.batch * cache.heads);
+    CHECK(counters == std::vector<uint32_t>(counters.size(), 0u));
+  }
 }
