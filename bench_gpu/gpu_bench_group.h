@@ -1,5 +1,6 @@
 // Groups of rows for seqbench_gpu_bench, each registered by the folder that owns its kernels (a
-// mixer's <name>_gpu_bench.cpp); the bench runs every registered group, in name order.
+// mixer's <name>_gpu_bench.cpp); the bench runs every registered group in name order, or those that
+// SEQBENCH_GPU_BENCH_GROUPS names (comma-separated).
 #pragma once
 #include <string>
 #include <utility>

@@ -63,17 +63,16 @@ void softmax_decode(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
       softmax_attention_decode_cuda(q.data(), k.data(), v.data(), shape.L, out.data(), cache, workspace.data());
     });
     const double bytes = 2.0 * n * sizeof(bf16);  // the K and V caches, as the anchors count
-    rows.push_back({"softmax attention decode (bf16)", shape_text(shape.B, shape.L, 16, 128), t.median_ms,
-                    bytes / t.median_ms / 1e6, "GB/s", shape.gb_per_s, true});
+    // The plan in the shape column: rows measured under different SEQBENCH_DECODE_* settings say which.
+    const std::string plan = softmax_attention_decode_plan_text<bf16>(cache, shape.L);
+    rows.push_back({"softmax attention decode (bf16)", shape_text(shape.B, shape.L, 16, 128) + " (" + plan + ")",
+                    t.median_ms, bytes / t.median_ms / 1e6, "GB/s", shape.gb_per_s, true});
   }
 }
 
-void softmax_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
-  softmax_attention(timer, rows);
-  softmax_decode(timer, rows);
-}
-
-const GpuBenchGroup kRows("softmax", softmax_rows);
+// Two groups, so SEQBENCH_GPU_BENCH_GROUPS=softmax_decode measures the decode alone.
+const GpuBenchGroup kRows("softmax", softmax_attention);
+const GpuBenchGroup kDecodeRows("softmax_decode", softmax_decode);
 
 }  // namespace
 }  // namespace seqbench
