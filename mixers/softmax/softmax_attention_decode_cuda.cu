@@ -82,12 +82,15 @@ __device__ void finish_item(const DecodeWork& w, const DecodeTensors<T>& t, int 
     *last_s = last;
   }
   __syncthreads();
-  if (*last_s) merge_partials(w, t, column, reinterpret_cast<float2*>(o_s));
+  // Two output pieces a thread where registers allow (the main loop's 80 suffice up to 16 lanes a row).
+  constexpr int kMergePieces = Slice::kLanes < 32 ? 2 : 1;
+  if (*last_s) merge_partials<kMergePieces>(w, t, column, reinterpret_cast<float2*>(o_s));
   // Shared memory written here is next written in the following item's finish, after at least one
   // more tile and its barrier.
 }
 
-template <class T, int LPR, int PPL, bool kVector>
+// kPrefetch: the L2 prefetch hint of the cache loads (copy_async_16_hinted).
+template <class T, int LPR, int PPL, bool kVector, int kPrefetch>
 __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_kernel(DecodeWork w, DecodeTensors<T> t) {
   using C = Config<T, LPR, PPL, kVector>;
   using Slice = typename C::Slice;
@@ -106,8 +109,9 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
   auto fetch_tile = [&](Cursor& at, int stage) {
     if (!at.done(w)) {
       T* k_s = stages + stage * C::kStageElems;
-      load_tile<T, Slice::kRowElems, kVector>(t.k + at.head, t.v + at.head, row_stride, at.key, at.rows(w),
-                                              w.head_shift, w.head_dim, k_s, k_s + C::kTileRows * Slice::kRowElems);
+      load_tile<T, Slice::kRowElems, kVector, kPrefetch>(t.k + at.head, t.v + at.head, row_stride, at.key, at.rows(w),
+                                                         w.head_shift, w.head_dim, k_s,
+                                                         k_s + C::kTileRows * Slice::kRowElems);
       at.advance(w);
     }
     tc::commit_async();
@@ -156,10 +160,10 @@ int lanes_per_row(int64_t head_dim, bool vector) {
   return !vector || pieces > 16 ? 32 : pieces > 8 ? 16 : 8;
 }
 
-template <class T, int LPR, int PPL, bool kVector>
-void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, cudaStream_t stream) {
+template <class T, int LPR, int PPL, bool kVector, int kPrefetch>
+void launch_hinted(const DecodeWork& w, const DecodeTensors<T>& t, int grid, cudaStream_t stream) {
   using C = Config<T, LPR, PPL, kVector>;
-  auto kernel = attention_decode_kernel<T, LPR, PPL, kVector>;
+  auto kernel = attention_decode_kernel<T, LPR, PPL, kVector, kPrefetch>;
   const size_t shared = w.stages * C::kStageBytes;
   // Once per device: the most dynamic shared memory any stage count asks, and all of L1 as shared
   // memory, or three blocks would not fit; the kernel does not use L1.
@@ -179,20 +183,38 @@ void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, cudaStream
   cudaCheckLaunch();
 }
 
+// The prefetch hint is a template argument: a run-time choice between four copies of the load loop
+// costs the main loop registers. Plain copies take no hint.
+template <class T, int LPR, int PPL, bool kVector>
+void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, int l2_prefetch, cudaStream_t stream) {
+  if constexpr (!kVector) {
+    launch_hinted<T, LPR, PPL, kVector, 0>(w, t, grid, stream);
+  } else if (l2_prefetch == 256) {
+    launch_hinted<T, LPR, PPL, kVector, 256>(w, t, grid, stream);
+  } else if (l2_prefetch == 128) {
+    launch_hinted<T, LPR, PPL, kVector, 128>(w, t, grid, stream);
+  } else if (l2_prefetch == 64) {
+    launch_hinted<T, LPR, PPL, kVector, 64>(w, t, grid, stream);
+  } else {
+    launch_hinted<T, LPR, PPL, kVector, 0>(w, t, grid, stream);
+  }
+}
+
 template <class T>
-void launch_for_head_dim(const DecodeWork& w, const DecodeTensors<T>& t, int grid, bool vector, cudaStream_t stream) {
+void launch_for_head_dim(const DecodeWork& w, const DecodeTensors<T>& t, int grid, bool vector, int l2_prefetch,
+                         cudaStream_t stream) {
   const int lanes = lanes_per_row<T>(w.head_dim, vector);
   const int pieces = w.head_dim / (16 / static_cast<int>(sizeof(T)));
   if (!vector) {
-    launch<T, 32, 1, false>(w, t, grid, stream);
+    launch<T, 32, 1, false>(w, t, grid, l2_prefetch, stream);
   } else if (lanes == 8) {
-    launch<T, 8, 1, true>(w, t, grid, stream);
+    launch<T, 8, 1, true>(w, t, grid, l2_prefetch, stream);
   } else if (lanes == 16) {
-    launch<T, 16, 1, true>(w, t, grid, stream);
+    launch<T, 16, 1, true>(w, t, grid, l2_prefetch, stream);
   } else if (pieces <= 32) {
-    launch<T, 32, 1, true>(w, t, grid, stream);
+    launch<T, 32, 1, true>(w, t, grid, l2_prefetch, stream);
   } else if constexpr (sizeof(T) == 4) {  // fp32 with head_dim > 128
-    launch<T, 32, 2, true>(w, t, grid, stream);
+    launch<T, 32, 2, true>(w, t, grid, l2_prefetch, stream);
   } else {
     throw std::logic_error("softmax_attention_decode_cuda: no bf16 head_dim has more than 32 pieces");
   }
@@ -221,7 +243,8 @@ std::string softmax_attention_decode_plan_text(const AttentionShape& c, int64_t 
   const decode::DecodePlan p = decode::plan_decode(c, len, groups);
   return std::to_string(decode::heads_per_block(p)) + " heads/block, " + std::to_string(p.splits) + " splits, " +
          std::to_string(p.stages) + " stages, " + std::to_string(p.blocks_per_sm) + " blocks/SM, " +
-         std::to_string(p.grid) + " blocks";
+         std::to_string(p.grid) + " blocks" +
+         (p.l2_prefetch ? ", L2 prefetch " + std::to_string(p.l2_prefetch) + " B" : "");
 }
 
 template <class T>
@@ -255,7 +278,7 @@ void softmax_attention_decode_cuda(const T* q_t, const T* k_cache, const T* v_ca
   float* ml = scratch.data() + decode::counter_floats(pairs);
   const decode::DecodeTensors<T> t{
       q_t, k_cache, v_cache, out_t, reinterpret_cast<float2*>(ml), ml + decode::ml_floats(plan), arrivals};
-  decode::launch_for_head_dim(w, t, plan.grid, vector, stream);
+  decode::launch_for_head_dim(w, t, plan.grid, vector, plan.l2_prefetch, stream);
 }
 
 template void softmax_attention_decode_cuda<float>(const float*, const float*, const float*, int64_t, float*,

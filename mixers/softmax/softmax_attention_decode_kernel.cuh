@@ -110,6 +110,7 @@ __device__ __forceinline__ void unpack16(const uint4& raw, float* x, float) {
 // the row's end hold zeros. Otherwise strided scalars sub + LPR * e, for any head_dim.
 template <class T, int LPR, int PPL, bool kVector>
 struct RowSlice {
+  static constexpr int kLanes = LPR;
   static constexpr int kVec = 16 / sizeof(T);
   static constexpr int kFloats = kVector ? PPL * kVec : kAttentionMaxHeadDim / LPR;  // per lane
   static constexpr int kRowElems = LPR * kFloats;                                    // a row's stride in shared memory
@@ -134,11 +135,27 @@ struct RowSlice {
   }
 };
 
+// A 16-byte cp.async that lets L2 read kPrefetch bytes around it from DRAM (0: no hint), so that
+// short runs of the cache become fewer, longer DRAM reads.
+template <int kPrefetch>
+__device__ __forceinline__ void copy_async_16_hinted(void* smem, const void* gmem) {
+  const uint32_t to = tc::shared_address(smem);
+  if constexpr (kPrefetch == 256) {
+    asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16;\n" ::"r"(to), "l"(gmem));
+  } else if constexpr (kPrefetch == 128) {
+    asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16;\n" ::"r"(to), "l"(gmem));
+  } else if constexpr (kPrefetch == 64) {
+    asm volatile("cp.async.cg.shared.global.L2::64B [%0], [%1], 16;\n" ::"r"(to), "l"(gmem));
+  } else {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(to), "l"(gmem));
+  }
+}
+
 // Copies the n rows of a tile (tokens from `key`, each with the column's 1 << head_shift heads) of
 // the K and V caches into a stage: 16-byte cp.async pieces that stay in flight while earlier stages
 // are consumed, or (any head_dim, any alignment) plain copies. Consecutive threads take consecutive
 // pieces, so with all heads of a token in the column a tile is one contiguous run of the cache.
-template <class T, int kRowElems, bool kVector>
+template <class T, int kRowElems, bool kVector, int kPrefetch>
 __device__ void load_tile(const T* k_head, const T* v_head, int64_t row_stride, int key, int n, int head_shift, int D,
                           T* k_s, T* v_s) {
   constexpr int kVec = 16 / sizeof(T), kUnit = kVector ? kVec : 1, kUnitsPerRow = kRowElems / kUnit;
@@ -148,8 +165,8 @@ __device__ void load_tile(const T* k_head, const T* v_head, int64_t row_stride, 
     if (c >= D) continue;
     const int64_t from = (key + (r >> head_shift)) * row_stride + (r & head_mask) * D + c;
     if constexpr (kVector) {
-      tc::copy_async_16(k_s + r * kRowElems + c, k_head + from, true);
-      tc::copy_async_16(v_s + r * kRowElems + c, v_head + from, true);
+      copy_async_16_hinted<kPrefetch>(k_s + r * kRowElems + c, k_head + from);
+      copy_async_16_hinted<kPrefetch>(v_s + r * kRowElems + c, v_head + from);
     } else {
       k_s[r * kRowElems + c] = k_head[from];
       v_s[r * kRowElems + c] = v_head[from];
@@ -213,10 +230,10 @@ __device__ __forceinline__ float warp_sum(float x) {
 }
 
 // out = sum over splits of weight * o for kWidth neighbouring elements (a float4 row piece or one
-// float), two pieces a thread at once: the loads do not depend on each other, so 16 are in flight.
-template <int kWidth, class T>
+// float), kPieces pieces a thread at once: the loads do not depend on each other, so 8 * kPieces are
+// in flight.
+template <int kWidth, int kPieces, class T>
 __device__ void merge_outputs(const DecodeWork& w, const float* o, const float2* weight_s, T* out) {
-  constexpr int kPieces = 2;
   const int S = w.splits, D = w.head_dim, pieces = D / kWidth, total = pieces << w.head_shift;
   for (int first = threadIdx.x; first < total; first += kPieces * kThreads) {
     int j[kPieces], at[kPieces];
@@ -256,7 +273,7 @@ __device__ void merge_outputs(const DecodeWork& w, const float* o, const float2*
 // on which block came last): first every split's weight exp2(m - M) / L per head, a warp a head, in
 // shared memory (weight_s: 2 * kMaxMergedPartials floats), then the weighted sums. __ldcg: the
 // partials were written by other SMs; read them from L2, not L1.
-template <class T>
+template <int kPieces, class T>
 __device__ void merge_partials(const DecodeWork& w, const DecodeTensors<T>& t, int column, float2* weight_s) {
   const int S = w.splits, heads = 1 << w.head_shift;
   const int64_t first = static_cast<int64_t>(w.first_pair(column)) * S;  // the column's first (pair, split)
@@ -276,9 +293,9 @@ __device__ void merge_partials(const DecodeWork& w, const DecodeTensors<T>& t, i
   const float* o = t.partial_o + first * w.head_dim;
   T* out = t.out + static_cast<int64_t>(w.first_pair(column)) * w.head_dim;
   if (w.head_dim % 4 == 0) {
-    merge_outputs<4>(w, o, weight_s, out);
+    merge_outputs<4, kPieces>(w, o, weight_s, out);
   } else {
-    merge_outputs<1>(w, o, weight_s, out);
+    merge_outputs<1, kPieces>(w, o, weight_s, out);
   }
 }
 

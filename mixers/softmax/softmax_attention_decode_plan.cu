@@ -73,6 +73,11 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
   const int64_t slots = int64_t{device.sms} * blocks_per_sm;
   const int64_t min_rows = tuning.min_split_rows ? tuning.min_split_rows : kDefaultMinSplitRows;
   const int64_t pairs = c.batch * c.heads;
+  const int prefetch = tuning.l2_prefetch_bytes;
+  if (prefetch != 0 && prefetch != 64 && prefetch != 128 && prefetch != 256)
+    throw std::invalid_argument(
+        "softmax_attention_decode_cuda: SEQBENCH_DECODE_L2_PREFETCH must be 64, 128 or 256, got " +
+        std::to_string(prefetch));
 
   int max_shift = 0;  // heads per block: a power of two dividing H, at most the groups and the tuning's
   while ((int64_t{2} << max_shift) <= groups && c.heads % (int64_t{2} << max_shift) == 0 &&
@@ -104,6 +109,7 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
           static_cast<int>(ceil_div(items, rounds)),
           stages,
           blocks_per_sm,
+          prefetch,
           pairs};
 }
 
@@ -119,7 +125,7 @@ DecodePlan plan_decode(const AttentionShape& c, int64_t len, int groups) {
       const DecodeTuning &a = tuning, &b = o.tuning;
       return batch == o.batch && heads == o.heads && len == o.len && groups == o.groups && device == o.device &&
              a.heads_per_block == b.heads_per_block && a.stages == b.stages && a.blocks_per_sm == b.blocks_per_sm &&
-             a.splits == b.splits && a.min_split_rows == b.min_split_rows;
+             a.splits == b.splits && a.min_split_rows == b.min_split_rows && a.l2_prefetch_bytes == b.l2_prefetch_bytes;
     }
   };
   thread_local Key last_key{-1, -1, -1, 0, 0, {}};

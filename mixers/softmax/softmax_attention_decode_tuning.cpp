@@ -28,9 +28,9 @@ DecodeTuning tuning_now;
 DecodeTuning decode_tuning() {
   std::lock_guard<std::mutex> lock(tuning_mutex);
   if (!tuning_read) {
-    tuning_now = {positive_env("SEQBENCH_DECODE_HEADS"), positive_env("SEQBENCH_DECODE_STAGES"),
-                  positive_env("SEQBENCH_DECODE_BLOCKS_PER_SM"), positive_env("SEQBENCH_DECODE_SPLITS"),
-                  positive_env("SEQBENCH_DECODE_MIN_SPLIT_ROWS")};
+    tuning_now = {positive_env("SEQBENCH_DECODE_HEADS"),          positive_env("SEQBENCH_DECODE_STAGES"),
+                  positive_env("SEQBENCH_DECODE_BLOCKS_PER_SM"),  positive_env("SEQBENCH_DECODE_SPLITS"),
+                  positive_env("SEQBENCH_DECODE_MIN_SPLIT_ROWS"), positive_env("SEQBENCH_DECODE_L2_PREFETCH")};
     tuning_read = true;
   }
   return tuning_now;
@@ -52,6 +52,7 @@ std::string decode_tuning_text(const DecodeTuning& t) {
   add("blocks/SM", t.blocks_per_sm);
   add("splits", t.splits);
   add("min split rows", t.min_split_rows);
+  add("L2 prefetch", t.l2_prefetch_bytes);
   return text.empty() ? "planned" : text;
 }
 

@@ -8,7 +8,7 @@ namespace seqbench {
 
 // 0 in any field: the plan decides. Environment (positive integers): SEQBENCH_DECODE_HEADS,
 // SEQBENCH_DECODE_STAGES, SEQBENCH_DECODE_BLOCKS_PER_SM, SEQBENCH_DECODE_SPLITS,
-// SEQBENCH_DECODE_MIN_SPLIT_ROWS.
+// SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH.
 struct DecodeTuning {
   // Heads of one batch row a block streams together, at most this many: the largest power of two
   // that divides H and is at most both this and the block's lane groups. A token's rows of those
@@ -18,6 +18,9 @@ struct DecodeTuning {
   int blocks_per_sm = 0;   // blocks the plan keeps resident per SM; 0: as many as fit, at most 3
   int splits = 0;          // token ranges per (batch, head group); 0: planned from the SM count
   int min_split_rows = 0;  // fewest cache rows (tokens x heads) a range is cut to; 0: 128
+  // Bytes L2 may read from DRAM around each 16-byte load (cp.async's L2::NB hint): 64, 128 or 256;
+  // 0: no hint.
+  int l2_prefetch_bytes = 0;
 };
 
 // The process's tuning: the environment's, read once, unless set_decode_tuning replaced it.

@@ -156,9 +156,21 @@ const std::tuple<std::vector<DecodeCase>> kDecodeCases{{
 
 // Every variant of the decode kernel: the plan's choices; one, two and as many heads per block as
 // fit; the shallowest and the deepest pipeline; one and two blocks per SM (several items per
-// block); forced splits (down to one-token ranges, up to the merge's limit); few long ranges.
+// block); forced splits (down to one-token ranges, up to the merge's limit); few long ranges; each
+// L2 prefetch hint.
 const DecodeTuning kDecodeTunings[] = {
-    {}, {1}, {2}, {32}, {0, 2}, {0, 12, 1}, {0, 3, 2, 5}, {1, 0, 0, 64}, {32, 0, 0, 32}, {0, 0, 0, 0, 1024},
+    {},
+    {1},
+    {2},
+    {32},
+    {0, 2},
+    {0, 12, 1},
+    {0, 3, 2, 5},
+    {1, 0, 0, 64},
+    {32, 0, 0, 32},
+    {0, 0, 0, 0, 1024, 64},
+    {1, 0, 0, 0, 0, 128},
+    {0, 0, 0, 0, 0, 256},
 };
 
 // Sets the process's decode tuning for a scope.
@@ -237,7 +249,8 @@ TEST_CASE("softmax attention decode tunings outside the kernel's limits are erro
   SKIP_WITHOUT_GPU();
   const AttentionShape cache{1, 300, 16, 128};
   auto q = DeviceArray<bf16>(16 * 128), k = DeviceArray<bf16>(300 * 16 * 128), out = DeviceArray<bf16>(16 * 128);
-  for (const DecodeTuning& tuning : {DecodeTuning{0, 1}, DecodeTuning{0, 13}, DecodeTuning{16, 0, 0, 65}}) {
+  for (const DecodeTuning& tuning :
+       {DecodeTuning{0, 1}, DecodeTuning{0, 13}, DecodeTuning{16, 0, 0, 65}, DecodeTuning{0, 0, 0, 0, 0, 32}}) {
     const TuningScope scope(tuning);
     INFO(decode_tuning_text(tuning));
     CHECK_THROWS_AS(softmax_attention_decode_cuda(q.data(), k.data(), k.data(), 300, out.data(), cache),
