@@ -25,16 +25,17 @@ namespace decode {
 namespace {
 
 // A block's geometry: G groups of LPR lanes each take kKeysPerGroup rows of a tile, so a stage
-// (the K and V rows of one tile) is 16 KiB on the vector path (8 KiB for bf16 plain copies); the
-// plan picks how many stages stay in flight.
+// (the K and V rows of one tile) is 16 KiB on every path; the plan picks how many stay in flight.
 template <class T, int LPR, int PPL, bool kVector>
 struct Config {
   using Slice = RowSlice<T, LPR, PPL, kVector>;
   static constexpr int kGroups = kThreads / LPR;
-  static constexpr int kKeysPerGroup = kVector ? 2 / PPL : 2;
+  // Plain copies keep rows of kAttentionMaxHeadDim elements: one key a group in fp32.
+  static constexpr int kKeysPerGroup = kVector ? 2 / PPL : 4 / static_cast<int>(sizeof(T));
   static constexpr int kTileRows = kGroups * kKeysPerGroup;
   static constexpr int kStageElems = 2 * kTileRows * Slice::kRowElems;
   static constexpr size_t kStageBytes = kStageElems * sizeof(T);
+  static_assert(kStageBytes <= kMaxStageBytes, "the plan counts stages of at most kMaxStageBytes");
   // The groups' outputs at an item's end, and later the merge's per-split weights.
   static constexpr int kCombineFloats =
       kThreads * Slice::kFloats > 2 * kMaxMergedPartials ? kThreads* Slice::kFloats : 2 * kMaxMergedPartials;
