@@ -17,6 +17,7 @@ ceiling.copy and ceiling.gemm.
 """
 import argparse
 import json
+import os
 import statistics
 import sys
 import traceback
@@ -38,8 +39,17 @@ def error_text(e):
 class AnchorRows:
     """Collects rows; `measure` turns any failure into an error row."""
 
-    def __init__(self, rep_ms):
-        self.rows, self.rep_ms = [], rep_ms
+    def __init__(self, rep_ms, out_path):
+        self.rows, self.rep_ms, self.out_path = [], rep_ms, out_path
+
+    def save(self):
+        """Rewrites the whole file after every row (atomically), so a run cut short by a time limit
+        keeps what it measured; compiling every anchor's Triton kernels cold takes minutes."""
+        tmp = self.out_path + ".tmp"
+        with open(tmp, "w") as out:
+            json.dump({"device": torch.cuda.get_device_name(), "versions": versions(), "rows": self.rows}, out,
+                      indent=1)
+        os.replace(tmp, self.out_path)
 
     def time(self, fn, grad_to_none=None):
         try:
@@ -66,6 +76,7 @@ class AnchorRows:
         except Exception as e:  # noqa: BLE001 -- an anchor that cannot run is a result, not a crash
             row = {"key": key, "impl": impl, "error": error_text(e), **extra}
         self.rows.append(row)
+        self.save()
         print(json.dumps({k: v for k, v in row.items() if k != "samples_ms"}), flush=True)
         return row
 
@@ -73,6 +84,7 @@ class AnchorRows:
         for key in keys:
             self.rows.append({"key": key, "impl": impl, "error": error_text(e)})
             print(json.dumps(self.rows[-1]), flush=True)
+        self.save()
 
     def fwd_bwd(self, family, L, impl, forward, inputs):
         """Forward, then backward of one output (retain_graph so it can repeat); a forward that fails
@@ -245,7 +257,7 @@ def main():
         print("no CUDA device: nothing to measure", file=sys.stderr)
         return 1
     torch.manual_seed(0)
-    rows = AnchorRows(args.rep_ms)
+    rows = AnchorRows(args.rep_ms, args.out)
     steps = [("ceiling", lambda: ceilings(rows)), ("softmax", lambda: softmax(rows, lengths)),
              ("fla", lambda: fla_chunked(rows, lengths)), ("ssd", lambda: mamba_ssd(rows, lengths)),
              ("decode", lambda: fla_decode(rows))]
@@ -256,8 +268,7 @@ def main():
             except Exception:  # noqa: BLE001 -- keep what was measured; the log says what broke
                 traceback.print_exc()
             torch.cuda.empty_cache()
-    with open(args.out, "w") as out:
-        json.dump({"device": torch.cuda.get_device_name(), "versions": versions(), "rows": rows.rows}, out, indent=1)
+    rows.save()
     print(f"{len(rows.rows)} anchor rows written to {args.out}", file=sys.stderr)
     return 0
 
