@@ -1,6 +1,6 @@
 #include "models/fused_projection.h"
 
-#include <cmath>
+#include <algorithm>
 #include <stdexcept>
 
 #include "ops/row_ops.h"
@@ -19,22 +19,21 @@ int total_width(const std::vector<ProjectionPart>& parts) {
 FusedProjection::FusedProjection(std::string name, int in_features, const std::vector<ProjectionPart>& parts,
                                  Device device) {
   if (parts.empty()) throw std::invalid_argument("fused projection '" + name + "' needs at least one part");
-  Rng unused(0);
-  // Built on the host, its blocks redrawn below, then placed.
-  layer_ = LinearLayer(name, in_features, total_width(parts), false, unused, 1.0f, Device::cpu);
-  Tensor& w = layer_.weight().value;
-  int offset = 0;
+  // Each block drawn as a LinearLayer of its seed would draw it (sizes checked there), then stacked.
+  std::vector<Tensor> blocks;
   for (const ProjectionPart& p : parts) {
-    // The draws of LinearLayer(name, in, p.out_features, ..., Rng(p.seed)): row-major, scale 1/sqrt(in).
     Rng rng(p.seed);
-    const float init_std = 1.0f / std::sqrt(static_cast<float>(in_features));
-    for (int64_t i = 0; i < int64_t{p.out_features} * in_features; ++i)
-      w[int64_t{offset} * in_features + i] = static_cast<float>(rng.normal()) * init_std;
-    widths_.push_back(p.out_features);
-    offsets_.push_back(offset);
-    offset += p.out_features;
+    blocks.push_back(initial_linear_weight(name, in_features, p.out_features, rng));
   }
-  for (Param* p : layer_.params()) place_param(*p, device);
+  Tensor stacked({total_width(parts), in_features});
+  int offset = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::copy(blocks[i].data(), blocks[i].data() + blocks[i].numel(), stacked.data() + int64_t{offset} * in_features);
+    widths_.push_back(parts[i].out_features);
+    offsets_.push_back(offset);
+    offset += parts[i].out_features;
+  }
+  layer_ = LinearLayer(name, stacked, false, device);
 }
 
 void FusedProjection::check_count(size_t count) const {

@@ -14,20 +14,27 @@ Shape with_last_dim(const Shape& shape, int64_t last) {
   return out;
 }
 
-LinearLayer::LinearLayer(std::string name, int in_features, int out_features, bool bias, Rng& rng, float init_std,
-                         Device device)
-    : in_(in_features),
-      out_(out_features),
-      has_bias_(bias),
-      weight_(name + ".weight", {out_features, in_features}, true, device) {
+Tensor initial_linear_weight(const std::string& name, int in_features, int out_features, Rng& rng, float init_std) {
   if (in_features <= 0 || out_features <= 0)
     throw std::invalid_argument("linear layer '" + name + "' needs positive sizes, got in=" +
                                 std::to_string(in_features) + " out=" + std::to_string(out_features));
   if (init_std <= 0) init_std = 1.0f / std::sqrt(static_cast<float>(in_features));
   Tensor w({out_features, in_features});
   for (int64_t i = 0; i < w.numel(); ++i) w[i] = static_cast<float>(rng.normal()) * init_std;
-  weight_.value = w.to(device);
-  if (bias) bias_ = Param(name + ".bias", {out_features}, false, device);
+  return w;
+}
+
+LinearLayer::LinearLayer(std::string name, int in_features, int out_features, bool bias, Rng& rng, float init_std,
+                         Device device)
+    : LinearLayer(name, initial_linear_weight(name, in_features, out_features, rng, init_std), bias, device) {}
+
+LinearLayer::LinearLayer(std::string name, const Tensor& weight, bool bias, Device device)
+    : in_(static_cast<int>(weight.dim(1))),
+      out_(static_cast<int>(weight.dim(0))),
+      has_bias_(bias),
+      weight_(name + ".weight", weight.shape(), true, device) {
+  weight_.value = weight.to(device);
+  if (bias) bias_ = Param(name + ".bias", {out_}, false, device);
 }
 
 static int64_t rows_of(const Tensor& t, int features, const char* what) {

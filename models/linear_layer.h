@@ -18,9 +18,11 @@ namespace seqbench {
 class LinearLayer {
  public:
   LinearLayer() = default;
-  // Weights drawn from N(0, init_std^2) (init_std <= 0 means 1/sqrt(in)); biases start at zero.
+  // Weights drawn by initial_linear_weight; biases start at zero.
   LinearLayer(std::string name, int in_features, int out_features, bool bias, Rng& rng,
               float init_std = 0.0f, Device device = Device::cpu);
+  // The given weight [out, in] (a host tensor), placed on `device`; biases start at zero.
+  LinearLayer(std::string name, const Tensor& weight, bool bias, Device device);
 
   // x: [..., in] -> y: [..., out]
   void forward(const Tensor& x, Tensor& y);
@@ -49,6 +51,11 @@ class LinearLayer {
   mutable DeviceBuffer<uint16_t> input_bf16_, weight_bf16_;
   DeviceBuffer<uint16_t> grad_bf16_;
 };
+
+// A layer's initial weight [out, in] on the host, drawn row by row from N(0, init_std^2) (init_std <= 0
+// means 1/sqrt(in)). Throws std::invalid_argument naming the layer for sizes below 1.
+Tensor initial_linear_weight(const std::string& name, int in_features, int out_features, Rng& rng,
+                             float init_std = 0.0f);
 
 // The parameters of several layers, layer by layer.
 std::vector<Param*> params_of(std::initializer_list<LinearLayer*> layers);
