@@ -12,6 +12,7 @@
 #include "ops/cuda/device_array.h"
 #include "ops/rng.h"
 #include "tests/random_values.h"
+#include "tests/relative_error.h"
 
 namespace seqbench {
 namespace gpu_checks {
@@ -65,17 +66,7 @@ std::vector<float> download_floats(const DeviceArray<T>& device) {
   return out;
 }
 
-// ||got - want|| / ||want|| (in double); infinity when sizes differ or anything is NaN.
-inline double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  if (got.size() != want.size()) return std::numeric_limits<double>::infinity();
-  double diff = 0.0, norm = 0.0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (std::isnan(got[i]) || std::isnan(want[i])) return std::numeric_limits<double>::infinity();
-    diff += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
-    norm += static_cast<double>(want[i]) * want[i];
-  }
-  return norm == 0.0 ? std::sqrt(diff) : std::sqrt(diff / norm);
-}
+using seqbench::testing::relative_error;
 
 inline double l2_norm(const std::vector<float>& x) {
   double sum = 0.0;

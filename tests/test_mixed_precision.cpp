@@ -12,11 +12,13 @@
 #include "ops/bf16_bits.h"
 #include "tasks/task.h"
 #include "tests/random_values.h"
+#include "tests/relative_error.h"
 #include "tests/tiny_mqar.h"
 
 using namespace seqbench;
 using seqbench::testing::random_tensor;
 using seqbench::testing::random_tokens;
+using seqbench::testing::relative_error;
 using seqbench::testing::tiny_model;
 using seqbench::testing::tiny_mqar;
 using seqbench::testing::tiny_training;
@@ -32,16 +34,6 @@ bool same_values(const Tensor& a, const Tensor& b) {
   for (int64_t i = 0; i < a.numel(); ++i)
     if (a[i] != b[i]) return false;
   return true;
-}
-
-// |a - b| / |b| over whole vectors.
-double relative_error(const Tensor& a, const Tensor& b) {
-  double diff = 0, norm = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    diff += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-    norm += double(b[i]) * b[i];
-  }
-  return std::sqrt(diff / std::max(norm, 1e-30));
 }
 
 }  // namespace
