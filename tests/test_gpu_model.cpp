@@ -41,6 +41,21 @@ ModelConfig config_for(const BackendCase& c, Device device, Precision precision 
   return config;
 }
 
+constexpr int64_t kBatch = 3, kLength = 23;
+
+// Tokens of config_for's vocabulary, every third position from `first_label` on labelled.
+struct LabelledBatch {
+  std::vector<int32_t> tokens, labels;
+};
+LabelledBatch labelled_batch(uint64_t seed, int64_t first_label) {
+  Rng rng(seed);
+  LabelledBatch out{std::vector<int32_t>(kBatch * kLength), std::vector<int32_t>(kBatch * kLength, kIgnoreLabel)};
+  for (auto& t : out.tokens) t = static_cast<int32_t>(rng.uniform_int(0, 29));
+  for (int64_t i = first_label; i < kBatch * kLength; i += 3)
+    out.labels[i] = static_cast<int32_t>(rng.uniform_int(0, 29));
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("a GPU run is timed with CUDA events and records the GPU it ran on", "[gpu][model]") {
@@ -64,11 +79,8 @@ TEST_CASE("a GPU run is timed with CUDA events and records the GPU it ran on", "
 
 TEST_CASE("every backend trains on the GPU as it does on the CPU", "[gpu][model]") {
   SKIP_WITHOUT_GPU();
-  const int64_t batch = 3, len = 23;
-  Rng data_rng(73);
-  std::vector<int32_t> tokens(batch * len), labels(batch * len, kIgnoreLabel);
-  for (auto& t : tokens) t = static_cast<int32_t>(data_rng.uniform_int(0, 29));
-  for (int64_t i = 1; i < batch * len; i += 3) labels[i] = static_cast<int32_t>(data_rng.uniform_int(0, 29));
+  const int64_t batch = kBatch, len = kLength;
+  const auto [tokens, labels] = labelled_batch(73, 1);
 
   for (const BackendCase& c : kBackends) {
     INFO("backend " << c.backend << " " << c.params);
@@ -138,11 +150,8 @@ TEST_CASE("every backend trains on the GPU as it does on the CPU", "[gpu][model]
 
 TEST_CASE("every backend's bf16 training step on the GPU follows the CPU's bf16 step", "[gpu][model]") {
   SKIP_WITHOUT_GPU();
-  const int64_t batch = 3, len = 23;
-  Rng data_rng(79);
-  std::vector<int32_t> tokens(batch * len), labels(batch * len, kIgnoreLabel);
-  for (auto& t : tokens) t = static_cast<int32_t>(data_rng.uniform_int(0, 29));
-  for (int64_t i = 2; i < batch * len; i += 3) labels[i] = static_cast<int32_t>(data_rng.uniform_int(0, 29));
+  const int64_t batch = kBatch, len = kLength;
+  const auto [tokens, labels] = labelled_batch(79, 2);
   for (const BackendCase& c : kBackends) {
     INFO("backend " << c.backend << " " << c.params);
     SequenceModel cpu(config_for(c, Device::cpu, Precision::bf16)), gpu(config_for(c, Device::cuda, Precision::bf16));
