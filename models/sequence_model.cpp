@@ -22,12 +22,12 @@ void add_into(Tensor& acc, const Tensor& x) {
 
 SequenceModel::SequenceModel(const ModelConfig& config)
     : config_(config),
+      forward_record_(config.device),
+      backward_record_(config.device),
       targets_(config.device),
       row_ids_(config.device),
       scatter_order_(config.device),
       scatter_rows_(config.device),
-      forward_record_(config.device),
-      backward_record_(config.device),
       loss_slot_(config.device) {
   const auto specs = layer_specs(config);
   Rng rng(Rng::derive(config.seed, 1));
