@@ -12,6 +12,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <string>
 
 #include "mixers/softmax/softmax_attention.h"
 #include "ops/cuda/current_stream.cuh"
@@ -32,11 +33,22 @@ void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out
                                 T* dq, T* dk, T* dv, const AttentionShape& shape, float* workspace = nullptr,
                                 cudaStream_t stream = current_stream());
 
-// Partial results of the cache splits: (max, sum, unnormalised output) per split and (batch, head).
+// One arrival counter per (batch, head) at most, then the partial results of the cache splits: (max, sum,
+// unnormalised output) per split and (batch, head). How many splits depends on len and the device's
+// SM count, so the size is for this len on the current device.
 int64_t softmax_attention_decode_workspace_floats(const AttentionShape& cache, int64_t len);
 
 // q_t, out_t: [batch, heads, head_dim]; k_cache, v_cache: [batch, cache.seq_len, heads, head_dim],
-// the first `len` tokens valid. workspace as for the backward.
+// the first `len` tokens valid. One launch: the last split of each (batch, head) to finish merges
+// them. workspace: softmax_attention_decode_workspace_floats(cache, len) floats, zero-filled before
+// its first use (the kernel leaves its counters at zero again, so calls and graph replays need no
+// memset), or null to allocate and zero one inside the call. Calls sharing a workspace must not
+// overlap in time.
+// How a decode of this cache and len is cut on the current device with 16-byte aligned T arrays
+// (heads per block, splits, stages, blocks per SM, grid), for benchmark rows; DecodeTuning sets it.
+template <class T>
+std::string softmax_attention_decode_plan_text(const AttentionShape& cache, int64_t len);
+
 template <class T>
 void softmax_attention_decode_cuda(const T* q_t, const T* k_cache, const T* v_cache, int64_t len, T* out_t,
                                    const AttentionShape& cache, float* workspace = nullptr,

@@ -1,168 +1,251 @@
-// One-token causal attention decode, split-K ("flash decoding"): each block reduces 256 cache tokens
-// to (max, sum, unnormalised output) with 16-byte loads, a second pass merges the splits.
+// One-token causal attention decode in one launch: blocks stream token ranges of neighbouring heads
+// (contiguous runs of the [B, L, H, D] cache) through a cp.async pipeline, and the last range of each
+// group of heads merges the partial softmaxes.
 // Checked against softmax_attention_decode_cpu in test_gpu_softmax.cpp.
 #include <cuda_bf16.h>
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <string>
 
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
+#include "mixers/softmax/softmax_attention_decode_kernel.cuh"
+#include "mixers/softmax/softmax_attention_decode_plan.h"
 #include "ops/cuda/cuda_check.h"
-#include "ops/cuda/element_type.cuh"
 #include "ops/cuda/scratch_buffer.cuh"
 
 namespace seqbench {
+namespace decode {
 namespace {
 
-constexpr int kThreads = 128;
-constexpr int kKeysPerSplit = 256;
-constexpr int kKeysInFlight = 4;  // per lane group: loads issued before the first is used
-
-int64_t split_count(int64_t len) { return (len + kKeysPerSplit - 1) / kKeysPerSplit; }
-
-__device__ __forceinline__ void unpack(const uint4& raw, float (&x)[8]) {
-  const __nv_bfloat162* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw);
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const float2 f = __bfloat1622float2(pairs[i]);
-    x[2 * i] = f.x;
-    x[2 * i + 1] = f.y;
-  }
-}
-__device__ __forceinline__ void unpack(const uint4& raw, float (&x)[4]) {
-  x[0] = __uint_as_float(raw.x), x[1] = __uint_as_float(raw.y), x[2] = __uint_as_float(raw.z),
-  x[3] = __uint_as_float(raw.w);
-}
-
-// A key row is shared by LPR lanes, each holding EPL elements: contiguous 16-byte pieces
-// (kVector) or strided scalars for any head_dim.
-template <class T, int LPR, int EPL, bool kVector>
-struct RowSlice {
-  int sub, D;
-  __device__ int index(int e) const { return kVector ? sub * EPL + e : sub + LPR * e; }
-  __device__ void load(const T* row, float (&x)[EPL]) const {
-    if constexpr (kVector) {
-      unpack(*reinterpret_cast<const uint4*>(row + sub * EPL), x);
-    } else {
-#pragma unroll
-      for (int e = 0; e < EPL; ++e) x[e] = index(e) < D ? to_float(row[index(e)]) : 0.0f;
-    }
-  }
+// A block's geometry: G groups of LPR lanes each take kKeysPerGroup rows of a tile, so a stage
+// (the K and V rows of one tile) is 16 KiB on every path; the plan picks how many stay in flight.
+template <class T, int LPR, int PPL, bool kVector>
+struct Config {
+  using Slice = RowSlice<T, LPR, PPL, kVector>;
+  static constexpr int kGroups = kThreads / LPR;
+  // Plain copies keep rows of kAttentionMaxHeadDim elements: one key a group in fp32.
+  static constexpr int kKeysPerGroup = kVector ? 2 / PPL : 4 / static_cast<int>(sizeof(T));
+  static constexpr int kTileRows = kGroups * kKeysPerGroup;
+  static constexpr int kStageElems = 2 * kTileRows * Slice::kRowElems;
+  static constexpr size_t kStageBytes = kStageElems * sizeof(T);
+  static_assert(kStageBytes <= kMaxStageBytes, "the plan counts stages of at most kMaxStageBytes");
+  // The groups' outputs at an item's end, and later the merge's per-split weights.
+  static constexpr int kCombineFloats =
+      kThreads * Slice::kFloats > 2 * kMaxMergedPartials ? kThreads* Slice::kFloats : 2 * kMaxMergedPartials;
 };
 
-template <class T, int LPR, int EPL, bool kVector>
-__global__ void __launch_bounds__(kThreads)
-    attention_decode_split_kernel(const T* __restrict__ q_t, const T* __restrict__ k_cache,
-                                  const T* __restrict__ v_cache, int len, int cap, int H, int D, float scale_log2,
-                                  int n_splits, float* __restrict__ partial, T* __restrict__ out_t) {
-  constexpr int kGroups = kThreads / LPR;
-  __shared__ float m_s[kGroups], l_s[kGroups];
-  extern __shared__ float o_s[];  // [kGroups][D]
-  const int bh = blockIdx.x, split = blockIdx.y, b = bh / H, h = bh % H;
-  const int group = threadIdx.x / LPR;
-  const RowSlice<T, LPR, EPL, kVector> slice{static_cast<int>(threadIdx.x % LPR), D};
-  const int64_t row_stride = static_cast<int64_t>(H) * D;
-  const T* k_head = k_cache + static_cast<int64_t>(b) * cap * row_stride + static_cast<int64_t>(h) * D;
-  const T* v_head = v_cache + static_cast<int64_t>(b) * cap * row_stride + static_cast<int64_t>(h) * D;
-  const int begin = split * kKeysPerSplit, end = min(len, begin + kKeysPerSplit);
-
-  float qv[EPL];
-  slice.load(q_t + static_cast<int64_t>(bh) * D, qv);
+// The end of an item: for each head of the column, its groups' softmaxes combined through shared
+// memory, then either the output (one split) or a partial result; the block that counts a column's
+// last partial merges them. The counter goes back to zero there, so the next call (or graph replay)
+// needs no memset.
+template <class T, class Slice, int G>
+__device__ void finish_item(const DecodeWork& w, const DecodeTensors<T>& t, int column, int split, int group,
+                            const Slice& slice, const RunningSoftmax<Slice::kFloats>& st, float* o_s, float* m_s,
+                            float* l_s, int* last_s) {
+  if (slice.sub == 0) m_s[group] = st.m, l_s[group] = st.l;
 #pragma unroll
-  for (int e = 0; e < EPL; ++e) qv[e] *= scale_log2;
-  float o[EPL] = {};
-  float m = -INFINITY, l = 0.0f;
-  // Every lane runs the same number of rounds: the shuffles below span groups of one warp.
-  for (int j0 = begin; j0 < end; j0 += kGroups * kKeysInFlight) {
-    const int j = j0 + group;
-    float kx[kKeysInFlight][EPL], vx[kKeysInFlight][EPL];
-#pragma unroll
-    for (int u = 0; u < kKeysInFlight; ++u) {
-      const int key = min(j + u * kGroups, end - 1);  // clamped reads, masked below
-      slice.load(k_head + key * row_stride, kx[u]);
-      slice.load(v_head + key * row_stride, vx[u]);
-    }
-    float s[kKeysInFlight];
-    float m_new = m;
-#pragma unroll
-    for (int u = 0; u < kKeysInFlight; ++u) {
-      float dot = 0.0f;
-#pragma unroll
-      for (int e = 0; e < EPL; ++e) dot += qv[e] * kx[u][e];
-#pragma unroll
-      for (int offset = LPR / 2; offset > 0; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
-      s[u] = j + u * kGroups < end ? dot : -INFINITY;
-      m_new = fmaxf(m_new, s[u]);
-    }
-    if (m_new == -INFINITY) continue;  // no valid key for this group in this round
-    const float correction = exp2f(m - m_new);
-    l *= correction;
-#pragma unroll
-    for (int e = 0; e < EPL; ++e) o[e] *= correction;
-#pragma unroll
-    for (int u = 0; u < kKeysInFlight; ++u) {
-      const float p = exp2f(s[u] - m_new);
-      l += p;
-#pragma unroll
-      for (int e = 0; e < EPL; ++e) o[e] += p * vx[u][e];
-    }
-    m = m_new;
-  }
-
-  if (slice.sub == 0) m_s[group] = m, l_s[group] = l;
-#pragma unroll
-  for (int e = 0; e < EPL; ++e)
-    if (slice.index(e) < D) o_s[group * D + slice.index(e)] = o[e];
+  for (int e = 0; e < Slice::kFloats; ++e)
+    if (slice.index(e) < w.head_dim) o_s[group * Slice::kRowElems + slice.index(e)] = st.o[e];
   __syncthreads();
-  float block_max = -INFINITY;
-  for (int gi = 0; gi < kGroups; ++gi) block_max = fmaxf(block_max, m_s[gi]);
-  float block_sum = 0.0f;
-  for (int gi = 0; gi < kGroups; ++gi) block_sum += l_s[gi] * exp2f(m_s[gi] - block_max);  // empty groups: 0
-  for (int d = threadIdx.x; d < D; d += kThreads) {
-    float acc = 0.0f;
-    for (int gi = 0; gi < kGroups; ++gi) acc += o_s[gi * D + d] * exp2f(m_s[gi] - block_max);
-    if (n_splits == 1) {
-      out_t[static_cast<int64_t>(bh) * D + d] = from_float<T>(acc / block_sum);
-    } else {
-      float* p = partial + (static_cast<int64_t>(bh) * n_splits + split) * (D + 2);
-      p[2 + d] = acc;
-      if (d == 0) p[0] = block_max, p[1] = block_sum;
+  const int heads = 1 << w.head_shift, D = w.head_dim;
+  for (int i = threadIdx.x; i < (D << w.head_shift); i += kThreads) {
+    const int j = i / D, d = i - j * D;  // head j of the column: groups j, j + heads, ...
+    float m = -INFINITY, l = 0.0f, acc = 0.0f;
+    for (int g = j; g < G; g += heads) m = fmaxf(m, m_s[g]);
+    for (int g = j; g < G; g += heads) {
+      const float scale = exp2f(m_s[g] - m);  // groups without keys: 0 * 0
+      l += l_s[g] * scale;
+      acc += o_s[g * Slice::kRowElems + d] * scale;
     }
+    const int64_t pair = w.first_pair(column) + j;
+    if (w.splits == 1) {
+      t.out[pair * D + d] = from_float<T>(acc / l);
+    } else {
+      const int64_t slot = pair * w.splits + split;
+      t.partial_o[slot * D + d] = acc;
+      if (d == 0) t.partial_ml[slot] = make_float2(m, l);
+    }
+  }
+  if (w.splits == 1) return;
+  __threadfence();  // this block's partials are visible device-wide before they are counted
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    const bool last = atomicAdd(&t.arrivals[column], 1u) == static_cast<unsigned>(w.splits - 1);
+    if (last) t.arrivals[column] = 0;
+    __threadfence();  // and the others' partials are read only after they were counted
+    *last_s = last;
+  }
+  __syncthreads();
+  // Two output pieces a thread where registers allow (the main loop's 80 suffice up to 16 lanes a row).
+  constexpr int kMergePieces = Slice::kLanes < 32 ? 2 : 1;
+  if (*last_s) merge_partials<kMergePieces>(w, t, column, reinterpret_cast<float2*>(o_s));
+  // Shared memory written here is next written in the following item's finish, after at least one
+  // more tile and its barrier.
+}
+
+// kPrefetch: the L2 prefetch hint of the cache loads (copy_async_16_hinted).
+template <class T, int LPR, int PPL, bool kVector, int kPrefetch>
+__global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_kernel(DecodeWork w, DecodeTensors<T> t) {
+  using C = Config<T, LPR, PPL, kVector>;
+  using Slice = typename C::Slice;
+  using Cursor = TileCursor<C::kTileRows>;
+  extern __shared__ __align__(16) unsigned char stage_bytes[];
+  T* stages = reinterpret_cast<T*>(stage_bytes);
+  __shared__ __align__(16) float o_s[C::kCombineFloats];
+  __shared__ float m_s[C::kGroups], l_s[C::kGroups];
+  __shared__ int last_s;
+  const int group = threadIdx.x / LPR;
+  const Slice slice{static_cast<int>(threadIdx.x % LPR), w.head_dim};
+  const int64_t row_stride = static_cast<int64_t>(w.heads) * w.head_dim;
+
+  // Every thread issues its share of a tile and commits a group, empty past the last tile, so
+  // wait_async counts the same groups in every thread.
+  auto fetch_tile = [&](Cursor& at, int stage) {
+    if (!at.done(w)) {
+      T* k_s = stages + stage * C::kStageElems;
+      load_tile<T, Slice::kRowElems, kVector, kPrefetch>(t.k + at.head, t.v + at.head, row_stride, at.key, at.rows(w),
+                                                         w.head_shift, w.head_dim, k_s,
+                                                         k_s + C::kTileRows * Slice::kRowElems);
+      at.advance(w);
+    }
+    tc::commit_async();
+  };
+  float qv[Slice::kFloats];
+  auto load_query = [&](int column) {  // the group's head: rows of a tile keep to one head per group
+    const int pair = w.first_pair(column) + (group & ((1 << w.head_shift) - 1));
+    slice.load(t.q + static_cast<int64_t>(pair) * w.head_dim, qv);
+#pragma unroll
+    for (int e = 0; e < Slice::kFloats; ++e) qv[e] *= w.scale_log2;
+  };
+  auto next_stage = [&](int stage) { return stage + 1 == w.stages ? 0 : stage + 1; };
+
+  Cursor fetch, use;
+  fetch.enter(w, blockIdx.x);
+  use = fetch;
+  for (int s = 0; s + 1 < w.stages; ++s) fetch_tile(fetch, s);
+  int fetch_stage = w.stages - 1, use_stage = 0;
+  if (!use.done(w)) load_query(use.column);
+  RunningSoftmax<Slice::kFloats> st;
+  while (!use.done(w)) {
+    wait_async_pending(w.stages - 2);
+    __syncthreads();  // this tile landed for every thread; the stage refilled next was consumed by all
+    fetch_tile(fetch, fetch_stage);
+    fetch_stage = next_stage(fetch_stage);
+    const T* k_s = stages + use_stage * C::kStageElems;
+    use_stage = next_stage(use_stage);
+    consume_tile<T, Slice, C::kKeysPerGroup, C::kGroups>(k_s, k_s + C::kTileRows * Slice::kRowElems, use.rows(w), group,
+                                                         slice, qv, st);
+    if (!use.last_of_item(w)) {
+      use.advance(w);
+      continue;
+    }
+    finish_item<T, Slice, C::kGroups>(w, t, use.column, use.item / w.columns, group, slice, st, o_s, m_s, l_s, &last_s);
+    st = RunningSoftmax<Slice::kFloats>{};
+    use.advance(w);
+    if (!use.done(w)) load_query(use.column);
+  }
+}
+
+// The shape of the row slices for a head dim: 16-byte pieces per row, 8 lanes up to 8 pieces, 16 up
+// to 16, 32 up to 32, then 2 pieces a lane; 32 lanes of scalars off the vector path.
+template <class T>
+int lanes_per_row(int64_t head_dim, bool vector) {
+  const int64_t pieces = head_dim / (16 / static_cast<int64_t>(sizeof(T)));
+  return !vector || pieces > 16 ? 32 : pieces > 8 ? 16 : 8;
+}
+
+template <class T, int LPR, int PPL, bool kVector, int kPrefetch>
+void launch_hinted(const DecodeWork& w, const DecodeTensors<T>& t, int grid, cudaStream_t stream) {
+  using C = Config<T, LPR, PPL, kVector>;
+  auto kernel = attention_decode_kernel<T, LPR, PPL, kVector, kPrefetch>;
+  const size_t shared = w.stages * C::kStageBytes;
+  // Once per device: the most dynamic shared memory any stage count asks, and all of L1 as shared
+  // memory, or three blocks would not fit; the kernel does not use L1.
+  constexpr int kMaxDevices = 64;
+  static std::once_flag configured[kMaxDevices];
+  int device = 0;
+  cudaCheck(cudaGetDevice(&device));
+  std::call_once(configured[device % kMaxDevices], [&] {
+    cudaFuncAttributes attributes{};
+    cudaCheck(cudaFuncGetAttributes(&attributes, kernel));
+    const int most = device_limits().shared_per_block - static_cast<int>(attributes.sharedSizeBytes);
+    cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, most));
+    cudaCheck(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
+  });
+  kernel<<<grid, kThreads, shared, stream>>>(w, t);
+  cudaCheckLaunch();
+}
+
+// The prefetch hint is a template argument: a run-time choice between four copies of the load loop
+// costs the main loop registers. Plain copies take no hint.
+template <class T, int LPR, int PPL, bool kVector>
+void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, int l2_prefetch, cudaStream_t stream) {
+  if constexpr (!kVector) {
+    launch_hinted<T, LPR, PPL, kVector, 0>(w, t, grid, stream);
+  } else if (l2_prefetch == 256) {
+    launch_hinted<T, LPR, PPL, kVector, 256>(w, t, grid, stream);
+  } else if (l2_prefetch == 128) {
+    launch_hinted<T, LPR, PPL, kVector, 128>(w, t, grid, stream);
+  } else if (l2_prefetch == 64) {
+    launch_hinted<T, LPR, PPL, kVector, 64>(w, t, grid, stream);
+  } else {
+    launch_hinted<T, LPR, PPL, kVector, 0>(w, t, grid, stream);
   }
 }
 
 template <class T>
-__global__ void attention_decode_merge_kernel(const float* __restrict__ partial, int n_splits, int D,
-                                              T* __restrict__ out_t) {
-  const int bh = blockIdx.x;
-  const float* p = partial + static_cast<int64_t>(bh) * n_splits * (D + 2);
-  float m = -INFINITY;
-  for (int sp = 0; sp < n_splits; ++sp) m = fmaxf(m, p[sp * (D + 2)]);
-  float l = 0.0f;
-  for (int sp = 0; sp < n_splits; ++sp) l += p[sp * (D + 2) + 1] * exp2f(p[sp * (D + 2)] - m);
-  for (int d = threadIdx.x; d < D; d += blockDim.x) {
-    float acc = 0.0f;
-    for (int sp = 0; sp < n_splits; ++sp) acc += p[sp * (D + 2) + 2 + d] * exp2f(p[sp * (D + 2)] - m);
-    out_t[static_cast<int64_t>(bh) * D + d] = from_float<T>(acc / l);
+void launch_for_head_dim(const DecodeWork& w, const DecodeTensors<T>& t, int grid, bool vector, int l2_prefetch,
+                         cudaStream_t stream) {
+  const int lanes = lanes_per_row<T>(w.head_dim, vector);
+  const int pieces = w.head_dim / (16 / static_cast<int>(sizeof(T)));
+  if (!vector) {
+    launch<T, 32, 1, false>(w, t, grid, l2_prefetch, stream);
+  } else if (lanes == 8) {
+    launch<T, 8, 1, true>(w, t, grid, l2_prefetch, stream);
+  } else if (lanes == 16) {
+    launch<T, 16, 1, true>(w, t, grid, l2_prefetch, stream);
+  } else if (pieces <= 32) {
+    launch<T, 32, 1, true>(w, t, grid, l2_prefetch, stream);
+  } else if constexpr (sizeof(T) == 4) {  // fp32 with head_dim > 128
+    launch<T, 32, 2, true>(w, t, grid, l2_prefetch, stream);
+  } else {
+    throw std::logic_error("softmax_attention_decode_cuda: no bf16 head_dim has more than 32 pieces");
   }
 }
 
-template <class T, int LPR, int EPL, bool kVector>
-void launch_split(const T* q_t, const T* k_cache, const T* v_cache, int64_t len, T* out_t, const AttentionShape& c,
-                  float* partial, int n_splits, cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned>(c.batch * c.heads), static_cast<unsigned>(n_splits));
-  const size_t smem = (kThreads / LPR) * c.head_dim * sizeof(float);
-  attention_decode_split_kernel<T, LPR, EPL, kVector><<<grid, kThreads, smem, stream>>>(
-      q_t, k_cache, v_cache, static_cast<int>(len), static_cast<int>(c.seq_len), static_cast<int>(c.heads),
-      static_cast<int>(c.head_dim), attention_scale(c) * kLog2e, n_splits, partial, out_t);
-  cudaCheckLaunch();
+template <class T>
+bool vector_path(const T* q, const T* k, const T* v, int64_t head_dim) {
+  return aligned_16(q) && aligned_16(k) && aligned_16(v) && head_dim % (16 / static_cast<int64_t>(sizeof(T))) == 0;
 }
 
 }  // namespace
+}  // namespace decode
 
+// The plan of any row slicing (8, 16 or 32 groups): the largest workspace one of them needs.
 int64_t softmax_attention_decode_workspace_floats(const AttentionShape& c, int64_t len) {
-  const int64_t splits = split_count(len);
-  return splits > 1 ? c.batch * c.heads * splits * (c.head_dim + 2) : 0;
+  if (c.batch * c.heads == 0 || len < 1) return 0;
+  int64_t most = 0;
+  for (int groups : {8, 16, 32})
+    most = std::max(most, decode::workspace_floats(decode::plan_decode(c, len, groups), c.head_dim));
+  return most;
+}
+
+template <class T>
+std::string softmax_attention_decode_plan_text(const AttentionShape& c, int64_t len) {
+  const int groups = decode::kThreads / decode::lanes_per_row<T>(c.head_dim, true);
+  const decode::DecodePlan p = decode::plan_decode(c, len, groups);
+  return std::to_string(decode::heads_per_block(p)) + " heads/block, " + std::to_string(p.splits) + " splits, " +
+         std::to_string(p.stages) + " stages, " + std::to_string(p.blocks_per_sm) + " blocks/SM, " +
+         std::to_string(p.grid) + " blocks" +
+         (p.l2_prefetch ? ", L2 prefetch " + std::to_string(p.l2_prefetch) + " B" : "");
 }
 
 template <class T>
@@ -172,27 +255,31 @@ void softmax_attention_decode_cuda(const T* q_t, const T* k_cache, const T* v_ca
   if (len < 1 || len > c.seq_len)
     throw std::invalid_argument("softmax_attention_decode_cuda: len must be in [1, " + std::to_string(c.seq_len) +
                                 "] (the cache capacity), got " + std::to_string(len));
-  if (c.batch == 0 || c.heads == 0) return;
-  const int n_splits = static_cast<int>(split_count(len));
-  const ScratchFloats scratch(workspace, softmax_attention_decode_workspace_floats(c, len), stream);
-  constexpr int kVec = 16 / sizeof(T);  // elements per 16-byte load
-  const bool vector = aligned_16(q_t) && aligned_16(k_cache) && aligned_16(v_cache) && c.head_dim % kVec == 0;
-  const int64_t lanes = c.head_dim / kVec;
-  if (vector && lanes == 8) {
-    launch_split<T, 8, kVec, true>(q_t, k_cache, v_cache, len, out_t, c, scratch.data(), n_splits, stream);
-  } else if (vector && lanes == 16) {
-    launch_split<T, 16, kVec, true>(q_t, k_cache, v_cache, len, out_t, c, scratch.data(), n_splits, stream);
-  } else if (vector && lanes == 32) {
-    launch_split<T, 32, kVec, true>(q_t, k_cache, v_cache, len, out_t, c, scratch.data(), n_splits, stream);
-  } else {
-    launch_split<T, 32, kAttentionMaxHeadDim / 32, false>(q_t, k_cache, v_cache, len, out_t, c, scratch.data(),
-                                                          n_splits, stream);
-  }
-  if (n_splits > 1) {
-    attention_decode_merge_kernel<T><<<static_cast<unsigned>(c.batch * c.heads), kThreads, 0, stream>>>(
-        scratch.data(), n_splits, static_cast<int>(c.head_dim), out_t);
-    cudaCheckLaunch();
-  }
+  if (workspace && !aligned_16(workspace))
+    throw std::invalid_argument("softmax_attention_decode_cuda: the workspace must be 16-byte aligned");
+  const int64_t pairs = c.batch * c.heads;
+  if (pairs == 0) return;
+  const bool vector = decode::vector_path(q_t, k_cache, v_cache, c.head_dim);
+  const decode::DecodePlan plan =
+      decode::plan_decode(c, len, decode::kThreads / decode::lanes_per_row<T>(c.head_dim, vector));
+  const ScratchFloats scratch(workspace, decode::workspace_floats(plan, c.head_dim), stream);
+  unsigned* arrivals = reinterpret_cast<unsigned*>(scratch.data());
+  // A workspace of our own starts from garbage; a caller's was zeroed once and stays so.
+  if (!workspace && plan.splits > 1) cudaCheck(cudaMemsetAsync(arrivals, 0, pairs * sizeof(unsigned), stream));
+  const decode::DecodeWork w{static_cast<int>(pairs >> plan.head_shift),
+                             plan.splits,
+                             plan.items,
+                             static_cast<int>(len),
+                             static_cast<int>(c.heads),
+                             static_cast<int>(c.head_dim),
+                             plan.head_shift,
+                             plan.stages,
+                             c.seq_len,
+                             attention_scale(c) * kLog2e};
+  float* ml = scratch.data() + decode::counter_floats(pairs);
+  const decode::DecodeTensors<T> t{
+      q_t, k_cache, v_cache, out_t, reinterpret_cast<float2*>(ml), ml + decode::ml_floats(plan), arrivals};
+  decode::launch_for_head_dim(w, t, plan.grid, vector, plan.l2_prefetch, stream);
 }
 
 template void softmax_attention_decode_cuda<float>(const float*, const float*, const float*, int64_t, float*,
@@ -200,5 +287,7 @@ template void softmax_attention_decode_cuda<float>(const float*, const float*, c
 template void softmax_attention_decode_cuda<__nv_bfloat16>(const __nv_bfloat16*, const __nv_bfloat16*,
                                                            const __nv_bfloat16*, int64_t, __nv_bfloat16*,
                                                            const AttentionShape&, float*, cudaStream_t);
+template std::string softmax_attention_decode_plan_text<float>(const AttentionShape&, int64_t);
+template std::string softmax_attention_decode_plan_text<__nv_bfloat16>(const AttentionShape&, int64_t);
 
 }  // namespace seqbench

@@ -52,24 +52,25 @@ void softmax_decode(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
       auto q = random_array<bf16>(nq, 21), k = random_array<bf16>(n, 22), v = random_array<bf16>(n, 23);
       DeviceArray<bf16> out(nq);
       DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, L));
+      workspace.fill_bytes(0);  // the split counters start at zero and the kernel leaves them so
       const GpuTiming t = timer.time([&] {
         softmax_attention_decode_cuda(q.data(), k.data(), v.data(), L, out.data(), cache, workspace.data());
       });
       const std::string key = "softmax.decode.B" + std::to_string(batch) + ".L" + std::to_string(L);
       const WorkCount work =
           attention_work({batch, L, kBenchHeads, kBenchHeadDim, L, kBf16}, WorkPass::decode_step);
+      // The plan in the shape column: rows measured under different SEQBENCH_DECODE_* settings say which.
+      const std::string plan = softmax_attention_decode_plan_text<bf16>(cache, L);
       rows.push_back(timed_row(key, key, "softmax", "softmax attention decode step",
-                               shape_text(batch, L, kBenchHeads, kBenchHeadDim), "bf16", L, t, work, work));
+                               shape_text(batch, L, kBenchHeads, kBenchHeadDim) + " (" + plan + ")", "bf16", L, t,
+                               work, work));
     }
   }
 }
 
-void softmax_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
-  softmax_attention(timer, rows);
-  softmax_decode(timer, rows);
-}
-
-const GpuBenchGroup kRows("softmax", softmax_rows);
+// Two groups, so `--groups softmax_decode` measures the decode alone.
+const GpuBenchGroup kRows("softmax", softmax_attention);
+const GpuBenchGroup kDecodeRows("softmax_decode", softmax_decode);
 
 }  // namespace
 }  // namespace seqbench

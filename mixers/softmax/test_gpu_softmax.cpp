@@ -2,13 +2,18 @@
 // (lengths that cut every tile unevenly, length 1, head dims on and off the tensor-core path), forward,
 // backward and decode, fp32 (relative error 1e-4) and bf16 (2e-2). Built only with CUDA; each case skips
 // itself (with a warning) on a machine without a GPU.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstring>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "mixers/softmax/softmax_attention_bf16.cuh"
+#include "mixers/softmax/softmax_attention_decode_tuning.h"
 #include "tests/gpu_kernel_checks.h"
 #include "tests/seeded_cases.h"
 
@@ -33,7 +38,13 @@ std::string describe_typed(const AttentionShape& s) {
 // head_dim 64/128 take the tensor-core path in bf16; 40 and 72 the CUDA-core one; lengths cut
 // tiles (64 queries, 64 keys, 32 keys) unevenly.
 const std::tuple<std::vector<AttentionShape>> kAttentionCases{{
-    {1, 1, 1, 64}, {2, 37, 3, 64}, {1, 257, 3, 128}, {2, 130, 2, 128}, {1, 37, 3, 40}, {1, 65, 2, 72}, {1, 33, 1, 256},
+    {1, 1, 1, 64},
+    {2, 37, 3, 64},
+    {1, 257, 3, 128},
+    {2, 130, 2, 128},
+    {1, 37, 3, 40},
+    {1, 65, 2, 72},
+    {1, 33, 1, 256},
 }};
 
 }  // namespace
@@ -82,7 +93,7 @@ TEMPLATE_TEST_CASE("softmax attention backward on the GPU matches the CPU kernel
 }
 
 TEMPLATE_TEST_CASE("softmax attention decode on the GPU matches the CPU kernel over one or many cache splits",
-                   "[gpu][softmax]", float, bf16) {
+                   "[gpu][softmax][decode]", float, bf16) {
   SKIP_WITHOUT_GPU();
   uint64_t seed = 51;
   for (int64_t head_dim : {64, 128, 40})
@@ -99,4 +110,183 @@ TEMPLATE_TEST_CASE("softmax attention decode on the GPU matches the CPU kernel o
       SoftmaxAttentionKernels::cpu().decode(q.data(), k.data(), v.data(), len, want.data(), cache);
       CHECK(relative_error(download_floats(out), want) < tolerance<TestType>());
     }
+}
+
+namespace {
+
+// A decode problem: the cache, how much of it is filled, pointers moved `shift` elements off their
+// 16-byte alignment (the plain-copy path), and q scaled to sharpen the softmax.
+struct DecodeCase {
+  AttentionShape cache;
+  int64_t len, shift;
+  float q_scale;
+};
+
+std::ostream& operator<<(std::ostream& out, const DecodeCase& c) {
+  return out << describe(c.cache) << " len=" << c.len << " shift=" << c.shift << " q_scale=" << c.q_scale;
+}
+
+// Lengths around the 128-key split minimum and the tiles (32 or 64 keys); head dims with idle lanes
+// (40, 72), an odd one (37); one pair (the most splits); more pairs than an H100/H200 has block
+// slots (several items per block, with and without splits).
+const std::tuple<std::vector<DecodeCase>> kDecodeCases{{
+    {{1, 1, 1, 64}, 1, 0, 1},
+    {{3, 9, 5, 128}, 7, 0, 1},
+    {{1, 300, 3, 128}, 255, 0, 1},
+    {{3, 260, 7, 40}, 257, 0, 1},
+    {{1, 4099, 3, 128}, 4099, 0, 1},
+    {{1, 4200, 1, 256}, 4099, 0, 4},
+    {{3, 37, 150, 64}, 37, 0, 1},
+    {{2, 300, 199, 64}, 300, 0, 1},
+    {{3, 300, 5, 37}, 257, 0, 1},
+    {{1, 513, 3, 128}, 513, 1, 1},
+    {{1, 2, 3, 72}, 2, 0, 1},
+    {{3, 1100, 5, 72}, 1031, 0, 8},
+    // H with power-of-two factors: several heads per block (D = 64: up to 32, 128: 16, 256 and
+    // unaligned: 8), with a float4 merge and, at D = 37, a scalar one.
+    {{2, 300, 16, 128}, 257, 0, 1},
+    {{1, 700, 8, 64}, 699, 0, 2},
+    {{3, 150, 12, 256}, 149, 0, 1},
+    {{2, 129, 32, 64}, 129, 0, 1},
+    {{1, 513, 16, 128}, 513, 1, 1},
+    {{2, 37, 6, 40}, 37, 0, 1},
+    {{2, 90, 4, 37}, 89, 0, 1},
+    {{1, 2100, 16, 128}, 2099, 0, 4},
+}};
+
+// Every variant of the decode kernel: the plan's choices; one, two and as many heads per block as
+// fit; the shallowest and the deepest pipeline; one and two blocks per SM (several items per
+// block); forced splits (down to one-token ranges, up to the merge's limit); few long ranges; each
+// L2 prefetch hint.
+const DecodeTuning kDecodeTunings[] = {
+    {},
+    {1},
+    {2},
+    {32},
+    {0, 2},
+    {0, 12, 1},
+    {0, 3, 2, 5},
+    {1, 0, 0, 64},
+    {32, 0, 0, 32},
+    {0, 0, 0, 0, 1024, 64},
+    {1, 0, 0, 0, 0, 128},
+    {0, 0, 0, 0, 0, 256},
+};
+
+// Sets the process's decode tuning for a scope.
+class TuningScope {
+ public:
+  explicit TuningScope(const DecodeTuning& tuning) : previous_(decode_tuning()) { set_decode_tuning(tuning); }
+  ~TuningScope() { set_decode_tuning(previous_); }
+  TuningScope(const TuningScope&) = delete;
+  TuningScope& operator=(const TuningScope&) = delete;
+
+ private:
+  DecodeTuning previous_;
+};
+
+// values, rounded to T, uploaded after `shift` zeros; the data then starts at .data() + shift.
+template <class T>
+DeviceArray<T> upload_shifted(std::vector<float>& values, int64_t shift) {
+  std::vector<float> padded(static_cast<size_t>(shift), 0.0f);
+  padded.insert(padded.end(), values.begin(), values.end());
+  DeviceArray<T> device = upload_rounded<T>(padded);
+  std::copy(padded.begin() + shift, padded.end(), values.begin());
+  return device;
+}
+
+template <class T>
+std::vector<uint16_t> output_bits(const DeviceArray<T>& out) {
+  std::vector<uint16_t> bits;
+  for (const T& x : out.download()) {
+    uint16_t half[sizeof(T) / 2];
+    std::memcpy(half, &x, sizeof(T));
+    bits.insert(bits.end(), half, half + sizeof(T) / 2);
+  }
+  return bits;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("softmax attention decode on the GPU matches the CPU kernel at odd sizes and alignments",
+                   "[gpu][softmax][decode]", float, bf16) {
+  SKIP_WITHOUT_GPU();
+  auto describe_case = [](const DecodeCase& c) {
+    std::ostringstream out;
+    out << type_name<TestType>() << " " << c;
+    return out.str();
+  };
+  for_each_seeded_case(kDecodeCases, 71, describe_case, [](const DecodeCase& c, Rng& rng) {
+    const AttentionShape& s = c.cache;
+    const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim, nq = s.batch * s.heads * s.head_dim;
+    std::vector<float> q = normal_values(nq, rng), k = normal_values(n, rng), v = normal_values(n, rng);
+    for (float& x : q) x *= c.q_scale;
+    auto q_d = upload_shifted<TestType>(q, c.shift), k_d = upload_shifted<TestType>(k, c.shift);
+    auto v_d = upload_shifted<TestType>(v, c.shift);
+    const TestType *q_p = q_d.data() + c.shift, *k_p = k_d.data() + c.shift, *v_p = v_d.data() + c.shift;
+    std::vector<float> want(nq);
+    SoftmaxAttentionKernels::cpu().decode(q.data(), k.data(), v.data(), c.len, want.data(), s);
+
+    for (const DecodeTuning& tuning : kDecodeTunings) {
+      const TuningScope scope(tuning);
+      INFO("tuning: " << decode_tuning_text(tuning)
+                      << "; plan: " << softmax_attention_decode_plan_text<TestType>(s, c.len));
+      // A workspace of the call's own, then the caller's (zeroed once): the same plan, the same bits.
+      auto own = poisoned<TestType>(nq), given = poisoned<TestType>(nq);
+      softmax_attention_decode_cuda(q_p, k_p, v_p, c.len, own.data(), s);
+      DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(s, c.len));
+      workspace.fill_bytes(0);
+      softmax_attention_decode_cuda(q_p, k_p, v_p, c.len, given.data(), s, workspace.data());
+      CHECK(relative_error(download_floats(own), want) < tolerance<TestType>());
+      const bool same_bits = output_bits(given) == output_bits(own);
+      CHECK(same_bits);
+    }
+  });
+}
+
+TEST_CASE("softmax attention decode tunings outside the kernel's limits are errors naming them",
+          "[gpu][softmax][decode]") {
+  SKIP_WITHOUT_GPU();
+  const AttentionShape cache{1, 300, 16, 128};
+  auto q = DeviceArray<bf16>(16 * 128), k = DeviceArray<bf16>(300 * 16 * 128), out = DeviceArray<bf16>(16 * 128);
+  for (const DecodeTuning& tuning :
+       {DecodeTuning{0, 1}, DecodeTuning{0, 13}, DecodeTuning{16, 0, 0, 65}, DecodeTuning{0, 0, 0, 0, 0, 32}}) {
+    const TuningScope scope(tuning);
+    INFO(decode_tuning_text(tuning));
+    CHECK_THROWS_AS(softmax_attention_decode_cuda(q.data(), k.data(), k.data(), 300, out.data(), cache),
+                    std::invalid_argument);
+  }
+}
+
+TEMPLATE_TEST_CASE(
+    "softmax attention decode calls sharing a workspace give the same bits and leave its counters "
+    "at zero",
+    "[gpu][softmax][decode]", float, bf16) {
+  SKIP_WITHOUT_GPU();
+  // Many splits per (batch, head), or per block of 16 heads: counters in use.
+  for (const AttentionShape& cache : {AttentionShape{1, 4099, 3, 128}, AttentionShape{2, 1500, 16, 128}}) {
+    INFO(describe_typed<TestType>(cache));
+    Rng rng(91);
+    const int64_t n = cache.batch * cache.seq_len * cache.heads * cache.head_dim;
+    const int64_t nq = cache.batch * cache.heads * cache.head_dim;
+    std::vector<float> q = normal_values(nq, rng), k = normal_values(n, rng), v = normal_values(n, rng);
+    auto q_d = upload_rounded<TestType>(q), k_d = upload_rounded<TestType>(k), v_d = upload_rounded<TestType>(v);
+    DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, cache.seq_len));
+    workspace.fill_bytes(0);
+    auto decode = [&](int64_t len) {
+      auto out = poisoned<TestType>(nq);
+      softmax_attention_decode_cuda(q_d.data(), k_d.data(), v_d.data(), len, out.data(), cache, workspace.data());
+      return output_bits(out);
+    };
+    const std::vector<uint16_t> first = decode(cache.seq_len);
+    const bool second_same = decode(cache.seq_len) == first;
+    CHECK(second_same);
+    decode(1000);  // fewer splits in between
+    const bool after_other_len_same = decode(cache.seq_len) == first;
+    CHECK(after_other_len_same);
+    const std::vector<float> after = workspace.download();
+    const std::vector<uint32_t> counters(reinterpret_cast<const uint32_t*>(after.data()),
+                                         reinterpret_cast<const uint32_t*>(after.data()) + cache.batch * cache.heads);
+    CHECK(counters == std::vector<uint32_t>(counters.size(), 0u));
+  }
 }

@@ -1,0 +1,303 @@
+// One-token decode, o = sum_j softmax_j(q.k_j / sqrt(D)) v_j over a cache split into key ranges:
+// each range of a group of heads gives (m, l, unnormalised o) per head by online softmax (Milakov &
+// Gimelshein 2018), and the last range of the group to finish merges them in the same launch (flash
+// decoding, Dao et al. 2023).
+// Checked against softmax_attention_decode_cpu in test_gpu_softmax.cpp.
+#pragma once
+#include <cuda_bf16.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "mixers/softmax/softmax_attention_cuda_internal.cuh"
+#include "mixers/softmax/softmax_attention_decode_plan.h"
+#include "ops/cuda/element_type.cuh"
+#include "ops/cuda/tensor_core_bf16.cuh"
+
+namespace seqbench {
+namespace decode {
+
+constexpr int kThreads = 256;
+
+// How the keys are cut. A column is 1 << head_shift neighbouring heads of one batch row, whose rows
+// of a token are one contiguous run of the cache; every column is split into `splits` token ranges of
+// equal size; item i is range i / columns of column i % columns, so blocks running side by side read
+// neighbouring columns of the same tokens. Block p takes items p, p + gridDim.x, ...
+struct DecodeWork {
+  int columns, splits, items;  // items = columns * splits
+  int len, heads, head_dim, head_shift, stages;
+  int64_t capacity;  // tokens per batch row of the cache
+  float scale_log2;  // 1/sqrt(D) * log2(e): scores in the exp2 domain
+  __device__ int split_begin(int split) const { return static_cast<int>(int64_t{len} * split / splits); }
+  __device__ int first_pair(int column) const { return column << head_shift; }
+};
+
+template <class T>
+struct DecodeTensors {
+  const T* q;  // [pairs, D]
+  const T* k;  // [batch, capacity, heads, D]
+  const T* v;
+  T* out;              // [pairs, D]
+  float2* partial_ml;  // [pairs][splits]: m, l of each range (splits > 1)
+  float* partial_o;    // [pairs][splits][D]: its unnormalised output, 16-byte aligned rows when D % 4 == 0
+  unsigned* arrivals;  // [columns]: ranges finished so far; zero between calls
+};
+
+// The tiles of a block, in order: an item's tiles are consecutive, items advance by gridDim.x. A
+// tile is kTileRows rows: tile_tokens tokens times the column's heads (row r: token r >> head_shift,
+// head r & (heads - 1)), so every group keeps to one head whatever the tile's place.
+template <int kTileRows>
+struct TileCursor {
+  int item, column, key, end;  // key, end: tokens
+  int64_t head;                // elements from the cache's start to token 0 of the column's first head
+  __device__ void enter(const DecodeWork& w, int it) {
+    item = it;
+    if (it >= w.items) return;
+    const int split = it / w.columns;
+    column = it - split * w.columns;
+    key = w.split_begin(split), end = w.split_begin(split + 1);
+    const int pair = w.first_pair(column), b = pair / w.heads, h = pair - b * w.heads;
+    head = (static_cast<int64_t>(b) * w.capacity * w.heads + h) * w.head_dim;
+  }
+  __device__ static int tile_tokens(const DecodeWork& w) { return kTileRows >> w.head_shift; }
+  __device__ bool done(const DecodeWork& w) const { return item >= w.items; }
+  __device__ int rows(const DecodeWork& w) const { return min(tile_tokens(w), end - key) << w.head_shift; }
+  __device__ bool last_of_item(const DecodeWork& w) const { return key + tile_tokens(w) >= end; }
+  __device__ void advance(const DecodeWork& w) {
+    key += tile_tokens(w);
+    if (key >= end) enter(w, item + static_cast<int>(gridDim.x));
+  }
+};
+
+// cp.async.wait_group takes its count as an immediate; the stage count is chosen at run time.
+__device__ __forceinline__ void wait_async_pending(int pending) {
+  switch (pending) {
+#define SEQBENCH_DECODE_WAIT(n) \
+  case n:                       \
+    tc::wait_async<n>();        \
+    break;
+    SEQBENCH_DECODE_WAIT(1)
+    SEQBENCH_DECODE_WAIT(2)
+    SEQBENCH_DECODE_WAIT(3)
+    SEQBENCH_DECODE_WAIT(4)
+    SEQBENCH_DECODE_WAIT(5)
+    SEQBENCH_DECODE_WAIT(6)
+    SEQBENCH_DECODE_WAIT(7)
+    SEQBENCH_DECODE_WAIT(8)
+    SEQBENCH_DECODE_WAIT(9)
+    SEQBENCH_DECODE_WAIT(10)
+#undef SEQBENCH_DECODE_WAIT
+    default:  // 0, and never fewer than needed
+      tc::wait_async<0>();
+  }
+}
+
+// A bf16 is the top half of the fp32 of the same value, so each 32-bit word splits into two floats
+// exactly (element 0 in the low half); taking words, not bf16 pairs, keeps the 16-byte load whole.
+__device__ __forceinline__ void unpack16(const uint4& raw, float* x, __nv_bfloat16) {
+  const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+    x[2 * i] = __uint_as_float(words[i] << 16), x[2 * i + 1] = __uint_as_float(words[i] & 0xffff0000u);
+}
+__device__ __forceinline__ void unpack16(const uint4& raw, float* x, float) {
+  x[0] = __uint_as_float(raw.x), x[1] = __uint_as_float(raw.y), x[2] = __uint_as_float(raw.z),
+  x[3] = __uint_as_float(raw.w);
+}
+
+// One lane's share of a head_dim row, shared by LPR lanes. kVector: PPL 16-byte pieces per lane,
+// piece sub + LPR * p (neighbouring lanes read neighbouring 16 bytes: no bank conflicts); lanes past
+// the row's end hold zeros. Otherwise strided scalars sub + LPR * e, for any head_dim.
+template <class T, int LPR, int PPL, bool kVector>
+struct RowSlice {
+  static constexpr int kLanes = LPR;
+  static constexpr int kVec = 16 / sizeof(T);
+  static constexpr int kFloats = kVector ? PPL * kVec : kAttentionMaxHeadDim / LPR;  // per lane
+  static constexpr int kRowElems = LPR * kFloats;                                    // a row's stride in shared memory
+  int sub, D;
+  __device__ int index(int e) const { return kVector ? (sub + LPR * (e / kVec)) * kVec + e % kVec : sub + LPR * e; }
+  __device__ void load(const T* row, float (&x)[kFloats]) const {
+    if constexpr (kVector) {
+#pragma unroll
+      for (int p = 0; p < PPL; ++p) {
+        const int piece = sub + LPR * p;
+        if (piece * kVec < D) {
+          unpack16(*reinterpret_cast<const uint4*>(row + piece * kVec), x + p * kVec, T{});
+        } else {
+#pragma unroll
+          for (int e = 0; e < kVec; ++e) x[p * kVec + e] = 0.0f;
+        }
+      }
+    } else {
+#pragma unroll
+      for (int e = 0; e < kFloats; ++e) x[e] = index(e) < D ? to_float(row[index(e)]) : 0.0f;
+    }
+  }
+};
+
+// A 16-byte cp.async that lets L2 read kPrefetch bytes around it from DRAM (0: no hint), so that
+// short runs of the cache become fewer, longer DRAM reads.
+template <int kPrefetch>
+__device__ __forceinline__ void copy_async_16_hinted(void* smem, const void* gmem) {
+  const uint32_t to = tc::shared_address(smem);
+  if constexpr (kPrefetch == 256) {
+    asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16;\n" ::"r"(to), "l"(gmem));
+  } else if constexpr (kPrefetch == 128) {
+    asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16;\n" ::"r"(to), "l"(gmem));
+  } else if constexpr (kPrefetch == 64) {
+    asm volatile("cp.async.cg.shared.global.L2::64B [%0], [%1], 16;\n" ::"r"(to), "l"(gmem));
+  } else {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(to), "l"(gmem));
+  }
+}
+
+// Copies the n rows of a tile (tokens from `key`, each with the column's 1 << head_shift heads) of
+// the K and V caches into a stage: 16-byte cp.async pieces that stay in flight while earlier stages
+// are consumed, or (any head_dim, any alignment) plain copies. Consecutive threads take consecutive
+// pieces, so with all heads of a token in the column a tile is one contiguous run of the cache.
+template <class T, int kRowElems, bool kVector, int kPrefetch>
+__device__ void load_tile(const T* k_head, const T* v_head, int64_t row_stride, int key, int n, int head_shift, int D,
+                          T* k_s, T* v_s) {
+  constexpr int kVec = 16 / sizeof(T), kUnit = kVector ? kVec : 1, kUnitsPerRow = kRowElems / kUnit;
+  const int head_mask = (1 << head_shift) - 1;
+  for (int i = threadIdx.x; i < n * kUnitsPerRow; i += kThreads) {
+    const int r = i / kUnitsPerRow, c = (i % kUnitsPerRow) * kUnit;  // powers of two: shifts
+    if (c >= D) continue;
+    const int64_t from = (key + (r >> head_shift)) * row_stride + (r & head_mask) * D + c;
+    if constexpr (kVector) {
+      copy_async_16_hinted<kPrefetch>(k_s + r * kRowElems + c, k_head + from);
+      copy_async_16_hinted<kPrefetch>(v_s + r * kRowElems + c, v_head + from);
+    } else {
+      k_s[r * kRowElems + c] = k_head[from];
+      v_s[r * kRowElems + c] = v_head[from];
+    }
+  }
+}
+
+// One group's running softmax over its keys: max m and sum l in the exp2 domain, o unnormalised.
+template <int kFloats>
+struct RunningSoftmax {
+  float m = -INFINITY, l = 0.0f, o[kFloats] = {};
+};
+
+// Group g takes rows g, g + G, ... of a tile of n rows (n <= G * kKeysPerGroup): keys of one head,
+// since heads per block is a power of two that divides G.
+template <class T, class Slice, int kKeysPerGroup, int G>
+__device__ void consume_tile(const T* k_s, const T* v_s, int n, int group, const Slice& slice,
+                             const float (&qv)[Slice::kFloats], RunningSoftmax<Slice::kFloats>& st) {
+  constexpr int kLanes = kThreads / G;
+  float s[kKeysPerGroup];
+  float m_new = st.m;
+#pragma unroll
+  for (int u = 0; u < kKeysPerGroup; ++u) {
+    const int r = group + G * u;
+    float kx[Slice::kFloats];
+    slice.load(k_s + min(r, n - 1) * Slice::kRowElems, kx);  // clamped reads, masked below
+    float dot = 0.0f;
+#pragma unroll
+    for (int e = 0; e < Slice::kFloats; ++e) dot += qv[e] * kx[e];
+      // The butterfly leaves every lane of the group with the same sum, bit for bit.
+#pragma unroll
+    for (int offset = kLanes / 2; offset > 0; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
+    s[u] = r < n ? dot : -INFINITY;
+    m_new = fmaxf(m_new, s[u]);
+  }
+  if (m_new == -INFINITY) return;  // no key of this tile for this group
+  const float correction = exp2f(st.m - m_new);
+  st.l *= correction;
+#pragma unroll
+  for (int e = 0; e < Slice::kFloats; ++e) st.o[e] *= correction;
+#pragma unroll
+  for (int u = 0; u < kKeysPerGroup; ++u) {
+    const float p = exp2f(s[u] - m_new);  // 0 for masked rows
+    float vx[Slice::kFloats];
+    slice.load(v_s + min(group + G * u, n - 1) * Slice::kRowElems, vx);
+    st.l += p;
+#pragma unroll
+    for (int e = 0; e < Slice::kFloats; ++e) st.o[e] += p * vx[e];
+  }
+  st.m = m_new;
+}
+
+// Butterflies: every lane of the warp ends with the same result, bit for bit.
+__device__ __forceinline__ float warp_max(float x) {
+  for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
+  return x;
+}
+__device__ __forceinline__ float warp_sum(float x) {
+  for (int offset = 16; offset > 0; offset >>= 1) x += __shfl_xor_sync(0xffffffffu, x, offset);
+  return x;
+}
+
+// out = sum over splits of weight * o for kWidth neighbouring elements (a float4 row piece or one
+// float), kPieces pieces a thread at once: the loads do not depend on each other, so 8 * kPieces are
+// in flight.
+template <int kWidth, int kPieces, class T>
+__device__ void merge_outputs(const DecodeWork& w, const float* o, const float2* weight_s, T* out) {
+  const int S = w.splits, D = w.head_dim, pieces = D / kWidth, total = pieces << w.head_shift;
+  for (int first = threadIdx.x; first < total; first += kPieces * kThreads) {
+    int j[kPieces], at[kPieces];
+    const float* from[kPieces];
+#pragma unroll
+    for (int p = 0; p < kPieces; ++p) {
+      const int i = min(first + p * kThreads, total - 1);  // a piece past the end repeats the last, unstored
+      j[p] = i / pieces, at[p] = (i - j[p] * pieces) * kWidth;
+      from[p] = o + static_cast<int64_t>(j[p]) * S * D + at[p];
+    }
+    float acc[kPieces][kWidth] = {};
+#pragma unroll 8
+    for (int sp = 0; sp < S; ++sp) {
+#pragma unroll
+      for (int p = 0; p < kPieces; ++p) {
+        const float weight = weight_s[j[p] * S + sp].x;
+        float x[kWidth];
+        if constexpr (kWidth == 4) {
+          const float4 v = __ldcg(reinterpret_cast<const float4*>(from[p] + sp * D));
+          x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
+        } else {
+          x[0] = __ldcg(from[p] + sp * D);
+        }
+#pragma unroll
+        for (int e = 0; e < kWidth; ++e) acc[p][e] += weight * x[e];
+      }
+    }
+#pragma unroll
+    for (int p = 0; p < kPieces; ++p)
+      if (first + p * kThreads < total)
+#pragma unroll
+        for (int e = 0; e < kWidth; ++e) out[j[p] * D + at[p] + e] = from_float<T>(acc[p][e]);
+  }
+}
+
+// The partial results of one column's heads, merged in split order (so the output does not depend
+// on which block came last): first every split's weight exp2(m - M) / L per head, a warp a head, in
+// shared memory (weight_s: 2 * kMaxMergedPartials floats), then the weighted sums. __ldcg: the
+// partials were written by other SMs; read them from L2, not L1.
+template <int kPieces, class T>
+__device__ void merge_partials(const DecodeWork& w, const DecodeTensors<T>& t, int column, float2* weight_s) {
+  const int S = w.splits, heads = 1 << w.head_shift;
+  const int64_t first = static_cast<int64_t>(w.first_pair(column)) * S;  // the column's first (pair, split)
+  for (int i = threadIdx.x; i < heads * S; i += kThreads) weight_s[i] = __ldcg(t.partial_ml + first + i);
+  __syncthreads();
+  const int lane = threadIdx.x % 32;
+  for (int j = threadIdx.x / 32; j < heads; j += kThreads / 32) {
+    float2* ml = weight_s + j * S;  // each lane reads and rewrites only its own splits
+    float m = -INFINITY, l = 0.0f;
+    for (int sp = lane; sp < S; sp += 32) m = fmaxf(m, ml[sp].x);
+    m = warp_max(m);
+    for (int sp = lane; sp < S; sp += 32) l += ml[sp].y * exp2f(ml[sp].x - m);
+    l = warp_sum(l);
+    for (int sp = lane; sp < S; sp += 32) ml[sp].x = exp2f(ml[sp].x - m) / l;
+  }
+  __syncthreads();
+  const float* o = t.partial_o + first * w.head_dim;
+  T* out = t.out + static_cast<int64_t>(w.first_pair(column)) * w.head_dim;
+  if (w.head_dim % 4 == 0) {
+    merge_outputs<4, kPieces>(w, o, weight_s, out);
+  } else {
+    merge_outputs<1, kPieces>(w, o, weight_s, out);
+  }
+}
+
+}  // namespace decode
+}  // namespace seqbench

@@ -1,0 +1,41 @@
+// The plan of a one-token decode (softmax_attention_decode_cuda): heads per block, token ranges per
+// group of heads, pipeline stages, blocks per SM and grid, from the current device and the process's
+// DecodeTuning; and the workspace those need.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "mixers/softmax/softmax_attention.h"
+#include "mixers/softmax/softmax_attention_decode_tuning.h"
+
+namespace seqbench {
+namespace decode {
+
+constexpr int kMaxBlocksPerSm = 3;           // resident blocks the registers allow (__launch_bounds__)
+constexpr size_t kMaxStageBytes = 16 << 10;  // a stage's K and V rows, on any path
+constexpr int kMaxMergedPartials = 1024;     // heads per block * splits: their (m, l) fit the merge's shared memory
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// What the plan needs of the current device, asked once per device.
+struct DeviceLimits {
+  int sms, shared_per_sm, shared_per_block;
+};
+DeviceLimits device_limits();
+
+struct DecodePlan {
+  int head_shift, splits, items, grid, stages, blocks_per_sm;  // 1 << head_shift heads per block
+  int l2_prefetch;                                             // bytes, 0 for no hint
+  int64_t pairs;                                               // batch * heads
+};
+inline int64_t heads_per_block(const DecodePlan& p) { return int64_t{1} << p.head_shift; }
+
+// groups: the lane groups of the kernel that will run (heads per block is at most that).
+DecodePlan plan_decode(const AttentionShape& cache, int64_t len, int groups);
+
+int64_t counter_floats(int64_t pairs);
+int64_t ml_floats(const DecodePlan& plan);
+int64_t workspace_floats(const DecodePlan& plan, int64_t head_dim);
+
+}  // namespace decode
+}  // namespace seqbench

@@ -1,0 +1,33 @@
+// The knobs of the one-token decode kernel that change its speed and nothing but float rounding:
+// how many heads a block streams together, pipeline depth, blocks per SM and how the cache is cut.
+// A process takes them from environment variables on first use; tests set them directly.
+#pragma once
+#include <string>
+
+namespace seqbench {
+
+// 0 in any field: the plan decides. Environment (positive integers): SEQBENCH_DECODE_HEADS,
+// SEQBENCH_DECODE_STAGES, SEQBENCH_DECODE_BLOCKS_PER_SM, SEQBENCH_DECODE_SPLITS,
+// SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH.
+struct DecodeTuning {
+  // Heads of one batch row a block streams together, at most this many: the largest power of two
+  // that divides H and is at most both this and the block's lane groups. A token's rows of those
+  // heads are one contiguous run of the [B, L, H, D] cache; 1 streams each head on its own.
+  int heads_per_block = 0;
+  int stages = 0;          // cp.async stages of about 16 KiB (K and V rows), 2 to 12; 0: 4
+  int blocks_per_sm = 0;   // blocks the plan keeps resident per SM; 0: as many as fit, at most 3
+  int splits = 0;          // token ranges per (batch, head group); 0: planned from the SM count
+  int min_split_rows = 0;  // fewest cache rows (tokens x heads) a range is cut to; 0: 128
+  // Bytes L2 may read from DRAM around each 16-byte load (cp.async's L2::NB hint): 64, 128 or 256;
+  // 0: no hint.
+  int l2_prefetch_bytes = 0;
+};
+
+// The process's tuning: the environment's, read once, unless set_decode_tuning replaced it.
+DecodeTuning decode_tuning();
+void set_decode_tuning(const DecodeTuning& tuning);
+
+// "heads 16, stages 4, ..." with only the fields that are set, or "planned".
+std::string decode_tuning_text(const DecodeTuning& tuning);
+
+}  // namespace seqbench
