@@ -35,7 +35,8 @@ void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out
 
 // One arrival counter per (batch, head) at most, then the partial results of the cache splits: (max, sum,
 // unnormalised output) per split and (batch, head). How many splits depends on len and the device's
-// SM count, so the size is for this len on the current device.
+// SM count: the size is for this len on the current device, and covers every shorter len (a cache
+// that grows token by token keeps the workspace of its capacity).
 int64_t softmax_attention_decode_workspace_floats(const AttentionShape& cache, int64_t len);
 
 // q_t, out_t: [batch, heads, head_dim]; k_cache, v_cache: [batch, cache.seq_len, heads, head_dim],

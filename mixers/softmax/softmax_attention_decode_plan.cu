@@ -45,9 +45,15 @@ constexpr size_t kStaticSharedBytes = 10 << 10;  // o_s and the small arrays, wi
 struct SplitChoice {
   int64_t splits, cost;
 };
-SplitChoice choose_splits(int64_t columns, int64_t heads, int64_t len, int64_t slots, int64_t min_rows) {
-  const int64_t max_splits = std::max<int64_t>(
+// The most splits a column of `heads` heads is cut into: never below 1, and never smaller for a longer
+// cache (the workspace bound below relies on that).
+int64_t split_limit(int64_t columns, int64_t heads, int64_t len, int64_t slots, int64_t min_rows) {
+  return std::max<int64_t>(
       1, std::min({ceil_div(len * heads, min_rows), ceil_div(8 * slots, columns), kMaxMergedPartials / heads, len}));
+}
+
+SplitChoice choose_splits(int64_t columns, int64_t heads, int64_t len, int64_t slots, int64_t min_rows) {
+  const int64_t max_splits = split_limit(columns, heads, len, slots, min_rows);
   SplitChoice best{1, INT64_MAX};
   for (int64_t s = 1; s <= max_splits; ++s) {
     const int64_t merge = s > 1 ? heads * s / kMergeRowsPerRow : 0;
@@ -103,6 +109,14 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
     throw std::invalid_argument("softmax_attention_decode_cuda: batch * heads must be below 2^31 / 8, got " +
                                 std::to_string(pairs));
   const int64_t rounds = ceil_div(items, slots);
+  // The most partial rows any head count tried could take: each term grows with len, so a workspace
+  // sized for this len serves every shorter one, whichever head count the plan picks there.
+  int64_t partial_rows = 0;
+  for (int shift = 0; shift <= max_shift; ++shift) {
+    const int64_t limit = tuning.splits ? std::min<int64_t>(tuning.splits, len)
+                                        : split_limit(pairs >> shift, int64_t{1} << shift, len, slots, min_rows);
+    partial_rows = std::max(partial_rows, pairs * limit);
+  }
   return {head_shift,
           static_cast<int>(splits),
           static_cast<int>(items),
@@ -110,7 +124,8 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
           stages,
           blocks_per_sm,
           prefetch,
-          pairs};
+          pairs,
+          partial_rows};
 }
 
 }  // namespace
@@ -137,11 +152,12 @@ DecodePlan plan_decode(const AttentionShape& c, int64_t len, int groups) {
 }
 
 // The arrival counters, then (with more than one split) each partial's (m, l), then its output row;
-// every part starts 16-byte aligned.
+// every part starts 16-byte aligned. The size is that of the most partials a call at this len or
+// any shorter one can plan (partial_rows_bound), so one workspace serves a growing cache.
 int64_t counter_floats(int64_t pairs) { return ceil_div(pairs, 4) * 4; }
 int64_t ml_floats(const DecodePlan& p) { return p.splits > 1 ? ceil_div(2 * p.pairs * p.splits, 4) * 4 : 0; }
 int64_t workspace_floats(const DecodePlan& p, int64_t head_dim) {
-  return counter_floats(p.pairs) + ml_floats(p) + (p.splits > 1 ? p.pairs * p.splits * head_dim : 0);
+  return counter_floats(p.pairs) + ceil_div(2 * p.partial_rows_bound, 4) * 4 + p.partial_rows_bound * head_dim;
 }
 
 }  // namespace decode

@@ -27,6 +27,8 @@ struct DecodePlan {
   int head_shift, splits, items, grid, stages, blocks_per_sm;  // 1 << head_shift heads per block
   int l2_prefetch;                                             // bytes, 0 for no hint
   int64_t pairs;                                               // batch * heads
+  // Partial results the plan of this len or of any shorter one can need: what the workspace holds.
+  int64_t partial_rows_bound;
 };
 inline int64_t heads_per_block(const DecodePlan& p) { return int64_t{1} << p.head_shift; }
 
