@@ -6,6 +6,9 @@ set -u
 bench=${1:?binary folder}/seqbench_gpu_bench
 settings=(
   ""  # the plan's own choices
+  SEQBENCH_DECODE_BULK=1  # tiles through the bulk copy engine
+  "SEQBENCH_DECODE_BULK=1 SEQBENCH_DECODE_STAGES=8"
+  "SEQBENCH_DECODE_BULK=1 SEQBENCH_DECODE_HEADS=1"
   SEQBENCH_DECODE_HEADS=1  # each head streamed on its own: 256-byte rows at the cache's row stride
   SEQBENCH_DECODE_HEADS=4
   SEQBENCH_DECODE_HEADS=8

@@ -90,8 +90,9 @@ __device__ void finish_item(const DecodeWork& w, const DecodeTensors<T>& t, int 
   // more tile and its barrier.
 }
 
-// kPrefetch: the L2 prefetch hint of the cache loads (copy_async_16_hinted).
-template <class T, int LPR, int PPL, bool kVector, int kPrefetch>
+// kPrefetch: the L2 prefetch hint of the cache loads (copy_async_16_hinted). kBulk: tiles come
+// through the bulk copy engine (bulk_load_tile), each stage's arrival counted on its own barrier.
+template <class T, int LPR, int PPL, bool kVector, int kPrefetch, bool kBulk>
 __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_kernel(DecodeWork w, DecodeTensors<T> t) {
   using C = Config<T, LPR, PPL, kVector>;
   using Slice = typename C::Slice;
@@ -101,21 +102,37 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
   __shared__ __align__(16) float o_s[C::kCombineFloats];
   __shared__ float m_s[C::kGroups], l_s[C::kGroups];
   __shared__ int last_s;
+  __shared__ uint64_t landed[kBulk ? kMaxStages : 1];
+  uint32_t landed_parity = 0;  // bit s: the parity of stage s's next phase
+  const uint64_t policy = kBulk ? bulk::evict_first_policy() : 0;  // the cache is read once
+  if constexpr (kBulk) {
+    if (threadIdx.x == 0) {
+      for (int s = 0; s < w.stages; ++s) bulk::barrier_init(&landed[s], 1);
+      bulk::fence_barrier_init();
+    }
+    __syncthreads();
+  }
   const int group = threadIdx.x / LPR;
   const Slice slice{static_cast<int>(threadIdx.x % LPR), w.head_dim};
   const int64_t row_stride = static_cast<int64_t>(w.heads) * w.head_dim;
 
   // Every thread issues its share of a tile and commits a group, empty past the last tile, so
-  // wait_async counts the same groups in every thread.
+  // wait_async counts the same groups in every thread. On the bulk path the first warp issues it.
   auto fetch_tile = [&](Cursor& at, int stage) {
     if (!at.done(w)) {
       T* k_s = stages + stage * C::kStageElems;
-      load_tile<T, Slice::kRowElems, kVector, kPrefetch>(t.k + at.head, t.v + at.head, row_stride, at.key, at.rows(w),
-                                                         w.head_shift, w.head_dim, k_s,
-                                                         k_s + C::kTileRows * Slice::kRowElems);
+      T* v_s = k_s + C::kTileRows * Slice::kRowElems;
+      if constexpr (kBulk) {
+        if (threadIdx.x < 32)
+          bulk_load_tile(t.k + at.head, t.v + at.head, row_stride, at.key, at.rows(w) >> w.head_shift,
+                         1 << w.head_shift, w.head_dim, k_s, v_s, &landed[stage], policy);
+      } else {
+        load_tile<T, Slice::kRowElems, kVector, kPrefetch>(t.k + at.head, t.v + at.head, row_stride, at.key,
+                                                           at.rows(w), w.head_shift, w.head_dim, k_s, v_s);
+      }
       at.advance(w);
     }
-    tc::commit_async();
+    if constexpr (!kBulk) tc::commit_async();
   };
   float qv[Slice::kFloats];
   auto load_query = [&](int column) {  // the group's head: rows of a tile keep to one head per group
@@ -134,7 +151,12 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
   if (!use.done(w)) load_query(use.column);
   RunningSoftmax<Slice::kFloats> st;
   while (!use.done(w)) {
-    wait_async_pending(w.stages - 2);
+    if constexpr (kBulk) {
+      bulk::wait_parity(&landed[use_stage], (landed_parity >> use_stage) & 1u);
+      landed_parity ^= 1u << use_stage;
+    } else {
+      wait_async_pending(w.stages - 2);
+    }
     __syncthreads();  // this tile landed for every thread; the stage refilled next was consumed by all
     fetch_tile(fetch, fetch_stage);
     fetch_stage = next_stage(fetch_stage);
@@ -161,10 +183,10 @@ int lanes_per_row(int64_t head_dim, bool vector) {
   return !vector || pieces > 16 ? 32 : pieces > 8 ? 16 : 8;
 }
 
-template <class T, int LPR, int PPL, bool kVector, int kPrefetch>
+template <class T, int LPR, int PPL, bool kVector, int kPrefetch, bool kBulk = false>
 void launch_hinted(const DecodeWork& w, const DecodeTensors<T>& t, int grid, cudaStream_t stream) {
   using C = Config<T, LPR, PPL, kVector>;
-  auto kernel = attention_decode_kernel<T, LPR, PPL, kVector, kPrefetch>;
+  auto kernel = attention_decode_kernel<T, LPR, PPL, kVector, kPrefetch, kBulk>;
   const size_t shared = w.stages * C::kStageBytes;
   // Once per device: the most dynamic shared memory any stage count asks, and all of L1 as shared
   // memory, or three blocks would not fit; the kernel does not use L1.
@@ -185,11 +207,15 @@ void launch_hinted(const DecodeWork& w, const DecodeTensors<T>& t, int grid, cud
 }
 
 // The prefetch hint is a template argument: a run-time choice between four copies of the load loop
-// costs the main loop registers. Plain copies take no hint.
+// costs the main loop registers. Plain copies take no hint; the bulk path needs stage rows exactly
+// head_dim long (16-byte multiples) and takes none either.
 template <class T, int LPR, int PPL, bool kVector>
-void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, int l2_prefetch, cudaStream_t stream) {
+void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, int l2_prefetch, bool bulk,
+            cudaStream_t stream) {
   if constexpr (!kVector) {
     launch_hinted<T, LPR, PPL, kVector, 0>(w, t, grid, stream);
+  } else if (bulk && w.head_dim == Config<T, LPR, PPL, kVector>::Slice::kRowElems) {
+    launch_hinted<T, LPR, PPL, kVector, 0, true>(w, t, grid, stream);
   } else if (l2_prefetch == 256) {
     launch_hinted<T, LPR, PPL, kVector, 256>(w, t, grid, stream);
   } else if (l2_prefetch == 128) {
@@ -203,19 +229,19 @@ void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, int l2_pre
 
 template <class T>
 void launch_for_head_dim(const DecodeWork& w, const DecodeTensors<T>& t, int grid, bool vector, int l2_prefetch,
-                         cudaStream_t stream) {
+                         bool bulk, cudaStream_t stream) {
   const int lanes = lanes_per_row<T>(w.head_dim, vector);
   const int pieces = w.head_dim / (16 / static_cast<int>(sizeof(T)));
   if (!vector) {
-    launch<T, 32, 1, false>(w, t, grid, l2_prefetch, stream);
+    launch<T, 32, 1, false>(w, t, grid, l2_prefetch, bulk, stream);
   } else if (lanes == 8) {
-    launch<T, 8, 1, true>(w, t, grid, l2_prefetch, stream);
+    launch<T, 8, 1, true>(w, t, grid, l2_prefetch, bulk, stream);
   } else if (lanes == 16) {
-    launch<T, 16, 1, true>(w, t, grid, l2_prefetch, stream);
+    launch<T, 16, 1, true>(w, t, grid, l2_prefetch, bulk, stream);
   } else if (pieces <= 32) {
-    launch<T, 32, 1, true>(w, t, grid, l2_prefetch, stream);
+    launch<T, 32, 1, true>(w, t, grid, l2_prefetch, bulk, stream);
   } else if constexpr (sizeof(T) == 4) {  // fp32 with head_dim > 128
-    launch<T, 32, 2, true>(w, t, grid, l2_prefetch, stream);
+    launch<T, 32, 2, true>(w, t, grid, l2_prefetch, bulk, stream);
   } else {
     throw std::logic_error("softmax_attention_decode_cuda: no bf16 head_dim has more than 32 pieces");
   }
@@ -245,7 +271,8 @@ std::string softmax_attention_decode_plan_text(const AttentionShape& c, int64_t 
   return std::to_string(decode::heads_per_block(p)) + " heads/block, " + std::to_string(p.splits) + " splits, " +
          std::to_string(p.stages) + " stages, " + std::to_string(p.blocks_per_sm) + " blocks/SM, " +
          std::to_string(p.grid) + " blocks" +
-         (p.l2_prefetch ? ", L2 prefetch " + std::to_string(p.l2_prefetch) + " B" : "");
+         (p.l2_prefetch ? ", L2 prefetch " + std::to_string(p.l2_prefetch) + " B" : "") +
+         (p.bulk_copy ? ", bulk copies" : "");
 }
 
 template <class T>
@@ -279,7 +306,7 @@ void softmax_attention_decode_cuda(const T* q_t, const T* k_cache, const T* v_ca
   float* ml = scratch.data() + decode::counter_floats(pairs);
   const decode::DecodeTensors<T> t{
       q_t, k_cache, v_cache, out_t, reinterpret_cast<float2*>(ml), ml + decode::ml_floats(plan), arrivals};
-  decode::launch_for_head_dim(w, t, plan.grid, vector, plan.l2_prefetch, stream);
+  decode::launch_for_head_dim(w, t, plan.grid, vector, plan.l2_prefetch, plan.bulk_copy, stream);
 }
 
 template void softmax_attention_decode_cuda<float>(const float*, const float*, const float*, int64_t, float*,

@@ -11,6 +11,7 @@
 
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 #include "mixers/softmax/softmax_attention_decode_plan.h"
+#include "ops/cuda/bulk_copy.cuh"
 #include "ops/cuda/element_type.cuh"
 #include "ops/cuda/tensor_core_bf16.cuh"
 
@@ -171,6 +172,27 @@ __device__ void load_tile(const T* k_head, const T* v_head, int64_t row_stride, 
       k_s[r * kRowElems + c] = k_head[from];
       v_s[r * kRowElems + c] = v_head[from];
     }
+  }
+}
+
+// The bulk path's copy of a tile of `tokens` tokens, by the first warp: a token's rows of the
+// column's `heads` heads are one run of the cache and of the stage (rows exactly D long), and when
+// the column holds all H heads of its batch row the whole tile is one run. Lane 0 arms the stage's
+// barrier with the bytes of both copies; a copy that lands first only takes the count below zero
+// until then, which does not complete the phase.
+template <class T>
+__device__ void bulk_load_tile(const T* k_head, const T* v_head, int64_t row_stride, int key, int tokens, int heads,
+                               int D, T* k_s, T* v_s, uint64_t* landed, uint64_t policy) {
+  const int lane = threadIdx.x % 32;
+  const int64_t run = int64_t{heads} * D;
+  const bool whole = run == row_stride;
+  const int copies = whole ? 1 : tokens;
+  const uint32_t bytes = static_cast<uint32_t>((whole ? run * tokens : run) * sizeof(T));
+  if (lane == 0) bulk::arrive_expect_bytes(landed, static_cast<uint32_t>(2 * run * tokens * sizeof(T)));
+  for (int i = lane; i < copies; i += 32) {
+    const int64_t from = (key + i) * row_stride;
+    bulk::copy_to_shared(k_s + i * run, k_head + from, bytes, landed, policy);
+    bulk::copy_to_shared(v_s + i * run, v_head + from, bytes, landed, policy);
   }
 }
 

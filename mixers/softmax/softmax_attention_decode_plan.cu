@@ -33,7 +33,7 @@ DeviceLimits device_limits() {
 
 namespace {
 
-constexpr int kDefaultStages = 4, kMaxStages = 12;
+constexpr int kDefaultStages = 4;
 constexpr int64_t kDefaultMinSplitRows = 128;    // a range smaller than this is not worth its partial
 constexpr int64_t kItemCostRows = 32;            // an item's finish, in the time of streaming this many rows
 constexpr int64_t kMergeRowsPerRow = 4;          // a merging block reads this many partial rows per row's time
@@ -80,6 +80,9 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
   const int64_t min_rows = tuning.min_split_rows ? tuning.min_split_rows : kDefaultMinSplitRows;
   const int64_t pairs = c.batch * c.heads;
   const int prefetch = tuning.l2_prefetch_bytes;
+  if (tuning.bulk_copy > 1)
+    throw std::invalid_argument("softmax_attention_decode_cuda: SEQBENCH_DECODE_BULK must be 1 (or unset), got " +
+                                std::to_string(tuning.bulk_copy));
   if (prefetch != 0 && prefetch != 64 && prefetch != 128 && prefetch != 256)
     throw std::invalid_argument(
         "softmax_attention_decode_cuda: SEQBENCH_DECODE_L2_PREFETCH must be 64, 128 or 256, got " +
@@ -124,6 +127,7 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
           stages,
           blocks_per_sm,
           prefetch,
+          tuning.bulk_copy != 0,
           pairs,
           partial_rows};
 }
@@ -140,7 +144,8 @@ DecodePlan plan_decode(const AttentionShape& c, int64_t len, int groups) {
       const DecodeTuning &a = tuning, &b = o.tuning;
       return batch == o.batch && heads == o.heads && len == o.len && groups == o.groups && device == o.device &&
              a.heads_per_block == b.heads_per_block && a.stages == b.stages && a.blocks_per_sm == b.blocks_per_sm &&
-             a.splits == b.splits && a.min_split_rows == b.min_split_rows && a.l2_prefetch_bytes == b.l2_prefetch_bytes;
+             a.splits == b.splits && a.min_split_rows == b.min_split_rows && a.l2_prefetch_bytes == b.l2_prefetch_bytes &&
+             a.bulk_copy == b.bulk_copy;
     }
   };
   thread_local Key last_key{-1, -1, -1, 0, 0, {}};

@@ -11,6 +11,7 @@
 namespace seqbench {
 namespace decode {
 
+constexpr int kMaxStages = 12;               // the bulk path keeps a barrier a stage
 constexpr int kMaxBlocksPerSm = 3;           // resident blocks the registers allow (__launch_bounds__)
 constexpr size_t kMaxStageBytes = 16 << 10;  // a stage's K and V rows, on any path
 constexpr int kMaxMergedPartials = 1024;     // heads per block * splits: their (m, l) fit the merge's shared memory
@@ -26,6 +27,7 @@ DeviceLimits device_limits();
 struct DecodePlan {
   int head_shift, splits, items, grid, stages, blocks_per_sm;  // 1 << head_shift heads per block
   int l2_prefetch;                                             // bytes, 0 for no hint
+  bool bulk_copy;                                              // tiles through the bulk copy engine
   int64_t pairs;                                               // batch * heads
   // Partial results the plan of this len or of any shorter one can need: what the workspace holds.
   int64_t partial_rows_bound;

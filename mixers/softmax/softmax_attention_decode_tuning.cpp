@@ -30,7 +30,8 @@ DecodeTuning decode_tuning() {
   if (!tuning_read) {
     tuning_now = {positive_env("SEQBENCH_DECODE_HEADS"),          positive_env("SEQBENCH_DECODE_STAGES"),
                   positive_env("SEQBENCH_DECODE_BLOCKS_PER_SM"),  positive_env("SEQBENCH_DECODE_SPLITS"),
-                  positive_env("SEQBENCH_DECODE_MIN_SPLIT_ROWS"), positive_env("SEQBENCH_DECODE_L2_PREFETCH")};
+                  positive_env("SEQBENCH_DECODE_MIN_SPLIT_ROWS"), positive_env("SEQBENCH_DECODE_L2_PREFETCH"),
+                  positive_env("SEQBENCH_DECODE_BULK")};
     tuning_read = true;
   }
   return tuning_now;
@@ -53,6 +54,7 @@ std::string decode_tuning_text(const DecodeTuning& t) {
   add("splits", t.splits);
   add("min split rows", t.min_split_rows);
   add("L2 prefetch", t.l2_prefetch_bytes);
+  add("bulk copy", t.bulk_copy);
   return text.empty() ? "planned" : text;
 }
 

@@ -8,7 +8,7 @@ namespace seqbench {
 
 // 0 in any field: the plan decides. Environment (positive integers): SEQBENCH_DECODE_HEADS,
 // SEQBENCH_DECODE_STAGES, SEQBENCH_DECODE_BLOCKS_PER_SM, SEQBENCH_DECODE_SPLITS,
-// SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH.
+// SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH, SEQBENCH_DECODE_BULK.
 struct DecodeTuning {
   // Heads of one batch row a block streams together, at most this many: the largest power of two
   // that divides H and is at most both this and the block's lane groups. A token's rows of those
@@ -21,6 +21,9 @@ struct DecodeTuning {
   // Bytes L2 may read from DRAM around each 16-byte load (cp.async's L2::NB hint): 64, 128 or 256;
   // 0: no hint.
   int l2_prefetch_bytes = 0;
+  // 1: tiles come through the bulk copy engine (one thread a copy, an mbarrier a stage) where the
+  // stage rows are exactly head_dim long; 0: 16-byte cp.async copies by every thread.
+  int bulk_copy = 0;
 };
 
 // The process's tuning: the environment's, read once, unless set_decode_tuning replaced it.

@@ -158,7 +158,7 @@ const std::tuple<std::vector<DecodeCase>> kDecodeCases{{
 // Every variant of the decode kernel: the plan's choices; one, two and as many heads per block as
 // fit; the shallowest and the deepest pipeline; one and two blocks per SM (several items per
 // block); forced splits (down to one-token ranges, up to the merge's limit); few long ranges; each
-// L2 prefetch hint.
+// L2 prefetch hint; bulk copies with the plan's heads, one head a block and the shallowest pipeline.
 const DecodeTuning kDecodeTunings[] = {
     {},
     {1},
@@ -172,6 +172,9 @@ const DecodeTuning kDecodeTunings[] = {
     {0, 0, 0, 0, 1024, 64},
     {1, 0, 0, 0, 0, 128},
     {0, 0, 0, 0, 0, 256},
+    {0, 0, 0, 0, 0, 0, 1},
+    {1, 0, 0, 0, 0, 0, 1},
+    {0, 2, 0, 7, 0, 0, 1},
 };
 
 // Sets the process's decode tuning for a scope.
@@ -257,7 +260,8 @@ TEST_CASE("softmax attention decode tunings outside the kernel's limits are erro
   const AttentionShape cache{1, 300, 16, 128};
   auto q = DeviceArray<bf16>(16 * 128), k = DeviceArray<bf16>(300 * 16 * 128), out = DeviceArray<bf16>(16 * 128);
   for (const DecodeTuning& tuning :
-       {DecodeTuning{0, 1}, DecodeTuning{0, 13}, DecodeTuning{16, 0, 0, 65}, DecodeTuning{0, 0, 0, 0, 0, 32}}) {
+       {DecodeTuning{0, 1}, DecodeTuning{0, 13}, DecodeTuning{16, 0, 0, 65}, DecodeTuning{0, 0, 0, 0, 0, 32},
+        DecodeTuning{0, 0, 0, 0, 0, 0, 2}}) {
     const TuningScope scope(tuning);
     INFO(decode_tuning_text(tuning));
     CHECK_THROWS_AS(softmax_attention_decode_cuda(q.data(), k.data(), k.data(), 300, out.data(), cache),
