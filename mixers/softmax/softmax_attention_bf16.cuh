@@ -1,8 +1,9 @@
 // Causal softmax attention on the GPU for either storage type, with caller-owned workspaces and an
 // explicit stream: what benchmarks and the bf16 tests call; the fp32 entry points of the kernel table
 // (softmax_attention.h) forward here. Forward (FlashAttention-2 tiled online softmax, writes the
-// log-sum-exp), backward (FlashAttention-2 with D = rowsum(dO * O)), one-token decode (split-K over
-// the cache); checked against the CPU kernels in test_gpu_softmax.cpp. Device pointers throughout.
+// log-sum-exp), backward (FlashAttention-2 with D = rowsum(dO * O), atomic or deterministic dQ),
+// one-token decode (split-K over the cache); checked against the CPU kernels in test_gpu_softmax.cpp.
+// Device pointers throughout.
 //
 // T = float: fp32 storage and arithmetic (CUDA cores). T = __nv_bfloat16: bf16 storage, fp32
 // accumulation, tensor cores (mma.sync) for head_dim 64 and 128 with 16-byte aligned pointers,
@@ -23,7 +24,19 @@ template <class T>
 void softmax_attention_fwd_cuda(const T* q, const T* k, const T* v, T* out, float* lse, const AttentionShape& shape,
                                 cudaStream_t stream = current_stream());
 
-// Floats of scratch the backward needs: an fp32 dq accumulator [B, L, H, Dh] and D [B, H, L].
+// Two backwards with the same math. `atomic`: one pass, each block owning 128 keys and adding its
+// share of dQ with fp32 atomics, so the order of those additions (and the last bits of dq) can change
+// from run to run. `deterministic`: the same pass without dQ, then a second kernel in which each block
+// owns 64 queries and sums over the keys in a fixed order (S and dP computed twice): bit-identical runs,
+// for gating on exact results. Only the bf16 tensor-core path (head_dim 64/128) has atomics; the
+// CUDA-core path (fp32, other head dims) is deterministic either way. The process default comes from
+// SEQBENCH_ATTENTION_BWD (atomic or deterministic, read once; atomic when unset); anything else throws.
+enum class AttentionBwdMode { atomic, deterministic };
+AttentionBwdMode attention_bwd_mode();
+const char* attention_bwd_mode_name(AttentionBwdMode mode);
+
+// Floats of scratch the backward needs in either mode: an fp32 dq accumulator [B, L, H, Dh] (atomic
+// mode only) and D [B, H, L].
 int64_t softmax_attention_bwd_workspace_floats(const AttentionShape& shape);
 
 // dq, dk, dv are overwritten. workspace: softmax_attention_bwd_workspace_floats(shape) floats, or
@@ -31,7 +44,7 @@ int64_t softmax_attention_bwd_workspace_floats(const AttentionShape& shape);
 template <class T>
 void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out, const float* lse, const T* dout,
                                 T* dq, T* dk, T* dv, const AttentionShape& shape, float* workspace = nullptr,
-                                cudaStream_t stream = current_stream());
+                                AttentionBwdMode mode = attention_bwd_mode(), cudaStream_t stream = current_stream());
 
 // One arrival counter per (batch, head) at most, then the partial results of the cache splits: (max, sum,
 // unnormalised output) per split and (batch, head). How many splits depends on len and the device's

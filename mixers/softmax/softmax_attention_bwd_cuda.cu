@@ -1,10 +1,14 @@
 // Causal attention backward, FlashAttention-2 (Dao 2023, Alg. 2): per 128-key block, dK and dV in
-// registers while query tiles stream past; dS = P (dP - D), D = rowsum(dO * O); dQ by fp32 atomics.
-// bf16 tensor cores for head_dim 64/128. Checked against softmax_attention_bwd_cpu in test_gpu_softmax.cpp.
+// registers while query tiles stream past; dS = P (dP - D), D = rowsum(dO * O); dQ by fp32 atomics,
+// or (deterministic mode) by a second pass over query blocks. bf16 tensor cores for head_dim 64/128.
+// Checked against softmax_attention_bwd_cpu in test_gpu_softmax.cpp.
 #include <cuda_bf16.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
 
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
@@ -28,24 +32,25 @@ constexpr int query_tile() {
   return D <= 64 ? 64 : 32;
 }
 
-template <int D>
+// kAtomicDq false: the deterministic mode's first pass, dK and dV only (no dS^T tile).
+template <int D, bool kAtomicDq>
 struct BwdLayout {
   static constexpr int BQ = query_tile<D>();
   static constexpr int S = D + 8;        // padded row of q/k/v/dO tiles (conflict-free ldmatrix)
   static constexpr int SQ = BQ + 8;      // padded row of the dS^T tile
   static constexpr size_t floats = 4 * BQ;  // lse and D, double-buffered
-  static constexpr size_t bf16s = 2 * kBlockK * S + 4 * BQ * S + kBlockK * SQ;
+  static constexpr size_t bf16s = 2 * kBlockK * S + 4 * BQ * S + (kAtomicDq ? kBlockK * SQ : 0);
   static constexpr size_t bytes = floats * sizeof(float) + bf16s * sizeof(bf16);
 };
 
-template <int D>
+template <int D, bool kAtomicDq>
 __global__ void __launch_bounds__(kThreads)
     attention_bwd_tensor_core_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k,
                                      const bf16* __restrict__ v, const bf16* __restrict__ dout,
                                      const float* __restrict__ lse, const float* __restrict__ delta,
                                      float* __restrict__ dq_accum, bf16* __restrict__ dk, bf16* __restrict__ dv, int L,
                                      int H, float scale, float scale_log2) {
-  using Layout = BwdLayout<D>;
+  using Layout = BwdLayout<D, kAtomicDq>;
   constexpr int BQ = Layout::BQ, S = Layout::S, SQ = Layout::SQ;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   float* lse_s = reinterpret_cast<float*>(smem_raw);  // [2][BQ], log2 units
@@ -54,7 +59,7 @@ __global__ void __launch_bounds__(kThreads)
   bf16* v_s = k_s + kBlockK * S;
   bf16* q_s = v_s + kBlockK * S;   // [2][BQ][S]
   bf16* do_s = q_s + 2 * BQ * S;   // [2][BQ][S]
-  bf16* ds_s = do_s + 2 * BQ * S;  // dS^T [kBlockK][SQ]
+  bf16* ds_s = do_s + 2 * BQ * S;  // dS^T [kBlockK][SQ], atomic mode only
 
   const int bh = blockIdx.x, b = bh / H, h = bh % H;
   const int k0 = blockIdx.y * kBlockK;  // low key blocks see the most queries and start first
@@ -149,42 +154,44 @@ __global__ void __launch_bounds__(kThreads)
       }
     }
 
-    // dQ needs dS across all warps' keys: through shared memory.
+    if constexpr (kAtomicDq) {
+      // dQ needs dS across all warps' keys: through shared memory.
 #pragma unroll
-    for (int nb = 0; nb < BQ / 8; ++nb) {
-      bf16* row = ds_s + (warp * 16 + g) * SQ + nb * 8 + 2 * t;
-      *reinterpret_cast<uint32_t*>(row) = tc::pack_bf16x2(dp[nb][0], dp[nb][1]);
-      *reinterpret_cast<uint32_t*>(row + 8 * SQ) = tc::pack_bf16x2(dp[nb][2], dp[nb][3]);
-    }
-    __syncthreads();
-
-    // dQ[BQ x D] += dS[BQ x kBlockK] K[kBlockK x D]: warps split the tile into row groups x column slices.
-    constexpr int kRowGroups = BQ / 16, kColSlices = kWarps / kRowGroups, DW = D / kColSlices;
-    const int rg = warp % kRowGroups, cs = warp / kRowGroups;
-    float dq_acc[DW / 8][4] = {};
-#pragma unroll
-    for (int kk = 0; kk < kBlockK / 16; ++kk) {
-      uint32_t dsa[4];
-      tc::load_matrix_x4_transposed(dsa, ds_s + (kk * 16 + (lane & 7) + ((lane >> 4) << 3)) * SQ + rg * 16 +
-                                             (((lane >> 3) & 1) << 3));
-#pragma unroll
-      for (int dpair = 0; dpair < DW / 16; ++dpair) {
-        uint32_t kb[4];
-        tc::load_matrix_x4_transposed(
-            kb, k_s + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * S + cs * DW + dpair * 16 + (lane >> 4) * 8);
-        tc::mma_16x8x16(dq_acc[2 * dpair], dsa, kb[0], kb[1]);
-        tc::mma_16x8x16(dq_acc[2 * dpair + 1], dsa, kb[2], kb[3]);
+      for (int nb = 0; nb < BQ / 8; ++nb) {
+        bf16* row = ds_s + (warp * 16 + g) * SQ + nb * 8 + 2 * t;
+        *reinterpret_cast<uint32_t*>(row) = tc::pack_bf16x2(dp[nb][0], dp[nb][1]);
+        *reinterpret_cast<uint32_t*>(row + 8 * SQ) = tc::pack_bf16x2(dp[nb][2], dp[nb][3]);
       }
-    }
+      __syncthreads();
+
+      // dQ[BQ x D] += dS[BQ x kBlockK] K[kBlockK x D]: warps split the tile into row groups x column slices.
+      constexpr int kRowGroups = BQ / 16, kColSlices = kWarps / kRowGroups, DW = D / kColSlices;
+      const int rg = warp % kRowGroups, cs = warp / kRowGroups;
+      float dq_acc[DW / 8][4] = {};
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int row = qt0 + rg * 16 + g + 8 * r;
-      if (row >= L) continue;
-      float* dst = dq_accum + base + row * row_stride + cs * DW + 2 * t;
+      for (int kk = 0; kk < kBlockK / 16; ++kk) {
+        uint32_t dsa[4];
+        tc::load_matrix_x4_transposed(dsa, ds_s + (kk * 16 + (lane & 7) + ((lane >> 4) << 3)) * SQ + rg * 16 +
+                                               (((lane >> 3) & 1) << 3));
 #pragma unroll
-      for (int nb = 0; nb < DW / 8; ++nb) {
-        atomicAdd(dst + nb * 8, dq_acc[nb][2 * r]);
-        atomicAdd(dst + nb * 8 + 1, dq_acc[nb][2 * r + 1]);
+        for (int dpair = 0; dpair < DW / 16; ++dpair) {
+          uint32_t kb[4];
+          tc::load_matrix_x4_transposed(
+              kb, k_s + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * S + cs * DW + dpair * 16 + (lane >> 4) * 8);
+          tc::mma_16x8x16(dq_acc[2 * dpair], dsa, kb[0], kb[1]);
+          tc::mma_16x8x16(dq_acc[2 * dpair + 1], dsa, kb[2], kb[3]);
+        }
+      }
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int row = qt0 + rg * 16 + g + 8 * r;
+        if (row >= L) continue;
+        float* dst = dq_accum + base + row * row_stride + cs * DW + 2 * t;
+#pragma unroll
+        for (int nb = 0; nb < DW / 8; ++nb) {
+          atomicAdd(dst + nb * 8, dq_acc[nb][2 * r]);
+          atomicAdd(dst + nb * 8 + 1, dq_acc[nb][2 * r + 1]);
+        }
       }
     }
     __syncthreads();  // buffers and dS^T are rewritten by the next tile
@@ -212,23 +219,36 @@ __global__ void scale_and_store_kernel(const float* src, T* dst, float scale, in
     dst[i] = from_float<T>(src[i] * scale);
 }
 
+// Atomic mode (dq_accum non-null): one pass, dQ summed into dq_accum by atomics, then scaled into dq.
+// Deterministic mode (dq_accum null): the pass without dQ, then attention_dq_tensor_core.
 template <int D>
 void launch_bwd_tensor_core(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
                             const float* delta, float* dq_accum, bf16* dq, bf16* dk, bf16* dv, const AttentionShape& s,
                             cudaStream_t stream) {
   static const bool configured = [] {
-    cudaCheck(cudaFuncSetAttribute(attention_bwd_tensor_core_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                   static_cast<int>(BwdLayout<D>::bytes)));
+    cudaCheck(cudaFuncSetAttribute(attention_bwd_tensor_core_kernel<D, true>,
+                                   cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   static_cast<int>(BwdLayout<D, true>::bytes)));
+    cudaCheck(cudaFuncSetAttribute(attention_bwd_tensor_core_kernel<D, false>,
+                                   cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   static_cast<int>(BwdLayout<D, false>::bytes)));
     return true;
   }();
   (void)configured;
-  const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
-  cudaCheck(cudaMemsetAsync(dq_accum, 0, n * sizeof(float), stream));
   const dim3 grid(static_cast<unsigned>(s.batch * s.heads), static_cast<unsigned>((s.seq_len + kBlockK - 1) / kBlockK));
   const float scale = attention_scale(s);
-  attention_bwd_tensor_core_kernel<D><<<grid, kThreads, BwdLayout<D>::bytes, stream>>>(
-      q, k, v, dout, lse, delta, dq_accum, dk, dv, static_cast<int>(s.seq_len), static_cast<int>(s.heads), scale,
-      scale * kLog2e);
+  const int L = static_cast<int>(s.seq_len), H = static_cast<int>(s.heads);
+  if (!dq_accum) {
+    attention_bwd_tensor_core_kernel<D, false><<<grid, kThreads, BwdLayout<D, false>::bytes, stream>>>(
+        q, k, v, dout, lse, delta, nullptr, dk, dv, L, H, scale, scale * kLog2e);
+    cudaCheckLaunch();
+    attention_dq_tensor_core<D>(q, k, v, dout, lse, delta, dq, s, stream);
+    return;
+  }
+  const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
+  cudaCheck(cudaMemsetAsync(dq_accum, 0, n * sizeof(float), stream));
+  attention_bwd_tensor_core_kernel<D, true><<<grid, kThreads, BwdLayout<D, true>::bytes, stream>>>(
+      q, k, v, dout, lse, delta, dq_accum, dk, dv, L, H, scale, scale * kLog2e);
   cudaCheckLaunch();
   scale_and_store_kernel<bf16><<<static_cast<unsigned>(std::min<int64_t>((n + 255) / 256, 65536)), 256, 0, stream>>>(
       dq_accum, dq, scale, n);
@@ -237,35 +257,56 @@ void launch_bwd_tensor_core(const bf16* q, const bf16* k, const bf16* v, const b
 
 }  // namespace
 
+AttentionBwdMode attention_bwd_mode() {
+  static const AttentionBwdMode chosen = [] {
+    const char* env = std::getenv("SEQBENCH_ATTENTION_BWD");
+    const std::string name = env ? env : "";
+    if (name.empty() || name == "atomic") return AttentionBwdMode::atomic;
+    if (name == "deterministic") return AttentionBwdMode::deterministic;
+    throw std::invalid_argument("SEQBENCH_ATTENTION_BWD='" + name + "'; expected atomic or deterministic");
+  }();
+  return chosen;
+}
+
+const char* attention_bwd_mode_name(AttentionBwdMode mode) {
+  return mode == AttentionBwdMode::atomic ? "atomic" : "deterministic";
+}
+
+// D [B, H, L] first, then the atomic mode's dq accumulator, so the deterministic mode needs only the prefix.
 int64_t softmax_attention_bwd_workspace_floats(const AttentionShape& s) {
-  return s.batch * s.seq_len * s.heads * s.head_dim + s.batch * s.heads * s.seq_len;
+  return s.batch * s.heads * s.seq_len + s.batch * s.seq_len * s.heads * s.head_dim;
 }
 
 template <class T>
 void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out, const float* lse, const T* dout,
-                                T* dq, T* dk, T* dv, const AttentionShape& s, float* workspace, cudaStream_t stream) {
+                                T* dq, T* dk, T* dv, const AttentionShape& s, float* workspace, AttentionBwdMode mode,
+                                cudaStream_t stream) {
   check_attention_shape(s, "softmax_attention_bwd_cuda");
   if (attention_is_empty(s)) return;
-  const ScratchFloats scratch(workspace, softmax_attention_bwd_workspace_floats(s), stream);
-  float* dq_accum = scratch.data();
-  float* delta = dq_accum + s.batch * s.seq_len * s.heads * s.head_dim;
+  const bool deterministic = mode == AttentionBwdMode::deterministic;
+  const int64_t delta_floats = s.batch * s.heads * s.seq_len;
+  const ScratchFloats scratch(workspace, deterministic ? delta_floats : softmax_attention_bwd_workspace_floats(s),
+                              stream);
+  float* delta = scratch.data();
+  float* dq_accum = deterministic ? nullptr : delta + delta_floats;
   attention_delta(out, dout, delta, s, stream);
   if constexpr (is_bf16<T>) {
+    // The deterministic dQ pass stores bf16 pairs straight into dq; the atomic one goes through dq_accum.
     const bool aligned = aligned_16(q) && aligned_16(k) && aligned_16(v) && aligned_16(dout) && aligned_16(dk) &&
-                         aligned_16(dv);
+                         aligned_16(dv) && (!deterministic || aligned_16(dq));
     if (aligned && s.head_dim == 64)
       return launch_bwd_tensor_core<64>(q, k, v, dout, lse, delta, dq_accum, dq, dk, dv, s, stream);
     if (aligned && s.head_dim == 128)
       return launch_bwd_tensor_core<128>(q, k, v, dout, lse, delta, dq_accum, dq, dk, dv, s, stream);
   }
-  attention_bwd_simt(q, k, v, lse, delta, dout, dq, dk, dv, s, stream);
+  attention_bwd_simt(q, k, v, lse, delta, dout, dq, dk, dv, s, stream);  // no atomics: deterministic in both modes
 }
 
 template void softmax_attention_bwd_cuda<float>(const float*, const float*, const float*, const float*, const float*,
                                                 const float*, float*, float*, float*, const AttentionShape&, float*,
-                                                cudaStream_t);
+                                                AttentionBwdMode, cudaStream_t);
 template void softmax_attention_bwd_cuda<bf16>(const bf16*, const bf16*, const bf16*, const bf16*, const float*,
                                                const bf16*, bf16*, bf16*, bf16*, const AttentionShape&, float*,
-                                               cudaStream_t);
+                                               AttentionBwdMode, cudaStream_t);
 
 }  // namespace seqbench

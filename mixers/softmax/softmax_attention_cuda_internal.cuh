@@ -1,6 +1,8 @@
 // Pieces shared by the softmax-attention CUDA files: shape checks, the CUDA-core (any head_dim)
-// kernels the tensor-core paths fall back to, and D = rowsum(dO * O) of the backward.
+// kernels the tensor-core paths fall back to, D = rowsum(dO * O) of the backward, and the
+// deterministic backward's dQ pass.
 #pragma once
+#include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
 
 #include <cmath>
@@ -42,5 +44,13 @@ void attention_delta(const T* out, const T* dout, float* delta, const AttentionS
 template <class T>
 void attention_bwd_simt(const T* q, const T* k, const T* v, const float* lse, const float* delta, const T* dout,
                         T* dq, T* dk, T* dv, const AttentionShape& s, cudaStream_t stream);
+
+// dq alone, on bf16 tensor cores (D = 64 or 128, 16-byte aligned rows), each block owning 64 queries
+// and summing over the keys in a fixed order: the deterministic backward's second pass
+// (softmax_attention_bwd_dq_cuda.cu).
+template <int D>
+void attention_dq_tensor_core(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
+                              const __nv_bfloat16* dout, const float* lse, const float* delta, __nv_bfloat16* dq,
+                              const AttentionShape& s, cudaStream_t stream);
 
 }  // namespace seqbench

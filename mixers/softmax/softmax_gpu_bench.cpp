@@ -1,6 +1,8 @@
 // seqbench_gpu_bench rows for causal softmax attention in bf16 at ANCHORS.md's shapes: forward and
-// backward at B*L = 65536 tokens (H = 16, D = 128) for each bench length, and decode against 4k,
-// 16k and 64k caches for batches of 16 and 1. Anchors: PyTorch SDPA's cuDNN and FlashAttention-2
+// backward at B*L = 65536 tokens (H = 16, D = 128) for each bench length, the backward both with atomic
+// dQ (softmax.bwd) and deterministic (softmax.bwd_deterministic, anchored to the same cuDNN backward,
+// with the same FLOP count, so the two rows' ratio is the price of determinism), and decode against
+// 4k, 16k and 64k caches for batches of 16 and 1. Anchors: PyTorch SDPA's cuDNN and FlashAttention-2
 // backends on the same shapes (keys softmax.<fwd|bwd>.L<N>, softmax.decode.B<b>.L<N>).
 #include <cuda_bf16.h>
 
@@ -27,20 +29,26 @@ void softmax_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
     DeviceArray<float> lse(s.batch * s.heads * s.seq_len), workspace(softmax_attention_bwd_workspace_floats(s));
     const GpuTiming fwd =
         timer.time([&] { softmax_attention_fwd_cuda(q.data(), k.data(), v.data(), out.data(), lse.data(), s); });
-    const GpuTiming bwd = timer.time([&] {
-      softmax_attention_bwd_cuda(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(),
-                                 dk.data(), dv.data(), s, workspace.data());
-    });
+    auto time_bwd = [&](AttentionBwdMode mode) {
+      return timer.time([&] {
+        softmax_attention_bwd_cuda(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(),
+                                   dk.data(), dv.data(), s, workspace.data(), mode);
+      });
+    };
+    const GpuTiming bwd = time_bwd(AttentionBwdMode::atomic);
+    const GpuTiming bwd_deterministic = time_bwd(AttentionBwdMode::deterministic);
     const std::string shape = shape_text(s.batch, L, s.heads, s.head_dim);
     const AttentionWorkShape w{s.batch, L, s.heads, s.head_dim, L, kBf16};
-    auto add = [&](const char* pass, const GpuTiming& timing, WorkPass work_pass) {
+    auto add = [&](const char* pass, const char* anchor_pass, const GpuTiming& timing, WorkPass work_pass) {
       const std::string key = bench_key("softmax", pass, L);
       const WorkCount work = attention_work(w, work_pass);
-      rows.push_back(timed_row(key, key, "softmax", std::string("softmax attention ") + pass + " (causal)", shape,
-                               "bf16", L, timing, work, work));
+      rows.push_back(timed_row(key, bench_key("softmax", anchor_pass, L), "softmax",
+                               std::string("softmax attention ") + pass + " (causal)", shape, "bf16", L, timing, work,
+                               work));
     };
-    add("fwd", fwd, WorkPass::forward);
-    add("bwd", bwd, WorkPass::backward);
+    add("fwd", "fwd", fwd, WorkPass::forward);
+    add("bwd", "bwd", bwd, WorkPass::backward);
+    add("bwd_deterministic", "bwd", bwd_deterministic, WorkPass::backward);
   }
 }
 
