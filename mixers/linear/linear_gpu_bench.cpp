@@ -25,13 +25,15 @@ void linear_attention_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int
   for (bool normalize : {false, true}) {
     LinearAttentionOptions o;
     o.normalize = normalize;
+    DeviceArray<float> fwd_workspace(linear_attention_fwd_workspace_floats(s, o));
     DeviceArray<float> workspace(linear_attention_bwd_workspace_floats(s, o));
     if (normalize) {                                            // positive features keep the normaliser away from zero
       cudaCheck(cudaMemset(a.data(), 0x3F, n * sizeof(bf16)));  // every element 0.74...
       cudaCheck(cudaMemset(b.data(), 0x3F, n * sizeof(bf16)));
     }
     const GpuTiming fwd = timer.time([&] {
-      linear_attention_fwd_cuda(a.data(), b.data(), v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
+      linear_attention_fwd_cuda(a.data(), b.data(), v.data(), out.data(), den.data(), nullptr, nullptr, s, o,
+                                fwd_workspace.data());
     });
     const GpuTiming bwd = timer.time([&] {
       linear_attention_bwd_cuda(a.data(), b.data(), v.data(), out.data(), den.data(), dout.data(), da.data(), db.data(),
