@@ -5,15 +5,16 @@ machine. Run it just before the bench:
     PYTHONPATH=.anchors python3 bench_gpu/anchor_kernels.py --out anchors.json
 
 Anchors: PyTorch SDPA (cuDNN and FlashAttention-2 backends), flash-linear-attention's chunk and
-fused-recurrent kernels, and mamba_ssm's mamba_chunk_scan_combined; their sources are not part of
+fused-recurrent kernels, and mamba_ssm's mamba_chunk_scan_combined and selective_state_update; their
+sources are not part of
 the repository (put them under .anchors/). Timing: triton.testing.do_bench, which flushes the L2
 cache before every repetition as the bench's timer does; the median and the repetitions are kept.
 
 Every row is {"key", "impl", "ms", "samples_ms"} or {"key", "impl", "error"}: a missing module or a
 kernel that fails (some backward passes do not compile on Hopper with Triton 3.6) becomes an error
 row for each key it would have measured, never a crash. Keys match bench_gpu/gpu_bench_group.h:
-<family>.<fwd|bwd>.L<length>, softmax.decode.B<batch>.L<length>, gla_scalar.decode.B<batch>,
-ceiling.copy and ceiling.gemm.
+<family>.<fwd|bwd>.L<length>, softmax.decode.B<batch>.L<length>, <family>.decode.B<batch> (the
+recurrent families: gla_scalar, gla, delta, gated_delta, linear, ssd), ceiling.copy and ceiling.gemm.
 """
 import argparse
 import json
@@ -173,21 +174,69 @@ def fla_chunked(rows, lengths):
         torch.cuda.empty_cache()
 
 
+# Decode step of each recurrent family: the fla.ops function and how it is called on one token
+# (q, k, v [B, 1, H, D] bf16, keys unit-norm; g [B, 1, H] and gk [B, 1, H, D] log decays; beta [B, 1, H])
+# against a fp32 state [B, H, D, D], the final state returned as the bench's kernels leave it in place.
+FLA_DECODE = {
+    "gla_scalar": ("fused_recurrent_simple_gla", lambda f, x: f(x["q"], x["k"], x["v"], g=x["g"], **x["state"])),
+    "gla": ("fused_recurrent_gla", lambda f, x: f(x["q"], x["k"], x["v"], gk=x["gk"], **x["state"])),
+    "delta": ("fused_recurrent_delta_rule", lambda f, x: f(x["q"], x["k"], x["v"], beta=x["beta"], **x["state"])),
+    "gated_delta": ("fused_recurrent_gated_delta_rule",
+                    lambda f, x: f(x["q"], x["k"], x["v"], g=x["g"], beta=x["beta"], **x["state"])),
+    "linear": ("fused_recurrent_linear_attn", lambda f, x: f(x["q"], x["k"], x["v"], **x["state"])),
+}
+
+
 def fla_decode(rows):
-    """One recurrent step of scalar-decay GLA against a fp32 state, as the bench's decode rows."""
-    keys = [f"gla_scalar.decode.B{B}" for B in DECODE_BATCHES]
+    """One recurrent step per family against a fp32 state, as the bench's decode rows; a function this
+    fla lacks, or one that fails, becomes an error row for its keys."""
     try:
-        from fla.ops import fused_recurrent_simple_gla
+        import fla.ops as ops
     except Exception as e:  # noqa: BLE001
-        rows.fail(keys, "fla-fused_recurrent_simple_gla", e)
+        rows.fail([f"{family}.decode.B{B}" for family in FLA_DECODE for B in DECODE_BATCHES], "fla", e)
+        return
+    for family, (name, call) in FLA_DECODE.items():
+        impl, fn = f"fla-{name}", getattr(ops, name, None)
+        for B in DECODE_BATCHES:
+            key = f"{family}.decode.B{B}"
+            if fn is None:
+                rows.fail([key], impl, AttributeError(f"fla.ops has no {name}"))
+                continue
+            x = {"q": bf16(B, 1, HEADS, HEAD_DIM, grad=False), "v": bf16(B, 1, HEADS, HEAD_DIM, grad=False),
+                 "k": F.normalize(bf16(B, 1, HEADS, HEAD_DIM, grad=False), dim=-1),
+                 "g": F.logsigmoid(torch.randn(B, 1, HEADS, device=DEVICE)),
+                 "gk": F.logsigmoid(torch.randn(B, 1, HEADS, HEAD_DIM, device=DEVICE)),
+                 "beta": torch.rand(B, 1, HEADS, dtype=torch.bfloat16, device=DEVICE),
+                 "state": {"initial_state": torch.randn(B, HEADS, HEAD_DIM, HEAD_DIM, device=DEVICE),
+                           "output_final_state": True}}
+            rows.measure(key, impl, lambda fn=fn, call=call, x=x: call(fn, x))
+            del x
+        torch.cuda.empty_cache()
+
+
+def mamba_decode(rows):
+    """Mamba-2's decode step (selective_state_update) at the SSD rows' shapes, 32 heads of 64, state 128,
+    one B/C group, against a fp32 state [B, 32, 64, 128]; A, dt, dt_bias and D tied over the head
+    dimension (stride 0) as Mamba2.step passes them."""
+    heads, head_dim, state_dim = 32, 64, 128
+    keys, impl = [f"ssd.decode.B{B}" for B in DECODE_BATCHES], "mamba_ssm-selective_state_update"
+    try:
+        ssu = import_skipping_package_init("mamba_ssm.ops.triton.selective_state_update", "mamba_ssm", sys.path)
+    except Exception as e:  # noqa: BLE001
+        rows.fail(keys, impl, e)
         return
     for B, key in zip(DECODE_BATCHES, keys):
-        q, v = bf16(B, 1, HEADS, HEAD_DIM, grad=False), bf16(B, 1, HEADS, HEAD_DIM, grad=False)
-        k = F.normalize(bf16(B, 1, HEADS, HEAD_DIM, grad=False), dim=-1)
-        g = F.logsigmoid(torch.randn(B, 1, HEADS, device=DEVICE))
-        state = torch.randn(B, HEADS, HEAD_DIM, HEAD_DIM, device=DEVICE)
-        rows.measure(key, "fla-fused_recurrent_simple_gla",
-                     lambda: fused_recurrent_simple_gla(q, k, v, g=g, initial_state=state, output_final_state=True))
+        state = torch.randn(B, heads, head_dim, state_dim, device=DEVICE)
+        x = bf16(B, heads, head_dim, grad=False)
+        dt = bf16(B, heads, 1, grad=False).expand(-1, -1, head_dim)
+        dt_bias = torch.randn(heads, 1, device=DEVICE).expand(-1, head_dim)
+        A = (-torch.rand(heads, 1, 1, device=DEVICE) * 4).expand(-1, head_dim, state_dim)
+        D = torch.randn(heads, 1, device=DEVICE).expand(-1, head_dim)
+        Bm, Cm = bf16(B, 1, state_dim, grad=False), bf16(B, 1, state_dim, grad=False)
+        rows.measure(key, impl, lambda: ssu.selective_state_update(state, x, dt, A, Bm, Cm, D=D, dt_bias=dt_bias,
+                                                                   dt_softplus=True))
+        del state, x, dt, dt_bias, A, D, Bm, Cm
+        torch.cuda.empty_cache()
 
 
 def import_skipping_package_init(module, package, roots):
@@ -260,7 +309,7 @@ def main():
     rows = AnchorRows(args.rep_ms, args.out)
     steps = [("ceiling", lambda: ceilings(rows)), ("softmax", lambda: softmax(rows, lengths)),
              ("fla", lambda: fla_chunked(rows, lengths)), ("ssd", lambda: mamba_ssd(rows, lengths)),
-             ("decode", lambda: fla_decode(rows))]
+             ("decode", lambda: fla_decode(rows)), ("decode", lambda: mamba_decode(rows))]
     for name, step in steps:
         if name in sections:
             try:

@@ -35,6 +35,16 @@ inline std::string bench_key(const std::string& family, const std::string& pass,
   return family + "." + pass + ".L" + std::to_string(seq_len);
 }
 
+// Batches of the recurrent decode-step rows (one token against a [B, H, Dk, Dv] fp32 state) and their
+// key "<family>.decode.B<batch>", as anchor_kernels.py's decode section writes it.
+inline const std::vector<int64_t>& decode_batches() {
+  static const std::vector<int64_t> batches{16, 1};
+  return batches;
+}
+inline std::string decode_key(const std::string& family, int64_t batch) {
+  return family + ".decode.B" + std::to_string(batch);
+}
+
 inline std::string shape_text(int64_t b, int64_t l, int64_t h, int64_t d) {
   return "B=" + std::to_string(b) + " L=" + std::to_string(l) + " H=" + std::to_string(h) + " D=" + std::to_string(d);
 }

@@ -1,8 +1,9 @@
 // seqbench_gpu_bench rows for the delta rule at ANCHORS.md's shapes (B*L = 65536 tokens, 16 heads
-// of 128) for each bench length: DeltaNet and Gated DeltaNet, forward and backward, fp32. Anchors:
-// flash-linear-attention's chunk_delta_rule and chunk_gated_delta_rule in bf16. Both sides' FLOPs
-// are counted for the chunked WY form with 64-token chunks (the anchors' algorithm), so the rates
-// compare even though our kernels run the exact recurrence.
+// of 128) for each bench length: DeltaNet and Gated DeltaNet, forward and backward, fp32; and each one's
+// decode step for batches of 16 and 1. Anchors: flash-linear-attention's chunk_delta_rule,
+// chunk_gated_delta_rule, fused_recurrent_delta_rule and fused_recurrent_gated_delta_rule in bf16. Both
+// sides' training FLOPs are counted for the chunked WY form with 64-token chunks (the anchors' algorithm),
+// so the rates compare even though our kernels run the exact recurrence.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,11 +54,37 @@ void delta_rule_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L
   add("bwd", bwd, WorkPass::backward);
 }
 
+// One decode step of the (gated) delta rule: the state [B, H, Dk, Dv] read and written in place.
+void decode_step(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t batch, bool gated) {
+  const DeltaRuleShape s{{batch, 1, kBenchHeads}, kBenchHeadDim, kBenchHeadDim};
+  const int64_t n = batch * s.heads * s.key_dim, nb = batch * s.heads;
+  auto q = random_array<float>(n, 57), v = random_array<float>(n, 59);
+  auto state = random_array<float>(n * s.value_dim, 60);
+  DeviceArray<float> k(n), beta(nb), log_decay(gated ? nb : 1), out(n);
+  fill_normal_cuda(k.data(), n, 58, 1.0f / 11.3137f);  // unit-norm keys, as in training
+  fill_normal_cuda(beta.data(), nb, 61, 0.1f);
+  if (gated) fill_normal_cuda(log_decay.data(), nb, 62, 0.01f);  // timing does not depend on the values
+  const float* g = gated ? log_decay.data() : nullptr;
+  const GpuTiming t = timer.time([&] {
+    DeltaRuleKernels::cuda().decode(q.data(), k.data(), v.data(), beta.data(), g, state.data(), out.data(), s);
+  });
+  auto work_shape = [&](int64_t element_bytes) {
+    return ScanWorkShape{batch, 1, s.heads, s.key_dim, s.value_dim, 1, gated ? 1 : 0, s.heads, true, element_bytes, 4};
+  };
+  const std::string key = decode_key(gated ? "gated_delta" : "delta", batch);
+  const char* what = gated ? "gated delta rule (Gated DeltaNet) decode step" : "delta rule (DeltaNet) decode step";
+  rows.push_back(timed_row(key, key, "delta", what, shape_text(batch, 1, s.heads, s.key_dim) + " (state only)", "fp32",
+                           1, t, chunked_scan_work(work_shape(4), WorkPass::decode_step),
+                           chunked_scan_work(work_shape(2), WorkPass::decode_step)));
+}
+
 void delta_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
   for (int64_t L : bench_lengths()) {
     delta_rule_at(timer, rows, L, false);
     delta_rule_at(timer, rows, L, true);
   }
+  for (bool gated : {false, true})
+    for (int64_t batch : decode_batches()) decode_step(timer, rows, batch, gated);
 }
 
 const GpuBenchGroup kRows("delta", delta_rows);

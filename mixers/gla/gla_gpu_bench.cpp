@@ -1,8 +1,8 @@
 // seqbench_gpu_bench rows for gated linear attention at ANCHORS.md's shapes (B*L = 65536 tokens, 16
 // heads of 128) for each bench length: per-channel (GLA) and scalar (Mamba-2-like) decay, forward
-// and backward, fp32; the scalar decay in bf16 on tensor cores; and the scalar-decay decode step for
-// batches of 16 and 1. Anchors: flash-linear-attention's chunk_gla, chunk_simple_gla and
-// fused_recurrent_simple_gla in bf16.
+// and backward, fp32; the scalar decay in bf16 on tensor cores; and the decode step of either decay for
+// batches of 16 and 1. Anchors: flash-linear-attention's chunk_gla, chunk_simple_gla,
+// fused_recurrent_gla and fused_recurrent_simple_gla in bf16.
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -52,22 +52,23 @@ void gated_linear_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, 
   add("bwd", bwd, WorkPass::backward);
 }
 
-// One decode step of scalar-decay GLA: the state [B, H, Dk, Dv] read and written in place.
-void scalar_decode_step(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t batch) {
-  const GlaShape s{{batch, 1, kBenchHeads}, kBenchHeadDim, kBenchHeadDim, false};
+// One decode step of GLA, per-channel or scalar decay: the state [B, H, Dk, Dv] read and written in place.
+void decode_step(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t batch, bool channel) {
+  const GlaShape s{{batch, 1, kBenchHeads}, kBenchHeadDim, kBenchHeadDim, channel};
   GlaOptions o;
   o.scale = kScale;
-  const int64_t n = batch * s.heads * s.key_dim;
+  const int64_t n = batch * s.heads * s.key_dim, ng = batch * s.heads * s.decay_width();
   auto q = random_array<float>(n, 46), k = random_array<float>(n, 47), v = random_array<float>(n, 48);
   auto state = random_array<float>(n * s.value_dim, 49);
-  DeviceArray<float> g(batch * s.heads), out(n);
-  fill_normal_cuda(g.data(), batch * s.heads, 50, 0.01f);
+  DeviceArray<float> g(ng), out(n);
+  fill_normal_cuda(g.data(), ng, 50, 0.01f);
   const GpuTiming t = timer.time(
       [&] { GlaKernels::cuda().decode(q.data(), k.data(), v.data(), g.data(), state.data(), out.data(), s, o); });
-  const std::string key = "gla_scalar.decode.B" + std::to_string(batch);
-  rows.push_back(timed_row(key, key, "gla", "scalar-gated linear attention decode step",
-                           shape_text(batch, 1, s.heads, s.key_dim) + " (state only)", "fp32", 1, t,
-                           chunked_scan_work(gla_work_shape(s, 1, 4), WorkPass::decode_step),
+  const std::string key = decode_key(channel ? "gla" : "gla_scalar", batch);
+  const char* what = channel ? "per-channel gated linear attention (GLA) decode step"
+                             : "scalar-gated linear attention decode step";
+  rows.push_back(timed_row(key, key, "gla", what, shape_text(batch, 1, s.heads, s.key_dim) + " (state only)", "fp32",
+                           1, t, chunked_scan_work(gla_work_shape(s, 1, 4), WorkPass::decode_step),
                            chunked_scan_work(gla_work_shape(s, 1, 2), WorkPass::decode_step)));
 }
 
@@ -116,7 +117,8 @@ void gla_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
     gated_linear_attention(timer, rows, L, false);
     scalar_gated_bf16(timer, rows, L);
   }
-  for (int64_t batch : {16, 1}) scalar_decode_step(timer, rows, batch);
+  for (bool channel : {false, true})
+    for (int64_t batch : decode_batches()) decode_step(timer, rows, batch, channel);
 }
 
 const GpuBenchGroup kRows("gla", gla_rows);

@@ -44,7 +44,8 @@ const char* gla_scalar_fwd_variant_name(GlaScalarFwdVariant variant);
 
 // q, k [B, L, qk_heads, Dk] (qk_heads 0: H; else a divisor of H, q and k of head h being those of
 // h / (H / qk_heads): Mamba-2's B and C shared by a group of heads); v, out [B, L, H, Dv]; log_decay
-// [B, L, H] (fp32); value_scale [B, L, H] (fp32), when non-null, multiplies v_t (Mamba-2's dt x without
+// [B, L, H] (fp32), or null for no decay at all (every factor 1: unnormalised linear attention, run by
+// kernels built without the decay loads and exponentials); value_scale [B, L, H] (fp32), when non-null, multiplies v_t (Mamba-2's dt x without
 // a copy of x; forward only). Writes out; chunk_states (what backward reads), when non-null, the state at every
 // chunk's start; final_state [B, H, Dk, Dv] (fp32), when non-null, the state after the last token.
 // Throws std::invalid_argument for an unsupported shape, a null buffer, or a pointer that is not
@@ -55,13 +56,21 @@ void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const _
                          GlaScalarFwdVariant variant = gla_scalar_fwd_variant(), int64_t qk_heads = 0,
                          const float* value_scale = nullptr, cudaStream_t stream = current_stream());
 
-// Gradients overwritten; dlog_decay [B, L, H] (fp32) may be null. chunk_states from a forward call that
-// stored them. q, k [B, L, qk_heads, Dk] as in forward; dq, dk [B, L, H, Dk] per head whatever qk_heads
+// Gradients overwritten; dlog_decay [B, L, H] (fp32) may be null, and must be when log_decay is (no decay).
+// chunk_states from a forward call that stored them, or from gla_scalar_chunk_states_cuda. q, k [B, L, qk_heads, Dk] as in forward; dq, dk [B, L, H, Dk] per head whatever qk_heads
 // (the caller sums them over each group).
 void gla_scalar_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                          const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
                          __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dlog_decay, float* workspace,
                          const GlaShape& shape, const GlaOptions& options, int64_t qk_heads = 0,
                          cudaStream_t stream = current_stream());
+
+// The chunk states alone (the split forward's first pass), for a backward that recomputes them instead of
+// keeping the forward's: chunk_states [B, H, ceil(L / 64), Dk, Dv] (bf16), final_state as in forward (may
+// be null). log_decay may be null (no decay); workspace as for the other two calls.
+void gla_scalar_chunk_states_cuda(const __nv_bfloat16* k, const __nv_bfloat16* v, const float* log_decay,
+                                  __nv_bfloat16* chunk_states, float* final_state, float* workspace,
+                                  const GlaShape& shape, const GlaOptions& options, int64_t qk_heads = 0,
+                                  cudaStream_t stream = current_stream());
 
 }  // namespace seqbench

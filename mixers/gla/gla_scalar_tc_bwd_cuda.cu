@@ -30,7 +30,7 @@ struct GradTiles {
                                 kChunk * 4 + 4 * kChunk * 4;
 };
 
-template <int DK, int DV>
+template <int DK, int DV, bool kDecay>
 __global__ void __launch_bounds__(kGradThreads, 1)
     chunk_grad_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                       const bf16* __restrict__ dout, const bf16* __restrict__ states,
@@ -62,7 +62,7 @@ __global__ void __launch_bounds__(kGradThreads, 1)
   tc::load_tile_async<kChunk, DK, T::kLdk, kGradThreads>(ks, k + qk_in, qk_stride, t0, d.L);
   tc::load_tile_async<kChunk, DV, T::kLdv, kGradThreads>(vs, v + v_head, v_stride, t0, d.L);
   tc::load_tile_async<kChunk, DV, T::kLdv, kGradThreads>(dos, dout + v_head, v_stride, t0, d.L);
-  load_chunk_decays_async(bs, b, bh, c, d);
+  if (kDecay) load_chunk_decays_async(bs, b, bh, c, d);
   tc::commit_async();
   // Three copy groups, so the scores start while S0 (needed from dq on) and R (from dk on) are in flight:
   // at one block per SM nothing else would hide those loads.
@@ -80,12 +80,12 @@ __global__ void __launch_bounds__(kGradThreads, 1)
       tc::warp_mma<DK / 16, kChunk / 8, Stored::by_row, Stored::by_column>(s, qs + r * T::kLdk, T::kLdk, ks, T::kLdk);
     else
       tc::warp_mma<DV / 16, kChunk / 8, Stored::by_row, Stored::by_column>(s, dos + r * T::kLdv, T::kLdv, vs, T::kLdv);
-    store_decayed_scores(s, r, 0, bs, scale, warp < 4 ? as : das);
+    store_decayed_scores<kDecay>(s, r, 0, bs, scale, warp < 4 ? as : das);
   }
   tc::wait_async<1>();
   __syncthreads();  // both score tiles complete, S0 visible to every warp
-  const float total = bs[kChunk - 1];
-  auto keep_to_end = [&](int j) { return __expf(total - bs[j]); };  // what k_j v_j^T keeps of itself in S1
+  const float total = kDecay ? bs[kChunk - 1] : 0.0f;
+  auto keep_to_end = [&](int j) { return kDecay ? __expf(total - bs[j]) : 1.0f; };  // what k_j v_j^T keeps in S1
 
   constexpr int kKeyCols = DK / 2, kValueCols = DV / 2;
   const int f0 = half * kKeyCols, v0 = half * kValueCols;
@@ -93,7 +93,7 @@ __global__ void __launch_bounds__(kGradThreads, 1)
     float acc[kKeyCols / 8][4] = {};
     tc::warp_mma<DV / 16, kKeyCols / 8, Stored::by_row, Stored::by_column>(acc, dos + row0 * T::kLdv, T::kLdv,
                                                                            hs + f0 * T::kLdv, T::kLdv);
-    scale_rows(acc, row0, [&](int i) { return scale * __expf(bs[i]); });
+    scale_rows(acc, row0, [&](int i) { return kDecay ? scale * __expf(bs[i]) : scale; });
     for (int kk = 0; kk <= row0 / 16; ++kk)  // dA is zero right of the diagonal block
       tc::warp_mma<1, kKeyCols / 8, Stored::by_row, Stored::by_row>(acc, das + row0 * kScoreStride + 16 * kk,
                                                                     kScoreStride, ks + 16 * kk * T::kLdk + f0, T::kLdk);
@@ -170,7 +170,7 @@ template <int DK, int DV>
 void launch_grad(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const bf16* states,
                  const bf16* dstates, const float* b, bf16* dq, bf16* dk, bf16* dv, float* r, float scale,
                  const ChunkGrid& d, cudaStream_t stream) {
-  auto kernel = chunk_grad_kernel<DK, DV>;
+  auto kernel = b ? chunk_grad_kernel<DK, DV, true> : chunk_grad_kernel<DK, DV, false>;
   cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, GradTiles<DK, DV>::kBytes));
   kernel<<<d.BH * d.NC, kGradThreads, GradTiles<DK, DV>::kBytes, stream>>>(q, k, v, dout, states, dstates, b, dq, dk,
                                                                           dv, r, scale, d);
@@ -185,18 +185,18 @@ void gla_scalar_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const _
                          __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dlog_decay, float* workspace,
                          const GlaShape& s, const GlaOptions& o, int64_t qk_heads, cudaStream_t stream) {
   using namespace gla_tc;
-  if (qk_heads < 0 || (qk_heads > 0 && s.heads % qk_heads != 0))
-    throw std::invalid_argument("gla_scalar_bwd_cuda: qk_heads=" + std::to_string(qk_heads) +
-                                " must be 0 or divide heads=" + std::to_string(s.heads));
+  check_qk_heads(s, qk_heads, "gla_scalar_bwd_cuda");
+  if (!log_decay && dlog_decay)
+    throw std::invalid_argument("gla_scalar_bwd_cuda: a decay gradient needs a decay (log_decay is null)");
   const ChunkGrid d = chunk_grid(s, qk_heads);
-  check_call(s, o, "gla_scalar_bwd_cuda", d, {q, k, v, log_decay, chunk_states, dout, dq, dk, dv, workspace});
+  check_call(s, o, "gla_scalar_bwd_cuda", d, {q, k, v, chunk_states, dout, dq, dk, dv, workspace});
   if (d.BH == 0 || d.L == 0) return;
   const int dk_dim = static_cast<int>(s.key_dim), dv_dim = static_cast<int>(s.value_dim);
   const int64_t padded_tokens = static_cast<int64_t>(d.BH) * d.NC * kChunk;
-  float* b = workspace;
+  float* b = log_decay ? workspace : nullptr;  // null: no decay
   float* r = dlog_decay ? workspace + padded_tokens : nullptr;
   bf16* dstates = reinterpret_cast<bf16*>(workspace + 2 * padded_tokens);
-  launch_chunk_cumulative_decay(log_decay, b, d, stream);
+  if (log_decay) launch_chunk_cumulative_decay(log_decay, b, d, stream);
   launch_decayed_state_scan(q, dout, b, dstates, nullptr, o.scale, true, dk_dim, dv_dim, d, stream);
   auto grad = dk_dim == 64 ? (dv_dim == 64 ? launch_grad<64, 64> : launch_grad<64, 128>)
                            : (dv_dim == 64 ? launch_grad<128, 64> : launch_grad<128, 128>);

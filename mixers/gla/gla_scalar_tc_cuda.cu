@@ -28,11 +28,10 @@ __global__ void chunk_cumulative_decay_kernel(const float* __restrict__ g, float
   const int lane = threadIdx.x % 32;
   if (warp >= static_cast<int64_t>(d.BH) * d.NC) return;
   const int bh = static_cast<int>(warp / d.NC), c = static_cast<int>(warp % d.NC);
-  const float* g_h = g + head_offset(bh, d, 1);
   float carry = 0.0f;
   for (int half = 0; half < 2; ++half) {
     const int t = c * kChunk + 32 * half + lane;
-    float x = t < d.L ? g_h[static_cast<int64_t>(t) * d.H] : 0.0f;
+    float x = t < d.L && g ? g[head_offset(bh, d, 1) + static_cast<int64_t>(t) * d.H] : 0.0f;
 #pragma unroll
     for (int off = 1; off < 32; off *= 2) {
       const float y = __shfl_up_sync(0xffffffffu, x, off);
@@ -56,7 +55,7 @@ struct ScanTiles {
   static constexpr int kBytes = 2 * kChunk * (kLda + kLdu) * 2 + 4 * kChunk * 4;
 };
 
-template <int DK, bool kReverse>
+template <int DK, bool kReverse, bool kDecay>
 __global__ void __launch_bounds__(kScanThreads, 4)
     decayed_state_scan_kernel(const bf16* __restrict__ a, const bf16* __restrict__ u, const float* __restrict__ b,
                               const float* __restrict__ value_scale, bf16* __restrict__ states,
@@ -77,10 +76,12 @@ __global__ void __launch_bounds__(kScanThreads, 4)
     const int c = chunk_of(it);
     tc::load_tile_async<kChunk, DK, T::kLda, kScanThreads>(as + buf * kChunk * T::kLda, a_h, a_stride, c * kChunk, d.L);
     tc::load_tile_async<kChunk, 64, T::kLdu, kScanThreads>(us + buf * kChunk * T::kLdu, u_h, u_stride, c * kChunk, d.L);
-    load_chunk_decays_async(bs + buf * kChunk, b, bh, c, d);
+    if (kDecay) load_chunk_decays_async(bs + buf * kChunk, b, bh, c, d);
     if (value_scale) load_chunk_decays_async(ds + buf * kChunk, value_scale, bh, c, d);
     tc::commit_async();
   };
+  // Without a decay, a value scale or a backward scale other than 1 every w_t is 1: u is used as loaded.
+  const bool weigh = kDecay || value_scale || (kReverse && scale != 1.0f);
 
   float acc[T::kRowTiles][8][4] = {};
   load(0, 0);
@@ -112,24 +113,28 @@ __global__ void __launch_bounds__(kScanThreads, 4)
       }
 
     // u_t *= w_t in place, 8 columns per step; rows past L are zero and stay zero.
-    const float total = bc[kChunk - 1];
-    for (int i = threadIdx.x; i < kChunk * 8; i += kScanThreads) {
-      const int t = i / 8;
-      float w = kReverse ? scale * __expf(bc[t]) : __expf(total - bc[t]);
-      if (value_scale) w *= ds[buf * kChunk + t];
-      __nv_bfloat162* x = reinterpret_cast<__nv_bfloat162*>(U + t * T::kLdu + (i % 8) * 8);
+    const float total = kDecay ? bc[kChunk - 1] : 0.0f;
+    if (weigh) {  // the same for every thread of the block
+      for (int i = threadIdx.x; i < kChunk * 8; i += kScanThreads) {
+        const int t = i / 8;
+        float w = kReverse ? scale * (kDecay ? __expf(bc[t]) : 1.0f) : (kDecay ? __expf(total - bc[t]) : 1.0f);
+        if (value_scale) w *= ds[buf * kChunk + t];
+        __nv_bfloat162* x = reinterpret_cast<__nv_bfloat162*>(U + t * T::kLdu + (i % 8) * 8);
 #pragma unroll
-      for (int e = 0; e < 4; ++e) x[e] = __floats2bfloat162_rn(w * __low2float(x[e]), w * __high2float(x[e]));
+        for (int e = 0; e < 4; ++e) x[e] = __floats2bfloat162_rn(w * __low2float(x[e]), w * __high2float(x[e]));
+      }
+      __syncthreads();
     }
-    __syncthreads();
 
-    const float decay = __expf(total);
 #pragma unroll
     for (int m = 0; m < T::kRowTiles; ++m) {
+      if constexpr (kDecay) {
+        const float decay = __expf(total);
 #pragma unroll
-      for (int n = 0; n < 8; ++n)
+        for (int n = 0; n < 8; ++n)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) acc[m][n][e] *= decay;
+          for (int e = 0; e < 4; ++e) acc[m][n][e] *= decay;
+      }
       // a^T (rows: key channels, contraction: tokens) is the a tile read by column.
       tc::warp_mma<kChunk / 16, 8, Stored::by_column, Stored::by_row>(acc[m], A + (warp * T::kRowTiles + m) * 16,
                                                                       T::kLda, U, T::kLdu);
@@ -160,7 +165,7 @@ struct OutputTiles {
                                 2 * kChunk * 4;
 };
 
-template <int DK, int DV>
+template <int DK, int DV, bool kDecay>
 __global__ void __launch_bounds__(kChunkThreads, 2)
     chunk_output_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                         const bf16* __restrict__ states, const float* __restrict__ b,
@@ -182,7 +187,7 @@ __global__ void __launch_bounds__(kChunkThreads, 2)
   // Two copy groups: the scores need only Q, K and the decays, so they start while V and S0 load.
   tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(qs, q + qk_head_offset(bh, d, DK), qk_stride, t0, d.L);
   tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(ks, k + qk_head_offset(bh, d, DK), qk_stride, t0, d.L);
-  load_chunk_decays_async(bs, b, bh, c, d);
+  if (kDecay) load_chunk_decays_async(bs, b, bh, c, d);
   if (value_scale) load_chunk_decays_async(ds, value_scale, bh, c, d);
   tc::commit_async();
   tc::load_tile_async<kChunk, DV, T::kLdv, kChunkThreads>(vs, v + head_offset(bh, d, DV), v_stride, t0, d.L);
@@ -196,7 +201,7 @@ __global__ void __launch_bounds__(kChunkThreads, 2)
     float s[4][4] = {};
     tc::warp_mma<DK / 16, 4, Stored::by_row, Stored::by_column>(s, qs + row0 * T::kLdk, T::kLdk,
                                                                 ks + 32 * half * T::kLdk, T::kLdk);
-    store_decayed_scores(s, row0, 32 * half, bs, scale, as, value_scale ? ds : nullptr);
+    store_decayed_scores<kDecay>(s, row0, 32 * half, bs, scale, as, value_scale ? ds : nullptr);
   }
   tc::wait_async<0>();
   __syncthreads();  // every warp's scores are in `as`; V and S0 are visible
@@ -205,7 +210,7 @@ __global__ void __launch_bounds__(kChunkThreads, 2)
   float o[kCols / 8][4] = {};
   tc::warp_mma<DK / 16, kCols / 8, Stored::by_row, Stored::by_row>(o, qs + row0 * T::kLdk, T::kLdk,
                                                                    hs + half * kCols, T::kLdv);
-  scale_rows(o, row0, [&](int i) { return scale * __expf(bs[i]); });
+  scale_rows(o, row0, [&](int i) { return kDecay ? scale * __expf(bs[i]) : scale; });
   for (int kk = 0; kk <= row0 / 16; ++kk)  // A is zero right of the diagonal block
     tc::warp_mma<1, kCols / 8, Stored::by_row, Stored::by_row>(o, as + row0 * kScoreStride + 16 * kk, kScoreStride,
                                                                vs + 16 * kk * T::kLdv + half * kCols, T::kLdv);
@@ -215,7 +220,7 @@ __global__ void __launch_bounds__(kChunkThreads, 2)
 template <int DK, int DV>
 void launch_output(const bf16* q, const bf16* k, const bf16* v, const bf16* states, const float* b,
                    const float* value_scale, bf16* out, float scale, const ChunkGrid& d, cudaStream_t stream) {
-  auto kernel = chunk_output_kernel<DK, DV>;
+  auto kernel = b ? chunk_output_kernel<DK, DV, true> : chunk_output_kernel<DK, DV, false>;
   set_shared_bytes(kernel, OutputTiles<DK, DV>::kBytes);
   kernel<<<d.BH * d.NC, kChunkThreads, OutputTiles<DK, DV>::kBytes, stream>>>(q, k, v, states, b, value_scale, out,
                                                                               scale, d);
@@ -225,7 +230,7 @@ void launch_output(const bf16* q, const bf16* k, const bf16* v, const bf16* stat
 template <int DK, bool kReverse>
 void launch_scan(const bf16* a, const bf16* u, const float* b, const float* value_scale, bf16* states,
                  float* final_state, float scale, int dv, const ChunkGrid& d, cudaStream_t stream) {
-  auto kernel = decayed_state_scan_kernel<DK, kReverse>;
+  auto kernel = b ? decayed_state_scan_kernel<DK, kReverse, true> : decayed_state_scan_kernel<DK, kReverse, false>;
   set_shared_bytes(kernel, ScanTiles<DK>::kBytes);
   const dim3 grid(static_cast<unsigned>(d.BH), static_cast<unsigned>(dv / 64));
   kernel<<<grid, kScanThreads, ScanTiles<DK>::kBytes, stream>>>(a, u, b, value_scale, states, final_state, scale, dv,
@@ -257,6 +262,12 @@ ChunkGrid chunk_grid(const GlaShape& s, int64_t qk_heads) {
   return {static_cast<int>(s.seq_len), static_cast<int>(s.heads),
           static_cast<int>((s.seq_len + kChunk - 1) / kChunk), static_cast<int>(s.batch * s.heads),
           static_cast<int>(qk_heads > 0 ? qk_heads : s.heads)};
+}
+
+void check_qk_heads(const GlaShape& s, int64_t qk_heads, const char* what) {
+  if (qk_heads < 0 || (qk_heads > 0 && s.heads % qk_heads != 0))
+    throw std::invalid_argument(std::string(what) + ": qk_heads=" + std::to_string(qk_heads) +
+                                " must be 0 or divide heads=" + std::to_string(s.heads));
 }
 
 void check_call(const GlaShape& s, const GlaOptions& o, const char* what, const ChunkGrid& d,
@@ -321,21 +332,20 @@ void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const _
                          float* workspace, const GlaShape& s, const GlaOptions& o, GlaScalarFwdVariant variant,
                          int64_t qk_heads, const float* value_scale, cudaStream_t stream) {
   using namespace gla_tc;
-  if (qk_heads < 0 || (qk_heads > 0 && s.heads % qk_heads != 0))
-    throw std::invalid_argument("gla_scalar_fwd_cuda: qk_heads=" + std::to_string(qk_heads) +
-                                " must be 0 or divide heads=" + std::to_string(s.heads));
+  check_qk_heads(s, qk_heads, "gla_scalar_fwd_cuda");
   const ChunkGrid d = chunk_grid(s, qk_heads);
-  check_call(s, o, "gla_scalar_fwd_cuda", d, {q, k, v, log_decay, out, workspace});
+  check_call(s, o, "gla_scalar_fwd_cuda", d, {q, k, v, out, workspace});
   if (d.BH == 0 || d.L == 0) return;
   for (const void* p : {static_cast<const void*>(chunk_states), static_cast<const void*>(final_state)})
     if (p && !aligned16(p)) throw std::invalid_argument("gla_scalar_fwd_cuda: an output state is not 16-byte aligned");
   const int dk = static_cast<int>(s.key_dim), dv = static_cast<int>(s.value_dim);
   // Workspace: cumulative decays, the value scales in the same padded layout (backward's q.dq - k.dk share),
-  // and, for the split forward without the caller's states, the states (backward's dL/dS share).
+  // and, for the split forward without the caller's states, the states (backward's dL/dS share). Without a
+  // decay b stays null, which selects the kernels that neither load nor exponentiate one.
   const int64_t padded_tokens = static_cast<int64_t>(d.BH) * d.NC * kChunk;
-  float* b = workspace;
+  float* b = log_decay ? workspace : nullptr;
   float* scales = value_scale ? workspace + padded_tokens : nullptr;
-  launch_chunk_cumulative_decay(log_decay, b, d, stream, value_scale, scales);
+  if (log_decay || value_scale) launch_chunk_cumulative_decay(log_decay, workspace, d, stream, value_scale, scales);
   if (variant == GlaScalarFwdVariant::fused) {
     launch_fused_forward(q, k, v, b, scales, out, chunk_states, final_state, o.scale, dk, dv, d, stream);
     return;
@@ -345,6 +355,20 @@ void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const _
   auto output = dk == 64 ? (dv == 64 ? launch_output<64, 64> : launch_output<64, 128>)
                          : (dv == 64 ? launch_output<128, 64> : launch_output<128, 128>);
   output(q, k, v, states, b, scales, out, o.scale, d, stream);
+}
+
+void gla_scalar_chunk_states_cuda(const __nv_bfloat16* k, const __nv_bfloat16* v, const float* log_decay,
+                                  __nv_bfloat16* chunk_states, float* final_state, float* workspace, const GlaShape& s,
+                                  const GlaOptions& o, int64_t qk_heads, cudaStream_t stream) {
+  using namespace gla_tc;
+  check_qk_heads(s, qk_heads, "gla_scalar_chunk_states_cuda");
+  const ChunkGrid d = chunk_grid(s, qk_heads);
+  check_call(s, o, "gla_scalar_chunk_states_cuda", d, {k, v, chunk_states, workspace});
+  if (d.BH == 0 || d.L == 0) return;
+  float* b = log_decay ? workspace : nullptr;
+  if (log_decay) launch_chunk_cumulative_decay(log_decay, b, d, stream);
+  launch_decayed_state_scan(k, v, b, chunk_states, final_state, 1.0f, false, static_cast<int>(s.key_dim),
+                            static_cast<int>(s.value_dim), d, stream);
 }
 
 }  // namespace seqbench

@@ -45,7 +45,7 @@ __device__ __forceinline__ void store_state_tile(const float (&acc)[NT][4], bf16
   }
 }
 
-template <int DK>
+template <int DK, bool kDecay>
 __global__ void __launch_bounds__(kFusedThreads, 2)
     fused_forward_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                          const float* __restrict__ b, const float* __restrict__ value_scale, bf16* __restrict__ out,
@@ -75,7 +75,7 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
                                                             d.L);
     tc::load_tile_async<kChunk, 64, T::kLdv, kFusedThreads>(vs + buf * kChunk * T::kLdv, v_h, v_stride, c * kChunk,
                                                             d.L);
-    load_chunk_decays_async(bs + buf * kChunk, b, bh, c, d);
+    if (kDecay) load_chunk_decays_async(bs + buf * kChunk, b, bh, c, d);
     if (value_scale) load_chunk_decays_async(ds + buf * kChunk, value_scale, bh, c, d);
     tc::commit_async();
   };
@@ -84,6 +84,8 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
     tc::commit_async();
   };
 
+  // Without a decay or a value scale u_j = v_j: the state update reads the value tile itself.
+  const bool weigh = kDecay || value_scale;
   float acc[T::kStateCols / 8][4] = {};
   store_state_tile(acc, hs, T::kLdv, srow, scol);  // the zero initial state
   load_q(0);
@@ -104,13 +106,13 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
       if (32 * half <= row0 + 15)
         tc::warp_mma<DK / 16, 4, Stored::by_row, Stored::by_column>(s, qs + row0 * T::kLdk, T::kLdk,
                                                                     K + 32 * half * T::kLdk, T::kLdk);
-      store_decayed_scores(s, row0, 32 * half, bc, scale, as, value_scale ? ds + buf * kChunk : nullptr);
+      store_decayed_scores<kDecay>(s, row0, 32 * half, bc, scale, as, value_scale ? ds + buf * kChunk : nullptr);
     }
     // u_j = e^{b_63 - b_j} v_j (times its value scale), what each token adds to the state at the chunk's end;
     // rows past L are zero.
-    for (int i = threadIdx.x; i < kChunk * 8; i += kFusedThreads) {
+    for (int i = threadIdx.x; weigh && i < kChunk * 8; i += kFusedThreads) {
       const int t = i / 8;
-      const float w = __expf(bc[kChunk - 1] - bc[t]) * (value_scale ? ds[buf * kChunk + t] : 1.0f);
+      const float w = (kDecay ? __expf(bc[kChunk - 1] - bc[t]) : 1.0f) * (value_scale ? ds[buf * kChunk + t] : 1.0f);
       const __nv_bfloat162* x = reinterpret_cast<const __nv_bfloat162*>(V + t * T::kLdv + (i % 8) * 8);
       __nv_bfloat162* y = reinterpret_cast<__nv_bfloat162*>(us + t * T::kLdv + (i % 8) * 8);
 #pragma unroll
@@ -122,7 +124,7 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
       float o[4][4] = {};
       tc::warp_mma<DK / 16, 4, Stored::by_row, Stored::by_row>(o, qs + row0 * T::kLdk, T::kLdk, hs + 32 * half,
                                                                T::kLdv);
-      scale_rows(o, row0, [&](int i) { return scale * __expf(bc[i]); });
+      scale_rows(o, row0, [&](int i) { return kDecay ? scale * __expf(bc[i]) : scale; });
       // A is zero right of the diagonal block: rows row0.. need the first row0 / 16 + 1 token blocks only.
       for (int kk = 0; kk <= row0 / 16; ++kk)
         tc::warp_mma<1, 4, Stored::by_row, Stored::by_row>(o, as + row0 * T::kLdv + 16 * kk, T::kLdv,
@@ -132,13 +134,15 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
     __syncthreads();  // every warp is done with q and the state copy: q of the next chunk loads during the update
     if (c + 1 < d.NC) load_q(c + 1);
     // S <- e^{b_63} S + K^T U (K^T: the k tile read by column); no warp reads the state copy until the next chunk.
-    const float decay = __expf(bc[kChunk - 1]);
+    if constexpr (kDecay) {
+      const float decay = __expf(bc[kChunk - 1]);
 #pragma unroll
-    for (int n = 0; n < T::kStateCols / 8; ++n)
+      for (int n = 0; n < T::kStateCols / 8; ++n)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) acc[n][e] *= decay;
+        for (int e = 0; e < 4; ++e) acc[n][e] *= decay;
+    }
     tc::warp_mma<kChunk / 16, T::kStateCols / 8, Stored::by_column, Stored::by_row>(acc, K + srow, T::kLdk,
-                                                                                     us + scol, T::kLdv);
+                                                                                     (weigh ? us : V) + scol, T::kLdv);
     store_state_tile(acc, hs, T::kLdv, srow, scol);
   }
 
@@ -156,7 +160,7 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
 template <int DK>
 void launch(const bf16* q, const bf16* k, const bf16* v, const float* b, const float* value_scale, bf16* out,
             bf16* states, float* final_state, float scale, int dv, const ChunkGrid& d, cudaStream_t stream) {
-  auto kernel = fused_forward_kernel<DK>;
+  auto kernel = b ? fused_forward_kernel<DK, true> : fused_forward_kernel<DK, false>;
   set_shared_bytes(kernel, FusedTiles<DK>::kBytes);
   kernel<<<d.BH * (dv / 64), kFusedThreads, FusedTiles<DK>::kBytes, stream>>>(q, k, v, b, value_scale, out, states,
                                                                               final_state, scale, dv, d);

@@ -45,14 +45,17 @@ void set_shared_bytes(Kernel kernel, int bytes) {
   cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
 }
 
+// Throws std::invalid_argument naming `what` unless qk_heads is 0 or divides shape.heads.
+void check_qk_heads(const GlaShape& shape, int64_t qk_heads, const char* what);
+
 // Throws std::invalid_argument naming `what` for an unsupported shape (gla_scalar_tc_unsupported) or, when
 // there is anything to compute, a null or misaligned buffer.
 void check_call(const GlaShape& shape, const GlaOptions& options, const char* what, const ChunkGrid& d,
                 std::initializer_list<const void*> buffers);
 
 // b_t = g_{t0} + ... + g_t inside each chunk, laid out [BH, NC * 64]; positions past L repeat the last
-// token's value (their g counts as 0), so b[63] of every chunk is its total decay. With value_scale
-// [B, L, H], also its values in the same layout (0 past L) into padded_scale.
+// token's value (their g counts as 0), so b[63] of every chunk is its total decay (log_decay null: all 0).
+// With value_scale [B, L, H], also its values in the same layout (0 past L) into padded_scale.
 void launch_chunk_cumulative_decay(const float* log_decay, float* b, const ChunkGrid& d, cudaStream_t stream,
                                    const float* value_scale = nullptr, float* padded_scale = nullptr);
 
@@ -61,14 +64,16 @@ void launch_chunk_cumulative_decay(const float* log_decay, float* b, const Chunk
 // w_t = e^{b_63 - b_t}, chunks in order, so states hold the state at each chunk's start and
 // final_state (fp32, may be null) the state after the last. Backward (reverse true): a = q, u = dout,
 // w_t = scale e^{b_t}, chunks last to first, so states hold dL/dS at each chunk's end.
-// value_scale (forward only, laid out as b, may be null) multiplies w_t as well.
+// value_scale (forward only, laid out as b, may be null) multiplies w_t as well. b null: no decay, every
+// factor e^{...} is 1 (a kernel built without the decay loads and exponentials).
 void launch_decayed_state_scan(const bf16* a, const bf16* u, const float* b, bf16* states, float* final_state,
                                float scale, bool reverse, int dk, int dv, const ChunkGrid& d, cudaStream_t stream,
                                const float* value_scale = nullptr);
 
 // The whole forward in one pass (gla_scalar_tc_fused_cuda.cu): one block per (head, 64 value columns) walks
 // the chunks in order with the state on chip; states [BH, NC, dk, dv] (may be null) get each chunk's start
-// state, final_state (fp32, may be null) the state after the last token; value_scale as in the scan.
+// state, final_state (fp32, may be null) the state after the last token; value_scale and b (null: no decay)
+// as in the scan.
 void launch_fused_forward(const bf16* q, const bf16* k, const bf16* v, const float* b, const float* value_scale,
                           bf16* out, bf16* states, float* final_state, float scale, int dk, int dv, const ChunkGrid& d,
                           cudaStream_t stream);
@@ -94,8 +99,9 @@ __device__ __forceinline__ void scale_rows(float (&acc)[NT][4], int row0, Factor
 
 // Intra-chunk scores of a 16 x 8 NT tile at (row0, col0): scale s_ij e^{b_i - b_j} for j <= i, 0 above
 // the diagonal, as bf16 into dst [64][kScoreStride]. Each exponent is <= 0 when the decays are.
-// col_scale (may be null) multiplies column j: a per-token value scale folded into A V.
-template <int NT>
+// col_scale (may be null) multiplies column j: a per-token value scale folded into A V. Without kDecay, b is
+// not read and every factor is 1.
+template <bool kDecay, int NT>
 __device__ __forceinline__ void store_decayed_scores(const float (&s)[NT][4], int row0, int col0, const float* b,
                                                      float scale, bf16* dst, const float* col_scale = nullptr) {
   const int lane = threadIdx.x % 32;
@@ -105,8 +111,8 @@ __device__ __forceinline__ void store_decayed_scores(const float (&s)[NT][4], in
     for (int half = 0; half < 2; ++half) {
       const int i = row0 + lane / 4 + 8 * half, j = col0 + 8 * n + 2 * (lane % 4);
       const float c0 = col_scale ? scale * col_scale[j] : scale, c1 = col_scale ? scale * col_scale[j + 1] : scale;
-      const float x0 = j <= i ? c0 * s[n][2 * half] * __expf(b[i] - b[j]) : 0.0f;
-      const float x1 = j + 1 <= i ? c1 * s[n][2 * half + 1] * __expf(b[i] - b[j + 1]) : 0.0f;
+      const float x0 = j <= i ? c0 * s[n][2 * half] * (kDecay ? __expf(b[i] - b[j]) : 1.0f) : 0.0f;
+      const float x1 = j + 1 <= i ? c1 * s[n][2 * half + 1] * (kDecay ? __expf(b[i] - b[j + 1]) : 1.0f) : 0.0f;
       *reinterpret_cast<uint32_t*>(dst + i * kScoreStride + j) = tc::pack_bf16x2(x0, x1);
     }
 }

@@ -283,6 +283,59 @@ TEST_CASE("bf16 scalar-decay GLA on tensor cores matches the CPU kernel, states 
   });
 }
 
+TEST_CASE("bf16 GLA without a decay (log_decay null) matches the CPU kernel with a zero decay", "[gpu][gla][bf16]") {
+  SKIP_WITHOUT_GPU();
+  auto name = [](const GlaShape& s) { return describe(s, 64) + ", no decay"; };
+  for_each_seeded_case(kScalarBf16Cases, 1100, name, [](const GlaShape& s, Rng& rng) {
+    // Scale 1 (linear attention's) and 0.3, which the backward scan applies itself rather than skipping.
+    for (const float scale : {1.0f, 0.3f}) {
+      INFO("scale " << scale);
+      const GlaOptions o{64, scale};
+      std::vector<float> q = normal_values(qk_count(s), rng), k = normal_values(qk_count(s), rng);
+      std::vector<float> v = normal_values(v_count(s), rng), dout = normal_values(v_count(s), rng);
+      const std::vector<float> zero(g_count(s), 0.0f);
+      auto q_d = upload_rounded<bf16>(q), k_d = upload_rounded<bf16>(k), v_d = upload_rounded<bf16>(v);
+      auto dout_d = upload_rounded<bf16>(dout);
+      DeviceArray<float> workspace(gla_scalar_workspace_floats(s));
+      std::vector<float> want_out(v_count(s)), want_states(chunk_state_count(s, o)), want_final(state_count(s));
+      GlaKernels::cpu().fwd(q.data(), k.data(), v.data(), zero.data(), want_out.data(), want_states.data(),
+                            want_final.data(), s, o);
+      auto states = poisoned<bf16>(gla_scalar_chunk_state_elements(s));
+      for (const GlaScalarFwdVariant variant : {GlaScalarFwdVariant::split, GlaScalarFwdVariant::fused}) {
+        INFO("forward variant " << gla_scalar_fwd_variant_name(variant));
+        auto out = poisoned<bf16>(v_count(s));
+        auto final_state = poisoned<float>(state_count(s));
+        gla_scalar_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), nullptr, out.data(), states.data(),
+                            final_state.data(), workspace.data(), s, o, variant);
+        check_close("out", download_floats(out), want_out);
+        check_close("chunk states", download_floats(states), want_states);
+        check_close("final state", final_state.download(), want_final);
+      }
+      auto recomputed = poisoned<bf16>(gla_scalar_chunk_state_elements(s));
+      auto final_state = poisoned<float>(state_count(s));
+      gla_scalar_chunk_states_cuda(k_d.data(), v_d.data(), nullptr, recomputed.data(), final_state.data(),
+                                   workspace.data(), s, o);
+      check_close("recomputed chunk states", download_floats(recomputed), want_states);
+      check_close("final state of the state pass", final_state.download(), want_final);
+
+      auto dq = poisoned<bf16>(qk_count(s)), dk = poisoned<bf16>(qk_count(s)), dv = poisoned<bf16>(v_count(s));
+      gla_scalar_bwd_cuda(q_d.data(), k_d.data(), v_d.data(), nullptr, recomputed.data(), dout_d.data(), dq.data(),
+                          dk.data(), dv.data(), nullptr, workspace.data(), s, o);
+      std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dg(g_count(s));
+      GlaKernels::cpu().bwd(q.data(), k.data(), v.data(), zero.data(), want_states.data(), dout.data(),
+                            want_dq.data(), want_dk.data(), want_dv.data(), want_dg.data(), s, o);
+      check_close("dq", download_floats(dq), want_dq);
+      check_close("dk", download_floats(dk), want_dk);
+      check_close("dv", download_floats(dv), want_dv);
+      auto dg = poisoned<float>(g_count(s));
+      CHECK_THROWS_WITH(gla_scalar_bwd_cuda(q_d.data(), k_d.data(), v_d.data(), nullptr, recomputed.data(),
+                                            dout_d.data(), dq.data(), dk.data(), dv.data(), dg.data(),
+                                            workspace.data(), s, o),
+                        Catch::Contains("needs a decay"));
+    }
+  });
+}
+
 TEST_CASE("bf16 scalar-decay GLA with q and k shared by groups of heads matches the CPU kernel on copies",
           "[gpu][gla][bf16]") {
   SKIP_WITHOUT_GPU();

@@ -1,12 +1,11 @@
 // Chunked causal linear attention (Katharopoulos et al. 2020; chunked form as in GLA, Yang et al.
 // 2024, sec. 3): per 64-token chunk, W = mask(Q K^T), out = Q S + W V, then S += K^T V, on CUDA
-// cores in fp32 (bf16 operands go to the tensor-core variant when it fits). Checked through
+// cores in fp32 (bf16 operands too, at the widths the scalar-GLA route does not take). Checked through
 // linear_attention_{fwd,bwd}_cuda against the CPU kernels in test_gpu_linear.cpp.
 #include <cuda_bf16.h>
 
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/element_type.cuh"
@@ -211,11 +210,6 @@ void chunked_linear_attention(TokenOperand<TQ> q, TokenOperand<TK> k, TokenOpera
   d.F_pad = static_cast<int>((F + kKTile - 1) / kKTile * kKTile);
   d.q_ones = q.ones_column, d.k_ones = k.ones_column;
   if (p.reverse && p.normalize) throw std::invalid_argument("chunked_linear_attention: normalize is forward-only");
-  if constexpr (std::is_same_v<TQ, __nv_bfloat16> && std::is_same_v<TK, __nv_bfloat16> &&
-                std::is_same_v<TV, __nv_bfloat16> && std::is_same_v<TO, __nv_bfloat16>) {
-    if (F <= kChunkedTensorCoreMaxContraction)
-      return chunked_linear_attention_tensor_core(q, k, v, value_columns, out, p, stream);
-  }
   if (p.reverse)
     launch<true, false>(q.data, k.data, v.data, out, p, d, stream);
   else if (p.normalize)

@@ -38,11 +38,4 @@ void chunked_linear_attention(TokenOperand<TQ> q, TokenOperand<TK> k, TokenOpera
 // Largest logical contraction width the kernel's shared-memory state can hold.
 constexpr int64_t kChunkedMaxContraction = 640;
 
-// The bf16 tensor-core variant (linear_attention_chunk_tc_cuda.cu), for contraction widths up to
-// kChunkedTensorCoreMaxContraction; chunked_linear_attention picks it for all-bf16 operands.
-constexpr int64_t kChunkedTensorCoreMaxContraction = 256;
-void chunked_linear_attention_tensor_core(TokenOperand<__nv_bfloat16> q, TokenOperand<__nv_bfloat16> k,
-                                          TokenOperand<__nv_bfloat16> v, int64_t value_columns, __nv_bfloat16* out,
-                                          const ChunkedProblem& problem, cudaStream_t stream);
-
 }  // namespace seqbench

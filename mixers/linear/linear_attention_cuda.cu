@@ -2,6 +2,7 @@
 // gradient dn'_t = [dout_t / g_t, -(dout_t . out_t) / g_t], the normalised backward is three
 // unnormalised chunked products: da = causal(dn', v'; b), db = anticausal(v', dn'; a),
 // dv = anticausal(b, a; dn') (Katharopoulos et al. 2020, eq. 13-14 with the denominator folded in).
+// bf16 at feature and head widths of 64 or 128 goes to scalar GLA instead (linear_attention_scalar_gla_cuda.cuh).
 // Checked against linear_attention_{fwd,bwd,decode}_cpu in test_gpu_linear.cpp.
 #include <cuda_bf16.h>
 
@@ -11,6 +12,7 @@
 
 #include "mixers/linear/linear_attention_bf16.cuh"
 #include "mixers/linear/linear_attention_chunk_cuda.cuh"
+#include "mixers/linear/linear_attention_scalar_gla_cuda.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/element_type.cuh"
 #include "ops/cuda/scratch_buffer.cuh"
@@ -105,13 +107,24 @@ ChunkedProblem problem_of(const LinearAttentionShape& s) {
 
 }  // namespace
 
+int64_t linear_attention_fwd_workspace_floats(const LinearAttentionShape& s, const LinearAttentionOptions&) {
+  return linear_attention_runs_as_scalar_gla(s) ? scalar_gla_linear_attention_fwd_workspace_floats(s) : 0;
+}
+
 template <class T>
 void linear_attention_fwd_cuda(const T* phi_q, const T* phi_k, const T* v, T* out, float* denominator,
                                float* final_kv_state, float* final_k_state, const LinearAttentionShape& s,
-                               const LinearAttentionOptions& o, cudaStream_t stream) {
+                               const LinearAttentionOptions& o, float* workspace, cudaStream_t stream) {
   check_linear_attention(s, o, "linear_attention_fwd_cuda");
   if (o.normalize && !denominator)
     throw std::invalid_argument("linear_attention_fwd_cuda: normalize needs a denominator buffer");
+  if constexpr (is_bf16<T>) {
+    if (linear_attention_runs_as_scalar_gla(s, {phi_q, phi_k, v, out, final_kv_state, workspace})) {
+      const ScratchFloats scratch(workspace, linear_attention_fwd_workspace_floats(s, o), stream);
+      return scalar_gla_linear_attention_fwd(phi_q, phi_k, v, out, denominator, final_kv_state, final_k_state, s, o,
+                                             scratch.data(), stream);
+    }
+  }
   ChunkedProblem p = problem_of(s);
   p.normalize = o.normalize, p.eps = o.eps, p.denominator = denominator;
   p.final_kv_state = final_kv_state, p.final_k_state = final_k_state;
@@ -120,7 +133,9 @@ void linear_attention_fwd_cuda(const T* phi_q, const T* phi_k, const T* v, T* ou
 }
 
 int64_t linear_attention_bwd_workspace_floats(const LinearAttentionShape& s, const LinearAttentionOptions& o) {
-  return s.batch * s.seq_len * s.heads * gradient_stride(s, o);  // as floats; bf16 uses half
+  const int64_t chunked = s.batch * s.seq_len * s.heads * gradient_stride(s, o);  // as floats; bf16 uses half
+  return linear_attention_runs_as_scalar_gla(s) ? std::max(chunked, scalar_gla_linear_attention_bwd_workspace_floats(s))
+                                                : chunked;
 }
 
 template <class T>
@@ -133,6 +148,11 @@ void linear_attention_bwd_cuda(const T* phi_q, const T* phi_k, const T* v, const
   const int64_t rows = s.batch * s.seq_len * s.heads;
   if (rows == 0) return;
   const ScratchFloats scratch(workspace, linear_attention_bwd_workspace_floats(s, o), stream);
+  if constexpr (is_bf16<T>) {
+    if (linear_attention_runs_as_scalar_gla(s, {phi_q, phi_k, v, out, dout, dphi_q, dphi_k, dv, scratch.data()}))
+      return scalar_gla_linear_attention_bwd(phi_q, phi_k, v, out, denominator, dout, dphi_q, dphi_k, dv, s, o,
+                                             scratch.data(), stream);
+  }
   T* dn = reinterpret_cast<T*>(scratch.data());
   const int64_t gw = gradient_width(s, o), gs = gradient_stride(s, o), f = s.feature_dim, dh = s.head_dim;
   const int rows_per_block = 8;
@@ -170,7 +190,7 @@ void linear_attention_decode_cuda(const T* phi_q_t, const T* phi_k_t, const T* v
 
 #define SEQBENCH_INSTANTIATE(T)                                                                                      \
   template void linear_attention_fwd_cuda<T>(const T*, const T*, const T*, T*, float*, float*, float*,               \
-                                             const LinearAttentionShape&, const LinearAttentionOptions&,             \
+                                             const LinearAttentionShape&, const LinearAttentionOptions&, float*,     \
                                              cudaStream_t);                                                          \
   template void linear_attention_bwd_cuda<T>(const T*, const T*, const T*, const T*, const float*, const T*, T*, T*, \
                                              T*, const LinearAttentionShape&, const LinearAttentionOptions&, float*, \

@@ -1,6 +1,7 @@
 // seqbench_gpu_bench rows for chunked linear attention in bf16 at ANCHORS.md's shapes (B*L = 65536
-// tokens, 16 heads of 128) for each bench length, normalised and not, forward and backward.
-// Anchor: flash-linear-attention's chunk_linear_attn with the same normalize setting.
+// tokens, 16 heads of 128) for each bench length, normalised and not, forward and backward; and the
+// unnormalised decode step (fp32) for batches of 16 and 1. Anchors: flash-linear-attention's
+// chunk_linear_attn with the same normalize setting, and fused_recurrent_linear_attn.
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -25,13 +26,15 @@ void linear_attention_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int
   for (bool normalize : {false, true}) {
     LinearAttentionOptions o;
     o.normalize = normalize;
+    DeviceArray<float> fwd_workspace(linear_attention_fwd_workspace_floats(s, o));
     DeviceArray<float> workspace(linear_attention_bwd_workspace_floats(s, o));
     if (normalize) {                                            // positive features keep the normaliser away from zero
       cudaCheck(cudaMemset(a.data(), 0x3F, n * sizeof(bf16)));  // every element 0.74...
       cudaCheck(cudaMemset(b.data(), 0x3F, n * sizeof(bf16)));
     }
     const GpuTiming fwd = timer.time([&] {
-      linear_attention_fwd_cuda(a.data(), b.data(), v.data(), out.data(), den.data(), nullptr, nullptr, s, o);
+      linear_attention_fwd_cuda(a.data(), b.data(), v.data(), out.data(), den.data(), nullptr, nullptr, s, o,
+                                fwd_workspace.data());
     });
     const GpuTiming bwd = timer.time([&] {
       linear_attention_bwd_cuda(a.data(), b.data(), v.data(), out.data(), den.data(), dout.data(), da.data(), db.data(),
@@ -53,8 +56,33 @@ void linear_attention_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int
   }
 }
 
+// One unnormalised decode step: the state [B, H, F, Dh] (and the key sum [B, H, F], which the kernel keeps
+// whatever the setting) read and written in place.
+void decode_step(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t batch) {
+  const LinearAttentionShape s{{batch, 1, kBenchHeads}, kBenchHeadDim, kBenchHeadDim};
+  LinearAttentionOptions o;
+  o.normalize = false;
+  const int64_t n = batch * s.heads * s.head_dim;
+  auto a = random_array<float>(n, 35), b = random_array<float>(n, 36), v = random_array<float>(n, 37);
+  auto kv_state = random_array<float>(n * s.feature_dim, 38), k_state = random_array<float>(n, 39);
+  DeviceArray<float> out(n);
+  const GpuTiming t = timer.time([&] {
+    LinearAttentionKernels::cuda().decode(a.data(), b.data(), v.data(), kv_state.data(), k_state.data(), out.data(), s,
+                                          o);
+  });
+  auto work_shape = [&](int64_t element_bytes) {
+    return ScanWorkShape{batch, 1, s.heads, s.feature_dim, s.head_dim, 1, 0, s.heads, false, element_bytes, 4};
+  };
+  const std::string key = decode_key("linear", batch);
+  rows.push_back(timed_row(key, key, "linear", "linear attention decode step (unnormalised)",
+                           shape_text(batch, 1, s.heads, s.head_dim) + " (state only)", "fp32", 1, t,
+                           chunked_scan_work(work_shape(4), WorkPass::decode_step),
+                           chunked_scan_work(work_shape(2), WorkPass::decode_step)));
+}
+
 void linear_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
   for (int64_t L : bench_lengths()) linear_attention_at(timer, rows, L);
+  for (int64_t batch : decode_batches()) decode_step(timer, rows, batch);
 }
 
 const GpuBenchGroup kRows("linear", linear_rows);

@@ -2,6 +2,7 @@
 // at odd sizes, forward (states included), backward and decode, fp32 (relative error 1e-4) and bf16
 // (2e-2). Built only with CUDA; each case skips itself (with a warning) on a machine without a GPU.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -31,9 +32,19 @@ LinearAttentionOptions normalized(bool normalize) {
 }
 
 // Feature widths and value widths around the 32-column tiles and 64-column slices, one with 129 features;
-// each with and without the normaliser.
+// then widths of 64 and 128 (bf16 runs those as scalar GLA, linear_attention_scalar_gla_cuda.cuh) at lengths
+// 1, 63, 65, 130 and 257 around its 64-token chunks, batch 1 and 2; each with and without the normaliser.
 const std::tuple<std::vector<LinearAttentionShape>, std::vector<LinearAttentionOptions>> kLinearCases{
-    {{1, 1, 1, 16, 16}, {2, 37, 3, 16, 64}, {1, 257, 2, 64, 128}, {1, 130, 3, 33, 70}, {1, 65, 1, 129, 8}},
+    {{1, 1, 1, 16, 16},
+     {2, 37, 3, 16, 64},
+     {1, 130, 3, 33, 70},
+     {1, 65, 1, 129, 8},
+     {1, 1, 2, 128, 128},
+     {2, 1, 1, 64, 64},
+     {2, 63, 2, 128, 128},
+     {1, 65, 3, 64, 128},
+     {2, 130, 2, 128, 64},
+     {1, 257, 2, 64, 128}},
     {normalized(true), normalized(false)}};
 
 template <class T>
@@ -66,8 +77,9 @@ TEMPLATE_TEST_CASE("linear attention forward on the GPU matches the CPU kernel, 
         auto out = poisoned<TestType>(nv);
         auto den = poisoned<float>(rows), kv = poisoned<float>(pairs * s.feature_dim * s.head_dim);
         auto ks = poisoned<float>(pairs * s.feature_dim);
+        DeviceArray<float> workspace(std::max<int64_t>(1, linear_attention_fwd_workspace_floats(s, o)));
         linear_attention_fwd_cuda(a_d.data(), b_d.data(), v_d.data(), out.data(), den.data(), kv.data(), ks.data(), s,
-                                  o);
+                                  o, workspace.data());
 
         std::vector<float> want(nv), want_den(rows), want_kv(kv.size()), want_ks(ks.size());
         LinearAttentionKernels::cpu().fwd(a.data(), b.data(), v.data(), want.data(), want_den.data(), want_kv.data(),
@@ -96,8 +108,9 @@ TEMPLATE_TEST_CASE("linear attention backward on the GPU matches the CPU kernel"
         auto out_d = upload_rounded<TestType>(out);
         DeviceArray<float> den_d(den);
         auto ga = poisoned<TestType>(nf), gb = poisoned<TestType>(nf), gv = poisoned<TestType>(nv);
+        DeviceArray<float> workspace(std::max<int64_t>(1, linear_attention_bwd_workspace_floats(s, o)));
         linear_attention_bwd_cuda(a_d.data(), b_d.data(), v_d.data(), out_d.data(), den_d.data(), dout_d.data(),
-                                  ga.data(), gb.data(), gv.data(), s, o);
+                                  ga.data(), gb.data(), gv.data(), s, o, workspace.data());
 
         std::vector<float> want_a(nf), want_b(nf), want_v(nv);
         LinearAttentionKernels::cpu().bwd(a.data(), b.data(), v.data(), out.data(), den.data(), dout.data(),

@@ -1,7 +1,8 @@
 // seqbench_gpu_bench rows for Mamba-2's SSD at ANCHORS.md's shapes (B*L = 65536 tokens, 32 heads of
 // 64, state 128, one B/C group, chunk 256) for each bench length, forward and backward: fp32, and the
-// scan in bf16 on the scalar-decay GLA tensor-core kernels (64-token chunks). Anchor: mamba_ssm's
-// mamba_chunk_scan_combined (Triton, bf16).
+// scan in bf16 on the scalar-decay GLA tensor-core kernels (64-token chunks); and the decode step (fp32)
+// for batches of 16 and 1. Anchors: mamba_ssm's mamba_chunk_scan_combined and selective_state_update
+// (Triton, bf16 inputs; the decode step against a fp32 state).
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -90,11 +91,36 @@ void mamba2_ssd_bf16(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t
   add("bwd", "bwd", bwd, WorkPass::backward);
 }
 
+// One decode step, y_t = C^T h_t + D x_t: the state [B, H, N, P] read and written in place.
+void mamba2_ssd_decode(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t batch) {
+  const SsdShape s{{batch, 1, 32}, 64, 128};
+  const int64_t inner = s.heads * s.head_dim, N = s.state_dim, H = s.heads;
+  auto x = random_array<float>(batch * inner, 81), bc = random_array<float>(batch * 2 * N, 82);
+  auto dt = random_array<float>(batch * H, 83), head_params = random_array<float>(3 * H, 84);
+  auto state = random_array<float>(batch * H * N * s.head_dim, 85);
+  DeviceArray<float> y(batch * inner);
+  const float* hp = head_params.data();
+  const SsdInputs in{x.data(), inner, bc.data(), bc.data() + N, 2 * N, dt.data(), H, hp, hp + H, hp + 2 * H};
+  SsdWorkspace ws;
+  auto step = [&] { SsdKernels::cuda().decode(in, state.data(), y.data(), ws, s); };
+  step();  // sizes the workspace's scan inputs, so no timed call allocates
+  const GpuTiming t = timer.time(step);
+  auto work_shape = [&](int64_t element_bytes) {
+    return ScanWorkShape{batch, 1, H, N, s.head_dim, 1, 1, 1, false, element_bytes, 4};
+  };
+  const std::string key = decode_key("ssd", batch);
+  rows.push_back(timed_row(key, key, "ssm", "Mamba-2 SSD decode step",
+                           shape_text(batch, 1, H, s.head_dim) + " N=128 (state only)", "fp32", 1, t,
+                           chunked_scan_work(work_shape(4), WorkPass::decode_step),
+                           chunked_scan_work(work_shape(2), WorkPass::decode_step)));
+}
+
 void ssm_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
   for (int64_t L : bench_lengths()) {
     mamba2_ssd_at(timer, rows, L);
     mamba2_ssd_bf16(timer, rows, L);
   }
+  for (int64_t batch : decode_batches()) mamba2_ssd_decode(timer, rows, batch);
 }
 
 const GpuBenchGroup kRows("ssm", ssm_rows);
