@@ -1,0 +1,157 @@
+// Per-channel-decay GLA forward on bf16 tensor cores (FLA's chunk_gla forward), per 64-token chunk with b the
+// cumulative decay per key channel: o_i = (scale q_i e^{b_i})^T S0 + sum_{j<=i} A_ij v_j with
+// A_ij = scale sum_d q_id k_jd e^{b_id - b_jd}. Checked against GlaKernels::cpu() in test_gpu_gla_channel_bf16.cpp.
+#include <cuda_bf16.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+
+#include "mixers/gla/gla_channel_bf16.cuh"
+#include "mixers/gla/gla_channel_tc_internal.cuh"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/tensor_core_bf16.cuh"
+
+namespace seqbench {
+namespace gla_ch {
+namespace {
+
+using tc::Stored;
+
+// One block per (head, chunk), 8 warps: warp w owns chunk rows 16 (w % 4) .. + 15 and half the output
+// columns (Dv / 2). The chunk's start state comes from the scan. 127 KB at Dk = Dv = 128: one block per SM,
+// so the scores (q, k and the decays) start while v and the state are still loading.
+constexpr int kChunkThreads = 256;
+
+template <int DK, int DV>
+struct OutputTiles {
+  static constexpr int kLdk = DK + 8, kLdv = DV + 8, kLdb = decay_ld<DK>();
+  static constexpr int kBytes =
+      kChunk * kLdb * 4 + (2 * kChunk * kLdk + kChunk * kLdv + DK * kLdv + kChunk * kScoreStride) * 2;
+};
+
+template <int DK, int DV>
+__global__ void __launch_bounds__(kChunkThreads, 1)
+    channel_output_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
+                          const float* __restrict__ g, const bf16* __restrict__ states, bf16* __restrict__ out,
+                          float scale, ChunkGrid d) {
+  using T = OutputTiles<DK, DV>;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  float* bs = reinterpret_cast<float*>(smem_raw);     // [64][kLdb] decays, then their cumulative sum
+  bf16* qs = reinterpret_cast<bf16*>(bs + kChunk * T::kLdb);  // [64][kLdk]
+  bf16* ks = qs + kChunk * T::kLdk;                   // [64][kLdk]
+  bf16* vs = ks + kChunk * T::kLdk;                   // [64][kLdv]
+  bf16* hs = vs + kChunk * T::kLdv;                   // [DK][kLdv] state at the chunk's start
+  bf16* as = hs + DK * T::kLdv;                       // [64][kScoreStride] scores
+
+  const int bh = blockIdx.x / d.NC, c = blockIdx.x % d.NC, t0 = c * kChunk;
+  const int warp = threadIdx.x / 32, row0 = 16 * (warp % 4), half = warp / 4;
+  const int64_t k_stride = static_cast<int64_t>(d.H) * DK, v_stride = static_cast<int64_t>(d.H) * DV;
+  tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(qs, q + gla_tc::head_offset(bh, d, DK), k_stride, t0, d.L);
+  tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(ks, k + gla_tc::head_offset(bh, d, DK), k_stride, t0, d.L);
+  load_decay_tile_async<DK, kChunkThreads>(bs, g, bh, c, d);
+  tc::commit_async();
+  tc::load_tile_async<kChunk, DV, T::kLdv, kChunkThreads>(vs, v + gla_tc::head_offset(bh, d, DV), v_stride, t0, d.L);
+  tc::load_tile_async<DK, DV, T::kLdv, kChunkThreads>(hs, states + (static_cast<int64_t>(bh) * d.NC + c) * DK * DV,
+                                                      DV, 0, DK);
+  tc::commit_async();
+  tc::wait_async<1>();
+  __syncthreads();
+
+  cumulative_decay_in_place<DK, kChunkThreads>(bs);
+  channel_scores<DK, kChunkThreads>(qs, ks, bs, scale, as);
+  __syncthreads();  // the scores are done with q
+  // q <- scale q e^{b} in place: the query seen by the state at the chunk's start (exponent <= 0).
+  for (int i = threadIdx.x; i < kChunk * DK / 2; i += kChunkThreads) {
+    const int t = i / (DK / 2), ch = 2 * (i % (DK / 2));
+    const float2 bt = *reinterpret_cast<const float2*>(bs + t * T::kLdb + ch);
+    __nv_bfloat162* x = reinterpret_cast<__nv_bfloat162*>(qs + t * T::kLdk + ch);
+    *x = __floats2bfloat162_rn(scale * __expf(bt.x) * __low2float(*x), scale * __expf(bt.y) * __high2float(*x));
+  }
+  tc::wait_async<0>();
+  __syncthreads();  // decayed queries, every score, v and S0 visible to every warp
+
+  constexpr int kCols = DV / 2;
+  float o[kCols / 8][4] = {};
+  tc::warp_mma<DK / 16, kCols / 8, Stored::by_row, Stored::by_row>(o, qs + row0 * T::kLdk, T::kLdk,
+                                                                   hs + half * kCols, T::kLdv);
+  for (int kk = 0; kk <= row0 / 16; ++kk)  // A is zero right of the diagonal block
+    tc::warp_mma<1, kCols / 8, Stored::by_row, Stored::by_row>(o, as + row0 * kScoreStride + 16 * kk, kScoreStride,
+                                                               vs + 16 * kk * T::kLdv + half * kCols, T::kLdv);
+  gla_tc::store_token_rows(o, out + gla_tc::head_offset(bh, d, DV), v_stride, t0, d.L, row0, half * kCols);
+}
+
+template <int DK, int DV>
+void launch_output(const bf16* q, const bf16* k, const bf16* v, const float* g, const bf16* states, bf16* out,
+                   float scale, const ChunkGrid& d, cudaStream_t stream) {
+  auto kernel = channel_output_kernel<DK, DV>;
+  gla_tc::set_shared_bytes(kernel, OutputTiles<DK, DV>::kBytes);
+  kernel<<<d.BH * d.NC, kChunkThreads, OutputTiles<DK, DV>::kBytes, stream>>>(q, k, v, g, states, out, scale, d);
+  cudaCheckLaunch();
+}
+
+}  // namespace
+
+void check_channel_call(const GlaShape& s, const GlaOptions& o, const char* what, const ChunkGrid& d,
+                        std::initializer_list<const void*> buffers) {
+  const std::string why = gla_channel_tc_unsupported(s, o);
+  if (!why.empty()) throw std::invalid_argument(std::string(what) + ": " + why);
+  if (d.BH == 0 || d.L == 0) return;  // nothing to read or write
+  int i = 0;
+  for (const void* p : buffers) {
+    if (!p) throw std::invalid_argument(std::string(what) + ": required buffer #" + std::to_string(i) + " is null");
+    if (!gla_tc::aligned16(p))
+      throw std::invalid_argument(std::string(what) + ": buffer #" + std::to_string(i) +
+                                  " is not 16-byte aligned (the tiles load 16 bytes at a time)");
+    ++i;
+  }
+}
+
+}  // namespace gla_ch
+
+std::string gla_channel_tc_unsupported(const GlaShape& s, const GlaOptions& o) {
+  auto dim_ok = [](int64_t x) { return x == 64 || x == 128; };
+  if (!s.channel_decay) return "scalar decay: use the scalar-decay kernels (gla_scalar_bf16.cuh)";
+  if (!dim_ok(s.key_dim) || !dim_ok(s.value_dim))
+    return "key_dim and value_dim must each be 64 or 128, got key_dim=" + std::to_string(s.key_dim) +
+           " value_dim=" + std::to_string(s.value_dim);
+  if (o.chunk_size < 1) return "chunk_size must be >= 1, got " + std::to_string(o.chunk_size);
+  if (s.batch < 0 || s.seq_len < 0 || s.heads < 1)
+    return "bad shape batch=" + std::to_string(s.batch) + " seq_len=" + std::to_string(s.seq_len) +
+           " heads=" + std::to_string(s.heads);
+  const int64_t chunks = s.batch * s.heads * ((s.seq_len + gla_ch::kChunk - 1) / gla_ch::kChunk);
+  if (chunks >= (int64_t{1} << 31) || s.seq_len >= (int64_t{1} << 30))
+    return "too many chunks: batch * heads * ceil(seq_len / 64) must be < 2^31, got " + std::to_string(chunks);
+  return {};
+}
+
+int64_t gla_channel_chunk_state_elements(const GlaShape& s) {
+  return s.batch * s.heads * ((s.seq_len + gla_ch::kChunk - 1) / gla_ch::kChunk) * s.key_dim * s.value_dim;
+}
+
+int64_t gla_channel_workspace_floats(const GlaShape& s) {
+  const int64_t padded = s.batch * s.heads * ((s.seq_len + gla_ch::kChunk - 1) / gla_ch::kChunk) * gla_ch::kChunk;
+  return padded * s.key_dim + (gla_channel_chunk_state_elements(s) + 7) / 8 * 4;  // r, then bf16 states
+}
+
+void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
+                          const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
+                          float* workspace, const GlaShape& s, const GlaOptions& o, cudaStream_t stream) {
+  using namespace gla_ch;
+  const ChunkGrid d = gla_tc::chunk_grid(s);
+  check_channel_call(s, o, "gla_channel_fwd_cuda", d, {q, k, v, log_decay, out, workspace});
+  if (d.BH == 0 || d.L == 0) return;
+  for (const void* p : {static_cast<const void*>(chunk_states), static_cast<const void*>(final_state)})
+    if (p && !gla_tc::aligned16(p))
+      throw std::invalid_argument("gla_channel_fwd_cuda: an output state is not 16-byte aligned");
+  const int dk = static_cast<int>(s.key_dim), dv = static_cast<int>(s.value_dim);
+  const int64_t padded = static_cast<int64_t>(d.BH) * d.NC * kChunk;
+  bf16* states = chunk_states ? chunk_states : reinterpret_cast<bf16*>(workspace + padded * dk);
+  launch_channel_state_scan(k, v, log_decay, states, final_state, 1.0f, false, dk, dv, d, stream);
+  auto output = dk == 64 ? (dv == 64 ? launch_output<64, 64> : launch_output<64, 128>)
+                         : (dv == 64 ? launch_output<128, 64> : launch_output<128, 128>);
+  output(q, k, v, log_decay, states, out, o.scale, d, stream);
+}
+
+}  // namespace seqbench
