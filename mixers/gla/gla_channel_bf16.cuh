@@ -36,6 +36,15 @@ int64_t gla_channel_chunk_state_elements(const GlaShape& shape);
 // gradients; the forward without the caller's chunk states keeps its states in the second part.
 int64_t gla_channel_workspace_floats(const GlaShape& shape);
 
+// Two state scans with the same result (forward and backward): `rows64` (one block per head, 64 value columns
+// and 64 key channels: more, smaller blocks) and `rows_all` (one block per head and 64 value columns, all Dk key
+// channels: each chunk's keys decayed once per value tile). The process default comes from
+// SEQBENCH_GLA_CHANNEL_SCAN (rows64 or rows_all, read once; rows64 when unset); anything else throws.
+// Dk = 64 has one form. The forward and backward calls take it as their `scan` argument.
+enum class GlaChannelScanVariant { rows64, rows_all };
+GlaChannelScanVariant gla_channel_scan_variant();
+const char* gla_channel_scan_variant_name(GlaChannelScanVariant variant);
+
 // q, k [B, L, H, Dk]; v, out [B, L, H, Dv]; log_decay [B, L, H, Dk] (fp32, <= 0 for the no-overflow promise).
 // Writes out; chunk_states (what backward reads), when non-null, the state at every chunk's start; final_state
 // [B, H, Dk, Dv] (fp32), when non-null, the state after the last token. Throws std::invalid_argument for an
@@ -43,6 +52,7 @@ int64_t gla_channel_workspace_floats(const GlaShape& shape);
 void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                           const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
                           float* workspace, const GlaShape& shape, const GlaOptions& options,
+                          GlaChannelScanVariant scan = gla_channel_scan_variant(),
                           cudaStream_t stream = current_stream());
 
 // Gradients overwritten; dlog_decay [B, L, H, Dk] (fp32) may be null. chunk_states from a forward call that
@@ -50,6 +60,8 @@ void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
 void gla_channel_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                           const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
                           __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dlog_decay, float* workspace,
-                          const GlaShape& shape, const GlaOptions& options, cudaStream_t stream = current_stream());
+                          const GlaShape& shape, const GlaOptions& options,
+                          GlaChannelScanVariant scan = gla_channel_scan_variant(),
+                          cudaStream_t stream = current_stream());
 
 }  // namespace seqbench

@@ -4,6 +4,7 @@
 #include <cuda_bf16.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -50,7 +51,7 @@ __global__ void __launch_bounds__(kChunkThreads, 1)
   const int64_t k_stride = static_cast<int64_t>(d.H) * DK, v_stride = static_cast<int64_t>(d.H) * DV;
   tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(qs, q + gla_tc::head_offset(bh, d, DK), k_stride, t0, d.L);
   tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(ks, k + gla_tc::head_offset(bh, d, DK), k_stride, t0, d.L);
-  load_decay_tile_async<DK, kChunkThreads>(bs, g, bh, c, d);
+  load_decay_tile_async<DK, kChunkThreads>(bs, g, bh, c, d, DK);
   tc::commit_async();
   tc::load_tile_async<kChunk, DV, T::kLdv, kChunkThreads>(vs, v + gla_tc::head_offset(bh, d, DV), v_stride, t0, d.L);
   tc::load_tile_async<DK, DV, T::kLdv, kChunkThreads>(hs, states + (static_cast<int64_t>(bh) * d.NC + c) * DK * DV,
@@ -135,9 +136,25 @@ int64_t gla_channel_workspace_floats(const GlaShape& s) {
   return padded * s.key_dim + (gla_channel_chunk_state_elements(s) + 7) / 8 * 4;  // r, then bf16 states
 }
 
+GlaChannelScanVariant gla_channel_scan_variant() {
+  static const GlaChannelScanVariant chosen = [] {
+    const char* env = std::getenv("SEQBENCH_GLA_CHANNEL_SCAN");
+    const std::string name = env ? env : "";
+    if (name.empty() || name == "rows64") return GlaChannelScanVariant::rows64;
+    if (name == "rows_all") return GlaChannelScanVariant::rows_all;
+    throw std::invalid_argument("SEQBENCH_GLA_CHANNEL_SCAN='" + name + "'; expected rows64 or rows_all");
+  }();
+  return chosen;
+}
+
+const char* gla_channel_scan_variant_name(GlaChannelScanVariant variant) {
+  return variant == GlaChannelScanVariant::rows64 ? "rows64" : "rows_all";
+}
+
 void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                           const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
-                          float* workspace, const GlaShape& s, const GlaOptions& o, cudaStream_t stream) {
+                          float* workspace, const GlaShape& s, const GlaOptions& o, GlaChannelScanVariant scan,
+                          cudaStream_t stream) {
   using namespace gla_ch;
   const ChunkGrid d = gla_tc::chunk_grid(s);
   check_channel_call(s, o, "gla_channel_fwd_cuda", d, {q, k, v, log_decay, out, workspace});
@@ -148,7 +165,8 @@ void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
   const int dk = static_cast<int>(s.key_dim), dv = static_cast<int>(s.value_dim);
   const int64_t padded = static_cast<int64_t>(d.BH) * d.NC * kChunk;
   bf16* states = chunk_states ? chunk_states : reinterpret_cast<bf16*>(workspace + padded * dk);
-  launch_channel_state_scan(k, v, log_decay, states, final_state, 1.0f, false, dk, dv, d, stream);
+  launch_channel_state_scan(k, v, log_decay, states, final_state, 1.0f, false,
+                            scan == GlaChannelScanVariant::rows64, dk, dv, d, stream);
   auto output = dk == 64 ? (dv == 64 ? launch_output<64, 64> : launch_output<64, 128>)
                          : (dv == 64 ? launch_output<128, 64> : launch_output<128, 128>);
   output(q, k, v, log_decay, states, out, o.scale, d, stream);

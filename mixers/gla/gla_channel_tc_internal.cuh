@@ -38,16 +38,19 @@ void check_channel_call(const GlaShape& shape, const GlaOptions& options, const 
 // u = v, w_t = e^{b_63 - b_t}, chunks in order: the state at each chunk's start, final_state (fp32, may be
 // null) the state after the last token. Backward (reverse true): a = q, u = dout, w_t = scale e^{b_t},
 // chunks last to first: dL/dS at each chunk's end. g is the raw log decay [B, L, H, dk].
+// rows64: one block per 64 key channels as well (GlaChannelScanVariant::rows64), else one for all of them.
 void launch_channel_state_scan(const bf16* a, const bf16* u, const float* g, bf16* states, float* final_state,
-                               float scale, bool reverse, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
+                               float scale, bool reverse, bool rows64, int dk, int dv, const ChunkGrid& d,
+                               cudaStream_t stream);
 
-// The log decays of chunk c of head bh, [64][DK] fp32 rows ld apart, rows past L zero (so b repeats the
-// last token's value there). One copy group for the caller to commit.
-template <int DK, int THREADS>
-__device__ __forceinline__ void load_decay_tile_async(float* dst, const float* g, int bh, int c, const ChunkGrid& d) {
-  constexpr int kPerRow = DK / 4, kLd = decay_ld<DK>();
-  const float* src = g + gla_tc::head_offset(bh, d, DK);
-  const int64_t stride = static_cast<int64_t>(d.H) * DK;
+// The log decays of chunk c of head bh, channels [col0, col0 + WIDTH) of dk, as a [64][WIDTH] fp32 tile rows
+// decay_ld<WIDTH>() apart, rows past L zero (so b repeats the last token's value there). The caller commits.
+template <int WIDTH, int THREADS>
+__device__ __forceinline__ void load_decay_tile_async(float* dst, const float* g, int bh, int c, const ChunkGrid& d,
+                                                      int dk, int col0 = 0) {
+  constexpr int kPerRow = WIDTH / 4, kLd = decay_ld<WIDTH>();
+  const float* src = g + gla_tc::head_offset(bh, d, dk) + col0;
+  const int64_t stride = static_cast<int64_t>(d.H) * dk;
   const int t0 = c * kChunk;
   for (int i = threadIdx.x; i < kChunk * kPerRow; i += THREADS) {
     const int r = i / kPerRow, col = (i % kPerRow) * 4;
