@@ -32,8 +32,8 @@ std::string gla_channel_tc_unsupported(const GlaShape& shape, const GlaOptions& 
 int64_t gla_channel_chunk_state_elements(const GlaShape& shape);
 
 // Floats of the caller-owned workspace both calls need (16-byte aligned; nothing is allocated inside a call):
-// for backward the per-token, per-channel q*dq - k*dk ([B, H, ceil(L / 64) * 64, Dk]) and the bf16 state
-// gradients; the forward without the caller's chunk states keeps its states in the second part.
+// for backward the per-token, per-channel q*dq - k*dk ([B, H, ceil(L / 64) * 64, Dk]), its per-chunk sums and
+// the bf16 state gradients; the forward without the caller's chunk states keeps its states in the last part.
 int64_t gla_channel_workspace_floats(const GlaShape& shape);
 
 // Two state scans with the same result (forward and backward): `rows64` (one block per head, 64 value columns

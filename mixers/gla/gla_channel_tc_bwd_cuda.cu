@@ -24,14 +24,14 @@ using tc::Stored;
 // One block per (head, chunk), 8 warps; warp w owns sub-chunk w % 4 (16 rows) and half the columns of each
 // gradient. Below the diagonal the products run over sub-chunk pairs with a reference row, as in the forward
 // scores: each warp decays the 16 rows of the other sub-chunk against it into its own scratch tile; the
-// diagonal sub-chunks are summed per element in fp32. 205 KB at Dk = Dv = 128: one block per SM.
+// diagonal sub-chunks are summed per element in fp32. 207 KB at Dk = Dv = 128: one block per SM.
 constexpr int kGradThreads = 256;
 
 template <int DK, int DV>
 struct GradTiles {
   static constexpr int kLdk = DK + 8, kLdv = DV + 8, kLdb = decay_ld<DK>(), kLdc = DK / 2 + 8;
-  static constexpr int kBytes = kChunk * kLdb * 4 + (2 * kChunk * kLdk + 2 * kChunk * kLdv + 2 * DK * kLdv +
-                                                     2 * kChunk * kScoreStride + 8 * kSub * kLdc) * 2;
+  static constexpr int kBytes = (kChunk * kLdb + 4 * DK) * 4 + (2 * kChunk * kLdk + 2 * kChunk * kLdv + 2 * DK * kLdv +
+                                                                 2 * kChunk * kScoreStride + 8 * kSub * kLdc) * 2;
 };
 
 // acc[n][e] (rows row0 + lane / 4 + 8 (e / 2), columns col0 + 8 n + 2 (lane % 4) + e % 2) *= f(row, column).
@@ -99,7 +99,8 @@ __global__ void __launch_bounds__(kGradThreads, 1)
     channel_grad_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                         const bf16* __restrict__ dout, const float* __restrict__ g, const bf16* __restrict__ states,
                         const bf16* __restrict__ dstates, bf16* __restrict__ dq, bf16* __restrict__ dk,
-                        bf16* __restrict__ dv, float* __restrict__ r, float scale, ChunkGrid d) {
+                        bf16* __restrict__ dv, float* __restrict__ r, float* __restrict__ r_totals, float scale,
+                        ChunkGrid d) {
   using T = GradTiles<DK, DV>;
   constexpr int kLdk = T::kLdk, kLdv = T::kLdv, kLdb = T::kLdb, kLdc = T::kLdc;
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -113,6 +114,7 @@ __global__ void __launch_bounds__(kGradThreads, 1)
   bf16* as = rs + DK * kLdv;                               // [64][kScoreStride] A
   bf16* das = as + kChunk * kScoreStride;                  // [64][kScoreStride] dA
   bf16* scratch = das + kChunk * kScoreStride + (threadIdx.x / 32) * kSub * kLdc;  // this warp's [16][kLdc]
+  float* sub_totals = reinterpret_cast<float*>(das + kChunk * kScoreStride + 8 * kSub * kLdc);  // [4][DK] sums of r
 
   const int bh = blockIdx.x / d.NC, c = blockIdx.x % d.NC, t0 = c * kChunk;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, sub = warp % 4, row0 = kSub * sub;
@@ -212,16 +214,37 @@ __global__ void __launch_bounds__(kGradThreads, 1)
         for (int e = 0; e < 4; ++e) acc[n][e] += part[n][e];
     }
     add_diagonal_block<NT, kLdk, kLdb, false>(acc, das, qs, bs, row0, f0);
-    if (r_chunk)
+    if (r_chunk) {
+      float column_sums[NT][2] = {};  // r over this lane's two rows, per channel
       for_each_pair([&](int n, int half, int j, int ch) {
         const float2 kv = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(ks + j * kLdk + ch));
         float2* out = reinterpret_cast<float2*>(r_chunk + j * DK + ch);
         const float2 qdq = *out;
-        *out = make_float2(qdq.x - kv.x * acc[n][2 * half], qdq.y - kv.y * acc[n][2 * half + 1]);
+        const float2 rv = make_float2(qdq.x - kv.x * acc[n][2 * half], qdq.y - kv.y * acc[n][2 * half + 1]);
+        *out = rv;
+        column_sums[n][0] += rv.x;
+        column_sums[n][1] += rv.y;
       });
+      // The sub-chunk's sum of r per channel, over the 8 lanes that share lane % 4 (the decay gradient's
+      // chunk totals, so that it need not read r twice).
+#pragma unroll
+      for (int n = 0; n < NT; ++n)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          float x = column_sums[n][e];
+          x += __shfl_xor_sync(0xffffffffu, x, 4);
+          x += __shfl_xor_sync(0xffffffffu, x, 8);
+          x += __shfl_xor_sync(0xffffffffu, x, 16);
+          if (lane < 4) sub_totals[sub * DK + f0 + 8 * n + 2 * lane + e] = x;
+        }
+    }
     gla_tc::store_token_rows(acc, dk + k_head, k_stride, t0, d.L, row0, f0);
   }
-  __syncthreads();  // every warp is done with k
+  __syncthreads();  // every warp is done with k; the sub-chunk totals are in
+  if (r_chunk && threadIdx.x < DK)
+    r_totals[(static_cast<int64_t>(bh) * d.NC + c) * DK + threadIdx.x] =
+        sub_totals[threadIdx.x] + sub_totals[DK + threadIdx.x] + sub_totals[2 * DK + threadIdx.x] +
+        sub_totals[3 * DK + threadIdx.x];
   for (int i = threadIdx.x; i < kChunk * DK / 2; i += kGradThreads) {  // k <- k e^{b_63 - b}: what S1 keeps of k
     const int t = i / (DK / 2), ch = 2 * (i % (DK / 2));
     const float2 bt = *reinterpret_cast<const float2*>(bs + t * kLdb + ch);
@@ -241,35 +264,14 @@ __global__ void __launch_bounds__(kGradThreads, 1)
   }
 }
 
-// dL/dg_t = sum_{s >= t} r_s per channel over one head (r [BH, NC * 64, DK]); dL/dg_0 is exactly zero, as g_0
-// only decays the zero initial state. One thread per (head, channel) walks the tokens last to first.
-constexpr int kDecayThreads = 128;
-
-__global__ void __launch_bounds__(kDecayThreads)
-    channel_decay_grad_kernel(const float* __restrict__ r, float* __restrict__ dlog_decay, int dk, ChunkGrid d) {
-  const int64_t id = static_cast<int64_t>(blockIdx.x) * kDecayThreads + threadIdx.x;
-  if (id >= static_cast<int64_t>(d.BH) * dk) return;
-  const int bh = static_cast<int>(id / dk), ch = static_cast<int>(id % dk);
-  const float* r_h = r + static_cast<int64_t>(bh) * d.NC * kChunk * dk + ch;
-  float* dg_h = dlog_decay + gla_tc::head_offset(bh, d, dk) + ch;
-  const int64_t stride = static_cast<int64_t>(d.H) * dk;
-  float running = 0.0f;
-#pragma unroll 8
-  for (int t = d.L - 1; t >= 1; --t) {
-    running += r_h[static_cast<int64_t>(t) * dk];
-    dg_h[t * stride] = running;
-  }
-  dg_h[0] = 0.0f;
-}
-
 template <int DK, int DV>
 void launch_grad(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* g, const bf16* states,
-                 const bf16* dstates, bf16* dq, bf16* dk, bf16* dv, float* r, float scale, const ChunkGrid& d,
-                 cudaStream_t stream) {
+                 const bf16* dstates, bf16* dq, bf16* dk, bf16* dv, float* r, float* r_totals, float scale,
+                 const ChunkGrid& d, cudaStream_t stream) {
   auto kernel = channel_grad_kernel<DK, DV>;
   gla_tc::set_shared_bytes(kernel, GradTiles<DK, DV>::kBytes);
   kernel<<<d.BH * d.NC, kGradThreads, GradTiles<DK, DV>::kBytes, stream>>>(q, k, v, dout, g, states, dstates, dq, dk,
-                                                                          dv, r, scale, d);
+                                                                          dv, r, r_totals, scale, d);
   cudaCheckLaunch();
 }
 
@@ -289,19 +291,16 @@ void gla_channel_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
     throw std::invalid_argument("gla_channel_bwd_cuda: dlog_decay is not 16-byte aligned");
   const int dk_dim = static_cast<int>(s.key_dim), dv_dim = static_cast<int>(s.value_dim);
   const int64_t padded = static_cast<int64_t>(d.BH) * d.NC * kChunk;
+  // Workspace: r, its per-chunk totals, the state gradients.
   float* r = dlog_decay ? workspace : nullptr;
-  bf16* dstates = reinterpret_cast<bf16*>(workspace + padded * dk_dim);
+  float* r_totals = dlog_decay ? workspace + padded * dk_dim : nullptr;
+  bf16* dstates = reinterpret_cast<bf16*>(workspace + padded * dk_dim + padded / kChunk * dk_dim);
   launch_channel_state_scan(q, dout, log_decay, dstates, nullptr, o.scale, true,
                             scan == GlaChannelScanVariant::rows64, dk_dim, dv_dim, d, stream);
   auto grad = dk_dim == 64 ? (dv_dim == 64 ? launch_grad<64, 64> : launch_grad<64, 128>)
                            : (dv_dim == 64 ? launch_grad<128, 64> : launch_grad<128, 128>);
-  grad(q, k, v, dout, log_decay, chunk_states, dstates, dq, dk, dv, r, o.scale, d, stream);
-  if (dlog_decay) {
-    const int64_t threads = static_cast<int64_t>(d.BH) * dk_dim;
-    channel_decay_grad_kernel<<<static_cast<unsigned>((threads + kDecayThreads - 1) / kDecayThreads), kDecayThreads, 0,
-                                stream>>>(r, dlog_decay, dk_dim, d);
-    cudaCheckLaunch();
-  }
+  grad(q, k, v, dout, log_decay, chunk_states, dstates, dq, dk, dv, r, r_totals, o.scale, d, stream);
+  if (dlog_decay) launch_channel_decay_grad(r, r_totals, dlog_decay, dk_dim, d, stream);
 }
 
 }  // namespace seqbench

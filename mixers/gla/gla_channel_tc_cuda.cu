@@ -133,7 +133,8 @@ int64_t gla_channel_chunk_state_elements(const GlaShape& s) {
 
 int64_t gla_channel_workspace_floats(const GlaShape& s) {
   const int64_t padded = s.batch * s.heads * ((s.seq_len + gla_ch::kChunk - 1) / gla_ch::kChunk) * gla_ch::kChunk;
-  return padded * s.key_dim + (gla_channel_chunk_state_elements(s) + 7) / 8 * 4;  // r, then bf16 states
+  // r, its per-chunk totals, then the bf16 states
+  return padded * s.key_dim + padded / gla_ch::kChunk * s.key_dim + (gla_channel_chunk_state_elements(s) + 7) / 8 * 4;
 }
 
 GlaChannelScanVariant gla_channel_scan_variant() {
@@ -164,7 +165,8 @@ void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
       throw std::invalid_argument("gla_channel_fwd_cuda: an output state is not 16-byte aligned");
   const int dk = static_cast<int>(s.key_dim), dv = static_cast<int>(s.value_dim);
   const int64_t padded = static_cast<int64_t>(d.BH) * d.NC * kChunk;
-  bf16* states = chunk_states ? chunk_states : reinterpret_cast<bf16*>(workspace + padded * dk);
+  bf16* states =
+      chunk_states ? chunk_states : reinterpret_cast<bf16*>(workspace + padded * dk + padded / kChunk * dk);
   launch_channel_state_scan(k, v, log_decay, states, final_state, 1.0f, false,
                             scan == GlaChannelScanVariant::rows64, dk, dv, d, stream);
   auto output = dk == 64 ? (dv == 64 ? launch_output<64, 64> : launch_output<64, 128>)

@@ -43,6 +43,11 @@ void launch_channel_state_scan(const bf16* a, const bf16* u, const float* g, bf1
                                float scale, bool reverse, bool rows64, int dk, int dv, const ChunkGrid& d,
                                cudaStream_t stream);
 
+// dlog_decay [B, L, H, dk] <- the reverse cumulative sum over each head's tokens of r ([BH, NC * 64, dk], r =
+// q dq - k dk per channel), 0 at t = 0; r_totals [BH, NC, dk] holds each chunk's sum of r and is overwritten.
+void launch_channel_decay_grad(const float* r, float* r_totals, float* dlog_decay, int dk, const ChunkGrid& d,
+                               cudaStream_t stream);
+
 // The log decays of chunk c of head bh, channels [col0, col0 + WIDTH) of dk, as a [64][WIDTH] fp32 tile rows
 // decay_ld<WIDTH>() apart, rows past L zero (so b repeats the last token's value there). The caller commits.
 template <int WIDTH, int THREADS>
