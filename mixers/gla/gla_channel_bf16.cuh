@@ -36,14 +36,20 @@ int64_t gla_channel_chunk_state_elements(const GlaShape& shape);
 // the bf16 state gradients; the forward without the caller's chunk states keeps its states in the last part.
 int64_t gla_channel_workspace_floats(const GlaShape& shape);
 
-// Two state scans with the same result (forward and backward): `rows64` (one block per head, 64 value columns
-// and 64 key channels: more, smaller blocks) and `rows_all` (one block per head and 64 value columns, all Dk key
-// channels: each chunk's keys decayed once per value tile). The process default comes from
-// SEQBENCH_GLA_CHANNEL_SCAN (rows64 or rows_all, read once; rows64 when unset); anything else throws.
-// Dk = 64 has one form. The forward and backward calls take it as their `scan` argument.
-enum class GlaChannelScanVariant { rows64, rows_all };
-GlaChannelScanVariant gla_channel_scan_variant();
-const char* gla_channel_scan_variant_name(GlaChannelScanVariant variant);
+// Design variants, each with the same result, so that one process can time them all. scan_rows64: the state
+// scan (forward and backward) runs one block per (head, 64 value columns, 64 key channels), more and smaller
+// blocks, rather than one per (head, 64 value columns) that decays each chunk's keys once per value tile (Dk = 64
+// has one form). late_state: the forward's chunk kernel loads the chunk's start state into the space of the
+// decays and keys once the scores are done (93 KB of shared memory at Dk = Dv = 128: two blocks per SM, one's
+// loads under the other's math) rather than beside v from the start (127 KB: one block per SM). The process
+// default comes from SEQBENCH_GLA_CHANNEL_SCAN (rows64 or rows_all; rows64 when unset) and
+// SEQBENCH_GLA_CHANNEL_STATE (late or early; late when unset), read once; anything else throws.
+struct GlaChannelVariant {
+  bool scan_rows64 = true;
+  bool late_state = true;
+};
+GlaChannelVariant gla_channel_variant();
+std::string gla_channel_variant_name(const GlaChannelVariant& variant);  // "scan rows64, state late"
 
 // q, k [B, L, H, Dk]; v, out [B, L, H, Dv]; log_decay [B, L, H, Dk] (fp32, <= 0 for the no-overflow promise).
 // Writes out; chunk_states (what backward reads), when non-null, the state at every chunk's start; final_state
@@ -52,7 +58,7 @@ const char* gla_channel_scan_variant_name(GlaChannelScanVariant variant);
 void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                           const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
                           float* workspace, const GlaShape& shape, const GlaOptions& options,
-                          GlaChannelScanVariant scan = gla_channel_scan_variant(),
+                          GlaChannelVariant variant = gla_channel_variant(),
                           cudaStream_t stream = current_stream());
 
 // Gradients overwritten; dlog_decay [B, L, H, Dk] (fp32) may be null. chunk_states from a forward call that
@@ -61,7 +67,7 @@ void gla_channel_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
                           const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
                           __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dlog_decay, float* workspace,
                           const GlaShape& shape, const GlaOptions& options,
-                          GlaChannelScanVariant scan = gla_channel_scan_variant(),
+                          GlaChannelVariant variant = gla_channel_variant(),
                           cudaStream_t stream = current_stream());
 
 }  // namespace seqbench

@@ -281,7 +281,7 @@ void launch_grad(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, 
 void gla_channel_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                           const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
                           __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dlog_decay, float* workspace,
-                          const GlaShape& s, const GlaOptions& o, GlaChannelScanVariant scan,
+                          const GlaShape& s, const GlaOptions& o, GlaChannelVariant variant,
                           cudaStream_t stream) {
   using namespace gla_ch;
   const ChunkGrid d = gla_tc::chunk_grid(s);
@@ -296,7 +296,7 @@ void gla_channel_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
   float* r_totals = dlog_decay ? workspace + padded * dk_dim : nullptr;
   bf16* dstates = reinterpret_cast<bf16*>(workspace + padded * dk_dim + padded / kChunk * dk_dim);
   launch_channel_state_scan(q, dout, log_decay, dstates, nullptr, o.scale, true,
-                            scan == GlaChannelScanVariant::rows64, dk_dim, dv_dim, d, stream);
+                            variant.scan_rows64, dk_dim, dv_dim, d, stream);
   auto grad = dk_dim == 64 ? (dv_dim == 64 ? launch_grad<64, 64> : launch_grad<64, 128>)
                            : (dv_dim == 64 ? launch_grad<128, 64> : launch_grad<128, 128>);
   grad(q, k, v, dout, log_decay, chunk_states, dstates, dq, dk, dv, r, r_totals, o.scale, d, stream);

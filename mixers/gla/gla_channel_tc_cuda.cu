@@ -21,30 +21,34 @@ namespace {
 using tc::Stored;
 
 // One block per (head, chunk), 8 warps: warp w owns chunk rows 16 (w % 4) .. + 15 and half the output
-// columns (Dv / 2). The chunk's start state comes from the scan. 127 KB at Dk = Dv = 128: one block per SM,
-// so the scores (q, k and the decays) start while v and the state are still loading.
+// columns (Dv / 2). The chunk's start state comes from the scan. Early state: it loads beside v while the
+// scores (q, k and the decays) are computed, 127 KB at Dk = Dv = 128, one block per SM. Late state: it loads
+// into the decays' and keys' space once they are used, 93 KB, two blocks per SM (GlaChannelVariant).
 constexpr int kChunkThreads = 256;
 
-template <int DK, int DV>
+template <int DK, int DV, bool kLateState>
 struct OutputTiles {
   static constexpr int kLdk = DK + 8, kLdv = DV + 8, kLdb = decay_ld<DK>();
-  static constexpr int kBytes =
-      kChunk * kLdb * 4 + (2 * kChunk * kLdk + kChunk * kLdv + DK * kLdv + kChunk * kScoreStride) * 2;
+  static constexpr int kDecayKeyBytes = kChunk * kLdb * 4 + kChunk * kLdk * 2, kStateBytes = DK * kLdv * 2;
+  static_assert(kStateBytes <= kDecayKeyBytes, "the late state fits where the decays and keys were");
+  static constexpr int kBytes = kDecayKeyBytes + (kChunk * kLdk + kChunk * kLdv + kChunk * kScoreStride) * 2 +
+                                (kLateState ? 0 : kStateBytes);
 };
 
-template <int DK, int DV>
-__global__ void __launch_bounds__(kChunkThreads, 1)
+template <int DK, int DV, bool kLateState>
+__global__ void __launch_bounds__(kChunkThreads, kLateState ? 2 : 1)
     channel_output_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                           const float* __restrict__ g, const bf16* __restrict__ states, bf16* __restrict__ out,
                           float scale, ChunkGrid d) {
-  using T = OutputTiles<DK, DV>;
+  using T = OutputTiles<DK, DV, kLateState>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  float* bs = reinterpret_cast<float*>(smem_raw);     // [64][kLdb] decays, then their cumulative sum
-  bf16* qs = reinterpret_cast<bf16*>(bs + kChunk * T::kLdb);  // [64][kLdk]
-  bf16* ks = qs + kChunk * T::kLdk;                   // [64][kLdk]
-  bf16* vs = ks + kChunk * T::kLdk;                   // [64][kLdv]
-  bf16* hs = vs + kChunk * T::kLdv;                   // [DK][kLdv] state at the chunk's start
-  bf16* as = hs + DK * T::kLdv;                       // [64][kScoreStride] scores
+  float* bs = reinterpret_cast<float*>(smem_raw);             // [64][kLdb] decays, then their cumulative sum
+  bf16* ks = reinterpret_cast<bf16*>(bs + kChunk * T::kLdb);  // [64][kLdk]
+  bf16* qs = ks + kChunk * T::kLdk;                           // [64][kLdk]
+  bf16* vs = qs + kChunk * T::kLdk;                           // [64][kLdv]
+  bf16* as = vs + kChunk * T::kLdv;                           // [64][kScoreStride] scores
+  // [DK][kLdv] state at the chunk's start: late over the decays and keys, early after the scores
+  bf16* hs = kLateState ? reinterpret_cast<bf16*>(smem_raw) : as + kChunk * kScoreStride;
 
   const int bh = blockIdx.x / d.NC, c = blockIdx.x % d.NC, t0 = c * kChunk;
   const int warp = threadIdx.x / 32, row0 = 16 * (warp % 4), half = warp / 4;
@@ -53,9 +57,9 @@ __global__ void __launch_bounds__(kChunkThreads, 1)
   tc::load_tile_async<kChunk, DK, T::kLdk, kChunkThreads>(ks, k + gla_tc::head_offset(bh, d, DK), k_stride, t0, d.L);
   load_decay_tile_async<DK, kChunkThreads>(bs, g, bh, c, d, DK);
   tc::commit_async();
+  const bf16* state = states + (static_cast<int64_t>(bh) * d.NC + c) * DK * DV;
   tc::load_tile_async<kChunk, DV, T::kLdv, kChunkThreads>(vs, v + gla_tc::head_offset(bh, d, DV), v_stride, t0, d.L);
-  tc::load_tile_async<DK, DV, T::kLdv, kChunkThreads>(hs, states + (static_cast<int64_t>(bh) * d.NC + c) * DK * DV,
-                                                      DV, 0, DK);
+  if (!kLateState) tc::load_tile_async<DK, DV, T::kLdv, kChunkThreads>(hs, state, DV, 0, DK);
   tc::commit_async();
   tc::wait_async<1>();
   __syncthreads();
@@ -70,6 +74,11 @@ __global__ void __launch_bounds__(kChunkThreads, 1)
     __nv_bfloat162* x = reinterpret_cast<__nv_bfloat162*>(qs + t * T::kLdk + ch);
     *x = __floats2bfloat162_rn(scale * __expf(bt.x) * __low2float(*x), scale * __expf(bt.y) * __high2float(*x));
   }
+  if (kLateState) {
+    __syncthreads();  // every thread is done with the decays and keys
+    tc::load_tile_async<DK, DV, T::kLdv, kChunkThreads>(hs, state, DV, 0, DK);
+    tc::commit_async();
+  }
   tc::wait_async<0>();
   __syncthreads();  // decayed queries, every score, v and S0 visible to every warp
 
@@ -83,12 +92,13 @@ __global__ void __launch_bounds__(kChunkThreads, 1)
   gla_tc::store_token_rows(o, out + gla_tc::head_offset(bh, d, DV), v_stride, t0, d.L, row0, half * kCols);
 }
 
-template <int DK, int DV>
+template <int DK, int DV, bool kLateState>
 void launch_output(const bf16* q, const bf16* k, const bf16* v, const float* g, const bf16* states, bf16* out,
                    float scale, const ChunkGrid& d, cudaStream_t stream) {
-  auto kernel = channel_output_kernel<DK, DV>;
-  gla_tc::set_shared_bytes(kernel, OutputTiles<DK, DV>::kBytes);
-  kernel<<<d.BH * d.NC, kChunkThreads, OutputTiles<DK, DV>::kBytes, stream>>>(q, k, v, g, states, out, scale, d);
+  using T = OutputTiles<DK, DV, kLateState>;
+  auto kernel = channel_output_kernel<DK, DV, kLateState>;
+  gla_tc::set_shared_bytes(kernel, T::kBytes);
+  kernel<<<d.BH * d.NC, kChunkThreads, T::kBytes, stream>>>(q, k, v, g, states, out, scale, d);
   cudaCheckLaunch();
 }
 
@@ -137,24 +147,32 @@ int64_t gla_channel_workspace_floats(const GlaShape& s) {
   return padded * s.key_dim + padded / gla_ch::kChunk * s.key_dim + (gla_channel_chunk_state_elements(s) + 7) / 8 * 4;
 }
 
-GlaChannelScanVariant gla_channel_scan_variant() {
-  static const GlaChannelScanVariant chosen = [] {
-    const char* env = std::getenv("SEQBENCH_GLA_CHANNEL_SCAN");
-    const std::string name = env ? env : "";
-    if (name.empty() || name == "rows64") return GlaChannelScanVariant::rows64;
-    if (name == "rows_all") return GlaChannelScanVariant::rows_all;
-    throw std::invalid_argument("SEQBENCH_GLA_CHANNEL_SCAN='" + name + "'; expected rows64 or rows_all");
-  }();
+namespace {
+
+// The value of environment variable `name` among {first, second} (first when unset) as first == value.
+bool env_choice(const char* name, const char* first, const char* second) {
+  const char* env = std::getenv(name);
+  const std::string value = env ? env : "";
+  if (value.empty() || value == first) return true;
+  if (value == second) return false;
+  throw std::invalid_argument(std::string(name) + "='" + value + "'; expected " + first + " or " + second);
+}
+
+}  // namespace
+
+GlaChannelVariant gla_channel_variant() {
+  static const GlaChannelVariant chosen{env_choice("SEQBENCH_GLA_CHANNEL_SCAN", "rows64", "rows_all"),
+                                        env_choice("SEQBENCH_GLA_CHANNEL_STATE", "late", "early")};
   return chosen;
 }
 
-const char* gla_channel_scan_variant_name(GlaChannelScanVariant variant) {
-  return variant == GlaChannelScanVariant::rows64 ? "rows64" : "rows_all";
+std::string gla_channel_variant_name(const GlaChannelVariant& v) {
+  return std::string("scan ") + (v.scan_rows64 ? "rows64" : "rows_all") + ", state " + (v.late_state ? "late" : "early");
 }
 
 void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                           const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
-                          float* workspace, const GlaShape& s, const GlaOptions& o, GlaChannelScanVariant scan,
+                          float* workspace, const GlaShape& s, const GlaOptions& o, GlaChannelVariant variant,
                           cudaStream_t stream) {
   using namespace gla_ch;
   const ChunkGrid d = gla_tc::chunk_grid(s);
@@ -168,9 +186,12 @@ void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
   bf16* states =
       chunk_states ? chunk_states : reinterpret_cast<bf16*>(workspace + padded * dk + padded / kChunk * dk);
   launch_channel_state_scan(k, v, log_decay, states, final_state, 1.0f, false,
-                            scan == GlaChannelScanVariant::rows64, dk, dv, d, stream);
-  auto output = dk == 64 ? (dv == 64 ? launch_output<64, 64> : launch_output<64, 128>)
-                         : (dv == 64 ? launch_output<128, 64> : launch_output<128, 128>);
+                            variant.scan_rows64, dk, dv, d, stream);
+  auto output = variant.late_state
+                    ? (dk == 64 ? (dv == 64 ? launch_output<64, 64, true> : launch_output<64, 128, true>)
+                                : (dv == 64 ? launch_output<128, 64, true> : launch_output<128, 128, true>))
+                    : (dk == 64 ? (dv == 64 ? launch_output<64, 64, false> : launch_output<64, 128, false>)
+                                : (dv == 64 ? launch_output<128, 64, false> : launch_output<128, 128, false>));
   output(q, k, v, log_decay, states, out, o.scale, d, stream);
 }
 

@@ -38,7 +38,7 @@ void check_channel_call(const GlaShape& shape, const GlaOptions& options, const 
 // u = v, w_t = e^{b_63 - b_t}, chunks in order: the state at each chunk's start, final_state (fp32, may be
 // null) the state after the last token. Backward (reverse true): a = q, u = dout, w_t = scale e^{b_t},
 // chunks last to first: dL/dS at each chunk's end. g is the raw log decay [B, L, H, dk].
-// rows64: one block per 64 key channels as well (GlaChannelScanVariant::rows64), else one for all of them.
+// rows64: one block per 64 key channels as well (GlaChannelVariant::scan_rows64), else one for all of them.
 void launch_channel_state_scan(const bf16* a, const bf16* u, const float* g, bf16* states, float* final_state,
                                float scale, bool reverse, bool rows64, int dk, int dv, const ChunkGrid& d,
                                cudaStream_t stream);

@@ -125,19 +125,19 @@ void channel_gated_bf16(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int6
   DeviceArray<float> g(n), dg(n), workspace(gla_channel_workspace_floats(s));
   fill_normal_cuda(g.data(), n, 65, 0.01f);  // log decays near 0: timing does not depend on them
   DeviceArray<bf16> out(n), dq(n), dk(n), dv(n), states(gla_channel_chunk_state_elements(s));
-  const GlaChannelScanVariant scan = gla_channel_scan_variant();
+  const GlaChannelVariant variant = gla_channel_variant();
   auto forward = [&](bf16* keep) {
     gla_channel_fwd_cuda(q.data(), k.data(), v.data(), g.data(), out.data(), keep, nullptr, workspace.data(), s, o,
-                         scan);
+                         variant);
   };
   const GpuTiming fwd = timer.time([&] { forward(nullptr); });
   const GpuTiming fwd_keep = timer.time([&] { forward(states.data()); });
   const GpuTiming bwd = timer.time([&] {
     gla_channel_bwd_cuda(q.data(), k.data(), v.data(), g.data(), states.data(), dout.data(), dq.data(), dk.data(),
-                         dv.data(), dg.data(), workspace.data(), s, o, scan);
+                         dv.data(), dg.data(), workspace.data(), s, o, variant);
   });
-  const std::string what = std::string("per-channel gated linear attention (GLA, tensor cores, scan ") +
-                           gla_channel_scan_variant_name(scan) + ") ";
+  const std::string what =
+      "per-channel gated linear attention (GLA, tensor cores, " + gla_channel_variant_name(variant) + ") ";
   const std::string shape = shape_text(s.batch, L, s.heads, s.key_dim);
   auto add = [&](const std::string& pass, const char* anchor_pass, const GpuTiming& timing, WorkPass work_pass) {
     const std::string anchor_key = anchor_pass ? bench_key("gla", anchor_pass, L) : "";

@@ -89,25 +89,26 @@ TEST_CASE("bf16 per-channel-decay GLA on tensor cores matches the CPU kernel, st
     std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dg(qk_count(s));
     GlaKernels::cpu().bwd(q.data(), k.data(), v.data(), g.data(), want_states.data(), dout.data(), want_dq.data(),
                           want_dk.data(), want_dv.data(), want_dg.data(), s, o);
-    for (const GlaChannelScanVariant scan : {GlaChannelScanVariant::rows64, GlaChannelScanVariant::rows_all}) {
-      INFO("state scan " << gla_channel_scan_variant_name(scan));
+    // Every form of each part: the two scans and the two state loads of the forward.
+    for (const GlaChannelVariant variant : {GlaChannelVariant{true, true}, GlaChannelVariant{false, false}}) {
+      INFO("variant " << gla_channel_variant_name(variant));
       auto out = poisoned<bf16>(v_count(s)), states = poisoned<bf16>(gla_channel_chunk_state_elements(s));
       auto final_state = poisoned<float>(state_count(s));
       gla_channel_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), out.data(), states.data(),
-                           final_state.data(), workspace.data(), s, o, scan);
+                           final_state.data(), workspace.data(), s, o, variant);
       check_close("out", download_floats(out), want_out);
       check_close("chunk states", download_floats(states), want_states);
       check_close("final state", final_state.download(), want_final);
       // Without states to keep (they then live in the workspace), the output is the same, bit for bit.
       auto out_only = poisoned<bf16>(v_count(s));
       gla_channel_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), out_only.data(), nullptr, nullptr,
-                           workspace.data(), s, o, scan);
+                           workspace.data(), s, o, variant);
       CHECK(download_floats(out_only) == download_floats(out));
 
       auto dq = poisoned<bf16>(qk_count(s)), dk = poisoned<bf16>(qk_count(s)), dv = poisoned<bf16>(v_count(s));
       auto dg = poisoned<float>(qk_count(s));
       gla_channel_bwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), states.data(), dout_d.data(), dq.data(),
-                           dk.data(), dv.data(), dg.data(), workspace.data(), s, o, scan);
+                           dk.data(), dv.data(), dg.data(), workspace.data(), s, o, variant);
       check_close("dq", download_floats(dq), want_dq);
       check_close("dk", download_floats(dk), want_dk);
       check_close("dv", download_floats(dv), want_dv);
@@ -116,7 +117,7 @@ TEST_CASE("bf16 per-channel-decay GLA on tensor cores matches the CPU kernel, st
       // Without a decay gradient the other three are the same, bit for bit.
       auto dq_only = poisoned<bf16>(qk_count(s));
       gla_channel_bwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), states.data(), dout_d.data(),
-                           dq_only.data(), dk.data(), dv.data(), nullptr, workspace.data(), s, o, scan);
+                           dq_only.data(), dk.data(), dv.data(), nullptr, workspace.data(), s, o, variant);
       CHECK(download_floats(dq_only) == download_floats(dq));
     }
   });
