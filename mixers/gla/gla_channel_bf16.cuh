@@ -58,8 +58,7 @@ std::string gla_channel_variant_name(const GlaChannelVariant& variant);  // "sca
 void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                           const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
                           float* workspace, const GlaShape& shape, const GlaOptions& options,
-                          GlaChannelVariant variant = gla_channel_variant(),
-                          cudaStream_t stream = current_stream());
+                          GlaChannelVariant variant = gla_channel_variant(), cudaStream_t stream = current_stream());
 
 // Gradients overwritten; dlog_decay [B, L, H, Dk] (fp32) may be null. chunk_states from a forward call that
 // stored them.
@@ -67,7 +66,6 @@ void gla_channel_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
                           const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
                           __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dlog_decay, float* workspace,
                           const GlaShape& shape, const GlaOptions& options,
-                          GlaChannelVariant variant = gla_channel_variant(),
-                          cudaStream_t stream = current_stream());
+                          GlaChannelVariant variant = gla_channel_variant(), cudaStream_t stream = current_stream());
 
 }  // namespace seqbench

@@ -30,8 +30,9 @@ constexpr int kGradThreads = 256;
 template <int DK, int DV>
 struct GradTiles {
   static constexpr int kLdk = DK + 8, kLdv = DV + 8, kLdb = decay_ld<DK>(), kLdc = DK / 2 + 8;
-  static constexpr int kBytes = (kChunk * kLdb + 4 * DK) * 4 + (2 * kChunk * kLdk + 2 * kChunk * kLdv + 2 * DK * kLdv +
-                                                                 2 * kChunk * kScoreStride + 8 * kSub * kLdc) * 2;
+  static constexpr int kBytes =
+      (kChunk * kLdb + 4 * DK) * 4 +
+      (2 * kChunk * kLdk + 2 * kChunk * kLdv + 2 * DK * kLdv + 2 * kChunk * kScoreStride + 8 * kSub * kLdc) * 2;
 };
 
 // acc[n][e] (rows row0 + lane / 4 + 8 (e / 2), columns col0 + 8 n + 2 (lane % 4) + e % 2) *= f(row, column).
@@ -56,7 +57,8 @@ __device__ __forceinline__ void decay_rows_into_scratch(bf16* scratch, const bf1
     const int r = p / kPairs, c = col0 + 2 * (p % kPairs);
     const float* br = b + (row0 + r) * LDB + c;
     *reinterpret_cast<uint32_t*>(scratch + r * LDC + c - col0) =
-        from_row ? decayed_pair(x + (row0 + r) * LDX + c, br, ref + c) : decayed_pair(x + (row0 + r) * LDX + c, ref + c, br);
+        from_row ? decayed_pair(x + (row0 + r) * LDX + c, br, ref + c)
+                 : decayed_pair(x + (row0 + r) * LDX + c, ref + c, br);
   }
   __syncwarp();
 }
@@ -146,8 +148,8 @@ __global__ void __launch_bounds__(kGradThreads, 1)
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int i = row0 + lane / 4 + 8 * half, j = col0 + 8 * n + 2 * (lane % 4);
-        *reinterpret_cast<uint32_t*>(das + i * kScoreStride + j) = tc::pack_bf16x2(
-            j <= i ? scale * s[n][2 * half] : 0.0f, j + 1 <= i ? scale * s[n][2 * half + 1] : 0.0f);
+        *reinterpret_cast<uint32_t*>(das + i * kScoreStride + j) =
+            tc::pack_bf16x2(j <= i ? scale * s[n][2 * half] : 0.0f, j + 1 <= i ? scale * s[n][2 * half + 1] : 0.0f);
       }
   }
   tc::wait_async<1>();
@@ -204,8 +206,8 @@ __global__ void __launch_bounds__(kGradThreads, 1)
       for (int I = sub + 1; I < 4; ++I) {
         decay_rows_into_scratch<DK, kLdk, kLdb, kLdc>(scratch, qs, bs, ref, kSub * I, f0, true);
         // dA^T: the dA tile read by column.
-        tc::warp_mma<1, NT, Stored::by_column, Stored::by_row>(part, das + kSub * I * kScoreStride + row0,
-                                                               kScoreStride, scratch, kLdc);
+        tc::warp_mma<1, NT, Stored::by_column, Stored::by_row>(part, das + kSub * I * kScoreStride + row0, kScoreStride,
+                                                               scratch, kLdc);
       }
       scale_elements(part, row0, f0, [&](int j, int ch) { return __expf(ref[ch] - bs[j * kLdb + ch]); });
 #pragma unroll
@@ -249,7 +251,8 @@ __global__ void __launch_bounds__(kGradThreads, 1)
     const int t = i / (DK / 2), ch = 2 * (i % (DK / 2));
     const float2 bt = *reinterpret_cast<const float2*>(bs + t * kLdb + ch);
     __nv_bfloat162* x = reinterpret_cast<__nv_bfloat162*>(ks + t * kLdk + ch);
-    *x = __floats2bfloat162_rn(__expf(last[ch] - bt.x) * __low2float(*x), __expf(last[ch + 1] - bt.y) * __high2float(*x));
+    *x = __floats2bfloat162_rn(__expf(last[ch] - bt.x) * __low2float(*x),
+                               __expf(last[ch + 1] - bt.y) * __high2float(*x));
   }
   __syncthreads();
   {  // dv rows of sub-chunk `sub`, value columns [v0, v0 + DV / 2): (k e^{b_63 - b}) R + A^T dO.
@@ -258,8 +261,8 @@ __global__ void __launch_bounds__(kGradThreads, 1)
     float acc[kValueCols / 8][4] = {};
     tc::warp_mma<DK / 16, kValueCols / 8, Stored::by_row, Stored::by_row>(acc, ks + row0 * kLdk, kLdk, rs + v0, kLdv);
     for (int I = sub; I < 4; ++I)  // A^T is zero left of the diagonal block
-      tc::warp_mma<1, kValueCols / 8, Stored::by_column, Stored::by_row>(acc, as + kSub * I * kScoreStride + row0,
-                                                                         kScoreStride, dos + kSub * I * kLdv + v0, kLdv);
+      tc::warp_mma<1, kValueCols / 8, Stored::by_column, Stored::by_row>(
+          acc, as + kSub * I * kScoreStride + row0, kScoreStride, dos + kSub * I * kLdv + v0, kLdv);
     gla_tc::store_token_rows(acc, dv + v_head, v_stride, t0, d.L, row0, v0);
   }
 }
@@ -271,7 +274,7 @@ void launch_grad(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, 
   auto kernel = channel_grad_kernel<DK, DV>;
   gla_tc::set_shared_bytes(kernel, GradTiles<DK, DV>::kBytes);
   kernel<<<d.BH * d.NC, kGradThreads, GradTiles<DK, DV>::kBytes, stream>>>(q, k, v, dout, g, states, dstates, dq, dk,
-                                                                          dv, r, r_totals, scale, d);
+                                                                           dv, r, r_totals, scale, d);
   cudaCheckLaunch();
 }
 
@@ -281,11 +284,11 @@ void launch_grad(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, 
 void gla_channel_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                           const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
                           __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dlog_decay, float* workspace,
-                          const GlaShape& s, const GlaOptions& o, GlaChannelVariant variant,
-                          cudaStream_t stream) {
+                          const GlaShape& s, const GlaOptions& o, GlaChannelVariant variant, cudaStream_t stream) {
   using namespace gla_ch;
   const ChunkGrid d = gla_tc::chunk_grid(s);
-  check_channel_call(s, o, "gla_channel_bwd_cuda", d, {q, k, v, log_decay, chunk_states, dout, dq, dk, dv, workspace});
+  gla_tc::check_call(s, o, "gla_channel_bwd_cuda", d, {q, k, v, log_decay, chunk_states, dout, dq, dk, dv, workspace},
+                     gla_channel_tc_unsupported);
   if (d.BH == 0 || d.L == 0) return;
   if (dlog_decay && !gla_tc::aligned16(dlog_decay))
     throw std::invalid_argument("gla_channel_bwd_cuda: dlog_decay is not 16-byte aligned");
@@ -295,8 +298,8 @@ void gla_channel_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
   float* r = dlog_decay ? workspace : nullptr;
   float* r_totals = dlog_decay ? workspace + padded * dk_dim : nullptr;
   bf16* dstates = reinterpret_cast<bf16*>(workspace + padded * dk_dim + padded / kChunk * dk_dim);
-  launch_channel_state_scan(q, dout, log_decay, dstates, nullptr, o.scale, true,
-                            variant.scan_rows64, dk_dim, dv_dim, d, stream);
+  launch_channel_state_scan(q, dout, log_decay, dstates, nullptr, o.scale, true, variant.scan_rows64, dk_dim, dv_dim, d,
+                            stream);
   auto grad = dk_dim == 64 ? (dv_dim == 64 ? launch_grad<64, 64> : launch_grad<64, 128>)
                            : (dv_dim == 64 ? launch_grad<128, 64> : launch_grad<128, 128>);
   grad(q, k, v, dout, log_decay, chunk_states, dstates, dq, dk, dv, r, r_totals, o.scale, d, stream);

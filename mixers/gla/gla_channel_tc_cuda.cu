@@ -31,8 +31,8 @@ struct OutputTiles {
   static constexpr int kLdk = DK + 8, kLdv = DV + 8, kLdb = decay_ld<DK>();
   static constexpr int kDecayKeyBytes = kChunk * kLdb * 4 + kChunk * kLdk * 2, kStateBytes = DK * kLdv * 2;
   static_assert(kStateBytes <= kDecayKeyBytes, "the late state fits where the decays and keys were");
-  static constexpr int kBytes = kDecayKeyBytes + (kChunk * kLdk + kChunk * kLdv + kChunk * kScoreStride) * 2 +
-                                (kLateState ? 0 : kStateBytes);
+  static constexpr int kBytes =
+      kDecayKeyBytes + (kChunk * kLdk + kChunk * kLdv + kChunk * kScoreStride) * 2 + (kLateState ? 0 : kStateBytes);
 };
 
 template <int DK, int DV, bool kLateState>
@@ -84,8 +84,8 @@ __global__ void __launch_bounds__(kChunkThreads, kLateState ? 2 : 1)
 
   constexpr int kCols = DV / 2;
   float o[kCols / 8][4] = {};
-  tc::warp_mma<DK / 16, kCols / 8, Stored::by_row, Stored::by_row>(o, qs + row0 * T::kLdk, T::kLdk,
-                                                                   hs + half * kCols, T::kLdv);
+  tc::warp_mma<DK / 16, kCols / 8, Stored::by_row, Stored::by_row>(o, qs + row0 * T::kLdk, T::kLdk, hs + half * kCols,
+                                                                   T::kLdv);
   for (int kk = 0; kk <= row0 / 16; ++kk)  // A is zero right of the diagonal block
     tc::warp_mma<1, kCols / 8, Stored::by_row, Stored::by_row>(o, as + row0 * kScoreStride + 16 * kk, kScoreStride,
                                                                vs + 16 * kk * T::kLdv + half * kCols, T::kLdv);
@@ -103,22 +103,6 @@ void launch_output(const bf16* q, const bf16* k, const bf16* v, const float* g, 
 }
 
 }  // namespace
-
-void check_channel_call(const GlaShape& s, const GlaOptions& o, const char* what, const ChunkGrid& d,
-                        std::initializer_list<const void*> buffers) {
-  const std::string why = gla_channel_tc_unsupported(s, o);
-  if (!why.empty()) throw std::invalid_argument(std::string(what) + ": " + why);
-  if (d.BH == 0 || d.L == 0) return;  // nothing to read or write
-  int i = 0;
-  for (const void* p : buffers) {
-    if (!p) throw std::invalid_argument(std::string(what) + ": required buffer #" + std::to_string(i) + " is null");
-    if (!gla_tc::aligned16(p))
-      throw std::invalid_argument(std::string(what) + ": buffer #" + std::to_string(i) +
-                                  " is not 16-byte aligned (the tiles load 16 bytes at a time)");
-    ++i;
-  }
-}
-
 }  // namespace gla_ch
 
 std::string gla_channel_tc_unsupported(const GlaShape& s, const GlaOptions& o) {
@@ -167,7 +151,8 @@ GlaChannelVariant gla_channel_variant() {
 }
 
 std::string gla_channel_variant_name(const GlaChannelVariant& v) {
-  return std::string("scan ") + (v.scan_rows64 ? "rows64" : "rows_all") + ", state " + (v.late_state ? "late" : "early");
+  return std::string("scan ") + (v.scan_rows64 ? "rows64" : "rows_all") + ", state " +
+         (v.late_state ? "late" : "early");
 }
 
 void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
@@ -176,17 +161,15 @@ void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
                           cudaStream_t stream) {
   using namespace gla_ch;
   const ChunkGrid d = gla_tc::chunk_grid(s);
-  check_channel_call(s, o, "gla_channel_fwd_cuda", d, {q, k, v, log_decay, out, workspace});
+  gla_tc::check_call(s, o, "gla_channel_fwd_cuda", d, {q, k, v, log_decay, out, workspace}, gla_channel_tc_unsupported);
   if (d.BH == 0 || d.L == 0) return;
   for (const void* p : {static_cast<const void*>(chunk_states), static_cast<const void*>(final_state)})
     if (p && !gla_tc::aligned16(p))
       throw std::invalid_argument("gla_channel_fwd_cuda: an output state is not 16-byte aligned");
   const int dk = static_cast<int>(s.key_dim), dv = static_cast<int>(s.value_dim);
   const int64_t padded = static_cast<int64_t>(d.BH) * d.NC * kChunk;
-  bf16* states =
-      chunk_states ? chunk_states : reinterpret_cast<bf16*>(workspace + padded * dk + padded / kChunk * dk);
-  launch_channel_state_scan(k, v, log_decay, states, final_state, 1.0f, false,
-                            variant.scan_rows64, dk, dv, d, stream);
+  bf16* states = chunk_states ? chunk_states : reinterpret_cast<bf16*>(workspace + padded * dk + padded / kChunk * dk);
+  launch_channel_state_scan(k, v, log_decay, states, final_state, 1.0f, false, variant.scan_rows64, dk, dv, d, stream);
   auto output = variant.late_state
                     ? (dk == 64 ? (dv == 64 ? launch_output<64, 64, true> : launch_output<64, 128, true>)
                                 : (dv == 64 ? launch_output<128, 64, true> : launch_output<128, 128, true>))

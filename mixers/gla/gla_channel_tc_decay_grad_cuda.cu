@@ -14,8 +14,7 @@ constexpr int kThreads = 128;
 
 // Each chunk's sum of r becomes the sum over the chunks after it: one thread per (head, channel) walks the
 // chunks last to first (NC steps over a [BH, NC, dk] array, small next to r).
-__global__ void __launch_bounds__(kThreads)
-    later_chunk_sums_kernel(float* __restrict__ totals, int dk, ChunkGrid d) {
+__global__ void __launch_bounds__(kThreads) later_chunk_sums_kernel(float* __restrict__ totals, int dk, ChunkGrid d) {
   const int64_t id = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
   if (id >= static_cast<int64_t>(d.BH) * dk) return;
   const int bh = static_cast<int>(id / dk), ch = static_cast<int>(id % dk);

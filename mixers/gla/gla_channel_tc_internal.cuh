@@ -28,11 +28,6 @@ __host__ __device__ constexpr int decay_ld() {
   return DK + 4;
 }
 
-// Throws std::invalid_argument naming `what` for an unsupported shape (gla_channel_tc_unsupported) or, when
-// there is anything to compute, a null or misaligned buffer.
-void check_channel_call(const GlaShape& shape, const GlaOptions& options, const char* what, const ChunkGrid& d,
-                        std::initializer_list<const void*> buffers);
-
 // X <- diag(e^{b_63}) X + sum_t (w_t * a_t) u_t^T over the chunks of every head (w_t, b per key channel),
 // writing X (bf16) to states [BH, NC, dk, dv] before each chunk is added. Forward (reverse false): a = k,
 // u = v, w_t = e^{b_63 - b_t}, chunks in order: the state at each chunk's start, final_state (fp32, may be
@@ -174,11 +169,11 @@ __device__ __forceinline__ void channel_scores(const bf16* qs, const bf16* ks, c
       triangle_entry(r, i, j);
       i += kSub * blk;
       j += kSub * blk;
-      as[i * kScoreStride + j] = __float2bfloat16(
-          scale * decayed_dot<DK>(qs + i * kLdk, ks + j * kLdk, bs + i * kLdb, bs + j * kLdb));
-    } else {  // the zeros above the diagonal, in the same walk
+      as[i * kScoreStride + j] =
+          __float2bfloat16(scale * decayed_dot<DK>(qs + i * kLdk, ks + j * kLdk, bs + i * kLdb, bs + j * kLdb));
+    } else {                                    // the zeros above the diagonal, in the same walk
       const int u = r - kSub * (kSub + 1) / 2;  // < 120: entry u of the strict upper triangle, column by column
-      triangle_entry(u, j, i);                   // (j, i) with i <= j - 1 after the shift below
+      triangle_entry(u, j, i);                  // (j, i) with i <= j - 1 after the shift below
       ++j;
       as[(kSub * blk + i) * kScoreStride + kSub * blk + j] = __float2bfloat16(0.0f);
     }

@@ -37,11 +37,12 @@ __global__ void __launch_bounds__(kScanThreads, KR == 64 ? 4 : 2)
                               ChunkGrid d) {
   using T = ScanTiles<DK, KR>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16* as = reinterpret_cast<bf16*>(smem_raw);                    // [2][64][kLda] a rows
-  bf16* us = as + 2 * kChunk * T::kLda;                            // [2][64][kLdu] u rows (this block's columns)
+  bf16* as = reinterpret_cast<bf16*>(smem_raw);                     // [2][64][kLda] a rows
+  bf16* us = as + 2 * kChunk * T::kLda;                             // [2][64][kLdu] u rows (this block's columns)
   float* bs = reinterpret_cast<float*>(us + 2 * kChunk * T::kLdu);  // [64][kLdb] decays, then their cumulative sum
 
-  const int bh = blockIdx.x, c0 = blockIdx.y * 64, r0 = blockIdx.z * KR, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int bh = blockIdx.x, c0 = blockIdx.y * 64, r0 = blockIdx.z * KR, warp = threadIdx.x / 32,
+            lane = threadIdx.x % 32;
   const bf16* a_h = a + gla_tc::head_offset(bh, d, DK) + r0;
   const bf16* u_h = u + gla_tc::head_offset(bh, d, dv) + c0;
   const int64_t a_stride = static_cast<int64_t>(d.H) * DK, u_stride = static_cast<int64_t>(d.H) * dv;
@@ -64,17 +65,7 @@ __global__ void __launch_bounds__(kScanThreads, KR == 64 ? 4 : 2)
     const bf16* U = us + buf * kChunk * T::kLdu;
 
     // X before this chunk, straight from the registers (bf16 pairs).
-    bf16* out = states + (static_cast<int64_t>(bh) * d.NC + c) * DK * dv + static_cast<int64_t>(r0) * dv + c0;
-#pragma unroll
-    for (int m = 0; m < T::kRowTiles; ++m)
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int row = (warp * T::kRowTiles + m) * 16 + lane / 4 + 8 * half;
-#pragma unroll
-        for (int n = 0; n < 8; ++n)
-          *reinterpret_cast<uint32_t*>(out + row * dv + 8 * n + 2 * (lane % 4)) =
-              tc::pack_bf16x2(acc[m][n][2 * half], acc[m][n][2 * half + 1]);
-      }
+    gla_tc::store_scan_state(acc, states + ((static_cast<int64_t>(bh) * d.NC + c) * DK + r0) * dv + c0, dv);
 
     cumulative_decay_in_place<KR, kScanThreads>(bs);
     // a_t *= w_t per channel, in place; rows past L are zero and stay zero.
@@ -114,17 +105,7 @@ __global__ void __launch_bounds__(kScanThreads, KR == 64 ? 4 : 2)
     }
   }
 
-  if (final_state) {
-    float* out = final_state + static_cast<int64_t>(bh) * DK * dv + static_cast<int64_t>(r0) * dv + c0;
-#pragma unroll
-    for (int m = 0; m < T::kRowTiles; ++m)
-#pragma unroll
-      for (int n = 0; n < 8; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          out[((warp * T::kRowTiles + m) * 16 + lane / 4 + 8 * (e / 2)) * dv + 8 * n + 2 * (lane % 4) + e % 2] =
-              acc[m][n][e];
-  }
+  if (final_state) gla_tc::store_scan_state(acc, final_state + (static_cast<int64_t>(bh) * DK + r0) * dv + c0, dv);
 }
 
 template <int DK, int KR, bool kReverse>
@@ -144,7 +125,7 @@ void launch_channel_state_scan(const bf16* a, const bf16* u, const float* g, bf1
                                cudaStream_t stream) {
   auto scan = dk == 64 ? (reverse ? launch_scan<64, 64, true> : launch_scan<64, 64, false>)
               : rows64 ? (reverse ? launch_scan<128, 64, true> : launch_scan<128, 64, false>)
-                           : (reverse ? launch_scan<128, 128, true> : launch_scan<128, 128, false>);
+                       : (reverse ? launch_scan<128, 128, true> : launch_scan<128, 128, false>);
   scan(a, u, g, states, final_state, scale, dv, d, stream);
 }
 

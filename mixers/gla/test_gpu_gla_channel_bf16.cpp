@@ -2,8 +2,8 @@
 // (GlaKernels::cpu()) on fresh seeded inputs at lengths around the 64-token chunk and its 16-token sub-chunks:
 // output, chunk states, final state, and the gradients of q, k, v and the log decays, within the bf16 tolerance
 // (2e-2 norm-wise). Built only with CUDA; each case skips itself (with a warning) on a machine without a GPU.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -116,8 +116,8 @@ TEST_CASE("bf16 per-channel-decay GLA on tensor cores matches the CPU kernel, st
 
       // Without a decay gradient the other three are the same, bit for bit.
       auto dq_only = poisoned<bf16>(qk_count(s));
-      gla_channel_bwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), states.data(), dout_d.data(),
-                           dq_only.data(), dk.data(), dv.data(), nullptr, workspace.data(), s, o, variant);
+      gla_channel_bwd_cuda(q_d.data(), k_d.data(), v_d.data(), g_d.data(), states.data(), dout_d.data(), dq_only.data(),
+                           dk.data(), dv.data(), nullptr, workspace.data(), s, o, variant);
       CHECK(download_floats(dq_only) == download_floats(dq));
     }
   });
