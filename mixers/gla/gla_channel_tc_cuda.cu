@@ -106,19 +106,8 @@ void launch_output(const bf16* q, const bf16* k, const bf16* v, const float* g, 
 }  // namespace gla_ch
 
 std::string gla_channel_tc_unsupported(const GlaShape& s, const GlaOptions& o) {
-  auto dim_ok = [](int64_t x) { return x == 64 || x == 128; };
   if (!s.channel_decay) return "scalar decay: use the scalar-decay kernels (gla_scalar_bf16.cuh)";
-  if (!dim_ok(s.key_dim) || !dim_ok(s.value_dim))
-    return "key_dim and value_dim must each be 64 or 128, got key_dim=" + std::to_string(s.key_dim) +
-           " value_dim=" + std::to_string(s.value_dim);
-  if (o.chunk_size < 1) return "chunk_size must be >= 1, got " + std::to_string(o.chunk_size);
-  if (s.batch < 0 || s.seq_len < 0 || s.heads < 1)
-    return "bad shape batch=" + std::to_string(s.batch) + " seq_len=" + std::to_string(s.seq_len) +
-           " heads=" + std::to_string(s.heads);
-  const int64_t chunks = s.batch * s.heads * ((s.seq_len + gla_ch::kChunk - 1) / gla_ch::kChunk);
-  if (chunks >= (int64_t{1} << 31) || s.seq_len >= (int64_t{1} << 30))
-    return "too many chunks: batch * heads * ceil(seq_len / 64) must be < 2^31, got " + std::to_string(chunks);
-  return {};
+  return gla_tc::tile_shape_reason(s, o);
 }
 
 int64_t gla_channel_chunk_state_elements(const GlaShape& s) {

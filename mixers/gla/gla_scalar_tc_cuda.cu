@@ -257,8 +257,12 @@ void check_call(const GlaShape& s, const GlaOptions& o, const char* what, const 
 }  // namespace gla_tc
 
 std::string gla_scalar_tc_unsupported(const GlaShape& s, const GlaOptions& o) {
-  auto dim_ok = [](int64_t x) { return x == 64 || x == 128; };
   if (s.channel_decay) return "per-channel decay: the bf16 tensor-core GLA takes one decay per (token, head)";
+  return gla_tc::tile_shape_reason(s, o);
+}
+
+std::string gla_tc::tile_shape_reason(const GlaShape& s, const GlaOptions& o) {
+  auto dim_ok = [](int64_t x) { return x == 64 || x == 128; };
   if (!dim_ok(s.key_dim) || !dim_ok(s.value_dim))
     return "key_dim and value_dim must each be 64 or 128, got key_dim=" + std::to_string(s.key_dim) +
            " value_dim=" + std::to_string(s.value_dim);

@@ -46,6 +46,10 @@ void set_shared_bytes(Kernel kernel, int bytes) {
   cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
 }
 
+// Why the tiles of either decay's kernels cannot hold a shape, or "": key_dim and value_dim each 64 or 128,
+// options.chunk_size >= 1, batch * heads * chunks < 2^31.
+std::string tile_shape_reason(const GlaShape& shape, const GlaOptions& options);
+
 // Throws std::invalid_argument naming `what` for a shape `unsupported` names a reason for (the scalar- or the
 // per-channel-decay kernels' check) or, when there is anything to compute, a null or misaligned buffer.
 using ShapeReason = std::string (*)(const GlaShape&, const GlaOptions&);
