@@ -129,12 +129,11 @@ __global__ void __launch_bounds__(kGradThreads, 1)
   tc::load_tile_async<kChunk, DV, kLdv, kGradThreads>(dos, dout + v_head, v_stride, t0, d.L);
   load_decay_tile_async<DK, kGradThreads>(bs, g, bh, c, d, DK);
   tc::commit_async();
-  // S0 (needed from dq on) and R (from dk on) stay in flight through the scores.
+  // S0 and R (needed from dq on) stay in flight through the scores.
   tc::load_tile_async<DK, DV, kLdv, kGradThreads>(hs, states + state, DV, 0, DK);
-  tc::commit_async();
   tc::load_tile_async<DK, DV, kLdv, kGradThreads>(rs, dstates + state, DV, 0, DK);
   tc::commit_async();
-  tc::wait_async<2>();
+  tc::wait_async<1>();
   __syncthreads();
 
   cumulative_decay_in_place<DK, kGradThreads>(bs);
@@ -152,8 +151,8 @@ __global__ void __launch_bounds__(kGradThreads, 1)
             tc::pack_bf16x2(j <= i ? scale * s[n][2 * half] : 0.0f, j + 1 <= i ? scale * s[n][2 * half + 1] : 0.0f);
       }
   }
-  tc::wait_async<1>();
-  __syncthreads();  // A, dA and S0 visible to every warp
+  tc::wait_async<0>();
+  __syncthreads();  // A, dA, S0 and R visible to every warp
 
   constexpr int kKeyCols = DK / 2, NT = kKeyCols / 8;
   const int f0 = (warp / 4) * kKeyCols;
@@ -194,8 +193,8 @@ __global__ void __launch_bounds__(kGradThreads, 1)
       });
     gla_tc::store_token_rows(acc, dq + k_head, k_stride, t0, d.L, row0, f0);
   }
-  tc::wait_async<0>();
-  __syncthreads();  // R visible to every warp
+  // No barrier between dq and dk: a warp pairs its sub-chunk with the s earlier ones for dq and the 3 - s
+  // later ones for dk, so every warp does the same work once both are counted.
   {  // dk rows of sub-chunk `sub`: V R^T, then later sub-chunks I against r = b at this sub-chunk's last row.
     float acc[NT][4] = {};
     tc::warp_mma<DV / 16, NT, Stored::by_row, Stored::by_column>(acc, vs + row0 * kLdv, kLdv, rs + f0 * kLdv, kLdv);

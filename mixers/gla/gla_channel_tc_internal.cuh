@@ -162,21 +162,25 @@ __device__ __forceinline__ void channel_scores(const bf16* qs, const bf16* ks, c
             tc::pack_bf16x2(scale * acc[n][2 * half], scale * acc[n][2 * half + 1]);
       }
   }
-  for (int e = threadIdx.x; e < 4 * kSub * kSub; e += THREADS) {
-    const int blk = e / (kSub * kSub), r = e % (kSub * kSub);
+  // The 4 x 136 entries on and below the diagonals spread over every thread, 2 each and a third for the last
+  // warp (it has no pair below the diagonal); then the zeros above.
+  constexpr int kLower = kSub * (kSub + 1) / 2, kUpper = kSub * (kSub - 1) / 2;
+  static_assert(4 * kLower <= 2 * THREADS + 32, "a third entry for one warp only");
+  for (int e = THREADS - 1 - threadIdx.x; e < 4 * kLower; e += THREADS) {
+    const int blk = e / kLower;
     int i, j;
-    if (r < kSub * (kSub + 1) / 2) {
-      triangle_entry(r, i, j);
-      i += kSub * blk;
-      j += kSub * blk;
-      as[i * kScoreStride + j] =
-          __float2bfloat16(scale * decayed_dot<DK>(qs + i * kLdk, ks + j * kLdk, bs + i * kLdb, bs + j * kLdb));
-    } else {                                    // the zeros above the diagonal, in the same walk
-      const int u = r - kSub * (kSub + 1) / 2;  // < 120: entry u of the strict upper triangle, column by column
-      triangle_entry(u, j, i);                  // (j, i) with i <= j - 1 after the shift below
-      ++j;
-      as[(kSub * blk + i) * kScoreStride + kSub * blk + j] = __float2bfloat16(0.0f);
-    }
+    triangle_entry(e % kLower, i, j);
+    i += kSub * blk;
+    j += kSub * blk;
+    as[i * kScoreStride + j] =
+        __float2bfloat16(scale * decayed_dot<DK>(qs + i * kLdk, ks + j * kLdk, bs + i * kLdb, bs + j * kLdb));
+  }
+  for (int e = threadIdx.x; e < 4 * kUpper; e += THREADS) {
+    const int blk = e / kUpper;
+    int i, j;
+    triangle_entry(e % kUpper, j, i);  // entry of the strict upper triangle column by column: (j - 1, i), i < j
+    ++j;
+    as[(kSub * blk + i) * kScoreStride + kSub * blk + j] = __float2bfloat16(0.0f);
   }
 }
 
