@@ -1,6 +1,6 @@
 // seqbench_gpu_bench rows for gated linear attention at ANCHORS.md's shapes (B*L = 65536 tokens, 16
 // heads of 128) for each bench length: per-channel (GLA) and scalar (Mamba-2-like) decay, forward
-// and backward, fp32; the scalar decay in bf16 on tensor cores; and the decode step of either decay for
+// and backward, fp32; both decays in bf16 on tensor cores; and the decode step of either decay for
 // batches of 16 and 1. Anchors: flash-linear-attention's chunk_gla, chunk_simple_gla,
 // fused_recurrent_gla and fused_recurrent_simple_gla in bf16.
 #include <cuda_bf16.h>
@@ -11,6 +11,7 @@
 
 #include "bench_gpu/gpu_bench_group.h"
 #include "mixers/gla/gla.h"
+#include "mixers/gla/gla_channel_bf16.cuh"
 #include "mixers/gla/gla_scalar_bf16.cuh"
 
 namespace seqbench {
@@ -72,6 +73,26 @@ void decode_step(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t bat
                            chunked_scan_work(gla_work_shape(s, 1, 2), WorkPass::decode_step)));
 }
 
+// The three timings of a bf16 tensor-core GLA as rows <family>.fwd, .fwd_keep_states and .bwd, the first and
+// last anchored on <anchor_family>.fwd and .bwd.
+struct Bf16Timings {
+  GpuTiming fwd, fwd_keep_states, bwd;
+};
+
+void add_bf16_rows(std::vector<AnchorRow>& rows, const GlaShape& s, const std::string& family,
+                   const std::string& anchor_family, const std::string& what, const Bf16Timings& t) {
+  const std::string shape = shape_text(s.batch, s.seq_len, s.heads, s.key_dim);
+  auto add = [&](const std::string& pass, const char* anchor_pass, const GpuTiming& timing, WorkPass work_pass) {
+    const std::string anchor_key = anchor_pass ? bench_key(anchor_family, anchor_pass, s.seq_len) : "";
+    const WorkCount work = chunked_scan_work(gla_work_shape(s, 64, 2), work_pass);
+    rows.push_back(timed_row(bench_key(family, pass, s.seq_len), anchor_key, "gla", what + pass, shape, "bf16",
+                             s.seq_len, timing, work, work));
+  };
+  add("fwd", "fwd", t.fwd, WorkPass::forward);
+  add("fwd_keep_states", nullptr, t.fwd_keep_states, WorkPass::forward);
+  add("bwd", "bwd", t.bwd, WorkPass::backward);
+}
+
 // The scalar decay in bf16 on tensor cores. The forward as FLA's chunk_simple_gla times it (its
 // backward recomputes the states), the forward a training step runs (keeping every chunk's start
 // state), and the backward (FLA's does not run on Hopper with Triton 3.6: no anchor).
@@ -91,24 +112,47 @@ void scalar_gated_bf16(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64
     gla_scalar_fwd_cuda(q.data(), k.data(), v.data(), g.data(), out.data(), keep, nullptr, workspace.data(), s, o,
                         variant);
   };
-  const GpuTiming fwd = timer.time([&] { forward(nullptr); });
-  const GpuTiming fwd_keep = timer.time([&] { forward(states.data()); });
-  const GpuTiming bwd = timer.time([&] {
+  Bf16Timings t;
+  t.fwd = timer.time([&] { forward(nullptr); });
+  t.fwd_keep_states = timer.time([&] { forward(states.data()); });
+  t.bwd = timer.time([&] {
     gla_scalar_bwd_cuda(q.data(), k.data(), v.data(), g.data(), states.data(), dout.data(), dq.data(), dk.data(),
                         dv.data(), dg.data(), workspace.data(), s, o);
   });
-  const std::string what = std::string("scalar-gated linear attention (tensor cores, ") +
-                           gla_scalar_fwd_variant_name(variant) + ") ";
-  const std::string shape = shape_text(s.batch, L, s.heads, s.key_dim);
-  auto add = [&](const std::string& pass, const char* anchor_pass, const GpuTiming& timing, WorkPass work_pass) {
-    const std::string anchor_key = anchor_pass ? bench_key("gla_scalar", anchor_pass, L) : "";
-    const WorkCount work = chunked_scan_work(gla_work_shape(s, 64, 2), work_pass);
-    rows.push_back(timed_row(bench_key("gla_scalar_bf16", pass, L), anchor_key, "gla", what + pass, shape, "bf16", L,
-                             timing, work, work));
+  add_bf16_rows(rows, s, "gla_scalar_bf16", "gla_scalar",
+                std::string("scalar-gated linear attention (tensor cores, ") + gla_scalar_fwd_variant_name(variant) +
+                    ") ",
+                t);
+}
+
+// The per-channel decay (GLA) in bf16 on tensor cores, timed as scalar_gated_bf16 times the scalar one: the
+// forward as FLA's chunk_gla times it, the forward a training step runs (keeping every chunk's start state),
+// and the backward; anchors FLA's chunk_gla forward and backward.
+void channel_gated_bf16(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L) {
+  using bf16 = __nv_bfloat16;
+  const GlaShape s{{kBenchTokens / L, L, kBenchHeads}, kBenchHeadDim, kBenchHeadDim, true};
+  GlaOptions o;
+  o.scale = kScale;
+  const int64_t n = s.tokens() * s.heads * s.key_dim;
+  auto q = random_array<bf16>(n, 61), k = random_array<bf16>(n, 62), v = random_array<bf16>(n, 63);
+  auto dout = random_array<bf16>(n, 64);
+  DeviceArray<float> g(n), dg(n), workspace(gla_channel_workspace_floats(s));
+  fill_normal_cuda(g.data(), n, 65, 0.01f);  // log decays near 0: timing does not depend on them
+  DeviceArray<bf16> out(n), dq(n), dk(n), dv(n), states(gla_channel_chunk_state_elements(s));
+  const GlaChannelVariant variant = gla_channel_variant();
+  auto forward = [&](bf16* keep) {
+    gla_channel_fwd_cuda(q.data(), k.data(), v.data(), g.data(), out.data(), keep, nullptr, workspace.data(), s, o,
+                         variant);
   };
-  add("fwd", "fwd", fwd, WorkPass::forward);
-  add("fwd_keep_states", nullptr, fwd_keep, WorkPass::forward);
-  add("bwd", "bwd", bwd, WorkPass::backward);
+  Bf16Timings t;
+  t.fwd = timer.time([&] { forward(nullptr); });
+  t.fwd_keep_states = timer.time([&] { forward(states.data()); });
+  t.bwd = timer.time([&] {
+    gla_channel_bwd_cuda(q.data(), k.data(), v.data(), g.data(), states.data(), dout.data(), dq.data(), dk.data(),
+                         dv.data(), dg.data(), workspace.data(), s, o, variant);
+  });
+  add_bf16_rows(rows, s, "gla_bf16", "gla",
+                "per-channel gated linear attention (GLA, tensor cores, " + gla_channel_variant_name(variant) + ") ", t);
 }
 
 void gla_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
@@ -116,6 +160,7 @@ void gla_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
     gated_linear_attention(timer, rows, L, true);
     gated_linear_attention(timer, rows, L, false);
     scalar_gated_bf16(timer, rows, L);
+    channel_gated_bf16(timer, rows, L);
   }
   for (bool channel : {false, true})
     for (int64_t batch : decode_batches()) decode_step(timer, rows, batch, channel);

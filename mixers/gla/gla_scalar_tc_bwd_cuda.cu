@@ -189,7 +189,8 @@ void gla_scalar_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const _
   if (!log_decay && dlog_decay)
     throw std::invalid_argument("gla_scalar_bwd_cuda: a decay gradient needs a decay (log_decay is null)");
   const ChunkGrid d = chunk_grid(s, qk_heads);
-  check_call(s, o, "gla_scalar_bwd_cuda", d, {q, k, v, chunk_states, dout, dq, dk, dv, workspace});
+  check_call(s, o, "gla_scalar_bwd_cuda", d, {q, k, v, chunk_states, dout, dq, dk, dv, workspace},
+             gla_scalar_tc_unsupported);
   if (d.BH == 0 || d.L == 0) return;
   const int dk_dim = static_cast<int>(s.key_dim), dv_dim = static_cast<int>(s.value_dim);
   const int64_t padded_tokens = static_cast<int64_t>(d.BH) * d.NC * kChunk;

@@ -67,7 +67,7 @@ __global__ void __launch_bounds__(kScanThreads, 4)
   float* bs = reinterpret_cast<float*>(us + 2 * kChunk * T::kLdu);  // [2][64] cumulative decays
   float* ds = bs + 2 * kChunk;                                      // [2][64] value scales
 
-  const int bh = blockIdx.x, c0 = blockIdx.y * 64, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int bh = blockIdx.x, c0 = blockIdx.y * 64, warp = threadIdx.x / 32;
   const bf16* a_h = a + qk_head_offset(bh, d, DK);  // a is q or k
   const bf16* u_h = u + head_offset(bh, d, dv) + c0;
   const int64_t a_stride = static_cast<int64_t>(d.QK) * DK, u_stride = static_cast<int64_t>(d.H) * dv;
@@ -100,17 +100,7 @@ __global__ void __launch_bounds__(kScanThreads, 4)
     const float* bc = bs + buf * kChunk;
 
     // X before this chunk, straight from the registers (bf16 pairs).
-    bf16* out = states + (static_cast<int64_t>(bh) * d.NC + c) * DK * dv + c0;
-#pragma unroll
-    for (int m = 0; m < T::kRowTiles; ++m)
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int row = (warp * T::kRowTiles + m) * 16 + lane / 4 + 8 * half;
-#pragma unroll
-        for (int n = 0; n < 8; ++n)
-          *reinterpret_cast<uint32_t*>(out + row * dv + 8 * n + 2 * (lane % 4)) =
-              tc::pack_bf16x2(acc[m][n][2 * half], acc[m][n][2 * half + 1]);
-      }
+    store_scan_state(acc, states + (static_cast<int64_t>(bh) * d.NC + c) * DK * dv + c0, dv);
 
     // u_t *= w_t in place, 8 columns per step; rows past L are zero and stay zero.
     const float total = kDecay ? bc[kChunk - 1] : 0.0f;
@@ -141,17 +131,7 @@ __global__ void __launch_bounds__(kScanThreads, 4)
     }
   }
 
-  if (final_state) {
-    float* out = final_state + static_cast<int64_t>(bh) * DK * dv + c0;
-#pragma unroll
-    for (int m = 0; m < T::kRowTiles; ++m)
-#pragma unroll
-      for (int n = 0; n < 8; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          out[((warp * T::kRowTiles + m) * 16 + lane / 4 + 8 * (e / 2)) * dv + 8 * n + 2 * (lane % 4) + e % 2] =
-              acc[m][n][e];
-  }
+  if (final_state) store_scan_state(acc, final_state + static_cast<int64_t>(bh) * DK * dv + c0, dv);
 }
 
 // One block per (head, chunk), 8 warps: warp w owns chunk rows 16 (w % 4) .. + 15 and half the columns of
@@ -271,8 +251,8 @@ void check_qk_heads(const GlaShape& s, int64_t qk_heads, const char* what) {
 }
 
 void check_call(const GlaShape& s, const GlaOptions& o, const char* what, const ChunkGrid& d,
-                std::initializer_list<const void*> buffers) {
-  const std::string why = gla_scalar_tc_unsupported(s, o);
+                std::initializer_list<const void*> buffers, ShapeReason unsupported) {
+  const std::string why = unsupported(s, o);
   if (!why.empty()) throw std::invalid_argument(std::string(what) + ": " + why);
   if (d.BH == 0 || d.L == 0) return;  // nothing to read or write
   int i = 0;
@@ -288,8 +268,12 @@ void check_call(const GlaShape& s, const GlaOptions& o, const char* what, const 
 }  // namespace gla_tc
 
 std::string gla_scalar_tc_unsupported(const GlaShape& s, const GlaOptions& o) {
-  auto dim_ok = [](int64_t x) { return x == 64 || x == 128; };
   if (s.channel_decay) return "per-channel decay: the bf16 tensor-core GLA takes one decay per (token, head)";
+  return gla_tc::tile_shape_reason(s, o);
+}
+
+std::string gla_tc::tile_shape_reason(const GlaShape& s, const GlaOptions& o) {
+  auto dim_ok = [](int64_t x) { return x == 64 || x == 128; };
   if (!dim_ok(s.key_dim) || !dim_ok(s.value_dim))
     return "key_dim and value_dim must each be 64 or 128, got key_dim=" + std::to_string(s.key_dim) +
            " value_dim=" + std::to_string(s.value_dim);
@@ -334,7 +318,7 @@ void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const _
   using namespace gla_tc;
   check_qk_heads(s, qk_heads, "gla_scalar_fwd_cuda");
   const ChunkGrid d = chunk_grid(s, qk_heads);
-  check_call(s, o, "gla_scalar_fwd_cuda", d, {q, k, v, out, workspace});
+  check_call(s, o, "gla_scalar_fwd_cuda", d, {q, k, v, out, workspace}, gla_scalar_tc_unsupported);
   if (d.BH == 0 || d.L == 0) return;
   for (const void* p : {static_cast<const void*>(chunk_states), static_cast<const void*>(final_state)})
     if (p && !aligned16(p)) throw std::invalid_argument("gla_scalar_fwd_cuda: an output state is not 16-byte aligned");
@@ -363,7 +347,7 @@ void gla_scalar_chunk_states_cuda(const __nv_bfloat16* k, const __nv_bfloat16* v
   using namespace gla_tc;
   check_qk_heads(s, qk_heads, "gla_scalar_chunk_states_cuda");
   const ChunkGrid d = chunk_grid(s, qk_heads);
-  check_call(s, o, "gla_scalar_chunk_states_cuda", d, {k, v, chunk_states, workspace});
+  check_call(s, o, "gla_scalar_chunk_states_cuda", d, {k, v, chunk_states, workspace}, gla_scalar_tc_unsupported);
   if (d.BH == 0 || d.L == 0) return;
   float* b = log_decay ? workspace : nullptr;
   if (log_decay) launch_chunk_cumulative_decay(log_decay, b, d, stream);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <string>
 
 #include "mixers/gla/gla.h"
 #include "ops/cuda/cuda_check.h"
@@ -48,10 +49,15 @@ void set_shared_bytes(Kernel kernel, int bytes) {
 // Throws std::invalid_argument naming `what` unless qk_heads is 0 or divides shape.heads.
 void check_qk_heads(const GlaShape& shape, int64_t qk_heads, const char* what);
 
-// Throws std::invalid_argument naming `what` for an unsupported shape (gla_scalar_tc_unsupported) or, when
-// there is anything to compute, a null or misaligned buffer.
+// Why the tiles of either decay's kernels cannot hold a shape, or "": key_dim and value_dim each 64 or 128,
+// options.chunk_size >= 1, batch * heads * chunks < 2^31.
+std::string tile_shape_reason(const GlaShape& shape, const GlaOptions& options);
+
+// Throws std::invalid_argument naming `what` for a shape `unsupported` names a reason for (the scalar- or the
+// per-channel-decay kernels' check) or, when there is anything to compute, a null or misaligned buffer.
+using ShapeReason = std::string (*)(const GlaShape&, const GlaOptions&);
 void check_call(const GlaShape& shape, const GlaOptions& options, const char* what, const ChunkGrid& d,
-                std::initializer_list<const void*> buffers);
+                std::initializer_list<const void*> buffers, ShapeReason unsupported);
 
 // b_t = g_{t0} + ... + g_t inside each chunk, laid out [BH, NC * 64]; positions past L repeat the last
 // token's value (their g counts as 0), so b[63] of every chunk is its total decay (log_decay null: all 0).
@@ -84,6 +90,34 @@ __device__ __forceinline__ void load_chunk_decays_async(float* dst, const float*
     const float* src = b + (static_cast<int64_t>(bh) * d.NC + c) * kChunk + 4 * threadIdx.x;
     tc::copy_async_16(dst + 4 * threadIdx.x, src, true);
   }
+}
+
+// A state scan's state as its warps hold it: warp w has rows (w ROW_TILES + m) 16 .. + 15 of the block's tile
+// (64 columns) in m16n8 accumulators acc[m][n][e]. Written to dst, rows ld apart, as bf16 pairs or as fp32.
+template <int ROW_TILES>
+__device__ __forceinline__ void store_scan_state(const float (&acc)[ROW_TILES][8][4], bf16* dst, int ld) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+#pragma unroll
+  for (int m = 0; m < ROW_TILES; ++m)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int row = (warp * ROW_TILES + m) * 16 + lane / 4 + 8 * half;
+#pragma unroll
+      for (int n = 0; n < 8; ++n)
+        *reinterpret_cast<uint32_t*>(dst + row * ld + 8 * n + 2 * (lane % 4)) =
+            tc::pack_bf16x2(acc[m][n][2 * half], acc[m][n][2 * half + 1]);
+    }
+}
+template <int ROW_TILES>
+__device__ __forceinline__ void store_scan_state(const float (&acc)[ROW_TILES][8][4], float* dst, int ld) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+#pragma unroll
+  for (int m = 0; m < ROW_TILES; ++m)
+#pragma unroll
+    for (int n = 0; n < 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        dst[((warp * ROW_TILES + m) * 16 + lane / 4 + 8 * (e / 2)) * ld + 8 * n + 2 * (lane % 4) + e % 2] = acc[m][n][e];
 }
 
 // acc rows (row0 + lane / 4 and 8 below it) multiplied by factor(row).
