@@ -1,0 +1,62 @@
+// Pieces the bf16 tensor-core delta rule's forward (delta_rule_tc_cuda.cu) and backward
+// (delta_rule_tc_bwd_cuda.cu) share: the chunk grid and argument checks, the workspace layout, and the
+// launchers of the per-chunk WY preparation and the state scans. Math and contract: delta_rule_bf16.cuh.
+// The chunk grid, decay layout and tile helpers are the scalar-decay GLA's (gla_scalar_tc_internal.cuh):
+// the delta rule's decay is the same per-(token, head) scalar, cumulated per 64-token chunk.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <initializer_list>
+
+#include "mixers/delta/delta_rule.h"
+#include "mixers/gla/gla_scalar_tc_internal.cuh"
+
+namespace seqbench {
+namespace delta_tc {
+
+using bf16 = __nv_bfloat16;
+using gla_tc::ChunkGrid;
+using gla_tc::kChunk;
+
+ChunkGrid chunk_grid(const DeltaRuleShape& shape);
+
+// Throws std::invalid_argument naming `what` for an unsupported shape or, when there is anything to
+// compute, a null or misaligned buffer among `buffers`.
+void check_call(const DeltaRuleShape& shape, const char* what, const ChunkGrid& d,
+                std::initializer_list<const void*> buffers);
+
+// The workspace carved into its parts, each 16-byte aligned; [BH, NC * 64] per-token fp32 rows are "padded",
+// [B, L, H, width] bf16 tensors are "token" layout. Forward uses the first five; backward all.
+struct Workspace {
+  float* decay;      // padded: cumulative log decay inside each chunk (0 ungated)
+  bf16* w;           // token, Dk: W = T diag(beta e^G) K
+  bf16* v_new;       // token, Dv: U, overwritten by V_new = U - W H in the forward scan
+  bf16* states;      // [BH, NC, Dk, Dv]: H at each chunk's start when the caller keeps none
+  float* beta;       // padded: beta (0 past L)
+  bf16* t;           // [BH, NC, 64, 64]: T = (I + A)^{-1}
+  bf16* dv_new;      // token, Dv: dL/dV_new (the state's share included)
+  bf16* dstates;     // [BH, NC, Dk, Dv]: dL/dH at each chunk's end
+  bf16* dw;          // token, Dk: dL/dW
+  float* dgate;      // padded: dL/dG (G the cumulative decay), before the reverse cumulative sum
+};
+// The parts at `base` (null: only *floats_used is meaningful), *floats_used (may be null) getting the total.
+Workspace carve_workspace(float* base, const DeltaRuleShape& shape, int64_t* floats_used = nullptr);
+
+// Cumulative decays (log_decay null: zeros) and beta, both padded, into ws.decay and ws.beta (the GLA's
+// cumulative decay kernel, beta riding along as its value scale).
+void launch_gates(const float* log_decay, const float* beta, const Workspace& ws, const ChunkGrid& d,
+                  cudaStream_t stream);
+
+// One block per (head, chunk): A, T = (I + A)^{-1} (into t when non-null), W and U (token layout).
+void launch_wy_prepare(const bf16* k, const bf16* v, const float* beta_padded, const float* decay, bf16* w, bf16* u,
+                       bf16* t, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
+
+// One block per (head, 64 value columns), chunks in order: v_new holds U on entry and V_new = U - W H on exit;
+// states get H (bf16) at each chunk's start, final_state (fp32, may be null) H after the last token.
+void launch_state_scan(const bf16* k, const bf16* w, bf16* v_new, const float* decay, bf16* states,
+                       float* final_state, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
+
+}  // namespace delta_tc
+}  // namespace seqbench
