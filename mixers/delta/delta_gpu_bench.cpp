@@ -84,16 +84,24 @@ void delta_rule_bf16_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int6
     delta_rule_tc_fwd_cuda(q.data(), k.data(), v.data(), beta.data(), g, out.data(), states.data(), nullptr,
                            workspace.data(), s);
   });
+  DeviceArray<bf16> dq(n), dk(n), dv(n);
+  DeviceArray<float> dbeta(nb), dlog_decay(gated ? nb : 1);
+  const GpuTiming bwd = timer.time([&] {
+    delta_rule_tc_bwd_cuda(q.data(), k.data(), v.data(), beta.data(), g, states.data(), dout.data(), dq.data(),
+                           dk.data(), dv.data(), dbeta.data(), gated ? dlog_decay.data() : nullptr, workspace.data(), s);
+  });
   auto work_shape = ScanWorkShape{s.batch, L, s.heads, s.key_dim, s.value_dim, 64, gated ? 1 : 0, s.heads, true, 2, 2};
   const std::string family = gated ? "gated_delta" : "delta";
-  const std::string what = gated ? "gated delta rule (Gated DeltaNet, bf16 tensor cores, WY form) "
-                                 : "delta rule (DeltaNet, bf16 tensor cores, WY form) ";
+  const std::string variant = "reverse pass " + std::to_string(delta_rule_tc_bwd_scan_stages()) + " stage(s)) ";
+  const std::string what = std::string(gated ? "gated delta rule (Gated DeltaNet, " : "delta rule (DeltaNet, ") +
+                           "bf16 tensor cores, WY form, " + variant;
   auto add = [&](const char* pass, const GpuTiming& timing, WorkPass work_pass) {
     const WorkCount work = chunked_scan_work(work_shape, work_pass);
     rows.push_back(timed_row(bench_key(family + "_bf16", pass, L), bench_key(family, pass, L), "delta", what + pass,
                              shape_text(s.batch, L, s.heads, s.key_dim), "bf16", L, timing, work, work));
   };
   add("fwd", fwd, WorkPass::forward);
+  add("bwd", bwd, WorkPass::backward);
 }
 
 void delta_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {

@@ -54,4 +54,9 @@ void delta_rule_tc_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
                             __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dbeta, float* dlog_decay,
                             float* workspace, const DeltaRuleShape& shape, cudaStream_t stream = current_stream());
 
+// The reverse state pass of backward double-buffers its chunk tiles (2 stages, ~157 KiB of shared memory at
+// Dk 128: one block per SM) or not (1 stage, ~87 KiB: two). From SEQBENCH_DELTA_BWD_SCAN_STAGES (1 or 2, read
+// once; 2 when unset); anything else throws.
+int delta_rule_tc_bwd_scan_stages();
+
 }  // namespace seqbench

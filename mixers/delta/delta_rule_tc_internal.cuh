@@ -58,5 +58,29 @@ void launch_wy_prepare(const bf16* k, const bf16* v, const float* beta_padded, c
 void launch_state_scan(const bf16* k, const bf16* w, bf16* v_new, const float* decay, bf16* states,
                        float* final_state, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
 
+// Backward (delta_rule_tc_bwd_*.cu). One block per (head, chunk): dV_local = (K Q^T (.) [i >= j] e^{G_i - G_j}) dO,
+// the intra-chunk output's share of dL/dV_new, into dv_local (token layout).
+void launch_dv_local(const bf16* q, const bf16* k, const bf16* dout, const float* decay, bf16* dv_local, int dk_dim,
+                     int dv_dim, const ChunkGrid& d, cudaStream_t stream);
+
+// One block per (head, 64 value columns), chunks last to first: dv_new holds dV_local on entry and dL/dV_new on
+// exit; dstates get dL/dH at each chunk's end. stages 2 double-buffers the chunk tiles, 1 does not.
+void launch_reverse_scan(const bf16* q, const bf16* k, const bf16* w, const bf16* dout, bf16* dv_new,
+                         const float* decay, bf16* dstates, int dk, int dv, int stages, const ChunkGrid& d,
+                         cudaStream_t stream);
+
+// One block per (head, chunk), from U (u) and the chunk states: dq (final), dk (the output's and state's share,
+// finished by launch_wy_bwd), dw = dL/dW, and dgate (padded, may be null: ungated) = dL/dG per token.
+void launch_chunk_grads(const bf16* q, const bf16* k, const bf16* w, const bf16* u, const bf16* states,
+                        const bf16* dout, const bf16* dv_new, const bf16* dstates, const float* decay, bf16* dq,
+                        bf16* dk, bf16* dw, float* dgate, int dk_dim, int dv_dim, const ChunkGrid& d,
+                        cudaStream_t stream);
+
+// One block per (head, chunk), through W = T diag(beta e^G) K, U = T diag(beta) V and T = (I + A)^{-1}: adds
+// to dk, writes dv, dbeta and (dgate and dlog_decay non-null) dlog_decay, the reverse cumulative sum of dG.
+void launch_wy_bwd(const bf16* t, const bf16* k, const bf16* v, const float* beta_padded, const float* decay,
+                   const bf16* dw, const bf16* du, const float* dgate, bf16* dk, bf16* dv, float* dbeta,
+                   float* dlog_decay, int dk_dim, int dv_dim, const ChunkGrid& d, cudaStream_t stream);
+
 }  // namespace delta_tc
 }  // namespace seqbench

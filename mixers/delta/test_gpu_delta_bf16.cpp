@@ -1,7 +1,8 @@
 // The bf16 tensor-core delta rule (delta_rule_bf16.cuh, DeltaNet and Gated DeltaNet in WY form) against the
 // fp32 CPU kernels (DeltaRuleKernels::cpu()) on fresh seeded inputs at lengths around the 64-token chunk:
-// output, chunk states, final state, and the gradients of q, k, v, beta and log_decay, norm-wise relative error
-// within the bf16 tolerance (2e-2). Built only with CUDA; each case skips itself (with a warning) on a machine
+// output, chunk states, final state, and the gradients of q, k, v, beta and log_decay (backward from the GPU's
+// own bf16 chunk states), norm-wise relative error within the bf16 tolerance (2e-2). SEQBENCH_DELTA_BWD_SCAN_STAGES
+// picks the reverse pass variant under test. Built only with CUDA; each case skips itself (with a warning) on a machine
 // without a GPU.
 #include <catch2/catch.hpp>
 #include <cuda_bf16.h>
@@ -99,6 +100,48 @@ TEST_CASE("bf16 delta rule forward on tensor cores matches the CPU kernel, chunk
     delta_rule_tc_fwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), out_only.data(), nullptr,
                            nullptr, workspace.data(), s);
     CHECK(download_floats(out_only) == download_floats(out));
+  });
+}
+
+TEST_CASE("bf16 delta rule backward on tensor cores matches the CPU kernel in every gradient", "[gpu][delta][bf16]") {
+  SKIP_WITHOUT_GPU();
+  const std::tuple cases{kShapes, std::vector<bool>{false, true}};
+  auto name = [](const DeltaRuleShape& s, bool gated) { return describe_delta_case(s, chunk64(), gated); };
+  for_each_seeded_case(cases, 2300, name, [](const DeltaRuleShape& s, bool gated, Rng& rng) {
+    Case c = make_case(s, gated, rng);
+    const DeltaRuleOptions o = chunk64();
+    std::vector<float> out(v_count(s)), checkpoints(state_count(s) * delta_rule_checkpoint_count(s, o));
+    DeltaRuleKernels::cpu().fwd(c.in.q.data(), c.in.k.data(), c.in.v.data(), c.in.beta.data(), c.in.decay(),
+                                out.data(), checkpoints.data(), nullptr, s, o);
+    std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dbeta(gate_count(s));
+    std::vector<float> want_dg(gate_count(s));
+    DeltaRuleKernels::cpu().bwd(c.in.q.data(), c.in.k.data(), c.in.v.data(), c.in.beta.data(), c.in.decay(),
+                                checkpoints.data(), c.dout.data(), want_dq.data(), want_dk.data(), want_dv.data(),
+                                want_dbeta.data(), gated ? want_dg.data() : nullptr, s, o);
+
+    DeviceArray<float> workspace(delta_rule_tc_workspace_floats(s));
+    auto out_d = poisoned<bf16>(v_count(s)), states = poisoned<bf16>(delta_rule_tc_chunk_state_elements(s));
+    delta_rule_tc_fwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), out_d.data(), states.data(),
+                           nullptr, workspace.data(), s);
+    auto dq = poisoned<bf16>(qk_count(s)), dk = poisoned<bf16>(qk_count(s)), dv = poisoned<bf16>(v_count(s));
+    auto dbeta = poisoned<float>(gate_count(s)), dg = poisoned<float>(gate_count(s));
+    delta_rule_tc_bwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), states.data(),
+                           c.dout_d.data(), dq.data(), dk.data(), dv.data(), dbeta.data(), gated ? dg.data() : nullptr,
+                           workspace.data(), s);
+    check_close("dq", download_floats(dq), want_dq);
+    check_close("dk", download_floats(dk), want_dk);
+    check_close("dv", download_floats(dv), want_dv);
+    check_close("dbeta", dbeta.download(), want_dbeta);
+    if (gated) check_close("dlog_decay", dg.download(), want_dg);
+
+    // Without a decay gradient the others are the same, bit for bit.
+    if (gated) {
+      auto dq_only = poisoned<bf16>(qk_count(s));
+      delta_rule_tc_bwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), states.data(),
+                             c.dout_d.data(), dq_only.data(), dk.data(), dv.data(), dbeta.data(), nullptr,
+                             workspace.data(), s);
+      CHECK(download_floats(dq_only) == download_floats(dq));
+    }
   });
 }
 
