@@ -11,7 +11,7 @@
 //   H <- e^{G_63} H + (e^{G_63 - G_j} K)^T V_new.
 // Forward: one block per (head, chunk) forms T, W and U; one block per (head, 64 value columns) walks the
 // chunks with H on chip, writing V_new and H at each chunk's start (bf16); one block per (head, chunk)
-// forms O (the scalar-decay GLA output kernel, V_new for V). Backward recomputes T, W, U and V_new per chunk
+// forms O (the scalar-decay GLA output kernel, V_new for V). Or, fused, the walk forms O itself. Backward recomputes T, W, U and V_new per chunk
 // from the saved states, walks the chunks in reverse for dH, then forms dq, dk, dv, dbeta and dlog_decay per
 // chunk. bf16 storage and tensor-core operands, fp32 accumulation; T is solved in fp32 and rounded to bf16
 // (as fla); decays fp32, every exponent a difference of cumulative decays inside one chunk (<= 0 for g <= 0).
@@ -39,13 +39,23 @@ int64_t delta_rule_tc_chunk_state_elements(const DeltaRuleShape& shape);
 // and for backward T, dV_new, dH per chunk and the per-token partial gradients.
 int64_t delta_rule_tc_workspace_floats(const DeltaRuleShape& shape);
 
+// Two forwards with the same result: `split` (the state pass writes V_new and every chunk's state, then one block
+// per (head, chunk) forms O: FLA's chunk_fwd_h + chunk_fwd_o) and `fused` (one block per (head, 64 value columns)
+// forms V_new, O and the state chunk by chunk, V_new never reaching memory and the states only when kept). The
+// process default comes from SEQBENCH_DELTA_FWD (split or fused, read once; split when unset); anything else throws.
+enum class DeltaRuleTcFwdVariant { split, fused };
+DeltaRuleTcFwdVariant delta_rule_tc_fwd_variant();
+const char* delta_rule_tc_fwd_variant_name(DeltaRuleTcFwdVariant variant);
+
 // q, k [B, L, H, Dk] (k L2-normalised for a stable recurrence); v, out [B, L, H, Dv]; beta, log_decay
 // [B, L, H] fp32 (log_decay null: ungated DeltaNet). Writes out; chunk_states (what backward reads), when
 // non-null, S^T at every chunk's start; final_state [B, H, Dk, Dv] fp32 (S^T), when non-null, after the last
 // token. Throws std::invalid_argument for an unsupported shape, a null buffer or one not 16-byte aligned.
 void delta_rule_tc_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* beta,
                             const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
-                            float* workspace, const DeltaRuleShape& shape, cudaStream_t stream = current_stream());
+                            float* workspace, const DeltaRuleShape& shape,
+                            DeltaRuleTcFwdVariant variant = delta_rule_tc_fwd_variant(),
+                            cudaStream_t stream = current_stream());
 
 // Gradients overwritten: dq, dk [B, L, H, Dk], dv [B, L, H, Dv] bf16; dbeta, dlog_decay [B, L, H] fp32
 // (dlog_decay ignored, may be null, when log_decay is null). chunk_states from a forward that stored them.
@@ -55,8 +65,8 @@ void delta_rule_tc_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
                             float* workspace, const DeltaRuleShape& shape, cudaStream_t stream = current_stream());
 
 // The reverse state pass of backward double-buffers its chunk tiles (2 stages, ~157 KiB of shared memory at
-// Dk 128: one block per SM) or not (1 stage, ~87 KiB: two). From SEQBENCH_DELTA_BWD_SCAN_STAGES (1 or 2, read
-// once; 2 when unset); anything else throws.
+// Dk 128: one block per SM) or not (1 stage, ~87 KiB: two, one computing while the other loads). From
+// SEQBENCH_DELTA_BWD_SCAN_STAGES (1 or 2, read once; 1 when unset); anything else throws.
 int delta_rule_tc_bwd_scan_stages();
 
 }  // namespace seqbench

@@ -17,8 +17,8 @@ int delta_rule_tc_bwd_scan_stages() {
   static const int stages = [] {
     const char* env = std::getenv("SEQBENCH_DELTA_BWD_SCAN_STAGES");
     const std::string name = env ? env : "";
-    if (name.empty() || name == "2") return 2;
-    if (name == "1") return 1;
+    if (name.empty() || name == "1") return 1;
+    if (name == "2") return 2;
     throw std::invalid_argument("SEQBENCH_DELTA_BWD_SCAN_STAGES='" + name + "'; expected 1 or 2");
   }();
   return stages;

@@ -58,6 +58,11 @@ void launch_wy_prepare(const bf16* k, const bf16* v, const float* beta_padded, c
 void launch_state_scan(const bf16* k, const bf16* w, bf16* v_new, const float* decay, bf16* states,
                        float* final_state, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
 
+// The fused forward (delta_rule_tc_fused_cuda.cu): one block per (head, 64 value columns) forms V_new, O and H
+// chunk by chunk from W and U; states (may be null) get H at each chunk's start, final_state (may be null) the last.
+void launch_fused_forward(const bf16* q, const bf16* k, const bf16* w, const bf16* u, const float* decay, bf16* out,
+                          bf16* states, float* final_state, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
+
 // Backward (delta_rule_tc_bwd_*.cu). One block per (head, chunk): dV_local = (K Q^T (.) [i >= j] e^{G_i - G_j}) dO,
 // the intra-chunk output's share of dL/dV_new, into dv_local (token layout).
 void launch_dv_local(const bf16* q, const bf16* k, const bf16* dout, const float* decay, bf16* dv_local, int dk_dim,

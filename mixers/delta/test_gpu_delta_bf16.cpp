@@ -1,8 +1,8 @@
 // The bf16 tensor-core delta rule (delta_rule_bf16.cuh, DeltaNet and Gated DeltaNet in WY form) against the
 // fp32 CPU kernels (DeltaRuleKernels::cpu()) on fresh seeded inputs at lengths around the 64-token chunk:
 // output, chunk states, final state, and the gradients of q, k, v, beta and log_decay (backward from the GPU's
-// own bf16 chunk states), norm-wise relative error within the bf16 tolerance (2e-2). SEQBENCH_DELTA_BWD_SCAN_STAGES
-// picks the reverse pass variant under test. Built only with CUDA; each case skips itself (with a warning) on a machine
+// own bf16 chunk states), norm-wise relative error within the bf16 tolerance (2e-2). Both forward variants are
+// checked; SEQBENCH_DELTA_BWD_SCAN_STAGES picks the backward's reverse pass under test. Built only with CUDA; each case skips itself (with a warning) on a machine
 // without a GPU.
 #include <catch2/catch.hpp>
 #include <cuda_bf16.h>
@@ -88,18 +88,21 @@ TEST_CASE("bf16 delta rule forward on tensor cores matches the CPU kernel, chunk
     DeltaRuleKernels::cpu().fwd(c.in.q.data(), c.in.k.data(), c.in.v.data(), c.in.beta.data(), c.in.decay(),
                                 want_out.data(), want_states.data(), want_final.data(), s, o);
     DeviceArray<float> workspace(delta_rule_tc_workspace_floats(s));
-    auto out = poisoned<bf16>(v_count(s)), states = poisoned<bf16>(delta_rule_tc_chunk_state_elements(s));
-    auto final_state = poisoned<float>(state_count(s));
-    delta_rule_tc_fwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), out.data(), states.data(),
-                           final_state.data(), workspace.data(), s);
-    check_close("out", download_floats(out), want_out);
-    check_close("chunk states", download_floats(states), want_states);
-    check_close("final state", final_state.download(), want_final);
-    // Without states to keep, the output is the same, bit for bit.
-    auto out_only = poisoned<bf16>(v_count(s));
-    delta_rule_tc_fwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), out_only.data(), nullptr,
-                           nullptr, workspace.data(), s);
-    CHECK(download_floats(out_only) == download_floats(out));
+    for (const DeltaRuleTcFwdVariant variant : {DeltaRuleTcFwdVariant::split, DeltaRuleTcFwdVariant::fused}) {
+      INFO("forward variant " << delta_rule_tc_fwd_variant_name(variant));
+      auto out = poisoned<bf16>(v_count(s)), states = poisoned<bf16>(delta_rule_tc_chunk_state_elements(s));
+      auto final_state = poisoned<float>(state_count(s));
+      delta_rule_tc_fwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), out.data(), states.data(),
+                             final_state.data(), workspace.data(), s, variant);
+      check_close("out", download_floats(out), want_out);
+      check_close("chunk states", download_floats(states), want_states);
+      check_close("final state", final_state.download(), want_final);
+      // Without states to keep, the output is the same, bit for bit.
+      auto out_only = poisoned<bf16>(v_count(s));
+      delta_rule_tc_fwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), out_only.data(), nullptr,
+                             nullptr, workspace.data(), s, variant);
+      CHECK(download_floats(out_only) == download_floats(out));
+    }
   });
 }
 
