@@ -69,4 +69,10 @@ void delta_rule_tc_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
 // SEQBENCH_DELTA_BWD_SCAN_STAGES (1 or 2, read once; 1 when unset); anything else throws.
 int delta_rule_tc_bwd_scan_stages();
 
+// Value columns per block of the passes that walk the chunks (forward state pass, fused forward, reverse pass):
+// 64, or 32 for twice the blocks where batch * heads * Dv / 64 leaves SMs idle (long sequences), each block then
+// reading W, K (and Q) once more. From SEQBENCH_DELTA_SCAN_COLUMNS (32 or 64, read once; 64 when unset); anything
+// else throws.
+int delta_rule_tc_scan_columns();
+
 }  // namespace seqbench

@@ -15,30 +15,30 @@ namespace {
 
 using tc::Stored;
 
-// One block per (head, 64 value columns), 4 warps: warp w holds dH rows [w DK / 4, (w + 1) DK / 4) in fp32
+// One block per (head, kCols value columns), 4 warps: warp w holds dH rows [w DK / 4, (w + 1) DK / 4) in fp32
 // registers, chunks last to first, and forms dV_new for chunk rows 16 w .. 16 w + 15. kStages 2 loads the next
 // chunk's tiles while this one runs; 1 halves the shared memory (two blocks per SM at DK 128).
 constexpr int kThreads = 128;
 
-template <int DK, int kStages>
+template <int DK, int kStages, int kCols>
 struct ReverseTiles {
-  static constexpr int kLdk = DK + 8, kLdu = 64 + 8, kRowTiles = DK / 64;
+  static constexpr int kLdk = DK + 8, kLdu = kCols + 8, kRowTiles = DK / 64, kNT = kCols / 8;
   static constexpr int kStage = 3 * kChunk * kLdk + 2 * kChunk * kLdu;  // bf16: Q, K, W, dO, dV_local
   static constexpr int kBytes = (kStages * kStage + DK * kLdu) * 2 + kStages * kChunk * 4;
 };
 
-template <int DK, int kStages>
+template <int DK, int kStages, int kCols>
 __global__ void __launch_bounds__(kThreads)
     reverse_scan_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ w,
                         const bf16* __restrict__ dout, bf16* __restrict__ dv_new, const float* __restrict__ decay,
                         bf16* __restrict__ dstates, int dv, ChunkGrid d) {
-  using T = ReverseTiles<DK, kStages>;
+  using T = ReverseTiles<DK, kStages, kCols>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* stage = reinterpret_cast<bf16*>(smem_raw);  // [kStages] x {Q, K, W [64][kLdk], dO, dV [64][kLdu]}
   bf16* dhs = stage + kStages * T::kStage;          // [DK][kLdu] dH (bf16), the B operand of K dH
   float* gs = reinterpret_cast<float*>(dhs + DK * T::kLdu);  // [kStages][64] cumulative decays
 
-  const int bh = blockIdx.x, c0 = blockIdx.y * 64, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int bh = blockIdx.x, c0 = blockIdx.y * kCols, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t k_off = gla_tc::head_offset(bh, d, DK), v_off = gla_tc::head_offset(bh, d, dv) + c0;
   const int64_t k_stride = static_cast<int64_t>(d.H) * DK, v_stride = static_cast<int64_t>(d.H) * dv;
   auto load = [&](int c, int buf) {
@@ -48,14 +48,14 @@ __global__ void __launch_bounds__(kThreads)
     tc::load_tile_async<kChunk, DK, T::kLdk, kThreads>(base + 2 * kChunk * T::kLdk, w + k_off, k_stride, c * kChunk,
                                                        d.L);
     bf16* vbase = base + 3 * kChunk * T::kLdk;
-    tc::load_tile_async<kChunk, 64, T::kLdu, kThreads>(vbase, dout + v_off, v_stride, c * kChunk, d.L);
-    tc::load_tile_async<kChunk, 64, T::kLdu, kThreads>(vbase + kChunk * T::kLdu, dv_new + v_off, v_stride, c * kChunk,
+    tc::load_tile_async<kChunk, kCols, T::kLdu, kThreads>(vbase, dout + v_off, v_stride, c * kChunk, d.L);
+    tc::load_tile_async<kChunk, kCols, T::kLdu, kThreads>(vbase + kChunk * T::kLdu, dv_new + v_off, v_stride, c * kChunk,
                                                        d.L);
     gla_tc::load_chunk_decays_async(gs + buf * kChunk, decay, bh, c, d);
     tc::commit_async();
   };
 
-  float dh[T::kRowTiles][8][4] = {};
+  float dh[T::kRowTiles][T::kNT][4] = {};
   if (kStages == 2) load(d.NC - 1, 0);
   for (int it = 0; it < d.NC; ++it) {
     const int c = d.NC - 1 - it, buf = kStages == 2 ? it & 1 : 0;
@@ -85,7 +85,7 @@ __global__ void __launch_bounds__(kThreads)
       for (int half = 0; half < 2; ++half) {
         const int row = (warp * T::kRowTiles + m) * 16 + lane / 4 + 8 * half;
 #pragma unroll
-        for (int n = 0; n < 8; ++n) {
+        for (int n = 0; n < T::kNT; ++n) {
           const int col = 8 * n + 2 * (lane % 4);
           const uint32_t pair = tc::pack_bf16x2(dh[m][n][2 * half], dh[m][n][2 * half + 1]);
           *reinterpret_cast<uint32_t*>(dhs + row * T::kLdu + col) = pair;
@@ -98,14 +98,14 @@ __global__ void __launch_bounds__(kThreads)
     // A^T operand of -W^T dV_new); dO rows scaled by e^{G_i} for (diag(e^G) Q)^T dO.
     const float total = g[kChunk - 1];
     {
-      float x[8][4] = {};
-      tc::warp_mma<DK / 16, 8, Stored::by_row, Stored::by_row>(x, K + 16 * warp * T::kLdk, T::kLdk, dhs, T::kLdu);
+      float x[T::kNT][4] = {};
+      tc::warp_mma<DK / 16, T::kNT, Stored::by_row, Stored::by_row>(x, K + 16 * warp * T::kLdk, T::kLdk, dhs, T::kLdu);
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int i = 16 * warp + lane / 4 + 8 * half, t = c * kChunk + i;
         const float scale = __expf(total - g[i]), q_scale = __expf(g[i]);
 #pragma unroll
-        for (int n = 0; n < 8; ++n) {
+        for (int n = 0; n < T::kNT; ++n) {
           const int col = 8 * n + 2 * (lane % 4);
           __nv_bfloat162* vp = reinterpret_cast<__nv_bfloat162*>(dV + i * T::kLdu + col);
           __nv_bfloat162* op = reinterpret_cast<__nv_bfloat162*>(dO + i * T::kLdu + col);
@@ -123,23 +123,23 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int m = 0; m < T::kRowTiles; ++m) {
 #pragma unroll
-      for (int n = 0; n < 8; ++n)
+      for (int n = 0; n < T::kNT; ++n)
 #pragma unroll
         for (int e = 0; e < 4; ++e) dh[m][n][e] *= chunk_decay;
       const int r = (warp * T::kRowTiles + m) * 16;
-      tc::warp_mma<kChunk / 16, 8, Stored::by_column, Stored::by_row>(dh[m], Q + r, T::kLdk, dO, T::kLdu);
-      tc::warp_mma<kChunk / 16, 8, Stored::by_column, Stored::by_row>(dh[m], W + r, T::kLdk, dV, T::kLdu);
+      tc::warp_mma<kChunk / 16, T::kNT, Stored::by_column, Stored::by_row>(dh[m], Q + r, T::kLdk, dO, T::kLdu);
+      tc::warp_mma<kChunk / 16, T::kNT, Stored::by_column, Stored::by_row>(dh[m], W + r, T::kLdk, dV, T::kLdu);
     }
   }
 }
 
-template <int DK, int kStages>
+template <int DK, int kStages, int kCols>
 void launch(const bf16* q, const bf16* k, const bf16* w, const bf16* dout, bf16* dv_new, const float* decay,
             bf16* dstates, int dv, const ChunkGrid& d, cudaStream_t stream) {
-  auto kernel = reverse_scan_kernel<DK, kStages>;
-  constexpr int kBytes = ReverseTiles<DK, kStages>::kBytes;
+  auto kernel = reverse_scan_kernel<DK, kStages, kCols>;
+  constexpr int kBytes = ReverseTiles<DK, kStages, kCols>::kBytes;
   gla_tc::set_shared_bytes(kernel, kBytes);
-  const dim3 grid(static_cast<unsigned>(d.BH), static_cast<unsigned>(dv / 64));
+  const dim3 grid(static_cast<unsigned>(d.BH), static_cast<unsigned>(dv / kCols));
   kernel<<<grid, kThreads, kBytes, stream>>>(q, k, w, dout, dv_new, decay, dstates, dv, d);
   cudaCheckLaunch();
 }
@@ -147,9 +147,12 @@ void launch(const bf16* q, const bf16* k, const bf16* w, const bf16* dout, bf16*
 }  // namespace
 
 void launch_reverse_scan(const bf16* q, const bf16* k, const bf16* w, const bf16* dout, bf16* dv_new,
-                         const float* decay, bf16* dstates, int dk, int dv, int stages, const ChunkGrid& d,
-                         cudaStream_t stream) {
-  auto run = dk == 64 ? (stages == 1 ? launch<64, 1> : launch<64, 2>) : (stages == 1 ? launch<128, 1> : launch<128, 2>);
+                         const float* decay, bf16* dstates, int dk, int dv, int stages, int cols,
+                         const ChunkGrid& d, cudaStream_t stream) {
+  using Launch = decltype(&launch<64, 1, 64>);
+  const Launch table[2][2][2] = {{{launch<64, 1, 32>, launch<64, 1, 64>}, {launch<64, 2, 32>, launch<64, 2, 64>}},
+                                 {{launch<128, 1, 32>, launch<128, 1, 64>}, {launch<128, 2, 32>, launch<128, 2, 64>}}};
+  const Launch run = table[dk == 64 ? 0 : 1][stages == 1 ? 0 : 1][cols == 32 ? 0 : 1];
   run(q, k, w, dout, dv_new, decay, dstates, dv, d, stream);
 }
 

@@ -103,6 +103,17 @@ DeltaRuleTcFwdVariant delta_rule_tc_fwd_variant() {
   return chosen;
 }
 
+int delta_rule_tc_scan_columns() {
+  static const int columns = [] {
+    const char* env = std::getenv("SEQBENCH_DELTA_SCAN_COLUMNS");
+    const std::string name = env ? env : "";
+    if (name.empty() || name == "64") return 64;
+    if (name == "32") return 32;
+    throw std::invalid_argument("SEQBENCH_DELTA_SCAN_COLUMNS='" + name + "'; expected 32 or 64");
+  }();
+  return columns;
+}
+
 const char* delta_rule_tc_fwd_variant_name(DeltaRuleTcFwdVariant variant) {
   return variant == DeltaRuleTcFwdVariant::fused ? "fused" : "split";
 }
@@ -123,11 +134,13 @@ void delta_rule_tc_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
   launch_gates(log_decay, beta, ws, d, stream);
   launch_wy_prepare(k, v, ws.beta, ws.decay, ws.w, ws.v_new, nullptr, dk, dv, d, stream);
   if (variant == DeltaRuleTcFwdVariant::fused) {
-    launch_fused_forward(q, k, ws.w, ws.v_new, ws.decay, out, chunk_states, final_state, dk, dv, d, stream);
+    launch_fused_forward(q, k, ws.w, ws.v_new, ws.decay, out, chunk_states, final_state, dk, dv,
+                         delta_rule_tc_scan_columns(), d, stream);
     return;
   }
   bf16* states = chunk_states ? chunk_states : ws.states;
-  launch_state_scan(k, ws.w, ws.v_new, ws.decay, states, final_state, dk, dv, d, stream);
+  launch_state_scan(k, ws.w, ws.v_new, ws.decay, states, final_state, dk, dv, delta_rule_tc_scan_columns(), d,
+                    stream);
   gla_tc::launch_chunk_output(q, k, ws.v_new, states, ws.decay, nullptr, out, 1.0f, dk, dv, d, stream);
 }
 

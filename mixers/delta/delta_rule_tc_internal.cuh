@@ -53,25 +53,26 @@ void launch_gates(const float* log_decay, const float* beta, const Workspace& ws
 void launch_wy_prepare(const bf16* k, const bf16* v, const float* beta_padded, const float* decay, bf16* w, bf16* u,
                        bf16* t, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
 
-// One block per (head, 64 value columns), chunks in order: v_new holds U on entry and V_new = U - W H on exit;
-// states get H (bf16) at each chunk's start, final_state (fp32, may be null) H after the last token.
+// One block per (head, `cols` value columns: 32 or 64), chunks in order: v_new holds U on entry and V_new = U - W H
+// on exit; states get H (bf16) at each chunk's start, final_state (fp32, may be null) H after the last token.
 void launch_state_scan(const bf16* k, const bf16* w, bf16* v_new, const float* decay, bf16* states,
-                       float* final_state, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
+                       float* final_state, int dk, int dv, int cols, const ChunkGrid& d, cudaStream_t stream);
 
-// The fused forward (delta_rule_tc_fused_cuda.cu): one block per (head, 64 value columns) forms V_new, O and H
-// chunk by chunk from W and U; states (may be null) get H at each chunk's start, final_state (may be null) the last.
+// The fused forward (delta_rule_tc_fused_cuda.cu): one block per (head, `cols` value columns) forms V_new, O and
+// H chunk by chunk from W and U; states (may be null) get H at each chunk's start, final_state (may be null) the last.
 void launch_fused_forward(const bf16* q, const bf16* k, const bf16* w, const bf16* u, const float* decay, bf16* out,
-                          bf16* states, float* final_state, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
+                          bf16* states, float* final_state, int dk, int dv, int cols, const ChunkGrid& d,
+                          cudaStream_t stream);
 
 // Backward (delta_rule_tc_bwd_*.cu). One block per (head, chunk): dV_local = (K Q^T (.) [i >= j] e^{G_i - G_j}) dO,
 // the intra-chunk output's share of dL/dV_new, into dv_local (token layout).
 void launch_dv_local(const bf16* q, const bf16* k, const bf16* dout, const float* decay, bf16* dv_local, int dk_dim,
                      int dv_dim, const ChunkGrid& d, cudaStream_t stream);
 
-// One block per (head, 64 value columns), chunks last to first: dv_new holds dV_local on entry and dL/dV_new on
-// exit; dstates get dL/dH at each chunk's end. stages 2 double-buffers the chunk tiles, 1 does not.
+// One block per (head, `cols` value columns), chunks last to first: dv_new holds dV_local on entry and dL/dV_new
+// on exit; dstates get dL/dH at each chunk's end. stages 2 double-buffers the chunk tiles, 1 does not.
 void launch_reverse_scan(const bf16* q, const bf16* k, const bf16* w, const bf16* dout, bf16* dv_new,
-                         const float* decay, bf16* dstates, int dk, int dv, int stages, const ChunkGrid& d,
+                         const float* decay, bf16* dstates, int dk, int dv, int stages, int cols, const ChunkGrid& d,
                          cudaStream_t stream);
 
 // One block per (head, chunk), from U (u) and the chunk states: dq (final), dk (the output's and state's share,

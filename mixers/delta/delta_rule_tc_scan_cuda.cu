@@ -15,30 +15,32 @@ namespace {
 
 using tc::Stored;
 
-// One block per (head, 64 value columns), 4 warps: warp w holds H rows [w DK / 4, (w + 1) DK / 4) in fp32
+// One block per (head, kCols value columns), 4 warps: warp w holds H rows [w DK / 4, (w + 1) DK / 4) in fp32
 // registers through the whole sequence and forms V_new for chunk rows 16 w .. 16 w + 15. The next chunk's
-// tiles load (cp.async) while this one runs.
+// tiles load (cp.async) while this one runs. kCols 32 doubles the blocks (long sequences, few heads) at the
+// price of reading W and K once more per head.
 constexpr int kThreads = 128;
 
-template <int DK>
+template <int DK, int kCols>
 struct ScanTiles {
-  static constexpr int kLdk = DK + 8, kLdu = 64 + 8, kRowTiles = DK / 64;  // 16-row tiles of H per warp
+  // kRowTiles: 16-row tiles of H per warp; kNT: 8-column tiles of a block's value columns.
+  static constexpr int kLdk = DK + 8, kLdu = kCols + 8, kRowTiles = DK / 64, kNT = kCols / 8;
   static constexpr int kStage = 2 * kChunk * kLdk + kChunk * kLdu;         // bf16 per buffer: W, K, U
   static constexpr int kBytes = (2 * kStage + DK * kLdu) * 2 + 2 * kChunk * 4;
 };
 
-template <int DK>
+template <int DK, int kCols>
 __global__ void __launch_bounds__(kThreads, 2)
     state_scan_kernel(const bf16* __restrict__ k, const bf16* __restrict__ w, bf16* __restrict__ v_new,
                       const float* __restrict__ decay, bf16* __restrict__ states, float* __restrict__ final_state,
                       int dv, ChunkGrid d) {
-  using T = ScanTiles<DK>;
+  using T = ScanTiles<DK, kCols>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* stage = reinterpret_cast<bf16*>(smem_raw);  // [2] x {W [64][kLdk], K [64][kLdk], U [64][kLdu]}
   bf16* hs = stage + 2 * T::kStage;                 // [DK][kLdu] H (bf16), the B operand of W H
   float* gs = reinterpret_cast<float*>(hs + DK * T::kLdu);  // [2][64] cumulative decays
 
-  const int bh = blockIdx.x, c0 = blockIdx.y * 64, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int bh = blockIdx.x, c0 = blockIdx.y * kCols, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const bf16* k_h = k + gla_tc::head_offset(bh, d, DK);
   const bf16* w_h = w + gla_tc::head_offset(bh, d, DK);
   bf16* u_h = v_new + gla_tc::head_offset(bh, d, dv) + c0;
@@ -47,12 +49,13 @@ __global__ void __launch_bounds__(kThreads, 2)
     bf16* base = stage + buf * T::kStage;
     tc::load_tile_async<kChunk, DK, T::kLdk, kThreads>(base, w_h, k_stride, c * kChunk, d.L);
     tc::load_tile_async<kChunk, DK, T::kLdk, kThreads>(base + kChunk * T::kLdk, k_h, k_stride, c * kChunk, d.L);
-    tc::load_tile_async<kChunk, 64, T::kLdu, kThreads>(base + 2 * kChunk * T::kLdk, u_h, u_stride, c * kChunk, d.L);
+    tc::load_tile_async<kChunk, kCols, T::kLdu, kThreads>(base + 2 * kChunk * T::kLdk, u_h, u_stride, c * kChunk,
+                                                          d.L);
     gla_tc::load_chunk_decays_async(gs + buf * kChunk, decay, bh, c, d);
     tc::commit_async();
   };
 
-  float h[T::kRowTiles][8][4] = {};
+  float h[T::kRowTiles][T::kNT][4] = {};
   load(0, 0);
   for (int c = 0; c < d.NC; ++c) {
     const int buf = c & 1;
@@ -76,7 +79,7 @@ __global__ void __launch_bounds__(kThreads, 2)
       for (int half = 0; half < 2; ++half) {
         const int row = (warp * T::kRowTiles + m) * 16 + lane / 4 + 8 * half;
 #pragma unroll
-        for (int n = 0; n < 8; ++n) {
+        for (int n = 0; n < T::kNT; ++n) {
           const int col = 8 * n + 2 * (lane % 4);
           const uint32_t pair = tc::pack_bf16x2(h[m][n][2 * half], h[m][n][2 * half + 1]);
           *reinterpret_cast<uint32_t*>(hs + row * T::kLdu + col) = pair;
@@ -88,14 +91,14 @@ __global__ void __launch_bounds__(kThreads, 2)
     // V_new = U - W H on this warp's 16 rows: to memory (bf16), and into U scaled by e^{G_63 - G_i}.
     const float total = g[kChunk - 1];
     {
-      float x[8][4] = {};
-      tc::warp_mma<DK / 16, 8, Stored::by_row, Stored::by_row>(x, W + 16 * warp * T::kLdk, T::kLdk, hs, T::kLdu);
+      float x[T::kNT][4] = {};
+      tc::warp_mma<DK / 16, T::kNT, Stored::by_row, Stored::by_row>(x, W + 16 * warp * T::kLdk, T::kLdk, hs, T::kLdu);
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int i = 16 * warp + lane / 4 + 8 * half, t = c * kChunk + i;
         const float scale = __expf(total - g[i]);
 #pragma unroll
-        for (int n = 0; n < 8; ++n) {
+        for (int n = 0; n < T::kNT; ++n) {
           const int col = 8 * n + 2 * (lane % 4);
           __nv_bfloat162* up = reinterpret_cast<__nv_bfloat162*>(U + i * T::kLdu + col);
           const float2 uu = __bfloat1622float2(*up);
@@ -111,11 +114,11 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
     for (int m = 0; m < T::kRowTiles; ++m) {
 #pragma unroll
-      for (int n = 0; n < 8; ++n)
+      for (int n = 0; n < T::kNT; ++n)
 #pragma unroll
         for (int e = 0; e < 4; ++e) h[m][n][e] *= chunk_decay;
       // K^T (rows: key channels, contraction: tokens) is the K tile read by column.
-      tc::warp_mma<kChunk / 16, 8, Stored::by_column, Stored::by_row>(h[m], K + (warp * T::kRowTiles + m) * 16,
+      tc::warp_mma<kChunk / 16, T::kNT, Stored::by_column, Stored::by_row>(h[m], K + (warp * T::kRowTiles + m) * 16,
                                                                       T::kLdk, U, T::kLdu);
     }
   }
@@ -125,7 +128,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
     for (int m = 0; m < T::kRowTiles; ++m)
 #pragma unroll
-      for (int n = 0; n < 8; ++n)
+      for (int n = 0; n < T::kNT; ++n)
 #pragma unroll
         for (int e = 0; e < 4; ++e)
           out[((warp * T::kRowTiles + m) * 16 + lane / 4 + 8 * (e / 2)) * dv + 8 * n + 2 * (lane % 4) + e % 2] =
@@ -133,21 +136,23 @@ __global__ void __launch_bounds__(kThreads, 2)
   }
 }
 
-template <int DK>
+template <int DK, int kCols>
 void launch(const bf16* k, const bf16* w, bf16* v_new, const float* decay, bf16* states, float* final_state, int dv,
             const ChunkGrid& d, cudaStream_t stream) {
-  auto kernel = state_scan_kernel<DK>;
-  gla_tc::set_shared_bytes(kernel, ScanTiles<DK>::kBytes);
-  const dim3 grid(static_cast<unsigned>(d.BH), static_cast<unsigned>(dv / 64));
-  kernel<<<grid, kThreads, ScanTiles<DK>::kBytes, stream>>>(k, w, v_new, decay, states, final_state, dv, d);
+  auto kernel = state_scan_kernel<DK, kCols>;
+  constexpr int kBytes = ScanTiles<DK, kCols>::kBytes;
+  gla_tc::set_shared_bytes(kernel, kBytes);
+  const dim3 grid(static_cast<unsigned>(d.BH), static_cast<unsigned>(dv / kCols));
+  kernel<<<grid, kThreads, kBytes, stream>>>(k, w, v_new, decay, states, final_state, dv, d);
   cudaCheckLaunch();
 }
 
 }  // namespace
 
 void launch_state_scan(const bf16* k, const bf16* w, bf16* v_new, const float* decay, bf16* states,
-                       float* final_state, int dk, int dv, const ChunkGrid& d, cudaStream_t stream) {
-  (dk == 64 ? launch<64> : launch<128>)(k, w, v_new, decay, states, final_state, dv, d, stream);
+                       float* final_state, int dk, int dv, int cols, const ChunkGrid& d, cudaStream_t stream) {
+  auto run = dk == 64 ? (cols == 32 ? launch<64, 32> : launch<64, 64>) : (cols == 32 ? launch<128, 32> : launch<128, 64>);
+  run(k, w, v_new, decay, states, final_state, dv, d, stream);
 }
 
 }  // namespace delta_tc

@@ -2,7 +2,7 @@
 // fp32 CPU kernels (DeltaRuleKernels::cpu()) on fresh seeded inputs at lengths around the 64-token chunk:
 // output, chunk states, final state, and the gradients of q, k, v, beta and log_decay (backward from the GPU's
 // own bf16 chunk states), norm-wise relative error within the bf16 tolerance (2e-2). Both forward variants are
-// checked; SEQBENCH_DELTA_BWD_SCAN_STAGES picks the backward's reverse pass under test. Built only with CUDA; each case skips itself (with a warning) on a machine
+// checked; SEQBENCH_DELTA_BWD_SCAN_STAGES and SEQBENCH_DELTA_SCAN_COLUMNS pick the chunk walks under test. Built only with CUDA; each case skips itself (with a warning) on a machine
 // without a GPU.
 #include <catch2/catch.hpp>
 #include <cuda_bf16.h>
