@@ -92,9 +92,7 @@ void delta_rule_bf16_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int6
   });
   auto work_shape = ScanWorkShape{s.batch, L, s.heads, s.key_dim, s.value_dim, 64, gated ? 1 : 0, s.heads, true, 2, 2};
   const std::string family = gated ? "gated_delta" : "delta";
-  const std::string variant = std::string(delta_rule_tc_fwd_variant_name(delta_rule_tc_fwd_variant())) +
-                              " forward, reverse pass " + std::to_string(delta_rule_tc_bwd_scan_stages()) +
-                              " stage(s), " + std::to_string(delta_rule_tc_scan_columns()) + " columns per walk) ";
+  const std::string variant = delta_rule_tc_variant_name(delta_rule_tc_variant()) + ") ";
   const std::string what = std::string(gated ? "gated delta rule (Gated DeltaNet, " : "delta rule (DeltaNet, ") +
                            "bf16 tensor cores, WY form, " + variant;
   auto add = [&](const char* pass, const GpuTiming& timing, WorkPass work_pass) {

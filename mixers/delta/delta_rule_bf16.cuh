@@ -13,7 +13,7 @@
 // chunks with H on chip, writing V_new and H at each chunk's start (bf16); one block per (head, chunk)
 // forms O (the scalar-decay GLA output kernel, V_new for V). Or, fused, the walk forms O itself. Backward recomputes T, W, U and V_new per chunk
 // from the saved states, walks the chunks in reverse for dH, then forms dq, dk, dv, dbeta and dlog_decay per
-// chunk. bf16 storage and tensor-core operands, fp32 accumulation; T is solved in fp32 and rounded to bf16
+// chunk. Design variants: DeltaRuleTcVariant. bf16 storage and tensor-core operands, fp32 accumulation; T is solved in fp32 and rounded to bf16
 // (as fla); decays fp32, every exponent a difference of cumulative decays inside one chunk (<= 0 for g <= 0).
 #pragma once
 #include <cuda_bf16.h>
@@ -39,13 +39,25 @@ int64_t delta_rule_tc_chunk_state_elements(const DeltaRuleShape& shape);
 // and for backward T, dV_new, dH per chunk and the per-token partial gradients.
 int64_t delta_rule_tc_workspace_floats(const DeltaRuleShape& shape);
 
-// Two forwards with the same result: `split` (the state pass writes V_new and every chunk's state, then one block
-// per (head, chunk) forms O: FLA's chunk_fwd_h + chunk_fwd_o) and `fused` (one block per (head, 64 value columns)
-// forms V_new, O and the state chunk by chunk, V_new never reaching memory and the states only when kept). The
-// process default comes from SEQBENCH_DELTA_FWD (split or fused, read once; split when unset); anything else throws.
-enum class DeltaRuleTcFwdVariant { split, fused };
-DeltaRuleTcFwdVariant delta_rule_tc_fwd_variant();
-const char* delta_rule_tc_fwd_variant_name(DeltaRuleTcFwdVariant variant);
+// Design variants, all with the same result up to rounding order. fused_forward: the split forward (false) has
+// the state pass write V_new and every chunk's state, then one block per (head, chunk) forms O (FLA's
+// chunk_fwd_h + chunk_fwd_o); the fused one (true) has one block per (head, value columns) form V_new, O and
+// the state chunk by chunk, V_new never reaching memory and the states only when kept. reverse_stages: the
+// backward's reverse pass double-buffers its chunk tiles (2: ~157 KiB of shared memory at Dk 128, one block
+// per SM) or not (1: ~87 KiB, two blocks, one computing while the other loads). walk_columns: value columns
+// per block of the passes that walk the chunks (state pass, fused forward, reverse pass), 64, or 32 for twice
+// the blocks where batch * heads * Dv / 64 leaves SMs idle (long sequences), each block then reading W and K
+// once more.
+struct DeltaRuleTcVariant {
+  bool fused_forward = false;
+  int reverse_stages = 1;  // 1 or 2
+  int walk_columns = 64;   // 32 or 64
+};
+// The process default, read once from SEQBENCH_DELTA_FWD (split or fused; split when unset),
+// SEQBENCH_DELTA_BWD_SCAN_STAGES (1 or 2; 1) and SEQBENCH_DELTA_SCAN_COLUMNS (32 or 64; 64); anything else throws.
+DeltaRuleTcVariant delta_rule_tc_variant();
+// "split forward, reverse pass 1 stage(s), 64 columns per walk" and the like.
+std::string delta_rule_tc_variant_name(const DeltaRuleTcVariant& variant);
 
 // q, k [B, L, H, Dk] (k L2-normalised for a stable recurrence); v, out [B, L, H, Dv]; beta, log_decay
 // [B, L, H] fp32 (log_decay null: ungated DeltaNet). Writes out; chunk_states (what backward reads), when
@@ -54,7 +66,7 @@ const char* delta_rule_tc_fwd_variant_name(DeltaRuleTcFwdVariant variant);
 void delta_rule_tc_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* beta,
                             const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
                             float* workspace, const DeltaRuleShape& shape,
-                            DeltaRuleTcFwdVariant variant = delta_rule_tc_fwd_variant(),
+                            const DeltaRuleTcVariant& variant = delta_rule_tc_variant(),
                             cudaStream_t stream = current_stream());
 
 // Gradients overwritten: dq, dk [B, L, H, Dk], dv [B, L, H, Dv] bf16; dbeta, dlog_decay [B, L, H] fp32
@@ -62,17 +74,8 @@ void delta_rule_tc_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
 void delta_rule_tc_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* beta,
                             const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
                             __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dbeta, float* dlog_decay,
-                            float* workspace, const DeltaRuleShape& shape, cudaStream_t stream = current_stream());
-
-// The reverse state pass of backward double-buffers its chunk tiles (2 stages, ~157 KiB of shared memory at
-// Dk 128: one block per SM) or not (1 stage, ~87 KiB: two, one computing while the other loads). From
-// SEQBENCH_DELTA_BWD_SCAN_STAGES (1 or 2, read once; 1 when unset); anything else throws.
-int delta_rule_tc_bwd_scan_stages();
-
-// Value columns per block of the passes that walk the chunks (forward state pass, fused forward, reverse pass):
-// 64, or 32 for twice the blocks where batch * heads * Dv / 64 leaves SMs idle (long sequences), each block then
-// reading W, K (and Q) once more. From SEQBENCH_DELTA_SCAN_COLUMNS (32 or 64, read once; 64 when unset); anything
-// else throws.
-int delta_rule_tc_scan_columns();
+                            float* workspace, const DeltaRuleShape& shape,
+                            const DeltaRuleTcVariant& variant = delta_rule_tc_variant(),
+                            cudaStream_t stream = current_stream());
 
 }  // namespace seqbench

@@ -4,30 +4,18 @@
 // test_gpu_delta_bf16.cpp. Contract: delta_rule_bf16.cuh.
 #include <cuda_bf16.h>
 
-#include <cstdlib>
 #include <stdexcept>
-#include <string>
 
 #include "mixers/delta/delta_rule_bf16.cuh"
 #include "mixers/delta/delta_rule_tc_internal.cuh"
 
 namespace seqbench {
 
-int delta_rule_tc_bwd_scan_stages() {
-  static const int stages = [] {
-    const char* env = std::getenv("SEQBENCH_DELTA_BWD_SCAN_STAGES");
-    const std::string name = env ? env : "";
-    if (name.empty() || name == "1") return 1;
-    if (name == "2") return 2;
-    throw std::invalid_argument("SEQBENCH_DELTA_BWD_SCAN_STAGES='" + name + "'; expected 1 or 2");
-  }();
-  return stages;
-}
-
 void delta_rule_tc_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* beta,
                             const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
                             __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dbeta, float* dlog_decay,
-                            float* workspace, const DeltaRuleShape& s, cudaStream_t stream) {
+                            float* workspace, const DeltaRuleShape& s, const DeltaRuleTcVariant& variant,
+                            cudaStream_t stream) {
   using namespace delta_tc;
   const ChunkGrid d = chunk_grid(s);
   check_call(s, "delta_rule_tc_bwd_cuda", d, {q, k, v, beta, chunk_states, dout, dq, dk, dv, dbeta, workspace});
@@ -42,7 +30,7 @@ void delta_rule_tc_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
   launch_wy_prepare(k, v, ws.beta, ws.decay, ws.w, ws.v_new, ws.t, dk_dim, dv_dim, d, stream);
   launch_dv_local(q, k, dout, ws.decay, ws.dv_new, dk_dim, dv_dim, d, stream);
   launch_reverse_scan(q, k, ws.w, dout, ws.dv_new, ws.decay, ws.dstates, dk_dim, dv_dim,
-                      delta_rule_tc_bwd_scan_stages(), delta_rule_tc_scan_columns(), d, stream);
+                      variant.reverse_stages, variant.walk_columns, d, stream);
   launch_chunk_grads(q, k, ws.w, ws.v_new, chunk_states, dout, ws.dv_new, ws.dstates, ws.decay, dq, dk, ws.dw, dgate,
                      dk_dim, dv_dim, d, stream);
   launch_wy_bwd(ws.t, k, v, ws.beta, ws.decay, ws.dw, ws.dv_new, dgate, dk, dv, dbeta, dgate ? dlog_decay : nullptr,

@@ -4,7 +4,6 @@
 #include <cuda_bf16.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -92,35 +91,9 @@ int64_t delta_rule_tc_workspace_floats(const DeltaRuleShape& s) {
   return floats;
 }
 
-DeltaRuleTcFwdVariant delta_rule_tc_fwd_variant() {
-  static const DeltaRuleTcFwdVariant chosen = [] {
-    const char* env = std::getenv("SEQBENCH_DELTA_FWD");
-    const std::string name = env ? env : "";
-    if (name.empty() || name == "split") return DeltaRuleTcFwdVariant::split;
-    if (name == "fused") return DeltaRuleTcFwdVariant::fused;
-    throw std::invalid_argument("SEQBENCH_DELTA_FWD='" + name + "'; expected split or fused");
-  }();
-  return chosen;
-}
-
-int delta_rule_tc_scan_columns() {
-  static const int columns = [] {
-    const char* env = std::getenv("SEQBENCH_DELTA_SCAN_COLUMNS");
-    const std::string name = env ? env : "";
-    if (name.empty() || name == "64") return 64;
-    if (name == "32") return 32;
-    throw std::invalid_argument("SEQBENCH_DELTA_SCAN_COLUMNS='" + name + "'; expected 32 or 64");
-  }();
-  return columns;
-}
-
-const char* delta_rule_tc_fwd_variant_name(DeltaRuleTcFwdVariant variant) {
-  return variant == DeltaRuleTcFwdVariant::fused ? "fused" : "split";
-}
-
 void delta_rule_tc_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* beta,
                             const float* log_decay, __nv_bfloat16* out, __nv_bfloat16* chunk_states, float* final_state,
-                            float* workspace, const DeltaRuleShape& s, DeltaRuleTcFwdVariant variant,
+                            float* workspace, const DeltaRuleShape& s, const DeltaRuleTcVariant& variant,
                             cudaStream_t stream) {
   using namespace delta_tc;
   const ChunkGrid d = chunk_grid(s);
@@ -133,13 +106,13 @@ void delta_rule_tc_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
   const Workspace ws = carve_workspace(workspace, s);
   launch_gates(log_decay, beta, ws, d, stream);
   launch_wy_prepare(k, v, ws.beta, ws.decay, ws.w, ws.v_new, nullptr, dk, dv, d, stream);
-  if (variant == DeltaRuleTcFwdVariant::fused) {
+  if (variant.fused_forward) {
     launch_fused_forward(q, k, ws.w, ws.v_new, ws.decay, out, chunk_states, final_state, dk, dv,
-                         delta_rule_tc_scan_columns(), d, stream);
+                         variant.walk_columns, d, stream);
     return;
   }
   bf16* states = chunk_states ? chunk_states : ws.states;
-  launch_state_scan(k, ws.w, ws.v_new, ws.decay, states, final_state, dk, dv, delta_rule_tc_scan_columns(), d,
+  launch_state_scan(k, ws.w, ws.v_new, ws.decay, states, final_state, dk, dv, variant.walk_columns, d,
                     stream);
   gla_tc::launch_chunk_output(q, k, ws.v_new, states, ws.decay, nullptr, out, 1.0f, dk, dv, d, stream);
 }

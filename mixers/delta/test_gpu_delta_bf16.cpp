@@ -1,8 +1,8 @@
 // The bf16 tensor-core delta rule (delta_rule_bf16.cuh, DeltaNet and Gated DeltaNet in WY form) against the
 // fp32 CPU kernels (DeltaRuleKernels::cpu()) on fresh seeded inputs at lengths around the 64-token chunk:
 // output, chunk states, final state, and the gradients of q, k, v, beta and log_decay (backward from the GPU's
-// own bf16 chunk states), norm-wise relative error within the bf16 tolerance (2e-2). Both forward variants are
-// checked; SEQBENCH_DELTA_BWD_SCAN_STAGES and SEQBENCH_DELTA_SCAN_COLUMNS pick the chunk walks under test. Built only with CUDA; each case skips itself (with a warning) on a machine
+// own bf16 chunk states), norm-wise relative error within the bf16 tolerance (2e-2), in every design variant
+// (DeltaRuleTcVariant) whatever the environment selects for the process. Built only with CUDA; each case skips itself (with a warning) on a machine
 // without a GPU.
 #include <catch2/catch.hpp>
 #include <cuda_bf16.h>
@@ -43,6 +43,20 @@ DeltaRuleOptions chunk64() {
   DeltaRuleOptions o;
   o.chunk_size = 64;  // the CPU's checkpoints then are the GPU's chunk states
   return o;
+}
+
+// Both forwards at both walk widths; every reverse pass at both widths (the forward then the default).
+std::vector<DeltaRuleTcVariant> forward_variants() {
+  std::vector<DeltaRuleTcVariant> out;
+  for (bool fused : {false, true})
+    for (int columns : {64, 32}) out.push_back({fused, 1, columns});
+  return out;
+}
+std::vector<DeltaRuleTcVariant> backward_variants() {
+  std::vector<DeltaRuleTcVariant> out;
+  for (int stages : {1, 2})
+    for (int columns : {64, 32}) out.push_back({false, stages, columns});
+  return out;
 }
 
 void check_close(const char* what, const std::vector<float>& got, const std::vector<float>& want) {
@@ -88,8 +102,8 @@ TEST_CASE("bf16 delta rule forward on tensor cores matches the CPU kernel, chunk
     DeltaRuleKernels::cpu().fwd(c.in.q.data(), c.in.k.data(), c.in.v.data(), c.in.beta.data(), c.in.decay(),
                                 want_out.data(), want_states.data(), want_final.data(), s, o);
     DeviceArray<float> workspace(delta_rule_tc_workspace_floats(s));
-    for (const DeltaRuleTcFwdVariant variant : {DeltaRuleTcFwdVariant::split, DeltaRuleTcFwdVariant::fused}) {
-      INFO("forward variant " << delta_rule_tc_fwd_variant_name(variant));
+    for (const DeltaRuleTcVariant& variant : forward_variants()) {
+      INFO(delta_rule_tc_variant_name(variant));
       auto out = poisoned<bf16>(v_count(s)), states = poisoned<bf16>(delta_rule_tc_chunk_state_elements(s));
       auto final_state = poisoned<float>(state_count(s));
       delta_rule_tc_fwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), out.data(), states.data(),
@@ -126,24 +140,28 @@ TEST_CASE("bf16 delta rule backward on tensor cores matches the CPU kernel in ev
     auto out_d = poisoned<bf16>(v_count(s)), states = poisoned<bf16>(delta_rule_tc_chunk_state_elements(s));
     delta_rule_tc_fwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), out_d.data(), states.data(),
                            nullptr, workspace.data(), s);
-    auto dq = poisoned<bf16>(qk_count(s)), dk = poisoned<bf16>(qk_count(s)), dv = poisoned<bf16>(v_count(s));
-    auto dbeta = poisoned<float>(gate_count(s)), dg = poisoned<float>(gate_count(s));
-    delta_rule_tc_bwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), states.data(),
-                           c.dout_d.data(), dq.data(), dk.data(), dv.data(), dbeta.data(), gated ? dg.data() : nullptr,
-                           workspace.data(), s);
-    check_close("dq", download_floats(dq), want_dq);
-    check_close("dk", download_floats(dk), want_dk);
-    check_close("dv", download_floats(dv), want_dv);
-    check_close("dbeta", dbeta.download(), want_dbeta);
-    if (gated) check_close("dlog_decay", dg.download(), want_dg);
-
-    // Without a decay gradient the others are the same, bit for bit.
-    if (gated) {
-      auto dq_only = poisoned<bf16>(qk_count(s));
+    for (const DeltaRuleTcVariant& variant : backward_variants()) {
+      INFO(delta_rule_tc_variant_name(variant));
+      auto dq = poisoned<bf16>(qk_count(s)), dk = poisoned<bf16>(qk_count(s)), dv = poisoned<bf16>(v_count(s));
+      auto dbeta = poisoned<float>(gate_count(s)), dg = poisoned<float>(gate_count(s));
       delta_rule_tc_bwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), states.data(),
-                             c.dout_d.data(), dq_only.data(), dk.data(), dv.data(), dbeta.data(), nullptr,
-                             workspace.data(), s);
-      CHECK(download_floats(dq_only) == download_floats(dq));
+                             c.dout_d.data(), dq.data(), dk.data(), dv.data(), dbeta.data(),
+                             gated ? dg.data() : nullptr, workspace.data(), s, variant);
+      check_close("dq", download_floats(dq), want_dq);
+      check_close("dk", download_floats(dk), want_dk);
+      check_close("dv", download_floats(dv), want_dv);
+      check_close("dbeta", dbeta.download(), want_dbeta);
+      if (gated) check_close("dlog_decay", dg.download(), want_dg);
+
+      // Without a decay gradient the others are the same, bit for bit.
+      if (gated) {
+        auto dq_only = poisoned<bf16>(qk_count(s)), dk_only = poisoned<bf16>(qk_count(s));
+        delta_rule_tc_bwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), states.data(),
+                               c.dout_d.data(), dq_only.data(), dk_only.data(), dv.data(), dbeta.data(), nullptr,
+                               workspace.data(), s, variant);
+        CHECK(download_floats(dq_only) == download_floats(dq));
+        CHECK(download_floats(dk_only) == download_floats(dk));
+      }
     }
   });
 }
