@@ -18,6 +18,7 @@ void delta_rule_tc_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
                             cudaStream_t stream) {
   using namespace delta_tc;
   const ChunkGrid d = chunk_grid(s);
+  check_variant(variant, "delta_rule_tc_bwd_cuda");
   check_call(s, "delta_rule_tc_bwd_cuda", d, {q, k, v, beta, chunk_states, dout, dq, dk, dv, dbeta, workspace});
   if (d.BH == 0 || d.L == 0) return;
   if (log_decay && dlog_decay && !gla_tc::aligned16(dlog_decay))

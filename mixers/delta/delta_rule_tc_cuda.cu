@@ -97,6 +97,7 @@ void delta_rule_tc_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
                             cudaStream_t stream) {
   using namespace delta_tc;
   const ChunkGrid d = chunk_grid(s);
+  check_variant(variant, "delta_rule_tc_fwd_cuda");
   check_call(s, "delta_rule_tc_fwd_cuda", d, {q, k, v, beta, out, workspace});
   if (d.BH == 0 || d.L == 0) return;
   for (const void* p : {static_cast<const void*>(chunk_states), static_cast<const void*>(final_state)})

@@ -11,6 +11,7 @@
 #include <initializer_list>
 
 #include "mixers/delta/delta_rule.h"
+#include "mixers/delta/delta_rule_bf16.cuh"
 #include "mixers/gla/gla_scalar_tc_internal.cuh"
 
 namespace seqbench {
@@ -26,6 +27,9 @@ ChunkGrid chunk_grid(const DeltaRuleShape& shape);
 // compute, a null or misaligned buffer among `buffers`.
 void check_call(const DeltaRuleShape& shape, const char* what, const ChunkGrid& d,
                 std::initializer_list<const void*> buffers);
+
+// Throws std::invalid_argument naming `what` for reverse_stages not 1 or 2 or walk_columns not 32 or 64.
+void check_variant(const DeltaRuleTcVariant& variant, const char* what);
 
 // The workspace carved into its parts, each 16-byte aligned; [BH, NC * 64] per-token fp32 rows are "padded",
 // [B, L, H, width] bf16 tensors are "token" layout. Forward uses the first five; backward all.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "mixers/delta/delta_rule_bf16.cuh"
+#include "mixers/delta/delta_rule_tc_internal.cuh"
 
 namespace seqbench {
 namespace {
@@ -42,4 +43,14 @@ std::string delta_rule_tc_variant_name(const DeltaRuleTcVariant& v) {
          std::to_string(v.reverse_stages) + " stage(s), " + std::to_string(v.walk_columns) + " columns per walk";
 }
 
+namespace delta_tc {
+
+void check_variant(const DeltaRuleTcVariant& v, const char* what) {
+  if ((v.reverse_stages != 1 && v.reverse_stages != 2) || (v.walk_columns != 32 && v.walk_columns != 64))
+    throw std::invalid_argument(std::string(what) + ": variant reverse_stages=" + std::to_string(v.reverse_stages) +
+                                " walk_columns=" + std::to_string(v.walk_columns) +
+                                "; expected reverse_stages 1 or 2 and walk_columns 32 or 64");
+}
+
+}  // namespace delta_tc
 }  // namespace seqbench

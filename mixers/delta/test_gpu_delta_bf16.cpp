@@ -177,4 +177,7 @@ TEST_CASE("bf16 delta rule names the shapes it cannot run before touching the GP
   CHECK_THROWS_WITH(delta_rule_tc_fwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
                                            nullptr, {{1, 8, 1}, 64, 64}),
                     Catch::Contains("null"));
+  CHECK_THROWS_WITH(delta_rule_tc_fwd_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                           nullptr, {{1, 8, 1}, 64, 64}, {false, 1, 48}),
+                    Catch::Contains("walk_columns=48"));
 }
