@@ -44,8 +44,8 @@ void delta_rule_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L
                         workspace.data());
   });
   auto work_shape = [&](int64_t element_bytes) {
-    return ScanWorkShape{s.batch, L, s.heads, s.key_dim, s.value_dim, 64, gated ? 1 : 0, s.heads, true,
-                         element_bytes, 4};
+    return ScanWorkShape{s.batch, L,    s.heads,       s.key_dim, s.value_dim, 64, gated ? 1 : 0,
+                         s.heads, true, element_bytes, 4};
   };
   const std::string family = gated ? "gated_delta" : "delta";
   const std::string what = gated ? "gated delta rule (Gated DeltaNet) " : "delta rule (DeltaNet) ";
@@ -88,7 +88,8 @@ void delta_rule_bf16_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int6
   DeviceArray<float> dbeta(nb), dlog_decay(gated ? nb : 1);
   const GpuTiming bwd = timer.time([&] {
     delta_rule_tc_bwd_cuda(q.data(), k.data(), v.data(), beta.data(), g, states.data(), dout.data(), dq.data(),
-                           dk.data(), dv.data(), dbeta.data(), gated ? dlog_decay.data() : nullptr, workspace.data(), s);
+                           dk.data(), dv.data(), dbeta.data(), gated ? dlog_decay.data() : nullptr, workspace.data(),
+                           s);
   });
   auto work_shape = ScanWorkShape{s.batch, L, s.heads, s.key_dim, s.value_dim, 64, gated ? 1 : 0, s.heads, true, 2, 2};
   const std::string family = gated ? "gated_delta" : "delta";

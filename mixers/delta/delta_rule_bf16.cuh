@@ -10,11 +10,12 @@
 //   V_new = U - W H,  O = e^{G_i} Q H + (Q K^T (.) causal (.) e^{G_i - G_j}) V_new,
 //   H <- e^{G_63} H + (e^{G_63 - G_j} K)^T V_new.
 // Forward: one block per (head, chunk) forms T, W and U; one block per (head, 64 value columns) walks the
-// chunks with H on chip, writing V_new and H at each chunk's start (bf16); one block per (head, chunk)
-// forms O (the scalar-decay GLA output kernel, V_new for V). Or, fused, the walk forms O itself. Backward recomputes T, W, U and V_new per chunk
-// from the saved states, walks the chunks in reverse for dH, then forms dq, dk, dv, dbeta and dlog_decay per
-// chunk. Design variants: DeltaRuleTcVariant. bf16 storage and tensor-core operands, fp32 accumulation; T is solved in fp32 and rounded to bf16
-// (as fla); decays fp32, every exponent a difference of cumulative decays inside one chunk (<= 0 for g <= 0).
+// chunks with H on chip, writing V_new and H at each chunk's start (bf16); one block per (head, chunk) forms O
+// (the scalar-decay GLA output kernel, V_new for V). Or, fused, the walk forms O itself. Backward recomputes
+// T, W, U and V_new per chunk from the saved states, walks the chunks in reverse for dH, then forms dq, dk, dv,
+// dbeta and dlog_decay per chunk. Design variants: DeltaRuleTcVariant. bf16 storage and tensor-core operands,
+// fp32 accumulation; T is solved in fp32 and rounded to bf16 (as fla); decays fp32, every exponent a difference
+// of cumulative decays inside one chunk (<= 0 for g <= 0).
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>

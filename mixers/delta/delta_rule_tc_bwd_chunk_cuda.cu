@@ -38,15 +38,15 @@ __global__ void __launch_bounds__(kThreads)
                        bf16* __restrict__ dw, float* __restrict__ dgate, ChunkGrid d) {
   using T = GradTiles<DK, DV>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16* qs = reinterpret_cast<bf16*>(smem_raw);  // [64][kLdk]
-  bf16* ks = qs + kChunk * T::kLdk;              // [64][kLdk]
-  bf16* wt = ks + kChunk * T::kLdk;              // [64][kLdk] W
-  bf16* vn = wt + kChunk * T::kLdk;              // [64][kLdv] U, then V_new
-  bf16* dos = vn + kChunk * T::kLdv;             // [64][kLdv] dO
-  bf16* dvs = dos + kChunk * T::kLdv;            // [64][kLdv] dV_new
-  bf16* hs = dvs + kChunk * T::kLdv;             // [DK][kLdv] H at the chunk's start
-  bf16* dhs = hs + DK * T::kLdv;                 // [DK][kLdv] dH at its end
-  bf16* ps = dhs + DK * T::kLdv;                 // [64][kScoreStride] P
+  bf16* qs = reinterpret_cast<bf16*>(smem_raw);                      // [64][kLdk]
+  bf16* ks = qs + kChunk * T::kLdk;                                  // [64][kLdk]
+  bf16* wt = ks + kChunk * T::kLdk;                                  // [64][kLdk] W
+  bf16* vn = wt + kChunk * T::kLdk;                                  // [64][kLdv] U, then V_new
+  bf16* dos = vn + kChunk * T::kLdv;                                 // [64][kLdv] dO
+  bf16* dvs = dos + kChunk * T::kLdv;                                // [64][kLdv] dV_new
+  bf16* hs = dvs + kChunk * T::kLdv;                                 // [DK][kLdv] H at the chunk's start
+  bf16* dhs = hs + DK * T::kLdv;                                     // [DK][kLdv] dH at its end
+  bf16* ps = dhs + DK * T::kLdv;                                     // [64][kScoreStride] P
   float* gs = reinterpret_cast<float*>(ps + kChunk * kScoreStride);  // [64] cumulative decays
   float* q_dots = gs + kChunk;                                       // [2][64] q_i.dq_i per column half
   float* k_dots = q_dots + 2 * kChunk;                               // [2][64] k_i.dk_i
@@ -214,8 +214,8 @@ void launch_grads(const bf16* q, const bf16* k, const bf16* w, const bf16* u, co
                   float* dgate, const ChunkGrid& d, cudaStream_t stream) {
   auto kernel = chunk_grads_kernel<DK, DV>;
   gla_tc::set_shared_bytes(kernel, GradTiles<DK, DV>::kBytes);
-  kernel<<<d.BH * d.NC, kThreads, GradTiles<DK, DV>::kBytes, stream>>>(q, k, w, u, states, dout, dv_new, dstates,
-                                                                       decay, dq, dk, dw, dgate, d);
+  kernel<<<d.BH * d.NC, kThreads, GradTiles<DK, DV>::kBytes, stream>>>(q, k, w, u, states, dout, dv_new, dstates, decay,
+                                                                       dq, dk, dw, dgate, d);
   cudaCheckLaunch();
 }
 

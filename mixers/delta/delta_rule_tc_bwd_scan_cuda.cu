@@ -34,8 +34,8 @@ __global__ void __launch_bounds__(kThreads)
                         bf16* __restrict__ dstates, int dv, ChunkGrid d) {
   using T = ReverseTiles<DK, kStages, kCols>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16* stage = reinterpret_cast<bf16*>(smem_raw);  // [kStages] x {Q, K, W [64][kLdk], dO, dV [64][kLdu]}
-  bf16* dhs = stage + kStages * T::kStage;          // [DK][kLdu] dH (bf16), the B operand of K dH
+  bf16* stage = reinterpret_cast<bf16*>(smem_raw);           // [kStages] x {Q, K, W [64][kLdk], dO, dV [64][kLdu]}
+  bf16* dhs = stage + kStages * T::kStage;                   // [DK][kLdu] dH (bf16), the B operand of K dH
   float* gs = reinterpret_cast<float*>(dhs + DK * T::kLdu);  // [kStages][64] cumulative decays
 
   const int bh = blockIdx.x, c0 = blockIdx.y * kCols, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -49,8 +49,8 @@ __global__ void __launch_bounds__(kThreads)
                                                        d.L);
     bf16* vbase = base + 3 * kChunk * T::kLdk;
     tc::load_tile_async<kChunk, kCols, T::kLdu, kThreads>(vbase, dout + v_off, v_stride, c * kChunk, d.L);
-    tc::load_tile_async<kChunk, kCols, T::kLdu, kThreads>(vbase + kChunk * T::kLdu, dv_new + v_off, v_stride, c * kChunk,
-                                                       d.L);
+    tc::load_tile_async<kChunk, kCols, T::kLdu, kThreads>(vbase + kChunk * T::kLdu, dv_new + v_off, v_stride,
+                                                          c * kChunk, d.L);
     gla_tc::load_chunk_decays_async(gs + buf * kChunk, decay, bh, c, d);
     tc::commit_async();
   };
@@ -147,8 +147,8 @@ void launch(const bf16* q, const bf16* k, const bf16* w, const bf16* dout, bf16*
 }  // namespace
 
 void launch_reverse_scan(const bf16* q, const bf16* k, const bf16* w, const bf16* dout, bf16* dv_new,
-                         const float* decay, bf16* dstates, int dk, int dv, int stages, int cols,
-                         const ChunkGrid& d, cudaStream_t stream) {
+                         const float* decay, bf16* dstates, int dk, int dv, int stages, int cols, const ChunkGrid& d,
+                         cudaStream_t stream) {
   using Launch = decltype(&launch<64, 1, 64>);
   const Launch table[2][2][2] = {{{launch<64, 1, 32>, launch<64, 1, 64>}, {launch<64, 2, 32>, launch<64, 2, 64>}},
                                  {{launch<128, 1, 32>, launch<128, 1, 64>}, {launch<128, 2, 32>, launch<128, 2, 64>}}};

@@ -108,13 +108,12 @@ void delta_rule_tc_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
   launch_gates(log_decay, beta, ws, d, stream);
   launch_wy_prepare(k, v, ws.beta, ws.decay, ws.w, ws.v_new, nullptr, dk, dv, d, stream);
   if (variant.fused_forward) {
-    launch_fused_forward(q, k, ws.w, ws.v_new, ws.decay, out, chunk_states, final_state, dk, dv,
-                         variant.walk_columns, d, stream);
+    launch_fused_forward(q, k, ws.w, ws.v_new, ws.decay, out, chunk_states, final_state, dk, dv, variant.walk_columns,
+                         d, stream);
     return;
   }
   bf16* states = chunk_states ? chunk_states : ws.states;
-  launch_state_scan(k, ws.w, ws.v_new, ws.decay, states, final_state, dk, dv, variant.walk_columns, d,
-                    stream);
+  launch_state_scan(k, ws.w, ws.v_new, ws.decay, states, final_state, dk, dv, variant.walk_columns, d, stream);
   gla_tc::launch_chunk_output(q, k, ws.v_new, states, ws.decay, nullptr, out, 1.0f, dk, dv, d, stream);
 }
 

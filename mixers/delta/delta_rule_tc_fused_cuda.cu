@@ -85,8 +85,8 @@ __global__ void __launch_bounds__(kThreads, 2)
       for (int half = 0; half < 2; ++half)
 #pragma unroll
         for (int n = 0; n < T::kNT; ++n) {
-          __nv_bfloat162* p = reinterpret_cast<__nv_bfloat162*>(us + (row0 + lane / 4 + 8 * half) * T::kLdu + 8 * n +
-                                                                2 * (lane % 4));
+          __nv_bfloat162* p =
+              reinterpret_cast<__nv_bfloat162*>(us + (row0 + lane / 4 + 8 * half) * T::kLdu + 8 * n + 2 * (lane % 4));
           const float2 uu = __bfloat1622float2(*p);
           *p = __floats2bfloat162_rn(uu.x - x[n][2 * half], uu.y - x[n][2 * half + 1]);
         }
@@ -102,7 +102,7 @@ __global__ void __launch_bounds__(kThreads, 2)
       gla_tc::scale_rows(o, row0, [&](int i) { return __expf(gs[i]); });
       for (int kk = 0; kk <= warp; ++kk)
         tc::warp_mma<1, T::kNT, Stored::by_row, Stored::by_row>(o, ss + row0 * kScoreStride + 16 * kk, kScoreStride,
-                                                           us + 16 * kk * T::kLdu, T::kLdu);
+                                                                us + 16 * kk * T::kLdu, T::kLdu);
       gla_tc::store_token_rows(o, out + v_off, v_stride, t0, d.L, row0, 0);
     }
     __syncthreads();  // every warp is done reading V_new unscaled
@@ -125,7 +125,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
         for (int e = 0; e < 4; ++e) h[m][n][e] *= chunk_decay;
       tc::warp_mma<kChunk / 16, T::kNT, Stored::by_column, Stored::by_row>(h[m], ks + (warp * T::kRowTiles + m) * 16,
-                                                                      T::kLdk, us, T::kLdu);
+                                                                           T::kLdk, us, T::kLdu);
     }
   }
 
@@ -158,7 +158,8 @@ void launch(const bf16* q, const bf16* k, const bf16* w, const bf16* u, const fl
 void launch_fused_forward(const bf16* q, const bf16* k, const bf16* w, const bf16* u, const float* decay, bf16* out,
                           bf16* states, float* final_state, int dk, int dv, int cols, const ChunkGrid& d,
                           cudaStream_t stream) {
-  auto run = dk == 64 ? (cols == 32 ? launch<64, 32> : launch<64, 64>) : (cols == 32 ? launch<128, 32> : launch<128, 64>);
+  auto run =
+      dk == 64 ? (cols == 32 ? launch<64, 32> : launch<64, 64>) : (cols == 32 ? launch<128, 32> : launch<128, 64>);
   run(q, k, w, u, decay, out, states, final_state, dv, d, stream);
 }
 

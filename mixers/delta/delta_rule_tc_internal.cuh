@@ -34,16 +34,16 @@ void check_variant(const DeltaRuleTcVariant& variant, const char* what);
 // The workspace carved into its parts, each 16-byte aligned; [BH, NC * 64] per-token fp32 rows are "padded",
 // [B, L, H, width] bf16 tensors are "token" layout. Forward uses the first five; backward all.
 struct Workspace {
-  float* decay;      // padded: cumulative log decay inside each chunk (0 ungated)
-  bf16* w;           // token, Dk: W = T diag(beta e^G) K
-  bf16* v_new;       // token, Dv: U, overwritten by V_new = U - W H in the forward scan
-  bf16* states;      // [BH, NC, Dk, Dv]: H at each chunk's start when the caller keeps none
-  float* beta;       // padded: beta (0 past L)
-  bf16* t;           // [BH, NC, 64, 64]: T = (I + A)^{-1}
-  bf16* dv_new;      // token, Dv: dL/dV_new (the state's share included)
-  bf16* dstates;     // [BH, NC, Dk, Dv]: dL/dH at each chunk's end
-  bf16* dw;          // token, Dk: dL/dW
-  float* dgate;      // padded: dL/dG (G the cumulative decay), before the reverse cumulative sum
+  float* decay;   // padded: cumulative log decay inside each chunk (0 ungated)
+  bf16* w;        // token, Dk: W = T diag(beta e^G) K
+  bf16* v_new;    // token, Dv: U, overwritten by V_new = U - W H in the forward scan
+  bf16* states;   // [BH, NC, Dk, Dv]: H at each chunk's start when the caller keeps none
+  float* beta;    // padded: beta (0 past L)
+  bf16* t;        // [BH, NC, 64, 64]: T = (I + A)^{-1}
+  bf16* dv_new;   // token, Dv: dL/dV_new (the state's share included)
+  bf16* dstates;  // [BH, NC, Dk, Dv]: dL/dH at each chunk's end
+  bf16* dw;       // token, Dk: dL/dW
+  float* dgate;   // padded: dL/dG (G the cumulative decay), before the reverse cumulative sum
 };
 // The parts at `base` (null: only *floats_used is meaningful), *floats_used (may be null) getting the total.
 Workspace carve_workspace(float* base, const DeltaRuleShape& shape, int64_t* floats_used = nullptr);
@@ -59,8 +59,8 @@ void launch_wy_prepare(const bf16* k, const bf16* v, const float* beta_padded, c
 
 // One block per (head, `cols` value columns: 32 or 64), chunks in order: v_new holds U on entry and V_new = U - W H
 // on exit; states get H (bf16) at each chunk's start, final_state (fp32, may be null) H after the last token.
-void launch_state_scan(const bf16* k, const bf16* w, bf16* v_new, const float* decay, bf16* states,
-                       float* final_state, int dk, int dv, int cols, const ChunkGrid& d, cudaStream_t stream);
+void launch_state_scan(const bf16* k, const bf16* w, bf16* v_new, const float* decay, bf16* states, float* final_state,
+                       int dk, int dv, int cols, const ChunkGrid& d, cudaStream_t stream);
 
 // The fused forward (delta_rule_tc_fused_cuda.cu): one block per (head, `cols` value columns) forms V_new, O and
 // H chunk by chunk from W and U; states (may be null) get H at each chunk's start, final_state (may be null) the last.

@@ -25,7 +25,7 @@ template <int DK, int kCols>
 struct ScanTiles {
   // kRowTiles: 16-row tiles of H per warp; kNT: 8-column tiles of a block's value columns.
   static constexpr int kLdk = DK + 8, kLdu = kCols + 8, kRowTiles = DK / 64, kNT = kCols / 8;
-  static constexpr int kStage = 2 * kChunk * kLdk + kChunk * kLdu;         // bf16 per buffer: W, K, U
+  static constexpr int kStage = 2 * kChunk * kLdk + kChunk * kLdu;  // bf16 per buffer: W, K, U
   static constexpr int kBytes = (2 * kStage + DK * kLdu) * 2 + 2 * kChunk * 4;
 };
 
@@ -36,8 +36,8 @@ __global__ void __launch_bounds__(kThreads, 2)
                       int dv, ChunkGrid d) {
   using T = ScanTiles<DK, kCols>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16* stage = reinterpret_cast<bf16*>(smem_raw);  // [2] x {W [64][kLdk], K [64][kLdk], U [64][kLdu]}
-  bf16* hs = stage + 2 * T::kStage;                 // [DK][kLdu] H (bf16), the B operand of W H
+  bf16* stage = reinterpret_cast<bf16*>(smem_raw);          // [2] x {W [64][kLdk], K [64][kLdk], U [64][kLdu]}
+  bf16* hs = stage + 2 * T::kStage;                         // [DK][kLdu] H (bf16), the B operand of W H
   float* gs = reinterpret_cast<float*>(hs + DK * T::kLdu);  // [2][64] cumulative decays
 
   const int bh = blockIdx.x, c0 = blockIdx.y * kCols, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -49,8 +49,7 @@ __global__ void __launch_bounds__(kThreads, 2)
     bf16* base = stage + buf * T::kStage;
     tc::load_tile_async<kChunk, DK, T::kLdk, kThreads>(base, w_h, k_stride, c * kChunk, d.L);
     tc::load_tile_async<kChunk, DK, T::kLdk, kThreads>(base + kChunk * T::kLdk, k_h, k_stride, c * kChunk, d.L);
-    tc::load_tile_async<kChunk, kCols, T::kLdu, kThreads>(base + 2 * kChunk * T::kLdk, u_h, u_stride, c * kChunk,
-                                                          d.L);
+    tc::load_tile_async<kChunk, kCols, T::kLdu, kThreads>(base + 2 * kChunk * T::kLdk, u_h, u_stride, c * kChunk, d.L);
     gla_tc::load_chunk_decays_async(gs + buf * kChunk, decay, bh, c, d);
     tc::commit_async();
   };
@@ -119,7 +118,7 @@ __global__ void __launch_bounds__(kThreads, 2)
         for (int e = 0; e < 4; ++e) h[m][n][e] *= chunk_decay;
       // K^T (rows: key channels, contraction: tokens) is the K tile read by column.
       tc::warp_mma<kChunk / 16, T::kNT, Stored::by_column, Stored::by_row>(h[m], K + (warp * T::kRowTiles + m) * 16,
-                                                                      T::kLdk, U, T::kLdu);
+                                                                           T::kLdk, U, T::kLdu);
     }
   }
 
@@ -149,9 +148,10 @@ void launch(const bf16* k, const bf16* w, bf16* v_new, const float* decay, bf16*
 
 }  // namespace
 
-void launch_state_scan(const bf16* k, const bf16* w, bf16* v_new, const float* decay, bf16* states,
-                       float* final_state, int dk, int dv, int cols, const ChunkGrid& d, cudaStream_t stream) {
-  auto run = dk == 64 ? (cols == 32 ? launch<64, 32> : launch<64, 64>) : (cols == 32 ? launch<128, 32> : launch<128, 64>);
+void launch_state_scan(const bf16* k, const bf16* w, bf16* v_new, const float* decay, bf16* states, float* final_state,
+                       int dk, int dv, int cols, const ChunkGrid& d, cudaStream_t stream) {
+  auto run =
+      dk == 64 ? (cols == 32 ? launch<64, 32> : launch<64, 64>) : (cols == 32 ? launch<128, 32> : launch<128, 64>);
   run(k, w, v_new, decay, states, final_state, dv, d, stream);
 }
 

@@ -37,13 +37,13 @@ __global__ void __launch_bounds__(kThreads)
   using T = WyBwdTiles<DK, DV>;
   constexpr int kLd = kScoreStride;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16* ts = reinterpret_cast<bf16*>(smem_raw);  // [64][kLd] T
-  bf16* s1 = ts + kChunk * kLd;                  // [64][kLd] dT, then diag(beta) dA (.) e^{G_i - G_j}
-  bf16* s2 = s1 + kChunk * kLd;                  // [64][kLd] T^T dT
-  bf16* ks = s2 + kChunk * kLd;                  // [64][kLdk] K
-  bf16* dws = ks + kChunk * T::kLdk;             // [64][kLdk] dW
-  bf16* vs = dws + kChunk * T::kLdk;             // [64][kLdv] V
-  bf16* dus = vs + kChunk * T::kLdv;             // [64][kLdv] dU
+  bf16* ts = reinterpret_cast<bf16*>(smem_raw);                  // [64][kLd] T
+  bf16* s1 = ts + kChunk * kLd;                                  // [64][kLd] dT, then diag(beta) dA (.) e^{G_i - G_j}
+  bf16* s2 = s1 + kChunk * kLd;                                  // [64][kLd] T^T dT
+  bf16* ks = s2 + kChunk * kLd;                                  // [64][kLdk] K
+  bf16* dws = ks + kChunk * T::kLdk;                             // [64][kLdk] dW
+  bf16* vs = dws + kChunk * T::kLdk;                             // [64][kLdv] V
+  bf16* dus = vs + kChunk * T::kLdv;                             // [64][kLdv] dU
   float* zs = reinterpret_cast<float*>(dus + kChunk * T::kLdv);  // [64][kLdz]
   float* gs = zs + kChunk * kLdz;                                // [64] cumulative decays
   float* bs = gs + kChunk;                                       // [64] beta
@@ -126,8 +126,7 @@ __global__ void __launch_bounds__(kThreads)
   {  // dA = -(T^T dT) T^T, strictly lower; with KK = K K^T and E = e^{G_i - G_j}: diag(beta) dA (.) E into s1
      // (the K-gradient's operand), z = dA (.) E (.) KK summed by row (dbeta) and, times beta_i, by column (dG).
     float x[4][4] = {}, kk_t[4][4] = {};
-    tc::warp_mma<kChunk / 16, 4, Stored::by_row, Stored::by_column>(x, s2 + row0 * kLd, kLd, ts + 32 * half * kLd,
-                                                                    kLd);
+    tc::warp_mma<kChunk / 16, 4, Stored::by_row, Stored::by_column>(x, s2 + row0 * kLd, kLd, ts + 32 * half * kLd, kLd);
     tc::warp_mma<DK / 16, 4, Stored::by_row, Stored::by_column>(kk_t, ks + row0 * T::kLdk, T::kLdk,
                                                                 ks + 32 * half * T::kLdk, T::kLdk);
     float row_sum[2] = {0.0f, 0.0f};
@@ -188,8 +187,9 @@ __global__ void __launch_bounds__(kThreads)
     const int i = threadIdx.x, t = t0 + i;
     const float kb = kb_dots[i] + kb_dots[kChunk + i], z_row = z_rows[i] + z_rows[kChunk + i];
     const float e_g = __expf(gs[i]);
-    if (t < d.L) dbeta[gla_tc::head_offset(bh, d, 1) + static_cast<int64_t>(t) * d.H] =
-        e_g * kb + vb_dots[i] + vb_dots[kChunk + i] + z_row;
+    if (t < d.L)
+      dbeta[gla_tc::head_offset(bh, d, 1) + static_cast<int64_t>(t) * d.H] =
+          e_g * kb + vb_dots[i] + vb_dots[kChunk + i] + z_row;
     if (dlog_decay) {
       float column = 0.0f;
       for (int r = 0; r < kChunk; ++r) column += zs[r * kLdz + i];
@@ -207,8 +207,8 @@ __global__ void __launch_bounds__(kThreads)
 
 template <int DK, int DV>
 void launch(const bf16* t, const bf16* k, const bf16* v, const float* beta, const float* decay, const bf16* dw,
-            const bf16* du, const float* dgate, bf16* dk, bf16* dv, float* dbeta, float* dlog_decay,
-            const ChunkGrid& d, cudaStream_t stream) {
+            const bf16* du, const float* dgate, bf16* dk, bf16* dv, float* dbeta, float* dlog_decay, const ChunkGrid& d,
+            cudaStream_t stream) {
   auto kernel = wy_bwd_kernel<DK, DV>;
   gla_tc::set_shared_bytes(kernel, WyBwdTiles<DK, DV>::kBytes);
   kernel<<<d.BH * d.NC, kThreads, WyBwdTiles<DK, DV>::kBytes, stream>>>(t, k, v, beta, decay, dw, du, dgate, dk, dv,

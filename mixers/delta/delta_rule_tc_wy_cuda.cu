@@ -21,7 +21,7 @@ constexpr int kThreads = 128;
 template <int DK, int DV>
 struct WyTiles {
   static constexpr int kLdk = DK + 8, kLdv = DV + 8, kLdt = kChunk + 8;  // bf16 rows, conflict-free ldmatrix
-  static constexpr int kLda = kChunk + 1;                                 // fp32 A, read by broadcast
+  static constexpr int kLda = kChunk + 1;                                // fp32 A, read by broadcast
   static constexpr int kBytes = (kChunk * kLdk + kChunk * kLdv + kChunk * kLdt) * 2 + (kChunk * kLda + 2 * kChunk) * 4;
 };
 
@@ -49,12 +49,12 @@ __global__ void __launch_bounds__(kThreads)
                       bf16* __restrict__ t_out, ChunkGrid d) {
   using T = WyTiles<DK, DV>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16* ks = reinterpret_cast<bf16*>(smem_raw);  // [64][kLdk] K, then diag(beta e^G) K
-  bf16* vs = ks + kChunk * T::kLdk;              // [64][kLdv] V, then diag(beta) V
-  bf16* ts = vs + kChunk * T::kLdv;              // [64][kLdt] T
+  bf16* ks = reinterpret_cast<bf16*>(smem_raw);                 // [64][kLdk] K, then diag(beta e^G) K
+  bf16* vs = ks + kChunk * T::kLdk;                             // [64][kLdv] V, then diag(beta) V
+  bf16* ts = vs + kChunk * T::kLdv;                             // [64][kLdt] T
   float* as = reinterpret_cast<float*>(ts + kChunk * T::kLdt);  // [64][kLda] A
-  float* gs = as + kChunk * T::kLda;                             // [64] cumulative decays
-  float* bs = gs + kChunk;                                       // [64] beta (0 past L)
+  float* gs = as + kChunk * T::kLda;                            // [64] cumulative decays
+  float* bs = gs + kChunk;                                      // [64] beta (0 past L)
 
   const int bh = blockIdx.x / d.NC, c = blockIdx.x % d.NC, t0 = c * kChunk;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, row0 = 16 * warp;
@@ -89,7 +89,8 @@ __global__ void __launch_bounds__(kThreads)
     for (int x = threadIdx.x - kChunk; x < kChunk * (DK + DV) / 2; x += kThreads - kChunk) {
       const int pair = 2 * x, i = pair / (DK + DV), col = pair % (DK + DV);
       const bool is_k = col < DK;
-      __nv_bfloat162* p = reinterpret_cast<__nv_bfloat162*>(is_k ? ks + i * T::kLdk + col : vs + i * T::kLdv + col - DK);
+      __nv_bfloat162* p =
+          reinterpret_cast<__nv_bfloat162*>(is_k ? ks + i * T::kLdk + col : vs + i * T::kLdv + col - DK);
       const float f = is_k ? bs[i] * __expf(gs[i]) : bs[i];
       const float2 y = __bfloat1622float2(*p);
       *p = __floats2bfloat162_rn(f * y.x, f * y.y);

@@ -2,11 +2,11 @@
 // fp32 CPU kernels (DeltaRuleKernels::cpu()) on fresh seeded inputs at lengths around the 64-token chunk:
 // output, chunk states, final state, and the gradients of q, k, v, beta and log_decay (backward from the GPU's
 // own bf16 chunk states), norm-wise relative error within the bf16 tolerance (2e-2), in every design variant
-// (DeltaRuleTcVariant) whatever the environment selects for the process. Built only with CUDA; each case skips itself (with a warning) on a machine
-// without a GPU.
-#include <catch2/catch.hpp>
+// (DeltaRuleTcVariant) whatever the environment selects for the process. Built only with CUDA; each case skips
+// itself (with a warning) on a machine without a GPU.
 #include <cuda_bf16.h>
 
+#include <catch2/catch.hpp>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -35,7 +35,7 @@ int64_t state_count(const DeltaRuleShape& s) { return s.batch * s.heads * s.key_
 
 // Lengths 1, 63, 65 and 130 around the 64-token chunk; batch 1 and 2; head dims 64 and 128 (and a mixed pair).
 const std::vector<DeltaRuleShape> kShapes = {
-    {1, 1, 2, 64, 64},    {2, 1, 3, 128, 128}, {1, 63, 2, 128, 128}, {2, 63, 3, 64, 64},  {1, 65, 3, 64, 64},
+    {1, 1, 2, 64, 64},    {2, 1, 3, 128, 128}, {1, 63, 2, 128, 128},  {2, 63, 3, 64, 64},   {1, 65, 3, 64, 64},
     {2, 65, 2, 128, 128}, {1, 130, 2, 64, 64}, {2, 130, 2, 128, 128}, {1, 130, 2, 64, 128}, {2, 65, 2, 128, 64},
 };
 
@@ -128,8 +128,8 @@ TEST_CASE("bf16 delta rule backward on tensor cores matches the CPU kernel in ev
     Case c = make_case(s, gated, rng);
     const DeltaRuleOptions o = chunk64();
     std::vector<float> out(v_count(s)), checkpoints(state_count(s) * delta_rule_checkpoint_count(s, o));
-    DeltaRuleKernels::cpu().fwd(c.in.q.data(), c.in.k.data(), c.in.v.data(), c.in.beta.data(), c.in.decay(),
-                                out.data(), checkpoints.data(), nullptr, s, o);
+    DeltaRuleKernels::cpu().fwd(c.in.q.data(), c.in.k.data(), c.in.v.data(), c.in.beta.data(), c.in.decay(), out.data(),
+                                checkpoints.data(), nullptr, s, o);
     std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dbeta(gate_count(s));
     std::vector<float> want_dg(gate_count(s));
     DeltaRuleKernels::cpu().bwd(c.in.q.data(), c.in.k.data(), c.in.v.data(), c.in.beta.data(), c.in.decay(),
