@@ -78,20 +78,7 @@ __global__ void __launch_bounds__(kThreads)
     const float* g = gs + buf * kChunk;
 
     // dH at this chunk's end, as bf16 pairs: to dhs, and to dstates (the chunk kernels' dK and dG read it).
-    bf16* out = dstates + (static_cast<int64_t>(bh) * d.NC + c) * DK * dv + c0;
-#pragma unroll
-    for (int m = 0; m < T::kRowTiles; ++m)
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int row = (warp * T::kRowTiles + m) * 16 + lane / 4 + 8 * half;
-#pragma unroll
-        for (int n = 0; n < T::kNT; ++n) {
-          const int col = 8 * n + 2 * (lane % 4);
-          const uint32_t pair = tc::pack_bf16x2(dh[m][n][2 * half], dh[m][n][2 * half + 1]);
-          *reinterpret_cast<uint32_t*>(dhs + row * T::kLdu + col) = pair;
-          *reinterpret_cast<uint32_t*>(out + row * dv + col) = pair;
-        }
-      }
+    store_walk_state(dh, dhs, T::kLdu, dstates + (static_cast<int64_t>(bh) * d.NC + c) * DK * dv + c0, dv);
     __syncthreads();  // this chunk's tiles and dhs are visible to every warp
 
     // dV_new = dV_local + e^{G_63 - G_i} (K dH)_i on this warp's 16 rows: to memory, and into dV negated (the
@@ -119,17 +106,9 @@ __global__ void __launch_bounds__(kThreads)
     }
     __syncthreads();  // every row of -dV_new and e^G dO is in place
 
-    const float chunk_decay = __expf(total);
-#pragma unroll
-    for (int m = 0; m < T::kRowTiles; ++m) {
-#pragma unroll
-      for (int n = 0; n < T::kNT; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) dh[m][n][e] *= chunk_decay;
-      const int r = (warp * T::kRowTiles + m) * 16;
-      tc::warp_mma<kChunk / 16, T::kNT, Stored::by_column, Stored::by_row>(dh[m], Q + r, T::kLdk, dO, T::kLdu);
-      tc::warp_mma<kChunk / 16, T::kNT, Stored::by_column, Stored::by_row>(dh[m], W + r, T::kLdk, dV, T::kLdu);
-    }
+    const bf16* a_tiles[2] = {Q, W};
+    const bf16* u_tiles[2] = {dO, dV};
+    decay_and_add_outer<T::kRowTiles, T::kNT, 2>(dh, __expf(total), a_tiles, T::kLdk, u_tiles, T::kLdu);
   }
 }
 

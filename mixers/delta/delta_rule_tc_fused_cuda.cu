@@ -62,19 +62,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 
     // H before this chunk (bf16) to hs and, when kept, to states, while the tiles load.
     bf16* kept = states ? states + (static_cast<int64_t>(bh) * d.NC + c) * DK * dv + c0 : nullptr;
-#pragma unroll
-    for (int m = 0; m < T::kRowTiles; ++m)
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int row = (warp * T::kRowTiles + m) * 16 + lane / 4 + 8 * half;
-#pragma unroll
-        for (int n = 0; n < T::kNT; ++n) {
-          const int col = 8 * n + 2 * (lane % 4);
-          const uint32_t pair = tc::pack_bf16x2(h[m][n][2 * half], h[m][n][2 * half + 1]);
-          *reinterpret_cast<uint32_t*>(hs + row * T::kLdu + col) = pair;
-          if (kept) *reinterpret_cast<uint32_t*>(kept + row * dv + col) = pair;
-        }
-      }
+    store_walk_state(h, hs, T::kLdu, kept, dv);
     tc::wait_async<0>();
     __syncthreads();  // tiles and hs visible
 
@@ -117,29 +105,10 @@ __global__ void __launch_bounds__(kThreads, 2)
     }
     __syncthreads();
 
-    const float chunk_decay = __expf(total);
-#pragma unroll
-    for (int m = 0; m < T::kRowTiles; ++m) {
-#pragma unroll
-      for (int n = 0; n < T::kNT; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) h[m][n][e] *= chunk_decay;
-      tc::warp_mma<kChunk / 16, T::kNT, Stored::by_column, Stored::by_row>(h[m], ks + (warp * T::kRowTiles + m) * 16,
-                                                                           T::kLdk, us, T::kLdu);
-    }
+    decay_and_add_outer<T::kRowTiles, T::kNT, 1>(h, __expf(total), {ks}, T::kLdk, {us}, T::kLdu);
   }
 
-  if (final_state) {
-    float* fin = final_state + static_cast<int64_t>(bh) * DK * dv + c0;
-#pragma unroll
-    for (int m = 0; m < T::kRowTiles; ++m)
-#pragma unroll
-      for (int n = 0; n < T::kNT; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          fin[((warp * T::kRowTiles + m) * 16 + lane / 4 + 8 * (e / 2)) * dv + 8 * n + 2 * (lane % 4) + e % 2] =
-              h[m][n][e];
-  }
+  if (final_state) store_walk_state_fp32(h, final_state + static_cast<int64_t>(bh) * DK * dv + c0, dv);
 }
 
 template <int DK, int kCols>

@@ -13,6 +13,7 @@
 #include "mixers/delta/delta_rule.h"
 #include "mixers/delta/delta_rule_bf16.cuh"
 #include "mixers/gla/gla_scalar_tc_internal.cuh"
+#include "ops/cuda/tensor_core_bf16.cuh"
 
 namespace seqbench {
 namespace delta_tc {
@@ -91,6 +92,67 @@ void launch_chunk_grads(const bf16* q, const bf16* k, const bf16* w, const bf16*
 void launch_wy_bwd(const bf16* t, const bf16* k, const bf16* v, const float* beta_padded, const float* decay,
                    const bf16* dw, const bf16* du, const float* dgate, bf16* dk, bf16* dv, float* dbeta,
                    float* dlog_decay, int dk_dim, int dv_dim, const ChunkGrid& d, cudaStream_t stream);
+
+// The chunk walks (state pass, fused forward, reverse pass) hold a [DK, cols] state in fp32 registers across 4
+// warps: warp w owns rows [w DK / 4, (w + 1) DK / 4), as ROW_TILES 16-row tiles of NT 8-column m16n8 fragments.
+template <int ROW_TILES, int NT>
+using WalkState = float[ROW_TILES][NT][4];
+
+// The state as bf16 pairs into smem (rows ld apart) and, when global is non-null, into global (rows
+// global_ld apart).
+template <int ROW_TILES, int NT>
+__device__ __forceinline__ void store_walk_state(const WalkState<ROW_TILES, NT>& h, bf16* smem, int ld, bf16* global,
+                                                 int global_ld) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+#pragma unroll
+  for (int m = 0; m < ROW_TILES; ++m)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int row = (warp * ROW_TILES + m) * 16 + lane / 4 + 8 * half;
+#pragma unroll
+      for (int n = 0; n < NT; ++n) {
+        const int col = 8 * n + 2 * (lane % 4);
+        const uint32_t pair = tc::pack_bf16x2(h[m][n][2 * half], h[m][n][2 * half + 1]);
+        *reinterpret_cast<uint32_t*>(smem + row * ld + col) = pair;
+        if (global) *reinterpret_cast<uint32_t*>(global + static_cast<int64_t>(row) * global_ld + col) = pair;
+      }
+    }
+}
+
+// The state in fp32 into out (rows ld apart).
+template <int ROW_TILES, int NT>
+__device__ __forceinline__ void store_walk_state_fp32(const WalkState<ROW_TILES, NT>& h, float* out, int ld) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+#pragma unroll
+  for (int m = 0; m < ROW_TILES; ++m)
+#pragma unroll
+    for (int n = 0; n < NT; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        out[static_cast<int64_t>((warp * ROW_TILES + m) * 16 + lane / 4 + 8 * (e / 2)) * ld + 8 * n + 2 * (lane % 4) +
+            e % 2] = h[m][n][e];
+}
+
+// state <- factor * state + sum over the (a, u) pairs of a^T u: a [64 tokens][lda] (this warp's rows of a^T are
+// its state rows), u [64 tokens][ldu] (the block's columns), both in shared memory.
+template <int ROW_TILES, int NT, int PAIRS>
+__device__ __forceinline__ void decay_and_add_outer(WalkState<ROW_TILES, NT>& h, float factor,
+                                                    const bf16* const (&a)[PAIRS], int lda,
+                                                    const bf16* const (&u)[PAIRS], int ldu) {
+  const int warp = threadIdx.x / 32;
+#pragma unroll
+  for (int m = 0; m < ROW_TILES; ++m) {
+#pragma unroll
+    for (int n = 0; n < NT; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) h[m][n][e] *= factor;
+        // a^T (rows: state rows, contraction: tokens) is the a tile read by column.
+#pragma unroll
+    for (int p = 0; p < PAIRS; ++p)
+      tc::warp_mma<kChunk / 16, NT, tc::Stored::by_column, tc::Stored::by_row>(h[m], a[p] + (warp * ROW_TILES + m) * 16,
+                                                                               lda, u[p], ldu);
+  }
+}
 
 }  // namespace delta_tc
 }  // namespace seqbench

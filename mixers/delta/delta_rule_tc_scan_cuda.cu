@@ -71,20 +71,7 @@ __global__ void __launch_bounds__(kThreads, 2)
     const float* g = gs + buf * kChunk;
 
     // H before this chunk, as bf16 pairs: to hs, and to the caller's states.
-    bf16* out = states + (static_cast<int64_t>(bh) * d.NC + c) * DK * dv + c0;
-#pragma unroll
-    for (int m = 0; m < T::kRowTiles; ++m)
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int row = (warp * T::kRowTiles + m) * 16 + lane / 4 + 8 * half;
-#pragma unroll
-        for (int n = 0; n < T::kNT; ++n) {
-          const int col = 8 * n + 2 * (lane % 4);
-          const uint32_t pair = tc::pack_bf16x2(h[m][n][2 * half], h[m][n][2 * half + 1]);
-          *reinterpret_cast<uint32_t*>(hs + row * T::kLdu + col) = pair;
-          *reinterpret_cast<uint32_t*>(out + row * dv + col) = pair;
-        }
-      }
+    store_walk_state(h, hs, T::kLdu, states + (static_cast<int64_t>(bh) * d.NC + c) * DK * dv + c0, dv);
     __syncthreads();  // this chunk's tiles and hs are visible to every warp
 
     // V_new = U - W H on this warp's 16 rows: to memory (bf16), and into U scaled by e^{G_63 - G_i}.
@@ -109,30 +96,10 @@ __global__ void __launch_bounds__(kThreads, 2)
     }
     __syncthreads();  // every row of the scaled V_new is in U
 
-    const float chunk_decay = __expf(total);
-#pragma unroll
-    for (int m = 0; m < T::kRowTiles; ++m) {
-#pragma unroll
-      for (int n = 0; n < T::kNT; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) h[m][n][e] *= chunk_decay;
-      // K^T (rows: key channels, contraction: tokens) is the K tile read by column.
-      tc::warp_mma<kChunk / 16, T::kNT, Stored::by_column, Stored::by_row>(h[m], K + (warp * T::kRowTiles + m) * 16,
-                                                                           T::kLdk, U, T::kLdu);
-    }
+    decay_and_add_outer<T::kRowTiles, T::kNT, 1>(h, __expf(total), {K}, T::kLdk, {U}, T::kLdu);
   }
 
-  if (final_state) {
-    float* out = final_state + static_cast<int64_t>(bh) * DK * dv + c0;
-#pragma unroll
-    for (int m = 0; m < T::kRowTiles; ++m)
-#pragma unroll
-      for (int n = 0; n < T::kNT; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          out[((warp * T::kRowTiles + m) * 16 + lane / 4 + 8 * (e / 2)) * dv + 8 * n + 2 * (lane % 4) + e % 2] =
-              h[m][n][e];
-  }
+  if (final_state) store_walk_state_fp32(h, final_state + static_cast<int64_t>(bh) * DK * dv + c0, dv);
 }
 
 template <int DK, int kCols>
