@@ -1,15 +1,21 @@
 // seqbench_gpu_bench rows for the delta rule at ANCHORS.md's shapes (B*L = 65536 tokens, 16 heads
-// of 128) for each bench length: DeltaNet and Gated DeltaNet, forward and backward, fp32; and each one's
-// decode step for batches of 16 and 1. Anchors: flash-linear-attention's chunk_delta_rule,
+// of 128) for each bench length: DeltaNet and Gated DeltaNet, forward and backward, the exact fp32
+// recurrence (delta.*, gated_delta.*) and the bf16 tensor-core WY form (delta_bf16.*, gated_delta_bf16.*);
+// and each one's decode step for batches of 16 and 1. Anchors: flash-linear-attention's chunk_delta_rule,
 // chunk_gated_delta_rule, fused_recurrent_delta_rule and fused_recurrent_gated_delta_rule in bf16. Both
 // sides' training FLOPs are counted for the chunked WY form with 64-token chunks (the anchors' algorithm),
-// so the rates compare even though our kernels run the exact recurrence.
+// so the rates compare even though the fp32 kernels run the exact recurrence.
+#include <cuda_bf16.h>
+
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "bench_gpu/gpu_bench_group.h"
 #include "mixers/delta/delta_rule.h"
+#include "mixers/delta/delta_rule_bf16.cuh"
+#include "ops/rng.h"
 
 namespace seqbench {
 namespace {
@@ -39,8 +45,8 @@ void delta_rule_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L
                         workspace.data());
   });
   auto work_shape = [&](int64_t element_bytes) {
-    return ScanWorkShape{s.batch, L, s.heads, s.key_dim, s.value_dim, 64, gated ? 1 : 0, s.heads, true,
-                         element_bytes, 4};
+    return ScanWorkShape{s.batch, L,    s.heads,       s.key_dim, s.value_dim, 64, gated ? 1 : 0,
+                         s.heads, true, element_bytes, 4};
   };
   const std::string family = gated ? "gated_delta" : "delta";
   const std::string what = gated ? "gated delta rule (Gated DeltaNet) " : "delta rule (DeltaNet) ";
@@ -78,10 +84,58 @@ void decode_step(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t bat
                            chunked_scan_work(work_shape(2), WorkPass::decode_step)));
 }
 
+// The anchor script's gates: beta uniform in (0, 1), log decays log sigmoid(N(0, 1)).
+DeviceArray<float> anchor_gates(int64_t n, uint64_t seed, bool log_decay) {
+  Rng rng(seed);
+  std::vector<float> x(n);
+  for (float& value : x)
+    value = log_decay ? static_cast<float>(-std::log1p(std::exp(-rng.normal()))) : static_cast<float>(rng.uniform());
+  return DeviceArray<float>(x);
+}
+
+void delta_rule_bf16_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L, bool gated) {
+  using bf16 = __nv_bfloat16;
+  const DeltaRuleShape s{{kBenchTokens / L, L, kBenchHeads}, kBenchHeadDim, kBenchHeadDim};
+  const int64_t n = s.tokens() * s.heads * s.key_dim, nb = s.tokens() * s.heads;
+  auto q = random_array<bf16>(n, 61), v = random_array<bf16>(n, 63), dout = random_array<bf16>(n, 64);
+  DeviceArray<bf16> k(n);
+  fill_normal_cuda(k.data(), n, 62, 1.0f / std::sqrt(static_cast<float>(s.key_dim)));  // |k| ~ 1, as normalised
+  DeviceArray<float> beta = anchor_gates(nb, 65, false);
+  DeviceArray<float> log_decay = gated ? anchor_gates(nb, 66, true) : DeviceArray<float>(1);
+  const float* g = gated ? log_decay.data() : nullptr;
+  DeviceArray<bf16> out(n), states(delta_rule_tc_chunk_state_elements(s));
+  DeviceArray<float> workspace(delta_rule_tc_workspace_floats(s));
+  const GpuTiming fwd = timer.time([&] {
+    delta_rule_tc_fwd_cuda(q.data(), k.data(), v.data(), beta.data(), g, out.data(), states.data(), nullptr,
+                           workspace.data(), s);
+  });
+  DeviceArray<bf16> dq(n), dk(n), dv(n);
+  DeviceArray<float> dbeta(nb), dlog_decay(gated ? nb : 1);
+  const GpuTiming bwd = timer.time([&] {
+    delta_rule_tc_bwd_cuda(q.data(), k.data(), v.data(), beta.data(), g, states.data(), dout.data(), dq.data(),
+                           dk.data(), dv.data(), dbeta.data(), gated ? dlog_decay.data() : nullptr, workspace.data(),
+                           s);
+  });
+  auto work_shape = ScanWorkShape{s.batch, L, s.heads, s.key_dim, s.value_dim, 64, gated ? 1 : 0, s.heads, true, 2, 2};
+  const std::string family = gated ? "gated_delta" : "delta";
+  const std::string variant = delta_rule_tc_variant_name(delta_rule_tc_variant()) + ") ";
+  const std::string what = std::string(gated ? "gated delta rule (Gated DeltaNet, " : "delta rule (DeltaNet, ") +
+                           "bf16 tensor cores, WY form, " + variant;
+  auto add = [&](const char* pass, const GpuTiming& timing, WorkPass work_pass) {
+    const WorkCount work = chunked_scan_work(work_shape, work_pass);
+    rows.push_back(timed_row(bench_key(family + "_bf16", pass, L), bench_key(family, pass, L), "delta", what + pass,
+                             shape_text(s.batch, L, s.heads, s.key_dim), "bf16", L, timing, work, work));
+  };
+  add("fwd", fwd, WorkPass::forward);
+  add("bwd", bwd, WorkPass::backward);
+}
+
 void delta_rows(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
   for (int64_t L : bench_lengths()) {
     delta_rule_at(timer, rows, L, false);
     delta_rule_at(timer, rows, L, true);
+    delta_rule_bf16_at(timer, rows, L, false);
+    delta_rule_bf16_at(timer, rows, L, true);
   }
   for (bool gated : {false, true})
     for (int64_t batch : decode_batches()) decode_step(timer, rows, batch, gated);

@@ -10,7 +10,8 @@
 // sec. 3: that form trades the recurrence for C x C triangular solves and matmuls, which pays on
 // tensor cores but not here, where at head_dim <= 64 a token is a few contiguous passes over a
 // state that stays in L1; the recurrence is also what decode runs, so training and decode share
-// one arithmetic.
+// one arithmetic. The WY/UT form in bf16 on tensor cores, for long sequences at head_dim 64 and 128, is
+// delta_rule_bf16.cuh.
 #pragma once
 #include <string>
 

@@ -31,7 +31,7 @@ __global__ void chunk_cumulative_decay_kernel(const float* __restrict__ g, float
   float carry = 0.0f;
   for (int half = 0; half < 2; ++half) {
     const int t = c * kChunk + 32 * half + lane;
-    float x = t < d.L && g ? g[head_offset(bh, d, 1) + static_cast<int64_t>(t) * d.H] : 0.0f;
+    float x = g && t < d.L ? g[head_offset(bh, d, 1) + static_cast<int64_t>(t) * d.H] : 0.0f;
 #pragma unroll
     for (int off = 1; off < 32; off *= 2) {
       const float y = __shfl_up_sync(0xffffffffu, x, off);
@@ -238,6 +238,14 @@ void launch_decayed_state_scan(const bf16* a, const bf16* u, const float* b, bf1
   scan(a, u, b, value_scale, states, final_state, scale, dv, d, stream);
 }
 
+void launch_chunk_output(const bf16* q, const bf16* k, const bf16* v, const bf16* states, const float* b,
+                         const float* value_scale, bf16* out, float scale, int dk, int dv, const ChunkGrid& d,
+                         cudaStream_t stream) {
+  auto output = dk == 64 ? (dv == 64 ? launch_output<64, 64> : launch_output<64, 128>)
+                         : (dv == 64 ? launch_output<128, 64> : launch_output<128, 128>);
+  output(q, k, v, states, b, value_scale, out, scale, d, stream);
+}
+
 ChunkGrid chunk_grid(const GlaShape& s, int64_t qk_heads) {
   return {static_cast<int>(s.seq_len), static_cast<int>(s.heads),
           static_cast<int>((s.seq_len + kChunk - 1) / kChunk), static_cast<int>(s.batch * s.heads),
@@ -336,9 +344,7 @@ void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const _
   }
   bf16* states = chunk_states ? chunk_states : reinterpret_cast<bf16*>(workspace + 2 * padded_tokens);
   launch_decayed_state_scan(k, v, b, states, final_state, 1.0f, false, dk, dv, d, stream, scales);
-  auto output = dk == 64 ? (dv == 64 ? launch_output<64, 64> : launch_output<64, 128>)
-                         : (dv == 64 ? launch_output<128, 64> : launch_output<128, 128>);
-  output(q, k, v, states, b, scales, out, o.scale, d, stream);
+  launch_chunk_output(q, k, v, states, b, scales, out, o.scale, dk, dv, d, stream);
 }
 
 void gla_scalar_chunk_states_cuda(const __nv_bfloat16* k, const __nv_bfloat16* v, const float* log_decay,

@@ -60,8 +60,9 @@ void check_call(const GlaShape& shape, const GlaOptions& options, const char* wh
                 std::initializer_list<const void*> buffers, ShapeReason unsupported);
 
 // b_t = g_{t0} + ... + g_t inside each chunk, laid out [BH, NC * 64]; positions past L repeat the last
-// token's value (their g counts as 0), so b[63] of every chunk is its total decay (log_decay null: all 0).
-// With value_scale [B, L, H], also its values in the same layout (0 past L) into padded_scale.
+// token's value (their g counts as 0), so b[63] of every chunk is its total decay; log_decay null counts
+// every g as 0 (no decay: linear attention, the ungated delta rule). With value_scale [B, L, H], also its
+// values in the same layout (0 past L) into padded_scale.
 void launch_chunk_cumulative_decay(const float* log_decay, float* b, const ChunkGrid& d, cudaStream_t stream,
                                    const float* value_scale = nullptr, float* padded_scale = nullptr);
 
@@ -83,6 +84,13 @@ void launch_decayed_state_scan(const bf16* a, const bf16* u, const float* b, bf1
 void launch_fused_forward(const bf16* q, const bf16* k, const bf16* v, const float* b, const float* value_scale,
                           bf16* out, bf16* states, float* final_state, float scale, int dk, int dv, const ChunkGrid& d,
                           cudaStream_t stream);
+
+// The split forward's per-chunk outputs (one block per (head, chunk)): o_i = scale e^{b_i} q_i^T S0 +
+// sum_{j<=i} scale (q_i . k_j) e^{b_i - b_j} v_j, S0 from states [BH, NC, dk, dv]; value_scale as in the scan.
+// The delta rule's forward runs it with its V_new for v.
+void launch_chunk_output(const bf16* q, const bf16* k, const bf16* v, const bf16* states, const float* b,
+                         const float* value_scale, bf16* out, float scale, int dk, int dv, const ChunkGrid& d,
+                         cudaStream_t stream);
 
 // The 64 cumulative decays of chunk c of head bh, 16 bytes per thread of the first 16.
 __device__ __forceinline__ void load_chunk_decays_async(float* dst, const float* b, int bh, int c, const ChunkGrid& d) {
