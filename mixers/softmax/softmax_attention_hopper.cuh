@@ -16,9 +16,16 @@
 
 namespace seqbench {
 
+struct HopperAttentionOptions {
+  bool causal = true;
+  // FlashAttention-3's ping-pong: the two consumer warpgroups take turns issuing Q K^T (named
+  // barriers), so one's softmax overlaps the other's products.
+  bool pingpong = false;
+};
+
 void softmax_attention_fwd_hopper(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
-                                  __nv_bfloat16* out, float* lse, const AttentionShape& shape, bool causal = true,
-                                  cudaStream_t stream = current_stream());
+                                  __nv_bfloat16* out, float* lse, const AttentionShape& shape,
+                                  const HopperAttentionOptions& options = {}, cudaStream_t stream = current_stream());
 
 // Whether softmax_attention_fwd_hopper takes this shape and these pointers (head_dim 64 or 128,
 // 16-byte aligned pointers) on the current device (compute capability 9.0).
@@ -26,10 +33,10 @@ bool softmax_attention_hopper_supports(const AttentionShape& shape, const void* 
                                        const void* out);
 
 // Which kernel the bf16 forward (softmax_attention_fwd_cuda) runs for head_dim 64/128: portable
-// (mma.sync, any sm_80+ GPU) or hopper (the kernel above), from SEQBENCH_ATTENTION_FWD, read once;
-// portable when unset; anything else throws. hopper on a GPU other than sm_90 also throws (no
-// silent fallback for an explicit request).
-enum class AttentionFwdVariant { portable, hopper };
+// (mma.sync, any sm_80+ GPU), hopper (the kernel above) or hopper_pingpong (the same with
+// pingpong), from SEQBENCH_ATTENTION_FWD, read once; portable when unset; anything else throws.
+// A hopper variant on a GPU other than sm_90 also throws (no silent fallback for an explicit request).
+enum class AttentionFwdVariant { portable, hopper, hopper_pingpong };
 AttentionFwdVariant attention_fwd_variant();
 const char* attention_fwd_variant_name(AttentionFwdVariant variant);
 

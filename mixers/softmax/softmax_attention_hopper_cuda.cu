@@ -17,13 +17,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "mixers/softmax/online_softmax_wgmma.cuh"
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 #include "mixers/softmax/softmax_attention_hopper.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/hopper/async_copy.cuh"
+#include "ops/cuda/hopper/named_barrier.cuh"
 #include "ops/cuda/hopper/tensor_map.h"
 #include "ops/cuda/hopper/wgmma.cuh"
-#include "ops/cuda/tensor_core_bf16.cuh"
 
 namespace seqbench {
 namespace {
@@ -56,13 +57,8 @@ struct SmemLayout {
   static constexpr int dynamic_bytes = barriers + 8 * kBarriers + 1024;  // + room to align the base
 };
 
-#if SEQBENCH_HOPPER_WGMMA  // the device code below exists only in the sm_90a pass
-// 2^x in one MUFU instruction (2 ulp; 2^-inf = 0), as the scores feed bf16 probabilities.
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
+#if SEQBENCH_HOPPER_WGMMA        // the device code below exists only in the sm_90a pass
+constexpr int kTurnBarrier = 1;  // named barriers 1 and 2: the consumers' turns (ping-pong schedule)
 
 struct Barriers {
   uint64_t* q_full;
@@ -96,9 +92,53 @@ __device__ __forceinline__ void produce(const CUtensorMap* q_map, const CUtensor
   }
 }
 
-// Rows of this thread: row_lo and row_lo + 8 (accumulator halves r = 0, 1; wgmma.cuh's layout).
-// row_max is in raw score units.
-template <int D, bool kCausal>
+// sc = Q K^T for this warpgroup's 64 query rows and one K slot; issued and committed, not awaited.
+template <int D>
+__device__ __forceinline__ void issue_scores(float (&sc)[kBlockN / 2], uint32_t q_addr, uint32_t k_addr) {
+  using Layout = SmemLayout<D>;
+  hp::fence_registers(sc);
+  hp::fence();
+#pragma unroll
+  for (int ks = 0; ks < D / 16; ++ks) {  // k16 step ks: sub-tile ks / 4, 32 bytes per step inside it
+    const uint32_t offset = (ks / 4) * Layout::kSubTileBytes + (ks % 4) * 32;
+    hp::mma_k16_ss<0>(sc, hp::k_major_descriptor(q_addr + offset), hp::k_major_descriptor(k_addr + offset),
+                      ks > 0 ? 1 : 0);
+  }
+  hp::commit_group();
+}
+
+// o += P V for one V slot (B MN-major); issued and committed, not awaited.
+template <int D>
+__device__ __forceinline__ void issue_pv(float (&o)[D / 2], const uint32_t (&p)[kBlockN / 16][4], uint32_t v_addr) {
+  using Layout = SmemLayout<D>;
+  hp::fence_registers(o);
+  hp::fence();
+#pragma unroll
+  for (int kk = 0; kk < kBlockN / 16; ++kk)  // 16 keys = 16 rows of 128 bytes per step
+    hp::mma_k16_rs<1>(o, p[kk], hp::mn_major_descriptor(v_addr + kk * 16 * 128, Layout::kSubTileBytes), 1);
+  hp::commit_group();
+}
+
+// The consumers' turns (ping-pong): a warpgroup issues P_j V_j and Q K_{j+1}^T back to back in its
+// turn, then hands the turn over, so its softmax runs while the other's products occupy the tensor
+// cores. Consumer 0 takes the first turn; the turns alternate strictly, so every sync has exactly
+// one matching hand-over (consumer 1 gives one at the start and skips its last).
+template <bool kPingPong>
+struct Turns {
+  int consumer, n_tiles;
+  __device__ void start() const {
+    if (kPingPong && consumer == 1) hp::named_barrier_arrive(kTurnBarrier, 2 * 128);
+  }
+  __device__ void take() const {
+    if (kPingPong) hp::named_barrier_sync(kTurnBarrier + consumer, 2 * 128);
+  }
+  __device__ void hand_over(int j) const {  // j: the tile whose P V was just issued (-1 for the prologue)
+    if (kPingPong && !(consumer == 1 && j == n_tiles - 1))
+      hp::named_barrier_arrive(kTurnBarrier + 1 - consumer, 2 * 128);
+  }
+};
+
+template <int D, bool kCausal, bool kPingPong>
 __device__ __forceinline__ void consume(unsigned char* smem, const Barriers& bar, bf16* __restrict__ out,
                                         float* __restrict__ lse, int consumer, int q0, int q_block, int n_tiles, int L,
                                         int H, int h, int b, int bh, float scale_log2) {
@@ -106,98 +146,50 @@ __device__ __forceinline__ void consume(unsigned char* smem, const Barriers& bar
   const int tid = threadIdx.x % 128, warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
   const int row_lo = q0 + consumer * 64 + warp * 16 + g;
   const uint32_t q_addr = hp::smem_u32(smem + Layout::q) + consumer * 64 * 128;  // this warpgroup's 64 rows
+  auto k_addr = [&](int j) { return hp::smem_u32(smem + Layout::k + (j % kStages) * Layout::kTileBytes); };
+  auto v_addr = [&](int j) { return hp::smem_u32(smem + Layout::v + (j % kStages) * Layout::kTileBytes); };
+  auto parity = [](int j) { return static_cast<uint32_t>((j / kStages) & 1); };
 
   float o[D / 2], sc[kBlockN / 2];
 #pragma unroll
   for (int i = 0; i < D / 2; ++i) o[i] = 0.0f;
 #pragma unroll
   for (int i = 0; i < kBlockN / 2; ++i) sc[i] = 0.0f;
-  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f};
+  wgmma_softmax::RowState rows;
+  const Turns<kPingPong> turns{consumer, n_tiles};
+
   hp::barrier_wait(bar.q_full, 0);
+  turns.start();
+  hp::barrier_wait(bar.k_full, parity(0));
+  turns.take();
+  issue_scores<D>(sc, q_addr, k_addr(0));
+  turns.hand_over(-1);
+  hp::wait_group<0>();
+  hp::fence_registers(sc);
 
   for (int j = 0; j < n_tiles; ++j) {
-    const int s = j % kStages;
-    const uint32_t parity = (j / kStages) & 1;
-    const uint32_t k_addr = hp::smem_u32(smem + Layout::k + s * Layout::kTileBytes);
-    const uint32_t v_addr = hp::smem_u32(smem + Layout::v + s * Layout::kTileBytes);
-
-    hp::barrier_wait(bar.k_full + s, parity);
-    hp::fence_registers(sc);
-    hp::fence();
-#pragma unroll
-    for (int ks = 0; ks < D / 16; ++ks) {  // k16 step ks: sub-tile ks / 4, 32 bytes per step inside it
-      const uint32_t offset = (ks / 4) * Layout::kSubTileBytes + (ks % 4) * 32;
-      hp::mma_k16_ss<0>(sc, hp::k_major_descriptor(q_addr + offset), hp::k_major_descriptor(k_addr + offset),
-                        ks > 0 ? 1 : 0);
-    }
-    hp::commit_group();
-    hp::wait_group<0>();
-    hp::fence_registers(sc);
-
-    // Raw scores; keys past the query (diagonal tile) or past L (last tile) are masked. The scale
-    // (positive, so maxima commute with it) enters inside the exponent, FlashAttention-3's
-    // exp2(s * scale * log2e - m * scale * log2e): one FFMA per score.
     const int key0 = j * kBlockN;
-    const bool masked_tile = kCausal ? j == q_block : key0 + kBlockN > L;
-    if (masked_tile) {
-#pragma unroll
-      for (int i = 0; i < kBlockN / 8; ++i)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int col = key0 + 8 * i + 2 * t + (e & 1), row = row_lo + 8 * (e >> 1);
-          if (col >= L || (kCausal && col > row)) sc[4 * i + e] = -INFINITY;
-        }
-    }
-
-    // Online softmax; a row's 128 scores are spread over the 4 lanes of a quad.
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      float m = row_max[r];
-#pragma unroll
-      for (int i = 0; i < kBlockN / 8; ++i) m = fmaxf(m, fmaxf(sc[4 * i + 2 * r], sc[4 * i + 2 * r + 1]));
-      m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, 1));
-      m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, 2));
-      // A row that has seen only masked keys (padding rows past L) keeps zeros instead of NaN.
-      const float m_scaled = m == -INFINITY ? 0.0f : m * scale_log2;
-      const float correction = fast_exp2(row_max[r] * scale_log2 - m_scaled);
-      row_max[r] = m;
-      row_sum[r] *= correction;
-#pragma unroll
-      for (int i = 0; i < D / 8; ++i) {
-        o[4 * i + 2 * r] *= correction;
-        o[4 * i + 2 * r + 1] *= correction;
-      }
-#pragma unroll
-      for (int i = 0; i < kBlockN / 8; ++i) {
-        sc[4 * i + 2 * r] = fast_exp2(fmaf(sc[4 * i + 2 * r], scale_log2, -m_scaled));
-        sc[4 * i + 2 * r + 1] = fast_exp2(fmaf(sc[4 * i + 2 * r + 1], scale_log2, -m_scaled));
-        row_sum[r] += sc[4 * i + 2 * r] + sc[4 * i + 2 * r + 1];
-      }
-    }
-
-    // P as bf16 A fragments: accumulator blocks 2 kk and 2 kk + 1 are columns 16 kk .. 16 kk + 15.
     uint32_t p[kBlockN / 16][4];
-#pragma unroll
-    for (int kk = 0; kk < kBlockN / 16; ++kk)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) p[kk][e] = tc::pack_bf16x2(sc[8 * kk + 2 * e], sc[8 * kk + 2 * e + 1]);
-
-    hp::barrier_wait(bar.v_full + s, parity);
-    hp::fence_registers(o);
-    hp::fence();
-#pragma unroll
-    for (int kk = 0; kk < kBlockN / 16; ++kk)  // 16 keys = 16 rows of 128 bytes per step
-      hp::mma_k16_rs<1>(o, p[kk], hp::mn_major_descriptor(v_addr + kk * 16 * 128, Layout::kSubTileBytes), 1);
-    hp::commit_group();
+    wgmma_softmax::online_softmax_tile<kBlockN, D, kCausal>(sc, o, rows, p, kCausal ? j == q_block : key0 + kBlockN > L,
+                                                            key0, row_lo, L, scale_log2);
+    hp::barrier_wait(bar.v_full + j % kStages, parity(j));
+    turns.take();
+    issue_pv<D>(o, p, v_addr(j));
+    if (j + 1 < n_tiles) {  // the next scores queue behind this P V on the tensor cores
+      hp::barrier_wait(bar.k_full + (j + 1) % kStages, parity(j + 1));
+      issue_scores<D>(sc, q_addr, k_addr(j + 1));
+    }
+    turns.hand_over(j);
     hp::wait_group<0>();
     hp::fence_registers(o);
+    hp::fence_registers(sc);
     hp::fence_registers(p);
-    hp::barrier_arrive(bar.empty + s);  // this thread's products no longer read slot s
+    hp::barrier_arrive(bar.empty + j % kStages);  // this thread's products no longer read slot j
   }
 
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
-    float sum = row_sum[r];
+    float sum = rows.sum[r];
     sum += __shfl_xor_sync(0xffffffffu, sum, 1);
     sum += __shfl_xor_sync(0xffffffffu, sum, 2);
     const int row = row_lo + 8 * r;
@@ -208,13 +200,13 @@ __device__ __forceinline__ void consume(unsigned char* smem, const Barriers& bar
     for (int i = 0; i < D / 8; ++i)
       *reinterpret_cast<__nv_bfloat162*>(out_row + 8 * i + 2 * t) =
           __floats2bfloat162_rn(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
-    if (t == 0) lse[static_cast<int64_t>(bh) * L + row] = (row_max[r] * scale_log2 + log2f(sum)) / kLog2e;
+    if (t == 0) lse[static_cast<int64_t>(bh) * L + row] = (rows.max[r] * scale_log2 + log2f(sum)) / kLog2e;
   }
 }
 
 #endif  // SEQBENCH_HOPPER_WGMMA
 
-template <int D, bool kCausal>
+template <int D, bool kCausal, bool kPingPong>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_fwd_hopper_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_constant__ CUtensorMap k_map,
                                 const __grid_constant__ CUtensorMap v_map, bf16* __restrict__ out,
@@ -250,20 +242,21 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (threadIdx.x == 0) produce<D>(&q_map, &k_map, &v_map, smem, bar, q0, h, b, n_tiles);
   } else {
     hp::claim_registers<kConsumerRegisters>();
-    consume<D, kCausal>(smem, bar, out, lse, warpgroup - 1, q0, q_block, n_tiles, L, H, h, b, bh, scale_log2);
+    consume<D, kCausal, kPingPong>(smem, bar, out, lse, warpgroup - 1, q0, q_block, n_tiles, L, H, h, b, bh,
+                                   scale_log2);
   }
 #else
   __trap();  // compute_90 PTX on a newer GPU: the host launches this kernel only on sm_90
 #endif
 }
 
-template <int D, bool kCausal>
+template <int D, bool kCausal, bool kPingPong>
 void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
                        cudaStream_t stream) {
   constexpr int kSmem = SmemLayout<D>::dynamic_bytes;
-  static const bool configured = [] {
-    cudaCheck(cudaFuncSetAttribute(attention_fwd_hopper_kernel<D, kCausal>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                   kSmem));
+  auto* kernel = attention_fwd_hopper_kernel<D, kCausal, kPingPong>;
+  static const bool configured = [&] {
+    cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
     return true;
   }();
   (void)configured;
@@ -274,10 +267,20 @@ void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, f
   if (heads_total * q_blocks > INT_MAX)
     throw std::invalid_argument("softmax_attention_fwd_hopper: " + std::to_string(heads_total * q_blocks) +
                                 " query blocks exceed the grid limit " + std::to_string(INT_MAX));
-  attention_fwd_hopper_kernel<D, kCausal><<<static_cast<unsigned>(heads_total * q_blocks), kThreads, kSmem, stream>>>(
+  kernel<<<static_cast<unsigned>(heads_total * q_blocks), kThreads, kSmem, stream>>>(
       q_map, k_map, v_map, out, lse, static_cast<int>(s.seq_len), static_cast<int>(s.heads),
       static_cast<int>(heads_total), static_cast<int>(q_blocks), attention_scale(s) * kLog2e);
   cudaCheckLaunch();
+}
+
+template <int D>
+void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
+                       const HopperAttentionOptions& options, cudaStream_t stream) {
+  if (options.causal)
+    return options.pingpong ? launch_fwd_hopper<D, true, true>(q, k, v, out, lse, s, stream)
+                            : launch_fwd_hopper<D, true, false>(q, k, v, out, lse, s, stream);
+  return options.pingpong ? launch_fwd_hopper<D, false, true>(q, k, v, out, lse, s, stream)
+                          : launch_fwd_hopper<D, false, false>(q, k, v, out, lse, s, stream);
 }
 
 }  // namespace
@@ -290,19 +293,16 @@ bool softmax_attention_hopper_supports(const AttentionShape& s, const void* q, c
 }
 
 void softmax_attention_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,
-                                  const AttentionShape& s, bool causal, cudaStream_t stream) {
+                                  const AttentionShape& s, const HopperAttentionOptions& options, cudaStream_t stream) {
   check_attention_shape(s, "softmax_attention_fwd_hopper");
   if (attention_is_empty(s)) return;
   if (!softmax_attention_hopper_supports(s, q, k, v, out))
     throw std::invalid_argument(
-        "softmax_attention_fwd_hopper: needs a compute capability 9.0 GPU, head_dim 64 or "
-        "128 and 16-byte aligned pointers; got head_dim " +
+        "softmax_attention_fwd_hopper: needs a compute capability 9.0 GPU, head_dim 64 or 128 and 16-byte aligned "
+        "pointers; got head_dim " +
         std::to_string(s.head_dim));
-  if (s.head_dim == 64)
-    return causal ? launch_fwd_hopper<64, true>(q, k, v, out, lse, s, stream)
-                  : launch_fwd_hopper<64, false>(q, k, v, out, lse, s, stream);
-  return causal ? launch_fwd_hopper<128, true>(q, k, v, out, lse, s, stream)
-                : launch_fwd_hopper<128, false>(q, k, v, out, lse, s, stream);
+  if (s.head_dim == 64) return launch_fwd_hopper<64>(q, k, v, out, lse, s, options, stream);
+  launch_fwd_hopper<128>(q, k, v, out, lse, s, options, stream);
 }
 
 AttentionFwdVariant attention_fwd_variant() {
@@ -310,18 +310,25 @@ AttentionFwdVariant attention_fwd_variant() {
     const char* env = std::getenv("SEQBENCH_ATTENTION_FWD");
     const std::string name = env ? env : "";
     if (name.empty() || name == "portable") return AttentionFwdVariant::portable;
-    if (name == "hopper") {
-      if (!hp::current_device_is_sm90())
-        throw std::invalid_argument("SEQBENCH_ATTENTION_FWD=hopper needs a compute capability 9.0 GPU");
-      return AttentionFwdVariant::hopper;
-    }
-    throw std::invalid_argument("SEQBENCH_ATTENTION_FWD='" + name + "'; expected portable or hopper");
+    if (name != "hopper" && name != "hopper_pingpong")
+      throw std::invalid_argument("SEQBENCH_ATTENTION_FWD='" + name +
+                                  "'; expected portable, hopper or hopper_pingpong");
+    if (!hp::current_device_is_sm90())
+      throw std::invalid_argument("SEQBENCH_ATTENTION_FWD=" + name + " needs a compute capability 9.0 GPU");
+    return name == "hopper" ? AttentionFwdVariant::hopper : AttentionFwdVariant::hopper_pingpong;
   }();
   return chosen;
 }
 
 const char* attention_fwd_variant_name(AttentionFwdVariant variant) {
-  return variant == AttentionFwdVariant::hopper ? "hopper" : "portable";
+  switch (variant) {
+    case AttentionFwdVariant::hopper:
+      return "hopper";
+    case AttentionFwdVariant::hopper_pingpong:
+      return "hopper_pingpong";
+    default:
+      return "portable";
+  }
 }
 
 }  // namespace seqbench

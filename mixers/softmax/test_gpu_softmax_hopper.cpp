@@ -1,8 +1,9 @@
 // The Hopper (sm_90a) attention forward against the CPU kernels on fresh seeded inputs: lengths that
 // cut the 128-query and 128-key tiles unevenly (1, 63, 65, 130, 257, 1000), batch 1 and 2, 3 heads,
 // head dims 64 and 128, causal (softmax_attention_fwd_cpu) and full (masked attention with one span
-// [0, L) per query); then against the portable bf16 forward at one larger size. bf16 tolerance 2e-2
-// on the output, 1e-5 on the log-sum-exp. Skips on a GPU that is not sm_90.
+// [0, L) per query), each with and without the ping-pong schedule; then against the portable bf16
+// forward at one larger size. bf16 tolerance 2e-2 on the output, 1e-5 on the log-sum-exp. Skips on
+// a GPU that is not sm_90.
 #include <catch2/catch.hpp>
 #include <sstream>
 #include <string>
@@ -49,14 +50,16 @@ void cpu_forward(const std::vector<float>& q, const std::vector<float>& k, const
 TEST_CASE("the Hopper attention forward matches the CPU kernel, causal and full, at uneven lengths",
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_HOPPER();
-  const std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::vector<int64_t>, std::vector<bool>> cases{
-      {1, 63, 65, 130, 257, 1000}, {1, 2}, {64, 128}, {true, false}};
-  auto describe = [](int64_t L, int64_t B, int64_t D, bool causal) {
+  const std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::vector<int64_t>, std::vector<bool>,
+                   std::vector<bool>>
+      cases{{1, 63, 65, 130, 257, 1000}, {1, 2}, {64, 128}, {true, false}, {false, true}};
+  auto describe = [](int64_t L, int64_t B, int64_t D, bool causal, bool pingpong) {
     std::ostringstream text;
-    text << "B=" << B << " L=" << L << " H=3 D=" << D << (causal ? " causal" : " full");
+    text << "B=" << B << " L=" << L << " H=3 D=" << D << (causal ? " causal" : " full")
+         << (pingpong ? " ping-pong" : "");
     return text.str();
   };
-  for_each_seeded_case(cases, 71, describe, [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
+  for_each_seeded_case(cases, 71, describe, [](int64_t L, int64_t B, int64_t D, bool causal, bool pingpong, Rng& rng) {
     AttentionShape s;
     s.batch = B;
     s.seq_len = L;
@@ -67,7 +70,7 @@ TEST_CASE("the Hopper attention forward matches the CPU kernel, causal and full,
     auto q_d = upload_rounded<bf16>(q), k_d = upload_rounded<bf16>(k), v_d = upload_rounded<bf16>(v);
     auto out = poisoned<bf16>(n);
     auto lse = poisoned<float>(rows);
-    softmax_attention_fwd_hopper(q_d.data(), k_d.data(), v_d.data(), out.data(), lse.data(), s, causal);
+    softmax_attention_fwd_hopper(q_d.data(), k_d.data(), v_d.data(), out.data(), lse.data(), s, {causal, pingpong});
     std::vector<float> want_out(n), want_lse(rows);
     cpu_forward(q, k, v, want_out, want_lse, s, causal);
     CHECK(relative_error(download_floats(out), want_out) < tolerance<bf16>());
@@ -77,28 +80,29 @@ TEST_CASE("the Hopper attention forward matches the CPU kernel, causal and full,
 
 TEST_CASE("the Hopper attention forward matches the portable bf16 forward at a larger size", "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_HOPPER();
-  for (int64_t D : {64, 128}) {
-    AttentionShape s;
-    s.batch = 2;
-    s.seq_len = 2 * 1024 + 77;  // 17 query blocks, the last one partial
-    s.heads = 4;
-    s.head_dim = D;
-    INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " seed=" << 91 + D);
-    Rng rng(static_cast<uint64_t>(91 + D));
-    const int64_t n = s.batch * s.seq_len * s.heads * D, rows = s.batch * s.heads * s.seq_len;
-    std::vector<float> q = normal_values(n, rng), k = normal_values(n, rng), v = normal_values(n, rng);
-    auto q_d = upload_rounded<bf16>(q), k_d = upload_rounded<bf16>(k), v_d = upload_rounded<bf16>(v);
-    auto out = poisoned<bf16>(n), want_out = poisoned<bf16>(n);
-    auto lse = poisoned<float>(rows), want_lse = poisoned<float>(rows);
-    softmax_attention_fwd_hopper(q_d.data(), k_d.data(), v_d.data(), out.data(), lse.data(), s, true);
-    // The portable kernel is the bf16 dispatch's default; call it through the dispatch only when
-    // SEQBENCH_ATTENTION_FWD does not route the dispatch here already.
-    if (attention_fwd_variant() == AttentionFwdVariant::hopper) {
-      WARN("SEQBENCH_ATTENTION_FWD=hopper: the dispatch runs this same kernel; comparison skipped");
-      continue;
+  for (int64_t D : {64, 128})
+    for (bool pingpong : {false, true}) {
+      AttentionShape s;
+      s.batch = 2;
+      s.seq_len = 2 * 1024 + 77;  // 17 query blocks, the last one partial
+      s.heads = 4;
+      s.head_dim = D;
+      INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << (pingpong ? " ping-pong" : "") << " seed=" << 91 + D);
+      Rng rng(static_cast<uint64_t>(91 + D));
+      const int64_t n = s.batch * s.seq_len * s.heads * D, rows = s.batch * s.heads * s.seq_len;
+      std::vector<float> q = normal_values(n, rng), k = normal_values(n, rng), v = normal_values(n, rng);
+      auto q_d = upload_rounded<bf16>(q), k_d = upload_rounded<bf16>(k), v_d = upload_rounded<bf16>(v);
+      auto out = poisoned<bf16>(n), want_out = poisoned<bf16>(n);
+      auto lse = poisoned<float>(rows), want_lse = poisoned<float>(rows);
+      softmax_attention_fwd_hopper(q_d.data(), k_d.data(), v_d.data(), out.data(), lse.data(), s, {true, pingpong});
+      // The portable kernel is the bf16 dispatch's default; call it through the dispatch only when
+      // SEQBENCH_ATTENTION_FWD does not route the dispatch here already.
+      if (attention_fwd_variant() != AttentionFwdVariant::portable) {
+        WARN("SEQBENCH_ATTENTION_FWD selects a Hopper kernel: the dispatch runs this same kernel; comparison skipped");
+        continue;
+      }
+      softmax_attention_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), want_out.data(), want_lse.data(), s);
+      CHECK(relative_error(download_floats(out), download_floats(want_out)) < tolerance<bf16>());
+      CHECK(relative_error(lse.download(), want_lse.download()) < 1e-5);
     }
-    softmax_attention_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), want_out.data(), want_lse.data(), s);
-    CHECK(relative_error(download_floats(out), download_floats(want_out)) < tolerance<bf16>());
-    CHECK(relative_error(lse.download(), want_lse.download()) < 1e-5);
-  }
 }
