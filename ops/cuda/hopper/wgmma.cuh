@@ -1,7 +1,7 @@
 // Warpgroup matrix multiply-accumulate (wgmma, sm_90a): shared-memory matrix descriptors for
 // 128-byte-swizzled bf16 tiles, the fence/commit/wait protocol, and m64nNk16 bf16 -> fp32 products
 // with A from shared memory or registers. Layouts follow the PTX ISA, "Asynchronous Warpgroup Level
-// Matrix Multiply-Accumulate" (9.7.15); checked alone by tests/test_gpu_hopper_wgmma.cpp.
+// Matrix Multiply-Accumulate" (9.7.15); checked alone by tests/test_gpu_hopper_tiles.cpp.
 //
 // Shared-memory tiles (what a 128B-swizzled TMA box of 64 bf16 columns writes): a tile of R rows x 64
 // columns is R * 128 bytes, row r at byte 128 r, its 16-byte chunk c stored at chunk c ^ (r % 8); the

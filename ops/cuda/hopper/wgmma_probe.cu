@@ -1,6 +1,6 @@
 // A single 64 x N x 16 wgmma with operands placed in shared memory exactly as a 128B-swizzled TMA
 // box would place them (wgmma.cuh's tile layout); checked against a CPU matmul in
-// tests/test_gpu_hopper_wgmma.cpp.
+// tests/test_gpu_hopper_tiles.cpp.
 #include <stdexcept>
 #include <string>
 

@@ -1,5 +1,5 @@
 // One warpgroup product through the wgmma wrappers (ops/cuda/hopper/wgmma.cuh), so a descriptor or
-// fragment-layout error shows up alone in tests/test_gpu_hopper_wgmma.cpp rather than inside a
+// fragment-layout error shows up alone in tests/test_gpu_hopper_tiles.cpp rather than inside a
 // kernel. Built only with CUDA; runs only on compute capability 9.0.
 #pragma once
 #include <cuda_bf16.h>
