@@ -1,7 +1,8 @@
 // One key tile of FlashAttention's online softmax (Dao 2023, Alg. 1; FlashAttention-3's exp2 form)
-// on wgmma accumulators in registers: mask, new row maxima, rescale of the running output and sum,
-// P = exp2(S * scale * log2e - m * scale * log2e) as bf16 register A fragments for O += P V. Used by
-// softmax_attention_hopper_cuda.cu; checked through test_gpu_softmax_hopper.cpp.
+// on wgmma accumulators in registers, in three steps so a P V product can run between them: mask,
+// new row maxima and P = exp2(S * scale * log2e - m * scale * log2e); rescale of the running output;
+// P as bf16 register A fragments for O += P V. Used by softmax_attention_hopper_consumer.cuh;
+// checked through test_gpu_softmax_hopper.cpp.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -26,13 +27,14 @@ struct RowState {
   float sum[2] = {0.0f, 0.0f};  // this lane's partial sums; the quad's four are added at the end
 };
 
-// s: raw scores of kCols keys starting at key0 (masked when `masked`: keys >= L, and with kCausal keys
-// after the row); o: the running output (D / 2 accumulators), rescaled; p: P as bf16 A fragments
-// (accumulator blocks 2 kk, 2 kk + 1 are keys 16 kk .. 16 kk + 15).
-template <int kCols, int D, bool kCausal>
-__device__ __forceinline__ void online_softmax_tile(float (&s)[kCols / 2], float (&o)[D / 2], RowState& rows,
-                                                    uint32_t (&p)[kCols / 16][4], bool masked, int key0, int row_lo,
-                                                    int L, float scale_log2) {
+// Turns raw scores of kCols keys starting at key0 into unnormalised probabilities exp2(s * c - m * c)
+// (c = scale * log2e) against the updated row maxima, adds them to the row sums, and returns in
+// `correction` the factor the running output must be multiplied by (exp2 of old max - new max).
+// Masked when `masked`: keys >= L, and with kCausal keys after the row. The running output is not
+// touched, so a P V product may still be accumulating into it.
+template <int kCols, bool kCausal>
+__device__ __forceinline__ void exponentiate_scores(float (&s)[kCols / 2], RowState& rows, float (&correction)[2],
+                                                    bool masked, int key0, int row_lo, int L, float scale_log2) {
   const int t = threadIdx.x % 4;
   if (masked) {
 #pragma unroll
@@ -52,14 +54,9 @@ __device__ __forceinline__ void online_softmax_tile(float (&s)[kCols / 2], float
     m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, 2));
     // A row that has seen only masked keys (padding rows past L) keeps zeros instead of NaN.
     const float m_scaled = m == -INFINITY ? 0.0f : m * scale_log2;
-    const float correction = fast_exp2(rows.max[r] * scale_log2 - m_scaled);
+    correction[r] = fast_exp2(rows.max[r] * scale_log2 - m_scaled);
     rows.max[r] = m;
-    rows.sum[r] *= correction;
-#pragma unroll
-    for (int i = 0; i < D / 8; ++i) {
-      o[4 * i + 2 * r] *= correction;
-      o[4 * i + 2 * r + 1] *= correction;
-    }
+    rows.sum[r] *= correction[r];
 #pragma unroll
     for (int i = 0; i < kCols / 8; ++i) {
       s[4 * i + 2 * r] = fast_exp2(fmaf(s[4 * i + 2 * r], scale_log2, -m_scaled));
@@ -67,6 +64,20 @@ __device__ __forceinline__ void online_softmax_tile(float (&s)[kCols / 2], float
       rows.sum[r] += s[4 * i + 2 * r] + s[4 * i + 2 * r + 1];
     }
   }
+}
+
+// o (D / 2 accumulators of the running output) *= correction of its row.
+template <int D>
+__device__ __forceinline__ void rescale_output(float (&o)[D / 2], const float (&correction)[2]) {
+#pragma unroll
+  for (int i = 0; i < D / 8; ++i)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o[4 * i + e] *= correction[e / 2];
+}
+
+// P as bf16 A fragments: accumulator blocks 2 kk and 2 kk + 1 are keys 16 kk .. 16 kk + 15.
+template <int kCols>
+__device__ __forceinline__ void probabilities_as_a(const float (&s)[kCols / 2], uint32_t (&p)[kCols / 16][4]) {
 #pragma unroll
   for (int kk = 0; kk < kCols / 16; ++kk)
 #pragma unroll

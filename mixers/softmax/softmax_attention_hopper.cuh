@@ -18,9 +18,12 @@ namespace seqbench {
 
 struct HopperAttentionOptions {
   bool causal = true;
-  // FlashAttention-3's ping-pong: the two consumer warpgroups take turns issuing Q K^T (named
-  // barriers), so one's softmax overlaps the other's products.
+  // FlashAttention-3's ping-pong: the two consumer warpgroups take turns issuing their products
+  // (named barriers), so one's softmax overlaps the other's products.
   bool pingpong = false;
+  // FlashAttention-3's intra-warpgroup overlap: the softmax of key tile j + 1 runs while P_j V_j is
+  // still on the tensor cores.
+  bool overlap = false;
 };
 
 void softmax_attention_fwd_hopper(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
@@ -33,11 +36,14 @@ bool softmax_attention_hopper_supports(const AttentionShape& shape, const void* 
                                        const void* out);
 
 // Which kernel the bf16 forward (softmax_attention_fwd_cuda) runs for head_dim 64/128: portable
-// (mma.sync, any sm_80+ GPU), hopper (the kernel above) or hopper_pingpong (the same with
-// pingpong), from SEQBENCH_ATTENTION_FWD, read once; portable when unset; anything else throws.
-// A hopper variant on a GPU other than sm_90 also throws (no silent fallback for an explicit request).
-enum class AttentionFwdVariant { portable, hopper, hopper_pingpong };
+// (mma.sync, any sm_80+ GPU) or the kernel above with its schedule options (hopper: neither,
+// hopper_pingpong, hopper_overlap, hopper_pingpong_overlap: FlashAttention-3's full schedule), from
+// SEQBENCH_ATTENTION_FWD, read once; portable when unset; anything else throws. A hopper variant on
+// a GPU other than sm_90 also throws (no silent fallback for an explicit request).
+enum class AttentionFwdVariant { portable, hopper, hopper_pingpong, hopper_overlap, hopper_pingpong_overlap };
 AttentionFwdVariant attention_fwd_variant();
 const char* attention_fwd_variant_name(AttentionFwdVariant variant);
+// The options a hopper variant stands for.
+HopperAttentionOptions hopper_attention_options(AttentionFwdVariant variant, bool causal);
 
 }  // namespace seqbench

@@ -1,72 +1,35 @@
-// Softmax attention forward on Hopper, FlashAttention-3 (Shah et al. 2024, Alg. 1, without the
-// intra-warpgroup overlap of softmax and the next Q K^T): TMA loads, wgmma, warp specialisation,
-// online softmax (exp2 of log2e-prescaled scores) in registers. Checked against the CPU kernels and
-// the portable bf16 forward in test_gpu_softmax_hopper.cpp.
+// Softmax attention forward on Hopper, FlashAttention-3 (Shah et al. 2024): TMA loads, wgmma, warp
+// specialisation, online softmax (exp2 of log2e-prescaled scores) in registers. Checked against the
+// CPU kernels and the portable bf16 forward in test_gpu_softmax_hopper.cpp.
 //
 // One CTA per (128-query block, head, batch): warpgroup 0 is the producer (one thread issues TMA
-// for Q once and for K/V tiles of 128 keys into a two-stage ring); warpgroups 1 and 2 each own 64
-// query rows. Per key tile a consumer computes S = Q K^T (A = Q and B = K from shared memory), masks
-// and exponentiates S in registers, and uses P (bf16) as the register A operand of O += P V (B = V,
-// MN-major). Ring slots are handed back through `empty` barriers that all 256 consumer threads arrive
-// at once their products have finished reading the slot.
+// for Q once and for K/V tiles of 128 keys into a two-stage ring); warpgroups 1 and 2 are consumers
+// of 64 query rows each (softmax_attention_hopper_consumer.cuh). Ring slots are handed back through
+// `empty` barriers that all 256 consumer threads arrive at once their products have finished
+// reading the slot.
 #include <cuda_bf16.h>
 
 #include <climits>
-#include <cmath>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 
-#include "mixers/softmax/online_softmax_wgmma.cuh"
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 #include "mixers/softmax/softmax_attention_hopper.cuh"
+#include "mixers/softmax/softmax_attention_hopper_consumer.cuh"
+#include "mixers/softmax/softmax_attention_hopper_layout.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/hopper/async_copy.cuh"
-#include "ops/cuda/hopper/named_barrier.cuh"
 #include "ops/cuda/hopper/tensor_map.h"
-#include "ops/cuda/hopper/wgmma.cuh"
 
 namespace seqbench {
 namespace {
 
 using bf16 = __nv_bfloat16;
 namespace hp = hopper;
+using namespace hopper_attention;
 
-constexpr int kBlockM = 128;  // queries per CTA: two consumer warpgroups of 64 rows
-constexpr int kBlockN = 128;  // keys per tile; equal to kBlockM so only the diagonal tile needs the causal mask
-constexpr int kStages = 2;
-constexpr int kConsumers = 2;
-constexpr int kThreads = 128 * (1 + kConsumers);
-// 24 + 2 x 240 registers x 128 threads fit the 64K register file; the consumers hold S and O
-// (64 + 64 fp32 at D = 128) plus P.
-constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
-static_assert(128 * (kProducerRegisters + kConsumers * kConsumerRegisters) <= 65536, "register file overcommitted");
-
-// Byte offsets from a 1024-byte aligned base: Q, the K ring, the V ring, then the mbarriers.
-template <int D>
-struct SmemLayout {
-  static_assert(kBlockM == kBlockN, "Q and K/V tiles share one size");
-  static constexpr int kSubTileBytes = kBlockN * 128;  // 128 rows of one 64-column (128-byte) swizzled tile
-  static constexpr int kTileBytes = kBlockN * D * 2;   // D / 64 sub-tiles
-  static_assert(kTileBytes == (D / 64) * kSubTileBytes, "tiles are whole 64-column sub-tiles");
-  static constexpr int q = 0;
-  static constexpr int k = q + kTileBytes;
-  static constexpr int v = k + kStages * kTileBytes;
-  static constexpr int barriers = v + kStages * kTileBytes;
-  static constexpr int kBarriers = 1 + 3 * kStages;                      // q_full, k_full[], v_full[], empty[]
-  static constexpr int dynamic_bytes = barriers + 8 * kBarriers + 1024;  // + room to align the base
-};
-
-#if SEQBENCH_HOPPER_WGMMA        // the device code below exists only in the sm_90a pass
-constexpr int kTurnBarrier = 1;  // named barriers 1 and 2: the consumers' turns (ping-pong schedule)
-
-struct Barriers {
-  uint64_t* q_full;
-  uint64_t* k_full;  // [kStages]
-  uint64_t* v_full;  // [kStages]
-  uint64_t* empty;   // [kStages]
-};
-
+#if SEQBENCH_HOPPER_WGMMA  // the device code below exists only in the sm_90a pass
 template <int D>
 __device__ __forceinline__ void produce(const CUtensorMap* q_map, const CUtensorMap* k_map, const CUtensorMap* v_map,
                                         unsigned char* smem, const Barriers& bar, int q0, int h, int b, int n_tiles) {
@@ -92,121 +55,9 @@ __device__ __forceinline__ void produce(const CUtensorMap* q_map, const CUtensor
   }
 }
 
-// sc = Q K^T for this warpgroup's 64 query rows and one K slot; issued and committed, not awaited.
-template <int D>
-__device__ __forceinline__ void issue_scores(float (&sc)[kBlockN / 2], uint32_t q_addr, uint32_t k_addr) {
-  using Layout = SmemLayout<D>;
-  hp::fence_registers(sc);
-  hp::fence();
-#pragma unroll
-  for (int ks = 0; ks < D / 16; ++ks) {  // k16 step ks: sub-tile ks / 4, 32 bytes per step inside it
-    const uint32_t offset = (ks / 4) * Layout::kSubTileBytes + (ks % 4) * 32;
-    hp::mma_k16_ss<0>(sc, hp::k_major_descriptor(q_addr + offset), hp::k_major_descriptor(k_addr + offset),
-                      ks > 0 ? 1 : 0);
-  }
-  hp::commit_group();
-}
-
-// o += P V for one V slot (B MN-major); issued and committed, not awaited.
-template <int D>
-__device__ __forceinline__ void issue_pv(float (&o)[D / 2], const uint32_t (&p)[kBlockN / 16][4], uint32_t v_addr) {
-  using Layout = SmemLayout<D>;
-  hp::fence_registers(o);
-  hp::fence();
-#pragma unroll
-  for (int kk = 0; kk < kBlockN / 16; ++kk)  // 16 keys = 16 rows of 128 bytes per step
-    hp::mma_k16_rs<1>(o, p[kk], hp::mn_major_descriptor(v_addr + kk * 16 * 128, Layout::kSubTileBytes), 1);
-  hp::commit_group();
-}
-
-// The consumers' turns (ping-pong): a warpgroup issues P_j V_j and Q K_{j+1}^T back to back in its
-// turn, then hands the turn over, so its softmax runs while the other's products occupy the tensor
-// cores. Consumer 0 takes the first turn; the turns alternate strictly, so every sync has exactly
-// one matching hand-over (consumer 1 gives one at the start and skips its last).
-template <bool kPingPong>
-struct Turns {
-  int consumer, n_tiles;
-  __device__ void start() const {
-    if (kPingPong && consumer == 1) hp::named_barrier_arrive(kTurnBarrier, 2 * 128);
-  }
-  __device__ void take() const {
-    if (kPingPong) hp::named_barrier_sync(kTurnBarrier + consumer, 2 * 128);
-  }
-  __device__ void hand_over(int j) const {  // j: the tile whose P V was just issued (-1 for the prologue)
-    if (kPingPong && !(consumer == 1 && j == n_tiles - 1))
-      hp::named_barrier_arrive(kTurnBarrier + 1 - consumer, 2 * 128);
-  }
-};
-
-template <int D, bool kCausal, bool kPingPong>
-__device__ __forceinline__ void consume(unsigned char* smem, const Barriers& bar, bf16* __restrict__ out,
-                                        float* __restrict__ lse, int consumer, int q0, int q_block, int n_tiles, int L,
-                                        int H, int h, int b, int bh, float scale_log2) {
-  using Layout = SmemLayout<D>;
-  const int tid = threadIdx.x % 128, warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
-  const int row_lo = q0 + consumer * 64 + warp * 16 + g;
-  const uint32_t q_addr = hp::smem_u32(smem + Layout::q) + consumer * 64 * 128;  // this warpgroup's 64 rows
-  auto k_addr = [&](int j) { return hp::smem_u32(smem + Layout::k + (j % kStages) * Layout::kTileBytes); };
-  auto v_addr = [&](int j) { return hp::smem_u32(smem + Layout::v + (j % kStages) * Layout::kTileBytes); };
-  auto parity = [](int j) { return static_cast<uint32_t>((j / kStages) & 1); };
-
-  float o[D / 2], sc[kBlockN / 2];
-#pragma unroll
-  for (int i = 0; i < D / 2; ++i) o[i] = 0.0f;
-#pragma unroll
-  for (int i = 0; i < kBlockN / 2; ++i) sc[i] = 0.0f;
-  wgmma_softmax::RowState rows;
-  const Turns<kPingPong> turns{consumer, n_tiles};
-
-  hp::barrier_wait(bar.q_full, 0);
-  turns.start();
-  hp::barrier_wait(bar.k_full, parity(0));
-  turns.take();
-  issue_scores<D>(sc, q_addr, k_addr(0));
-  turns.hand_over(-1);
-  hp::wait_group<0>();
-  hp::fence_registers(sc);
-
-  for (int j = 0; j < n_tiles; ++j) {
-    const int key0 = j * kBlockN;
-    uint32_t p[kBlockN / 16][4];
-    wgmma_softmax::online_softmax_tile<kBlockN, D, kCausal>(sc, o, rows, p, kCausal ? j == q_block : key0 + kBlockN > L,
-                                                            key0, row_lo, L, scale_log2);
-    hp::barrier_wait(bar.v_full + j % kStages, parity(j));
-    turns.take();
-    issue_pv<D>(o, p, v_addr(j));
-    if (j + 1 < n_tiles) {  // the next scores queue behind this P V on the tensor cores
-      hp::barrier_wait(bar.k_full + (j + 1) % kStages, parity(j + 1));
-      issue_scores<D>(sc, q_addr, k_addr(j + 1));
-    }
-    turns.hand_over(j);
-    hp::wait_group<0>();
-    hp::fence_registers(o);
-    hp::fence_registers(sc);
-    hp::fence_registers(p);
-    hp::barrier_arrive(bar.empty + j % kStages);  // this thread's products no longer read slot j
-  }
-
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    float sum = rows.sum[r];
-    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-    const int row = row_lo + 8 * r;
-    if (row >= L) continue;
-    const float inv = 1.0f / sum;
-    bf16* out_row = out + (static_cast<int64_t>(b) * L + row) * H * D + static_cast<int64_t>(h) * D;
-#pragma unroll
-    for (int i = 0; i < D / 8; ++i)
-      *reinterpret_cast<__nv_bfloat162*>(out_row + 8 * i + 2 * t) =
-          __floats2bfloat162_rn(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
-    if (t == 0) lse[static_cast<int64_t>(bh) * L + row] = (rows.max[r] * scale_log2 + log2f(sum)) / kLog2e;
-  }
-}
-
 #endif  // SEQBENCH_HOPPER_WGMMA
 
-template <int D, bool kCausal, bool kPingPong>
+template <int D, bool kCausal, bool kPingPong, bool kOverlap>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_fwd_hopper_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_constant__ CUtensorMap k_map,
                                 const __grid_constant__ CUtensorMap v_map, bf16* __restrict__ out,
@@ -242,19 +93,22 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (threadIdx.x == 0) produce<D>(&q_map, &k_map, &v_map, smem, bar, q0, h, b, n_tiles);
   } else {
     hp::claim_registers<kConsumerRegisters>();
-    consume<D, kCausal, kPingPong>(smem, bar, out, lse, warpgroup - 1, q0, q_block, n_tiles, L, H, h, b, bh,
-                                   scale_log2);
+    const ConsumerTile tile{warpgroup - 1, q0, q_block, n_tiles, L, H, h, b, bh, scale_log2};
+    if constexpr (kOverlap)
+      consume_overlapped<D, kCausal, kPingPong>(smem, bar, out, lse, tile);
+    else
+      consume_in_order<D, kCausal, kPingPong>(smem, bar, out, lse, tile);
   }
 #else
   __trap();  // compute_90 PTX on a newer GPU: the host launches this kernel only on sm_90
 #endif
 }
 
-template <int D, bool kCausal, bool kPingPong>
+template <int D, bool kCausal, bool kPingPong, bool kOverlap>
 void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
                        cudaStream_t stream) {
   constexpr int kSmem = SmemLayout<D>::dynamic_bytes;
-  auto* kernel = attention_fwd_hopper_kernel<D, kCausal, kPingPong>;
+  auto* kernel = attention_fwd_hopper_kernel<D, kCausal, kPingPong, kOverlap>;
   static const bool configured = [&] {
     cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
     return true;
@@ -273,14 +127,21 @@ void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, f
   cudaCheckLaunch();
 }
 
+template <int D, bool kCausal, bool kPingPong>
+void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
+                       bool overlap, cudaStream_t stream) {
+  if (overlap) return launch_fwd_hopper<D, kCausal, kPingPong, true>(q, k, v, out, lse, s, stream);
+  launch_fwd_hopper<D, kCausal, kPingPong, false>(q, k, v, out, lse, s, stream);
+}
+
 template <int D>
 void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
-                       const HopperAttentionOptions& options, cudaStream_t stream) {
-  if (options.causal)
-    return options.pingpong ? launch_fwd_hopper<D, true, true>(q, k, v, out, lse, s, stream)
-                            : launch_fwd_hopper<D, true, false>(q, k, v, out, lse, s, stream);
-  return options.pingpong ? launch_fwd_hopper<D, false, true>(q, k, v, out, lse, s, stream)
-                          : launch_fwd_hopper<D, false, false>(q, k, v, out, lse, s, stream);
+                       const HopperAttentionOptions& o, cudaStream_t stream) {
+  if (o.causal)
+    return o.pingpong ? launch_fwd_hopper<D, true, true>(q, k, v, out, lse, s, o.overlap, stream)
+                      : launch_fwd_hopper<D, true, false>(q, k, v, out, lse, s, o.overlap, stream);
+  return o.pingpong ? launch_fwd_hopper<D, false, true>(q, k, v, out, lse, s, o.overlap, stream)
+                    : launch_fwd_hopper<D, false, false>(q, k, v, out, lse, s, o.overlap, stream);
 }
 
 }  // namespace
@@ -305,30 +166,40 @@ void softmax_attention_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, b
   launch_fwd_hopper<128>(q, k, v, out, lse, s, options, stream);
 }
 
+namespace {
+
+// The SEQBENCH_ATTENTION_FWD names, in AttentionFwdVariant order.
+constexpr const char* kVariantNames[] = {"portable", "hopper", "hopper_pingpong", "hopper_overlap",
+                                         "hopper_pingpong_overlap"};
+
+}  // namespace
+
 AttentionFwdVariant attention_fwd_variant() {
   static const AttentionFwdVariant chosen = [] {
     const char* env = std::getenv("SEQBENCH_ATTENTION_FWD");
-    const std::string name = env ? env : "";
-    if (name.empty() || name == "portable") return AttentionFwdVariant::portable;
-    if (name != "hopper" && name != "hopper_pingpong")
-      throw std::invalid_argument("SEQBENCH_ATTENTION_FWD='" + name +
-                                  "'; expected portable, hopper or hopper_pingpong");
-    if (!hp::current_device_is_sm90())
-      throw std::invalid_argument("SEQBENCH_ATTENTION_FWD=" + name + " needs a compute capability 9.0 GPU");
-    return name == "hopper" ? AttentionFwdVariant::hopper : AttentionFwdVariant::hopper_pingpong;
+    const std::string name = env && *env ? env : "portable";
+    for (int i = 0; i < 5; ++i) {
+      if (name != kVariantNames[i]) continue;
+      if (i > 0 && !hp::current_device_is_sm90())
+        throw std::invalid_argument("SEQBENCH_ATTENTION_FWD=" + name + " needs a compute capability 9.0 GPU");
+      return static_cast<AttentionFwdVariant>(i);
+    }
+    throw std::invalid_argument("SEQBENCH_ATTENTION_FWD='" + name +
+                                "'; expected portable, hopper, hopper_pingpong, hopper_overlap or "
+                                "hopper_pingpong_overlap");
   }();
   return chosen;
 }
 
-const char* attention_fwd_variant_name(AttentionFwdVariant variant) {
-  switch (variant) {
-    case AttentionFwdVariant::hopper:
-      return "hopper";
-    case AttentionFwdVariant::hopper_pingpong:
-      return "hopper_pingpong";
-    default:
-      return "portable";
-  }
+const char* attention_fwd_variant_name(AttentionFwdVariant variant) { return kVariantNames[static_cast<int>(variant)]; }
+
+HopperAttentionOptions hopper_attention_options(AttentionFwdVariant variant, bool causal) {
+  HopperAttentionOptions o;
+  o.causal = causal;
+  o.pingpong =
+      variant == AttentionFwdVariant::hopper_pingpong || variant == AttentionFwdVariant::hopper_pingpong_overlap;
+  o.overlap = variant == AttentionFwdVariant::hopper_overlap || variant == AttentionFwdVariant::hopper_pingpong_overlap;
+  return o;
 }
 
 }  // namespace seqbench
