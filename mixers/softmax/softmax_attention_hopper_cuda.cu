@@ -61,8 +61,7 @@ template <int D, bool kCausal, bool kPingPong, bool kOverlap>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_fwd_hopper_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_constant__ CUtensorMap k_map,
                                 const __grid_constant__ CUtensorMap v_map, bf16* __restrict__ out,
-                                float* __restrict__ lse, int L, int H, int heads_total, int q_blocks,
-                                float scale_log2) {
+                                float* __restrict__ lse, int L, int H, int q_blocks, float scale_log2) {
 #if SEQBENCH_HOPPER_WGMMA
   using Layout = SmemLayout<D>;
   extern __shared__ unsigned char smem_raw[];
@@ -71,8 +70,10 @@ __global__ void __launch_bounds__(kThreads, 1)
   uint64_t* b0 = reinterpret_cast<uint64_t*>(smem + Layout::barriers);
   const Barriers bar{b0, b0 + 1, b0 + 1 + kStages, b0 + 1 + 2 * kStages};
 
-  const int q_block = q_blocks - 1 - static_cast<int>(blockIdx.x) / heads_total;  // longest causal rows first
-  const int bh = static_cast<int>(blockIdx.x) % heads_total, b = bh / H, h = bh % H;
+  // Query blocks of one (batch, head) are neighbours in launch order, so the CTAs resident together
+  // share that head's K/V in L2; within a head the longest causal rows go first.
+  const int q_block = q_blocks - 1 - static_cast<int>(blockIdx.x) % q_blocks;
+  const int bh = static_cast<int>(blockIdx.x) / q_blocks, b = bh / H, h = bh % H;
   const int q0 = q_block * kBlockM;
   const int n_tiles = kCausal ? q_block + 1 : (L + kBlockN - 1) / kBlockN;
 
@@ -122,8 +123,8 @@ void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, f
     throw std::invalid_argument("softmax_attention_fwd_hopper: " + std::to_string(heads_total * q_blocks) +
                                 " query blocks exceed the grid limit " + std::to_string(INT_MAX));
   kernel<<<static_cast<unsigned>(heads_total * q_blocks), kThreads, kSmem, stream>>>(
-      q_map, k_map, v_map, out, lse, static_cast<int>(s.seq_len), static_cast<int>(s.heads),
-      static_cast<int>(heads_total), static_cast<int>(q_blocks), attention_scale(s) * kLog2e);
+      q_map, k_map, v_map, out, lse, static_cast<int>(s.seq_len), static_cast<int>(s.heads), static_cast<int>(q_blocks),
+      attention_scale(s) * kLog2e);
   cudaCheckLaunch();
 }
 
