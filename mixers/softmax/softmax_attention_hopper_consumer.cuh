@@ -25,7 +25,8 @@ namespace hopper_attention {
 #if SEQBENCH_HOPPER_WGMMA
 namespace hp = hopper;
 using bf16 = __nv_bfloat16;
-constexpr int kTurnBarrier = 1;  // named barriers 1 and 2: the consumers' turns (ping-pong schedule)
+constexpr int kTurnBarrier = 1;      // named barriers 1 and 2: the consumers' turns (ping-pong schedule)
+constexpr int kEpilogueBarrier = 3;  // named barriers 3 and 4: one consumer's output staging
 
 // sc = Q K^T for this warpgroup's 64 query rows and one K slot; issued and committed, not awaited.
 template <int D>
@@ -138,24 +139,42 @@ struct Consumer {
 
   __device__ void release(int j) { hp::barrier_arrive(bar.empty + j % kStages); }
 
-  __device__ void write_output(bf16* __restrict__ out, float* __restrict__ lse) const {
-    const int t = threadIdx.x % 4;
+  // The normalised output through this warpgroup's own rows of the Q tile (free once its last
+  // product has finished): registers -> shared memory in the 128-byte swizzle (conflict-free: lane
+  // 4 g + t hits chunk i ^ g, word t), then whole 16-byte chunks per thread, so each warp stores full
+  // rows. lse straight from registers.
+  __device__ void write_output(bf16* __restrict__ out, float* __restrict__ lse) {
+    const int tid = threadIdx.x % 128, warp = tid / 32, t = tid % 4, g = (tid % 32) / 4;
+    unsigned char* stage = smem + Layout::q + tile.consumer * 64 * 128;  // rows of sub-tile c at + c * kSubTileBytes
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       float sum = rows.sum[r];
       sum += __shfl_xor_sync(0xffffffffu, sum, 1);
       sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-      const int row = row_lo + 8 * r;
-      if (row >= tile.L) continue;
       const float inv = 1.0f / sum;
-      bf16* out_row =
-          out + (static_cast<int64_t>(tile.b) * tile.L + row) * tile.H * D + static_cast<int64_t>(tile.h) * D;
+      const int row = warp * 16 + g + 8 * r;  // within this warpgroup's 64
 #pragma unroll
-      for (int i = 0; i < D / 8; ++i)
-        *reinterpret_cast<__nv_bfloat162*>(out_row + 8 * i + 2 * t) =
+      for (int i = 0; i < D / 8; ++i) {
+        const int chunk = i % 8, sub_tile = i / 8;
+        *reinterpret_cast<__nv_bfloat162*>(stage + sub_tile * Layout::kSubTileBytes + row * 128 +
+                                           ((chunk ^ (row % 8)) * 16) + 4 * t) =
             __floats2bfloat162_rn(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
-      if (t == 0)
-        lse[static_cast<int64_t>(tile.bh) * tile.L + row] = (rows.max[r] * tile.scale_log2 + log2f(sum)) / kLog2e;
+      }
+      if (t == 0 && row_lo + 8 * r < tile.L)
+        lse[static_cast<int64_t>(tile.bh) * tile.L + row_lo + 8 * r] =
+            (rows.max[r] * tile.scale_log2 + log2f(sum)) / kLog2e;
+    }
+    hp::named_barrier_sync(kEpilogueBarrier + tile.consumer, 128);  // this warpgroup's staging is complete
+    constexpr int kChunksPerRow = D / 8;
+#pragma unroll
+    for (int n = tid; n < 64 * kChunksPerRow; n += 128) {
+      const int row = n / kChunksPerRow, chunk = n % kChunksPerRow, sub_tile = chunk / 8;
+      const int token = tile.q0 + tile.consumer * 64 + row;
+      if (token >= tile.L) continue;
+      const uint4 value = *reinterpret_cast<const uint4*>(stage + sub_tile * Layout::kSubTileBytes + row * 128 +
+                                                          (((chunk % 8) ^ (row % 8)) * 16));
+      *reinterpret_cast<uint4*>(out + ((static_cast<int64_t>(tile.b) * tile.L + token) * tile.H + tile.h) * D +
+                                chunk * 8) = value;
     }
   }
 };
