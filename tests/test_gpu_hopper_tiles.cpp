@@ -8,7 +8,6 @@
 #include <tuple>
 #include <vector>
 
-#include "ops/cuda/hopper/tensor_map.h"
 #include "ops/cuda/hopper/tma_probe.h"
 #include "ops/cuda/hopper/wgmma_probe.h"
 #include "tests/gpu_kernel_checks.h"
@@ -19,15 +18,8 @@ using namespace seqbench::gpu_checks;
 using seqbench::testing::for_each_seeded_case;
 using bf16 = __nv_bfloat16;
 
-#define SKIP_WITHOUT_HOPPER()                                                                 \
-  SKIP_WITHOUT_GPU();                                                                         \
-  if (!hopper::current_device_is_sm90()) {                                                    \
-    SUCCEED("not a compute capability 9.0 GPU: sm_90 instructions cannot run here; skipped"); \
-    return;                                                                                   \
-  }
-
 TEST_CASE("a TMA box load places a [B, L, H, D] tile swizzled in shared memory, zeros past the end", "[gpu][hopper]") {
-  SKIP_WITHOUT_HOPPER();
+  SKIP_WITHOUT_SM90();
   // The box starts at token 37 of 100, so its last 65 rows lie past the end; column 64 of 128.
   const hopper::TmaProbe p{2, 100, 3, 128, 128, 64, 37, 2, 1};
   Rng rng(17);
@@ -48,7 +40,7 @@ TEST_CASE("a TMA box load places a [B, L, H, D] tile swizzled in shared memory, 
 }
 
 TEST_CASE("one wgmma product through the Hopper wrappers matches a CPU matmul", "[gpu][hopper]") {
-  SKIP_WITHOUT_HOPPER();
+  SKIP_WITHOUT_SM90();
   const std::tuple<std::vector<int>, std::vector<bool>, std::vector<bool>, std::vector<int>> cases{
       {64, 128}, {false, true}, {false, true}, {0, 1, 3}};
   auto describe = [](int n, bool regs, bool mn, int step) {

@@ -13,7 +13,6 @@
 #include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_hopper.cuh"
-#include "ops/cuda/hopper/tensor_map.h"
 #include "tests/gpu_kernel_checks.h"
 #include "tests/seeded_cases.h"
 
@@ -23,18 +22,6 @@ using seqbench::testing::for_each_seeded_case;
 using bf16 = __nv_bfloat16;
 
 namespace {
-
-bool hopper_ready() {
-  if (!gpu_ready()) return false;
-  return hopper::current_device_is_sm90();
-}
-
-#define SKIP_WITHOUT_HOPPER()                                                            \
-  SKIP_WITHOUT_GPU();                                                                    \
-  if (!hopper_ready()) {                                                                 \
-    SUCCEED("not a compute capability 9.0 GPU: the sm_90a forward cannot run; skipped"); \
-    return;                                                                              \
-  }
 
 // The CPU forward: causal, or every query attending to all L keys.
 void cpu_forward(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
@@ -63,7 +50,7 @@ std::vector<HopperAttentionOptions> schedules(bool causal) {
 
 TEST_CASE("the Hopper attention forward matches the CPU kernel, causal and full, at uneven lengths",
           "[gpu][softmax][hopper]") {
-  SKIP_WITHOUT_HOPPER();
+  SKIP_WITHOUT_SM90();
   const std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::vector<int64_t>, std::vector<bool>> cases{
       {1, 63, 65, 130, 257, 1000}, {1, 2}, {64, 128}, {true, false}};
   auto describe = [](int64_t L, int64_t B, int64_t D, bool causal) {
@@ -94,7 +81,7 @@ TEST_CASE("the Hopper attention forward matches the CPU kernel, causal and full,
 }
 
 TEST_CASE("the Hopper attention forward matches the portable bf16 forward at a larger size", "[gpu][softmax][hopper]") {
-  SKIP_WITHOUT_HOPPER();
+  SKIP_WITHOUT_SM90();
   for (int64_t D : {64, 128})
     for (const HopperAttentionOptions& schedule : schedules(true)) {
       AttentionShape s;
