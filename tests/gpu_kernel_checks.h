@@ -10,6 +10,7 @@
 
 #include "ops/cuda/cuda_device.h"
 #include "ops/cuda/device_array.h"
+#include "ops/cuda/hopper/tensor_map.h"
 #include "ops/rng.h"
 #include "tests/random_values.h"
 #include "tests/relative_error.h"
@@ -95,4 +96,13 @@ const char* type_name() {
   if (!::seqbench::gpu_checks::gpu_ready()) { \
     WARN("no CUDA device: skipped");          \
     return;                                   \
+  }
+
+// First statement of a test case of sm_90a kernels: passes without a GPU (warning) and on a GPU
+// other than compute capability 9.0 (a message), as those kernels cannot run there.
+#define SKIP_WITHOUT_SM90()                                                               \
+  SKIP_WITHOUT_GPU();                                                                     \
+  if (!::seqbench::hopper::current_device_is_sm90()) {                                    \
+    SUCCEED("not a compute capability 9.0 GPU: sm_90a kernels cannot run here; skipped"); \
+    return;                                                                               \
   }

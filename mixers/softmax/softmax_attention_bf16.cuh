@@ -8,6 +8,8 @@
 // T = float: fp32 storage and arithmetic (CUDA cores). T = __nv_bfloat16: bf16 storage, fp32
 // accumulation, tensor cores (mma.sync) for head_dim 64 and 128 with 16-byte aligned pointers,
 // CUDA cores otherwise. lse, workspaces and statistics are fp32 in both. head_dim <= 256.
+// SEQBENCH_ATTENTION_FWD=hopper routes the bf16 forward at head_dim 64/128 to the sm_90a kernel of
+// softmax_attention_hopper.cuh (wgmma, TMA); portable (the default) keeps mma.sync.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>

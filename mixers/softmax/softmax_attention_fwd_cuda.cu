@@ -7,6 +7,7 @@
 
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
+#include "mixers/softmax/softmax_attention_hopper.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/element_type.cuh"
 #include "ops/cuda/tensor_core_bf16.cuh"
@@ -181,6 +182,10 @@ void softmax_attention_fwd_cuda(const T* q, const T* k, const T* v, T* out, floa
   check_attention_shape(s, "softmax_attention_fwd_cuda");
   if (attention_is_empty(s)) return;
   if constexpr (is_bf16<T>) {
+    // SEQBENCH_ATTENTION_FWD=hopper*: the sm_90a kernel (softmax_attention_hopper.cuh) where it applies.
+    const AttentionFwdVariant variant = attention_fwd_variant();
+    if (variant != AttentionFwdVariant::portable && softmax_attention_hopper_supports(s, q, k, v, out))
+      return softmax_attention_fwd_hopper(q, k, v, out, lse, s, hopper_attention_options(variant, true), stream);
     const bool aligned = aligned_16(q) && aligned_16(k) && aligned_16(v) && aligned_16(out);
     if (aligned && s.head_dim == 64) return launch_fwd_tensor_core<64>(q, k, v, out, lse, s, stream);
     if (aligned && s.head_dim == 128) return launch_fwd_tensor_core<128>(q, k, v, out, lse, s, stream);

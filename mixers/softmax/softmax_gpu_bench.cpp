@@ -12,6 +12,7 @@
 
 #include "bench_gpu/gpu_bench_group.h"
 #include "mixers/softmax/softmax_attention_bf16.cuh"
+#include "mixers/softmax/softmax_attention_hopper.cuh"
 
 namespace seqbench {
 namespace {
@@ -42,9 +43,14 @@ void softmax_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
     auto add = [&](const char* pass, const char* anchor_pass, const GpuTiming& timing, WorkPass work_pass) {
       const std::string key = bench_key("softmax", pass, L);
       const WorkCount work = attention_work(w, work_pass);
-      rows.push_back(timed_row(key, bench_key("softmax", anchor_pass, L), "softmax",
-                               std::string("softmax attention ") + pass + " (causal)", shape, "bf16", L, timing, work,
-                               work));
+      // The forward row names its kernel (SEQBENCH_ATTENTION_FWD), so one sweep can compare them.
+      const std::string what = std::string("softmax attention ") + pass + " (causal" +
+                               (work_pass == WorkPass::forward
+                                    ? std::string(", ") + attention_fwd_variant_name(attention_fwd_variant())
+                                    : std::string()) +
+                               ")";
+      rows.push_back(timed_row(key, bench_key("softmax", anchor_pass, L), "softmax", what, shape, "bf16", L, timing,
+                               work, work));
     };
     add("fwd", "fwd", fwd, WorkPass::forward);
     add("bwd", "bwd", bwd, WorkPass::backward);

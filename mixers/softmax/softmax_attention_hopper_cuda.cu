@@ -1,0 +1,206 @@
+// Softmax attention forward on Hopper, FlashAttention-3 (Shah et al. 2024): TMA loads, wgmma, warp
+// specialisation, online softmax (exp2 of log2e-prescaled scores) in registers. Checked against the
+// CPU kernels and the portable bf16 forward in test_gpu_softmax_hopper.cpp.
+//
+// One CTA per (128-query block, head, batch): warpgroup 0 is the producer (one thread issues TMA
+// for Q once and for K/V tiles of 128 keys into a two-stage ring); warpgroups 1 and 2 are consumers
+// of 64 query rows each (softmax_attention_hopper_consumer.cuh). Ring slots are handed back through
+// `empty` barriers that all 256 consumer threads arrive at once their products have finished
+// reading the slot.
+#include <cuda_bf16.h>
+
+#include <climits>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "mixers/softmax/softmax_attention_cuda_internal.cuh"
+#include "mixers/softmax/softmax_attention_hopper.cuh"
+#include "mixers/softmax/softmax_attention_hopper_consumer.cuh"
+#include "mixers/softmax/softmax_attention_hopper_layout.cuh"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/hopper/async_copy.cuh"
+#include "ops/cuda/hopper/tensor_map.h"
+
+namespace seqbench {
+namespace {
+
+using bf16 = __nv_bfloat16;
+namespace hp = hopper;
+using namespace hopper_attention;
+
+#if SEQBENCH_HOPPER_WGMMA  // the device code below exists only in the sm_90a pass
+template <int D>
+__device__ __forceinline__ void produce(const CUtensorMap* q_map, const CUtensorMap* k_map, const CUtensorMap* v_map,
+                                        unsigned char* smem, const Barriers& bar, int q0, int h, int b, int n_tiles) {
+  using Layout = SmemLayout<D>;
+  hp::barrier_arrive_expect_bytes(bar.q_full, Layout::kTileBytes);
+#pragma unroll
+  for (int c = 0; c < D / 64; ++c)
+    hp::tma_load_4d(smem + Layout::q + c * Layout::kSubTileBytes, q_map, 64 * c, q0, h, b, bar.q_full);
+  for (int j = 0; j < n_tiles; ++j) {
+    const int s = j % kStages;
+    const uint32_t parity = (j / kStages) & 1;
+    hp::barrier_wait(bar.empty + s, parity ^ 1);  // the consumers are done with round j / kStages - 1
+    hp::barrier_arrive_expect_bytes(bar.k_full + s, Layout::kTileBytes);
+#pragma unroll
+    for (int c = 0; c < D / 64; ++c)
+      hp::tma_load_4d(smem + Layout::k + s * Layout::kTileBytes + c * Layout::kSubTileBytes, k_map, 64 * c, j * kBlockN,
+                      h, b, bar.k_full + s);
+    hp::barrier_arrive_expect_bytes(bar.v_full + s, Layout::kTileBytes);
+#pragma unroll
+    for (int c = 0; c < D / 64; ++c)
+      hp::tma_load_4d(smem + Layout::v + s * Layout::kTileBytes + c * Layout::kSubTileBytes, v_map, 64 * c, j * kBlockN,
+                      h, b, bar.v_full + s);
+  }
+}
+
+#endif  // SEQBENCH_HOPPER_WGMMA
+
+template <int D, bool kCausal, bool kPingPong, bool kOverlap>
+__global__ void __launch_bounds__(kThreads, 1)
+    attention_fwd_hopper_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_constant__ CUtensorMap k_map,
+                                const __grid_constant__ CUtensorMap v_map, bf16* __restrict__ out,
+                                float* __restrict__ lse, int L, int H, int q_blocks, float scale_log2) {
+#if SEQBENCH_HOPPER_WGMMA
+  using Layout = SmemLayout<D>;
+  extern __shared__ unsigned char smem_raw[];
+  // 128-byte swizzled tiles must start on 1024-byte boundaries.
+  unsigned char* smem = smem_raw + ((1024 - (hp::smem_u32(smem_raw) & 1023)) & 1023);
+  uint64_t* b0 = reinterpret_cast<uint64_t*>(smem + Layout::barriers);
+  const Barriers bar{b0, b0 + 1, b0 + 1 + kStages, b0 + 1 + 2 * kStages};
+
+  // Query blocks of one (batch, head) are neighbours in launch order, so the CTAs resident together
+  // share that head's K/V in L2; within a head the longest causal rows go first.
+  const int q_block = q_blocks - 1 - static_cast<int>(blockIdx.x) % q_blocks;
+  const int bh = static_cast<int>(blockIdx.x) / q_blocks, b = bh / H, h = bh % H;
+  const int q0 = q_block * kBlockM;
+  const int n_tiles = kCausal ? q_block + 1 : (L + kBlockN - 1) / kBlockN;
+
+  if (threadIdx.x == 0) {
+    hp::barrier_init(bar.q_full, 1);
+    for (int s = 0; s < kStages; ++s) {
+      hp::barrier_init(bar.k_full + s, 1);
+      hp::barrier_init(bar.v_full + s, 1);
+      hp::barrier_init(bar.empty + s, 128 * kConsumers);
+    }
+    hp::barrier_init_fence();
+  }
+  __syncthreads();
+
+  const int warpgroup = threadIdx.x / 128;
+  if (warpgroup == 0) {
+    hp::release_registers<kProducerRegisters>();
+    if (threadIdx.x == 0) produce<D>(&q_map, &k_map, &v_map, smem, bar, q0, h, b, n_tiles);
+  } else {
+    hp::claim_registers<kConsumerRegisters>();
+    const ConsumerTile tile{warpgroup - 1, q0, q_block, n_tiles, L, H, h, b, bh, scale_log2};
+    if constexpr (kOverlap)
+      consume_overlapped<D, kCausal, kPingPong>(smem, bar, out, lse, tile);
+    else
+      consume_in_order<D, kCausal, kPingPong>(smem, bar, out, lse, tile);
+  }
+#else
+  __trap();  // compute_90 PTX on a newer GPU: the host launches this kernel only on sm_90
+#endif
+}
+
+template <int D, bool kCausal, bool kPingPong, bool kOverlap>
+void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
+                       cudaStream_t stream) {
+  constexpr int kSmem = SmemLayout<D>::dynamic_bytes;
+  auto* kernel = attention_fwd_hopper_kernel<D, kCausal, kPingPong, kOverlap>;
+  static const bool configured = [&] {
+    cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
+    return true;
+  }();
+  (void)configured;
+  const CUtensorMap q_map = hp::bshd_tensor_map_bf16(q, s.batch, s.seq_len, s.heads, D, kBlockM);
+  const CUtensorMap k_map = hp::bshd_tensor_map_bf16(k, s.batch, s.seq_len, s.heads, D, kBlockN);
+  const CUtensorMap v_map = hp::bshd_tensor_map_bf16(v, s.batch, s.seq_len, s.heads, D, kBlockN);
+  const int64_t heads_total = s.batch * s.heads, q_blocks = (s.seq_len + kBlockM - 1) / kBlockM;
+  if (heads_total * q_blocks > INT_MAX)
+    throw std::invalid_argument("softmax_attention_fwd_hopper: " + std::to_string(heads_total * q_blocks) +
+                                " query blocks exceed the grid limit " + std::to_string(INT_MAX));
+  kernel<<<static_cast<unsigned>(heads_total * q_blocks), kThreads, kSmem, stream>>>(
+      q_map, k_map, v_map, out, lse, static_cast<int>(s.seq_len), static_cast<int>(s.heads), static_cast<int>(q_blocks),
+      attention_scale(s) * kLog2e);
+  cudaCheckLaunch();
+}
+
+template <int D, bool kCausal, bool kPingPong>
+void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
+                       bool overlap, cudaStream_t stream) {
+  if (overlap) return launch_fwd_hopper<D, kCausal, kPingPong, true>(q, k, v, out, lse, s, stream);
+  launch_fwd_hopper<D, kCausal, kPingPong, false>(q, k, v, out, lse, s, stream);
+}
+
+template <int D>
+void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
+                       const HopperAttentionOptions& o, cudaStream_t stream) {
+  if (o.causal)
+    return o.pingpong ? launch_fwd_hopper<D, true, true>(q, k, v, out, lse, s, o.overlap, stream)
+                      : launch_fwd_hopper<D, true, false>(q, k, v, out, lse, s, o.overlap, stream);
+  return o.pingpong ? launch_fwd_hopper<D, false, true>(q, k, v, out, lse, s, o.overlap, stream)
+                    : launch_fwd_hopper<D, false, false>(q, k, v, out, lse, s, o.overlap, stream);
+}
+
+}  // namespace
+
+bool softmax_attention_hopper_supports(const AttentionShape& s, const void* q, const void* k, const void* v,
+                                       const void* out) {
+  static const bool sm90 = hp::current_device_is_sm90();
+  return sm90 && (s.head_dim == 64 || s.head_dim == 128) && aligned_16(q) && aligned_16(k) && aligned_16(v) &&
+         aligned_16(out);
+}
+
+void softmax_attention_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,
+                                  const AttentionShape& s, const HopperAttentionOptions& options, cudaStream_t stream) {
+  check_attention_shape(s, "softmax_attention_fwd_hopper");
+  if (attention_is_empty(s)) return;
+  if (!softmax_attention_hopper_supports(s, q, k, v, out))
+    throw std::invalid_argument(
+        "softmax_attention_fwd_hopper: needs a compute capability 9.0 GPU, head_dim 64 or 128 and 16-byte aligned "
+        "pointers; got head_dim " +
+        std::to_string(s.head_dim));
+  if (s.head_dim == 64) return launch_fwd_hopper<64>(q, k, v, out, lse, s, options, stream);
+  launch_fwd_hopper<128>(q, k, v, out, lse, s, options, stream);
+}
+
+namespace {
+
+// The SEQBENCH_ATTENTION_FWD names, in AttentionFwdVariant order.
+constexpr const char* kVariantNames[] = {"portable", "hopper", "hopper_pingpong", "hopper_overlap",
+                                         "hopper_pingpong_overlap"};
+
+}  // namespace
+
+AttentionFwdVariant attention_fwd_variant() {
+  static const AttentionFwdVariant chosen = [] {
+    const char* env = std::getenv("SEQBENCH_ATTENTION_FWD");
+    const std::string name = env && *env ? env : "portable";
+    for (int i = 0; i < 5; ++i) {
+      if (name != kVariantNames[i]) continue;
+      if (i > 0 && !hp::current_device_is_sm90())
+        throw std::invalid_argument("SEQBENCH_ATTENTION_FWD=" + name + " needs a compute capability 9.0 GPU");
+      return static_cast<AttentionFwdVariant>(i);
+    }
+    throw std::invalid_argument("SEQBENCH_ATTENTION_FWD='" + name +
+                                "'; expected portable, hopper, hopper_pingpong, hopper_overlap or "
+                                "hopper_pingpong_overlap");
+  }();
+  return chosen;
+}
+
+const char* attention_fwd_variant_name(AttentionFwdVariant variant) { return kVariantNames[static_cast<int>(variant)]; }
+
+HopperAttentionOptions hopper_attention_options(AttentionFwdVariant variant, bool causal) {
+  HopperAttentionOptions o;
+  o.causal = causal;
+  o.pingpong =
+      variant == AttentionFwdVariant::hopper_pingpong || variant == AttentionFwdVariant::hopper_pingpong_overlap;
+  o.overlap = variant == AttentionFwdVariant::hopper_overlap || variant == AttentionFwdVariant::hopper_pingpong_overlap;
+  return o;
+}
+
+}  // namespace seqbench

@@ -1,0 +1,42 @@
+// Tile sizes, shared-memory layout and barriers of the Hopper attention forward
+// (softmax_attention_hopper_cuda.cu), shared by its producer, its consumers and its launcher.
+#pragma once
+#include <cstdint>
+
+namespace seqbench {
+namespace hopper_attention {
+
+constexpr int kBlockM = 128;  // queries per CTA: two consumer warpgroups of 64 rows
+constexpr int kBlockN = 128;  // keys per tile; equal to kBlockM so only the diagonal tile needs the causal mask
+constexpr int kStages = 2;
+constexpr int kConsumers = 2;
+constexpr int kThreads = 128 * (1 + kConsumers);
+// 24 + 2 x 240 registers x 128 threads fit the 64K register file; the consumers hold S and O
+// (64 + 64 fp32 at D = 128) plus P.
+constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
+static_assert(128 * (kProducerRegisters + kConsumers * kConsumerRegisters) <= 65536, "register file overcommitted");
+
+// Byte offsets from a 1024-byte aligned base: Q, the K ring, the V ring, then the mbarriers.
+template <int D>
+struct SmemLayout {
+  static_assert(kBlockM == kBlockN, "Q and K/V tiles share one size");
+  static constexpr int kSubTileBytes = kBlockN * 128;  // 128 rows of one 64-column (128-byte) swizzled tile
+  static constexpr int kTileBytes = kBlockN * D * 2;   // D / 64 sub-tiles
+  static_assert(kTileBytes == (D / 64) * kSubTileBytes, "tiles are whole 64-column sub-tiles");
+  static constexpr int q = 0;
+  static constexpr int k = q + kTileBytes;
+  static constexpr int v = k + kStages * kTileBytes;
+  static constexpr int barriers = v + kStages * kTileBytes;
+  static constexpr int kBarriers = 1 + 3 * kStages;                      // q_full, k_full[], v_full[], empty[]
+  static constexpr int dynamic_bytes = barriers + 8 * kBarriers + 1024;  // + room to align the base
+};
+
+struct Barriers {
+  uint64_t* q_full;
+  uint64_t* k_full;  // [kStages]
+  uint64_t* v_full;  // [kStages]
+  uint64_t* empty;   // [kStages]
+};
+
+}  // namespace hopper_attention
+}  // namespace seqbench
