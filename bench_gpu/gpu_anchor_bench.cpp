@@ -27,6 +27,7 @@ namespace {
 struct BenchOptions {
   std::string anchors_path, db_path, json_path, csv_path;
   std::vector<std::string> groups;  // empty: every group
+  std::vector<int64_t> lengths;     // empty: bench_lengths()'s default
 };
 
 // The measured limits every other row is read against: bytes copied (read + write) and a bf16 GEMM.
@@ -132,10 +133,14 @@ int main(int argc, char** argv) {
   app.add_option("--csv", options.csv_path, "also write every row as CSV");
   app.add_option("--groups", options.groups, "only these row groups (softmax, linear, gla, delta, ssm); ceilings always")
       ->delimiter(',');
+  app.add_option("--lengths", options.lengths,
+                 "only these training lengths (default 1024,4096,16384; each must divide the 65536 tokens of a row)")
+      ->delimiter(',');
   CLI11_PARSE(app, argc, argv);
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
   try {
+    if (!options.lengths.empty()) set_bench_lengths(options.lengths);
     return run_bench(options, command_line);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "seqbench_gpu_bench: %s\n", e.what());
