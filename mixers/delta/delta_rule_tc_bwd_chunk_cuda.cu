@@ -93,7 +93,7 @@ __global__ void __launch_bounds__(kThreads)
     float s[4][4] = {};
     tc::warp_mma<DV / 16, 4, Stored::by_row, Stored::by_column>(s, dos + row0 * T::kLdv, T::kLdv,
                                                                 vn + 32 * half * T::kLdv, T::kLdv);
-    gla_tc::store_decayed_scores(s, row0, 32 * half, gs, 1.0f, ps);
+    gla_tc::store_decayed_scores<true>(s, row0, 32 * half, gs, 1.0f, ps);
   }
   {  // dW = -dV_new H^T (H^T is the H tile read by column).
     float x[DK / 16][4] = {};

@@ -80,7 +80,7 @@ __global__ void __launch_bounds__(kThreads, 2)
         }
       float s[8][4] = {};
       tc::warp_mma<DK / 16, 8, Stored::by_row, Stored::by_column>(s, qs + row0 * T::kLdk, T::kLdk, ks, T::kLdk);
-      gla_tc::store_decayed_scores(s, row0, 0, gs, 1.0f, ss);
+      gla_tc::store_decayed_scores<true>(s, row0, 0, gs, 1.0f, ss);
     }
     __syncthreads();  // V_new and the scores complete
 

@@ -38,8 +38,9 @@ bool softmax_attention_hopper_supports(const AttentionShape& shape, const void* 
 // Which kernel the bf16 forward (softmax_attention_fwd_cuda) runs for head_dim 64/128: portable
 // (mma.sync, any sm_80+ GPU) or the kernel above with its schedule options (hopper: neither,
 // hopper_pingpong, hopper_overlap, hopper_pingpong_overlap: FlashAttention-3's full schedule), from
-// SEQBENCH_ATTENTION_FWD, read once; portable when unset; anything else throws. A hopper variant on
-// a GPU other than sm_90 also throws (no silent fallback for an explicit request).
+// SEQBENCH_ATTENTION_FWD, read once; when unset, hopper_pingpong on an sm_90 GPU and portable on any
+// other; anything else throws. An explicit hopper variant on a GPU other than sm_90 also throws (no
+// silent fallback for an explicit request).
 enum class AttentionFwdVariant { portable, hopper, hopper_pingpong, hopper_overlap, hopper_pingpong_overlap };
 AttentionFwdVariant attention_fwd_variant();
 const char* attention_fwd_variant_name(AttentionFwdVariant variant);
