@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench_gpu/anchor_row.h"
+#include "bench_gpu/bench_lengths.h"
 #include "bench_gpu/gpu_bench_timer.h"
 #include "bench_gpu/gpu_random_fill.h"
 #include "ops/cuda/device_array.h"
@@ -23,12 +24,7 @@ struct GpuBenchGroup {
 
 const std::vector<std::pair<std::string, GpuBenchRows>>& gpu_bench_groups();
 
-// ANCHORS.md's training shapes: B*L = 65536 tokens at every length, 16 heads of 128.
-constexpr int64_t kBenchTokens = 65536, kBenchHeads = 16, kBenchHeadDim = 128;
-// The training lengths every group's rows run at: 1k, 4k and 16k unless set_bench_lengths chose others
-// (seqbench_gpu_bench --lengths); each divides kBenchTokens.
-const std::vector<int64_t>& bench_lengths();
-void set_bench_lengths(std::vector<int64_t> lengths);
+
 
 // "<family>.<pass>.L<length>", the key anchor_kernels.py writes for the same shape.
 inline std::string bench_key(const std::string& family, const std::string& pass, int64_t seq_len) {
