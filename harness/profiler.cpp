@@ -7,6 +7,7 @@
 #include <string>
 
 #include "harness/interrupt.h"
+#include "harness/machine_limits.h"
 #include "harness/timer.h"
 #include "harness/trace_range.h"
 #include "ops/device_buffer.h"
@@ -21,7 +22,8 @@ namespace {
 // Collects a phase's metrics and logs each timing with its precision and why it stopped.
 class ProfileRecorder {
  public:
-  ProfileRecorder(std::vector<Metric>& out, std::ostream* log) : out_(out), log_(log) {}
+  ProfileRecorder(std::vector<Metric>& out, std::ostream* log, MachineLimits limits)
+      : out_(out), log_(log), limits_(limits) {}
 
   void add_measurement(const std::string& name, const Measurement& m) {
     out_.push_back(make_metric(name, m));
@@ -42,11 +44,14 @@ class ProfileRecorder {
   }
 
   // <phase>_tflops<suffix> and <phase>_gb_per_s<suffix>: the model's work (SequenceModel::work)
-  // over each repetition's time.
+  // over each repetition's time; <phase>_compute_fraction<suffix> and _bandwidth_fraction<suffix>:
+  // the same rates over the machine's measured limits.
   void add_work_rates(const std::string& phase, const std::string& suffix, const WorkCount& work,
                       const Measurement& timed_ms) {
     add_rate(phase + "_tflops" + suffix, work.flops / 1e12, timed_ms);
     add_rate(phase + "_gb_per_s" + suffix, work.bytes / 1e9, timed_ms);
+    add_rate(phase + "_compute_fraction" + suffix, fraction_of_limit(work.flops / 1e12, limits_.tflops), timed_ms);
+    add_rate(phase + "_bandwidth_fraction" + suffix, fraction_of_limit(work.bytes / 1e9, limits_.gb_per_s), timed_ms);
   }
 
   void add_value(const std::string& name, double value) {
@@ -58,6 +63,7 @@ class ProfileRecorder {
  private:
   std::vector<Metric>& out_;
   std::ostream* log_;
+  MachineLimits limits_;
 };
 
 std::vector<int32_t> random_tokens(Rng& rng, int64_t count, int vocab) {
@@ -125,8 +131,8 @@ std::vector<Metric> profile_model(const ModelConfig& base_config, const ProfileS
                                   uint64_t seed, std::ostream* log) {
   check_spec(spec);
   std::vector<Metric> metrics;
-  ProfileRecorder record(metrics, log);
   const Device device = base_config.device;
+  ProfileRecorder record(metrics, log, machine_limits(device));
   const RepetitionPolicy& policy = spec.repetitions;
   const auto between = [] { throw_if_interrupted(); };
   std::unique_ptr<Timer> timer = make_timer(device, spec.clock);

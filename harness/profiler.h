@@ -8,7 +8,9 @@
 //   train_step_ms, train_tokens_per_s, peak_mem_bytes@train,
 // and beside each timing the model's FLOP rate and bandwidth (SequenceModel::work over the time):
 //   prefill_tflops@len<L>, prefill_gb_per_s@len<L>, decode_tflops@ctx<C>, decode_gb_per_s@ctx<C>,
-//   train_tflops, train_gb_per_s.
+//   train_tflops, train_gb_per_s,
+// and each as a fraction of the machine's measured limits (harness/machine_limits.h):
+//   <phase>_compute_fraction<suffix>, <phase>_bandwidth_fraction<suffix> for the phases above.
 #pragma once
 #include <cstdint>
 #include <ostream>

@@ -51,6 +51,21 @@ const std::vector<MetricInfo> kCatalog{
      "train_step_ms"},
     {"train_gb_per_s", {""}, "GB/s", kHigher, MetricKind::timing,
      "forward + backward bytes of a training step (SequenceModel::work) / step time", "train_step_ms"},
+    // The rates above over the machine's limits measured in the same process (harness/machine_limits.h:
+    // a large device copy; a square matmul, bf16 operands on the GPU, fp32 on the CPU). Derived from the
+    // timings, so informational: a gate holds the timings themselves.
+    {"prefill_compute_fraction", {"@len<N>"}, "fraction", kInfo, MetricKind::informational,
+     "prefill_tflops / the machine's measured matmul TFLOP/s", ""},
+    {"prefill_bandwidth_fraction", {"@len<N>"}, "fraction", kInfo, MetricKind::informational,
+     "prefill_gb_per_s / the machine's measured copy GB/s", ""},
+    {"decode_compute_fraction", {"@ctx<N>"}, "fraction", kInfo, MetricKind::informational,
+     "decode_tflops / the machine's measured matmul TFLOP/s", ""},
+    {"decode_bandwidth_fraction", {"@ctx<N>"}, "fraction", kInfo, MetricKind::informational,
+     "decode_gb_per_s / the machine's measured copy GB/s", ""},
+    {"train_compute_fraction", {""}, "fraction", kInfo, MetricKind::informational,
+     "train_tflops / the machine's measured matmul TFLOP/s", ""},
+    {"train_bandwidth_fraction", {""}, "fraction", kInfo, MetricKind::informational,
+     "train_gb_per_s / the machine's measured copy GB/s", ""},
 
     // Micro-benchmarks (bench/store_reporter.cpp): per-iteration times and Google Benchmark counters.
     {"real_time_ms", {""}, "ms", kLower, MetricKind::timing, "micro-benchmark wall (or manual) time per iteration",

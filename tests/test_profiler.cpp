@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "harness/machine_limits.h"
 #include "harness/profile_spec.h"
 #include "harness/profiler.h"
 #include "harness/timer.h"
@@ -208,7 +209,10 @@ TEST_CASE("profiling a tiny model of every backend gives every metric, positive,
                              "decode_ms_per_token@ctx7", "decode_tokens_per_s@ctx7", "peak_mem_bytes@decode7",
                              "state_bytes@len7", "train_step_ms", "train_tokens_per_s", "peak_mem_bytes@train",
                              "prefill_tflops@len13", "prefill_gb_per_s@len13", "decode_tflops@ctx7",
-                             "decode_gb_per_s@ctx7", "train_tflops", "train_gb_per_s"}) {
+                             "decode_gb_per_s@ctx7", "train_tflops", "train_gb_per_s",
+                             "prefill_compute_fraction@len13", "prefill_bandwidth_fraction@len13",
+                             "decode_compute_fraction@ctx7", "decode_bandwidth_fraction@ctx7",
+                             "train_compute_fraction", "train_bandwidth_fraction"}) {
       INFO("metric " << name);
       REQUIRE(metrics.count(name) == 1);
       const Metric& m = metrics.at(name);
@@ -216,6 +220,17 @@ TEST_CASE("profiling a tiny model of every backend gives every metric, positive,
       CHECK(static_cast<int64_t>(m.samples.size()) == m.n);
       CHECK(m.min <= m.value);
       CHECK(m.value <= m.max);
+    }
+    // Each fraction is its rate over the limit measured once in this process, sample by sample.
+    const MachineLimits limits = machine_limits(Device::cpu);
+    for (const char* phase : {"prefill", "decode", "train"}) {
+      const std::string suffix = std::string(phase) == "prefill" ? "@len13" : std::string(phase) == "decode" ? "@ctx7" : "";
+      INFO("phase " << phase);
+      const Metric& compute = metrics.at(std::string(phase) + "_compute_fraction" + suffix);
+      const Metric& bandwidth = metrics.at(std::string(phase) + "_bandwidth_fraction" + suffix);
+      CHECK(compute.value == Approx(metrics.at(std::string(phase) + "_tflops" + suffix).value / limits.tflops));
+      CHECK(bandwidth.value == Approx(metrics.at(std::string(phase) + "_gb_per_s" + suffix).value / limits.gb_per_s));
+      CHECK(compute.unit == "fraction");
     }
     for (const char* timing : {"prefill_ms@len8", "decode_ms_per_token@ctx7", "train_step_ms"}) {
       INFO("timing " << timing);
@@ -264,4 +279,18 @@ TEST_CASE("a profile-only sweep stores cost metrics without training or scoring"
   r = testing::run_seqbench("run --dry-run --sweep " + dir.write("n.json", no_profile));
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Contains("train.epochs") && Contains("profile"));
+}
+
+TEST_CASE("the machine's limits are measured once per device, positive and plausible for a CPU") {
+  const MachineLimits first = machine_limits(Device::cpu);
+  const MachineLimits again = machine_limits(Device::cpu);
+  CHECK(first.tflops == again.tflops);
+  CHECK(first.gb_per_s == again.gb_per_s);
+  // A CPU core does between 0.1 and 10^4 GFLOP/s on a 384^3 product and copies 0.1-10^4 GB/s.
+  CHECK(first.tflops > 1e-4);
+  CHECK(first.tflops < 10);
+  CHECK(first.gb_per_s > 0.1);
+  CHECK(first.gb_per_s < 1e4);
+  CHECK(fraction_of_limit(2.0, 4.0) == 0.5);
+  CHECK(fraction_of_limit(2.0, 0.0) == 0.0);
 }
