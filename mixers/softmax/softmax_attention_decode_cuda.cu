@@ -104,11 +104,12 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
   __shared__ int last_s;
   __shared__ uint64_t landed[kBulk ? kMaxStages : 1];
   uint32_t landed_parity = 0;  // bit s: the parity of stage s's next phase
-  const uint64_t policy = kBulk ? bulk::evict_first_policy() : 0;  // the cache is read once
+  const uint64_t policy = kBulk ? hopper::evict_first_policy() : 0;  // the cache is read once
   if constexpr (kBulk) {
     if (threadIdx.x == 0) {
-      for (int s = 0; s < w.stages; ++s) bulk::barrier_init(&landed[s], 1);
-      bulk::fence_barrier_init();
+      for (int s = 0; s < w.stages; ++s) hopper::barrier_init(&landed[s], 1);
+      hopper::barrier_init_fence();
+      hopper::fence_shared_for_async_proxy();
     }
     __syncthreads();
   }
@@ -152,7 +153,7 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
   RunningSoftmax<Slice::kFloats> st;
   while (!use.done(w)) {
     if constexpr (kBulk) {
-      bulk::wait_parity(&landed[use_stage], (landed_parity >> use_stage) & 1u);
+      hopper::barrier_wait(&landed[use_stage], (landed_parity >> use_stage) & 1u);
       landed_parity ^= 1u << use_stage;
     } else {
       wait_async_pending(w.stages - 2);

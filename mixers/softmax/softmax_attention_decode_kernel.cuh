@@ -11,8 +11,8 @@
 
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 #include "mixers/softmax/softmax_attention_decode_plan.h"
-#include "ops/cuda/bulk_copy.cuh"
 #include "ops/cuda/element_type.cuh"
+#include "ops/cuda/hopper/async_copy.cuh"
 #include "ops/cuda/tensor_core_bf16.cuh"
 
 namespace seqbench {
@@ -188,11 +188,11 @@ __device__ void bulk_load_tile(const T* k_head, const T* v_head, int64_t row_str
   const bool whole = run == row_stride;
   const int copies = whole ? 1 : tokens;
   const uint32_t bytes = static_cast<uint32_t>((whole ? run * tokens : run) * sizeof(T));
-  if (lane == 0) bulk::arrive_expect_bytes(landed, static_cast<uint32_t>(2 * run * tokens * sizeof(T)));
+  if (lane == 0) hopper::barrier_arrive_expect_bytes(landed, static_cast<uint32_t>(2 * run * tokens * sizeof(T)));
   for (int i = lane; i < copies; i += 32) {
     const int64_t from = (key + i) * row_stride;
-    bulk::copy_to_shared(k_s + i * run, k_head + from, bytes, landed, policy);
-    bulk::copy_to_shared(v_s + i * run, v_head + from, bytes, landed, policy);
+    hopper::bulk_load(k_s + i * run, k_head + from, bytes, landed, policy);
+    hopper::bulk_load(v_s + i * run, v_head + from, bytes, landed, policy);
   }
 }
 

@@ -1,7 +1,8 @@
 // Hopper tile movement (sm_90): mbarriers with transaction counts, bulk tensor (TMA) loads that
 // complete on them, and register reallocation between producer and consumer warpgroups (setmaxnreg,
 // sm_90a). PTX ISA 9.7.13.15 (mbarrier), 9.7.9.25 (cp.async.bulk.tensor), 9.7.19.6 (setmaxnreg).
-// Exercised by the Hopper attention forward (mixers/softmax/softmax_attention_hopper_cuda.cu).
+// Exercised by the Hopper attention forward (mixers/softmax/softmax_attention_hopper_cuda.cu) and the
+// decode's bulk-copy path (mixers/softmax/softmax_attention_decode_kernel.cuh, plain bulk_load).
 #pragma once
 #include <cuda.h>  // CUtensorMap (a type only: the map is built through the runtime's driver entry point)
 
@@ -49,6 +50,24 @@ __device__ __forceinline__ void tma_load_4d(void* smem_dst, const CUtensorMap* m
       "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], "
       "[%6];\n" ::"r"(smem_u32(smem_dst)),
       "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(smem_u32(bar))
+      : "memory");
+}
+
+// An L2 policy for data read once: its lines are the first evicted.
+__device__ __forceinline__ uint64_t evict_first_policy() {
+  uint64_t policy;
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+  return policy;
+}
+
+// A contiguous run of `bytes` (a multiple of 16, both addresses 16-byte aligned) from global memory
+// into shared memory without a tensor map, completing `bar`'s transaction count, under an L2 policy.
+__device__ __forceinline__ void bulk_load(void* smem_dst, const void* src, uint32_t bytes, uint64_t* bar,
+                                          uint64_t policy) {
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;\n" ::"r"(
+          smem_u32(smem_dst)),
+      "l"(src), "r"(bytes), "r"(smem_u32(bar)), "l"(policy)
       : "memory");
 }
 
