@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <utility>
 
 #include "harness/machine_limits.h"
 #include "harness/profile_spec.h"
@@ -223,13 +224,14 @@ TEST_CASE("profiling a tiny model of every backend gives every metric, positive,
     }
     // Each fraction is its rate over the limit measured once in this process, sample by sample.
     const MachineLimits limits = machine_limits(Device::cpu);
-    for (const char* phase : {"prefill", "decode", "train"}) {
-      const std::string suffix = std::string(phase) == "prefill" ? "@len13" : std::string(phase) == "decode" ? "@ctx7" : "";
+    for (const auto& [phase, suffix] : {std::pair<std::string, std::string>{"prefill", "@len13"},
+                                         {"decode", "@ctx7"},
+                                         {"train", ""}}) {
       INFO("phase " << phase);
-      const Metric& compute = metrics.at(std::string(phase) + "_compute_fraction" + suffix);
-      const Metric& bandwidth = metrics.at(std::string(phase) + "_bandwidth_fraction" + suffix);
-      CHECK(compute.value == Approx(metrics.at(std::string(phase) + "_tflops" + suffix).value / limits.tflops));
-      CHECK(bandwidth.value == Approx(metrics.at(std::string(phase) + "_gb_per_s" + suffix).value / limits.gb_per_s));
+      const Metric& compute = metrics.at(phase + "_compute_fraction" + suffix);
+      const Metric& bandwidth = metrics.at(phase + "_bandwidth_fraction" + suffix);
+      CHECK(compute.value == Approx(metrics.at(phase + "_tflops" + suffix).value / limits.tflops));
+      CHECK(bandwidth.value == Approx(metrics.at(phase + "_gb_per_s" + suffix).value / limits.gb_per_s));
       CHECK(compute.unit == "fraction");
     }
     for (const char* timing : {"prefill_ms@len8", "decode_ms_per_token@ctx7", "train_step_ms"}) {
