@@ -142,10 +142,12 @@ def softmax(rows, lengths):
             torch.cuda.empty_cache()
 
 
-def fla_chunked(rows, lengths):
+FLA_FAMILIES = ("linear", "linear_normalised", "gla_scalar", "gla", "delta", "gated_delta")
+
+
+def fla_chunked(rows, lengths, families=FLA_FAMILIES):
     """flash-linear-attention's chunk kernels on [B, L, H, D] bf16 tensors (keys L2-normalised for
     the delta rule, log decays from logsigmoid as its layers make them)."""
-    families = ["linear", "linear_normalised", "gla_scalar", "gla", "delta", "gated_delta"]
     try:
         from fla.ops import (chunk_delta_rule, chunk_gated_delta_rule, chunk_gla, chunk_linear_attn,
                              chunk_simple_gla)
@@ -168,7 +170,8 @@ def fla_chunked(rows, lengths):
             "gated_delta": ("fla-chunk_gated_delta_rule",
                             lambda: chunk_gated_delta_rule(q, k, v, g_scalar, beta)[0], [g_scalar, beta]),
         }
-        for family, (impl, forward, extra) in cases.items():
+        for family in families:
+            impl, forward, extra = cases[family]
             rows.fwd_bwd(family, L, impl, forward, [q, k, v] + extra)
         del q, k, v, g_scalar, g_channel, beta, cases
         torch.cuda.empty_cache()
@@ -294,6 +297,9 @@ def main():
     parser.add_argument("--out", default="anchors.json", help="the JSON file seqbench_gpu_bench --anchors reads")
     parser.add_argument("--sections", default="ceiling,softmax,fla,ssd,decode",
                         help="comma-separated subset of ceiling, softmax, fla, ssd, decode")
+    parser.add_argument("--families", default=",".join(FLA_FAMILIES),
+                        help="the fla section's families (a subset lets separate processes compile Triton's "
+                             "kernels in parallel into one TRITON_CACHE_DIR before a timed run)")
     parser.add_argument("--lengths", default=",".join(map(str, LENGTHS)), help="training lengths (B = 65536 / L)")
     parser.add_argument("--rep-ms", type=float, default=200, help="do_bench's time budget per row")
     args = parser.parse_args()
@@ -302,13 +308,16 @@ def main():
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}")
     lengths = [int(x) for x in args.lengths.split(",")]
+    families = args.families.split(",")
+    if set(families) - set(FLA_FAMILIES):
+        parser.error(f"unknown families {sorted(set(families) - set(FLA_FAMILIES))}")
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to measure", file=sys.stderr)
         return 1
     torch.manual_seed(0)
     rows = AnchorRows(args.rep_ms, args.out)
     steps = [("ceiling", lambda: ceilings(rows)), ("softmax", lambda: softmax(rows, lengths)),
-             ("fla", lambda: fla_chunked(rows, lengths)), ("ssd", lambda: mamba_ssd(rows, lengths)),
+             ("fla", lambda: fla_chunked(rows, lengths, families)), ("ssd", lambda: mamba_ssd(rows, lengths)),
              ("decode", lambda: fla_decode(rows)), ("decode", lambda: mamba_decode(rows))]
     for name, step in steps:
         if name in sections:
