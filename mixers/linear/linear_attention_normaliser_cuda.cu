@@ -4,6 +4,9 @@
 #include <cuda_bf16.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
 
 #include "mixers/linear/linear_attention_normaliser_cuda.cuh"
 #include "ops/cuda/cuda_check.h"
@@ -174,6 +177,17 @@ void chunk_scan(const bf16* x, const float* weight, float* sums, float* scanned,
 bool nothing_to_do(const Grid& g) { return g.BH == 0 || g.L == 0; }
 
 }  // namespace
+
+LinearNormaliserVariant linear_normaliser_variant() {
+  static const LinearNormaliserVariant chosen = [] {
+    const char* env = std::getenv("SEQBENCH_LINEAR_NORMALISER");
+    const std::string name = env ? env : "";
+    if (name.empty() || name == "fused") return LinearNormaliserVariant::fused;
+    if (name == "separate") return LinearNormaliserVariant::separate;
+    throw std::invalid_argument("SEQBENCH_LINEAR_NORMALISER='" + name + "'; expected fused or separate");
+  }();
+  return chosen;
+}
 
 int64_t normaliser_chunk_sum_floats(const LinearAttentionShape& s) {
   return s.batch * s.heads * ((s.seq_len + kChunk - 1) / kChunk) * s.feature_dim;

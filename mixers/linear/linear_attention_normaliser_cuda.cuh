@@ -19,6 +19,14 @@ namespace seqbench {
 
 constexpr int64_t kNormaliserMaxFeatures = 128;
 
+// Where the bf16 forward computes the normaliser: `fused` into the fused scalar-GLA forward's chunk walk (the
+// score row sums and a carried key sum; gla_scalar_key_normalised_fwd_cuda), or `separate`, the kernels below
+// after the unnormalised forward. From SEQBENCH_LINEAR_NORMALISER (fused or separate, read once; fused when
+// unset); anything else throws. The split GLA forward (SEQBENCH_GLA_SCALAR_FWD=split) always uses the
+// separate kernels. The backward uses the kernels below either way.
+enum class LinearNormaliserVariant { fused, separate };
+LinearNormaliserVariant linear_normaliser_variant();
+
 // Floats of one per-chunk sum buffer, [B, H, ceil(L / 64), F].
 int64_t normaliser_chunk_sum_floats(const LinearAttentionShape& shape);
 
