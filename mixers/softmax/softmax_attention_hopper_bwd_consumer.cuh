@@ -81,17 +81,15 @@ struct BwdConsumer {
     for (int i = 0; i < D / 2; ++i) dk[i] = dv[i] = 0.0f;
   }
 
-  // P^T in place of S^T and dS^T in place of dP^T, from slot s's lse (log2 units) and D.
-  __device__ void probabilities(float (&st)[BQ / 2], float (&dpt)[BQ / 2], int s, int qt0) const {
+  // P^T in place of S^T, from slot s's lse (log2 units); dP^T may still be on the tensor cores.
+  __device__ void probabilities(float (&st)[BQ / 2], int s, int qt0) const {
     const float* lse = reinterpret_cast<const float*>(smem + Layout::vectors) + s * 2 * BQ;
-    const float* delta = lse + BQ;
     const int t = threadIdx.x % 4;
     // Keys >= L (zero rows of K and V) would get P = exp2(-lse), which may overflow: masked too.
     const bool masked = kCausal ? qt0 < tile.k0 + kBlockKeys : tile.k0 + kBlockKeys > tile.L;
 #pragma unroll
     for (int i = 0; i < BQ / 8; ++i) {
       const float2 l = *reinterpret_cast<const float2*>(lse + 8 * i + 2 * t);
-      const float2 d = *reinterpret_cast<const float2*>(delta + 8 * i + 2 * t);
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         float p = wgmma_softmax::fast_exp2(fmaf(st[4 * i + e], tile.scale_log2, -((e & 1) ? l.y : l.x)));
@@ -100,8 +98,19 @@ struct BwdConsumer {
           if ((kCausal && query < key) || key >= tile.L) p = 0.0f;
         }
         st[4 * i + e] = p;
-        dpt[4 * i + e] = p * (dpt[4 * i + e] - ((e & 1) ? d.y : d.x));
       }
+    }
+  }
+
+  // dS^T = P^T (dP^T - D) in place of dP^T, from slot s's D.
+  __device__ void score_gradients(const float (&pt)[BQ / 2], float (&dpt)[BQ / 2], int s) const {
+    const float* delta = reinterpret_cast<const float*>(smem + Layout::vectors) + s * 2 * BQ + BQ;
+    const int t = threadIdx.x % 4;
+#pragma unroll
+    for (int i = 0; i < BQ / 8; ++i) {
+      const float2 d = *reinterpret_cast<const float2*>(delta + 8 * i + 2 * t);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) dpt[4 * i + e] = pt[4 * i + e] * (dpt[4 * i + e] - ((e & 1) ? d.y : d.x));
     }
   }
 
@@ -124,8 +133,9 @@ struct BwdConsumer {
   // warpgroups split the 128 queries; D = 128: they split the head dim); committed, not awaited.
   __device__ void issue_dq(float (&dq)[32], int buf) const {
     const int q_sub = BQ == 128 ? tile.consumer : 0, d_sub = BQ == 128 ? 0 : tile.consumer;
-    const uint32_t ds_addr = hp::smem_u32(smem + Layout::ds + buf * Layout::kDsTileBytes) + q_sub * Layout::kKeySubTileBytes;
-    const uint32_t k_addr = hp::smem_u32(smem + Layout::k) + d_sub * Layout::kKeySubTileBytes;
+    const uint32_t ds_addr =
+        opaque(hp::smem_u32(smem + Layout::ds + buf * Layout::kDsTileBytes) + q_sub * Layout::kKeySubTileBytes);
+    const uint32_t k_addr = opaque(hp::smem_u32(smem + Layout::k) + d_sub * Layout::kKeySubTileBytes);
 #pragma unroll
     for (int kk = 0; kk < kBlockKeys / 16; ++kk)  // 16 keys = 16 rows of 128 bytes per step
       hp::mma_k16_ss<1, 1>(dq, hp::mn_major_descriptor(ds_addr + kk * 2048, Layout::kKeySubTileBytes),
@@ -147,11 +157,18 @@ struct BwdConsumer {
     }
   }
 
+  // The K / V addresses are loop invariants: hidden from the compiler per tile, so it rebuilds their
+  // descriptors (a few integer operations) instead of keeping dozens of 64-bit descriptors live.
+  __device__ static uint32_t opaque(uint32_t x) {
+    asm volatile("" : "+r"(x));
+    return x;
+  }
+
   __device__ void run(float* __restrict__ dq_accum) {
-    const uint32_t v_rows = k_rows + Layout::kKeyTileBytes;
     hp::barrier_wait(bar.kv_full, 0);
     for (int j = 0; j < tile.n_tiles; ++j) {
       const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ;
+      const uint32_t k_addr = opaque(k_rows), v_addr = opaque(k_rows + Layout::kKeyTileBytes);
       const uint32_t q_addr = hp::smem_u32(smem + Layout::q + s * Layout::kQueryTileBytes);
       const uint32_t do_addr = hp::smem_u32(smem + Layout::dout + s * Layout::kQueryTileBytes);
       float st[BQ / 2], dpt[BQ / 2];
@@ -159,12 +176,14 @@ struct BwdConsumer {
       hp::fence_registers(st);
       hp::fence_registers(dpt);
       hp::fence();
-      issue_row_products<D>(st, k_rows, Layout::kKeySubTileBytes, q_addr, Layout::kQuerySubTileBytes);
-      issue_row_products<D>(dpt, v_rows, Layout::kKeySubTileBytes, do_addr, Layout::kQuerySubTileBytes);
-      hp::wait_group<0>();
+      issue_row_products<D>(st, k_addr, Layout::kKeySubTileBytes, q_addr, Layout::kQuerySubTileBytes);
+      issue_row_products<D>(dpt, v_addr, Layout::kKeySubTileBytes, do_addr, Layout::kQuerySubTileBytes);
+      hp::wait_group<1>();  // S^T; dP^T may still run while its probabilities are formed
       hp::fence_registers(st);
+      probabilities(st, s, qt0);
+      hp::wait_group<0>();
       hp::fence_registers(dpt);
-      probabilities(st, dpt, s, qt0);
+      score_gradients(st, dpt, s);
       uint32_t p[BQ / 16][4], ds[BQ / 16][4];  // the A fragments of dV += P^T dO and dK += dS^T Q
       wgmma_softmax::probabilities_as_a<BQ>(st, p);
       wgmma_softmax::probabilities_as_a<BQ>(dpt, ds);
@@ -184,6 +203,7 @@ struct BwdConsumer {
         hp::named_barrier_sync(kDsReadyBarrier, 128 * kConsumers);
         float dq[32];
         hp::fence_registers(dq);
+        hp::fence();
         issue_dq(dq, j & 1);
         hp::wait_group<0>();
         hp::fence_registers(dq);
