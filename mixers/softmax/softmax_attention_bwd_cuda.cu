@@ -286,11 +286,13 @@ void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out
   if (attention_is_empty(s)) return;
   const bool deterministic = mode == AttentionBwdMode::deterministic;
   if constexpr (is_bf16<T>) {
-    // SEQBENCH_ATTENTION_BWD_KERNEL=hopper: the sm_90a kernel where it takes the shape and pointers.
-    if (attention_bwd_kernel() == AttentionBwdKernel::hopper &&
+    // SEQBENCH_ATTENTION_BWD_KERNEL=hopper*: the sm_90a kernel where it takes the shape and pointers.
+    const AttentionBwdKernel kernel = attention_bwd_kernel();
+    if (kernel != AttentionBwdKernel::portable &&
         softmax_attention_hopper_bwd_supports(s, q, k, v, out, dout, dq, dk, dv)) {
       HopperAttentionBwdOptions options;
       options.deterministic = deterministic;
+      options.bulk_dq = kernel == AttentionBwdKernel::hopper_bulk_dq;
       return softmax_attention_bwd_hopper(q, k, v, out, lse, dout, dq, dk, dv, s, workspace, options, stream);
     }
   }

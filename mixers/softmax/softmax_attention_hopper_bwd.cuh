@@ -23,6 +23,9 @@ struct HopperAttentionBwdOptions {
   // dQ by the portable kernel's second pass (each block owning 64 queries, keys summed in a fixed
   // order) instead of atomics: bit-identical runs. Causal only.
   bool deterministic = false;
+  // Atomic dQ added by the bulk copy engine (one 256-byte cp.reduce.async.bulk per query row of a
+  // staged 64 x 64 fp32 block) instead of float2 atomics from registers.
+  bool bulk_dq = false;
 };
 
 // workspace: softmax_attention_bwd_workspace_floats(shape) floats (D, then the fp32 dq accumulator),
@@ -40,10 +43,11 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
                                            const void* dv);
 
 // Which kernel the bf16 backward (softmax_attention_bwd_cuda) runs for head_dim 64/128 with aligned
-// pointers: portable (mma.sync, any sm_80+ GPU) or hopper (the kernel above, on sm_90), from
-// SEQBENCH_ATTENTION_BWD_KERNEL, read once; portable when unset; anything else throws, and so does
-// hopper on a GPU other than sm_90. SEQBENCH_ATTENTION_BWD (atomic | deterministic) applies to both.
-enum class AttentionBwdKernel { portable, hopper };
+// pointers: portable (mma.sync, any sm_80+ GPU), hopper (the kernel above, on sm_90, float2 atomic
+// dQ) or hopper_bulk_dq (bulk_dq), from SEQBENCH_ATTENTION_BWD_KERNEL, read once; portable when unset;
+// anything else throws, and so does a hopper variant on a GPU other than sm_90.
+// SEQBENCH_ATTENTION_BWD (atomic | deterministic) applies to all of them.
+enum class AttentionBwdKernel { portable, hopper, hopper_bulk_dq };
 AttentionBwdKernel attention_bwd_kernel();
 const char* attention_bwd_kernel_name(AttentionBwdKernel kernel);
 

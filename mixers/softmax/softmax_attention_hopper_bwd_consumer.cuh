@@ -9,7 +9,8 @@
 //   dK  += dS^T Q    (A = dS^T from registers, B = Q MN-major)
 //   dQ   = dS K      (A = dS^T stored [keys x queries] in shared memory, read MN-major (transposed A);
 //                     B = K MN-major), one 64 x 64 block per warpgroup, added to an fp32 dq accumulator
-//                     in global memory with float2 atomics.
+//                     in global memory with float2 atomics, or (kBulkDq) staged in shared memory and
+//                     added row by row by the bulk copy engine (FlashAttention-3 adds it by TMA reduce).
 // The scale of dS (1 / sqrt(D)) is applied once at the end, to dK here and to dQ in the postprocess.
 // Device code for sm_90a only.
 #pragma once
@@ -31,6 +32,7 @@ namespace hopper_attention_bwd {
 namespace hp = hopper;
 using bf16 = __nv_bfloat16;
 constexpr int kDsReadyBarrier = 1;  // named barrier 1: both consumers' halves of dS^T are in shared memory
+constexpr int kDqStageBarrier = 2;  // named barriers 2 and 3: one consumer's dQ stage (kBulkDq)
 
 // Where a consumer warpgroup works: its 64 keys of the CTA's 128, the query tiles it visits
 // (first_tile .. first_tile + n_tiles - 1, of block_queries<D>() rows each) and its head.
@@ -60,7 +62,7 @@ __device__ __forceinline__ void issue_key_gradient(float (&acc)[D / 2], const ui
   for (int kk = 0; kk < kBlockQ / 16; ++kk) hp::mma_k16_rs<1>(acc, a[kk], hp::mn_major_descriptor(b_addr + kk * 2048, sub), 1);
 }
 
-template <int D, bool kCausal, bool kDq>
+template <int D, bool kCausal, bool kDq, bool kBulkDq>
 struct BwdConsumer {
   using Layout = BwdSmemLayout<D>;
   static constexpr int BQ = Layout::kBlockQ;
@@ -157,6 +159,34 @@ struct BwdConsumer {
     }
   }
 
+  // The same through shared memory: the block's rows staged in fp32, then one 256-byte bulk reduce-add
+  // per query row, issued by threads 0..63 of the warpgroup. The stage is rewritten only after the
+  // issuing threads have seen the previous tile's reduces read it (bulk_wait_read before the first barrier).
+  __device__ void add_dq_bulk(const float (&dq)[32], float* __restrict__ dq_accum, int qt0) const {
+    const int tid = threadIdx.x % 128, t = tid % 4, g = (tid % 32) / 4;
+    const int q_sub = BQ == 128 ? tile.consumer : 0, d_sub = BQ == 128 ? 0 : tile.consumer;
+    unsigned char* stage = smem + Layout::dq_stage + tile.consumer * Layout::kDqStageBytes;
+    if (tid < 64) hp::bulk_wait_read();
+    hp::named_barrier_sync(kDqStageBarrier + tile.consumer, 128);
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int row = (tid / 32) * 16 + g + 8 * r;
+#pragma unroll
+      for (int i = 0; i < 8; ++i)
+        *reinterpret_cast<float2*>(stage + row * Layout::kDqStageRowBytes + (8 * i + 2 * t) * 4) =
+            make_float2(dq[4 * i + 2 * r], dq[4 * i + 2 * r + 1]);
+    }
+    hp::fence_shared_for_async_proxy();  // the copy engine reads the stage through the async proxy
+    hp::named_barrier_sync(kDqStageBarrier + tile.consumer, 128);
+    const int query = qt0 + q_sub * 64 + tid;
+    if (tid < 64 && query < tile.L) {
+      hp::bulk_reduce_add_f32(
+          dq_accum + ((static_cast<int64_t>(tile.b) * tile.L + query) * tile.H + tile.h) * D + d_sub * 64,
+          stage + tid * Layout::kDqStageRowBytes, 64 * 4);
+      hp::bulk_commit_group();
+    }
+  }
+
   // The K / V addresses are loop invariants: hidden from the compiler per tile, so it rebuilds their
   // descriptors (a few integer operations) instead of keeping dozens of 64-bit descriptors live.
   __device__ static uint32_t opaque(uint32_t x) {
@@ -212,7 +242,10 @@ struct BwdConsumer {
         hp::fence_registers(p);
         hp::fence_registers(ds);
         hp::barrier_arrive(bar.empty + s);  // this thread's products no longer read slot s
-        add_dq(dq, dq_accum, qt0);
+        if constexpr (kBulkDq)
+          add_dq_bulk(dq, dq_accum, qt0);
+        else
+          add_dq(dq, dq_accum, qt0);
       } else {
         hp::wait_group<0>();
         hp::fence_registers(dv);
@@ -222,6 +255,7 @@ struct BwdConsumer {
         hp::barrier_arrive(bar.empty + s);
       }
     }
+    if (kBulkDq) hp::bulk_wait_complete();  // the last reduces land before the kernel ends
   }
 
   // dK (scaled) and dV straight from registers: lane 4 g + t stores columns 8 i + 2 t, + 1 of its keys.

@@ -79,7 +79,7 @@ __device__ __forceinline__ void produce(const BwdMaps& maps, unsigned char* smem
 }
 #endif  // SEQBENCH_HOPPER_WGMMA
 
-template <int D, bool kCausal, bool kDq>
+template <int D, bool kCausal, bool kDq, bool kBulkDq>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_bwd_hopper_kernel(const __grid_constant__ BwdMaps maps, const float* __restrict__ lse,
                                 const float* __restrict__ delta, float* __restrict__ dq_accum, bf16* __restrict__ dk,
@@ -117,7 +117,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       produce<D>(maps, smem, bar, lse + static_cast<int64_t>(bh) * L, delta + static_cast<int64_t>(bh) * L, tile);
   } else {
     hp::claim_registers<kConsumerRegisters>();
-    BwdConsumer<D, kCausal, kDq> c(tile, smem, bar);
+    BwdConsumer<D, kCausal, kDq, kBulkDq> c(tile, smem, bar);
     c.run(dq_accum);
     c.write_gradients(dk, dv);
   }
@@ -137,12 +137,12 @@ __global__ void dq_postprocess_kernel(const float4* __restrict__ src, __nv_bfloa
   }
 }
 
-template <int D, bool kCausal, bool kDq>
+template <int D, bool kCausal, bool kDq, bool kBulkDq = false>
 void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
                        const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
                        cudaStream_t stream) {
   constexpr int kSmem = BwdSmemLayout<D>::dynamic_bytes;
-  auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq>;
+  auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq>;
   static const bool configured = [&] {
     cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
     return true;
@@ -175,8 +175,12 @@ void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dou
   }
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
   cudaCheck(cudaMemsetAsync(dq_accum, 0, n * sizeof(float), stream));
-  if (o.causal)
+  if (o.causal && o.bulk_dq)
+    launch_bwd_hopper<D, true, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+  else if (o.causal)
     launch_bwd_hopper<D, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+  else if (o.bulk_dq)
+    launch_bwd_hopper<D, false, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
   else
     launch_bwd_hopper<D, false, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
   const int64_t n4 = n / 4;
@@ -221,22 +225,29 @@ void softmax_attention_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, c
   run_bwd_hopper<128>(q, k, v, dout, lse, delta, dq_accum, dq, dk, dv, s, options, stream);
 }
 
+namespace {
+
+// The SEQBENCH_ATTENTION_BWD_KERNEL names, in AttentionBwdKernel order.
+constexpr const char* kBwdKernelNames[] = {"portable", "hopper", "hopper_bulk_dq"};
+
+}  // namespace
+
 AttentionBwdKernel attention_bwd_kernel() {
   static const AttentionBwdKernel chosen = [] {
     const char* env = std::getenv("SEQBENCH_ATTENTION_BWD_KERNEL");
-    const std::string name = env ? env : "";
-    if (name.empty() || name == "portable") return AttentionBwdKernel::portable;
-    if (name != "hopper")
-      throw std::invalid_argument("SEQBENCH_ATTENTION_BWD_KERNEL='" + name + "'; expected portable or hopper");
-    if (!hp::current_device_is_sm90())
-      throw std::invalid_argument("SEQBENCH_ATTENTION_BWD_KERNEL=hopper needs a compute capability 9.0 GPU");
-    return AttentionBwdKernel::hopper;
+    const std::string name = env && *env ? env : "portable";
+    for (int i = 0; i < 3; ++i) {
+      if (name != kBwdKernelNames[i]) continue;
+      if (i > 0 && !hp::current_device_is_sm90())
+        throw std::invalid_argument("SEQBENCH_ATTENTION_BWD_KERNEL=" + name + " needs a compute capability 9.0 GPU");
+      return static_cast<AttentionBwdKernel>(i);
+    }
+    throw std::invalid_argument("SEQBENCH_ATTENTION_BWD_KERNEL='" + name +
+                                "'; expected portable, hopper or hopper_bulk_dq");
   }();
   return chosen;
 }
 
-const char* attention_bwd_kernel_name(AttentionBwdKernel kernel) {
-  return kernel == AttentionBwdKernel::portable ? "portable" : "hopper";
-}
+const char* attention_bwd_kernel_name(AttentionBwdKernel kernel) { return kBwdKernelNames[static_cast<int>(kernel)]; }
 
 }  // namespace seqbench

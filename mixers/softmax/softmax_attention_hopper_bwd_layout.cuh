@@ -27,6 +27,7 @@ constexpr int block_queries() {
 //   K, V      [128 keys x D]          resident for the whole CTA;
 //   Q, dO     [kBlockQ x D]           kStages ring slots, written by TMA;
 //   dS^T      [128 keys x kBlockQ]    two buffers (tile parity), written by the consumers, read by dQ;
+//   dQ stage  [64 x 64] fp32 per consumer (padded rows), the source of the bulk dQ reduce;
 //   lse, D    [kBlockQ] fp32 each     per ring slot (lse in log2 units, +inf / 0 past L);
 //   barriers.
 template <int D>
@@ -42,7 +43,12 @@ struct BwdSmemLayout {
   static constexpr int q = v + kKeyTileBytes;
   static constexpr int dout = q + kStages * kQueryTileBytes;
   static constexpr int ds = dout + kStages * kQueryTileBytes;
-  static constexpr int vectors = ds + 2 * kDsTileBytes;  // [kStages][2][kBlockQ] floats: lse then D
+  // One 64 x 64 fp32 dQ block per consumer for the bulk reduce (hopper_bulk_dq); rows padded by 32
+  // bytes so a half-warp's float2 stores (rows g, columns 2 t) hit 16 distinct bank pairs.
+  static constexpr int kDqStageRowBytes = 64 * 4 + 32;
+  static constexpr int kDqStageBytes = 64 * kDqStageRowBytes;
+  static constexpr int dq_stage = ds + 2 * kDsTileBytes;
+  static constexpr int vectors = dq_stage + kConsumers * kDqStageBytes;  // [kStages][2][kBlockQ] floats: lse then D
   static constexpr int barriers = vectors + kStages * 2 * kBlockQ * 4;
   static constexpr int kBarriers = 1 + 2 * kStages;  // kv_full, full[], empty[]
   static constexpr int dynamic_bytes = barriers + 8 * kBarriers + 1024;  // + room to align the base

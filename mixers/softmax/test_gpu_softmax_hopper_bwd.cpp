@@ -1,10 +1,10 @@
 // The Hopper (sm_90a) attention backward against the CPU kernels on fresh seeded inputs: lengths that
 // cut the 128-key blocks and the 64/128-query tiles unevenly (1, 63, 65, 130, 257, 1000), batch 1 and
-// 2, 3 heads, head dims 64 and 128, causal (softmax_attention_bwd_cpu; atomic and deterministic dQ)
-// and full (masked attention with one span [0, L) per query; atomic dQ); then against the portable
-// bf16 backward at one larger size, and two deterministic runs compared byte for byte. bf16
-// tolerance 2e-2 on every gradient; at L = 1, dq and dk are exactly zero and bounded instead. Skips
-// on a GPU that is not sm_90.
+// 2, 3 heads, head dims 64 and 128, causal (softmax_attention_bwd_cpu; atomic, bulk-reduce and
+// deterministic dQ) and full (masked attention with one span [0, L) per query; atomic and bulk-reduce
+// dQ); then against the portable bf16 backward at one larger size, and two deterministic runs compared
+// byte for byte. bf16 tolerance 2e-2 on every gradient; at L = 1, dq and dk are exactly zero and
+// bounded instead. Skips on a GPU that is not sm_90.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -87,6 +87,19 @@ struct BwdProblem {
   }
 };
 
+// The ways dQ is summed: float2 atomics, bulk reduce-adds, or the deterministic pass (causal only).
+enum class DqMode { atomic, bulk, deterministic };
+const char* dq_mode_name(DqMode mode) {
+  return mode == DqMode::atomic ? "atomic dQ" : mode == DqMode::bulk ? "bulk reduce dQ" : "deterministic dQ";
+}
+HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode) {
+  HopperAttentionBwdOptions options;
+  options.causal = causal;
+  options.deterministic = mode == DqMode::deterministic;
+  options.bulk_dq = mode == DqMode::bulk;
+  return options;
+}
+
 std::vector<float> to_floats(const std::vector<bf16>& x) {
   std::vector<float> out(x.size());
   for (size_t i = 0; i < x.size(); ++i) out[i] = __bfloat162float(x[i]);
@@ -125,13 +138,10 @@ TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full
   };
   for_each_seeded_case(cases, 131, describe, [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
     const BwdProblem p(AttentionShape{B, L, 3, D}, causal, rng);
-    for (bool deterministic : {false, true}) {
-      if (deterministic && !causal) continue;  // the deterministic dQ pass is causal only
-      INFO((deterministic ? "deterministic dQ" : "atomic dQ"));
-      HopperAttentionBwdOptions options;
-      options.causal = causal;
-      options.deterministic = deterministic;
-      check_against_cpu(p, options);
+    for (DqMode mode : {DqMode::atomic, DqMode::bulk, DqMode::deterministic}) {
+      if (mode == DqMode::deterministic && !causal) continue;  // the deterministic dQ pass is causal only
+      INFO(dq_mode_name(mode));
+      check_against_cpu(p, bwd_options(causal, mode));
     }
   });
 }
@@ -140,16 +150,14 @@ TEST_CASE("the Hopper attention backward matches the portable bf16 backward at a
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
   for (int64_t D : {64, 128})
-    for (bool deterministic : {false, true}) {
+    for (DqMode mode : {DqMode::atomic, DqMode::bulk, DqMode::deterministic}) {
       const AttentionShape s{2, 2 * 1024 + 77, 4, D};  // 17 key blocks, the last one partial
-      INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << (deterministic ? " deterministic" : " atomic")
-                    << " seed=" << 151 + D);
+      INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " " << dq_mode_name(mode) << " seed=" << 151 + D);
       Rng rng(static_cast<uint64_t>(151 + D));
       const BwdProblem p(s, true, rng);
       DeviceArray<float> workspace(softmax_attention_bwd_workspace_floats(s));
-      HopperAttentionBwdOptions options;
-      options.deterministic = deterministic;
-      const auto got = p.hopper(options, workspace.data());
+      const bool deterministic = mode == DqMode::deterministic;
+      const auto got = p.hopper(bwd_options(true, mode), workspace.data());
       // The portable kernel is the dispatch's default; compare only when SEQBENCH_ATTENTION_BWD_KERNEL
       // does not route the dispatch here already.
       if (attention_bwd_kernel() != AttentionBwdKernel::portable) {
