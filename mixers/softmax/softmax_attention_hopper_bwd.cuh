@@ -3,8 +3,8 @@
 // from the forward's log-sum-exp. One CTA per (128 keys, head, batch): a producer warp streams Q / dO
 // tiles with TMA (and lse / D) through a two-stage ring, K and V stay in shared memory, two consumer
 // warpgroups run the five products with wgmma (softmax_attention_hopper_bwd_consumer.cuh). dQ goes
-// through an fp32 accumulator by atomics, or (deterministic) the portable dQ pass. Checked against the
-// CPU kernels and the portable backward in test_gpu_softmax_hopper_bwd.cpp.
+// through an fp32 accumulator by float2 atomics or bulk reduce-adds, or (deterministic) the portable
+// dQ pass. Checked against the CPU kernels and the portable backward in test_gpu_softmax_hopper_bwd.cpp.
 //
 // Arguments as softmax_attention_bwd_cuda (softmax_attention_bf16.cuh): q, k, v, out, dout, dq, dk,
 // dv bf16 [B, L, H, D], lse fp32 [B, H, L] (natural log, as the forward writes it), device pointers,
