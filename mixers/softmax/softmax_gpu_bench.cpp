@@ -2,8 +2,9 @@
 // backward at B*L = 65536 tokens (H = 16, D = 128) for each bench length, the backward both with atomic
 // dQ (softmax.bwd) and deterministic (softmax.bwd_deterministic, anchored to the same cuDNN backward,
 // with the same FLOP count, so the two rows' ratio is the price of determinism), and decode against
-// 4k, 16k and 64k caches for batches of 16 and 1. Anchors: PyTorch SDPA's cuDNN and FlashAttention-2
-// backends on the same shapes (keys softmax.<fwd|bwd>.L<N>, softmax.decode.B<b>.L<N>).
+// 4k, 16k and 64k caches for batches of 16 and 1; training rows name the kernel they ran. Anchors:
+// PyTorch SDPA's cuDNN and FlashAttention-2 backends on the same shapes (keys softmax.<fwd|bwd>.L<N>,
+// softmax.decode.B<b>.L<N>).
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include "bench_gpu/gpu_bench_group.h"
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_hopper.cuh"
+#include "mixers/softmax/softmax_attention_hopper_bwd.cuh"
 
 namespace seqbench {
 namespace {
@@ -43,12 +45,11 @@ void softmax_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
     auto add = [&](const char* pass, const char* anchor_pass, const GpuTiming& timing, WorkPass work_pass) {
       const std::string key = bench_key("softmax", pass, L);
       const WorkCount work = attention_work(w, work_pass);
-      // The forward row names its kernel (SEQBENCH_ATTENTION_FWD), so one sweep can compare them.
-      const std::string what = std::string("softmax attention ") + pass + " (causal" +
-                               (work_pass == WorkPass::forward
-                                    ? std::string(", ") + attention_fwd_variant_name(attention_fwd_variant())
-                                    : std::string()) +
-                               ")";
+      // Each row names its kernel (SEQBENCH_ATTENTION_FWD, SEQBENCH_ATTENTION_BWD_KERNEL), so one sweep
+      // can compare them.
+      const char* kernel = work_pass == WorkPass::forward ? attention_fwd_variant_name(attention_fwd_variant())
+                                                          : attention_bwd_kernel_name(attention_bwd_kernel());
+      const std::string what = std::string("softmax attention ") + pass + " (causal, " + kernel + ")";
       rows.push_back(timed_row(key, bench_key("softmax", anchor_pass, L), "softmax", what, shape, "bf16", L, timing,
                                work, work));
     };
