@@ -5,7 +5,9 @@
 //   in order: P_j V_j and Q K_{j+1}^T issued back to back, then the softmax of tile j + 1;
 //   overlapped (FlashAttention-3's intra-warpgroup pipelining): Q K_{j+1}^T and P_j V_j issued
 //   together, the softmax of tile j + 1 running while P_j V_j is still on the tensor cores.
-// Either may add the ping-pong turns between the two consumers (Turns). Device code for sm_90a only.
+// Either may add the ping-pong turns between the two consumers (Turns). The key tiles come in the
+// order the producer loads them (KeyTiles: 0, 1, ... or a sink + window subset), masked elementwise
+// only where partially visible. Device code for sm_90a only.
 #pragma once
 #include <cuda_bf16.h>
 
