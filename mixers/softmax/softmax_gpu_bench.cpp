@@ -4,7 +4,10 @@
 // with the same FLOP count, so the two rows' ratio is the price of determinism), and decode against
 // 4k, 16k and 64k caches for batches of 16 and 1; training rows name the kernel they ran. Anchors:
 // PyTorch SDPA's cuDNN and FlashAttention-2 backends on the same shapes (keys softmax.<fwd|bwd>.L<N>,
-// softmax.decode.B<b>.L<N>).
+// softmax.decode.B<b>.L<N>). Group softmax_window: the forward with 4 attention sinks and a 1024-key
+// window (StreamingLLM) at the same shapes (softmax_window.fwd.L<N>), its work counted over the keys
+// visited, so its TFLOP/s compares with the causal row's; no anchor (SDPA has no sink + window mask
+// short of a dense one).
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "bench_gpu/gpu_bench_group.h"
+#include "mixers/sliding_window/sink_window_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_hopper.cuh"
 #include "mixers/softmax/softmax_attention_hopper_bwd.cuh"
@@ -68,24 +72,51 @@ void softmax_decode(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
       DeviceArray<bf16> out(nq);
       DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, L));
       workspace.fill_bytes(0);  // the split counters start at zero and the kernel leaves them so
-      const GpuTiming t = timer.time([&] {
-        softmax_attention_decode_cuda(q.data(), k.data(), v.data(), L, out.data(), cache, workspace.data());
-      });
+      const GpuTiming t = timer.time(
+          [&] { softmax_attention_decode_cuda(q.data(), k.data(), v.data(), L, out.data(), cache, workspace.data()); });
       const std::string key = "softmax.decode.B" + std::to_string(batch) + ".L" + std::to_string(L);
-      const WorkCount work =
-          attention_work({batch, L, kBenchHeads, kBenchHeadDim, L, kBf16}, WorkPass::decode_step);
+      const WorkCount work = attention_work({batch, L, kBenchHeads, kBenchHeadDim, L, kBf16}, WorkPass::decode_step);
       // The plan in the shape column: rows measured under different SEQBENCH_DECODE_* settings say which.
       const std::string plan = softmax_attention_decode_plan_text<bf16>(cache, L);
       rows.push_back(timed_row(key, key, "softmax", "softmax attention decode step",
-                               shape_text(batch, L, kBenchHeads, kBenchHeadDim) + " (" + plan + ")", "bf16", L, t,
-                               work, work));
+                               shape_text(batch, L, kBenchHeads, kBenchHeadDim) + " (" + plan + ")", "bf16", L, t, work,
+                               work));
     }
   }
 }
 
-// Two groups, so `--groups softmax_decode` measures the decode alone.
+// Sinks and window of the softmax_window rows: StreamingLLM's 4 sinks, a window of 8 key tiles.
+constexpr int64_t kBenchSinks = 4, kBenchWindow = 1024;
+
+void softmax_window(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
+  for (int64_t L : bench_lengths()) {
+    const AttentionShape s{kBenchTokens / L, L, kBenchHeads, kBenchHeadDim};
+    const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
+    auto q = random_array<bf16>(n, 31), k = random_array<bf16>(n, 32), v = random_array<bf16>(n, 33);
+    DeviceArray<bf16> out(n);
+    DeviceArray<float> lse(s.batch * s.heads * s.seq_len);
+    // Only the Hopper kernel has this key set in bf16 (SEQBENCH_ATTENTION_FWD=portable: no rows).
+    if (!sink_window_attention_bf16_supported(s, q.data(), k.data(), v.data(), out.data())) return;
+    const GpuTiming fwd = timer.time([&] {
+      sink_window_attention_fwd_cuda(q.data(), k.data(), v.data(), out.data(), lse.data(), s, kBenchSinks,
+                                     kBenchWindow);
+    });
+    // Query-key pairs of sinks + window keys per query, as the sliding-window mixer counts them
+    // (attention_work's W L - W^2 / 2, W = sinks + window; plain causal once W >= L).
+    const WorkCount work =
+        attention_work({s.batch, L, s.heads, s.head_dim, kBenchSinks + kBenchWindow, kBf16}, WorkPass::forward);
+    const std::string what = std::string("softmax attention fwd (") + std::to_string(kBenchSinks) + " sinks + " +
+                             std::to_string(kBenchWindow) + "-key window, " +
+                             attention_fwd_variant_name(attention_fwd_variant()) + ")";
+    rows.push_back(timed_row(bench_key("softmax_window", "fwd", L), "", "softmax", what,
+                             shape_text(s.batch, L, s.heads, s.head_dim), "bf16", L, fwd, work, work));
+  }
+}
+
+// Three groups, so `--groups softmax_decode` measures the decode alone.
 const GpuBenchGroup kRows("softmax", softmax_attention);
 const GpuBenchGroup kDecodeRows("softmax_decode", softmax_decode);
+const GpuBenchGroup kWindowRows("softmax_window", softmax_window);
 
 }  // namespace
 }  // namespace seqbench
