@@ -56,6 +56,16 @@ void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const _
                          GlaScalarFwdVariant variant = gla_scalar_fwd_variant(), int64_t qk_heads = 0,
                          const float* value_scale = nullptr, cudaStream_t stream = current_stream());
 
+// The fused forward without a decay at scale 1 (unnormalised linear attention), with linear attention's
+// normaliser folded in (linear_attention_scalar_gla_cuda.cuh): z_t = sum_{s<=t} k_s, and when divide is set
+// out_t = (sum_{s<=t} (q_t . k_s) v_s) / den_t with den_t = q_t . z_t + eps (fp32, from the same score
+// accumulators; den [B, H, L] receives it unless null); key_sum [B, H, Dk] (fp32, may be null) <- z after the
+// last token; final_state as in gla_scalar_fwd_cuda. The key sums cost no extra pass over q or k.
+void gla_scalar_key_normalised_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
+                                        __nv_bfloat16* out, bool divide, float* den, float* key_sum, float eps,
+                                        float* final_state, float* workspace, const GlaShape& shape,
+                                        cudaStream_t stream = current_stream());
+
 // Gradients overwritten; dlog_decay [B, L, H] (fp32) may be null, and must be when log_decay is (no decay).
 // chunk_states from a forward call that stored them, or from gla_scalar_chunk_states_cuda. q, k [B, L, qk_heads, Dk] as in forward; dq, dk [B, L, H, Dk] per head whatever qk_heads
 // (the caller sums them over each group).

@@ -77,13 +77,24 @@ void launch_decayed_state_scan(const bf16* a, const bf16* u, const float* b, bf1
                                float scale, bool reverse, int dk, int dv, const ChunkGrid& d, cudaStream_t stream,
                                const float* value_scale = nullptr);
 
+// Linear attention's normaliser inside the fused forward (no decay, no value scale, one q and k per head):
+// with z_t = sum_{s<=t} k_s, divide: out_t <- out_t / (q_t . z_t + eps) in fp32 before the output's rounding,
+// and den [BH, L] (may be null) <- that divisor; key_sum [BH, dk] (may be null, fp32) <- z after the last token.
+// The default does nothing.
+struct KeySumNormaliser {
+  bool divide = false;
+  float* den = nullptr;
+  float* key_sum = nullptr;
+  float eps = 0.0f;
+};
+
 // The whole forward in one pass (gla_scalar_tc_fused_cuda.cu): one block per (head, 64 value columns) walks
 // the chunks in order with the state on chip; states [BH, NC, dk, dv] (may be null) get each chunk's start
 // state, final_state (fp32, may be null) the state after the last token; value_scale and b (null: no decay)
-// as in the scan.
+// as in the scan; norm as above.
 void launch_fused_forward(const bf16* q, const bf16* k, const bf16* v, const float* b, const float* value_scale,
                           bf16* out, bf16* states, float* final_state, float scale, int dk, int dv, const ChunkGrid& d,
-                          cudaStream_t stream);
+                          cudaStream_t stream, const KeySumNormaliser& norm = {});
 
 // The split forward's per-chunk outputs (one block per (head, chunk)): o_i = scale e^{b_i} q_i^T S0 +
 // sum_{j<=i} scale (q_i . k_j) e^{b_i - b_j} v_j, S0 from states [BH, NC, dk, dv]; value_scale as in the scan.
@@ -125,7 +136,8 @@ __device__ __forceinline__ void store_scan_state(const float (&acc)[ROW_TILES][8
     for (int n = 0; n < 8; ++n)
 #pragma unroll
       for (int e = 0; e < 4; ++e)
-        dst[((warp * ROW_TILES + m) * 16 + lane / 4 + 8 * (e / 2)) * ld + 8 * n + 2 * (lane % 4) + e % 2] = acc[m][n][e];
+        dst[((warp * ROW_TILES + m) * 16 + lane / 4 + 8 * (e / 2)) * ld + 8 * n + 2 * (lane % 4) + e % 2] =
+            acc[m][n][e];
 }
 
 // acc rows (row0 + lane / 4 and 8 below it) multiplied by factor(row).

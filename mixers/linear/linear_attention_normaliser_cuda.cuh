@@ -5,8 +5,9 @@
 // linear_attention_{fwd,bwd}_cuda against the CPU kernels in test_gpu_linear.cpp.
 //
 // Cumulative sums run in 64-token chunks: chunk totals, a scan over the chunks of each head, then the
-// sums inside each chunk, one thread per feature. bf16 tensors [B, L, H, width], fp32 sums and
-// denominators ([B, H, L]); feature_dim at most kNormaliserMaxFeatures and a multiple of 32.
+// sums inside each chunk, each block splitting its chunk into 16 runs of 4 tokens and each row into 16-byte
+// vectors. bf16 tensors [B, L, H, width], fp32 sums and denominators ([B, H, L]); feature_dim and head_dim
+// 64 or 128 (the scalar-GLA route's widths), 16-byte aligned tensors.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
@@ -18,6 +19,14 @@
 namespace seqbench {
 
 constexpr int64_t kNormaliserMaxFeatures = 128;
+
+// Where the bf16 forward computes the normaliser: `fused` into the fused scalar-GLA forward's chunk walk (the
+// score row sums and a carried key sum; gla_scalar_key_normalised_fwd_cuda), or `separate`, the kernels below
+// after the unnormalised forward. From SEQBENCH_LINEAR_NORMALISER (fused or separate, read once; fused when
+// unset); anything else throws. The split GLA forward (SEQBENCH_GLA_SCALAR_FWD=split) always uses the
+// separate kernels. The backward uses the kernels below either way.
+enum class LinearNormaliserVariant { fused, separate };
+LinearNormaliserVariant linear_normaliser_variant();
 
 // Floats of one per-chunk sum buffer, [B, H, ceil(L / 64), F].
 int64_t normaliser_chunk_sum_floats(const LinearAttentionShape& shape);

@@ -61,6 +61,11 @@ BackwardLayout backward_layout(const LinearAttentionShape& s) {
 
 }  // namespace
 
+bool normaliser_runs_fused() {
+  return linear_normaliser_variant() == LinearNormaliserVariant::fused &&
+         gla_scalar_fwd_variant() == GlaScalarFwdVariant::fused;
+}
+
 bool linear_attention_runs_as_scalar_gla(const LinearAttentionShape& s, std::initializer_list<const void*> buffers) {
   if (!gla_scalar_tc_unsupported(gla_shape(s), gla_options()).empty()) return false;
   if (s.feature_dim > kNormaliserMaxFeatures || s.feature_dim % 32 != 0) return false;
@@ -82,6 +87,11 @@ void scalar_gla_linear_attention_fwd(const bf16* q, const bf16* k, const bf16* v
                                      const LinearAttentionOptions& o, float* workspace, cudaStream_t stream) {
   const ForwardLayout l = forward_layout(s);
   float* prefix = workspace + l.prefix;
+  if (normaliser_runs_fused()) {
+    gla_scalar_key_normalised_fwd_cuda(q, k, v, out, o.normalize, o.normalize ? denominator : nullptr, final_k_state,
+                                       o.eps, final_kv_state, workspace, gla_shape(s), stream);
+    return;
+  }
   gla_scalar_fwd_cuda(q, k, v, nullptr, out, nullptr, final_kv_state, workspace, gla_shape(s), gla_options(),
                       gla_scalar_fwd_variant(), 0, nullptr, stream);
   if (o.normalize || final_k_state) key_sum_prefix_cuda(k, prefix, final_k_state, workspace + l.scratch, s, stream);

@@ -21,6 +21,11 @@ namespace seqbench {
 bool linear_attention_runs_as_scalar_gla(const LinearAttentionShape& shape,
                                          std::initializer_list<const void*> buffers = {});
 
+// Whether this route's forward computes the normaliser (and the final key sum) inside the fused GLA walk: unless
+// SEQBENCH_LINEAR_NORMALISER=separate (linear_attention_normaliser_cuda.cuh) or SEQBENCH_GLA_SCALAR_FWD=split
+// (that forward has no normaliser of its own) ask for the separate kernels.
+bool normaliser_runs_fused();
+
 // Floats of the caller-owned workspace of each pass on this route.
 int64_t scalar_gla_linear_attention_fwd_workspace_floats(const LinearAttentionShape& shape);
 int64_t scalar_gla_linear_attention_bwd_workspace_floats(const LinearAttentionShape& shape);

@@ -10,11 +10,18 @@
 
 #include "bench_gpu/gpu_bench_group.h"
 #include "mixers/linear/linear_attention_bf16.cuh"
+#include "mixers/linear/linear_attention_scalar_gla_cuda.cuh"
 
 namespace seqbench {
 namespace {
 
 using bf16 = __nv_bfloat16;
+
+// Which normaliser ran (SEQBENCH_LINEAR_NORMALISER), so the rows of two settings can be told apart.
+const char* normalisation_text(bool normalize) {
+  if (!normalize) return "unnormalised";
+  return normaliser_runs_fused() ? "normalised in the GLA walk" : "normalised, separate kernels";
+}
 
 void linear_attention_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int64_t L) {
   const LinearAttentionShape s{{kBenchTokens / L, L, kBenchHeads}, kBenchHeadDim, kBenchHeadDim};
@@ -44,7 +51,7 @@ void linear_attention_at(GpuBenchTimer& timer, std::vector<AnchorRow>& rows, int
     const ScanWorkShape w{s.batch, L, s.heads, s.feature_dim, s.head_dim + (normalize ? 1 : 0), o.chunk_size, 0,
                           s.heads, false, 2, 4};
     const std::string family = normalize ? "linear_normalised" : "linear";
-    const std::string what = std::string("linear attention, chunked (") + (normalize ? "normalised) " : "unnormalised) ");
+    const std::string what = std::string("linear attention, chunked (") + normalisation_text(normalize) + ") ";
     const std::string shape = shape_text(s.batch, L, s.heads, s.head_dim);
     auto add = [&](const char* pass, const GpuTiming& timing, WorkPass work_pass) {
       const std::string key = bench_key(family, pass, L);

@@ -10,6 +10,8 @@
 
 #include "mixers/linear/feature_maps.h"
 #include "mixers/linear/linear_attention_bf16.cuh"
+#include "mixers/linear/linear_attention_normaliser_cuda.cuh"
+#include "mixers/linear/linear_attention_scalar_gla_cuda.cuh"
 #include "tests/gpu_kernel_checks.h"
 #include "tests/seeded_cases.h"
 
@@ -33,7 +35,8 @@ LinearAttentionOptions normalized(bool normalize) {
 
 // Feature widths and value widths around the 32-column tiles and 64-column slices, one with 129 features;
 // then widths of 64 and 128 (bf16 runs those as scalar GLA, linear_attention_scalar_gla_cuda.cuh) at lengths
-// 1, 63, 65, 130 and 257 around its 64-token chunks, batch 1 and 2; each with and without the normaliser.
+// 1, 63, 65, 130 and 257 around its 64-token chunks, batch 1 and 2, and 1000 (16 chunks carrying the key sum
+// and state, the last one partial); each with and without the normaliser.
 const std::tuple<std::vector<LinearAttentionShape>, std::vector<LinearAttentionOptions>> kLinearCases{
     {{1, 1, 1, 16, 16},
      {2, 37, 3, 16, 64},
@@ -44,7 +47,8 @@ const std::tuple<std::vector<LinearAttentionShape>, std::vector<LinearAttentionO
      {2, 63, 2, 128, 128},
      {1, 65, 3, 64, 128},
      {2, 130, 2, 128, 64},
-     {1, 257, 2, 64, 128}},
+     {1, 257, 2, 64, 128},
+     {1, 1000, 2, 128, 128}},
     {normalized(true), normalized(false)}};
 
 template <class T>
@@ -88,6 +92,40 @@ TEMPLATE_TEST_CASE("linear attention forward on the GPU matches the CPU kernel, 
         if (o.normalize) CHECK(relative_error(den.download(), want_den) < 1e-5);
         CHECK(relative_error(kv.download(), want_kv) < 1e-5);
         CHECK(relative_error(ks.download(), want_ks) < 1e-5);
+      });
+}
+
+// The default bf16 forward folds the normaliser into the fused GLA walk; the separate kernels (what
+// SEQBENCH_LINEAR_NORMALISER=separate and the split GLA forward run) are checked here directly, after an
+// unnormalised forward, in the same process.
+TEST_CASE("the separate bf16 normaliser kernels turn the unnormalised output into the CPU's normalised one",
+          "[gpu][linear]") {
+  SKIP_WITHOUT_GPU();
+  for_each_seeded_case(
+      kLinearCases, 81, describe<bf16>, [](const LinearAttentionShape& s, const LinearAttentionOptions& o, Rng& rng) {
+        if (!o.normalize || !linear_attention_runs_as_scalar_gla(s)) return;
+        const int64_t nf = s.batch * s.seq_len * s.heads * s.feature_dim,
+                      nv = s.batch * s.seq_len * s.heads * s.head_dim;
+        const int64_t rows = s.batch * s.heads * s.seq_len, pairs = s.batch * s.heads;
+        std::vector<float> a = features(nf, rng, true), b = features(nf, rng, true), v = normal_values(nv, rng);
+        auto a_d = upload_rounded<bf16>(a), b_d = upload_rounded<bf16>(b), v_d = upload_rounded<bf16>(v);
+        auto out = poisoned<bf16>(nv);
+        auto den = poisoned<float>(rows), total = poisoned<float>(pairs * s.feature_dim);
+        const LinearAttentionOptions numerator = normalized(false);
+        DeviceArray<float> workspace(std::max<int64_t>(1, linear_attention_fwd_workspace_floats(s, numerator)));
+        DeviceArray<float> prefix(normaliser_chunk_sum_floats(s)), scratch(normaliser_chunk_sum_floats(s));
+        linear_attention_fwd_cuda(a_d.data(), b_d.data(), v_d.data(), out.data(), nullptr, nullptr, nullptr, s,
+                                  numerator, workspace.data());
+        key_sum_prefix_cuda(b_d.data(), prefix.data(), total.data(), scratch.data(), s, current_stream());
+        normalise_output_cuda(a_d.data(), b_d.data(), prefix.data(), out.data(), den.data(), o.eps, s,
+                              current_stream());
+
+        std::vector<float> want(nv), want_den(rows), want_ks(total.size());
+        LinearAttentionKernels::cpu().fwd(a.data(), b.data(), v.data(), want.data(), want_den.data(), nullptr,
+                                          want_ks.data(), s, o);
+        CHECK(relative_error(download_floats(out), want) < tolerance<bf16>());
+        CHECK(relative_error(den.download(), want_den) < 1e-5);
+        CHECK(relative_error(total.download(), want_ks) < 1e-5);
       });
 }
 

@@ -30,11 +30,12 @@ struct RowState {
 // Turns raw scores of kCols keys starting at key0 into unnormalised probabilities exp2(s * c - m * c)
 // (c = scale * log2e) against the updated row maxima, adds them to the row sums, and returns in
 // `correction` the factor the running output must be multiplied by (exp2 of old max - new max).
-// Masked when `masked`: keys >= L, and with kCausal keys after the row. The running output is not
-// touched, so a P V product may still be accumulating into it.
-template <int kCols, bool kCausal>
+// Masked when `masked`: the scores of keys with hidden(row, col) become -inf. The running output is
+// not touched, so a P V product may still be accumulating into it.
+template <int kCols, class Hidden>
 __device__ __forceinline__ void exponentiate_scores(float (&s)[kCols / 2], RowState& rows, float (&correction)[2],
-                                                    bool masked, int key0, int row_lo, int L, float scale_log2) {
+                                                    bool masked, const Hidden& hidden, int key0, int row_lo,
+                                                    float scale_log2) {
   const int t = threadIdx.x % 4;
   if (masked) {
 #pragma unroll
@@ -42,7 +43,7 @@ __device__ __forceinline__ void exponentiate_scores(float (&s)[kCols / 2], RowSt
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int col = key0 + 8 * i + 2 * t + (e & 1), row = row_lo + 8 * (e >> 1);
-        if (col >= L || (kCausal && col > row)) s[4 * i + e] = -INFINITY;
+        if (hidden(row, col)) s[4 * i + e] = -INFINITY;
       }
   }
 #pragma unroll

@@ -12,6 +12,7 @@
 
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
+#include "mixers/softmax/softmax_attention_hopper_bwd.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/element_type.cuh"
 #include "ops/cuda/scratch_buffer.cuh"
@@ -274,7 +275,7 @@ const char* attention_bwd_mode_name(AttentionBwdMode mode) {
 
 // D [B, H, L] first, then the atomic mode's dq accumulator, so the deterministic mode needs only the prefix.
 int64_t softmax_attention_bwd_workspace_floats(const AttentionShape& s) {
-  return s.batch * s.heads * s.seq_len + s.batch * s.seq_len * s.heads * s.head_dim;
+  return attention_bwd_dq_accum_offset(s) + s.batch * s.seq_len * s.heads * s.head_dim;
 }
 
 template <class T>
@@ -284,11 +285,22 @@ void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out
   check_attention_shape(s, "softmax_attention_bwd_cuda");
   if (attention_is_empty(s)) return;
   const bool deterministic = mode == AttentionBwdMode::deterministic;
+  if constexpr (is_bf16<T>) {
+    // SEQBENCH_ATTENTION_BWD_KERNEL=hopper*: the sm_90a kernel where it takes the shape and pointers.
+    const AttentionBwdKernel kernel = attention_bwd_kernel();
+    if (kernel != AttentionBwdKernel::portable &&
+        softmax_attention_hopper_bwd_supports(s, q, k, v, out, dout, dq, dk, dv)) {
+      HopperAttentionBwdOptions options;
+      options.deterministic = deterministic;
+      options.bulk_dq = kernel == AttentionBwdKernel::hopper_bulk_dq;
+      return softmax_attention_bwd_hopper(q, k, v, out, lse, dout, dq, dk, dv, s, workspace, options, stream);
+    }
+  }
   const int64_t delta_floats = s.batch * s.heads * s.seq_len;
   const ScratchFloats scratch(workspace, deterministic ? delta_floats : softmax_attention_bwd_workspace_floats(s),
                               stream);
   float* delta = scratch.data();
-  float* dq_accum = deterministic ? nullptr : delta + delta_floats;
+  float* dq_accum = deterministic ? nullptr : delta + attention_bwd_dq_accum_offset(s);
   attention_delta(out, dout, delta, s, stream);
   if constexpr (is_bf16<T>) {
     // The deterministic dQ pass stores bf16 pairs straight into dq; the atomic one goes through dq_accum.

@@ -34,6 +34,13 @@ inline float attention_scale(const AttentionShape& s) { return 1.0f / std::sqrt(
 
 inline bool aligned_16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
 
+// The backward's workspace: D [B, H, L] from float 0, then the fp32 dq accumulator [B, L, H, Dh] from
+// this float, a multiple of 4 so the accumulator is 16-byte aligned in an aligned workspace (the Hopper
+// backward adds float2 and reads float4).
+inline int64_t attention_bwd_dq_accum_offset(const AttentionShape& s) {
+  return (s.batch * s.heads * s.seq_len + 3) / 4 * 4;
+}
+
 template <class T>
 void attention_fwd_simt(const T* q, const T* k, const T* v, T* out, float* lse, const AttentionShape& s,
                         cudaStream_t stream);

@@ -1,12 +1,15 @@
 // Softmax attention forward for Hopper (sm_90a), FlashAttention-3's design (Shah et al. 2024):
-// out_i = sum_j softmax_j(q_i.k_j / sqrt(D)) v_j over j <= i (causal) or all j, and each row's
-// log-sum-exp. One producer warpgroup streams K/V tiles with TMA into a two-stage ring; two consumer
-// warpgroups compute S = Q K^T and O += P V with wgmma. Checked against the CPU kernels and the
-// portable bf16 forward in test_gpu_softmax_hopper.cpp.
+// out_i = sum_j softmax_j(q_i.k_j / sqrt(D)) v_j over j <= i (causal), over the sink + window keys
+// j <= i with j < sinks or i - window < j (StreamingLLM; visiting only the key tiles that hold such
+// keys), or over all j, and each row's log-sum-exp. One producer warpgroup streams K/V tiles with TMA into a two-stage
+// ring; two consumer warpgroups compute S = Q K^T and O += P V with wgmma. Checked against the CPU kernels and the
+// portable bf16 forward in test_gpu_softmax_hopper.cpp, the sink + window forms against the CPU
+// masked attention in test_gpu_masked_hopper.cpp.
 //
 // Arguments as softmax_attention_fwd_cuda (softmax_attention_bf16.cuh): q, k, v, out bf16
 // [B, L, H, D], lse fp32 [B, H, L] (natural log), device pointers, 16-byte aligned; D = 64 or 128;
-// any L >= 1. Runs only on compute capability 9.0 (throws elsewhere).
+// any L >= 1. Runs only on compute capability 9.0 (throws elsewhere). Throws on a negative window or
+// sinks, or either set without causal.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
@@ -18,6 +21,11 @@ namespace seqbench {
 
 struct HopperAttentionOptions {
   bool causal = true;
+  // With causal: row i sees only keys i - window < j <= i, plus the first `sinks` keys (the key sets
+  // of mixers/sliding_window/sink_window_spans.h). window 0: no window (sinks then change nothing);
+  // a window >= L is plain causal attention and runs the causal kernel.
+  int64_t window = 0;
+  int64_t sinks = 0;
   // FlashAttention-3's ping-pong: the two consumer warpgroups take turns issuing their products
   // (named barriers), so one's softmax overlaps the other's products.
   bool pingpong = false;

@@ -5,7 +5,9 @@
 //   in order: P_j V_j and Q K_{j+1}^T issued back to back, then the softmax of tile j + 1;
 //   overlapped (FlashAttention-3's intra-warpgroup pipelining): Q K_{j+1}^T and P_j V_j issued
 //   together, the softmax of tile j + 1 running while P_j V_j is still on the tensor cores.
-// Either may add the ping-pong turns between the two consumers (Turns). Device code for sm_90a only.
+// Either may add the ping-pong turns between the two consumers (Turns). The key tiles come in the
+// order the producer loads them (KeyTiles: 0, 1, ... or a sink + window subset), masked elementwise
+// only where partially visible. Device code for sm_90a only.
 #pragma once
 #include <cuda_bf16.h>
 
@@ -13,6 +15,7 @@
 #include <cstdint>
 
 #include "mixers/softmax/online_softmax_wgmma.cuh"
+#include "mixers/softmax/sink_window_key_tiles.h"
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 #include "mixers/softmax/softmax_attention_hopper_layout.cuh"
 #include "ops/cuda/hopper/async_copy.cuh"
@@ -76,15 +79,18 @@ struct Turns {
 };
 
 // Where a consumer warpgroup works: its 64 query rows of the CTA's 128 (consumer 0 or 1), the
-// key tiles it visits, and where its output goes.
+// key tiles it visits (step n reads tile tiles.tile(n); n_tiles = tiles.count), and where its
+// output goes. sinks and window matter only to KeyMask::sink_window.
 struct ConsumerTile {
   int consumer, q0, q_block, n_tiles, L, H, h, b, bh;
   float scale_log2;
+  KeyTiles tiles;
+  int sinks, window;
 };
 
 // The state of one consumer thread (rows row_lo and row_lo + 8; wgmma.cuh's accumulator layout) and
 // the shared-memory addresses it reads.
-template <int D, bool kCausal, bool kPingPong>
+template <int D, KeyMask kMask, bool kPingPong>
 struct Consumer {
   using Layout = SmemLayout<D>;
   const ConsumerTile& tile;
@@ -117,12 +123,25 @@ struct Consumer {
   }
   __device__ static uint32_t parity(int j) { return static_cast<uint32_t>((j / kStages) & 1); }
 
-  // Scores of tile j into probabilities, the running output left alone; returns its correction.
+  // Scores of step j's key tile into probabilities, the running output left alone; returns its
+  // correction. Only partially visible tiles are masked elementwise.
   __device__ void exponentiate(int j, float (&correction)[2]) {
-    const int key0 = j * kBlockN;
-    const bool masked = kCausal ? j == tile.q_block : key0 + kBlockN > tile.L;
-    wgmma_softmax::exponentiate_scores<kBlockN, kCausal>(sc, rows, correction, masked, key0, row_lo, tile.L,
-                                                         tile.scale_log2);
+    const int L = tile.L;
+    if constexpr (kMask == KeyMask::sink_window) {
+      const int t = tile.tiles.tile(j), sinks = tile.sinks, window = tile.window;
+      const bool masked = !sink_window_tile_unmasked(t, tile.q_block, kBlockN, sinks, window);
+      wgmma_softmax::exponentiate_scores<kBlockN>(
+          sc, rows, correction, masked,
+          [=](int row, int col) { return col >= L || !sink_window_sees(row, col, sinks, window); }, t * kBlockN, row_lo,
+          tile.scale_log2);
+    } else {
+      const int key0 = j * kBlockN;
+      constexpr bool kCausal = kMask == KeyMask::causal;
+      const bool masked = kCausal ? j == tile.q_block : key0 + kBlockN > L;
+      wgmma_softmax::exponentiate_scores<kBlockN>(
+          sc, rows, correction, masked, [=](int row, int col) { return col >= L || (kCausal && col > row); }, key0,
+          row_lo, tile.scale_log2);
+    }
   }
 
   // Q K_0^T, awaited: both schedules start from the scores of tile 0.
@@ -180,10 +199,10 @@ struct Consumer {
 };
 
 // In order: softmax of tile j, then P_j V_j and Q K_{j+1}^T issued back to back and awaited.
-template <int D, bool kCausal, bool kPingPong>
+template <int D, KeyMask kMask, bool kPingPong>
 __device__ __forceinline__ void consume_in_order(unsigned char* smem, const Barriers& bar, bf16* __restrict__ out,
                                                  float* __restrict__ lse, const ConsumerTile& tile) {
-  Consumer<D, kCausal, kPingPong> c(tile, smem, bar);
+  Consumer<D, kMask, kPingPong> c(tile, smem, bar);
   c.prologue();
   for (int j = 0; j < tile.n_tiles; ++j) {
     float correction[2];
@@ -210,10 +229,10 @@ __device__ __forceinline__ void consume_in_order(unsigned char* smem, const Barr
 // Overlapped (FlashAttention-3, Alg. 2): with P_{j-1} in registers, issue Q K_j^T then P_{j-1} V_{j-1};
 // once the scores are in, exponentiate them while P V still runs; after P V, rescale O and form P_j.
 // wgmma groups complete in order, so waiting for all but one leaves exactly P V in flight.
-template <int D, bool kCausal, bool kPingPong>
+template <int D, KeyMask kMask, bool kPingPong>
 __device__ __forceinline__ void consume_overlapped(unsigned char* smem, const Barriers& bar, bf16* __restrict__ out,
                                                    float* __restrict__ lse, const ConsumerTile& tile) {
-  Consumer<D, kCausal, kPingPong> c(tile, smem, bar);
+  Consumer<D, kMask, kPingPong> c(tile, smem, bar);
   c.prologue();
   float correction[2];
   c.exponentiate(0, correction);  // O is still zero: no rescale

@@ -3,12 +3,14 @@
 // CPU kernels and the portable bf16 forward in test_gpu_softmax_hopper.cpp.
 //
 // One CTA per (128-query block, head, batch): warpgroup 0 is the producer (one thread issues TMA
-// for Q once and for K/V tiles of 128 keys into a two-stage ring); warpgroups 1 and 2 are consumers
+// for Q once and for K/V tiles of 128 keys into a two-stage ring); with a sink + window key set only
+// the tiles holding visible keys (sink_window_key_tiles.h); warpgroups 1 and 2 are consumers
 // of 64 query rows each (softmax_attention_hopper_consumer.cuh). Ring slots are handed back through
 // `empty` barriers that all 256 consumer threads arrive at once their products have finished
 // reading the slot.
 #include <cuda_bf16.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <stdexcept>
@@ -32,36 +34,39 @@ using namespace hopper_attention;
 #if SEQBENCH_HOPPER_WGMMA  // the device code below exists only in the sm_90a pass
 template <int D>
 __device__ __forceinline__ void produce(const CUtensorMap* q_map, const CUtensorMap* k_map, const CUtensorMap* v_map,
-                                        unsigned char* smem, const Barriers& bar, int q0, int h, int b, int n_tiles) {
+                                        unsigned char* smem, const Barriers& bar, int q0, int h, int b,
+                                        const KeyTiles& tiles) {
   using Layout = SmemLayout<D>;
   hp::barrier_arrive_expect_bytes(bar.q_full, Layout::kTileBytes);
 #pragma unroll
   for (int c = 0; c < D / 64; ++c)
     hp::tma_load_4d(smem + Layout::q + c * Layout::kSubTileBytes, q_map, 64 * c, q0, h, b, bar.q_full);
-  for (int j = 0; j < n_tiles; ++j) {
-    const int s = j % kStages;
+  for (int j = 0; j < tiles.count; ++j) {
+    const int s = j % kStages, key0 = tiles.tile(j) * kBlockN;
     const uint32_t parity = (j / kStages) & 1;
     hp::barrier_wait(bar.empty + s, parity ^ 1);  // the consumers are done with round j / kStages - 1
     hp::barrier_arrive_expect_bytes(bar.k_full + s, Layout::kTileBytes);
 #pragma unroll
     for (int c = 0; c < D / 64; ++c)
-      hp::tma_load_4d(smem + Layout::k + s * Layout::kTileBytes + c * Layout::kSubTileBytes, k_map, 64 * c, j * kBlockN,
-                      h, b, bar.k_full + s);
+      hp::tma_load_4d(smem + Layout::k + s * Layout::kTileBytes + c * Layout::kSubTileBytes, k_map, 64 * c, key0, h, b,
+                      bar.k_full + s);
     hp::barrier_arrive_expect_bytes(bar.v_full + s, Layout::kTileBytes);
 #pragma unroll
     for (int c = 0; c < D / 64; ++c)
-      hp::tma_load_4d(smem + Layout::v + s * Layout::kTileBytes + c * Layout::kSubTileBytes, v_map, 64 * c, j * kBlockN,
-                      h, b, bar.v_full + s);
+      hp::tma_load_4d(smem + Layout::v + s * Layout::kTileBytes + c * Layout::kSubTileBytes, v_map, 64 * c, key0, h, b,
+                      bar.v_full + s);
   }
 }
 
 #endif  // SEQBENCH_HOPPER_WGMMA
 
-template <int D, bool kCausal, bool kPingPong, bool kOverlap>
+// sinks and window (both clamped to [.., L]) are read only with KeyMask::sink_window.
+template <int D, KeyMask kMask, bool kPingPong, bool kOverlap>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_fwd_hopper_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_constant__ CUtensorMap k_map,
                                 const __grid_constant__ CUtensorMap v_map, bf16* __restrict__ out,
-                                float* __restrict__ lse, int L, int H, int q_blocks, float scale_log2) {
+                                float* __restrict__ lse, int L, int H, int q_blocks, float scale_log2, int sinks,
+                                int window) {
 #if SEQBENCH_HOPPER_WGMMA
   using Layout = SmemLayout<D>;
   extern __shared__ unsigned char smem_raw[];
@@ -75,7 +80,11 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int q_block = q_blocks - 1 - static_cast<int>(blockIdx.x) % q_blocks;
   const int bh = static_cast<int>(blockIdx.x) / q_blocks, b = bh / H, h = bh % H;
   const int q0 = q_block * kBlockM;
-  const int n_tiles = kCausal ? q_block + 1 : (L + kBlockN - 1) / kBlockN;
+  // Causal and full attention visit tiles 0, 1, ... (sink_tiles = window_first = 0).
+  const KeyTiles tiles = kMask == KeyMask::sink_window ? sink_window_key_tiles(q_block, kBlockN, sinks, window)
+                         : kMask == KeyMask::causal    ? KeyTiles{0, 0, q_block + 1}
+                                                       : KeyTiles{0, 0, (L + kBlockN - 1) / kBlockN};
+  const int n_tiles = tiles.count;
 
   if (threadIdx.x == 0) {
     hp::barrier_init(bar.q_full, 1);
@@ -91,25 +100,30 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int warpgroup = threadIdx.x / 128;
   if (warpgroup == 0) {
     hp::release_registers<kProducerRegisters>();
-    if (threadIdx.x == 0) produce<D>(&q_map, &k_map, &v_map, smem, bar, q0, h, b, n_tiles);
+    if (threadIdx.x == 0) produce<D>(&q_map, &k_map, &v_map, smem, bar, q0, h, b, tiles);
   } else {
     hp::claim_registers<kConsumerRegisters>();
-    const ConsumerTile tile{warpgroup - 1, q0, q_block, n_tiles, L, H, h, b, bh, scale_log2};
+    const ConsumerTile tile{warpgroup - 1, q0, q_block, n_tiles, L, H, h, b, bh, scale_log2, tiles, sinks, window};
     if constexpr (kOverlap)
-      consume_overlapped<D, kCausal, kPingPong>(smem, bar, out, lse, tile);
+      consume_overlapped<D, kMask, kPingPong>(smem, bar, out, lse, tile);
     else
-      consume_in_order<D, kCausal, kPingPong>(smem, bar, out, lse, tile);
+      consume_in_order<D, kMask, kPingPong>(smem, bar, out, lse, tile);
   }
 #else
   __trap();  // compute_90 PTX on a newer GPU: the host launches this kernel only on sm_90
 #endif
 }
 
-template <int D, bool kCausal, bool kPingPong, bool kOverlap>
+// The key set's sinks and window, as the kernel reads them.
+struct KeySet {
+  int sinks = 0, window = 0;
+};
+
+template <int D, KeyMask kMask, bool kPingPong, bool kOverlap>
 void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
-                       cudaStream_t stream) {
+                       KeySet keys, cudaStream_t stream) {
   constexpr int kSmem = SmemLayout<D>::dynamic_bytes;
-  auto* kernel = attention_fwd_hopper_kernel<D, kCausal, kPingPong, kOverlap>;
+  auto* kernel = attention_fwd_hopper_kernel<D, kMask, kPingPong, kOverlap>;
   static const bool configured = [&] {
     cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
     return true;
@@ -124,25 +138,30 @@ void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, f
                                 " query blocks exceed the grid limit " + std::to_string(INT_MAX));
   kernel<<<static_cast<unsigned>(heads_total * q_blocks), kThreads, kSmem, stream>>>(
       q_map, k_map, v_map, out, lse, static_cast<int>(s.seq_len), static_cast<int>(s.heads), static_cast<int>(q_blocks),
-      attention_scale(s) * kLog2e);
+      attention_scale(s) * kLog2e, keys.sinks, keys.window);
   cudaCheckLaunch();
 }
 
-template <int D, bool kCausal, bool kPingPong>
+template <int D, KeyMask kMask>
 void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
-                       bool overlap, cudaStream_t stream) {
-  if (overlap) return launch_fwd_hopper<D, kCausal, kPingPong, true>(q, k, v, out, lse, s, stream);
-  launch_fwd_hopper<D, kCausal, kPingPong, false>(q, k, v, out, lse, s, stream);
+                       const HopperAttentionOptions& o, KeySet keys, cudaStream_t stream) {
+  if (o.pingpong)
+    return o.overlap ? launch_fwd_hopper<D, kMask, true, true>(q, k, v, out, lse, s, keys, stream)
+                     : launch_fwd_hopper<D, kMask, true, false>(q, k, v, out, lse, s, keys, stream);
+  o.overlap ? launch_fwd_hopper<D, kMask, false, true>(q, k, v, out, lse, s, keys, stream)
+            : launch_fwd_hopper<D, kMask, false, false>(q, k, v, out, lse, s, keys, stream);
 }
 
+// A window reaching the first key of every row is plain causal attention (sinks then add
+// nothing): the causal kernel, without the per-tile visibility tests.
 template <int D>
 void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
                        const HopperAttentionOptions& o, cudaStream_t stream) {
-  if (o.causal)
-    return o.pingpong ? launch_fwd_hopper<D, true, true>(q, k, v, out, lse, s, o.overlap, stream)
-                      : launch_fwd_hopper<D, true, false>(q, k, v, out, lse, s, o.overlap, stream);
-  return o.pingpong ? launch_fwd_hopper<D, false, true>(q, k, v, out, lse, s, o.overlap, stream)
-                    : launch_fwd_hopper<D, false, false>(q, k, v, out, lse, s, o.overlap, stream);
+  if (!o.causal) return launch_fwd_hopper<D, KeyMask::none>(q, k, v, out, lse, s, o, {}, stream);
+  if (o.window == 0 || o.window >= s.seq_len)
+    return launch_fwd_hopper<D, KeyMask::causal>(q, k, v, out, lse, s, o, {}, stream);
+  const KeySet keys{static_cast<int>(std::min(o.sinks, s.seq_len)), static_cast<int>(o.window)};
+  launch_fwd_hopper<D, KeyMask::sink_window>(q, k, v, out, lse, s, o, keys, stream);
 }
 
 }  // namespace
@@ -157,6 +176,10 @@ bool softmax_attention_hopper_supports(const AttentionShape& s, const void* q, c
 void softmax_attention_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,
                                   const AttentionShape& s, const HopperAttentionOptions& options, cudaStream_t stream) {
   check_attention_shape(s, "softmax_attention_fwd_hopper");
+  if (options.window < 0 || options.sinks < 0 || (!options.causal && (options.window > 0 || options.sinks > 0)))
+    throw std::invalid_argument("softmax_attention_fwd_hopper: window " + std::to_string(options.window) +
+                                " and sinks " + std::to_string(options.sinks) +
+                                "; expected both >= 0, and both 0 without causal");
   if (attention_is_empty(s)) return;
   if (!softmax_attention_hopper_supports(s, q, k, v, out))
     throw std::invalid_argument(

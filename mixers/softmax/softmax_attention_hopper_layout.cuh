@@ -6,6 +6,10 @@
 namespace seqbench {
 namespace hopper_attention {
 
+// Which keys a query row sees: all L (none), j <= i (causal), or the sink + window set of
+// sink_window_key_tiles.h, whose key tiles are visited selectively.
+enum class KeyMask { none, causal, sink_window };
+
 constexpr int kBlockM = 128;  // queries per CTA: two consumer warpgroups of 64 rows
 constexpr int kBlockN = 128;  // keys per tile; equal to kBlockM so only the diagonal tile needs the causal mask
 constexpr int kStages = 2;

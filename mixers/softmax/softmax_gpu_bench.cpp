@@ -2,8 +2,12 @@
 // backward at B*L = 65536 tokens (H = 16, D = 128) for each bench length, the backward both with atomic
 // dQ (softmax.bwd) and deterministic (softmax.bwd_deterministic, anchored to the same cuDNN backward,
 // with the same FLOP count, so the two rows' ratio is the price of determinism), and decode against
-// 4k, 16k and 64k caches for batches of 16 and 1. Anchors: PyTorch SDPA's cuDNN and FlashAttention-2
-// backends on the same shapes (keys softmax.<fwd|bwd>.L<N>, softmax.decode.B<b>.L<N>).
+// 4k, 16k and 64k caches for batches of 16 and 1; training rows name the kernel they ran. Anchors:
+// PyTorch SDPA's cuDNN and FlashAttention-2 backends on the same shapes (keys softmax.<fwd|bwd>.L<N>,
+// softmax.decode.B<b>.L<N>). Group softmax_window: the forward with 4 attention sinks and a 1024-key
+// window (StreamingLLM) at the same shapes (softmax_window.fwd.L<N>), its work counted over the keys
+// visited, so its TFLOP/s compares with the causal row's; no anchor (SDPA has no sink + window mask
+// short of a dense one).
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -11,8 +15,10 @@
 #include <vector>
 
 #include "bench_gpu/gpu_bench_group.h"
+#include "mixers/sliding_window/sink_window_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_hopper.cuh"
+#include "mixers/softmax/softmax_attention_hopper_bwd.cuh"
 
 namespace seqbench {
 namespace {
@@ -43,12 +49,11 @@ void softmax_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
     auto add = [&](const char* pass, const char* anchor_pass, const GpuTiming& timing, WorkPass work_pass) {
       const std::string key = bench_key("softmax", pass, L);
       const WorkCount work = attention_work(w, work_pass);
-      // The forward row names its kernel (SEQBENCH_ATTENTION_FWD), so one sweep can compare them.
-      const std::string what = std::string("softmax attention ") + pass + " (causal" +
-                               (work_pass == WorkPass::forward
-                                    ? std::string(", ") + attention_fwd_variant_name(attention_fwd_variant())
-                                    : std::string()) +
-                               ")";
+      // Each row names its kernel (SEQBENCH_ATTENTION_FWD, SEQBENCH_ATTENTION_BWD_KERNEL), so one sweep
+      // can compare them.
+      const char* kernel = work_pass == WorkPass::forward ? attention_fwd_variant_name(attention_fwd_variant())
+                                                          : attention_bwd_kernel_name(attention_bwd_kernel());
+      const std::string what = std::string("softmax attention ") + pass + " (causal, " + kernel + ")";
       rows.push_back(timed_row(key, bench_key("softmax", anchor_pass, L), "softmax", what, shape, "bf16", L, timing,
                                work, work));
     };
@@ -67,24 +72,51 @@ void softmax_decode(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
       DeviceArray<bf16> out(nq);
       DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, L));
       workspace.fill_bytes(0);  // the split counters start at zero and the kernel leaves them so
-      const GpuTiming t = timer.time([&] {
-        softmax_attention_decode_cuda(q.data(), k.data(), v.data(), L, out.data(), cache, workspace.data());
-      });
+      const GpuTiming t = timer.time(
+          [&] { softmax_attention_decode_cuda(q.data(), k.data(), v.data(), L, out.data(), cache, workspace.data()); });
       const std::string key = "softmax.decode.B" + std::to_string(batch) + ".L" + std::to_string(L);
-      const WorkCount work =
-          attention_work({batch, L, kBenchHeads, kBenchHeadDim, L, kBf16}, WorkPass::decode_step);
+      const WorkCount work = attention_work({batch, L, kBenchHeads, kBenchHeadDim, L, kBf16}, WorkPass::decode_step);
       // The plan in the shape column: rows measured under different SEQBENCH_DECODE_* settings say which.
       const std::string plan = softmax_attention_decode_plan_text<bf16>(cache, L);
       rows.push_back(timed_row(key, key, "softmax", "softmax attention decode step",
-                               shape_text(batch, L, kBenchHeads, kBenchHeadDim) + " (" + plan + ")", "bf16", L, t,
-                               work, work));
+                               shape_text(batch, L, kBenchHeads, kBenchHeadDim) + " (" + plan + ")", "bf16", L, t, work,
+                               work));
     }
   }
 }
 
-// Two groups, so `--groups softmax_decode` measures the decode alone.
+// Sinks and window of the softmax_window rows: StreamingLLM's 4 sinks, a window of 8 key tiles.
+constexpr int64_t kBenchSinks = 4, kBenchWindow = 1024;
+
+void softmax_window(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
+  for (int64_t L : bench_lengths()) {
+    const AttentionShape s{kBenchTokens / L, L, kBenchHeads, kBenchHeadDim};
+    const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
+    auto q = random_array<bf16>(n, 31), k = random_array<bf16>(n, 32), v = random_array<bf16>(n, 33);
+    DeviceArray<bf16> out(n);
+    DeviceArray<float> lse(s.batch * s.heads * s.seq_len);
+    // Only the Hopper kernel has this key set in bf16 (SEQBENCH_ATTENTION_FWD=portable: no rows).
+    if (!sink_window_attention_bf16_supported(s, q.data(), k.data(), v.data(), out.data())) return;
+    const GpuTiming fwd = timer.time([&] {
+      sink_window_attention_fwd_cuda(q.data(), k.data(), v.data(), out.data(), lse.data(), s, kBenchSinks,
+                                     kBenchWindow);
+    });
+    // Query-key pairs of sinks + window keys per query, as the sliding-window mixer counts them
+    // (attention_work's W L - W^2 / 2, W = sinks + window; plain causal once W >= L).
+    const WorkCount work =
+        attention_work({s.batch, L, s.heads, s.head_dim, kBenchSinks + kBenchWindow, kBf16}, WorkPass::forward);
+    const std::string what = std::string("softmax attention fwd (") + std::to_string(kBenchSinks) + " sinks + " +
+                             std::to_string(kBenchWindow) + "-key window, " +
+                             attention_fwd_variant_name(attention_fwd_variant()) + ")";
+    rows.push_back(timed_row(bench_key("softmax_window", "fwd", L), "", "softmax", what,
+                             shape_text(s.batch, L, s.heads, s.head_dim), "bf16", L, fwd, work, work));
+  }
+}
+
+// Three groups, so `--groups softmax_decode` measures the decode alone.
 const GpuBenchGroup kRows("softmax", softmax_attention);
 const GpuBenchGroup kDecodeRows("softmax_decode", softmax_decode);
+const GpuBenchGroup kWindowRows("softmax_window", softmax_window);
 
 }  // namespace
 }  // namespace seqbench

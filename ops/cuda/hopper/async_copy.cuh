@@ -71,6 +71,21 @@ __device__ __forceinline__ void bulk_load(void* smem_dst, const void* src, uint3
       : "memory");
 }
 
+// Adds `bytes` (a multiple of 16) of fp32 from shared memory into global memory through the bulk copy
+// engine (cp.reduce.async.bulk, PTX ISA 9.7.9.24.7); both addresses 16-byte aligned. Tracked by bulk
+// groups: commit after issuing, then wait before the shared source is rewritten (read) or the kernel
+// ends (complete).
+__device__ __forceinline__ void bulk_reduce_add_f32(float* global_dst, const void* smem_src, uint32_t bytes) {
+  asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(global_dst),
+               "r"(smem_u32(smem_src)), "r"(bytes)
+               : "memory");
+}
+__device__ __forceinline__ void bulk_commit_group() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+// Until this thread's bulk groups have read their shared-memory sources.
+__device__ __forceinline__ void bulk_wait_read() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+// Until this thread's bulk groups have completed (their global writes done).
+__device__ __forceinline__ void bulk_wait_complete() { asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
+
 // Ordinary shared-memory stores become visible to the copy engine and the tensor cores (the async
 // proxy) only after this fence in each writing thread, followed by a barrier.
 __device__ __forceinline__ void fence_shared_for_async_proxy() {

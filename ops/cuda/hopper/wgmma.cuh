@@ -54,7 +54,8 @@ __device__ __forceinline__ uint64_t k_major_descriptor(uint32_t smem_addr) {
   return smem_descriptor(smem_addr, 16, 1024);
 }
 
-// An MN-major B operand (stored K x N, N contiguous, as V [keys x head_dim] for O += P V): within a
+// An MN-major operand (B stored K x N, N contiguous, as V [keys x head_dim] for O += P V; or A stored
+// K x M, M contiguous, with kTransA, as dS^T [keys x queries] for dQ = dS K): within a
 // 64-column tile, K rows are 128 bytes apart and 8-row groups 1024 bytes (stride offset); the next 64
 // columns of N are the next tile, `tile_bytes` further (leading offset). Step k16 number s starts at
 // tile + 2048 s.
@@ -99,20 +100,21 @@ __device__ __forceinline__ void fence_registers(uint32_t (&r)[N][M]) {
 }
 
 #if SEQBENCH_HOPPER_WGMMA
-// d[64 x 64] (+)= A[64 x 16] (shared, K-major) * B[16 x 64] (shared; K-major, or MN-major when kTransB).
-template <int kTransB>
+// d[64 x 64] (+)= A[64 x 16] (shared; K-major, or MN-major when kTransA) * B[16 x 64] (shared; K-major,
+// or MN-major when kTransB).
+template <int kTransB, int kTransA = 0>
 __device__ __forceinline__ void mma_m64n64k16_ss(float (&d)[32], uint64_t desc_a, uint64_t desc_b, int accumulate) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
       "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
       "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
-      "%32, %33, p, 1, 1, 0, %35;\n}\n"
+      "%32, %33, p, 1, 1, %36, %35;\n}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
         "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
         "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
         "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "l"(desc_a), "l"(desc_b), "r"(accumulate), "n"(kTransB));
+      : "l"(desc_a), "l"(desc_b), "r"(accumulate), "n"(kTransB), "n"(kTransA));
 }
 
 // d[64 x 64] (+)= A[64 x 16] (registers, the A fragment above) * B[16 x 64] (shared).
@@ -132,8 +134,9 @@ __device__ __forceinline__ void mma_m64n64k16_rs(float (&d)[32], const uint32_t 
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate), "n"(kTransB));
 }
 
-// d[64 x 128] (+)= A[64 x 16] (shared, K-major) * B[16 x 128] (shared; K-major, or MN-major when kTransB).
-template <int kTransB>
+// d[64 x 128] (+)= A[64 x 16] (shared; K-major, or MN-major when kTransA) * B[16 x 128] (shared;
+// K-major, or MN-major when kTransB).
+template <int kTransB, int kTransA = 0>
 __device__ __forceinline__ void mma_m64n128k16_ss(float (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
@@ -142,7 +145,7 @@ __device__ __forceinline__ void mma_m64n128k16_ss(float (&d)[64], uint64_t desc_
       "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
       "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
       "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
-      "%64, %65, p, 1, 1, 0, %67;\n}\n"
+      "%64, %65, p, 1, 1, %68, %67;\n}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
         "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
         "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
@@ -151,7 +154,7 @@ __device__ __forceinline__ void mma_m64n128k16_ss(float (&d)[64], uint64_t desc_
         "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]),
         "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]),
         "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-      : "l"(desc_a), "l"(desc_b), "r"(accumulate), "n"(kTransB));
+      : "l"(desc_a), "l"(desc_b), "r"(accumulate), "n"(kTransB), "n"(kTransA));
 }
 
 // d[64 x 128] (+)= A[64 x 16] (registers, the A fragment above) * B[16 x 128] (shared).
@@ -182,7 +185,7 @@ template <int kTransB, int R>
 __device__ __forceinline__ void mma_unavailable(float (&)[R]) {
   __trap();
 }
-template <int kTransB>
+template <int kTransB, int kTransA = 0>
 __device__ __forceinline__ void mma_m64n64k16_ss(float (&d)[32], uint64_t, uint64_t, int) {
   mma_unavailable<kTransB>(d);
 }
@@ -190,7 +193,7 @@ template <int kTransB>
 __device__ __forceinline__ void mma_m64n64k16_rs(float (&d)[32], const uint32_t (&)[4], uint64_t, int) {
   mma_unavailable<kTransB>(d);
 }
-template <int kTransB>
+template <int kTransB, int kTransA = 0>
 __device__ __forceinline__ void mma_m64n128k16_ss(float (&d)[64], uint64_t, uint64_t, int) {
   mma_unavailable<kTransB>(d);
 }
@@ -201,13 +204,13 @@ __device__ __forceinline__ void mma_m64n128k16_rs(float (&d)[64], const uint32_t
 #endif
 
 // One k16 step for either width used here (N = 64 or 128), so tile code can be generic in N.
-template <int kTransB, int R>
+template <int kTransB, int kTransA = 0, int R>
 __device__ __forceinline__ void mma_k16_ss(float (&d)[R], uint64_t desc_a, uint64_t desc_b, int accumulate) {
   static_assert(R == 32 || R == 64, "N must be 64 or 128");
   if constexpr (R == 32)
-    mma_m64n64k16_ss<kTransB>(d, desc_a, desc_b, accumulate);
+    mma_m64n64k16_ss<kTransB, kTransA>(d, desc_a, desc_b, accumulate);
   else
-    mma_m64n128k16_ss<kTransB>(d, desc_a, desc_b, accumulate);
+    mma_m64n128k16_ss<kTransB, kTransA>(d, desc_a, desc_b, accumulate);
 }
 template <int kTransB, int R>
 __device__ __forceinline__ void mma_k16_rs(float (&d)[R], const uint32_t (&a)[4], uint64_t desc_b, int accumulate) {

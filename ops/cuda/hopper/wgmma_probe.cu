@@ -26,7 +26,7 @@ __device__ int swizzled_offset(int row, int col) {
 }
 #endif
 
-template <int N, bool kRegisterA, bool kMnMajorB>
+template <int N, bool kRegisterA, bool kMnMajorB, bool kMnMajorA>
 __global__ void __launch_bounds__(128) wgmma_probe_kernel(const bf16* a, const bf16* b, float* d, int k_step) {
 #if SEQBENCH_HOPPER_WGMMA
   extern __shared__ unsigned char smem_raw[];
@@ -37,8 +37,8 @@ __global__ void __launch_bounds__(128) wgmma_probe_kernel(const bf16* a, const b
   __syncthreads();
   const int k0 = 16 * k_step;
   for (int i = threadIdx.x; i < 64 * 16; i += 128) {  // A(m, kk) at row m, column k0 + kk
-    const int m = i / 16, kk = i % 16;
-    *reinterpret_cast<bf16*>(a_tile + swizzled_offset(m, k0 + kk)) = a[i];
+    const int m = i / 16, kk = i % 16;  // MN-major: row k0 + kk, column m
+    *reinterpret_cast<bf16*>(a_tile + (kMnMajorA ? swizzled_offset(k0 + kk, m) : swizzled_offset(m, k0 + kk))) = a[i];
   }
   for (int i = threadIdx.x; i < 16 * N; i += 128) {
     const int kk = i / N, nn = i % N;
@@ -67,7 +67,9 @@ __global__ void __launch_bounds__(128) wgmma_probe_kernel(const bf16* a, const b
     mma_k16_rs<kMnMajorB ? 1 : 0>(acc, frag, desc_b, 0);
   } else {
     fence();
-    mma_k16_ss<kMnMajorB ? 1 : 0>(acc, k_major_descriptor(smem_u32(a_tile) + 32 * k_step), desc_b, 0);
+    const uint64_t desc_a = kMnMajorA ? mn_major_descriptor(smem_u32(a_tile) + 2048 * k_step, kTileBytes)
+                                      : k_major_descriptor(smem_u32(a_tile) + 32 * k_step);
+    mma_k16_ss<kMnMajorB ? 1 : 0, kMnMajorA ? 1 : 0>(acc, desc_a, desc_b, 0);
   }
   commit_group();
   wait_group<0>();
@@ -81,9 +83,9 @@ __global__ void __launch_bounds__(128) wgmma_probe_kernel(const bf16* a, const b
 #endif
 }
 
-template <int N, bool kRegisterA, bool kMnMajorB>
+template <int N, bool kRegisterA, bool kMnMajorB, bool kMnMajorA = false>
 void launch(const bf16* a, const bf16* b, float* d, int k_step) {
-  auto* kernel = wgmma_probe_kernel<N, kRegisterA, kMnMajorB>;
+  auto* kernel = wgmma_probe_kernel<N, kRegisterA, kMnMajorB, kMnMajorA>;
   cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   kernel<<<1, 128, kSmemBytes>>>(a, b, d, k_step);
   cudaCheckLaunch();
@@ -92,6 +94,8 @@ void launch(const bf16* a, const bf16* b, float* d, int k_step) {
 
 template <int N>
 void launch_n(const bf16* a, const bf16* b, float* d, const WgmmaProbe& p) {
+  if (p.a_mn_major)
+    return p.b_mn_major ? launch<N, false, true, true>(a, b, d, p.k_step) : launch<N, false, false, true>(a, b, d, p.k_step);
   if (p.a_in_registers)
     return p.b_mn_major ? launch<N, true, true>(a, b, d, p.k_step) : launch<N, true, false>(a, b, d, p.k_step);
   return p.b_mn_major ? launch<N, false, true>(a, b, d, p.k_step) : launch<N, false, false>(a, b, d, p.k_step);
@@ -103,6 +107,8 @@ void wgmma_probe(const bf16* a, const bf16* b, float* d, const WgmmaProbe& p) {
   if ((p.n != 64 && p.n != 128) || p.k_step < 0 || p.k_step > 3)
     throw std::invalid_argument("wgmma_probe: n must be 64 or 128 and k_step in [0, 3]; got n " + std::to_string(p.n) +
                                 ", k_step " + std::to_string(p.k_step));
+  if (p.a_mn_major && p.a_in_registers)
+    throw std::invalid_argument("wgmma_probe: an MN-major A is a shared-memory operand; got a_in_registers too");
   if (p.n == 64) return launch_n<64>(a, b, d, p);
   launch_n<128>(a, b, d, p);
 }

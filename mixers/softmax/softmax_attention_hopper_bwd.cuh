@@ -1,0 +1,54 @@
+// Softmax attention backward for Hopper (sm_90a), FlashAttention-3's design (Shah et al. 2024):
+// dV = P^T dO, dS = P (dP - D) with D = rowsum(dO * O), dK = scale dS^T Q, dQ = scale dS K, P rebuilt
+// from the forward's log-sum-exp. One CTA per (128 keys, head, batch): a producer warp streams Q / dO
+// tiles with TMA (and lse / D) through a two-stage ring, K and V stay in shared memory, two consumer
+// warpgroups run the five products with wgmma (softmax_attention_hopper_bwd_consumer.cuh). dQ goes
+// through an fp32 accumulator by float2 atomics or bulk reduce-adds, or (deterministic) the portable
+// dQ pass. Checked against the CPU kernels and the portable backward in test_gpu_softmax_hopper_bwd.cpp.
+//
+// Arguments as softmax_attention_bwd_cuda (softmax_attention_bf16.cuh): q, k, v, out, dout, dq, dk,
+// dv bf16 [B, L, H, D], lse fp32 [B, H, L] (natural log, as the forward writes it), device pointers,
+// 16-byte aligned; D = 64 or 128; any L >= 1. Runs only on compute capability 9.0 (throws elsewhere).
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime_api.h>
+
+#include "mixers/softmax/softmax_attention.h"
+#include "ops/cuda/current_stream.cuh"
+
+namespace seqbench {
+
+struct HopperAttentionBwdOptions {
+  bool causal = true;
+  // dQ by the portable kernel's second pass (each block owning 64 queries, keys summed in a fixed
+  // order) instead of atomics: bit-identical runs. Causal only.
+  bool deterministic = false;
+  // Atomic dQ added by the bulk copy engine (one 256-byte cp.reduce.async.bulk per query row of a
+  // staged 64 x 64 fp32 block) instead of float2 atomics from registers.
+  bool bulk_dq = false;
+};
+
+// workspace: softmax_attention_bwd_workspace_floats(shape) floats (D, then the fp32 dq accumulator),
+// or null to allocate one inside the call. dq, dk, dv are overwritten.
+void softmax_attention_bwd_hopper(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
+                                  const __nv_bfloat16* out, const float* lse, const __nv_bfloat16* dout,
+                                  __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, const AttentionShape& shape,
+                                  float* workspace, const HopperAttentionBwdOptions& options = {},
+                                  cudaStream_t stream = current_stream());
+
+// Whether softmax_attention_bwd_hopper takes this shape and these pointers (head_dim 64 or 128,
+// 16-byte aligned pointers) on the current device (compute capability 9.0).
+bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const void* q, const void* k, const void* v,
+                                           const void* out, const void* dout, const void* dq, const void* dk,
+                                           const void* dv);
+
+// Which kernel the bf16 backward (softmax_attention_bwd_cuda) runs for head_dim 64/128 with aligned
+// pointers: portable (mma.sync, any sm_80+ GPU), hopper (the kernel above, on sm_90, float2 atomic
+// dQ) or hopper_bulk_dq (bulk_dq), from SEQBENCH_ATTENTION_BWD_KERNEL, read once; portable when unset;
+// anything else throws, and so does a hopper variant on a GPU other than sm_90.
+// SEQBENCH_ATTENTION_BWD (atomic | deterministic) applies to all of them.
+enum class AttentionBwdKernel { portable, hopper, hopper_bulk_dq };
+AttentionBwdKernel attention_bwd_kernel();
+const char* attention_bwd_kernel_name(AttentionBwdKernel kernel);
+
+}  // namespace seqbench

@@ -1,0 +1,283 @@
+// The consumer warpgroups of the Hopper attention backward (softmax_attention_hopper_bwd_cuda.cu).
+// Each owns 64 of the CTA's 128 keys and, per streamed query tile, computes the transposed products
+// so that P^T and dS^T come out of the tensor cores already in the register layout of a wgmma A
+// operand (rows = keys), FlashAttention-3's alternative to staging P and dS through shared memory:
+//   S^T  = K Q^T     (A = K, B = Q: both K-major in shared memory; reduction over head_dim)
+//   dP^T = V dO^T    (A = V, B = dO: both K-major)
+//   P^T  = exp2(S^T * scale * log2e - lse_log2[q]) (causal / length masks), dS^T = P^T (dP^T - D[q])
+//   dV  += P^T dO    (A = P^T from registers, B = dO MN-major: [queries x D], D contiguous)
+//   dK  += dS^T Q    (A = dS^T from registers, B = Q MN-major)
+//   dQ   = dS K      (A = dS^T stored [keys x queries] in shared memory, read MN-major (transposed A);
+//                     B = K MN-major), one 64 x 64 block per warpgroup, added to an fp32 dq accumulator
+//                     in global memory with float2 atomics, or (kBulkDq) staged in shared memory and
+//                     added row by row by the bulk copy engine (FlashAttention-3 adds it by TMA reduce).
+// The scale of dS (1 / sqrt(D)) is applied once at the end, to dK here and to dQ in the postprocess.
+// Device code for sm_90a only.
+#pragma once
+#include <cuda_bf16.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "mixers/softmax/online_softmax_wgmma.cuh"
+#include "mixers/softmax/softmax_attention_hopper_bwd_layout.cuh"
+#include "ops/cuda/hopper/async_copy.cuh"
+#include "ops/cuda/hopper/named_barrier.cuh"
+#include "ops/cuda/hopper/wgmma.cuh"
+
+namespace seqbench {
+namespace hopper_attention_bwd {
+
+#if SEQBENCH_HOPPER_WGMMA
+namespace hp = hopper;
+using bf16 = __nv_bfloat16;
+constexpr int kDsReadyBarrier = 1;  // named barrier 1: both consumers' halves of dS^T are in shared memory
+constexpr int kDqStageBarrier = 2;  // named barriers 2 and 3: one consumer's dQ stage (kBulkDq)
+
+// Where a consumer warpgroup works: its 64 keys of the CTA's 128, the query tiles it visits
+// (first_tile .. first_tile + n_tiles - 1, of block_queries<D>() rows each) and its head.
+struct BwdTile {
+  int consumer, k0, first_tile, n_tiles, L, H, h, b;
+  float scale, scale_log2;
+};
+
+// acc[64 keys x N rows of b] = a[64 rows] . b[N rows] over head_dim (both K-major, as the forward's
+// Q K^T); committed, not awaited. a_sub / b_sub: bytes between the operands' 64-column sub-tiles.
+template <int D, int R>
+__device__ __forceinline__ void issue_row_products(float (&acc)[R], uint32_t a_addr, int a_sub, uint32_t b_addr,
+                                                   int b_sub) {
+#pragma unroll
+  for (int ks = 0; ks < D / 16; ++ks)  // k16 step ks: sub-tile ks / 4, 32 bytes per step inside it
+    hp::mma_k16_ss<0>(acc, hp::k_major_descriptor(a_addr + (ks / 4) * a_sub + (ks % 4) * 32),
+                      hp::k_major_descriptor(b_addr + (ks / 4) * b_sub + (ks % 4) * 32), ks > 0 ? 1 : 0);
+  hp::commit_group();
+}
+
+// acc[64 keys x D] += a (registers, 64 keys x kBlockQ queries) * b (kBlockQ x D in shared memory,
+// MN-major: 16 query rows of 128 bytes per k16 step, the 64-column sub-tiles `sub` bytes apart).
+template <int D, int kBlockQ>
+__device__ __forceinline__ void issue_key_gradient(float (&acc)[D / 2], const uint32_t (&a)[kBlockQ / 16][4],
+                                                   uint32_t b_addr, int sub) {
+#pragma unroll
+  for (int kk = 0; kk < kBlockQ / 16; ++kk) hp::mma_k16_rs<1>(acc, a[kk], hp::mn_major_descriptor(b_addr + kk * 2048, sub), 1);
+}
+
+template <int D, bool kCausal, bool kDq, bool kBulkDq>
+struct BwdConsumer {
+  using Layout = BwdSmemLayout<D>;
+  static constexpr int BQ = Layout::kBlockQ;
+  const BwdTile& tile;
+  unsigned char* smem;
+  const BwdBarriers& bar;
+  int key_lo;        // this thread's keys: key_lo and key_lo + 8 (wgmma.cuh's accumulator rows)
+  uint32_t k_rows;   // this warpgroup's 64 rows of K (and, + kKeyTileBytes, of V)
+  float dk[D / 2], dv[D / 2];
+
+  __device__ BwdConsumer(const BwdTile& t, unsigned char* s, const BwdBarriers& b)
+      : tile(t),
+        smem(s),
+        bar(b),
+        key_lo(t.k0 + t.consumer * 64 + (threadIdx.x % 128) / 32 * 16 + (threadIdx.x % 32) / 4),
+        k_rows(hp::smem_u32(s + Layout::k) + t.consumer * 64 * 128) {
+#pragma unroll
+    for (int i = 0; i < D / 2; ++i) dk[i] = dv[i] = 0.0f;
+  }
+
+  // P^T in place of S^T, from slot s's lse (log2 units); dP^T may still be on the tensor cores.
+  __device__ void probabilities(float (&st)[BQ / 2], int s, int qt0) const {
+    const float* lse = reinterpret_cast<const float*>(smem + Layout::vectors) + s * 2 * BQ;
+    const int t = threadIdx.x % 4;
+    // Keys >= L (zero rows of K and V) would get P = exp2(-lse), which may overflow: masked too.
+    const bool masked = kCausal ? qt0 < tile.k0 + kBlockKeys : tile.k0 + kBlockKeys > tile.L;
+#pragma unroll
+    for (int i = 0; i < BQ / 8; ++i) {
+      const float2 l = *reinterpret_cast<const float2*>(lse + 8 * i + 2 * t);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        float p = wgmma_softmax::fast_exp2(fmaf(st[4 * i + e], tile.scale_log2, -((e & 1) ? l.y : l.x)));
+        if (masked) {
+          const int query = qt0 + 8 * i + 2 * t + (e & 1), key = key_lo + 8 * (e >> 1);
+          if ((kCausal && query < key) || key >= tile.L) p = 0.0f;
+        }
+        st[4 * i + e] = p;
+      }
+    }
+  }
+
+  // dS^T = P^T (dP^T - D) in place of dP^T, from slot s's D.
+  __device__ void score_gradients(const float (&pt)[BQ / 2], float (&dpt)[BQ / 2], int s) const {
+    const float* delta = reinterpret_cast<const float*>(smem + Layout::vectors) + s * 2 * BQ + BQ;
+    const int t = threadIdx.x % 4;
+#pragma unroll
+    for (int i = 0; i < BQ / 8; ++i) {
+      const float2 d = *reinterpret_cast<const float2*>(delta + 8 * i + 2 * t);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) dpt[4 * i + e] = pt[4 * i + e] * (dpt[4 * i + e] - ((e & 1) ? d.y : d.x));
+    }
+  }
+
+  // dS^T (bf16, the same rounding as the A fragments) into buffer `buf`: [128 keys x BQ queries] as
+  // 64-query sub-tiles in the 128-byte swizzle; lane 4 g + t writes chunk i ^ g, word t (no conflicts).
+  __device__ void store_ds(const uint32_t (&ds)[BQ / 16][4], int buf) const {
+    const int tid = threadIdx.x % 128, t = tid % 4, g = (tid % 32) / 4;
+    unsigned char* base = smem + Layout::ds + buf * Layout::kDsTileBytes;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int row = tile.consumer * 64 + (tid / 32) * 16 + g + 8 * r;
+#pragma unroll
+      for (int i = 0; i < BQ / 8; ++i)  // accumulator block i = A fragment i / 2, registers 2 (i % 2) + r
+        *reinterpret_cast<uint32_t*>(base + (i / 8) * Layout::kKeySubTileBytes + row * 128 +
+                                     (((i % 8) ^ (row % 8)) * 16) + 4 * t) = ds[i / 2][2 * (i % 2) + r];
+    }
+  }
+
+  // dQ[64 x 64] of this warpgroup: queries 64 q_sub.., head_dim columns 64 d_sub.. (D = 64: the two
+  // warpgroups split the 128 queries; D = 128: they split the head dim); committed, not awaited.
+  __device__ void issue_dq(float (&dq)[32], int buf) const {
+    const int q_sub = BQ == 128 ? tile.consumer : 0, d_sub = BQ == 128 ? 0 : tile.consumer;
+    const uint32_t ds_addr =
+        opaque(hp::smem_u32(smem + Layout::ds + buf * Layout::kDsTileBytes) + q_sub * Layout::kKeySubTileBytes);
+    const uint32_t k_addr = opaque(hp::smem_u32(smem + Layout::k) + d_sub * Layout::kKeySubTileBytes);
+#pragma unroll
+    for (int kk = 0; kk < kBlockKeys / 16; ++kk)  // 16 keys = 16 rows of 128 bytes per step
+      hp::mma_k16_ss<1, 1>(dq, hp::mn_major_descriptor(ds_addr + kk * 2048, Layout::kKeySubTileBytes),
+                           hp::mn_major_descriptor(k_addr + kk * 2048, Layout::kKeySubTileBytes), kk > 0 ? 1 : 0);
+    hp::commit_group();
+  }
+
+  __device__ void add_dq(const float (&dq)[32], float* __restrict__ dq_accum, int qt0) const {
+    const int tid = threadIdx.x % 128, t = tid % 4, g = (tid % 32) / 4;
+    const int q_sub = BQ == 128 ? tile.consumer : 0, d_sub = BQ == 128 ? 0 : tile.consumer;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int query = qt0 + q_sub * 64 + (tid / 32) * 16 + g + 8 * r;
+      if (query >= tile.L) continue;
+      float* row = dq_accum + ((static_cast<int64_t>(tile.b) * tile.L + query) * tile.H + tile.h) * D + d_sub * 64;
+#pragma unroll
+      for (int i = 0; i < 8; ++i)
+        atomicAdd(reinterpret_cast<float2*>(row + 8 * i + 2 * t), make_float2(dq[4 * i + 2 * r], dq[4 * i + 2 * r + 1]));
+    }
+  }
+
+  // The same through shared memory: the block's rows staged in fp32, then one 256-byte bulk reduce-add
+  // per query row, issued by threads 0..63 of the warpgroup. The stage is rewritten only after the
+  // issuing threads have seen the previous tile's reduces read it (bulk_wait_read before the first barrier).
+  __device__ void add_dq_bulk(const float (&dq)[32], float* __restrict__ dq_accum, int qt0) const {
+    const int tid = threadIdx.x % 128, t = tid % 4, g = (tid % 32) / 4;
+    const int q_sub = BQ == 128 ? tile.consumer : 0, d_sub = BQ == 128 ? 0 : tile.consumer;
+    unsigned char* stage = smem + Layout::dq_stage + tile.consumer * Layout::kDqStageBytes;
+    if (tid < 64) hp::bulk_wait_read();
+    hp::named_barrier_sync(kDqStageBarrier + tile.consumer, 128);
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int row = (tid / 32) * 16 + g + 8 * r;
+#pragma unroll
+      for (int i = 0; i < 8; ++i)
+        *reinterpret_cast<float2*>(stage + row * Layout::kDqStageRowBytes + (8 * i + 2 * t) * 4) =
+            make_float2(dq[4 * i + 2 * r], dq[4 * i + 2 * r + 1]);
+    }
+    hp::fence_shared_for_async_proxy();  // the copy engine reads the stage through the async proxy
+    hp::named_barrier_sync(kDqStageBarrier + tile.consumer, 128);
+    const int query = qt0 + q_sub * 64 + tid;
+    if (tid < 64 && query < tile.L) {
+      hp::bulk_reduce_add_f32(
+          dq_accum + ((static_cast<int64_t>(tile.b) * tile.L + query) * tile.H + tile.h) * D + d_sub * 64,
+          stage + tid * Layout::kDqStageRowBytes, 64 * 4);
+      hp::bulk_commit_group();
+    }
+  }
+
+  // The K / V addresses are loop invariants: hidden from the compiler per tile, so it rebuilds their
+  // descriptors (a few integer operations) instead of keeping dozens of 64-bit descriptors live.
+  __device__ static uint32_t opaque(uint32_t x) {
+    asm volatile("" : "+r"(x));
+    return x;
+  }
+
+  __device__ void run(float* __restrict__ dq_accum) {
+    hp::barrier_wait(bar.kv_full, 0);
+    for (int j = 0; j < tile.n_tiles; ++j) {
+      const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ;
+      const uint32_t k_addr = opaque(k_rows), v_addr = opaque(k_rows + Layout::kKeyTileBytes);
+      const uint32_t q_addr = hp::smem_u32(smem + Layout::q + s * Layout::kQueryTileBytes);
+      const uint32_t do_addr = hp::smem_u32(smem + Layout::dout + s * Layout::kQueryTileBytes);
+      float st[BQ / 2], dpt[BQ / 2];
+      hp::barrier_wait(bar.full + s, static_cast<uint32_t>((j / kStages) & 1));
+      hp::fence_registers(st);
+      hp::fence_registers(dpt);
+      hp::fence();
+      issue_row_products<D>(st, k_addr, Layout::kKeySubTileBytes, q_addr, Layout::kQuerySubTileBytes);
+      issue_row_products<D>(dpt, v_addr, Layout::kKeySubTileBytes, do_addr, Layout::kQuerySubTileBytes);
+      hp::wait_group<1>();  // S^T; dP^T may still run while its probabilities are formed
+      hp::fence_registers(st);
+      probabilities(st, s, qt0);
+      hp::wait_group<0>();
+      hp::fence_registers(dpt);
+      score_gradients(st, dpt, s);
+      uint32_t p[BQ / 16][4], ds[BQ / 16][4];  // the A fragments of dV += P^T dO and dK += dS^T Q
+      wgmma_softmax::probabilities_as_a<BQ>(st, p);
+      wgmma_softmax::probabilities_as_a<BQ>(dpt, ds);
+      if constexpr (kDq) {
+        store_ds(ds, j & 1);
+        hp::fence_shared_for_async_proxy();  // the dQ product reads dS^T through the async proxy
+      }
+      hp::fence_registers(dv);
+      hp::fence_registers(dk);
+      hp::fence();
+      issue_key_gradient<D, BQ>(dv, p, do_addr, Layout::kQuerySubTileBytes);
+      issue_key_gradient<D, BQ>(dk, ds, q_addr, Layout::kQuerySubTileBytes);
+      hp::commit_group();
+      if constexpr (kDq) {
+        // Both halves of dS^T written. Buffer j & 1 is rewritten at tile j + 2, after every thread
+        // has passed this barrier at tile j + 1, hence after both warpgroups' dQ products of tile j.
+        hp::named_barrier_sync(kDsReadyBarrier, 128 * kConsumers);
+        float dq[32];
+        hp::fence_registers(dq);
+        hp::fence();
+        issue_dq(dq, j & 1);
+        hp::wait_group<0>();
+        hp::fence_registers(dq);
+        hp::fence_registers(dv);
+        hp::fence_registers(dk);
+        hp::fence_registers(p);
+        hp::fence_registers(ds);
+        hp::barrier_arrive(bar.empty + s);  // this thread's products no longer read slot s
+        if constexpr (kBulkDq)
+          add_dq_bulk(dq, dq_accum, qt0);
+        else
+          add_dq(dq, dq_accum, qt0);
+      } else {
+        hp::wait_group<0>();
+        hp::fence_registers(dv);
+        hp::fence_registers(dk);
+        hp::fence_registers(p);
+        hp::fence_registers(ds);
+        hp::barrier_arrive(bar.empty + s);
+      }
+    }
+    if (kBulkDq) hp::bulk_wait_complete();  // the last reduces land before the kernel ends
+  }
+
+  // dK (scaled) and dV straight from registers: lane 4 g + t stores columns 8 i + 2 t, + 1 of its keys.
+  __device__ void write_gradients(bf16* __restrict__ dk_out, bf16* __restrict__ dv_out) const {
+    const int t = threadIdx.x % 4;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int key = key_lo + 8 * r;
+      if (key >= tile.L) continue;
+      const int64_t offset = ((static_cast<int64_t>(tile.b) * tile.L + key) * tile.H + tile.h) * D + 2 * t;
+#pragma unroll
+      for (int i = 0; i < D / 8; ++i) {
+        *reinterpret_cast<__nv_bfloat162*>(dk_out + offset + 8 * i) =
+            __floats2bfloat162_rn(dk[4 * i + 2 * r] * tile.scale, dk[4 * i + 2 * r + 1] * tile.scale);
+        *reinterpret_cast<__nv_bfloat162*>(dv_out + offset + 8 * i) =
+            __floats2bfloat162_rn(dv[4 * i + 2 * r], dv[4 * i + 2 * r + 1]);
+      }
+    }
+  }
+};
+
+#endif  // SEQBENCH_HOPPER_WGMMA
+
+}  // namespace hopper_attention_bwd
+}  // namespace seqbench

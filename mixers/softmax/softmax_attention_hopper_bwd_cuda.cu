@@ -1,0 +1,253 @@
+// Softmax attention backward on Hopper, FlashAttention-3 (Shah et al. 2024; hopper/
+// mainloop_bwd_sm90_tma_gmma_ws.hpp): preprocess D = rowsum(dO * O) (attention_delta), the main
+// kernel below, postprocess dq = scale * fp32 accumulator. Checked in test_gpu_softmax_hopper_bwd.cpp.
+//
+// One CTA per (128-key block, head, batch): warp 0 of warpgroup 0 is the producer (lane 0 issues TMA
+// for K and V once and for Q / dO tiles into a two-stage ring; all 32 lanes copy the tile's lse, in
+// log2 units, and D into the slot, then arrive on its `full` barrier); warpgroups 1 and 2 are
+// consumers of 64 keys each. Causal: query tiles wholly before the key block are skipped (they never
+// see these keys), the tiles overlapping it are masked.
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "mixers/softmax/softmax_attention_bf16.cuh"
+#include "mixers/softmax/softmax_attention_cuda_internal.cuh"
+#include "mixers/softmax/softmax_attention_hopper_bwd.cuh"
+#include "mixers/softmax/softmax_attention_hopper_bwd_consumer.cuh"
+#include "mixers/softmax/softmax_attention_hopper_bwd_layout.cuh"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/hopper/async_copy.cuh"
+#include "ops/cuda/hopper/tensor_map.h"
+#include "ops/cuda/scratch_buffer.cuh"
+
+namespace seqbench {
+namespace {
+
+using bf16 = __nv_bfloat16;
+namespace hp = hopper;
+using namespace hopper_attention_bwd;
+
+struct BwdMaps {
+  CUtensorMap q, k, v, dout;
+};
+
+#if SEQBENCH_HOPPER_WGMMA  // the device code below exists only in the sm_90a pass
+template <int D>
+__device__ __forceinline__ void produce(const BwdMaps& maps, unsigned char* smem, const BwdBarriers& bar,
+                                        const float* __restrict__ lse_bh, const float* __restrict__ delta_bh,
+                                        const BwdTile& tile) {
+  using Layout = BwdSmemLayout<D>;
+  constexpr int BQ = Layout::kBlockQ;
+  const int lane = threadIdx.x % 32;
+  if (lane == 0) {
+    hp::barrier_arrive_expect_bytes(bar.kv_full, 2 * Layout::kKeyTileBytes);
+#pragma unroll
+    for (int c = 0; c < D / 64; ++c) {
+      hp::tma_load_4d(smem + Layout::k + c * Layout::kKeySubTileBytes, &maps.k, 64 * c, tile.k0, tile.h, tile.b,
+                      bar.kv_full);
+      hp::tma_load_4d(smem + Layout::v + c * Layout::kKeySubTileBytes, &maps.v, 64 * c, tile.k0, tile.h, tile.b,
+                      bar.kv_full);
+    }
+  }
+  for (int j = 0; j < tile.n_tiles; ++j) {
+    const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ;
+    hp::barrier_wait(bar.empty + s, ((j / kStages) & 1) ^ 1);  // the consumers are done with round j / kStages - 1
+    float* vectors = reinterpret_cast<float*>(smem + Layout::vectors) + s * 2 * BQ;
+    for (int r = lane; r < BQ; r += 32) {  // rows past L: P = exp2(s - inf) = 0 and D = 0
+      const int row = qt0 + r;
+      vectors[r] = row < tile.L ? lse_bh[row] * kLog2e : INFINITY;
+      vectors[BQ + r] = row < tile.L ? delta_bh[row] : 0.0f;
+    }
+    if (lane != 0) {
+      hp::barrier_arrive(bar.full + s);  // releases this lane's lse / D stores
+      continue;
+    }
+    hp::barrier_arrive_expect_bytes(bar.full + s, 2 * Layout::kQueryTileBytes);
+#pragma unroll
+    for (int c = 0; c < D / 64; ++c) {
+      hp::tma_load_4d(smem + Layout::q + s * Layout::kQueryTileBytes + c * Layout::kQuerySubTileBytes, &maps.q, 64 * c,
+                      qt0, tile.h, tile.b, bar.full + s);
+      hp::tma_load_4d(smem + Layout::dout + s * Layout::kQueryTileBytes + c * Layout::kQuerySubTileBytes, &maps.dout,
+                      64 * c, qt0, tile.h, tile.b, bar.full + s);
+    }
+  }
+}
+#endif  // SEQBENCH_HOPPER_WGMMA
+
+template <int D, bool kCausal, bool kDq, bool kBulkDq>
+__global__ void __launch_bounds__(kThreads, 1)
+    attention_bwd_hopper_kernel(const __grid_constant__ BwdMaps maps, const float* __restrict__ lse,
+                                const float* __restrict__ delta, float* __restrict__ dq_accum, bf16* __restrict__ dk,
+                                bf16* __restrict__ dv, int L, int H, int key_blocks, float scale, float scale_log2) {
+#if SEQBENCH_HOPPER_WGMMA
+  using Layout = BwdSmemLayout<D>;
+  constexpr int BQ = Layout::kBlockQ;
+  extern __shared__ unsigned char smem_raw[];
+  unsigned char* smem = smem_raw + ((1024 - (hp::smem_u32(smem_raw) & 1023)) & 1023);
+  uint64_t* b0 = reinterpret_cast<uint64_t*>(smem + Layout::barriers);
+  const BwdBarriers bar{b0, b0 + 1, b0 + 1 + kStages};
+
+  // Key blocks of one (batch, head) are neighbours in launch order (they share Q and dO in L2); with
+  // causality the first key blocks see the most queries and start first.
+  const int key_block = static_cast<int>(blockIdx.x) % key_blocks;
+  const int bh = static_cast<int>(blockIdx.x) / key_blocks;
+  const int k0 = key_block * kBlockKeys;
+  const int first_tile = kCausal ? k0 / BQ : 0;  // kBlockKeys is a multiple of BQ
+  const BwdTile tile{static_cast<int>(threadIdx.x) / 128 - 1, k0, first_tile, (L + BQ - 1) / BQ - first_tile, L, H,
+                     bh % H, bh / H, scale, scale_log2};
+
+  if (threadIdx.x == 0) {
+    hp::barrier_init(bar.kv_full, 1);
+    for (int s = 0; s < kStages; ++s) {
+      hp::barrier_init(bar.full + s, 32);
+      hp::barrier_init(bar.empty + s, 128 * kConsumers);
+    }
+    hp::barrier_init_fence();
+  }
+  __syncthreads();
+
+  if (threadIdx.x < 128) {
+    hp::release_registers<kProducerRegisters>();
+    if (threadIdx.x < 32)
+      produce<D>(maps, smem, bar, lse + static_cast<int64_t>(bh) * L, delta + static_cast<int64_t>(bh) * L, tile);
+  } else {
+    hp::claim_registers<kConsumerRegisters>();
+    BwdConsumer<D, kCausal, kDq, kBulkDq> c(tile, smem, bar);
+    c.run(dq_accum);
+    c.write_gradients(dk, dv);
+  }
+#else
+  __trap();  // compute_90 PTX on a newer GPU: the host launches this kernel only on sm_90
+#endif
+}
+
+// dq = scale * accumulator, four elements per thread (n is a multiple of 64).
+__global__ void dq_postprocess_kernel(const float4* __restrict__ src, __nv_bfloat162* __restrict__ dst, float scale,
+                                      int64_t n4) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n4;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float4 x = src[i];
+    dst[2 * i] = __floats2bfloat162_rn(x.x * scale, x.y * scale);
+    dst[2 * i + 1] = __floats2bfloat162_rn(x.z * scale, x.w * scale);
+  }
+}
+
+template <int D, bool kCausal, bool kDq, bool kBulkDq = false>
+void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
+                       const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
+                       cudaStream_t stream) {
+  constexpr int kSmem = BwdSmemLayout<D>::dynamic_bytes;
+  auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq>;
+  static const bool configured = [&] {
+    cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
+    return true;
+  }();
+  (void)configured;
+  constexpr int BQ = block_queries<D>();
+  const BwdMaps maps{hp::bshd_tensor_map_bf16(q, s.batch, s.seq_len, s.heads, D, BQ),
+                     hp::bshd_tensor_map_bf16(k, s.batch, s.seq_len, s.heads, D, kBlockKeys),
+                     hp::bshd_tensor_map_bf16(v, s.batch, s.seq_len, s.heads, D, kBlockKeys),
+                     hp::bshd_tensor_map_bf16(dout, s.batch, s.seq_len, s.heads, D, BQ)};
+  const int64_t heads_total = s.batch * s.heads, key_blocks = (s.seq_len + kBlockKeys - 1) / kBlockKeys;
+  if (heads_total * key_blocks > INT_MAX)
+    throw std::invalid_argument("softmax_attention_bwd_hopper: " + std::to_string(heads_total * key_blocks) +
+                                " key blocks exceed the grid limit " + std::to_string(INT_MAX));
+  const float scale = attention_scale(s);
+  kernel<<<static_cast<unsigned>(heads_total * key_blocks), kThreads, kSmem, stream>>>(
+      maps, lse, delta, dq_accum, dk, dv, static_cast<int>(s.seq_len), static_cast<int>(s.heads),
+      static_cast<int>(key_blocks), scale, scale * kLog2e);
+  cudaCheckLaunch();
+}
+
+template <int D>
+void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
+                    const float* delta, float* dq_accum, bf16* dq, bf16* dk, bf16* dv, const AttentionShape& s,
+                    const HopperAttentionBwdOptions& o, cudaStream_t stream) {
+  if (o.deterministic) {  // causal only (checked by the caller)
+    launch_bwd_hopper<D, true, false>(q, k, v, dout, lse, delta, nullptr, dk, dv, s, stream);
+    attention_dq_tensor_core<D>(q, k, v, dout, lse, delta, dq, s, stream);
+    return;
+  }
+  const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
+  cudaCheck(cudaMemsetAsync(dq_accum, 0, n * sizeof(float), stream));
+  if (o.causal && o.bulk_dq)
+    launch_bwd_hopper<D, true, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+  else if (o.causal)
+    launch_bwd_hopper<D, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+  else if (o.bulk_dq)
+    launch_bwd_hopper<D, false, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+  else
+    launch_bwd_hopper<D, false, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+  const int64_t n4 = n / 4;
+  dq_postprocess_kernel<<<static_cast<unsigned>(std::min<int64_t>((n4 + 255) / 256, 65536)), 256, 0, stream>>>(
+      reinterpret_cast<const float4*>(dq_accum), reinterpret_cast<__nv_bfloat162*>(dq), attention_scale(s), n4);
+  cudaCheckLaunch();
+}
+
+}  // namespace
+
+bool softmax_attention_hopper_bwd_supports(const AttentionShape& s, const void* q, const void* k, const void* v,
+                                           const void* out, const void* dout, const void* dq, const void* dk,
+                                           const void* dv) {
+  static const bool sm90 = hp::current_device_is_sm90();
+  return sm90 && (s.head_dim == 64 || s.head_dim == 128) && aligned_16(q) && aligned_16(k) && aligned_16(v) &&
+         aligned_16(out) && aligned_16(dout) && aligned_16(dq) && aligned_16(dk) && aligned_16(dv);
+}
+
+void softmax_attention_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* out, const float* lse,
+                                  const bf16* dout, bf16* dq, bf16* dk, bf16* dv, const AttentionShape& s,
+                                  float* workspace, const HopperAttentionBwdOptions& options, cudaStream_t stream) {
+  check_attention_shape(s, "softmax_attention_bwd_hopper");
+  if (attention_is_empty(s)) return;
+  if (!softmax_attention_hopper_bwd_supports(s, q, k, v, out, dout, dq, dk, dv))
+    throw std::invalid_argument(
+        "softmax_attention_bwd_hopper: needs a compute capability 9.0 GPU, head_dim 64 or 128 and 16-byte aligned "
+        "pointers; got head_dim " +
+        std::to_string(s.head_dim));
+  if (options.deterministic && !options.causal)
+    throw std::invalid_argument(
+        "softmax_attention_bwd_hopper: the deterministic dQ pass is causal only; use deterministic = false for full "
+        "attention");
+  const ScratchFloats scratch(workspace, softmax_attention_bwd_workspace_floats(s), stream);
+  float* delta = scratch.data();
+  float* dq_accum = delta + attention_bwd_dq_accum_offset(s);
+  if (!options.deterministic && !aligned_16(dq_accum))
+    throw std::invalid_argument(
+        "softmax_attention_bwd_hopper: the workspace must be 16-byte aligned (its fp32 dq accumulator is read as "
+        "float4)");
+  attention_delta(out, dout, delta, s, stream);
+  if (s.head_dim == 64) return run_bwd_hopper<64>(q, k, v, dout, lse, delta, dq_accum, dq, dk, dv, s, options, stream);
+  run_bwd_hopper<128>(q, k, v, dout, lse, delta, dq_accum, dq, dk, dv, s, options, stream);
+}
+
+namespace {
+
+// The SEQBENCH_ATTENTION_BWD_KERNEL names, in AttentionBwdKernel order.
+constexpr const char* kBwdKernelNames[] = {"portable", "hopper", "hopper_bulk_dq"};
+
+}  // namespace
+
+AttentionBwdKernel attention_bwd_kernel() {
+  static const AttentionBwdKernel chosen = [] {
+    const char* env = std::getenv("SEQBENCH_ATTENTION_BWD_KERNEL");
+    const std::string name = env && *env ? env : "portable";
+    for (int i = 0; i < 3; ++i) {
+      if (name != kBwdKernelNames[i]) continue;
+      if (i > 0 && !hp::current_device_is_sm90())
+        throw std::invalid_argument("SEQBENCH_ATTENTION_BWD_KERNEL=" + name + " needs a compute capability 9.0 GPU");
+      return static_cast<AttentionBwdKernel>(i);
+    }
+    throw std::invalid_argument("SEQBENCH_ATTENTION_BWD_KERNEL='" + name +
+                                "'; expected portable, hopper or hopper_bulk_dq");
+  }();
+  return chosen;
+}
+
+const char* attention_bwd_kernel_name(AttentionBwdKernel kernel) { return kBwdKernelNames[static_cast<int>(kernel)]; }
+
+}  // namespace seqbench
