@@ -9,9 +9,9 @@
 // accumulation, tensor cores (mma.sync) for head_dim 64 and 128 with 16-byte aligned pointers,
 // CUDA cores otherwise. lse, workspaces and statistics are fp32 in both. head_dim <= 256.
 // SEQBENCH_ATTENTION_FWD=hopper routes the bf16 forward at head_dim 64/128 to the sm_90a kernel of
-// softmax_attention_hopper.cuh (wgmma, TMA); portable (the default) keeps mma.sync.
-// SEQBENCH_ATTENTION_BWD_KERNEL=hopper (or hopper_bulk_dq) does the same for the bf16 backward
-// (softmax_attention_hopper_bwd.cuh); portable is its default.
+// softmax_attention_hopper.cuh (wgmma, TMA); portable keeps mma.sync. SEQBENCH_ATTENTION_BWD_KERNEL=hopper
+// (or hopper_bulk_dq) does the same for the bf16 backward (softmax_attention_hopper_bwd.cuh). Both
+// default to the Hopper kernels on sm_90 and to portable elsewhere.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
@@ -49,6 +49,12 @@ template <class T>
 void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out, const float* lse, const T* dout,
                                 T* dq, T* dk, T* dv, const AttentionShape& shape, float* workspace = nullptr,
                                 AttentionBwdMode mode = attention_bwd_mode(), cudaStream_t stream = current_stream());
+// The same without the Hopper dispatch: the portable kernels on any GPU, the reference the Hopper
+// backward is checked against.
+template <class T>
+void softmax_attention_bwd_portable_cuda(const T* q, const T* k, const T* v, const T* out, const float* lse,
+                                         const T* dout, T* dq, T* dk, T* dv, const AttentionShape& shape,
+                                         float* workspace, AttentionBwdMode mode, cudaStream_t stream = current_stream());
 
 // One arrival counter per (batch, head) at most, then the partial results of the cache splits: (max, sum,
 // unnormalised output) per split and (batch, head). How many splits depends on len and the device's

@@ -284,18 +284,28 @@ void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out
                                 cudaStream_t stream) {
   check_attention_shape(s, "softmax_attention_bwd_cuda");
   if (attention_is_empty(s)) return;
-  const bool deterministic = mode == AttentionBwdMode::deterministic;
   if constexpr (is_bf16<T>) {
-    // SEQBENCH_ATTENTION_BWD_KERNEL=hopper*: the sm_90a kernel where it takes the shape and pointers.
+    // SEQBENCH_ATTENTION_BWD_KERNEL (hopper* by default on sm_90): the sm_90a kernel where it takes the
+    // shape and pointers.
     const AttentionBwdKernel kernel = attention_bwd_kernel();
     if (kernel != AttentionBwdKernel::portable &&
         softmax_attention_hopper_bwd_supports(s, q, k, v, out, dout, dq, dk, dv)) {
       HopperAttentionBwdOptions options;
-      options.deterministic = deterministic;
+      options.deterministic = mode == AttentionBwdMode::deterministic;
       options.bulk_dq = kernel == AttentionBwdKernel::hopper_bulk_dq;
       return softmax_attention_bwd_hopper(q, k, v, out, lse, dout, dq, dk, dv, s, workspace, options, stream);
     }
   }
+  softmax_attention_bwd_portable_cuda(q, k, v, out, lse, dout, dq, dk, dv, s, workspace, mode, stream);
+}
+
+template <class T>
+void softmax_attention_bwd_portable_cuda(const T* q, const T* k, const T* v, const T* out, const float* lse,
+                                         const T* dout, T* dq, T* dk, T* dv, const AttentionShape& s, float* workspace,
+                                         AttentionBwdMode mode, cudaStream_t stream) {
+  check_attention_shape(s, "softmax_attention_bwd_portable_cuda");
+  if (attention_is_empty(s)) return;
+  const bool deterministic = mode == AttentionBwdMode::deterministic;
   const int64_t delta_floats = s.batch * s.heads * s.seq_len;
   const ScratchFloats scratch(workspace, deterministic ? delta_floats : softmax_attention_bwd_workspace_floats(s),
                               stream);
@@ -320,5 +330,11 @@ template void softmax_attention_bwd_cuda<float>(const float*, const float*, cons
 template void softmax_attention_bwd_cuda<bf16>(const bf16*, const bf16*, const bf16*, const bf16*, const float*,
                                                const bf16*, bf16*, bf16*, bf16*, const AttentionShape&, float*,
                                                AttentionBwdMode, cudaStream_t);
+template void softmax_attention_bwd_portable_cuda<float>(const float*, const float*, const float*, const float*,
+                                                         const float*, const float*, float*, float*, float*,
+                                                         const AttentionShape&, float*, AttentionBwdMode, cudaStream_t);
+template void softmax_attention_bwd_portable_cuda<bf16>(const bf16*, const bf16*, const bf16*, const bf16*,
+                                                        const float*, const bf16*, bf16*, bf16*, bf16*,
+                                                        const AttentionShape&, float*, AttentionBwdMode, cudaStream_t);
 
 }  // namespace seqbench

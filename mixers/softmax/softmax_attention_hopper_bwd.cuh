@@ -44,8 +44,8 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
 
 // Which kernel the bf16 backward (softmax_attention_bwd_cuda) runs for head_dim 64/128 with aligned
 // pointers: portable (mma.sync, any sm_80+ GPU), hopper (the kernel above, on sm_90, float2 atomic
-// dQ) or hopper_bulk_dq (bulk_dq), from SEQBENCH_ATTENTION_BWD_KERNEL, read once; portable when unset;
-// anything else throws, and so does a hopper variant on a GPU other than sm_90.
+// dQ) or hopper_bulk_dq (bulk_dq), from SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper
+// on sm_90 and portable elsewhere; anything else throws, and so does a hopper variant on a GPU other than sm_90.
 // SEQBENCH_ATTENTION_BWD (atomic | deterministic) applies to all of them.
 enum class AttentionBwdKernel { portable, hopper, hopper_bulk_dq };
 AttentionBwdKernel attention_bwd_kernel();

@@ -235,7 +235,7 @@ constexpr const char* kBwdKernelNames[] = {"portable", "hopper", "hopper_bulk_dq
 AttentionBwdKernel attention_bwd_kernel() {
   static const AttentionBwdKernel chosen = [] {
     const char* env = std::getenv("SEQBENCH_ATTENTION_BWD_KERNEL");
-    const std::string name = env && *env ? env : "portable";
+    const std::string name = env && *env ? env : hp::current_device_is_sm90() ? "hopper" : "portable";
     for (int i = 0; i < 3; ++i) {
       if (name != kBwdKernelNames[i]) continue;
       if (i > 0 && !hp::current_device_is_sm90())
