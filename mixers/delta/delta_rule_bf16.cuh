@@ -48,16 +48,19 @@ int64_t delta_rule_tc_workspace_floats(const DeltaRuleShape& shape);
 // per SM) or not (1: ~87 KiB, two blocks, one computing while the other loads). walk_columns: value columns
 // per block of the passes that walk the chunks (state pass, fused forward, reverse pass), 64, or 32 for twice
 // the blocks where batch * heads * Dv / 64 leaves SMs idle (long sequences), each block then reading W and K
-// once more.
+// once more. blocked_solve: the per-chunk WY preparation (forward, and backward's recompute) solves T in 16 x 16
+// blocks, four warps at once on tensor cores (true), or one column per thread by forward substitution (false).
 struct DeltaRuleTcVariant {
   bool fused_forward = false;
   int reverse_stages = 1;  // 1 or 2
   int walk_columns = 64;   // 32 or 64
+  bool blocked_solve = true;
 };
 // The process default, read once from SEQBENCH_DELTA_FWD (split or fused; split when unset),
-// SEQBENCH_DELTA_BWD_SCAN_STAGES (1 or 2; 1) and SEQBENCH_DELTA_SCAN_COLUMNS (32 or 64; 64); anything else throws.
+// SEQBENCH_DELTA_BWD_SCAN_STAGES (1 or 2; 1), SEQBENCH_DELTA_SCAN_COLUMNS (32 or 64; 64) and
+// SEQBENCH_DELTA_WY_SOLVE (blocked or serial; blocked); anything else throws.
 DeltaRuleTcVariant delta_rule_tc_variant();
-// "split forward, reverse pass 1 stage(s), 64 columns per walk" and the like.
+// "split forward, reverse pass 1 stage(s), 64 columns per walk, blocked solve" and the like.
 std::string delta_rule_tc_variant_name(const DeltaRuleTcVariant& variant);
 
 // q, k [B, L, H, Dk] (k L2-normalised for a stable recurrence); v, out [B, L, H, Dv]; beta, log_decay

@@ -106,7 +106,7 @@ void delta_rule_tc_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
   const int dk = static_cast<int>(s.key_dim), dv = static_cast<int>(s.value_dim);
   const Workspace ws = carve_workspace(workspace, s);
   launch_gates(log_decay, beta, ws, d, stream);
-  launch_wy_prepare(k, v, ws.beta, ws.decay, ws.w, ws.v_new, nullptr, dk, dv, d, stream);
+  launch_wy_prepare(k, v, ws.beta, ws.decay, ws.w, ws.v_new, nullptr, dk, dv, variant.blocked_solve, d, stream);
   if (variant.fused_forward) {
     launch_fused_forward(q, k, ws.w, ws.v_new, ws.decay, out, chunk_states, final_state, dk, dv, variant.walk_columns,
                          d, stream);

@@ -54,9 +54,12 @@ Workspace carve_workspace(float* base, const DeltaRuleShape& shape, int64_t* flo
 void launch_gates(const float* log_decay, const float* beta, const Workspace& ws, const ChunkGrid& d,
                   cudaStream_t stream);
 
-// One block per (head, chunk): A, T = (I + A)^{-1} (into t when non-null), W and U (token layout).
+// One block per (head, chunk): A, T = (I + A)^{-1} (into t when non-null), W and U (token layout); T solved
+// in 16 x 16 blocks on tensor cores (blocked, delta_rule_tc_wy_blocked_cuda.cu) or column by column (serial).
 void launch_wy_prepare(const bf16* k, const bf16* v, const float* beta_padded, const float* decay, bf16* w, bf16* u,
-                       bf16* t, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
+                       bf16* t, int dk, int dv, bool blocked, const ChunkGrid& d, cudaStream_t stream);
+void launch_wy_prepare_blocked(const bf16* k, const bf16* v, const float* beta_padded, const float* decay, bf16* w,
+                               bf16* u, bf16* t, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
 
 // One block per (head, `cols` value columns: 32 or 64), chunks in order: v_new holds U on entry and V_new = U - W H
 // on exit; states get H (bf16) at each chunk's start, final_state (fp32, may be null) H after the last token.

@@ -45,17 +45,20 @@ DeltaRuleOptions chunk64() {
   return o;
 }
 
-// Both forwards at both walk widths; every reverse pass at both widths (the forward then the default).
+// Both forwards at both walk widths; every reverse pass at both widths (the forward then the default); each with
+// the blocked and the serial solve of T.
 std::vector<DeltaRuleTcVariant> forward_variants() {
   std::vector<DeltaRuleTcVariant> out;
-  for (bool fused : {false, true})
-    for (int columns : {64, 32}) out.push_back({fused, 1, columns});
+  for (bool blocked : {true, false})
+    for (bool fused : {false, true})
+      for (int columns : {64, 32}) out.push_back({fused, 1, columns, blocked});
   return out;
 }
 std::vector<DeltaRuleTcVariant> backward_variants() {
   std::vector<DeltaRuleTcVariant> out;
-  for (int stages : {1, 2})
-    for (int columns : {64, 32}) out.push_back({false, stages, columns});
+  for (bool blocked : {true, false})
+    for (int stages : {1, 2})
+      for (int columns : {64, 32}) out.push_back({false, stages, columns, blocked});
   return out;
 }
 
