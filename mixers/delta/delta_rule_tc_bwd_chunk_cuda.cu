@@ -33,8 +33,7 @@ template <int DK, int DV>
 __global__ void __launch_bounds__(kThreads)
     chunk_grads_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ w,
                        const bf16* __restrict__ u, bool u_is_v_new, const bf16* __restrict__ states,
-                       const bf16* __restrict__ dout,
-                       const bf16* __restrict__ dv_new, const bf16* __restrict__ dstates,
+                       const bf16* __restrict__ dout, const bf16* __restrict__ dv_new, const bf16* __restrict__ dstates,
                        const float* __restrict__ decay, bf16* __restrict__ dq, bf16* __restrict__ dk,
                        bf16* __restrict__ dw, float* __restrict__ dgate, ChunkGrid d) {
   using T = GradTiles<DK, DV>;
@@ -231,10 +230,10 @@ void launch_local(const bf16* q, const bf16* k, const bf16* dout, const float* d
 
 }  // namespace
 
-void launch_chunk_grads(const bf16* q, const bf16* k, const bf16* w, const bf16* u, bool u_is_v_new,
-                        const bf16* states, const bf16* dout, const bf16* dv_new, const bf16* dstates,
-                        const float* decay, bf16* dq, bf16* dk, bf16* dw, float* dgate, int dk_dim, int dv_dim,
-                        const ChunkGrid& d, cudaStream_t stream) {
+void launch_chunk_grads(const bf16* q, const bf16* k, const bf16* w, const bf16* u, bool u_is_v_new, const bf16* states,
+                        const bf16* dout, const bf16* dv_new, const bf16* dstates, const float* decay, bf16* dq,
+                        bf16* dk, bf16* dw, float* dgate, int dk_dim, int dv_dim, const ChunkGrid& d,
+                        cudaStream_t stream) {
   auto run = dk_dim == 64 ? (dv_dim == 64 ? launch_grads<64, 64> : launch_grads<64, 128>)
                           : (dv_dim == 64 ? launch_grads<128, 64> : launch_grads<128, 128>);
   run(q, k, w, u, u_is_v_new, states, dout, dv_new, dstates, decay, dq, dk, dw, dgate, d, stream);

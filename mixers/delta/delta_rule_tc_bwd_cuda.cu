@@ -29,8 +29,7 @@ void delta_rule_tc_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
   if (!variant.reuse_forward) {
     launch_gates(log_decay, beta, ws, d, stream);
     // ws.v_new keeps U here: the chunk-gradient kernel forms V_new = U - W H itself from the saved states.
-    launch_wy_prepare(k, v, ws.beta, ws.decay, ws.w, ws.v_new, ws.t, dk_dim, dv_dim, variant.blocked_solve, d,
-                      stream);
+    launch_wy_prepare(k, v, ws.beta, ws.decay, ws.w, ws.v_new, ws.t, dk_dim, dv_dim, variant.blocked_solve, d, stream);
   }  // else the forward left the gates, W, V_new and T in the workspace
   launch_dv_local(q, k, dout, ws.decay, ws.dv_new, dk_dim, dv_dim, d, stream);
   launch_reverse_scan(q, k, ws.w, dout, ws.dv_new, ws.decay, ws.dstates, dk_dim, dv_dim, variant.reverse_stages,

@@ -31,10 +31,9 @@ struct FusedTiles {
 
 template <int DK, int kCols>
 __global__ void __launch_bounds__(kThreads, 2)
-    fused_forward_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ w,
-                         bf16* u, const float* __restrict__ decay, bf16* __restrict__ out,
-                         bf16* __restrict__ states, float* __restrict__ final_state, bool keep_v_new, int dv,
-                         ChunkGrid d) {
+    fused_forward_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ w, bf16* u,
+                         const float* __restrict__ decay, bf16* __restrict__ out, bf16* __restrict__ states,
+                         float* __restrict__ final_state, bool keep_v_new, int dv, ChunkGrid d) {
   using T = FusedTiles<DK, kCols>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* qs = reinterpret_cast<bf16*>(smem_raw);  // [64][kLdk]

@@ -88,10 +88,10 @@ void launch_reverse_scan(const bf16* q, const bf16* k, const bf16* w, const bf16
 // One block per (head, chunk), from U (u; u_is_v_new: V_new = U - W H itself, the forward's, w then unread) and
 // the chunk states: dq (final), dk (the output's and state's share, finished by launch_wy_bwd), dw = dL/dW, and
 // dgate (padded, may be null: ungated) = dL/dG per token.
-void launch_chunk_grads(const bf16* q, const bf16* k, const bf16* w, const bf16* u, bool u_is_v_new,
-                        const bf16* states, const bf16* dout, const bf16* dv_new, const bf16* dstates,
-                        const float* decay, bf16* dq, bf16* dk, bf16* dw, float* dgate, int dk_dim, int dv_dim,
-                        const ChunkGrid& d, cudaStream_t stream);
+void launch_chunk_grads(const bf16* q, const bf16* k, const bf16* w, const bf16* u, bool u_is_v_new, const bf16* states,
+                        const bf16* dout, const bf16* dv_new, const bf16* dstates, const float* decay, bf16* dq,
+                        bf16* dk, bf16* dw, float* dgate, int dk_dim, int dv_dim, const ChunkGrid& d,
+                        cudaStream_t stream);
 
 // One block per (head, chunk), through W = T diag(beta e^G) K, U = T diag(beta) V and T = (I + A)^{-1}: adds
 // to dk, writes dv, dbeta and (dgate and dlog_decay non-null) dlog_decay, the reverse cumulative sum of dG.

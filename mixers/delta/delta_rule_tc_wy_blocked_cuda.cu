@@ -37,8 +37,8 @@ struct WyBlockedTiles {
 // acc[16 x 8 NT] += sum over the 16-column blocks kk < kk_end of (T diag(f))[rows, block kk] B[block kk rows, :]:
 // t at row band (0, 0) of T (by row), b a [64][ldb] tile by row, f(j) the column scale folded into T's fragment.
 template <int NT, class Scale>
-__device__ __forceinline__ void scaled_t_times(float (&acc)[NT][4], const bf16* t, int ldt, int kk_end,
-                                               Scale f, const bf16* b, int ldb) {
+__device__ __forceinline__ void scaled_t_times(float (&acc)[NT][4], const bf16* t, int ldt, int kk_end, Scale f,
+                                               const bf16* b, int ldb) {
   const int lane = threadIdx.x % 32;
   for (int kk = 0; kk < kk_end; ++kk) {
     uint32_t af[4];
@@ -54,8 +54,8 @@ __device__ __forceinline__ void scaled_t_times(float (&acc)[NT][4], const bf16* 
 #pragma unroll
     for (int np = 0; np < NT / 2; ++np) {
       uint32_t bf[4];
-      tc::load_matrix_x4_transposed(bf, b + (kk * kBlock + (lane & 7) + (((lane >> 3) & 1) << 3)) * ldb + np * 16 +
-                                            (lane >> 4) * 8);
+      tc::load_matrix_x4_transposed(
+          bf, b + (kk * kBlock + (lane & 7) + (((lane >> 3) & 1) << 3)) * ldb + np * 16 + (lane >> 4) * 8);
       tc::mma_16x8x16(acc[2 * np], af, bf[0], bf[1]);
       tc::mma_16x8x16(acc[2 * np + 1], af, bf[2], bf[3]);
     }
@@ -96,13 +96,13 @@ __global__ void __launch_bounds__(kThreads, 4)
                               bf16* __restrict__ t_out, ChunkGrid d) {
   using T = WyBlockedTiles<DK, DV>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16* ks = reinterpret_cast<bf16*>(smem_raw);                  // [64][kLdk] K, then W
-  bf16* vs = ks + kChunk * T::kLdk;                              // [64][kLdv] V, then U
-  bf16* ts = vs + kChunk * T::kLdv;                              // [64][kLdt] T
-  bf16* ab = ts + kChunk * T::kLdt;                              // [48][kLdab] A rows 16.., columns ..47
+  bf16* ks = reinterpret_cast<bf16*>(smem_raw);                      // [64][kLdk] K, then W
+  bf16* vs = ks + kChunk * T::kLdk;                                  // [64][kLdv] V, then U
+  bf16* ts = vs + kChunk * T::kLdv;                                  // [64][kLdt] T
+  bf16* ab = ts + kChunk * T::kLdt;                                  // [48][kLdab] A rows 16.., columns ..47
   float* ad = reinterpret_cast<float*>(ab + 3 * kBlock * T::kLdab);  // [4][16][16] A's diagonal blocks
-  float* gs = ad + 4 * kBlock * kBlock;                          // [64] cumulative decays
-  float* bs = gs + kChunk;                                       // [64] beta (0 past L)
+  float* gs = ad + 4 * kBlock * kBlock;                              // [64] cumulative decays
+  float* bs = gs + kChunk;                                           // [64] beta (0 past L)
 
   const int bh = blockIdx.x / d.NC, c = blockIdx.x % d.NC, t0 = c * kChunk;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, row0 = kBlock * warp;
@@ -121,10 +121,9 @@ __global__ void __launch_bounds__(kThreads, 4)
   __syncthreads();
 
   float* adw = ad + warp * kBlock * kBlock;  // this warp's diagonal block of A
-  {  // A: this warp's 16 rows, columns left of and in its diagonal block.
+  {                                          // A: this warp's 16 rows, columns left of and in its diagonal block.
     float s[8][4] = {};
-    tc::warp_mma<DK / 16, 8, tc::Stored::by_row, tc::Stored::by_column>(s, ks + row0 * T::kLdk, T::kLdk, ks,
-                                                                        T::kLdk);
+    tc::warp_mma<DK / 16, 8, tc::Stored::by_row, tc::Stored::by_column>(s, ks + row0 * T::kLdk, T::kLdk, ks, T::kLdk);
 #pragma unroll
     for (int n = 0; n < 8; ++n)
 #pragma unroll
@@ -164,13 +163,12 @@ __global__ void __launch_bounds__(kThreads, 4)
   __syncthreads();      // every diagonal block of T and all of A
 
   // T_wj for j = w - 1 down to 0: X = sum_{j<m<=w} T_wm A_mj (fp32), then T_wj = -X T_jj with X split into a
-  // bf16 pair (hi + lo) so that only T and A are rounded, as the serial solve rounds only T.
+  // bf16 pair (hi + lo), so that X adds no rounding to that of the bf16 T and A blocks.
   for (int j = warp - 1; j >= 0; --j) {
     float x[2][4] = {};
     for (int m = j + 1; m <= warp; ++m)
-      tc::warp_mma<1, 2, tc::Stored::by_row, tc::Stored::by_row>(x, ts + row0 * T::kLdt + m * kBlock, T::kLdt,
-                                                                  ab + (m - 1) * kBlock * T::kLdab + j * kBlock,
-                                                                  T::kLdab);
+      tc::warp_mma<1, 2, tc::Stored::by_row, tc::Stored::by_row>(
+          x, ts + row0 * T::kLdt + m * kBlock, T::kLdt, ab + (m - 1) * kBlock * T::kLdab + j * kBlock, T::kLdab);
     float lo[2][4];
 #pragma unroll
     for (int n = 0; n < 2; ++n)
@@ -192,14 +190,15 @@ __global__ void __launch_bounds__(kThreads, 4)
 
   {  // W = T diag(beta e^G) K: T's rows of this band are zero right of its diagonal block
     float acc[DK / 8][4] = {};
-    scaled_t_times(acc, ts + row0 * T::kLdt, T::kLdt, warp + 1, [&](int j) { return bs[j] * __expf(gs[j]); }, ks,
-                   T::kLdk);
+    scaled_t_times(
+        acc, ts + row0 * T::kLdt, T::kLdt, warp + 1, [&](int j) { return bs[j] * __expf(gs[j]); }, ks, T::kLdk);
     __syncthreads();  // every warp done with K (and every band of T written)
     store_fragment_rows(acc, ks, T::kLdk, row0, 1.0f);
   }
   {  // U = T diag(beta) V
     float acc[DV / 8][4] = {};
-    scaled_t_times(acc, ts + row0 * T::kLdt, T::kLdt, warp + 1, [&](int j) { return bs[j]; }, vs, T::kLdv);
+    scaled_t_times(
+        acc, ts + row0 * T::kLdt, T::kLdt, warp + 1, [&](int j) { return bs[j]; }, vs, T::kLdv);
     __syncthreads();  // every warp done with V
     store_fragment_rows(acc, vs, T::kLdv, row0, 1.0f);
   }

@@ -41,14 +41,14 @@ __global__ void __launch_bounds__(kThreads, 2)
   using T = WyBwdTiles<DK, DV>;
   constexpr int kLd = kScoreStride;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16* ts = reinterpret_cast<bf16*>(smem_raw);  // [64][kLd] T
-  bf16* s1 = ts + kChunk * kLd;                  // [64][kLd] dT, then diag(beta) dA (.) e^{G_i - G_j}
-  bf16* ks = s1 + kChunk * kLd;                  // [64][kLdk] K
-  bf16* dws = ks + kChunk * T::kLdk;             // [64][kLdk] dW
-  bf16* vs = dws + kChunk * T::kLdk;             // [64][kLdv] V
-  bf16* dus = vs + kChunk * T::kLdv;             // [64][kLdv] dU
-  bf16* s2 = dws;                                // [64][kLd] T^T dT, once dW is spent
-  float* zs = reinterpret_cast<float*>(vs);      // [64][kLdz], once V and dU are spent
+  bf16* ts = reinterpret_cast<bf16*>(smem_raw);                  // [64][kLd] T
+  bf16* s1 = ts + kChunk * kLd;                                  // [64][kLd] dT, then diag(beta) dA (.) e^{G_i - G_j}
+  bf16* ks = s1 + kChunk * kLd;                                  // [64][kLdk] K
+  bf16* dws = ks + kChunk * T::kLdk;                             // [64][kLdk] dW
+  bf16* vs = dws + kChunk * T::kLdk;                             // [64][kLdv] V
+  bf16* dus = vs + kChunk * T::kLdv;                             // [64][kLdv] dU
+  bf16* s2 = dws;                                                // [64][kLd] T^T dT, once dW is spent
+  float* zs = reinterpret_cast<float*>(vs);                      // [64][kLdz], once V and dU are spent
   float* gs = reinterpret_cast<float*>(dus + kChunk * T::kLdv);  // [64] cumulative decays
   float* bs = gs + kChunk;                                       // [64] beta
   float* kb_dots = bs + kChunk;                                  // [2][64] k_j.(T^T dW)_j

@@ -148,8 +148,8 @@ TEST_CASE("bf16 delta rule backward on tensor cores matches the CPU kernel in ev
     for (const DeltaRuleTcVariant& variant : backward_variants()) {
       INFO(delta_rule_tc_variant_name(variant));
       // A fresh forward each time: a recomputing backward overwrites what a reusing one reads.
-      delta_rule_tc_fwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), out_d.data(),
-                             states.data(), nullptr, workspace.data(), s, variant);
+      delta_rule_tc_fwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), out_d.data(), states.data(),
+                             nullptr, workspace.data(), s, variant);
       auto dq = poisoned<bf16>(qk_count(s)), dk = poisoned<bf16>(qk_count(s)), dv = poisoned<bf16>(v_count(s));
       auto dbeta = poisoned<float>(gate_count(s)), dg = poisoned<float>(gate_count(s));
       delta_rule_tc_bwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), states.data(),
