@@ -11,11 +11,12 @@
 //   H <- e^{G_63} H + (e^{G_63 - G_j} K)^T V_new.
 // Forward: one block per (head, chunk) forms T, W and U; one block per (head, 64 value columns) walks the
 // chunks with H on chip, writing V_new and H at each chunk's start (bf16); one block per (head, chunk) forms O
-// (the scalar-decay GLA output kernel, V_new for V). Or, fused, the walk forms O itself. Backward recomputes
-// T, W, U and V_new per chunk from the saved states, walks the chunks in reverse for dH, then forms dq, dk, dv,
-// dbeta and dlog_decay per chunk. Design variants: DeltaRuleTcVariant. bf16 storage and tensor-core operands,
-// fp32 accumulation; T is solved in fp32 and rounded to bf16 (as fla); decays fp32, every exponent a difference
-// of cumulative decays inside one chunk (<= 0 for g <= 0).
+// (the scalar-decay GLA output kernel, V_new for V). Or, fused, the walk forms O itself. Backward reuses the
+// forward's T, W and V_new (or recomputes T, W, U and V_new per chunk from the saved states), walks the chunks
+// in reverse for dH, then forms dq, dk, dv, dbeta and dlog_decay per chunk. Design variants: DeltaRuleTcVariant.
+// bf16 storage and tensor-core operands, fp32 accumulation; T rounded to bf16 (as fla), its diagonal 16 x 16
+// blocks solved in fp32, the rest from bf16 T and A blocks (the serial solve: all in fp32); decays fp32, every
+// exponent a difference of cumulative decays inside one chunk (<= 0 for g <= 0).
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
@@ -48,16 +49,25 @@ int64_t delta_rule_tc_workspace_floats(const DeltaRuleShape& shape);
 // per SM) or not (1: ~87 KiB, two blocks, one computing while the other loads). walk_columns: value columns
 // per block of the passes that walk the chunks (state pass, fused forward, reverse pass), 64, or 32 for twice
 // the blocks where batch * heads * Dv / 64 leaves SMs idle (long sequences), each block then reading W and K
-// once more.
+// once more. blocked_solve: the per-chunk WY preparation (forward, and backward's recompute) solves T in 16 x 16
+// blocks, four warps at once on tensor cores (true), or one column per thread by forward substitution (false).
+// reuse_forward: a forward given chunk_states keeps T, W and V_new in the workspace (T: 8 KiB more written per
+// chunk; the fused forward then writes V_new too) and the backward reads them instead of recomputing T, W and U
+// and V_new = U - W H (true); or the backward recomputes them (false), overwriting what a forward kept.
 struct DeltaRuleTcVariant {
   bool fused_forward = false;
   int reverse_stages = 1;  // 1 or 2
   int walk_columns = 64;   // 32 or 64
+  bool blocked_solve = true;
+  bool reuse_forward = true;
 };
 // The process default, read once from SEQBENCH_DELTA_FWD (split or fused; split when unset),
-// SEQBENCH_DELTA_BWD_SCAN_STAGES (1 or 2; 1) and SEQBENCH_DELTA_SCAN_COLUMNS (32 or 64; 64); anything else throws.
+// SEQBENCH_DELTA_BWD_SCAN_STAGES (1 or 2; 1), SEQBENCH_DELTA_SCAN_COLUMNS (32 or 64; 64),
+// SEQBENCH_DELTA_WY_SOLVE (blocked or serial; blocked) and SEQBENCH_DELTA_BWD (reuse or recompute; reuse);
+// anything else throws.
 DeltaRuleTcVariant delta_rule_tc_variant();
-// "split forward, reverse pass 1 stage(s), 64 columns per walk" and the like.
+// "split forward, reverse pass 1 stage(s), 64 columns per walk, blocked solve, backward reuses the forward" and
+// the like.
 std::string delta_rule_tc_variant_name(const DeltaRuleTcVariant& variant);
 
 // q, k [B, L, H, Dk] (k L2-normalised for a stable recurrence); v, out [B, L, H, Dv]; beta, log_decay
@@ -71,7 +81,9 @@ void delta_rule_tc_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
                             cudaStream_t stream = current_stream());
 
 // Gradients overwritten: dq, dk [B, L, H, Dk], dv [B, L, H, Dv] bf16; dbeta, dlog_decay [B, L, H] fp32
-// (dlog_decay ignored, may be null, when log_decay is null). chunk_states from a forward that stored them.
+// (dlog_decay ignored, may be null, when log_decay is null). chunk_states from a forward that stored them. With
+// variant.reuse_forward, workspace as that forward (same inputs, reuse_forward too) left it: only backwards that
+// also reuse may run on it in between.
 void delta_rule_tc_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* beta,
                             const float* log_decay, const __nv_bfloat16* chunk_states, const __nv_bfloat16* dout,
                             __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, float* dbeta, float* dlog_decay,

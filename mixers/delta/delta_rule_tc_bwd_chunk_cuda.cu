@@ -32,8 +32,8 @@ struct GradTiles {
 template <int DK, int DV>
 __global__ void __launch_bounds__(kThreads)
     chunk_grads_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ w,
-                       const bf16* __restrict__ u, const bf16* __restrict__ states, const bf16* __restrict__ dout,
-                       const bf16* __restrict__ dv_new, const bf16* __restrict__ dstates,
+                       const bf16* __restrict__ u, bool u_is_v_new, const bf16* __restrict__ states,
+                       const bf16* __restrict__ dout, const bf16* __restrict__ dv_new, const bf16* __restrict__ dstates,
                        const float* __restrict__ decay, bf16* __restrict__ dq, bf16* __restrict__ dk,
                        bf16* __restrict__ dw, float* __restrict__ dgate, ChunkGrid d) {
   using T = GradTiles<DK, DV>;
@@ -41,7 +41,7 @@ __global__ void __launch_bounds__(kThreads)
   bf16* qs = reinterpret_cast<bf16*>(smem_raw);                      // [64][kLdk]
   bf16* ks = qs + kChunk * T::kLdk;                                  // [64][kLdk]
   bf16* wt = ks + kChunk * T::kLdk;                                  // [64][kLdk] W
-  bf16* vn = wt + kChunk * T::kLdk;                                  // [64][kLdv] U, then V_new
+  bf16* vn = wt + kChunk * T::kLdk;                                  // [64][kLdv] U, then V_new (or V_new)
   bf16* dos = vn + kChunk * T::kLdv;                                 // [64][kLdv] dO
   bf16* dvs = dos + kChunk * T::kLdv;                                // [64][kLdv] dV_new
   bf16* hs = dvs + kChunk * T::kLdv;                                 // [DK][kLdv] H at the chunk's start
@@ -58,7 +58,7 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t k_off = gla_tc::head_offset(bh, d, DK), v_off = gla_tc::head_offset(bh, d, DV);
   const int64_t k_stride = static_cast<int64_t>(d.H) * DK, v_stride = static_cast<int64_t>(d.H) * DV;
   const int64_t state_off = static_cast<int64_t>(blockIdx.x) * DK * DV;  // blockIdx.x = bh * NC + c
-  tc::load_tile_async<kChunk, DK, T::kLdk, kThreads>(wt, w + k_off, k_stride, t0, d.L);
+  if (!u_is_v_new) tc::load_tile_async<kChunk, DK, T::kLdk, kThreads>(wt, w + k_off, k_stride, t0, d.L);
   tc::load_tile_async<kChunk, DV, T::kLdv, kThreads>(vn, u + v_off, v_stride, t0, d.L);
   tc::load_tile_async<DK, DV, T::kLdv, kThreads>(hs, states + state_off, DV, 0, DK);
   tc::load_tile_async<kChunk, DV, T::kLdv, kThreads>(dos, dout + v_off, v_stride, t0, d.L);
@@ -72,7 +72,7 @@ __global__ void __launch_bounds__(kThreads)
   tc::wait_async<1>();
   __syncthreads();
 
-  {  // V_new = U - W H, in place over U (each element read and written by the thread owning it).
+  if (!u_is_v_new) {  // V_new = U - W H, in place over U (each element read and written by the thread owning it).
     float x[DV / 16][4] = {};
     tc::warp_mma<DK / 16, DV / 16, Stored::by_row, Stored::by_row>(x, wt + row0 * T::kLdk, T::kLdk,
                                                                    hs + half * (DV / 2), T::kLdv);
@@ -209,13 +209,13 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 template <int DK, int DV>
-void launch_grads(const bf16* q, const bf16* k, const bf16* w, const bf16* u, const bf16* states, const bf16* dout,
-                  const bf16* dv_new, const bf16* dstates, const float* decay, bf16* dq, bf16* dk, bf16* dw,
-                  float* dgate, const ChunkGrid& d, cudaStream_t stream) {
+void launch_grads(const bf16* q, const bf16* k, const bf16* w, const bf16* u, bool u_is_v_new, const bf16* states,
+                  const bf16* dout, const bf16* dv_new, const bf16* dstates, const float* decay, bf16* dq, bf16* dk,
+                  bf16* dw, float* dgate, const ChunkGrid& d, cudaStream_t stream) {
   auto kernel = chunk_grads_kernel<DK, DV>;
   gla_tc::set_shared_bytes(kernel, GradTiles<DK, DV>::kBytes);
-  kernel<<<d.BH * d.NC, kThreads, GradTiles<DK, DV>::kBytes, stream>>>(q, k, w, u, states, dout, dv_new, dstates, decay,
-                                                                       dq, dk, dw, dgate, d);
+  kernel<<<d.BH * d.NC, kThreads, GradTiles<DK, DV>::kBytes, stream>>>(q, k, w, u, u_is_v_new, states, dout, dv_new,
+                                                                       dstates, decay, dq, dk, dw, dgate, d);
   cudaCheckLaunch();
 }
 
@@ -230,13 +230,13 @@ void launch_local(const bf16* q, const bf16* k, const bf16* dout, const float* d
 
 }  // namespace
 
-void launch_chunk_grads(const bf16* q, const bf16* k, const bf16* w, const bf16* u, const bf16* states,
+void launch_chunk_grads(const bf16* q, const bf16* k, const bf16* w, const bf16* u, bool u_is_v_new, const bf16* states,
                         const bf16* dout, const bf16* dv_new, const bf16* dstates, const float* decay, bf16* dq,
                         bf16* dk, bf16* dw, float* dgate, int dk_dim, int dv_dim, const ChunkGrid& d,
                         cudaStream_t stream) {
   auto run = dk_dim == 64 ? (dv_dim == 64 ? launch_grads<64, 64> : launch_grads<64, 128>)
                           : (dv_dim == 64 ? launch_grads<128, 64> : launch_grads<128, 128>);
-  run(q, k, w, u, states, dout, dv_new, dstates, decay, dq, dk, dw, dgate, d, stream);
+  run(q, k, w, u, u_is_v_new, states, dout, dv_new, dstates, decay, dq, dk, dw, dgate, d, stream);
 }
 
 void launch_dv_local(const bf16* q, const bf16* k, const bf16* dout, const float* decay, bf16* dv_local, int dk_dim,

@@ -1,7 +1,7 @@
-// The bf16 tensor-core (gated) delta rule backward in WY form (FLA's chunk_gated_delta_rule_bwd): recompute T, W
-// and U per chunk, dV_local, the reverse state pass (dL/dV_new, dL/dH per chunk), per-chunk dq, dk, dW and dG,
-// then the WY backward into dk, dv, dbeta and dlog_decay. Checked against DeltaRuleKernels::cpu().bwd in
-// test_gpu_delta_bf16.cpp. Contract: delta_rule_bf16.cuh.
+// The bf16 tensor-core (gated) delta rule backward in WY form (FLA's chunk_gated_delta_rule_bwd): reuse the
+// forward's T, W and V_new or recompute T, W and U per chunk, dV_local, the reverse state pass (dL/dV_new, dL/dH
+// per chunk), per-chunk dq, dk, dW and dG, then the WY backward into dk, dv, dbeta and dlog_decay. Checked against
+// DeltaRuleKernels::cpu().bwd in test_gpu_delta_bf16.cpp. Contract: delta_rule_bf16.cuh.
 #include <cuda_bf16.h>
 
 #include <stdexcept>
@@ -26,14 +26,16 @@ void delta_rule_tc_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
   const int dk_dim = static_cast<int>(s.key_dim), dv_dim = static_cast<int>(s.value_dim);
   const Workspace ws = carve_workspace(workspace, s);
   float* dgate = log_decay && dlog_decay ? ws.dgate : nullptr;
-  launch_gates(log_decay, beta, ws, d, stream);
-  // ws.v_new keeps U here: the chunk-gradient kernel forms V_new = U - W H itself from the saved states.
-  launch_wy_prepare(k, v, ws.beta, ws.decay, ws.w, ws.v_new, ws.t, dk_dim, dv_dim, d, stream);
+  if (!variant.reuse_forward) {
+    launch_gates(log_decay, beta, ws, d, stream);
+    // ws.v_new keeps U here: the chunk-gradient kernel forms V_new = U - W H itself from the saved states.
+    launch_wy_prepare(k, v, ws.beta, ws.decay, ws.w, ws.v_new, ws.t, dk_dim, dv_dim, variant.blocked_solve, d, stream);
+  }  // else the forward left the gates, W, V_new and T in the workspace
   launch_dv_local(q, k, dout, ws.decay, ws.dv_new, dk_dim, dv_dim, d, stream);
   launch_reverse_scan(q, k, ws.w, dout, ws.dv_new, ws.decay, ws.dstates, dk_dim, dv_dim, variant.reverse_stages,
                       variant.walk_columns, d, stream);
-  launch_chunk_grads(q, k, ws.w, ws.v_new, chunk_states, dout, ws.dv_new, ws.dstates, ws.decay, dq, dk, ws.dw, dgate,
-                     dk_dim, dv_dim, d, stream);
+  launch_chunk_grads(q, k, ws.w, ws.v_new, variant.reuse_forward, chunk_states, dout, ws.dv_new, ws.dstates, ws.decay,
+                     dq, dk, ws.dw, dgate, dk_dim, dv_dim, d, stream);
   launch_wy_bwd(ws.t, k, v, ws.beta, ws.decay, ws.dw, ws.dv_new, dgate, dk, dv, dbeta, dgate ? dlog_decay : nullptr,
                 dk_dim, dv_dim, d, stream);
 }

@@ -105,11 +105,14 @@ void delta_rule_tc_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, cons
       throw std::invalid_argument("delta_rule_tc_fwd_cuda: an output state is not 16-byte aligned");
   const int dk = static_cast<int>(s.key_dim), dv = static_cast<int>(s.value_dim);
   const Workspace ws = carve_workspace(workspace, s);
+  // Kept for a backward that reuses them (chunk_states given: a backward will follow): T beside W and V_new.
+  const bool keep = variant.reuse_forward && chunk_states;
   launch_gates(log_decay, beta, ws, d, stream);
-  launch_wy_prepare(k, v, ws.beta, ws.decay, ws.w, ws.v_new, nullptr, dk, dv, d, stream);
+  launch_wy_prepare(k, v, ws.beta, ws.decay, ws.w, ws.v_new, keep ? ws.t : nullptr, dk, dv, variant.blocked_solve, d,
+                    stream);
   if (variant.fused_forward) {
-    launch_fused_forward(q, k, ws.w, ws.v_new, ws.decay, out, chunk_states, final_state, dk, dv, variant.walk_columns,
-                         d, stream);
+    launch_fused_forward(q, k, ws.w, ws.v_new, ws.decay, out, chunk_states, final_state, keep, dk, dv,
+                         variant.walk_columns, d, stream);
     return;
   }
   bf16* states = chunk_states ? chunk_states : ws.states;

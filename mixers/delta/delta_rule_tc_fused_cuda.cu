@@ -31,9 +31,9 @@ struct FusedTiles {
 
 template <int DK, int kCols>
 __global__ void __launch_bounds__(kThreads, 2)
-    fused_forward_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ w,
-                         const bf16* __restrict__ u, const float* __restrict__ decay, bf16* __restrict__ out,
-                         bf16* __restrict__ states, float* __restrict__ final_state, int dv, ChunkGrid d) {
+    fused_forward_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ w, bf16* u,
+                         const float* __restrict__ decay, bf16* __restrict__ out, bf16* __restrict__ states,
+                         float* __restrict__ final_state, bool keep_v_new, int dv, ChunkGrid d) {
   using T = FusedTiles<DK, kCols>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* qs = reinterpret_cast<bf16*>(smem_raw);  // [64][kLdk]
@@ -84,6 +84,14 @@ __global__ void __launch_bounds__(kThreads, 2)
     }
     __syncthreads();  // V_new and the scores complete
 
+    if (keep_v_new)  // over U in place: this block alone reads these columns, and chunk c's U is already on chip
+      for (int x = threadIdx.x; x < kChunk * kCols / 8; x += kThreads) {
+        const int r = x / (kCols / 8), col = (x % (kCols / 8)) * 8;
+        if (t0 + r < d.L)
+          *reinterpret_cast<uint4*>(u + v_off + (t0 + r) * v_stride + col) =
+              *reinterpret_cast<const uint4*>(us + r * T::kLdu + col);
+      }
+
     {  // O = e^{G_i} Q H + S V_new; S is zero right of the diagonal block.
       float o[T::kNT][4] = {};
       tc::warp_mma<DK / 16, T::kNT, Stored::by_row, Stored::by_row>(o, qs + row0 * T::kLdk, T::kLdk, hs, T::kLdu);
@@ -112,24 +120,24 @@ __global__ void __launch_bounds__(kThreads, 2)
 }
 
 template <int DK, int kCols>
-void launch(const bf16* q, const bf16* k, const bf16* w, const bf16* u, const float* decay, bf16* out, bf16* states,
-            float* final_state, int dv, const ChunkGrid& d, cudaStream_t stream) {
+void launch(const bf16* q, const bf16* k, const bf16* w, bf16* u, const float* decay, bf16* out, bf16* states,
+            float* final_state, bool keep_v_new, int dv, const ChunkGrid& d, cudaStream_t stream) {
   auto kernel = fused_forward_kernel<DK, kCols>;
   constexpr int kBytes = FusedTiles<DK, kCols>::kBytes;
   gla_tc::set_shared_bytes(kernel, kBytes);
   const dim3 grid(static_cast<unsigned>(d.BH), static_cast<unsigned>(dv / kCols));
-  kernel<<<grid, kThreads, kBytes, stream>>>(q, k, w, u, decay, out, states, final_state, dv, d);
+  kernel<<<grid, kThreads, kBytes, stream>>>(q, k, w, u, decay, out, states, final_state, keep_v_new, dv, d);
   cudaCheckLaunch();
 }
 
 }  // namespace
 
-void launch_fused_forward(const bf16* q, const bf16* k, const bf16* w, const bf16* u, const float* decay, bf16* out,
-                          bf16* states, float* final_state, int dk, int dv, int cols, const ChunkGrid& d,
-                          cudaStream_t stream) {
+void launch_fused_forward(const bf16* q, const bf16* k, const bf16* w, bf16* u, const float* decay, bf16* out,
+                          bf16* states, float* final_state, bool keep_v_new, int dk, int dv, int cols,
+                          const ChunkGrid& d, cudaStream_t stream) {
   auto run =
       dk == 64 ? (cols == 32 ? launch<64, 32> : launch<64, 64>) : (cols == 32 ? launch<128, 32> : launch<128, 64>);
-  run(q, k, w, u, decay, out, states, final_state, dv, d, stream);
+  run(q, k, w, u, decay, out, states, final_state, keep_v_new, dv, d, stream);
 }
 
 }  // namespace delta_tc

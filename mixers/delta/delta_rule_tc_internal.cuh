@@ -33,7 +33,8 @@ void check_call(const DeltaRuleShape& shape, const char* what, const ChunkGrid& 
 void check_variant(const DeltaRuleTcVariant& variant, const char* what);
 
 // The workspace carved into its parts, each 16-byte aligned; [BH, NC * 64] per-token fp32 rows are "padded",
-// [B, L, H, width] bf16 tensors are "token" layout. Forward uses the first five; backward all.
+// [B, L, H, width] bf16 tensors are "token" layout. Forward uses the first five (and t when it keeps T for the
+// backward); backward all.
 struct Workspace {
   float* decay;   // padded: cumulative log decay inside each chunk (0 ungated)
   bf16* w;        // token, Dk: W = T diag(beta e^G) K
@@ -54,9 +55,12 @@ Workspace carve_workspace(float* base, const DeltaRuleShape& shape, int64_t* flo
 void launch_gates(const float* log_decay, const float* beta, const Workspace& ws, const ChunkGrid& d,
                   cudaStream_t stream);
 
-// One block per (head, chunk): A, T = (I + A)^{-1} (into t when non-null), W and U (token layout).
+// One block per (head, chunk): A, T = (I + A)^{-1} (into t when non-null), W and U (token layout); T solved
+// in 16 x 16 blocks on tensor cores (blocked, delta_rule_tc_wy_blocked_cuda.cu) or column by column (serial).
 void launch_wy_prepare(const bf16* k, const bf16* v, const float* beta_padded, const float* decay, bf16* w, bf16* u,
-                       bf16* t, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
+                       bf16* t, int dk, int dv, bool blocked, const ChunkGrid& d, cudaStream_t stream);
+void launch_wy_prepare_blocked(const bf16* k, const bf16* v, const float* beta_padded, const float* decay, bf16* w,
+                               bf16* u, bf16* t, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
 
 // One block per (head, `cols` value columns: 32 or 64), chunks in order: v_new holds U on entry and V_new = U - W H
 // on exit; states get H (bf16) at each chunk's start, final_state (fp32, may be null) H after the last token.
@@ -64,10 +68,11 @@ void launch_state_scan(const bf16* k, const bf16* w, bf16* v_new, const float* d
                        int dk, int dv, int cols, const ChunkGrid& d, cudaStream_t stream);
 
 // The fused forward (delta_rule_tc_fused_cuda.cu): one block per (head, `cols` value columns) forms V_new, O and
-// H chunk by chunk from W and U; states (may be null) get H at each chunk's start, final_state (may be null) the last.
-void launch_fused_forward(const bf16* q, const bf16* k, const bf16* w, const bf16* u, const float* decay, bf16* out,
-                          bf16* states, float* final_state, int dk, int dv, int cols, const ChunkGrid& d,
-                          cudaStream_t stream);
+// H chunk by chunk from W and U; states (may be null) get H at each chunk's start, final_state (may be null) the last;
+// keep_v_new: V_new overwrites U in u (for a backward that reuses it), else u is only read.
+void launch_fused_forward(const bf16* q, const bf16* k, const bf16* w, bf16* u, const float* decay, bf16* out,
+                          bf16* states, float* final_state, bool keep_v_new, int dk, int dv, int cols,
+                          const ChunkGrid& d, cudaStream_t stream);
 
 // Backward (delta_rule_tc_bwd_*.cu). One block per (head, chunk): dV_local = (K Q^T (.) [i >= j] e^{G_i - G_j}) dO,
 // the intra-chunk output's share of dL/dV_new, into dv_local (token layout).
@@ -80,9 +85,10 @@ void launch_reverse_scan(const bf16* q, const bf16* k, const bf16* w, const bf16
                          const float* decay, bf16* dstates, int dk, int dv, int stages, int cols, const ChunkGrid& d,
                          cudaStream_t stream);
 
-// One block per (head, chunk), from U (u) and the chunk states: dq (final), dk (the output's and state's share,
-// finished by launch_wy_bwd), dw = dL/dW, and dgate (padded, may be null: ungated) = dL/dG per token.
-void launch_chunk_grads(const bf16* q, const bf16* k, const bf16* w, const bf16* u, const bf16* states,
+// One block per (head, chunk), from U (u; u_is_v_new: V_new = U - W H itself, the forward's, w then unread) and
+// the chunk states: dq (final), dk (the output's and state's share, finished by launch_wy_bwd), dw = dL/dW, and
+// dgate (padded, may be null: ungated) = dL/dG per token.
+void launch_chunk_grads(const bf16* q, const bf16* k, const bf16* w, const bf16* u, bool u_is_v_new, const bf16* states,
                         const bf16* dout, const bf16* dv_new, const bf16* dstates, const float* decay, bf16* dq,
                         bf16* dk, bf16* dw, float* dgate, int dk_dim, int dv_dim, const ChunkGrid& d,
                         cudaStream_t stream);

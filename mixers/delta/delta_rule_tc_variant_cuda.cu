@@ -33,6 +33,8 @@ DeltaRuleTcVariant delta_rule_tc_variant() {
     v.fused_forward = env_choice("SEQBENCH_DELTA_FWD", {"split", "fused"}) == "fused";
     v.reverse_stages = std::stoi(env_choice("SEQBENCH_DELTA_BWD_SCAN_STAGES", {"1", "2"}));
     v.walk_columns = std::stoi(env_choice("SEQBENCH_DELTA_SCAN_COLUMNS", {"64", "32"}));
+    v.blocked_solve = env_choice("SEQBENCH_DELTA_WY_SOLVE", {"blocked", "serial"}) == "blocked";
+    v.reuse_forward = env_choice("SEQBENCH_DELTA_BWD", {"reuse", "recompute"}) == "reuse";
     return v;
   }();
   return chosen;
@@ -40,7 +42,9 @@ DeltaRuleTcVariant delta_rule_tc_variant() {
 
 std::string delta_rule_tc_variant_name(const DeltaRuleTcVariant& v) {
   return std::string(v.fused_forward ? "fused" : "split") + " forward, reverse pass " +
-         std::to_string(v.reverse_stages) + " stage(s), " + std::to_string(v.walk_columns) + " columns per walk";
+         std::to_string(v.reverse_stages) + " stage(s), " + std::to_string(v.walk_columns) + " columns per walk, " +
+         (v.blocked_solve ? "blocked" : "serial") + " solve, backward " +
+         (v.reuse_forward ? "reuses the forward" : "recomputes");
 }
 
 namespace delta_tc {

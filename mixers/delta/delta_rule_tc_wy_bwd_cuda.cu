@@ -17,19 +17,23 @@ namespace {
 using gla_tc::kScoreStride;
 using tc::Stored;
 
-// One block per (head, chunk), 8 warps: warp w owns chunk rows 16 (w % 4) .. + 15 and half the columns.
+// One block per (head, chunk), 8 warps: warp w owns chunk rows 16 (w % 4) .. + 15 and half the columns. Two
+// blocks per SM, one loading while the other computes: dW, V and dU are spent once dT and T^T dW, T^T dU are
+// formed, so T^T dT and z reuse their tiles (under 113 KiB of shared memory per block, 128 registers a thread).
 constexpr int kThreads = 256;
 constexpr int kLdz = kChunk + 1;  // fp32 beta_i z_ij, summed by column
 
 template <int DK, int DV>
 struct WyBwdTiles {
   static constexpr int kLdk = DK + 8, kLdv = DV + 8;
-  static constexpr int kBf16 = 3 * kChunk * kScoreStride + 2 * kChunk * kLdk + 2 * kChunk * kLdv;
-  static constexpr int kBytes = kBf16 * 2 + (kChunk * kLdz + 9 * kChunk) * 4;
+  static constexpr int kBf16 = 2 * kChunk * kScoreStride + 2 * kChunk * kLdk + 2 * kChunk * kLdv;
+  static constexpr int kBytes = kBf16 * 2 + 9 * kChunk * 4;
+  static_assert(kLdk >= kScoreStride, "T^T dT takes dW's tile");
+  static_assert(kChunk * kLdz * 4 <= 2 * kChunk * kLdv * 2, "z takes the V and dU tiles");
 };
 
 template <int DK, int DV>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 2)
     wy_bwd_kernel(const bf16* __restrict__ t_mat, const bf16* __restrict__ k, const bf16* __restrict__ v,
                   const float* __restrict__ beta, const float* __restrict__ decay, const bf16* __restrict__ dw,
                   const bf16* __restrict__ du, const float* __restrict__ dgate, bf16* __restrict__ dk,
@@ -39,13 +43,13 @@ __global__ void __launch_bounds__(kThreads)
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* ts = reinterpret_cast<bf16*>(smem_raw);                  // [64][kLd] T
   bf16* s1 = ts + kChunk * kLd;                                  // [64][kLd] dT, then diag(beta) dA (.) e^{G_i - G_j}
-  bf16* s2 = s1 + kChunk * kLd;                                  // [64][kLd] T^T dT
-  bf16* ks = s2 + kChunk * kLd;                                  // [64][kLdk] K
+  bf16* ks = s1 + kChunk * kLd;                                  // [64][kLdk] K
   bf16* dws = ks + kChunk * T::kLdk;                             // [64][kLdk] dW
   bf16* vs = dws + kChunk * T::kLdk;                             // [64][kLdv] V
   bf16* dus = vs + kChunk * T::kLdv;                             // [64][kLdv] dU
-  float* zs = reinterpret_cast<float*>(dus + kChunk * T::kLdv);  // [64][kLdz]
-  float* gs = zs + kChunk * kLdz;                                // [64] cumulative decays
+  bf16* s2 = dws;                                                // [64][kLd] T^T dT, once dW is spent
+  float* zs = reinterpret_cast<float*>(vs);                      // [64][kLdz], once V and dU are spent
+  float* gs = reinterpret_cast<float*>(dus + kChunk * T::kLdv);  // [64] cumulative decays
   float* bs = gs + kChunk;                                       // [64] beta
   float* kb_dots = bs + kChunk;                                  // [2][64] k_j.(T^T dW)_j
   float* vb_dots = kb_dots + 2 * kChunk;                         // [2][64] v_j.(T^T dU)_j
@@ -107,7 +111,7 @@ __global__ void __launch_bounds__(kThreads)
     gla_tc::scale_rows(x, row0, [&](int j) { return bs[j]; });
     gla_tc::store_token_rows(x, dv + v_off, v_stride, t0, d.L, row0, vcol0);
   }
-  __syncthreads();  // dT complete
+  __syncthreads();  // dT complete; dW, V and dU no longer read
 
   {  // T^T dT
     float x[4][4] = {};

@@ -129,7 +129,11 @@ void launch(const bf16* k, const bf16* v, const float* beta, const float* decay,
 }  // namespace
 
 void launch_wy_prepare(const bf16* k, const bf16* v, const float* beta_padded, const float* decay, bf16* w, bf16* u,
-                       bf16* t, int dk, int dv, const ChunkGrid& d, cudaStream_t stream) {
+                       bf16* t, int dk, int dv, bool blocked, const ChunkGrid& d, cudaStream_t stream) {
+  if (blocked) {
+    launch_wy_prepare_blocked(k, v, beta_padded, decay, w, u, t, dk, dv, d, stream);
+    return;
+  }
   auto run = dk == 64 ? (dv == 64 ? launch<64, 64> : launch<64, 128>) : (dv == 64 ? launch<128, 64> : launch<128, 128>);
   run(k, v, beta_padded, decay, w, u, t, d, stream);
 }

@@ -45,17 +45,24 @@ DeltaRuleOptions chunk64() {
   return o;
 }
 
-// Both forwards at both walk widths; every reverse pass at both widths (the forward then the default).
+// Both forwards at both walk widths, each with the blocked and the serial solve of T. Every reverse pass at both
+// widths, reusing the split forward's T, W and V_new or recomputing them (blocked and serial); and reusing the
+// fused forward's.
 std::vector<DeltaRuleTcVariant> forward_variants() {
   std::vector<DeltaRuleTcVariant> out;
-  for (bool fused : {false, true})
-    for (int columns : {64, 32}) out.push_back({fused, 1, columns});
+  for (bool blocked : {true, false})
+    for (bool fused : {false, true})
+      for (int columns : {64, 32}) out.push_back({fused, 1, columns, blocked, true});
   return out;
 }
 std::vector<DeltaRuleTcVariant> backward_variants() {
   std::vector<DeltaRuleTcVariant> out;
-  for (int stages : {1, 2})
-    for (int columns : {64, 32}) out.push_back({false, stages, columns});
+  for (bool reuse : {true, false})
+    for (int stages : {1, 2})
+      for (int columns : {64, 32}) out.push_back({false, stages, columns, true, reuse});
+  out.push_back({false, 1, 64, false, false});
+  out.push_back({true, 1, 64, true, true});
+  out.push_back({true, 1, 32, true, true});
   return out;
 }
 
@@ -138,10 +145,11 @@ TEST_CASE("bf16 delta rule backward on tensor cores matches the CPU kernel in ev
 
     DeviceArray<float> workspace(delta_rule_tc_workspace_floats(s));
     auto out_d = poisoned<bf16>(v_count(s)), states = poisoned<bf16>(delta_rule_tc_chunk_state_elements(s));
-    delta_rule_tc_fwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), out_d.data(), states.data(),
-                           nullptr, workspace.data(), s);
     for (const DeltaRuleTcVariant& variant : backward_variants()) {
       INFO(delta_rule_tc_variant_name(variant));
+      // A fresh forward each time: a recomputing backward overwrites what a reusing one reads.
+      delta_rule_tc_fwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), out_d.data(), states.data(),
+                             nullptr, workspace.data(), s, variant);
       auto dq = poisoned<bf16>(qk_count(s)), dk = poisoned<bf16>(qk_count(s)), dv = poisoned<bf16>(v_count(s));
       auto dbeta = poisoned<float>(gate_count(s)), dg = poisoned<float>(gate_count(s));
       delta_rule_tc_bwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), states.data(),
@@ -153,7 +161,7 @@ TEST_CASE("bf16 delta rule backward on tensor cores matches the CPU kernel in ev
       check_close("dbeta", dbeta.download(), want_dbeta);
       if (gated) check_close("dlog_decay", dg.download(), want_dg);
 
-      // Without a decay gradient the others are the same, bit for bit.
+      // Without a decay gradient the others are the same, bit for bit (a reusing backward leaves what it reads).
       if (gated) {
         auto dq_only = poisoned<bf16>(qk_count(s)), dk_only = poisoned<bf16>(qk_count(s));
         delta_rule_tc_bwd_cuda(c.q.data(), c.k.data(), c.v.data(), c.beta.data(), c.decay(), states.data(),
