@@ -41,15 +41,20 @@ int64_t gla_channel_workspace_floats(const GlaShape& shape);
 // blocks, rather than one per (head, 64 value columns) that decays each chunk's keys once per value tile (Dk = 64
 // has one form). late_state: the forward's chunk kernel loads the chunk's start state into the space of the
 // decays and keys once the scores are done (93 KB of shared memory at Dk = Dv = 128: two blocks per SM, one's
-// loads under the other's math) rather than beside v from the start (127 KB: one block per SM). The process
-// default comes from SEQBENCH_GLA_CHANNEL_SCAN (rows64 or rows_all; rows64 when unset) and
-// SEQBENCH_GLA_CHANNEL_STATE (late or early; late when unset), read once; anything else throws.
+// loads under the other's math) rather than beside v from the start (127 KB: one block per SM). grad_warps16: the
+// backward's chunk kernel runs 16 warps per block, each with a quarter of the gradient columns (the scores and
+// dA side by side on two halves of the block), rather than 8 with half of them: its 207 KB allow one block per
+// SM, so the warps per scheduler are what hides its latency. The process default comes from
+// SEQBENCH_GLA_CHANNEL_SCAN (rows64 or rows_all; rows64 when unset), SEQBENCH_GLA_CHANNEL_STATE (late or early;
+// late when unset) and SEQBENCH_GLA_CHANNEL_BWD (warps16 or warps8; warps16 when unset), read once; anything
+// else throws.
 struct GlaChannelVariant {
   bool scan_rows64 = true;
   bool late_state = true;
+  bool grad_warps16 = true;
 };
 GlaChannelVariant gla_channel_variant();
-std::string gla_channel_variant_name(const GlaChannelVariant& variant);  // "scan rows64, state late"
+std::string gla_channel_variant_name(const GlaChannelVariant& variant);  // "scan rows64, state late, bwd warps16"
 
 // q, k [B, L, H, Dk]; v, out [B, L, H, Dv]; log_decay [B, L, H, Dk] (fp32, <= 0 for the no-overflow promise).
 // Writes out; chunk_states (what backward reads), when non-null, the state at every chunk's start; final_state

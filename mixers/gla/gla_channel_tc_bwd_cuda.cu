@@ -21,18 +21,21 @@ namespace {
 
 using tc::Stored;
 
-// One block per (head, chunk), 8 warps; warp w owns sub-chunk w % 4 (16 rows) and half the columns of each
-// gradient. Below the diagonal the products run over sub-chunk pairs with a reference row, as in the forward
-// scores: each warp decays the 16 rows of the other sub-chunk against it into its own scratch tile; the
-// diagonal sub-chunks are summed per element in fp32. 207 KB at Dk = Dv = 128: one block per SM.
-constexpr int kGradThreads = 256;
-
-template <int DK, int DV>
+// One block per (head, chunk) of THREADS / 32 warps (8 or 16, GlaChannelVariant::grad_warps16); warp w owns
+// sub-chunk w % 4 (16 rows) and a 1 / (THREADS / 128) share of the columns of each gradient. Below the diagonal
+// the products run over sub-chunk pairs with a reference row, as in the forward scores: each warp decays the 16
+// rows of the other sub-chunk against it into its own scratch tile; the diagonal sub-chunks are summed per element
+// in fp32. 207 KB at Dk = Dv = 128: one block per SM, so 16 warps give each scheduler four warps to hide shared
+// memory and exp latency with instead of two (and half the registers per thread, 128 at most).
+template <int DK, int DV, int THREADS>
 struct GradTiles {
-  static constexpr int kLdk = DK + 8, kLdv = DV + 8, kLdb = decay_ld<DK>(), kLdc = DK / 2 + 8;
+  static constexpr int kWarps = THREADS / 32, kColGroups = THREADS / 128;
+  static constexpr int kKeyCols = DK / kColGroups, kValueCols = DV / kColGroups;
+  static constexpr int kLdk = DK + 8, kLdv = DV + 8, kLdb = decay_ld<DK>(), kLdc = kKeyCols + 8;
+  static_assert(kKeyCols % 16 == 0 && kValueCols % 16 == 0, "whole pairs of 8-column MMA tiles per warp");
   static constexpr int kBytes =
       (kChunk * kLdb + 4 * DK) * 4 +
-      (2 * kChunk * kLdk + 2 * kChunk * kLdv + 2 * DK * kLdv + 2 * kChunk * kScoreStride + 8 * kSub * kLdc) * 2;
+      (2 * kChunk * kLdk + 2 * kChunk * kLdv + 2 * DK * kLdv + 2 * kChunk * kScoreStride + kWarps * kSub * kLdc) * 2;
 };
 
 // acc[n][e] (rows row0 + lane / 4 + 8 (e / 2), columns col0 + 8 n + 2 (lane % 4) + e % 2) *= f(row, column).
@@ -45,13 +48,13 @@ __device__ __forceinline__ void scale_elements(float (&acc)[NT][4], int row0, in
     for (int e = 0; e < 4; ++e) acc[n][e] *= f(row0 + lane / 4 + 8 * (e / 2), col0 + 8 * n + 2 * (lane % 4) + e % 2);
 }
 
-// The warp's scratch [16][ld] <- x rows row0.. (columns col0.., DK / 2 of them) times e^{bx - by}, where one of
+// The warp's scratch [16][ld] <- x rows row0.. (columns col0.., COLS of them) times e^{bx - by}, where one of
 // bx, by is the row's own decay and the other the reference row `ref` (from_row: e^{b_row - ref}, else
 // e^{ref - b_row}). Bracketed by __syncwarp: the last MMA is done with the scratch, the next sees all of it.
-template <int DK, int LDX, int LDB, int LDC>
+template <int COLS, int LDX, int LDB, int LDC>
 __device__ __forceinline__ void decay_rows_into_scratch(bf16* scratch, const bf16* x, const float* b, const float* ref,
                                                         int row0, int col0, bool from_row) {
-  constexpr int kPairs = DK / 4;  // bf16 pairs per scratch row
+  constexpr int kPairs = COLS / 2;  // bf16 pairs per scratch row
   __syncwarp();
   for (int p = threadIdx.x % 32; p < kSub * kPairs; p += 32) {
     const int r = p / kPairs, c = col0 + 2 * (p % kPairs);
@@ -96,14 +99,14 @@ __device__ __forceinline__ void add_diagonal_block(float (&acc)[NT][4], const bf
   }
 }
 
-template <int DK, int DV>
-__global__ void __launch_bounds__(kGradThreads, 1)
+template <int DK, int DV, int THREADS>
+__global__ void __launch_bounds__(THREADS, 1)
     channel_grad_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                         const bf16* __restrict__ dout, const float* __restrict__ g, const bf16* __restrict__ states,
                         const bf16* __restrict__ dstates, bf16* __restrict__ dq, bf16* __restrict__ dk,
                         bf16* __restrict__ dv, float* __restrict__ r, float* __restrict__ r_totals, float scale,
                         ChunkGrid d) {
-  using T = GradTiles<DK, DV>;
+  using T = GradTiles<DK, DV, THREADS>;
   constexpr int kLdk = T::kLdk, kLdv = T::kLdv, kLdb = T::kLdb, kLdc = T::kLdc;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   float* bs = reinterpret_cast<float*>(smem_raw);          // [64][kLdb] decays, then their cumulative sum
@@ -116,37 +119,38 @@ __global__ void __launch_bounds__(kGradThreads, 1)
   bf16* as = rs + DK * kLdv;                               // [64][kScoreStride] A
   bf16* das = as + kChunk * kScoreStride;                  // [64][kScoreStride] dA
   bf16* scratch = das + kChunk * kScoreStride + (threadIdx.x / 32) * kSub * kLdc;  // this warp's [16][kLdc]
-  float* sub_totals = reinterpret_cast<float*>(das + kChunk * kScoreStride + 8 * kSub * kLdc);  // [4][DK] sums of r
+  float* sub_totals = reinterpret_cast<float*>(das + kChunk * kScoreStride + T::kWarps * kSub * kLdc);  // [4][DK]
 
   const int bh = blockIdx.x / d.NC, c = blockIdx.x % d.NC, t0 = c * kChunk;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, sub = warp % 4, row0 = kSub * sub;
   const int64_t k_stride = static_cast<int64_t>(d.H) * DK, v_stride = static_cast<int64_t>(d.H) * DV;
   const int64_t k_head = gla_tc::head_offset(bh, d, DK), v_head = gla_tc::head_offset(bh, d, DV);
   const int64_t state = (static_cast<int64_t>(bh) * d.NC + c) * DK * DV;
-  tc::load_tile_async<kChunk, DK, kLdk, kGradThreads>(qs, q + k_head, k_stride, t0, d.L);
-  tc::load_tile_async<kChunk, DK, kLdk, kGradThreads>(ks, k + k_head, k_stride, t0, d.L);
-  tc::load_tile_async<kChunk, DV, kLdv, kGradThreads>(vs, v + v_head, v_stride, t0, d.L);
-  tc::load_tile_async<kChunk, DV, kLdv, kGradThreads>(dos, dout + v_head, v_stride, t0, d.L);
-  load_decay_tile_async<DK, kGradThreads>(bs, g, bh, c, d, DK);
+  tc::load_tile_async<kChunk, DK, kLdk, THREADS>(qs, q + k_head, k_stride, t0, d.L);
+  tc::load_tile_async<kChunk, DK, kLdk, THREADS>(ks, k + k_head, k_stride, t0, d.L);
+  tc::load_tile_async<kChunk, DV, kLdv, THREADS>(vs, v + v_head, v_stride, t0, d.L);
+  tc::load_tile_async<kChunk, DV, kLdv, THREADS>(dos, dout + v_head, v_stride, t0, d.L);
+  load_decay_tile_async<DK, THREADS>(bs, g, bh, c, d, DK);
   tc::commit_async();
   // S0 and R (needed from dq on) stay in flight through the scores.
-  tc::load_tile_async<DK, DV, kLdv, kGradThreads>(hs, states + state, DV, 0, DK);
-  tc::load_tile_async<DK, DV, kLdv, kGradThreads>(rs, dstates + state, DV, 0, DK);
+  tc::load_tile_async<DK, DV, kLdv, THREADS>(hs, states + state, DV, 0, DK);
+  tc::load_tile_async<DK, DV, kLdv, THREADS>(rs, dstates + state, DV, 0, DK);
   tc::commit_async();
   tc::wait_async<1>();
   __syncthreads();
 
-  cumulative_decay_in_place<DK, kGradThreads>(bs);
-  channel_scores<DK, kGradThreads>(qs, ks, bs, scale, as);
-  {  // dA = scale dO V^T, lower triangle: 16 rows x 32 columns per warp.
-    const int col0 = 32 * (warp / 4);
+  cumulative_decay_in_place<DK, THREADS>(bs);
+  // With 16 warps the first eight form the scores while the other eight form dA; with 8, one after the other.
+  if (THREADS == 256 || warp < 8) channel_scores<DK, 256>(qs, ks, bs, scale, as);
+  if (THREADS == 256 || warp >= 8) {  // dA = scale dO V^T, lower triangle: 16 rows x 32 columns per warp.
+    const int w = warp % 8, rows = kSub * (w % 4), col0 = 32 * (w / 4);
     float s[4][4] = {};
-    tc::warp_mma<DV / 16, 4, Stored::by_row, Stored::by_column>(s, dos + row0 * kLdv, kLdv, vs + col0 * kLdv, kLdv);
+    tc::warp_mma<DV / 16, 4, Stored::by_row, Stored::by_column>(s, dos + rows * kLdv, kLdv, vs + col0 * kLdv, kLdv);
 #pragma unroll
     for (int n = 0; n < 4; ++n)
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
-        const int i = row0 + lane / 4 + 8 * half, j = col0 + 8 * n + 2 * (lane % 4);
+        const int i = rows + lane / 4 + 8 * half, j = col0 + 8 * n + 2 * (lane % 4);
         *reinterpret_cast<uint32_t*>(das + i * kScoreStride + j) =
             tc::pack_bf16x2(j <= i ? scale * s[n][2 * half] : 0.0f, j + 1 <= i ? scale * s[n][2 * half + 1] : 0.0f);
       }
@@ -154,11 +158,12 @@ __global__ void __launch_bounds__(kGradThreads, 1)
   tc::wait_async<0>();
   __syncthreads();  // A, dA, S0 and R visible to every warp
 
-  constexpr int kKeyCols = DK / 2, NT = kKeyCols / 8;
+  constexpr int kKeyCols = T::kKeyCols, NT = kKeyCols / 8;
   const int f0 = (warp / 4) * kKeyCols;
   const float* last = bs + (kChunk - 1) * kLdb;
-  // r = q dq - k dk per element, [BH, NC * 64, DK] (rows past L hold zeros): q dq goes out first and the same
-  // thread subtracts k dk from it later, so no registers hold it through dk.
+  // r = q dq - k dk per element, [BH, NC * 64, DK] (rows past L hold zeros): the same thread forms dq and dk of
+  // an element, so q dq stays in registers through dk and r is written once, never read back.
+  float qdq[NT][4];
   float* r_chunk = r ? r + (static_cast<int64_t>(bh) * d.NC + c) * kChunk * DK : nullptr;
   auto for_each_pair = [&](auto f) {  // f(n, half, row, channel) over this lane's element pairs
 #pragma unroll
@@ -174,7 +179,7 @@ __global__ void __launch_bounds__(kGradThreads, 1)
       const float* ref = bs + row0 * kLdb;
       float part[NT][4] = {};
       for (int J = 0; J < sub; ++J) {
-        decay_rows_into_scratch<DK, kLdk, kLdb, kLdc>(scratch, ks, bs, ref, kSub * J, f0, false);
+        decay_rows_into_scratch<kKeyCols, kLdk, kLdb, kLdc>(scratch, ks, bs, ref, kSub * J, f0, false);
         tc::warp_mma<1, NT, Stored::by_row, Stored::by_row>(part, das + row0 * kScoreStride + kSub * J, kScoreStride,
                                                             scratch, kLdc);
       }
@@ -185,12 +190,11 @@ __global__ void __launch_bounds__(kGradThreads, 1)
         for (int e = 0; e < 4; ++e) acc[n][e] += part[n][e];
     }
     add_diagonal_block<NT, kLdk, kLdb, true>(acc, das, ks, bs, row0, f0);
-    if (r_chunk)
-      for_each_pair([&](int n, int half, int i, int ch) {
-        const float2 qv = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(qs + i * kLdk + ch));
-        *reinterpret_cast<float2*>(r_chunk + i * DK + ch) =
-            make_float2(qv.x * acc[n][2 * half], qv.y * acc[n][2 * half + 1]);
-      });
+    for_each_pair([&](int n, int half, int i, int ch) {
+      const float2 qv = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(qs + i * kLdk + ch));
+      qdq[n][2 * half] = qv.x * acc[n][2 * half];
+      qdq[n][2 * half + 1] = qv.y * acc[n][2 * half + 1];
+    });
     gla_tc::store_token_rows(acc, dq + k_head, k_stride, t0, d.L, row0, f0);
   }
   // No barrier between dq and dk: a warp pairs its sub-chunk with the s earlier ones for dq and the 3 - s
@@ -203,7 +207,7 @@ __global__ void __launch_bounds__(kGradThreads, 1)
       const float* ref = bs + (row0 + kSub - 1) * kLdb;
       float part[NT][4] = {};
       for (int I = sub + 1; I < 4; ++I) {
-        decay_rows_into_scratch<DK, kLdk, kLdb, kLdc>(scratch, qs, bs, ref, kSub * I, f0, true);
+        decay_rows_into_scratch<kKeyCols, kLdk, kLdb, kLdc>(scratch, qs, bs, ref, kSub * I, f0, true);
         // dA^T: the dA tile read by column.
         tc::warp_mma<1, NT, Stored::by_column, Stored::by_row>(part, das + kSub * I * kScoreStride + row0, kScoreStride,
                                                                scratch, kLdc);
@@ -219,10 +223,9 @@ __global__ void __launch_bounds__(kGradThreads, 1)
       float column_sums[NT][2] = {};  // r over this lane's two rows, per channel
       for_each_pair([&](int n, int half, int j, int ch) {
         const float2 kv = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(ks + j * kLdk + ch));
-        float2* out = reinterpret_cast<float2*>(r_chunk + j * DK + ch);
-        const float2 qdq = *out;
-        const float2 rv = make_float2(qdq.x - kv.x * acc[n][2 * half], qdq.y - kv.y * acc[n][2 * half + 1]);
-        *out = rv;
+        const float2 rv = make_float2(qdq[n][2 * half] - kv.x * acc[n][2 * half],
+                                      qdq[n][2 * half + 1] - kv.y * acc[n][2 * half + 1]);
+        *reinterpret_cast<float2*>(r_chunk + j * DK + ch) = rv;
         column_sums[n][0] += rv.x;
         column_sums[n][1] += rv.y;
       });
@@ -246,7 +249,7 @@ __global__ void __launch_bounds__(kGradThreads, 1)
     r_totals[(static_cast<int64_t>(bh) * d.NC + c) * DK + threadIdx.x] =
         sub_totals[threadIdx.x] + sub_totals[DK + threadIdx.x] + sub_totals[2 * DK + threadIdx.x] +
         sub_totals[3 * DK + threadIdx.x];
-  for (int i = threadIdx.x; i < kChunk * DK / 2; i += kGradThreads) {  // k <- k e^{b_63 - b}: what S1 keeps of k
+  for (int i = threadIdx.x; i < kChunk * DK / 2; i += THREADS) {  // k <- k e^{b_63 - b}: what S1 keeps of k
     const int t = i / (DK / 2), ch = 2 * (i % (DK / 2));
     const float2 bt = *reinterpret_cast<const float2*>(bs + t * kLdb + ch);
     __nv_bfloat162* x = reinterpret_cast<__nv_bfloat162*>(ks + t * kLdk + ch);
@@ -255,7 +258,7 @@ __global__ void __launch_bounds__(kGradThreads, 1)
   }
   __syncthreads();
   {  // dv rows of sub-chunk `sub`, value columns [v0, v0 + DV / 2): (k e^{b_63 - b}) R + A^T dO.
-    constexpr int kValueCols = DV / 2;
+    constexpr int kValueCols = T::kValueCols;
     const int v0 = (warp / 4) * kValueCols;
     float acc[kValueCols / 8][4] = {};
     tc::warp_mma<DK / 16, kValueCols / 8, Stored::by_row, Stored::by_row>(acc, ks + row0 * kLdk, kLdk, rs + v0, kLdv);
@@ -266,13 +269,14 @@ __global__ void __launch_bounds__(kGradThreads, 1)
   }
 }
 
-template <int DK, int DV>
+template <int DK, int DV, int THREADS>
 void launch_grad(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* g, const bf16* states,
                  const bf16* dstates, bf16* dq, bf16* dk, bf16* dv, float* r, float* r_totals, float scale,
                  const ChunkGrid& d, cudaStream_t stream) {
-  auto kernel = channel_grad_kernel<DK, DV>;
-  gla_tc::set_shared_bytes(kernel, GradTiles<DK, DV>::kBytes);
-  kernel<<<d.BH * d.NC, kGradThreads, GradTiles<DK, DV>::kBytes, stream>>>(q, k, v, dout, g, states, dstates, dq, dk,
+  using T = GradTiles<DK, DV, THREADS>;
+  auto kernel = channel_grad_kernel<DK, DV, THREADS>;
+  gla_tc::set_shared_bytes(kernel, T::kBytes);
+  kernel<<<d.BH * d.NC, THREADS, T::kBytes, stream>>>(q, k, v, dout, g, states, dstates, dq, dk,
                                                                            dv, r, r_totals, scale, d);
   cudaCheckLaunch();
 }
@@ -299,8 +303,11 @@ void gla_channel_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
   bf16* dstates = reinterpret_cast<bf16*>(workspace + padded * dk_dim + padded / kChunk * dk_dim);
   launch_channel_state_scan(q, dout, log_decay, dstates, nullptr, o.scale, true, variant.scan_rows64, dk_dim, dv_dim, d,
                             stream);
-  auto grad = dk_dim == 64 ? (dv_dim == 64 ? launch_grad<64, 64> : launch_grad<64, 128>)
-                           : (dv_dim == 64 ? launch_grad<128, 64> : launch_grad<128, 128>);
+  auto grad = variant.grad_warps16
+                  ? (dk_dim == 64 ? (dv_dim == 64 ? launch_grad<64, 64, 512> : launch_grad<64, 128, 512>)
+                                  : (dv_dim == 64 ? launch_grad<128, 64, 512> : launch_grad<128, 128, 512>))
+                  : (dk_dim == 64 ? (dv_dim == 64 ? launch_grad<64, 64, 256> : launch_grad<64, 128, 256>)
+                                  : (dv_dim == 64 ? launch_grad<128, 64, 256> : launch_grad<128, 128, 256>));
   grad(q, k, v, dout, log_decay, chunk_states, dstates, dq, dk, dv, r, r_totals, o.scale, d, stream);
   if (dlog_decay) launch_channel_decay_grad(r, r_totals, dlog_decay, dk_dim, d, stream);
 }
