@@ -50,26 +50,59 @@ __device__ __forceinline__ void scale_elements(float (&acc)[NT][4], int row0, in
 
 // The warp's scratch [16][ld] <- x rows row0.. (columns col0.., COLS of them) times e^{bx - by}, where one of
 // bx, by is the row's own decay and the other the reference row `ref` (from_row: e^{b_row - ref}, else
-// e^{ref - b_row}). Bracketed by __syncwarp: the last MMA is done with the scratch, the next sees all of it.
+// e^{ref - b_row}); scratch rows outside [live0, live1) are zero (x there is not read: its exponent could be > 0).
+// Bracketed by __syncwarp: the last MMA is done with the scratch, the next sees all of it.
 template <int COLS, int LDX, int LDB, int LDC>
 __device__ __forceinline__ void decay_rows_into_scratch(bf16* scratch, const bf16* x, const float* b, const float* ref,
-                                                        int row0, int col0, bool from_row) {
+                                                        int row0, int col0, bool from_row, int live0 = 0,
+                                                        int live1 = kSub) {
   constexpr int kPairs = COLS / 2;  // bf16 pairs per scratch row
   __syncwarp();
   for (int p = threadIdx.x % 32; p < kSub * kPairs; p += 32) {
     const int r = p / kPairs, c = col0 + 2 * (p % kPairs);
     const float* br = b + (row0 + r) * LDB + c;
     *reinterpret_cast<uint32_t*>(scratch + r * LDC + c - col0) =
-        from_row ? decayed_pair(x + (row0 + r) * LDX + c, br, ref + c)
-                 : decayed_pair(x + (row0 + r) * LDX + c, ref + c, br);
+        r < live0 || r >= live1 ? 0u
+        : from_row              ? decayed_pair(x + (row0 + r) * LDX + c, br, ref + c)
+                                : decayed_pair(x + (row0 + r) * LDX + c, ref + c, br);
   }
   __syncwarp();
+}
+
+// The 8 x 8 block between the two halves of a diagonal sub-chunk on tensor cores, the secondary chunking once
+// more at 8 tokens: below (dq) rows 8-15 take partners 0-7 with r = b at row 8, above (dk) rows 0-7 take partners
+// 8-15 with r = b at row 7, so both factors are e^{<= 0}. The fp32 loop is then left with the two 8 x 8 triangles.
+template <int NT, int COLS, int LDX, int LDB, int LDC, bool kBelow>
+__device__ __forceinline__ void add_between_halves(float (&acc)[NT][4], bf16* scratch, const bf16* das, const bf16* x,
+                                                   const float* b, int row0, int col0) {
+  constexpr int kHalf = kSub / 2, kFed = kBelow ? 1 : 0;  // kFed: the half of the rows this block adds to
+  const float* ref = b + (row0 + (kBelow ? kHalf : kHalf - 1)) * LDB;
+  // Partners below: rows 0-7 as x e^{r - b_j}; above: rows 8-15 as x e^{b_i - r}.
+  decay_rows_into_scratch<COLS, LDX, LDB, LDC>(scratch, x, b, ref, row0, col0, !kBelow, kBelow ? 0 : kHalf,
+                                               kBelow ? kHalf : kSub);
+  float part[NT][4] = {};
+  if constexpr (kBelow)
+    tc::warp_mma<1, NT, Stored::by_row, Stored::by_row>(part, das + row0 * kScoreStride + row0, kScoreStride, scratch,
+                                                        LDC);
+  else  // dA^T: the dA tile read by column
+    tc::warp_mma<1, NT, Stored::by_column, Stored::by_row>(part, das + row0 * kScoreStride + row0, kScoreStride,
+                                                           scratch, LDC);
+  const int lane = threadIdx.x % 32, row = row0 + lane / 4 + kHalf * kFed;
+#pragma unroll
+  for (int n = 0; n < NT; ++n)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int ch = col0 + 8 * n + 2 * (lane % 4) + e;
+      const float own = b[row * LDB + ch];
+      acc[n][2 * kFed + e] += part[n][2 * kFed + e] * __expf(kBelow ? own - ref[ch] : ref[ch] - own);
+    }
 }
 
 // acc[i][ch] += sum_{j in the sub-chunk at sub0, on the proper side of i} dA(i, j) x_j,ch e^{+-(b_i,ch - b_j,ch)}
 // for this lane's elements (rows row0 + lane / 4 + {0, 8}): below (dq) pairs row i with j <= i and
 // dA(i, j) = das[i][j]; above (dk) pairs row j with i >= j, dA(i, j) = das[i][j] read by column. fp32 throughout.
-template <int NT, int LDX, int LDB, bool kBelow>
+// kHalves: partners in the row's own half of the sub-chunk only (add_between_halves has the rest).
+template <int NT, int LDX, int LDB, bool kBelow, bool kHalves>
 __device__ __forceinline__ void add_diagonal_block(float (&acc)[NT][4], const bf16* das, const bf16* x, const float* b,
                                                    int row0, int col0) {
   const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
@@ -81,9 +114,9 @@ __device__ __forceinline__ void add_diagonal_block(float (&acc)[NT][4], const bf
       const int ch = col0 + 8 * n + 2 * t;
       const float2 bo = *reinterpret_cast<const float2*>(b + row * LDB + ch);
       float s0 = 0.0f, s1 = 0.0f;
-      // Below: partners 0..own (at most 8 (half + 1)); above: own..15 (from 8 half).
+      // Below: partners 0..own (at most 8 (half + 1)); above: own..15 (from 8 half); kHalves: 8 half.. 8 half + 7.
 #pragma unroll 4
-      for (int m = kBelow ? 0 : 8 * half; m < (kBelow ? 8 * (half + 1) : kSub); ++m) {
+      for (int m = kBelow && !kHalves ? 0 : 8 * half; m < (kBelow || kHalves ? 8 * (half + 1) : kSub); ++m) {
         if (kBelow ? m > own : m < own) continue;
         const int other = row0 + m;
         const float w = __bfloat162float(kBelow ? das[row * kScoreStride + other] : das[other * kScoreStride + row]);
@@ -99,7 +132,7 @@ __device__ __forceinline__ void add_diagonal_block(float (&acc)[NT][4], const bf
   }
 }
 
-template <int DK, int DV, int THREADS>
+template <int DK, int DV, int THREADS, bool kDiagMma>
 __global__ void __launch_bounds__(THREADS, 1)
     channel_grad_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                         const bf16* __restrict__ dout, const float* __restrict__ g, const bf16* __restrict__ states,
@@ -189,7 +222,9 @@ __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
         for (int e = 0; e < 4; ++e) acc[n][e] += part[n][e];
     }
-    add_diagonal_block<NT, kLdk, kLdb, true>(acc, das, ks, bs, row0, f0);
+    if constexpr (kDiagMma)
+      add_between_halves<NT, kKeyCols, kLdk, kLdb, kLdc, true>(acc, scratch, das, ks, bs, row0, f0);
+    add_diagonal_block<NT, kLdk, kLdb, true, kDiagMma>(acc, das, ks, bs, row0, f0);
     for_each_pair([&](int n, int half, int i, int ch) {
       const float2 qv = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(qs + i * kLdk + ch));
       qdq[n][2 * half] = qv.x * acc[n][2 * half];
@@ -218,13 +253,15 @@ __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
         for (int e = 0; e < 4; ++e) acc[n][e] += part[n][e];
     }
-    add_diagonal_block<NT, kLdk, kLdb, false>(acc, das, qs, bs, row0, f0);
+    if constexpr (kDiagMma)
+      add_between_halves<NT, kKeyCols, kLdk, kLdb, kLdc, false>(acc, scratch, das, qs, bs, row0, f0);
+    add_diagonal_block<NT, kLdk, kLdb, false, kDiagMma>(acc, das, qs, bs, row0, f0);
     if (r_chunk) {
       float column_sums[NT][2] = {};  // r over this lane's two rows, per channel
       for_each_pair([&](int n, int half, int j, int ch) {
         const float2 kv = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(ks + j * kLdk + ch));
-        const float2 rv = make_float2(qdq[n][2 * half] - kv.x * acc[n][2 * half],
-                                      qdq[n][2 * half + 1] - kv.y * acc[n][2 * half + 1]);
+        const float2 rv =
+            make_float2(qdq[n][2 * half] - kv.x * acc[n][2 * half], qdq[n][2 * half + 1] - kv.y * acc[n][2 * half + 1]);
         *reinterpret_cast<float2*>(r_chunk + j * DK + ch) = rv;
         column_sums[n][0] += rv.x;
         column_sums[n][1] += rv.y;
@@ -269,16 +306,22 @@ __global__ void __launch_bounds__(THREADS, 1)
   }
 }
 
-template <int DK, int DV, int THREADS>
+template <int DK, int DV, int THREADS, bool kDiagMma>
 void launch_grad(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* g, const bf16* states,
                  const bf16* dstates, bf16* dq, bf16* dk, bf16* dv, float* r, float* r_totals, float scale,
                  const ChunkGrid& d, cudaStream_t stream) {
   using T = GradTiles<DK, DV, THREADS>;
-  auto kernel = channel_grad_kernel<DK, DV, THREADS>;
+  auto kernel = channel_grad_kernel<DK, DV, THREADS, kDiagMma>;
   gla_tc::set_shared_bytes(kernel, T::kBytes);
-  kernel<<<d.BH * d.NC, THREADS, T::kBytes, stream>>>(q, k, v, dout, g, states, dstates, dq, dk,
-                                                                           dv, r, r_totals, scale, d);
+  kernel<<<d.BH * d.NC, THREADS, T::kBytes, stream>>>(q, k, v, dout, g, states, dstates, dq, dk, dv, r, r_totals, scale,
+                                                      d);
   cudaCheckLaunch();
+}
+
+template <int THREADS, bool kDiagMma>
+auto grad_launcher(int dk, int dv) {
+  return dk == 64 ? (dv == 64 ? launch_grad<64, 64, THREADS, kDiagMma> : launch_grad<64, 128, THREADS, kDiagMma>)
+                  : (dv == 64 ? launch_grad<128, 64, THREADS, kDiagMma> : launch_grad<128, 128, THREADS, kDiagMma>);
 }
 
 }  // namespace
@@ -303,11 +346,10 @@ void gla_channel_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
   bf16* dstates = reinterpret_cast<bf16*>(workspace + padded * dk_dim + padded / kChunk * dk_dim);
   launch_channel_state_scan(q, dout, log_decay, dstates, nullptr, o.scale, true, variant.scan_rows64, dk_dim, dv_dim, d,
                             stream);
-  auto grad = variant.grad_warps16
-                  ? (dk_dim == 64 ? (dv_dim == 64 ? launch_grad<64, 64, 512> : launch_grad<64, 128, 512>)
-                                  : (dv_dim == 64 ? launch_grad<128, 64, 512> : launch_grad<128, 128, 512>))
-                  : (dk_dim == 64 ? (dv_dim == 64 ? launch_grad<64, 64, 256> : launch_grad<64, 128, 256>)
-                                  : (dv_dim == 64 ? launch_grad<128, 64, 256> : launch_grad<128, 128, 256>));
+  auto grad = variant.grad_warps16 ? (variant.grad_diag_mma ? grad_launcher<512, true>(dk_dim, dv_dim)
+                                                            : grad_launcher<512, false>(dk_dim, dv_dim))
+                                   : (variant.grad_diag_mma ? grad_launcher<256, true>(dk_dim, dv_dim)
+                                                            : grad_launcher<256, false>(dk_dim, dv_dim));
   grad(q, k, v, dout, log_decay, chunk_states, dstates, dq, dk, dv, r, r_totals, o.scale, d, stream);
   if (dlog_decay) launch_channel_decay_grad(r, r_totals, dlog_decay, dk_dim, d, stream);
 }
