@@ -173,8 +173,9 @@ __global__ void __launch_bounds__(THREADS, 1)
   __syncthreads();
 
   cumulative_decay_in_place<DK, THREADS>(bs);
-  // With 16 warps the first eight form the scores while the other eight form dA; with 8, one after the other.
-  if (THREADS == 256 || warp < 8) channel_scores<DK, 256>(qs, ks, bs, scale, as);
+  // With 16 warps the diagonal scores spread over all of them and the last eight form dA while the first six form
+  // the scores below the diagonal; with 8, one after the other.
+  channel_scores<DK, THREADS>(qs, ks, bs, scale, as);
   if (THREADS == 256 || warp >= 8) {  // dA = scale dO V^T, lower triangle: 16 rows x 32 columns per warp.
     const int w = warp % 8, rows = kSub * (w % 4), col0 = 32 * (w / 4);
     float s[4][4] = {};
