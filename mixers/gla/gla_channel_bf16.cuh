@@ -47,19 +47,25 @@ int64_t gla_channel_workspace_floats(const GlaShape& shape);
 // SM, so the warps per scheduler are what hides its latency. grad_diag_mma: in the same kernel the 8 x 8 block
 // between the two halves of each diagonal 16-token sub-chunk of dq and dk runs on tensor cores against a
 // reference row at the middle of the sub-chunk (exponents still <= 0), leaving a third less of the per-element
-// fp32 exp loop, rather than summing the whole 16 x 16 triangle per element. The process default comes from
+// fp32 exp loop, rather than summing the whole 16 x 16 triangle per element. fused_decay_grad: the backward's
+// chunk kernel also writes the decay gradient, its chunk's tokens from a tile of q*dq - k*dk and the later chunks
+// as the sum over values of the next chunk's start state times dL/dS there (gla_channel_tc_chunk_decay_grad.cuh),
+// rather than writing q*dq - k*dk to the workspace for two more kernels to sum over the sequence. The process
+// default comes from
 // SEQBENCH_GLA_CHANNEL_SCAN (rows64 or rows_all; rows64 when unset), SEQBENCH_GLA_CHANNEL_STATE (late or early;
-// late when unset), SEQBENCH_GLA_CHANNEL_BWD (warps16 or warps8; warps16 when unset) and
-// SEQBENCH_GLA_CHANNEL_DIAG (mma or fp32; mma when unset), read once; anything else throws.
+// late when unset), SEQBENCH_GLA_CHANNEL_BWD (warps16 or warps8; warps16 when unset), SEQBENCH_GLA_CHANNEL_DIAG
+// (mma or fp32; mma when unset) and SEQBENCH_GLA_CHANNEL_DG (fused or scan; fused when unset), read once;
+// anything else throws.
 struct GlaChannelVariant {
   bool scan_rows64 = true;
   bool late_state = true;
   bool grad_warps16 = true;
   bool grad_diag_mma = true;
+  bool fused_decay_grad = true;
 };
 GlaChannelVariant gla_channel_variant();
 std::string gla_channel_variant_name(
-    const GlaChannelVariant& variant);  // "scan rows64, state late, bwd warps16 diag mma"
+    const GlaChannelVariant& variant);  // "scan rows64, state late, bwd warps16 diag mma dg fused"
 
 // q, k [B, L, H, Dk]; v, out [B, L, H, Dv]; log_decay [B, L, H, Dk] (fp32, <= 0 for the no-overflow promise).
 // Writes out; chunk_states (what backward reads), when non-null, the state at every chunk's start; final_state

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "mixers/gla/gla_channel_bf16.cuh"
+#include "mixers/gla/gla_channel_tc_chunk_decay_grad.cuh"
 #include "mixers/gla/gla_channel_tc_internal.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/tensor_core_bf16.cuh"
@@ -137,8 +138,8 @@ __global__ void __launch_bounds__(THREADS, 1)
     channel_grad_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                         const bf16* __restrict__ dout, const float* __restrict__ g, const bf16* __restrict__ states,
                         const bf16* __restrict__ dstates, bf16* __restrict__ dq, bf16* __restrict__ dk,
-                        bf16* __restrict__ dv, float* __restrict__ r, float* __restrict__ r_totals, float scale,
-                        ChunkGrid d) {
+                        bf16* __restrict__ dv, float* __restrict__ r, float* __restrict__ r_totals,
+                        float* __restrict__ dg_fused, float scale, ChunkGrid d) {
   using T = GradTiles<DK, DV, THREADS>;
   constexpr int kLdk = T::kLdk, kLdv = T::kLdv, kLdb = T::kLdb, kLdc = T::kLdc;
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -152,7 +153,8 @@ __global__ void __launch_bounds__(THREADS, 1)
   bf16* as = rs + DK * kLdv;                               // [64][kScoreStride] A
   bf16* das = as + kChunk * kScoreStride;                  // [64][kScoreStride] dA
   bf16* scratch = das + kChunk * kScoreStride + (threadIdx.x / 32) * kSub * kLdc;  // this warp's [16][kLdc]
-  float* sub_totals = reinterpret_cast<float*>(das + kChunk * kScoreStride + T::kWarps * kSub * kLdc);  // [4][DK]
+  // [4][DK]: the sub-chunk sums of r, or (dg_fused) the decay gradient from the later chunks
+  float* sub_totals = reinterpret_cast<float*>(das + kChunk * kScoreStride + T::kWarps * kSub * kLdc);
 
   const int bh = blockIdx.x / d.NC, c = blockIdx.x % d.NC, t0 = c * kChunk;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, sub = warp % 4, row0 = kSub * sub;
@@ -257,7 +259,13 @@ __global__ void __launch_bounds__(THREADS, 1)
     if constexpr (kDiagMma)
       add_between_halves<NT, kKeyCols, kLdk, kLdb, kLdc, false>(acc, scratch, das, qs, bs, row0, f0);
     add_diagonal_block<NT, kLdk, kLdb, false, kDiagMma>(acc, das, qs, bs, row0, f0);
-    if (r_chunk) {
+    if (dg_fused) {  // qdq <- r, written out once the decays are free
+      for_each_pair([&](int n, int half, int j, int ch) {
+        const float2 kv = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(ks + j * kLdk + ch));
+        qdq[n][2 * half] -= kv.x * acc[n][2 * half];
+        qdq[n][2 * half + 1] -= kv.y * acc[n][2 * half + 1];
+      });
+    } else if (r_chunk) {
       float column_sums[NT][2] = {};  // r over this lane's two rows, per channel
       for_each_pair([&](int n, int half, int j, int ch) {
         const float2 kv = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(ks + j * kLdk + ch));
@@ -287,6 +295,8 @@ __global__ void __launch_bounds__(THREADS, 1)
     r_totals[(static_cast<int64_t>(bh) * d.NC + c) * DK + threadIdx.x] =
         sub_totals[threadIdx.x] + sub_totals[DK + threadIdx.x] + sub_totals[2 * DK + threadIdx.x] +
         sub_totals[3 * DK + threadIdx.x];
+  NextStateSlice<DK, DV, THREADS> next_state;  // in flight through the rescaling of k and dv
+  if (dg_fused) next_state.load(c + 1 < d.NC ? states + state + DK * DV : nullptr);
   for (int i = threadIdx.x; i < kChunk * DK / 2; i += THREADS) {  // k <- k e^{b_63 - b}: what S1 keeps of k
     const int t = i / (DK / 2), ch = 2 * (i % (DK / 2));
     const float2 bt = *reinterpret_cast<const float2*>(bs + t * kLdb + ch);
@@ -294,7 +304,11 @@ __global__ void __launch_bounds__(THREADS, 1)
     *x = __floats2bfloat162_rn(__expf(last[ch] - bt.x) * __low2float(*x),
                                __expf(last[ch + 1] - bt.y) * __high2float(*x));
   }
-  __syncthreads();
+  __syncthreads();  // the decays are free
+  if (dg_fused)
+    for_each_pair([&](int n, int half, int i, int ch) {
+      *reinterpret_cast<float2*>(bs + i * kLdb + ch) = make_float2(qdq[n][2 * half], qdq[n][2 * half + 1]);
+    });
   {  // dv rows of sub-chunk `sub`, value columns [v0, v0 + DV / 2): (k e^{b_63 - b}) R + A^T dO.
     constexpr int kValueCols = T::kValueCols;
     const int v0 = (warp / 4) * kValueCols;
@@ -305,17 +319,22 @@ __global__ void __launch_bounds__(THREADS, 1)
           acc, as + kSub * I * kScoreStride + row0, kScoreStride, dos + kSub * I * kLdv + v0, kLdv);
     gla_tc::store_token_rows(acc, dv + v_head, v_stride, t0, d.L, row0, v0);
   }
+  if (dg_fused) {
+    next_state.template dot_into<kLdv>(rs, sub_totals);
+    __syncthreads();  // the tile of r (over the decays) and the later chunks' part are in
+    write_chunk_decay_grad<DK, kLdb, THREADS>(bs, sub_totals, dg_fused + k_head, k_stride, t0, d.L);
+  }
 }
 
 template <int DK, int DV, int THREADS, bool kDiagMma>
 void launch_grad(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* g, const bf16* states,
-                 const bf16* dstates, bf16* dq, bf16* dk, bf16* dv, float* r, float* r_totals, float scale,
-                 const ChunkGrid& d, cudaStream_t stream) {
+                 const bf16* dstates, bf16* dq, bf16* dk, bf16* dv, float* r, float* r_totals, float* dg_fused,
+                 float scale, const ChunkGrid& d, cudaStream_t stream) {
   using T = GradTiles<DK, DV, THREADS>;
   auto kernel = channel_grad_kernel<DK, DV, THREADS, kDiagMma>;
   gla_tc::set_shared_bytes(kernel, T::kBytes);
-  kernel<<<d.BH * d.NC, THREADS, T::kBytes, stream>>>(q, k, v, dout, g, states, dstates, dq, dk, dv, r, r_totals, scale,
-                                                      d);
+  kernel<<<d.BH * d.NC, THREADS, T::kBytes, stream>>>(q, k, v, dout, g, states, dstates, dq, dk, dv, r, r_totals,
+                                                      dg_fused, scale, d);
   cudaCheckLaunch();
 }
 
@@ -341,9 +360,11 @@ void gla_channel_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
     throw std::invalid_argument("gla_channel_bwd_cuda: dlog_decay is not 16-byte aligned");
   const int dk_dim = static_cast<int>(s.key_dim), dv_dim = static_cast<int>(s.value_dim);
   const int64_t padded = static_cast<int64_t>(d.BH) * d.NC * kChunk;
-  // Workspace: r, its per-chunk totals, the state gradients.
-  float* r = dlog_decay ? workspace : nullptr;
-  float* r_totals = dlog_decay ? workspace + padded * dk_dim : nullptr;
+  // Workspace: r, its per-chunk totals (both unused when the chunk kernel forms the decay gradient itself), the
+  // state gradients.
+  const bool fused_dg = dlog_decay && variant.fused_decay_grad;
+  float* r = dlog_decay && !fused_dg ? workspace : nullptr;
+  float* r_totals = dlog_decay && !fused_dg ? workspace + padded * dk_dim : nullptr;
   bf16* dstates = reinterpret_cast<bf16*>(workspace + padded * dk_dim + padded / kChunk * dk_dim);
   launch_channel_state_scan(q, dout, log_decay, dstates, nullptr, o.scale, true, variant.scan_rows64, dk_dim, dv_dim, d,
                             stream);
@@ -351,8 +372,9 @@ void gla_channel_bwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const 
                                                             : grad_launcher<512, false>(dk_dim, dv_dim))
                                    : (variant.grad_diag_mma ? grad_launcher<256, true>(dk_dim, dv_dim)
                                                             : grad_launcher<256, false>(dk_dim, dv_dim));
-  grad(q, k, v, dout, log_decay, chunk_states, dstates, dq, dk, dv, r, r_totals, o.scale, d, stream);
-  if (dlog_decay) launch_channel_decay_grad(r, r_totals, dlog_decay, dk_dim, d, stream);
+  grad(q, k, v, dout, log_decay, chunk_states, dstates, dq, dk, dv, r, r_totals, fused_dg ? dlog_decay : nullptr,
+       o.scale, d, stream);
+  if (r) launch_channel_decay_grad(r, r_totals, dlog_decay, dk_dim, d, stream);
 }
 
 }  // namespace seqbench

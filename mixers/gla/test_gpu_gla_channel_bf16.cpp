@@ -90,10 +90,11 @@ TEST_CASE("bf16 per-channel-decay GLA on tensor cores matches the CPU kernel, st
     GlaKernels::cpu().bwd(q.data(), k.data(), v.data(), g.data(), want_states.data(), dout.data(), want_dq.data(),
                           want_dk.data(), want_dv.data(), want_dg.data(), s, o);
     // Every form of each part: the two scans, the two state loads of the forward, and the backward's chunk
-    // kernel in each pairing of its warp count and diagonal sub-chunk form.
+    // kernel in each pairing of its warp count and diagonal sub-chunk form, with and without the decay gradient
+    // inside it.
     for (const GlaChannelVariant variant :
-         {GlaChannelVariant{true, true, true, true}, GlaChannelVariant{false, false, false, false},
-          GlaChannelVariant{true, true, false, true}, GlaChannelVariant{true, true, true, false}}) {
+         {GlaChannelVariant{true, true, true, true, true}, GlaChannelVariant{false, false, false, false, false},
+          GlaChannelVariant{true, true, false, true, true}, GlaChannelVariant{true, true, true, false, false}}) {
       INFO("variant " << gla_channel_variant_name(variant));
       auto out = poisoned<bf16>(v_count(s)), states = poisoned<bf16>(gla_channel_chunk_state_elements(s));
       auto final_state = poisoned<float>(state_count(s));
