@@ -10,7 +10,9 @@
 // e^{<= 0} and nothing overflows however strong the decay (FLA's secondary chunking); the four diagonal 16 x 16
 // blocks are summed channel by channel in fp32. Backward (GLA Sec. 4.3, FLA's chunk_gla_bwd): the same scan in
 // reverse writes dL/dS at every chunk's end, then one block per chunk forms dq, dk, dv and r = q*dq - k*dk per
-// channel, whose reverse cumulative sum over the sequence is the decay gradient. bf16 storage, fp32
+// channel, whose reverse cumulative sum over the sequence is the decay gradient: the chunk's own part summed in
+// the block, the later chunks' part sum_v S_end dL/dS_end from the next chunk's start state (or r through the
+// workspace and two more kernels, GlaChannelVariant::fused_decay_grad false). bf16 storage, fp32
 // accumulation; the decays stay fp32. The result does not depend on options.chunk_size beyond rounding.
 #pragma once
 #include <cuda_bf16.h>

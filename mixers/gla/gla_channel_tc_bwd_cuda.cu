@@ -2,8 +2,9 @@
 // cumulative decay per key channel, S0 the state at its start, R = dL/dS at its end and dA = scale dO V^T
 // (j <= i): dq_i = scale e^{b_i} (dO S0^T)_i + sum_{j<=i} dA_ij k_j e^{b_i - b_j},
 // dk_j = e^{b_63 - b_j} (V R^T)_j + sum_{i>=j} dA_ij q_i e^{b_i - b_j}, dv = (k e^{b_63 - b}) R + A^T dO, and
-// dL/dg_s = sum_{t >= s} (q_t dq_t - k_t dk_t) per channel (GLA Sec. 4.3). Checked against GlaKernels::cpu() in
-// test_gpu_gla_channel_bf16.cpp.
+// dL/dg_s = sum_{t >= s} (q_t dq_t - k_t dk_t) per channel (GLA Sec. 4.3), inside the chunk when fused
+// (gla_channel_tc_chunk_decay_grad.cuh), else by gla_channel_tc_decay_grad_cuda.cu. Checked against GlaKernels::cpu()
+// in test_gpu_gla_channel_bf16.cpp.
 #include <cuda_bf16.h>
 
 #include <cstdint>
