@@ -56,8 +56,9 @@ void check_close(const char* what, const std::vector<float>& got, const std::vec
   CHECK(error < tolerance<bf16>());
 }
 
-// Lengths 1, 63, 65 and 130 around the 64-token chunk (130: three chunks, the last of 2 tokens); key and value
-// dims 64 and 128 in every pairing; batch 1 and 2.
+// Lengths 1, 63, 65 and 130 around the 64-token chunk (130: three chunks, the last of 2 tokens) and 257 (five
+// chunks, so the decay gradient's part from the later chunks spans several); key and value dims 64 and 128 in
+// every pairing; batch 1 and 2; 2 or 3 heads.
 const std::tuple<std::vector<GlaShape>, std::vector<Decays>> kCases{{{1, 1, 2, 64, 64, true},
                                                                      {2, 1, 2, 128, 128, true},
                                                                      {1, 63, 2, 128, 128, true},
@@ -65,7 +66,8 @@ const std::tuple<std::vector<GlaShape>, std::vector<Decays>> kCases{{{1, 1, 2, 6
                                                                      {1, 65, 2, 128, 64, true},
                                                                      {2, 65, 2, 64, 64, true},
                                                                      {1, 130, 2, 128, 128, true},
-                                                                     {2, 130, 2, 128, 64, true}},
+                                                                     {2, 130, 2, 128, 64, true},
+                                                                     {1, 257, 3, 128, 128, true}},
                                                                     {Decays::mild, Decays::strong}};
 
 }  // namespace
