@@ -10,7 +10,9 @@
 // e^{<= 0} and nothing overflows however strong the decay (FLA's secondary chunking); the four diagonal 16 x 16
 // blocks are summed channel by channel in fp32. Backward (GLA Sec. 4.3, FLA's chunk_gla_bwd): the same scan in
 // reverse writes dL/dS at every chunk's end, then one block per chunk forms dq, dk, dv and r = q*dq - k*dk per
-// channel, whose reverse cumulative sum over the sequence is the decay gradient. bf16 storage, fp32
+// channel, whose reverse cumulative sum over the sequence is the decay gradient: the chunk's own part summed in
+// the block, the later chunks' part sum_v S_end dL/dS_end from the next chunk's start state (or r through the
+// workspace and two more kernels, GlaChannelVariant::fused_decay_grad false). bf16 storage, fp32
 // accumulation; the decays stay fp32. The result does not depend on options.chunk_size beyond rounding.
 #pragma once
 #include <cuda_bf16.h>
@@ -41,15 +43,31 @@ int64_t gla_channel_workspace_floats(const GlaShape& shape);
 // blocks, rather than one per (head, 64 value columns) that decays each chunk's keys once per value tile (Dk = 64
 // has one form). late_state: the forward's chunk kernel loads the chunk's start state into the space of the
 // decays and keys once the scores are done (93 KB of shared memory at Dk = Dv = 128: two blocks per SM, one's
-// loads under the other's math) rather than beside v from the start (127 KB: one block per SM). The process
-// default comes from SEQBENCH_GLA_CHANNEL_SCAN (rows64 or rows_all; rows64 when unset) and
-// SEQBENCH_GLA_CHANNEL_STATE (late or early; late when unset), read once; anything else throws.
+// loads under the other's math) rather than beside v from the start (127 KB: one block per SM). grad_warps16: the
+// backward's chunk kernel runs 16 warps per block, each with a quarter of the gradient columns (the scores and
+// dA side by side on two halves of the block), rather than 8 with half of them: its 207 KB allow one block per
+// SM, so the warps per scheduler are what hides its latency. grad_diag_mma: in the same kernel the 8 x 8 block
+// between the two halves of each diagonal 16-token sub-chunk of dq and dk runs on tensor cores against a
+// reference row at the middle of the sub-chunk (exponents still <= 0), leaving a third less of the per-element
+// fp32 exp loop, rather than summing the whole 16 x 16 triangle per element. fused_decay_grad: the backward's
+// chunk kernel also writes the decay gradient, its chunk's tokens from a tile of q*dq - k*dk and the later chunks
+// as the sum over values of the next chunk's start state times dL/dS there (gla_channel_tc_chunk_decay_grad.cuh),
+// rather than writing q*dq - k*dk to the workspace for two more kernels to sum over the sequence. The process
+// default comes from
+// SEQBENCH_GLA_CHANNEL_SCAN (rows64 or rows_all; rows64 when unset), SEQBENCH_GLA_CHANNEL_STATE (late or early;
+// late when unset), SEQBENCH_GLA_CHANNEL_BWD (warps16 or warps8; warps16 when unset), SEQBENCH_GLA_CHANNEL_DIAG
+// (mma or fp32; mma when unset) and SEQBENCH_GLA_CHANNEL_DG (fused or scan; fused when unset), read once;
+// anything else throws.
 struct GlaChannelVariant {
   bool scan_rows64 = true;
   bool late_state = true;
+  bool grad_warps16 = true;
+  bool grad_diag_mma = true;
+  bool fused_decay_grad = true;
 };
 GlaChannelVariant gla_channel_variant();
-std::string gla_channel_variant_name(const GlaChannelVariant& variant);  // "scan rows64, state late"
+std::string gla_channel_variant_name(
+    const GlaChannelVariant& variant);  // "scan rows64, state late, bwd warps16 diag mma dg fused"
 
 // q, k [B, L, H, Dk]; v, out [B, L, H, Dv]; log_decay [B, L, H, Dk] (fp32, <= 0 for the no-overflow promise).
 // Writes out; chunk_states (what backward reads), when non-null, the state at every chunk's start; final_state

@@ -135,13 +135,17 @@ bool env_choice(const char* name, const char* first, const char* second) {
 
 GlaChannelVariant gla_channel_variant() {
   static const GlaChannelVariant chosen{env_choice("SEQBENCH_GLA_CHANNEL_SCAN", "rows64", "rows_all"),
-                                        env_choice("SEQBENCH_GLA_CHANNEL_STATE", "late", "early")};
+                                        env_choice("SEQBENCH_GLA_CHANNEL_STATE", "late", "early"),
+                                        env_choice("SEQBENCH_GLA_CHANNEL_BWD", "warps16", "warps8"),
+                                        env_choice("SEQBENCH_GLA_CHANNEL_DIAG", "mma", "fp32"),
+                                        env_choice("SEQBENCH_GLA_CHANNEL_DG", "fused", "scan")};
   return chosen;
 }
 
 std::string gla_channel_variant_name(const GlaChannelVariant& v) {
   return std::string("scan ") + (v.scan_rows64 ? "rows64" : "rows_all") + ", state " +
-         (v.late_state ? "late" : "early");
+         (v.late_state ? "late" : "early") + ", bwd " + (v.grad_warps16 ? "warps16" : "warps8") + " diag " +
+         (v.grad_diag_mma ? "mma" : "fp32") + " dg " + (v.fused_decay_grad ? "fused" : "scan");
 }
 
 void gla_channel_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,

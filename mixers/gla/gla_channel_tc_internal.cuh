@@ -125,11 +125,11 @@ __device__ __forceinline__ float decayed_dot(const bf16* x, const bf16* y, const
 // [64][DK + 8] bf16 and bs the cumulative decays. Below the diagonal (warps 0-5, one sub-chunk pair each,
 // FLA's secondary chunking): with r = b at the first row of sub-chunk I, A_IJ = (q_I e^{b_I - r})
 // (k_J e^{r - b_J})^T on tensor cores, both exponents <= 0 so nothing overflows. The four diagonal
-// sub-chunks (every thread) pair by pair in fp32. Needs 8 warps; the caller syncs before reading `as`.
+// sub-chunks (every thread) pair by pair in fp32. Needs 8 or 16 warps; the caller syncs before reading `as`.
 template <int DK, int THREADS>
 __device__ __forceinline__ void channel_scores(const bf16* qs, const bf16* ks, const float* bs, float scale, bf16* as) {
   constexpr int kLdk = DK + 8, kLdb = decay_ld<DK>();
-  static_assert(THREADS == 256, "six warps for the pairs below the diagonal, all for the diagonal");
+  static_assert(THREADS == 256 || THREADS == 512, "six warps for the pairs below the diagonal, all for the diagonal");
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   if (warp < 6) {
     int I, J;
@@ -162,10 +162,11 @@ __device__ __forceinline__ void channel_scores(const bf16* qs, const bf16* ks, c
             tc::pack_bf16x2(scale * acc[n][2 * half], scale * acc[n][2 * half + 1]);
       }
   }
-  // The 4 x 136 entries on and below the diagonals spread over every thread, 2 each and a third for the last
-  // warp (it has no pair below the diagonal); then the zeros above.
+  // The 4 x 136 entries on and below the diagonals spread over every thread, the last warp (no pair below the
+  // diagonal) taking one more: of 256 threads 2 each and a third there, of 512 one each and a second there. Then
+  // the zeros above.
   constexpr int kLower = kSub * (kSub + 1) / 2, kUpper = kSub * (kSub - 1) / 2;
-  static_assert(4 * kLower <= 2 * THREADS + 32, "a third entry for one warp only");
+  static_assert(4 * kLower <= (4 * kLower / THREADS) * THREADS + 32, "one more entry for one warp only");
   for (int e = THREADS - 1 - threadIdx.x; e < 4 * kLower; e += THREADS) {
     const int blk = e / kLower;
     int i, j;

@@ -56,8 +56,9 @@ void check_close(const char* what, const std::vector<float>& got, const std::vec
   CHECK(error < tolerance<bf16>());
 }
 
-// Lengths 1, 63, 65 and 130 around the 64-token chunk (130: three chunks, the last of 2 tokens); key and value
-// dims 64 and 128 in every pairing; batch 1 and 2.
+// Lengths 1, 63, 65 and 130 around the 64-token chunk (130: three chunks, the last of 2 tokens) and 257 (five
+// chunks, so the decay gradient's part from the later chunks spans several); key and value dims 64 and 128 in
+// every pairing; batch 1 and 2; 2 or 3 heads.
 const std::tuple<std::vector<GlaShape>, std::vector<Decays>> kCases{{{1, 1, 2, 64, 64, true},
                                                                      {2, 1, 2, 128, 128, true},
                                                                      {1, 63, 2, 128, 128, true},
@@ -65,7 +66,8 @@ const std::tuple<std::vector<GlaShape>, std::vector<Decays>> kCases{{{1, 1, 2, 6
                                                                      {1, 65, 2, 128, 64, true},
                                                                      {2, 65, 2, 64, 64, true},
                                                                      {1, 130, 2, 128, 128, true},
-                                                                     {2, 130, 2, 128, 64, true}},
+                                                                     {2, 130, 2, 128, 64, true},
+                                                                     {1, 257, 3, 128, 128, true}},
                                                                     {Decays::mild, Decays::strong}};
 
 }  // namespace
@@ -89,8 +91,12 @@ TEST_CASE("bf16 per-channel-decay GLA on tensor cores matches the CPU kernel, st
     std::vector<float> want_dq(qk_count(s)), want_dk(qk_count(s)), want_dv(v_count(s)), want_dg(qk_count(s));
     GlaKernels::cpu().bwd(q.data(), k.data(), v.data(), g.data(), want_states.data(), dout.data(), want_dq.data(),
                           want_dk.data(), want_dv.data(), want_dg.data(), s, o);
-    // Every form of each part: the two scans and the two state loads of the forward.
-    for (const GlaChannelVariant variant : {GlaChannelVariant{true, true}, GlaChannelVariant{false, false}}) {
+    // Every form of each part: the two scans, the two state loads of the forward, and the backward's chunk
+    // kernel in each pairing of its warp count and diagonal sub-chunk form, with and without the decay gradient
+    // inside it.
+    for (const GlaChannelVariant variant :
+         {GlaChannelVariant{true, true, true, true, true}, GlaChannelVariant{false, false, false, false, false},
+          GlaChannelVariant{true, true, false, true, true}, GlaChannelVariant{true, true, true, false, false}}) {
       INFO("variant " << gla_channel_variant_name(variant));
       auto out = poisoned<bf16>(v_count(s)), states = poisoned<bf16>(gla_channel_chunk_state_elements(s));
       auto final_state = poisoned<float>(state_count(s));
