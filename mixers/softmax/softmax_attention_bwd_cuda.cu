@@ -292,7 +292,9 @@ void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out
         softmax_attention_hopper_bwd_supports(s, q, k, v, out, dout, dq, dk, dv)) {
       HopperAttentionBwdOptions options;
       options.deterministic = deterministic;
-      options.bulk_dq = kernel == AttentionBwdKernel::hopper_bulk_dq;
+      options.bulk_dq =
+          kernel == AttentionBwdKernel::hopper_bulk_dq || kernel == AttentionBwdKernel::hopper_serial_bulk_dq;
+      options.overlap = kernel == AttentionBwdKernel::hopper || kernel == AttentionBwdKernel::hopper_bulk_dq;
       return softmax_attention_bwd_hopper(q, k, v, out, lse, dout, dq, dk, dv, s, workspace, options, stream);
     }
   }

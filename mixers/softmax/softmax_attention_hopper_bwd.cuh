@@ -26,6 +26,9 @@ struct HopperAttentionBwdOptions {
   // Atomic dQ added by the bulk copy engine (one 256-byte cp.reduce.async.bulk per query row of a
   // staged 64 x 64 fp32 block) instead of float2 atomics from registers.
   bool bulk_dq = false;
+  // The overlapped consumer schedule (dQ added while dK runs; at head_dim 128 the next tile's score
+  // products queued before dK is awaited) instead of the serial one (every product awaited per tile).
+  bool overlap = true;
 };
 
 // workspace: softmax_attention_bwd_workspace_floats(shape) floats (D, then the fp32 dq accumulator),
@@ -44,10 +47,11 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
 
 // Which kernel the bf16 backward (softmax_attention_bwd_cuda) runs for head_dim 64/128 with aligned
 // pointers: portable (mma.sync, any sm_80+ GPU), hopper (the kernel above, on sm_90, float2 atomic
-// dQ) or hopper_bulk_dq (bulk_dq), from SEQBENCH_ATTENTION_BWD_KERNEL, read once; portable when unset;
+// dQ), hopper_bulk_dq (bulk_dq), hopper_serial and hopper_serial_bulk_dq (the same with overlap =
+// false), from SEQBENCH_ATTENTION_BWD_KERNEL, read once; portable when unset;
 // anything else throws, and so does a hopper variant on a GPU other than sm_90.
 // SEQBENCH_ATTENTION_BWD (atomic | deterministic) applies to all of them.
-enum class AttentionBwdKernel { portable, hopper, hopper_bulk_dq };
+enum class AttentionBwdKernel { portable, hopper, hopper_bulk_dq, hopper_serial, hopper_serial_bulk_dq };
 AttentionBwdKernel attention_bwd_kernel();
 const char* attention_bwd_kernel_name(AttentionBwdKernel kernel);
 
