@@ -40,7 +40,7 @@ AttentionBwdMode attention_bwd_mode();
 const char* attention_bwd_mode_name(AttentionBwdMode mode);
 
 // Floats of scratch the backward needs in either mode: an fp32 dq accumulator [B, L, H, Dh] (atomic
-// mode only) and D [B, H, L].
+// mode, and the Hopper kernel's deterministic mode), D [B, H, L] and (Hopper) B H ceil(L / 64) ints.
 int64_t softmax_attention_bwd_workspace_floats(const AttentionShape& shape);
 
 // dq, dk, dv are overwritten. workspace: softmax_attention_bwd_workspace_floats(shape) floats, or

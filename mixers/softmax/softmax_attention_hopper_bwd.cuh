@@ -3,8 +3,9 @@
 // from the forward's log-sum-exp. One CTA per (128 keys, head, batch): a producer warp streams Q / dO
 // tiles with TMA (and lse / D) through a two-stage ring, K and V stay in shared memory, two consumer
 // warpgroups run the five products with wgmma (softmax_attention_hopper_bwd_consumer.cuh). dQ goes
-// through an fp32 accumulator by float2 atomics or bulk reduce-adds, or (deterministic) the portable
-// dQ pass. Checked against the CPU kernels and the portable backward in test_gpu_softmax_hopper_bwd.cpp.
+// through an fp32 accumulator by float2 atomics or bulk reduce-adds, or (deterministic) atomics taken
+// in a fixed key-block order (softmax_attention_hopper_bwd_dq.cuh; the serial schedule: the portable
+// dQ pass). Checked against the CPU kernels and the portable backward in test_gpu_softmax_hopper_bwd.cpp.
 //
 // Arguments as softmax_attention_bwd_cuda (softmax_attention_bf16.cuh): q, k, v, out, dout, dq, dk,
 // dv bf16 [B, L, H, D], lse fp32 [B, H, L] (natural log, as the forward writes it), device pointers,
@@ -20,8 +21,9 @@ namespace seqbench {
 
 struct HopperAttentionBwdOptions {
   bool causal = true;
-  // dQ by the portable kernel's second pass (each block owning 64 queries, keys summed in a fixed
-  // order) instead of atomics: bit-identical runs. Causal only.
+  // Bit-identical runs: dQ added by key blocks in turn, in a fixed order (DqTurn) with the overlapped
+  // schedule, or by the portable kernel's second pass (each block owning 64 queries, keys summed in a
+  // fixed order) with the serial one. Causal only.
   bool deterministic = false;
   // Atomic dQ added by the bulk copy engine (one 256-byte cp.reduce.async.bulk per query row of a
   // staged 64 x 64 fp32 block) instead of float2 atomics from registers.
@@ -31,8 +33,8 @@ struct HopperAttentionBwdOptions {
   bool overlap = true;
 };
 
-// workspace: softmax_attention_bwd_workspace_floats(shape) floats (D, then the fp32 dq accumulator),
-// or null to allocate one inside the call. dq, dk, dv are overwritten.
+// workspace: softmax_attention_bwd_workspace_floats(shape) floats (D, the fp32 dq accumulator, the
+// deterministic mode's turn counts), or null to allocate one inside the call. dq, dk, dv are overwritten.
 void softmax_attention_bwd_hopper(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                                   const __nv_bfloat16* out, const float* lse, const __nv_bfloat16* dout,
                                   __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, const AttentionShape& shape,

@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "mixers/softmax/online_softmax_wgmma.cuh"
+#include "mixers/softmax/softmax_attention_hopper_bwd_dq.cuh"
 #include "mixers/softmax/softmax_attention_hopper_bwd_layout.cuh"
 #include "ops/cuda/hopper/async_copy.cuh"
 #include "ops/cuda/hopper/named_barrier.cuh"
@@ -32,14 +33,6 @@ namespace hopper_attention_bwd {
 namespace hp = hopper;
 using bf16 = __nv_bfloat16;
 constexpr int kDsReadyBarrier = 1;  // named barrier 1: both consumers' halves of dS^T are in shared memory
-constexpr int kDqStageBarrier = 2;  // named barriers 2 and 3: one consumer's dQ stage (kBulkDq)
-
-// Where a consumer warpgroup works: its 64 keys of the CTA's 128, the query tiles it visits
-// (first_tile .. first_tile + n_tiles - 1, of block_queries<D>() rows each) and its head.
-struct BwdTile {
-  int consumer, k0, first_tile, n_tiles, L, H, h, b;
-  float scale, scale_log2;
-};
 
 // acc[64 keys x N rows of b] = a[64 rows] . b[N rows] over head_dim (both K-major, as the forward's
 // Q K^T); committed, not awaited. a_sub / b_sub: bytes between the operands' 64-column sub-tiles.
@@ -63,7 +56,7 @@ __device__ __forceinline__ void issue_key_gradient(float (&acc)[D / 2], const ui
     hp::mma_k16_rs<1>(acc, a[kk], hp::mn_major_descriptor(b_addr + kk * 2048, sub), 1);
 }
 
-template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap>
+template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq = false>
 struct BwdConsumer {
   using Layout = BwdSmemLayout<D>;
   static constexpr int BQ = Layout::kBlockQ;
@@ -76,14 +69,16 @@ struct BwdConsumer {
   const BwdBarriers& bar;
   int key_lo;       // this thread's keys: key_lo and key_lo + 8 (wgmma.cuh's accumulator rows)
   uint32_t k_rows;  // this warpgroup's 64 rows of K (and, + kKeyTileBytes, of V)
+  int* dq_order;    // kOrderedDq: the per-query-tile counts of DqTurn
   float dk[D / 2], dv[D / 2];
 
-  __device__ BwdConsumer(const BwdTile& t, unsigned char* s, const BwdBarriers& b)
+  __device__ BwdConsumer(const BwdTile& t, unsigned char* s, const BwdBarriers& b, int* order)
       : tile(t),
         smem(s),
         bar(b),
         key_lo(t.k0 + t.consumer * 64 + (threadIdx.x % 128) / 32 * 16 + (threadIdx.x % 32) / 4),
-        k_rows(hp::smem_u32(s + Layout::k) + t.consumer * 64 * 128) {
+        k_rows(hp::smem_u32(s + Layout::k) + t.consumer * 64 * 128),
+        dq_order(order) {
 #pragma unroll
     for (int i = 0; i < D / 2; ++i) dk[i] = dv[i] = 0.0f;
   }
@@ -150,47 +145,22 @@ struct BwdConsumer {
     hp::commit_group();
   }
 
+  // This warpgroup's dQ block of the tile at qt0 into the fp32 accumulator (softmax_attention_hopper_bwd_dq.cuh).
   __device__ void add_dq(const float (&dq)[32], float* __restrict__ dq_accum, int qt0) const {
-    const int tid = threadIdx.x % 128, t = tid % 4, g = (tid % 32) / 4;
-    const int q_sub = BQ == 128 ? tile.consumer : 0, d_sub = BQ == 128 ? 0 : tile.consumer;
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int query = qt0 + q_sub * 64 + (tid / 32) * 16 + g + 8 * r;
-      if (query >= tile.L) continue;
-      float* row = dq_accum + ((static_cast<int64_t>(tile.b) * tile.L + query) * tile.H + tile.h) * D + d_sub * 64;
-#pragma unroll
-      for (int i = 0; i < 8; ++i)
-        atomicAdd(reinterpret_cast<float2*>(row + 8 * i + 2 * t),
-                  make_float2(dq[4 * i + 2 * r], dq[4 * i + 2 * r + 1]));
+    const DqBlock block{tile, qt0 + (BQ == 128 ? tile.consumer * 64 : 0), BQ == 128 ? 0 : tile.consumer * 64};
+    if constexpr (kBulkDq) {
+      add_dq_bulk<D>(dq, dq_accum, block, smem + Layout::dq_stage + tile.consumer * Layout::kDqStageBytes,
+                     Layout::kDqStageRowBytes);
+    } else if constexpr (kOrderedDq) {  // passed on at the next tile (pass_dq_turn), its atomics drained by then
+      DqTurn(dq_order, tile, qt0, BQ).wait();
+      add_dq_atomic<D>(dq, dq_accum, block);
+    } else {
+      add_dq_atomic<D>(dq, dq_accum, block);
     }
   }
 
-  // The same through shared memory: the block's rows staged in fp32, then one 256-byte bulk reduce-add
-  // per query row, issued by threads 0..63 of the warpgroup. The stage is rewritten only after the
-  // issuing threads have seen the previous tile's reduces read it (bulk_wait_read before the first barrier).
-  __device__ void add_dq_bulk(const float (&dq)[32], float* __restrict__ dq_accum, int qt0) const {
-    const int tid = threadIdx.x % 128, t = tid % 4, g = (tid % 32) / 4;
-    const int q_sub = BQ == 128 ? tile.consumer : 0, d_sub = BQ == 128 ? 0 : tile.consumer;
-    unsigned char* stage = smem + Layout::dq_stage + tile.consumer * Layout::kDqStageBytes;
-    if (tid < 64) hp::bulk_wait_read();
-    hp::named_barrier_sync(kDqStageBarrier + tile.consumer, 128);
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int row = (tid / 32) * 16 + g + 8 * r;
-#pragma unroll
-      for (int i = 0; i < 8; ++i)
-        *reinterpret_cast<float2*>(stage + row * Layout::kDqStageRowBytes + (8 * i + 2 * t) * 4) =
-            make_float2(dq[4 * i + 2 * r], dq[4 * i + 2 * r + 1]);
-    }
-    hp::fence_shared_for_async_proxy();  // the copy engine reads the stage through the async proxy
-    hp::named_barrier_sync(kDqStageBarrier + tile.consumer, 128);
-    const int query = qt0 + q_sub * 64 + tid;
-    if (tid < 64 && query < tile.L) {
-      hp::bulk_reduce_add_f32(
-          dq_accum + ((static_cast<int64_t>(tile.b) * tile.L + query) * tile.H + tile.h) * D + d_sub * 64,
-          stage + tid * Layout::kDqStageRowBytes, 64 * 4);
-      hp::bulk_commit_group();
-    }
+  __device__ void pass_dq_turn(int qt0) const {
+    if constexpr (kOrderedDq) DqTurn(dq_order, tile, qt0, BQ).pass();
   }
 
   // The K / V addresses are loop invariants: hidden from the compiler per tile, so it rebuilds their
@@ -275,10 +245,7 @@ struct BwdConsumer {
         hp::fence_registers(p);
         hp::fence_registers(ds);
         hp::barrier_arrive(bar.empty + s);  // this thread's products no longer read slot s
-        if constexpr (kBulkDq)
-          add_dq_bulk(dq, dq_accum, qt0);
-        else
-          add_dq(dq, dq_accum, qt0);
+        add_dq(dq, dq_accum, qt0);
       } else {
         hp::wait_group<0>();
         hp::fence_registers(dv);
@@ -307,6 +274,7 @@ struct BwdConsumer {
       for (; j + 1 < tile.n_tiles; ++j) overlapped_tile<true>(st, dpt, p, ds, j, dq_accum);
     }
     for (; j < tile.n_tiles; ++j) overlapped_tile<false>(st, dpt, p, ds, j, dq_accum);
+    pass_dq_turn((tile.first_tile + tile.n_tiles - 1) * BQ);
     if (kBulkDq) hp::bulk_wait_complete();  // the last reduces land before the kernel ends
   }
 
@@ -329,6 +297,7 @@ struct BwdConsumer {
     } else {
       issue_scores(st, dpt, j);
     }
+    if (j > 0) pass_dq_turn(qt0 - BQ);
     score_fragments(st, dpt, p, ds, s, qt0);
     if constexpr (kDq) {
       store_ds(ds, j & 1);
@@ -355,10 +324,7 @@ struct BwdConsumer {
       hp::commit_group();
       hp::wait_group<1>();  // dQ; dK runs on
       hp::fence_registers(dq);
-      if constexpr (kBulkDq)
-        add_dq_bulk(dq, dq_accum, qt0);
-      else
-        add_dq(dq, dq_accum, qt0);
+      add_dq(dq, dq_accum, qt0);
     } else {
       issue_key_gradient<D, BQ>(dk, ds, q_addr, Layout::kQuerySubTileBytes);
       hp::commit_group();

@@ -82,11 +82,12 @@ __device__ __forceinline__ void produce(const BwdMaps& maps, unsigned char* smem
 }
 #endif  // SEQBENCH_HOPPER_WGMMA
 
-template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap>
+template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_bwd_hopper_kernel(const __grid_constant__ BwdMaps maps, const float* __restrict__ lse,
-                                const float* __restrict__ delta, float* __restrict__ dq_accum, bf16* __restrict__ dk,
-                                bf16* __restrict__ dv, int L, int H, int key_blocks, float scale, float scale_log2) {
+                                const float* __restrict__ delta, float* __restrict__ dq_accum, int* dq_order,
+                                bf16* __restrict__ dk, bf16* __restrict__ dv, int L, int H, int key_blocks, float scale,
+                                float scale_log2) {
 #if SEQBENCH_HOPPER_WGMMA
   using Layout = BwdSmemLayout<D>;
   constexpr int BQ = Layout::kBlockQ;
@@ -96,8 +97,10 @@ __global__ void __launch_bounds__(kThreads, 1)
   const BwdBarriers bar{b0, b0 + 1, b0 + 1 + kStages};
 
   // Key blocks of one (batch, head) are neighbours in launch order (they share Q and dO in L2); with
-  // causality the first key blocks see the most queries and start first.
-  const int key_block = static_cast<int>(blockIdx.x) % key_blocks;
+  // causality the first key blocks see the most queries and start first, except with ordered dQ, where
+  // the last start first: a key block waits for those above it (DqTurn), which must be resident.
+  const int key_block = kOrderedDq ? key_blocks - 1 - static_cast<int>(blockIdx.x) % key_blocks
+                                   : static_cast<int>(blockIdx.x) % key_blocks;
   const int bh = static_cast<int>(blockIdx.x) / key_blocks;
   const int k0 = key_block * kBlockKeys;
   const int first_tile = kCausal ? k0 / BQ : 0;  // kBlockKeys is a multiple of BQ
@@ -120,7 +123,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       produce<D>(maps, smem, bar, lse + static_cast<int64_t>(bh) * L, delta + static_cast<int64_t>(bh) * L, tile);
   } else {
     hp::claim_registers<kConsumerRegisters>();
-    BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap> c(tile, smem, bar);
+    BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq> c(tile, smem, bar, dq_order);
     c.run(dq_accum);
     c.write_gradients(dk, dv);
   }
@@ -140,12 +143,12 @@ __global__ void dq_postprocess_kernel(const float4* __restrict__ src, __nv_bfloa
   }
 }
 
-template <int D, bool kOverlap, bool kCausal, bool kDq, bool kBulkDq = false>
+template <int D, bool kOverlap, bool kCausal, bool kDq, bool kBulkDq = false, bool kOrderedDq = false>
 void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
                        const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
-                       cudaStream_t stream) {
+                       cudaStream_t stream, int* dq_order = nullptr) {
   constexpr int kSmem = BwdSmemLayout<D>::dynamic_bytes;
-  auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq, kOverlap>;
+  auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq>;
   static const bool configured = [&] {
     cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
     return true;
@@ -162,7 +165,7 @@ void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* 
                                 " key blocks exceed the grid limit " + std::to_string(INT_MAX));
   const float scale = attention_scale(s);
   kernel<<<static_cast<unsigned>(heads_total * key_blocks), kThreads, kSmem, stream>>>(
-      maps, lse, delta, dq_accum, dk, dv, static_cast<int>(s.seq_len), static_cast<int>(s.heads),
+      maps, lse, delta, dq_accum, dq_order, dk, dv, static_cast<int>(s.seq_len), static_cast<int>(s.heads),
       static_cast<int>(key_blocks), scale, scale * kLog2e);
   cudaCheckLaunch();
 }
@@ -170,15 +173,21 @@ void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* 
 template <int D, bool kOverlap>
 void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse, const float* delta,
                     float* dq_accum, bf16* dq, bf16* dk, bf16* dv, const AttentionShape& s,
-                    const HopperAttentionBwdOptions& o, cudaStream_t stream) {
-  if (o.deterministic) {  // causal only (checked by the caller)
-    launch_bwd_hopper<D, kOverlap, true, false>(q, k, v, dout, lse, delta, nullptr, dk, dv, s, stream);
-    attention_dq_tensor_core<D>(q, k, v, dout, lse, delta, dq, s, stream);
-    return;
+                    const HopperAttentionBwdOptions& o, cudaStream_t stream, int* dq_order) {
+  if constexpr (!kOverlap) {
+    if (o.deterministic) {  // causal only (checked by the caller)
+      launch_bwd_hopper<D, kOverlap, true, false>(q, k, v, dout, lse, delta, nullptr, dk, dv, s, stream);
+      attention_dq_tensor_core<D>(q, k, v, dout, lse, delta, dq, s, stream);
+      return;
+    }
   }
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
   cudaCheck(cudaMemsetAsync(dq_accum, 0, n * sizeof(float), stream));
-  if (o.causal && o.bulk_dq)
+  if (o.deterministic) {  // overlapped schedule (kOrderedDq = kOverlap): dQ added in turns, counts zeroed first
+    cudaCheck(cudaMemsetAsync(dq_order, 0, attention_bwd_dq_order_words(s) * sizeof(int), stream));
+    launch_bwd_hopper<D, kOverlap, true, true, false, kOverlap>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s,
+                                                                stream, dq_order);
+  } else if (o.causal && o.bulk_dq)
     launch_bwd_hopper<D, kOverlap, true, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
   else if (o.causal)
     launch_bwd_hopper<D, kOverlap, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
@@ -219,14 +228,15 @@ void softmax_attention_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, c
   const ScratchFloats scratch(workspace, softmax_attention_bwd_workspace_floats(s), stream);
   float* delta = scratch.data();
   float* dq_accum = delta + attention_bwd_dq_accum_offset(s);
-  if (!options.deterministic && !aligned_16(dq_accum))
+  if ((!options.deterministic || options.overlap) && !aligned_16(dq_accum))
     throw std::invalid_argument(
         "softmax_attention_bwd_hopper: the workspace must be 16-byte aligned (its fp32 dq accumulator is read as "
         "float4)");
   attention_delta(out, dout, delta, s, stream);
   auto* run = s.head_dim == 64 ? (options.overlap ? run_bwd_hopper<64, true> : run_bwd_hopper<64, false>)
                                : (options.overlap ? run_bwd_hopper<128, true> : run_bwd_hopper<128, false>);
-  run(q, k, v, dout, lse, delta, dq_accum, dq, dk, dv, s, options, stream);
+  run(q, k, v, dout, lse, delta, dq_accum, dq, dk, dv, s, options, stream,
+      reinterpret_cast<int*>(delta + attention_bwd_dq_order_offset(s)));
 }
 
 namespace {

@@ -3,7 +3,8 @@
 // 2, 3 heads, head dims 64 and 128, causal (softmax_attention_bwd_cpu; atomic, bulk-reduce and
 // deterministic dQ) and full (masked attention with one span [0, L) per query; atomic and bulk-reduce
 // dQ); then against the portable bf16 backward at one larger size, and two deterministic runs compared
-// byte for byte. Every case runs both consumer schedules (overlapped and serial). bf16 tolerance
+// byte for byte. Every case runs both consumer schedules (overlapped, whose deterministic dQ takes
+// turns between key blocks, and serial, whose deterministic dQ is the portable pass). bf16 tolerance
 // 2e-2 on every gradient; at L = 1, dq and dk are exactly zero and bounded instead. Skips on a GPU
 // that is not sm_90.
 #include <catch2/catch.hpp>
