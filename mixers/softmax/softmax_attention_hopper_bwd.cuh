@@ -1,7 +1,7 @@
 // Softmax attention backward for Hopper (sm_90a), FlashAttention-3's design (Shah et al. 2024):
 // dV = P^T dO, dS = P (dP - D) with D = rowsum(dO * O), dK = scale dS^T Q, dQ = scale dS K, P rebuilt
 // from the forward's log-sum-exp. One CTA per (128 keys, head, batch): a producer warp streams Q / dO
-// tiles with TMA (and lse / D) through a two-stage ring, K and V stay in shared memory, two consumer
+// tiles with TMA (and lse / D) through a two- or three-slot ring, K and V stay in shared memory, two consumer
 // warpgroups run the five products with wgmma (softmax_attention_hopper_bwd_consumer.cuh). dQ goes
 // through an fp32 accumulator by float2 atomics or bulk reduce-adds, or (deterministic) atomics taken
 // in a fixed key-block order (softmax_attention_hopper_bwd_dq.cuh; the serial schedule: the portable

@@ -58,8 +58,8 @@ __device__ __forceinline__ void issue_key_gradient(float (&acc)[D / 2], const ui
 
 template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq = false>
 struct BwdConsumer {
-  using Layout = BwdSmemLayout<D>;
-  static constexpr int BQ = Layout::kBlockQ;
+  using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
+  static constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
   // Next tile's score products issued before dK is awaited: only at head_dim 128, where S^T, dP^T (2 x
   // 32), dK, dV (2 x 64) and dS^T (16) fit in 240 registers (at 64: 2 x 64 + 2 x 32 + 32 would not);
   // with dQ, S^T alone (dP^T too spills, ptxas -v).

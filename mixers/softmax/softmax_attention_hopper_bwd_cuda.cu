@@ -6,7 +6,7 @@
 // chosen per call by HopperAttentionBwdOptions::overlap.
 //
 // One CTA per (128-key block, head, batch): warp 0 of warpgroup 0 is the producer (lane 0 issues TMA
-// for K and V once and for Q / dO tiles into a two-stage ring; all 32 lanes copy the tile's lse, in
+// for K and V once and for Q / dO tiles into a ring of kRingStages slots; all 32 lanes copy the tile's lse, in
 // log2 units, and D into the slot, then arrive on its `full` barrier); warpgroups 1 and 2 are
 // consumers of 64 keys each. Causal: query tiles wholly before the key block are skipped (they never
 // see these keys), the tiles overlapping it are masked.
@@ -40,12 +40,12 @@ struct BwdMaps {
 };
 
 #if SEQBENCH_HOPPER_WGMMA  // the device code below exists only in the sm_90a pass
-template <int D>
+template <int D, bool kBulkDq, bool kOverlap>
 __device__ __forceinline__ void produce(const BwdMaps& maps, unsigned char* smem, const BwdBarriers& bar,
                                         const float* __restrict__ lse_bh, const float* __restrict__ delta_bh,
                                         const BwdTile& tile) {
-  using Layout = BwdSmemLayout<D>;
-  constexpr int BQ = Layout::kBlockQ;
+  using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
+  constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
   const int lane = threadIdx.x % 32;
   if (lane == 0) {
     hp::barrier_arrive_expect_bytes(bar.kv_full, 2 * Layout::kKeyTileBytes);
@@ -89,8 +89,8 @@ __global__ void __launch_bounds__(kThreads, 1)
                                 bf16* __restrict__ dk, bf16* __restrict__ dv, int L, int H, int key_blocks, float scale,
                                 float scale_log2) {
 #if SEQBENCH_HOPPER_WGMMA
-  using Layout = BwdSmemLayout<D>;
-  constexpr int BQ = Layout::kBlockQ;
+  using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
+  constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((1024 - (hp::smem_u32(smem_raw) & 1023)) & 1023);
   uint64_t* b0 = reinterpret_cast<uint64_t*>(smem + Layout::barriers);
@@ -120,7 +120,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (threadIdx.x < 128) {
     hp::release_registers<kProducerRegisters>();
     if (threadIdx.x < 32)
-      produce<D>(maps, smem, bar, lse + static_cast<int64_t>(bh) * L, delta + static_cast<int64_t>(bh) * L, tile);
+      produce<D, kBulkDq, kOverlap>(maps, smem, bar, lse + static_cast<int64_t>(bh) * L, delta + static_cast<int64_t>(bh) * L, tile);
   } else {
     hp::claim_registers<kConsumerRegisters>();
     BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq> c(tile, smem, bar, dq_order);
@@ -147,7 +147,7 @@ template <int D, bool kOverlap, bool kCausal, bool kDq, bool kBulkDq = false, bo
 void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
                        const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
                        cudaStream_t stream, int* dq_order = nullptr) {
-  constexpr int kSmem = BwdSmemLayout<D>::dynamic_bytes;
+  constexpr int kSmem = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>::dynamic_bytes;
   auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq>;
   static const bool configured = [&] {
     cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
