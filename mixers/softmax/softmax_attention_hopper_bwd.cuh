@@ -28,8 +28,9 @@ struct HopperAttentionBwdOptions {
   // Atomic dQ added by the bulk copy engine (one 256-byte cp.reduce.async.bulk per query row of a
   // staged 64 x 64 fp32 block) instead of float2 atomics from registers.
   bool bulk_dq = false;
-  // The overlapped consumer schedule (dQ added while dK runs; at head_dim 128 the next tile's score
-  // products queued before dK is awaited) instead of the serial one (every product awaited per tile).
+  // The overlapped consumer schedule (dQ added while dK runs, the next tile's score products queued
+  // before dK is awaited, three ring slots but with bulk_dq) instead of the serial one (every product
+  // awaited per tile).
   bool overlap = true;
 };
 

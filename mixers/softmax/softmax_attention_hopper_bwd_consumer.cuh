@@ -60,10 +60,9 @@ template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrde
 struct BwdConsumer {
   using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
   static constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
-  // Next tile's score products issued before dK is awaited: only at head_dim 128, where S^T, dP^T (2 x
-  // 32), dK, dV (2 x 64) and dS^T (16) fit in 240 registers (at 64: 2 x 64 + 2 x 32 + 32 would not);
-  // with dQ, S^T alone (dP^T too spills, ptxas -v).
-  static constexpr bool kPrefetch = kOverlap && D == 128, kPrefetchDp = kPrefetch && !kDq;
+  // Next tile's S^T issued before dK is awaited, and dP^T too where it fits in 240 registers beside
+  // dK, dV and dS^T (and P^T without dQ): head_dim 128 without dQ (with dQ, ptxas -v shows spills).
+  static constexpr bool kPrefetch = kOverlap, kPrefetchDp = kPrefetch && !kDq && D == 128;
   const BwdTile& tile;
   unsigned char* smem;
   const BwdBarriers& bar;
