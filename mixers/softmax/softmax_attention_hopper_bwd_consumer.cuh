@@ -60,9 +60,6 @@ template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrde
 struct BwdConsumer {
   using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
   static constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
-  // Next tile's S^T issued before dK is awaited, and dP^T too where it fits in 240 registers beside
-  // dK, dV and dS^T (and P^T without dQ): head_dim 128 without dQ (with dQ, ptxas -v shows spills).
-  static constexpr bool kPrefetch = kOverlap, kPrefetchDp = kPrefetch && !kDq && D == 128;
   const BwdTile& tile;
   unsigned char* smem;
   const BwdBarriers& bar;
@@ -258,21 +255,18 @@ struct BwdConsumer {
   }
 
   // The overlapped schedule (FlashAttention-3's order): dV, dQ (once both halves of dS^T are stored),
-  // dK; dQ is added to global memory while dK runs, and (kPrefetch) the next tile's score products
-  // are queued before dK is awaited. In flight at the top of tile j: [dK of j - 1], [S^T of j], and
-  // [dP^T of j] when kPrefetchDp.
+  // dK; dQ is added to global memory while dK runs, and the next tile's S^T is queued before dK is
+  // awaited (its dP^T too spills at head_dim 128, ptxas -v). In flight at the top of tile j: [dK of
+  // j - 1], [S^T of j].
   __device__ void run_overlapped(float* __restrict__ dq_accum) {
     float st[BQ / 2], dpt[BQ / 2];
     // dK's A operand (and, without dQ, dV's: p) read by the tensor cores until the next tile's first wait.
     uint32_t p[BQ / 16][4], ds[BQ / 16][4];
-    int j = 0;
-    if constexpr (kPrefetch) {
-      issue_scores<true, kPrefetchDp>(st, dpt, 0);
-      // The last tile apart, so that no tile issues its successor's products conditionally (the
-      // accumulators would then merge two definitions and ptxas would serialize the wgmma).
-      for (; j + 1 < tile.n_tiles; ++j) overlapped_tile<true>(st, dpt, p, ds, j, dq_accum);
-    }
-    for (; j < tile.n_tiles; ++j) overlapped_tile<false>(st, dpt, p, ds, j, dq_accum);
+    issue_scores<true, false>(st, dpt, 0);
+    // The last tile apart, so that no tile issues its successor's products conditionally (the
+    // accumulators would then merge two definitions and ptxas would serialize the wgmma).
+    for (int j = 0; j + 1 < tile.n_tiles; ++j) overlapped_tile<true>(st, dpt, p, ds, j, dq_accum);
+    overlapped_tile<false>(st, dpt, p, ds, tile.n_tiles - 1, dq_accum);
     pass_dq_turn((tile.first_tile + tile.n_tiles - 1) * BQ);
     if (kBulkDq) hp::bulk_wait_complete();  // the last reduces land before the kernel ends
   }
@@ -283,20 +277,18 @@ struct BwdConsumer {
                                                   uint32_t (&ds)[BQ / 16][4], int j, float* __restrict__ dq_accum) {
     const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ;
     const uint32_t q_addr = query_tile(Layout::q, s), do_addr = query_tile(Layout::dout, s);
-    if constexpr (kPrefetch) {
-      hp::wait_group<kPrefetchDp ? 2 : 1>();  // dK of tile j - 1 (at j = 0 only the score products run)
-      hp::fence_registers(dk);
-      hp::fence_registers(ds);
-      if constexpr (!kDq) {
-        hp::fence_registers(dv);
-        hp::fence_registers(p);
-      }
-      if (j > 0) hp::barrier_arrive(bar.empty + (j - 1) % kStages);  // its last reader of slot (j - 1)
-      if constexpr (!kPrefetchDp) issue_scores<false, true>(st, dpt, j);
-    } else {
-      issue_scores(st, dpt, j);
+    hp::wait_group<1>();  // dK (and without dQ, dV) of tile j - 1; at j = 0 only S^T runs
+    hp::fence_registers(dk);
+    hp::fence_registers(ds);
+    if constexpr (!kDq) {
+      hp::fence_registers(dv);
+      hp::fence_registers(p);
     }
-    if (j > 0) pass_dq_turn(qt0 - BQ);
+    if (j > 0) {
+      hp::barrier_arrive(bar.empty + (j - 1) % kStages);  // its last reader of slot (j - 1)
+      pass_dq_turn(qt0 - BQ);
+    }
+    issue_scores<false, true>(st, dpt, j);
     score_fragments(st, dpt, p, ds, s, qt0);
     if constexpr (kDq) {
       store_ds(ds, j & 1);
@@ -328,8 +320,8 @@ struct BwdConsumer {
       issue_key_gradient<D, BQ>(dk, ds, q_addr, Layout::kQuerySubTileBytes);
       hp::commit_group();
     }
-    if constexpr (kPrefetch && kIssueNext) {
-      issue_scores<true, kPrefetchDp>(st, dpt, j + 1);
+    if constexpr (kIssueNext) {
+      issue_scores<true, false>(st, dpt, j + 1);
     } else {
       hp::wait_group<0>();
       hp::fence_registers(dv);
