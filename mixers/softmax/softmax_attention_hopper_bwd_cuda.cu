@@ -120,7 +120,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (threadIdx.x < 128) {
     hp::release_registers<kProducerRegisters>();
     if (threadIdx.x < 32)
-      produce<D, kBulkDq, kOverlap>(maps, smem, bar, lse + static_cast<int64_t>(bh) * L, delta + static_cast<int64_t>(bh) * L, tile);
+      produce<D, kBulkDq, kOverlap>(maps, smem, bar, lse + static_cast<int64_t>(bh) * L,
+                                    delta + static_cast<int64_t>(bh) * L, tile);
   } else {
     hp::claim_registers<kConsumerRegisters>();
     BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq> c(tile, smem, bar, dq_order);

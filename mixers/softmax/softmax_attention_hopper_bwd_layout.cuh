@@ -53,7 +53,8 @@ struct BwdSmemLayout {
   static constexpr int kDqStageRowBytes = 64 * 4 + 32;
   static constexpr int kDqStageBytes = 64 * kDqStageRowBytes;
   static constexpr int dq_stage = ds + 2 * kDsTileBytes;
-  static constexpr int vectors = dq_stage + (kBulkDq ? kConsumers * kDqStageBytes : 0);  // [kStages][2][kBlockQ] floats: lse then D
+  // [kStages][2][kBlockQ] floats: lse then D.
+  static constexpr int vectors = dq_stage + (kBulkDq ? kConsumers * kDqStageBytes : 0);
   static constexpr int barriers = vectors + kStages * 2 * kBlockQ * 4;
   static constexpr int kBarriers = 1 + 2 * kStages;  // kv_full, full[], empty[]
   static constexpr int dynamic_bytes = barriers + 8 * kBarriers + 1024;  // + room to align the base
