@@ -10,8 +10,8 @@
 // CUDA cores otherwise. lse, workspaces and statistics are fp32 in both. head_dim <= 256.
 // SEQBENCH_ATTENTION_FWD=hopper routes the bf16 forward at head_dim 64/128 to the sm_90a kernel of
 // softmax_attention_hopper.cuh (wgmma, TMA); portable keeps mma.sync. SEQBENCH_ATTENTION_BWD_KERNEL=hopper
-// (or hopper_bulk_dq) does the same for the bf16 backward (softmax_attention_hopper_bwd.cuh). Both
-// default to the Hopper kernels on sm_90 and to portable elsewhere.
+// (or hopper_bulk_dq, hopper_serial, hopper_serial_bulk_dq) does the same for the bf16 backward
+// (softmax_attention_hopper_bwd.cuh). Both default to the Hopper kernels on sm_90, portable elsewhere.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
@@ -40,7 +40,7 @@ AttentionBwdMode attention_bwd_mode();
 const char* attention_bwd_mode_name(AttentionBwdMode mode);
 
 // Floats of scratch the backward needs in either mode: an fp32 dq accumulator [B, L, H, Dh] (atomic
-// mode only) and D [B, H, L].
+// mode, and the Hopper kernel's deterministic mode), D [B, H, L] and (Hopper) B H ceil(L / 64) ints.
 int64_t softmax_attention_bwd_workspace_floats(const AttentionShape& shape);
 
 // dq, dk, dv are overwritten. workspace: softmax_attention_bwd_workspace_floats(shape) floats, or

@@ -273,9 +273,10 @@ const char* attention_bwd_mode_name(AttentionBwdMode mode) {
   return mode == AttentionBwdMode::atomic ? "atomic" : "deterministic";
 }
 
-// D [B, H, L] first, then the atomic mode's dq accumulator, so the deterministic mode needs only the prefix.
+// D [B, H, L] first, then the atomic mode's dq accumulator, so the deterministic mode needs only the
+// prefix; then the Hopper backward's turn counts (its deterministic mode uses the accumulator too).
 int64_t softmax_attention_bwd_workspace_floats(const AttentionShape& s) {
-  return attention_bwd_dq_accum_offset(s) + s.batch * s.seq_len * s.heads * s.head_dim;
+  return attention_bwd_dq_order_offset(s) + attention_bwd_dq_order_words(s);
 }
 
 template <class T>
@@ -292,7 +293,9 @@ void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out
         softmax_attention_hopper_bwd_supports(s, q, k, v, out, dout, dq, dk, dv)) {
       HopperAttentionBwdOptions options;
       options.deterministic = mode == AttentionBwdMode::deterministic;
-      options.bulk_dq = kernel == AttentionBwdKernel::hopper_bulk_dq;
+      options.bulk_dq =
+          kernel == AttentionBwdKernel::hopper_bulk_dq || kernel == AttentionBwdKernel::hopper_serial_bulk_dq;
+      options.overlap = kernel == AttentionBwdKernel::hopper || kernel == AttentionBwdKernel::hopper_bulk_dq;
       return softmax_attention_bwd_hopper(q, k, v, out, lse, dout, dq, dk, dv, s, workspace, options, stream);
     }
   }

@@ -40,6 +40,14 @@ inline bool aligned_16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr
 inline int64_t attention_bwd_dq_accum_offset(const AttentionShape& s) {
   return (s.batch * s.heads * s.seq_len + 3) / 4 * 4;
 }
+// After the accumulator, the Hopper backward's deterministic turn counts: one int per (batch, head,
+// 64-query tile).
+inline int64_t attention_bwd_dq_order_offset(const AttentionShape& s) {
+  return attention_bwd_dq_accum_offset(s) + s.batch * s.seq_len * s.heads * s.head_dim;
+}
+inline int64_t attention_bwd_dq_order_words(const AttentionShape& s) {
+  return s.batch * s.heads * ((s.seq_len + 63) / 64);
+}
 
 template <class T>
 void attention_fwd_simt(const T* q, const T* k, const T* v, T* out, float* lse, const AttentionShape& s,

@@ -1,10 +1,11 @@
 // Softmax attention backward for Hopper (sm_90a), FlashAttention-3's design (Shah et al. 2024):
 // dV = P^T dO, dS = P (dP - D) with D = rowsum(dO * O), dK = scale dS^T Q, dQ = scale dS K, P rebuilt
 // from the forward's log-sum-exp. One CTA per (128 keys, head, batch): a producer warp streams Q / dO
-// tiles with TMA (and lse / D) through a two-stage ring, K and V stay in shared memory, two consumer
+// tiles with TMA (and lse / D) through a two- or three-slot ring, K and V stay in shared memory, two consumer
 // warpgroups run the five products with wgmma (softmax_attention_hopper_bwd_consumer.cuh). dQ goes
-// through an fp32 accumulator by float2 atomics or bulk reduce-adds, or (deterministic) the portable
-// dQ pass. Checked against the CPU kernels and the portable backward in test_gpu_softmax_hopper_bwd.cpp.
+// through an fp32 accumulator by float2 atomics or bulk reduce-adds, or (deterministic) atomics taken
+// in a fixed key-block order (softmax_attention_hopper_bwd_dq.cuh; the serial schedule: the portable
+// dQ pass). Checked against the CPU kernels and the portable backward in test_gpu_softmax_hopper_bwd.cpp.
 //
 // Arguments as softmax_attention_bwd_cuda (softmax_attention_bf16.cuh): q, k, v, out, dout, dq, dk,
 // dv bf16 [B, L, H, D], lse fp32 [B, H, L] (natural log, as the forward writes it), device pointers,
@@ -20,16 +21,21 @@ namespace seqbench {
 
 struct HopperAttentionBwdOptions {
   bool causal = true;
-  // dQ by the portable kernel's second pass (each block owning 64 queries, keys summed in a fixed
-  // order) instead of atomics: bit-identical runs. Causal only.
+  // Bit-identical runs: dQ added by key blocks in turn, in a fixed order (DqTurn) with the overlapped
+  // schedule, or by the portable kernel's second pass (each block owning 64 queries, keys summed in a
+  // fixed order) with the serial one. Causal only.
   bool deterministic = false;
   // Atomic dQ added by the bulk copy engine (one 256-byte cp.reduce.async.bulk per query row of a
   // staged 64 x 64 fp32 block) instead of float2 atomics from registers.
   bool bulk_dq = false;
+  // The overlapped consumer schedule (dQ added while dK runs, the next tile's score products queued
+  // before dK is awaited, three ring slots but with bulk_dq) instead of the serial one (every product
+  // awaited per tile).
+  bool overlap = true;
 };
 
-// workspace: softmax_attention_bwd_workspace_floats(shape) floats (D, then the fp32 dq accumulator),
-// or null to allocate one inside the call. dq, dk, dv are overwritten.
+// workspace: softmax_attention_bwd_workspace_floats(shape) floats (D, the fp32 dq accumulator, the
+// deterministic mode's turn counts), or null to allocate one inside the call. dq, dk, dv are overwritten.
 void softmax_attention_bwd_hopper(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                                   const __nv_bfloat16* out, const float* lse, const __nv_bfloat16* dout,
                                   __nv_bfloat16* dq, __nv_bfloat16* dk, __nv_bfloat16* dv, const AttentionShape& shape,
@@ -44,10 +50,11 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
 
 // Which kernel the bf16 backward (softmax_attention_bwd_cuda) runs for head_dim 64/128 with aligned
 // pointers: portable (mma.sync, any sm_80+ GPU), hopper (the kernel above, on sm_90, float2 atomic
-// dQ) or hopper_bulk_dq (bulk_dq), from SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper
-// on sm_90 and portable elsewhere; anything else throws, and so does a hopper variant on a GPU other than sm_90.
+// dQ), hopper_bulk_dq (bulk_dq), hopper_serial and hopper_serial_bulk_dq (the same with overlap =
+// false), from SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper on sm_90 and portable
+// elsewhere; anything else throws, and so does a hopper variant on a GPU other than sm_90.
 // SEQBENCH_ATTENTION_BWD (atomic | deterministic) applies to all of them.
-enum class AttentionBwdKernel { portable, hopper, hopper_bulk_dq };
+enum class AttentionBwdKernel { portable, hopper, hopper_bulk_dq, hopper_serial, hopper_serial_bulk_dq };
 AttentionBwdKernel attention_bwd_kernel();
 const char* attention_bwd_kernel_name(AttentionBwdKernel kernel);
 

@@ -11,8 +11,8 @@
 //                     B = K MN-major), one 64 x 64 block per warpgroup, added to an fp32 dq accumulator
 //                     in global memory with float2 atomics, or (kBulkDq) staged in shared memory and
 //                     added row by row by the bulk copy engine (FlashAttention-3 adds it by TMA reduce).
-// The scale of dS (1 / sqrt(D)) is applied once at the end, to dK here and to dQ in the postprocess.
-// Device code for sm_90a only.
+// The scale of dS (1 / sqrt(D)) is applied once at the end, to dK here and to dQ in the postprocess
+// (device code for sm_90a only). Two schedules of the tile loop: run_serial and run_overlapped.
 #pragma once
 #include <cuda_bf16.h>
 
@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "mixers/softmax/online_softmax_wgmma.cuh"
+#include "mixers/softmax/softmax_attention_hopper_bwd_dq.cuh"
 #include "mixers/softmax/softmax_attention_hopper_bwd_layout.cuh"
 #include "ops/cuda/hopper/async_copy.cuh"
 #include "ops/cuda/hopper/named_barrier.cuh"
@@ -32,14 +33,6 @@ namespace hopper_attention_bwd {
 namespace hp = hopper;
 using bf16 = __nv_bfloat16;
 constexpr int kDsReadyBarrier = 1;  // named barrier 1: both consumers' halves of dS^T are in shared memory
-constexpr int kDqStageBarrier = 2;  // named barriers 2 and 3: one consumer's dQ stage (kBulkDq)
-
-// Where a consumer warpgroup works: its 64 keys of the CTA's 128, the query tiles it visits
-// (first_tile .. first_tile + n_tiles - 1, of block_queries<D>() rows each) and its head.
-struct BwdTile {
-  int consumer, k0, first_tile, n_tiles, L, H, h, b;
-  float scale, scale_log2;
-};
 
 // acc[64 keys x N rows of b] = a[64 rows] . b[N rows] over head_dim (both K-major, as the forward's
 // Q K^T); committed, not awaited. a_sub / b_sub: bytes between the operands' 64-column sub-tiles.
@@ -59,26 +52,29 @@ template <int D, int kBlockQ>
 __device__ __forceinline__ void issue_key_gradient(float (&acc)[D / 2], const uint32_t (&a)[kBlockQ / 16][4],
                                                    uint32_t b_addr, int sub) {
 #pragma unroll
-  for (int kk = 0; kk < kBlockQ / 16; ++kk) hp::mma_k16_rs<1>(acc, a[kk], hp::mn_major_descriptor(b_addr + kk * 2048, sub), 1);
+  for (int kk = 0; kk < kBlockQ / 16; ++kk)
+    hp::mma_k16_rs<1>(acc, a[kk], hp::mn_major_descriptor(b_addr + kk * 2048, sub), 1);
 }
 
-template <int D, bool kCausal, bool kDq, bool kBulkDq>
+template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq = false>
 struct BwdConsumer {
-  using Layout = BwdSmemLayout<D>;
-  static constexpr int BQ = Layout::kBlockQ;
+  using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
+  static constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
   const BwdTile& tile;
   unsigned char* smem;
   const BwdBarriers& bar;
-  int key_lo;        // this thread's keys: key_lo and key_lo + 8 (wgmma.cuh's accumulator rows)
-  uint32_t k_rows;   // this warpgroup's 64 rows of K (and, + kKeyTileBytes, of V)
+  int key_lo;       // this thread's keys: key_lo and key_lo + 8 (wgmma.cuh's accumulator rows)
+  uint32_t k_rows;  // this warpgroup's 64 rows of K (and, + kKeyTileBytes, of V)
+  int* dq_order;    // kOrderedDq: the per-query-tile counts of DqTurn
   float dk[D / 2], dv[D / 2];
 
-  __device__ BwdConsumer(const BwdTile& t, unsigned char* s, const BwdBarriers& b)
+  __device__ BwdConsumer(const BwdTile& t, unsigned char* s, const BwdBarriers& b, int* order)
       : tile(t),
         smem(s),
         bar(b),
         key_lo(t.k0 + t.consumer * 64 + (threadIdx.x % 128) / 32 * 16 + (threadIdx.x % 32) / 4),
-        k_rows(hp::smem_u32(s + Layout::k) + t.consumer * 64 * 128) {
+        k_rows(hp::smem_u32(s + Layout::k) + t.consumer * 64 * 128),
+        dq_order(order) {
 #pragma unroll
     for (int i = 0; i < D / 2; ++i) dk[i] = dv[i] = 0.0f;
   }
@@ -145,46 +141,22 @@ struct BwdConsumer {
     hp::commit_group();
   }
 
+  // This warpgroup's dQ block of the tile at qt0 into the fp32 accumulator (softmax_attention_hopper_bwd_dq.cuh).
   __device__ void add_dq(const float (&dq)[32], float* __restrict__ dq_accum, int qt0) const {
-    const int tid = threadIdx.x % 128, t = tid % 4, g = (tid % 32) / 4;
-    const int q_sub = BQ == 128 ? tile.consumer : 0, d_sub = BQ == 128 ? 0 : tile.consumer;
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int query = qt0 + q_sub * 64 + (tid / 32) * 16 + g + 8 * r;
-      if (query >= tile.L) continue;
-      float* row = dq_accum + ((static_cast<int64_t>(tile.b) * tile.L + query) * tile.H + tile.h) * D + d_sub * 64;
-#pragma unroll
-      for (int i = 0; i < 8; ++i)
-        atomicAdd(reinterpret_cast<float2*>(row + 8 * i + 2 * t), make_float2(dq[4 * i + 2 * r], dq[4 * i + 2 * r + 1]));
+    const DqBlock block{tile, qt0 + (BQ == 128 ? tile.consumer * 64 : 0), BQ == 128 ? 0 : tile.consumer * 64};
+    if constexpr (kBulkDq) {
+      add_dq_bulk<D>(dq, dq_accum, block, smem + Layout::dq_stage + tile.consumer * Layout::kDqStageBytes,
+                     Layout::kDqStageRowBytes);
+    } else if constexpr (kOrderedDq) {  // passed on at the next tile (pass_dq_turn), its atomics drained by then
+      DqTurn(dq_order, tile, qt0, BQ).wait();
+      add_dq_atomic<D>(dq, dq_accum, block);
+    } else {
+      add_dq_atomic<D>(dq, dq_accum, block);
     }
   }
 
-  // The same through shared memory: the block's rows staged in fp32, then one 256-byte bulk reduce-add
-  // per query row, issued by threads 0..63 of the warpgroup. The stage is rewritten only after the
-  // issuing threads have seen the previous tile's reduces read it (bulk_wait_read before the first barrier).
-  __device__ void add_dq_bulk(const float (&dq)[32], float* __restrict__ dq_accum, int qt0) const {
-    const int tid = threadIdx.x % 128, t = tid % 4, g = (tid % 32) / 4;
-    const int q_sub = BQ == 128 ? tile.consumer : 0, d_sub = BQ == 128 ? 0 : tile.consumer;
-    unsigned char* stage = smem + Layout::dq_stage + tile.consumer * Layout::kDqStageBytes;
-    if (tid < 64) hp::bulk_wait_read();
-    hp::named_barrier_sync(kDqStageBarrier + tile.consumer, 128);
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int row = (tid / 32) * 16 + g + 8 * r;
-#pragma unroll
-      for (int i = 0; i < 8; ++i)
-        *reinterpret_cast<float2*>(stage + row * Layout::kDqStageRowBytes + (8 * i + 2 * t) * 4) =
-            make_float2(dq[4 * i + 2 * r], dq[4 * i + 2 * r + 1]);
-    }
-    hp::fence_shared_for_async_proxy();  // the copy engine reads the stage through the async proxy
-    hp::named_barrier_sync(kDqStageBarrier + tile.consumer, 128);
-    const int query = qt0 + q_sub * 64 + tid;
-    if (tid < 64 && query < tile.L) {
-      hp::bulk_reduce_add_f32(
-          dq_accum + ((static_cast<int64_t>(tile.b) * tile.L + query) * tile.H + tile.h) * D + d_sub * 64,
-          stage + tid * Layout::kDqStageRowBytes, 64 * 4);
-      hp::bulk_commit_group();
-    }
+  __device__ void pass_dq_turn(int qt0) const {
+    if constexpr (kOrderedDq) DqTurn(dq_order, tile, qt0, BQ).pass();
   }
 
   // The K / V addresses are loop invariants: hidden from the compiler per tile, so it rebuilds their
@@ -194,29 +166,56 @@ struct BwdConsumer {
     return x;
   }
 
+  // Tile j's S^T (once its slot has landed) and dP^T, one commit group each; kS / kDp pick the halves
+  // (dP^T alone: after S^T, the slot already seen full).
+  template <bool kS = true, bool kDp = true>
+  __device__ void issue_scores(float (&st)[BQ / 2], float (&dpt)[BQ / 2], int j) const {
+    const int s = j % kStages;
+    if (kS) hp::barrier_wait(bar.full + s, static_cast<uint32_t>((j / kStages) & 1));
+    if (kS) hp::fence_registers(st);
+    if (kDp) hp::fence_registers(dpt);
+    hp::fence();
+    if (kS)
+      issue_row_products<D>(st, opaque(k_rows), Layout::kKeySubTileBytes, query_tile(Layout::q, s),
+                            Layout::kQuerySubTileBytes);
+    if (kDp)
+      issue_row_products<D>(dpt, opaque(k_rows + Layout::kKeyTileBytes), Layout::kKeySubTileBytes,
+                            query_tile(Layout::dout, s), Layout::kQuerySubTileBytes);
+  }
+
+  // Slot s's Q (region Layout::q) or dO (Layout::dout) tile.
+  __device__ uint32_t query_tile(int region, int s) const {
+    return hp::smem_u32(smem + region + s * Layout::kQueryTileBytes);
+  }
+
+  // P^T and dS^T of tile j (slot s) as A fragments, once S^T and dP^T (the two newest groups) are done.
+  __device__ void score_fragments(float (&st)[BQ / 2], float (&dpt)[BQ / 2], uint32_t (&p)[BQ / 16][4],
+                                  uint32_t (&ds)[BQ / 16][4], int s, int qt0) const {
+    hp::wait_group<1>();  // S^T; dP^T may still run while its probabilities are formed
+    hp::fence_registers(st);
+    probabilities(st, s, qt0);
+    hp::wait_group<0>();
+    hp::fence_registers(dpt);
+    score_gradients(st, dpt, s);
+    wgmma_softmax::probabilities_as_a<BQ>(st, p);
+    wgmma_softmax::probabilities_as_a<BQ>(dpt, ds);
+  }
+
   __device__ void run(float* __restrict__ dq_accum) {
     hp::barrier_wait(bar.kv_full, 0);
+    kOverlap ? run_overlapped(dq_accum) : run_serial(dq_accum);
+  }
+
+  // The first schedule (SEQBENCH_ATTENTION_BWD_KERNEL=hopper_serial*): per tile, the five products
+  // issued in data order, all awaited, then dQ added while this warpgroup's tensor-core queue is empty.
+  __device__ void run_serial(float* __restrict__ dq_accum) {
     for (int j = 0; j < tile.n_tiles; ++j) {
       const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ;
-      const uint32_t k_addr = opaque(k_rows), v_addr = opaque(k_rows + Layout::kKeyTileBytes);
-      const uint32_t q_addr = hp::smem_u32(smem + Layout::q + s * Layout::kQueryTileBytes);
-      const uint32_t do_addr = hp::smem_u32(smem + Layout::dout + s * Layout::kQueryTileBytes);
+      const uint32_t q_addr = query_tile(Layout::q, s), do_addr = query_tile(Layout::dout, s);
       float st[BQ / 2], dpt[BQ / 2];
-      hp::barrier_wait(bar.full + s, static_cast<uint32_t>((j / kStages) & 1));
-      hp::fence_registers(st);
-      hp::fence_registers(dpt);
-      hp::fence();
-      issue_row_products<D>(st, k_addr, Layout::kKeySubTileBytes, q_addr, Layout::kQuerySubTileBytes);
-      issue_row_products<D>(dpt, v_addr, Layout::kKeySubTileBytes, do_addr, Layout::kQuerySubTileBytes);
-      hp::wait_group<1>();  // S^T; dP^T may still run while its probabilities are formed
-      hp::fence_registers(st);
-      probabilities(st, s, qt0);
-      hp::wait_group<0>();
-      hp::fence_registers(dpt);
-      score_gradients(st, dpt, s);
+      issue_scores(st, dpt, j);
       uint32_t p[BQ / 16][4], ds[BQ / 16][4];  // the A fragments of dV += P^T dO and dK += dS^T Q
-      wgmma_softmax::probabilities_as_a<BQ>(st, p);
-      wgmma_softmax::probabilities_as_a<BQ>(dpt, ds);
+      score_fragments(st, dpt, p, ds, s, qt0);
       if constexpr (kDq) {
         store_ds(ds, j & 1);
         hp::fence_shared_for_async_proxy();  // the dQ product reads dS^T through the async proxy
@@ -242,10 +241,7 @@ struct BwdConsumer {
         hp::fence_registers(p);
         hp::fence_registers(ds);
         hp::barrier_arrive(bar.empty + s);  // this thread's products no longer read slot s
-        if constexpr (kBulkDq)
-          add_dq_bulk(dq, dq_accum, qt0);
-        else
-          add_dq(dq, dq_accum, qt0);
+        add_dq(dq, dq_accum, qt0);
       } else {
         hp::wait_group<0>();
         hp::fence_registers(dv);
@@ -256,6 +252,84 @@ struct BwdConsumer {
       }
     }
     if (kBulkDq) hp::bulk_wait_complete();  // the last reduces land before the kernel ends
+  }
+
+  // The overlapped schedule (FlashAttention-3's order): dV, dQ (once both halves of dS^T are stored),
+  // dK; dQ is added to global memory while dK runs, and the next tile's S^T is queued before dK is
+  // awaited (its dP^T too spills at head_dim 128, ptxas -v). In flight at the top of tile j: [dK of
+  // j - 1], [S^T of j].
+  __device__ void run_overlapped(float* __restrict__ dq_accum) {
+    float st[BQ / 2], dpt[BQ / 2];
+    // dK's A operand (and, without dQ, dV's: p) read by the tensor cores until the next tile's first wait.
+    uint32_t p[BQ / 16][4], ds[BQ / 16][4];
+    issue_scores<true, false>(st, dpt, 0);
+    // The last tile apart, so that no tile issues its successor's products conditionally (the
+    // accumulators would then merge two definitions and ptxas would serialize the wgmma).
+    for (int j = 0; j + 1 < tile.n_tiles; ++j) overlapped_tile<true>(st, dpt, p, ds, j, dq_accum);
+    overlapped_tile<false>(st, dpt, p, ds, tile.n_tiles - 1, dq_accum);
+    pass_dq_turn((tile.first_tile + tile.n_tiles - 1) * BQ);
+    if (kBulkDq) hp::bulk_wait_complete();  // the last reduces land before the kernel ends
+  }
+
+  // One tile of run_overlapped; kIssueNext: issue tile j + 1's score products at the end.
+  template <bool kIssueNext>
+  __device__ __forceinline__ void overlapped_tile(float (&st)[BQ / 2], float (&dpt)[BQ / 2], uint32_t (&p)[BQ / 16][4],
+                                                  uint32_t (&ds)[BQ / 16][4], int j, float* __restrict__ dq_accum) {
+    const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ;
+    const uint32_t q_addr = query_tile(Layout::q, s), do_addr = query_tile(Layout::dout, s);
+    hp::wait_group<1>();  // dK (and without dQ, dV) of tile j - 1; at j = 0 only S^T runs
+    hp::fence_registers(dk);
+    hp::fence_registers(ds);
+    if constexpr (!kDq) {
+      hp::fence_registers(dv);
+      hp::fence_registers(p);
+    }
+    if (j > 0) {
+      hp::barrier_arrive(bar.empty + (j - 1) % kStages);  // its last reader of slot (j - 1)
+      pass_dq_turn(qt0 - BQ);
+    }
+    issue_scores<false, true>(st, dpt, j);
+    score_fragments(st, dpt, p, ds, s, qt0);
+    if constexpr (kDq) {
+      store_ds(ds, j & 1);
+      hp::fence_shared_for_async_proxy();  // the dQ product reads dS^T through the async proxy
+    }
+    hp::fence_registers(dv);
+    hp::fence_registers(dk);
+    hp::fence();
+    issue_key_gradient<D, BQ>(dv, p, do_addr, Layout::kQuerySubTileBytes);
+    hp::commit_group();
+    if constexpr (kDq) {
+      // As in run_serial: buffer j & 1 is rewritten at tile j + 2, after both warpgroups passed
+      // this barrier at tile j + 1, which each reaches only after its dQ product of tile j is done.
+      hp::named_barrier_sync(kDsReadyBarrier, 128 * kConsumers);
+      float dq[32];
+      hp::fence_registers(dq);
+      hp::fence();
+      issue_dq(dq, j & 1);
+      hp::wait_group<1>();  // dV
+      hp::fence_registers(dv);
+      hp::fence_registers(p);
+      hp::fence();
+      issue_key_gradient<D, BQ>(dk, ds, q_addr, Layout::kQuerySubTileBytes);
+      hp::commit_group();
+      hp::wait_group<1>();  // dQ; dK runs on
+      hp::fence_registers(dq);
+      add_dq(dq, dq_accum, qt0);
+    } else {
+      issue_key_gradient<D, BQ>(dk, ds, q_addr, Layout::kQuerySubTileBytes);
+      hp::commit_group();
+    }
+    if constexpr (kIssueNext) {
+      issue_scores<true, false>(st, dpt, j + 1);
+    } else {
+      hp::wait_group<0>();
+      hp::fence_registers(dv);
+      hp::fence_registers(dk);
+      hp::fence_registers(p);
+      hp::fence_registers(ds);
+      hp::barrier_arrive(bar.empty + s);  // this thread's products no longer read slot s
+    }
   }
 
   // dK (scaled) and dV straight from registers: lane 4 g + t stores columns 8 i + 2 t, + 1 of its keys.

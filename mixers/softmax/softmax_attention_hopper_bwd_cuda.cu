@@ -2,8 +2,11 @@
 // mainloop_bwd_sm90_tma_gmma_ws.hpp): preprocess D = rowsum(dO * O) (attention_delta), the main
 // kernel below, postprocess dq = scale * fp32 accumulator. Checked in test_gpu_softmax_hopper_bwd.cpp.
 //
+// Two consumer schedules (BwdConsumer::run_overlapped, the default, and run_serial, the first one),
+// chosen per call by HopperAttentionBwdOptions::overlap.
+//
 // One CTA per (128-key block, head, batch): warp 0 of warpgroup 0 is the producer (lane 0 issues TMA
-// for K and V once and for Q / dO tiles into a two-stage ring; all 32 lanes copy the tile's lse, in
+// for K and V once and for Q / dO tiles into a ring of kRingStages slots; all 32 lanes copy the tile's lse, in
 // log2 units, and D into the slot, then arrive on its `full` barrier); warpgroups 1 and 2 are
 // consumers of 64 keys each. Causal: query tiles wholly before the key block are skipped (they never
 // see these keys), the tiles overlapping it are masked.
@@ -37,12 +40,12 @@ struct BwdMaps {
 };
 
 #if SEQBENCH_HOPPER_WGMMA  // the device code below exists only in the sm_90a pass
-template <int D>
+template <int D, bool kBulkDq, bool kOverlap>
 __device__ __forceinline__ void produce(const BwdMaps& maps, unsigned char* smem, const BwdBarriers& bar,
                                         const float* __restrict__ lse_bh, const float* __restrict__ delta_bh,
                                         const BwdTile& tile) {
-  using Layout = BwdSmemLayout<D>;
-  constexpr int BQ = Layout::kBlockQ;
+  using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
+  constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
   const int lane = threadIdx.x % 32;
   if (lane == 0) {
     hp::barrier_arrive_expect_bytes(bar.kv_full, 2 * Layout::kKeyTileBytes);
@@ -79,22 +82,25 @@ __device__ __forceinline__ void produce(const BwdMaps& maps, unsigned char* smem
 }
 #endif  // SEQBENCH_HOPPER_WGMMA
 
-template <int D, bool kCausal, bool kDq, bool kBulkDq>
+template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_bwd_hopper_kernel(const __grid_constant__ BwdMaps maps, const float* __restrict__ lse,
-                                const float* __restrict__ delta, float* __restrict__ dq_accum, bf16* __restrict__ dk,
-                                bf16* __restrict__ dv, int L, int H, int key_blocks, float scale, float scale_log2) {
+                                const float* __restrict__ delta, float* __restrict__ dq_accum, int* dq_order,
+                                bf16* __restrict__ dk, bf16* __restrict__ dv, int L, int H, int key_blocks, float scale,
+                                float scale_log2) {
 #if SEQBENCH_HOPPER_WGMMA
-  using Layout = BwdSmemLayout<D>;
-  constexpr int BQ = Layout::kBlockQ;
+  using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
+  constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((1024 - (hp::smem_u32(smem_raw) & 1023)) & 1023);
   uint64_t* b0 = reinterpret_cast<uint64_t*>(smem + Layout::barriers);
   const BwdBarriers bar{b0, b0 + 1, b0 + 1 + kStages};
 
   // Key blocks of one (batch, head) are neighbours in launch order (they share Q and dO in L2); with
-  // causality the first key blocks see the most queries and start first.
-  const int key_block = static_cast<int>(blockIdx.x) % key_blocks;
+  // causality the first key blocks see the most queries and start first, except with ordered dQ, where
+  // the last start first: a key block waits for those above it (DqTurn), which must be resident.
+  const int key_block = kOrderedDq ? key_blocks - 1 - static_cast<int>(blockIdx.x) % key_blocks
+                                   : static_cast<int>(blockIdx.x) % key_blocks;
   const int bh = static_cast<int>(blockIdx.x) / key_blocks;
   const int k0 = key_block * kBlockKeys;
   const int first_tile = kCausal ? k0 / BQ : 0;  // kBlockKeys is a multiple of BQ
@@ -114,10 +120,11 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (threadIdx.x < 128) {
     hp::release_registers<kProducerRegisters>();
     if (threadIdx.x < 32)
-      produce<D>(maps, smem, bar, lse + static_cast<int64_t>(bh) * L, delta + static_cast<int64_t>(bh) * L, tile);
+      produce<D, kBulkDq, kOverlap>(maps, smem, bar, lse + static_cast<int64_t>(bh) * L,
+                                    delta + static_cast<int64_t>(bh) * L, tile);
   } else {
     hp::claim_registers<kConsumerRegisters>();
-    BwdConsumer<D, kCausal, kDq, kBulkDq> c(tile, smem, bar);
+    BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq> c(tile, smem, bar, dq_order);
     c.run(dq_accum);
     c.write_gradients(dk, dv);
   }
@@ -137,12 +144,12 @@ __global__ void dq_postprocess_kernel(const float4* __restrict__ src, __nv_bfloa
   }
 }
 
-template <int D, bool kCausal, bool kDq, bool kBulkDq = false>
+template <int D, bool kOverlap, bool kCausal, bool kDq, bool kBulkDq = false, bool kOrderedDq = false>
 void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
                        const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
-                       cudaStream_t stream) {
-  constexpr int kSmem = BwdSmemLayout<D>::dynamic_bytes;
-  auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq>;
+                       cudaStream_t stream, int* dq_order = nullptr) {
+  constexpr int kSmem = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>::dynamic_bytes;
+  auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq>;
   static const bool configured = [&] {
     cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
     return true;
@@ -159,30 +166,36 @@ void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* 
                                 " key blocks exceed the grid limit " + std::to_string(INT_MAX));
   const float scale = attention_scale(s);
   kernel<<<static_cast<unsigned>(heads_total * key_blocks), kThreads, kSmem, stream>>>(
-      maps, lse, delta, dq_accum, dk, dv, static_cast<int>(s.seq_len), static_cast<int>(s.heads),
+      maps, lse, delta, dq_accum, dq_order, dk, dv, static_cast<int>(s.seq_len), static_cast<int>(s.heads),
       static_cast<int>(key_blocks), scale, scale * kLog2e);
   cudaCheckLaunch();
 }
 
-template <int D>
-void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
-                    const float* delta, float* dq_accum, bf16* dq, bf16* dk, bf16* dv, const AttentionShape& s,
-                    const HopperAttentionBwdOptions& o, cudaStream_t stream) {
-  if (o.deterministic) {  // causal only (checked by the caller)
-    launch_bwd_hopper<D, true, false>(q, k, v, dout, lse, delta, nullptr, dk, dv, s, stream);
-    attention_dq_tensor_core<D>(q, k, v, dout, lse, delta, dq, s, stream);
-    return;
+template <int D, bool kOverlap>
+void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse, const float* delta,
+                    float* dq_accum, bf16* dq, bf16* dk, bf16* dv, const AttentionShape& s,
+                    const HopperAttentionBwdOptions& o, cudaStream_t stream, int* dq_order) {
+  if constexpr (!kOverlap) {
+    if (o.deterministic) {  // causal only (checked by the caller)
+      launch_bwd_hopper<D, kOverlap, true, false>(q, k, v, dout, lse, delta, nullptr, dk, dv, s, stream);
+      attention_dq_tensor_core<D>(q, k, v, dout, lse, delta, dq, s, stream);
+      return;
+    }
   }
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
   cudaCheck(cudaMemsetAsync(dq_accum, 0, n * sizeof(float), stream));
-  if (o.causal && o.bulk_dq)
-    launch_bwd_hopper<D, true, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+  if (o.deterministic) {  // overlapped schedule (kOrderedDq = kOverlap): dQ added in turns, counts zeroed first
+    cudaCheck(cudaMemsetAsync(dq_order, 0, attention_bwd_dq_order_words(s) * sizeof(int), stream));
+    launch_bwd_hopper<D, kOverlap, true, true, false, kOverlap>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s,
+                                                                stream, dq_order);
+  } else if (o.causal && o.bulk_dq)
+    launch_bwd_hopper<D, kOverlap, true, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
   else if (o.causal)
-    launch_bwd_hopper<D, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+    launch_bwd_hopper<D, kOverlap, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
   else if (o.bulk_dq)
-    launch_bwd_hopper<D, false, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+    launch_bwd_hopper<D, kOverlap, false, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
   else
-    launch_bwd_hopper<D, false, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+    launch_bwd_hopper<D, kOverlap, false, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
   const int64_t n4 = n / 4;
   dq_postprocess_kernel<<<static_cast<unsigned>(std::min<int64_t>((n4 + 255) / 256, 65536)), 256, 0, stream>>>(
       reinterpret_cast<const float4*>(dq_accum), reinterpret_cast<__nv_bfloat162*>(dq), attention_scale(s), n4);
@@ -216,19 +229,23 @@ void softmax_attention_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, c
   const ScratchFloats scratch(workspace, softmax_attention_bwd_workspace_floats(s), stream);
   float* delta = scratch.data();
   float* dq_accum = delta + attention_bwd_dq_accum_offset(s);
-  if (!options.deterministic && !aligned_16(dq_accum))
+  if ((!options.deterministic || options.overlap) && !aligned_16(dq_accum))
     throw std::invalid_argument(
         "softmax_attention_bwd_hopper: the workspace must be 16-byte aligned (its fp32 dq accumulator is read as "
         "float4)");
   attention_delta(out, dout, delta, s, stream);
-  if (s.head_dim == 64) return run_bwd_hopper<64>(q, k, v, dout, lse, delta, dq_accum, dq, dk, dv, s, options, stream);
-  run_bwd_hopper<128>(q, k, v, dout, lse, delta, dq_accum, dq, dk, dv, s, options, stream);
+  auto* run = s.head_dim == 64 ? (options.overlap ? run_bwd_hopper<64, true> : run_bwd_hopper<64, false>)
+                               : (options.overlap ? run_bwd_hopper<128, true> : run_bwd_hopper<128, false>);
+  run(q, k, v, dout, lse, delta, dq_accum, dq, dk, dv, s, options, stream,
+      reinterpret_cast<int*>(delta + attention_bwd_dq_order_offset(s)));
 }
 
 namespace {
 
 // The SEQBENCH_ATTENTION_BWD_KERNEL names, in AttentionBwdKernel order.
-constexpr const char* kBwdKernelNames[] = {"portable", "hopper", "hopper_bulk_dq"};
+constexpr const char* kBwdKernelNames[] = {"portable", "hopper", "hopper_bulk_dq", "hopper_serial",
+                                           "hopper_serial_bulk_dq"};
+constexpr int kBwdKernels = sizeof(kBwdKernelNames) / sizeof(kBwdKernelNames[0]);
 
 }  // namespace
 
@@ -236,14 +253,14 @@ AttentionBwdKernel attention_bwd_kernel() {
   static const AttentionBwdKernel chosen = [] {
     const char* env = std::getenv("SEQBENCH_ATTENTION_BWD_KERNEL");
     const std::string name = env && *env ? env : hp::current_device_is_sm90() ? "hopper" : "portable";
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < kBwdKernels; ++i) {
       if (name != kBwdKernelNames[i]) continue;
       if (i > 0 && !hp::current_device_is_sm90())
         throw std::invalid_argument("SEQBENCH_ATTENTION_BWD_KERNEL=" + name + " needs a compute capability 9.0 GPU");
       return static_cast<AttentionBwdKernel>(i);
     }
     throw std::invalid_argument("SEQBENCH_ATTENTION_BWD_KERNEL='" + name +
-                                "'; expected portable, hopper or hopper_bulk_dq");
+                                "'; expected portable, hopper, hopper_bulk_dq, hopper_serial or hopper_serial_bulk_dq");
   }();
   return chosen;
 }

@@ -7,7 +7,6 @@ namespace seqbench {
 namespace hopper_attention_bwd {
 
 constexpr int kBlockKeys = 128;  // keys per CTA: two consumer warpgroups of 64 keys
-constexpr int kStages = 2;       // Q / dO / lse / D ring
 constexpr int kConsumers = 2;
 constexpr int kThreads = 128 * (1 + kConsumers);
 // Per consumer thread: S^T and dP^T (2 x kBlockQ / 2 fp32), dK and dV (2 x D / 2), then P^T and dS^T
@@ -25,13 +24,19 @@ constexpr int block_queries() {
 // Byte offsets from a 1024-byte aligned base. Every matrix is stored as 64-column (128-byte) swizzled
 // sub-tiles (ops/cuda/hopper/wgmma.cuh), sub-tile c holding columns 64 c .. 64 c + 63 of all rows:
 //   K, V      [128 keys x D]          resident for the whole CTA;
-//   Q, dO     [kBlockQ x D]           kStages ring slots, written by TMA;
+//   Q, dO     [kBlockQ x D]           kStages ring slots, written by TMA (kRingStages);
 //   dS^T      [128 keys x kBlockQ]    two buffers (tile parity), written by the consumers, read by dQ;
-//   dQ stage  [64 x 64] fp32 per consumer (padded rows), the source of the bulk dQ reduce;
+//   dQ stage  [64 x 64] fp32 per consumer (padded rows), the source of the bulk dQ reduce (kBulkDq);
 //   lse, D    [kBlockQ] fp32 each     per ring slot (lse in log2 units, +inf / 0 past L);
 //   barriers.
-template <int D>
+// Q / dO / lse / D ring slots: three where they fit, two beside the bulk dQ stage and with the serial
+// schedule (as first measured, so that it stays the baseline).
+template <bool kBulkDq, bool kOverlap>
+constexpr int kRingStages = kBulkDq || !kOverlap ? 2 : 3;
+
+template <int D, bool kBulkDq, int kRing>
 struct BwdSmemLayout {
+  static constexpr int kStages = kRing;
   static constexpr int kBlockQ = block_queries<D>();
   static constexpr int kKeySubTileBytes = kBlockKeys * 128;
   static constexpr int kKeyTileBytes = kBlockKeys * D * 2;
@@ -48,7 +53,8 @@ struct BwdSmemLayout {
   static constexpr int kDqStageRowBytes = 64 * 4 + 32;
   static constexpr int kDqStageBytes = 64 * kDqStageRowBytes;
   static constexpr int dq_stage = ds + 2 * kDsTileBytes;
-  static constexpr int vectors = dq_stage + kConsumers * kDqStageBytes;  // [kStages][2][kBlockQ] floats: lse then D
+  // [kStages][2][kBlockQ] floats: lse then D.
+  static constexpr int vectors = dq_stage + (kBulkDq ? kConsumers * kDqStageBytes : 0);
   static constexpr int barriers = vectors + kStages * 2 * kBlockQ * 4;
   static constexpr int kBarriers = 1 + 2 * kStages;  // kv_full, full[], empty[]
   static constexpr int dynamic_bytes = barriers + 8 * kBarriers + 1024;  // + room to align the base

@@ -3,8 +3,10 @@
 // 2, 3 heads, head dims 64 and 128, causal (softmax_attention_bwd_cpu; atomic, bulk-reduce and
 // deterministic dQ) and full (masked attention with one span [0, L) per query; atomic and bulk-reduce
 // dQ); then against the portable bf16 backward at one larger size, and two deterministic runs compared
-// byte for byte. bf16 tolerance 2e-2 on every gradient; at L = 1, dq and dk are exactly zero and
-// bounded instead. Skips on a GPU that is not sm_90.
+// byte for byte. Every case runs both consumer schedules (overlapped, whose deterministic dQ takes
+// turns between key blocks, and serial, whose deterministic dQ is the portable pass). bf16 tolerance
+// 2e-2 on every gradient; at L = 1, dq and dk are exactly zero and bounded instead. Skips on a GPU
+// that is not sm_90.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -92,9 +94,11 @@ enum class DqMode { atomic, bulk, deterministic };
 const char* dq_mode_name(DqMode mode) {
   return mode == DqMode::atomic ? "atomic dQ" : mode == DqMode::bulk ? "bulk reduce dQ" : "deterministic dQ";
 }
-HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode) {
+const char* schedule_name(bool overlap) { return overlap ? "overlapped schedule" : "serial schedule"; }
+HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, bool overlap) {
   HopperAttentionBwdOptions options;
   options.causal = causal;
+  options.overlap = overlap;
   options.deterministic = mode == DqMode::deterministic;
   options.bulk_dq = mode == DqMode::bulk;
   return options;
@@ -138,11 +142,12 @@ TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full
   };
   for_each_seeded_case(cases, 131, describe, [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
     const BwdProblem p(AttentionShape{B, L, 3, D}, causal, rng);
-    for (DqMode mode : {DqMode::atomic, DqMode::bulk, DqMode::deterministic}) {
-      if (mode == DqMode::deterministic && !causal) continue;  // the deterministic dQ pass is causal only
-      INFO(dq_mode_name(mode));
-      check_against_cpu(p, bwd_options(causal, mode));
-    }
+    for (DqMode mode : {DqMode::atomic, DqMode::bulk, DqMode::deterministic})
+      for (bool overlap : {true, false}) {
+        if (mode == DqMode::deterministic && !causal) continue;  // the deterministic dQ pass is causal only
+        INFO(dq_mode_name(mode) << ", " << schedule_name(overlap));
+        check_against_cpu(p, bwd_options(causal, mode, overlap));
+      }
   });
 }
 
@@ -150,21 +155,26 @@ TEST_CASE("the Hopper attention backward matches the portable bf16 backward at a
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
   for (int64_t D : {64, 128})
-    for (DqMode mode : {DqMode::atomic, DqMode::bulk, DqMode::deterministic}) {
+    for (int variant = 0; variant < 6; ++variant) {
+      const DqMode mode = static_cast<DqMode>(variant / 2);
+      const bool overlap = variant % 2 == 0;
       const AttentionShape s{2, 2 * 1024 + 77, 4, D};  // 17 key blocks, the last one partial
-      INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " " << dq_mode_name(mode) << " seed=" << 151 + D);
+      INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " " << dq_mode_name(mode) << ", " << schedule_name(overlap)
+                    << " seed=" << 151 + D);
       Rng rng(static_cast<uint64_t>(151 + D));
       const BwdProblem p(s, true, rng);
       DeviceArray<float> workspace(softmax_attention_bwd_workspace_floats(s));
       const bool deterministic = mode == DqMode::deterministic;
-      const auto got = p.hopper(bwd_options(true, mode), workspace.data());
+      const auto got = p.hopper(bwd_options(true, mode, overlap), workspace.data());
       std::vector<DeviceArray<bf16>> want;
       for (int i = 0; i < 3; ++i) want.push_back(poisoned<bf16>(p.size()));
       softmax_attention_bwd_portable_cuda(p.q_d.data(), p.k_d.data(), p.v_d.data(), p.out_d.data(), p.lse_d.data(),
-                                 p.dout_d.data(), want[0].data(), want[1].data(), want[2].data(), s, workspace.data(),
-                                 deterministic ? AttentionBwdMode::deterministic : AttentionBwdMode::atomic);
+                                          p.dout_d.data(), want[0].data(), want[1].data(), want[2].data(), s,
+                                          workspace.data(),
+                                          deterministic ? AttentionBwdMode::deterministic : AttentionBwdMode::atomic);
       for (int i = 0; i < 3; ++i) {
-        INFO("gradient d" << "qkv"[i]);
+        INFO("gradient d"
+             << "qkv"[i]);
         CHECK(relative_error(to_floats(got[i]), download_floats(want[i])) < tolerance<bf16>());
       }
     }
@@ -173,20 +183,21 @@ TEST_CASE("the Hopper attention backward matches the portable bf16 backward at a
 TEST_CASE("the Hopper attention backward with deterministic dQ gives bit-identical gradients on every run",
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
-  for (int64_t D : {64, 128}) {
-    const AttentionShape s{2, 1000, 4, D};
-    INFO("B=2 L=1000 H=4 D=" << D << " seed=" << 171 + D);
-    Rng rng(static_cast<uint64_t>(171 + D));
-    const BwdProblem p(s, true, rng);
-    HopperAttentionBwdOptions options;
-    options.deterministic = true;
-    const auto first = p.hopper(options), second = p.hopper(options);
-    for (int i = 0; i < 3; ++i) {
-      INFO("gradient d" << "qkv"[i]);
-      REQUIRE(first[i].size() == static_cast<size_t>(p.size()));
-      CHECK(std::memcmp(first[i].data(), second[i].data(), first[i].size() * sizeof(bf16)) == 0);
+  for (int64_t D : {64, 128})
+    for (bool overlap : {true, false}) {
+      const AttentionShape s{2, 1000, 4, D};
+      INFO("B=2 L=1000 H=4 D=" << D << " " << schedule_name(overlap) << " seed=" << 171 + D);
+      Rng rng(static_cast<uint64_t>(171 + D));
+      const BwdProblem p(s, true, rng);
+      const HopperAttentionBwdOptions options = bwd_options(true, DqMode::deterministic, overlap);
+      const auto first = p.hopper(options), second = p.hopper(options);
+      for (int i = 0; i < 3; ++i) {
+        INFO("gradient d"
+             << "qkv"[i]);
+        REQUIRE(first[i].size() == static_cast<size_t>(p.size()));
+        CHECK(std::memcmp(first[i].data(), second[i].data(), first[i].size() * sizeof(bf16)) == 0);
+      }
     }
-  }
 }
 
 TEST_CASE("the Hopper attention backward refuses deterministic full attention", "[gpu][softmax][hopper]") {

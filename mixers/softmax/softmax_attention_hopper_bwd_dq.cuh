@@ -1,0 +1,117 @@
+// How the consumers of the Hopper attention backward (softmax_attention_hopper_bwd_consumer.cuh) add
+// their dQ blocks (64 queries x 64 head-dim columns, wgmma accumulator layout) into the fp32 dq
+// accumulator [B, L, H, D]: float2 atomics from registers, bulk reduce-adds from a shared-memory
+// stage, or (deterministic) float2 atomics taken in turn. Device code for sm_90a only; checked by
+// test_gpu_softmax_hopper_bwd.cpp through the whole backward.
+#pragma once
+#include <cstdint>
+
+#include "mixers/softmax/softmax_attention_hopper_bwd_layout.cuh"
+#include "ops/cuda/hopper/async_copy.cuh"
+#include "ops/cuda/hopper/named_barrier.cuh"
+#include "ops/cuda/hopper/wgmma.cuh"
+
+namespace seqbench {
+namespace hopper_attention_bwd {
+
+// Where a consumer warpgroup works: its 64 keys of the CTA's 128, the query tiles it visits
+// (first_tile .. first_tile + n_tiles - 1, of block_queries<D>() rows each) and its head.
+struct BwdTile {
+  int consumer, k0, first_tile, n_tiles, L, H, h, b;
+  float scale, scale_log2;
+};
+
+#if SEQBENCH_HOPPER_WGMMA
+constexpr int kDqStageBarrier = 2;  // named barriers 2 and 3: one consumer's dQ stage (bulk adds)
+constexpr int kDqTurnBarrier = 4;   // named barriers 4 and 5: one consumer's turn (ordered adds)
+
+// One warpgroup's dQ block: queries q0 .. q0 + 63 (rows past L skipped), columns col .. col + 63.
+struct DqBlock {
+  const BwdTile& tile;
+  int q0, col;
+  template <int D>
+  __device__ float* row(float* dq_accum, int query) const {
+    return dq_accum + ((static_cast<int64_t>(tile.b) * tile.L + query) * tile.H + tile.h) * D + col;
+  }
+};
+
+template <int D>
+__device__ __forceinline__ void add_dq_atomic(const float (&dq)[32], float* __restrict__ dq_accum,
+                                              const DqBlock& block) {
+  const int tid = threadIdx.x % 128, t = tid % 4, g = (tid % 32) / 4;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int query = block.q0 + (tid / 32) * 16 + g + 8 * r;
+    if (query >= block.tile.L) continue;
+    float* row = block.row<D>(dq_accum, query);
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+      atomicAdd(reinterpret_cast<float2*>(row + 8 * i + 2 * t), make_float2(dq[4 * i + 2 * r], dq[4 * i + 2 * r + 1]));
+  }
+}
+
+// The same through shared memory: the block's rows staged in fp32 (rows `row_bytes` apart), then one
+// 256-byte bulk reduce-add per query row, issued by threads 0..63 of the warpgroup. The stage is
+// rewritten only after the issuing threads have seen the previous tile's reduces read it
+// (bulk_wait_read before the first barrier).
+template <int D>
+__device__ __forceinline__ void add_dq_bulk(const float (&dq)[32], float* __restrict__ dq_accum, const DqBlock& block,
+                                            unsigned char* stage, int row_bytes) {
+  const int tid = threadIdx.x % 128, t = tid % 4, g = (tid % 32) / 4;
+  if (tid < 64) hopper::bulk_wait_read();
+  hopper::named_barrier_sync(kDqStageBarrier + block.tile.consumer, 128);
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int row = (tid / 32) * 16 + g + 8 * r;
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+      *reinterpret_cast<float2*>(stage + row * row_bytes + (8 * i + 2 * t) * 4) =
+          make_float2(dq[4 * i + 2 * r], dq[4 * i + 2 * r + 1]);
+  }
+  hopper::fence_shared_for_async_proxy();  // the copy engine reads the stage through the async proxy
+  hopper::named_barrier_sync(kDqStageBarrier + block.tile.consumer, 128);
+  const int query = block.q0 + tid;
+  if (tid < 64 && query < block.tile.L) {
+    hopper::bulk_reduce_add_f32(block.row<D>(dq_accum, query), stage + tid * row_bytes, 64 * 4);
+    hopper::bulk_commit_group();
+  }
+}
+
+// Deterministic dQ without a second pass (FlashAttention-3's deterministic mode): the CTAs of one
+// (batch, head) add to a query tile in descending key-block order, so every dq element is summed in
+// the same order on every run. counts[(b H + h) ceil(L / BQ) + tile], zero at launch, counts the
+// warpgroups done with the tile; a warpgroup of key block kb waits until both warpgroups of every
+// key block above it (up to the last one that sees the tile, kb_max) are done. Causal only: there
+// the key block kb + 1 reaches each tile two (BQ = 64) or one (BQ = 128) tile steps before kb, so the
+// turns rarely wait (the consumer passes a turn one tile late, when its atomics have drained and the
+// fence is cheap). The kernel launches higher key blocks first, so a waiting CTA never waits for one
+// not yet resident.
+struct DqTurn {
+  int* count;
+  int expected;
+  int consumer;
+  __device__ DqTurn(int* counts, const BwdTile& tile, int qt0, int BQ)
+      : count(counts + (static_cast<int64_t>(tile.b) * tile.H + tile.h) * ((tile.L + BQ - 1) / BQ) + qt0 / BQ),
+        expected(kConsumers * (min((tile.L - 1) / kBlockKeys, qt0 / kBlockKeys) - tile.k0 / kBlockKeys)),
+        consumer(tile.consumer) {}
+  // At least, not exactly: the other warpgroup of this CTA may already have passed.
+  __device__ void wait() const {
+    if (threadIdx.x % 128 == 0) {
+      int seen;
+      do {
+        asm volatile("ld.acquire.gpu.global.b32 %0, [%1];\n" : "=r"(seen) : "l"(count) : "memory");
+      } while (seen < expected);
+    }
+    hopper::named_barrier_sync(kDqTurnBarrier + consumer, 128);
+  }
+  // Every thread's atomics performed at device scope before the count moves.
+  __device__ void pass() const {
+    __threadfence();
+    hopper::named_barrier_sync(kDqTurnBarrier + consumer, 128);
+    if (threadIdx.x % 128 == 0) atomicAdd(count, 1);
+  }
+};
+#endif  // SEQBENCH_HOPPER_WGMMA
+
+}  // namespace hopper_attention_bwd
+}  // namespace seqbench
