@@ -15,8 +15,10 @@ namespace decode {
 
 constexpr int kMmaMaxHeads = 16;        // heads per block: the rows of an m16n8k16 A fragment
 constexpr int kMmaMaxBlocksPerSm = 2;   // its accumulators take up to 128 registers a thread
-constexpr int kMmaRowsPerWarp = 4;      // cache rows (token x head) a warp takes from each tile
-constexpr int kMmaTileRows = kMmaRowsPerWarp * kThreads / 32;
+// A pair of warps takes 8 cache rows (token x head) of each tile, one n-tile of the scores; each
+// warp of the pair adds P V into its half of the head dim.
+constexpr int kMmaRowsPerPair = 8;
+constexpr int kMmaTileRows = kMmaRowsPerPair * kThreads / 64;
 
 // bf16 with head_dim 64 or 128 (whole 32-element column blocks, accumulators within registers).
 inline bool mma_applies(int64_t head_dim) { return head_dim == 64 || head_dim == 128; }

@@ -1,8 +1,9 @@
-// One-token decode with the scores and P V on the tensor cores: a warp takes 4 cache rows of each
-// tile and computes S = Q K^T of the block's (up to 16) query heads, one head a row of the
+// One-token decode with the scores and P V on the tensor cores: a pair of warps takes 8 cache rows
+// of each tile and computes S = Q K^T of the block's (up to 16) query heads, one head a row of the
 // m16n8k16 A fragment, against them, masks the entries whose key belongs to another head, runs the
-// online softmax on the accumulator fragments and adds P V with m16n8k8; no shuffle per key. The
-// warps' softmaxes combine at an item's end; tiles, pipeline and split merge are the SIMT kernel's.
+// online softmax on the accumulator fragments, and each warp of the pair adds P V (m16n8k8) into its
+// half of the head dim; no shuffle per key. The warps' softmaxes combine at an item's end; tiles,
+// pipeline and split merge are the SIMT kernel's.
 // Checked against softmax_attention_decode_cpu in test_gpu_softmax.cpp.
 #include <cuda_bf16.h>
 
@@ -26,10 +27,12 @@ struct MmaConfig {
   static constexpr int kWarps = kThreads / 32;
   static constexpr int kRowElems = kD + 8;  // see mma_stage_bytes
   static constexpr int kStageElems = 2 * kMmaTileRows * kRowElems;
-  static constexpr int kBlocks = kD / 32;  // an ldmatrix.x4 covers 32 columns: two k-steps, four n-tiles
+  static constexpr int kHalf = kD / 2;     // output columns of a warp
+  // An ldmatrix.x4 covers 32 columns: two k-steps of the scores, four n-tiles of P V.
+  static constexpr int kKBlocks = kD / 32, kVBlocks = kHalf / 32;
   static constexpr int kOutFloats = kMmaMaxHeads * kD;
   static constexpr int kCombineFloats = kOutFloats > 2 * kMaxMergedPartials ? kOutFloats : 2 * kMaxMergedPartials;
-  static_assert(kD % 32 == 0, "whole ldmatrix.x4 column blocks");
+  static_assert(kHalf % 32 == 0, "whole ldmatrix.x4 column blocks");
 };
 
 __device__ __forceinline__ void mma_16x8x8(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t b) {
@@ -55,67 +58,67 @@ __device__ void bulk_load_rows(const bf16* k_head, const bf16* v_head, int64_t r
   }
 }
 
-// A warp's running softmax of the 16 query rows: o in the m16n8 accumulator layout (row
-// lane / 4 + 8 (e / 2), column 8 nt + 2 (lane % 4) + e % 2), m per row (the same in the four lanes
-// of a row), l this lane's share of the row's sum.
+// A warp's running softmax of the 16 query rows: o, its half of the head dim, in the m16n8
+// accumulator layout (row lane / 4 + 8 (e / 2), column 8 nt + 2 (lane % 4) + e % 2 of the half), m per
+// row (the same in the four lanes of a row and in both warps of a pair), l this lane's share of the
+// row's sum.
 template <int kD>
 struct WarpSoftmax {
-  float o[kD / 8][4];
+  float o[kD / 16][4];
   float m[2], l[2];
   __device__ void reset() {
 #pragma unroll
-    for (int nt = 0; nt < kD / 8; ++nt) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    for (int nt = 0; nt < kD / 16; ++nt) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
     m[0] = m[1] = -INFINITY;
     l[0] = l[1] = 0.0f;
   }
 };
 
-// The column's queries as the rows of the A operand in shared memory (padded rows, as the stages'),
-// rows past its heads zero. q: the column's first head. q_s shares the finish's buffer: the barrier
-// first lets the previous item's finish read it out; the main loop's barrier orders these writes
-// before the first tile's products.
+// The A fragments of Q for every k-step: row r the query of head r of the column, rows past its
+// heads zero. q: the column's first head.
 template <int kD>
-__device__ void store_queries(const bf16* q, int heads, bf16* q_s) {
-  constexpr int kPieces = kD / 8;
-  __syncthreads();
-  for (int i = threadIdx.x; i < kMmaMaxHeads * kPieces; i += kThreads) {
-    const int r = i / kPieces, c = (i - r * kPieces) * 8;
-    const uint4 x = r < heads ? *reinterpret_cast<const uint4*>(q + static_cast<int64_t>(r) * kD + c) : uint4{};
-    *reinterpret_cast<uint4*>(q_s + r * MmaConfig<kD>::kRowElems + c) = x;
+__device__ void load_query_fragments(const bf16* q, int heads, uint32_t (&qa)[kD / 16][4]) {
+  const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    const int slot = g + 8 * half;
+    const uint32_t* row = reinterpret_cast<const uint32_t*>(q + static_cast<int64_t>(slot < heads ? slot : 0) * kD);
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; ++kk) {
+      qa[kk][half] = slot < heads ? row[8 * kk + t] : 0u;          // columns 16 kk + 2t, + 1
+      qa[kk][2 + half] = slot < heads ? row[8 * kk + 4 + t] : 0u;  // columns 16 kk + 2t + 8, + 9
+    }
   }
 }
 
-// Rows first .. first + 3 of a tile of n rows (row r: head r & head_mask). Fragment columns 4-7
-// repeat columns 0-3 (ldmatrix row lane & 3) and are masked, as are rows past n (read clamped to
-// n - 1, so the stale stage bytes never enter a product) and entries of another head.
+// Rows first .. first + 7 of a tile of n rows (row r: head r & head_mask), fragment column c being
+// row first + c. Rows past n are read clamped to n - 1 (the stale stage bytes never enter a
+// product) and masked, as are entries of another head. Both warps of a pair compute the same
+// scores, bit for bit, so their softmax statistics agree.
 template <int kD>
-__device__ void consume_tile_mma(const bf16* k_s, const bf16* v_s, const bf16* q_s, int n, int head_shift,
-                                 float scale_log2, WarpSoftmax<kD>& st) {
+__device__ void consume_tile_mma(const bf16* k_s, const bf16* v_s, int n, int head_shift, float scale_log2,
+                                 const uint32_t (&qa)[kD / 16][4], WarpSoftmax<kD>& st) {
   using C = MmaConfig<kD>;
-  const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-  const int first = (threadIdx.x / 32) * kMmaRowsPerWarp;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int first = (warp / 2) * kMmaRowsPerPair;
   if (first >= n) return;
-  const int row = min(first + (lane & 3), n - 1);
+  const int row = min(first + (lane & 7), n - 1);
   const bf16* k_row = k_s + row * C::kRowElems + (lane >> 3) * 8;
-  const bf16* v_row = v_s + row * C::kRowElems + (lane >> 3) * 8;
-  // Q from shared memory rather than registers: the output accumulators need them.
-  const bf16* q_row = q_s + (lane & 15) * C::kRowElems + (lane >> 4) * 8;
+  const bf16* v_row = v_s + row * C::kRowElems + (lane >> 3) * 8 + (warp % 2) * C::kHalf;
   float s[4] = {};
 #pragma unroll
-  for (int j = 0; j < C::kBlocks; ++j) {
-    uint32_t a[4], b[4];
+  for (int j = 0; j < C::kKBlocks; ++j) {
+    uint32_t b[4];
     tc::load_matrix_x4(b, k_row + 32 * j);
-    tc::load_matrix_x4(a, q_row + 32 * j);
-    tc::mma_16x8x16(s, a, b[0], b[1]);
-    tc::load_matrix_x4(a, q_row + 32 * j + 16);
-    tc::mma_16x8x16(s, a, b[2], b[3]);
+    tc::mma_16x8x16(s, qa[2 * j], b[0], b[1]);
+    tc::mma_16x8x16(s, qa[2 * j + 1], b[2], b[3]);
   }
   const int head_mask = (1 << head_shift) - 1;
   float p[4];
 #pragma unroll
   for (int e = 0; e < 4; ++e) {
     const int r = first + 2 * t + (e & 1), slot = g + 8 * (e >> 1);
-    p[e] = t < 2 && r < n && (r & head_mask) == slot ? s[e] * scale_log2 : -INFINITY;
+    p[e] = r < n && (r & head_mask) == slot ? s[e] * scale_log2 : -INFINITY;
   }
   float corr[2];
 #pragma unroll
@@ -134,14 +137,14 @@ __device__ void consume_tile_mma(const bf16* k_s, const bf16* v_s, const bf16* q
   // The maxima settle after the first tiles: most tiles skip the rescale.
   if (__any_sync(0xffffffffu, corr[0] != 1.0f || corr[1] != 1.0f)) {
 #pragma unroll
-    for (int nt = 0; nt < kD / 8; ++nt)
+    for (int nt = 0; nt < kD / 16; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) st.o[nt][e] *= corr[e >> 1];
   }
   // The score accumulator's layout is the A fragment of m16n8k8: P feeds P V from registers.
   const uint32_t a0 = tc::pack_bf16x2(p[0], p[1]), a1 = tc::pack_bf16x2(p[2], p[3]);
 #pragma unroll
-  for (int j = 0; j < C::kBlocks; ++j) {
+  for (int j = 0; j < C::kVBlocks; ++j) {
     uint32_t b[4];
     tc::load_matrix_x4_transposed(b, v_row + 32 * j);
 #pragma unroll
@@ -149,12 +152,14 @@ __device__ void consume_tile_mma(const bf16* k_s, const bf16* v_s, const bf16* q
   }
 }
 
-// The end of an item: the warps' softmaxes of each head combined (outputs added in warp order, so
-// the bits do not depend on timing), stored as output or partial, then the split merge.
+// The end of an item: the pairs' softmaxes of each head combined (outputs added in pair order, so
+// the bits do not depend on timing), stored as output or partial, then the split merge. Both warps
+// of a pair hold the same m and l; the sums take the even warp's.
 template <int kD>
 __device__ void finish_item_mma(const DecodeWork& w, const DecodeTensors<bf16>& t, int column, int split,
                                 const WarpSoftmax<kD>& st, float* o_s, float* m_s, float* l_s, int* last_s) {
   using C = MmaConfig<kD>;
+  constexpr int kPairs = C::kWarps / 2;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
   const int heads = 1 << w.head_shift;
   float scale[2];
@@ -162,22 +167,24 @@ __device__ void finish_item_mma(const DecodeWork& w, const DecodeTensors<bf16>& 
   for (int i = 0; i < 2; ++i) {
     float l = st.l[i] + __shfl_xor_sync(0xffffffffu, st.l[i], 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
-    if (t4 == 0) m_s[warp * kMmaMaxHeads + g + 8 * i] = st.m[i], l_s[warp * kMmaMaxHeads + g + 8 * i] = l;
+    if (t4 == 0 && warp % 2 == 0)
+      m_s[(warp / 2) * kMmaMaxHeads + g + 8 * i] = st.m[i], l_s[(warp / 2) * kMmaMaxHeads + g + 8 * i] = l;
   }
   __syncthreads();
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
     float m = -INFINITY;
-    for (int wp = 0; wp < C::kWarps; ++wp) m = fmaxf(m, m_s[wp * kMmaMaxHeads + g + 8 * i]);
+    for (int pr = 0; pr < kPairs; ++pr) m = fmaxf(m, m_s[pr * kMmaMaxHeads + g + 8 * i]);
     scale[i] = st.m[i] == -INFINITY ? 0.0f : exp2f(st.m[i] - m);
   }
-  for (int turn = 0; turn < C::kWarps; ++turn) {
-    if (warp == turn) {
+  const int column0 = (warp % 2) * C::kHalf;
+  for (int turn = 0; turn < kPairs; ++turn) {
+    if (warp / 2 == turn) {
 #pragma unroll
-      for (int nt = 0; nt < kD / 8; ++nt)
+      for (int nt = 0; nt < kD / 16; ++nt)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          const int slot = g + 8 * (e >> 1), at = slot * kD + 8 * nt + 2 * t4 + (e & 1);
+          const int slot = g + 8 * (e >> 1), at = slot * kD + column0 + 8 * nt + 2 * t4 + (e & 1);
           const float x = st.o[nt][e] * scale[e >> 1];
           if (slot < heads) o_s[at] = turn == 0 ? x : o_s[at] + x;
         }
@@ -187,8 +194,8 @@ __device__ void finish_item_mma(const DecodeWork& w, const DecodeTensors<bf16>& 
   for (int i = threadIdx.x; i < heads * kD; i += kThreads) {
     const int j = i / kD, d = i - j * kD;
     float m = -INFINITY, l = 0.0f;
-    for (int wp = 0; wp < C::kWarps; ++wp) m = fmaxf(m, m_s[wp * kMmaMaxHeads + j]);
-    for (int wp = 0; wp < C::kWarps; ++wp) l += l_s[wp * kMmaMaxHeads + j] * exp2f(m_s[wp * kMmaMaxHeads + j] - m);
+    for (int pr = 0; pr < kPairs; ++pr) m = fmaxf(m, m_s[pr * kMmaMaxHeads + j]);
+    for (int pr = 0; pr < kPairs; ++pr) l += l_s[pr * kMmaMaxHeads + j] * exp2f(m_s[pr * kMmaMaxHeads + j] - m);
     store_item_element(w, t, column, split, j, d, m, l, o_s[i]);
   }
   count_and_merge<2>(w, t, column, reinterpret_cast<float2*>(o_s), last_s);
@@ -202,7 +209,7 @@ __global__ void __launch_bounds__(kThreads, kMmaMaxBlocksPerSm)
   extern __shared__ __align__(16) unsigned char stage_bytes[];
   bf16* stages = reinterpret_cast<bf16*>(stage_bytes);
   __shared__ __align__(16) float o_s[C::kCombineFloats];
-  __shared__ float m_s[C::kWarps * kMmaMaxHeads], l_s[C::kWarps * kMmaMaxHeads];
+  __shared__ float m_s[C::kWarps / 2 * kMmaMaxHeads], l_s[C::kWarps / 2 * kMmaMaxHeads];
   __shared__ int last_s;
   __shared__ uint64_t landed[kBulk ? kMaxStages : 1];
   uint32_t landed_parity = 0;  // bit s: the parity of stage s's next phase
@@ -235,10 +242,9 @@ __global__ void __launch_bounds__(kThreads, kMmaMaxBlocksPerSm)
     }
     if constexpr (!kBulk) tc::commit_async();
   };
-  bf16* q_s = reinterpret_cast<bf16*>(o_s);
-  static_assert(kMmaMaxHeads * C::kRowElems * sizeof(bf16) <= sizeof(o_s), "the queries fit the finish's buffer");
+  uint32_t qa[kD / 16][4];
   auto load_query = [&](int column) {
-    store_queries<kD>(t.q + static_cast<int64_t>(w.first_pair(column)) * kD, 1 << w.head_shift, q_s);
+    load_query_fragments<kD>(t.q + static_cast<int64_t>(w.first_pair(column)) * kD, 1 << w.head_shift, qa);
   };
   auto next_stage = [&](int stage) { return stage + 1 == w.stages ? 0 : stage + 1; };
 
@@ -262,7 +268,7 @@ __global__ void __launch_bounds__(kThreads, kMmaMaxBlocksPerSm)
     fetch_stage = next_stage(fetch_stage);
     const bf16* k_s = stages + use_stage * C::kStageElems;
     use_stage = next_stage(use_stage);
-    consume_tile_mma<kD>(k_s, k_s + kMmaTileRows * C::kRowElems, q_s, use.rows(w), w.head_shift, w.scale_log2, st);
+    consume_tile_mma<kD>(k_s, k_s + kMmaTileRows * C::kRowElems, use.rows(w), w.head_shift, w.scale_log2, qa, st);
     if (!use.last_of_item(w)) {
       use.advance(w);
       continue;
