@@ -4,18 +4,11 @@
 #   bench_gpu/decode_sweep.sh BIN_DIR
 set -u
 bench=${1:?binary folder}/seqbench_gpu_bench
-# Rows on the tensor cores say so in their plan; SEQBENCH_DECODE_MATH=simt runs the SIMT consumer.
 settings=(
-  ""  # the plan's own choices (tensor cores)
+  ""  # the plan's own choices
   SEQBENCH_DECODE_BULK=1  # tiles through the bulk copy engine
   "SEQBENCH_DECODE_BULK=1 SEQBENCH_DECODE_STAGES=8"
   "SEQBENCH_DECODE_BULK=1 SEQBENCH_DECODE_HEADS=1"
-  SEQBENCH_DECODE_STAGES=6  # tensor cores: 2 blocks/SM of about 17 KiB stages
-  "SEQBENCH_DECODE_BULK=1 SEQBENCH_DECODE_STAGES=6"
-  "SEQBENCH_DECODE_BULK=1 SEQBENCH_DECODE_STAGES=12 SEQBENCH_DECODE_BLOCKS_PER_SM=1"
-  SEQBENCH_DECODE_MATH=simt  # the SIMT consumer: the previous default
-  "SEQBENCH_DECODE_MATH=simt SEQBENCH_DECODE_BULK=1"
-  "SEQBENCH_DECODE_MATH=simt SEQBENCH_DECODE_HEADS=1"
   SEQBENCH_DECODE_HEADS=1  # each head streamed on its own: 256-byte rows at the cache's row stride
   SEQBENCH_DECODE_HEADS=4
   SEQBENCH_DECODE_HEADS=8

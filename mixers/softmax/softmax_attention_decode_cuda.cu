@@ -1,7 +1,6 @@
 // One-token causal attention decode in one launch: blocks stream token ranges of neighbouring heads
 // (contiguous runs of the [B, L, H, D] cache) through a cp.async pipeline, and the last range of each
-// group of heads merges the partial softmaxes. This file holds the SIMT consumer and the dispatch;
-// bf16 at head_dim 64 and 128 goes to the tensor-core one (softmax_attention_decode_mma_cuda.cu).
+// group of heads merges the partial softmaxes.
 // Checked against softmax_attention_decode_cpu in test_gpu_softmax.cpp.
 #include <cuda_bf16.h>
 
@@ -13,12 +12,10 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 #include "mixers/softmax/softmax_attention_decode_kernel.cuh"
-#include "mixers/softmax/softmax_attention_decode_mma.cuh"
 #include "mixers/softmax/softmax_attention_decode_plan.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/scratch_buffer.cuh"
@@ -67,10 +64,30 @@ __device__ void finish_item(const DecodeWork& w, const DecodeTensors<T>& t, int 
       l += l_s[g] * scale;
       acc += o_s[g * Slice::kRowElems + d] * scale;
     }
-    store_item_element(w, t, column, split, j, d, m, l, acc);
+    const int64_t pair = w.first_pair(column) + j;
+    if (w.splits == 1) {
+      t.out[pair * D + d] = from_float<T>(acc / l);
+    } else {
+      const int64_t slot = pair * w.splits + split;
+      t.partial_o[slot * D + d] = acc;
+      if (d == 0) t.partial_ml[slot] = make_float2(m, l);
+    }
   }
+  if (w.splits == 1) return;
+  __threadfence();  // this block's partials are visible device-wide before they are counted
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    const bool last = atomicAdd(&t.arrivals[column], 1u) == static_cast<unsigned>(w.splits - 1);
+    if (last) t.arrivals[column] = 0;
+    __threadfence();  // and the others' partials are read only after they were counted
+    *last_s = last;
+  }
+  __syncthreads();
   // Two output pieces a thread where registers allow (the main loop's 80 suffice up to 16 lanes a row).
-  count_and_merge<Slice::kLanes < 32 ? 2 : 1>(w, t, column, reinterpret_cast<float2*>(o_s), last_s);
+  constexpr int kMergePieces = Slice::kLanes < 32 ? 2 : 1;
+  if (*last_s) merge_partials<kMergePieces>(w, t, column, reinterpret_cast<float2*>(o_s));
+  // Shared memory written here is next written in the following item's finish, after at least one
+  // more tile and its barrier.
 }
 
 // kPrefetch: the L2 prefetch hint of the cache loads (copy_async_16_hinted). kBulk: tiles come
@@ -171,8 +188,22 @@ template <class T, int LPR, int PPL, bool kVector, int kPrefetch, bool kBulk = f
 void launch_hinted(const DecodeWork& w, const DecodeTensors<T>& t, int grid, cudaStream_t stream) {
   using C = Config<T, LPR, PPL, kVector>;
   auto kernel = attention_decode_kernel<T, LPR, PPL, kVector, kPrefetch, kBulk>;
-  configure_once(kernel);
-  kernel<<<grid, kThreads, w.stages * C::kStageBytes, stream>>>(w, t);
+  const size_t shared = w.stages * C::kStageBytes;
+  // Once per device: the most dynamic shared memory any stage count asks, and all of L1 as shared
+  // memory, or three blocks would not fit; the kernel does not use L1.
+  constexpr int kMaxDevices = 64;
+  static std::once_flag configured[kMaxDevices];
+  int device = 0;
+  cudaCheck(cudaGetDevice(&device));
+  std::call_once(configured[device % kMaxDevices], [&] {
+    cudaFuncAttributes attributes{};
+    cudaCheck(cudaFuncGetAttributes(&attributes, kernel));
+    const int most = device_limits().shared_per_block - static_cast<int>(attributes.sharedSizeBytes);
+    cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, most));
+    cudaCheck(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
+  });
+  kernel<<<grid, kThreads, shared, stream>>>(w, t);
   cudaCheckLaunch();
 }
 
@@ -222,47 +253,27 @@ bool vector_path(const T* q, const T* k, const T* v, int64_t head_dim) {
   return aligned_16(q) && aligned_16(k) && aligned_16(v) && head_dim % (16 / static_cast<int64_t>(sizeof(T))) == 0;
 }
 
-// The tensor-core consumer where it applies (bf16, its head dims, the 16-byte path), unless
-// SEQBENCH_DECODE_MATH=simt asks for the SIMT one.
-template <class T>
-bool use_mma(int64_t head_dim, bool vector) {
-  return std::is_same<T, __nv_bfloat16>::value && vector && mma_applies(head_dim) &&
-         decode_tuning().math != kDecodeMathSimt;
-}
-
-template <class T>
-DecodePlan plan_for(const AttentionShape& c, int64_t len, bool vector) {
-  if (use_mma<T>(c.head_dim, vector))
-    return plan_decode(c, len, kMmaMaxHeads, kMmaMaxBlocksPerSm, mma_stage_bytes(c.head_dim));
-  return plan_decode(c, len, kThreads / lanes_per_row<T>(c.head_dim, vector));
-}
-
 }  // namespace
 }  // namespace decode
 
-// The plan of any row slicing (8, 16 or 32 groups) and of the tensor-core kernel: the largest
-// workspace one of them needs.
+// The plan of any row slicing (8, 16 or 32 groups): the largest workspace one of them needs.
 int64_t softmax_attention_decode_workspace_floats(const AttentionShape& c, int64_t len) {
   if (c.batch * c.heads == 0 || len < 1) return 0;
   int64_t most = 0;
   for (int groups : {8, 16, 32})
     most = std::max(most, decode::workspace_floats(decode::plan_decode(c, len, groups), c.head_dim));
-  if (decode::mma_applies(c.head_dim)) {
-    const decode::DecodePlan p = decode::plan_decode(c, len, decode::kMmaMaxHeads, decode::kMmaMaxBlocksPerSm,
-                                                     decode::mma_stage_bytes(c.head_dim));
-    most = std::max(most, decode::workspace_floats(p, c.head_dim));
-  }
   return most;
 }
 
 template <class T>
 std::string softmax_attention_decode_plan_text(const AttentionShape& c, int64_t len) {
-  const decode::DecodePlan p = decode::plan_for<T>(c, len, true);
+  const int groups = decode::kThreads / decode::lanes_per_row<T>(c.head_dim, true);
+  const decode::DecodePlan p = decode::plan_decode(c, len, groups);
   return std::to_string(decode::heads_per_block(p)) + " heads/block, " + std::to_string(p.splits) + " splits, " +
          std::to_string(p.stages) + " stages, " + std::to_string(p.blocks_per_sm) + " blocks/SM, " +
          std::to_string(p.grid) + " blocks" +
          (p.l2_prefetch ? ", L2 prefetch " + std::to_string(p.l2_prefetch) + " B" : "") +
-         (p.bulk_copy ? ", bulk copies" : "") + (decode::use_mma<T>(c.head_dim, true) ? ", tensor cores" : "");
+         (p.bulk_copy ? ", bulk copies" : "");
 }
 
 template <class T>
@@ -277,7 +288,8 @@ void softmax_attention_decode_cuda(const T* q_t, const T* k_cache, const T* v_ca
   const int64_t pairs = c.batch * c.heads;
   if (pairs == 0) return;
   const bool vector = decode::vector_path(q_t, k_cache, v_cache, c.head_dim);
-  const decode::DecodePlan plan = decode::plan_for<T>(c, len, vector);
+  const decode::DecodePlan plan =
+      decode::plan_decode(c, len, decode::kThreads / decode::lanes_per_row<T>(c.head_dim, vector));
   const ScratchFloats scratch(workspace, decode::workspace_floats(plan, c.head_dim), stream);
   unsigned* arrivals = reinterpret_cast<unsigned*>(scratch.data());
   // A workspace of our own starts from garbage; a caller's was zeroed once and stays so.
@@ -295,10 +307,6 @@ void softmax_attention_decode_cuda(const T* q_t, const T* k_cache, const T* v_ca
   float* ml = scratch.data() + decode::counter_floats(pairs);
   const decode::DecodeTensors<T> t{
       q_t, k_cache, v_cache, out_t, reinterpret_cast<float2*>(ml), ml + decode::ml_floats(plan), arrivals};
-  if constexpr (std::is_same<T, __nv_bfloat16>::value) {
-    if (decode::use_mma<T>(c.head_dim, vector))
-      return decode::launch_decode_mma(w, t, plan.grid, plan.l2_prefetch, plan.bulk_copy, stream);
-  }
   decode::launch_for_head_dim(w, t, plan.grid, vector, plan.l2_prefetch, plan.bulk_copy, stream);
 }
 

@@ -8,11 +8,9 @@
 
 #include <cmath>
 #include <cstdint>
-#include <mutex>
 
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 #include "mixers/softmax/softmax_attention_decode_plan.h"
-#include "ops/cuda/cuda_check.h"
 #include "ops/cuda/element_type.cuh"
 #include "ops/cuda/hopper/async_copy.cuh"
 #include "ops/cuda/tensor_core_bf16.cuh"
@@ -321,61 +319,6 @@ __device__ void merge_partials(const DecodeWork& w, const DecodeTensors<T>& t, i
   } else {
     merge_outputs<1, kPieces>(w, o, weight_s, out);
   }
-}
-
-// Element d of head j of a column at an item's end: the output (one split) or the range's partial
-// result, its (m, l) stored once per head.
-template <class T>
-__device__ __forceinline__ void store_item_element(const DecodeWork& w, const DecodeTensors<T>& t, int column,
-                                                   int split, int j, int d, float m, float l, float acc) {
-  const int64_t pair = w.first_pair(column) + j;
-  const int D = w.head_dim;
-  if (w.splits == 1) {
-    t.out[pair * D + d] = from_float<T>(acc / l);
-  } else {
-    const int64_t slot = pair * w.splits + split;
-    t.partial_o[slot * D + d] = acc;
-    if (d == 0) t.partial_ml[slot] = make_float2(m, l);
-  }
-}
-
-// After every thread stored its elements of an item (store_item_element): the block that counts a
-// column's last partial merges them. The counter goes back to zero there, so the next call (or
-// graph replay) needs no memset. weight_s: 2 * kMaxMergedPartials floats, free to overwrite after
-// the first barrier here; it is next written in the following item's finish, after at least one
-// more tile and its barrier.
-template <int kMergePieces, class T>
-__device__ void count_and_merge(const DecodeWork& w, const DecodeTensors<T>& t, int column, float2* weight_s,
-                                int* last_s) {
-  if (w.splits == 1) return;
-  __threadfence();  // this block's partials are visible device-wide before they are counted
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    const bool last = atomicAdd(&t.arrivals[column], 1u) == static_cast<unsigned>(w.splits - 1);
-    if (last) t.arrivals[column] = 0;
-    __threadfence();  // and the others' partials are read only after they were counted
-    *last_s = last;
-  }
-  __syncthreads();
-  if (*last_s) merge_partials<kMergePieces>(w, t, column, weight_s);
-}
-
-// Once per device and kernel: the most dynamic shared memory any stage count asks, and all of L1 as
-// shared memory, or the planned blocks would not fit; the kernels do not use L1.
-template <class Kernel>
-void configure_once(Kernel kernel) {
-  constexpr int kMaxDevices = 64;
-  static std::once_flag configured[kMaxDevices];
-  int device = 0;
-  cudaCheck(cudaGetDevice(&device));
-  std::call_once(configured[device % kMaxDevices], [&] {
-    cudaFuncAttributes attributes{};
-    cudaCheck(cudaFuncGetAttributes(&attributes, kernel));
-    const int most = device_limits().shared_per_block - static_cast<int>(attributes.sharedSizeBytes);
-    cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, most));
-    cudaCheck(
-        cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
-  });
 }
 
 }  // namespace decode

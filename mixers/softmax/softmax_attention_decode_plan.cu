@@ -66,17 +66,16 @@ SplitChoice choose_splits(int64_t columns, int64_t heads, int64_t len, int64_t s
 // The tuning's choices where it makes them; otherwise heads per block as many as the block's groups
 // and H allow, unless fewer heads (more columns) make the busiest block more than 5% faster: short
 // caches of one batch row have too few tokens to give every SM a range of all heads.
-DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, int max_blocks_per_sm, size_t stage_bytes,
-                         const DecodeTuning& tuning) {
+DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const DecodeTuning& tuning) {
   const DeviceLimits device = device_limits();
   const int stages = tuning.stages ? tuning.stages : kDefaultStages;
   if (stages < 2 || stages > kMaxStages ||
-      stages * stage_bytes + kStaticSharedBytes > size_t(device.shared_per_block))
+      stages * kMaxStageBytes + kStaticSharedBytes > size_t(device.shared_per_block))
     throw std::invalid_argument("softmax_attention_decode_cuda: " + std::to_string(stages) +
                                 " stages do not fit; SEQBENCH_DECODE_STAGES must be in [2, " +
                                 std::to_string(kMaxStages) + "] and fit the device's shared memory per block");
-  const int fit = static_cast<int>(device.shared_per_sm / (stages * stage_bytes + kStaticSharedBytes));
-  const int blocks_per_sm = tuning.blocks_per_sm ? tuning.blocks_per_sm : std::min(max_blocks_per_sm, fit);
+  const int fit = static_cast<int>(device.shared_per_sm / (stages * kMaxStageBytes + kStaticSharedBytes));
+  const int blocks_per_sm = tuning.blocks_per_sm ? tuning.blocks_per_sm : std::min(kMaxBlocksPerSm, fit);
   const int64_t slots = int64_t{device.sms} * blocks_per_sm;
   const int64_t min_rows = tuning.min_split_rows ? tuning.min_split_rows : kDefaultMinSplitRows;
   const int64_t pairs = c.batch * c.heads;
@@ -136,27 +135,24 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, int m
 }  // namespace
 
 // The last plan of this thread, kept: the search costs more host time than a short decode runs.
-DecodePlan plan_decode(const AttentionShape& c, int64_t len, int groups, int max_blocks_per_sm, size_t stage_bytes) {
+DecodePlan plan_decode(const AttentionShape& c, int64_t len, int groups) {
   struct Key {
     int64_t batch, heads, len;
-    int groups, max_blocks, device;
-    size_t stage_bytes;
+    int groups, device;
     DecodeTuning tuning;
     bool operator==(const Key& o) const {
       const DecodeTuning &a = tuning, &b = o.tuning;
-      return batch == o.batch && heads == o.heads && len == o.len && groups == o.groups && max_blocks == o.max_blocks &&
-             device == o.device && stage_bytes == o.stage_bytes &&
+      return batch == o.batch && heads == o.heads && len == o.len && groups == o.groups && device == o.device &&
              a.heads_per_block == b.heads_per_block && a.stages == b.stages && a.blocks_per_sm == b.blocks_per_sm &&
              a.splits == b.splits && a.min_split_rows == b.min_split_rows && a.l2_prefetch_bytes == b.l2_prefetch_bytes &&
-             a.bulk_copy == b.bulk_copy && a.math == b.math;
+             a.bulk_copy == b.bulk_copy;
     }
   };
-  thread_local Key last_key{-1, -1, -1, 0, 0, 0, 0, {}};
+  thread_local Key last_key{-1, -1, -1, 0, 0, {}};
   thread_local DecodePlan last_plan{};
-  Key key{c.batch, c.heads, len, groups, max_blocks_per_sm, 0, stage_bytes, decode_tuning()};
+  Key key{c.batch, c.heads, len, groups, 0, decode_tuning()};
   cudaCheck(cudaGetDevice(&key.device));
-  if (!(key == last_key))
-    last_plan = plan_uncached(c, len, groups, max_blocks_per_sm, stage_bytes, key.tuning), last_key = key;
+  if (!(key == last_key)) last_plan = plan_uncached(c, len, groups, key.tuning), last_key = key;
   return last_plan;
 }
 

@@ -13,7 +13,7 @@ namespace decode {
 
 constexpr int kMaxStages = 12;               // the bulk path keeps a barrier a stage
 constexpr int kMaxBlocksPerSm = 3;           // resident blocks the registers allow (__launch_bounds__)
-constexpr size_t kMaxStageBytes = 16 << 10;  // a stage's K and V rows on the SIMT path (mma: padded rows)
+constexpr size_t kMaxStageBytes = 16 << 10;  // a stage's K and V rows, on any path
 constexpr int kMaxMergedPartials = 1024;     // heads per block * splits: their (m, l) fit the merge's shared memory
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -34,10 +34,8 @@ struct DecodePlan {
 };
 inline int64_t heads_per_block(const DecodePlan& p) { return int64_t{1} << p.head_shift; }
 
-// groups: the lane groups of the kernel that will run (heads per block is at most that);
-// max_blocks_per_sm: the blocks its registers let reside; stage_bytes: its stage's K and V rows.
-DecodePlan plan_decode(const AttentionShape& cache, int64_t len, int groups, int max_blocks_per_sm = kMaxBlocksPerSm,
-                       size_t stage_bytes = kMaxStageBytes);
+// groups: the lane groups of the kernel that will run (heads per block is at most that).
+DecodePlan plan_decode(const AttentionShape& cache, int64_t len, int groups);
 
 int64_t counter_floats(int64_t pairs);
 int64_t ml_floats(const DecodePlan& plan);

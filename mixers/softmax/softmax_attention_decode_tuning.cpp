@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
-#include <string>
 
 namespace seqbench {
 namespace {
@@ -20,16 +19,6 @@ int positive_env(const char* name) {
   return static_cast<int>(n);
 }
 
-// SEQBENCH_DECODE_MATH: simt or mma, 0 when unset.
-int math_env() {
-  const char* text = std::getenv("SEQBENCH_DECODE_MATH");
-  if (!text) return 0;
-  const std::string name(text);
-  if (name == "simt") return kDecodeMathSimt;
-  if (name == "mma") return kDecodeMathMma;
-  throw std::invalid_argument("SEQBENCH_DECODE_MATH must be simt or mma, got '" + name + "'");
-}
-
 std::mutex tuning_mutex;
 bool tuning_read = false;
 DecodeTuning tuning_now;
@@ -42,7 +31,7 @@ DecodeTuning decode_tuning() {
     tuning_now = {positive_env("SEQBENCH_DECODE_HEADS"),          positive_env("SEQBENCH_DECODE_STAGES"),
                   positive_env("SEQBENCH_DECODE_BLOCKS_PER_SM"),  positive_env("SEQBENCH_DECODE_SPLITS"),
                   positive_env("SEQBENCH_DECODE_MIN_SPLIT_ROWS"), positive_env("SEQBENCH_DECODE_L2_PREFETCH"),
-                  positive_env("SEQBENCH_DECODE_BULK"),           math_env()};
+                  positive_env("SEQBENCH_DECODE_BULK")};
     tuning_read = true;
   }
   return tuning_now;
@@ -66,8 +55,6 @@ std::string decode_tuning_text(const DecodeTuning& t) {
   add("min split rows", t.min_split_rows);
   add("L2 prefetch", t.l2_prefetch_bytes);
   add("bulk copy", t.bulk_copy);
-  if (t.math == kDecodeMathSimt) text += (text.empty() ? "" : ", ") + std::string("math simt");
-  if (t.math == kDecodeMathMma) text += (text.empty() ? "" : ", ") + std::string("math mma");
   return text.empty() ? "planned" : text;
 }
 

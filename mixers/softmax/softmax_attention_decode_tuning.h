@@ -8,8 +8,7 @@ namespace seqbench {
 
 // 0 in any field: the plan decides. Environment (positive integers): SEQBENCH_DECODE_HEADS,
 // SEQBENCH_DECODE_STAGES, SEQBENCH_DECODE_BLOCKS_PER_SM, SEQBENCH_DECODE_SPLITS,
-// SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH, SEQBENCH_DECODE_BULK; and
-// SEQBENCH_DECODE_MATH=simt|mma (kDecodeMathSimt, kDecodeMathMma).
+// SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH, SEQBENCH_DECODE_BULK.
 struct DecodeTuning {
   // Heads of one batch row a block streams together, at most this many: the largest power of two
   // that divides H and is at most both this and the block's lane groups. A token's rows of those
@@ -25,13 +24,7 @@ struct DecodeTuning {
   // 1: tiles come through the bulk copy engine (one thread a copy, an mbarrier a stage) where the
   // stage rows are exactly head_dim long; 0: 16-byte cp.async copies by every thread.
   int bulk_copy = 0;
-  // How a block consumes its tiles. kDecodeMathMma: scores and P V on the tensor cores (bf16,
-  // head_dim 64 or 128, 16-byte-aligned tensors; elsewhere the SIMT path runs); kDecodeMathSimt: a
-  // dot product per key across lanes on the CUDA cores. 0: mma where it applies.
-  int math = 0;
 };
-constexpr int kDecodeMathSimt = 1;
-constexpr int kDecodeMathMma = 2;
 
 // The process's tuning: the environment's, read once, unless set_decode_tuning replaced it.
 DecodeTuning decode_tuning();

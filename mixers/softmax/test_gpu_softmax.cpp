@@ -231,9 +231,7 @@ const std::tuple<std::vector<DecodeCase>> kDecodeCases{{
 // Every variant of the decode kernel: the plan's choices; one, two and as many heads per block as
 // fit; the shallowest and the deepest pipeline; one and two blocks per SM (several items per
 // block); forced splits (down to one-token ranges, up to the merge's limit); few long ranges; each
-// L2 prefetch hint; bulk copies with the plan's heads, one head a block and the shallowest pipeline;
-// the SIMT consumer (bf16 at head_dim 64 and 128 takes the tensor cores otherwise) with cp.async and
-// bulk copies, and the tensor cores with four heads a block and a prefetch hint.
+// L2 prefetch hint; bulk copies with the plan's heads, one head a block and the shallowest pipeline.
 const DecodeTuning kDecodeTunings[] = {
     {},
     {1},
@@ -250,9 +248,6 @@ const DecodeTuning kDecodeTunings[] = {
     {0, 0, 0, 0, 0, 0, 1},
     {1, 0, 0, 0, 0, 0, 1},
     {0, 2, 0, 7, 0, 0, 1},
-    {0, 0, 0, 0, 0, 0, 0, kDecodeMathSimt},
-    {0, 3, 0, 0, 0, 0, 1, kDecodeMathSimt},
-    {4, 0, 0, 0, 0, 128, 0, kDecodeMathMma},
 };
 
 // Sets the process's decode tuning for a scope.
@@ -288,24 +283,6 @@ std::vector<uint16_t> output_bits(const DeviceArray<T>& out) {
   return bits;
 }
 
-// One decode problem under one tuning: with a workspace of the call's own, then the caller's
-// (zeroed once), each within tolerance of `want` and the two with the same bits.
-template <class T>
-void check_decode_under(const DecodeTuning& tuning, const AttentionShape& s, int64_t len, const T* q, const T* k,
-                        const T* v, const std::vector<float>& want) {
-  const TuningScope scope(tuning);
-  INFO("tuning: " << decode_tuning_text(tuning) << "; plan: " << softmax_attention_decode_plan_text<T>(s, len));
-  const int64_t nq = s.batch * s.heads * s.head_dim;
-  auto own = poisoned<T>(nq), given = poisoned<T>(nq);
-  softmax_attention_decode_cuda(q, k, v, len, own.data(), s);
-  DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(s, len));
-  workspace.fill_bytes(0);
-  softmax_attention_decode_cuda(q, k, v, len, given.data(), s, workspace.data());
-  CHECK(relative_error(download_floats(own), want) < tolerance<T>());
-  const bool same_bits = output_bits(given) == output_bits(own);
-  CHECK(same_bits);
-}
-
 }  // namespace
 
 TEMPLATE_TEST_CASE("softmax attention decode on the GPU matches the CPU kernel at odd sizes and alignments",
@@ -331,49 +308,22 @@ TEMPLATE_TEST_CASE("softmax attention decode on the GPU matches the CPU kernel a
     SoftmaxAttentionKernels::cpu().decode(q.data(), k.data(), v.data(), c.len, want.data(), s);
 
     const size_t others = std::size(kDecodeTunings) - 1;
-    for (size_t pick : {size_t{0}, 1 + case_index % others, 1 + (case_index + others / 2) % others})
-      check_decode_under(kDecodeTunings[pick], s, c.len, q_p, k_p, v_p, want);
-    ++case_index;
-  });
-}
-
-TEMPLATE_TEST_CASE("softmax attention decode matches the CPU kernel with the tensor-core and the SIMT math alike",
-                   "[gpu][softmax][decode]", float, bf16) {
-  SKIP_WITHOUT_GPU();
-  // Lengths around the 32-row tiles and the split minimum; one and three batch rows; 16 heads (one
-  // block of them) and odd head counts (one head a block); both head dims the tensor cores take.
-  const std::tuple<std::vector<DecodeCase>> cases{{
-      {{1, 1, 16, 128}, 1, 0, 1},
-      {{3, 7, 16, 128}, 7, 0, 1},
-      {{1, 63, 7, 128}, 63, 0, 1},
-      {{3, 70, 16, 64}, 65, 0, 1},
-      {{3, 65, 9, 128}, 65, 0, 2},
-      {{1, 1000, 16, 128}, 1000, 0, 2},
-      {{3, 1000, 5, 64}, 1000, 0, 1},
-      {{1, 4097, 16, 128}, 4097, 0, 1},
-      {{3, 4100, 3, 128}, 4097, 0, 4},
-      {{1, 4097, 16, 64}, 4097, 0, 1},
-      {{3, 300, 8, 128}, 299, 0, 1},
-  }};
-  auto describe_case = [](const DecodeCase& c) {
-    std::ostringstream out;
-    out << type_name<TestType>() << " " << c;
-    return out.str();
-  };
-  for_each_seeded_case(cases, 131, describe_case, [](const DecodeCase& c, Rng& rng) {
-    const AttentionShape& s = c.cache;
-    const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim, nq = s.batch * s.heads * s.head_dim;
-    std::vector<float> q = normal_values(nq, rng), k = normal_values(n, rng), v = normal_values(n, rng);
-    for (float& x : q) x *= c.q_scale;
-    auto q_d = upload_rounded<TestType>(q), k_d = upload_rounded<TestType>(k), v_d = upload_rounded<TestType>(v);
-    std::vector<float> want(nq);
-    SoftmaxAttentionKernels::cpu().decode(q.data(), k.data(), v.data(), c.len, want.data(), s);
-    // The environment's other SEQBENCH_DECODE_* settings (bulk copies, heads, stages ...) with each math.
-    for (int math : {kDecodeMathMma, kDecodeMathSimt}) {
-      DecodeTuning tuning = decode_tuning();
-      tuning.math = math;
-      check_decode_under(tuning, s, c.len, q_d.data(), k_d.data(), v_d.data(), want);
+    for (size_t pick : {size_t{0}, 1 + case_index % others, 1 + (case_index + others / 2) % others}) {
+      const DecodeTuning& tuning = kDecodeTunings[pick];
+      const TuningScope scope(tuning);
+      INFO("tuning: " << decode_tuning_text(tuning)
+                      << "; plan: " << softmax_attention_decode_plan_text<TestType>(s, c.len));
+      // A workspace of the call's own, then the caller's (zeroed once): the same plan, the same bits.
+      auto own = poisoned<TestType>(nq), given = poisoned<TestType>(nq);
+      softmax_attention_decode_cuda(q_p, k_p, v_p, c.len, own.data(), s);
+      DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(s, c.len));
+      workspace.fill_bytes(0);
+      softmax_attention_decode_cuda(q_p, k_p, v_p, c.len, given.data(), s, workspace.data());
+      CHECK(relative_error(download_floats(own), want) < tolerance<TestType>());
+      const bool same_bits = output_bits(given) == output_bits(own);
+      CHECK(same_bits);
     }
+    ++case_index;
   });
 }
 
