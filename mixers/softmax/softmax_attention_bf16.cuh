@@ -27,6 +27,11 @@ namespace seqbench {
 template <class T>
 void softmax_attention_fwd_cuda(const T* q, const T* k, const T* v, T* out, float* lse, const AttentionShape& shape,
                                 cudaStream_t stream = current_stream());
+// The same without the Hopper dispatch: the portable kernels on any GPU, the reference the Hopper
+// forward is checked against.
+template <class T>
+void softmax_attention_fwd_portable_cuda(const T* q, const T* k, const T* v, T* out, float* lse,
+                                         const AttentionShape& shape, cudaStream_t stream = current_stream());
 
 // Two backwards with the same math. `atomic`: one pass, each block owning 128 keys and adding its
 // share of dQ with fp32 atomics, so the order of those additions (and the last bits of dq) can change

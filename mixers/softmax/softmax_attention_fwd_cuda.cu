@@ -182,10 +182,21 @@ void softmax_attention_fwd_cuda(const T* q, const T* k, const T* v, T* out, floa
   check_attention_shape(s, "softmax_attention_fwd_cuda");
   if (attention_is_empty(s)) return;
   if constexpr (is_bf16<T>) {
-    // SEQBENCH_ATTENTION_FWD=hopper*: the sm_90a kernel (softmax_attention_hopper.cuh) where it applies.
+    // SEQBENCH_ATTENTION_FWD (hopper_pingpong by default on sm_90): the sm_90a kernel
+    // (softmax_attention_hopper.cuh) where it applies.
     const AttentionFwdVariant variant = attention_fwd_variant();
     if (variant != AttentionFwdVariant::portable && softmax_attention_hopper_supports(s, q, k, v, out))
       return softmax_attention_fwd_hopper(q, k, v, out, lse, s, hopper_attention_options(variant, true), stream);
+  }
+  softmax_attention_fwd_portable_cuda(q, k, v, out, lse, s, stream);
+}
+
+template <class T>
+void softmax_attention_fwd_portable_cuda(const T* q, const T* k, const T* v, T* out, float* lse,
+                                         const AttentionShape& s, cudaStream_t stream) {
+  check_attention_shape(s, "softmax_attention_fwd_portable_cuda");
+  if (attention_is_empty(s)) return;
+  if constexpr (is_bf16<T>) {
     const bool aligned = aligned_16(q) && aligned_16(k) && aligned_16(v) && aligned_16(out);
     if (aligned && s.head_dim == 64) return launch_fwd_tensor_core<64>(q, k, v, out, lse, s, stream);
     if (aligned && s.head_dim == 128) return launch_fwd_tensor_core<128>(q, k, v, out, lse, s, stream);
@@ -197,5 +208,9 @@ template void softmax_attention_fwd_cuda<float>(const float*, const float*, cons
                                                 const AttentionShape&, cudaStream_t);
 template void softmax_attention_fwd_cuda<bf16>(const bf16*, const bf16*, const bf16*, bf16*, float*,
                                                const AttentionShape&, cudaStream_t);
+template void softmax_attention_fwd_portable_cuda<float>(const float*, const float*, const float*, float*, float*,
+                                                         const AttentionShape&, cudaStream_t);
+template void softmax_attention_fwd_portable_cuda<bf16>(const bf16*, const bf16*, const bf16*, bf16*, float*,
+                                                        const AttentionShape&, cudaStream_t);
 
 }  // namespace seqbench
