@@ -5,11 +5,10 @@
 // forward at one larger size. bf16 tolerance 2e-2 on the output, 1e-5 on the log-sum-exp. Skips on
 // a GPU that is not sm_90.
 #include <catch2/catch.hpp>
-#include <sstream>
 #include <string>
-#include <tuple>
 #include <vector>
 
+#include "mixers/softmax/hopper_attention_test_cases.h"
 #include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_hopper.cuh"
@@ -18,7 +17,10 @@
 
 using namespace seqbench;
 using namespace seqbench::gpu_checks;
+using seqbench::testing::describe_hopper_case;
 using seqbench::testing::for_each_seeded_case;
+using seqbench::testing::hopper_uneven_cases;
+using seqbench::testing::kHopperTestHeads;
 using bf16 = __nv_bfloat16;
 
 namespace {
@@ -51,33 +53,27 @@ std::vector<HopperAttentionOptions> schedules(bool causal) {
 TEST_CASE("the Hopper attention forward matches the CPU kernel, causal and full, at uneven lengths",
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
-  const std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::vector<int64_t>, std::vector<bool>> cases{
-      {1, 63, 65, 130, 257, 1000}, {1, 2}, {64, 128}, {true, false}};
-  auto describe = [](int64_t L, int64_t B, int64_t D, bool causal) {
-    std::ostringstream text;
-    text << "B=" << B << " L=" << L << " H=3 D=" << D << (causal ? " causal" : " full");
-    return text.str();
-  };
-  for_each_seeded_case(cases, 71, describe, [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
-    AttentionShape s;
-    s.batch = B;
-    s.seq_len = L;
-    s.heads = 3;
-    s.head_dim = D;
-    const int64_t n = B * L * s.heads * D, rows = B * s.heads * L;
-    std::vector<float> q = normal_values(n, rng), k = normal_values(n, rng), v = normal_values(n, rng);
-    auto q_d = upload_rounded<bf16>(q), k_d = upload_rounded<bf16>(k), v_d = upload_rounded<bf16>(v);
-    std::vector<float> want_out(n), want_lse(rows);
-    cpu_forward(q, k, v, want_out, want_lse, s, causal);
-    for (const HopperAttentionOptions& schedule : schedules(causal)) {
-      INFO("ping-pong " << schedule.pingpong << ", overlap " << schedule.overlap);
-      auto out = poisoned<bf16>(n);
-      auto lse = poisoned<float>(rows);
-      softmax_attention_fwd_hopper(q_d.data(), k_d.data(), v_d.data(), out.data(), lse.data(), s, schedule);
-      CHECK(relative_error(download_floats(out), want_out) < tolerance<bf16>());
-      CHECK(relative_error(lse.download(), want_lse) < 1e-5);
-    }
-  });
+  for_each_seeded_case(
+      hopper_uneven_cases(), 71, describe_hopper_case, [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
+        AttentionShape s;
+        s.batch = B;
+        s.seq_len = L;
+        s.heads = kHopperTestHeads;
+        s.head_dim = D;
+        const int64_t n = B * L * s.heads * D, rows = B * s.heads * L;
+        std::vector<float> q = normal_values(n, rng), k = normal_values(n, rng), v = normal_values(n, rng);
+        auto q_d = upload_rounded<bf16>(q), k_d = upload_rounded<bf16>(k), v_d = upload_rounded<bf16>(v);
+        std::vector<float> want_out(n), want_lse(rows);
+        cpu_forward(q, k, v, want_out, want_lse, s, causal);
+        for (const HopperAttentionOptions& schedule : schedules(causal)) {
+          INFO("ping-pong " << schedule.pingpong << ", overlap " << schedule.overlap);
+          auto out = poisoned<bf16>(n);
+          auto lse = poisoned<float>(rows);
+          softmax_attention_fwd_hopper(q_d.data(), k_d.data(), v_d.data(), out.data(), lse.data(), s, schedule);
+          CHECK(relative_error(download_floats(out), want_out) < tolerance<bf16>());
+          CHECK(relative_error(lse.download(), want_lse) < 1e-5);
+        }
+      });
 }
 
 TEST_CASE("the Hopper attention forward matches the portable bf16 forward at a larger size", "[gpu][softmax][hopper]") {
@@ -98,13 +94,7 @@ TEST_CASE("the Hopper attention forward matches the portable bf16 forward at a l
       auto out = poisoned<bf16>(n), want_out = poisoned<bf16>(n);
       auto lse = poisoned<float>(rows), want_lse = poisoned<float>(rows);
       softmax_attention_fwd_hopper(q_d.data(), k_d.data(), v_d.data(), out.data(), lse.data(), s, schedule);
-      // The portable kernel is the bf16 dispatch's default; call it through the dispatch only when
-      // SEQBENCH_ATTENTION_FWD does not route the dispatch here already.
-      if (attention_fwd_variant() != AttentionFwdVariant::portable) {
-        WARN("SEQBENCH_ATTENTION_FWD selects a Hopper kernel: the dispatch runs this same kernel; comparison skipped");
-        continue;
-      }
-      softmax_attention_fwd_cuda(q_d.data(), k_d.data(), v_d.data(), want_out.data(), want_lse.data(), s);
+      softmax_attention_fwd_portable_cuda(q_d.data(), k_d.data(), v_d.data(), want_out.data(), want_lse.data(), s);
       CHECK(relative_error(download_floats(out), download_floats(want_out)) < tolerance<bf16>());
       CHECK(relative_error(lse.download(), want_lse.download()) < 1e-5);
     }

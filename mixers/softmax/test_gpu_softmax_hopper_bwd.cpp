@@ -10,12 +10,11 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
-#include <sstream>
 #include <stdexcept>
 #include <string>
-#include <tuple>
 #include <vector>
 
+#include "mixers/softmax/hopper_attention_test_cases.h"
 #include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_hopper_bwd.cuh"
@@ -24,7 +23,10 @@
 
 using namespace seqbench;
 using namespace seqbench::gpu_checks;
+using seqbench::testing::describe_hopper_case;
 using seqbench::testing::for_each_seeded_case;
+using seqbench::testing::hopper_uneven_cases;
+using seqbench::testing::kHopperTestHeads;
 using bf16 = __nv_bfloat16;
 
 namespace {
@@ -133,22 +135,17 @@ void check_against_cpu(const BwdProblem& p, const HopperAttentionBwdOptions& opt
 TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full, at uneven lengths",
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
-  const std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::vector<int64_t>, std::vector<bool>> cases{
-      {1, 63, 65, 130, 257, 1000}, {1, 2}, {64, 128}, {true, false}};
-  auto describe = [](int64_t L, int64_t B, int64_t D, bool causal) {
-    std::ostringstream text;
-    text << "B=" << B << " L=" << L << " H=3 D=" << D << (causal ? " causal" : " full");
-    return text.str();
-  };
-  for_each_seeded_case(cases, 131, describe, [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
-    const BwdProblem p(AttentionShape{B, L, 3, D}, causal, rng);
-    for (DqMode mode : {DqMode::atomic, DqMode::bulk, DqMode::deterministic})
-      for (bool overlap : {true, false}) {
-        if (mode == DqMode::deterministic && !causal) continue;  // the deterministic dQ pass is causal only
-        INFO(dq_mode_name(mode) << ", " << schedule_name(overlap));
-        check_against_cpu(p, bwd_options(causal, mode, overlap));
-      }
-  });
+  for_each_seeded_case(hopper_uneven_cases(), 131, describe_hopper_case,
+                       [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
+                         const BwdProblem p(AttentionShape{B, L, kHopperTestHeads, D}, causal, rng);
+                         for (DqMode mode : {DqMode::atomic, DqMode::bulk, DqMode::deterministic})
+                           for (bool overlap : {true, false}) {
+                             if (mode == DqMode::deterministic && !causal)
+                               continue;  // the deterministic dQ pass is causal only
+                             INFO(dq_mode_name(mode) << ", " << schedule_name(overlap));
+                             check_against_cpu(p, bwd_options(causal, mode, overlap));
+                           }
+                       });
 }
 
 TEST_CASE("the Hopper attention backward matches the portable bf16 backward at a larger size",
