@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs the GPU checks and benchmarks from prebuilt binaries on a machine with a GPU:
+# Runs the GPU checks and benchmarks from prebuilt binaries on a machine with a GPU (the tests, then every
+# test case under compute-sanitizer memcheck and racecheck through sanitize_tests.sh, SANITIZER_JOBS
+# processes side by side, each stopped SANITIZER_SECONDS after its tool started):
 #   bench_gpu/run_gpu_checks.sh BIN_DIR OUT_DIR [SUITE]
 # BIN_DIR holds the test_gpu_* programs, seqbench_gpu_bench, optionally seqbench and lib/ (runtime
 # libraries to fall back on). With SUITE (e.g. zoology-mqar) and seqbench present, the suite is
@@ -13,7 +15,6 @@ out=${2:?output folder}
 suite=${3:-}
 mkdir -p "$out"
 export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}:/usr/local/cuda/lib64:$(realpath "$bin")/lib"
-sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,temperature.gpu,power.draw \
   --format=csv >"$out/device.txt" 2>&1
@@ -23,12 +24,14 @@ for test in "$bin"/test_gpu_*; do
   ldd "$test" | grep -i "not found" >>"$out/device.txt"
   "$test" --durations yes >"$out/$name.log" 2>&1
   rc=$?
-  # The allocator test provokes an out-of-memory error on purpose; memcheck would report it.
-  timeout 300 "$sanitizer" --tool memcheck --leak-check no "$test" "~[memory]" >"$out/$name.memcheck.log" 2>&1
-  memcheck_rc=$?
-  timeout 300 "$sanitizer" --tool racecheck "$test" "~[memory]" >"$out/$name.racecheck.log" 2>&1
-  racecheck_rc=$?
-  summary+=("$name: test rc=$rc ($(tail -2 "$out/$name.log" | head -1)); memcheck rc=$memcheck_rc ($(tail -1 "$out/$name.memcheck.log")); racecheck rc=$racecheck_rc ($(tail -1 "$out/$name.racecheck.log"))")
+  summary+=("$name: test rc=$rc ($(tail -2 "$out/$name.log" | head -1))")
+done
+# Every test case under memcheck and racecheck, one process per case (the long ones sliced), side by side.
+here=$(dirname "$0")
+for tool in memcheck racecheck; do
+  bash "$here/sanitize_tests.sh" "$tool" "${SANITIZER_JOBS:-12}" "$bin" "$out" "${SANITIZER_SECONDS:-3000}" \
+    >"$out/$tool.log" 2>&1
+  summary+=("$tool rc=$?: $(head -1 "$out/$tool.log")")
 done
 repo=$(realpath "$(dirname "$0")/..")
 anchor_args=()

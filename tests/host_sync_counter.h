@@ -21,6 +21,15 @@ class HostSyncCounter {
     check(cuptiEnableDomain(1, subscriber_, CUPTI_CB_DOMAIN_DRIVER_API), "cuptiEnableDomain(driver)");
   }
   ~HostSyncCounter() { cuptiUnsubscribe(subscriber_); }
+
+  // False when another CUPTI client holds the one subscription (compute-sanitizer and ncu do), so no
+  // counter can be made in this process; true otherwise.
+  static bool available() {
+    CUpti_SubscriberHandle probe = nullptr;
+    const CUptiResult result = cuptiSubscribe(&probe, &on_call, nullptr);
+    if (result == CUPTI_SUCCESS) cuptiUnsubscribe(probe);
+    return result != CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED;
+  }
   HostSyncCounter(const HostSyncCounter&) = delete;
   HostSyncCounter& operator=(const HostSyncCounter&) = delete;
 

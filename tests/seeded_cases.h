@@ -1,6 +1,7 @@
 // Kernel tests run over a grid of cases (shapes x options x flags), each drawing its inputs from a
 // generator of its own: case i of the grid gets seed first_seed + i, and a failure reports the case
-// and its seed, so the failing case can be rerun alone.
+// and its seed, so the failing case can be rerun alone. SEQBENCH_TEST_SHARD=i/n runs every n-th case
+// from case i (case_shard.h).
 #pragma once
 #include <catch2/catch.hpp>
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "ops/rng.h"
+#include "tests/case_shard.h"
 
 namespace seqbench::testing {
 namespace detail {
@@ -28,14 +30,17 @@ void for_each_combination(const Visit& visit, const std::vector<First>& first, c
 
 // check(values..., rng) for every combination of the axes' values, in the order of nested loops over the
 // axes (the last innermost); combination i gets Rng(first_seed + i), and describe(values...) (anything
-// that streams) with that seed is reported with any failure in it.
+// that streams) with that seed is reported with any failure in it. Only the process's case_shard() runs.
 template <class... Axes, class Describe, class Check>
 void for_each_seeded_case(const std::tuple<std::vector<Axes>...>& axes, uint64_t first_seed, const Describe& describe,
                           const Check& check) {
-  uint64_t seed = first_seed;
+  const CaseShard shard = case_shard();
+  uint64_t index = 0;
   auto run = [&](const auto&... values) {
+    const uint64_t seed = first_seed + index;
+    if (!shard.holds(index++)) return;
     INFO(describe(values...) << " seed=" << seed);
-    Rng rng(seed++);
+    Rng rng(seed);
     check(values..., rng);
   };
   std::apply([&](const auto&... axis) { detail::for_each_combination(run, axis...); }, axes);

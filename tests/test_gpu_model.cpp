@@ -16,11 +16,13 @@
 #include "ops/cuda/cuda_device.h"
 #include "ops/cuda/device_array.h"
 #include "ops/row_ops.h"
+#include "tests/case_shard.h"
 #include "tests/gpu_backend_cases.h"
 #include "tests/gpu_kernel_checks.h"
 
 using namespace seqbench;
 using namespace seqbench::gpu_checks;
+using seqbench::testing::cases_of_this_shard;
 
 namespace {
 
@@ -82,7 +84,7 @@ TEST_CASE("every backend trains on the GPU as it does on the CPU", "[gpu][model]
   const int64_t batch = kBatch, len = kLength;
   const auto [tokens, labels] = labelled_batch(73, 1);
 
-  for (const BackendCase& c : kBackends) {
+  for (const BackendCase& c : cases_of_this_shard(kBackends)) {
     INFO("backend " << c.backend << " " << c.params);
     SequenceModel cpu(config_for(c, Device::cpu)), gpu(config_for(c, Device::cuda));
     std::vector<Param*> cpu_params = cpu.params(), gpu_params = gpu.params();
@@ -152,7 +154,7 @@ TEST_CASE("every backend's bf16 training step on the GPU follows the CPU's bf16 
   SKIP_WITHOUT_GPU();
   const int64_t batch = kBatch, len = kLength;
   const auto [tokens, labels] = labelled_batch(79, 2);
-  for (const BackendCase& c : kBackends) {
+  for (const BackendCase& c : cases_of_this_shard(kBackends)) {
     INFO("backend " << c.backend << " " << c.params);
     SequenceModel cpu(config_for(c, Device::cpu, Precision::bf16)), gpu(config_for(c, Device::cuda, Precision::bf16));
     SequenceModel fp32(config_for(c, Device::cuda));
