@@ -5,7 +5,7 @@
 # The instrumentation slows kernels by orders of magnitude, so one process per program leaves the long
 # cases unfinished for many minutes; the cases named in bench_gpu/sanitizer_shards.txt ("program<TAB>case
 # <TAB>n", SHARDS overrides) run as n processes, each a SEQBENCH_TEST_SHARD slice of the case's grid
-# (tests/case_shard.h). CASE_FILTER (grep -E over "program<TAB>case") keeps only some cases. Every
+# (tests/case_shard.h). CASES names a file of "program<TAB>case" lines: only those run. Every
 # process stops SECONDS (default 3000) after the start. Writes OUT_DIR/TOOL.summary, one line a process:
 # program, case, slice, rc, seconds, the assertions Catch2 counted, the sanitizer's last line; logs in
 # OUT_DIR/TOOL/. Prints the lines of processes that did not finish clean, and exits 1 if there are any.
@@ -24,7 +24,7 @@ cases="$out/$tool.cases"; summary="$out/$tool.summary"
 for p in "${programs[@]}"; do
   "$bin/$p" --list-test-names-only | sed '/^$/d' | while IFS= read -r name; do
     line=$(printf '%s\t%s' "$p" "$name")
-    if [ -n "${CASE_FILTER:-}" ] && ! printf '%s' "$line" | grep -qE "$CASE_FILTER"; then continue; fi
+    if [ -n "${CASES:-}" ] && ! grep -qxF "$line" "$CASES"; then continue; fi
     n=$(awk -F'\t' -v p="$p" -v c="$name" '$1 == p && $2 == c {print $3}' "$shards" 2>/dev/null)
     if [ -n "$n" ]; then
       for ((i = 0; i < n; i++)); do printf '%s\t%s/%s\n' "$line" $i "$n"; done
