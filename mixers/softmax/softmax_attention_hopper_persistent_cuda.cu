@@ -94,24 +94,14 @@ __global__ void __launch_bounds__(kThreads, 1)
       schedule.locate(t, bh, q_block);
       const KeyTiles tiles = key_tiles_of<kMask>(q_block, L, sinks, window);
       const int buffer = round % kQBuffers;
-      const ConsumerTile tile{warpgroup - 1,
-                              q_block * kBlockM,
-                              q_block,
-                              tiles.count,
-                              L,
-                              H,
-                              bh % H,
-                              bh / H,
-                              bh,
-                              scale_log2,
-                              tiles,
-                              sinks,
-                              window,
-                              step0,
-                              buffer,
-                              static_cast<uint32_t>((round / kQBuffers) & 1),
-                              round == 0,
-                              next < 0};
+      ConsumerTile tile{
+          warpgroup - 1, q_block * kBlockM, q_block, tiles.count, L, H, bh % H, bh / H, bh, scale_log2, tiles, sinks,
+          window};
+      tile.step0 = step0;
+      tile.q_buffer = buffer;
+      tile.q_parity = (round / kQBuffers) & 1;
+      tile.first_tile = round == 0;
+      tile.last_tile = next < 0;
       if constexpr (kOverlap)
         consume_overlapped<D, kMask, kPingPong, kQBuffers>(smem, bar, out, lse, tile);
       else
