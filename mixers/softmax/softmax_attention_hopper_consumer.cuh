@@ -7,7 +7,9 @@
 //   together, the softmax of tile j + 1 running while P_j V_j is still on the tensor cores.
 // Either may add the ping-pong turns between the two consumers (Turns). The key tiles come in the
 // order the producer loads them (KeyTiles: 0, 1, ... or a sink + window subset), masked elementwise
-// only where partially visible. Device code for sm_90a only.
+// only where partially visible. The persistent kernel runs one Consumer per tile it visits, with the
+// ring steps, the Q buffer and its phase, and the turns carried over from the tile before (the
+// fields of ConsumerTile). Device code for sm_90a only.
 #pragma once
 #include <cuda_bf16.h>
 
@@ -62,42 +64,52 @@ __device__ __forceinline__ void issue_pv(float (&o)[D / 2], const uint32_t (&p)[
 // the turn over, so its softmax runs while the other's products occupy the tensor cores. Each
 // consumer takes n_tiles + 1 turns (the prologue's Q K_0^T, then one per P V). Consumer 0 takes the
 // first; the turns alternate strictly, so every sync has exactly one matching hand-over (consumer 1
-// gives one at the start and skips its last).
+// gives one at the start and skips its last). A persistent CTA's consumers run its query tiles back
+// to back as one sequence of turns: consumer 1 gives the first hand-over before the CTA's first tile
+// only and skips only the last of its last tile, so consumer 0 may start the next tile's Q K_0^T
+// while consumer 1 still normalises and stores the previous tile's output.
 template <bool kPingPong>
 struct Turns {
   int consumer, n_tiles;
+  bool first_tile, last_tile;  // of this CTA (both true without persistence)
   __device__ void start() const {
-    if (kPingPong && consumer == 1) hp::named_barrier_arrive(kTurnBarrier, 2 * 128);
+    if (kPingPong && consumer == 1 && first_tile) hp::named_barrier_arrive(kTurnBarrier, 2 * 128);
   }
   __device__ void take() const {
     if (kPingPong) hp::named_barrier_sync(kTurnBarrier + consumer, 2 * 128);
   }
   __device__ void hand_over(int j) const {  // j: the last tile whose P V is issued (-1 in the prologue)
-    if (kPingPong && !(consumer == 1 && j == n_tiles - 1))
+    if (kPingPong && !(consumer == 1 && last_tile && j == n_tiles - 1))
       hp::named_barrier_arrive(kTurnBarrier + 1 - consumer, 2 * 128);
   }
 };
 
 // Where a consumer warpgroup works: its 64 query rows of the CTA's 128 (consumer 0 or 1), the
 // key tiles it visits (step n reads tile tiles.tile(n); n_tiles = tiles.count), and where its
-// output goes. sinks and window matter only to KeyMask::sink_window.
+// output goes. sinks and window matter only to KeyMask::sink_window. Step n of the tile is ring
+// step step0 + n of the CTA; Q is in buffer q_buffer, whose q_full phase to await has parity
+// q_parity.
 struct ConsumerTile {
   int consumer, q0, q_block, n_tiles, L, H, h, b, bh;
   float scale_log2;
   KeyTiles tiles;
   int sinks, window;
+  int step0 = 0, q_buffer = 0;
+  uint32_t q_parity = 0;
+  bool first_tile = true, last_tile = true;
 };
 
 // The state of one consumer thread (rows row_lo and row_lo + 8; wgmma.cuh's accumulator layout) and
 // the shared-memory addresses it reads.
-template <int D, KeyMask kMask, bool kPingPong>
+template <int D, KeyMask kMask, bool kPingPong, int kQBuffers>
 struct Consumer {
-  using Layout = SmemLayout<D>;
+  using Layout = SmemLayout<D, kQBuffers>;
   const ConsumerTile& tile;
   unsigned char* smem;
   const Barriers& bar;
   int row_lo;
-  uint32_t q_addr;  // this warpgroup's 64 rows of Q
+  unsigned char* q_rows;  // this warpgroup's 64 rows of Q, then its output staging
+  uint32_t q_addr;        // q_rows as a shared-memory address
   Turns<kPingPong> turns;
   float o[D / 2], sc[kBlockN / 2];
   uint32_t p[kBlockN / 16][4];
@@ -108,20 +120,21 @@ struct Consumer {
         smem(s),
         bar(b),
         row_lo(t.q0 + t.consumer * 64 + (threadIdx.x % 128) / 32 * 16 + (threadIdx.x % 32) / 4),
-        q_addr(hp::smem_u32(s + Layout::q) + t.consumer * 64 * 128),
-        turns{t.consumer, t.n_tiles} {
+        q_rows(s + Layout::q + t.q_buffer * Layout::kTileBytes + t.consumer * 64 * 128),
+        q_addr(hp::smem_u32(q_rows)),
+        turns{t.consumer, t.n_tiles, t.first_tile, t.last_tile} {
 #pragma unroll
     for (int i = 0; i < D / 2; ++i) o[i] = 0.0f;
 #pragma unroll
     for (int i = 0; i < kBlockN / 2; ++i) sc[i] = 0.0f;
   }
-  __device__ uint32_t k_addr(int j) const {
-    return hp::smem_u32(smem + Layout::k + (j % kStages) * Layout::kTileBytes);
-  }
-  __device__ uint32_t v_addr(int j) const {
-    return hp::smem_u32(smem + Layout::v + (j % kStages) * Layout::kTileBytes);
-  }
-  __device__ static uint32_t parity(int j) { return static_cast<uint32_t>((j / kStages) & 1); }
+  // Step j's ring slot and the parity of its phase.
+  __device__ int slot(int j) const { return (tile.step0 + j) % kStages; }
+  __device__ uint32_t parity(int j) const { return static_cast<uint32_t>(((tile.step0 + j) / kStages) & 1); }
+  __device__ uint32_t k_addr(int j) const { return hp::smem_u32(smem + Layout::k + slot(j) * Layout::kTileBytes); }
+  __device__ uint32_t v_addr(int j) const { return hp::smem_u32(smem + Layout::v + slot(j) * Layout::kTileBytes); }
+  __device__ void wait_k(int j) const { hp::barrier_wait(bar.k_full + slot(j), parity(j)); }
+  __device__ void wait_v(int j) const { hp::barrier_wait(bar.v_full + slot(j), parity(j)); }
 
   // Scores of step j's key tile into probabilities, the running output left alone; returns its
   // correction. Only partially visible tiles are masked elementwise.
@@ -146,9 +159,9 @@ struct Consumer {
 
   // Q K_0^T, awaited: both schedules start from the scores of tile 0.
   __device__ void prologue() {
-    hp::barrier_wait(bar.q_full, 0);
+    hp::barrier_wait(bar.q_full + tile.q_buffer, tile.q_parity);
     turns.start();
-    hp::barrier_wait(bar.k_full, parity(0));
+    wait_k(0);
     turns.take();
     issue_scores<D>(sc, q_addr, k_addr(0));
     turns.hand_over(-1);
@@ -156,7 +169,7 @@ struct Consumer {
     hp::fence_registers(sc);
   }
 
-  __device__ void release(int j) { hp::barrier_arrive(bar.empty + j % kStages); }
+  __device__ void release(int j) { hp::barrier_arrive(bar.empty + slot(j)); }
 
   // The normalised output through this warpgroup's own rows of the Q tile (free once its last
   // product has finished): registers -> shared memory in the 128-byte swizzle (conflict-free: lane
@@ -164,7 +177,7 @@ struct Consumer {
   // rows. lse straight from registers.
   __device__ void write_output(bf16* __restrict__ out, float* __restrict__ lse) {
     const int tid = threadIdx.x % 128, warp = tid / 32, t = tid % 4, g = (tid % 32) / 4;
-    unsigned char* stage = smem + Layout::q + tile.consumer * 64 * 128;  // rows of sub-tile c at + c * kSubTileBytes
+    unsigned char* stage = q_rows;  // rows of sub-tile c at + c * kSubTileBytes
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       float sum = rows.sum[r];
@@ -199,21 +212,21 @@ struct Consumer {
 };
 
 // In order: softmax of tile j, then P_j V_j and Q K_{j+1}^T issued back to back and awaited.
-template <int D, KeyMask kMask, bool kPingPong>
+template <int D, KeyMask kMask, bool kPingPong, int kQBuffers = 1>
 __device__ __forceinline__ void consume_in_order(unsigned char* smem, const Barriers& bar, bf16* __restrict__ out,
                                                  float* __restrict__ lse, const ConsumerTile& tile) {
-  Consumer<D, kMask, kPingPong> c(tile, smem, bar);
+  Consumer<D, kMask, kPingPong, kQBuffers> c(tile, smem, bar);
   c.prologue();
   for (int j = 0; j < tile.n_tiles; ++j) {
     float correction[2];
     c.exponentiate(j, correction);
     wgmma_softmax::rescale_output<D>(c.o, correction);
     wgmma_softmax::probabilities_as_a<kBlockN>(c.sc, c.p);
-    hp::barrier_wait(bar.v_full + j % kStages, c.parity(j));
+    c.wait_v(j);
     c.turns.take();
     issue_pv<D>(c.o, c.p, c.v_addr(j));
     if (j + 1 < tile.n_tiles) {  // the next scores queue behind this P V on the tensor cores
-      hp::barrier_wait(bar.k_full + (j + 1) % kStages, c.parity(j + 1));
+      c.wait_k(j + 1);
       issue_scores<D>(c.sc, c.q_addr, c.k_addr(j + 1));
     }
     c.turns.hand_over(j);
@@ -229,19 +242,19 @@ __device__ __forceinline__ void consume_in_order(unsigned char* smem, const Barr
 // Overlapped (FlashAttention-3, Alg. 2): with P_{j-1} in registers, issue Q K_j^T then P_{j-1} V_{j-1};
 // once the scores are in, exponentiate them while P V still runs; after P V, rescale O and form P_j.
 // wgmma groups complete in order, so waiting for all but one leaves exactly P V in flight.
-template <int D, KeyMask kMask, bool kPingPong>
+template <int D, KeyMask kMask, bool kPingPong, int kQBuffers = 1>
 __device__ __forceinline__ void consume_overlapped(unsigned char* smem, const Barriers& bar, bf16* __restrict__ out,
                                                    float* __restrict__ lse, const ConsumerTile& tile) {
-  Consumer<D, kMask, kPingPong> c(tile, smem, bar);
+  Consumer<D, kMask, kPingPong, kQBuffers> c(tile, smem, bar);
   c.prologue();
   float correction[2];
   c.exponentiate(0, correction);  // O is still zero: no rescale
   wgmma_softmax::probabilities_as_a<kBlockN>(c.sc, c.p);
   for (int j = 1; j < tile.n_tiles; ++j) {
-    hp::barrier_wait(bar.k_full + j % kStages, c.parity(j));
+    c.wait_k(j);
     c.turns.take();
     issue_scores<D>(c.sc, c.q_addr, c.k_addr(j));
-    hp::barrier_wait(bar.v_full + (j - 1) % kStages, c.parity(j - 1));
+    c.wait_v(j - 1);
     issue_pv<D>(c.o, c.p, c.v_addr(j - 1));
     c.turns.hand_over(j - 1);
     hp::wait_group<1>();  // the scores of tile j; P_{j-1} V_{j-1} may still run
@@ -255,7 +268,7 @@ __device__ __forceinline__ void consume_overlapped(unsigned char* smem, const Ba
     wgmma_softmax::probabilities_as_a<kBlockN>(c.sc, c.p);
   }
   const int last = tile.n_tiles - 1;
-  hp::barrier_wait(bar.v_full + last % kStages, c.parity(last));
+  c.wait_v(last);
   c.turns.take();
   issue_pv<D>(c.o, c.p, c.v_addr(last));
   c.turns.hand_over(last);

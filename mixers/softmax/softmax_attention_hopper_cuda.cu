@@ -7,7 +7,8 @@
 // the tiles holding visible keys (sink_window_key_tiles.h); warpgroups 1 and 2 are consumers
 // of 64 query rows each (softmax_attention_hopper_consumer.cuh). Ring slots are handed back through
 // `empty` barriers that all 256 consumer threads arrive at once their products have finished
-// reading the slot.
+// reading the slot. The persistent form (options.persistent) is in
+// softmax_attention_hopper_persistent_cuda.cu.
 #include <cuda_bf16.h>
 
 #include <algorithm>
@@ -19,7 +20,9 @@
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 #include "mixers/softmax/softmax_attention_hopper.cuh"
 #include "mixers/softmax/softmax_attention_hopper_consumer.cuh"
+#include "mixers/softmax/softmax_attention_hopper_launch.cuh"
 #include "mixers/softmax/softmax_attention_hopper_layout.cuh"
+#include "mixers/softmax/softmax_attention_hopper_producer.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/hopper/async_copy.cuh"
 #include "ops/cuda/hopper/tensor_map.h"
@@ -30,35 +33,6 @@ namespace {
 using bf16 = __nv_bfloat16;
 namespace hp = hopper;
 using namespace hopper_attention;
-
-#if SEQBENCH_HOPPER_WGMMA  // the device code below exists only in the sm_90a pass
-template <int D>
-__device__ __forceinline__ void produce(const CUtensorMap* q_map, const CUtensorMap* k_map, const CUtensorMap* v_map,
-                                        unsigned char* smem, const Barriers& bar, int q0, int h, int b,
-                                        const KeyTiles& tiles) {
-  using Layout = SmemLayout<D>;
-  hp::barrier_arrive_expect_bytes(bar.q_full, Layout::kTileBytes);
-#pragma unroll
-  for (int c = 0; c < D / 64; ++c)
-    hp::tma_load_4d(smem + Layout::q + c * Layout::kSubTileBytes, q_map, 64 * c, q0, h, b, bar.q_full);
-  for (int j = 0; j < tiles.count; ++j) {
-    const int s = j % kStages, key0 = tiles.tile(j) * kBlockN;
-    const uint32_t parity = (j / kStages) & 1;
-    hp::barrier_wait(bar.empty + s, parity ^ 1);  // the consumers are done with round j / kStages - 1
-    hp::barrier_arrive_expect_bytes(bar.k_full + s, Layout::kTileBytes);
-#pragma unroll
-    for (int c = 0; c < D / 64; ++c)
-      hp::tma_load_4d(smem + Layout::k + s * Layout::kTileBytes + c * Layout::kSubTileBytes, k_map, 64 * c, key0, h, b,
-                      bar.k_full + s);
-    hp::barrier_arrive_expect_bytes(bar.v_full + s, Layout::kTileBytes);
-#pragma unroll
-    for (int c = 0; c < D / 64; ++c)
-      hp::tma_load_4d(smem + Layout::v + s * Layout::kTileBytes + c * Layout::kSubTileBytes, v_map, 64 * c, key0, h, b,
-                      bar.v_full + s);
-  }
-}
-
-#endif  // SEQBENCH_HOPPER_WGMMA
 
 // sinks and window (both clamped to [.., L]) are read only with KeyMask::sink_window.
 template <int D, KeyMask kMask, bool kPingPong, bool kOverlap>
@@ -73,17 +47,14 @@ __global__ void __launch_bounds__(kThreads, 1)
   // 128-byte swizzled tiles must start on 1024-byte boundaries.
   unsigned char* smem = smem_raw + ((1024 - (hp::smem_u32(smem_raw) & 1023)) & 1023);
   uint64_t* b0 = reinterpret_cast<uint64_t*>(smem + Layout::barriers);
-  const Barriers bar{b0, b0 + 1, b0 + 1 + kStages, b0 + 1 + 2 * kStages};
+  const Barriers bar = Barriers::carve<1>(b0);
 
   // Query blocks of one (batch, head) are neighbours in launch order, so the CTAs resident together
   // share that head's K/V in L2; within a head the longest causal rows go first.
   const int q_block = q_blocks - 1 - static_cast<int>(blockIdx.x) % q_blocks;
   const int bh = static_cast<int>(blockIdx.x) / q_blocks, b = bh / H, h = bh % H;
   const int q0 = q_block * kBlockM;
-  // Causal and full attention visit tiles 0, 1, ... (sink_tiles = window_first = 0).
-  const KeyTiles tiles = kMask == KeyMask::sink_window ? sink_window_key_tiles(q_block, kBlockN, sinks, window)
-                         : kMask == KeyMask::causal    ? KeyTiles{0, 0, q_block + 1}
-                                                       : KeyTiles{0, 0, (L + kBlockN - 1) / kBlockN};
+  const KeyTiles tiles = key_tiles_of<kMask>(q_block, L, sinks, window);
   const int n_tiles = tiles.count;
 
   if (threadIdx.x == 0) {
@@ -100,7 +71,10 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int warpgroup = threadIdx.x / 128;
   if (warpgroup == 0) {
     hp::release_registers<kProducerRegisters>();
-    if (threadIdx.x == 0) produce<D>(&q_map, &k_map, &v_map, smem, bar, q0, h, b, tiles);
+    if (threadIdx.x == 0) {
+      load_q<D, 1>(&q_map, smem, bar, 0, q0, h, b);
+      load_key_tiles<D, 1>(&k_map, &v_map, smem, bar, h, b, tiles, 0);
+    }
   } else {
     hp::claim_registers<kConsumerRegisters>();
     const ConsumerTile tile{warpgroup - 1, q0, q_block, n_tiles, L, H, h, b, bh, scale_log2, tiles, sinks, window};
@@ -114,11 +88,6 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-// The key set's sinks and window, as the kernel reads them.
-struct KeySet {
-  int sinks = 0, window = 0;
-};
-
 template <int D, KeyMask kMask, bool kPingPong, bool kOverlap>
 void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
                        KeySet keys, cudaStream_t stream) {
@@ -129,39 +98,25 @@ void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, f
     return true;
   }();
   (void)configured;
-  const CUtensorMap q_map = hp::bshd_tensor_map_bf16(q, s.batch, s.seq_len, s.heads, D, kBlockM);
-  const CUtensorMap k_map = hp::bshd_tensor_map_bf16(k, s.batch, s.seq_len, s.heads, D, kBlockN);
-  const CUtensorMap v_map = hp::bshd_tensor_map_bf16(v, s.batch, s.seq_len, s.heads, D, kBlockN);
+  const QkvMaps maps = qkv_tensor_maps(q, k, v, s);
   const int64_t heads_total = s.batch * s.heads, q_blocks = (s.seq_len + kBlockM - 1) / kBlockM;
   if (heads_total * q_blocks > INT_MAX)
     throw std::invalid_argument("softmax_attention_fwd_hopper: " + std::to_string(heads_total * q_blocks) +
                                 " query blocks exceed the grid limit " + std::to_string(INT_MAX));
   kernel<<<static_cast<unsigned>(heads_total * q_blocks), kThreads, kSmem, stream>>>(
-      q_map, k_map, v_map, out, lse, static_cast<int>(s.seq_len), static_cast<int>(s.heads), static_cast<int>(q_blocks),
-      attention_scale(s) * kLog2e, keys.sinks, keys.window);
+      maps.q, maps.k, maps.v, out, lse, static_cast<int>(s.seq_len), static_cast<int>(s.heads),
+      static_cast<int>(q_blocks), attention_scale(s) * kLog2e, keys.sinks, keys.window);
   cudaCheckLaunch();
 }
 
-template <int D, KeyMask kMask>
-void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
-                       const HopperAttentionOptions& o, KeySet keys, cudaStream_t stream) {
-  if (o.pingpong)
-    return o.overlap ? launch_fwd_hopper<D, kMask, true, true>(q, k, v, out, lse, s, keys, stream)
-                     : launch_fwd_hopper<D, kMask, true, false>(q, k, v, out, lse, s, keys, stream);
-  o.overlap ? launch_fwd_hopper<D, kMask, false, true>(q, k, v, out, lse, s, keys, stream)
-            : launch_fwd_hopper<D, kMask, false, false>(q, k, v, out, lse, s, keys, stream);
-}
-
-// A window reaching the first key of every row is plain causal attention (sinks then add
-// nothing): the causal kernel, without the per-tile visibility tests.
 template <int D>
 void launch_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, const AttentionShape& s,
                        const HopperAttentionOptions& o, cudaStream_t stream) {
-  if (!o.causal) return launch_fwd_hopper<D, KeyMask::none>(q, k, v, out, lse, s, o, {}, stream);
-  if (o.window == 0 || o.window >= s.seq_len)
-    return launch_fwd_hopper<D, KeyMask::causal>(q, k, v, out, lse, s, o, {}, stream);
-  const KeySet keys{static_cast<int>(std::min(o.sinks, s.seq_len)), static_cast<int>(o.window)};
-  launch_fwd_hopper<D, KeyMask::sink_window>(q, k, v, out, lse, s, o, keys, stream);
+  if (o.persistent) return launch_fwd_hopper_persistent<D>(q, k, v, out, lse, s, o, stream);
+  with_fwd_kernel_choice(s, o, [&](auto mask, auto pingpong, auto overlap, KeySet keys) {
+    launch_fwd_hopper<D, decltype(mask)::value, decltype(pingpong)::value, decltype(overlap)::value>(q, k, v, out, lse,
+                                                                                                     s, keys, stream);
+  });
 }
 
 }  // namespace
@@ -180,6 +135,9 @@ void softmax_attention_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, b
     throw std::invalid_argument("softmax_attention_fwd_hopper: window " + std::to_string(options.window) +
                                 " and sinks " + std::to_string(options.sinks) +
                                 "; expected both >= 0, and both 0 without causal");
+  if (options.persistent_ctas < 0)
+    throw std::invalid_argument("softmax_attention_fwd_hopper: persistent_ctas " +
+                                std::to_string(options.persistent_ctas) + "; expected >= 0 (0: as many as fit)");
   if (attention_is_empty(s)) return;
   if (!softmax_attention_hopper_supports(s, q, k, v, out))
     throw std::invalid_argument(
@@ -193,8 +151,14 @@ void softmax_attention_fwd_hopper(const bf16* q, const bf16* k, const bf16* v, b
 namespace {
 
 // The SEQBENCH_ATTENTION_FWD names, in AttentionFwdVariant order.
-constexpr const char* kVariantNames[] = {"portable", "hopper", "hopper_pingpong", "hopper_overlap",
-                                         "hopper_pingpong_overlap"};
+constexpr const char* kVariantNames[] = {"portable",
+                                         "hopper",
+                                         "hopper_pingpong",
+                                         "hopper_overlap",
+                                         "hopper_pingpong_overlap",
+                                         "hopper_persistent",
+                                         "hopper_persistent_overlap"};
+constexpr int kVariants = sizeof(kVariantNames) / sizeof(kVariantNames[0]);
 
 }  // namespace
 
@@ -204,15 +168,15 @@ AttentionFwdVariant attention_fwd_variant() {
     // hopper 0.91x and the overlapping ones 0.80-0.83x) where it runs, else the portable kernel.
     const char* env = std::getenv("SEQBENCH_ATTENTION_FWD");
     const std::string name = env && *env ? env : hp::current_device_is_sm90() ? "hopper_pingpong" : "portable";
-    for (int i = 0; i < 5; ++i) {
+    for (int i = 0; i < kVariants; ++i) {
       if (name != kVariantNames[i]) continue;
       if (i > 0 && !hp::current_device_is_sm90())
         throw std::invalid_argument("SEQBENCH_ATTENTION_FWD=" + name + " needs a compute capability 9.0 GPU");
       return static_cast<AttentionFwdVariant>(i);
     }
     throw std::invalid_argument("SEQBENCH_ATTENTION_FWD='" + name +
-                                "'; expected portable, hopper, hopper_pingpong, hopper_overlap or "
-                                "hopper_pingpong_overlap");
+                                "'; expected portable, hopper, hopper_pingpong, hopper_overlap, "
+                                "hopper_pingpong_overlap, hopper_persistent or hopper_persistent_overlap");
   }();
   return chosen;
 }
@@ -222,9 +186,11 @@ const char* attention_fwd_variant_name(AttentionFwdVariant variant) { return kVa
 HopperAttentionOptions hopper_attention_options(AttentionFwdVariant variant, bool causal) {
   HopperAttentionOptions o;
   o.causal = causal;
-  o.pingpong =
-      variant == AttentionFwdVariant::hopper_pingpong || variant == AttentionFwdVariant::hopper_pingpong_overlap;
-  o.overlap = variant == AttentionFwdVariant::hopper_overlap || variant == AttentionFwdVariant::hopper_pingpong_overlap;
+  using V = AttentionFwdVariant;
+  o.persistent = variant == V::hopper_persistent || variant == V::hopper_persistent_overlap;
+  o.pingpong = variant == V::hopper_pingpong || variant == V::hopper_pingpong_overlap || o.persistent;
+  o.overlap =
+      variant == V::hopper_overlap || variant == V::hopper_pingpong_overlap || variant == V::hopper_persistent_overlap;
   return o;
 }
 

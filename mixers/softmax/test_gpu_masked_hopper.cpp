@@ -2,7 +2,8 @@
 // attention over the same spans (sink_window_sequence_spans) on fresh seeded inputs: lengths that cut
 // the 128-query and 128-key tiles unevenly (1, 63, 65, 130, 257, 1000), windows 1, 17, 64, 128, 300
 // (some longer than the sequence), sinks 0, 1, 4, 130, batch 1 and 2, 3 heads, head dims 64 and 128,
-// each of the four schedules and the bf16 dispatch (sink_window_attention_fwd_cuda). bf16 tolerance
+// each schedule, one CTA per tile and persistent (hopper_attention_schedules.h), and the bf16
+// dispatch (sink_window_attention_fwd_cuda). bf16 tolerance
 // 2e-2 on the output and 1e-5 on the log-sum-exp norm-wise, and per row (so one wrongly masked row
 // among thousands cannot hide). Skips on a GPU that is not sm_90.
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "mixers/sliding_window/sink_window_attention_bf16.cuh"
 #include "mixers/sliding_window/sink_window_spans.h"
+#include "mixers/softmax/hopper_attention_schedules.h"
 #include "mixers/softmax/masked_attention.h"
 #include "mixers/softmax/softmax_attention_hopper.cuh"
 #include "tests/gpu_kernel_checks.h"
@@ -23,7 +25,9 @@
 
 using namespace seqbench;
 using namespace seqbench::gpu_checks;
+using seqbench::testing::describe_hopper_schedule;
 using seqbench::testing::for_each_seeded_case;
+using seqbench::testing::hopper_forward_schedules;
 using bf16 = __nv_bfloat16;
 
 namespace {
@@ -52,21 +56,6 @@ double worst_lse_error(const std::vector<float>& got, const std::vector<float>& 
     if (!(error <= worst)) worst = error;
   }
   return worst;
-}
-
-// The four schedules (in order or overlapped, each with or without ping-pong) with a key set.
-std::vector<HopperAttentionOptions> schedules(int64_t sinks, int64_t window) {
-  std::vector<HopperAttentionOptions> out;
-  for (bool pingpong : {false, true})
-    for (bool overlap : {false, true}) {
-      HopperAttentionOptions o;
-      o.pingpong = pingpong;
-      o.overlap = overlap;
-      o.window = window;
-      o.sinks = sinks;
-      out.push_back(o);
-    }
-  return out;
 }
 
 void check_against(const DeviceArray<bf16>& out, const DeviceArray<float>& lse, const std::vector<float>& want_out,
@@ -106,8 +95,8 @@ TEST_CASE("the Hopper attention forward with sinks and a window matches the CPU 
         std::vector<float> want_out(n), want_lse(rows);
         MaskedAttentionKernels::cpu().fwd(q.data(), k.data(), v.data(), want_out.data(), want_lse.data(),
                                           SpanTable{spans.data(), kSinkWindowSpans, false}, s);
-        for (const HopperAttentionOptions& schedule : schedules(sinks, window)) {
-          INFO("ping-pong " << schedule.pingpong << ", overlap " << schedule.overlap);
+        for (const HopperAttentionOptions& schedule : hopper_forward_schedules(true, sinks, window)) {
+          INFO(describe_hopper_schedule(schedule));
           auto out = poisoned<bf16>(n);
           auto lse = poisoned<float>(rows);
           softmax_attention_fwd_hopper(q_d.data(), k_d.data(), v_d.data(), out.data(), lse.data(), s, schedule);
