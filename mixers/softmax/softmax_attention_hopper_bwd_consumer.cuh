@@ -9,8 +9,8 @@
 //   dK  += dS^T Q    (A = dS^T from registers, B = Q MN-major)
 //   dQ   = dS K      (A = dS^T stored [keys x queries] in shared memory, read MN-major (transposed A);
 //                     B = K MN-major), one 64 x 64 block per warpgroup, added to an fp32 dq accumulator
-//                     in global memory with float2 atomics, or (kBulkDq) staged in shared memory and
-//                     added row by row by the bulk copy engine (FlashAttention-3 adds it by TMA reduce).
+//                     in global memory with float4 (kFloat4Dq) or float2 atomics, or (kBulkDq) staged in shared memory
+//                     and added row by row by the bulk copy engine (FlashAttention-3 adds it by TMA reduce).
 // The scale of dS (1 / sqrt(D)) is applied once at the end, to dK here and to dQ in the postprocess
 // (device code for sm_90a only). Two schedules of the tile loop: run_serial and run_overlapped.
 #pragma once
@@ -56,7 +56,7 @@ __device__ __forceinline__ void issue_key_gradient(float (&acc)[D / 2], const ui
     hp::mma_k16_rs<1>(acc, a[kk], hp::mn_major_descriptor(b_addr + kk * 2048, sub), 1);
 }
 
-template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq = false>
+template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq = false, bool kFloat4Dq = true>
 struct BwdConsumer {
   using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
   static constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
@@ -147,11 +147,13 @@ struct BwdConsumer {
     if constexpr (kBulkDq) {
       add_dq_bulk<D>(dq, dq_accum, block, smem + Layout::dq_stage + tile.consumer * Layout::kDqStageBytes,
                      Layout::kDqStageRowBytes);
-    } else if constexpr (kOrderedDq) {  // passed on at the next tile (pass_dq_turn), its atomics drained by then
-      DqTurn(dq_order, tile, qt0, BQ).wait();
-      add_dq_atomic<D>(dq, dq_accum, block);
     } else {
-      add_dq_atomic<D>(dq, dq_accum, block);
+      // kOrderedDq: the turn is passed on at the next tile (pass_dq_turn), its atomics drained by then.
+      if constexpr (kOrderedDq) DqTurn(dq_order, tile, qt0, BQ).wait();
+      if constexpr (kFloat4Dq)
+        add_dq_atomic_float4<D>(dq, dq_accum, block);
+      else
+        add_dq_atomic<D>(dq, dq_accum, block);
     }
   }
 

@@ -1,9 +1,9 @@
 // The Hopper (sm_90a) attention backward against the CPU kernels on fresh seeded inputs: lengths that
 // cut the 128-key blocks and the 64/128-query tiles unevenly (1, 63, 65, 130, 257, 1000), batch 1 and
-// 2, 3 heads, head dims 64 and 128, causal (softmax_attention_bwd_cpu; atomic, bulk-reduce and
-// deterministic dQ) and full (masked attention with one span [0, L) per query; atomic and bulk-reduce
-// dQ); then against the portable bf16 backward at one larger size, and two deterministic runs compared
-// byte for byte. Every case runs both consumer schedules (overlapped, whose deterministic dQ takes
+// 2, 3 heads, head dims 64 and 128, causal (softmax_attention_bwd_cpu; float4 and float2 atomic,
+// bulk-reduce and deterministic dQ) and full (masked attention with one span [0, L) per query; atomic
+// and bulk-reduce dQ); then against the portable bf16 backward at one larger size, and two
+// deterministic runs (float4 and float2 atomics taken in turn) compared byte for byte. Every case runs both consumer schedules (overlapped, whose deterministic dQ takes
 // turns between key blocks, and serial, whose deterministic dQ is the portable pass). bf16 tolerance
 // 2e-2 on every gradient; at L = 1, dq and dk are exactly zero and bounded instead. Skips on a GPU
 // that is not sm_90.
@@ -91,10 +91,14 @@ struct BwdProblem {
   }
 };
 
-// The ways dQ is summed: float2 atomics, bulk reduce-adds, or the deterministic pass (causal only).
-enum class DqMode { atomic, bulk, deterministic };
+// The ways dQ is summed: float4 or float2 atomics, bulk reduce-adds, or the deterministic pass (causal only).
+enum class DqMode { atomic, atomic_float2, bulk, deterministic };
+constexpr int kDqModes = 4;
 const char* dq_mode_name(DqMode mode) {
-  return mode == DqMode::atomic ? "atomic dQ" : mode == DqMode::bulk ? "bulk reduce dQ" : "deterministic dQ";
+  return mode == DqMode::atomic          ? "float4 atomic dQ"
+         : mode == DqMode::atomic_float2 ? "float2 atomic dQ"
+         : mode == DqMode::bulk          ? "bulk reduce dQ"
+                                         : "deterministic dQ";
 }
 const char* schedule_name(bool overlap) { return overlap ? "overlapped schedule" : "serial schedule"; }
 HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, bool overlap) {
@@ -103,6 +107,7 @@ HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, bool overlap) {
   options.overlap = overlap;
   options.deterministic = mode == DqMode::deterministic;
   options.bulk_dq = mode == DqMode::bulk;
+  options.float4_dq = mode != DqMode::atomic_float2;
   return options;
 }
 
@@ -138,7 +143,8 @@ TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full
   for_each_seeded_case(hopper_uneven_cases(), 131, describe_hopper_case,
                        [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
                          const BwdProblem p(AttentionShape{B, L, kHopperTestHeads, D}, causal, rng);
-                         for (DqMode mode : {DqMode::atomic, DqMode::bulk, DqMode::deterministic})
+                         for (DqMode mode : {DqMode::atomic, DqMode::atomic_float2, DqMode::bulk,
+                                             DqMode::deterministic})
                            for (bool overlap : {true, false}) {
                              if (mode == DqMode::deterministic && !causal)
                                continue;  // the deterministic dQ pass is causal only
@@ -152,7 +158,7 @@ TEST_CASE("the Hopper attention backward matches the portable bf16 backward at a
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
   for (int64_t D : {64, 128})
-    for (int variant = 0; variant < 6; ++variant) {
+    for (int variant = 0; variant < 2 * kDqModes; ++variant) {
       const DqMode mode = static_cast<DqMode>(variant / 2);
       const bool overlap = variant % 2 == 0;
       const AttentionShape s{2, 2 * 1024 + 77, 4, D};  // 17 key blocks, the last one partial
@@ -181,12 +187,15 @@ TEST_CASE("the Hopper attention backward with deterministic dQ gives bit-identic
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
   for (int64_t D : {64, 128})
-    for (bool overlap : {true, false}) {
+    for (int variant = 0; variant < 4; ++variant) {
+      const bool overlap = variant % 2 == 0, float4_dq = variant < 2;
       const AttentionShape s{2, 1000, 4, D};
-      INFO("B=2 L=1000 H=4 D=" << D << " " << schedule_name(overlap) << " seed=" << 171 + D);
+      INFO("B=2 L=1000 H=4 D=" << D << " " << schedule_name(overlap) << (float4_dq ? ", float4" : ", float2")
+                               << " atomics seed=" << 171 + D);
       Rng rng(static_cast<uint64_t>(171 + D));
       const BwdProblem p(s, true, rng);
-      const HopperAttentionBwdOptions options = bwd_options(true, DqMode::deterministic, overlap);
+      HopperAttentionBwdOptions options = bwd_options(true, DqMode::deterministic, overlap);
+      options.float4_dq = float4_dq;
       const auto first = p.hopper(options), second = p.hopper(options);
       for (int i = 0; i < 3; ++i) {
         INFO("gradient d"
