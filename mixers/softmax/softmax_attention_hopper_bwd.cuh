@@ -32,6 +32,11 @@ struct HopperAttentionBwdOptions {
   // exchanging halves so that each owns four consecutive columns of one row, instead of the first
   // version's 8-byte float2 atomics straight from the accumulator layout. Ignored with bulk_dq.
   bool float4_dq = true;
+  // The overlapped schedule awaits every product at the end of a tile (the next tile's S^T, queued
+  // behind dK, included), so that no wgmma is in flight across the tile loop's back edge, where ptxas
+  // would serialize all of them; false: the first version, which left S^T in flight. No effect on the
+  // serial schedule or with bulk_dq.
+  bool drain_each_tile = true;
   // The overlapped consumer schedule (dQ added while dK runs, the next tile's score products queued
   // before dK is awaited, three ring slots but with bulk_dq) instead of the serial one (every product
   // awaited per tile).
@@ -55,7 +60,8 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
 // Which kernel the bf16 backward (softmax_attention_bwd_cuda) runs for head_dim 64/128 with aligned
 // pointers: portable (mma.sync, any sm_80+ GPU), hopper (the kernel above, on sm_90, float4 atomic
 // dQ), hopper_bulk_dq (bulk_dq), hopper_serial and hopper_serial_bulk_dq (the same with overlap =
-// false), hopper_float2_dq (hopper with float4_dq = false, the first atomic dQ), from
+// false), hopper_float2_dq (hopper with float4_dq = false, the first atomic dQ), hopper_undrained
+// (drain_each_tile = false), hopper_first_overlap (both: the first overlapped kernel), from
 // SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper on sm_90 and portable elsewhere;
 // anything else throws, and so does a hopper variant on a GPU other than sm_90.
 // SEQBENCH_ATTENTION_BWD (atomic | deterministic) applies to all of them.
@@ -65,7 +71,9 @@ enum class AttentionBwdKernel {
   hopper_bulk_dq,
   hopper_serial,
   hopper_serial_bulk_dq,
-  hopper_float2_dq
+  hopper_float2_dq,
+  hopper_undrained,
+  hopper_first_overlap
 };
 AttentionBwdKernel attention_bwd_kernel();
 const char* attention_bwd_kernel_name(AttentionBwdKernel kernel);

@@ -56,7 +56,8 @@ __device__ __forceinline__ void issue_key_gradient(float (&acc)[D / 2], const ui
     hp::mma_k16_rs<1>(acc, a[kk], hp::mn_major_descriptor(b_addr + kk * 2048, sub), 1);
 }
 
-template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq = false, bool kFloat4Dq = true>
+template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq = false, bool kFloat4Dq = true,
+          bool kDrain = true>
 struct BwdConsumer {
   using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
   static constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
@@ -258,8 +259,8 @@ struct BwdConsumer {
 
   // The overlapped schedule (FlashAttention-3's order): dV, dQ (once both halves of dS^T are stored),
   // dK; dQ is added to global memory while dK runs, and the next tile's S^T is queued before dK is
-  // awaited (its dP^T too spills at head_dim 128, ptxas -v). In flight at the top of tile j: [dK of
-  // j - 1], [S^T of j].
+  // awaited (its dP^T too spills at head_dim 128, ptxas -v). In flight at the top of tile j: [S^T of
+  // j] at j = 0 and, without kDrain, [dK of j - 1], [S^T of j] after (overlapped_tile).
   __device__ void run_overlapped(float* __restrict__ dq_accum) {
     float st[BQ / 2], dpt[BQ / 2];
     // dK's A operand (and, without dQ, dV's: p) read by the tensor cores until the next tile's first wait.
@@ -279,7 +280,7 @@ struct BwdConsumer {
                                                   uint32_t (&ds)[BQ / 16][4], int j, float* __restrict__ dq_accum) {
     const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ;
     const uint32_t q_addr = query_tile(Layout::q, s), do_addr = query_tile(Layout::dout, s);
-    hp::wait_group<1>();  // dK (and without dQ, dV) of tile j - 1; at j = 0 only S^T runs
+    hp::wait_group<1>();  // dK of tile j - 1 (kDrain: already done); S^T of tile j may run on
     hp::fence_registers(dk);
     hp::fence_registers(ds);
     if constexpr (!kDq) {
@@ -324,6 +325,16 @@ struct BwdConsumer {
     }
     if constexpr (kIssueNext) {
       issue_scores<true, false>(st, dpt, j + 1);
+      // kDrain: nothing crosses the loop's back edge in flight. With S^T there (!kDrain, the first
+      // version) ptxas serializes every wgmma of the kernel (C7514, "non wgmma instructions reading
+      // accumulator registers"), so none of the overlaps above happen. dK runs beside S^T; the next
+      // tile's dP^T still overlaps its P^T.
+      if constexpr (kDrain) {
+        hp::wait_group<0>();
+        hp::fence_registers(st);
+        hp::fence_registers(dk);
+        hp::fence_registers(ds);
+      }
     } else {
       hp::wait_group<0>();
       hp::fence_registers(dv);

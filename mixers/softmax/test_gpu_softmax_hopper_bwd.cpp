@@ -3,7 +3,8 @@
 // 2, 3 heads, head dims 64 and 128, causal (softmax_attention_bwd_cpu; float4 and float2 atomic,
 // bulk-reduce and deterministic dQ) and full (masked attention with one span [0, L) per query; atomic
 // and bulk-reduce dQ); then against the portable bf16 backward at one larger size, and two
-// deterministic runs (float4 and float2 atomics taken in turn) compared byte for byte. Every case runs both consumer schedules (overlapped, whose deterministic dQ takes
+// deterministic runs (float4 and float2 atomics taken in turn) compared byte for byte. Every case runs
+// the consumer schedules (overlapped, drained at each tile's end or not, whose deterministic dQ takes
 // turns between key blocks, and serial, whose deterministic dQ is the portable pass). bf16 tolerance
 // 2e-2 on every gradient; at L = 1, dq and dk are exactly zero and bounded instead. Skips on a GPU
 // that is not sm_90.
@@ -100,11 +101,20 @@ const char* dq_mode_name(DqMode mode) {
          : mode == DqMode::bulk          ? "bulk reduce dQ"
                                          : "deterministic dQ";
 }
-const char* schedule_name(bool overlap) { return overlap ? "overlapped schedule" : "serial schedule"; }
-HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, bool overlap) {
+// The consumer schedules: overlapped (each tile drained at its end, or the first version's S^T left in
+// flight across tiles), serial.
+enum class Schedule { overlapped, undrained, serial };
+constexpr Schedule kSchedules[] = {Schedule::overlapped, Schedule::undrained, Schedule::serial};
+const char* schedule_name(Schedule schedule) {
+  return schedule == Schedule::overlapped  ? "overlapped schedule"
+         : schedule == Schedule::undrained ? "overlapped schedule, undrained tiles"
+                                           : "serial schedule";
+}
+HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, Schedule schedule) {
   HopperAttentionBwdOptions options;
   options.causal = causal;
-  options.overlap = overlap;
+  options.overlap = schedule != Schedule::serial;
+  options.drain_each_tile = schedule != Schedule::undrained;
   options.deterministic = mode == DqMode::deterministic;
   options.bulk_dq = mode == DqMode::bulk;
   options.float4_dq = mode != DqMode::atomic_float2;
@@ -140,35 +150,34 @@ void check_against_cpu(const BwdProblem& p, const HopperAttentionBwdOptions& opt
 TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full, at uneven lengths",
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
-  for_each_seeded_case(hopper_uneven_cases(), 131, describe_hopper_case,
-                       [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
-                         const BwdProblem p(AttentionShape{B, L, kHopperTestHeads, D}, causal, rng);
-                         for (DqMode mode : {DqMode::atomic, DqMode::atomic_float2, DqMode::bulk,
-                                             DqMode::deterministic})
-                           for (bool overlap : {true, false}) {
-                             if (mode == DqMode::deterministic && !causal)
-                               continue;  // the deterministic dQ pass is causal only
-                             INFO(dq_mode_name(mode) << ", " << schedule_name(overlap));
-                             check_against_cpu(p, bwd_options(causal, mode, overlap));
-                           }
-                       });
+  for_each_seeded_case(
+      hopper_uneven_cases(), 131, describe_hopper_case, [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
+        const BwdProblem p(AttentionShape{B, L, kHopperTestHeads, D}, causal, rng);
+        for (DqMode mode : {DqMode::atomic, DqMode::atomic_float2, DqMode::bulk, DqMode::deterministic})
+          for (Schedule schedule : kSchedules) {
+            if (mode == DqMode::deterministic && !causal) continue;  // the deterministic dQ pass is causal only
+            if (mode == DqMode::bulk && schedule == Schedule::undrained) continue;  // bulk dQ has no undrained variant
+            INFO(dq_mode_name(mode) << ", " << schedule_name(schedule));
+            check_against_cpu(p, bwd_options(causal, mode, schedule));
+          }
+      });
 }
 
 TEST_CASE("the Hopper attention backward matches the portable bf16 backward at a larger size",
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
   for (int64_t D : {64, 128})
-    for (int variant = 0; variant < 2 * kDqModes; ++variant) {
-      const DqMode mode = static_cast<DqMode>(variant / 2);
-      const bool overlap = variant % 2 == 0;
+    for (int variant = 0; variant < 3 * kDqModes; ++variant) {
+      const DqMode mode = static_cast<DqMode>(variant / 3);
+      const Schedule schedule = kSchedules[variant % 3];
       const AttentionShape s{2, 2 * 1024 + 77, 4, D};  // 17 key blocks, the last one partial
-      INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " " << dq_mode_name(mode) << ", " << schedule_name(overlap)
+      INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " " << dq_mode_name(mode) << ", " << schedule_name(schedule)
                     << " seed=" << 151 + D);
       Rng rng(static_cast<uint64_t>(151 + D));
       const BwdProblem p(s, true, rng);
       DeviceArray<float> workspace(softmax_attention_bwd_workspace_floats(s));
       const bool deterministic = mode == DqMode::deterministic;
-      const auto got = p.hopper(bwd_options(true, mode, overlap), workspace.data());
+      const auto got = p.hopper(bwd_options(true, mode, schedule), workspace.data());
       std::vector<DeviceArray<bf16>> want;
       for (int i = 0; i < 3; ++i) want.push_back(poisoned<bf16>(p.size()));
       softmax_attention_bwd_portable_cuda(p.q_d.data(), p.k_d.data(), p.v_d.data(), p.out_d.data(), p.lse_d.data(),
@@ -187,14 +196,15 @@ TEST_CASE("the Hopper attention backward with deterministic dQ gives bit-identic
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
   for (int64_t D : {64, 128})
-    for (int variant = 0; variant < 4; ++variant) {
-      const bool overlap = variant % 2 == 0, float4_dq = variant < 2;
+    for (int variant = 0; variant < 6; ++variant) {
+      const Schedule schedule = kSchedules[variant % 3];
+      const bool float4_dq = variant < 3;
       const AttentionShape s{2, 1000, 4, D};
-      INFO("B=2 L=1000 H=4 D=" << D << " " << schedule_name(overlap) << (float4_dq ? ", float4" : ", float2")
+      INFO("B=2 L=1000 H=4 D=" << D << " " << schedule_name(schedule) << (float4_dq ? ", float4" : ", float2")
                                << " atomics seed=" << 171 + D);
       Rng rng(static_cast<uint64_t>(171 + D));
       const BwdProblem p(s, true, rng);
-      HopperAttentionBwdOptions options = bwd_options(true, DqMode::deterministic, overlap);
+      HopperAttentionBwdOptions options = bwd_options(true, DqMode::deterministic, schedule);
       options.float4_dq = float4_dq;
       const auto first = p.hopper(options), second = p.hopper(options);
       for (int i = 0; i < 3; ++i) {
