@@ -301,6 +301,7 @@ void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out
           kernel != AttentionBwdKernel::hopper_float2_dq && kernel != AttentionBwdKernel::hopper_first_overlap;
       options.drain_each_tile =
           kernel != AttentionBwdKernel::hopper_undrained && kernel != AttentionBwdKernel::hopper_first_overlap;
+      options.fold_delta = kernel != AttentionBwdKernel::hopper_unfolded_delta;
       return softmax_attention_bwd_hopper(q, k, v, out, lse, dout, dq, dk, dv, s, workspace, options, stream);
     }
   }

@@ -37,6 +37,10 @@ struct HopperAttentionBwdOptions {
   // would serialize all of them; false: the first version, which left S^T in flight. No effect on the
   // serial schedule or with bulk_dq.
   bool drain_each_tile = true;
+  // dP^T's accumulator starts at -D, so that the tensor cores subtract D and dS^T = P^T dP^T is one
+  // multiply per element; false: (dP^T - D) by the CUDA cores. Overlapped tiles with drain_each_tile
+  // = false subtract by the CUDA cores whatever this says; bulk_dq and the serial schedule always fold.
+  bool fold_delta = true;
   // The overlapped consumer schedule (dQ added while dK runs, the next tile's score products queued
   // before dK is awaited, three ring slots but with bulk_dq) instead of the serial one (every product
   // awaited per tile).
@@ -61,7 +65,8 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
 // pointers: portable (mma.sync, any sm_80+ GPU), hopper (the kernel above, on sm_90, float4 atomic
 // dQ), hopper_bulk_dq (bulk_dq), hopper_serial and hopper_serial_bulk_dq (the same with overlap =
 // false), hopper_float2_dq (hopper with float4_dq = false, the first atomic dQ), hopper_undrained
-// (drain_each_tile = false), hopper_first_overlap (both: the first overlapped kernel), from
+// (drain_each_tile = false), hopper_first_overlap (both: the first overlapped kernel),
+// hopper_unfolded_delta (fold_delta = false), from
 // SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper on sm_90 and portable elsewhere;
 // anything else throws, and so does a hopper variant on a GPU other than sm_90.
 // SEQBENCH_ATTENTION_BWD (atomic | deterministic) applies to all of them.
@@ -73,7 +78,8 @@ enum class AttentionBwdKernel {
   hopper_serial_bulk_dq,
   hopper_float2_dq,
   hopper_undrained,
-  hopper_first_overlap
+  hopper_first_overlap,
+  hopper_unfolded_delta
 };
 AttentionBwdKernel attention_bwd_kernel();
 const char* attention_bwd_kernel_name(AttentionBwdKernel kernel);

@@ -34,15 +34,16 @@ namespace hp = hopper;
 using bf16 = __nv_bfloat16;
 constexpr int kDsReadyBarrier = 1;  // named barrier 1: both consumers' halves of dS^T are in shared memory
 
-// acc[64 keys x N rows of b] = a[64 rows] . b[N rows] over head_dim (both K-major, as the forward's
-// Q K^T); committed, not awaited. a_sub / b_sub: bytes between the operands' 64-column sub-tiles.
-template <int D, int R>
+// acc[64 keys x N rows of b] (kAccumulate: +)= a[64 rows] . b[N rows] over head_dim (both K-major, as
+// the forward's Q K^T); committed, not awaited. a_sub / b_sub: bytes between the operands' 64-column
+// sub-tiles.
+template <int D, bool kAccumulate = false, int R>
 __device__ __forceinline__ void issue_row_products(float (&acc)[R], uint32_t a_addr, int a_sub, uint32_t b_addr,
                                                    int b_sub) {
 #pragma unroll
   for (int ks = 0; ks < D / 16; ++ks)  // k16 step ks: sub-tile ks / 4, 32 bytes per step inside it
     hp::mma_k16_ss<0>(acc, hp::k_major_descriptor(a_addr + (ks / 4) * a_sub + (ks % 4) * 32),
-                      hp::k_major_descriptor(b_addr + (ks / 4) * b_sub + (ks % 4) * 32), ks > 0 ? 1 : 0);
+                      hp::k_major_descriptor(b_addr + (ks / 4) * b_sub + (ks % 4) * 32), kAccumulate || ks > 0 ? 1 : 0);
   hp::commit_group();
 }
 
@@ -56,8 +57,10 @@ __device__ __forceinline__ void issue_key_gradient(float (&acc)[D / 2], const ui
     hp::mma_k16_rs<1>(acc, a[kk], hp::mn_major_descriptor(b_addr + kk * 2048, sub), 1);
 }
 
+// kFloat4Dq, kDrain: HopperAttentionBwdOptions::float4_dq and drain_each_tile. kFoldDelta: dP^T's
+// accumulator starts at -D (the tensor cores subtract it), so that dS^T = P^T dP^T is one multiply.
 template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq = false, bool kFloat4Dq = true,
-          bool kDrain = true>
+          bool kDrain = true, bool kFoldDelta = true>
 struct BwdConsumer {
   using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
   static constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
@@ -101,8 +104,13 @@ struct BwdConsumer {
     }
   }
 
-  // dS^T = P^T (dP^T - D) in place of dP^T, from slot s's D.
+  // dS^T = P^T (dP^T - D) in place of dP^T, from slot s's D (kFoldDelta: already in dP^T).
   __device__ void score_gradients(const float (&pt)[BQ / 2], float (&dpt)[BQ / 2], int s) const {
+    if constexpr (kFoldDelta) {
+#pragma unroll
+      for (int i = 0; i < BQ / 2; ++i) dpt[i] *= pt[i];
+      return;
+    }
     const float* delta = reinterpret_cast<const float*>(smem + Layout::vectors) + s * 2 * BQ + BQ;
     const int t = threadIdx.x % 4;
 #pragma unroll
@@ -110,6 +118,19 @@ struct BwdConsumer {
       const float2 d = *reinterpret_cast<const float2*>(delta + 8 * i + 2 * t);
 #pragma unroll
       for (int e = 0; e < 4; ++e) dpt[4 * i + e] = pt[4 * i + e] * (dpt[4 * i + e] - ((e & 1) ? d.y : d.x));
+    }
+  }
+
+  // -D of slot s's queries in dP^T's accumulator layout (columns 8 i + 2 t, + 1), its starting value
+  // with kFoldDelta.
+  __device__ void negated_deltas(float (&dpt)[BQ / 2], int s) const {
+    const float* delta = reinterpret_cast<const float*>(smem + Layout::vectors) + s * 2 * BQ + BQ;
+    const int t = threadIdx.x % 4;
+#pragma unroll
+    for (int i = 0; i < BQ / 8; ++i) {
+      const float2 d = *reinterpret_cast<const float2*>(delta + 8 * i + 2 * t);
+      dpt[4 * i] = dpt[4 * i + 2] = -d.x;
+      dpt[4 * i + 1] = dpt[4 * i + 3] = -d.y;
     }
   }
 
@@ -176,14 +197,15 @@ struct BwdConsumer {
     const int s = j % kStages;
     if (kS) hp::barrier_wait(bar.full + s, static_cast<uint32_t>((j / kStages) & 1));
     if (kS) hp::fence_registers(st);
+    if (kDp && kFoldDelta) negated_deltas(dpt, s);  // slot s seen full (here or at S^T)
     if (kDp) hp::fence_registers(dpt);
     hp::fence();
     if (kS)
       issue_row_products<D>(st, opaque(k_rows), Layout::kKeySubTileBytes, query_tile(Layout::q, s),
                             Layout::kQuerySubTileBytes);
     if (kDp)
-      issue_row_products<D>(dpt, opaque(k_rows + Layout::kKeyTileBytes), Layout::kKeySubTileBytes,
-                            query_tile(Layout::dout, s), Layout::kQuerySubTileBytes);
+      issue_row_products<D, kFoldDelta>(dpt, opaque(k_rows + Layout::kKeyTileBytes), Layout::kKeySubTileBytes,
+                                        query_tile(Layout::dout, s), Layout::kQuerySubTileBytes);
   }
 
   // Slot s's Q (region Layout::q) or dO (Layout::dout) tile.

@@ -5,7 +5,8 @@
 // Two consumer schedules (BwdConsumer::run_overlapped, the default, and run_serial, the first one),
 // chosen per call by HopperAttentionBwdOptions::overlap; atomic dQ by float4 (the default) or float2
 // reductions, by HopperAttentionBwdOptions::float4_dq; the overlapped tiles drained at their end or
-// (the first version) not, by HopperAttentionBwdOptions::drain_each_tile.
+// (the first version) not, by HopperAttentionBwdOptions::drain_each_tile; D subtracted from dP^T by
+// the tensor cores or not, by HopperAttentionBwdOptions::fold_delta.
 //
 // One CTA per (128-key block, head, batch): warp 0 of warpgroup 0 is the producer (lane 0 issues TMA
 // for K and V once and for Q / dO tiles into a ring of kRingStages slots; all 32 lanes copy the tile's lse, in
@@ -84,7 +85,8 @@ __device__ __forceinline__ void produce(const BwdMaps& maps, unsigned char* smem
 }
 #endif  // SEQBENCH_HOPPER_WGMMA
 
-template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq, bool kFloat4Dq, bool kDrain>
+template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq, bool kFloat4Dq, bool kDrain,
+          bool kFoldDelta>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_bwd_hopper_kernel(const __grid_constant__ BwdMaps maps, const float* __restrict__ lse,
                                 const float* __restrict__ delta, float* __restrict__ dq_accum, int* dq_order,
@@ -126,7 +128,8 @@ __global__ void __launch_bounds__(kThreads, 1)
                                     delta + static_cast<int64_t>(bh) * L, tile);
   } else {
     hp::claim_registers<kConsumerRegisters>();
-    BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain> c(tile, smem, bar, dq_order);
+    BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta> c(tile, smem, bar,
+                                                                                                 dq_order);
     c.run(dq_accum);
     c.write_gradients(dk, dv);
   }
@@ -147,12 +150,13 @@ __global__ void dq_postprocess_kernel(const float4* __restrict__ src, __nv_bfloa
 }
 
 template <int D, bool kOverlap, bool kCausal, bool kDq, bool kBulkDq = false, bool kOrderedDq = false,
-          bool kFloat4Dq = true, bool kDrain = true>
+          bool kFloat4Dq = true, bool kDrain = true, bool kFoldDelta = true>
 void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
                        const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
                        cudaStream_t stream, int* dq_order = nullptr) {
   constexpr int kSmem = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>::dynamic_bytes;
-  auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain>;
+  auto* kernel =
+      attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta>;
   static const bool configured = [&] {
     cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
     return true;
@@ -175,28 +179,29 @@ void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* 
 }
 
 // The atomic dQ kernels: float4 or float2 reductions (o.float4_dq), taken in turn when deterministic.
-template <int D, bool kOverlap, bool kDrain>
+template <int D, bool kOverlap, bool kDrain, bool kFoldDelta>
 void launch_atomic_dq(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
                       const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
                       const HopperAttentionBwdOptions& o, cudaStream_t stream, int* dq_order) {
+  constexpr bool kOrdered = kOverlap;  // the serial schedule's deterministic dQ is the portable pass
   if (o.deterministic && o.float4_dq)
-    launch_bwd_hopper<D, kOverlap, true, true, false, kOverlap, true, kDrain>(q, k, v, dout, lse, delta, dq_accum, dk,
-                                                                              dv, s, stream, dq_order);
+    launch_bwd_hopper<D, kOverlap, true, true, false, kOrdered, true, kDrain, kFoldDelta>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream, dq_order);
   else if (o.deterministic)
-    launch_bwd_hopper<D, kOverlap, true, true, false, kOverlap, false, kDrain>(q, k, v, dout, lse, delta, dq_accum, dk,
-                                                                               dv, s, stream, dq_order);
+    launch_bwd_hopper<D, kOverlap, true, true, false, kOrdered, false, kDrain, kFoldDelta>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream, dq_order);
   else if (o.causal && o.float4_dq)
-    launch_bwd_hopper<D, kOverlap, true, true, false, false, true, kDrain>(q, k, v, dout, lse, delta, dq_accum, dk, dv,
-                                                                           s, stream);
+    launch_bwd_hopper<D, kOverlap, true, true, false, false, true, kDrain, kFoldDelta>(q, k, v, dout, lse, delta,
+                                                                                       dq_accum, dk, dv, s, stream);
   else if (o.causal)
-    launch_bwd_hopper<D, kOverlap, true, true, false, false, false, kDrain>(q, k, v, dout, lse, delta, dq_accum, dk, dv,
-                                                                            s, stream);
+    launch_bwd_hopper<D, kOverlap, true, true, false, false, false, kDrain, kFoldDelta>(q, k, v, dout, lse, delta,
+                                                                                        dq_accum, dk, dv, s, stream);
   else if (o.float4_dq)
-    launch_bwd_hopper<D, kOverlap, false, true, false, false, true, kDrain>(q, k, v, dout, lse, delta, dq_accum, dk, dv,
-                                                                            s, stream);
+    launch_bwd_hopper<D, kOverlap, false, true, false, false, true, kDrain, kFoldDelta>(q, k, v, dout, lse, delta,
+                                                                                        dq_accum, dk, dv, s, stream);
   else
-    launch_bwd_hopper<D, kOverlap, false, true, false, false, false, kDrain>(q, k, v, dout, lse, delta, dq_accum, dk,
-                                                                             dv, s, stream);
+    launch_bwd_hopper<D, kOverlap, false, true, false, false, false, kDrain, kFoldDelta>(q, k, v, dout, lse, delta,
+                                                                                         dq_accum, dk, dv, s, stream);
 }
 
 template <int D, bool kOverlap>
@@ -220,12 +225,14 @@ void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dou
     else
       launch_bwd_hopper<D, kOverlap, false, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
   } else if constexpr (kOverlap) {
-    if (o.drain_each_tile)
-      launch_atomic_dq<D, kOverlap, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
+    if (!o.drain_each_tile)  // the first overlapped tile throughout (fold_delta ignored)
+      launch_atomic_dq<D, kOverlap, false, false>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
+    else if (o.fold_delta)
+      launch_atomic_dq<D, kOverlap, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
     else
-      launch_atomic_dq<D, kOverlap, false>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
+      launch_atomic_dq<D, kOverlap, true, false>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
   } else {
-    launch_atomic_dq<D, kOverlap, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
+    launch_atomic_dq<D, kOverlap, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
   }
   const int64_t n4 = n / 4;
   dq_postprocess_kernel<<<static_cast<unsigned>(std::min<int64_t>((n4 + 255) / 256, 65536)), 256, 0, stream>>>(
@@ -276,7 +283,7 @@ namespace {
 // The SEQBENCH_ATTENTION_BWD_KERNEL names, in AttentionBwdKernel order.
 constexpr const char* kBwdKernelNames[] = {"portable",         "hopper",          "hopper_bulk_dq",
                                            "hopper_serial",    "hopper_serial_bulk_dq", "hopper_float2_dq",
-                                           "hopper_undrained", "hopper_first_overlap"};
+                                           "hopper_undrained", "hopper_first_overlap", "hopper_unfolded_delta"};
 constexpr int kBwdKernels = sizeof(kBwdKernelNames) / sizeof(kBwdKernelNames[0]);
 
 }  // namespace
@@ -293,7 +300,7 @@ AttentionBwdKernel attention_bwd_kernel() {
     }
     throw std::invalid_argument("SEQBENCH_ATTENTION_BWD_KERNEL='" + name +
                                 "'; expected portable, hopper, hopper_bulk_dq, hopper_serial, hopper_serial_bulk_dq, "
-                                "hopper_float2_dq, hopper_undrained or hopper_first_overlap");
+                                "hopper_float2_dq, hopper_undrained, hopper_first_overlap or hopper_unfolded_delta");
   }();
   return chosen;
 }

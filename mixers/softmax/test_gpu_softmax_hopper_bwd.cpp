@@ -4,8 +4,9 @@
 // bulk-reduce and deterministic dQ) and full (masked attention with one span [0, L) per query; atomic
 // and bulk-reduce dQ); then against the portable bf16 backward at one larger size, and two
 // deterministic runs (float4 and float2 atomics taken in turn) compared byte for byte. Every case runs
-// the consumer schedules (overlapped, drained at each tile's end or not, whose deterministic dQ takes
-// turns between key blocks, and serial, whose deterministic dQ is the portable pass). bf16 tolerance
+// the consumer schedules (overlapped: drained at each tile's end, with or without D folded into dP^T,
+// or not drained; its deterministic dQ takes turns between key blocks; and serial, whose deterministic
+// dQ is the portable pass). bf16 tolerance
 // 2e-2 on every gradient; at L = 1, dq and dk are exactly zero and bounded instead. Skips on a GPU
 // that is not sm_90.
 #include <catch2/catch.hpp>
@@ -101,20 +102,24 @@ const char* dq_mode_name(DqMode mode) {
          : mode == DqMode::bulk          ? "bulk reduce dQ"
                                          : "deterministic dQ";
 }
-// The consumer schedules: overlapped (each tile drained at its end, or the first version's S^T left in
-// flight across tiles), serial.
-enum class Schedule { overlapped, undrained, serial };
-constexpr Schedule kSchedules[] = {Schedule::overlapped, Schedule::undrained, Schedule::serial};
+// The consumer schedules: overlapped (each tile drained at its end, with D subtracted from dP^T by
+// the tensor cores or not; or the first version's tile, S^T left in flight across tiles), serial.
+enum class Schedule { overlapped, unfolded_delta, undrained, serial };
+constexpr Schedule kSchedules[] = {Schedule::overlapped, Schedule::unfolded_delta, Schedule::undrained,
+                                   Schedule::serial};
+constexpr int kScheduleCount = sizeof(kSchedules) / sizeof(kSchedules[0]);
 const char* schedule_name(Schedule schedule) {
-  return schedule == Schedule::overlapped  ? "overlapped schedule"
-         : schedule == Schedule::undrained ? "overlapped schedule, undrained tiles"
-                                           : "serial schedule";
+  return schedule == Schedule::overlapped       ? "overlapped schedule"
+         : schedule == Schedule::unfolded_delta ? "overlapped schedule, D subtracted after dP^T"
+         : schedule == Schedule::undrained      ? "overlapped schedule, undrained tiles"
+                                                : "serial schedule";
 }
 HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, Schedule schedule) {
   HopperAttentionBwdOptions options;
   options.causal = causal;
   options.overlap = schedule != Schedule::serial;
   options.drain_each_tile = schedule != Schedule::undrained;
+  options.fold_delta = schedule != Schedule::unfolded_delta;
   options.deterministic = mode == DqMode::deterministic;
   options.bulk_dq = mode == DqMode::bulk;
   options.float4_dq = mode != DqMode::atomic_float2;
@@ -156,7 +161,8 @@ TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full
         for (DqMode mode : {DqMode::atomic, DqMode::atomic_float2, DqMode::bulk, DqMode::deterministic})
           for (Schedule schedule : kSchedules) {
             if (mode == DqMode::deterministic && !causal) continue;  // the deterministic dQ pass is causal only
-            if (mode == DqMode::bulk && schedule == Schedule::undrained) continue;  // bulk dQ has no undrained variant
+            if (mode == DqMode::bulk && (schedule == Schedule::undrained || schedule == Schedule::unfolded_delta))
+              continue;  // bulk dQ has neither variant
             INFO(dq_mode_name(mode) << ", " << schedule_name(schedule));
             check_against_cpu(p, bwd_options(causal, mode, schedule));
           }
@@ -167,9 +173,9 @@ TEST_CASE("the Hopper attention backward matches the portable bf16 backward at a
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
   for (int64_t D : {64, 128})
-    for (int variant = 0; variant < 3 * kDqModes; ++variant) {
-      const DqMode mode = static_cast<DqMode>(variant / 3);
-      const Schedule schedule = kSchedules[variant % 3];
+    for (int variant = 0; variant < kScheduleCount * kDqModes; ++variant) {
+      const DqMode mode = static_cast<DqMode>(variant / kScheduleCount);
+      const Schedule schedule = kSchedules[variant % kScheduleCount];
       const AttentionShape s{2, 2 * 1024 + 77, 4, D};  // 17 key blocks, the last one partial
       INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " " << dq_mode_name(mode) << ", " << schedule_name(schedule)
                     << " seed=" << 151 + D);
@@ -196,9 +202,9 @@ TEST_CASE("the Hopper attention backward with deterministic dQ gives bit-identic
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
   for (int64_t D : {64, 128})
-    for (int variant = 0; variant < 6; ++variant) {
-      const Schedule schedule = kSchedules[variant % 3];
-      const bool float4_dq = variant < 3;
+    for (int variant = 0; variant < 2 * kScheduleCount; ++variant) {
+      const Schedule schedule = kSchedules[variant % kScheduleCount];
+      const bool float4_dq = variant < kScheduleCount;
       const AttentionShape s{2, 1000, 4, D};
       INFO("B=2 L=1000 H=4 D=" << D << " " << schedule_name(schedule) << (float4_dq ? ", float4" : ", float2")
                                << " atomics seed=" << 171 + D);
