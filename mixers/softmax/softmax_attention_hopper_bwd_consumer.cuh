@@ -279,10 +279,11 @@ struct BwdConsumer {
     if (kBulkDq) hp::bulk_wait_complete();  // the last reduces land before the kernel ends
   }
 
-  // The overlapped schedule (FlashAttention-3's order): dV, dQ (once both halves of dS^T are stored),
-  // dK; dQ is added to global memory while dK runs, and the next tile's S^T is queued before dK is
-  // awaited (its dP^T too spills at head_dim 128, ptxas -v). In flight at the top of tile j: [S^T of
-  // j] at j = 0 and, without kDrain, [dK of j - 1], [S^T of j] after (overlapped_tile).
+  // The overlapped schedule (FlashAttention-3's order): dV (drained at head_dim 128: before dS^T is
+  // formed), dQ (once both halves of dS^T are stored), dK; dQ is added to global memory while dK runs,
+  // and the next tile's S^T is queued before dK is awaited (its dP^T too spills at head_dim 128,
+  // ptxas -v). In flight at the top of tile j: [S^T of j] at j = 0 and, without kDrain, [dK of j - 1],
+  // [S^T of j] after (overlapped_tile).
   __device__ void run_overlapped(float* __restrict__ dq_accum) {
     float st[BQ / 2], dpt[BQ / 2];
     // dK's A operand (and, without dQ, dV's: p) read by the tensor cores until the next tile's first wait.
@@ -314,16 +315,28 @@ struct BwdConsumer {
       pass_dq_turn(qt0 - BQ);
     }
     issue_scores<false, true>(st, dpt, j);
-    score_fragments(st, dpt, p, ds, s, qt0);
+    // kEarlyDv: dV issued as soon as P^T is formed, so that it runs while dS^T is formed and stored (and
+    // while this warpgroup waits for the other's half) rather than after. Head_dim 128 only: at 64, with
+    // 128-query tiles, P^T, S^T and dP^T live together spill (ptxas -v).
+    constexpr bool kEarlyDv = kDrain && D == 128;
+    if constexpr (kEarlyDv) {
+      hp::wait_group<1>();  // S^T; dP^T may still run
+      hp::fence_registers(st);
+      probabilities(st, s, qt0);
+      wgmma_softmax::probabilities_as_a<BQ>(st, p);
+      issue_dv(p, do_addr);
+      hp::wait_group<1>();  // dP^T; dV runs on
+      hp::fence_registers(dpt);
+      score_gradients(st, dpt, s);
+      wgmma_softmax::probabilities_as_a<BQ>(dpt, ds);
+    } else {
+      score_fragments(st, dpt, p, ds, s, qt0);
+    }
     if constexpr (kDq) {
       store_ds(ds, j & 1);
       hp::fence_shared_for_async_proxy();  // the dQ product reads dS^T through the async proxy
     }
-    hp::fence_registers(dv);
-    hp::fence_registers(dk);
-    hp::fence();
-    issue_key_gradient<D, BQ>(dv, p, do_addr, Layout::kQuerySubTileBytes);
-    hp::commit_group();
+    if constexpr (!kEarlyDv) issue_dv(p, do_addr);
     if constexpr (kDq) {
       // As in run_serial: buffer j & 1 is rewritten at tile j + 2, after both warpgroups passed
       // this barrier at tile j + 1, which each reaches only after its dQ product of tile j is done.
@@ -365,6 +378,15 @@ struct BwdConsumer {
       hp::fence_registers(ds);
       hp::barrier_arrive(bar.empty + s);  // this thread's products no longer read slot s
     }
+  }
+
+  // dV += P^T dO (slot at do_addr), one commit group.
+  __device__ __forceinline__ void issue_dv(const uint32_t (&p)[BQ / 16][4], uint32_t do_addr) {
+    hp::fence_registers(dv);
+    hp::fence_registers(dk);
+    hp::fence();
+    issue_key_gradient<D, BQ>(dv, p, do_addr, Layout::kQuerySubTileBytes);
+    hp::commit_group();
   }
 
   // dK (scaled) and dV straight from registers: lane 4 g + t stores columns 8 i + 2 t, + 1 of its keys.
