@@ -302,6 +302,7 @@ void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out
       options.drain_each_tile =
           kernel != AttentionBwdKernel::hopper_undrained && kernel != AttentionBwdKernel::hopper_first_overlap;
       options.fold_delta = kernel != AttentionBwdKernel::hopper_unfolded_delta;
+      options.dk_before_dq = kernel != AttentionBwdKernel::hopper_dq_before_dk;
       return softmax_attention_bwd_hopper(q, k, v, out, lse, dout, dq, dk, dv, s, workspace, options, stream);
     }
   }

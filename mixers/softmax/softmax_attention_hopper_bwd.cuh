@@ -41,6 +41,11 @@ struct HopperAttentionBwdOptions {
   // multiply per element; false: (dP^T - D) by the CUDA cores. Overlapped tiles with drain_each_tile
   // = false subtract by the CUDA cores whatever this says; bulk_dq and the serial schedule always fold.
   bool fold_delta = true;
+  // Head_dim 128, overlapped schedule (drained, fold_delta): each warpgroup issues dK before waiting
+  // (on an mbarrier per dS^T buffer) for the other's half of dS^T, then dQ and the next tile's S^T,
+  // so that dK covers the skew between the warpgroups; false: FlashAttention-3's dV, dQ, dK behind a
+  // named barrier that both warpgroups meet.
+  bool dk_before_dq = true;
   // The overlapped consumer schedule (dQ added while dK runs, the next tile's score products queued
   // before dK is awaited, three ring slots but with bulk_dq) instead of the serial one (every product
   // awaited per tile).
@@ -66,7 +71,7 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
 // dQ), hopper_bulk_dq (bulk_dq), hopper_serial and hopper_serial_bulk_dq (the same with overlap =
 // false), hopper_float2_dq (hopper with float4_dq = false, the first atomic dQ), hopper_undrained
 // (drain_each_tile = false), hopper_first_overlap (both: the first overlapped kernel),
-// hopper_unfolded_delta (fold_delta = false), from
+// hopper_unfolded_delta (fold_delta = false), hopper_dq_before_dk (dk_before_dq = false), from
 // SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper on sm_90 and portable elsewhere;
 // anything else throws, and so does a hopper variant on a GPU other than sm_90.
 // SEQBENCH_ATTENTION_BWD (atomic | deterministic) applies to all of them.
@@ -79,7 +84,8 @@ enum class AttentionBwdKernel {
   hopper_float2_dq,
   hopper_undrained,
   hopper_first_overlap,
-  hopper_unfolded_delta
+  hopper_unfolded_delta,
+  hopper_dq_before_dk
 };
 AttentionBwdKernel attention_bwd_kernel();
 const char* attention_bwd_kernel_name(AttentionBwdKernel kernel);

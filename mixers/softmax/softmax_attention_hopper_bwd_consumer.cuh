@@ -59,11 +59,13 @@ __device__ __forceinline__ void issue_key_gradient(float (&acc)[D / 2], const ui
 
 // kFloat4Dq, kDrain: HopperAttentionBwdOptions::float4_dq and drain_each_tile. kFoldDelta: dP^T's
 // accumulator starts at -D (the tensor cores subtract it), so that dS^T = P^T dP^T is one multiply.
+// kDkFirst: HopperAttentionBwdOptions::dk_before_dq (dk_first_tile; drained atomic dQ at head_dim 128).
 template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq = false, bool kFloat4Dq = true,
-          bool kDrain = true, bool kFoldDelta = true>
+          bool kDrain = true, bool kFoldDelta = true, bool kDkFirst = false>
 struct BwdConsumer {
   using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
   static constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
+  static constexpr bool kDkFirstTiles = kDkFirst && kDrain && kDq && !kBulkDq && D == 128;
   const BwdTile& tile;
   unsigned char* smem;
   const BwdBarriers& bar;
@@ -291,8 +293,13 @@ struct BwdConsumer {
     issue_scores<true, false>(st, dpt, 0);
     // The last tile apart, so that no tile issues its successor's products conditionally (the
     // accumulators would then merge two definitions and ptxas would serialize the wgmma).
-    for (int j = 0; j + 1 < tile.n_tiles; ++j) overlapped_tile<true>(st, dpt, p, ds, j, dq_accum);
-    overlapped_tile<false>(st, dpt, p, ds, tile.n_tiles - 1, dq_accum);
+    if constexpr (kDkFirstTiles) {
+      for (int j = 0; j + 1 < tile.n_tiles; ++j) dk_first_tile<true>(st, dpt, p, ds, j, dq_accum);
+      dk_first_tile<false>(st, dpt, p, ds, tile.n_tiles - 1, dq_accum);
+    } else {
+      for (int j = 0; j + 1 < tile.n_tiles; ++j) overlapped_tile<true>(st, dpt, p, ds, j, dq_accum);
+      overlapped_tile<false>(st, dpt, p, ds, tile.n_tiles - 1, dq_accum);
+    }
     pass_dq_turn((tile.first_tile + tile.n_tiles - 1) * BQ);
     if (kBulkDq) hp::bulk_wait_complete();  // the last reduces land before the kernel ends
   }
@@ -376,6 +383,68 @@ struct BwdConsumer {
       hp::fence_registers(dk);
       hp::fence_registers(p);
       hp::fence_registers(ds);
+      hp::barrier_arrive(bar.empty + s);  // this thread's products no longer read slot s
+    }
+  }
+
+  // One tile of run_overlapped with kDkFirstTiles: dV (as soon as P^T is formed), dK, then dQ once the
+  // other warpgroup's half of dS^T has landed, and the next tile's S^T behind it. Each warpgroup
+  // signals its half on buffer j & 1's ds_ready mbarrier and waits for the other's only after issuing
+  // dK, so that dK's run covers the skew between the warpgroups where overlapped_tile has both meet
+  // at a named barrier; dQ is added to global memory while the next S^T runs.
+  template <bool kIssueNext>
+  __device__ __forceinline__ void dk_first_tile(float (&st)[BQ / 2], float (&dpt)[BQ / 2], uint32_t (&p)[BQ / 16][4],
+                                                uint32_t (&ds)[BQ / 16][4], int j, float* __restrict__ dq_accum) {
+    const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ, buf = j & 1;
+    const uint32_t q_addr = query_tile(Layout::q, s), do_addr = query_tile(Layout::dout, s);
+    if (j > 0) {
+      // Tile j - 1 was drained at its end: this thread no longer reads its slot.
+      hp::barrier_arrive(bar.empty + (j - 1) % kStages);
+      pass_dq_turn(qt0 - BQ);
+    }
+    issue_scores<false, true>(st, dpt, j);
+    hp::wait_group<1>();  // S^T; dP^T may still run
+    hp::fence_registers(st);
+    probabilities(st, s, qt0);
+    wgmma_softmax::probabilities_as_a<BQ>(st, p);
+    issue_dv(p, do_addr);
+    hp::wait_group<1>();  // dP^T; dV runs on
+    hp::fence_registers(dpt);
+    score_gradients(st, dpt, s);
+    wgmma_softmax::probabilities_as_a<BQ>(dpt, ds);
+    store_ds(ds, buf);
+    // This thread's part of dS^T stored, for both warpgroups' dQ products (through the async proxy).
+    hp::fence_shared_for_async_proxy();
+    hp::barrier_arrive(bar.ds_ready + buf);
+    hp::fence_registers(dk);
+    hp::fence_registers(ds);
+    hp::fence();
+    issue_key_gradient<D, BQ>(dk, ds, q_addr, Layout::kQuerySubTileBytes);
+    hp::commit_group();
+    // Both halves of buffer buf: its phase (j / 2) & 1. Each warpgroup stores into buf again at tile
+    // j + 2 only after it saw the other's half of tile j + 1 here, stored after the other's dQ product
+    // of tile j was done; and arrives for tile j + 2 only after this phase completed.
+    hp::barrier_wait(bar.ds_ready + buf, static_cast<uint32_t>((j >> 1) & 1));
+    float dq[32];
+    hp::fence_registers(dq);
+    hp::fence();
+    issue_dq(dq, buf);
+    if constexpr (kIssueNext) {
+      issue_scores<true, false>(st, dpt, j + 1);
+      hp::wait_group<1>();  // dV, dK, dQ; the next S^T runs on
+    } else {
+      hp::wait_group<0>();
+    }
+    hp::fence_registers(dq);
+    hp::fence_registers(dv);
+    hp::fence_registers(dk);
+    hp::fence_registers(p);
+    hp::fence_registers(ds);
+    add_dq(dq, dq_accum, qt0);
+    if constexpr (kIssueNext) {
+      hp::wait_group<0>();  // as overlapped_tile: nothing in flight across the loop's back edge
+      hp::fence_registers(st);
+    } else {
       hp::barrier_arrive(bar.empty + s);  // this thread's products no longer read slot s
     }
   }

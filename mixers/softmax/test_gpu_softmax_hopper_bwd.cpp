@@ -4,9 +4,9 @@
 // bulk-reduce and deterministic dQ) and full (masked attention with one span [0, L) per query; atomic
 // and bulk-reduce dQ); then against the portable bf16 backward at one larger size, and two
 // deterministic runs (float4 and float2 atomics taken in turn) compared byte for byte. Every case runs
-// the consumer schedules (overlapped: drained at each tile's end, with or without D folded into dP^T,
-// or not drained; its deterministic dQ takes turns between key blocks; and serial, whose deterministic
-// dQ is the portable pass). bf16 tolerance
+// the consumer schedules (overlapped: drained at each tile's end, dK or dQ first, with or without D
+// folded into dP^T, or not drained; its deterministic dQ takes turns between key blocks; and serial,
+// whose deterministic dQ is the portable pass). bf16 tolerance
 // 2e-2 on every gradient; at L = 1, dq and dk are exactly zero and bounded instead. Skips on a GPU
 // that is not sm_90.
 #include <catch2/catch.hpp>
@@ -102,14 +102,16 @@ const char* dq_mode_name(DqMode mode) {
          : mode == DqMode::bulk          ? "bulk reduce dQ"
                                          : "deterministic dQ";
 }
-// The consumer schedules: overlapped (each tile drained at its end, with D subtracted from dP^T by
-// the tensor cores or not; or the first version's tile, S^T left in flight across tiles), serial.
-enum class Schedule { overlapped, unfolded_delta, undrained, serial };
-constexpr Schedule kSchedules[] = {Schedule::overlapped, Schedule::unfolded_delta, Schedule::undrained,
-                                   Schedule::serial};
+// The consumer schedules: overlapped (each tile drained at its end: dK before dQ at head_dim 128, or
+// dQ first, or D subtracted from dP^T after it; or the first version's tile, S^T left in flight
+// across tiles), serial.
+enum class Schedule { overlapped, dq_before_dk, unfolded_delta, undrained, serial };
+constexpr Schedule kSchedules[] = {Schedule::overlapped, Schedule::dq_before_dk, Schedule::unfolded_delta,
+                                   Schedule::undrained, Schedule::serial};
 constexpr int kScheduleCount = sizeof(kSchedules) / sizeof(kSchedules[0]);
 const char* schedule_name(Schedule schedule) {
   return schedule == Schedule::overlapped       ? "overlapped schedule"
+         : schedule == Schedule::dq_before_dk   ? "overlapped schedule, dQ before dK"
          : schedule == Schedule::unfolded_delta ? "overlapped schedule, D subtracted after dP^T"
          : schedule == Schedule::undrained      ? "overlapped schedule, undrained tiles"
                                                 : "serial schedule";
@@ -120,6 +122,7 @@ HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, Schedule schedul
   options.overlap = schedule != Schedule::serial;
   options.drain_each_tile = schedule != Schedule::undrained;
   options.fold_delta = schedule != Schedule::unfolded_delta;
+  options.dk_before_dq = schedule != Schedule::dq_before_dk;
   options.deterministic = mode == DqMode::deterministic;
   options.bulk_dq = mode == DqMode::bulk;
   options.float4_dq = mode != DqMode::atomic_float2;
@@ -161,8 +164,8 @@ TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full
         for (DqMode mode : {DqMode::atomic, DqMode::atomic_float2, DqMode::bulk, DqMode::deterministic})
           for (Schedule schedule : kSchedules) {
             if (mode == DqMode::deterministic && !causal) continue;  // the deterministic dQ pass is causal only
-            if (mode == DqMode::bulk && (schedule == Schedule::undrained || schedule == Schedule::unfolded_delta))
-              continue;  // bulk dQ has neither variant
+            if (mode == DqMode::bulk && schedule != Schedule::overlapped && schedule != Schedule::serial)
+              continue;  // bulk dQ has no other variants
             INFO(dq_mode_name(mode) << ", " << schedule_name(schedule));
             check_against_cpu(p, bwd_options(causal, mode, schedule));
           }
