@@ -10,8 +10,8 @@
 // CUDA cores otherwise. lse, workspaces and statistics are fp32 in both. head_dim <= 256.
 // SEQBENCH_ATTENTION_FWD=hopper routes the bf16 forward at head_dim 64/128 to the sm_90a kernel of
 // softmax_attention_hopper.cuh (wgmma, TMA); portable keeps mma.sync. SEQBENCH_ATTENTION_BWD_KERNEL=hopper
-// (or hopper_bulk_dq, hopper_serial, hopper_serial_bulk_dq) does the same for the bf16 backward
-// (softmax_attention_hopper_bwd.cuh). Both default to the Hopper kernels on sm_90, portable elsewhere.
+// (or another variant: hopper_bulk_dq, hopper_serial, ..., softmax_attention_hopper_bwd.cuh) does the
+// same for the bf16 backward. Both default to the Hopper kernels on sm_90, portable elsewhere.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>

@@ -295,7 +295,14 @@ void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out
       options.deterministic = mode == AttentionBwdMode::deterministic;
       options.bulk_dq =
           kernel == AttentionBwdKernel::hopper_bulk_dq || kernel == AttentionBwdKernel::hopper_serial_bulk_dq;
-      options.overlap = kernel == AttentionBwdKernel::hopper || kernel == AttentionBwdKernel::hopper_bulk_dq;
+      options.overlap =
+          kernel != AttentionBwdKernel::hopper_serial && kernel != AttentionBwdKernel::hopper_serial_bulk_dq;
+      options.float4_dq =
+          kernel != AttentionBwdKernel::hopper_float2_dq && kernel != AttentionBwdKernel::hopper_first_overlap;
+      options.drain_each_tile =
+          kernel != AttentionBwdKernel::hopper_undrained && kernel != AttentionBwdKernel::hopper_first_overlap;
+      options.fold_delta = kernel != AttentionBwdKernel::hopper_unfolded_delta;
+      options.dk_before_dq = kernel != AttentionBwdKernel::hopper_dq_before_dk;
       return softmax_attention_bwd_hopper(q, k, v, out, lse, dout, dq, dk, dv, s, workspace, options, stream);
     }
   }

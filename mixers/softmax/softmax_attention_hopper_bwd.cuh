@@ -3,7 +3,7 @@
 // from the forward's log-sum-exp. One CTA per (128 keys, head, batch): a producer warp streams Q / dO
 // tiles with TMA (and lse / D) through a two- or three-slot ring, K and V stay in shared memory, two consumer
 // warpgroups run the five products with wgmma (softmax_attention_hopper_bwd_consumer.cuh). dQ goes
-// through an fp32 accumulator by float2 atomics or bulk reduce-adds, or (deterministic) atomics taken
+// through an fp32 accumulator by float4 (or float2) atomics or bulk reduce-adds, or (deterministic) atomics taken
 // in a fixed key-block order (softmax_attention_hopper_bwd_dq.cuh; the serial schedule: the portable
 // dQ pass). Checked against the CPU kernels and the portable backward in test_gpu_softmax_hopper_bwd.cpp.
 //
@@ -26,8 +26,26 @@ struct HopperAttentionBwdOptions {
   // fixed order) with the serial one. Causal only.
   bool deterministic = false;
   // Atomic dQ added by the bulk copy engine (one 256-byte cp.reduce.async.bulk per query row of a
-  // staged 64 x 64 fp32 block) instead of float2 atomics from registers.
+  // staged 64 x 64 fp32 block) instead of atomics from registers.
   bool bulk_dq = false;
+  // Atomic dQ (and the deterministic mode's turns) as 16-byte float4 reductions, neighbouring lanes
+  // exchanging halves so that each owns four consecutive columns of one row, instead of the first
+  // version's 8-byte float2 atomics straight from the accumulator layout. Ignored with bulk_dq.
+  bool float4_dq = true;
+  // The overlapped schedule awaits every product at the end of a tile (the next tile's S^T, queued
+  // behind dK, included), so that no wgmma is in flight across the tile loop's back edge, where ptxas
+  // would serialize all of them; false: the first version, which left S^T in flight. No effect on the
+  // serial schedule or with bulk_dq.
+  bool drain_each_tile = true;
+  // dP^T's accumulator starts at -D, so that the tensor cores subtract D and dS^T = P^T dP^T is one
+  // multiply per element; false: (dP^T - D) by the CUDA cores. Overlapped tiles with drain_each_tile
+  // = false subtract by the CUDA cores whatever this says; bulk_dq and the serial schedule always fold.
+  bool fold_delta = true;
+  // Head_dim 128, overlapped schedule (drained, fold_delta): each warpgroup issues dK before waiting
+  // (on an mbarrier per dS^T buffer) for the other's half of dS^T, then dQ and the next tile's S^T,
+  // so that dK covers the skew between the warpgroups; false: FlashAttention-3's dV, dQ, dK behind a
+  // named barrier that both warpgroups meet.
+  bool dk_before_dq = true;
   // The overlapped consumer schedule (dQ added while dK runs, the next tile's score products queued
   // before dK is awaited, three ring slots but with bulk_dq) instead of the serial one (every product
   // awaited per tile).
@@ -49,12 +67,26 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
                                            const void* dv);
 
 // Which kernel the bf16 backward (softmax_attention_bwd_cuda) runs for head_dim 64/128 with aligned
-// pointers: portable (mma.sync, any sm_80+ GPU), hopper (the kernel above, on sm_90, float2 atomic
+// pointers: portable (mma.sync, any sm_80+ GPU), hopper (the kernel above, on sm_90, float4 atomic
 // dQ), hopper_bulk_dq (bulk_dq), hopper_serial and hopper_serial_bulk_dq (the same with overlap =
-// false), from SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper on sm_90 and portable
-// elsewhere; anything else throws, and so does a hopper variant on a GPU other than sm_90.
+// false), hopper_float2_dq (hopper with float4_dq = false, the first atomic dQ), hopper_undrained
+// (drain_each_tile = false), hopper_first_overlap (both: the first overlapped kernel),
+// hopper_unfolded_delta (fold_delta = false), hopper_dq_before_dk (dk_before_dq = false), from
+// SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper on sm_90 and portable elsewhere;
+// anything else throws, and so does a hopper variant on a GPU other than sm_90.
 // SEQBENCH_ATTENTION_BWD (atomic | deterministic) applies to all of them.
-enum class AttentionBwdKernel { portable, hopper, hopper_bulk_dq, hopper_serial, hopper_serial_bulk_dq };
+enum class AttentionBwdKernel {
+  portable,
+  hopper,
+  hopper_bulk_dq,
+  hopper_serial,
+  hopper_serial_bulk_dq,
+  hopper_float2_dq,
+  hopper_undrained,
+  hopper_first_overlap,
+  hopper_unfolded_delta,
+  hopper_dq_before_dk
+};
 AttentionBwdKernel attention_bwd_kernel();
 const char* attention_bwd_kernel_name(AttentionBwdKernel kernel);
 

@@ -9,8 +9,8 @@
 //   dK  += dS^T Q    (A = dS^T from registers, B = Q MN-major)
 //   dQ   = dS K      (A = dS^T stored [keys x queries] in shared memory, read MN-major (transposed A);
 //                     B = K MN-major), one 64 x 64 block per warpgroup, added to an fp32 dq accumulator
-//                     in global memory with float2 atomics, or (kBulkDq) staged in shared memory and
-//                     added row by row by the bulk copy engine (FlashAttention-3 adds it by TMA reduce).
+//                     in global memory with float4 (kFloat4Dq) or float2 atomics, or (kBulkDq) staged in shared memory
+//                     and added row by row by the bulk copy engine (FlashAttention-3 adds it by TMA reduce).
 // The scale of dS (1 / sqrt(D)) is applied once at the end, to dK here and to dQ in the postprocess
 // (device code for sm_90a only). Two schedules of the tile loop: run_serial and run_overlapped.
 #pragma once
@@ -34,15 +34,16 @@ namespace hp = hopper;
 using bf16 = __nv_bfloat16;
 constexpr int kDsReadyBarrier = 1;  // named barrier 1: both consumers' halves of dS^T are in shared memory
 
-// acc[64 keys x N rows of b] = a[64 rows] . b[N rows] over head_dim (both K-major, as the forward's
-// Q K^T); committed, not awaited. a_sub / b_sub: bytes between the operands' 64-column sub-tiles.
-template <int D, int R>
+// acc[64 keys x N rows of b] (kAccumulate: +)= a[64 rows] . b[N rows] over head_dim (both K-major, as
+// the forward's Q K^T); committed, not awaited. a_sub / b_sub: bytes between the operands' 64-column
+// sub-tiles.
+template <int D, bool kAccumulate = false, int R>
 __device__ __forceinline__ void issue_row_products(float (&acc)[R], uint32_t a_addr, int a_sub, uint32_t b_addr,
                                                    int b_sub) {
 #pragma unroll
   for (int ks = 0; ks < D / 16; ++ks)  // k16 step ks: sub-tile ks / 4, 32 bytes per step inside it
     hp::mma_k16_ss<0>(acc, hp::k_major_descriptor(a_addr + (ks / 4) * a_sub + (ks % 4) * 32),
-                      hp::k_major_descriptor(b_addr + (ks / 4) * b_sub + (ks % 4) * 32), ks > 0 ? 1 : 0);
+                      hp::k_major_descriptor(b_addr + (ks / 4) * b_sub + (ks % 4) * 32), kAccumulate || ks > 0 ? 1 : 0);
   hp::commit_group();
 }
 
@@ -56,10 +57,15 @@ __device__ __forceinline__ void issue_key_gradient(float (&acc)[D / 2], const ui
     hp::mma_k16_rs<1>(acc, a[kk], hp::mn_major_descriptor(b_addr + kk * 2048, sub), 1);
 }
 
-template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq = false>
+// kFloat4Dq, kDrain: HopperAttentionBwdOptions::float4_dq and drain_each_tile. kFoldDelta: dP^T's
+// accumulator starts at -D (the tensor cores subtract it), so that dS^T = P^T dP^T is one multiply.
+// kDkFirst: HopperAttentionBwdOptions::dk_before_dq (dk_first_tile; drained atomic dQ at head_dim 128).
+template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq = false, bool kFloat4Dq = true,
+          bool kDrain = true, bool kFoldDelta = true, bool kDkFirst = false>
 struct BwdConsumer {
   using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
   static constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
+  static constexpr bool kDkFirstTiles = kDkFirst && kDrain && kDq && !kBulkDq && D == 128;
   const BwdTile& tile;
   unsigned char* smem;
   const BwdBarriers& bar;
@@ -100,8 +106,13 @@ struct BwdConsumer {
     }
   }
 
-  // dS^T = P^T (dP^T - D) in place of dP^T, from slot s's D.
+  // dS^T = P^T (dP^T - D) in place of dP^T, from slot s's D (kFoldDelta: already in dP^T).
   __device__ void score_gradients(const float (&pt)[BQ / 2], float (&dpt)[BQ / 2], int s) const {
+    if constexpr (kFoldDelta) {
+#pragma unroll
+      for (int i = 0; i < BQ / 2; ++i) dpt[i] *= pt[i];
+      return;
+    }
     const float* delta = reinterpret_cast<const float*>(smem + Layout::vectors) + s * 2 * BQ + BQ;
     const int t = threadIdx.x % 4;
 #pragma unroll
@@ -109,6 +120,19 @@ struct BwdConsumer {
       const float2 d = *reinterpret_cast<const float2*>(delta + 8 * i + 2 * t);
 #pragma unroll
       for (int e = 0; e < 4; ++e) dpt[4 * i + e] = pt[4 * i + e] * (dpt[4 * i + e] - ((e & 1) ? d.y : d.x));
+    }
+  }
+
+  // -D of slot s's queries in dP^T's accumulator layout (columns 8 i + 2 t, + 1), its starting value
+  // with kFoldDelta.
+  __device__ void negated_deltas(float (&dpt)[BQ / 2], int s) const {
+    const float* delta = reinterpret_cast<const float*>(smem + Layout::vectors) + s * 2 * BQ + BQ;
+    const int t = threadIdx.x % 4;
+#pragma unroll
+    for (int i = 0; i < BQ / 8; ++i) {
+      const float2 d = *reinterpret_cast<const float2*>(delta + 8 * i + 2 * t);
+      dpt[4 * i] = dpt[4 * i + 2] = -d.x;
+      dpt[4 * i + 1] = dpt[4 * i + 3] = -d.y;
     }
   }
 
@@ -147,11 +171,13 @@ struct BwdConsumer {
     if constexpr (kBulkDq) {
       add_dq_bulk<D>(dq, dq_accum, block, smem + Layout::dq_stage + tile.consumer * Layout::kDqStageBytes,
                      Layout::kDqStageRowBytes);
-    } else if constexpr (kOrderedDq) {  // passed on at the next tile (pass_dq_turn), its atomics drained by then
-      DqTurn(dq_order, tile, qt0, BQ).wait();
-      add_dq_atomic<D>(dq, dq_accum, block);
     } else {
-      add_dq_atomic<D>(dq, dq_accum, block);
+      // kOrderedDq: the turn is passed on at the next tile (pass_dq_turn), its atomics drained by then.
+      if constexpr (kOrderedDq) DqTurn(dq_order, tile, qt0, BQ).wait();
+      if constexpr (kFloat4Dq)
+        add_dq_atomic_float4<D>(dq, dq_accum, block);
+      else
+        add_dq_atomic<D>(dq, dq_accum, block);
     }
   }
 
@@ -173,14 +199,15 @@ struct BwdConsumer {
     const int s = j % kStages;
     if (kS) hp::barrier_wait(bar.full + s, static_cast<uint32_t>((j / kStages) & 1));
     if (kS) hp::fence_registers(st);
+    if (kDp && kFoldDelta) negated_deltas(dpt, s);  // slot s seen full (here or at S^T)
     if (kDp) hp::fence_registers(dpt);
     hp::fence();
     if (kS)
       issue_row_products<D>(st, opaque(k_rows), Layout::kKeySubTileBytes, query_tile(Layout::q, s),
                             Layout::kQuerySubTileBytes);
     if (kDp)
-      issue_row_products<D>(dpt, opaque(k_rows + Layout::kKeyTileBytes), Layout::kKeySubTileBytes,
-                            query_tile(Layout::dout, s), Layout::kQuerySubTileBytes);
+      issue_row_products<D, kFoldDelta>(dpt, opaque(k_rows + Layout::kKeyTileBytes), Layout::kKeySubTileBytes,
+                                        query_tile(Layout::dout, s), Layout::kQuerySubTileBytes);
   }
 
   // Slot s's Q (region Layout::q) or dO (Layout::dout) tile.
@@ -254,10 +281,11 @@ struct BwdConsumer {
     if (kBulkDq) hp::bulk_wait_complete();  // the last reduces land before the kernel ends
   }
 
-  // The overlapped schedule (FlashAttention-3's order): dV, dQ (once both halves of dS^T are stored),
-  // dK; dQ is added to global memory while dK runs, and the next tile's S^T is queued before dK is
-  // awaited (its dP^T too spills at head_dim 128, ptxas -v). In flight at the top of tile j: [dK of
-  // j - 1], [S^T of j].
+  // The overlapped schedule (FlashAttention-3's order): dV (drained at head_dim 128: before dS^T is
+  // formed), dQ (once both halves of dS^T are stored), dK; dQ is added to global memory while dK runs,
+  // and the next tile's S^T is queued before dK is awaited (its dP^T too spills at head_dim 128,
+  // ptxas -v). In flight at the top of tile j: [S^T of j] at j = 0 and, without kDrain, [dK of j - 1],
+  // [S^T of j] after (overlapped_tile).
   __device__ void run_overlapped(float* __restrict__ dq_accum) {
     float st[BQ / 2], dpt[BQ / 2];
     // dK's A operand (and, without dQ, dV's: p) read by the tensor cores until the next tile's first wait.
@@ -265,8 +293,13 @@ struct BwdConsumer {
     issue_scores<true, false>(st, dpt, 0);
     // The last tile apart, so that no tile issues its successor's products conditionally (the
     // accumulators would then merge two definitions and ptxas would serialize the wgmma).
-    for (int j = 0; j + 1 < tile.n_tiles; ++j) overlapped_tile<true>(st, dpt, p, ds, j, dq_accum);
-    overlapped_tile<false>(st, dpt, p, ds, tile.n_tiles - 1, dq_accum);
+    if constexpr (kDkFirstTiles) {
+      for (int j = 0; j + 1 < tile.n_tiles; ++j) dk_first_tile<true>(st, dpt, p, ds, j, dq_accum);
+      dk_first_tile<false>(st, dpt, p, ds, tile.n_tiles - 1, dq_accum);
+    } else {
+      for (int j = 0; j + 1 < tile.n_tiles; ++j) overlapped_tile<true>(st, dpt, p, ds, j, dq_accum);
+      overlapped_tile<false>(st, dpt, p, ds, tile.n_tiles - 1, dq_accum);
+    }
     pass_dq_turn((tile.first_tile + tile.n_tiles - 1) * BQ);
     if (kBulkDq) hp::bulk_wait_complete();  // the last reduces land before the kernel ends
   }
@@ -277,7 +310,7 @@ struct BwdConsumer {
                                                   uint32_t (&ds)[BQ / 16][4], int j, float* __restrict__ dq_accum) {
     const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ;
     const uint32_t q_addr = query_tile(Layout::q, s), do_addr = query_tile(Layout::dout, s);
-    hp::wait_group<1>();  // dK (and without dQ, dV) of tile j - 1; at j = 0 only S^T runs
+    hp::wait_group<1>();  // dK of tile j - 1 (kDrain: already done); S^T of tile j may run on
     hp::fence_registers(dk);
     hp::fence_registers(ds);
     if constexpr (!kDq) {
@@ -289,16 +322,28 @@ struct BwdConsumer {
       pass_dq_turn(qt0 - BQ);
     }
     issue_scores<false, true>(st, dpt, j);
-    score_fragments(st, dpt, p, ds, s, qt0);
+    // kEarlyDv: dV issued as soon as P^T is formed, so that it runs while dS^T is formed and stored (and
+    // while this warpgroup waits for the other's half) rather than after. Head_dim 128 only: at 64, with
+    // 128-query tiles, P^T, S^T and dP^T live together spill (ptxas -v).
+    constexpr bool kEarlyDv = kDrain && D == 128;
+    if constexpr (kEarlyDv) {
+      hp::wait_group<1>();  // S^T; dP^T may still run
+      hp::fence_registers(st);
+      probabilities(st, s, qt0);
+      wgmma_softmax::probabilities_as_a<BQ>(st, p);
+      issue_dv(p, do_addr);
+      hp::wait_group<1>();  // dP^T; dV runs on
+      hp::fence_registers(dpt);
+      score_gradients(st, dpt, s);
+      wgmma_softmax::probabilities_as_a<BQ>(dpt, ds);
+    } else {
+      score_fragments(st, dpt, p, ds, s, qt0);
+    }
     if constexpr (kDq) {
       store_ds(ds, j & 1);
       hp::fence_shared_for_async_proxy();  // the dQ product reads dS^T through the async proxy
     }
-    hp::fence_registers(dv);
-    hp::fence_registers(dk);
-    hp::fence();
-    issue_key_gradient<D, BQ>(dv, p, do_addr, Layout::kQuerySubTileBytes);
-    hp::commit_group();
+    if constexpr (!kEarlyDv) issue_dv(p, do_addr);
     if constexpr (kDq) {
       // As in run_serial: buffer j & 1 is rewritten at tile j + 2, after both warpgroups passed
       // this barrier at tile j + 1, which each reaches only after its dQ product of tile j is done.
@@ -322,6 +367,16 @@ struct BwdConsumer {
     }
     if constexpr (kIssueNext) {
       issue_scores<true, false>(st, dpt, j + 1);
+      // kDrain: nothing crosses the loop's back edge in flight. With S^T there (!kDrain, the first
+      // version) ptxas serializes every wgmma of the kernel (C7514, "non wgmma instructions reading
+      // accumulator registers"), so none of the overlaps above happen. dK runs beside S^T; the next
+      // tile's dP^T still overlaps its P^T.
+      if constexpr (kDrain) {
+        hp::wait_group<0>();
+        hp::fence_registers(st);
+        hp::fence_registers(dk);
+        hp::fence_registers(ds);
+      }
     } else {
       hp::wait_group<0>();
       hp::fence_registers(dv);
@@ -330,6 +385,77 @@ struct BwdConsumer {
       hp::fence_registers(ds);
       hp::barrier_arrive(bar.empty + s);  // this thread's products no longer read slot s
     }
+  }
+
+  // One tile of run_overlapped with kDkFirstTiles: dV (as soon as P^T is formed), dK, then dQ once the
+  // other warpgroup's half of dS^T has landed, and the next tile's S^T behind it. Each warpgroup
+  // signals its half on buffer j & 1's ds_ready mbarrier and waits for the other's only after issuing
+  // dK, so that dK's run covers the skew between the warpgroups where overlapped_tile has both meet
+  // at a named barrier; dQ is added to global memory while the next S^T runs.
+  template <bool kIssueNext>
+  __device__ __forceinline__ void dk_first_tile(float (&st)[BQ / 2], float (&dpt)[BQ / 2], uint32_t (&p)[BQ / 16][4],
+                                                uint32_t (&ds)[BQ / 16][4], int j, float* __restrict__ dq_accum) {
+    const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ, buf = j & 1;
+    const uint32_t q_addr = query_tile(Layout::q, s), do_addr = query_tile(Layout::dout, s);
+    if (j > 0) {
+      // Tile j - 1 was drained at its end: this thread no longer reads its slot.
+      hp::barrier_arrive(bar.empty + (j - 1) % kStages);
+      pass_dq_turn(qt0 - BQ);
+    }
+    issue_scores<false, true>(st, dpt, j);
+    hp::wait_group<1>();  // S^T; dP^T may still run
+    hp::fence_registers(st);
+    probabilities(st, s, qt0);
+    wgmma_softmax::probabilities_as_a<BQ>(st, p);
+    issue_dv(p, do_addr);
+    hp::wait_group<1>();  // dP^T; dV runs on
+    hp::fence_registers(dpt);
+    score_gradients(st, dpt, s);
+    wgmma_softmax::probabilities_as_a<BQ>(dpt, ds);
+    store_ds(ds, buf);
+    // This thread's part of dS^T stored, for both warpgroups' dQ products (through the async proxy).
+    hp::fence_shared_for_async_proxy();
+    hp::barrier_arrive(bar.ds_ready + buf);
+    hp::fence_registers(dk);
+    hp::fence_registers(ds);
+    hp::fence();
+    issue_key_gradient<D, BQ>(dk, ds, q_addr, Layout::kQuerySubTileBytes);
+    hp::commit_group();
+    // Both halves of buffer buf: its phase (j / 2) & 1. Each warpgroup stores into buf again at tile
+    // j + 2 only after it saw the other's half of tile j + 1 here, stored after the other's dQ product
+    // of tile j was done; and arrives for tile j + 2 only after this phase completed.
+    hp::barrier_wait(bar.ds_ready + buf, static_cast<uint32_t>((j >> 1) & 1));
+    float dq[32];
+    hp::fence_registers(dq);
+    hp::fence();
+    issue_dq(dq, buf);
+    if constexpr (kIssueNext) {
+      issue_scores<true, false>(st, dpt, j + 1);
+      hp::wait_group<1>();  // dV, dK, dQ; the next S^T runs on
+    } else {
+      hp::wait_group<0>();
+    }
+    hp::fence_registers(dq);
+    hp::fence_registers(dv);
+    hp::fence_registers(dk);
+    hp::fence_registers(p);
+    hp::fence_registers(ds);
+    add_dq(dq, dq_accum, qt0);
+    if constexpr (kIssueNext) {
+      hp::wait_group<0>();  // as overlapped_tile: nothing in flight across the loop's back edge
+      hp::fence_registers(st);
+    } else {
+      hp::barrier_arrive(bar.empty + s);  // this thread's products no longer read slot s
+    }
+  }
+
+  // dV += P^T dO (slot at do_addr), one commit group.
+  __device__ __forceinline__ void issue_dv(const uint32_t (&p)[BQ / 16][4], uint32_t do_addr) {
+    hp::fence_registers(dv);
+    hp::fence_registers(dk);
+    hp::fence();
+    issue_key_gradient<D, BQ>(dv, p, do_addr, Layout::kQuerySubTileBytes);
+    hp::commit_group();
   }
 
   // dK (scaled) and dV straight from registers: lane 4 g + t stores columns 8 i + 2 t, + 1 of its keys.

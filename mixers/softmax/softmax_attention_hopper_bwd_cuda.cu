@@ -3,7 +3,11 @@
 // kernel below, postprocess dq = scale * fp32 accumulator. Checked in test_gpu_softmax_hopper_bwd.cpp.
 //
 // Two consumer schedules (BwdConsumer::run_overlapped, the default, and run_serial, the first one),
-// chosen per call by HopperAttentionBwdOptions::overlap.
+// chosen per call by HopperAttentionBwdOptions::overlap; atomic dQ by float4 (the default) or float2
+// reductions, by HopperAttentionBwdOptions::float4_dq; the overlapped tiles drained at their end or
+// (the first version) not, by HopperAttentionBwdOptions::drain_each_tile; D subtracted from dP^T by
+// the tensor cores or not, by HopperAttentionBwdOptions::fold_delta; dK before or after dQ at head_dim
+// 128, by HopperAttentionBwdOptions::dk_before_dq.
 //
 // One CTA per (128-key block, head, batch): warp 0 of warpgroup 0 is the producer (lane 0 issues TMA
 // for K and V once and for Q / dO tiles into a ring of kRingStages slots; all 32 lanes copy the tile's lse, in
@@ -82,7 +86,8 @@ __device__ __forceinline__ void produce(const BwdMaps& maps, unsigned char* smem
 }
 #endif  // SEQBENCH_HOPPER_WGMMA
 
-template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq>
+template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq, bool kFloat4Dq, bool kDrain,
+          bool kFoldDelta, bool kDkFirst>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_bwd_hopper_kernel(const __grid_constant__ BwdMaps maps, const float* __restrict__ lse,
                                 const float* __restrict__ delta, float* __restrict__ dq_accum, int* dq_order,
@@ -94,7 +99,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((1024 - (hp::smem_u32(smem_raw) & 1023)) & 1023);
   uint64_t* b0 = reinterpret_cast<uint64_t*>(smem + Layout::barriers);
-  const BwdBarriers bar{b0, b0 + 1, b0 + 1 + kStages};
+  const BwdBarriers bar{b0, b0 + 1, b0 + 1 + kStages, b0 + 1 + 2 * kStages};
 
   // Key blocks of one (batch, head) are neighbours in launch order (they share Q and dO in L2); with
   // causality the first key blocks see the most queries and start first, except with ordered dQ, where
@@ -113,6 +118,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       hp::barrier_init(bar.full + s, 32);
       hp::barrier_init(bar.empty + s, 128 * kConsumers);
     }
+    for (int b = 0; b < 2; ++b) hp::barrier_init(bar.ds_ready + b, 128 * kConsumers);
     hp::barrier_init_fence();
   }
   __syncthreads();
@@ -124,7 +130,8 @@ __global__ void __launch_bounds__(kThreads, 1)
                                     delta + static_cast<int64_t>(bh) * L, tile);
   } else {
     hp::claim_registers<kConsumerRegisters>();
-    BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq> c(tile, smem, bar, dq_order);
+    BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta, kDkFirst> c(
+        tile, smem, bar, dq_order);
     c.run(dq_accum);
     c.write_gradients(dk, dv);
   }
@@ -144,12 +151,14 @@ __global__ void dq_postprocess_kernel(const float4* __restrict__ src, __nv_bfloa
   }
 }
 
-template <int D, bool kOverlap, bool kCausal, bool kDq, bool kBulkDq = false, bool kOrderedDq = false>
+template <int D, bool kOverlap, bool kCausal, bool kDq, bool kBulkDq = false, bool kOrderedDq = false,
+          bool kFloat4Dq = true, bool kDrain = true, bool kFoldDelta = true, bool kDkFirst = false>
 void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
                        const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
                        cudaStream_t stream, int* dq_order = nullptr) {
   constexpr int kSmem = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>::dynamic_bytes;
-  auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq>;
+  auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain,
+                                             kFoldDelta, kDkFirst>;
   static const bool configured = [&] {
     cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
     return true;
@@ -171,6 +180,32 @@ void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* 
   cudaCheckLaunch();
 }
 
+// The atomic dQ kernels: float4 or float2 reductions (o.float4_dq), taken in turn when deterministic.
+template <int D, bool kOverlap, bool kDrain, bool kFoldDelta, bool kDkFirst>
+void launch_atomic_dq(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
+                      const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
+                      const HopperAttentionBwdOptions& o, cudaStream_t stream, int* dq_order) {
+  constexpr bool kOrdered = kOverlap;  // the serial schedule's deterministic dQ is the portable pass
+  if (o.deterministic && o.float4_dq)
+    launch_bwd_hopper<D, kOverlap, true, true, false, kOrdered, true, kDrain, kFoldDelta, kDkFirst>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream, dq_order);
+  else if (o.deterministic)
+    launch_bwd_hopper<D, kOverlap, true, true, false, kOrdered, false, kDrain, kFoldDelta, kDkFirst>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream, dq_order);
+  else if (o.causal && o.float4_dq)
+    launch_bwd_hopper<D, kOverlap, true, true, false, false, true, kDrain, kFoldDelta, kDkFirst>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+  else if (o.causal)
+    launch_bwd_hopper<D, kOverlap, true, true, false, false, false, kDrain, kFoldDelta, kDkFirst>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+  else if (o.float4_dq)
+    launch_bwd_hopper<D, kOverlap, false, true, false, false, true, kDrain, kFoldDelta, kDkFirst>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+  else
+    launch_bwd_hopper<D, kOverlap, false, true, false, false, false, kDrain, kFoldDelta, kDkFirst>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+}
+
 template <int D, bool kOverlap>
 void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse, const float* delta,
                     float* dq_accum, bf16* dq, bf16* dk, bf16* dv, const AttentionShape& s,
@@ -184,18 +219,32 @@ void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dou
   }
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
   cudaCheck(cudaMemsetAsync(dq_accum, 0, n * sizeof(float), stream));
-  if (o.deterministic) {  // overlapped schedule (kOrderedDq = kOverlap): dQ added in turns, counts zeroed first
+  if (o.deterministic)  // overlapped schedule (kOrderedDq = kOverlap): dQ added in turns, counts zeroed first
     cudaCheck(cudaMemsetAsync(dq_order, 0, attention_bwd_dq_order_words(s) * sizeof(int), stream));
-    launch_bwd_hopper<D, kOverlap, true, true, false, kOverlap>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s,
-                                                                stream, dq_order);
-  } else if (o.causal && o.bulk_dq)
-    launch_bwd_hopper<D, kOverlap, true, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
-  else if (o.causal)
-    launch_bwd_hopper<D, kOverlap, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
-  else if (o.bulk_dq)
-    launch_bwd_hopper<D, kOverlap, false, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
-  else
-    launch_bwd_hopper<D, kOverlap, false, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+  if (o.bulk_dq && !o.deterministic) {
+    if (o.causal)
+      launch_bwd_hopper<D, kOverlap, true, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+    else
+      launch_bwd_hopper<D, kOverlap, false, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+  } else if constexpr (kOverlap) {
+    // The first overlapped tile throughout without drain_each_tile, the order before dk_before_dq
+    // without fold_delta (those options ignored then).
+    if (!o.drain_each_tile)
+      launch_atomic_dq<D, kOverlap, false, false, false>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream,
+                                                         dq_order);
+    else if (!o.fold_delta)
+      launch_atomic_dq<D, kOverlap, true, false, false>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream,
+                                                        dq_order);
+    else if (o.dk_before_dq)  // head_dim 128 only
+      launch_atomic_dq<D, kOverlap, true, true, D == 128>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream,
+                                                          dq_order);
+    else
+      launch_atomic_dq<D, kOverlap, true, true, false>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream,
+                                                       dq_order);
+  } else {
+    launch_atomic_dq<D, kOverlap, true, true, false>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream,
+                                                     dq_order);
+  }
   const int64_t n4 = n / 4;
   dq_postprocess_kernel<<<static_cast<unsigned>(std::min<int64_t>((n4 + 255) / 256, 65536)), 256, 0, stream>>>(
       reinterpret_cast<const float4*>(dq_accum), reinterpret_cast<__nv_bfloat162*>(dq), attention_scale(s), n4);
@@ -243,8 +292,10 @@ void softmax_attention_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, c
 namespace {
 
 // The SEQBENCH_ATTENTION_BWD_KERNEL names, in AttentionBwdKernel order.
-constexpr const char* kBwdKernelNames[] = {"portable", "hopper", "hopper_bulk_dq", "hopper_serial",
-                                           "hopper_serial_bulk_dq"};
+constexpr const char* kBwdKernelNames[] = {"portable",         "hopper",          "hopper_bulk_dq",
+                                           "hopper_serial",    "hopper_serial_bulk_dq", "hopper_float2_dq",
+                                           "hopper_undrained", "hopper_first_overlap", "hopper_unfolded_delta",
+                                           "hopper_dq_before_dk"};
 constexpr int kBwdKernels = sizeof(kBwdKernelNames) / sizeof(kBwdKernelNames[0]);
 
 }  // namespace
@@ -260,7 +311,9 @@ AttentionBwdKernel attention_bwd_kernel() {
       return static_cast<AttentionBwdKernel>(i);
     }
     throw std::invalid_argument("SEQBENCH_ATTENTION_BWD_KERNEL='" + name +
-                                "'; expected portable, hopper, hopper_bulk_dq, hopper_serial or hopper_serial_bulk_dq");
+                                "'; expected portable, hopper, hopper_bulk_dq, hopper_serial, hopper_serial_bulk_dq, "
+                                "hopper_float2_dq, hopper_undrained, hopper_first_overlap, hopper_unfolded_delta or "
+                                "hopper_dq_before_dk");
   }();
   return chosen;
 }

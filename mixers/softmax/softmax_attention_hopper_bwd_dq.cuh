@@ -1,7 +1,7 @@
 // How the consumers of the Hopper attention backward (softmax_attention_hopper_bwd_consumer.cuh) add
 // their dQ blocks (64 queries x 64 head-dim columns, wgmma accumulator layout) into the fp32 dq
-// accumulator [B, L, H, D]: float2 atomics from registers, bulk reduce-adds from a shared-memory
-// stage, or (deterministic) float2 atomics taken in turn. Device code for sm_90a only; checked by
+// accumulator [B, L, H, D]: float4 (or float2) atomics from registers, bulk reduce-adds from a
+// shared-memory stage, or (deterministic) the same atomics taken in turn. Device code for sm_90a only; checked by
 // test_gpu_softmax_hopper_bwd.cpp through the whole backward.
 #pragma once
 #include <cstdint>
@@ -48,6 +48,36 @@ __device__ __forceinline__ void add_dq_atomic(const float (&dq)[32], float* __re
     for (int i = 0; i < 8; ++i)
       atomicAdd(reinterpret_cast<float2*>(row + 8 * i + 2 * t), make_float2(dq[4 * i + 2 * r], dq[4 * i + 2 * r + 1]));
   }
+}
+
+// The same at full sector use: lanes t and t ^ 1 swap half of their pairs (__shfl_xor) so that the even
+// lane holds columns 8 i + 2 t .. + 3 of row g and the odd one the same four columns of row g + 8, and
+// each adds them with one 16-byte reduction (sm_90's red.global.add.v4.f32) instead of two 8-byte ones:
+// per instruction a warp covers 16 rows x 32 contiguous bytes, half the requests of the float2 path.
+// Every element still receives one addition per warpgroup and tile, so the ordered (deterministic)
+// mode sums in the same order as with float2 atomics.
+template <int D>
+__device__ __forceinline__ void add_dq_atomic_float4(const float (&dq)[32], float* __restrict__ dq_accum,
+                                                     const DqBlock& block) {
+  const int tid = threadIdx.x % 128, t = tid % 4, g = (tid % 32) / 4;
+  const bool odd = t & 1;
+  const int query = block.q0 + (tid / 32) * 16 + g + (odd ? 8 : 0);
+  float4 sums[8];
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {  // all lanes shuffle, rows past L included
+    // Even lanes keep row g (registers 4 i, 4 i + 1) and give row g + 8; odd lanes the reverse.
+    const float give0 = odd ? dq[4 * i] : dq[4 * i + 2], give1 = odd ? dq[4 * i + 1] : dq[4 * i + 3];
+    const float got0 = __shfl_xor_sync(0xffffffffu, give0, 1), got1 = __shfl_xor_sync(0xffffffffu, give1, 1);
+    sums[i] =
+        odd ? make_float4(got0, got1, dq[4 * i + 2], dq[4 * i + 3]) : make_float4(dq[4 * i], dq[4 * i + 1], got0, got1);
+  }
+  if (query >= block.tile.L) return;
+  float* row = block.row<D>(dq_accum, query) + 2 * (t & ~1);  // columns 8 i + 4 (t / 2) ..
+#pragma unroll
+  for (int i = 0; i < 8; ++i)  // red, not atomicAdd's atom with an unused result
+    asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(row + 8 * i), "f"(sums[i].x), "f"(sums[i].y),
+                 "f"(sums[i].z), "f"(sums[i].w)
+                 : "memory");
 }
 
 // The same through shared memory: the block's rows staged in fp32 (rows `row_bytes` apart), then one

@@ -56,7 +56,7 @@ struct BwdSmemLayout {
   // [kStages][2][kBlockQ] floats: lse then D.
   static constexpr int vectors = dq_stage + (kBulkDq ? kConsumers * kDqStageBytes : 0);
   static constexpr int barriers = vectors + kStages * 2 * kBlockQ * 4;
-  static constexpr int kBarriers = 1 + 2 * kStages;  // kv_full, full[], empty[]
+  static constexpr int kBarriers = 3 + 2 * kStages;  // kv_full, full[], empty[], ds_ready[2]
   static constexpr int dynamic_bytes = barriers + 8 * kBarriers + 1024;  // + room to align the base
   static_assert(kKeyTileBytes % 1024 == 0 && kQueryTileBytes % 1024 == 0 && kDsTileBytes % 1024 == 0,
                 "swizzled tiles start on 1024-byte boundaries");
@@ -64,9 +64,10 @@ struct BwdSmemLayout {
 };
 
 struct BwdBarriers {
-  uint64_t* kv_full;  // K and V landed (one phase)
-  uint64_t* full;     // [kStages]: Q, dO (TMA bytes) and lse, D (32 producer-lane arrivals)
-  uint64_t* empty;    // [kStages]: all 256 consumer threads are done with the slot
+  uint64_t* kv_full;   // K and V landed (one phase)
+  uint64_t* full;      // [kStages]: Q, dO (TMA bytes) and lse, D (32 producer-lane arrivals)
+  uint64_t* empty;     // [kStages]: all 256 consumer threads are done with the slot
+  uint64_t* ds_ready;  // [2]: all 256 consumer threads stored their part of dS^T buffer b (kDkFirst)
 };
 
 }  // namespace hopper_attention_bwd

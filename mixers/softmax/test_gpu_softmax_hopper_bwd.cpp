@@ -1,10 +1,12 @@
 // The Hopper (sm_90a) attention backward against the CPU kernels on fresh seeded inputs: lengths that
 // cut the 128-key blocks and the 64/128-query tiles unevenly (1, 63, 65, 130, 257, 1000), batch 1 and
-// 2, 3 heads, head dims 64 and 128, causal (softmax_attention_bwd_cpu; atomic, bulk-reduce and
-// deterministic dQ) and full (masked attention with one span [0, L) per query; atomic and bulk-reduce
-// dQ); then against the portable bf16 backward at one larger size, and two deterministic runs compared
-// byte for byte. Every case runs both consumer schedules (overlapped, whose deterministic dQ takes
-// turns between key blocks, and serial, whose deterministic dQ is the portable pass). bf16 tolerance
+// 2, 3 heads, head dims 64 and 128, causal (softmax_attention_bwd_cpu; float4 and float2 atomic,
+// bulk-reduce and deterministic dQ) and full (masked attention with one span [0, L) per query; atomic
+// and bulk-reduce dQ); then against the portable bf16 backward at one larger size, and two
+// deterministic runs (float4 and float2 atomics taken in turn) compared byte for byte. Every case runs
+// the consumer schedules (overlapped: drained at each tile's end, dK or dQ first, with or without D
+// folded into dP^T, or not drained; its deterministic dQ takes turns between key blocks; and serial,
+// whose deterministic dQ is the portable pass). bf16 tolerance
 // 2e-2 on every gradient; at L = 1, dq and dk are exactly zero and bounded instead. Skips on a GPU
 // that is not sm_90.
 #include <catch2/catch.hpp>
@@ -91,18 +93,39 @@ struct BwdProblem {
   }
 };
 
-// The ways dQ is summed: float2 atomics, bulk reduce-adds, or the deterministic pass (causal only).
-enum class DqMode { atomic, bulk, deterministic };
+// The ways dQ is summed: float4 or float2 atomics, bulk reduce-adds, or the deterministic pass (causal only).
+enum class DqMode { atomic, atomic_float2, bulk, deterministic };
+constexpr int kDqModes = 4;
 const char* dq_mode_name(DqMode mode) {
-  return mode == DqMode::atomic ? "atomic dQ" : mode == DqMode::bulk ? "bulk reduce dQ" : "deterministic dQ";
+  return mode == DqMode::atomic          ? "float4 atomic dQ"
+         : mode == DqMode::atomic_float2 ? "float2 atomic dQ"
+         : mode == DqMode::bulk          ? "bulk reduce dQ"
+                                         : "deterministic dQ";
 }
-const char* schedule_name(bool overlap) { return overlap ? "overlapped schedule" : "serial schedule"; }
-HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, bool overlap) {
+// The consumer schedules: overlapped (each tile drained at its end: dK before dQ at head_dim 128, or
+// dQ first, or D subtracted from dP^T after it; or the first version's tile, S^T left in flight
+// across tiles), serial.
+enum class Schedule { overlapped, dq_before_dk, unfolded_delta, undrained, serial };
+constexpr Schedule kSchedules[] = {Schedule::overlapped, Schedule::dq_before_dk, Schedule::unfolded_delta,
+                                   Schedule::undrained, Schedule::serial};
+constexpr int kScheduleCount = sizeof(kSchedules) / sizeof(kSchedules[0]);
+const char* schedule_name(Schedule schedule) {
+  return schedule == Schedule::overlapped       ? "overlapped schedule"
+         : schedule == Schedule::dq_before_dk   ? "overlapped schedule, dQ before dK"
+         : schedule == Schedule::unfolded_delta ? "overlapped schedule, D subtracted after dP^T"
+         : schedule == Schedule::undrained      ? "overlapped schedule, undrained tiles"
+                                                : "serial schedule";
+}
+HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, Schedule schedule) {
   HopperAttentionBwdOptions options;
   options.causal = causal;
-  options.overlap = overlap;
+  options.overlap = schedule != Schedule::serial;
+  options.drain_each_tile = schedule != Schedule::undrained;
+  options.fold_delta = schedule != Schedule::unfolded_delta;
+  options.dk_before_dq = schedule != Schedule::dq_before_dk;
   options.deterministic = mode == DqMode::deterministic;
   options.bulk_dq = mode == DqMode::bulk;
+  options.float4_dq = mode != DqMode::atomic_float2;
   return options;
 }
 
@@ -135,34 +158,35 @@ void check_against_cpu(const BwdProblem& p, const HopperAttentionBwdOptions& opt
 TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full, at uneven lengths",
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
-  for_each_seeded_case(hopper_uneven_cases(), 131, describe_hopper_case,
-                       [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
-                         const BwdProblem p(AttentionShape{B, L, kHopperTestHeads, D}, causal, rng);
-                         for (DqMode mode : {DqMode::atomic, DqMode::bulk, DqMode::deterministic})
-                           for (bool overlap : {true, false}) {
-                             if (mode == DqMode::deterministic && !causal)
-                               continue;  // the deterministic dQ pass is causal only
-                             INFO(dq_mode_name(mode) << ", " << schedule_name(overlap));
-                             check_against_cpu(p, bwd_options(causal, mode, overlap));
-                           }
-                       });
+  for_each_seeded_case(
+      hopper_uneven_cases(), 131, describe_hopper_case, [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
+        const BwdProblem p(AttentionShape{B, L, kHopperTestHeads, D}, causal, rng);
+        for (DqMode mode : {DqMode::atomic, DqMode::atomic_float2, DqMode::bulk, DqMode::deterministic})
+          for (Schedule schedule : kSchedules) {
+            if (mode == DqMode::deterministic && !causal) continue;  // the deterministic dQ pass is causal only
+            if (mode == DqMode::bulk && schedule != Schedule::overlapped && schedule != Schedule::serial)
+              continue;  // bulk dQ has no other variants
+            INFO(dq_mode_name(mode) << ", " << schedule_name(schedule));
+            check_against_cpu(p, bwd_options(causal, mode, schedule));
+          }
+      });
 }
 
 TEST_CASE("the Hopper attention backward matches the portable bf16 backward at a larger size",
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
   for (int64_t D : {64, 128})
-    for (int variant = 0; variant < 6; ++variant) {
-      const DqMode mode = static_cast<DqMode>(variant / 2);
-      const bool overlap = variant % 2 == 0;
+    for (int variant = 0; variant < kScheduleCount * kDqModes; ++variant) {
+      const DqMode mode = static_cast<DqMode>(variant / kScheduleCount);
+      const Schedule schedule = kSchedules[variant % kScheduleCount];
       const AttentionShape s{2, 2 * 1024 + 77, 4, D};  // 17 key blocks, the last one partial
-      INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " " << dq_mode_name(mode) << ", " << schedule_name(overlap)
+      INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " " << dq_mode_name(mode) << ", " << schedule_name(schedule)
                     << " seed=" << 151 + D);
       Rng rng(static_cast<uint64_t>(151 + D));
       const BwdProblem p(s, true, rng);
       DeviceArray<float> workspace(softmax_attention_bwd_workspace_floats(s));
       const bool deterministic = mode == DqMode::deterministic;
-      const auto got = p.hopper(bwd_options(true, mode, overlap), workspace.data());
+      const auto got = p.hopper(bwd_options(true, mode, schedule), workspace.data());
       std::vector<DeviceArray<bf16>> want;
       for (int i = 0; i < 3; ++i) want.push_back(poisoned<bf16>(p.size()));
       softmax_attention_bwd_portable_cuda(p.q_d.data(), p.k_d.data(), p.v_d.data(), p.out_d.data(), p.lse_d.data(),
@@ -181,12 +205,16 @@ TEST_CASE("the Hopper attention backward with deterministic dQ gives bit-identic
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
   for (int64_t D : {64, 128})
-    for (bool overlap : {true, false}) {
+    for (int variant = 0; variant < 2 * kScheduleCount; ++variant) {
+      const Schedule schedule = kSchedules[variant % kScheduleCount];
+      const bool float4_dq = variant < kScheduleCount;
       const AttentionShape s{2, 1000, 4, D};
-      INFO("B=2 L=1000 H=4 D=" << D << " " << schedule_name(overlap) << " seed=" << 171 + D);
+      INFO("B=2 L=1000 H=4 D=" << D << " " << schedule_name(schedule) << (float4_dq ? ", float4" : ", float2")
+                               << " atomics seed=" << 171 + D);
       Rng rng(static_cast<uint64_t>(171 + D));
       const BwdProblem p(s, true, rng);
-      const HopperAttentionBwdOptions options = bwd_options(true, DqMode::deterministic, overlap);
+      HopperAttentionBwdOptions options = bwd_options(true, DqMode::deterministic, schedule);
+      options.float4_dq = float4_dq;
       const auto first = p.hopper(options), second = p.hopper(options);
       for (int i = 0; i < 3; ++i) {
         INFO("gradient d"
