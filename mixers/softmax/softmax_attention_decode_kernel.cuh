@@ -31,6 +31,11 @@ struct DecodeWork {
   float scale_log2;  // 1/sqrt(D) * log2(e): scores in the exp2 domain
   __device__ int split_begin(int split) const { return static_cast<int>(int64_t{len} * split / splits); }
   __device__ int first_pair(int column) const { return column << head_shift; }
+  // Elements from the cache's start to token 0 of the column's first head.
+  __device__ int64_t column_head(int column) const {
+    const int pair = first_pair(column), b = pair / heads, h = pair - b * heads;
+    return (static_cast<int64_t>(b) * capacity * heads + h) * head_dim;
+  }
 };
 
 template <class T>
@@ -57,8 +62,7 @@ struct TileCursor {
     const int split = it / w.columns;
     column = it - split * w.columns;
     key = w.split_begin(split), end = w.split_begin(split + 1);
-    const int pair = w.first_pair(column), b = pair / w.heads, h = pair - b * w.heads;
-    head = (static_cast<int64_t>(b) * w.capacity * w.heads + h) * w.head_dim;
+    head = w.column_head(column);
   }
   __device__ static int tile_tokens(const DecodeWork& w) { return kTileRows >> w.head_shift; }
   __device__ bool done(const DecodeWork& w) const { return item >= w.items; }
@@ -106,15 +110,32 @@ __device__ __forceinline__ void unpack16(const uint4& raw, float* x, float) {
   x[3] = __uint_as_float(raw.w);
 }
 
+// A 16-byte load of data read once by this kernel and not written during it: the non-coherent path,
+// and no L1 line kept for it.
+__device__ __forceinline__ uint4 load_streaming_16(const void* from) {
+  uint4 r;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n"
+      : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+      : "l"(from));
+  return r;
+}
+
 // One lane's share of a head_dim row, shared by LPR lanes. kVector: PPL 16-byte pieces per lane,
-// piece sub + LPR * p (neighbouring lanes read neighbouring 16 bytes: no bank conflicts); lanes past
-// the row's end hold zeros. Otherwise strided scalars sub + LPR * e, for any head_dim.
+// piece sub + LPR * p (neighbouring lanes read neighbouring 16 bytes: whole 32-byte sectors from
+// global memory, no bank conflicts in shared memory); lanes past the row's end hold zeros.
+// Otherwise strided scalars sub + LPR * e, for any head_dim.
 template <class T, int LPR, int PPL, bool kVector>
 struct RowSlice {
   static constexpr int kLanes = LPR;
   static constexpr int kVec = 16 / sizeof(T);
   static constexpr int kFloats = kVector ? PPL * kVec : kAttentionMaxHeadDim / LPR;  // per lane
   static constexpr int kRowElems = LPR * kFloats;                                    // a row's stride in shared memory
+  // A lane's share as it came from global memory (fetch), turned into floats only when used
+  // (unpack), so that a bf16 row in flight takes half the registers.
+  struct Raw {
+    uint4 piece[kVector ? PPL : 1];
+    float x[kVector ? 1 : kFloats];
+  };
   int sub, D;
   __device__ int index(int e) const { return kVector ? (sub + LPR * (e / kVec)) * kVec + e % kVec : sub + LPR * e; }
   __device__ void load(const T* row, float (&x)[kFloats]) const {
@@ -132,6 +153,27 @@ struct RowSlice {
     } else {
 #pragma unroll
       for (int e = 0; e < kFloats; ++e) x[e] = index(e) < D ? to_float(row[index(e)]) : 0.0f;
+    }
+  }
+  __device__ void fetch(const T* row, Raw& raw) const {
+    if constexpr (kVector) {
+#pragma unroll
+      for (int p = 0; p < PPL; ++p) {
+        const int piece = sub + LPR * p;
+        raw.piece[p] = piece * kVec < D ? load_streaming_16(row + piece * kVec) : make_uint4(0, 0, 0, 0);
+      }
+    } else {
+#pragma unroll
+      for (int e = 0; e < kFloats; ++e) raw.x[e] = index(e) < D ? to_float(row[index(e)]) : 0.0f;
+    }
+  }
+  __device__ void unpack(const Raw& raw, float (&x)[kFloats]) const {
+    if constexpr (kVector) {
+#pragma unroll
+      for (int p = 0; p < PPL; ++p) unpack16(raw.piece[p], x + p * kVec, T{});
+    } else {
+#pragma unroll
+      for (int e = 0; e < kFloats; ++e) x[e] = raw.x[e];
     }
   }
 };
@@ -202,43 +244,87 @@ struct RunningSoftmax {
   float m = -INFINITY, l = 0.0f, o[kFloats] = {};
 };
 
+// One step of a group's online softmax over its rows first + G * u, u < U, of n (rows at or past n
+// are masked): key_row(u, x) and value_row(u, x) give the lane's share of row u's K and V as
+// floats, for any row index (callers clamp theirs to n - 1). The butterfly over the group's kLanes
+// lanes leaves every lane with the same score, bit for bit.
+template <int U, int G, int kLanes, int kFloats, class KeyRow, class ValueRow>
+__device__ __forceinline__ void softmax_step(int first, int n, const float (&qv)[kFloats], RunningSoftmax<kFloats>& st,
+                                             KeyRow key_row, ValueRow value_row) {
+  float s[U];
+  float m_new = st.m;
+#pragma unroll
+  for (int u = 0; u < U; ++u) {
+    float kx[kFloats];
+    key_row(u, kx);
+    float dot = 0.0f;
+#pragma unroll
+    for (int e = 0; e < kFloats; ++e) dot += qv[e] * kx[e];
+#pragma unroll
+    for (int offset = kLanes / 2; offset > 0; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
+    s[u] = first + G * u < n ? dot : -INFINITY;
+    m_new = fmaxf(m_new, s[u]);
+  }
+  if (m_new == -INFINITY) return;  // no key of this step for this group
+  const float correction = exp2f(st.m - m_new);
+  st.l *= correction;
+#pragma unroll
+  for (int e = 0; e < kFloats; ++e) st.o[e] *= correction;
+#pragma unroll
+  for (int u = 0; u < U; ++u) {
+    const float p = exp2f(s[u] - m_new);  // 0 for masked rows
+    float vx[kFloats];
+    value_row(u, vx);
+    st.l += p;
+#pragma unroll
+    for (int e = 0; e < kFloats; ++e) st.o[e] += p * vx[e];
+  }
+  st.m = m_new;
+}
+
 // Group g takes rows g, g + G, ... of a tile of n rows (n <= G * kKeysPerGroup): keys of one head,
 // since heads per block is a power of two that divides G.
 template <class T, class Slice, int kKeysPerGroup, int G>
 __device__ void consume_tile(const T* k_s, const T* v_s, int n, int group, const Slice& slice,
                              const float (&qv)[Slice::kFloats], RunningSoftmax<Slice::kFloats>& st) {
-  constexpr int kLanes = kThreads / G;
-  float s[kKeysPerGroup];
-  float m_new = st.m;
+  auto row = [&](int u) { return min(group + G * u, n - 1) * Slice::kRowElems; };  // clamped, masked
+  softmax_step<kKeysPerGroup, G, Slice::kLanes>(
+      group, n, qv, st, [&](int u, float(&x)[Slice::kFloats]) { slice.load(k_s + row(u), x); },
+      [&](int u, float(&x)[Slice::kFloats]) { slice.load(v_s + row(u), x); });
+}
+
+// The direct path's step: rows first + G * u, u < U, of an item's n rows (row r: token r >>
+// head_shift, head r & (heads - 1), from k and v at the item's first token and head), all 2 U loads
+// issued before the first is used. A warp's lanes read neighbouring pieces of neighbouring rows
+// (one token's run of the column's heads when the column holds several): whole 32-byte sectors, each
+// read once, straight into registers.
+template <class T, class Slice, int U, int G>
+__device__ void consume_rows_direct(const T* k, const T* v, int64_t row_stride, int head_shift, int first, int n,
+                                    const Slice& slice, const float (&qv)[Slice::kFloats],
+                                    RunningSoftmax<Slice::kFloats>& st) {
+  typename Slice::Raw k_raw[U], v_raw[U];
+  const int head_mask = (1 << head_shift) - 1;
 #pragma unroll
-  for (int u = 0; u < kKeysPerGroup; ++u) {
-    const int r = group + G * u;
-    float kx[Slice::kFloats];
-    slice.load(k_s + min(r, n - 1) * Slice::kRowElems, kx);  // clamped reads, masked below
-    float dot = 0.0f;
-#pragma unroll
-    for (int e = 0; e < Slice::kFloats; ++e) dot += qv[e] * kx[e];
-      // The butterfly leaves every lane of the group with the same sum, bit for bit.
-#pragma unroll
-    for (int offset = kLanes / 2; offset > 0; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
-    s[u] = r < n ? dot : -INFINITY;
-    m_new = fmaxf(m_new, s[u]);
+  for (int u = 0; u < U; ++u) {
+    const int r = min(first + G * u, n - 1);  // clamped reads of a row the block reads anyway, masked
+    const int64_t at = (r >> head_shift) * row_stride + (r & head_mask) * slice.D;
+    slice.fetch(k + at, k_raw[u]);
+    slice.fetch(v + at, v_raw[u]);
   }
-  if (m_new == -INFINITY) return;  // no key of this tile for this group
-  const float correction = exp2f(st.m - m_new);
-  st.l *= correction;
+  softmax_step<U, G, Slice::kLanes>(
+      first, n, qv, st, [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(k_raw[u], x); },
+      [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(v_raw[u], x); });
+}
+
+// The group's query row (its head: rows of a tile or step keep to one head per group), scaled into
+// the exp2 domain.
+template <class T, class Slice>
+__device__ void load_query(const DecodeWork& w, const T* q, int column, int group, const Slice& slice,
+                           float (&qv)[Slice::kFloats]) {
+  const int pair = w.first_pair(column) + (group & ((1 << w.head_shift) - 1));
+  slice.load(q + static_cast<int64_t>(pair) * w.head_dim, qv);
 #pragma unroll
-  for (int e = 0; e < Slice::kFloats; ++e) st.o[e] *= correction;
-#pragma unroll
-  for (int u = 0; u < kKeysPerGroup; ++u) {
-    const float p = exp2f(s[u] - m_new);  // 0 for masked rows
-    float vx[Slice::kFloats];
-    slice.load(v_s + min(group + G * u, n - 1) * Slice::kRowElems, vx);
-    st.l += p;
-#pragma unroll
-    for (int e = 0; e < Slice::kFloats; ++e) st.o[e] += p * vx[e];
-  }
-  st.m = m_new;
+  for (int e = 0; e < Slice::kFloats; ++e) qv[e] *= w.scale_log2;
 }
 
 // Butterflies: every lane of the warp ends with the same result, bit for bit.

@@ -28,6 +28,7 @@ struct DecodePlan {
   int head_shift, splits, items, grid, stages, blocks_per_sm;  // 1 << head_shift heads per block
   int l2_prefetch;                                             // bytes, 0 for no hint
   bool bulk_copy;                                              // tiles through the bulk copy engine
+  bool shared_pipeline;  // tiles staged in shared memory; otherwise rows loaded straight into registers
   int64_t pairs;                                               // batch * heads
   // Partial results the plan of this len or of any shorter one can need: what the workspace holds.
   int64_t partial_rows_bound;

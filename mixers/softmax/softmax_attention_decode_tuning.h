@@ -8,7 +8,8 @@ namespace seqbench {
 
 // 0 in any field: the plan decides. Environment (positive integers): SEQBENCH_DECODE_HEADS,
 // SEQBENCH_DECODE_STAGES, SEQBENCH_DECODE_BLOCKS_PER_SM, SEQBENCH_DECODE_SPLITS,
-// SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH, SEQBENCH_DECODE_BULK.
+// SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH, SEQBENCH_DECODE_BULK,
+// SEQBENCH_DECODE_SHARED.
 struct DecodeTuning {
   // Heads of one batch row a block streams together, at most this many: the largest power of two
   // that divides H and is at most both this and the block's lane groups. A token's rows of those
@@ -22,8 +23,14 @@ struct DecodeTuning {
   // 0: no hint.
   int l2_prefetch_bytes = 0;
   // 1: tiles come through the bulk copy engine (one thread a copy, an mbarrier a stage) where the
-  // stage rows are exactly head_dim long; 0: 16-byte cp.async copies by every thread.
+  // stage rows are exactly head_dim long; 0: 16-byte cp.async copies by every thread. Either way the
+  // tiles go through shared memory (bulk_copy 1 implies shared_pipeline 1).
   int bulk_copy = 0;
+  // 1: the cache streams through the shared-memory stage pipeline (cp.async or bulk copies, the
+  // stages, L2 prefetch hints above; the default before direct loads). 0: every thread loads its
+  // own K and V rows straight into registers (16-byte ld.global.nc, several rows in flight), with no
+  // shared memory or stages between; stages and the L2 prefetch hint then change nothing.
+  int shared_pipeline = 0;
 };
 
 // The process's tuning: the environment's, read once, unless set_decode_tuning replaced it.
