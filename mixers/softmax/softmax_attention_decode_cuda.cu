@@ -32,9 +32,10 @@ struct Config {
   static constexpr int kGroups = kThreads / LPR;
   // Plain copies keep rows of kAttentionMaxHeadDim elements: one key a group in fp32.
   static constexpr int kKeysPerGroup = kVector ? 2 / PPL : 4 / static_cast<int>(sizeof(T));
-  // Rows a group loads at once on the direct path: 8 (PPL 1) 16-byte loads of K and V in flight per
-  // thread, about as many registers as the shared path's main loop.
-  static constexpr int kDirectRows = kVector ? 4 / PPL : 2;
+  // Rows a group loads at once on the direct path, for kRows rows of 16 bytes a lane: with kRows 4,
+  // 8 16-byte loads of K and V in flight per thread, about the registers of the shared path's loop.
+  template <int kRows>
+  static constexpr int kDirectRows = kRows / (kVector ? PPL : 2) > 1 ? kRows / (kVector ? PPL : 2) : 1;
   static constexpr int kTileRows = kGroups * kKeysPerGroup;
   static constexpr int kStageElems = 2 * kTileRows * Slice::kRowElems;
   static constexpr size_t kStageBytes = kStageElems * sizeof(T);
@@ -178,12 +179,12 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
 // warps and blocks covering each other's waits; no stage, no shared copy, no block barrier per tile.
 // Every group takes the same number of steps (rows past the item's end masked), so the shuffles of
 // a warp's groups stay converged.
-template <class T, int LPR, int PPL, bool kVector>
-__global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm)
+template <class T, int LPR, int PPL, bool kVector, int kRows>
+__global__ void __launch_bounds__(kThreads, direct_blocks_per_sm(kRows))
     attention_decode_direct_kernel(DecodeWork w, DecodeTensors<T> t) {
   using C = Config<T, LPR, PPL, kVector>;
   using Slice = typename C::Slice;
-  constexpr int kStepRows = C::kDirectRows * C::kGroups;
+  constexpr int kGroupRows = C::template kDirectRows<kRows>, kStepRows = kGroupRows * C::kGroups;
   __shared__ __align__(16) float o_s[C::kCombineFloats];
   __shared__ float m_s[C::kGroups], l_s[C::kGroups];
   __shared__ int last_s;
@@ -198,8 +199,8 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm)
     load_query(w, t.q, column, group, slice, qv);
     RunningSoftmax<Slice::kFloats> st;
     for (int step = 0; step < rows; step += kStepRows)
-      consume_rows_direct<T, Slice, C::kDirectRows, C::kGroups>(t.k + from, t.v + from, row_stride, w.head_shift,
-                                                                step + group, rows, slice, qv, st);
+      consume_rows_direct<T, Slice, kGroupRows, C::kGroups>(t.k + from, t.v + from, row_stride, w.head_shift,
+                                                            step + group, rows, slice, qv, st);
     finish_item<T, Slice, C::kGroups>(w, t, column, split, group, slice, st, o_s, m_s, l_s, &last_s);
     // finish_item may end while threads still read o_s, m_s and l_s (one split) or the merge's
     // weights; no tile barrier follows here before the next item's finish writes them.
@@ -246,7 +247,13 @@ void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, const Deco
   const int l2_prefetch = plan.l2_prefetch;
   const bool bulk = plan.bulk_copy;
   if (!plan.shared_pipeline) {
-    attention_decode_direct_kernel<T, LPR, PPL, kVector><<<grid, kThreads, 0, stream>>>(w, t);
+    if (plan.direct_rows == 2) {
+      attention_decode_direct_kernel<T, LPR, PPL, kVector, 2><<<grid, kThreads, 0, stream>>>(w, t);
+    } else if (plan.direct_rows == 8) {
+      attention_decode_direct_kernel<T, LPR, PPL, kVector, 8><<<grid, kThreads, 0, stream>>>(w, t);
+    } else {
+      attention_decode_direct_kernel<T, LPR, PPL, kVector, kDefaultDirectRows><<<grid, kThreads, 0, stream>>>(w, t);
+    }
     cudaCheckLaunch();
   } else if constexpr (!kVector) {
     launch_hinted<T, LPR, PPL, kVector, 0>(w, t, grid, stream);
@@ -306,7 +313,8 @@ std::string softmax_attention_decode_plan_text(const AttentionShape& c, int64_t 
   const int groups = decode::kThreads / decode::lanes_per_row<T>(c.head_dim, true);
   const decode::DecodePlan p = decode::plan_decode(c, len, groups);
   return std::to_string(decode::heads_per_block(p)) + " heads/block, " + std::to_string(p.splits) + " splits, " +
-         (p.shared_pipeline ? std::to_string(p.stages) + " stages, " : std::string("direct loads, ")) +
+         (p.shared_pipeline ? std::to_string(p.stages) + " stages, "
+                            : "direct loads of " + std::to_string(p.direct_rows) + " rows, ") +
          std::to_string(p.blocks_per_sm) + " blocks/SM, " + std::to_string(p.grid) + " blocks" +
          (p.shared_pipeline && p.l2_prefetch ? ", L2 prefetch " + std::to_string(p.l2_prefetch) + " B" : "") +
          (p.bulk_copy ? ", bulk copies" : "");

@@ -78,10 +78,14 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
     throw std::invalid_argument("softmax_attention_decode_cuda: SEQBENCH_DECODE_SHARED must be 1 (or unset), got " +
                                 std::to_string(tuning.shared_pipeline));
   const bool shared_pipeline = tuning.shared_pipeline != 0 || tuning.bulk_copy != 0;
+  const int direct_rows = tuning.direct_rows ? tuning.direct_rows : kDefaultDirectRows;
+  if (direct_rows != 2 && direct_rows != 4 && direct_rows != 8)
+    throw std::invalid_argument("softmax_attention_decode_cuda: SEQBENCH_DECODE_DIRECT_ROWS must be 2, 4 or 8, got " +
+                                std::to_string(direct_rows));
   // Direct loads keep only the combine arrays in shared memory: the registers bound the blocks.
   const int fit = shared_pipeline
                       ? static_cast<int>(device.shared_per_sm / (stages * kMaxStageBytes + kStaticSharedBytes))
-                      : kMaxBlocksPerSm;
+                      : direct_blocks_per_sm(direct_rows);
   const int blocks_per_sm = tuning.blocks_per_sm ? tuning.blocks_per_sm : std::min(kMaxBlocksPerSm, fit);
   const int64_t slots = int64_t{device.sms} * blocks_per_sm;
   const int64_t min_rows = tuning.min_split_rows ? tuning.min_split_rows : kDefaultMinSplitRows;
@@ -136,6 +140,7 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
           prefetch,
           tuning.bulk_copy != 0,
           shared_pipeline,
+          direct_rows,
           pairs,
           partial_rows};
 }
@@ -153,7 +158,8 @@ DecodePlan plan_decode(const AttentionShape& c, int64_t len, int groups) {
       return batch == o.batch && heads == o.heads && len == o.len && groups == o.groups && device == o.device &&
              a.heads_per_block == b.heads_per_block && a.stages == b.stages && a.blocks_per_sm == b.blocks_per_sm &&
              a.splits == b.splits && a.min_split_rows == b.min_split_rows && a.l2_prefetch_bytes == b.l2_prefetch_bytes &&
-             a.bulk_copy == b.bulk_copy && a.shared_pipeline == b.shared_pipeline;
+             a.bulk_copy == b.bulk_copy && a.shared_pipeline == b.shared_pipeline &&
+             a.direct_rows == b.direct_rows;
     }
   };
   thread_local Key last_key{-1, -1, -1, 0, 0, {}};

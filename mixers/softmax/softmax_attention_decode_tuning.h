@@ -9,7 +9,7 @@ namespace seqbench {
 // 0 in any field: the plan decides. Environment (positive integers): SEQBENCH_DECODE_HEADS,
 // SEQBENCH_DECODE_STAGES, SEQBENCH_DECODE_BLOCKS_PER_SM, SEQBENCH_DECODE_SPLITS,
 // SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH, SEQBENCH_DECODE_BULK,
-// SEQBENCH_DECODE_SHARED.
+// SEQBENCH_DECODE_SHARED, SEQBENCH_DECODE_DIRECT_ROWS.
 struct DecodeTuning {
   // Heads of one batch row a block streams together, at most this many: the largest power of two
   // that divides H and is at most both this and the block's lane groups. A token's rows of those
@@ -31,6 +31,10 @@ struct DecodeTuning {
   // own K and V rows straight into registers (16-byte ld.global.nc, several rows in flight), with no
   // shared memory or stages between; stages and the L2 prefetch hint then change nothing.
   int shared_pipeline = 0;
+  // Direct loads: rows of K and of V each thread has in flight at once (its share of a row is 16
+  // bytes for bf16 at head_dim 128), 2, 4 or 8; 8 takes the registers of two blocks per SM instead
+  // of three. 0: 4.
+  int direct_rows = 0;
 };
 
 // The process's tuning: the environment's, read once, unless set_decode_tuning replaced it.

@@ -231,7 +231,7 @@ const std::tuple<std::vector<DecodeCase>> kDecodeCases{{
 // Every variant of the decode kernel. First the plan's choices on each path: direct loads (the
 // default) and the shared-memory pipeline. Then, with direct loads: one, two and as many heads per
 // block as fit; one block per SM (several items per block); forced splits (down to one-token
-// ranges, up to the merge's limit); few long ranges. Through shared memory: the shallowest and the
+// ranges, up to the merge's limit); few long ranges; 2 and 8 rows in flight. Through shared memory: the shallowest and the
 // deepest pipeline; one and two blocks per SM; forced splits; each L2 prefetch hint; bulk copies
 // with the plan's heads, one head a block and the shallowest pipeline.
 constexpr size_t kDecodeTuningsEveryCase = 2;
@@ -245,6 +245,9 @@ const DecodeTuning kDecodeTunings[] = {
     {1, 0, 0, 64},
     {32, 0, 0, 32},
     {0, 0, 0, 0, 1024},
+    {0, 0, 0, 0, 0, 0, 0, 0, 2},
+    {1, 0, 0, 0, 0, 0, 0, 0, 8},
+    {0, 0, 0, 7, 0, 0, 0, 0, 8},
     {1, 0, 0, 0, 0, 0, 0, 1},
     {0, 2, 0, 0, 0, 0, 0, 1},
     {0, 12, 1, 0, 0, 0, 0, 1},
@@ -344,7 +347,8 @@ TEST_CASE("softmax attention decode tunings outside the kernel's limits are erro
   auto q = DeviceArray<bf16>(16 * 128), k = DeviceArray<bf16>(300 * 16 * 128), out = DeviceArray<bf16>(16 * 128);
   for (const DecodeTuning& tuning :
        {DecodeTuning{0, 1}, DecodeTuning{0, 13}, DecodeTuning{16, 0, 0, 65}, DecodeTuning{0, 0, 0, 0, 0, 32},
-        DecodeTuning{0, 0, 0, 0, 0, 0, 2}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 2}}) {
+        DecodeTuning{0, 0, 0, 0, 0, 0, 2}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 2},
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 3}}) {
     const TuningScope scope(tuning);
     INFO(decode_tuning_text(tuning));
     CHECK_THROWS_AS(softmax_attention_decode_cuda(q.data(), k.data(), k.data(), 300, out.data(), cache),
