@@ -54,9 +54,18 @@ __device__ void finish_item(const DecodeWork& w, const DecodeTensors<T>& t, int 
                             const Slice& slice, const RunningSoftmax<Slice::kFloats>& st, float* o_s, float* m_s,
                             float* l_s, int* last_s) {
   if (slice.sub == 0) m_s[group] = st.m, l_s[group] = st.l;
+  if constexpr (Slice::kPieces) {
+    // float4 stores: scalar ones at a lane stride of kVec floats met the same banks 4 to 8 times.
 #pragma unroll
-  for (int e = 0; e < Slice::kFloats; ++e)
-    if (slice.index(e) < w.head_dim) o_s[group * Slice::kRowElems + slice.index(e)] = st.o[e];
+    for (int e = 0; e < Slice::kFloats; e += 4)
+      if (slice.index(e) < w.head_dim)
+        *reinterpret_cast<float4*>(o_s + group * Slice::kRowElems + slice.index(e)) =
+            make_float4(st.o[e], st.o[e + 1], st.o[e + 2], st.o[e + 3]);
+  } else {
+#pragma unroll
+    for (int e = 0; e < Slice::kFloats; ++e)
+      if (slice.index(e) < w.head_dim) o_s[group * Slice::kRowElems + slice.index(e)] = st.o[e];
+  }
   __syncthreads();
   const int heads = 1 << w.head_shift, D = w.head_dim;
   for (int i = threadIdx.x; i < (D << w.head_shift); i += kThreads) {

@@ -127,6 +127,7 @@ __device__ __forceinline__ uint4 load_streaming_16(const void* from) {
 template <class T, int LPR, int PPL, bool kVector>
 struct RowSlice {
   static constexpr int kLanes = LPR;
+  static constexpr bool kPieces = kVector;  // runs of kVec elements, each in or out of the row whole
   static constexpr int kVec = 16 / sizeof(T);
   static constexpr int kFloats = kVector ? PPL * kVec : kAttentionMaxHeadDim / LPR;  // per lane
   static constexpr int kRowElems = LPR * kFloats;                                    // a row's stride in shared memory
