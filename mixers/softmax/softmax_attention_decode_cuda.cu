@@ -16,6 +16,7 @@
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 #include "mixers/softmax/softmax_attention_decode_kernel.cuh"
+#include "mixers/softmax/softmax_attention_decode_merge.cuh"
 #include "mixers/softmax/softmax_attention_decode_plan.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/scratch_buffer.cuh"
