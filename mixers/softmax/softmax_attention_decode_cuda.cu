@@ -185,16 +185,18 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
 }
 
 // The direct path: each group loads its rows of an item straight from global memory into registers
-// (consume_rows_direct), kDirectRows rows of K and V in flight per thread and the block's other
-// warps and blocks covering each other's waits; no stage, no shared copy, no block barrier per tile.
-// Every group takes the same number of steps (rows past the item's end masked), so the shuffles of
-// a warp's groups stay converged.
-template <class T, int LPR, int PPL, bool kVector, int kRows>
-__global__ void __launch_bounds__(kThreads, direct_blocks_per_sm(kRows))
+// (DirectStep), kRows rows of K and V in flight per thread and the block's other warps and blocks
+// covering each other's waits; no stage, no shared copy, no block barrier per tile. kAhead: the next
+// step's rows are loaded before this step's are used (two sets of registers), so a thread's loads
+// never all drain. Every group takes the same number of steps (rows past the item's end masked), so
+// the shuffles of a warp's groups stay converged.
+template <class T, int LPR, int PPL, bool kVector, int kRows, bool kAhead>
+__global__ void __launch_bounds__(kThreads, direct_blocks_per_sm(kRows, kAhead))
     attention_decode_direct_kernel(DecodeWork w, DecodeTensors<T> t) {
   using C = Config<T, LPR, PPL, kVector>;
   using Slice = typename C::Slice;
   constexpr int kGroupRows = C::template kDirectRows<kRows>, kStepRows = kGroupRows * C::kGroups;
+  using Step = DirectStep<T, Slice, kGroupRows, C::kGroups>;
   __shared__ __align__(16) float o_s[C::kCombineFloats];
   __shared__ float m_s[C::kGroups], l_s[C::kGroups];
   __shared__ int last_s;
@@ -208,9 +210,22 @@ __global__ void __launch_bounds__(kThreads, direct_blocks_per_sm(kRows))
     float qv[Slice::kFloats];
     load_query(w, t.q, column, group, slice, qv);
     RunningSoftmax<Slice::kFloats> st;
-    for (int step = 0; step < rows; step += kStepRows)
-      consume_rows_direct<T, Slice, kGroupRows, C::kGroups>(t.k + from, t.v + from, row_stride, w.head_shift,
-                                                            step + group, rows, slice, qv, st);
+    const T *k = t.k + from, *v = t.v + from;
+    if constexpr (kAhead) {
+      Step now, next;
+      next.fetch(k, v, row_stride, w.head_shift, group, rows, slice);
+      for (int step = 0; step < rows; step += kStepRows) {
+        now = next;
+        if (step + kStepRows < rows) next.fetch(k, v, row_stride, w.head_shift, step + kStepRows + group, rows, slice);
+        now.consume(step + group, rows, slice, qv, st);
+      }
+    } else {
+      for (int step = 0; step < rows; step += kStepRows) {
+        Step now;
+        now.fetch(k, v, row_stride, w.head_shift, step + group, rows, slice);
+        now.consume(step + group, rows, slice, qv, st);
+      }
+    }
     finish_item<T, Slice, C::kGroups>(w, t, column, split, group, slice, st, o_s, m_s, l_s, &last_s);
     // finish_item may end while threads still read o_s, m_s and l_s (one split) or the merge's
     // weights; no tile barrier follows here before the next item's finish writes them.
@@ -256,15 +271,20 @@ template <class T, int LPR, int PPL, bool kVector>
 void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, const DecodePlan& plan, cudaStream_t stream) {
   const int l2_prefetch = plan.l2_prefetch;
   const bool bulk = plan.bulk_copy;
-  if (!plan.shared_pipeline) {
-    if (plan.direct_rows == 2) {
-      attention_decode_direct_kernel<T, LPR, PPL, kVector, 2><<<grid, kThreads, 0, stream>>>(w, t);
-    } else if (plan.direct_rows == 8) {
-      attention_decode_direct_kernel<T, LPR, PPL, kVector, 8><<<grid, kThreads, 0, stream>>>(w, t);
-    } else {
-      attention_decode_direct_kernel<T, LPR, PPL, kVector, kDefaultDirectRows><<<grid, kThreads, 0, stream>>>(w, t);
-    }
+  auto run = [&](auto kernel) {
+    kernel<<<grid, kThreads, 0, stream>>>(w, t);
     cudaCheckLaunch();
+  };
+  if (!plan.shared_pipeline) {  // the plan allows rows 8 only without loads ahead
+    if (plan.direct_rows == 2) {
+      plan.direct_ahead ? run(attention_decode_direct_kernel<T, LPR, PPL, kVector, 2, true>)
+                        : run(attention_decode_direct_kernel<T, LPR, PPL, kVector, 2, false>);
+    } else if (plan.direct_rows == 8) {
+      run(attention_decode_direct_kernel<T, LPR, PPL, kVector, 8, false>);
+    } else {
+      plan.direct_ahead ? run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kDefaultDirectRows, true>)
+                        : run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kDefaultDirectRows, false>);
+    }
   } else if constexpr (!kVector) {
     launch_hinted<T, LPR, PPL, kVector, 0>(w, t, grid, stream);
   } else if (bulk && w.head_dim == Config<T, LPR, PPL, kVector>::Slice::kRowElems) {
@@ -324,7 +344,8 @@ std::string softmax_attention_decode_plan_text(const AttentionShape& c, int64_t 
   const decode::DecodePlan p = decode::plan_decode(c, len, groups);
   return std::to_string(decode::heads_per_block(p)) + " heads/block, " + std::to_string(p.splits) + " splits, " +
          (p.shared_pipeline ? std::to_string(p.stages) + " stages, "
-                            : "direct loads of " + std::to_string(p.direct_rows) + " rows, ") +
+                            : "direct loads of " + std::to_string(p.direct_rows) + " rows" +
+                                  (p.direct_ahead ? " ahead, " : ", ")) +
          std::to_string(p.blocks_per_sm) + " blocks/SM, " + std::to_string(p.grid) + " blocks" +
          (p.shared_pipeline && p.l2_prefetch ? ", L2 prefetch " + std::to_string(p.l2_prefetch) + " B" : "") +
          (p.bulk_copy ? ", bulk copies" : "");

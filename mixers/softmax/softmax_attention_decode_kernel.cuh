@@ -295,28 +295,35 @@ __device__ void consume_tile(const T* k_s, const T* v_s, int n, int group, const
       [&](int u, float(&x)[Slice::kFloats]) { slice.load(v_s + row(u), x); });
 }
 
-// The direct path's step: rows first + G * u, u < U, of an item's n rows (row r: token r >>
-// head_shift, head r & (heads - 1), from k and v at the item's first token and head), all 2 U loads
-// issued before the first is used. A warp's lanes read neighbouring pieces of neighbouring rows
-// (one token's run of the column's heads when the column holds several): whole 32-byte sectors, each
-// read once, straight into registers.
+// The direct path's step: a group's rows first + G * u, u < U, of an item's n rows (row r: token r
+// >> head_shift, head r & (heads - 1), from k and v at the item's first token and head). fetch
+// issues all 2 U loads, K first (the scores need them first); consume uses them. A warp's lanes read
+// neighbouring pieces of neighbouring rows (one token's run of the column's heads when the column
+// holds several): whole 32-byte sectors, each read once, straight into registers.
 template <class T, class Slice, int U, int G>
-__device__ void consume_rows_direct(const T* k, const T* v, int64_t row_stride, int head_shift, int first, int n,
-                                    const Slice& slice, const float (&qv)[Slice::kFloats],
-                                    RunningSoftmax<Slice::kFloats>& st) {
+struct DirectStep {
   typename Slice::Raw k_raw[U], v_raw[U];
-  const int head_mask = (1 << head_shift) - 1;
+  __device__ void fetch(const T* k, const T* v, int64_t row_stride, int head_shift, int first, int n,
+                        const Slice& slice) {
+    const int head_mask = (1 << head_shift) - 1;
+    int64_t at[U];
 #pragma unroll
-  for (int u = 0; u < U; ++u) {
-    const int r = min(first + G * u, n - 1);  // clamped reads of a row the block reads anyway, masked
-    const int64_t at = (r >> head_shift) * row_stride + (r & head_mask) * slice.D;
-    slice.fetch(k + at, k_raw[u]);
-    slice.fetch(v + at, v_raw[u]);
+    for (int u = 0; u < U; ++u) {
+      const int r = min(first + G * u, n - 1);  // clamped reads of a row the block reads anyway, masked
+      at[u] = (r >> head_shift) * row_stride + (r & head_mask) * slice.D;
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) slice.fetch(k + at[u], k_raw[u]);
+#pragma unroll
+    for (int u = 0; u < U; ++u) slice.fetch(v + at[u], v_raw[u]);
   }
-  softmax_step<U, G, Slice::kLanes>(
-      first, n, qv, st, [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(k_raw[u], x); },
-      [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(v_raw[u], x); });
-}
+  __device__ void consume(int first, int n, const Slice& slice, const float (&qv)[Slice::kFloats],
+                          RunningSoftmax<Slice::kFloats>& st) const {
+    softmax_step<U, G, Slice::kLanes>(
+        first, n, qv, st, [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(k_raw[u], x); },
+        [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(v_raw[u], x); });
+  }
+};
 
 // The group's query row (its head: rows of a tile or step keep to one head per group), scaled into
 // the exp2 domain.

@@ -9,7 +9,7 @@ namespace seqbench {
 // 0 in any field: the plan decides. Environment (positive integers): SEQBENCH_DECODE_HEADS,
 // SEQBENCH_DECODE_STAGES, SEQBENCH_DECODE_BLOCKS_PER_SM, SEQBENCH_DECODE_SPLITS,
 // SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH, SEQBENCH_DECODE_BULK,
-// SEQBENCH_DECODE_SHARED, SEQBENCH_DECODE_DIRECT_ROWS.
+// SEQBENCH_DECODE_SHARED, SEQBENCH_DECODE_DIRECT_ROWS, SEQBENCH_DECODE_DIRECT_AHEAD.
 struct DecodeTuning {
   // Heads of one batch row a block streams together, at most this many: the largest power of two
   // that divides H and is at most both this and the block's lane groups. A token's rows of those
@@ -35,6 +35,10 @@ struct DecodeTuning {
   // bytes for bf16 at head_dim 128), 2, 4 or 8; 8 takes the registers of two blocks per SM instead
   // of three. 0: 4.
   int direct_rows = 0;
+  // Direct loads: 1 loads the next step's rows while this step's are used (twice the registers:
+  // two blocks per SM at 4 rows, three at 2; not with 8), so a thread's loads never all drain.
+  // 0: each step's rows are loaded once the last step's were used.
+  int direct_ahead = 0;
 };
 
 // The process's tuning: the environment's, read once, unless set_decode_tuning replaced it.

@@ -231,7 +231,8 @@ const std::tuple<std::vector<DecodeCase>> kDecodeCases{{
 // Every variant of the decode kernel. First the plan's choices on each path: direct loads (the
 // default) and the shared-memory pipeline. Then, with direct loads: one, two and as many heads per
 // block as fit; one block per SM (several items per block); forced splits (down to one-token
-// ranges, up to the merge's limit); few long ranges; 2 and 8 rows in flight. Through shared memory: the shallowest and the
+// ranges, up to the merge's limit); few long ranges; 2 and 8 rows in flight; the next rows loaded
+// ahead. Through shared memory: the shallowest and the
 // deepest pipeline; one and two blocks per SM; forced splits; each L2 prefetch hint; bulk copies
 // with the plan's heads, one head a block and the shallowest pipeline.
 constexpr size_t kDecodeTuningsEveryCase = 2;
@@ -248,6 +249,9 @@ const DecodeTuning kDecodeTunings[] = {
     {0, 0, 0, 0, 0, 0, 0, 0, 2},
     {1, 0, 0, 0, 0, 0, 0, 0, 8},
     {0, 0, 0, 7, 0, 0, 0, 0, 8},
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+    {2, 0, 0, 0, 0, 0, 0, 0, 2, 1},
+    {0, 0, 2, 5, 0, 0, 0, 0, 4, 1},
     {1, 0, 0, 0, 0, 0, 0, 1},
     {0, 2, 0, 0, 0, 0, 0, 1},
     {0, 12, 1, 0, 0, 0, 0, 1},
@@ -348,7 +352,7 @@ TEST_CASE("softmax attention decode tunings outside the kernel's limits are erro
   for (const DecodeTuning& tuning :
        {DecodeTuning{0, 1}, DecodeTuning{0, 13}, DecodeTuning{16, 0, 0, 65}, DecodeTuning{0, 0, 0, 0, 0, 32},
         DecodeTuning{0, 0, 0, 0, 0, 0, 2}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 2},
-        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 3}}) {
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 3}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 8, 1}}) {
     const TuningScope scope(tuning);
     INFO(decode_tuning_text(tuning));
     CHECK_THROWS_AS(softmax_attention_decode_cuda(q.data(), k.data(), k.data(), 300, out.data(), cache),
