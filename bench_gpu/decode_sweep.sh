@@ -9,6 +9,8 @@ settings=(
   SEQBENCH_DECODE_SHARED=1  # the shared-memory cp.async pipeline, the default before direct loads
   SEQBENCH_DECODE_DIRECT_ROWS=8  # twice the rows in flight per thread, two blocks per SM
   SEQBENCH_DECODE_DIRECT_ROWS=2
+  SEQBENCH_DECODE_DIRECT_AHEAD=1  # the next rows loaded while a step's are used, two blocks per SM
+  "SEQBENCH_DECODE_DIRECT_AHEAD=1 SEQBENCH_DECODE_DIRECT_ROWS=2"
   SEQBENCH_DECODE_BULK=1  # tiles through the bulk copy engine (a shared-memory path)
   "SEQBENCH_DECODE_BULK=1 SEQBENCH_DECODE_STAGES=8"
   SEQBENCH_DECODE_HEADS=1  # each head streamed on its own: 256-byte rows at the cache's row stride

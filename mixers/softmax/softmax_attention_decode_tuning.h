@@ -48,4 +48,16 @@ void set_decode_tuning(const DecodeTuning& tuning);
 // "heads 16, stages 4, ..." with only the fields that are set, or "planned".
 std::string decode_tuning_text(const DecodeTuning& tuning);
 
+// Sets the process's tuning for a scope (tests, and bench rows timing two paths in one run).
+class DecodeTuningScope {
+ public:
+  explicit DecodeTuningScope(const DecodeTuning& tuning) : previous_(decode_tuning()) { set_decode_tuning(tuning); }
+  ~DecodeTuningScope() { set_decode_tuning(previous_); }
+  DecodeTuningScope(const DecodeTuningScope&) = delete;
+  DecodeTuningScope& operator=(const DecodeTuningScope&) = delete;
+
+ private:
+  DecodeTuning previous_;
+};
+
 }  // namespace seqbench

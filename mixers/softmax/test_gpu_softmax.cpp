@@ -265,18 +265,6 @@ const DecodeTuning kDecodeTunings[] = {
     {0, 2, 0, 7, 0, 0, 1},
 };
 
-// Sets the process's decode tuning for a scope.
-class TuningScope {
- public:
-  explicit TuningScope(const DecodeTuning& tuning) : previous_(decode_tuning()) { set_decode_tuning(tuning); }
-  ~TuningScope() { set_decode_tuning(previous_); }
-  TuningScope(const TuningScope&) = delete;
-  TuningScope& operator=(const TuningScope&) = delete;
-
- private:
-  DecodeTuning previous_;
-};
-
 // values, rounded to T, uploaded after `shift` zeros; the data then starts at .data() + shift.
 template <class T>
 DeviceArray<T> upload_shifted(std::vector<float>& values, int64_t shift) {
@@ -327,7 +315,7 @@ TEMPLATE_TEST_CASE("softmax attention decode on the GPU matches the CPU kernel a
     for (size_t pick :
          {size_t{0}, size_t{1}, first + case_index % others, first + (case_index + others / 2) % others}) {
       const DecodeTuning& tuning = kDecodeTunings[pick];
-      const TuningScope scope(tuning);
+      const DecodeTuningScope scope(tuning);
       INFO("tuning: " << decode_tuning_text(tuning)
                       << "; plan: " << softmax_attention_decode_plan_text<TestType>(s, c.len));
       // A workspace of the call's own, then the caller's (zeroed once): the same plan, the same bits.
@@ -353,7 +341,7 @@ TEST_CASE("softmax attention decode tunings outside the kernel's limits are erro
        {DecodeTuning{0, 1}, DecodeTuning{0, 13}, DecodeTuning{16, 0, 0, 65}, DecodeTuning{0, 0, 0, 0, 0, 32},
         DecodeTuning{0, 0, 0, 0, 0, 0, 2}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 2},
         DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 3}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 8, 1}}) {
-    const TuningScope scope(tuning);
+    const DecodeTuningScope scope(tuning);
     INFO(decode_tuning_text(tuning));
     CHECK_THROWS_AS(softmax_attention_decode_cuda(q.data(), k.data(), k.data(), 300, out.data(), cache),
                     std::invalid_argument);
@@ -367,7 +355,7 @@ TEMPLATE_TEST_CASE(
   SKIP_WITHOUT_GPU();
   // Many splits per (batch, head), or per block of 16 heads: counters in use; on both paths.
   for (size_t path = 0; path < kDecodeTuningsEveryCase; ++path) {
-    const TuningScope scope(kDecodeTunings[path]);
+    const DecodeTuningScope scope(kDecodeTunings[path]);
     for (const AttentionShape& cache : {AttentionShape{1, 4099, 3, 128}, AttentionShape{2, 1500, 16, 128}}) {
       INFO(describe_typed<TestType>(cache) << "; tuning: " << decode_tuning_text(kDecodeTunings[path]));
       Rng rng(91);
