@@ -230,11 +230,11 @@ const std::tuple<std::vector<DecodeCase>> kDecodeCases{{
 
 // Every variant of the decode kernel. First the plan's choices on each path: direct loads (the
 // default) and the shared-memory pipeline. Then, with direct loads: one, two and as many heads per
-// block as fit; one block per SM (several items per block); forced splits (down to one-token
-// ranges, up to the merge's limit); few long ranges; 2 and 8 rows in flight; the next rows loaded
-// ahead. Through shared memory: the shallowest and the
-// deepest pipeline; one and two blocks per SM; forced splits; each L2 prefetch hint; bulk copies
-// with the plan's heads, one head a block and the shallowest pipeline.
+// block as fit; one and two blocks per SM (several items per block); forced splits (down to
+// one-token ranges, up to the merge's limit); few long ranges; 2 and 8 rows in flight; the next
+// rows loaded ahead. Through shared memory: the shallowest and the deepest pipeline; one and two
+// blocks per SM; forced splits; each L2 prefetch hint; bulk copies with the plan's heads, one head
+// a block and the shallowest pipeline.
 constexpr size_t kDecodeTuningsEveryCase = 2;
 const DecodeTuning kDecodeTunings[] = {
     {},
