@@ -343,9 +343,9 @@ std::string softmax_attention_decode_plan_text(const AttentionShape& c, int64_t 
   const int groups = decode::kThreads / decode::lanes_per_row<T>(c.head_dim, true);
   const decode::DecodePlan p = decode::plan_decode(c, len, groups);
   return std::to_string(decode::heads_per_block(p)) + " heads/block, " + std::to_string(p.splits) + " splits, " +
-         (p.shared_pipeline ? std::to_string(p.stages) + " stages, "
-                            : "direct loads of " + std::to_string(p.direct_rows) + " rows" +
-                                  (p.direct_ahead ? " ahead, " : ", ")) +
+         (p.shared_pipeline
+              ? std::to_string(p.stages) + " stages, "
+              : "direct loads of " + std::to_string(p.direct_rows) + " rows" + (p.direct_ahead ? " ahead, " : ", ")) +
          std::to_string(p.blocks_per_sm) + " blocks/SM, " + std::to_string(p.grid) + " blocks" +
          (p.shared_pipeline && p.l2_prefetch ? ", L2 prefetch " + std::to_string(p.l2_prefetch) + " B" : "") +
          (p.bulk_copy ? ", bulk copies" : "");

@@ -163,9 +163,10 @@ DecodePlan plan_decode(const AttentionShape& c, int64_t len, int groups) {
       const DecodeTuning &a = tuning, &b = o.tuning;
       return batch == o.batch && heads == o.heads && len == o.len && groups == o.groups && device == o.device &&
              a.heads_per_block == b.heads_per_block && a.stages == b.stages && a.blocks_per_sm == b.blocks_per_sm &&
-             a.splits == b.splits && a.min_split_rows == b.min_split_rows && a.l2_prefetch_bytes == b.l2_prefetch_bytes &&
-             a.bulk_copy == b.bulk_copy && a.shared_pipeline == b.shared_pipeline &&
-             a.direct_rows == b.direct_rows && a.direct_ahead == b.direct_ahead;
+             a.splits == b.splits && a.min_split_rows == b.min_split_rows &&
+             a.l2_prefetch_bytes == b.l2_prefetch_bytes && a.bulk_copy == b.bulk_copy &&
+             a.shared_pipeline == b.shared_pipeline && a.direct_rows == b.direct_rows &&
+             a.direct_ahead == b.direct_ahead;
     }
   };
   thread_local Key last_key{-1, -1, -1, 0, 0, {}};

@@ -89,14 +89,14 @@ void softmax_decode(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
         const DecodeTuningScope scope(tuning);
         DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, L));
         workspace.fill_bytes(0);  // the split counters start at zero and the kernel leaves them so
-        const GpuTiming t = timer.time(
-            [&] { softmax_attention_decode_cuda(q.data(), k.data(), v.data(), L, out.data(), cache, workspace.data()); });
+        const GpuTiming t = timer.time([&] {
+          softmax_attention_decode_cuda(q.data(), k.data(), v.data(), L, out.data(), cache, workspace.data());
+        });
         // The plan in the shape column: rows measured under different SEQBENCH_DECODE_* settings say which.
         const std::string plan = softmax_attention_decode_plan_text<bf16>(cache, L);
-        rows.push_back(timed_row("softmax." + pass + suffix, "softmax.decode" + suffix, "softmax",
-                                 "softmax attention decode step",
-                                 shape_text(batch, L, kBenchHeads, kBenchHeadDim) + " (" + plan + ")", "bf16", L, t,
-                                 work, work));
+        rows.push_back(
+            timed_row("softmax." + pass + suffix, "softmax.decode" + suffix, "softmax", "softmax attention decode step",
+                      shape_text(batch, L, kBenchHeads, kBenchHeadDim) + " (" + plan + ")", "bf16", L, t, work, work));
       }
     }
   }
