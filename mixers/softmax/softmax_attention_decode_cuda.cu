@@ -1,6 +1,6 @@
 // One-token causal attention decode in one launch: blocks stream token ranges of neighbouring heads
-// (contiguous runs of the [B, L, H, D] cache) through a cp.async pipeline, and the last range of each
-// group of heads merges the partial softmaxes.
+// (contiguous runs of the [B, L, H, D] cache) straight into registers (or through a shared-memory
+// cp.async pipeline), and the last range of each group of heads merges the partial softmaxes.
 // Checked against softmax_attention_decode_cpu in test_gpu_softmax.cpp.
 #include <cuda_bf16.h>
 
@@ -16,6 +16,7 @@
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
 #include "mixers/softmax/softmax_attention_decode_kernel.cuh"
+#include "mixers/softmax/softmax_attention_decode_merge.cuh"
 #include "mixers/softmax/softmax_attention_decode_plan.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/scratch_buffer.cuh"
@@ -32,6 +33,10 @@ struct Config {
   static constexpr int kGroups = kThreads / LPR;
   // Plain copies keep rows of kAttentionMaxHeadDim elements: one key a group in fp32.
   static constexpr int kKeysPerGroup = kVector ? 2 / PPL : 4 / static_cast<int>(sizeof(T));
+  // Rows a group loads at once on the direct path, for kRows rows of 16 bytes a lane: with kRows 4,
+  // 8 16-byte loads of K and V in flight per thread, about the registers of the shared path's loop.
+  template <int kRows>
+  static constexpr int kDirectRows = kRows / (kVector ? PPL : 2) > 1 ? kRows / (kVector ? PPL : 2) : 1;
   static constexpr int kTileRows = kGroups * kKeysPerGroup;
   static constexpr int kStageElems = 2 * kTileRows * Slice::kRowElems;
   static constexpr size_t kStageBytes = kStageElems * sizeof(T);
@@ -50,9 +55,18 @@ __device__ void finish_item(const DecodeWork& w, const DecodeTensors<T>& t, int 
                             const Slice& slice, const RunningSoftmax<Slice::kFloats>& st, float* o_s, float* m_s,
                             float* l_s, int* last_s) {
   if (slice.sub == 0) m_s[group] = st.m, l_s[group] = st.l;
+  if constexpr (Slice::kPieces) {
+    // float4 stores: scalar ones at a lane stride of kVec floats met the same banks 4 to 8 times.
 #pragma unroll
-  for (int e = 0; e < Slice::kFloats; ++e)
-    if (slice.index(e) < w.head_dim) o_s[group * Slice::kRowElems + slice.index(e)] = st.o[e];
+    for (int e = 0; e < Slice::kFloats; e += 4)
+      if (slice.index(e) < w.head_dim)
+        *reinterpret_cast<float4*>(o_s + group * Slice::kRowElems + slice.index(e)) =
+            make_float4(st.o[e], st.o[e + 1], st.o[e + 2], st.o[e + 3]);
+  } else {
+#pragma unroll
+    for (int e = 0; e < Slice::kFloats; ++e)
+      if (slice.index(e) < w.head_dim) o_s[group * Slice::kRowElems + slice.index(e)] = st.o[e];
+  }
   __syncthreads();
   const int heads = 1 << w.head_shift, D = w.head_dim;
   for (int i = threadIdx.x; i < (D << w.head_shift); i += kThreads) {
@@ -136,12 +150,6 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
     if constexpr (!kBulk) tc::commit_async();
   };
   float qv[Slice::kFloats];
-  auto load_query = [&](int column) {  // the group's head: rows of a tile keep to one head per group
-    const int pair = w.first_pair(column) + (group & ((1 << w.head_shift) - 1));
-    slice.load(t.q + static_cast<int64_t>(pair) * w.head_dim, qv);
-#pragma unroll
-    for (int e = 0; e < Slice::kFloats; ++e) qv[e] *= w.scale_log2;
-  };
   auto next_stage = [&](int stage) { return stage + 1 == w.stages ? 0 : stage + 1; };
 
   Cursor fetch, use;
@@ -149,7 +157,7 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
   use = fetch;
   for (int s = 0; s + 1 < w.stages; ++s) fetch_tile(fetch, s);
   int fetch_stage = w.stages - 1, use_stage = 0;
-  if (!use.done(w)) load_query(use.column);
+  if (!use.done(w)) load_query(w, t.q, use.column, group, slice, qv);
   RunningSoftmax<Slice::kFloats> st;
   while (!use.done(w)) {
     if constexpr (kBulk) {
@@ -172,7 +180,56 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
     finish_item<T, Slice, C::kGroups>(w, t, use.column, use.item / w.columns, group, slice, st, o_s, m_s, l_s, &last_s);
     st = RunningSoftmax<Slice::kFloats>{};
     use.advance(w);
-    if (!use.done(w)) load_query(use.column);
+    if (!use.done(w)) load_query(w, t.q, use.column, group, slice, qv);
+  }
+}
+
+// The direct path: each group loads its rows of an item straight from global memory into registers
+// (DirectStep), kRows rows of K and V in flight per thread and the block's other warps and blocks
+// covering each other's waits; no stage, no shared copy, no block barrier per tile. kAhead: the next
+// step's rows are loaded before this step's are used (two sets of registers), so a thread's loads
+// never all drain. Every group takes the same number of steps (rows past the item's end masked), so
+// the shuffles of a warp's groups stay converged.
+template <class T, int LPR, int PPL, bool kVector, int kRows, bool kAhead>
+__global__ void __launch_bounds__(kThreads, direct_blocks_per_sm(kRows, kAhead))
+    attention_decode_direct_kernel(DecodeWork w, DecodeTensors<T> t) {
+  using C = Config<T, LPR, PPL, kVector>;
+  using Slice = typename C::Slice;
+  constexpr int kGroupRows = C::template kDirectRows<kRows>, kStepRows = kGroupRows * C::kGroups;
+  using Step = DirectStep<T, Slice, kGroupRows, C::kGroups>;
+  __shared__ __align__(16) float o_s[C::kCombineFloats];
+  __shared__ float m_s[C::kGroups], l_s[C::kGroups];
+  __shared__ int last_s;
+  const int group = threadIdx.x / LPR;
+  const Slice slice{static_cast<int>(threadIdx.x % LPR), w.head_dim};
+  const int64_t row_stride = static_cast<int64_t>(w.heads) * w.head_dim;
+  for (int item = blockIdx.x; item < w.items; item += gridDim.x) {
+    const int split = item / w.columns, column = item - split * w.columns;
+    const int key = w.split_begin(split), rows = (w.split_begin(split + 1) - key) << w.head_shift;
+    const int64_t from = w.column_head(column) + key * row_stride;
+    float qv[Slice::kFloats];
+    load_query(w, t.q, column, group, slice, qv);
+    RunningSoftmax<Slice::kFloats> st;
+    const T *k = t.k + from, *v = t.v + from;
+    if constexpr (kAhead) {
+      Step now, next;
+      next.fetch(k, v, row_stride, w.head_shift, group, rows, slice);
+      for (int step = 0; step < rows; step += kStepRows) {
+        now = next;
+        if (step + kStepRows < rows) next.fetch(k, v, row_stride, w.head_shift, step + kStepRows + group, rows, slice);
+        now.consume(step + group, rows, slice, qv, st);
+      }
+    } else {
+      for (int step = 0; step < rows; step += kStepRows) {
+        Step now;
+        now.fetch(k, v, row_stride, w.head_shift, step + group, rows, slice);
+        now.consume(step + group, rows, slice, qv, st);
+      }
+    }
+    finish_item<T, Slice, C::kGroups>(w, t, column, split, group, slice, st, o_s, m_s, l_s, &last_s);
+    // finish_item may end while threads still read o_s, m_s and l_s (one split) or the merge's
+    // weights; no tile barrier follows here before the next item's finish writes them.
+    __syncthreads();
   }
 }
 
@@ -211,9 +268,24 @@ void launch_hinted(const DecodeWork& w, const DecodeTensors<T>& t, int grid, cud
 // costs the main loop registers. Plain copies take no hint; the bulk path needs stage rows exactly
 // head_dim long (16-byte multiples) and takes none either.
 template <class T, int LPR, int PPL, bool kVector>
-void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, int l2_prefetch, bool bulk,
-            cudaStream_t stream) {
-  if constexpr (!kVector) {
+void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, const DecodePlan& plan, cudaStream_t stream) {
+  const int l2_prefetch = plan.l2_prefetch;
+  const bool bulk = plan.bulk_copy;
+  auto run = [&](auto kernel) {
+    kernel<<<grid, kThreads, 0, stream>>>(w, t);
+    cudaCheckLaunch();
+  };
+  if (!plan.shared_pipeline) {  // the plan allows rows 8 only without loads ahead
+    if (plan.direct_rows == 2) {
+      plan.direct_ahead ? run(attention_decode_direct_kernel<T, LPR, PPL, kVector, 2, true>)
+                        : run(attention_decode_direct_kernel<T, LPR, PPL, kVector, 2, false>);
+    } else if (plan.direct_rows == 8) {
+      run(attention_decode_direct_kernel<T, LPR, PPL, kVector, 8, false>);
+    } else {
+      plan.direct_ahead ? run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kDefaultDirectRows, true>)
+                        : run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kDefaultDirectRows, false>);
+    }
+  } else if constexpr (!kVector) {
     launch_hinted<T, LPR, PPL, kVector, 0>(w, t, grid, stream);
   } else if (bulk && w.head_dim == Config<T, LPR, PPL, kVector>::Slice::kRowElems) {
     launch_hinted<T, LPR, PPL, kVector, 0, true>(w, t, grid, stream);
@@ -229,20 +301,21 @@ void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, int l2_pre
 }
 
 template <class T>
-void launch_for_head_dim(const DecodeWork& w, const DecodeTensors<T>& t, int grid, bool vector, int l2_prefetch,
-                         bool bulk, cudaStream_t stream) {
+void launch_for_head_dim(const DecodeWork& w, const DecodeTensors<T>& t, bool vector, const DecodePlan& plan,
+                         cudaStream_t stream) {
+  const int grid = plan.grid;
   const int lanes = lanes_per_row<T>(w.head_dim, vector);
   const int pieces = w.head_dim / (16 / static_cast<int>(sizeof(T)));
   if (!vector) {
-    launch<T, 32, 1, false>(w, t, grid, l2_prefetch, bulk, stream);
+    launch<T, 32, 1, false>(w, t, grid, plan, stream);
   } else if (lanes == 8) {
-    launch<T, 8, 1, true>(w, t, grid, l2_prefetch, bulk, stream);
+    launch<T, 8, 1, true>(w, t, grid, plan, stream);
   } else if (lanes == 16) {
-    launch<T, 16, 1, true>(w, t, grid, l2_prefetch, bulk, stream);
+    launch<T, 16, 1, true>(w, t, grid, plan, stream);
   } else if (pieces <= 32) {
-    launch<T, 32, 1, true>(w, t, grid, l2_prefetch, bulk, stream);
+    launch<T, 32, 1, true>(w, t, grid, plan, stream);
   } else if constexpr (sizeof(T) == 4) {  // fp32 with head_dim > 128
-    launch<T, 32, 2, true>(w, t, grid, l2_prefetch, bulk, stream);
+    launch<T, 32, 2, true>(w, t, grid, plan, stream);
   } else {
     throw std::logic_error("softmax_attention_decode_cuda: no bf16 head_dim has more than 32 pieces");
   }
@@ -270,9 +343,11 @@ std::string softmax_attention_decode_plan_text(const AttentionShape& c, int64_t 
   const int groups = decode::kThreads / decode::lanes_per_row<T>(c.head_dim, true);
   const decode::DecodePlan p = decode::plan_decode(c, len, groups);
   return std::to_string(decode::heads_per_block(p)) + " heads/block, " + std::to_string(p.splits) + " splits, " +
-         std::to_string(p.stages) + " stages, " + std::to_string(p.blocks_per_sm) + " blocks/SM, " +
-         std::to_string(p.grid) + " blocks" +
-         (p.l2_prefetch ? ", L2 prefetch " + std::to_string(p.l2_prefetch) + " B" : "") +
+         (p.shared_pipeline
+              ? std::to_string(p.stages) + " stages, "
+              : "direct loads of " + std::to_string(p.direct_rows) + " rows" + (p.direct_ahead ? " ahead, " : ", ")) +
+         std::to_string(p.blocks_per_sm) + " blocks/SM, " + std::to_string(p.grid) + " blocks" +
+         (p.shared_pipeline && p.l2_prefetch ? ", L2 prefetch " + std::to_string(p.l2_prefetch) + " B" : "") +
          (p.bulk_copy ? ", bulk copies" : "");
 }
 
@@ -307,7 +382,7 @@ void softmax_attention_decode_cuda(const T* q_t, const T* k_cache, const T* v_ca
   float* ml = scratch.data() + decode::counter_floats(pairs);
   const decode::DecodeTensors<T> t{
       q_t, k_cache, v_cache, out_t, reinterpret_cast<float2*>(ml), ml + decode::ml_floats(plan), arrivals};
-  decode::launch_for_head_dim(w, t, plan.grid, vector, plan.l2_prefetch, plan.bulk_copy, stream);
+  decode::launch_for_head_dim(w, t, vector, plan, stream);
 }
 
 template void softmax_attention_decode_cuda<float>(const float*, const float*, const float*, int64_t, float*,

@@ -1,7 +1,8 @@
 // One-token decode, o = sum_j softmax_j(q.k_j / sqrt(D)) v_j over a cache split into key ranges:
 // each range of a group of heads gives (m, l, unnormalised o) per head by online softmax (Milakov &
 // Gimelshein 2018), and the last range of the group to finish merges them in the same launch (flash
-// decoding, Dao et al. 2023).
+// decoding, Dao et al. 2023). The rows come straight from global memory into registers (direct
+// loads) or through shared-memory stages; the merge is in softmax_attention_decode_merge.cuh.
 // Checked against softmax_attention_decode_cpu in test_gpu_softmax.cpp.
 #pragma once
 #include <cuda_bf16.h>
@@ -31,6 +32,11 @@ struct DecodeWork {
   float scale_log2;  // 1/sqrt(D) * log2(e): scores in the exp2 domain
   __device__ int split_begin(int split) const { return static_cast<int>(int64_t{len} * split / splits); }
   __device__ int first_pair(int column) const { return column << head_shift; }
+  // Elements from the cache's start to token 0 of the column's first head.
+  __device__ int64_t column_head(int column) const {
+    const int pair = first_pair(column), b = pair / heads, h = pair - b * heads;
+    return (static_cast<int64_t>(b) * capacity * heads + h) * head_dim;
+  }
 };
 
 template <class T>
@@ -57,8 +63,7 @@ struct TileCursor {
     const int split = it / w.columns;
     column = it - split * w.columns;
     key = w.split_begin(split), end = w.split_begin(split + 1);
-    const int pair = w.first_pair(column), b = pair / w.heads, h = pair - b * w.heads;
-    head = (static_cast<int64_t>(b) * w.capacity * w.heads + h) * w.head_dim;
+    head = w.column_head(column);
   }
   __device__ static int tile_tokens(const DecodeWork& w) { return kTileRows >> w.head_shift; }
   __device__ bool done(const DecodeWork& w) const { return item >= w.items; }
@@ -106,15 +111,33 @@ __device__ __forceinline__ void unpack16(const uint4& raw, float* x, float) {
   x[3] = __uint_as_float(raw.w);
 }
 
+// A 16-byte load of data read once by this kernel and not written during it: the non-coherent path,
+// and no L1 line kept for it.
+__device__ __forceinline__ uint4 load_streaming_16(const void* from) {
+  uint4 r;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n"
+      : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+      : "l"(from));
+  return r;
+}
+
 // One lane's share of a head_dim row, shared by LPR lanes. kVector: PPL 16-byte pieces per lane,
-// piece sub + LPR * p (neighbouring lanes read neighbouring 16 bytes: no bank conflicts); lanes past
-// the row's end hold zeros. Otherwise strided scalars sub + LPR * e, for any head_dim.
+// piece sub + LPR * p (neighbouring lanes read neighbouring 16 bytes: whole 32-byte sectors from
+// global memory, no bank conflicts in shared memory); lanes past the row's end hold zeros.
+// Otherwise strided scalars sub + LPR * e, for any head_dim.
 template <class T, int LPR, int PPL, bool kVector>
 struct RowSlice {
   static constexpr int kLanes = LPR;
+  static constexpr bool kPieces = kVector;  // runs of kVec elements, each in or out of the row whole
   static constexpr int kVec = 16 / sizeof(T);
   static constexpr int kFloats = kVector ? PPL * kVec : kAttentionMaxHeadDim / LPR;  // per lane
   static constexpr int kRowElems = LPR * kFloats;                                    // a row's stride in shared memory
+  // A lane's share as it came from global memory (fetch), turned into floats only when used
+  // (unpack), so that a bf16 row in flight takes half the registers.
+  struct Raw {
+    uint4 piece[kVector ? PPL : 1];
+    float x[kVector ? 1 : kFloats];
+  };
   int sub, D;
   __device__ int index(int e) const { return kVector ? (sub + LPR * (e / kVec)) * kVec + e % kVec : sub + LPR * e; }
   __device__ void load(const T* row, float (&x)[kFloats]) const {
@@ -132,6 +155,27 @@ struct RowSlice {
     } else {
 #pragma unroll
       for (int e = 0; e < kFloats; ++e) x[e] = index(e) < D ? to_float(row[index(e)]) : 0.0f;
+    }
+  }
+  __device__ void fetch(const T* row, Raw& raw) const {
+    if constexpr (kVector) {
+#pragma unroll
+      for (int p = 0; p < PPL; ++p) {
+        const int piece = sub + LPR * p;
+        raw.piece[p] = piece * kVec < D ? load_streaming_16(row + piece * kVec) : make_uint4(0, 0, 0, 0);
+      }
+    } else {
+#pragma unroll
+      for (int e = 0; e < kFloats; ++e) raw.x[e] = index(e) < D ? to_float(row[index(e)]) : 0.0f;
+    }
+  }
+  __device__ void unpack(const Raw& raw, float (&x)[kFloats]) const {
+    if constexpr (kVector) {
+#pragma unroll
+      for (int p = 0; p < PPL; ++p) unpack16(raw.piece[p], x + p * kVec, T{});
+    } else {
+#pragma unroll
+      for (int e = 0; e < kFloats; ++e) x[e] = raw.x[e];
     }
   }
 };
@@ -202,123 +246,94 @@ struct RunningSoftmax {
   float m = -INFINITY, l = 0.0f, o[kFloats] = {};
 };
 
+// One step of a group's online softmax over its rows first + G * u, u < U, of n (rows at or past n
+// are masked): key_row(u, x) and value_row(u, x) give the lane's share of row u's K and V as
+// floats, for any row index (callers clamp theirs to n - 1). The butterfly over the group's kLanes
+// lanes leaves every lane with the same score, bit for bit.
+template <int U, int G, int kLanes, int kFloats, class KeyRow, class ValueRow>
+__device__ __forceinline__ void softmax_step(int first, int n, const float (&qv)[kFloats], RunningSoftmax<kFloats>& st,
+                                             KeyRow key_row, ValueRow value_row) {
+  float s[U];
+  float m_new = st.m;
+#pragma unroll
+  for (int u = 0; u < U; ++u) {
+    float kx[kFloats];
+    key_row(u, kx);
+    float dot = 0.0f;
+#pragma unroll
+    for (int e = 0; e < kFloats; ++e) dot += qv[e] * kx[e];
+#pragma unroll
+    for (int offset = kLanes / 2; offset > 0; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
+    s[u] = first + G * u < n ? dot : -INFINITY;
+    m_new = fmaxf(m_new, s[u]);
+  }
+  if (m_new == -INFINITY) return;  // no key of this step for this group
+  const float correction = exp2f(st.m - m_new);
+  st.l *= correction;
+#pragma unroll
+  for (int e = 0; e < kFloats; ++e) st.o[e] *= correction;
+#pragma unroll
+  for (int u = 0; u < U; ++u) {
+    const float p = exp2f(s[u] - m_new);  // 0 for masked rows
+    float vx[kFloats];
+    value_row(u, vx);
+    st.l += p;
+#pragma unroll
+    for (int e = 0; e < kFloats; ++e) st.o[e] += p * vx[e];
+  }
+  st.m = m_new;
+}
+
 // Group g takes rows g, g + G, ... of a tile of n rows (n <= G * kKeysPerGroup): keys of one head,
 // since heads per block is a power of two that divides G.
 template <class T, class Slice, int kKeysPerGroup, int G>
 __device__ void consume_tile(const T* k_s, const T* v_s, int n, int group, const Slice& slice,
                              const float (&qv)[Slice::kFloats], RunningSoftmax<Slice::kFloats>& st) {
-  constexpr int kLanes = kThreads / G;
-  float s[kKeysPerGroup];
-  float m_new = st.m;
-#pragma unroll
-  for (int u = 0; u < kKeysPerGroup; ++u) {
-    const int r = group + G * u;
-    float kx[Slice::kFloats];
-    slice.load(k_s + min(r, n - 1) * Slice::kRowElems, kx);  // clamped reads, masked below
-    float dot = 0.0f;
-#pragma unroll
-    for (int e = 0; e < Slice::kFloats; ++e) dot += qv[e] * kx[e];
-      // The butterfly leaves every lane of the group with the same sum, bit for bit.
-#pragma unroll
-    for (int offset = kLanes / 2; offset > 0; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
-    s[u] = r < n ? dot : -INFINITY;
-    m_new = fmaxf(m_new, s[u]);
-  }
-  if (m_new == -INFINITY) return;  // no key of this tile for this group
-  const float correction = exp2f(st.m - m_new);
-  st.l *= correction;
-#pragma unroll
-  for (int e = 0; e < Slice::kFloats; ++e) st.o[e] *= correction;
-#pragma unroll
-  for (int u = 0; u < kKeysPerGroup; ++u) {
-    const float p = exp2f(s[u] - m_new);  // 0 for masked rows
-    float vx[Slice::kFloats];
-    slice.load(v_s + min(group + G * u, n - 1) * Slice::kRowElems, vx);
-    st.l += p;
-#pragma unroll
-    for (int e = 0; e < Slice::kFloats; ++e) st.o[e] += p * vx[e];
-  }
-  st.m = m_new;
+  auto row = [&](int u) { return min(group + G * u, n - 1) * Slice::kRowElems; };  // clamped, masked
+  softmax_step<kKeysPerGroup, G, Slice::kLanes>(
+      group, n, qv, st, [&](int u, float(&x)[Slice::kFloats]) { slice.load(k_s + row(u), x); },
+      [&](int u, float(&x)[Slice::kFloats]) { slice.load(v_s + row(u), x); });
 }
 
-// Butterflies: every lane of the warp ends with the same result, bit for bit.
-__device__ __forceinline__ float warp_max(float x) {
-  for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
-  return x;
-}
-__device__ __forceinline__ float warp_sum(float x) {
-  for (int offset = 16; offset > 0; offset >>= 1) x += __shfl_xor_sync(0xffffffffu, x, offset);
-  return x;
-}
-
-// out = sum over splits of weight * o for kWidth neighbouring elements (a float4 row piece or one
-// float), kPieces pieces a thread at once: the loads do not depend on each other, so 8 * kPieces are
-// in flight.
-template <int kWidth, int kPieces, class T>
-__device__ void merge_outputs(const DecodeWork& w, const float* o, const float2* weight_s, T* out) {
-  const int S = w.splits, D = w.head_dim, pieces = D / kWidth, total = pieces << w.head_shift;
-  for (int first = threadIdx.x; first < total; first += kPieces * kThreads) {
-    int j[kPieces], at[kPieces];
-    const float* from[kPieces];
+// The direct path's step: a group's rows first + G * u, u < U, of an item's n rows (row r: token r
+// >> head_shift, head r & (heads - 1), from k and v at the item's first token and head). fetch
+// issues all 2 U loads, K first (the scores need them first); consume uses them. A warp's lanes read
+// neighbouring pieces of neighbouring rows (one token's run of the column's heads when the column
+// holds several): whole 32-byte sectors, each read once, straight into registers.
+template <class T, class Slice, int U, int G>
+struct DirectStep {
+  typename Slice::Raw k_raw[U], v_raw[U];
+  __device__ void fetch(const T* k, const T* v, int64_t row_stride, int head_shift, int first, int n,
+                        const Slice& slice) {
+    const int head_mask = (1 << head_shift) - 1;
+    int64_t at[U];
 #pragma unroll
-    for (int p = 0; p < kPieces; ++p) {
-      const int i = min(first + p * kThreads, total - 1);  // a piece past the end repeats the last, unstored
-      j[p] = i / pieces, at[p] = (i - j[p] * pieces) * kWidth;
-      from[p] = o + static_cast<int64_t>(j[p]) * S * D + at[p];
-    }
-    float acc[kPieces][kWidth] = {};
-#pragma unroll 8
-    for (int sp = 0; sp < S; ++sp) {
-#pragma unroll
-      for (int p = 0; p < kPieces; ++p) {
-        const float weight = weight_s[j[p] * S + sp].x;
-        float x[kWidth];
-        if constexpr (kWidth == 4) {
-          const float4 v = __ldcg(reinterpret_cast<const float4*>(from[p] + sp * D));
-          x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
-        } else {
-          x[0] = __ldcg(from[p] + sp * D);
-        }
-#pragma unroll
-        for (int e = 0; e < kWidth; ++e) acc[p][e] += weight * x[e];
-      }
+    for (int u = 0; u < U; ++u) {
+      const int r = min(first + G * u, n - 1);  // clamped reads of a row the block reads anyway, masked
+      at[u] = (r >> head_shift) * row_stride + (r & head_mask) * slice.D;
     }
 #pragma unroll
-    for (int p = 0; p < kPieces; ++p)
-      if (first + p * kThreads < total)
+    for (int u = 0; u < U; ++u) slice.fetch(k + at[u], k_raw[u]);
 #pragma unroll
-        for (int e = 0; e < kWidth; ++e) out[j[p] * D + at[p] + e] = from_float<T>(acc[p][e]);
+    for (int u = 0; u < U; ++u) slice.fetch(v + at[u], v_raw[u]);
   }
-}
+  __device__ void consume(int first, int n, const Slice& slice, const float (&qv)[Slice::kFloats],
+                          RunningSoftmax<Slice::kFloats>& st) const {
+    softmax_step<U, G, Slice::kLanes>(
+        first, n, qv, st, [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(k_raw[u], x); },
+        [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(v_raw[u], x); });
+  }
+};
 
-// The partial results of one column's heads, merged in split order (so the output does not depend
-// on which block came last): first every split's weight exp2(m - M) / L per head, a warp a head, in
-// shared memory (weight_s: 2 * kMaxMergedPartials floats), then the weighted sums. __ldcg: the
-// partials were written by other SMs; read them from L2, not L1.
-template <int kPieces, class T>
-__device__ void merge_partials(const DecodeWork& w, const DecodeTensors<T>& t, int column, float2* weight_s) {
-  const int S = w.splits, heads = 1 << w.head_shift;
-  const int64_t first = static_cast<int64_t>(w.first_pair(column)) * S;  // the column's first (pair, split)
-  for (int i = threadIdx.x; i < heads * S; i += kThreads) weight_s[i] = __ldcg(t.partial_ml + first + i);
-  __syncthreads();
-  const int lane = threadIdx.x % 32;
-  for (int j = threadIdx.x / 32; j < heads; j += kThreads / 32) {
-    float2* ml = weight_s + j * S;  // each lane reads and rewrites only its own splits
-    float m = -INFINITY, l = 0.0f;
-    for (int sp = lane; sp < S; sp += 32) m = fmaxf(m, ml[sp].x);
-    m = warp_max(m);
-    for (int sp = lane; sp < S; sp += 32) l += ml[sp].y * exp2f(ml[sp].x - m);
-    l = warp_sum(l);
-    for (int sp = lane; sp < S; sp += 32) ml[sp].x = exp2f(ml[sp].x - m) / l;
-  }
-  __syncthreads();
-  const float* o = t.partial_o + first * w.head_dim;
-  T* out = t.out + static_cast<int64_t>(w.first_pair(column)) * w.head_dim;
-  if (w.head_dim % 4 == 0) {
-    merge_outputs<4, kPieces>(w, o, weight_s, out);
-  } else {
-    merge_outputs<1, kPieces>(w, o, weight_s, out);
-  }
+// The group's query row (its head: rows of a tile or step keep to one head per group), scaled into
+// the exp2 domain.
+template <class T, class Slice>
+__device__ void load_query(const DecodeWork& w, const T* q, int column, int group, const Slice& slice,
+                           float (&qv)[Slice::kFloats]) {
+  const int pair = w.first_pair(column) + (group & ((1 << w.head_shift) - 1));
+  slice.load(q + static_cast<int64_t>(pair) * w.head_dim, qv);
+#pragma unroll
+  for (int e = 0; e < Slice::kFloats; ++e) qv[e] *= w.scale_log2;
 }
 
 }  // namespace decode

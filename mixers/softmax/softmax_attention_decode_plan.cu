@@ -74,7 +74,23 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
     throw std::invalid_argument("softmax_attention_decode_cuda: " + std::to_string(stages) +
                                 " stages do not fit; SEQBENCH_DECODE_STAGES must be in [2, " +
                                 std::to_string(kMaxStages) + "] and fit the device's shared memory per block");
-  const int fit = static_cast<int>(device.shared_per_sm / (stages * kMaxStageBytes + kStaticSharedBytes));
+  if (tuning.shared_pipeline > 1)
+    throw std::invalid_argument("softmax_attention_decode_cuda: SEQBENCH_DECODE_SHARED must be 1 (or unset), got " +
+                                std::to_string(tuning.shared_pipeline));
+  const bool shared_pipeline = tuning.shared_pipeline != 0 || tuning.bulk_copy != 0;
+  const int direct_rows = tuning.direct_rows ? tuning.direct_rows : kDefaultDirectRows;
+  if (direct_rows != 2 && direct_rows != 4 && direct_rows != 8)
+    throw std::invalid_argument("softmax_attention_decode_cuda: SEQBENCH_DECODE_DIRECT_ROWS must be 2, 4 or 8, got " +
+                                std::to_string(direct_rows));
+  if (tuning.direct_ahead > 1 || (tuning.direct_ahead && direct_rows > kDefaultDirectRows))
+    throw std::invalid_argument(
+        "softmax_attention_decode_cuda: SEQBENCH_DECODE_DIRECT_AHEAD must be 1 (or unset), with at most " +
+        std::to_string(kDefaultDirectRows) + " SEQBENCH_DECODE_DIRECT_ROWS; got " +
+        std::to_string(tuning.direct_ahead) + " with " + std::to_string(direct_rows) + " rows");
+  // Direct loads keep only the combine arrays in shared memory: the registers bound the blocks.
+  const int fit = shared_pipeline
+                      ? static_cast<int>(device.shared_per_sm / (stages * kMaxStageBytes + kStaticSharedBytes))
+                      : direct_blocks_per_sm(direct_rows, tuning.direct_ahead != 0);
   const int blocks_per_sm = tuning.blocks_per_sm ? tuning.blocks_per_sm : std::min(kMaxBlocksPerSm, fit);
   const int64_t slots = int64_t{device.sms} * blocks_per_sm;
   const int64_t min_rows = tuning.min_split_rows ? tuning.min_split_rows : kDefaultMinSplitRows;
@@ -128,6 +144,9 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
           blocks_per_sm,
           prefetch,
           tuning.bulk_copy != 0,
+          shared_pipeline,
+          direct_rows,
+          tuning.direct_ahead != 0,
           pairs,
           partial_rows};
 }
@@ -144,8 +163,10 @@ DecodePlan plan_decode(const AttentionShape& c, int64_t len, int groups) {
       const DecodeTuning &a = tuning, &b = o.tuning;
       return batch == o.batch && heads == o.heads && len == o.len && groups == o.groups && device == o.device &&
              a.heads_per_block == b.heads_per_block && a.stages == b.stages && a.blocks_per_sm == b.blocks_per_sm &&
-             a.splits == b.splits && a.min_split_rows == b.min_split_rows && a.l2_prefetch_bytes == b.l2_prefetch_bytes &&
-             a.bulk_copy == b.bulk_copy;
+             a.splits == b.splits && a.min_split_rows == b.min_split_rows &&
+             a.l2_prefetch_bytes == b.l2_prefetch_bytes && a.bulk_copy == b.bulk_copy &&
+             a.shared_pipeline == b.shared_pipeline && a.direct_rows == b.direct_rows &&
+             a.direct_ahead == b.direct_ahead;
     }
   };
   thread_local Key last_key{-1, -1, -1, 0, 0, {}};

@@ -13,10 +13,16 @@ namespace decode {
 
 constexpr int kMaxStages = 12;               // the bulk path keeps a barrier a stage
 constexpr int kMaxBlocksPerSm = 3;           // resident blocks the registers allow (__launch_bounds__)
+constexpr int kDefaultDirectRows = 4;        // rows of K and of V a thread loads at once on the direct path
 constexpr size_t kMaxStageBytes = 16 << 10;  // a stage's K and V rows, on any path
 constexpr int kMaxMergedPartials = 1024;     // heads per block * splits: their (m, l) fit the merge's shared memory
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+// Blocks per SM the direct path's registers allow with `rows` rows of K and V in flight a thread,
+// twice that with the next step's loaded ahead.
+constexpr int direct_blocks_per_sm(int rows, bool ahead) {
+  return rows * (ahead ? 2 : 1) > kDefaultDirectRows ? 2 : kMaxBlocksPerSm;
+}
 
 // What the plan needs of the current device, asked once per device.
 struct DeviceLimits {
@@ -28,6 +34,9 @@ struct DecodePlan {
   int head_shift, splits, items, grid, stages, blocks_per_sm;  // 1 << head_shift heads per block
   int l2_prefetch;                                             // bytes, 0 for no hint
   bool bulk_copy;                                              // tiles through the bulk copy engine
+  bool shared_pipeline;  // tiles staged in shared memory; otherwise rows loaded straight into registers
+  int direct_rows;       // rows of K and V in flight per thread on the direct path
+  bool direct_ahead;     // and the next step's loaded while this one's are used
   int64_t pairs;                                               // batch * heads
   // Partial results the plan of this len or of any shorter one can need: what the workspace holds.
   int64_t partial_rows_bound;

@@ -31,7 +31,8 @@ DecodeTuning decode_tuning() {
     tuning_now = {positive_env("SEQBENCH_DECODE_HEADS"),          positive_env("SEQBENCH_DECODE_STAGES"),
                   positive_env("SEQBENCH_DECODE_BLOCKS_PER_SM"),  positive_env("SEQBENCH_DECODE_SPLITS"),
                   positive_env("SEQBENCH_DECODE_MIN_SPLIT_ROWS"), positive_env("SEQBENCH_DECODE_L2_PREFETCH"),
-                  positive_env("SEQBENCH_DECODE_BULK")};
+                  positive_env("SEQBENCH_DECODE_BULK"),           positive_env("SEQBENCH_DECODE_SHARED"),
+                  positive_env("SEQBENCH_DECODE_DIRECT_ROWS"),    positive_env("SEQBENCH_DECODE_DIRECT_AHEAD")};
     tuning_read = true;
   }
   return tuning_now;
@@ -55,6 +56,9 @@ std::string decode_tuning_text(const DecodeTuning& t) {
   add("min split rows", t.min_split_rows);
   add("L2 prefetch", t.l2_prefetch_bytes);
   add("bulk copy", t.bulk_copy);
+  add("shared pipeline", t.shared_pipeline);
+  add("direct rows", t.direct_rows);
+  add("direct ahead", t.direct_ahead);
   return text.empty() ? "planned" : text;
 }
 

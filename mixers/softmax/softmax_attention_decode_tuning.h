@@ -8,7 +8,8 @@ namespace seqbench {
 
 // 0 in any field: the plan decides. Environment (positive integers): SEQBENCH_DECODE_HEADS,
 // SEQBENCH_DECODE_STAGES, SEQBENCH_DECODE_BLOCKS_PER_SM, SEQBENCH_DECODE_SPLITS,
-// SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH, SEQBENCH_DECODE_BULK.
+// SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH, SEQBENCH_DECODE_BULK,
+// SEQBENCH_DECODE_SHARED, SEQBENCH_DECODE_DIRECT_ROWS, SEQBENCH_DECODE_DIRECT_AHEAD.
 struct DecodeTuning {
   // Heads of one batch row a block streams together, at most this many: the largest power of two
   // that divides H and is at most both this and the block's lane groups. A token's rows of those
@@ -22,8 +23,22 @@ struct DecodeTuning {
   // 0: no hint.
   int l2_prefetch_bytes = 0;
   // 1: tiles come through the bulk copy engine (one thread a copy, an mbarrier a stage) where the
-  // stage rows are exactly head_dim long; 0: 16-byte cp.async copies by every thread.
+  // stage rows are exactly head_dim long; 0: 16-byte cp.async copies by every thread. Either way the
+  // tiles go through shared memory (bulk_copy 1 implies shared_pipeline 1).
   int bulk_copy = 0;
+  // 1: the cache streams through the shared-memory stage pipeline (cp.async or bulk copies, the
+  // stages, L2 prefetch hints above; the default before direct loads). 0: every thread loads its
+  // own K and V rows straight into registers (16-byte ld.global.nc, several rows in flight), with no
+  // shared memory or stages between; stages and the L2 prefetch hint then change nothing.
+  int shared_pipeline = 0;
+  // Direct loads: rows of K and of V each thread has in flight at once (its share of a row is 16
+  // bytes for bf16 at head_dim 128), 2, 4 or 8; 8 takes the registers of two blocks per SM instead
+  // of three. 0: 4.
+  int direct_rows = 0;
+  // Direct loads: 1 loads the next step's rows while this step's are used (twice the registers:
+  // two blocks per SM at 4 rows, three at 2; not with 8), so a thread's loads never all drain.
+  // 0: each step's rows are loaded once the last step's were used.
+  int direct_ahead = 0;
 };
 
 // The process's tuning: the environment's, read once, unless set_decode_tuning replaced it.
@@ -32,5 +47,17 @@ void set_decode_tuning(const DecodeTuning& tuning);
 
 // "heads 16, stages 4, ..." with only the fields that are set, or "planned".
 std::string decode_tuning_text(const DecodeTuning& tuning);
+
+// Sets the process's tuning for a scope (tests, and bench rows timing two paths in one run).
+class DecodeTuningScope {
+ public:
+  explicit DecodeTuningScope(const DecodeTuning& tuning) : previous_(decode_tuning()) { set_decode_tuning(tuning); }
+  ~DecodeTuningScope() { set_decode_tuning(previous_); }
+  DecodeTuningScope(const DecodeTuningScope&) = delete;
+  DecodeTuningScope& operator=(const DecodeTuningScope&) = delete;
+
+ private:
+  DecodeTuning previous_;
+};
 
 }  // namespace seqbench

@@ -2,7 +2,8 @@
 // backward at B*L = 65536 tokens (H = 16, D = 128) for each bench length, the backward both with atomic
 // dQ (softmax.bwd) and deterministic (softmax.bwd_deterministic, anchored to the same cuDNN backward,
 // with the same FLOP count, so the two rows' ratio is the price of determinism), and decode against
-// 4k, 16k and 64k caches for batches of 16 and 1; training rows name the kernel they ran. Anchors:
+// 4k, 16k and 64k caches for batches of 16 and 1 (softmax.decode, and softmax.decode_shared through the
+// shared-memory pipeline against the same anchor); training rows name the kernel they ran. Anchors:
 // PyTorch SDPA's cuDNN and FlashAttention-2 backends on the same shapes (keys softmax.<fwd|bwd>.L<N>,
 // softmax.decode.B<b>.L<N>). Group softmax_window: the forward with 4 attention sinks and a 1024-key
 // window (StreamingLLM) at the same shapes (softmax_window.fwd.L<N>), its work counted over the keys
@@ -12,11 +13,13 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench_gpu/gpu_bench_group.h"
 #include "mixers/sliding_window/sink_window_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_bf16.cuh"
+#include "mixers/softmax/softmax_attention_decode_tuning.h"
 #include "mixers/softmax/softmax_attention_hopper.cuh"
 #include "mixers/softmax/softmax_attention_hopper_bwd.cuh"
 
@@ -64,23 +67,37 @@ void softmax_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
 }
 
 void softmax_decode(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
+  // The process's decode (softmax.decode.*) and, unless that already is it, the same tuning through
+  // the shared-memory pipeline, the default before direct loads (softmax.decode_shared.*, against
+  // the same anchor), so one run times the two side by side.
+  const DecodeTuning process = decode_tuning();
+  std::vector<std::pair<std::string, DecodeTuning>> paths{{"decode", process}};
+  if (!process.shared_pipeline && !process.bulk_copy) {
+    DecodeTuning shared = process;
+    shared.shared_pipeline = 1;
+    paths.emplace_back("decode_shared", shared);
+  }
   for (int64_t batch : {16, 1}) {
     for (int64_t L : {4096, 16384, 65536}) {
       const AttentionShape cache{batch, L, kBenchHeads, kBenchHeadDim};
       const int64_t n = batch * L * kBenchHeads * kBenchHeadDim, nq = batch * kBenchHeads * kBenchHeadDim;
       auto q = random_array<bf16>(nq, 21), k = random_array<bf16>(n, 22), v = random_array<bf16>(n, 23);
       DeviceArray<bf16> out(nq);
-      DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, L));
-      workspace.fill_bytes(0);  // the split counters start at zero and the kernel leaves them so
-      const GpuTiming t = timer.time(
-          [&] { softmax_attention_decode_cuda(q.data(), k.data(), v.data(), L, out.data(), cache, workspace.data()); });
-      const std::string key = "softmax.decode.B" + std::to_string(batch) + ".L" + std::to_string(L);
+      const std::string suffix = ".B" + std::to_string(batch) + ".L" + std::to_string(L);
       const WorkCount work = attention_work({batch, L, kBenchHeads, kBenchHeadDim, L, kBf16}, WorkPass::decode_step);
-      // The plan in the shape column: rows measured under different SEQBENCH_DECODE_* settings say which.
-      const std::string plan = softmax_attention_decode_plan_text<bf16>(cache, L);
-      rows.push_back(timed_row(key, key, "softmax", "softmax attention decode step",
-                               shape_text(batch, L, kBenchHeads, kBenchHeadDim) + " (" + plan + ")", "bf16", L, t, work,
-                               work));
+      for (const auto& [pass, tuning] : paths) {
+        const DecodeTuningScope scope(tuning);
+        DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, L));
+        workspace.fill_bytes(0);  // the split counters start at zero and the kernel leaves them so
+        const GpuTiming t = timer.time([&] {
+          softmax_attention_decode_cuda(q.data(), k.data(), v.data(), L, out.data(), cache, workspace.data());
+        });
+        // The plan in the shape column: rows measured under different SEQBENCH_DECODE_* settings say which.
+        const std::string plan = softmax_attention_decode_plan_text<bf16>(cache, L);
+        rows.push_back(
+            timed_row("softmax." + pass + suffix, "softmax.decode" + suffix, "softmax", "softmax attention decode step",
+                      shape_text(batch, L, kBenchHeads, kBenchHeadDim) + " (" + plan + ")", "bf16", L, t, work, work));
+      }
     }
   }
 }

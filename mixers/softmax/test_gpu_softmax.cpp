@@ -228,38 +228,41 @@ const std::tuple<std::vector<DecodeCase>> kDecodeCases{{
     {{1, 2100, 16, 128}, 2099, 0, 4},
 }};
 
-// Every variant of the decode kernel: the plan's choices; one, two and as many heads per block as
-// fit; the shallowest and the deepest pipeline; one and two blocks per SM (several items per
-// block); forced splits (down to one-token ranges, up to the merge's limit); few long ranges; each
-// L2 prefetch hint; bulk copies with the plan's heads, one head a block and the shallowest pipeline.
+// Every variant of the decode kernel. First the plan's choices on each path: direct loads (the
+// default) and the shared-memory pipeline. Then, with direct loads: one, two and as many heads per
+// block as fit; one and two blocks per SM (several items per block); forced splits (down to
+// one-token ranges, up to the merge's limit); few long ranges; 2 and 8 rows in flight; the next
+// rows loaded ahead. Through shared memory: the shallowest and the deepest pipeline; one and two
+// blocks per SM; forced splits; each L2 prefetch hint; bulk copies with the plan's heads, one head
+// a block and the shallowest pipeline.
+constexpr size_t kDecodeTuningsEveryCase = 2;
 const DecodeTuning kDecodeTunings[] = {
     {},
+    {0, 0, 0, 0, 0, 0, 0, 1},
     {1},
     {2},
     {32},
-    {0, 2},
-    {0, 12, 1},
-    {0, 3, 2, 5},
+    {0, 0, 1, 3},
     {1, 0, 0, 64},
     {32, 0, 0, 32},
-    {0, 0, 0, 0, 1024, 64},
-    {1, 0, 0, 0, 0, 128},
-    {0, 0, 0, 0, 0, 256},
+    {0, 0, 0, 0, 1024},
+    {0, 0, 0, 0, 0, 0, 0, 0, 2},
+    {1, 0, 0, 0, 0, 0, 0, 0, 8},
+    {0, 0, 0, 7, 0, 0, 0, 0, 8},
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+    {2, 0, 0, 0, 0, 0, 0, 0, 2, 1},
+    {0, 0, 2, 5, 0, 0, 0, 0, 4, 1},
+    {1, 0, 0, 0, 0, 0, 0, 1},
+    {0, 2, 0, 0, 0, 0, 0, 1},
+    {0, 12, 1, 0, 0, 0, 0, 1},
+    {0, 3, 2, 5, 0, 0, 0, 1},
+    {32, 0, 0, 32, 0, 0, 0, 1},
+    {0, 0, 0, 0, 1024, 64, 0, 1},
+    {1, 0, 0, 0, 0, 128, 0, 1},
+    {0, 0, 0, 0, 0, 256, 0, 1},
     {0, 0, 0, 0, 0, 0, 1},
     {1, 0, 0, 0, 0, 0, 1},
     {0, 2, 0, 7, 0, 0, 1},
-};
-
-// Sets the process's decode tuning for a scope.
-class TuningScope {
- public:
-  explicit TuningScope(const DecodeTuning& tuning) : previous_(decode_tuning()) { set_decode_tuning(tuning); }
-  ~TuningScope() { set_decode_tuning(previous_); }
-  TuningScope(const TuningScope&) = delete;
-  TuningScope& operator=(const TuningScope&) = delete;
-
- private:
-  DecodeTuning previous_;
 };
 
 // values, rounded to T, uploaded after `shift` zeros; the data then starts at .data() + shift.
@@ -293,8 +296,9 @@ TEMPLATE_TEST_CASE("softmax attention decode on the GPU matches the CPU kernel a
     out << type_name<TestType>() << " " << c;
     return out.str();
   };
-  // Each case runs the plan's own choice and two other tunings taken in turn, so that every tuning
-  // meets several shapes while the test stays short enough for compute-sanitizer's racecheck.
+  // Each case runs the plan's own choice on both paths and two other tunings taken in turn, so that
+  // every tuning meets several shapes while the test stays short enough for compute-sanitizer's
+  // racecheck.
   size_t case_index = 0;
   for_each_seeded_case(kDecodeCases, 71, describe_case, [&case_index](const DecodeCase& c, Rng& rng) {
     const AttentionShape& s = c.cache;
@@ -307,10 +311,11 @@ TEMPLATE_TEST_CASE("softmax attention decode on the GPU matches the CPU kernel a
     std::vector<float> want(nq);
     SoftmaxAttentionKernels::cpu().decode(q.data(), k.data(), v.data(), c.len, want.data(), s);
 
-    const size_t others = std::size(kDecodeTunings) - 1;
-    for (size_t pick : {size_t{0}, 1 + case_index % others, 1 + (case_index + others / 2) % others}) {
+    const size_t first = kDecodeTuningsEveryCase, others = std::size(kDecodeTunings) - first;
+    for (size_t pick :
+         {size_t{0}, size_t{1}, first + case_index % others, first + (case_index + others / 2) % others}) {
       const DecodeTuning& tuning = kDecodeTunings[pick];
-      const TuningScope scope(tuning);
+      const DecodeTuningScope scope(tuning);
       INFO("tuning: " << decode_tuning_text(tuning)
                       << "; plan: " << softmax_attention_decode_plan_text<TestType>(s, c.len));
       // A workspace of the call's own, then the caller's (zeroed once): the same plan, the same bits.
@@ -334,8 +339,9 @@ TEST_CASE("softmax attention decode tunings outside the kernel's limits are erro
   auto q = DeviceArray<bf16>(16 * 128), k = DeviceArray<bf16>(300 * 16 * 128), out = DeviceArray<bf16>(16 * 128);
   for (const DecodeTuning& tuning :
        {DecodeTuning{0, 1}, DecodeTuning{0, 13}, DecodeTuning{16, 0, 0, 65}, DecodeTuning{0, 0, 0, 0, 0, 32},
-        DecodeTuning{0, 0, 0, 0, 0, 0, 2}}) {
-    const TuningScope scope(tuning);
+        DecodeTuning{0, 0, 0, 0, 0, 0, 2}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 2},
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 3}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 8, 1}}) {
+    const DecodeTuningScope scope(tuning);
     INFO(decode_tuning_text(tuning));
     CHECK_THROWS_AS(softmax_attention_decode_cuda(q.data(), k.data(), k.data(), 300, out.data(), cache),
                     std::invalid_argument);
@@ -347,36 +353,39 @@ TEMPLATE_TEST_CASE(
     "at zero",
     "[gpu][softmax][decode]", float, bf16) {
   SKIP_WITHOUT_GPU();
-  // Many splits per (batch, head), or per block of 16 heads: counters in use.
-  for (const AttentionShape& cache : {AttentionShape{1, 4099, 3, 128}, AttentionShape{2, 1500, 16, 128}}) {
-    INFO(describe_typed<TestType>(cache));
-    Rng rng(91);
-    const int64_t n = cache.batch * cache.seq_len * cache.heads * cache.head_dim;
-    const int64_t nq = cache.batch * cache.heads * cache.head_dim;
-    std::vector<float> q = normal_values(nq, rng), k = normal_values(n, rng), v = normal_values(n, rng);
-    auto q_d = upload_rounded<TestType>(q), k_d = upload_rounded<TestType>(k), v_d = upload_rounded<TestType>(v);
-    DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, cache.seq_len));
-    workspace.fill_bytes(0);
-    auto decode = [&](int64_t len) {
-      auto out = poisoned<TestType>(nq);
-      softmax_attention_decode_cuda(q_d.data(), k_d.data(), v_d.data(), len, out.data(), cache, workspace.data());
-      return output_bits(out);
-    };
-    const std::vector<uint16_t> first = decode(cache.seq_len);
-    const bool second_same = decode(cache.seq_len) == first;
-    CHECK(second_same);
-    // Shorter caches in between: their plans may take more heads per block and more partials,
-    // which the workspace of the longest must hold (compute-sanitizer's memcheck sees any overrun).
-    for (int64_t len : {1000, 700, 300, 37, 1}) {
-      CHECK(softmax_attention_decode_workspace_floats(cache, len) <=
-            softmax_attention_decode_workspace_floats(cache, cache.seq_len));
-      decode(len);
+  // Many splits per (batch, head), or per block of 16 heads: counters in use; on both paths.
+  for (size_t path = 0; path < kDecodeTuningsEveryCase; ++path) {
+    const DecodeTuningScope scope(kDecodeTunings[path]);
+    for (const AttentionShape& cache : {AttentionShape{1, 4099, 3, 128}, AttentionShape{2, 1500, 16, 128}}) {
+      INFO(describe_typed<TestType>(cache) << "; tuning: " << decode_tuning_text(kDecodeTunings[path]));
+      Rng rng(91);
+      const int64_t n = cache.batch * cache.seq_len * cache.heads * cache.head_dim;
+      const int64_t nq = cache.batch * cache.heads * cache.head_dim;
+      std::vector<float> q = normal_values(nq, rng), k = normal_values(n, rng), v = normal_values(n, rng);
+      auto q_d = upload_rounded<TestType>(q), k_d = upload_rounded<TestType>(k), v_d = upload_rounded<TestType>(v);
+      DeviceArray<float> workspace(softmax_attention_decode_workspace_floats(cache, cache.seq_len));
+      workspace.fill_bytes(0);
+      auto decode = [&](int64_t len) {
+        auto out = poisoned<TestType>(nq);
+        softmax_attention_decode_cuda(q_d.data(), k_d.data(), v_d.data(), len, out.data(), cache, workspace.data());
+        return output_bits(out);
+      };
+      const std::vector<uint16_t> first = decode(cache.seq_len);
+      const bool second_same = decode(cache.seq_len) == first;
+      CHECK(second_same);
+      // Shorter caches in between: their plans may take more heads per block and more partials,
+      // which the workspace of the longest must hold (compute-sanitizer's memcheck sees any overrun).
+      for (int64_t len : {1000, 700, 300, 37, 1}) {
+        CHECK(softmax_attention_decode_workspace_floats(cache, len) <=
+              softmax_attention_decode_workspace_floats(cache, cache.seq_len));
+        decode(len);
+      }
+      const bool after_other_len_same = decode(cache.seq_len) == first;
+      CHECK(after_other_len_same);
+      const std::vector<float> after = workspace.download();
+      const std::vector<uint32_t> counters(reinterpret_cast<const uint32_t*>(after.data()),
+                                           reinterpret_cast<const uint32_t*>(after.data()) + cache.batch * cache.heads);
+      CHECK(counters == std::vector<uint32_t>(counters.size(), 0u));
     }
-    const bool after_other_len_same = decode(cache.seq_len) == first;
-    CHECK(after_other_len_same);
-    const std::vector<float> after = workspace.download();
-    const std::vector<uint32_t> counters(reinterpret_cast<const uint32_t*>(after.data()),
-                                         reinterpret_cast<const uint32_t*>(after.data()) + cache.batch * cache.heads);
-    CHECK(counters == std::vector<uint32_t>(counters.size(), 0u));
   }
 }
