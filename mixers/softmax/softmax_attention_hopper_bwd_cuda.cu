@@ -133,7 +133,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta, kDkFirst> c(
         tile, smem, bar, dq_order);
     c.run(dq_accum);
-    c.write_gradients(dk, dv);
+    c.write_gradients(c.dk, c.dv, dk, dv);
   }
 #else
   __trap();  // compute_90 PTX on a newer GPU: the host launches this kernel only on sm_90
