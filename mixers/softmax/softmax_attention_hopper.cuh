@@ -55,7 +55,7 @@ bool softmax_attention_hopper_supports(const AttentionShape& shape, const void* 
 // (mma.sync, any sm_80+ GPU) or the kernel above with its schedule options (hopper: neither,
 // hopper_pingpong, hopper_overlap, hopper_pingpong_overlap: FlashAttention-3's full schedule;
 // hopper_persistent: the ping-pong schedule in the persistent kernel, hopper_persistent_overlap: the
-// full schedule in it), from SEQBENCH_ATTENTION_FWD, read once; when unset, hopper_pingpong on an
+// full schedule in it), from SEQBENCH_ATTENTION_FWD, read once; when unset, hopper_persistent on an
 // sm_90 GPU and portable on any other; anything else throws. An explicit hopper variant on a GPU
 // other than sm_90 also throws (no silent fallback for an explicit request).
 enum class AttentionFwdVariant {

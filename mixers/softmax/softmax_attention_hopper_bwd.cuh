@@ -72,7 +72,8 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
 // false), hopper_float2_dq (hopper with float4_dq = false, the first atomic dQ), hopper_undrained
 // (drain_each_tile = false), hopper_first_overlap (both: the first overlapped kernel),
 // hopper_unfolded_delta (fold_delta = false), hopper_dq_before_dk (dk_before_dq = false), from
-// SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper on sm_90 and portable elsewhere;
+// SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper_first_overlap (measured fastest) on
+// sm_90 and portable elsewhere;
 // anything else throws, and so does a hopper variant on a GPU other than sm_90.
 // SEQBENCH_ATTENTION_BWD (atomic | deterministic) applies to all of them.
 enum class AttentionBwdKernel {

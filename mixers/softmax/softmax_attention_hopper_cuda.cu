@@ -164,10 +164,11 @@ constexpr int kVariants = sizeof(kVariantNames) / sizeof(kVariantNames[0]);
 
 AttentionFwdVariant attention_fwd_variant() {
   static const AttentionFwdVariant chosen = [] {
-    // Unset: the fastest schedule measured on an H200 (ping-pong, 0.97x cuDNN at L = 4096 against
-    // hopper 0.91x and the overlapping ones 0.80-0.83x) where it runs, else the portable kernel.
+    // Unset: the fastest schedule measured on an H200 where it runs (the persistent ping-pong kernel:
+    // 1.893 / 7.299 ms at L = 4096 / 16384 against the one-CTA-per-tile ping-pong's 1.950-2.162 / 7.393
+    // and the persistent overlapped one's 2.238, one device call), else the portable kernel.
     const char* env = std::getenv("SEQBENCH_ATTENTION_FWD");
-    const std::string name = env && *env ? env : hp::current_device_is_sm90() ? "hopper_pingpong" : "portable";
+    const std::string name = env && *env ? env : hp::current_device_is_sm90() ? "hopper_persistent" : "portable";
     for (int i = 0; i < kVariants; ++i) {
       if (name != kVariantNames[i]) continue;
       if (i > 0 && !hp::current_device_is_sm90())
