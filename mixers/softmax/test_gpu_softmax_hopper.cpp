@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mixers/softmax/hopper_attention_schedules.h"
@@ -19,6 +20,7 @@
 
 using namespace seqbench;
 using namespace seqbench::gpu_checks;
+using seqbench::testing::cases_of_this_shard;
 using seqbench::testing::describe_hopper_case;
 using seqbench::testing::describe_hopper_schedule;
 using seqbench::testing::for_each_seeded_case;
@@ -68,25 +70,27 @@ TEST_CASE("the Hopper attention forward matches the CPU kernel, causal and full,
 
 TEST_CASE("the Hopper attention forward matches the portable bf16 forward at a larger size", "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
+  std::vector<std::pair<int64_t, HopperAttentionOptions>> cases;  // sliced by SEQBENCH_TEST_SHARD
   for (int64_t D : {64, 128})
-    for (const HopperAttentionOptions& schedule : hopper_forward_schedules(true)) {
-      AttentionShape s;
-      s.batch = 2;
-      s.seq_len = 2 * 1024 + 77;  // 17 query blocks, the last one partial
-      s.heads = 4;
-      s.head_dim = D;
-      INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " " << describe_hopper_schedule(schedule) << " seed=" << 91 + D);
-      Rng rng(static_cast<uint64_t>(91 + D));
-      const int64_t n = s.batch * s.seq_len * s.heads * D, rows = s.batch * s.heads * s.seq_len;
-      std::vector<float> q = normal_values(n, rng), k = normal_values(n, rng), v = normal_values(n, rng);
-      auto q_d = upload_rounded<bf16>(q), k_d = upload_rounded<bf16>(k), v_d = upload_rounded<bf16>(v);
-      auto out = poisoned<bf16>(n), want_out = poisoned<bf16>(n);
-      auto lse = poisoned<float>(rows), want_lse = poisoned<float>(rows);
-      softmax_attention_fwd_hopper(q_d.data(), k_d.data(), v_d.data(), out.data(), lse.data(), s, schedule);
-      softmax_attention_fwd_portable_cuda(q_d.data(), k_d.data(), v_d.data(), want_out.data(), want_lse.data(), s);
-      CHECK(relative_error(download_floats(out), download_floats(want_out)) < tolerance<bf16>());
-      CHECK(relative_error(lse.download(), want_lse.download()) < 1e-5);
-    }
+    for (const HopperAttentionOptions& schedule : hopper_forward_schedules(true)) cases.emplace_back(D, schedule);
+  for (const auto& [D, schedule] : cases_of_this_shard(cases)) {
+    AttentionShape s;
+    s.batch = 2;
+    s.seq_len = 2 * 1024 + 77;  // 17 query blocks, the last one partial
+    s.heads = 4;
+    s.head_dim = D;
+    INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " " << describe_hopper_schedule(schedule) << " seed=" << 91 + D);
+    Rng rng(static_cast<uint64_t>(91 + D));
+    const int64_t n = s.batch * s.seq_len * s.heads * D, rows = s.batch * s.heads * s.seq_len;
+    std::vector<float> q = normal_values(n, rng), k = normal_values(n, rng), v = normal_values(n, rng);
+    auto q_d = upload_rounded<bf16>(q), k_d = upload_rounded<bf16>(k), v_d = upload_rounded<bf16>(v);
+    auto out = poisoned<bf16>(n), want_out = poisoned<bf16>(n);
+    auto lse = poisoned<float>(rows), want_lse = poisoned<float>(rows);
+    softmax_attention_fwd_hopper(q_d.data(), k_d.data(), v_d.data(), out.data(), lse.data(), s, schedule);
+    softmax_attention_fwd_portable_cuda(q_d.data(), k_d.data(), v_d.data(), want_out.data(), want_lse.data(), s);
+    CHECK(relative_error(download_floats(out), download_floats(want_out)) < tolerance<bf16>());
+    CHECK(relative_error(lse.download(), want_lse.download()) < 1e-5);
+  }
 }
 
 TEST_CASE("the persistent Hopper attention forward refuses a negative CTA count", "[gpu][softmax][hopper]") {

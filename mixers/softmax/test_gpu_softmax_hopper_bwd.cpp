@@ -14,6 +14,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mixers/softmax/hopper_attention_test_cases.h"
@@ -25,6 +26,7 @@
 
 using namespace seqbench;
 using namespace seqbench::gpu_checks;
+using seqbench::testing::cases_of_this_shard;
 using seqbench::testing::describe_hopper_case;
 using seqbench::testing::for_each_seeded_case;
 using seqbench::testing::hopper_uneven_cases;
@@ -175,30 +177,32 @@ TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full
 TEST_CASE("the Hopper attention backward matches the portable bf16 backward at a larger size",
           "[gpu][softmax][hopper]") {
   SKIP_WITHOUT_SM90();
+  std::vector<std::pair<int64_t, int>> cases;  // (head_dim, dQ mode x schedule), sliced by SEQBENCH_TEST_SHARD
   for (int64_t D : {64, 128})
-    for (int variant = 0; variant < kScheduleCount * kDqModes; ++variant) {
-      const DqMode mode = static_cast<DqMode>(variant / kScheduleCount);
-      const Schedule schedule = kSchedules[variant % kScheduleCount];
-      const AttentionShape s{2, 2 * 1024 + 77, 4, D};  // 17 key blocks, the last one partial
-      INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " " << dq_mode_name(mode) << ", " << schedule_name(schedule)
-                    << " seed=" << 151 + D);
-      Rng rng(static_cast<uint64_t>(151 + D));
-      const BwdProblem p(s, true, rng);
-      DeviceArray<float> workspace(softmax_attention_bwd_workspace_floats(s));
-      const bool deterministic = mode == DqMode::deterministic;
-      const auto got = p.hopper(bwd_options(true, mode, schedule), workspace.data());
-      std::vector<DeviceArray<bf16>> want;
-      for (int i = 0; i < 3; ++i) want.push_back(poisoned<bf16>(p.size()));
-      softmax_attention_bwd_portable_cuda(p.q_d.data(), p.k_d.data(), p.v_d.data(), p.out_d.data(), p.lse_d.data(),
-                                          p.dout_d.data(), want[0].data(), want[1].data(), want[2].data(), s,
-                                          workspace.data(),
-                                          deterministic ? AttentionBwdMode::deterministic : AttentionBwdMode::atomic);
-      for (int i = 0; i < 3; ++i) {
-        INFO("gradient d"
-             << "qkv"[i]);
-        CHECK(relative_error(to_floats(got[i]), download_floats(want[i])) < tolerance<bf16>());
-      }
+    for (int variant = 0; variant < kScheduleCount * kDqModes; ++variant) cases.emplace_back(D, variant);
+  for (const auto& [D, variant] : cases_of_this_shard(cases)) {
+    const DqMode mode = static_cast<DqMode>(variant / kScheduleCount);
+    const Schedule schedule = kSchedules[variant % kScheduleCount];
+    const AttentionShape s{2, 2 * 1024 + 77, 4, D};  // 17 key blocks, the last one partial
+    INFO("B=2 L=" << s.seq_len << " H=4 D=" << D << " " << dq_mode_name(mode) << ", " << schedule_name(schedule)
+                  << " seed=" << 151 + D);
+    Rng rng(static_cast<uint64_t>(151 + D));
+    const BwdProblem p(s, true, rng);
+    DeviceArray<float> workspace(softmax_attention_bwd_workspace_floats(s));
+    const bool deterministic = mode == DqMode::deterministic;
+    const auto got = p.hopper(bwd_options(true, mode, schedule), workspace.data());
+    std::vector<DeviceArray<bf16>> want;
+    for (int i = 0; i < 3; ++i) want.push_back(poisoned<bf16>(p.size()));
+    softmax_attention_bwd_portable_cuda(p.q_d.data(), p.k_d.data(), p.v_d.data(), p.out_d.data(), p.lse_d.data(),
+                                        p.dout_d.data(), want[0].data(), want[1].data(), want[2].data(), s,
+                                        workspace.data(),
+                                        deterministic ? AttentionBwdMode::deterministic : AttentionBwdMode::atomic);
+    for (int i = 0; i < 3; ++i) {
+      INFO("gradient d"
+           << "qkv"[i]);
+      CHECK(relative_error(to_floats(got[i]), download_floats(want[i])) < tolerance<bf16>());
     }
+  }
 }
 
 TEST_CASE("the Hopper attention backward with deterministic dQ gives bit-identical gradients on every run",
