@@ -292,6 +292,28 @@ def versions():
     return found
 
 
+def compile_in_parallel(sections, families, lengths_arg, jobs):
+    """Fills Triton's disk cache (TRITON_CACHE_DIR) before the timed run, one process per fla family
+    and per other Triton section, `jobs` side by side: compiling every anchor cold in one process takes
+    longer than ten minutes (the chunk kernels autotune over many configurations), one process per
+    family under four on 16 cores. Their timings are thrown away: they share the GPU."""
+    import concurrent.futures
+    import subprocess
+    import tempfile
+    import time
+
+    work = [["--sections", "fla", "--families", f] for f in families] if "fla" in sections else []
+    work += [["--sections", name] for name in ("ssd", "decode") if name in sections]
+    start = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        commands = [[sys.executable, os.path.abspath(__file__), *w, "--lengths", lengths_arg, "--rep-ms", "1",
+                     "--out", os.path.join(tmp, f"warm{i}.json")] for i, w in enumerate(work)]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            codes = list(pool.map(lambda c: subprocess.run(c, stdout=subprocess.DEVNULL).returncode, commands))
+    print(f"compiled in {len(commands)} processes, {jobs} at a time, in {time.time() - start:.0f} s "
+          f"(exit codes {codes})", file=sys.stderr, flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="anchors.json", help="the JSON file seqbench_gpu_bench --anchors reads")
@@ -302,7 +324,12 @@ def main():
                              "kernels in parallel into one TRITON_CACHE_DIR before a timed run)")
     parser.add_argument("--lengths", default=",".join(map(str, LENGTHS)), help="training lengths (B = 65536 / L)")
     parser.add_argument("--rep-ms", type=float, default=200, help="do_bench's time budget per row")
+    parser.add_argument("--compile-jobs", type=int, default=0,
+                        help="first compile the Triton kernels in this many processes side by side (one per fla "
+                             "family and per other Triton section), then time in this one; 0: compile as it goes")
     args = parser.parse_args()
+    if args.compile_jobs < 0:
+        parser.error("--compile-jobs must be 0 or more")
     sections = set(args.sections.split(","))
     unknown = sections - {"ceiling", "softmax", "fla", "ssd", "decode"}
     if unknown:
@@ -314,6 +341,8 @@ def main():
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to measure", file=sys.stderr)
         return 1
+    if args.compile_jobs > 0:
+        compile_in_parallel(sections, families, args.lengths, args.compile_jobs)
     torch.manual_seed(0)
     rows = AnchorRows(args.rep_ms, args.out)
     steps = [("ceiling", lambda: ceilings(rows)), ("softmax", lambda: softmax(rows, lengths)),

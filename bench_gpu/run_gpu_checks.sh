@@ -38,7 +38,7 @@ anchor_args=()
 anchors_rc="not run (no python3 with torch)"
 if python3 -c "import torch" >/dev/null 2>&1; then
   PYTHONPATH="${ANCHORS_DIR:-$repo/.anchors}:${PYTHONPATH:-}" \
-    python3 "$repo/bench_gpu/anchor_kernels.py" --out "$out/anchors.json" >"$out/anchors.log" 2>&1
+    python3 "$repo/bench_gpu/anchor_kernels.py" --compile-jobs "${ANCHOR_COMPILE_JOBS:-8}" --out "$out/anchors.json" >"$out/anchors.log" 2>&1
   anchors_rc=$?
   [ -s "$out/anchors.json" ] && anchor_args=(--anchors "$out/anchors.json")
 fi
