@@ -145,6 +145,22 @@ struct BwdConsumer : BwdTileMath<D, kCausal, kFoldDelta, BwdSmemLayout<D, kBulkD
     wgmma_softmax::probabilities_as_a<BQ>(dpt, ds);
   }
 
+  // score_fragments with dV += P^T dO (slot at do_addr) issued as soon as P^T is formed, so that it runs
+  // while dS^T is formed; dV is committed, not awaited.
+  __device__ __forceinline__ void score_fragments_issuing_dv(float (&st)[BQ / 2], float (&dpt)[BQ / 2],
+                                                             uint32_t (&p)[BQ / 16][4], uint32_t (&ds)[BQ / 16][4],
+                                                             int s, int qt0, uint32_t do_addr) {
+    hp::wait_group<1>();  // S^T; dP^T may still run
+    hp::fence_registers(st);
+    probabilities(st, s, qt0);
+    wgmma_softmax::probabilities_as_a<BQ>(st, p);
+    issue_dv(p, do_addr);
+    hp::wait_group<1>();  // dP^T; dV runs on
+    hp::fence_registers(dpt);
+    score_gradients(st, dpt, s);
+    wgmma_softmax::probabilities_as_a<BQ>(dpt, ds);
+  }
+
   __device__ void run(float* __restrict__ dq_accum) {
     hp::barrier_wait(bar.kv_full, 0);
     kOverlap ? run_overlapped(dq_accum) : run_serial(dq_accum);
@@ -244,15 +260,7 @@ struct BwdConsumer : BwdTileMath<D, kCausal, kFoldDelta, BwdSmemLayout<D, kBulkD
     // 128-query tiles, P^T, S^T and dP^T live together spill (ptxas -v).
     constexpr bool kEarlyDv = kDrain && D == 128;
     if constexpr (kEarlyDv) {
-      hp::wait_group<1>();  // S^T; dP^T may still run
-      hp::fence_registers(st);
-      probabilities(st, s, qt0);
-      wgmma_softmax::probabilities_as_a<BQ>(st, p);
-      issue_dv(p, do_addr);
-      hp::wait_group<1>();  // dP^T; dV runs on
-      hp::fence_registers(dpt);
-      score_gradients(st, dpt, s);
-      wgmma_softmax::probabilities_as_a<BQ>(dpt, ds);
+      score_fragments_issuing_dv(st, dpt, p, ds, s, qt0, do_addr);
     } else {
       score_fragments(st, dpt, p, ds, s, qt0);
     }
@@ -320,15 +328,7 @@ struct BwdConsumer : BwdTileMath<D, kCausal, kFoldDelta, BwdSmemLayout<D, kBulkD
       pass_dq_turn(qt0 - BQ);
     }
     issue_scores<false, true>(st, dpt, j);
-    hp::wait_group<1>();  // S^T; dP^T may still run
-    hp::fence_registers(st);
-    probabilities(st, s, qt0);
-    wgmma_softmax::probabilities_as_a<BQ>(st, p);
-    issue_dv(p, do_addr);
-    hp::wait_group<1>();  // dP^T; dV runs on
-    hp::fence_registers(dpt);
-    score_gradients(st, dpt, s);
-    wgmma_softmax::probabilities_as_a<BQ>(dpt, ds);
+    score_fragments_issuing_dv(st, dpt, p, ds, s, qt0, do_addr);
     store_ds(ds, buf);
     // This thread's part of dS^T stored, for both warpgroups' dQ products (through the async proxy).
     hp::fence_shared_for_async_proxy();
