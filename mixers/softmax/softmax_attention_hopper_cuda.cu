@@ -59,11 +59,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   if (threadIdx.x == 0) {
     hp::barrier_init(bar.q_full, 1);
-    for (int s = 0; s < kStages; ++s) {
-      hp::barrier_init(bar.k_full + s, 1);
-      hp::barrier_init(bar.v_full + s, 1);
-      hp::barrier_init(bar.empty + s, 128 * kConsumers);
-    }
+    init_ring_barriers(bar);
     hp::barrier_init_fence();
   }
   __syncthreads();

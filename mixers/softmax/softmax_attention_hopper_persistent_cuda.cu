@@ -55,11 +55,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       hp::barrier_init(bar.q_full + i, 1);
       hp::barrier_init(bar.q_empty + i, 128 * kConsumers);
     }
-    for (int s = 0; s < kStages; ++s) {
-      hp::barrier_init(bar.k_full + s, 1);
-      hp::barrier_init(bar.v_full + s, 1);
-      hp::barrier_init(bar.empty + s, 128 * kConsumers);
-    }
+    init_ring_barriers(bar);
     hp::barrier_init_fence();
   }
   __syncthreads();

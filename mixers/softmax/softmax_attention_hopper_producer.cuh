@@ -25,6 +25,16 @@ __device__ __forceinline__ KeyTiles key_tiles_of(int q_block, int L, int sinks, 
 #if SEQBENCH_HOPPER_WGMMA
 namespace hp = hopper;
 
+// The K/V ring's barriers, by one thread before the block's first sync: a slot is full on the
+// producer's one arrival (with its TMA bytes), empty once every consumer thread has arrived.
+__device__ __forceinline__ void init_ring_barriers(const Barriers& bar) {
+  for (int s = 0; s < kStages; ++s) {
+    hp::barrier_init(bar.k_full + s, 1);
+    hp::barrier_init(bar.v_full + s, 1);
+    hp::barrier_init(bar.empty + s, 128 * kConsumers);
+  }
+}
+
 // The 128 query rows from q0 of head h, batch b into Q buffer `buffer`, completing q_full[buffer].
 template <int D, int kQBuffers>
 __device__ __forceinline__ void load_q(const CUtensorMap* q_map, unsigned char* smem, const Barriers& bar, int buffer,
