@@ -117,7 +117,7 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
   __shared__ float m_s[C::kGroups], l_s[C::kGroups];
   __shared__ int last_s;
   __shared__ uint64_t landed[kBulk ? kMaxStages : 1];
-  uint32_t landed_parity = 0;  // bit s: the parity of stage s's next phase
+  uint32_t landed_parity = 0;                                        // bit s: the parity of stage s's next phase
   const uint64_t policy = kBulk ? hopper::evict_first_policy() : 0;  // the cache is read once
   if constexpr (kBulk) {
     if (threadIdx.x == 0) {
@@ -142,8 +142,8 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
           bulk_load_tile(t.k + at.head, t.v + at.head, row_stride, at.key, at.rows(w) >> w.head_shift,
                          1 << w.head_shift, w.head_dim, k_s, v_s, &landed[stage], policy);
       } else {
-        load_tile<T, Slice::kRowElems, kVector, kPrefetch>(t.k + at.head, t.v + at.head, row_stride, at.key,
-                                                           at.rows(w), w.head_shift, w.head_dim, k_s, v_s);
+        load_tile<T, Slice::kRowElems, kVector, kPrefetch>(t.k + at.head, t.v + at.head, row_stride, at.key, at.rows(w),
+                                                           w.head_shift, w.head_dim, k_s, v_s);
       }
       at.advance(w);
     }
@@ -268,7 +268,8 @@ void launch_hinted(const DecodeWork& w, const DecodeTensors<T>& t, int grid, cud
 // costs the main loop registers. Plain copies take no hint; the bulk path needs stage rows exactly
 // head_dim long (16-byte multiples) and takes none either.
 template <class T, int LPR, int PPL, bool kVector>
-void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, const DecodePlan& plan, cudaStream_t stream) {
+void launch(const DecodeWork& w, const DecodeTensors<T>& t, const DecodePlan& plan, cudaStream_t stream) {
+  const int grid = plan.grid;
   const int l2_prefetch = plan.l2_prefetch;
   const bool bulk = plan.bulk_copy;
   auto run = [&](auto kernel) {
@@ -303,19 +304,18 @@ void launch(const DecodeWork& w, const DecodeTensors<T>& t, int grid, const Deco
 template <class T>
 void launch_for_head_dim(const DecodeWork& w, const DecodeTensors<T>& t, bool vector, const DecodePlan& plan,
                          cudaStream_t stream) {
-  const int grid = plan.grid;
   const int lanes = lanes_per_row<T>(w.head_dim, vector);
   const int pieces = w.head_dim / (16 / static_cast<int>(sizeof(T)));
   if (!vector) {
-    launch<T, 32, 1, false>(w, t, grid, plan, stream);
+    launch<T, 32, 1, false>(w, t, plan, stream);
   } else if (lanes == 8) {
-    launch<T, 8, 1, true>(w, t, grid, plan, stream);
+    launch<T, 8, 1, true>(w, t, plan, stream);
   } else if (lanes == 16) {
-    launch<T, 16, 1, true>(w, t, grid, plan, stream);
+    launch<T, 16, 1, true>(w, t, plan, stream);
   } else if (pieces <= 32) {
-    launch<T, 32, 1, true>(w, t, grid, plan, stream);
+    launch<T, 32, 1, true>(w, t, plan, stream);
   } else if constexpr (sizeof(T) == 4) {  // fp32 with head_dim > 128
-    launch<T, 32, 2, true>(w, t, grid, plan, stream);
+    launch<T, 32, 2, true>(w, t, plan, stream);
   } else {
     throw std::logic_error("softmax_attention_decode_cuda: no bf16 head_dim has more than 32 pieces");
   }
