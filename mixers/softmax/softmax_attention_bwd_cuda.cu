@@ -297,10 +297,18 @@ void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out
           kernel == AttentionBwdKernel::hopper_bulk_dq || kernel == AttentionBwdKernel::hopper_serial_bulk_dq;
       options.overlap =
           kernel != AttentionBwdKernel::hopper_serial && kernel != AttentionBwdKernel::hopper_serial_bulk_dq;
-      options.float4_dq =
-          kernel != AttentionBwdKernel::hopper_float2_dq && kernel != AttentionBwdKernel::hopper_first_overlap;
-      options.drain_each_tile =
-          kernel != AttentionBwdKernel::hopper_undrained && kernel != AttentionBwdKernel::hopper_first_overlap;
+      // hopper_heavy_first: hopper_first_overlap's kernel in FlashAttention-3's causal grid order;
+      // hopper_heavy_first_fused: and its preprocess in one pass; hopper_fa3_tile: both around
+      // FlashAttention-3's tile with float4 dQ.
+      const bool fa3_tile = kernel == AttentionBwdKernel::hopper_fa3_tile;
+      const bool heavy_first = kernel == AttentionBwdKernel::hopper_heavy_first ||
+                               kernel == AttentionBwdKernel::hopper_heavy_first_fused;
+      const bool first_overlap = kernel == AttentionBwdKernel::hopper_first_overlap || heavy_first;
+      options.float4_dq = kernel != AttentionBwdKernel::hopper_float2_dq && !first_overlap;
+      options.drain_each_tile = kernel != AttentionBwdKernel::hopper_undrained && !first_overlap;
+      options.l2_sections = heavy_first || fa3_tile;
+      options.fused_preprocess = kernel == AttentionBwdKernel::hopper_heavy_first_fused || fa3_tile;
+      options.fa3_tile = fa3_tile;
       options.fold_delta = kernel != AttentionBwdKernel::hopper_unfolded_delta;
       options.dk_before_dq = kernel != AttentionBwdKernel::hopper_dq_before_dk;
       return softmax_attention_bwd_hopper(q, k, v, out, lse, dout, dq, dk, dv, s, workspace, options, stream);

@@ -50,6 +50,19 @@ struct HopperAttentionBwdOptions {
   // before dK is awaited, three ring slots but with bulk_dq) instead of the serial one (every product
   // awaited per tile).
   bool overlap = true;
+  // Grid order: key blocks launched in sections of (batch, head) pairs whose Q, dO and dQ accumulator
+  // fit the L2, each section's heaviest (first) key blocks of all its heads before any lighter one,
+  // FlashAttention-3's causal backward scheduler, so that the grid ends on light blocks; false: one
+  // head's key blocks after another's (heavy to light within each head). Every schedule and dQ mode.
+  bool l2_sections = false;
+  // D = rowsum(dO * O) by 16-byte loads, the fp32 dQ accumulator zeroed in the same pass
+  // (softmax_attention_hopper_bwd_preprocess.cuh), instead of the portable attention_delta and a memset.
+  bool fused_preprocess = false;
+  // FlashAttention-3's tile in the overlapped family (BwdConsumer::run_fa3): dV, dQ, dK, dQ's atomics
+  // while dK runs, every product awaited at the tile's end and nothing issued ahead for the next tile,
+  // so that ptxas keeps the wgmma asynchronous. Atomic dQ only (ignored with bulk_dq or overlap = false;
+  // drain_each_tile, fold_delta and dk_before_dq do not apply).
+  bool fa3_tile = false;
 };
 
 // workspace: softmax_attention_bwd_workspace_floats(shape) floats (D, the fp32 dq accumulator, the
@@ -71,7 +84,9 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
 // dQ), hopper_bulk_dq (bulk_dq), hopper_serial and hopper_serial_bulk_dq (the same with overlap =
 // false), hopper_float2_dq (hopper with float4_dq = false, the first atomic dQ), hopper_undrained
 // (drain_each_tile = false), hopper_first_overlap (both: the first overlapped kernel),
-// hopper_unfolded_delta (fold_delta = false), hopper_dq_before_dk (dk_before_dq = false), from
+// hopper_unfolded_delta (fold_delta = false), hopper_dq_before_dk (dk_before_dq = false),
+// hopper_heavy_first (hopper_first_overlap with l2_sections), hopper_heavy_first_fused (and
+// fused_preprocess), hopper_fa3_tile (fa3_tile with float4 dQ, l2_sections and fused_preprocess), from
 // SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper_first_overlap (measured fastest) on
 // sm_90 and portable elsewhere;
 // anything else throws, and so does a hopper variant on a GPU other than sm_90.
@@ -86,7 +101,10 @@ enum class AttentionBwdKernel {
   hopper_undrained,
   hopper_first_overlap,
   hopper_unfolded_delta,
-  hopper_dq_before_dk
+  hopper_dq_before_dk,
+  hopper_heavy_first,
+  hopper_heavy_first_fused,
+  hopper_fa3_tile
 };
 AttentionBwdKernel attention_bwd_kernel();
 const char* attention_bwd_kernel_name(AttentionBwdKernel kernel);

@@ -1,13 +1,16 @@
 // Softmax attention backward on Hopper, FlashAttention-3 (Shah et al. 2024; hopper/
-// mainloop_bwd_sm90_tma_gmma_ws.hpp): preprocess D = rowsum(dO * O) (attention_delta), the main
-// kernel below, postprocess dq = scale * fp32 accumulator. Checked in test_gpu_softmax_hopper_bwd.cpp.
+// mainloop_bwd_sm90_tma_gmma_ws.hpp): preprocess D = rowsum(dO * O) (attention_delta, or with the dq
+// accumulator zeroed: launch_delta_zero_dq), the main kernel below, postprocess dq = scale * fp32
+// accumulator. Checked in test_gpu_softmax_hopper_bwd.cpp.
 //
 // Two consumer schedules (BwdConsumer::run_overlapped, the default, and run_serial, the first one),
 // chosen per call by HopperAttentionBwdOptions::overlap; atomic dQ by float4 (the default) or float2
 // reductions, by HopperAttentionBwdOptions::float4_dq; the overlapped tiles drained at their end or
 // (the first version) not, by HopperAttentionBwdOptions::drain_each_tile; D subtracted from dP^T by
 // the tensor cores or not, by HopperAttentionBwdOptions::fold_delta; dK before or after dQ at head_dim
-// 128, by HopperAttentionBwdOptions::dk_before_dq.
+// 128, by HopperAttentionBwdOptions::dk_before_dq; the grid by heads or by L2-sized sections of heads,
+// heavy key blocks first, by HopperAttentionBwdOptions::l2_sections; FlashAttention-3's tile (run_fa3)
+// by HopperAttentionBwdOptions::fa3_tile.
 //
 // One CTA per (128-key block, head, batch): warp 0 of warpgroup 0 is the producer (lane 0 issues TMA
 // for K and V once and for Q / dO tiles into a ring of kRingStages slots; all 32 lanes copy the tile's lse, in
@@ -27,6 +30,7 @@
 #include "mixers/softmax/softmax_attention_hopper_bwd.cuh"
 #include "mixers/softmax/softmax_attention_hopper_bwd_consumer.cuh"
 #include "mixers/softmax/softmax_attention_hopper_bwd_layout.cuh"
+#include "mixers/softmax/softmax_attention_hopper_bwd_preprocess.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/hopper/async_copy.cuh"
 #include "ops/cuda/hopper/tensor_map.h"
@@ -87,12 +91,12 @@ __device__ __forceinline__ void produce(const BwdMaps& maps, unsigned char* smem
 #endif  // SEQBENCH_HOPPER_WGMMA
 
 template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq, bool kFloat4Dq, bool kDrain,
-          bool kFoldDelta, bool kDkFirst>
+          bool kFoldDelta, bool kDkFirst, bool kFa3Tile>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_bwd_hopper_kernel(const __grid_constant__ BwdMaps maps, const float* __restrict__ lse,
                                 const float* __restrict__ delta, float* __restrict__ dq_accum, int* dq_order,
-                                bf16* __restrict__ dk, bf16* __restrict__ dv, int L, int H, int key_blocks, float scale,
-                                float scale_log2) {
+                                bf16* __restrict__ dk, bf16* __restrict__ dv, int L, int H, int key_blocks,
+                                int section_heads, float scale, float scale_log2) {
 #if SEQBENCH_HOPPER_WGMMA
   using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
   constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
@@ -101,12 +105,18 @@ __global__ void __launch_bounds__(kThreads, 1)
   uint64_t* b0 = reinterpret_cast<uint64_t*>(smem + Layout::barriers);
   const BwdBarriers bar{b0, b0 + 1, b0 + 1 + kStages, b0 + 1 + 2 * kStages};
 
-  // Key blocks of one (batch, head) are neighbours in launch order (they share Q and dO in L2); with
-  // causality the first key blocks see the most queries and start first, except with ordered dQ, where
-  // the last start first: a key block waits for those above it (DqTurn), which must be resident.
-  const int key_block = kOrderedDq ? key_blocks - 1 - static_cast<int>(blockIdx.x) % key_blocks
-                                   : static_cast<int>(blockIdx.x) % key_blocks;
-  const int bh = static_cast<int>(blockIdx.x) / key_blocks;
+  // The key blocks of a section of section_heads (batch, head) pairs are neighbours in launch order
+  // (they share Q, dO and the dQ accumulator in L2), rank-major: rank r of every head of the section,
+  // then rank r + 1 (bwd_section_heads; one head per section: its key blocks in turn). With causality
+  // the first key blocks see the most queries and start first, except with ordered dQ, where the last
+  // start first: a key block waits for those above it (DqTurn), which must be resident.
+  const int section_blocks = section_heads * key_blocks, heads_total = static_cast<int>(gridDim.x) / key_blocks;
+  const int section = static_cast<int>(blockIdx.x) / section_blocks;
+  const int in_section = static_cast<int>(blockIdx.x) % section_blocks;
+  const int section_size = min(section_heads, heads_total - section * section_heads);  // the last may be short
+  const int rank = in_section / section_size;
+  const int key_block = kOrderedDq ? key_blocks - 1 - rank : rank;
+  const int bh = section * section_heads + in_section % section_size;
   const int k0 = key_block * kBlockKeys;
   const int first_tile = kCausal ? k0 / BQ : 0;  // kBlockKeys is a multiple of BQ
   const BwdTile tile{static_cast<int>(threadIdx.x) / 128 - 1, k0, first_tile, (L + BQ - 1) / BQ - first_tile, L, H,
@@ -130,7 +140,7 @@ __global__ void __launch_bounds__(kThreads, 1)
                                     delta + static_cast<int64_t>(bh) * L, tile);
   } else {
     hp::claim_registers<kConsumerRegisters>();
-    BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta, kDkFirst> c(
+    BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta, kDkFirst, kFa3Tile> c(
         tile, smem, bar, dq_order);
     c.run(dq_accum);
     c.write_gradients(c.dk, c.dv, dk, dv);
@@ -151,14 +161,29 @@ __global__ void dq_postprocess_kernel(const float4* __restrict__ src, __nv_bfloa
   }
 }
 
+// (Batch, head) pairs per launch section (the kernel's block order): one, or with o.l2_sections
+// FlashAttention-3's choice for causal attention (SingleTileBwdLPTScheduler): as many heads, a power of
+// two, as keep their Q, dO and fp32 dQ accumulator (8 L D bytes a head) within 40 MB of the 50 MB L2,
+// so that the heaviest key blocks of all those heads launch before any lighter one and the grid ends
+// on the lightest, not on one head's full-length key block.
+int bwd_section_heads(const AttentionShape& s, const HopperAttentionBwdOptions& o) {
+  const int64_t heads_total = s.batch * s.heads;
+  if (!o.l2_sections) return 1;
+  const int64_t fit = (int64_t{40} << 20) / (8 * s.seq_len * s.head_dim);
+  int64_t heads = 1;
+  while (heads * 2 <= fit && heads * 2 <= heads_total) heads *= 2;
+  return static_cast<int>(heads);
+}
+
 template <int D, bool kOverlap, bool kCausal, bool kDq, bool kBulkDq = false, bool kOrderedDq = false,
-          bool kFloat4Dq = true, bool kDrain = true, bool kFoldDelta = true, bool kDkFirst = false>
+          bool kFloat4Dq = true, bool kDrain = true, bool kFoldDelta = true, bool kDkFirst = false,
+          bool kFa3Tile = false>
 void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
                        const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
-                       cudaStream_t stream, int* dq_order = nullptr) {
+                       const HopperAttentionBwdOptions& o, cudaStream_t stream, int* dq_order = nullptr) {
   constexpr int kSmem = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>::dynamic_bytes;
   auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain,
-                                             kFoldDelta, kDkFirst>;
+                                             kFoldDelta, kDkFirst, kFa3Tile>;
   static const bool configured = [&] {
     cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
     return true;
@@ -176,34 +201,34 @@ void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* 
   const float scale = attention_scale(s);
   kernel<<<static_cast<unsigned>(heads_total * key_blocks), kThreads, kSmem, stream>>>(
       maps, lse, delta, dq_accum, dq_order, dk, dv, static_cast<int>(s.seq_len), static_cast<int>(s.heads),
-      static_cast<int>(key_blocks), scale, scale * kLog2e);
+      static_cast<int>(key_blocks), bwd_section_heads(s, o), scale, scale * kLog2e);
   cudaCheckLaunch();
 }
 
 // The atomic dQ kernels: float4 or float2 reductions (o.float4_dq), taken in turn when deterministic.
-template <int D, bool kOverlap, bool kDrain, bool kFoldDelta, bool kDkFirst>
+template <int D, bool kOverlap, bool kDrain, bool kFoldDelta, bool kDkFirst, bool kFa3Tile = false>
 void launch_atomic_dq(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
                       const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
                       const HopperAttentionBwdOptions& o, cudaStream_t stream, int* dq_order) {
   constexpr bool kOrdered = kOverlap;  // the serial schedule's deterministic dQ is the portable pass
   if (o.deterministic && o.float4_dq)
-    launch_bwd_hopper<D, kOverlap, true, true, false, kOrdered, true, kDrain, kFoldDelta, kDkFirst>(
-        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream, dq_order);
+    launch_bwd_hopper<D, kOverlap, true, true, false, kOrdered, true, kDrain, kFoldDelta, kDkFirst, kFa3Tile>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
   else if (o.deterministic)
-    launch_bwd_hopper<D, kOverlap, true, true, false, kOrdered, false, kDrain, kFoldDelta, kDkFirst>(
-        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream, dq_order);
+    launch_bwd_hopper<D, kOverlap, true, true, false, kOrdered, false, kDrain, kFoldDelta, kDkFirst, kFa3Tile>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
   else if (o.causal && o.float4_dq)
-    launch_bwd_hopper<D, kOverlap, true, true, false, false, true, kDrain, kFoldDelta, kDkFirst>(
-        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+    launch_bwd_hopper<D, kOverlap, true, true, false, false, true, kDrain, kFoldDelta, kDkFirst, kFa3Tile>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
   else if (o.causal)
-    launch_bwd_hopper<D, kOverlap, true, true, false, false, false, kDrain, kFoldDelta, kDkFirst>(
-        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+    launch_bwd_hopper<D, kOverlap, true, true, false, false, false, kDrain, kFoldDelta, kDkFirst, kFa3Tile>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
   else if (o.float4_dq)
-    launch_bwd_hopper<D, kOverlap, false, true, false, false, true, kDrain, kFoldDelta, kDkFirst>(
-        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+    launch_bwd_hopper<D, kOverlap, false, true, false, false, true, kDrain, kFoldDelta, kDkFirst, kFa3Tile>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
   else
-    launch_bwd_hopper<D, kOverlap, false, true, false, false, false, kDrain, kFoldDelta, kDkFirst>(
-        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+    launch_bwd_hopper<D, kOverlap, false, true, false, false, false, kDrain, kFoldDelta, kDkFirst, kFa3Tile>(
+        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
 }
 
 template <int D, bool kOverlap>
@@ -212,24 +237,27 @@ void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dou
                     const HopperAttentionBwdOptions& o, cudaStream_t stream, int* dq_order) {
   if constexpr (!kOverlap) {
     if (o.deterministic) {  // causal only (checked by the caller)
-      launch_bwd_hopper<D, kOverlap, true, false>(q, k, v, dout, lse, delta, nullptr, dk, dv, s, stream);
+      launch_bwd_hopper<D, kOverlap, true, false>(q, k, v, dout, lse, delta, nullptr, dk, dv, s, o, stream);
       attention_dq_tensor_core<D>(q, k, v, dout, lse, delta, dq, s, stream);
       return;
     }
   }
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
-  cudaCheck(cudaMemsetAsync(dq_accum, 0, n * sizeof(float), stream));
+  if (!o.fused_preprocess) cudaCheck(cudaMemsetAsync(dq_accum, 0, n * sizeof(float), stream));
   if (o.deterministic)  // overlapped schedule (kOrderedDq = kOverlap): dQ added in turns, counts zeroed first
     cudaCheck(cudaMemsetAsync(dq_order, 0, attention_bwd_dq_order_words(s) * sizeof(int), stream));
   if (o.bulk_dq && !o.deterministic) {
     if (o.causal)
-      launch_bwd_hopper<D, kOverlap, true, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+      launch_bwd_hopper<D, kOverlap, true, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
     else
-      launch_bwd_hopper<D, kOverlap, false, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, stream);
+      launch_bwd_hopper<D, kOverlap, false, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
   } else if constexpr (kOverlap) {
     // The first overlapped tile throughout without drain_each_tile, the order before dk_before_dq
     // without fold_delta (those options ignored then).
-    if (!o.drain_each_tile)
+    if (o.fa3_tile)  // drain_each_tile, fold_delta and dk_before_dq do not apply
+      launch_atomic_dq<D, kOverlap, true, true, false, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream,
+                                                             dq_order);
+    else if (!o.drain_each_tile)
       launch_atomic_dq<D, kOverlap, false, false, false>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream,
                                                          dq_order);
     else if (!o.fold_delta)
@@ -282,7 +310,13 @@ void softmax_attention_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, c
     throw std::invalid_argument(
         "softmax_attention_bwd_hopper: the workspace must be 16-byte aligned (its fp32 dq accumulator is read as "
         "float4)");
-  attention_delta(out, dout, delta, s, stream);
+  if (options.fused_preprocess) {
+    // Nothing adds into the accumulator with the serial schedule's deterministic dQ (the portable pass).
+    float* zeroed = options.deterministic && !options.overlap ? nullptr : dq_accum;
+    (s.head_dim == 64 ? launch_delta_zero_dq<64> : launch_delta_zero_dq<128>)(out, dout, delta, zeroed, s, stream);
+  } else {
+    attention_delta(out, dout, delta, s, stream);
+  }
   auto* run = s.head_dim == 64 ? (options.overlap ? run_bwd_hopper<64, true> : run_bwd_hopper<64, false>)
                                : (options.overlap ? run_bwd_hopper<128, true> : run_bwd_hopper<128, false>);
   run(q, k, v, dout, lse, delta, dq_accum, dq, dk, dv, s, options, stream,
@@ -295,7 +329,8 @@ namespace {
 constexpr const char* kBwdKernelNames[] = {"portable",         "hopper",          "hopper_bulk_dq",
                                            "hopper_serial",    "hopper_serial_bulk_dq", "hopper_float2_dq",
                                            "hopper_undrained", "hopper_first_overlap", "hopper_unfolded_delta",
-                                           "hopper_dq_before_dk"};
+                                           "hopper_dq_before_dk", "hopper_heavy_first",   "hopper_heavy_first_fused",
+                                           "hopper_fa3_tile"};
 constexpr int kBwdKernels = sizeof(kBwdKernelNames) / sizeof(kBwdKernelNames[0]);
 
 }  // namespace
@@ -316,8 +351,9 @@ AttentionBwdKernel attention_bwd_kernel() {
     }
     throw std::invalid_argument("SEQBENCH_ATTENTION_BWD_KERNEL='" + name +
                                 "'; expected portable, hopper, hopper_bulk_dq, hopper_serial, hopper_serial_bulk_dq, "
-                                "hopper_float2_dq, hopper_undrained, hopper_first_overlap, hopper_unfolded_delta or "
-                                "hopper_dq_before_dk");
+                                "hopper_float2_dq, hopper_undrained, hopper_first_overlap, hopper_unfolded_delta, "
+                                "hopper_dq_before_dk, hopper_heavy_first, hopper_heavy_first_fused or "
+                                "hopper_fa3_tile");
   }();
   return chosen;
 }

@@ -5,8 +5,9 @@
 // and bulk-reduce dQ); then against the portable bf16 backward at one larger size, and two
 // deterministic runs (float4 and float2 atomics taken in turn) compared byte for byte. Every case runs
 // the consumer schedules (overlapped: drained at each tile's end, dK or dQ first, with or without D
-// folded into dP^T, or not drained; its deterministic dQ takes turns between key blocks; and serial,
-// whose deterministic dQ is the portable pass). bf16 tolerance
+// folded into dP^T, or not drained, that also with the heavy-first grid order of L2-sized head
+// sections and the one-pass preprocess; FlashAttention-3's tile with both; the deterministic dQ of all
+// these takes turns between key blocks; and serial, whose deterministic dQ is the portable pass). bf16 tolerance
 // 2e-2 on every gradient; at L = 1, dq and dk are exactly zero and bounded instead. Skips on a GPU
 // that is not sm_90.
 #include <catch2/catch.hpp>
@@ -106,23 +107,43 @@ const char* dq_mode_name(DqMode mode) {
 }
 // The consumer schedules: overlapped (each tile drained at its end: dK before dQ at head_dim 128, or
 // dQ first, or D subtracted from dP^T after it; or the first version's tile, S^T left in flight
-// across tiles), serial.
-enum class Schedule { overlapped, dq_before_dk, unfolded_delta, undrained, serial };
+// across tiles; or that tile with the key blocks launched heavy first in L2-sized sections of heads,
+// which the 3-head cases cut into a full section and a short one, also with the one-pass preprocess;
+// FlashAttention-3's tile with both), serial.
+enum class Schedule {
+  overlapped,
+  dq_before_dk,
+  unfolded_delta,
+  undrained,
+  heavy_first,
+  heavy_first_fused,
+  fa3,
+  serial
+};
 constexpr Schedule kSchedules[] = {Schedule::overlapped, Schedule::dq_before_dk, Schedule::unfolded_delta,
-                                   Schedule::undrained, Schedule::serial};
+                                   Schedule::undrained,  Schedule::heavy_first,  Schedule::heavy_first_fused,
+                                   Schedule::fa3,        Schedule::serial};
 constexpr int kScheduleCount = sizeof(kSchedules) / sizeof(kSchedules[0]);
 const char* schedule_name(Schedule schedule) {
   return schedule == Schedule::overlapped       ? "overlapped schedule"
          : schedule == Schedule::dq_before_dk   ? "overlapped schedule, dQ before dK"
          : schedule == Schedule::unfolded_delta ? "overlapped schedule, D subtracted after dP^T"
          : schedule == Schedule::undrained      ? "overlapped schedule, undrained tiles"
+         : schedule == Schedule::heavy_first    ? "overlapped schedule, undrained tiles, heavy key blocks first"
+         : schedule == Schedule::heavy_first_fused
+             ? "overlapped schedule, undrained tiles, heavy key blocks first, one-pass preprocess"
+         : schedule == Schedule::fa3 ? "FlashAttention-3's tile, heavy key blocks first, one-pass preprocess"
                                                 : "serial schedule";
 }
 HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, Schedule schedule) {
   HopperAttentionBwdOptions options;
   options.causal = causal;
   options.overlap = schedule != Schedule::serial;
-  options.drain_each_tile = schedule != Schedule::undrained;
+  const bool heavy_first = schedule == Schedule::heavy_first || schedule == Schedule::heavy_first_fused;
+  options.drain_each_tile = schedule != Schedule::undrained && !heavy_first;
+  options.l2_sections = heavy_first || schedule == Schedule::fa3;
+  options.fused_preprocess = schedule == Schedule::heavy_first_fused || schedule == Schedule::fa3;
+  options.fa3_tile = schedule == Schedule::fa3;
   options.fold_delta = schedule != Schedule::unfolded_delta;
   options.dk_before_dq = schedule != Schedule::dq_before_dk;
   options.deterministic = mode == DqMode::deterministic;
@@ -166,8 +187,9 @@ TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full
         for (DqMode mode : {DqMode::atomic, DqMode::atomic_float2, DqMode::bulk, DqMode::deterministic})
           for (Schedule schedule : kSchedules) {
             if (mode == DqMode::deterministic && !causal) continue;  // the deterministic dQ pass is causal only
-            if (mode == DqMode::bulk && schedule != Schedule::overlapped && schedule != Schedule::serial)
-              continue;  // bulk dQ has no other variants
+            if (mode == DqMode::bulk && schedule != Schedule::overlapped && schedule != Schedule::heavy_first_fused &&
+                schedule != Schedule::serial)
+              continue;  // bulk dQ has no other tile variants (it takes the grid order and the preprocess)
             INFO(dq_mode_name(mode) << ", " << schedule_name(schedule));
             check_against_cpu(p, bwd_options(causal, mode, schedule));
           }
