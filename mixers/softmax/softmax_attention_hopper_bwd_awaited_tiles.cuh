@@ -20,7 +20,8 @@ namespace hopper_attention_bwd {
 // its atomics overlap dK.
 template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq, bool kFloat4Dq, bool kDrain,
           bool kFoldDelta, bool kDkFirst, bool kFa3Tile>
-__device__ void BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta, kDkFirst, kFa3Tile>::run_fa3(float* __restrict__ dq_accum) {
+__device__ void BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta, kDkFirst,
+                            kFa3Tile>::run_fa3(float* __restrict__ dq_accum) {
   static_assert(kDq && !kBulkDq, "the FlashAttention-3 tile adds dQ by atomics");
   for (int j = 0; j < tile.n_tiles; ++j) {
     const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ;
@@ -68,7 +69,8 @@ __device__ void BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFlo
 // issued in data order, all awaited, then dQ added while this warpgroup's tensor-core queue is empty.
 template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq, bool kFloat4Dq, bool kDrain,
           bool kFoldDelta, bool kDkFirst, bool kFa3Tile>
-__device__ void BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta, kDkFirst, kFa3Tile>::run_serial(float* __restrict__ dq_accum) {
+__device__ void BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta, kDkFirst,
+                            kFa3Tile>::run_serial(float* __restrict__ dq_accum) {
   for (int j = 0; j < tile.n_tiles; ++j) {
     const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ;
     const uint32_t q_addr = query_tile(Layout::q, s), do_addr = query_tile(Layout::dout, s);
