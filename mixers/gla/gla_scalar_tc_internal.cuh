@@ -101,9 +101,10 @@ struct FusedSegments {
 };
 
 // The single walk for `d` when SEQBENCH_GLA_SCALAR_FWD_SEGMENTS is off or 1, when `allowed` is false (the
-// key-sum normaliser carries z along the walk) or when the walks already fill the GPU's block slots; otherwise
-// as many segments as fill one round of slots (auto, the default) or the number the variable names, as far as
-// the sub-segment states fit in `state_floats` floats of workspace.
+// key-sum normaliser carries z along the walk), or, under auto (the default), when the walks already fill the
+// GPU's block slots or the sequence is shorter than 8 chunks; otherwise as many segments as fill one round of
+// slots (auto) or the number the variable names, as far as the sub-segment states fit in `state_floats` floats
+// of workspace.
 FusedSegments plan_fused_segments(const ChunkGrid& d, int dk, int dv, bool allowed, int64_t state_floats);
 
 // Plans the segments and, when there are several, writes the start state of every segment after the first into
