@@ -42,6 +42,14 @@ enum class GlaScalarFwdVariant { fused, split };
 GlaScalarFwdVariant gla_scalar_fwd_variant();
 const char* gla_scalar_fwd_variant_name(GlaScalarFwdVariant variant);
 
+// The fused forward walks each head's chunks in one pass when batch * heads * (Dv / 64) walks fill the GPU's
+// block slots (two per SM); with fewer (B = 4, H = 16 at L = 16k) it walks segments of the sequence side by
+// side, their start states from a scan over sub-segments (more blocks still) and a short scan across them, in
+// the workspace's chunk-state share. SEQBENCH_GLA_SCALAR_FWD_SEGMENTS: auto (the default: as many segments as
+// fill one round of slots), off (the single walk), or a count n (at most the chunks and what the workspace
+// holds). The segments the fused forward takes for `shape` on the current device, 1 for the single walk.
+int gla_scalar_fwd_segments(const GlaShape& shape);
+
 // q, k [B, L, qk_heads, Dk] (qk_heads 0: H; else a divisor of H, q and k of head h being those of
 // h / (H / qk_heads): Mamba-2's B and C shared by a group of heads); v, out [B, L, H, Dv]; log_decay
 // [B, L, H] (fp32), or null for no decay at all (every factor 1: unnormalised linear attention, run by

@@ -59,7 +59,7 @@ template <int DK, bool kReverse, bool kDecay>
 __global__ void __launch_bounds__(kScanThreads, 4)
     decayed_state_scan_kernel(const bf16* __restrict__ a, const bf16* __restrict__ u, const float* __restrict__ b,
                               const float* __restrict__ value_scale, bf16* __restrict__ states,
-                              float* __restrict__ final_state, float scale, int dv, ChunkGrid d) {
+                              float* __restrict__ final_state, float scale, int dv, ChunkGrid d, FusedSegments range) {
   using T = ScanTiles<DK>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* as = reinterpret_cast<bf16*>(smem_raw);      // [2][64][kLda] a rows, double-buffered
@@ -71,7 +71,10 @@ __global__ void __launch_bounds__(kScanThreads, 4)
   const bf16* a_h = a + qk_head_offset(bh, d, DK);  // a is q or k
   const bf16* u_h = u + head_offset(bh, d, dv) + c0;
   const int64_t a_stride = static_cast<int64_t>(d.QK) * DK, u_stride = static_cast<int64_t>(d.H) * dv;
-  auto chunk_of = [&](int it) { return kReverse ? d.NC - 1 - it : it; };
+  // Forward: the chunks of sub-segment blockIdx.z (all of them when the grid has one), from a zero state.
+  // Reverse: always every chunk.
+  const int first = range.sub_first(blockIdx.z), count = range.sub_end(blockIdx.z, d.NC) - first;
+  auto chunk_of = [&](int it) { return kReverse ? d.NC - 1 - it : first + it; };
   auto load = [&](int it, int buf) {
     const int c = chunk_of(it);
     tc::load_tile_async<kChunk, DK, T::kLda, kScanThreads>(as + buf * kChunk * T::kLda, a_h, a_stride, c * kChunk, d.L);
@@ -85,10 +88,10 @@ __global__ void __launch_bounds__(kScanThreads, 4)
 
   float acc[T::kRowTiles][8][4] = {};
   load(0, 0);
-  for (int it = 0; it < d.NC; ++it) {
+  for (int it = 0; it < count; ++it) {
     const int buf = it & 1, c = chunk_of(it);
     __syncthreads();  // iteration it - 1 is done with the other buffer
-    if (it + 1 < d.NC) {
+    if (it + 1 < count) {
       load(it + 1, buf ^ 1);
       tc::wait_async<1>();
     } else {
@@ -100,7 +103,7 @@ __global__ void __launch_bounds__(kScanThreads, 4)
     const float* bc = bs + buf * kChunk;
 
     // X before this chunk, straight from the registers (bf16 pairs).
-    store_scan_state(acc, states + (static_cast<int64_t>(bh) * d.NC + c) * DK * dv + c0, dv);
+    if (states) store_scan_state(acc, states + (static_cast<int64_t>(bh) * d.NC + c) * DK * dv + c0, dv);
 
     // u_t *= w_t in place, 8 columns per step; rows past L are zero and stay zero.
     const float total = kDecay ? bc[kChunk - 1] : 0.0f;
@@ -131,7 +134,9 @@ __global__ void __launch_bounds__(kScanThreads, 4)
     }
   }
 
-  if (final_state) store_scan_state(acc, final_state + static_cast<int64_t>(bh) * DK * dv + c0, dv);
+  // [BH, gridDim.z, DK, dv]: one state per head when the grid has one sub-segment.
+  if (final_state)
+    store_scan_state(acc, final_state + (static_cast<int64_t>(bh) * gridDim.z + blockIdx.z) * DK * dv + c0, dv);
 }
 
 // One block per (head, chunk), 8 warps: warp w owns chunk rows 16 (w % 4) .. + 15 and half the columns of
@@ -209,12 +214,13 @@ void launch_output(const bf16* q, const bf16* k, const bf16* v, const bf16* stat
 
 template <int DK, bool kReverse>
 void launch_scan(const bf16* a, const bf16* u, const float* b, const float* value_scale, bf16* states,
-                 float* final_state, float scale, int dv, const ChunkGrid& d, cudaStream_t stream) {
+                 float* final_state, float scale, int dv, const ChunkGrid& d, cudaStream_t stream,
+                 const FusedSegments& range, int sub_segments) {
   auto kernel = b ? decayed_state_scan_kernel<DK, kReverse, true> : decayed_state_scan_kernel<DK, kReverse, false>;
   set_shared_bytes(kernel, ScanTiles<DK>::kBytes);
-  const dim3 grid(static_cast<unsigned>(d.BH), static_cast<unsigned>(dv / 64));
-  kernel<<<grid, kScanThreads, ScanTiles<DK>::kBytes, stream>>>(a, u, b, value_scale, states, final_state, scale, dv,
-                                                                 d);
+  const dim3 grid(static_cast<unsigned>(d.BH), static_cast<unsigned>(dv / 64), static_cast<unsigned>(sub_segments));
+  kernel<<<grid, kScanThreads, ScanTiles<DK>::kBytes, stream>>>(a, u, b, value_scale, states, final_state, scale, dv, d,
+                                                                range);
   cudaCheckLaunch();
 }
 
@@ -235,7 +241,15 @@ void launch_decayed_state_scan(const bf16* a, const bf16* u, const float* b, bf1
                                const float* value_scale) {
   auto scan = dk == 64 ? (reverse ? launch_scan<64, true> : launch_scan<64, false>)
                        : (reverse ? launch_scan<128, true> : launch_scan<128, false>);
-  scan(a, u, b, value_scale, states, final_state, scale, dv, d, stream);
+  FusedSegments whole;  // one sub-segment: every chunk
+  whole.chunks = whole.sub_chunks = d.NC;
+  scan(a, u, b, value_scale, states, final_state, scale, dv, d, stream, whole, 1);
+}
+
+void launch_sub_segment_scan(const bf16* k, const bf16* v, const float* b, const float* value_scale, float* states,
+                             const FusedSegments& seg, int dk, int dv, const ChunkGrid& d, cudaStream_t stream) {
+  (dk == 64 ? launch_scan<64, false> : launch_scan<128, false>)(k, v, b, value_scale, nullptr, states, 1.0f, dv, d,
+                                                                stream, seg, seg.states());
 }
 
 void launch_chunk_output(const bf16* q, const bf16* k, const bf16* v, const bf16* states, const float* b,
@@ -299,9 +313,11 @@ int64_t gla_scalar_chunk_state_elements(const GlaShape& s) {
   return s.batch * s.heads * ((s.seq_len + gla_tc::kChunk - 1) / gla_tc::kChunk) * s.key_dim * s.value_dim;
 }
 
+int64_t gla_tc::state_share_floats(const GlaShape& s) { return (gla_scalar_chunk_state_elements(s) + 1) / 2; }
+
 int64_t gla_scalar_workspace_floats(const GlaShape& s) {
   const int64_t padded_tokens = s.batch * s.heads * ((s.seq_len + gla_tc::kChunk - 1) / gla_tc::kChunk) * gla_tc::kChunk;
-  return 2 * padded_tokens + (gla_scalar_chunk_state_elements(s) + 1) / 2;  // decays, q.dq - k.dk, bf16 dL/dS
+  return 2 * padded_tokens + gla_tc::state_share_floats(s);  // decays, q.dq - k.dk, bf16 dL/dS
 }
 
 GlaScalarFwdVariant gla_scalar_fwd_variant() {
@@ -338,11 +354,16 @@ void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const _
   float* b = log_decay ? workspace : nullptr;
   float* scales = value_scale ? workspace + padded_tokens : nullptr;
   if (log_decay || value_scale) launch_chunk_cumulative_decay(log_decay, workspace, d, stream, value_scale, scales);
+  // The fused forward's segment start states use the split forward's state share of the workspace.
+  float* state_share = workspace + 2 * padded_tokens;
   if (variant == GlaScalarFwdVariant::fused) {
-    launch_fused_forward(q, k, v, b, scales, out, chunk_states, final_state, o.scale, dk, dv, d, stream);
+    const FusedSegments seg =
+        fused_segment_start_states(k, v, b, scales, state_share, state_share_floats(s), true, dk, dv, d, stream);
+    launch_fused_forward(q, k, v, b, scales, out, chunk_states, final_state, o.scale, dk, dv, d, stream, {}, seg,
+                         state_share);
     return;
   }
-  bf16* states = chunk_states ? chunk_states : reinterpret_cast<bf16*>(workspace + 2 * padded_tokens);
+  bf16* states = chunk_states ? chunk_states : reinterpret_cast<bf16*>(state_share);
   launch_decayed_state_scan(k, v, b, states, final_state, 1.0f, false, dk, dv, d, stream, scales);
   launch_chunk_output(q, k, v, states, b, scales, out, o.scale, dk, dv, d, stream);
 }

@@ -109,12 +109,23 @@ __device__ __forceinline__ void store_column_sum_partials(const bf16* K, float* 
   *reinterpret_cast<float2*>(zp + g * DK + 2 * pair) = sum;
 }
 
+// The reverse of the final state's store: the warp's share of a fp32 state (rows ld apart) into its accumulators.
+template <int NT>
+__device__ __forceinline__ void load_state_tile(float (&acc)[NT][4], const float* src, int ld, int row0, int col0) {
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int n = 0; n < NT; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      acc[n][e] = src[(row0 + lane / 4 + 8 * (e / 2)) * ld + col0 + 8 * n + 2 * (lane % 4) + e % 2];
+}
+
 template <int DK, bool kDecay>
 __global__ void __launch_bounds__(kFusedThreads, 2)
     fused_forward_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                          const float* __restrict__ b, const float* __restrict__ value_scale, bf16* __restrict__ out,
                          bf16* __restrict__ states, float* __restrict__ final_state, float scale, int dv, ChunkGrid d,
-                         KeySumNormaliser norm) {
+                         KeySumNormaliser norm, FusedSegments seg, const float* __restrict__ start_states) {
   using T = FusedTiles<DK>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* qs = reinterpret_cast<bf16*>(smem_raw);                 // [64][kLdk]
@@ -131,7 +142,9 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
   float* qz = rs + 2 * kChunk;                                  // [64] q_t . z
   static_assert(T::kLdv == kScoreStride, "scores share the value tiles' row stride");
 
-  const int tiles = dv / 64, c0 = (blockIdx.x % tiles) * 64, bh = blockIdx.x / tiles, warp = threadIdx.x / 32;
+  const int tiles = dv / 64, c0 = (blockIdx.x % tiles) * 64, walk = blockIdx.x / tiles, warp = threadIdx.x / 32;
+  const int bh = walk % d.BH, segment = walk / d.BH;  // segment 0 alone: the whole sequence
+  const int first = segment * seg.chunks, end = min(d.NC, first + seg.chunks);
   const int row0 = 16 * (warp % 4), half = warp / 4;  // scores and output: 16 rows x 32 columns
   const int srow = 16 * (warp % T::kRowWarps), scol = (warp / T::kRowWarps) * T::kStateCols;
   const bf16* q_h = q + qk_head_offset(bh, d, DK);
@@ -161,14 +174,18 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
   if (key_sums)
     for (int i = threadIdx.x; i < DK; i += kFusedThreads) zs[i] = 0.0f;
   float acc[T::kStateCols / 8][4] = {};
-  store_state_tile(acc, hs, T::kLdv, srow, scol);  // the zero initial state
-  load_q(0);
-  load_kv(0, 0);
-  for (int c = 0; c < d.NC; ++c) {
+  if (segment > 0)  // the state before the segment, from the sub-segment scans
+    load_state_tile(acc,
+                    start_states + (static_cast<int64_t>(bh) * seg.states() + segment * seg.subs - 1) * DK * dv + c0,
+                    dv, srow, scol);
+  store_state_tile(acc, hs, T::kLdv, srow, scol);
+  load_q(first);
+  load_kv(first, first & 1);
+  for (int c = first; c < end; ++c) {
     const int buf = c & 1;
     tc::wait_async<0>();
     __syncthreads();  // chunk c's tiles and state are visible; chunk c - 1's k, v, scores and u are free
-    if (c + 1 < d.NC) load_kv(c + 1, buf ^ 1);
+    if (c + 1 < end) load_kv(c + 1, buf ^ 1);
     if (states) store_state_tile(acc, states + (static_cast<int64_t>(bh) * d.NC + c) * DK * dv + c0, dv, srow, scol);
     const bf16* K = ks + buf * kChunk * T::kLdk;
     const bf16* V = vs + buf * kChunk * T::kLdv;
@@ -217,7 +234,7 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
     }
     if (key_sums) store_column_sum_partials<DK, T::kLdk, T::kColumnGroups>(K, zp);
     __syncthreads();  // every warp is done with q and the state copy: q of the next chunk loads during the update
-    if (c + 1 < d.NC) load_q(c + 1);
+    if (c + 1 < end) load_q(c + 1);
     // z <- z + this chunk's keys (rows past L are zero); read again only after the next chunk's first barrier.
     if (key_sums)
       for (int i = threadIdx.x; i < DK; i += kFusedThreads) {
@@ -241,7 +258,7 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
 
   if (writer && norm.key_sum)  // each thread reads back only the z entries it wrote
     for (int i = threadIdx.x; i < DK; i += kFusedThreads) norm.key_sum[static_cast<int64_t>(bh) * DK + i] = zs[i];
-  if (final_state) {
+  if (final_state && end == d.NC) {
     const int lane = threadIdx.x % 32;
     float* dst = final_state + static_cast<int64_t>(bh) * DK * dv + c0;
 #pragma unroll
@@ -255,13 +272,20 @@ __global__ void __launch_bounds__(kFusedThreads, 2)
 template <int DK>
 void launch(const bf16* q, const bf16* k, const bf16* v, const float* b, const float* value_scale, bf16* out,
             bf16* states, float* final_state, float scale, int dv, const ChunkGrid& d, const KeySumNormaliser& norm,
-            cudaStream_t stream) {
+            FusedSegments seg, const float* start_states, cudaStream_t stream) {
   auto kernel = b ? fused_forward_kernel<DK, true> : fused_forward_kernel<DK, false>;
   const bool key_sums = norm.divide || norm.key_sum;
+  if (seg.count <= 1) {
+    seg = FusedSegments{};
+    seg.chunks = seg.sub_chunks = d.NC;
+  } else if (key_sums || !start_states) {
+    throw std::logic_error("launch_fused_forward: segments need start states and no key-sum normaliser");
+  }
   const int bytes = FusedTiles<DK>::kBytes + (key_sums ? FusedTiles<DK>::kNormaliserBytes : 0);
   set_shared_bytes(kernel, FusedTiles<DK>::kBytes + FusedTiles<DK>::kNormaliserBytes);
-  kernel<<<d.BH*(dv / 64), kFusedThreads, bytes, stream>>>(q, k, v, b, value_scale, out, states, final_state, scale, dv,
-                                                           d, norm);
+  // Block x: value tile fastest, then head, then segment.
+  kernel<<<d.BH*(dv / 64) * seg.count, kFusedThreads, bytes, stream>>>(
+      q, k, v, b, value_scale, out, states, final_state, scale, dv, d, norm, seg, start_states);
   cudaCheckLaunch();
 }
 
@@ -269,8 +293,10 @@ void launch(const bf16* q, const bf16* k, const bf16* v, const float* b, const f
 
 void launch_fused_forward(const bf16* q, const bf16* k, const bf16* v, const float* b, const float* value_scale,
                           bf16* out, bf16* states, float* final_state, float scale, int dk, int dv, const ChunkGrid& d,
-                          cudaStream_t stream, const KeySumNormaliser& norm) {
-  (dk == 64 ? launch<64> : launch<128>)(q, k, v, b, value_scale, out, states, final_state, scale, dv, d, norm, stream);
+                          cudaStream_t stream, const KeySumNormaliser& norm, const FusedSegments& seg,
+                          const float* start_states) {
+  (dk == 64 ? launch<64> : launch<128>)(q, k, v, b, value_scale, out, states, final_state, scale, dv, d, norm, seg,
+                                        start_states, stream);
 }
 
 }  // namespace gla_tc
@@ -288,8 +314,13 @@ void gla_scalar_key_normalised_fwd_cuda(const gla_tc::bf16* q, const gla_tc::bf1
     throw std::invalid_argument("gla_scalar_key_normalised_fwd_cuda: final_state is not 16-byte aligned");
   KeySumNormaliser norm;
   norm.divide = divide, norm.den = den, norm.key_sum = key_sum, norm.eps = eps;
-  launch_fused_forward(q, k, v, nullptr, nullptr, out, nullptr, final_state, 1.0f, static_cast<int>(s.key_dim),
-                       static_cast<int>(s.value_dim), d, stream, norm);
+  const int dk = static_cast<int>(s.key_dim), dv = static_cast<int>(s.value_dim);
+  // z is carried along the walk, so only the plain sum (unnormalised, no key sum out) walks in segments.
+  float* state_share = workspace + 2 * static_cast<int64_t>(d.BH) * d.NC * kChunk;
+  const FusedSegments seg = fused_segment_start_states(k, v, nullptr, nullptr, state_share, state_share_floats(s),
+                                                       !divide && !key_sum, dk, dv, d, stream);
+  launch_fused_forward(q, k, v, nullptr, nullptr, out, nullptr, final_state, 1.0f, dk, dv, d, stream, norm, seg,
+                       state_share);
 }
 
 }  // namespace seqbench

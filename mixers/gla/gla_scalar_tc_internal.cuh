@@ -37,6 +37,10 @@ __host__ __device__ inline int64_t qk_head_offset(int bh, const ChunkGrid& d, in
   return (static_cast<int64_t>(bh / d.H) * d.L * d.QK + (bh % d.H) / (d.H / d.QK)) * width;
 }
 
+// Floats of the workspace after its two per-token shares (at 2 * BH * NC * 64): the bf16 chunk states of the
+// split forward and dL/dS of the backward, or the fp32 segment start states of the fused forward.
+int64_t state_share_floats(const GlaShape& shape);
+
 // qk_heads 0 means shape.heads.
 ChunkGrid chunk_grid(const GlaShape& shape, int64_t qk_heads = 0);
 bool aligned16(const void* p);
@@ -77,6 +81,45 @@ void launch_decayed_state_scan(const bf16* a, const bf16* u, const float* b, bf1
                                float scale, bool reverse, int dk, int dv, const ChunkGrid& d, cudaStream_t stream,
                                const float* value_scale = nullptr);
 
+// The fused forward's walks over segments of the sequence (gla_scalar_tc_segments_cuda.cu). When batch * heads *
+// value tiles leave most block slots idle (B = 4, H = 16 at L = 16k: 128 walks of 256 chunks for 264 slots), the
+// chunks of every head split into `count` segments of `chunks` chunks, walked side by side, each from its own
+// start state. Those states come from the decayed state scan run from zero over sub-segments of `sub_chunks`
+// chunks (`subs` per segment; the last segment needs none), many more blocks than walks, then a short scan across
+// the sub-segments. count 1 (chunks = NC) is the single walk, which reads no start state.
+struct FusedSegments {
+  int count = 1, chunks = 0, subs = 1, sub_chunks = 0;
+  // Sub-segment states per head, [BH, states(), dk, dv] fp32 in the workspace: after the cross scan, entry
+  // s subs - 1 holds the start state of segment s.
+  __host__ __device__ int states() const { return (count - 1) * subs; }
+  // Chunks [first, end) of sub-segment z (z = segment * subs + index inside it).
+  __host__ __device__ int sub_first(int z) const { return (z / subs) * chunks + (z % subs) * sub_chunks; }
+  __host__ __device__ int sub_end(int z, int nc) const {
+    const int segment_end = (z / subs + 1) * chunks, end = sub_first(z) + sub_chunks;
+    return end < segment_end ? (end < nc ? end : nc) : (segment_end < nc ? segment_end : nc);
+  }
+};
+
+// The single walk for `d` when SEQBENCH_GLA_SCALAR_FWD_SEGMENTS is off or 1, when `allowed` is false (the
+// key-sum normaliser carries z along the walk), or, under auto (the default), when the walks already fill the
+// GPU's block slots or the sequence is shorter than 8 chunks; otherwise as many segments as fill one round of
+// slots (auto) or the number the variable names, as far as the sub-segment states fit in `state_floats` floats
+// of workspace.
+FusedSegments plan_fused_segments(const ChunkGrid& d, int dk, int dv, bool allowed, int64_t state_floats);
+
+// Plans the segments and, when there are several, writes the start state of every segment after the first into
+// states (state_floats floats of workspace, layout above): the scan over the first count - 1 segments'
+// sub-segments, then the cross scan. b and value_scale as in the scan. Returns the plan for launch_fused_forward.
+FusedSegments fused_segment_start_states(const bf16* k, const bf16* v, const float* b, const float* value_scale,
+                                         float* states, int64_t state_floats, bool allowed, int dk, int dv,
+                                         const ChunkGrid& d, cudaStream_t stream);
+
+// The forward scan (a = k, u = v) from a zero state over each sub-segment of the first seg.count - 1 segments,
+// one block per (head, 64 value columns, sub-segment), writing only its end state: states [BH, seg.states(), dk,
+// dv] (fp32).
+void launch_sub_segment_scan(const bf16* k, const bf16* v, const float* b, const float* value_scale, float* states,
+                             const FusedSegments& seg, int dk, int dv, const ChunkGrid& d, cudaStream_t stream);
+
 // Linear attention's normaliser inside the fused forward (no decay, no value scale, one q and k per head):
 // with z_t = sum_{s<=t} k_s, divide: out_t <- out_t / (q_t . z_t + eps) in fp32 before the output's rounding,
 // and den [BH, L] (may be null) <- that divisor; key_sum [BH, dk] (may be null, fp32) <- z after the last token.
@@ -88,13 +131,15 @@ struct KeySumNormaliser {
   float eps = 0.0f;
 };
 
-// The whole forward in one pass (gla_scalar_tc_fused_cuda.cu): one block per (head, 64 value columns) walks
-// the chunks in order with the state on chip; states [BH, NC, dk, dv] (may be null) get each chunk's start
-// state, final_state (fp32, may be null) the state after the last token; value_scale and b (null: no decay)
-// as in the scan; norm as above.
+// The whole forward in one pass (gla_scalar_tc_fused_cuda.cu): one block per (segment, head, 64 value columns)
+// walks the segment's chunks in order with the state on chip; states [BH, NC, dk, dv] (may be null) get each
+// chunk's start state, final_state (fp32, may be null) the state after the last token; value_scale and b (null:
+// no decay) as in the scan; norm as above (only with a single walk). seg.count > 1: start_states as
+// launch_segment_start_states left them.
 void launch_fused_forward(const bf16* q, const bf16* k, const bf16* v, const float* b, const float* value_scale,
                           bf16* out, bf16* states, float* final_state, float scale, int dk, int dv, const ChunkGrid& d,
-                          cudaStream_t stream, const KeySumNormaliser& norm = {});
+                          cudaStream_t stream, const KeySumNormaliser& norm = {}, const FusedSegments& seg = {},
+                          const float* start_states = nullptr);
 
 // The split forward's per-chunk outputs (one block per (head, chunk)): o_i = scale e^{b_i} q_i^T S0 +
 // sum_{j<=i} scale (q_i . k_j) e^{b_i - b_j} v_j, S0 from states [BH, NC, dk, dv]; value_scale as in the scan.

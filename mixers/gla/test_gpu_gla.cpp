@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -207,14 +208,20 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 
-// Lengths 1, 63, 65 and 200 around the 64-token chunk, key and value dims 64 and 128 in every pairing.
+// Lengths 1, 63, 65 and 200 around the 64-token chunk, key and value dims 64 and 128 in every pairing; then
+// 800 and 1000, where the few walks (batch * heads * Dv / 64) leave the fused forward walking segments of the
+// sequence on a GPU of 66 SMs or more: 7 at batch * heads 2 and L 800 (the last segment one partial chunk), 8 at
+// batch * heads 1, and 4 of 4 chunks at 33 heads (66 walks), each start state from 2 sub-segments.
 const std::tuple<std::vector<GlaShape>> kScalarBf16Cases{{{1, 1, 3, 64, 64, false},
                                                           {2, 1, 3, 128, 128, false},
                                                           {2, 63, 3, 128, 128, false},
                                                           {1, 65, 3, 64, 128, false},
                                                           {2, 65, 3, 64, 64, false},
                                                           {2, 200, 3, 128, 64, false},
-                                                          {1, 200, 3, 128, 128, false}}};
+                                                          {1, 200, 3, 128, 128, false},
+                                                          {1, 800, 2, 128, 64, false},
+                                                          {1, 1000, 1, 64, 128, false},
+                                                          {1, 1000, 33, 64, 128, false}}};
 
 // log sigmoid of N(4, 2) pre-activations, floored at -5: mostly mild decays, so the state carries across
 // chunks, with a tail of strong ones (the forget-gate values a trained GLA or Mamba-2 layer sees).
@@ -248,6 +255,10 @@ TEST_CASE("bf16 scalar-decay GLA on tensor cores matches the CPU kernel, states 
     GlaKernels::cpu().fwd(q.data(), k.data(), v.data(), g.data(), want_out.data(), want_states.data(),
                           want_final.data(), s, o);
     auto states = poisoned<bf16>(gla_scalar_chunk_state_elements(s));
+    // The segmented walk is what these cases test, unless SEQBENCH_GLA_SCALAR_FWD_SEGMENTS picks otherwise.
+    INFO("fused forward segments " << gla_scalar_fwd_segments(s));
+    if (!std::getenv("SEQBENCH_GLA_SCALAR_FWD_SEGMENTS"))
+      CHECK((gla_scalar_fwd_segments(s) > 1) == (s.seq_len > 512));
     for (const GlaScalarFwdVariant variant : {GlaScalarFwdVariant::split, GlaScalarFwdVariant::fused}) {
       INFO("forward variant " << gla_scalar_fwd_variant_name(variant));
       auto out = poisoned<bf16>(v_count(s));

@@ -36,7 +36,8 @@ LinearAttentionOptions normalized(bool normalize) {
 // Feature widths and value widths around the 32-column tiles and 64-column slices, one with 129 features;
 // then widths of 64 and 128 (bf16 runs those as scalar GLA, linear_attention_scalar_gla_cuda.cuh) at lengths
 // 1, 63, 65, 130 and 257 around its 64-token chunks, batch 1 and 2, and 1000 (16 chunks carrying the key sum
-// and state, the last one partial); each with and without the normaliser.
+// and state, the last one partial; with no key sum asked for, the unnormalised forward walks it in 8 segments,
+// gla_scalar_fwd_segments); each with and without the normaliser.
 const std::tuple<std::vector<LinearAttentionShape>, std::vector<LinearAttentionOptions>> kLinearCases{
     {{1, 1, 1, 16, 16},
      {2, 37, 3, 16, 64},

@@ -21,12 +21,15 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 
-// {batch, seq_len, heads, P, N}: lengths 1, 63, 65 and 130 around the 64-token chunk, P and N 64 or 128.
+// {batch, seq_len, heads, P, N}: lengths 1, 63, 65 and 130 around the 64-token chunk, P and N 64 or 128; then
+// 900 at batch * heads 2, whose few walks leave the fused forward walking 8 segments of the sequence
+// (gla_scalar_fwd_segments), the last one chunk of 4 tokens, dt scaling their start states.
 const std::tuple<std::vector<SsdShape>> kCases{{{1, 1, 2, 64, 128},
                                                 {2, 63, 2, 64, 64},
                                                 {2, 65, 3, 64, 128},
                                                 {1, 130, 2, 128, 64},
-                                                {1, 130, 3, 128, 128}}};
+                                                {1, 130, 3, 128, 128},
+                                                {1, 900, 2, 64, 128}}};
 
 std::string describe(const SsdShape& s) {
   std::ostringstream out;
