@@ -186,23 +186,27 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
 
 // The direct path: each group loads its rows of an item straight from global memory into registers
 // (DirectStep), kRows rows of K and V in flight per thread and the block's other warps and blocks
-// covering each other's waits; no stage, no shared copy, no block barrier per tile. kAhead: the next
-// step's rows are loaded before this step's are used (two sets of registers), so a thread's loads
-// never all drain. Every group takes the same number of steps (rows past the item's end masked), so
-// the shuffles of a warp's groups stay converged.
-template <class T, int LPR, int PPL, bool kVector, int kRows, bool kAhead>
+// covering each other's waits; no stage, no shared copy, no block barrier per tile. kAhead
+// (DecodeTuning::direct_ahead): kDirectAheadStep loads the next step's rows before this step's are
+// used (two sets of registers), so a thread's loads never all drain; kDirectAheadStaggered reloads
+// K as soon as the scores are taken and V once it was used, so one set of registers keeps one of
+// the two in flight while the other is used, the blocks per SM of no loads ahead. kHint: the loads'
+// L2 hints. Every group takes the same number of steps (rows past the item's end masked), so the
+// shuffles of a warp's groups stay converged.
+template <class T, int LPR, int PPL, bool kVector, int kRows, int kAhead, int kHint>
 __global__ void __launch_bounds__(kThreads, direct_blocks_per_sm(kRows, kAhead))
     attention_decode_direct_kernel(DecodeWork w, DecodeTensors<T> t) {
   using C = Config<T, LPR, PPL, kVector>;
   using Slice = typename C::Slice;
   constexpr int kGroupRows = C::template kDirectRows<kRows>, kStepRows = kGroupRows * C::kGroups;
-  using Step = DirectStep<T, Slice, kGroupRows, C::kGroups>;
+  using Step = DirectStep<T, Slice, kGroupRows, C::kGroups, kHint>;
   __shared__ __align__(16) float o_s[C::kCombineFloats];
   __shared__ float m_s[C::kGroups], l_s[C::kGroups];
   __shared__ int last_s;
   const int group = threadIdx.x / LPR;
   const Slice slice{static_cast<int>(threadIdx.x % LPR), w.head_dim};
   const int64_t row_stride = static_cast<int64_t>(w.heads) * w.head_dim;
+  const uint64_t policy = (kHint & kHintEvictFirst) ? hopper::evict_first_policy() : 0;  // the cache is read once
   for (int item = blockIdx.x; item < w.items; item += gridDim.x) {
     const int split = item / w.columns, column = item - split * w.columns;
     const int key = w.split_begin(split), rows = (w.split_begin(split + 1) - key) << w.head_shift;
@@ -211,18 +215,30 @@ __global__ void __launch_bounds__(kThreads, direct_blocks_per_sm(kRows, kAhead))
     load_query(w, t.q, column, group, slice, qv);
     RunningSoftmax<Slice::kFloats> st;
     const T *k = t.k + from, *v = t.v + from;
-    if constexpr (kAhead) {
+    if constexpr (kAhead == kDirectAheadStep) {
       Step now, next;
-      next.fetch(k, v, row_stride, w.head_shift, group, rows, slice);
+      next.fetch(k, v, row_stride, w.head_shift, group, rows, slice, policy);
       for (int step = 0; step < rows; step += kStepRows) {
         now = next;
-        if (step + kStepRows < rows) next.fetch(k, v, row_stride, w.head_shift, step + kStepRows + group, rows, slice);
+        if (step + kStepRows < rows)
+          next.fetch(k, v, row_stride, w.head_shift, step + kStepRows + group, rows, slice, policy);
         now.consume(step + group, rows, slice, qv, st);
+      }
+    } else if constexpr (kAhead == kDirectAheadStaggered) {
+      Step now;
+      now.fetch(k, v, row_stride, w.head_shift, group, rows, slice, policy);
+      for (int step = 0; step < rows; step += kStepRows) {
+        const int next = step + kStepRows;  // the same for the whole block: no divergence
+        float s[kGroupRows];
+        now.scores(step + group, rows, slice, qv, s);
+        if (next < rows) now.fetch_keys(k, row_stride, w.head_shift, next + group, rows, slice, policy);
+        now.values(s, slice, st);
+        if (next < rows) now.fetch_values(v, row_stride, w.head_shift, next + group, rows, slice, policy);
       }
     } else {
       for (int step = 0; step < rows; step += kStepRows) {
         Step now;
-        now.fetch(k, v, row_stride, w.head_shift, step + group, rows, slice);
+        now.fetch(k, v, row_stride, w.head_shift, step + group, rows, slice, policy);
         now.consume(step + group, rows, slice, qv, st);
       }
     }
@@ -264,6 +280,46 @@ void launch_hinted(const DecodeWork& w, const DecodeTensors<T>& t, int grid, cud
   cudaCheckLaunch();
 }
 
+// The direct kernel of the plan's rows, loads ahead and L2 hints (hints only at the default rows
+// without a whole step ahead, and only on the 16-byte path: the plain copies take none; the plan
+// rejects the other combinations). Each is a template argument: run-time choices cost registers.
+template <class T, int LPR, int PPL, bool kVector, int kRows, int kAhead>
+void launch_direct_hinted(const DecodeWork& w, const DecodeTensors<T>& t, const DecodePlan& plan,
+                          cudaStream_t stream) {
+  auto run = [&](auto kernel) {
+    kernel<<<plan.grid, kThreads, 0, stream>>>(w, t);
+    cudaCheckLaunch();
+  };
+  if constexpr (kVector && kRows == kDefaultDirectRows && kAhead != kDirectAheadStep) {
+    constexpr int kBoth = kHintEvictFirst | kHintPrefetch256;
+    if (plan.direct_hint == kHintEvictFirst)
+      return run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kRows, kAhead, kHintEvictFirst>);
+    if (plan.direct_hint == kHintPrefetch256)
+      return run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kRows, kAhead, kHintPrefetch256>);
+    if (plan.direct_hint == kBoth) return run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kRows, kAhead, kBoth>);
+  }
+  run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kRows, kAhead, 0>);
+}
+
+template <class T, int LPR, int PPL, bool kVector>
+void launch_direct(const DecodeWork& w, const DecodeTensors<T>& t, const DecodePlan& plan, cudaStream_t stream) {
+  constexpr int kRows = kDefaultDirectRows;
+  if (plan.direct_rows == 2) {  // the plan allows rows 2 with no loads ahead or a whole step
+    plan.direct_ahead == kDirectAheadStep ? launch_direct_hinted<T, LPR, PPL, kVector, 2, kDirectAheadStep>(w, t, plan, stream)
+                                          : launch_direct_hinted<T, LPR, PPL, kVector, 2, kDirectAheadNone>(w, t, plan, stream);
+  } else if (plan.direct_rows == 8) {  // and rows 8 without a whole step ahead
+    plan.direct_ahead == kDirectAheadStaggered
+        ? launch_direct_hinted<T, LPR, PPL, kVector, 8, kDirectAheadStaggered>(w, t, plan, stream)
+        : launch_direct_hinted<T, LPR, PPL, kVector, 8, kDirectAheadNone>(w, t, plan, stream);
+  } else if (plan.direct_ahead == kDirectAheadStep) {
+    launch_direct_hinted<T, LPR, PPL, kVector, kRows, kDirectAheadStep>(w, t, plan, stream);
+  } else if (plan.direct_ahead == kDirectAheadStaggered) {
+    launch_direct_hinted<T, LPR, PPL, kVector, kRows, kDirectAheadStaggered>(w, t, plan, stream);
+  } else {
+    launch_direct_hinted<T, LPR, PPL, kVector, kRows, kDirectAheadNone>(w, t, plan, stream);
+  }
+}
+
 // The prefetch hint is a template argument: a run-time choice between four copies of the load loop
 // costs the main loop registers. Plain copies take no hint; the bulk path needs stage rows exactly
 // head_dim long (16-byte multiples) and takes none either.
@@ -272,20 +328,8 @@ void launch(const DecodeWork& w, const DecodeTensors<T>& t, const DecodePlan& pl
   const int grid = plan.grid;
   const int l2_prefetch = plan.l2_prefetch;
   const bool bulk = plan.bulk_copy;
-  auto run = [&](auto kernel) {
-    kernel<<<grid, kThreads, 0, stream>>>(w, t);
-    cudaCheckLaunch();
-  };
-  if (!plan.shared_pipeline) {  // the plan allows rows 8 only without loads ahead
-    if (plan.direct_rows == 2) {
-      plan.direct_ahead ? run(attention_decode_direct_kernel<T, LPR, PPL, kVector, 2, true>)
-                        : run(attention_decode_direct_kernel<T, LPR, PPL, kVector, 2, false>);
-    } else if (plan.direct_rows == 8) {
-      run(attention_decode_direct_kernel<T, LPR, PPL, kVector, 8, false>);
-    } else {
-      plan.direct_ahead ? run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kDefaultDirectRows, true>)
-                        : run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kDefaultDirectRows, false>);
-    }
+  if (!plan.shared_pipeline) {
+    launch_direct<T, LPR, PPL, kVector>(w, t, plan, stream);
   } else if constexpr (!kVector) {
     launch_hinted<T, LPR, PPL, kVector, 0>(w, t, grid, stream);
   } else if (bulk && w.head_dim == Config<T, LPR, PPL, kVector>::Slice::kRowElems) {
@@ -345,7 +389,11 @@ std::string softmax_attention_decode_plan_text(const AttentionShape& c, int64_t 
   return std::to_string(decode::heads_per_block(p)) + " heads/block, " + std::to_string(p.splits) + " splits, " +
          (p.shared_pipeline
               ? std::to_string(p.stages) + " stages, "
-              : "direct loads of " + std::to_string(p.direct_rows) + " rows" + (p.direct_ahead ? " ahead, " : ", ")) +
+              : "direct loads of " + std::to_string(p.direct_rows) + " rows" +
+                    (p.direct_ahead == decode::kDirectAheadStep        ? " ahead, "
+                     : p.direct_ahead == decode::kDirectAheadStaggered ? " staggered, "
+                                                                       : ", ") +
+                    (p.direct_hint ? "L2 hint " + std::to_string(p.direct_hint) + ", " : "")) +
          std::to_string(p.blocks_per_sm) + " blocks/SM, " + std::to_string(p.grid) + " blocks" +
          (p.shared_pipeline && p.l2_prefetch ? ", L2 prefetch " + std::to_string(p.l2_prefetch) + " B" : "") +
          (p.bulk_copy ? ", bulk copies" : "");
