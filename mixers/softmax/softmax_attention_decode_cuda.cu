@@ -49,8 +49,8 @@ struct Config {
 // The end of an item: for each head of the column, its groups' softmaxes combined through shared
 // memory, then either the output (one split) or a partial result; the block that counts a column's
 // last partial merges them. The counter goes back to zero there, so the next call (or graph replay)
-// needs no memset.
-template <class T, class Slice, int G>
+// needs no memset. kShareSplits: the merge may let lanes share a piece (merge_partials).
+template <class T, class Slice, int G, bool kShareSplits>
 __device__ void finish_item(const DecodeWork& w, const DecodeTensors<T>& t, int column, int split, int group,
                             const Slice& slice, const RunningSoftmax<Slice::kFloats>& st, float* o_s, float* m_s,
                             float* l_s, int* last_s) {
@@ -99,7 +99,7 @@ __device__ void finish_item(const DecodeWork& w, const DecodeTensors<T>& t, int 
   __syncthreads();
   // Two output pieces a thread where registers allow (the main loop's 80 suffice up to 16 lanes a row).
   constexpr int kMergePieces = Slice::kLanes < 32 ? 2 : 1;
-  if (*last_s) merge_partials<kMergePieces>(w, t, column, reinterpret_cast<float2*>(o_s));
+  if (*last_s) merge_partials<kMergePieces, kShareSplits>(w, t, column, reinterpret_cast<float2*>(o_s));
   // Shared memory written here is next written in the following item's finish, after at least one
   // more tile and its barrier.
 }
@@ -177,7 +177,7 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
       use.advance(w);
       continue;
     }
-    finish_item<T, Slice, C::kGroups>(w, t, use.column, use.item / w.columns, group, slice, st, o_s, m_s, l_s, &last_s);
+    finish_item<T, Slice, C::kGroups, false>(w, t, use.column, use.item / w.columns, group, slice, st, o_s, m_s, l_s, &last_s);
     st = RunningSoftmax<Slice::kFloats>{};
     use.advance(w);
     if (!use.done(w)) load_query(w, t.q, use.column, group, slice, qv);
@@ -242,7 +242,7 @@ __global__ void __launch_bounds__(kThreads, direct_blocks_per_sm(kRows, kAhead))
         now.consume(step + group, rows, slice, qv, st);
       }
     }
-    finish_item<T, Slice, C::kGroups>(w, t, column, split, group, slice, st, o_s, m_s, l_s, &last_s);
+    finish_item<T, Slice, C::kGroups, true>(w, t, column, split, group, slice, st, o_s, m_s, l_s, &last_s);
     // finish_item may end while threads still read o_s, m_s and l_s (one split) or the merge's
     // weights; no tile barrier follows here before the next item's finish writes them.
     __syncthreads();
@@ -425,6 +425,7 @@ void softmax_attention_decode_cuda(const T* q_t, const T* k_cache, const T* v_ca
                              static_cast<int>(c.head_dim),
                              plan.head_shift,
                              plan.stages,
+                             plan.merge_lanes,
                              c.seq_len,
                              attention_scale(c) * kLog2e};
   float* ml = scratch.data() + decode::counter_floats(pairs);

@@ -28,6 +28,7 @@ constexpr int kThreads = 256;
 struct DecodeWork {
   int columns, splits, items;  // items = columns * splits
   int len, heads, head_dim, head_shift, stages;
+  int merge_lanes;   // the most lanes that share a piece of the merge (a power of two, at most 32)
   int64_t capacity;  // tokens per batch row of the cache
   float scale_log2;  // 1/sqrt(D) * log2(e): scores in the exp2 domain
   __device__ int split_begin(int split) const { return static_cast<int>(int64_t{len} * split / splits); }

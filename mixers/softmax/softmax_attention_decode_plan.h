@@ -41,6 +41,7 @@ struct DecodePlan {
   int direct_rows;       // rows of K and V in flight per thread on the direct path
   int direct_ahead;      // kDirectAhead*: how the next step's rows are loaded while this one's are used
   int direct_hint;       // the direct loads' L2 hints: bits kHintEvictFirst, kHintPrefetch256
+  int merge_lanes;       // direct path: the most lanes of the merge that share a piece's splits
   int64_t pairs;                                               // batch * heads
   // Partial results the plan of this len or of any shorter one can need: what the workspace holds.
   int64_t partial_rows_bound;

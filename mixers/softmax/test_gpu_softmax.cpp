@@ -229,12 +229,14 @@ const std::tuple<std::vector<DecodeCase>> kDecodeCases{{
 }};
 
 // Every variant of the decode kernel. First the plan's choices on each path: direct loads (the
-// default) and the shared-memory pipeline. Then, with direct loads: one, two and as many heads per
-// block as fit; one and two blocks per SM (several items per block); forced splits (down to
-// one-token ranges, up to the merge's limit); few long ranges; 2 and 8 rows in flight; the next
-// rows loaded ahead. Through shared memory: the shallowest and the deepest pipeline; one and two
-// blocks per SM; forced splits; each L2 prefetch hint; bulk copies with the plan's heads, one head
-// a block and the shallowest pipeline.
+// default: staggered loads, lanes sharing merge pieces) and the shared-memory pipeline. Then, with
+// direct loads: one, two and as many heads per block as fit; one and two blocks per SM (several
+// items per block); forced splits (down to one-token ranges, up to the merge's limit); few long
+// ranges; 2 and 8 rows in flight; the next rows loaded ahead; no loads ahead with a lane a merge
+// piece (the default before) and at 8 rows; each L2 hint; 2 and 4 lanes a merge piece. Through
+// shared memory: the shallowest and the deepest pipeline; one and two blocks per SM; forced splits;
+// each L2 prefetch hint; bulk copies with the plan's heads, one head a block and the shallowest
+// pipeline.
 constexpr size_t kDecodeTuningsEveryCase = 2;
 const DecodeTuning kDecodeTunings[] = {
     {},
@@ -263,6 +265,12 @@ const DecodeTuning kDecodeTunings[] = {
     {0, 0, 0, 0, 0, 0, 1},
     {1, 0, 0, 0, 0, 0, 1},
     {0, 2, 0, 7, 0, 0, 1},
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, kDecodeTuningNoAhead, 0, 1},
+    {0, 0, 0, 0, 0, 0, 0, 0, 8, kDecodeTuningNoAhead},
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3},
+    {1, 0, 0, 0, 0, 0, 0, 0, 0, kDecodeTuningNoAhead, 1},
+    {0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 2, 4},
+    {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2},
 };
 
 // values, rounded to T, uploaded after `shift` zeros; the data then starts at .data() + shift.
@@ -340,7 +348,11 @@ TEST_CASE("softmax attention decode tunings outside the kernel's limits are erro
   for (const DecodeTuning& tuning :
        {DecodeTuning{0, 1}, DecodeTuning{0, 13}, DecodeTuning{16, 0, 0, 65}, DecodeTuning{0, 0, 0, 0, 0, 32},
         DecodeTuning{0, 0, 0, 0, 0, 0, 2}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 2},
-        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 3}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 8, 1}}) {
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 3}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 8, 1},
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 2, 2}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 0, 4},
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 1},
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3},
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64}}) {
     const DecodeTuningScope scope(tuning);
     INFO(decode_tuning_text(tuning));
     CHECK_THROWS_AS(softmax_attention_decode_cuda(q.data(), k.data(), k.data(), 300, out.data(), cache),
