@@ -184,8 +184,7 @@ struct RowSlice {
 #pragma unroll
       for (int p = 0; p < PPL; ++p) {
         const int piece = sub + LPR * p;
-        raw.piece[p] =
-            piece * kVec < D ? load_streaming_16<kHint>(row + piece * kVec, policy) : make_uint4(0, 0, 0, 0);
+        raw.piece[p] = piece * kVec < D ? load_streaming_16<kHint>(row + piece * kVec, policy) : make_uint4(0, 0, 0, 0);
       }
     } else {
 #pragma unroll
@@ -368,8 +367,8 @@ struct DirectStep {
     fetch_values(v, row_stride, head_shift, first, n, slice, policy);
   }
   __device__ void scores(int first, int n, const Slice& slice, const float (&qv)[Slice::kFloats], float (&s)[U]) const {
-    softmax_scores<U, G, Slice::kLanes>(first, n, qv,
-                                        [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(k_raw[u], x); }, s);
+    softmax_scores<U, G, Slice::kLanes>(
+        first, n, qv, [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(k_raw[u], x); }, s);
   }
   __device__ void values(const float (&s)[U], const Slice& slice, RunningSoftmax<Slice::kFloats>& st) const {
     softmax_values(s, st, [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(v_raw[u], x); });

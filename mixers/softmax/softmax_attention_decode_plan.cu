@@ -87,15 +87,15 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
   if (tuning.direct_ahead > kDecodeTuningNoAhead ||
       (tuning.direct_ahead == kDirectAheadStep && direct_rows > kDefaultDirectRows) ||
       (tuning.direct_ahead == kDirectAheadStaggered && direct_rows < kDefaultDirectRows))
-    throw std::invalid_argument(
-        "softmax_attention_decode_cuda: SEQBENCH_DECODE_DIRECT_AHEAD must be 1 (with at most " +
-        std::to_string(kDefaultDirectRows) + " SEQBENCH_DECODE_DIRECT_ROWS), 2 (with at least " +
-        std::to_string(kDefaultDirectRows) + "), 3 or unset; got " + std::to_string(tuning.direct_ahead) + " with " +
-        std::to_string(direct_rows) + " rows");
+    throw std::invalid_argument("softmax_attention_decode_cuda: SEQBENCH_DECODE_DIRECT_AHEAD must be 1 (with at most " +
+                                std::to_string(kDefaultDirectRows) +
+                                " SEQBENCH_DECODE_DIRECT_ROWS), 2 (with at least " +
+                                std::to_string(kDefaultDirectRows) + "), 3 or unset; got " +
+                                std::to_string(tuning.direct_ahead) + " with " + std::to_string(direct_rows) + " rows");
   const int direct_ahead = tuning.direct_ahead == kDecodeTuningNoAhead ? kDirectAheadNone
-                           : tuning.direct_ahead                 ? tuning.direct_ahead
-                           : direct_rows >= kDefaultDirectRows   ? kDirectAheadStaggered
-                                                                 : kDirectAheadNone;
+                           : tuning.direct_ahead                       ? tuning.direct_ahead
+                           : direct_rows >= kDefaultDirectRows         ? kDirectAheadStaggered
+                                                                       : kDirectAheadNone;
   if (tuning.direct_hint > 3 ||
       (tuning.direct_hint && (direct_rows != kDefaultDirectRows || direct_ahead == kDirectAheadStep)))
     throw std::invalid_argument(
@@ -189,8 +189,7 @@ DecodePlan plan_decode(const AttentionShape& c, int64_t len, int groups) {
              a.splits == b.splits && a.min_split_rows == b.min_split_rows &&
              a.l2_prefetch_bytes == b.l2_prefetch_bytes && a.bulk_copy == b.bulk_copy &&
              a.shared_pipeline == b.shared_pipeline && a.direct_rows == b.direct_rows &&
-             a.direct_ahead == b.direct_ahead && a.direct_hint == b.direct_hint &&
-             a.merge_lanes == b.merge_lanes;
+             a.direct_ahead == b.direct_ahead && a.direct_hint == b.direct_hint && a.merge_lanes == b.merge_lanes;
     }
   };
   thread_local Key last_key{-1, -1, -1, 0, 0, {}};

@@ -33,7 +33,7 @@ DecodeTuning decode_tuning() {
                   positive_env("SEQBENCH_DECODE_MIN_SPLIT_ROWS"), positive_env("SEQBENCH_DECODE_L2_PREFETCH"),
                   positive_env("SEQBENCH_DECODE_BULK"),           positive_env("SEQBENCH_DECODE_SHARED"),
                   positive_env("SEQBENCH_DECODE_DIRECT_ROWS"),    positive_env("SEQBENCH_DECODE_DIRECT_AHEAD"),
-                  positive_env("SEQBENCH_DECODE_DIRECT_HINT"),     positive_env("SEQBENCH_DECODE_MERGE_LANES")};
+                  positive_env("SEQBENCH_DECODE_DIRECT_HINT"),    positive_env("SEQBENCH_DECODE_MERGE_LANES")};
     tuning_read = true;
   }
   return tuning_now;
