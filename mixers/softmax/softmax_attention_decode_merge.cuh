@@ -71,7 +71,7 @@ __device__ void merge_outputs_shared_splits(const DecodeWork& w, const float* o,
                                             int share) {
   const int S = w.splits, D = w.head_dim, pieces = D / kWidth, total = pieces << w.head_shift;
   const int part = threadIdx.x & (share - 1), busy = static_cast<int>(threadIdx.x) < share * total;
-  const int i = busy ? threadIdx.x / share : total - 1;  // idle lanes repeat the last piece, unstored
+  const int i = busy ? threadIdx.x / share : total - 1;  // idle lanes (none past a warp) load and store nothing
   const int j = i / pieces, at = (i - j * pieces) * kWidth;
   const float* from = o + static_cast<int64_t>(j) * S * D + at;
   float acc[kWidth] = {};
