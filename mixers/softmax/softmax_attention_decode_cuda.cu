@@ -15,6 +15,7 @@
 
 #include "mixers/softmax/softmax_attention_bf16.cuh"
 #include "mixers/softmax/softmax_attention_cuda_internal.cuh"
+#include "mixers/softmax/softmax_attention_decode_item.cuh"
 #include "mixers/softmax/softmax_attention_decode_kernel.cuh"
 #include "mixers/softmax/softmax_attention_decode_merge.cuh"
 #include "mixers/softmax/softmax_attention_decode_plan.h"
@@ -24,85 +25,6 @@
 namespace seqbench {
 namespace decode {
 namespace {
-
-// A block's geometry: G groups of LPR lanes each take kKeysPerGroup rows of a tile, so a stage
-// (the K and V rows of one tile) is 16 KiB on every path; the plan picks how many stay in flight.
-template <class T, int LPR, int PPL, bool kVector>
-struct Config {
-  using Slice = RowSlice<T, LPR, PPL, kVector>;
-  static constexpr int kGroups = kThreads / LPR;
-  // Plain copies keep rows of kAttentionMaxHeadDim elements: one key a group in fp32.
-  static constexpr int kKeysPerGroup = kVector ? 2 / PPL : 4 / static_cast<int>(sizeof(T));
-  // Rows a group loads at once on the direct path, for kRows rows of 16 bytes a lane: with kRows 4,
-  // 8 16-byte loads of K and V in flight per thread, about the registers of the shared path's loop.
-  template <int kRows>
-  static constexpr int kDirectRows = kRows / (kVector ? PPL : 2) > 1 ? kRows / (kVector ? PPL : 2) : 1;
-  static constexpr int kTileRows = kGroups * kKeysPerGroup;
-  static constexpr int kStageElems = 2 * kTileRows * Slice::kRowElems;
-  static constexpr size_t kStageBytes = kStageElems * sizeof(T);
-  static_assert(kStageBytes <= kMaxStageBytes, "the plan counts stages of at most kMaxStageBytes");
-  // The groups' outputs at an item's end, and later the merge's per-split weights.
-  static constexpr int kCombineFloats =
-      kThreads * Slice::kFloats > 2 * kMaxMergedPartials ? kThreads* Slice::kFloats : 2 * kMaxMergedPartials;
-};
-
-// The end of an item: for each head of the column, its groups' softmaxes combined through shared
-// memory, then either the output (one split) or a partial result; the block that counts a column's
-// last partial merges them. The counter goes back to zero there, so the next call (or graph replay)
-// needs no memset.
-template <class T, class Slice, int G>
-__device__ void finish_item(const DecodeWork& w, const DecodeTensors<T>& t, int column, int split, int group,
-                            const Slice& slice, const RunningSoftmax<Slice::kFloats>& st, float* o_s, float* m_s,
-                            float* l_s, int* last_s) {
-  if (slice.sub == 0) m_s[group] = st.m, l_s[group] = st.l;
-  if constexpr (Slice::kPieces) {
-    // float4 stores: scalar ones at a lane stride of kVec floats met the same banks 4 to 8 times.
-#pragma unroll
-    for (int e = 0; e < Slice::kFloats; e += 4)
-      if (slice.index(e) < w.head_dim)
-        *reinterpret_cast<float4*>(o_s + group * Slice::kRowElems + slice.index(e)) =
-            make_float4(st.o[e], st.o[e + 1], st.o[e + 2], st.o[e + 3]);
-  } else {
-#pragma unroll
-    for (int e = 0; e < Slice::kFloats; ++e)
-      if (slice.index(e) < w.head_dim) o_s[group * Slice::kRowElems + slice.index(e)] = st.o[e];
-  }
-  __syncthreads();
-  const int heads = 1 << w.head_shift, D = w.head_dim;
-  for (int i = threadIdx.x; i < (D << w.head_shift); i += kThreads) {
-    const int j = i / D, d = i - j * D;  // head j of the column: groups j, j + heads, ...
-    float m = -INFINITY, l = 0.0f, acc = 0.0f;
-    for (int g = j; g < G; g += heads) m = fmaxf(m, m_s[g]);
-    for (int g = j; g < G; g += heads) {
-      const float scale = exp2f(m_s[g] - m);  // groups without keys: 0 * 0
-      l += l_s[g] * scale;
-      acc += o_s[g * Slice::kRowElems + d] * scale;
-    }
-    const int64_t pair = w.first_pair(column) + j;
-    if (w.splits == 1) {
-      t.out[pair * D + d] = from_float<T>(acc / l);
-    } else {
-      const int64_t slot = pair * w.splits + split;
-      t.partial_o[slot * D + d] = acc;
-      if (d == 0) t.partial_ml[slot] = make_float2(m, l);
-    }
-  }
-  if (w.splits == 1) return;
-  __threadfence();  // this block's partials are visible device-wide before they are counted
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    const bool last = atomicAdd(&t.arrivals[column], 1u) == static_cast<unsigned>(w.splits - 1);
-    if (last) t.arrivals[column] = 0;
-    __threadfence();  // and the others' partials are read only after they were counted
-    *last_s = last;
-  }
-  __syncthreads();
-  // Two output pieces a thread where registers allow (the main loop's 80 suffice up to 16 lanes a row).
-  constexpr int kMergePieces = Slice::kLanes < 32 ? 2 : 1;
-  if (*last_s) merge_partials<kMergePieces>(w, t, column, reinterpret_cast<float2*>(o_s));
-  // Shared memory written here is next written in the following item's finish, after at least one
-  // more tile and its barrier.
-}
 
 // kPrefetch: the L2 prefetch hint of the cache loads (copy_async_16_hinted). kBulk: tiles come
 // through the bulk copy engine (bulk_load_tile), each stage's arrival counted on its own barrier.
@@ -177,7 +99,8 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
       use.advance(w);
       continue;
     }
-    finish_item<T, Slice, C::kGroups>(w, t, use.column, use.item / w.columns, group, slice, st, o_s, m_s, l_s, &last_s);
+    finish_item<T, Slice, C::kGroups, false>(w, t, use.column, use.item / w.columns, group, slice, st, o_s, m_s, l_s,
+                                             &last_s);
     st = RunningSoftmax<Slice::kFloats>{};
     use.advance(w);
     if (!use.done(w)) load_query(w, t.q, use.column, group, slice, qv);
@@ -186,23 +109,27 @@ __global__ void __launch_bounds__(kThreads, kMaxBlocksPerSm) attention_decode_ke
 
 // The direct path: each group loads its rows of an item straight from global memory into registers
 // (DirectStep), kRows rows of K and V in flight per thread and the block's other warps and blocks
-// covering each other's waits; no stage, no shared copy, no block barrier per tile. kAhead: the next
-// step's rows are loaded before this step's are used (two sets of registers), so a thread's loads
-// never all drain. Every group takes the same number of steps (rows past the item's end masked), so
-// the shuffles of a warp's groups stay converged.
-template <class T, int LPR, int PPL, bool kVector, int kRows, bool kAhead>
+// covering each other's waits; no stage, no shared copy, no block barrier per tile. kAhead
+// (DecodeTuning::direct_ahead): kDirectAheadStep loads the next step's rows before this step's are
+// used (two sets of registers), so a thread's loads never all drain; kDirectAheadStaggered reloads
+// K as soon as the scores are taken and V once it was used, so one set of registers keeps one of
+// the two in flight while the other is used, the blocks per SM of no loads ahead. kHint: the loads'
+// L2 hints. Every group takes the same number of steps (rows past the item's end masked), so the
+// shuffles of a warp's groups stay converged.
+template <class T, int LPR, int PPL, bool kVector, int kRows, int kAhead, int kHint>
 __global__ void __launch_bounds__(kThreads, direct_blocks_per_sm(kRows, kAhead))
     attention_decode_direct_kernel(DecodeWork w, DecodeTensors<T> t) {
   using C = Config<T, LPR, PPL, kVector>;
   using Slice = typename C::Slice;
   constexpr int kGroupRows = C::template kDirectRows<kRows>, kStepRows = kGroupRows * C::kGroups;
-  using Step = DirectStep<T, Slice, kGroupRows, C::kGroups>;
+  using Step = DirectStep<T, Slice, kGroupRows, C::kGroups, kHint>;
   __shared__ __align__(16) float o_s[C::kCombineFloats];
   __shared__ float m_s[C::kGroups], l_s[C::kGroups];
   __shared__ int last_s;
   const int group = threadIdx.x / LPR;
   const Slice slice{static_cast<int>(threadIdx.x % LPR), w.head_dim};
   const int64_t row_stride = static_cast<int64_t>(w.heads) * w.head_dim;
+  const uint64_t policy = (kHint & kHintEvictFirst) ? hopper::evict_first_policy() : 0;  // the cache is read once
   for (int item = blockIdx.x; item < w.items; item += gridDim.x) {
     const int split = item / w.columns, column = item - split * w.columns;
     const int key = w.split_begin(split), rows = (w.split_begin(split + 1) - key) << w.head_shift;
@@ -211,22 +138,34 @@ __global__ void __launch_bounds__(kThreads, direct_blocks_per_sm(kRows, kAhead))
     load_query(w, t.q, column, group, slice, qv);
     RunningSoftmax<Slice::kFloats> st;
     const T *k = t.k + from, *v = t.v + from;
-    if constexpr (kAhead) {
+    if constexpr (kAhead == kDirectAheadStep) {
       Step now, next;
-      next.fetch(k, v, row_stride, w.head_shift, group, rows, slice);
+      next.fetch(k, v, row_stride, w.head_shift, group, rows, slice, policy);
       for (int step = 0; step < rows; step += kStepRows) {
         now = next;
-        if (step + kStepRows < rows) next.fetch(k, v, row_stride, w.head_shift, step + kStepRows + group, rows, slice);
+        if (step + kStepRows < rows)
+          next.fetch(k, v, row_stride, w.head_shift, step + kStepRows + group, rows, slice, policy);
         now.consume(step + group, rows, slice, qv, st);
+      }
+    } else if constexpr (kAhead == kDirectAheadStaggered) {
+      Step now;
+      now.fetch(k, v, row_stride, w.head_shift, group, rows, slice, policy);
+      for (int step = 0; step < rows; step += kStepRows) {
+        const int next = step + kStepRows;  // the same for the whole block: no divergence
+        float s[kGroupRows];
+        now.scores(step + group, rows, slice, qv, s);
+        if (next < rows) now.fetch_keys(k, row_stride, w.head_shift, next + group, rows, slice, policy);
+        now.values(s, slice, st);
+        if (next < rows) now.fetch_values(v, row_stride, w.head_shift, next + group, rows, slice, policy);
       }
     } else {
       for (int step = 0; step < rows; step += kStepRows) {
         Step now;
-        now.fetch(k, v, row_stride, w.head_shift, step + group, rows, slice);
+        now.fetch(k, v, row_stride, w.head_shift, step + group, rows, slice, policy);
         now.consume(step + group, rows, slice, qv, st);
       }
     }
-    finish_item<T, Slice, C::kGroups>(w, t, column, split, group, slice, st, o_s, m_s, l_s, &last_s);
+    finish_item<T, Slice, C::kGroups, true>(w, t, column, split, group, slice, st, o_s, m_s, l_s, &last_s);
     // finish_item may end while threads still read o_s, m_s and l_s (one split) or the merge's
     // weights; no tile barrier follows here before the next item's finish writes them.
     __syncthreads();
@@ -264,6 +203,47 @@ void launch_hinted(const DecodeWork& w, const DecodeTensors<T>& t, int grid, cud
   cudaCheckLaunch();
 }
 
+// The direct kernel of the plan's rows, loads ahead and L2 hints (hints only at the default rows
+// without a whole step ahead, and only on the 16-byte path: the plain copies take none; the plan
+// rejects the other combinations). Each is a template argument: run-time choices cost registers.
+template <class T, int LPR, int PPL, bool kVector, int kRows, int kAhead>
+void launch_direct_hinted(const DecodeWork& w, const DecodeTensors<T>& t, const DecodePlan& plan, cudaStream_t stream) {
+  auto run = [&](auto kernel) {
+    kernel<<<plan.grid, kThreads, 0, stream>>>(w, t);
+    cudaCheckLaunch();
+  };
+  if constexpr (kVector && kRows == kDefaultDirectRows && kAhead != kDirectAheadStep) {
+    constexpr int kBoth = kHintEvictFirst | kHintPrefetch256;
+    if (plan.direct_hint == kHintEvictFirst)
+      return run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kRows, kAhead, kHintEvictFirst>);
+    if (plan.direct_hint == kHintPrefetch256)
+      return run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kRows, kAhead, kHintPrefetch256>);
+    if (plan.direct_hint == kBoth)
+      return run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kRows, kAhead, kBoth>);
+  }
+  run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kRows, kAhead, 0>);
+}
+
+template <class T, int LPR, int PPL, bool kVector>
+void launch_direct(const DecodeWork& w, const DecodeTensors<T>& t, const DecodePlan& plan, cudaStream_t stream) {
+  constexpr int kRows = kDefaultDirectRows;
+  if (plan.direct_rows == 2) {  // the plan allows rows 2 with no loads ahead or a whole step
+    plan.direct_ahead == kDirectAheadStep
+        ? launch_direct_hinted<T, LPR, PPL, kVector, 2, kDirectAheadStep>(w, t, plan, stream)
+        : launch_direct_hinted<T, LPR, PPL, kVector, 2, kDirectAheadNone>(w, t, plan, stream);
+  } else if (plan.direct_rows == 8) {  // and rows 8 without a whole step ahead
+    plan.direct_ahead == kDirectAheadStaggered
+        ? launch_direct_hinted<T, LPR, PPL, kVector, 8, kDirectAheadStaggered>(w, t, plan, stream)
+        : launch_direct_hinted<T, LPR, PPL, kVector, 8, kDirectAheadNone>(w, t, plan, stream);
+  } else if (plan.direct_ahead == kDirectAheadStep) {
+    launch_direct_hinted<T, LPR, PPL, kVector, kRows, kDirectAheadStep>(w, t, plan, stream);
+  } else if (plan.direct_ahead == kDirectAheadStaggered) {
+    launch_direct_hinted<T, LPR, PPL, kVector, kRows, kDirectAheadStaggered>(w, t, plan, stream);
+  } else {
+    launch_direct_hinted<T, LPR, PPL, kVector, kRows, kDirectAheadNone>(w, t, plan, stream);
+  }
+}
+
 // The prefetch hint is a template argument: a run-time choice between four copies of the load loop
 // costs the main loop registers. Plain copies take no hint; the bulk path needs stage rows exactly
 // head_dim long (16-byte multiples) and takes none either.
@@ -272,20 +252,8 @@ void launch(const DecodeWork& w, const DecodeTensors<T>& t, const DecodePlan& pl
   const int grid = plan.grid;
   const int l2_prefetch = plan.l2_prefetch;
   const bool bulk = plan.bulk_copy;
-  auto run = [&](auto kernel) {
-    kernel<<<grid, kThreads, 0, stream>>>(w, t);
-    cudaCheckLaunch();
-  };
-  if (!plan.shared_pipeline) {  // the plan allows rows 8 only without loads ahead
-    if (plan.direct_rows == 2) {
-      plan.direct_ahead ? run(attention_decode_direct_kernel<T, LPR, PPL, kVector, 2, true>)
-                        : run(attention_decode_direct_kernel<T, LPR, PPL, kVector, 2, false>);
-    } else if (plan.direct_rows == 8) {
-      run(attention_decode_direct_kernel<T, LPR, PPL, kVector, 8, false>);
-    } else {
-      plan.direct_ahead ? run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kDefaultDirectRows, true>)
-                        : run(attention_decode_direct_kernel<T, LPR, PPL, kVector, kDefaultDirectRows, false>);
-    }
+  if (!plan.shared_pipeline) {
+    launch_direct<T, LPR, PPL, kVector>(w, t, plan, stream);
   } else if constexpr (!kVector) {
     launch_hinted<T, LPR, PPL, kVector, 0>(w, t, grid, stream);
   } else if (bulk && w.head_dim == Config<T, LPR, PPL, kVector>::Slice::kRowElems) {
@@ -343,9 +311,13 @@ std::string softmax_attention_decode_plan_text(const AttentionShape& c, int64_t 
   const int groups = decode::kThreads / decode::lanes_per_row<T>(c.head_dim, true);
   const decode::DecodePlan p = decode::plan_decode(c, len, groups);
   return std::to_string(decode::heads_per_block(p)) + " heads/block, " + std::to_string(p.splits) + " splits, " +
-         (p.shared_pipeline
-              ? std::to_string(p.stages) + " stages, "
-              : "direct loads of " + std::to_string(p.direct_rows) + " rows" + (p.direct_ahead ? " ahead, " : ", ")) +
+         (p.shared_pipeline ? std::to_string(p.stages) + " stages, "
+                            : "direct loads of " + std::to_string(p.direct_rows) + " rows" +
+                                  (p.direct_ahead == decode::kDirectAheadStep        ? " ahead, "
+                                   : p.direct_ahead == decode::kDirectAheadStaggered ? " staggered, "
+                                                                                     : ", ") +
+                                  (p.direct_hint ? "L2 hint " + std::to_string(p.direct_hint) + ", " : "") +
+                                  (p.merge_lanes != 32 ? "merge lanes " + std::to_string(p.merge_lanes) + ", " : "")) +
          std::to_string(p.blocks_per_sm) + " blocks/SM, " + std::to_string(p.grid) + " blocks" +
          (p.shared_pipeline && p.l2_prefetch ? ", L2 prefetch " + std::to_string(p.l2_prefetch) + " B" : "") +
          (p.bulk_copy ? ", bulk copies" : "");
@@ -377,6 +349,7 @@ void softmax_attention_decode_cuda(const T* q_t, const T* k_cache, const T* v_ca
                              static_cast<int>(c.head_dim),
                              plan.head_shift,
                              plan.stages,
+                             plan.merge_lanes,
                              c.seq_len,
                              attention_scale(c) * kLog2e};
   float* ml = scratch.data() + decode::counter_floats(pairs);

@@ -28,6 +28,7 @@ constexpr int kThreads = 256;
 struct DecodeWork {
   int columns, splits, items;  // items = columns * splits
   int len, heads, head_dim, head_shift, stages;
+  int merge_lanes;   // the most lanes that share a piece of the merge (a power of two, at most 32)
   int64_t capacity;  // tokens per batch row of the cache
   float scale_log2;  // 1/sqrt(D) * log2(e): scores in the exp2 domain
   __device__ int split_begin(int split) const { return static_cast<int>(int64_t{len} * split / splits); }
@@ -111,13 +112,33 @@ __device__ __forceinline__ void unpack16(const uint4& raw, float* x, float) {
   x[3] = __uint_as_float(raw.w);
 }
 
+// Direct-load L2 hints (DecodeTuning::direct_hint), bits of a template argument: the cache is read
+// once, so its lines may go first when L2 needs room (the partials and counters stay), and L2 may
+// fetch a whole 256-byte block from DRAM on a sector's miss (the warp's neighbours read the rest).
+constexpr int kHintEvictFirst = 1, kHintPrefetch256 = 2;
+
 // A 16-byte load of data read once by this kernel and not written during it: the non-coherent path,
-// and no L1 line kept for it.
-__device__ __forceinline__ uint4 load_streaming_16(const void* from) {
+// and no L1 line kept for it; kHint adds the L2 hints above (policy: an evict-first cache policy).
+template <int kHint = 0>
+__device__ __forceinline__ uint4 load_streaming_16(const void* from, uint64_t policy = 0) {
   uint4 r;
-  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n"
-      : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-      : "l"(from));
+  if constexpr (kHint == (kHintEvictFirst | kHintPrefetch256)) {
+    asm("ld.global.nc.L1::no_allocate.L2::cache_hint.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4], %5;\n"
+        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+        : "l"(from), "l"(policy));
+  } else if constexpr (kHint == kHintEvictFirst) {
+    asm("ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, [%4], %5;\n"
+        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+        : "l"(from), "l"(policy));
+  } else if constexpr (kHint == kHintPrefetch256) {
+    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];\n"
+        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+        : "l"(from));
+  } else {
+    asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n"
+        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+        : "l"(from));
+  }
   return r;
 }
 
@@ -157,12 +178,13 @@ struct RowSlice {
       for (int e = 0; e < kFloats; ++e) x[e] = index(e) < D ? to_float(row[index(e)]) : 0.0f;
     }
   }
-  __device__ void fetch(const T* row, Raw& raw) const {
+  template <int kHint = 0>
+  __device__ void fetch(const T* row, Raw& raw, uint64_t policy = 0) const {
     if constexpr (kVector) {
 #pragma unroll
       for (int p = 0; p < PPL; ++p) {
         const int piece = sub + LPR * p;
-        raw.piece[p] = piece * kVec < D ? load_streaming_16(row + piece * kVec) : make_uint4(0, 0, 0, 0);
+        raw.piece[p] = piece * kVec < D ? load_streaming_16<kHint>(row + piece * kVec, policy) : make_uint4(0, 0, 0, 0);
       }
     } else {
 #pragma unroll
@@ -247,14 +269,13 @@ struct RunningSoftmax {
 };
 
 // One step of a group's online softmax over its rows first + G * u, u < U, of n (rows at or past n
-// are masked): key_row(u, x) and value_row(u, x) give the lane's share of row u's K and V as
-// floats, for any row index (callers clamp theirs to n - 1). The butterfly over the group's kLanes
-// lanes leaves every lane with the same score, bit for bit.
-template <int U, int G, int kLanes, int kFloats, class KeyRow, class ValueRow>
-__device__ __forceinline__ void softmax_step(int first, int n, const float (&qv)[kFloats], RunningSoftmax<kFloats>& st,
-                                             KeyRow key_row, ValueRow value_row) {
-  float s[U];
-  float m_new = st.m;
+// are masked), in two halves so that the direct path can reload K between them: softmax_scores
+// takes key_row(u, x), the lane's share of row u's K as floats, for any row index (callers clamp
+// theirs to n - 1), and gives the scores (-inf when masked); the butterfly over the group's kLanes
+// lanes leaves every lane with the same score, bit for bit. softmax_values then takes value_row.
+template <int U, int G, int kLanes, int kFloats, class KeyRow>
+__device__ __forceinline__ void softmax_scores(int first, int n, const float (&qv)[kFloats], KeyRow key_row,
+                                               float (&s)[U]) {
 #pragma unroll
   for (int u = 0; u < U; ++u) {
     float kx[kFloats];
@@ -265,8 +286,13 @@ __device__ __forceinline__ void softmax_step(int first, int n, const float (&qv)
 #pragma unroll
     for (int offset = kLanes / 2; offset > 0; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
     s[u] = first + G * u < n ? dot : -INFINITY;
-    m_new = fmaxf(m_new, s[u]);
   }
+}
+template <int U, int kFloats, class ValueRow>
+__device__ __forceinline__ void softmax_values(const float (&s)[U], RunningSoftmax<kFloats>& st, ValueRow value_row) {
+  float m_new = st.m;
+#pragma unroll
+  for (int u = 0; u < U; ++u) m_new = fmaxf(m_new, s[u]);
   if (m_new == -INFINITY) return;  // no key of this step for this group
   const float correction = exp2f(st.m - m_new);
   st.l *= correction;
@@ -282,6 +308,13 @@ __device__ __forceinline__ void softmax_step(int first, int n, const float (&qv)
     for (int e = 0; e < kFloats; ++e) st.o[e] += p * vx[e];
   }
   st.m = m_new;
+}
+template <int U, int G, int kLanes, int kFloats, class KeyRow, class ValueRow>
+__device__ __forceinline__ void softmax_step(int first, int n, const float (&qv)[kFloats], RunningSoftmax<kFloats>& st,
+                                             KeyRow key_row, ValueRow value_row) {
+  float s[U];
+  softmax_scores<U, G, kLanes>(first, n, qv, key_row, s);
+  softmax_values(s, st, value_row);
 }
 
 // Group g takes rows g, g + G, ... of a tile of n rows (n <= G * kKeysPerGroup): keys of one head,
@@ -299,29 +332,52 @@ __device__ void consume_tile(const T* k_s, const T* v_s, int n, int group, const
 // >> head_shift, head r & (heads - 1), from k and v at the item's first token and head). fetch
 // issues all 2 U loads, K first (the scores need them first); consume uses them. A warp's lanes read
 // neighbouring pieces of neighbouring rows (one token's run of the column's heads when the column
-// holds several): whole 32-byte sectors, each read once, straight into registers.
-template <class T, class Slice, int U, int G>
+// holds several): whole 32-byte sectors, each read once, straight into registers. The halves
+// (fetch_keys, fetch_values, scores, values) let the staggered loop reload K while V is used.
+// kHint: the loads' L2 hints (kHintEvictFirst, kHintPrefetch256), policy the evict-first policy.
+template <class T, class Slice, int U, int G, int kHint = 0>
 struct DirectStep {
   typename Slice::Raw k_raw[U], v_raw[U];
-  __device__ void fetch(const T* k, const T* v, int64_t row_stride, int head_shift, int first, int n,
-                        const Slice& slice) {
+  __device__ static void offsets(int64_t row_stride, int head_shift, int first, int n, const Slice& slice,
+                                 int64_t (&at)[U]) {
     const int head_mask = (1 << head_shift) - 1;
-    int64_t at[U];
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const int r = min(first + G * u, n - 1);  // clamped reads of a row the block reads anyway, masked
       at[u] = (r >> head_shift) * row_stride + (r & head_mask) * slice.D;
     }
+  }
+  __device__ void fetch_keys(const T* k, int64_t row_stride, int head_shift, int first, int n, const Slice& slice,
+                             uint64_t policy) {
+    int64_t at[U];
+    offsets(row_stride, head_shift, first, n, slice, at);
 #pragma unroll
-    for (int u = 0; u < U; ++u) slice.fetch(k + at[u], k_raw[u]);
+    for (int u = 0; u < U; ++u) slice.template fetch<kHint>(k + at[u], k_raw[u], policy);
+  }
+  __device__ void fetch_values(const T* v, int64_t row_stride, int head_shift, int first, int n, const Slice& slice,
+                               uint64_t policy) {
+    int64_t at[U];
+    offsets(row_stride, head_shift, first, n, slice, at);
 #pragma unroll
-    for (int u = 0; u < U; ++u) slice.fetch(v + at[u], v_raw[u]);
+    for (int u = 0; u < U; ++u) slice.template fetch<kHint>(v + at[u], v_raw[u], policy);
+  }
+  __device__ void fetch(const T* k, const T* v, int64_t row_stride, int head_shift, int first, int n,
+                        const Slice& slice, uint64_t policy = 0) {
+    fetch_keys(k, row_stride, head_shift, first, n, slice, policy);
+    fetch_values(v, row_stride, head_shift, first, n, slice, policy);
+  }
+  __device__ void scores(int first, int n, const Slice& slice, const float (&qv)[Slice::kFloats], float (&s)[U]) const {
+    softmax_scores<U, G, Slice::kLanes>(
+        first, n, qv, [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(k_raw[u], x); }, s);
+  }
+  __device__ void values(const float (&s)[U], const Slice& slice, RunningSoftmax<Slice::kFloats>& st) const {
+    softmax_values(s, st, [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(v_raw[u], x); });
   }
   __device__ void consume(int first, int n, const Slice& slice, const float (&qv)[Slice::kFloats],
                           RunningSoftmax<Slice::kFloats>& st) const {
-    softmax_step<U, G, Slice::kLanes>(
-        first, n, qv, st, [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(k_raw[u], x); },
-        [&](int u, float(&x)[Slice::kFloats]) { slice.unpack(v_raw[u], x); });
+    float s[U];
+    scores(first, n, slice, qv, s);
+    values(s, slice, st);
   }
 };
 

@@ -1,5 +1,5 @@
 // The fused merge of a decode's split-K partials: o = sum_s exp2(m_s - M) o_s / sum_s exp2(m_s - M) l_s
-// per head (flash decoding, Dao et al. 2023), in split order so the bits do not depend on timing.
+// per head (flash decoding, Dao et al. 2023), in a fixed order so the bits do not depend on timing.
 // Checked against softmax_attention_decode_cpu in test_gpu_softmax.cpp (cases with many splits).
 #pragma once
 #include <cmath>
@@ -61,11 +61,54 @@ __device__ void merge_outputs(const DecodeWork& w, const float* o, const float2*
   }
 }
 
-// The partial results of one column's heads, merged in split order (so the output does not depend
+// The same sums when a column has fewer pieces than the block has threads (few heads a block, as at
+// one batch row): `share` neighbouring lanes (a power of two, at most 32) take one piece, each every
+// share-th split with kInFlight loads in flight, and a butterfly adds their sums, so every thread
+// has loads in flight instead of the few with a piece walking all splits alone. Fixed lanes and a
+// fixed butterfly: the bits do not depend on timing either.
+template <int kWidth, int kInFlight, class T>
+__device__ void merge_outputs_shared_splits(const DecodeWork& w, const float* o, const float2* weight_s, T* out,
+                                            int share) {
+  const int S = w.splits, D = w.head_dim, pieces = D / kWidth, total = pieces << w.head_shift;
+  const int part = threadIdx.x & (share - 1), busy = static_cast<int>(threadIdx.x) < share * total;
+  const int i = busy ? threadIdx.x / share : total - 1;  // idle lanes (none past a warp) load and store nothing
+  const int j = i / pieces, at = (i - j * pieces) * kWidth;
+  const float* from = o + static_cast<int64_t>(j) * S * D + at;
+  float acc[kWidth] = {};
+#pragma unroll kInFlight
+  for (int sp = busy ? part : S; sp < S; sp += share) {
+    const float weight = weight_s[j * S + sp].x;
+    float x[kWidth];
+    if constexpr (kWidth == 4) {
+      const float4 v = __ldcg(reinterpret_cast<const float4*>(from + sp * D));
+      x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
+    } else {
+      x[0] = __ldcg(from + sp * D);
+    }
+#pragma unroll
+    for (int e = 0; e < kWidth; ++e) acc[e] += weight * x[e];
+  }
+  for (int offset = share / 2; offset > 0; offset >>= 1)  // the whole warp: share is the same in every lane
+#pragma unroll
+    for (int e = 0; e < kWidth; ++e) acc[e] += __shfl_xor_sync(0xffffffffu, acc[e], offset);
+  if (busy && part == 0)
+#pragma unroll
+    for (int e = 0; e < kWidth; ++e) out[j * D + at + e] = from_float<T>(acc[e]);
+}
+
+// Lanes a piece of the merge: 1 when the column has at least a piece a thread, otherwise the largest
+// power of two (at most `limit`, itself at most a warp) that keeps every lane's piece in range.
+__device__ __forceinline__ int merge_share(int total_pieces, int limit) {
+  int share = 1;
+  while (share < limit && 2 * share * total_pieces <= kThreads) share *= 2;
+  return share;
+}
+
+// The partial results of one column's heads, merged in a fixed order (so the output does not depend
 // on which block came last): first every split's weight exp2(m - M) / L per head, a warp a head, in
 // shared memory (weight_s: 2 * kMaxMergedPartials floats), then the weighted sums. __ldcg: the
 // partials were written by other SMs; read them from L2, not L1.
-template <int kPieces, class T>
+template <int kPieces, bool kShareSplits, class T>
 __device__ void merge_partials(const DecodeWork& w, const DecodeTensors<T>& t, int column, float2* weight_s) {
   const int S = w.splits, heads = 1 << w.head_shift;
   const int64_t first = static_cast<int64_t>(w.first_pair(column)) * S;  // the column's first (pair, split)
@@ -84,10 +127,18 @@ __device__ void merge_partials(const DecodeWork& w, const DecodeTensors<T>& t, i
   __syncthreads();
   const float* o = t.partial_o + first * w.head_dim;
   T* out = t.out + static_cast<int64_t>(w.first_pair(column)) * w.head_dim;
+  // kPieces float4 pieces of 8 splits a thread are the registers of 16 loads in flight: so many
+  // splits of one piece when lanes share it. kShareSplits false: pieces never shared (the shared-
+  // memory pipeline's kernel, whose registers the second variant would spill).
+  constexpr int kInFlight = 8 * kPieces;
   if (w.head_dim % 4 == 0) {
-    merge_outputs<4, kPieces>(w, o, weight_s, out);
+    const int share = kShareSplits ? merge_share((w.head_dim / 4) << w.head_shift, w.merge_lanes) : 1;
+    share > 1 ? merge_outputs_shared_splits<4, kInFlight>(w, o, weight_s, out, share)
+              : merge_outputs<4, kPieces>(w, o, weight_s, out);
   } else {
-    merge_outputs<1, kPieces>(w, o, weight_s, out);
+    const int share = kShareSplits ? merge_share(w.head_dim << w.head_shift, w.merge_lanes) : 1;
+    share > 1 ? merge_outputs_shared_splits<1, kInFlight>(w, o, weight_s, out, share)
+              : merge_outputs<1, kPieces>(w, o, weight_s, out);
   }
 }
 

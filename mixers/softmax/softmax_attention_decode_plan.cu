@@ -82,15 +82,36 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
   if (direct_rows != 2 && direct_rows != 4 && direct_rows != 8)
     throw std::invalid_argument("softmax_attention_decode_cuda: SEQBENCH_DECODE_DIRECT_ROWS must be 2, 4 or 8, got " +
                                 std::to_string(direct_rows));
-  if (tuning.direct_ahead > 1 || (tuning.direct_ahead && direct_rows > kDefaultDirectRows))
+  // Loads ahead: the tuning's (its 3 is none), else staggered where the rows allow it: the same
+  // registers and arithmetic as none, with loads in flight while a step's rows are used.
+  if (tuning.direct_ahead > kDecodeTuningNoAhead ||
+      (tuning.direct_ahead == kDirectAheadStep && direct_rows > kDefaultDirectRows) ||
+      (tuning.direct_ahead == kDirectAheadStaggered && direct_rows < kDefaultDirectRows))
+    throw std::invalid_argument("softmax_attention_decode_cuda: SEQBENCH_DECODE_DIRECT_AHEAD must be 1 (with at most " +
+                                std::to_string(kDefaultDirectRows) +
+                                " SEQBENCH_DECODE_DIRECT_ROWS), 2 (with at least " +
+                                std::to_string(kDefaultDirectRows) + "), 3 or unset; got " +
+                                std::to_string(tuning.direct_ahead) + " with " + std::to_string(direct_rows) + " rows");
+  const int direct_ahead = tuning.direct_ahead == kDecodeTuningNoAhead ? kDirectAheadNone
+                           : tuning.direct_ahead                       ? tuning.direct_ahead
+                           : direct_rows >= kDefaultDirectRows         ? kDirectAheadStaggered
+                                                                       : kDirectAheadNone;
+  if (tuning.direct_hint > 3 ||
+      (tuning.direct_hint && (direct_rows != kDefaultDirectRows || direct_ahead == kDirectAheadStep)))
     throw std::invalid_argument(
-        "softmax_attention_decode_cuda: SEQBENCH_DECODE_DIRECT_AHEAD must be 1 (or unset), with at most " +
-        std::to_string(kDefaultDirectRows) + " SEQBENCH_DECODE_DIRECT_ROWS; got " +
-        std::to_string(tuning.direct_ahead) + " with " + std::to_string(direct_rows) + " rows");
+        "softmax_attention_decode_cuda: SEQBENCH_DECODE_DIRECT_HINT must be 1, 2 or 3 (or unset), with " +
+        std::to_string(kDefaultDirectRows) + " SEQBENCH_DECODE_DIRECT_ROWS and SEQBENCH_DECODE_DIRECT_AHEAD 2, 3 " +
+        "or unset; got " + std::to_string(tuning.direct_hint) + " with " + std::to_string(direct_rows) +
+        " rows, ahead " + std::to_string(tuning.direct_ahead));
+  const int merge_lanes = tuning.merge_lanes ? tuning.merge_lanes : 32;
+  if (merge_lanes > 32 || (merge_lanes & (merge_lanes - 1)))
+    throw std::invalid_argument(
+        "softmax_attention_decode_cuda: SEQBENCH_DECODE_MERGE_LANES must be 1, 2, 4, 8, 16 or 32 (or unset), got " +
+        std::to_string(tuning.merge_lanes));
   // Direct loads keep only the combine arrays in shared memory: the registers bound the blocks.
   const int fit = shared_pipeline
                       ? static_cast<int>(device.shared_per_sm / (stages * kMaxStageBytes + kStaticSharedBytes))
-                      : direct_blocks_per_sm(direct_rows, tuning.direct_ahead != 0);
+                      : direct_blocks_per_sm(direct_rows, direct_ahead);
   const int blocks_per_sm = tuning.blocks_per_sm ? tuning.blocks_per_sm : std::min(kMaxBlocksPerSm, fit);
   const int64_t slots = int64_t{device.sms} * blocks_per_sm;
   const int64_t min_rows = tuning.min_split_rows ? tuning.min_split_rows : kDefaultMinSplitRows;
@@ -146,7 +167,9 @@ DecodePlan plan_uncached(const AttentionShape& c, int64_t len, int groups, const
           tuning.bulk_copy != 0,
           shared_pipeline,
           direct_rows,
-          tuning.direct_ahead != 0,
+          direct_ahead,
+          tuning.direct_hint,
+          merge_lanes,
           pairs,
           partial_rows};
 }
@@ -166,7 +189,7 @@ DecodePlan plan_decode(const AttentionShape& c, int64_t len, int groups) {
              a.splits == b.splits && a.min_split_rows == b.min_split_rows &&
              a.l2_prefetch_bytes == b.l2_prefetch_bytes && a.bulk_copy == b.bulk_copy &&
              a.shared_pipeline == b.shared_pipeline && a.direct_rows == b.direct_rows &&
-             a.direct_ahead == b.direct_ahead;
+             a.direct_ahead == b.direct_ahead && a.direct_hint == b.direct_hint && a.merge_lanes == b.merge_lanes;
     }
   };
   thread_local Key last_key{-1, -1, -1, 0, 0, {}};

@@ -18,10 +18,13 @@ constexpr size_t kMaxStageBytes = 16 << 10;  // a stage's K and V rows, on any p
 constexpr int kMaxMergedPartials = 1024;     // heads per block * splits: their (m, l) fit the merge's shared memory
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+// The direct path's loads ahead (DecodeTuning::direct_ahead): none, the whole next step (two sets
+// of registers), or staggered (K reloaded once scored, V once used: one set).
+constexpr int kDirectAheadNone = 0, kDirectAheadStep = 1, kDirectAheadStaggered = 2;
 // Blocks per SM the direct path's registers allow with `rows` rows of K and V in flight a thread,
-// twice that with the next step's loaded ahead.
-constexpr int direct_blocks_per_sm(int rows, bool ahead) {
-  return rows * (ahead ? 2 : 1) > kDefaultDirectRows ? 2 : kMaxBlocksPerSm;
+// twice that with the whole next step loaded ahead.
+constexpr int direct_blocks_per_sm(int rows, int ahead) {
+  return rows * (ahead == kDirectAheadStep ? 2 : 1) > kDefaultDirectRows ? 2 : kMaxBlocksPerSm;
 }
 
 // What the plan needs of the current device, asked once per device.
@@ -36,7 +39,9 @@ struct DecodePlan {
   bool bulk_copy;                                              // tiles through the bulk copy engine
   bool shared_pipeline;  // tiles staged in shared memory; otherwise rows loaded straight into registers
   int direct_rows;       // rows of K and V in flight per thread on the direct path
-  bool direct_ahead;     // and the next step's loaded while this one's are used
+  int direct_ahead;      // kDirectAhead*: how the next step's rows are loaded while this one's are used
+  int direct_hint;       // the direct loads' L2 hints: bits kHintEvictFirst, kHintPrefetch256
+  int merge_lanes;       // direct path: the most lanes of the merge that share a piece's splits
   int64_t pairs;                                               // batch * heads
   // Partial results the plan of this len or of any shorter one can need: what the workspace holds.
   int64_t partial_rows_bound;

@@ -32,7 +32,8 @@ DecodeTuning decode_tuning() {
                   positive_env("SEQBENCH_DECODE_BLOCKS_PER_SM"),  positive_env("SEQBENCH_DECODE_SPLITS"),
                   positive_env("SEQBENCH_DECODE_MIN_SPLIT_ROWS"), positive_env("SEQBENCH_DECODE_L2_PREFETCH"),
                   positive_env("SEQBENCH_DECODE_BULK"),           positive_env("SEQBENCH_DECODE_SHARED"),
-                  positive_env("SEQBENCH_DECODE_DIRECT_ROWS"),    positive_env("SEQBENCH_DECODE_DIRECT_AHEAD")};
+                  positive_env("SEQBENCH_DECODE_DIRECT_ROWS"),    positive_env("SEQBENCH_DECODE_DIRECT_AHEAD"),
+                  positive_env("SEQBENCH_DECODE_DIRECT_HINT"),    positive_env("SEQBENCH_DECODE_MERGE_LANES")};
     tuning_read = true;
   }
   return tuning_now;
@@ -59,6 +60,8 @@ std::string decode_tuning_text(const DecodeTuning& t) {
   add("shared pipeline", t.shared_pipeline);
   add("direct rows", t.direct_rows);
   add("direct ahead", t.direct_ahead);
+  add("direct hint", t.direct_hint);
+  add("merge lanes", t.merge_lanes);
   return text.empty() ? "planned" : text;
 }
 

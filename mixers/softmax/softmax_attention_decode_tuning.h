@@ -6,10 +6,14 @@
 
 namespace seqbench {
 
+// DecodeTuning::direct_ahead's "no loads ahead" (its 0 lets the plan choose).
+constexpr int kDecodeTuningNoAhead = 3;
+
 // 0 in any field: the plan decides. Environment (positive integers): SEQBENCH_DECODE_HEADS,
 // SEQBENCH_DECODE_STAGES, SEQBENCH_DECODE_BLOCKS_PER_SM, SEQBENCH_DECODE_SPLITS,
 // SEQBENCH_DECODE_MIN_SPLIT_ROWS, SEQBENCH_DECODE_L2_PREFETCH, SEQBENCH_DECODE_BULK,
-// SEQBENCH_DECODE_SHARED, SEQBENCH_DECODE_DIRECT_ROWS, SEQBENCH_DECODE_DIRECT_AHEAD.
+// SEQBENCH_DECODE_SHARED, SEQBENCH_DECODE_DIRECT_ROWS, SEQBENCH_DECODE_DIRECT_AHEAD,
+// SEQBENCH_DECODE_DIRECT_HINT, SEQBENCH_DECODE_MERGE_LANES.
 struct DecodeTuning {
   // Heads of one batch row a block streams together, at most this many: the largest power of two
   // that divides H and is at most both this and the block's lane groups. A token's rows of those
@@ -37,8 +41,22 @@ struct DecodeTuning {
   int direct_rows = 0;
   // Direct loads: 1 loads the next step's rows while this step's are used (twice the registers:
   // two blocks per SM at 4 rows, three at 2; not with 8), so a thread's loads never all drain.
-  // 0: each step's rows are loaded once the last step's were used.
+  // 2 staggers K and V in one set of registers (4 or 8 rows): the next step's K is loaded once this
+  // step's scores are taken, its V once this step's V was used, so one of the two is always in
+  // flight, at the blocks per SM of no loads ahead; same arithmetic, same bits as 3. 3: none, each
+  // step's rows loaded once the last step's were used (the default before). 0: 2 at 4 or 8 rows,
+  // 3 at 2.
   int direct_ahead = 0;
+  // Direct loads at 4 rows, not with direct_ahead 1: L2 hints on the 16-byte loads, as bits.
+  // 1: an evict-first L2 policy (the cache is read once; partials and counters keep their lines);
+  // 2: L2::256B, L2 fetches the whole 256-byte block around a missed sector; 3: both. 0: none.
+  int direct_hint = 0;
+  // Direct loads: the most lanes that share one output piece of the fused merge, each taking every
+  // n-th split, their sums added by a butterfly: 1, 2, 4, 8, 16 or 32. A column with fewer pieces
+  // than the block's threads (few heads a block, as at batch 1) otherwise leaves most lanes idle and
+  // the rest walking all splits at 8 or 16 loads in flight. 1: a lane a piece, the merge before.
+  // 0: 32. (The shared-memory pipeline always takes 1.)
+  int merge_lanes = 0;
 };
 
 // The process's tuning: the environment's, read once, unless set_decode_tuning replaced it.

@@ -69,10 +69,19 @@ void softmax_attention(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
 void softmax_decode(GpuBenchTimer& timer, std::vector<AnchorRow>& rows) {
   // The process's decode (softmax.decode.*) and, unless that already is it, the same tuning through
   // the shared-memory pipeline, the default before direct loads (softmax.decode_shared.*, against
-  // the same anchor), so one run times the two side by side.
+  // the same anchor), so one run times the two side by side. Where the process leaves the direct
+  // path's loads ahead and merge lanes to the plan, also the direct path as it was before staggered
+  // loads and shared merge pieces (softmax.decode_drained.*: each step's loads drained before the
+  // next, a lane a merge piece).
   const DecodeTuning process = decode_tuning();
   std::vector<std::pair<std::string, DecodeTuning>> paths{{"decode", process}};
   if (!process.shared_pipeline && !process.bulk_copy) {
+    if (!process.direct_ahead && !process.merge_lanes && !process.direct_hint) {
+      DecodeTuning drained = process;
+      drained.direct_ahead = kDecodeTuningNoAhead;
+      drained.merge_lanes = 1;
+      paths.emplace_back("decode_drained", drained);
+    }
     DecodeTuning shared = process;
     shared.shared_pipeline = 1;
     paths.emplace_back("decode_shared", shared);

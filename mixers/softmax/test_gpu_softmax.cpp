@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "mixers/softmax/softmax_attention_bf16.cuh"
@@ -229,12 +230,14 @@ const std::tuple<std::vector<DecodeCase>> kDecodeCases{{
 }};
 
 // Every variant of the decode kernel. First the plan's choices on each path: direct loads (the
-// default) and the shared-memory pipeline. Then, with direct loads: one, two and as many heads per
-// block as fit; one and two blocks per SM (several items per block); forced splits (down to
-// one-token ranges, up to the merge's limit); few long ranges; 2 and 8 rows in flight; the next
-// rows loaded ahead. Through shared memory: the shallowest and the deepest pipeline; one and two
-// blocks per SM; forced splits; each L2 prefetch hint; bulk copies with the plan's heads, one head
-// a block and the shallowest pipeline.
+// default: staggered loads, lanes sharing merge pieces) and the shared-memory pipeline. Then, with
+// direct loads: one, two and as many heads per block as fit; one and two blocks per SM (several
+// items per block); forced splits (down to one-token ranges, up to the merge's limit); few long
+// ranges; 2 and 8 rows in flight; the next rows loaded ahead; no loads ahead with a lane a merge
+// piece (the default before) and at 8 rows; each L2 hint; 2 and 4 lanes a merge piece. Through
+// shared memory: the shallowest and the deepest pipeline; one and two blocks per SM; forced splits;
+// each L2 prefetch hint; bulk copies with the plan's heads, one head a block and the shallowest
+// pipeline.
 constexpr size_t kDecodeTuningsEveryCase = 2;
 const DecodeTuning kDecodeTunings[] = {
     {},
@@ -263,6 +266,12 @@ const DecodeTuning kDecodeTunings[] = {
     {0, 0, 0, 0, 0, 0, 1},
     {1, 0, 0, 0, 0, 0, 1},
     {0, 2, 0, 7, 0, 0, 1},
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, kDecodeTuningNoAhead, 0, 1},
+    {0, 0, 0, 0, 0, 0, 0, 0, 8, kDecodeTuningNoAhead},
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3},
+    {1, 0, 0, 0, 0, 0, 0, 0, 0, kDecodeTuningNoAhead, 1},
+    {0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 2, 4},
+    {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2},
 };
 
 // values, rounded to T, uploaded after `shift` zeros; the data then starts at .data() + shift.
@@ -340,7 +349,11 @@ TEST_CASE("softmax attention decode tunings outside the kernel's limits are erro
   for (const DecodeTuning& tuning :
        {DecodeTuning{0, 1}, DecodeTuning{0, 13}, DecodeTuning{16, 0, 0, 65}, DecodeTuning{0, 0, 0, 0, 0, 32},
         DecodeTuning{0, 0, 0, 0, 0, 0, 2}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 2},
-        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 3}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 8, 1}}) {
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 3}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 8, 1},
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 2, 2}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 0, 4},
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 1},
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1}, DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3},
+        DecodeTuning{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64}}) {
     const DecodeTuningScope scope(tuning);
     INFO(decode_tuning_text(tuning));
     CHECK_THROWS_AS(softmax_attention_decode_cuda(q.data(), k.data(), k.data(), 300, out.data(), cache),
@@ -386,6 +399,38 @@ TEMPLATE_TEST_CASE(
       const std::vector<uint32_t> counters(reinterpret_cast<const uint32_t*>(after.data()),
                                            reinterpret_cast<const uint32_t*>(after.data()) + cache.batch * cache.heads);
       CHECK(counters == std::vector<uint32_t>(counters.size(), 0u));
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("softmax attention decode with staggered loads gives the bits of loads drained each step",
+                   "[gpu][softmax][decode]", float, bf16) {
+  SKIP_WITHOUT_GPU();
+  // Staggering moves only when rows are loaded, not what is computed or in which order: the same
+  // bits at 4 and 8 rows, with masked steps (lengths that are no multiple of a step), 16-byte and
+  // plain rows, one and several heads a block, one split and many.
+  for (const auto& [cache, len] :
+       {std::pair{AttentionShape{1, 4099, 3, 128}, int64_t{4099}},
+        std::pair{AttentionShape{2, 300, 16, 128}, int64_t{257}},
+        std::pair{AttentionShape{3, 260, 7, 40}, int64_t{257}}, std::pair{AttentionShape{2, 90, 4, 37}, int64_t{89}}}) {
+    Rng rng(93);
+    const int64_t n = cache.batch * cache.seq_len * cache.heads * cache.head_dim;
+    const int64_t nq = cache.batch * cache.heads * cache.head_dim;
+    std::vector<float> q = normal_values(nq, rng), k = normal_values(n, rng), v = normal_values(n, rng);
+    auto q_d = upload_rounded<TestType>(q), k_d = upload_rounded<TestType>(k), v_d = upload_rounded<TestType>(v);
+    for (int rows : {4, 8}) {
+      for (int splits : {0, 1}) {
+        auto decode = [&](int ahead) {
+          const DecodeTuning tuning{0, 0, 0, splits, 0, 0, 0, 0, rows, ahead};
+          const DecodeTuningScope scope(tuning);
+          auto out = poisoned<TestType>(nq);
+          softmax_attention_decode_cuda(q_d.data(), k_d.data(), v_d.data(), len, out.data(), cache);
+          return output_bits(out);
+        };
+        INFO(describe_typed<TestType>(cache) << ", len " << len << ", rows " << rows << ", splits " << splits);
+        const bool same_bits = decode(2) == decode(kDecodeTuningNoAhead);
+        CHECK(same_bits);
+      }
     }
   }
 }
