@@ -39,24 +39,7 @@ __device__ void BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFlo
       issue_dv(p, do_addr);
     }
     hp::fence_shared_for_async_proxy();  // the dQ product reads dS^T through the async proxy
-    // As in run_serial: buffer j & 1 is rewritten at tile j + 2, after both warpgroups passed this
-    // barrier at tile j + 1, which each reaches only after its dQ product of tile j is done.
-    hp::named_barrier_sync(kDsReadyBarrier, 128 * kConsumers);
-    float dq[32];
-    hp::fence_registers(dq);
-    hp::fence();
-    issue_dq(dq, j & 1);
-    hp::wait_group<1>();  // dV; dQ runs on
-    hp::fence_registers(dv);
-    hp::fence_registers(p);
-    hp::fence_registers(dk);
-    hp::fence_registers(ds);
-    hp::fence();
-    issue_key_gradient<D, BQ>(dk, ds, q_addr, Layout::kQuerySubTileBytes);
-    hp::commit_group();
-    hp::wait_group<1>();  // dQ; dK runs on
-    hp::fence_registers(dq);
-    add_dq(dq, dq_accum, qt0);
+    dq_then_dk<true>(p, ds, j, qt0, q_addr, dq_accum);
     hp::wait_group<0>();
     hp::fence_registers(dk);
     hp::fence_registers(ds);

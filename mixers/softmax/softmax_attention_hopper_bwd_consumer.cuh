@@ -230,22 +230,7 @@ struct BwdConsumer : BwdTileMath<D, kCausal, kFoldDelta, BwdSmemLayout<D, kBulkD
     }
     if constexpr (!kEarlyDv) issue_dv(p, do_addr);
     if constexpr (kDq) {
-      // As in run_serial: buffer j & 1 is rewritten at tile j + 2, after both warpgroups passed
-      // this barrier at tile j + 1, which each reaches only after its dQ product of tile j is done.
-      hp::named_barrier_sync(kDsReadyBarrier, 128 * kConsumers);
-      float dq[32];
-      hp::fence_registers(dq);
-      hp::fence();
-      issue_dq(dq, j & 1);
-      hp::wait_group<1>();  // dV
-      hp::fence_registers(dv);
-      hp::fence_registers(p);
-      hp::fence();
-      issue_key_gradient<D, BQ>(dk, ds, q_addr, Layout::kQuerySubTileBytes);
-      hp::commit_group();
-      hp::wait_group<1>();  // dQ; dK runs on
-      hp::fence_registers(dq);
-      add_dq(dq, dq_accum, qt0);
+      dq_then_dk<false>(p, ds, j, qt0, q_addr, dq_accum);
     } else {
       issue_key_gradient<D, BQ>(dk, ds, q_addr, Layout::kQuerySubTileBytes);
       hp::commit_group();
@@ -270,6 +255,33 @@ struct BwdConsumer : BwdTileMath<D, kCausal, kFoldDelta, BwdSmemLayout<D, kBulkD
       hp::fence_registers(ds);
       hp::barrier_arrive(bar.empty + s);  // this thread's products no longer read slot s
     }
+  }
+
+  // Once both warpgroups' halves of dS^T are stored (dV issued before): dQ issued, dK once dV is done,
+  // and dQ added to global memory while dK runs. As in run_serial, dS^T buffer j & 1 is rewritten at
+  // tile j + 2, after both warpgroups passed this barrier at tile j + 1, which each reaches only after
+  // its dQ product of tile j is done. kFenceKeyOperands: dK's accumulator and A fragments fenced too.
+  template <bool kFenceKeyOperands>
+  __device__ __forceinline__ void dq_then_dk(uint32_t (&p)[BQ / 16][4], uint32_t (&ds)[BQ / 16][4], int j,
+                                             int qt0, uint32_t q_addr, float* __restrict__ dq_accum) {
+    hp::named_barrier_sync(kDsReadyBarrier, 128 * kConsumers);
+    float dq[32];
+    hp::fence_registers(dq);
+    hp::fence();
+    issue_dq(dq, j & 1);
+    hp::wait_group<1>();  // dV; dQ runs on
+    hp::fence_registers(dv);
+    hp::fence_registers(p);
+    if constexpr (kFenceKeyOperands) {
+      hp::fence_registers(dk);
+      hp::fence_registers(ds);
+    }
+    hp::fence();
+    issue_key_gradient<D, BQ>(dk, ds, q_addr, Layout::kQuerySubTileBytes);
+    hp::commit_group();
+    hp::wait_group<1>();  // dQ; dK runs on
+    hp::fence_registers(dq);
+    add_dq(dq, dq_accum, qt0);
   }
 
   // One tile of run_overlapped with kDkFirstTiles: dV (as soon as P^T is formed), dK, then dQ once the
