@@ -109,7 +109,8 @@ const char* dq_mode_name(DqMode mode) {
 // dQ first, or D subtracted from dP^T after it; or the first version's tile, S^T left in flight
 // across tiles; or that tile with the key blocks launched heavy first in L2-sized sections of heads,
 // which the 3-head cases cut into a full section and a short one, also with the one-pass preprocess;
-// FlashAttention-3's tile with both), serial.
+// FlashAttention-3's tile with both, or with a two-slot ring; with bulk dQ FlashAttention-3's tile
+// hands dQ to its writer warp), serial.
 enum class Schedule {
   overlapped,
   dq_before_dk,
@@ -118,11 +119,12 @@ enum class Schedule {
   heavy_first,
   heavy_first_fused,
   fa3,
+  fa3_two_stage,
   serial
 };
-constexpr Schedule kSchedules[] = {Schedule::overlapped, Schedule::dq_before_dk, Schedule::unfolded_delta,
-                                   Schedule::undrained,  Schedule::heavy_first,  Schedule::heavy_first_fused,
-                                   Schedule::fa3,        Schedule::serial};
+constexpr Schedule kSchedules[] = {Schedule::overlapped, Schedule::dq_before_dk,  Schedule::unfolded_delta,
+                                   Schedule::undrained,  Schedule::heavy_first,   Schedule::heavy_first_fused,
+                                   Schedule::fa3,        Schedule::fa3_two_stage, Schedule::serial};
 constexpr int kScheduleCount = sizeof(kSchedules) / sizeof(kSchedules[0]);
 const char* schedule_name(Schedule schedule) {
   return schedule == Schedule::overlapped       ? "overlapped schedule"
@@ -133,7 +135,9 @@ const char* schedule_name(Schedule schedule) {
          : schedule == Schedule::heavy_first_fused
              ? "overlapped schedule, undrained tiles, heavy key blocks first, one-pass preprocess"
          : schedule == Schedule::fa3 ? "FlashAttention-3's tile, heavy key blocks first, one-pass preprocess"
-                                                : "serial schedule";
+         : schedule == Schedule::fa3_two_stage
+             ? "FlashAttention-3's tile, two-slot ring, heavy key blocks first, one-pass preprocess"
+             : "serial schedule";
 }
 HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, Schedule schedule) {
   HopperAttentionBwdOptions options;
@@ -141,9 +145,11 @@ HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, Schedule schedul
   options.overlap = schedule != Schedule::serial;
   const bool heavy_first = schedule == Schedule::heavy_first || schedule == Schedule::heavy_first_fused;
   options.drain_each_tile = schedule != Schedule::undrained && !heavy_first;
-  options.l2_sections = heavy_first || schedule == Schedule::fa3;
-  options.fused_preprocess = schedule == Schedule::heavy_first_fused || schedule == Schedule::fa3;
-  options.fa3_tile = schedule == Schedule::fa3;
+  const bool fa3 = schedule == Schedule::fa3 || schedule == Schedule::fa3_two_stage;
+  options.l2_sections = heavy_first || fa3;
+  options.fused_preprocess = schedule == Schedule::heavy_first_fused || fa3;
+  options.fa3_tile = fa3;
+  options.two_slot_ring = schedule == Schedule::fa3_two_stage;
   options.fold_delta = schedule != Schedule::unfolded_delta;
   options.dk_before_dq = schedule != Schedule::dq_before_dk;
   options.deterministic = mode == DqMode::deterministic;
@@ -188,8 +194,9 @@ TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full
           for (Schedule schedule : kSchedules) {
             if (mode == DqMode::deterministic && !causal) continue;  // the deterministic dQ pass is causal only
             if (mode == DqMode::bulk && schedule != Schedule::overlapped && schedule != Schedule::heavy_first_fused &&
-                schedule != Schedule::serial)
-              continue;  // bulk dQ has no other tile variants (it takes the grid order and the preprocess)
+                schedule != Schedule::fa3 && schedule != Schedule::serial)
+              continue;  // bulk dQ has no other tile variants (it takes the grid order and the preprocess;
+                         // with FlashAttention-3's tile: its writer warp, hopper_fa3_bulk_dq)
             INFO(dq_mode_name(mode) << ", " << schedule_name(schedule));
             check_against_cpu(p, bwd_options(causal, mode, schedule));
           }
