@@ -68,6 +68,11 @@ struct HopperAttentionBwdOptions {
   // The FlashAttention-3 tile's Q / dO ring in two slots (FlashAttention-3's count at head_dim 128)
   // instead of three. Only with fa3_tile (bulk_dq has two anyway).
   bool two_slot_ring = false;
+  // With fa3_tile and bulk_dq (not deterministic): FlashAttention-3's dQ accumulator, each 64 x 64
+  // block contiguous in the wgmma fragment order (conflict-free 16-byte stage stores), so that the writer
+  // warp adds a block by one 16 KB bulk reduce instead of 64 row reduces; its own postprocess
+  // (dq_tiled_postprocess_kernel) restores [B, L, H, D]. The accumulator takes L rounded up to 64.
+  bool tiled_dq = false;
 };
 
 // workspace: softmax_attention_bwd_workspace_floats(shape) floats (D, the fp32 dq accumulator, the
@@ -93,7 +98,7 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
 // hopper_heavy_first (hopper_first_overlap with l2_sections), hopper_heavy_first_fused (and
 // fused_preprocess), hopper_fa3_tile (fa3_tile with float4 dQ, l2_sections and fused_preprocess),
 // hopper_fa3_bulk_dq (the same with bulk_dq: the writer warp's dQ), hopper_fa3_two_stage (hopper_fa3_tile
-// with two_slot_ring), from
+// with two_slot_ring), hopper_fa3_tiled_dq (hopper_fa3_bulk_dq with tiled_dq), from
 // SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper_first_overlap (measured fastest) on
 // sm_90 and portable elsewhere;
 // anything else throws, and so does a hopper variant on a GPU other than sm_90.
@@ -113,7 +118,8 @@ enum class AttentionBwdKernel {
   hopper_heavy_first_fused,
   hopper_fa3_tile,
   hopper_fa3_bulk_dq,
-  hopper_fa3_two_stage
+  hopper_fa3_two_stage,
+  hopper_fa3_tiled_dq
 };
 AttentionBwdKernel attention_bwd_kernel();
 const char* attention_bwd_kernel_name(AttentionBwdKernel kernel);

@@ -107,7 +107,11 @@ struct BwdConsumer : BwdTileMath<D, kCausal, kFoldDelta, BwdLayoutOf<D, kBulkDq,
     constexpr int kBuffers = Layout::kDqBuffers;
     const int block = tile.consumer * kBuffers + j % kBuffers;
     hp::barrier_wait(bar.dq_empty + block, static_cast<uint32_t>(((j / kBuffers) & 1) ^ 1));
-    stage_dq_rows(dq, smem + Layout::dq_stage + block * Layout::kDqStageBytes, Layout::kDqStageRowBytes);
+    unsigned char* stage = smem + Layout::dq_stage + block * Layout::kDqStageBytes;
+    if (tile.tiled_dq)
+      stage_dq_fragments(dq, stage);
+    else
+      stage_dq_rows(dq, stage, Layout::kDqStageRowBytes);
     hp::fence_shared_for_async_proxy();  // the copy engine reads the stage through the async proxy
     hp::barrier_arrive(bar.dq_full + block);
   }

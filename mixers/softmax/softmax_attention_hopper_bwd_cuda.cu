@@ -11,7 +11,8 @@
 // 128, by HopperAttentionBwdOptions::dk_before_dq; the grid by heads or by L2-sized sections of heads,
 // heavy key blocks first, by HopperAttentionBwdOptions::l2_sections; FlashAttention-3's tile (run_fa3)
 // by HopperAttentionBwdOptions::fa3_tile, with its dQ reduced by a writer warp (write_dq) with bulk_dq
-// and its ring cut to two slots by two_slot_ring.
+// (row by row, or with tiled_dq block by block into FlashAttention-3's tile-ordered accumulator) and
+// its ring cut to two slots by two_slot_ring.
 //
 // One CTA per (128-key block, head, batch): warp 0 of warpgroup 0 is the producer (lane 0 issues TMA
 // for K and V once and for Q / dO tiles into a ring of kRingStages slots; all 32 lanes copy the tile's lse, in
@@ -97,7 +98,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     attention_bwd_hopper_kernel(const __grid_constant__ BwdMaps maps, const float* __restrict__ lse,
                                 const float* __restrict__ delta, float* __restrict__ dq_accum, int* dq_order,
                                 bf16* __restrict__ dk, bf16* __restrict__ dv, int L, int H, int key_blocks,
-                                int section_heads, float scale, float scale_log2) {
+                                int section_heads, float scale, float scale_log2, bool tiled_dq) {
 #if SEQBENCH_HOPPER_WGMMA
   using Layout = BwdLayoutOf<D, kBulkDq, kOverlap, kFa3Tile, kTwoSlots>;
   constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
@@ -122,7 +123,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int k0 = key_block * kBlockKeys;
   const int first_tile = kCausal ? k0 / BQ : 0;  // kBlockKeys is a multiple of BQ
   const BwdTile tile{static_cast<int>(threadIdx.x) / 128 - 1, k0, first_tile, (L + BQ - 1) / BQ - first_tile, L, H,
-                     bh % H, bh / H, scale, scale_log2};
+                     bh % H, bh / H, scale, scale_log2, tiled_dq};
 
   if (threadIdx.x == 0) {
     hp::barrier_init(bar.kv_full, 1);
@@ -171,6 +172,27 @@ __global__ void dq_postprocess_kernel(const float4* __restrict__ src, __nv_bfloa
   }
 }
 
+// The same from the tile-ordered accumulator (HopperAttentionBwdOptions::tiled_dq; DqBlock::tiled):
+// float4 e is float4 i = e % 1024 / 128 of thread tid = e % 128 in block e / 1024, that is registers
+// 4 i .. 4 i + 3 of the wgmma accumulator: rows 16 (tid / 32) + tid % 32 / 4 and 8 below it, columns
+// 8 i + 2 (tid % 4) and the next; rows past L (the last block's padding) are dropped.
+__global__ void dq_tiled_postprocess_kernel(const float4* __restrict__ src, __nv_bfloat162* __restrict__ dst,
+                                            float scale, int L, int H, int D, int64_t n4) {
+  const int query_blocks = (L + 63) / 64, column_blocks = D / 64;
+  for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; e < n4;
+       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t block = e / 1024;
+    const int i = static_cast<int>(e % 1024) / 128, tid = static_cast<int>(e % 128);
+    const int cb = static_cast<int>(block % column_blocks), qb = static_cast<int>(block / column_blocks % query_blocks);
+    const int64_t bh = block / column_blocks / query_blocks, b = bh / H, h = bh % H;
+    const int row = qb * 64 + tid / 32 * 16 + tid % 32 / 4, col = cb * 64 + 8 * i + 2 * (tid % 4);
+    const float4 x = src[e];
+    if (row < L) dst[(((b * L + row) * H + h) * D + col) / 2] = __floats2bfloat162_rn(x.x * scale, x.y * scale);
+    if (row + 8 < L)
+      dst[(((b * L + row + 8) * H + h) * D + col) / 2] = __floats2bfloat162_rn(x.z * scale, x.w * scale);
+  }
+}
+
 // (Batch, head) pairs per launch section (the kernel's block order): one, or with o.l2_sections
 // FlashAttention-3's choice for causal attention (SingleTileBwdLPTScheduler): as many heads, a power of
 // two, as keep their Q, dO and fp32 dQ accumulator (8 L D bytes a head) within 40 MB of the 50 MB L2,
@@ -211,7 +233,7 @@ void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* 
   const float scale = attention_scale(s);
   kernel<<<static_cast<unsigned>(heads_total * key_blocks), kThreads, kSmem, stream>>>(
       maps, lse, delta, dq_accum, dq_order, dk, dv, static_cast<int>(s.seq_len), static_cast<int>(s.heads),
-      static_cast<int>(key_blocks), bwd_section_heads(s, o), scale, scale * kLog2e);
+      static_cast<int>(key_blocks), bwd_section_heads(s, o), scale, scale * kLog2e, kBulkDq && kFa3Tile && o.tiled_dq);
   cudaCheckLaunch();
 }
 
@@ -254,7 +276,11 @@ void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dou
     }
   }
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
-  if (!o.fused_preprocess) cudaCheck(cudaMemsetAsync(dq_accum, 0, n * sizeof(float), stream));
+  // The tile-ordered accumulator: the writer warp's reduces in FlashAttention-3's layout, L padded to
+  // 64 per head (the fused preprocess zeroes the first n floats, a memset the rest).
+  const bool tiled = o.tiled_dq && o.bulk_dq && o.fa3_tile && !o.deterministic && kOverlap;
+  const int64_t accum = tiled ? attention_bwd_dq_accum_floats(s) : n, zeroed = o.fused_preprocess ? n : 0;
+  if (accum > zeroed) cudaCheck(cudaMemsetAsync(dq_accum + zeroed, 0, (accum - zeroed) * sizeof(float), stream));
   if (o.deterministic)  // overlapped schedule (kOrderedDq = kOverlap): dQ added in turns, counts zeroed first
     cudaCheck(cudaMemsetAsync(dq_order, 0, attention_bwd_dq_order_words(s) * sizeof(int), stream));
   if (o.bulk_dq && !o.deterministic && o.fa3_tile && kOverlap) {  // the writer warp's dQ (write_dq)
@@ -293,6 +319,15 @@ void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dou
   } else {
     launch_atomic_dq<D, kOverlap, true, true, false>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream,
                                                      dq_order);
+  }
+  if (tiled) {
+    const int64_t n4 = accum / 4;
+    dq_tiled_postprocess_kernel<<<static_cast<unsigned>(std::min<int64_t>((n4 + 255) / 256, 65536)), 256, 0,
+                                  stream>>>(reinterpret_cast<const float4*>(dq_accum),
+                                            reinterpret_cast<__nv_bfloat162*>(dq), attention_scale(s),
+                                            static_cast<int>(s.seq_len), static_cast<int>(s.heads), D, n4);
+    cudaCheckLaunch();
+    return;
   }
   const int64_t n4 = n / 4;
   dq_postprocess_kernel<<<static_cast<unsigned>(std::min<int64_t>((n4 + 255) / 256, 65536)), 256, 0, stream>>>(
@@ -361,7 +396,7 @@ constexpr const char* kBwdKernelNames[] = {"portable",
                                            "hopper_heavy_first_fused",
                                            "hopper_fa3_tile",
                                            "hopper_fa3_bulk_dq",
-                                           "hopper_fa3_two_stage"};
+                                           "hopper_fa3_two_stage", "hopper_fa3_tiled_dq"};
 constexpr int kBwdKernels = sizeof(kBwdKernelNames) / sizeof(kBwdKernelNames[0]);
 
 }  // namespace
@@ -384,7 +419,7 @@ AttentionBwdKernel attention_bwd_kernel() {
                                 "'; expected portable, hopper, hopper_bulk_dq, hopper_serial, hopper_serial_bulk_dq, "
                                 "hopper_float2_dq, hopper_undrained, hopper_first_overlap, hopper_unfolded_delta, "
                                 "hopper_dq_before_dk, hopper_heavy_first, hopper_heavy_first_fused, "
-                                "hopper_fa3_tile, hopper_fa3_bulk_dq or hopper_fa3_two_stage");
+                                "hopper_fa3_tile, hopper_fa3_bulk_dq, hopper_fa3_two_stage or hopper_fa3_tiled_dq");
   }();
   return chosen;
 }

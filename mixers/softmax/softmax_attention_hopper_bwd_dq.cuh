@@ -19,6 +19,7 @@ namespace hopper_attention_bwd {
 struct BwdTile {
   int consumer, k0, first_tile, n_tiles, L, H, h, b;
   float scale, scale_log2;
+  bool tiled_dq;  // the writer warp's accumulator in tile order (HopperAttentionBwdOptions::tiled_dq)
 };
 
 #if SEQBENCH_HOPPER_WGMMA
@@ -33,7 +34,27 @@ struct DqBlock {
   __device__ float* row(float* dq_accum, int query) const {
     return dq_accum + ((static_cast<int64_t>(tile.b) * tile.L + query) * tile.H + tile.h) * D + col;
   }
+  // The block in the tile-ordered accumulator (tiled_dq): per (batch, head), per 64-query block, per
+  // 64-column block, 64 x 64 floats in the order stage_dq_fragments stores them (dq_tiled_postprocess).
+  template <int D>
+  __device__ float* tiled(float* dq_accum) const {
+    const int64_t query_blocks = (tile.L + 63) / 64;
+    return dq_accum +
+           (((static_cast<int64_t>(tile.b) * tile.H + tile.h) * query_blocks + q0 / 64) * (D / 64) + col / 64) * 4096;
+  }
 };
+
+// This thread's part of a dQ block in fragment order: float4 i (registers 4 i .. 4 i + 3) of thread
+// tid at float4 128 i + tid, so that a warp's 16-byte stores are contiguous (no bank conflicts) and
+// the block is one contiguous 16 KB range, FlashAttention-3's dQaccum layout (its postprocess reads
+// it back through the MMA's partition, as dq_tiled_postprocess here).
+__device__ __forceinline__ void stage_dq_fragments(const float (&dq)[32], unsigned char* stage) {
+  float4* block = reinterpret_cast<float4*>(stage);
+  const int tid = threadIdx.x % 128;
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+    block[128 * i + tid] = make_float4(dq[4 * i], dq[4 * i + 1], dq[4 * i + 2], dq[4 * i + 3]);
+}
 
 template <int D>
 __device__ __forceinline__ void add_dq_atomic(const float (&dq)[32], float* __restrict__ dq_accum,
@@ -118,9 +139,9 @@ __device__ __forceinline__ void add_dq_bulk(const float (&dq)[32], float* __rest
 // consumer stores its block of tile j into stage block c * kDqBuffers + j % kDqBuffers (stage_dq) and
 // arrives on its dq_full barrier; this warp waits for it, adds the block's rows past L excluded with
 // one 256-byte bulk reduce-add per query row (the accumulator is [B, L, H, D], so a block is 64 rows
-// H D floats apart, where FlashAttention-3's tile-ordered accumulator takes one reduce per block), and
-// once the copy engine has read the block frees it on dq_empty. The consumers spend neither registers
-// nor issue slots on the reduces.
+// H D floats apart), or with tile.tiled_dq, FlashAttention-3's layout, one 16 KB reduce per block
+// (DqBlock::tiled), and once the copy engine has read the block frees it on dq_empty. The consumers
+// spend neither registers nor issue slots on the reduces.
 template <int D, class Layout>
 __device__ void write_dq(float* __restrict__ dq_accum, unsigned char* smem, const BwdBarriers& bar,
                          const BwdTile& tile) {
@@ -132,10 +153,14 @@ __device__ void write_dq(float* __restrict__ dq_accum, unsigned char* smem, cons
       hopper::barrier_wait(bar.dq_full + c * kBuffers + u, static_cast<uint32_t>((j / kBuffers) & 1));
       const unsigned char* stage = smem + Layout::dq_stage + (c * kBuffers + u) * Layout::kDqStageBytes;
       const DqBlock block{tile, qt0 + (BQ == 128 ? c * 64 : 0), BQ == 128 ? 0 : c * 64};
-      for (int r = lane; r < 64; r += 32)
-        if (block.q0 + r < tile.L)
-          hopper::bulk_reduce_add_f32(block.row<D>(dq_accum, block.q0 + r), stage + r * Layout::kDqStageRowBytes,
-                                      64 * 4);
+      if (tile.tiled_dq) {
+        if (lane == 0) hopper::bulk_reduce_add_f32(block.tiled<D>(dq_accum), stage, 64 * 64 * 4);
+      } else {
+        for (int r = lane; r < 64; r += 32)
+          if (block.q0 + r < tile.L)
+            hopper::bulk_reduce_add_f32(block.row<D>(dq_accum, block.q0 + r), stage + r * Layout::kDqStageRowBytes,
+                                        64 * 4);
+      }
       hopper::bulk_commit_group();
       hopper::bulk_wait_read();  // this lane's reduces have read the block
       __syncwarp();

@@ -97,12 +97,14 @@ struct BwdProblem {
 };
 
 // The ways dQ is summed: float4 or float2 atomics, bulk reduce-adds, or the deterministic pass (causal only).
-enum class DqMode { atomic, atomic_float2, bulk, deterministic };
-constexpr int kDqModes = 4;
+// bulk_tiled: bulk dQ into the tile-ordered accumulator (FlashAttention-3's tile only, tiled_dq).
+enum class DqMode { atomic, atomic_float2, bulk, deterministic, bulk_tiled };
+constexpr int kDqModes = 5;
 const char* dq_mode_name(DqMode mode) {
   return mode == DqMode::atomic          ? "float4 atomic dQ"
          : mode == DqMode::atomic_float2 ? "float2 atomic dQ"
          : mode == DqMode::bulk          ? "bulk reduce dQ"
+         : mode == DqMode::bulk_tiled    ? "bulk reduce dQ, tile-ordered accumulator"
                                          : "deterministic dQ";
 }
 // The consumer schedules: overlapped (each tile drained at its end: dK before dQ at head_dim 128, or
@@ -153,7 +155,8 @@ HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, Schedule schedul
   options.fold_delta = schedule != Schedule::unfolded_delta;
   options.dk_before_dq = schedule != Schedule::dq_before_dk;
   options.deterministic = mode == DqMode::deterministic;
-  options.bulk_dq = mode == DqMode::bulk;
+  options.bulk_dq = mode == DqMode::bulk || mode == DqMode::bulk_tiled;
+  options.tiled_dq = mode == DqMode::bulk_tiled;
   options.float4_dq = mode != DqMode::atomic_float2;
   return options;
 }
@@ -190,13 +193,15 @@ TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full
   for_each_seeded_case(
       hopper_uneven_cases(), 131, describe_hopper_case, [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
         const BwdProblem p(AttentionShape{B, L, kHopperTestHeads, D}, causal, rng);
-        for (DqMode mode : {DqMode::atomic, DqMode::atomic_float2, DqMode::bulk, DqMode::deterministic})
+        for (DqMode mode :
+             {DqMode::atomic, DqMode::atomic_float2, DqMode::bulk, DqMode::deterministic, DqMode::bulk_tiled})
           for (Schedule schedule : kSchedules) {
             if (mode == DqMode::deterministic && !causal) continue;  // the deterministic dQ pass is causal only
             if (mode == DqMode::bulk && schedule != Schedule::overlapped && schedule != Schedule::heavy_first_fused &&
                 schedule != Schedule::fa3 && schedule != Schedule::serial)
               continue;  // bulk dQ has no other tile variants (it takes the grid order and the preprocess;
                          // with FlashAttention-3's tile: its writer warp, hopper_fa3_bulk_dq)
+            if (mode == DqMode::bulk_tiled && schedule != Schedule::fa3) continue;  // hopper_fa3_tiled_dq only
             INFO(dq_mode_name(mode) << ", " << schedule_name(schedule));
             check_against_cpu(p, bwd_options(causal, mode, schedule));
           }
