@@ -57,7 +57,8 @@ struct BwdSmemLayout {
   static constexpr int ds = dout + kStages * kQueryTileBytes;
   // 64 x 64 fp32 dQ blocks, kDqBuffers per consumer (block c * kDqBuffers + u); rows padded by 32 bytes
   // so that a half-warp's float2 stores (rows g, columns 2 t) hit 16 distinct bank pairs, except with
-  // the writer's two buffers at head_dim 128, which fit only unpadded (4-way conflicts on those stores).
+  // the writer's two buffers at head_dim 128, which fit only unpadded (4-way conflicts on those stores;
+  // none with tiled_dq, whose fragment-order blocks take contiguous 16-byte stores).
   static constexpr int kDqBuffers = kStage == DqStage::none ? 0 : kStage == DqStage::writer && D == 128 ? 2 : 1;
   static constexpr int kDqStageRowBytes = kDqBuffers == 2 ? 64 * 4 : 64 * 4 + 32;
   static constexpr int kDqStageBytes = 64 * kDqStageRowBytes;
