@@ -7,7 +7,8 @@ set -u
 bench=${1:?binary folder}/seqbench_gpu_bench
 lengths=${2:-4096}
 forward=(hopper_persistent hopper_pingpong hopper_persistent_overlap hopper_pingpong_overlap hopper portable)
-backward=(hopper_first_overlap hopper_heavy_first hopper_heavy_first_fused hopper_fa3_tile hopper_undrained
+backward=(hopper_first_overlap hopper_heavy_first hopper_heavy_first_fused hopper_fa3_tile hopper_fa3_bulk_dq
+          hopper_fa3_tiled_dq hopper_fa3_two_stage hopper_undrained
           hopper_float2_dq hopper hopper_dq_before_dk hopper_unfolded_delta hopper_bulk_dq hopper_serial
           hopper_serial_bulk_dq portable)
 for variant in "${forward[@]}"; do

@@ -293,14 +293,23 @@ void softmax_attention_bwd_cuda(const T* q, const T* k, const T* v, const T* out
         softmax_attention_hopper_bwd_supports(s, q, k, v, out, dout, dq, dk, dv)) {
       HopperAttentionBwdOptions options;
       options.deterministic = mode == AttentionBwdMode::deterministic;
-      options.bulk_dq =
-          kernel == AttentionBwdKernel::hopper_bulk_dq || kernel == AttentionBwdKernel::hopper_serial_bulk_dq;
+      options.bulk_dq = kernel == AttentionBwdKernel::hopper_bulk_dq ||
+                        kernel == AttentionBwdKernel::hopper_serial_bulk_dq ||
+                        kernel == AttentionBwdKernel::hopper_fa3_bulk_dq ||
+                        kernel == AttentionBwdKernel::hopper_fa3_tiled_dq;
       options.overlap =
           kernel != AttentionBwdKernel::hopper_serial && kernel != AttentionBwdKernel::hopper_serial_bulk_dq;
       // hopper_heavy_first: hopper_first_overlap's kernel in FlashAttention-3's causal grid order;
       // hopper_heavy_first_fused: and its preprocess in one pass; hopper_fa3_tile: both around
-      // FlashAttention-3's tile with float4 dQ.
-      const bool fa3_tile = kernel == AttentionBwdKernel::hopper_fa3_tile;
+      // FlashAttention-3's tile with float4 dQ; hopper_fa3_bulk_dq: with the writer warp's bulk dQ;
+      // hopper_fa3_two_stage: with a two-slot ring; hopper_fa3_tiled_dq: bulk dQ into FlashAttention-3's
+      // tile-ordered accumulator.
+      const bool fa3_tile = kernel == AttentionBwdKernel::hopper_fa3_tile ||
+                            kernel == AttentionBwdKernel::hopper_fa3_bulk_dq ||
+                            kernel == AttentionBwdKernel::hopper_fa3_two_stage ||
+                            kernel == AttentionBwdKernel::hopper_fa3_tiled_dq;
+      options.tiled_dq = kernel == AttentionBwdKernel::hopper_fa3_tiled_dq;
+      options.two_slot_ring = kernel == AttentionBwdKernel::hopper_fa3_two_stage;
       const bool heavy_first = kernel == AttentionBwdKernel::hopper_heavy_first ||
                                kernel == AttentionBwdKernel::hopper_heavy_first_fused;
       const bool first_overlap = kernel == AttentionBwdKernel::hopper_first_overlap || heavy_first;

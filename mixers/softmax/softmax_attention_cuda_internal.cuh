@@ -40,10 +40,15 @@ inline bool aligned_16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr
 inline int64_t attention_bwd_dq_accum_offset(const AttentionShape& s) {
   return (s.batch * s.heads * s.seq_len + 3) / 4 * 4;
 }
+// The accumulator's floats: room for [B, L, H, Dh], or for the Hopper backward's tile-ordered layout
+// (HopperAttentionBwdOptions::tiled_dq), whole 64-query blocks per (batch, head): L rounded up to 64.
+inline int64_t attention_bwd_dq_accum_floats(const AttentionShape& s) {
+  return s.batch * s.heads * ((s.seq_len + 63) / 64 * 64) * s.head_dim;
+}
 // After the accumulator, the Hopper backward's deterministic turn counts: one int per (batch, head,
 // 64-query tile).
 inline int64_t attention_bwd_dq_order_offset(const AttentionShape& s) {
-  return attention_bwd_dq_accum_offset(s) + s.batch * s.seq_len * s.heads * s.head_dim;
+  return attention_bwd_dq_accum_offset(s) + attention_bwd_dq_accum_floats(s);
 }
 inline int64_t attention_bwd_dq_order_words(const AttentionShape& s) {
   return s.batch * s.heads * ((s.seq_len + 63) / 64);

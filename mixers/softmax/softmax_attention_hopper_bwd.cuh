@@ -60,9 +60,19 @@ struct HopperAttentionBwdOptions {
   bool fused_preprocess = false;
   // FlashAttention-3's tile in the overlapped family (BwdConsumer::run_fa3): dV, dQ, dK, dQ's atomics
   // while dK runs, every product awaited at the tile's end and nothing issued ahead for the next tile,
-  // so that ptxas keeps the wgmma asynchronous. Atomic dQ only (ignored with bulk_dq or overlap = false;
-  // drain_each_tile, fold_delta and dk_before_dq do not apply).
+  // so that ptxas keeps the wgmma asynchronous. With bulk_dq (not deterministic), FlashAttention-3's dQ
+  // path: the consumers store their dQ blocks to shared memory (two per consumer at head_dim 128) and a
+  // writer warp of the producer warpgroup adds them by bulk reduce-adds (write_dq), a two-slot ring.
+  // Ignored with overlap = false; drain_each_tile, fold_delta and dk_before_dq do not apply.
   bool fa3_tile = false;
+  // The FlashAttention-3 tile's Q / dO ring in two slots (FlashAttention-3's count at head_dim 128)
+  // instead of three. Only with fa3_tile (bulk_dq has two anyway).
+  bool two_slot_ring = false;
+  // With fa3_tile and bulk_dq (not deterministic): FlashAttention-3's dQ accumulator, each 64 x 64
+  // block contiguous in the wgmma fragment order (conflict-free 16-byte stage stores), so that the writer
+  // warp adds a block by one 16 KB bulk reduce instead of 64 row reduces; its own postprocess
+  // (dq_tiled_postprocess_kernel) restores [B, L, H, D]. The accumulator takes L rounded up to 64.
+  bool tiled_dq = false;
 };
 
 // workspace: softmax_attention_bwd_workspace_floats(shape) floats (D, the fp32 dq accumulator, the
@@ -86,7 +96,9 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
 // (drain_each_tile = false), hopper_first_overlap (both: the first overlapped kernel),
 // hopper_unfolded_delta (fold_delta = false), hopper_dq_before_dk (dk_before_dq = false),
 // hopper_heavy_first (hopper_first_overlap with l2_sections), hopper_heavy_first_fused (and
-// fused_preprocess), hopper_fa3_tile (fa3_tile with float4 dQ, l2_sections and fused_preprocess), from
+// fused_preprocess), hopper_fa3_tile (fa3_tile with float4 dQ, l2_sections and fused_preprocess),
+// hopper_fa3_bulk_dq (the same with bulk_dq: the writer warp's dQ), hopper_fa3_two_stage (hopper_fa3_tile
+// with two_slot_ring), hopper_fa3_tiled_dq (hopper_fa3_bulk_dq with tiled_dq), from
 // SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper_first_overlap (measured fastest) on
 // sm_90 and portable elsewhere;
 // anything else throws, and so does a hopper variant on a GPU other than sm_90.
@@ -104,7 +116,10 @@ enum class AttentionBwdKernel {
   hopper_dq_before_dk,
   hopper_heavy_first,
   hopper_heavy_first_fused,
-  hopper_fa3_tile
+  hopper_fa3_tile,
+  hopper_fa3_bulk_dq,
+  hopper_fa3_two_stage,
+  hopper_fa3_tiled_dq
 };
 AttentionBwdKernel attention_bwd_kernel();
 const char* attention_bwd_kernel_name(AttentionBwdKernel kernel);

@@ -17,12 +17,13 @@ namespace hopper_attention_bwd {
 // every product awaited at the tile's end. Unlike run_overlapped nothing is issued for the next tile,
 // so that dK, dV, dQ and the A fragments fit kConsumerRegisters and ptxas keeps the wgmma
 // asynchronous (no C7512 / C7514 serialization, ptxas -v); unlike run_serial dQ goes before dK and
-// its atomics overlap dK.
+// its atomics overlap dK. With kBulkDq (FlashAttention-3's own dQ path) the block is only stored to
+// shared memory while dK runs, and the writer warp (write_dq) adds it by bulk reduce-adds.
 template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq, bool kFloat4Dq, bool kDrain,
-          bool kFoldDelta, bool kDkFirst, bool kFa3Tile>
+          bool kFoldDelta, bool kDkFirst, bool kFa3Tile, bool kTwoSlots>
 __device__ void BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta, kDkFirst,
-                            kFa3Tile>::run_fa3(float* __restrict__ dq_accum) {
-  static_assert(kDq && !kBulkDq, "the FlashAttention-3 tile adds dQ by atomics");
+                            kFa3Tile, kTwoSlots>::run_fa3(float* __restrict__ dq_accum) {
+  static_assert(kDq, "the FlashAttention-3 tile computes dQ");
   for (int j = 0; j < tile.n_tiles; ++j) {
     const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ;
     const uint32_t q_addr = query_tile(Layout::q, s), do_addr = query_tile(Layout::dout, s);
@@ -51,9 +52,9 @@ __device__ void BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFlo
 // The first schedule (SEQBENCH_ATTENTION_BWD_KERNEL=hopper_serial*): per tile, the five products
 // issued in data order, all awaited, then dQ added while this warpgroup's tensor-core queue is empty.
 template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq, bool kFloat4Dq, bool kDrain,
-          bool kFoldDelta, bool kDkFirst, bool kFa3Tile>
+          bool kFoldDelta, bool kDkFirst, bool kFa3Tile, bool kTwoSlots>
 __device__ void BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta, kDkFirst,
-                            kFa3Tile>::run_serial(float* __restrict__ dq_accum) {
+                            kFa3Tile, kTwoSlots>::run_serial(float* __restrict__ dq_accum) {
   for (int j = 0; j < tile.n_tiles; ++j) {
     const int s = j % kStages, qt0 = (tile.first_tile + j) * BQ;
     const uint32_t q_addr = query_tile(Layout::q, s), do_addr = query_tile(Layout::dout, s);

@@ -38,11 +38,13 @@ constexpr int kDsReadyBarrier = 1;  // named barrier 1: both consumers' halves o
 // kFloat4Dq, kDrain: HopperAttentionBwdOptions::float4_dq and drain_each_tile. kFoldDelta: dP^T's
 // accumulator starts at -D (the tensor cores subtract it), so that dS^T = P^T dP^T is one multiply.
 // kDkFirst: HopperAttentionBwdOptions::dk_before_dq (dk_first_tile; drained atomic dQ at head_dim 128).
-// kFa3Tile: HopperAttentionBwdOptions::fa3_tile (run_fa3; atomic dQ, overlapped family).
+// kFa3Tile: HopperAttentionBwdOptions::fa3_tile (run_fa3, overlapped family; with kBulkDq dQ goes to
+// the writer warp, write_dq). kTwoSlots: HopperAttentionBwdOptions::two_slot_ring.
 template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq = false, bool kFloat4Dq = true,
-          bool kDrain = true, bool kFoldDelta = true, bool kDkFirst = false, bool kFa3Tile = false>
-struct BwdConsumer : BwdTileMath<D, kCausal, kFoldDelta, BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>> {
-  using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
+          bool kDrain = true, bool kFoldDelta = true, bool kDkFirst = false, bool kFa3Tile = false,
+          bool kTwoSlots = false>
+struct BwdConsumer : BwdTileMath<D, kCausal, kFoldDelta, BwdLayoutOf<D, kBulkDq, kOverlap, kFa3Tile, kTwoSlots>> {
+  using Layout = BwdLayoutOf<D, kBulkDq, kOverlap, kFa3Tile, kTwoSlots>;
   static constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
   static constexpr bool kDkFirstTiles = kDkFirst && kDrain && kDq && !kBulkDq && D == 128;
   using Math = BwdTileMath<D, kCausal, kFoldDelta, Layout>;
@@ -97,6 +99,21 @@ struct BwdConsumer : BwdTileMath<D, kCausal, kFoldDelta, BwdSmemLayout<D, kBulkD
       else
         add_dq_atomic<D>(dq, dq_accum, block);
     }
+  }
+
+  // kFa3Tile with kBulkDq: this warpgroup's dQ block of tile j into its stage block for the writer warp
+  // (write_dq), once the writer has read what tile j - kDqBuffers left there.
+  __device__ void stage_dq(const float (&dq)[32], int j) const {
+    constexpr int kBuffers = Layout::kDqBuffers;
+    const int block = tile.consumer * kBuffers + j % kBuffers;
+    hp::barrier_wait(bar.dq_empty + block, static_cast<uint32_t>(((j / kBuffers) & 1) ^ 1));
+    unsigned char* stage = smem + Layout::dq_stage + block * Layout::kDqStageBytes;
+    if (tile.tiled_dq)
+      stage_dq_fragments(dq, stage);
+    else
+      stage_dq_rows(dq, stage, Layout::kDqStageRowBytes);
+    hp::fence_shared_for_async_proxy();  // the copy engine reads the stage through the async proxy
+    hp::barrier_arrive(bar.dq_full + block);
   }
 
   __device__ void pass_dq_turn(int qt0) const {
@@ -261,9 +278,10 @@ struct BwdConsumer : BwdTileMath<D, kCausal, kFoldDelta, BwdSmemLayout<D, kBulkD
   // and dQ added to global memory while dK runs. As in run_serial, dS^T buffer j & 1 is rewritten at
   // tile j + 2, after both warpgroups passed this barrier at tile j + 1, which each reaches only after
   // its dQ product of tile j is done. kFenceKeyOperands: dK's accumulator and A fragments fenced too.
+  // kFa3Tile with kBulkDq: the block is staged for the writer warp (stage_dq) instead of added here.
   template <bool kFenceKeyOperands>
-  __device__ __forceinline__ void dq_then_dk(uint32_t (&p)[BQ / 16][4], uint32_t (&ds)[BQ / 16][4], int j,
-                                             int qt0, uint32_t q_addr, float* __restrict__ dq_accum) {
+  __device__ __forceinline__ void dq_then_dk(uint32_t (&p)[BQ / 16][4], uint32_t (&ds)[BQ / 16][4], int j, int qt0,
+                                             uint32_t q_addr, float* __restrict__ dq_accum) {
     hp::named_barrier_sync(kDsReadyBarrier, 128 * kConsumers);
     float dq[32];
     hp::fence_registers(dq);
@@ -281,7 +299,10 @@ struct BwdConsumer : BwdTileMath<D, kCausal, kFoldDelta, BwdSmemLayout<D, kBulkD
     hp::commit_group();
     hp::wait_group<1>();  // dQ; dK runs on
     hp::fence_registers(dq);
-    add_dq(dq, dq_accum, qt0);
+    if constexpr (kFa3Tile && kBulkDq)
+      stage_dq(dq, j);  // FlashAttention-3's dQ path: the writer warp adds it
+    else
+      add_dq(dq, dq_accum, qt0);
   }
 
   // One tile of run_overlapped with kDkFirstTiles: dV (as soon as P^T is formed), dK, then dQ once the

@@ -10,13 +10,16 @@
 // the tensor cores or not, by HopperAttentionBwdOptions::fold_delta; dK before or after dQ at head_dim
 // 128, by HopperAttentionBwdOptions::dk_before_dq; the grid by heads or by L2-sized sections of heads,
 // heavy key blocks first, by HopperAttentionBwdOptions::l2_sections; FlashAttention-3's tile (run_fa3)
-// by HopperAttentionBwdOptions::fa3_tile.
+// by HopperAttentionBwdOptions::fa3_tile, with its dQ reduced by a writer warp (write_dq) with bulk_dq
+// (row by row, or with tiled_dq block by block into FlashAttention-3's tile-ordered accumulator) and
+// its ring cut to two slots by two_slot_ring.
 //
 // One CTA per (128-key block, head, batch): warp 0 of warpgroup 0 is the producer (lane 0 issues TMA
 // for K and V once and for Q / dO tiles into a ring of kRingStages slots; all 32 lanes copy the tile's lse, in
 // log2 units, and D into the slot, then arrive on its `full` barrier); warpgroups 1 and 2 are
-// consumers of 64 keys each. Causal: query tiles wholly before the key block are skipped (they never
-// see these keys), the tiles overlapping it are masked.
+// consumers of 64 keys each; with the FlashAttention-3 tile and bulk dQ warp 1 of warpgroup 0 is the dQ
+// writer (write_dq), issuing the bulk reduce-adds of the blocks the consumers stage. Causal: query tiles wholly before
+// the key block are skipped (they never see these keys), the tiles overlapping it are masked.
 #include <cuda_bf16.h>
 
 #include <algorithm>
@@ -30,6 +33,7 @@
 #include "mixers/softmax/softmax_attention_hopper_bwd.cuh"
 #include "mixers/softmax/softmax_attention_hopper_bwd_consumer.cuh"
 #include "mixers/softmax/softmax_attention_hopper_bwd_layout.cuh"
+#include "mixers/softmax/softmax_attention_hopper_bwd_postprocess.cuh"
 #include "mixers/softmax/softmax_attention_hopper_bwd_preprocess.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/hopper/async_copy.cuh"
@@ -48,11 +52,10 @@ struct BwdMaps {
 };
 
 #if SEQBENCH_HOPPER_WGMMA  // the device code below exists only in the sm_90a pass
-template <int D, bool kBulkDq, bool kOverlap>
+template <int D, class Layout>
 __device__ __forceinline__ void produce(const BwdMaps& maps, unsigned char* smem, const BwdBarriers& bar,
                                         const float* __restrict__ lse_bh, const float* __restrict__ delta_bh,
                                         const BwdTile& tile) {
-  using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
   constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
   const int lane = threadIdx.x % 32;
   if (lane == 0) {
@@ -91,19 +94,20 @@ __device__ __forceinline__ void produce(const BwdMaps& maps, unsigned char* smem
 #endif  // SEQBENCH_HOPPER_WGMMA
 
 template <int D, bool kCausal, bool kDq, bool kBulkDq, bool kOverlap, bool kOrderedDq, bool kFloat4Dq, bool kDrain,
-          bool kFoldDelta, bool kDkFirst, bool kFa3Tile>
+          bool kFoldDelta, bool kDkFirst, bool kFa3Tile, bool kTwoSlots>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_bwd_hopper_kernel(const __grid_constant__ BwdMaps maps, const float* __restrict__ lse,
                                 const float* __restrict__ delta, float* __restrict__ dq_accum, int* dq_order,
                                 bf16* __restrict__ dk, bf16* __restrict__ dv, int L, int H, int key_blocks,
-                                int section_heads, float scale, float scale_log2) {
+                                int section_heads, float scale, float scale_log2, bool tiled_dq) {
 #if SEQBENCH_HOPPER_WGMMA
-  using Layout = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>;
+  using Layout = BwdLayoutOf<D, kBulkDq, kOverlap, kFa3Tile, kTwoSlots>;
   constexpr int BQ = Layout::kBlockQ, kStages = Layout::kStages;
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((1024 - (hp::smem_u32(smem_raw) & 1023)) & 1023);
   uint64_t* b0 = reinterpret_cast<uint64_t*>(smem + Layout::barriers);
-  const BwdBarriers bar{b0, b0 + 1, b0 + 1 + kStages, b0 + 1 + 2 * kStages};
+  const BwdBarriers bar{
+      b0, b0 + 1, b0 + 1 + kStages, b0 + 1 + 2 * kStages, b0 + 3 + 2 * kStages, b0 + 3 + 2 * kStages + 2 * kConsumers};
 
   // The key blocks of a section of section_heads (batch, head) pairs are neighbours in launch order
   // (they share Q, dO and the dQ accumulator in L2), rank-major: rank r of every head of the section,
@@ -120,7 +124,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int k0 = key_block * kBlockKeys;
   const int first_tile = kCausal ? k0 / BQ : 0;  // kBlockKeys is a multiple of BQ
   const BwdTile tile{static_cast<int>(threadIdx.x) / 128 - 1, k0, first_tile, (L + BQ - 1) / BQ - first_tile, L, H,
-                     bh % H, bh / H, scale, scale_log2};
+                     bh % H, bh / H, scale, scale_log2, tiled_dq};
 
   if (threadIdx.x == 0) {
     hp::barrier_init(bar.kv_full, 1);
@@ -129,6 +133,10 @@ __global__ void __launch_bounds__(kThreads, 1)
       hp::barrier_init(bar.empty + s, 128 * kConsumers);
     }
     for (int b = 0; b < 2; ++b) hp::barrier_init(bar.ds_ready + b, 128 * kConsumers);
+    for (int b = 0; b < 2 * kConsumers; ++b) {
+      hp::barrier_init(bar.dq_full + b, 128);  // one consumer warpgroup
+      hp::barrier_init(bar.dq_empty + b, 1);   // lane 0 of the writer warp
+    }
     hp::barrier_init_fence();
   }
   __syncthreads();
@@ -136,29 +144,22 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (threadIdx.x < 128) {
     hp::release_registers<kProducerRegisters>();
     if (threadIdx.x < 32)
-      produce<D, kBulkDq, kOverlap>(maps, smem, bar, lse + static_cast<int64_t>(bh) * L,
-                                    delta + static_cast<int64_t>(bh) * L, tile);
+      produce<D, Layout>(maps, smem, bar, lse + static_cast<int64_t>(bh) * L, delta + static_cast<int64_t>(bh) * L,
+                         tile);
+    if constexpr (kBulkDq && kFa3Tile) {
+      if (threadIdx.x >= 32 && threadIdx.x < 64) write_dq<D, Layout>(dq_accum, smem, bar, tile);  // warp 1
+    }
   } else {
     hp::claim_registers<kConsumerRegisters>();
-    BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta, kDkFirst, kFa3Tile> c(
-        tile, smem, bar, dq_order);
+    BwdConsumer<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain, kFoldDelta, kDkFirst, kFa3Tile,
+                kTwoSlots>
+        c(tile, smem, bar, dq_order);
     c.run(dq_accum);
     c.write_gradients(c.dk, c.dv, dk, dv);
   }
 #else
   __trap();  // compute_90 PTX on a newer GPU: the host launches this kernel only on sm_90
 #endif
-}
-
-// dq = scale * accumulator, four elements per thread (n is a multiple of 64).
-__global__ void dq_postprocess_kernel(const float4* __restrict__ src, __nv_bfloat162* __restrict__ dst, float scale,
-                                      int64_t n4) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n4;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const float4 x = src[i];
-    dst[2 * i] = __floats2bfloat162_rn(x.x * scale, x.y * scale);
-    dst[2 * i + 1] = __floats2bfloat162_rn(x.z * scale, x.w * scale);
-  }
 }
 
 // (Batch, head) pairs per launch section (the kernel's block order): one, or with o.l2_sections
@@ -177,13 +178,13 @@ int bwd_section_heads(const AttentionShape& s, const HopperAttentionBwdOptions& 
 
 template <int D, bool kOverlap, bool kCausal, bool kDq, bool kBulkDq = false, bool kOrderedDq = false,
           bool kFloat4Dq = true, bool kDrain = true, bool kFoldDelta = true, bool kDkFirst = false,
-          bool kFa3Tile = false>
+          bool kFa3Tile = false, bool kTwoSlots = false>
 void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
                        const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
                        const HopperAttentionBwdOptions& o, cudaStream_t stream, int* dq_order = nullptr) {
-  constexpr int kSmem = BwdSmemLayout<D, kBulkDq, kRingStages<kBulkDq, kOverlap>>::dynamic_bytes;
+  constexpr int kSmem = BwdLayoutOf<D, kBulkDq, kOverlap, kFa3Tile, kTwoSlots>::dynamic_bytes;
   auto* kernel = attention_bwd_hopper_kernel<D, kCausal, kDq, kBulkDq, kOverlap, kOrderedDq, kFloat4Dq, kDrain,
-                                             kFoldDelta, kDkFirst, kFa3Tile>;
+                                             kFoldDelta, kDkFirst, kFa3Tile, kTwoSlots>;
   static const bool configured = [&] {
     cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
     return true;
@@ -201,33 +202,34 @@ void launch_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* 
   const float scale = attention_scale(s);
   kernel<<<static_cast<unsigned>(heads_total * key_blocks), kThreads, kSmem, stream>>>(
       maps, lse, delta, dq_accum, dq_order, dk, dv, static_cast<int>(s.seq_len), static_cast<int>(s.heads),
-      static_cast<int>(key_blocks), bwd_section_heads(s, o), scale, scale * kLog2e);
+      static_cast<int>(key_blocks), bwd_section_heads(s, o), scale, scale * kLog2e, kBulkDq && kFa3Tile && o.tiled_dq);
   cudaCheckLaunch();
 }
 
 // The atomic dQ kernels: float4 or float2 reductions (o.float4_dq), taken in turn when deterministic.
-template <int D, bool kOverlap, bool kDrain, bool kFoldDelta, bool kDkFirst, bool kFa3Tile = false>
+template <int D, bool kOverlap, bool kDrain, bool kFoldDelta, bool kDkFirst, bool kFa3Tile = false,
+          bool kTwoSlots = false>
 void launch_atomic_dq(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,
                       const float* delta, float* dq_accum, bf16* dk, bf16* dv, const AttentionShape& s,
                       const HopperAttentionBwdOptions& o, cudaStream_t stream, int* dq_order) {
   constexpr bool kOrdered = kOverlap;  // the serial schedule's deterministic dQ is the portable pass
   if (o.deterministic && o.float4_dq)
-    launch_bwd_hopper<D, kOverlap, true, true, false, kOrdered, true, kDrain, kFoldDelta, kDkFirst, kFa3Tile>(
-        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
+    launch_bwd_hopper<D, kOverlap, true, true, false, kOrdered, true, kDrain, kFoldDelta, kDkFirst, kFa3Tile,
+                      kTwoSlots>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
   else if (o.deterministic)
-    launch_bwd_hopper<D, kOverlap, true, true, false, kOrdered, false, kDrain, kFoldDelta, kDkFirst, kFa3Tile>(
-        q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
+    launch_bwd_hopper<D, kOverlap, true, true, false, kOrdered, false, kDrain, kFoldDelta, kDkFirst, kFa3Tile,
+                      kTwoSlots>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream, dq_order);
   else if (o.causal && o.float4_dq)
-    launch_bwd_hopper<D, kOverlap, true, true, false, false, true, kDrain, kFoldDelta, kDkFirst, kFa3Tile>(
+    launch_bwd_hopper<D, kOverlap, true, true, false, false, true, kDrain, kFoldDelta, kDkFirst, kFa3Tile, kTwoSlots>(
         q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
   else if (o.causal)
-    launch_bwd_hopper<D, kOverlap, true, true, false, false, false, kDrain, kFoldDelta, kDkFirst, kFa3Tile>(
+    launch_bwd_hopper<D, kOverlap, true, true, false, false, false, kDrain, kFoldDelta, kDkFirst, kFa3Tile, kTwoSlots>(
         q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
   else if (o.float4_dq)
-    launch_bwd_hopper<D, kOverlap, false, true, false, false, true, kDrain, kFoldDelta, kDkFirst, kFa3Tile>(
+    launch_bwd_hopper<D, kOverlap, false, true, false, false, true, kDrain, kFoldDelta, kDkFirst, kFa3Tile, kTwoSlots>(
         q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
   else
-    launch_bwd_hopper<D, kOverlap, false, true, false, false, false, kDrain, kFoldDelta, kDkFirst, kFa3Tile>(
+    launch_bwd_hopper<D, kOverlap, false, true, false, false, false, kDrain, kFoldDelta, kDkFirst, kFa3Tile, kTwoSlots>(
         q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
 }
 
@@ -243,10 +245,21 @@ void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dou
     }
   }
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
-  if (!o.fused_preprocess) cudaCheck(cudaMemsetAsync(dq_accum, 0, n * sizeof(float), stream));
+  // The tile-ordered accumulator: the writer warp's reduces in FlashAttention-3's layout, L padded to
+  // 64 per head (the fused preprocess zeroes the first n floats, a memset the rest).
+  const bool tiled = o.tiled_dq && o.bulk_dq && o.fa3_tile && !o.deterministic && kOverlap;
+  const int64_t accum = tiled ? attention_bwd_dq_accum_floats(s) : n, zeroed = o.fused_preprocess ? n : 0;
+  if (accum > zeroed) cudaCheck(cudaMemsetAsync(dq_accum + zeroed, 0, (accum - zeroed) * sizeof(float), stream));
   if (o.deterministic)  // overlapped schedule (kOrderedDq = kOverlap): dQ added in turns, counts zeroed first
     cudaCheck(cudaMemsetAsync(dq_order, 0, attention_bwd_dq_order_words(s) * sizeof(int), stream));
-  if (o.bulk_dq && !o.deterministic) {
+  if (o.bulk_dq && !o.deterministic && o.fa3_tile && kOverlap) {  // the writer warp's dQ (write_dq)
+    if (o.causal)
+      launch_bwd_hopper<D, true, true, true, true, false, true, true, true, false, true>(
+          q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
+    else
+      launch_bwd_hopper<D, true, false, true, true, false, true, true, true, false, true>(
+          q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
+  } else if (o.bulk_dq && !o.deterministic) {
     if (o.causal)
       launch_bwd_hopper<D, kOverlap, true, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
     else
@@ -254,7 +267,10 @@ void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dou
   } else if constexpr (kOverlap) {
     // The first overlapped tile throughout without drain_each_tile, the order before dk_before_dq
     // without fold_delta (those options ignored then).
-    if (o.fa3_tile)  // drain_each_tile, fold_delta and dk_before_dq do not apply
+    if (o.fa3_tile && o.two_slot_ring)  // drain_each_tile, fold_delta and dk_before_dq do not apply
+      launch_atomic_dq<D, kOverlap, true, true, false, true, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o,
+                                                                   stream, dq_order);
+    else if (o.fa3_tile)
       launch_atomic_dq<D, kOverlap, true, true, false, true>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream,
                                                              dq_order);
     else if (!o.drain_each_tile)
@@ -273,9 +289,19 @@ void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dou
     launch_atomic_dq<D, kOverlap, true, true, false>(q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream,
                                                      dq_order);
   }
+  if (tiled) {
+    const int64_t n4 = accum / 4;
+    hopper_attention_bwd::dq_tiled_postprocess_kernel<<<
+        static_cast<unsigned>(std::min<int64_t>((n4 + 255) / 256, 65536)), 256, 0, stream>>>(
+        reinterpret_cast<const float4*>(dq_accum), reinterpret_cast<__nv_bfloat162*>(dq), attention_scale(s),
+        static_cast<int>(s.seq_len), static_cast<int>(s.heads), D, n4);
+    cudaCheckLaunch();
+    return;
+  }
   const int64_t n4 = n / 4;
-  dq_postprocess_kernel<<<static_cast<unsigned>(std::min<int64_t>((n4 + 255) / 256, 65536)), 256, 0, stream>>>(
-      reinterpret_cast<const float4*>(dq_accum), reinterpret_cast<__nv_bfloat162*>(dq), attention_scale(s), n4);
+  hopper_attention_bwd::
+      dq_postprocess_kernel<<<static_cast<unsigned>(std::min<int64_t>((n4 + 255) / 256, 65536)), 256, 0, stream>>>(
+          reinterpret_cast<const float4*>(dq_accum), reinterpret_cast<__nv_bfloat162*>(dq), attention_scale(s), n4);
   cudaCheckLaunch();
 }
 
@@ -326,11 +352,22 @@ void softmax_attention_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, c
 namespace {
 
 // The SEQBENCH_ATTENTION_BWD_KERNEL names, in AttentionBwdKernel order.
-constexpr const char* kBwdKernelNames[] = {"portable",         "hopper",          "hopper_bulk_dq",
-                                           "hopper_serial",    "hopper_serial_bulk_dq", "hopper_float2_dq",
-                                           "hopper_undrained", "hopper_first_overlap", "hopper_unfolded_delta",
-                                           "hopper_dq_before_dk", "hopper_heavy_first",   "hopper_heavy_first_fused",
-                                           "hopper_fa3_tile"};
+constexpr const char* kBwdKernelNames[] = {"portable",
+                                           "hopper",
+                                           "hopper_bulk_dq",
+                                           "hopper_serial",
+                                           "hopper_serial_bulk_dq",
+                                           "hopper_float2_dq",
+                                           "hopper_undrained",
+                                           "hopper_first_overlap",
+                                           "hopper_unfolded_delta",
+                                           "hopper_dq_before_dk",
+                                           "hopper_heavy_first",
+                                           "hopper_heavy_first_fused",
+                                           "hopper_fa3_tile",
+                                           "hopper_fa3_bulk_dq",
+                                           "hopper_fa3_two_stage",
+                                           "hopper_fa3_tiled_dq"};
 constexpr int kBwdKernels = sizeof(kBwdKernelNames) / sizeof(kBwdKernelNames[0]);
 
 }  // namespace
@@ -352,8 +389,8 @@ AttentionBwdKernel attention_bwd_kernel() {
     throw std::invalid_argument("SEQBENCH_ATTENTION_BWD_KERNEL='" + name +
                                 "'; expected portable, hopper, hopper_bulk_dq, hopper_serial, hopper_serial_bulk_dq, "
                                 "hopper_float2_dq, hopper_undrained, hopper_first_overlap, hopper_unfolded_delta, "
-                                "hopper_dq_before_dk, hopper_heavy_first, hopper_heavy_first_fused or "
-                                "hopper_fa3_tile");
+                                "hopper_dq_before_dk, hopper_heavy_first, hopper_heavy_first_fused, "
+                                "hopper_fa3_tile, hopper_fa3_bulk_dq, hopper_fa3_two_stage or hopper_fa3_tiled_dq");
   }();
   return chosen;
 }

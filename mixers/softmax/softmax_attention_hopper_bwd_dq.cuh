@@ -19,6 +19,7 @@ namespace hopper_attention_bwd {
 struct BwdTile {
   int consumer, k0, first_tile, n_tiles, L, H, h, b;
   float scale, scale_log2;
+  bool tiled_dq;  // the writer warp's accumulator in tile order (HopperAttentionBwdOptions::tiled_dq)
 };
 
 #if SEQBENCH_HOPPER_WGMMA
@@ -33,7 +34,27 @@ struct DqBlock {
   __device__ float* row(float* dq_accum, int query) const {
     return dq_accum + ((static_cast<int64_t>(tile.b) * tile.L + query) * tile.H + tile.h) * D + col;
   }
+  // The block in the tile-ordered accumulator (tiled_dq): per (batch, head), per 64-query block, per
+  // 64-column block, 64 x 64 floats in the order stage_dq_fragments stores them (dq_tiled_postprocess).
+  template <int D>
+  __device__ float* tiled(float* dq_accum) const {
+    const int64_t query_blocks = (tile.L + 63) / 64;
+    return dq_accum +
+           (((static_cast<int64_t>(tile.b) * tile.H + tile.h) * query_blocks + q0 / 64) * (D / 64) + col / 64) * 4096;
+  }
 };
+
+// This thread's part of a dQ block in fragment order: float4 i (registers 4 i .. 4 i + 3) of thread
+// tid at float4 128 i + tid, so that a warp's 16-byte stores are contiguous (no bank conflicts) and
+// the block is one contiguous 16 KB range, FlashAttention-3's dQaccum layout (its postprocess reads
+// it back through the MMA's partition, as dq_tiled_postprocess here).
+__device__ __forceinline__ void stage_dq_fragments(const float (&dq)[32], unsigned char* stage) {
+  float4* block = reinterpret_cast<float4*>(stage);
+  const int tid = threadIdx.x % 128;
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+    block[128 * i + tid] = make_float4(dq[4 * i], dq[4 * i + 1], dq[4 * i + 2], dq[4 * i + 3]);
+}
 
 template <int D>
 __device__ __forceinline__ void add_dq_atomic(const float (&dq)[32], float* __restrict__ dq_accum,
@@ -80,16 +101,10 @@ __device__ __forceinline__ void add_dq_atomic_float4(const float (&dq)[32], floa
                  : "memory");
 }
 
-// The same through shared memory: the block's rows staged in fp32 (rows `row_bytes` apart), then one
-// 256-byte bulk reduce-add per query row, issued by threads 0..63 of the warpgroup. The stage is
-// rewritten only after the issuing threads have seen the previous tile's reduces read it
-// (bulk_wait_read before the first barrier).
-template <int D>
-__device__ __forceinline__ void add_dq_bulk(const float (&dq)[32], float* __restrict__ dq_accum, const DqBlock& block,
-                                            unsigned char* stage, int row_bytes) {
+// This thread's part of a dQ block (wgmma accumulator layout) into a row-major fp32 stage, rows
+// `row_bytes` apart.
+__device__ __forceinline__ void stage_dq_rows(const float (&dq)[32], unsigned char* stage, int row_bytes) {
   const int tid = threadIdx.x % 128, t = tid % 4, g = (tid % 32) / 4;
-  if (tid < 64) hopper::bulk_wait_read();
-  hopper::named_barrier_sync(kDqStageBarrier + block.tile.consumer, 128);
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int row = (tid / 32) * 16 + g + 8 * r;
@@ -98,6 +113,19 @@ __device__ __forceinline__ void add_dq_bulk(const float (&dq)[32], float* __rest
       *reinterpret_cast<float2*>(stage + row * row_bytes + (8 * i + 2 * t) * 4) =
           make_float2(dq[4 * i + 2 * r], dq[4 * i + 2 * r + 1]);
   }
+}
+
+// The same through shared memory: the block's rows staged in fp32 (rows `row_bytes` apart), then one
+// 256-byte bulk reduce-add per query row, issued by threads 0..63 of the warpgroup. The stage is
+// rewritten only after the issuing threads have seen the previous tile's reduces read it
+// (bulk_wait_read before the first barrier).
+template <int D>
+__device__ __forceinline__ void add_dq_bulk(const float (&dq)[32], float* __restrict__ dq_accum, const DqBlock& block,
+                                            unsigned char* stage, int row_bytes) {
+  const int tid = threadIdx.x % 128;
+  if (tid < 64) hopper::bulk_wait_read();
+  hopper::named_barrier_sync(kDqStageBarrier + block.tile.consumer, 128);
+  stage_dq_rows(dq, stage, row_bytes);
   hopper::fence_shared_for_async_proxy();  // the copy engine reads the stage through the async proxy
   hopper::named_barrier_sync(kDqStageBarrier + block.tile.consumer, 128);
   const int query = block.q0 + tid;
@@ -105,6 +133,41 @@ __device__ __forceinline__ void add_dq_bulk(const float (&dq)[32], float* __rest
     hopper::bulk_reduce_add_f32(block.row<D>(dq_accum, query), stage + tid * row_bytes, 64 * 4);
     hopper::bulk_commit_group();
   }
+}
+
+// FlashAttention-3's dQ path (hopper/mainloop_bwd_sm90_tma_gmma_ws.hpp, the dQ writer warp): each
+// consumer stores its block of tile j into stage block c * kDqBuffers + j % kDqBuffers (stage_dq) and
+// arrives on its dq_full barrier; this warp waits for it, adds the block's rows past L excluded with
+// one 256-byte bulk reduce-add per query row (the accumulator is [B, L, H, D], so a block is 64 rows
+// H D floats apart), or with tile.tiled_dq, FlashAttention-3's layout, one 16 KB reduce per block
+// (DqBlock::tiled), and once the copy engine has read the block frees it on dq_empty. The consumers
+// spend neither registers nor issue slots on the reduces.
+template <int D, class Layout>
+__device__ void write_dq(float* __restrict__ dq_accum, unsigned char* smem, const BwdBarriers& bar,
+                         const BwdTile& tile) {
+  constexpr int BQ = Layout::kBlockQ, kBuffers = Layout::kDqBuffers;
+  const int lane = threadIdx.x % 32;
+  for (int j = 0; j < tile.n_tiles; ++j) {
+    const int u = j % kBuffers, qt0 = (tile.first_tile + j) * BQ;
+    for (int c = 0; c < kConsumers; ++c) {
+      hopper::barrier_wait(bar.dq_full + c * kBuffers + u, static_cast<uint32_t>((j / kBuffers) & 1));
+      const unsigned char* stage = smem + Layout::dq_stage + (c * kBuffers + u) * Layout::kDqStageBytes;
+      const DqBlock block{tile, qt0 + (BQ == 128 ? c * 64 : 0), BQ == 128 ? 0 : c * 64};
+      if (tile.tiled_dq) {
+        if (lane == 0) hopper::bulk_reduce_add_f32(block.tiled<D>(dq_accum), stage, 64 * 64 * 4);
+      } else {
+        for (int r = lane; r < 64; r += 32)
+          if (block.q0 + r < tile.L)
+            hopper::bulk_reduce_add_f32(block.row<D>(dq_accum, block.q0 + r), stage + r * Layout::kDqStageRowBytes,
+                                        64 * 4);
+      }
+      hopper::bulk_commit_group();
+      hopper::bulk_wait_read();  // this lane's reduces have read the block
+      __syncwarp();
+      if (lane == 0) hopper::barrier_arrive(bar.dq_empty + c * kBuffers + u);
+    }
+  }
+  hopper::bulk_wait_complete();  // the last reduces land before the kernel ends
 }
 
 // Deterministic dQ without a second pass (FlashAttention-3's deterministic mode): the CTAs of one

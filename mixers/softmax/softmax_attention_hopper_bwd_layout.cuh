@@ -26,15 +26,22 @@ constexpr int block_queries() {
 //   K, V      [128 keys x D]          resident for the whole CTA;
 //   Q, dO     [kBlockQ x D]           kStages ring slots, written by TMA (kRingStages);
 //   dS^T      [128 keys x kBlockQ]    two buffers (tile parity), written by the consumers, read by dQ;
-//   dQ stage  [64 x 64] fp32 per consumer (padded rows), the source of the bulk dQ reduce (kBulkDq);
+//   dQ stage  [64 x 64] fp32 per consumer, the source of the bulk dQ reduce (DqStage);
 //   lse, D    [kBlockQ] fp32 each     per ring slot (lse in log2 units, +inf / 0 past L);
 //   barriers.
-// Q / dO / lse / D ring slots: three where they fit, two beside the bulk dQ stage and with the serial
-// schedule (as first measured, so that it stays the baseline).
-template <bool kBulkDq, bool kOverlap>
-constexpr int kRingStages = kBulkDq || !kOverlap ? 2 : 3;
+// Q / dO / lse / D ring slots: three where they fit, two beside the bulk dQ stage, with the serial
+// schedule (as first measured, so that it stays the baseline) and with kTwoSlots (FlashAttention-3's
+// two slots at head_dim 128, hopper_fa3_two_stage).
+template <bool kBulkDq, bool kOverlap, bool kTwoSlots = false>
+constexpr int kRingStages = kBulkDq || !kOverlap || kTwoSlots ? 2 : 3;
 
-template <int D, bool kBulkDq, int kRing>
+// The dQ stage: none (atomic dQ); one padded block per consumer, reduced by the consumer itself
+// (bulk_dq); or blocks a dedicated writer warp reduces (bulk_dq with the FlashAttention-3 tile: two per
+// consumer at head_dim 128, so that a consumer stores tile j + 1's block while tile j's is read, one
+// padded block at 64, where the 32 KB dS^T buffers of 128-query tiles leave no room for a second).
+enum class DqStage { none, consumer, writer };
+
+template <int D, DqStage kStage, int kRing>
 struct BwdSmemLayout {
   static constexpr int kStages = kRing;
   static constexpr int kBlockQ = block_queries<D>();
@@ -48,26 +55,40 @@ struct BwdSmemLayout {
   static constexpr int q = v + kKeyTileBytes;
   static constexpr int dout = q + kStages * kQueryTileBytes;
   static constexpr int ds = dout + kStages * kQueryTileBytes;
-  // One 64 x 64 fp32 dQ block per consumer for the bulk reduce (hopper_bulk_dq); rows padded by 32
-  // bytes so a half-warp's float2 stores (rows g, columns 2 t) hit 16 distinct bank pairs.
-  static constexpr int kDqStageRowBytes = 64 * 4 + 32;
+  // 64 x 64 fp32 dQ blocks, kDqBuffers per consumer (block c * kDqBuffers + u); rows padded by 32 bytes
+  // so that a half-warp's float2 stores (rows g, columns 2 t) hit 16 distinct bank pairs, except with
+  // the writer's two buffers at head_dim 128, which fit only unpadded (4-way conflicts on those stores;
+  // none with tiled_dq, whose fragment-order blocks take contiguous 16-byte stores).
+  static constexpr int kDqBuffers = kStage == DqStage::none ? 0 : kStage == DqStage::writer && D == 128 ? 2 : 1;
+  static constexpr int kDqStageRowBytes = kDqBuffers == 2 ? 64 * 4 : 64 * 4 + 32;
   static constexpr int kDqStageBytes = 64 * kDqStageRowBytes;
   static constexpr int dq_stage = ds + 2 * kDsTileBytes;
   // [kStages][2][kBlockQ] floats: lse then D.
-  static constexpr int vectors = dq_stage + (kBulkDq ? kConsumers * kDqStageBytes : 0);
+  static constexpr int vectors = dq_stage + kConsumers * kDqBuffers * kDqStageBytes;
   static constexpr int barriers = vectors + kStages * 2 * kBlockQ * 4;
-  static constexpr int kBarriers = 3 + 2 * kStages;  // kv_full, full[], empty[], ds_ready[2]
+  // kv_full, full[], empty[], ds_ready[2], dq_full[4], dq_empty[4]
+  static constexpr int kBarriers = 3 + 2 * kStages + 2 * 2 * kConsumers;
   static constexpr int dynamic_bytes = barriers + 8 * kBarriers + 1024;  // + room to align the base
   static_assert(kKeyTileBytes % 1024 == 0 && kQueryTileBytes % 1024 == 0 && kDsTileBytes % 1024 == 0,
                 "swizzled tiles start on 1024-byte boundaries");
   static_assert(dynamic_bytes <= 227 * 1024, "over the 227 KB of shared memory per block");
 };
 
+// The layout of a kernel configuration (kFa3Tile with kBulkDq: the writer warp's stage).
+template <int D, bool kBulkDq, bool kOverlap, bool kFa3Tile, bool kTwoSlots>
+using BwdLayoutOf = BwdSmemLayout<D,
+                                  !kBulkDq   ? DqStage::none
+                                  : kFa3Tile ? DqStage::writer
+                                             : DqStage::consumer,
+                                  kRingStages<kBulkDq, kOverlap, kTwoSlots>>;
+
 struct BwdBarriers {
   uint64_t* kv_full;   // K and V landed (one phase)
   uint64_t* full;      // [kStages]: Q, dO (TMA bytes) and lse, D (32 producer-lane arrivals)
   uint64_t* empty;     // [kStages]: all 256 consumer threads are done with the slot
   uint64_t* ds_ready;  // [2]: all 256 consumer threads stored their part of dS^T buffer b (kDkFirst)
+  uint64_t* dq_full;   // [4]: consumer c's 128 threads stored dQ block c * kDqBuffers + u (DqStage::writer)
+  uint64_t* dq_empty;  // [4]: the writer warp's reduces have read that block
 };
 
 }  // namespace hopper_attention_bwd

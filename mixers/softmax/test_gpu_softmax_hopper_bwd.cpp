@@ -97,19 +97,22 @@ struct BwdProblem {
 };
 
 // The ways dQ is summed: float4 or float2 atomics, bulk reduce-adds, or the deterministic pass (causal only).
-enum class DqMode { atomic, atomic_float2, bulk, deterministic };
-constexpr int kDqModes = 4;
+// bulk_tiled: bulk dQ into the tile-ordered accumulator (FlashAttention-3's tile only, tiled_dq).
+enum class DqMode { atomic, atomic_float2, bulk, deterministic, bulk_tiled };
+constexpr int kDqModes = 5;
 const char* dq_mode_name(DqMode mode) {
   return mode == DqMode::atomic          ? "float4 atomic dQ"
          : mode == DqMode::atomic_float2 ? "float2 atomic dQ"
          : mode == DqMode::bulk          ? "bulk reduce dQ"
+         : mode == DqMode::bulk_tiled    ? "bulk reduce dQ, tile-ordered accumulator"
                                          : "deterministic dQ";
 }
 // The consumer schedules: overlapped (each tile drained at its end: dK before dQ at head_dim 128, or
 // dQ first, or D subtracted from dP^T after it; or the first version's tile, S^T left in flight
 // across tiles; or that tile with the key blocks launched heavy first in L2-sized sections of heads,
 // which the 3-head cases cut into a full section and a short one, also with the one-pass preprocess;
-// FlashAttention-3's tile with both), serial.
+// FlashAttention-3's tile with both, or with a two-slot ring; with bulk dQ FlashAttention-3's tile
+// hands dQ to its writer warp), serial.
 enum class Schedule {
   overlapped,
   dq_before_dk,
@@ -118,11 +121,12 @@ enum class Schedule {
   heavy_first,
   heavy_first_fused,
   fa3,
+  fa3_two_stage,
   serial
 };
-constexpr Schedule kSchedules[] = {Schedule::overlapped, Schedule::dq_before_dk, Schedule::unfolded_delta,
-                                   Schedule::undrained,  Schedule::heavy_first,  Schedule::heavy_first_fused,
-                                   Schedule::fa3,        Schedule::serial};
+constexpr Schedule kSchedules[] = {Schedule::overlapped, Schedule::dq_before_dk,  Schedule::unfolded_delta,
+                                   Schedule::undrained,  Schedule::heavy_first,   Schedule::heavy_first_fused,
+                                   Schedule::fa3,        Schedule::fa3_two_stage, Schedule::serial};
 constexpr int kScheduleCount = sizeof(kSchedules) / sizeof(kSchedules[0]);
 const char* schedule_name(Schedule schedule) {
   return schedule == Schedule::overlapped       ? "overlapped schedule"
@@ -133,7 +137,9 @@ const char* schedule_name(Schedule schedule) {
          : schedule == Schedule::heavy_first_fused
              ? "overlapped schedule, undrained tiles, heavy key blocks first, one-pass preprocess"
          : schedule == Schedule::fa3 ? "FlashAttention-3's tile, heavy key blocks first, one-pass preprocess"
-                                                : "serial schedule";
+         : schedule == Schedule::fa3_two_stage
+             ? "FlashAttention-3's tile, two-slot ring, heavy key blocks first, one-pass preprocess"
+             : "serial schedule";
 }
 HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, Schedule schedule) {
   HopperAttentionBwdOptions options;
@@ -141,13 +147,16 @@ HopperAttentionBwdOptions bwd_options(bool causal, DqMode mode, Schedule schedul
   options.overlap = schedule != Schedule::serial;
   const bool heavy_first = schedule == Schedule::heavy_first || schedule == Schedule::heavy_first_fused;
   options.drain_each_tile = schedule != Schedule::undrained && !heavy_first;
-  options.l2_sections = heavy_first || schedule == Schedule::fa3;
-  options.fused_preprocess = schedule == Schedule::heavy_first_fused || schedule == Schedule::fa3;
-  options.fa3_tile = schedule == Schedule::fa3;
+  const bool fa3 = schedule == Schedule::fa3 || schedule == Schedule::fa3_two_stage;
+  options.l2_sections = heavy_first || fa3;
+  options.fused_preprocess = schedule == Schedule::heavy_first_fused || fa3;
+  options.fa3_tile = fa3;
+  options.two_slot_ring = schedule == Schedule::fa3_two_stage;
   options.fold_delta = schedule != Schedule::unfolded_delta;
   options.dk_before_dq = schedule != Schedule::dq_before_dk;
   options.deterministic = mode == DqMode::deterministic;
-  options.bulk_dq = mode == DqMode::bulk;
+  options.bulk_dq = mode == DqMode::bulk || mode == DqMode::bulk_tiled;
+  options.tiled_dq = mode == DqMode::bulk_tiled;
   options.float4_dq = mode != DqMode::atomic_float2;
   return options;
 }
@@ -184,12 +193,15 @@ TEST_CASE("the Hopper attention backward matches the CPU kernel, causal and full
   for_each_seeded_case(
       hopper_uneven_cases(), 131, describe_hopper_case, [](int64_t L, int64_t B, int64_t D, bool causal, Rng& rng) {
         const BwdProblem p(AttentionShape{B, L, kHopperTestHeads, D}, causal, rng);
-        for (DqMode mode : {DqMode::atomic, DqMode::atomic_float2, DqMode::bulk, DqMode::deterministic})
+        for (DqMode mode :
+             {DqMode::atomic, DqMode::atomic_float2, DqMode::bulk, DqMode::deterministic, DqMode::bulk_tiled})
           for (Schedule schedule : kSchedules) {
             if (mode == DqMode::deterministic && !causal) continue;  // the deterministic dQ pass is causal only
             if (mode == DqMode::bulk && schedule != Schedule::overlapped && schedule != Schedule::heavy_first_fused &&
-                schedule != Schedule::serial)
-              continue;  // bulk dQ has no other tile variants (it takes the grid order and the preprocess)
+                schedule != Schedule::fa3 && schedule != Schedule::serial)
+              continue;  // bulk dQ has no other tile variants (it takes the grid order and the preprocess;
+                         // with FlashAttention-3's tile: its writer warp, hopper_fa3_bulk_dq)
+            if (mode == DqMode::bulk_tiled && schedule != Schedule::fa3) continue;  // hopper_fa3_tiled_dq only
             INFO(dq_mode_name(mode) << ", " << schedule_name(schedule));
             check_against_cpu(p, bwd_options(causal, mode, schedule));
           }
