@@ -154,7 +154,9 @@ __device__ void write_dq(float* __restrict__ dq_accum, unsigned char* smem, cons
       const unsigned char* stage = smem + Layout::dq_stage + (c * kBuffers + u) * Layout::kDqStageBytes;
       const DqBlock block{tile, qt0 + (BQ == 128 ? c * 64 : 0), BQ == 128 ? 0 : c * 64};
       if (tile.tiled_dq) {
-        if (lane == 0) hopper::bulk_reduce_add_f32(block.tiled<D>(dq_accum), stage, 64 * 64 * 4);
+        // At head_dim 64 a tile holds 128 queries and the accumulator only L rounded up to 64: the second
+        // consumer's block of the last tile may lie wholly past it (its rows are zeros; nothing to add).
+        if (lane == 0 && block.q0 < tile.L) hopper::bulk_reduce_add_f32(block.tiled<D>(dq_accum), stage, 64 * 64 * 4);
       } else {
         for (int r = lane; r < 64; r += 32)
           if (block.q0 + r < tile.L)
