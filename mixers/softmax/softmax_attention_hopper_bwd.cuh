@@ -99,7 +99,7 @@ bool softmax_attention_hopper_bwd_supports(const AttentionShape& shape, const vo
 // fused_preprocess), hopper_fa3_tile (fa3_tile with float4 dQ, l2_sections and fused_preprocess),
 // hopper_fa3_bulk_dq (the same with bulk_dq: the writer warp's dQ), hopper_fa3_two_stage (hopper_fa3_tile
 // with two_slot_ring), hopper_fa3_tiled_dq (hopper_fa3_bulk_dq with tiled_dq), from
-// SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper_first_overlap (measured fastest) on
+// SEQBENCH_ATTENTION_BWD_KERNEL, read once; when unset, hopper_fa3_tiled_dq (measured fastest) on
 // sm_90 and portable elsewhere;
 // anything else throws, and so does a hopper variant on a GPU other than sm_90.
 // SEQBENCH_ATTENTION_BWD (atomic | deterministic) applies to all of them.

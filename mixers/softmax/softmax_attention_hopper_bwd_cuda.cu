@@ -375,11 +375,11 @@ constexpr int kBwdKernels = sizeof(kBwdKernelNames) / sizeof(kBwdKernelNames[0])
 AttentionBwdKernel attention_bwd_kernel() {
   static const AttentionBwdKernel chosen = [] {
     const char* env = std::getenv("SEQBENCH_ATTENTION_BWD_KERNEL");
-    // Unset on sm_90: the fastest variant measured (B 16, L 4096, H 16, D 128, one device call): the
-    // first overlapped schedule with float2 dQ, 7.985 ms, against 8.218 for FlashAttention-3's order
-    // and 8.79 for hopper (drained tiles, float4 dQ, dK before dQ). Deterministic runs were fastest
-    // with hopper_dq_before_dk (9.795 ms against 10.84-10.88), which SEQBENCH_ATTENTION_BWD_KERNEL picks.
-    const std::string name = env && *env ? env : hp::current_device_is_sm90() ? "hopper_first_overlap" : "portable";
+    // Unset on sm_90: the fastest variant measured (causal, B 16, L 4096, H 16, D 128, one run):
+    // FlashAttention-3's tile with its dQ writer into the tile-ordered accumulator, 6.097 ms (21.34 at
+    // L 16384), against 7.61 for the same tile with float4 atomics and 7.95 for the first overlapped
+    // schedule; deterministic, it takes the tile's ordered atomics, 9.32 ms against 10.85.
+    const std::string name = env && *env ? env : hp::current_device_is_sm90() ? "hopper_fa3_tiled_dq" : "portable";
     for (int i = 0; i < kBwdKernels; ++i) {
       if (name != kBwdKernelNames[i]) continue;
       if (i > 0 && !hp::current_device_is_sm90())
