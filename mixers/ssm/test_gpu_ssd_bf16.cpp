@@ -22,8 +22,9 @@ namespace {
 using bf16 = __nv_bfloat16;
 
 // {batch, seq_len, heads, P, N}: lengths 1, 63, 65 and 130 around the 64-token chunk, P and N 64 or 128; then
-// 900 at batch * heads 2, whose few walks leave the fused forward walking 8 segments of the sequence
-// (gla_scalar_fwd_segments), the last one chunk of 4 tokens, dt scaling their start states.
+// 900 at batch * heads 2, 15 chunks, the last of 4 tokens: a long sequence on few walks, where the scalar
+// GLA forward would walk segments side by side (gla_scalar_fwd_segments) but, with SSD's value scale, walks
+// the sequence once (the segmented walk failed dA here on the H200).
 const std::tuple<std::vector<SsdShape>> kCases{{{1, 1, 2, 64, 128},
                                                 {2, 63, 2, 64, 64},
                                                 {2, 65, 3, 64, 128},
