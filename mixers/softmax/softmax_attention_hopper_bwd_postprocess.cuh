@@ -6,14 +6,16 @@
 
 #include <cstdint>
 
+#include "ops/cuda/launch_grid.cuh"
+
 namespace seqbench {
 namespace hopper_attention_bwd {
 
-// dq = scale * accumulator, four elements per thread (n is a multiple of 64).
+// dq = scale * accumulator, four elements per thread (n is a multiple of 64); launched as element_blocks(n4)
+// blocks of kElementThreads.
 __global__ void dq_postprocess_kernel(const float4* __restrict__ src, __nv_bfloat162* __restrict__ dst, float scale,
                                       int64_t n4) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n4;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  for (int64_t i = first_element(); i < n4; i += element_stride()) {
     const float4 x = src[i];
     dst[2 * i] = __floats2bfloat162_rn(x.x * scale, x.y * scale);
     dst[2 * i + 1] = __floats2bfloat162_rn(x.z * scale, x.w * scale);
@@ -27,8 +29,7 @@ __global__ void dq_postprocess_kernel(const float4* __restrict__ src, __nv_bfloa
 __global__ void dq_tiled_postprocess_kernel(const float4* __restrict__ src, __nv_bfloat162* __restrict__ dst,
                                             float scale, int L, int H, int D, int64_t n4) {
   const int query_blocks = (L + 63) / 64, column_blocks = D / 64;
-  for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; e < n4;
-       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  for (int64_t e = first_element(); e < n4; e += element_stride()) {
     const int64_t block = e / 1024;
     const int i = static_cast<int>(e % 1024) / 128, tid = static_cast<int>(e % 128);
     const int cb = static_cast<int>(block % column_blocks), qb = static_cast<int>(block / column_blocks % query_blocks);
