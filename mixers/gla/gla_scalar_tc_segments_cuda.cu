@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 
 #include "mixers/gla/gla_scalar_bf16.cuh"
 #include "mixers/gla/gla_scalar_tc_internal.cuh"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/once_per_device.cuh"
 
 namespace seqbench {
 namespace gla_tc {
@@ -44,15 +44,11 @@ int env_segments() {
 }
 
 int multiprocessors() {
-  constexpr int kMaxDevices = 64;
-  static std::once_flag asked[kMaxDevices];
-  static int sms[kMaxDevices];
-  int device = 0;
-  cudaCheck(cudaGetDevice(&device));
-  if (device >= kMaxDevices) throw std::logic_error("gla_scalar_fwd_cuda: more than 64 devices");
-  std::call_once(asked[device],
-                 [device] { cudaCheck(cudaDeviceGetAttribute(&sms[device], cudaDevAttrMultiProcessorCount, device)); });
-  return sms[device];
+  return once_per_device<int>("gla_scalar_fwd_cuda", [](int device) {
+    int sms = 0;
+    cudaCheck(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    return sms;
+  });
 }
 
 int ceil_div(int64_t a, int64_t b) { return static_cast<int>((a + b - 1) / b); }

@@ -5,30 +5,24 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 
 #include "mixers/softmax/softmax_attention_decode_plan.h"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/once_per_device.cuh"
 
 namespace seqbench {
 namespace decode {
 
 DeviceLimits device_limits() {
-  constexpr int kMaxDevices = 64;
-  static std::once_flag asked[kMaxDevices];
-  static DeviceLimits limits[kMaxDevices];
-  int device = 0;
-  cudaCheck(cudaGetDevice(&device));
-  if (device >= kMaxDevices) throw std::logic_error("softmax_attention_decode_cuda: more than 64 devices");
-  std::call_once(asked[device], [device] {
-    DeviceLimits& l = limits[device];
+  return once_per_device<DeviceLimits>("softmax_attention_decode_cuda", [](int device) {
+    DeviceLimits l;
     cudaCheck(cudaDeviceGetAttribute(&l.sms, cudaDevAttrMultiProcessorCount, device));
     cudaCheck(cudaDeviceGetAttribute(&l.shared_per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device));
     cudaCheck(cudaDeviceGetAttribute(&l.shared_per_block, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+    return l;
   });
-  return limits[device];
 }
 
 namespace {

@@ -24,6 +24,7 @@
 #include "mixers/softmax/softmax_attention_hopper_layout.cuh"
 #include "mixers/softmax/softmax_attention_hopper_producer.cuh"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/once_per_device.cuh"
 #include "ops/cuda/hopper/async_copy.cuh"
 
 namespace seqbench {
@@ -126,9 +127,11 @@ void launch_persistent(const bf16* q, const bf16* k, const bf16* v, bf16* out, f
     cudaCheck(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kThreads, kSmem));
     return std::max(blocks, 1);
   }();
-  int device = 0, sms = 0;
-  cudaCheck(cudaGetDevice(&device));
-  cudaCheck(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  const int sms = once_per_device<int>("softmax_attention_fwd_hopper", [](int device) {
+    int n = 0;
+    cudaCheck(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
+    return n;
+  });
   const QkvMaps maps = qkv_tensor_maps(q, k, v, s);
   const int64_t heads_total = s.batch * s.heads, q_blocks = (s.seq_len + kBlockM - 1) / kBlockM;
   // tile_of forms round * ctas + cta in 64 bits, but the tile numbers themselves are ints.
