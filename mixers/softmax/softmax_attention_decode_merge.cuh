@@ -7,18 +7,24 @@
 
 #include "mixers/softmax/softmax_attention_decode_kernel.cuh"
 #include "ops/cuda/element_type.cuh"
+#include "ops/cuda/warp_reduce.cuh"
 
 namespace seqbench {
 namespace decode {
 
-// Butterflies: every lane of the warp ends with the same result, bit for bit.
-__device__ __forceinline__ float warp_max(float x) {
-  for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
-  return x;
-}
-__device__ __forceinline__ float warp_sum(float x) {
-  for (int offset = 16; offset > 0; offset >>= 1) x += __shfl_xor_sync(0xffffffffu, x, offset);
-  return x;
+// acc += weight * the kWidth floats at from (a float4 row piece or one float), read from L2: the partials were
+// written by other SMs.
+template <int kWidth>
+__device__ __forceinline__ void add_weighted_piece(float (&acc)[kWidth], float weight, const float* from) {
+  float x[kWidth];
+  if constexpr (kWidth == 4) {
+    const float4 v = __ldcg(reinterpret_cast<const float4*>(from));
+    x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
+  } else {
+    x[0] = __ldcg(from);
+  }
+#pragma unroll
+  for (int e = 0; e < kWidth; ++e) acc[e] += weight * x[e];
 }
 
 // out = sum over splits of weight * o for kWidth neighbouring elements (a float4 row piece or one
@@ -40,18 +46,7 @@ __device__ void merge_outputs(const DecodeWork& w, const float* o, const float2*
 #pragma unroll 8
     for (int sp = 0; sp < S; ++sp) {
 #pragma unroll
-      for (int p = 0; p < kPieces; ++p) {
-        const float weight = weight_s[j[p] * S + sp].x;
-        float x[kWidth];
-        if constexpr (kWidth == 4) {
-          const float4 v = __ldcg(reinterpret_cast<const float4*>(from[p] + sp * D));
-          x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
-        } else {
-          x[0] = __ldcg(from[p] + sp * D);
-        }
-#pragma unroll
-        for (int e = 0; e < kWidth; ++e) acc[p][e] += weight * x[e];
-      }
+      for (int p = 0; p < kPieces; ++p) add_weighted_piece(acc[p], weight_s[j[p] * S + sp].x, from[p] + sp * D);
     }
 #pragma unroll
     for (int p = 0; p < kPieces; ++p)
@@ -76,18 +71,7 @@ __device__ void merge_outputs_shared_splits(const DecodeWork& w, const float* o,
   const float* from = o + static_cast<int64_t>(j) * S * D + at;
   float acc[kWidth] = {};
 #pragma unroll kInFlight
-  for (int sp = busy ? part : S; sp < S; sp += share) {
-    const float weight = weight_s[j * S + sp].x;
-    float x[kWidth];
-    if constexpr (kWidth == 4) {
-      const float4 v = __ldcg(reinterpret_cast<const float4*>(from + sp * D));
-      x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
-    } else {
-      x[0] = __ldcg(from + sp * D);
-    }
-#pragma unroll
-    for (int e = 0; e < kWidth; ++e) acc[e] += weight * x[e];
-  }
+  for (int sp = busy ? part : S; sp < S; sp += share) add_weighted_piece(acc, weight_s[j * S + sp].x, from + sp * D);
   for (int offset = share / 2; offset > 0; offset >>= 1)  // the whole warp: share is the same in every lane
 #pragma unroll
     for (int e = 0; e < kWidth; ++e) acc[e] += __shfl_xor_sync(0xffffffffu, acc[e], offset);
