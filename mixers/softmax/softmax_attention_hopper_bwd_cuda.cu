@@ -247,12 +247,12 @@ void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dou
   const int64_t n = s.batch * s.seq_len * s.heads * s.head_dim;
   // The tile-ordered accumulator: the writer warp's reduces in FlashAttention-3's layout, L padded to
   // 64 per head (the fused preprocess zeroes the first n floats, a memset the rest).
-  const bool tiled = o.tiled_dq && o.bulk_dq && o.fa3_tile && !o.deterministic && kOverlap;
+  const bool writer = o.bulk_dq && o.fa3_tile && !o.deterministic && kOverlap, tiled = writer && o.tiled_dq;
   const int64_t accum = tiled ? attention_bwd_dq_accum_floats(s) : n, zeroed = o.fused_preprocess ? n : 0;
   if (accum > zeroed) cudaCheck(cudaMemsetAsync(dq_accum + zeroed, 0, (accum - zeroed) * sizeof(float), stream));
   if (o.deterministic)  // overlapped schedule (kOrderedDq = kOverlap): dQ added in turns, counts zeroed first
     cudaCheck(cudaMemsetAsync(dq_order, 0, attention_bwd_dq_order_words(s) * sizeof(int), stream));
-  if (o.bulk_dq && !o.deterministic && o.fa3_tile && kOverlap) {  // the writer warp's dQ (write_dq)
+  if (writer) {  // the writer warp's dQ (write_dq)
     if (o.causal)
       launch_bwd_hopper<D, true, true, true, true, false, true, true, true, false, true>(
           q, k, v, dout, lse, delta, dq_accum, dk, dv, s, o, stream);
