@@ -2,8 +2,7 @@
 # The forward rows that run the fused scalar-GLA walk (scalar GLA, bf16 SSD, unnormalised linear attention) under
 # each SEQBENCH_GLA_SCALAR_FWD_SEGMENTS setting (off: one walk per head and value tile; auto; fixed counts), one
 # process each, so one call compares the segmented walk with the single one on the same GPU. The rows keep their
-# names: the "## " line above each block says which setting ran. bf16 SSD always walks once (its value scale
-# keeps it off the segments), so its rows show the setting has no effect there.
+# names: the "## " line above each block says which setting ran.
 #   bench_gpu/gla_segments_sweep.sh BIN_DIR [LENGTHS]     (LENGTHS default 16384, e.g. 4096,16384)
 set -u
 bench=${1:?binary folder}/seqbench_gpu_bench

@@ -47,8 +47,7 @@ const char* gla_scalar_fwd_variant_name(GlaScalarFwdVariant variant);
 // side, their start states from a scan over sub-segments (more blocks still) and a short scan across them, in
 // the workspace's chunk-state share. SEQBENCH_GLA_SCALAR_FWD_SEGMENTS: auto (the default: as many segments as
 // fill one round of slots), off (the single walk), or a count n (at most the chunks and what the workspace
-// holds). Calls with a value scale (bf16 SSD) always walk once. The segments the fused forward takes for
-// `shape` without a value scale on the current device, 1 for the single walk.
+// holds). The segments the fused forward takes for `shape` on the current device, 1 for the single walk.
 int gla_scalar_fwd_segments(const GlaShape& shape);
 
 // q, k [B, L, qk_heads, Dk] (qk_heads 0: H; else a divisor of H, q and k of head h being those of

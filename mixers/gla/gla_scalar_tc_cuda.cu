@@ -354,13 +354,11 @@ void gla_scalar_fwd_cuda(const __nv_bfloat16* q, const __nv_bfloat16* k, const _
   float* b = log_decay ? workspace : nullptr;
   float* scales = value_scale ? workspace + padded_tokens : nullptr;
   if (log_decay || value_scale) launch_chunk_cumulative_decay(log_decay, workspace, d, stream, value_scale, scales);
-  // The fused forward's segment start states use the split forward's state share of the workspace. Not with a
-  // value scale (bf16 SSD): there the segmented walk's first H200 run failed the SSD test's dA check (B 1, L 900,
-  // H 2), while the walk without a value scale passed its GLA and linear attention tests; SSD keeps one walk.
+  // The fused forward's segment start states use the split forward's state share of the workspace.
   float* state_share = workspace + 2 * padded_tokens;
   if (variant == GlaScalarFwdVariant::fused) {
-    const FusedSegments seg = fused_segment_start_states(k, v, b, scales, state_share, state_share_floats(s),
-                                                         value_scale == nullptr, dk, dv, d, stream);
+    const FusedSegments seg =
+        fused_segment_start_states(k, v, b, scales, state_share, state_share_floats(s), true, dk, dv, d, stream);
     launch_fused_forward(q, k, v, b, scales, out, chunk_states, final_state, o.scale, dk, dv, d, stream, {}, seg,
                          state_share);
     return;
