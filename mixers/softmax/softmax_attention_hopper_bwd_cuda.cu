@@ -290,10 +290,11 @@ void run_bwd_hopper(const bf16* q, const bf16* k, const bf16* v, const bf16* dou
                                                      dq_order);
   }
   if (tiled) {
-    const int64_t n4 = accum / 4;
-    hopper_attention_bwd::dq_tiled_postprocess_kernel<<<element_blocks(n4), kElementThreads, 0, stream>>>(
-        reinterpret_cast<const float4*>(dq_accum), reinterpret_cast<__nv_bfloat162*>(dq), attention_scale(s),
-        static_cast<int>(s.seq_len), static_cast<int>(s.heads), D, n4);
+    const int64_t blocks = accum / 4096;  // 64 x 64 floats each
+    hopper_attention_bwd::dq_tiled_postprocess_kernel<<<static_cast<unsigned>(std::min<int64_t>(blocks, 1 << 20)),
+                                                        hopper_attention_bwd::kTiledPostprocessThreads, 0, stream>>>(
+        reinterpret_cast<const float4*>(dq_accum), dq, attention_scale(s), static_cast<int>(s.seq_len),
+        static_cast<int>(s.heads), D, blocks);
     cudaCheckLaunch();
     return;
   }
